@@ -1,0 +1,40 @@
+# Warnings, warnings-as-errors and sanitizers for project targets (not for third-party code).
+add_library(agentrt_options INTERFACE)
+target_compile_options(agentrt_options INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough>)
+if(AGENTRT_WERROR)
+  target_compile_options(agentrt_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
+endif()
+target_include_directories(agentrt_options INTERFACE ${PROJECT_SOURCE_DIR})
+if(AGENTRT_SANITIZE)
+  target_compile_options(agentrt_options INTERFACE
+    $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=${AGENTRT_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all>)
+  target_link_options(agentrt_options INTERFACE -fsanitize=${AGENTRT_SANITIZE})
+endif()
+
+# agentrt_module(TARGET DIR [DEPS ...] [PRIVATE_DEPS ...]): one library from DIR/*.cpp (not
+# recursive; tests and fuzz targets excluded) and one test binary TARGET_tests from
+# DIR/*.test.cpp. A folder without sources becomes an INTERFACE library.
+function(agentrt_module target dir)
+  cmake_parse_arguments(M "" "" "DEPS;PRIVATE_DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.cpp)
+  list(FILTER sources EXCLUDE REGEX "\\.(test|fuzz)\\.cpp$")
+  if(sources)
+    add_library(${target} STATIC ${sources})
+    target_link_libraries(${target} PUBLIC agentrt_options ${M_DEPS} PRIVATE ${M_PRIVATE_DEPS})
+  else()
+    add_library(${target} INTERFACE)
+    target_link_libraries(${target} INTERFACE agentrt_options ${M_DEPS})
+  endif()
+  file(GLOB tests CONFIGURE_DEPENDS ${dir}/*.test.cpp)
+  if(tests AND AGENTRT_BUILD_TESTS)
+    add_executable(${target}_tests ${tests})
+    target_link_libraries(${target}_tests PRIVATE ${target} agentrt_options GTest::gtest
+                          GTest::gtest_main)
+    target_compile_definitions(${target}_tests PRIVATE
+                               AGENTRT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+    include(GoogleTest)
+    gtest_discover_tests(${target}_tests DISCOVERY_TIMEOUT 120)
+  endif()
+endfunction()

@@ -1,0 +1,38 @@
+// BatchPlan: what one forward step computes. The scheduler builds it; a Backend runs it.
+// Prefill chunks and decodes mix freely: each entry is one sequence's run of new tokens.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace agentrt {
+
+struct SequenceChunk {
+  // Tokens whose K/V this step computes and writes, at positions start_pos, start_pos+1, ...
+  std::vector<std::int32_t> tokens;
+  // KV for positions [0, start_pos) is already in the cache blocks of block_table.
+  std::int32_t start_pos = 0;
+  // Physical block ids; must cover positions [0, start_pos + tokens.size()).
+  std::vector<std::int32_t> block_table;
+  // false: one logits row (for the last token); true: one row per token (golden tests).
+  bool all_logits = false;
+};
+
+struct BatchPlan {
+  std::vector<SequenceChunk> seqs;
+};
+
+// Logits of one step, row-major [rows, vocab]. Rows follow the plan's order: one per
+// sequence, or one per token for sequences with all_logits.
+struct Logits {
+  std::vector<float> data;
+  int rows = 0;
+  int vocab = 0;
+
+  std::span<const float> row(int r) const {
+    return {data.data() + static_cast<std::size_t>(r) * vocab, static_cast<std::size_t>(vocab)};
+  }
+};
+
+}  // namespace agentrt

@@ -1,0 +1,35 @@
+// Model: a loaded Hugging Face checkpoint (config + mapped weights + fingerprint).
+// Immutable after load, so any number of threads may read it.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "engine/common/result.h"
+#include "engine/model/checkpoint.h"
+#include "engine/model/config.h"
+#include "engine/model/weights.h"
+
+namespace agentrt::model {
+
+class Model {
+ public:
+  // Loads DIR/config.json and the safetensors checkpoint, binds and checks every tensor.
+  static Result<std::shared_ptr<const Model>> load(const std::filesystem::path& model_dir);
+
+  const ModelConfig& config() const { return config_; }
+  const ModelWeights& weights() const { return weights_; }
+  const Checkpoint& checkpoint() const { return checkpoint_; }
+  // 32 hex digits; see fingerprint.h.
+  const std::string& fingerprint() const { return fingerprint_; }
+
+ private:
+  Model(ModelConfig config, Checkpoint checkpoint);
+  ModelConfig config_;
+  Checkpoint checkpoint_;
+  ModelWeights weights_;
+  std::string fingerprint_;
+};
+
+}  // namespace agentrt::model

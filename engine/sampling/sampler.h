@@ -1,0 +1,44 @@
+// Sampler: turns one logits row into one token for one sequence, applying penalties,
+// temperature, top-k, top-p and min-p, with a per-sequence RNG. Logprobs are reported
+// from the model's raw distribution (log-softmax of the unmodified logits), as vLLM does.
+// A Sampler belongs to one sequence; it is not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "engine/sampling/sampling_params.h"
+
+namespace agentrt::sampling {
+
+struct TokenLogprob {
+  std::int32_t token = 0;
+  float logprob = 0.0f;
+};
+
+struct SampledToken {
+  std::int32_t token = 0;
+  float logprob = 0.0f;            // of the chosen token (when params.logprobs >= 0)
+  std::vector<TokenLogprob> top;   // params.logprobs alternatives, best first
+};
+
+class Sampler {
+ public:
+  // `default_seed` is used when params.seed is unset (the engine draws one per request).
+  Sampler(const SamplingParams& params, std::uint64_t default_seed);
+
+  // prompt: the prompt's token ids (for the repetition penalty); output: tokens sampled so
+  // far. `logits` is copied, never modified.
+  SampledToken sample(std::span<const float> logits, std::span<const std::int32_t> prompt,
+                      std::span<const std::int32_t> output);
+
+ private:
+  SamplingParams params_;
+  std::mt19937_64 rng_;
+  std::vector<float> work_;
+  std::vector<std::int32_t> index_;
+};
+
+}  // namespace agentrt::sampling

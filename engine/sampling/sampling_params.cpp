@@ -1,0 +1,48 @@
+#include "engine/sampling/sampling_params.h"
+
+#include <cmath>
+#include <string>
+
+namespace agentrt::sampling {
+namespace {
+
+Status bad(const std::string& field, const std::string& rule, double got) {
+  return make_error(ErrorCode::invalid_argument,
+                    field + ": must be " + rule + ", got " + std::to_string(got));
+}
+
+}  // namespace
+
+Status SamplingParams::validate() const {
+  if (!std::isfinite(temperature) || temperature < 0.0f) {
+    return bad("temperature", ">= 0", temperature);
+  }
+  if (top_k < 0) return bad("top_k", ">= 0", top_k);
+  if (!(top_p > 0.0f && top_p <= 1.0f)) return bad("top_p", "in (0, 1]", top_p);
+  if (!(min_p >= 0.0f && min_p <= 1.0f)) return bad("min_p", "in [0, 1]", min_p);
+  if (!(repetition_penalty > 0.0f) || !std::isfinite(repetition_penalty)) {
+    return bad("repetition_penalty", "> 0", repetition_penalty);
+  }
+  if (!(presence_penalty >= -2.0f && presence_penalty <= 2.0f)) {
+    return bad("presence_penalty", "in [-2, 2]", presence_penalty);
+  }
+  if (!(frequency_penalty >= -2.0f && frequency_penalty <= 2.0f)) {
+    return bad("frequency_penalty", "in [-2, 2]", frequency_penalty);
+  }
+  if (max_tokens < 1) return bad("max_tokens", ">= 1", max_tokens);
+  if (logprobs < -1 || logprobs > 20) return bad("logprobs", "in [-1, 20]", logprobs);
+  for (std::size_t i = 0; i < stop_token_ids.size(); ++i) {
+    if (stop_token_ids[i] < 0) {
+      return bad("stop_token_ids/" + std::to_string(i), ">= 0", stop_token_ids[i]);
+    }
+  }
+  for (std::size_t i = 0; i < stop_strings.size(); ++i) {
+    if (stop_strings[i].empty()) {
+      return make_error(ErrorCode::invalid_argument,
+                        "stop_strings/" + std::to_string(i) + ": must not be empty");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace agentrt::sampling
