@@ -2,7 +2,7 @@
 add_library(agentrt_options INTERFACE)
 target_compile_options(agentrt_options INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough>)
+    -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough>)
 if(AGENTRT_WERROR)
   target_compile_options(agentrt_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
 endif()

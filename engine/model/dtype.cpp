@@ -1,7 +1,11 @@
 // dtype.h: element types and bit-exact conversions between bf16/f16 and f32.
 #include "engine/model/dtype.h"
 
+#include <bit>
 #include <cstring>
+
+// Safetensors stores little-endian values; convert_to_f32 copies them as they are.
+static_assert(std::endian::native == std::endian::little);
 
 namespace agentrt::model {
 namespace {
@@ -35,18 +39,24 @@ std::uint16_t f32_to_f16_subnormal(std::uint32_t x) {
 
 std::size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::f32: return 4;
-    case DType::f16: return 2;
-    case DType::bf16: return 2;
+    case DType::f32:
+      return 4;
+    case DType::f16:
+      return 2;
+    case DType::bf16:
+      return 2;
   }
   return 0;
 }
 
 std::string_view dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::f32: return "F32";
-    case DType::f16: return "F16";
-    case DType::bf16: return "BF16";
+    case DType::f32:
+      return "F32";
+    case DType::f16:
+      return "F16";
+    case DType::bf16:
+      return "BF16";
   }
   return "?";
 }
@@ -58,7 +68,9 @@ std::optional<DType> parse_dtype(std::string_view name) {
   return std::nullopt;
 }
 
-float bf16_to_f32(std::uint16_t bits) { return bits_float(static_cast<std::uint32_t>(bits) << 16); }
+float bf16_to_f32(std::uint16_t bits) {
+  return bits_float(static_cast<std::uint32_t>(bits) << 16);
+}
 
 float f16_to_f32(std::uint16_t bits) {
   const std::uint32_t sign = static_cast<std::uint32_t>(bits & 0x8000u) << 16;
@@ -98,7 +110,7 @@ std::uint16_t f32_to_f16(float value) {
 void convert_to_f32(DType dtype, const std::byte* src, std::size_t count, float* dst) {
   switch (dtype) {
     case DType::f32:
-      std::memcpy(dst, src, count * sizeof(float));
+      if (count > 0) std::memcpy(dst, src, count * sizeof(float));
       return;
     case DType::f16:
     case DType::bf16:

@@ -24,6 +24,10 @@ class Model {
   // 32 hex digits; see fingerprint.h.
   const std::string& fingerprint() const { return fingerprint_; }
 
+  // weights_ points into checkpoint_, so a Model never moves or copies.
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
  private:
   Model(ModelConfig config, Checkpoint checkpoint);
   ModelConfig config_;

@@ -63,7 +63,7 @@ class MappedFile {
 };
 
 // A tensor inside a mapped checkpoint file. `data` stays valid while the owning
-// Checkpoint lives.
+// Checkpoint lives; it need not be aligned to the element size (use convert_to_f32 or memcpy).
 struct TensorView {
   std::string name;
   std::string file;  // file name, for messages

@@ -20,6 +20,7 @@ struct LayerWeights {
   const TensorView* bq = nullptr;         // [heads*head_dim]    when attention_bias
   const TensorView* bk = nullptr;         // [kv_heads*head_dim] when attention_bias
   const TensorView* bv = nullptr;         // [kv_heads*head_dim] when attention_bias
+  const TensorView* bo = nullptr;         // [hidden] when attention_out_bias
   const TensorView* q_norm = nullptr;     // [head_dim] when qk_norm
   const TensorView* k_norm = nullptr;     // [head_dim] when qk_norm
   const TensorView* ffn_norm = nullptr;   // [hidden]
@@ -29,7 +30,7 @@ struct LayerWeights {
 };
 
 struct ModelWeights {
-  const TensorView* embed = nullptr;       // [vocab, hidden]
+  const TensorView* embed = nullptr;  // [vocab, hidden]
   std::vector<LayerWeights> layers;
   const TensorView* final_norm = nullptr;  // [hidden]
   const TensorView* lm_head = nullptr;     // [vocab, hidden]; == embed when tied

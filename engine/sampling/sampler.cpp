@@ -9,13 +9,16 @@ namespace agentrt::sampling {
 namespace {
 
 // Uniform in [0, 1) from the top 53 bits: identical on every standard library.
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+double uniform01(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
 
 // Sorts token ids and drops duplicates and ids outside the vocabulary.
 void unique_tokens(std::vector<std::int32_t>& ids, std::size_t vocab) {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  std::erase_if(ids, [vocab](std::int32_t t) { return t < 0 || static_cast<std::size_t>(t) >= vocab; });
+  std::erase_if(ids,
+                [vocab](std::int32_t t) { return t < 0 || static_cast<std::size_t>(t) >= vocab; });
 }
 
 // HF RepetitionPenaltyLogitsProcessor: each distinct seen token once.
@@ -40,7 +43,8 @@ void apply_openai_penalties(std::vector<float>& w, float presence, float frequen
   std::sort(scratch.begin(), scratch.end());
   for (std::size_t i = 0; i < scratch.size();) {
     std::size_t j = i;
-    while (j < scratch.size() && scratch[j] == scratch[i]) ++j;
+    while (j < scratch.size() && scratch[j] == scratch[i])
+      ++j;
     const std::int32_t t = scratch[i];
     if (t >= 0 && static_cast<std::size_t>(t) < w.size()) {
       w[static_cast<std::size_t>(t)] -= static_cast<float>(j - i) * frequency + presence;
@@ -70,9 +74,11 @@ struct ByValueDesc {
 void fill_logprobs(std::span<const float> logits, int k, SampledToken& out,
                    std::vector<std::int32_t>& scratch) {
   double mx = -std::numeric_limits<double>::infinity();
-  for (float l : logits) mx = std::max(mx, static_cast<double>(l));
+  for (float l : logits)
+    mx = std::max(mx, static_cast<double>(l));
   double sum = 0.0;
-  for (float l : logits) sum += std::exp(static_cast<double>(l) - mx);
+  for (float l : logits)
+    sum += std::exp(static_cast<double>(l) - mx);
   const double lse = mx + std::log(sum);
   out.logprob = static_cast<float>(static_cast<double>(logits[out.token]) - lse);
   if (k <= 0) return;
@@ -93,11 +99,11 @@ void fill_logprobs(std::span<const float> logits, int k, SampledToken& out,
 void cut_top_p(std::vector<std::int32_t>& ids, const float* w, float top_p) {
   const ByValueDesc cmp{w};
   std::size_t sorted = std::min<std::size_t>(ids.size(), 256);
-  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(sorted), ids.end(),
-                    cmp);
+  std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(sorted), ids.end(), cmp);
   const float mx = w[ids[0]];
   double total = 0.0;
-  for (std::int32_t t : ids) total += std::exp(static_cast<double>(w[t] - mx));
+  for (std::int32_t t : ids)
+    total += std::exp(static_cast<double>(w[t] - mx));
   const double target = static_cast<double>(top_p) * total;
   double cum = 0.0;
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -120,7 +126,8 @@ std::int32_t draw(const std::vector<float>& w, const std::vector<std::int32_t>* 
   const std::size_t n = ids ? ids->size() : w.size();
   auto at = [&](std::size_t i) { return ids ? (*ids)[i] : static_cast<std::int32_t>(i); };
   float mx = -std::numeric_limits<float>::infinity();
-  for (std::size_t i = 0; i < n; ++i) mx = std::max(mx, w[at(i)]);
+  for (std::size_t i = 0; i < n; ++i)
+    mx = std::max(mx, w[at(i)]);
   double total = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
     const float l = w[at(i)];
@@ -159,7 +166,8 @@ SampledToken Sampler::sample(std::span<const float> logits, std::span<const std:
   if (params_.temperature == 0.0f) {
     result.token = argmax(work_);
   } else {
-    for (float& l : work_) l /= params_.temperature;
+    for (float& l : work_)
+      l /= params_.temperature;
     const std::size_t vocab = work_.size();
     const bool use_k = params_.top_k > 0 && static_cast<std::size_t>(params_.top_k) < vocab;
     const bool use_p = params_.top_p < 1.0f;

@@ -10,14 +10,16 @@ namespace {
 
 std::vector<double> softmax(const std::vector<float>& logits, double temperature = 1.0) {
   double mx = logits[0];
-  for (float l : logits) mx = std::max(mx, static_cast<double>(l));
+  for (float l : logits)
+    mx = std::max(mx, static_cast<double>(l));
   std::vector<double> p;
   double sum = 0.0;
   for (float l : logits) {
     p.push_back(std::exp((l - mx) / temperature));
     sum += p.back();
   }
-  for (double& x : p) x /= sum;
+  for (double& x : p)
+    x /= sum;
   return p;
 }
 
@@ -25,14 +27,17 @@ std::vector<double> frequencies(const SamplingParams& params, const std::vector<
                                 int draws = 20000) {
   Sampler sampler(params, 1234);
   std::vector<double> freq(logits.size(), 0.0);
-  for (int i = 0; i < draws; ++i) freq[static_cast<std::size_t>(sampler.sample(logits, {}, {}).token)] += 1.0;
-  for (double& f : freq) f /= draws;
+  for (int i = 0; i < draws; ++i)
+    freq[static_cast<std::size_t>(sampler.sample(logits, {}, {}).token)] += 1.0;
+  for (double& f : freq)
+    f /= draws;
   return freq;
 }
 
 void expect_close(const std::vector<double>& got, const std::vector<double>& want, double tol) {
   ASSERT_EQ(got.size(), want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "token " << i;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], tol) << "token " << i;
 }
 
 TEST(Sampler, GreedyPicksLowestIdOnTies) {
@@ -62,8 +67,7 @@ TEST(Sampler, TopKRenormalizesOverTheBestK) {
 }
 
 TEST(Sampler, TopPKeepsTheSmallestNucleus) {
-  const std::vector<float> logits{std::log(0.5f), std::log(0.3f), std::log(0.15f),
-                                  std::log(0.05f)};
+  const std::vector<float> logits{std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
   SamplingParams p;
   p.top_p = 0.79f;
   auto freq = frequencies(p, logits);
@@ -79,8 +83,7 @@ TEST(Sampler, TopPKeepsTheSmallestNucleus) {
 }
 
 TEST(Sampler, MinPDropsUnlikelyTokens) {
-  const std::vector<float> logits{std::log(0.5f), std::log(0.3f), std::log(0.15f),
-                                  std::log(0.05f)};
+  const std::vector<float> logits{std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
   SamplingParams p;
   p.min_p = 0.2f;  // keeps p >= 0.1
   const auto freq = frequencies(p, logits);
@@ -90,13 +93,15 @@ TEST(Sampler, MinPDropsUnlikelyTokens) {
 
 TEST(Sampler, CombinedFiltersNeverPickExcludedTokens) {
   std::vector<float> logits(1000);
-  for (std::size_t i = 0; i < logits.size(); ++i) logits[i] = std::sin(static_cast<float>(i)) * 4;
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    logits[i] = std::sin(static_cast<float>(i)) * 4;
   SamplingParams p;
   p.top_k = 50;
   p.top_p = 0.9f;
   p.min_p = 0.05f;
   std::vector<std::int32_t> order(logits.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int32_t>(i);
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = static_cast<std::int32_t>(i);
   std::sort(order.begin(), order.end(), [&](auto a, auto b) { return logits[a] > logits[b]; });
   Sampler s(p, 7);
   for (int i = 0; i < 2000; ++i) {
@@ -113,10 +118,10 @@ TEST(Sampler, RepetitionPenaltyDividesPositiveAndMultipliesNegative) {
   p.repetition_penalty = 2.0f;
   Sampler s(p, 0);
   const std::vector<std::int32_t> prompt{0, 0};
-  EXPECT_EQ(s.sample(std::vector<float>{2.0f, 1.5f}, prompt, {}).token, 1);   // 2 -> 1
+  EXPECT_EQ(s.sample(std::vector<float>{2.0f, 1.5f}, prompt, {}).token, 1);    // 2 -> 1
   EXPECT_EQ(s.sample(std::vector<float>{-1.0f, -1.5f}, prompt, {}).token, 1);  // -1 -> -2
   const std::vector<std::int32_t> output{1};
-  EXPECT_EQ(s.sample(std::vector<float>{1.5f, 2.0f}, {}, output).token, 0);   // 2 -> 1
+  EXPECT_EQ(s.sample(std::vector<float>{1.5f, 2.0f}, {}, output).token, 0);  // 2 -> 1
 }
 
 TEST(Sampler, PresenceAndFrequencyPenaltiesCountOutputTokens) {
@@ -136,7 +141,8 @@ TEST(Sampler, PresenceAndFrequencyPenaltiesCountOutputTokens) {
 
 TEST(Sampler, SameSeedSameTokens) {
   std::vector<float> logits(5000);
-  for (std::size_t i = 0; i < logits.size(); ++i) logits[i] = std::cos(static_cast<float>(i) * 0.37f);
+  for (std::size_t i = 0; i < logits.size(); ++i)
+    logits[i] = std::cos(static_cast<float>(i) * 0.37f);
   SamplingParams p;
   p.seed = 42;
   p.top_p = 0.95f;

@@ -18,7 +18,8 @@ StopMatcher::Step StopMatcher::feed(std::string_view text) {
   Step step;
   // Earliest match wins; pending_ never holds a complete stop string before this feed.
   std::size_t best = std::string::npos;
-  for (const auto& s : stops_) best = std::min(best, pending_.find(s));
+  for (const auto& s : stops_)
+    best = std::min(best, pending_.find(s));
   if (best != std::string::npos) {
     step.emit = pending_.substr(0, best);
     step.stopped = true;
@@ -42,6 +43,8 @@ StopMatcher::Step StopMatcher::feed(std::string_view text) {
   return step;
 }
 
-std::string StopMatcher::flush() { return std::exchange(pending_, std::string()); }
+std::string StopMatcher::flush() {
+  return std::exchange(pending_, std::string());
+}
 
 }  // namespace agentrt::sampling

@@ -1,0 +1,100 @@
+#include "engine/cpu/cpu_backend.h"
+
+#include <cblas.h>
+
+#include <string>
+
+namespace agentrt::cpu {
+
+CpuBackend::CpuBackend(const model::ModelConfig& config, CpuWeights weights,
+                       const KvGeometry& geometry, int num_threads)
+    : config_(config),
+      weights_(std::move(weights)),
+      kv_(geometry),
+      rope_(config),
+      pool_(std::make_unique<ThreadPool>(num_threads)) {}
+
+Result<std::unique_ptr<CpuBackend>> CpuBackend::create(std::shared_ptr<const model::Model> model,
+                                                       CpuBackendOptions options) {
+  if (!model) return make_error(ErrorCode::invalid_argument, "CpuBackend::create: null model");
+  return create(model->config(), model->weights(), options);
+}
+
+Result<std::unique_ptr<CpuBackend>> CpuBackend::create(const model::ModelConfig& config,
+                                                       const model::ModelWeights& weights,
+                                                       CpuBackendOptions options) {
+  if (options.num_blocks <= 0 || options.block_size <= 0 || options.num_threads < 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      "CpuBackendOptions: num_blocks and block_size must be positive, got " +
+                          std::to_string(options.num_blocks) + " and " +
+                          std::to_string(options.block_size));
+  }
+  auto converted = CpuWeights::convert(config, weights);
+  if (!converted.ok()) return converted.error();
+  KvGeometry geo;
+  geo.num_blocks = options.num_blocks;
+  geo.block_size = options.block_size;
+  geo.num_layers = config.num_layers;
+  geo.num_kv_heads = config.num_kv_heads;
+  geo.head_dim = config.head_dim;
+  openblas_set_num_threads(1);
+  return std::unique_ptr<CpuBackend>(
+      new CpuBackend(config, std::move(converted).value(), geo, options.num_threads));
+}
+
+Status CpuBackend::copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) {
+  const int n = kv_.geometry().num_blocks;
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const auto [src, dst] = pairs[i];
+    if (src < 0 || src >= n || dst < 0 || dst >= n) {
+      return make_error(ErrorCode::invalid_argument, "copy_blocks: pair " + std::to_string(i) +
+                                                         " (" + std::to_string(src) + ", " +
+                                                         std::to_string(dst) + ") is outside [0, " +
+                                                         std::to_string(n) + ")");
+    }
+  }
+  for (const auto& [src, dst] : pairs)
+    kv_.copy_block(src, dst);
+  return ok_status();
+}
+
+Status CpuBackend::check_plan(const BatchPlan& plan) const {
+  if (plan.seqs.empty()) return make_error(ErrorCode::invalid_argument, "batch plan: no sequences");
+  const auto& geo = kv_.geometry();
+  for (std::size_t i = 0; i < plan.seqs.size(); ++i) {
+    const auto& s = plan.seqs[i];
+    const std::string where = "batch plan: seq " + std::to_string(i) + ": ";
+    auto bad = [&](const std::string& m) {
+      return make_error(ErrorCode::invalid_argument, where + m);
+    };
+    if (s.tokens.empty()) return bad("no tokens");
+    if (s.start_pos < 0) return bad("start_pos " + std::to_string(s.start_pos) + " < 0");
+    const std::int64_t end =
+        static_cast<std::int64_t>(s.start_pos) + static_cast<std::int64_t>(s.tokens.size());
+    if (end > config_.max_context()) {
+      return bad("positions up to " + std::to_string(end) + " exceed the model's context of " +
+                 std::to_string(config_.max_context()));
+    }
+    const std::int64_t need = (end + geo.block_size - 1) / geo.block_size;
+    if (static_cast<std::int64_t>(s.block_table.size()) < need) {
+      return bad("block table has " + std::to_string(s.block_table.size()) + " blocks, " +
+                 std::to_string(end) + " positions need " + std::to_string(need));
+    }
+    for (std::int64_t b = 0; b < need; ++b) {
+      const std::int32_t id = s.block_table[static_cast<std::size_t>(b)];
+      if (id < 0 || id >= geo.num_blocks) {
+        return bad("block_table[" + std::to_string(b) + "] = " + std::to_string(id) +
+                   " is outside [0, " + std::to_string(geo.num_blocks) + ")");
+      }
+    }
+    for (std::size_t t = 0; t < s.tokens.size(); ++t) {
+      if (s.tokens[t] < 0 || s.tokens[t] >= config_.vocab_size) {
+        return bad("token " + std::to_string(t) + " = " + std::to_string(s.tokens[t]) +
+                   " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) + ")");
+      }
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace agentrt::cpu

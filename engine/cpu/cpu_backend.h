@@ -1,0 +1,77 @@
+// CpuBackend: the reference Backend. Runs the Llama-family decoder (Llama, Qwen2, Qwen3,
+// Mistral) in f32 exactly as Hugging Face transformers does, with OpenBLAS GEMMs over all
+// tokens of a step and paged f32 KV memory. Like every Backend, one thread drives it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/cpu/attention.h"
+#include "engine/cpu/cpu_weights.h"
+#include "engine/cpu/kv_cache.h"
+#include "engine/cpu/rope.h"
+#include "engine/cpu/thread_pool.h"
+#include "engine/model/model.h"
+
+namespace agentrt::cpu {
+
+struct CpuBackendOptions {
+  int num_blocks = 256;
+  int block_size = 16;
+  int num_threads = 0;  // 0 = hardware concurrency
+};
+
+class CpuBackend final : public Backend {
+ public:
+  // Converts the model's weights to f32 (the model may be released afterwards) and allocates
+  // num_blocks KV blocks. Errors: bad options, an unsupported config, a tensor of the wrong
+  // shape or size. Sets OpenBLAS to one thread per call: the backend splits GEMMs itself.
+  static Result<std::unique_ptr<CpuBackend>> create(std::shared_ptr<const model::Model> model,
+                                                    CpuBackendOptions options);
+  // The same from a config and bound weights, which need only live during the call.
+  static Result<std::unique_ptr<CpuBackend>> create(const model::ModelConfig& config,
+                                                    const model::ModelWeights& weights,
+                                                    CpuBackendOptions options);
+
+  std::string name() const override { return "cpu"; }
+  const KvGeometry& kv_geometry() const override { return kv_.geometry(); }
+  const model::ModelConfig& config() const { return config_; }
+
+  // Errors (invalid_argument, nothing written): no sequences, an empty chunk, a token
+  // outside the vocabulary, a position past config.max_context(), a block table that
+  // does not cover the chunk or holds an id outside [0, num_blocks).
+  Status forward(const BatchPlan& plan, Logits& out) override;
+  // Errors (nothing copied) when any id is outside [0, num_blocks).
+  Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override;
+
+ private:
+  CpuBackend(const model::ModelConfig& config, CpuWeights weights, const KvGeometry& geometry,
+             int num_threads);
+
+  Status check_plan(const BatchPlan& plan) const;
+  void lay_out(const BatchPlan& plan);
+  void attention_block(int layer);
+  void prepare_qkv(int layer, std::size_t row);
+  void mlp_block(int layer);
+  void write_logits(Logits& out);
+
+  model::ModelConfig config_;
+  CpuWeights weights_;
+  CpuKvCache kv_;
+  Rope rope_;
+  std::unique_ptr<ThreadPool> pool_;
+
+  // The current step, rebuilt by lay_out; buffers keep their capacity across steps.
+  struct Step {
+    std::vector<std::int32_t> tokens;
+    std::vector<int> positions;
+    std::vector<int> chunk_of_row;
+    std::vector<ChunkRows> chunks;
+    std::vector<int> logit_rows;
+    std::vector<float> x, h, qkv, attn, gate_up, act;
+  } step_;
+};
+
+}  // namespace agentrt::cpu

@@ -1,0 +1,60 @@
+// generate(): a simple batched driver that runs a set of requests to completion on one
+// Backend (until the real scheduler exists). Requests run concurrently: chunked prefill
+// mixed with lockstep decode; finished requests drop out and free their KV blocks, and
+// waiting requests are admitted as blocks free up. Single-threaded; it drives the backend.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/common/result.h"
+#include "engine/model/config.h"
+#include "engine/sampling/sampler.h"
+#include "engine/sampling/sampling_params.h"
+
+namespace agentrt {
+
+enum class FinishReason { length, stop_token, stop_string, context_full };
+
+const char* to_string(FinishReason reason);
+
+struct GenerationRequest {
+  std::vector<std::int32_t> prompt;
+  sampling::SamplingParams params;
+};
+
+struct GenerationResult {
+  // Output tokens, including a final EOS / stop token (whose text is not in `text`).
+  std::vector<std::int32_t> tokens;
+  std::vector<sampling::SampledToken> steps;  // one per output token
+  FinishReason finish = FinishReason::length;
+  // Detokenized output (empty without a detokenizer); excludes a matched stop string.
+  std::string text;
+};
+
+// Decodes token ids to text; used for stop strings and GenerationResult::text.
+using Detokenize = std::function<std::string(std::span<const std::int32_t>)>;
+
+struct GeneratorOptions {
+  int max_prefill_tokens_per_step = 2048;
+  // Seeds requests without params.seed (mixed with the request's index).
+  std::uint64_t seed = 0;
+};
+
+// Runs every request to completion; results follow the request order. A request finishes
+// on an EOS id (config.eos_token_ids, unless ignore_eos) or one of its stop_token_ids, a
+// stop string (needs `detokenize`), max_tokens, or when prompt + output reaches
+// config.max_context(). Errors: invalid params or an empty prompt
+// (invalid_argument, naming the request), a prompt that fills the context, a request whose
+// KV cannot fit in the backend's block pool (out_of_memory, with the numbers), or a backend
+// error.
+Result<std::vector<GenerationResult>> generate(Backend& backend, const model::ModelConfig& config,
+                                               std::span<const GenerationRequest> requests,
+                                               const GeneratorOptions& options = {},
+                                               const Detokenize& detokenize = nullptr);
+
+}  // namespace agentrt
