@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "cli/default_model.h"
+#include "cli/prompt_input.h"
 #include "cli/token_list.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/generator.h"
@@ -19,7 +20,8 @@ namespace {
 
 struct GenerateArgs {
   std::string model_dir;
-  std::string tokens;
+  PromptFlags prompt;
+  bool skip_special_tokens = true;
   int threads = 0;
   int kv_blocks = 0;
   bool json = false;
@@ -49,7 +51,7 @@ nlohmann::json logprobs_json(const GenerationResult& r) {
 }
 
 void print_result(const GenerateArgs& a, const std::vector<std::int32_t>& prompt,
-                  const GenerationResult& r, double seconds) {
+                  const GenerationResult& r, bool has_text, double seconds) {
   const double tps = seconds > 0 ? static_cast<double>(r.tokens.size()) / seconds : 0.0;
   if (a.json) {
     nlohmann::json out = {{"model", a.model_dir},
@@ -64,7 +66,11 @@ void print_result(const GenerateArgs& a, const std::vector<std::int32_t>& prompt
     std::printf("%s\n", out.dump().c_str());
     return;
   }
-  std::printf("%s\n", format_token_list(r.tokens).c_str());
+  if (has_text) {
+    std::printf("%s\n", r.text.c_str());
+  } else {
+    std::printf("%s\n", format_token_list(r.tokens).c_str());
+  }
   if (a.params.logprobs >= 0) {
     for (const auto& s : r.steps) {
       std::printf("  %6d  logprob %9.4f", s.token, static_cast<double>(s.logprob));
@@ -83,11 +89,18 @@ int run_generate(GenerateArgs a) {
     std::fprintf(stderr, "agentrt generate: %s\n", st.error().message.c_str());
     return kExitUsage;
   }
-  auto prompt = parse_token_list(a.tokens);
-  if (!prompt.ok()) {
-    std::fprintf(stderr, "agentrt generate: --tokens: %s\n", prompt.error().message.c_str());
+  auto input = resolve_prompt(a.prompt, a.model_dir);
+  if (!input.ok()) {
+    const bool usage = input.error().code == ErrorCode::invalid_argument;
+    std::fprintf(stderr, "agentrt generate: %s\n", input.error().message.c_str());
+    return usage ? kExitUsage : kExitFailure;
+  }
+  if (!a.params.stop_strings.empty() && !input->tokenizer) {
+    std::fprintf(stderr, "agentrt generate: --stop needs a model with tokenizer.json\n");
     return kExitUsage;
   }
+  for (auto id : input->extra_stop_ids) a.params.stop_token_ids.push_back(id);
+  const std::vector<std::int32_t>* prompt = &input->ids;
   auto model = model::Model::load(a.model_dir);
   if (!model.ok()) {
     std::fprintf(stderr, "agentrt generate: %s\n", model.error().to_string().c_str());
@@ -104,15 +117,23 @@ int run_generate(GenerateArgs a) {
     return kExitFailure;
   }
   GenerationRequest req{*prompt, a.params};
+  Detokenize detok;
+  if (input->tokenizer) {
+    detok = [tok = &*input->tokenizer, skip = a.skip_special_tokens](
+                std::span<const std::int32_t> ids) {
+      auto text = tok->decode(ids, skip);
+      return text.ok() ? *text : std::string();
+    };
+  }
   const auto t0 = std::chrono::steady_clock::now();
-  auto result = generate(**backend, cfg, std::span(&req, 1));
+  auto result = generate(**backend, cfg, std::span(&req, 1), GeneratorOptions{}, detok);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!result.ok()) {
     std::fprintf(stderr, "agentrt generate: %s\n", result.error().to_string().c_str());
     return kExitFailure;
   }
-  print_result(a, *prompt, (*result)[0], seconds);
+  print_result(a, *prompt, (*result)[0], input->tokenizer.has_value(), seconds);
   return kExitOk;
 }
 
@@ -122,8 +143,14 @@ CommandFn add_generate_command(CLI::App& app) {
   auto a = std::make_shared<GenerateArgs>();
   auto* cmd = app.add_subcommand("generate", "Generate a continuation of a prompt on the CPU");
   cmd->add_option("--model", a->model_dir, "Model directory (Hugging Face format)");
-  cmd->add_option("--tokens", a->tokens, "Prompt token ids, comma- or space-separated")
-      ->required();
+  cmd->add_option("--tokens", a->prompt.tokens, "Prompt token ids, comma- or space-separated");
+  cmd->add_option("--prompt", a->prompt.prompt, "Prompt text (or @FILE), tokenized with BOS");
+  cmd->add_option("--chat", a->prompt.chat,
+                  "Conversation JSON (or @FILE): {\"messages\": [...], \"tools\": [...]}");
+  cmd->add_option("--chat-template", a->prompt.chat_template,
+                  "Chat format family (chatml_qwen, llama3) instead of detecting it");
+  cmd->add_flag("!--keep-special-tokens", a->skip_special_tokens,
+                "Keep special tokens in the output text");
   auto& p = a->params;
   cmd->add_option("--max-tokens", p.max_tokens, "Tokens to generate at most")->capture_default_str();
   cmd->add_option("--temperature", p.temperature, "0 = greedy")->capture_default_str();

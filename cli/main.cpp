@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   std::map<std::string, agentrt::cli::CommandFn> commands;
   commands["generate"] = agentrt::cli::add_generate_command(app);
   commands["info"] = agentrt::cli::add_info_command(app);
+  commands["tokenize"] = agentrt::cli::add_tokenize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <sys/wait.h>
@@ -14,8 +16,15 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 RunResult run(const std::string& args) {
-  std::string cmd = std::string(AGENTRT_BIN) + " " + args + " 2>&1";
+  // bash, not sh: tests use here-strings.
+  std::string cmd = "bash -c " + quote(std::string(AGENTRT_BIN) + " " + args + " 2>&1");
   RunResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -84,6 +93,61 @@ TEST(Cli, InfoPrintsTheFingerprint) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("Qwen2ForCausalLM"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("fingerprint"), std::string::npos) << r.output;
+}
+
+std::string tokenizer_dir(const std::string& name) {
+  const char* env = std::getenv("AGENTRT_TOKENIZERS_DIR");
+  const char* home = std::getenv("HOME");
+  std::string base = env && *env ? env : std::string(home ? home : "") + "/.cache/agentrt/tokenizers";
+  return base + "/" + name;
+}
+
+bool have_tokenizer(const std::string& name) {
+  return std::filesystem::exists(tokenizer_dir(name) + "/tokenizer.json");
+}
+
+#define REQUIRE_TOKENIZER(name)                                                   \
+  if (!have_tokenizer(name)) {                                                    \
+    FAIL() << tokenizer_dir(name) << " is missing: run scripts/fetch_tokenizers.sh"; \
+  }
+
+TEST(Cli, TokenizeEncodesAndDecodesWithTheRealQwen3Tokenizer) {
+  REQUIRE_TOKENIZER("qwen3");
+  auto r = run("tokenize --model " + tokenizer_dir("qwen3") + " <<< 'Hello world'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // "Hello world\n" as HF tokenizers encodes it (here-strings append a newline).
+  EXPECT_EQ(r.output, "9707 1879 198\n");
+  auto d = run("tokenize --decode --model " + tokenizer_dir("qwen3") + " <<< '9707 1879'");
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  EXPECT_EQ(d.output, "Hello world");
+}
+
+TEST(Cli, TokenizeChatRendersTheModelsTemplate) {
+  REQUIRE_TOKENIZER("qwen3");
+  auto r = run("tokenize --chat --model " + tokenizer_dir("qwen3") +
+               " <<< '[{\"role\":\"user\",\"content\":\"hi\"}]'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(Cli, TokenizeRejectsBadInputClearly) {
+  REQUIRE_TOKENIZER("qwen3");
+  auto bad_id = run("tokenize --decode --model " + tokenizer_dir("qwen3") + " <<< '1 999999999'");
+  EXPECT_EQ(bad_id.exit_code, 1);
+  EXPECT_NE(bad_id.output.find("999999999"), std::string::npos) << bad_id.output;
+  auto bad_chat = run("tokenize --chat --model " + tokenizer_dir("qwen3") +
+                      " <<< '[{\"role\":\"bot\",\"content\":\"hi\"}]'");
+  EXPECT_EQ(bad_chat.exit_code, 1);
+  EXPECT_NE(bad_chat.output.find("/messages/0/role"), std::string::npos) << bad_chat.output;
+}
+
+TEST(Cli, PromptTextNeedsATokenizer) {
+  auto r = run("generate --model " + fixture("llama-gqa") + " --prompt 'hello'");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("no tokenizer.json"), std::string::npos) << r.output;
+  auto both = run("generate --model " + fixture("llama-gqa") + " --prompt hi --tokens 1");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.output.find("exactly one of"), std::string::npos) << both.output;
 }
 
 }  // namespace

@@ -1,0 +1,79 @@
+#include "cli/prompt_input.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/token_list.h"
+#include "engine/chat/chat_template.h"
+#include "engine/chat/conversation.h"
+
+namespace agentrt::cli {
+
+Result<std::string> read_text_arg(const std::string& value) {
+  if (value.empty() || value[0] != '@') return value;
+  const std::string path = value.substr(1);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::not_found, path + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<std::string> render_chat(const std::string& json_text, const std::string& source,
+                                const std::string& model_dir, const std::string& family_name,
+                                const tokenizer::Tokenizer& tok) {
+  std::string text = json_text;
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '[') text = "{\"messages\": " + text + "}";
+  auto conv = chat::parse_conversation_json(text, source);
+  if (!conv.ok()) return conv.error();
+  auto family = family_name.empty() ? chat::detect_family_in_dir(model_dir)
+                                    : chat::parse_family(family_name);
+  if (!family.ok()) return family.error();
+  chat::RenderOptions opts;
+  opts.add_generation_prompt = true;
+  if (!tok.config().bos_token.empty()) opts.bos_token = tok.config().bos_token;
+  return chat::render(*family, *conv, opts);
+}
+
+Result<PromptInput> resolve_prompt(const PromptFlags& flags, const std::string& model_dir) {
+  const int given = !flags.tokens.empty() + !flags.prompt.empty() + !flags.chat.empty();
+  if (given != 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      "give exactly one of --tokens, --prompt and --chat");
+  }
+  PromptInput in;
+  const bool has_tokenizer = std::filesystem::exists(std::filesystem::path(model_dir) /
+                                                     "tokenizer.json");
+  if (has_tokenizer) {
+    auto tok = tokenizer::Tokenizer::load_dir(model_dir);
+    if (!tok.ok()) return tok.error();
+    in.tokenizer = std::move(*tok);
+  }
+  if (!flags.tokens.empty()) {
+    auto ids = parse_token_list(flags.tokens);
+    if (!ids.ok()) return ids.error().with_context("--tokens");
+    in.ids = std::move(*ids);
+    return in;
+  }
+  if (!in.tokenizer) {
+    return make_error(ErrorCode::not_found,
+                      model_dir + " has no tokenizer.json: pass token ids with --tokens");
+  }
+  if (!flags.prompt.empty()) {
+    auto text = read_text_arg(flags.prompt);
+    if (!text.ok()) return text.error().with_context("--prompt");
+    in.ids = in.tokenizer->encode(*text, /*add_special_tokens=*/true);
+    return in;
+  }
+  auto json = read_text_arg(flags.chat);
+  if (!json.ok()) return json.error().with_context("--chat");
+  auto rendered = render_chat(*json, "--chat", model_dir, flags.chat_template, *in.tokenizer);
+  if (!rendered.ok()) return rendered.error();
+  in.ids = in.tokenizer->encode(*rendered, /*add_special_tokens=*/false);
+  if (auto eos = in.tokenizer->eos_id()) in.extra_stop_ids.push_back(*eos);
+  return in;
+}
+
+}  // namespace agentrt::cli

@@ -1,0 +1,73 @@
+#include "engine/chat/chat_template.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/chat/template_renderers.h"
+
+namespace agentrt::chat {
+
+const char* to_string(Family family) {
+  switch (family) {
+    case Family::chatml_qwen:
+      return "chatml_qwen";
+    case Family::llama3:
+      return "llama3";
+  }
+  return "?";
+}
+
+Result<Family> parse_family(std::string_view name) {
+  if (name == "chatml_qwen") return Family::chatml_qwen;
+  if (name == "llama3") return Family::llama3;
+  return make_error(ErrorCode::invalid_argument,
+                    "unknown chat family '" + std::string(name) + "' (chatml_qwen, llama3)");
+}
+
+Result<std::string> render(Family family, const Conversation& conv, const RenderOptions& options) {
+  if (conv.messages.empty())
+    return make_error(ErrorCode::invalid_argument, "cannot render an empty conversation");
+  switch (family) {
+    case Family::chatml_qwen:
+      return render_chatml_qwen(conv, options);
+    case Family::llama3:
+      return render_llama3(conv, options);
+  }
+  return make_error(ErrorCode::internal, "unknown chat family");
+}
+
+Result<Family> detect_family(std::string_view chat_template, const std::string& source) {
+  if (chat_template.find("<|im_start|>") != std::string_view::npos) return Family::chatml_qwen;
+  if (chat_template.find("<|start_header_id|>") != std::string_view::npos) return Family::llama3;
+  return make_error(ErrorCode::unsupported,
+                    source +
+                        ": chat template matches no known family (chatml_qwen, llama3); "
+                        "name the family explicitly");
+}
+
+Result<Family> detect_family_in_dir(const std::string& model_dir) {
+  const std::string path = model_dir + "/tokenizer_config.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::not_found, path + ": cannot open file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  try {
+    const Json config = Json::parse(ss.str());
+    if (!config.is_object() || !config.contains("chat_template"))
+      return make_error(ErrorCode::unsupported,
+                        model_dir + ": tokenizer_config.json has no chat_template");
+    const Json& t = config["chat_template"];
+    if (t.is_string()) return detect_family(t.get<std::string>(), model_dir);
+    // A list of named templates: use "default".
+    if (t.is_array())
+      for (const Json& named : t)
+        if (named.is_object() && named.value("name", "") == "default" &&
+            named.contains("template") && named["template"].is_string())
+          return detect_family(named["template"].get<std::string>(), model_dir);
+    return make_error(ErrorCode::unsupported, path + ": /chat_template: expected a string");
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::parse, path + ": " + e.what());
+  }
+}
+
+}  // namespace agentrt::chat

@@ -1,0 +1,70 @@
+// Tool calls in generated text, for each chat family:
+//   chatml_qwen: <tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call> (one or more)
+//   llama3:      the reply is a JSON object {"name": ..., "parameters": {...}} (optionally
+//                after <|python_tag|>; several may follow each other, separated by ';')
+// parse_reply handles a finished reply; ToolCallStream handles text as it is generated.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/chat/chat_template.h"
+#include "engine/chat/conversation.h"
+
+namespace agentrt::chat {
+
+struct ParsedReply {
+  std::string content;    // text outside tool calls (and outside <think>), trimmed
+  std::string reasoning;  // chatml_qwen: the text inside a leading <think>...</think>
+  std::vector<ToolCall> tool_calls;
+};
+
+// Splits a complete assistant reply into content, reasoning and tool calls. A call with
+// malformed JSON fails with parse: "tool call 1: invalid JSON at byte 37: ...", the byte
+// counted from the start of text.
+Result<ParsedReply> parse_reply(Family family, std::string_view text);
+
+struct StreamEvent {
+  enum class Kind {
+    text,            // plain text to show the user (never a partial tool-call marker)
+    call_started,    // a tool call began; its text will not be streamed
+    call_completed,  // `call` holds the parsed call
+  };
+  Kind kind = Kind::text;
+  std::string text;
+  ToolCall call;
+};
+
+// Incremental tool-call parser for one reply. Feed decoded text pieces in order; it holds
+// back text that may be the start of a call marker. Not thread-safe.
+class ToolCallStream {
+ public:
+  explicit ToolCallStream(Family family) : family_(family) {}
+
+  // Consumes piece and appends the events it completes. Fails (parse, with the byte offset
+  // in the whole stream) when a finished call is malformed; the stream is unusable after.
+  Status feed(std::string_view piece, std::vector<StreamEvent>& events);
+  // End of generation: flushes held-back text. Fails when a call is still open.
+  Status finish(std::vector<StreamEvent>& events);
+  // True when the last event was a completed call and nothing has followed: a caller that
+  // wants one round of calls can stop generating here.
+  bool at_call_end() const { return at_call_end_; }
+  int calls_completed() const { return calls_; }
+
+ private:
+  enum class Mode { start, text, call };
+  Status step_qwen(std::vector<StreamEvent>& events, bool final);
+  Status step_llama(std::vector<StreamEvent>& events, bool final);
+  void emit_text(std::string_view text, std::vector<StreamEvent>& events);
+
+  Family family_;
+  Mode mode_ = Mode::start;
+  std::string buffer_;        // unconsumed text
+  std::size_t consumed_ = 0;  // bytes of the stream before buffer_
+  int calls_ = 0;
+  bool at_call_end_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace agentrt::chat
