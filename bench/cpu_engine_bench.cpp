@@ -53,13 +53,15 @@ ModelCost cost_of(const model::ModelConfig& c) {
 
 std::vector<std::int32_t> tokens(int n, int vocab, int salt) {
   std::vector<std::int32_t> t(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) t[static_cast<std::size_t>(i)] = (i * 7919 + salt * 104729) % vocab;
+  for (int i = 0; i < n; ++i)
+    t[static_cast<std::size_t>(i)] = (i * 7919 + salt * 104729) % vocab;
   return t;
 }
 
 std::vector<std::int32_t> blocks(int first, int tokens_needed, int block_size) {
   std::vector<std::int32_t> b;
-  for (int i = 0; i * block_size < tokens_needed; ++i) b.push_back(first + i);
+  for (int i = 0; i * block_size < tokens_needed; ++i)
+    b.push_back(first + i);
   return b;
 }
 
@@ -78,7 +80,8 @@ int run(const Args& a) {
     return 1;
   }
   const auto& cfg = (*model)->config();
-  const int threads = a.threads > 0 ? a.threads : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads =
+      a.threads > 0 ? a.threads : static_cast<int>(std::thread::hardware_concurrency());
   const int max_batch = *std::max_element(a.batches.begin(), a.batches.end());
   const int per_seq = (std::max(a.prompt, a.context + a.steps) + 15) / 16;
   cpu::CpuBackendOptions opts{per_seq * max_batch + 1, 16, threads};
@@ -91,8 +94,10 @@ int run(const Args& a) {
   const ModelCost cost = cost_of(cfg);
   const double gemm_gflops = measure_sgemm_gflops(512, 2048, 2048, threads);
   const double read_gbps = measure_read_gbps(1024, threads);
-  nlohmann::json out = {{"model", dir}, {"threads", threads},
-                        {"baseline_sgemm_gflops", gemm_gflops}, {"baseline_read_gbps", read_gbps}};
+  nlohmann::json out = {{"model", dir},
+                        {"threads", threads},
+                        {"baseline_sgemm_gflops", gemm_gflops},
+                        {"baseline_read_gbps", read_gbps}};
 
   // Prefill: one sequence of `prompt` tokens in one step (median of 3).
   Logits logits;
@@ -107,8 +112,10 @@ int run(const Args& a) {
   std::sort(pt.begin(), pt.end());
   const double prefill_tps = a.prompt / pt[1];
   const double prefill_gflops = prefill_tps * cost.flops_per_token / 1e9;
-  out["prefill"] = {{"tokens", a.prompt}, {"tokens_per_s", prefill_tps},
-                    {"gflops", prefill_gflops}, {"fraction_of_sgemm", prefill_gflops / gemm_gflops}};
+  out["prefill"] = {{"tokens", a.prompt},
+                    {"tokens_per_s", prefill_tps},
+                    {"gflops", prefill_gflops},
+                    {"fraction_of_sgemm", prefill_gflops / gemm_gflops}};
   std::printf("%-34s %10s %12s %14s\n", "case", "tok/s", "achieved", "vs ceiling");
   std::printf("%-34s %10.1f %9.1f GF/s %12.1f%% of sgemm %.1f GF/s\n",
               ("prefill " + std::to_string(a.prompt) + " tokens").c_str(), prefill_tps,
@@ -131,14 +138,19 @@ int run(const Args& a) {
       if (!be.forward(plan, logits).ok()) return 1;
     }
     const double step_s = seconds_since(t0) / a.steps;
-    const double bytes = cost.weight_bytes + batch * (a.context + a.steps / 2.0) * cost.kv_bytes_per_token;
+    const double bytes =
+        cost.weight_bytes + batch * (a.context + a.steps / 2.0) * cost.kv_bytes_per_token;
     const double floor_s = bytes / (read_gbps * 1e9);
-    out["decode"].push_back({{"batch", batch}, {"context", a.context}, {"step_ms", step_s * 1e3},
-                             {"tokens_per_s", batch / step_s}, {"floor_ms", floor_s * 1e3},
+    out["decode"].push_back({{"batch", batch},
+                             {"context", a.context},
+                             {"step_ms", step_s * 1e3},
+                             {"tokens_per_s", batch / step_s},
+                             {"floor_ms", floor_s * 1e3},
                              {"ratio_to_floor", step_s / floor_s}});
-    std::printf("%-34s %10.1f %9.2f ms/step %9.2fx floor %.2f ms\n",
-                ("decode batch " + std::to_string(batch) + ", ctx " + std::to_string(a.context)).c_str(),
-                batch / step_s, step_s * 1e3, step_s / floor_s, floor_s * 1e3);
+    std::printf(
+        "%-34s %10.1f %9.2f ms/step %9.2fx floor %.2f ms\n",
+        ("decode batch " + std::to_string(batch) + ", ctx " + std::to_string(a.context)).c_str(),
+        batch / step_s, step_s * 1e3, step_s / floor_s, floor_s * 1e3);
   }
   std::printf("ceilings: sgemm %.1f GFLOP/s, memory read %.1f GB/s, %d threads\n", gemm_gflops,
               read_gbps, threads);

@@ -31,13 +31,15 @@ double measure_sgemm_gflops(int m, int n, int k, int threads) {
   std::uniform_real_distribution<float> dist(-1, 1);
   std::vector<float> a(static_cast<std::size_t>(m) * k), b(static_cast<std::size_t>(n) * k),
       c(static_cast<std::size_t>(m) * n);
-  for (auto& v : a) v = dist(rng);
-  for (auto& v : b) v = dist(rng);
+  for (auto& v : a)
+    v = dist(rng);
+  for (auto& v : b)
+    v = dist(rng);
   openblas_set_num_threads(threads);
   double s = median_seconds(
       [&] {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a.data(), k,
-                    b.data(), k, 0.0f, c.data(), n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a.data(), k, b.data(),
+                    k, 0.0f, c.data(), n);
       },
       5);
   openblas_set_num_threads(1);
@@ -55,14 +57,17 @@ double measure_read_gbps(int megabytes, int threads) {
         const std::size_t lo = n * t / threads, hi = n * (t + 1) / threads;
         float acc[8] = {};
         for (std::size_t i = lo; i + 8 <= hi; i += 8) {
-          for (int j = 0; j < 8; ++j) acc[j] += buf[i + j];
+          for (int j = 0; j < 8; ++j)
+            acc[j] += buf[i + j];
         }
         double s = 0;
-        for (float v : acc) s += v;
+        for (float v : acc)
+          s += v;
         sums[static_cast<std::size_t>(t)] = s;
       });
     }
-    for (auto& th : pool) th.join();
+    for (auto& th : pool)
+      th.join();
   };
   double s = median_seconds(read_all, 5);
   return static_cast<double>(n * sizeof(float)) / s / 1e9;

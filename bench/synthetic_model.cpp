@@ -1,7 +1,7 @@
 #include "bench/synthetic_model.h"
 
-#include <nlohmann/json.hpp>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <vector>
 
@@ -29,7 +29,8 @@ Result<Shape> find_shape(const std::string& name) {
 model::TensorData random_tensor(const std::string& name, std::vector<std::int64_t> shape,
                                 std::mt19937& rng, float scale) {
   std::int64_t n = 1;
-  for (auto d : shape) n *= d;
+  for (auto d : shape)
+    n *= d;
   std::string bytes(static_cast<std::size_t>(n) * 2, '\0');
   std::uniform_real_distribution<float> dist(-scale, scale);
   for (std::int64_t i = 0; i < n; ++i) {

@@ -32,10 +32,14 @@ struct GenerateArgs {
 
 const char* finish_name(FinishReason r) {
   switch (r) {
-    case FinishReason::length: return "length";
-    case FinishReason::stop_token: return "stop";
-    case FinishReason::stop_string: return "stop";
-    case FinishReason::context_full: return "context_full";
+    case FinishReason::length:
+      return "length";
+    case FinishReason::stop_token:
+      return "stop";
+    case FinishReason::stop_string:
+      return "stop";
+    case FinishReason::context_full:
+      return "context_full";
   }
   return "unknown";
 }
@@ -44,7 +48,8 @@ nlohmann::json logprobs_json(const GenerationResult& r) {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : r.steps) {
     nlohmann::json top = nlohmann::json::array();
-    for (const auto& t : s.top) top.push_back({{"token", t.token}, {"logprob", t.logprob}});
+    for (const auto& t : s.top)
+      top.push_back({{"token", t.token}, {"logprob", t.logprob}});
     steps.push_back({{"token", s.token}, {"logprob", s.logprob}, {"top", top}});
   }
   return steps;
@@ -54,14 +59,14 @@ void print_result(const GenerateArgs& a, const std::vector<std::int32_t>& prompt
                   const GenerationResult& r, bool has_text, double seconds) {
   const double tps = seconds > 0 ? static_cast<double>(r.tokens.size()) / seconds : 0.0;
   if (a.json) {
-    nlohmann::json out = {{"model", a.model_dir},
-                          {"prompt_tokens", prompt},
-                          {"tokens", r.tokens},
-                          {"text", r.text},
-                          {"finish_reason", finish_name(r.finish)},
-                          {"usage", {{"prompt_tokens", prompt.size()},
-                                     {"completion_tokens", r.tokens.size()}}},
-                          {"seconds", seconds}};
+    nlohmann::json out = {
+        {"model", a.model_dir},
+        {"prompt_tokens", prompt},
+        {"tokens", r.tokens},
+        {"text", r.text},
+        {"finish_reason", finish_name(r.finish)},
+        {"usage", {{"prompt_tokens", prompt.size()}, {"completion_tokens", r.tokens.size()}}},
+        {"seconds", seconds}};
     if (a.params.logprobs >= 0) out["logprobs"] = logprobs_json(r);
     std::printf("%s\n", out.dump().c_str());
     return;
@@ -74,7 +79,8 @@ void print_result(const GenerateArgs& a, const std::vector<std::int32_t>& prompt
   if (a.params.logprobs >= 0) {
     for (const auto& s : r.steps) {
       std::printf("  %6d  logprob %9.4f", s.token, static_cast<double>(s.logprob));
-      for (const auto& t : s.top) std::printf("  | %d %.4f", t.token, static_cast<double>(t.logprob));
+      for (const auto& t : s.top)
+        std::printf("  | %d %.4f", t.token, static_cast<double>(t.logprob));
       std::printf("\n");
     }
   }
@@ -99,7 +105,8 @@ int run_generate(GenerateArgs a) {
     std::fprintf(stderr, "agentrt generate: --stop needs a model with tokenizer.json\n");
     return kExitUsage;
   }
-  for (auto id : input->extra_stop_ids) a.params.stop_token_ids.push_back(id);
+  for (auto id : input->extra_stop_ids)
+    a.params.stop_token_ids.push_back(id);
   const std::vector<std::int32_t>* prompt = &input->ids;
   auto model = model::Model::load(a.model_dir);
   if (!model.ok()) {
@@ -119,8 +126,8 @@ int run_generate(GenerateArgs a) {
   GenerationRequest req{*prompt, a.params};
   Detokenize detok;
   if (input->tokenizer) {
-    detok = [tok = &*input->tokenizer, skip = a.skip_special_tokens](
-                std::span<const std::int32_t> ids) {
+    detok = [tok = &*input->tokenizer,
+             skip = a.skip_special_tokens](std::span<const std::int32_t> ids) {
       auto text = tok->decode(ids, skip);
       return text.ok() ? *text : std::string();
     };
@@ -152,7 +159,8 @@ CommandFn add_generate_command(CLI::App& app) {
   cmd->add_flag("!--keep-special-tokens", a->skip_special_tokens,
                 "Keep special tokens in the output text");
   auto& p = a->params;
-  cmd->add_option("--max-tokens", p.max_tokens, "Tokens to generate at most")->capture_default_str();
+  cmd->add_option("--max-tokens", p.max_tokens, "Tokens to generate at most")
+      ->capture_default_str();
   cmd->add_option("--temperature", p.temperature, "0 = greedy")->capture_default_str();
   cmd->add_option("--top-k", p.top_k, "Keep the k most likely tokens (0 = off)");
   cmd->add_option("--top-p", p.top_p, "Nucleus sampling mass (1 = off)");

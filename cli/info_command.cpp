@@ -46,11 +46,12 @@ CommandFn add_info_command(CLI::App& app) {
       return kExitFailure;
     }
     const auto& c = (*model)->config();
-    std::printf("model: %s\n  architecture %s, %d layers, hidden %d, heads %d/%d (kv), head_dim %d,"
-                " vocab %d\n  fingerprint %s\n",
-                dir.c_str(), std::string(model::architecture_name(c.arch)).c_str(), c.num_layers,
-                c.hidden_size, c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size,
-                (*model)->fingerprint().c_str());
+    std::printf(
+        "model: %s\n  architecture %s, %d layers, hidden %d, heads %d/%d (kv), head_dim %d,"
+        " vocab %d\n  fingerprint %s\n",
+        dir.c_str(), std::string(model::architecture_name(c.arch)).c_str(), c.num_layers,
+        c.hidden_size, c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size,
+        (*model)->fingerprint().c_str());
     return kExitOk;
   };
 }

@@ -28,8 +28,8 @@ Result<std::string> render_chat(const std::string& json_text, const std::string&
   if (first != std::string::npos && text[first] == '[') text = "{\"messages\": " + text + "}";
   auto conv = chat::parse_conversation_json(text, source);
   if (!conv.ok()) return conv.error();
-  auto family = family_name.empty() ? chat::detect_family_in_dir(model_dir)
-                                    : chat::parse_family(family_name);
+  auto family =
+      family_name.empty() ? chat::detect_family_in_dir(model_dir) : chat::parse_family(family_name);
   if (!family.ok()) return family.error();
   chat::RenderOptions opts;
   opts.add_generation_prompt = true;
@@ -44,8 +44,8 @@ Result<PromptInput> resolve_prompt(const PromptFlags& flags, const std::string& 
                       "give exactly one of --tokens, --prompt and --chat");
   }
   PromptInput in;
-  const bool has_tokenizer = std::filesystem::exists(std::filesystem::path(model_dir) /
-                                                     "tokenizer.json");
+  const bool has_tokenizer =
+      std::filesystem::exists(std::filesystem::path(model_dir) / "tokenizer.json");
   if (has_tokenizer) {
     auto tok = tokenizer::Tokenizer::load_dir(model_dir);
     if (!tok.ok()) return tok.error();

@@ -24,9 +24,9 @@ Result<std::vector<std::int32_t>> parse_token_list(std::string_view text) {
     std::int32_t v = 0;
     auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
     if (ec != std::errc() || end != word.data() + word.size() || v < 0) {
-      return make_error(ErrorCode::invalid_argument,
-                        "item " + std::to_string(item) + " ('" + std::string(word) +
-                            "'): not a non-negative 32-bit integer");
+      return make_error(ErrorCode::invalid_argument, "item " + std::to_string(item) + " ('" +
+                                                         std::string(word) +
+                                                         "'): not a non-negative 32-bit integer");
     }
     ids.push_back(v);
     i = j;

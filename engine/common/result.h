@@ -36,13 +36,15 @@ struct Error {
   Error with_context(const std::string& context) const;
 };
 
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 // Holds either a T or an Error. Accessing the wrong alternative is a bug (asserted).
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
@@ -77,7 +79,8 @@ class [[nodiscard]] Result {
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  Status(Error error)
+      : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
@@ -93,13 +96,15 @@ class [[nodiscard]] Status {
   bool ok_ = true;
 };
 
-inline Status ok_status() { return Status(); }
+inline Status ok_status() {
+  return Status();
+}
 
 }  // namespace agentrt
 
 // Returns early from the enclosing function with the error of a failed Status/Result.
-#define AGENTRT_TRY(expr)                           \
-  do {                                              \
-    auto&& agentrt_try_result_ = (expr);            \
+#define AGENTRT_TRY(expr)                                              \
+  do {                                                                 \
+    auto&& agentrt_try_result_ = (expr);                               \
     if (!agentrt_try_result_.ok()) return agentrt_try_result_.error(); \
   } while (false)

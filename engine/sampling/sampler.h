@@ -20,8 +20,8 @@ struct TokenLogprob {
 
 struct SampledToken {
   std::int32_t token = 0;
-  float logprob = 0.0f;            // of the chosen token (when params.logprobs >= 0)
-  std::vector<TokenLogprob> top;   // params.logprobs alternatives, best first
+  float logprob = 0.0f;           // of the chosen token (when params.logprobs >= 0)
+  std::vector<TokenLogprob> top;  // params.logprobs alternatives, best first
 };
 
 class Sampler {

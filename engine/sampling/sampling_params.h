@@ -11,13 +11,13 @@
 namespace agentrt::sampling {
 
 struct SamplingParams {
-  float temperature = 1.0f;  // 0 = greedy
-  int top_k = 0;             // 0 = off
-  float top_p = 1.0f;        // 1 = off
-  float min_p = 0.0f;        // 0 = off; keeps tokens with p >= min_p * p_max
-  float repetition_penalty = 1.0f;  // HF style, over prompt and output tokens; 1 = off
-  float presence_penalty = 0.0f;    // OpenAI style, over output tokens
-  float frequency_penalty = 0.0f;   // OpenAI style, over output tokens
+  float temperature = 1.0f;           // 0 = greedy
+  int top_k = 0;                      // 0 = off
+  float top_p = 1.0f;                 // 1 = off
+  float min_p = 0.0f;                 // 0 = off; keeps tokens with p >= min_p * p_max
+  float repetition_penalty = 1.0f;    // HF style, over prompt and output tokens; 1 = off
+  float presence_penalty = 0.0f;      // OpenAI style, over output tokens
+  float frequency_penalty = 0.0f;     // OpenAI style, over output tokens
   std::optional<std::uint64_t> seed;  // same seed, same params, same logits -> same tokens
   int max_tokens = 16;
   std::vector<std::int32_t> stop_token_ids;  // in addition to the model's EOS ids

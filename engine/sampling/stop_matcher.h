@@ -15,7 +15,7 @@ class StopMatcher {
   explicit StopMatcher(std::vector<std::string> stop_strings);
 
   struct Step {
-    std::string emit;   // text safe to stream now
+    std::string emit;      // text safe to stream now
     bool stopped = false;  // a stop string matched; emit ends just before it
   };
   // Feeds newly decoded text.

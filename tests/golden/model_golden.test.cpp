@@ -32,7 +32,8 @@ nlohmann::json load_golden(const std::string& name) {
 
 std::vector<std::int32_t> table_for(int first_block, int tokens) {
   std::vector<std::int32_t> table;
-  for (int b = 0; b * kBlockSize < tokens; ++b) table.push_back(first_block + b);
+  for (int b = 0; b * kBlockSize < tokens; ++b)
+    table.push_back(first_block + b);
   return table;
 }
 
@@ -47,7 +48,8 @@ ErrorStats compare_rows(const Logits& out, int row0, const nlohmann::json& golde
   for (std::size_t r = 0; r < golden_rows.size(); ++r) {
     auto row = out.row(row0 + static_cast<int>(r));
     double scale = 0;
-    for (const auto& v : golden_rows[r]) scale = std::max(scale, std::fabs(v.get<double>()));
+    for (const auto& v : golden_rows[r])
+      scale = std::max(scale, std::fabs(v.get<double>()));
     for (std::size_t c = 0; c < golden_rows[r].size(); ++c) {
       double err = std::fabs(row[c] - golden_rows[r][c].get<double>());
       s.max_abs = std::max(s.max_abs, err);
@@ -63,9 +65,9 @@ class GoldenModel : public ::testing::TestWithParam<std::string> {
     auto model = model::Model::load(fixture_dir(GetParam()));
     ASSERT_TRUE(model.ok()) << model.error().to_string();
     model_ = *model;
-    auto backend = cpu::CpuBackend::create(model_, cpu::CpuBackendOptions{.num_blocks = 64,
-                                                                         .block_size = kBlockSize,
-                                                                         .num_threads = 2});
+    auto backend = cpu::CpuBackend::create(
+        model_,
+        cpu::CpuBackendOptions{.num_blocks = 64, .block_size = kBlockSize, .num_threads = 2});
     ASSERT_TRUE(backend.ok()) << backend.error().to_string();
     backend_ = std::move(*backend);
     golden_ = load_golden(GetParam());
@@ -86,9 +88,8 @@ TEST_P(GoldenModel, LogitsMatchTransformers) {
     ASSERT_TRUE(backend_->forward(plan, out).ok());
     ASSERT_EQ(out.rows, static_cast<int>(tokens.size()));
     ErrorStats s = compare_rows(out, 0, p["logits"]);
-    std::cout << "[golden] " << GetParam() << " prompt " << prompt_index++ << " ("
-              << tokens.size() << " tokens): max abs error " << s.max_abs
-              << ", max rel error " << s.max_rel << "\n";
+    std::cout << "[golden] " << GetParam() << " prompt " << prompt_index++ << " (" << tokens.size()
+              << " tokens): max abs error " << s.max_abs << ", max rel error " << s.max_rel << "\n";
     EXPECT_LE(s.max_abs, kMaxAbsError);
     EXPECT_LE(s.max_rel, kMaxRelError);
   }
@@ -129,7 +130,8 @@ TEST_P(GoldenModel, BatchedRunEqualsUnbatchedRuns) {
     for (int r = 0; r < alone.rows; ++r) {
       auto a = alone.row(r);
       auto b = batched.row(row + r);
-      for (int c = 0; c < alone.vocab; ++c) ASSERT_NEAR(a[c], b[c], 1e-5) << "seq " << i;
+      for (int c = 0; c < alone.vocab; ++c)
+        ASSERT_NEAR(a[c], b[c], 1e-5) << "seq " << i;
     }
     row += alone.rows;
   }

@@ -1,13 +1,13 @@
 // End-to-end tests of the agentrt executable: exit codes, output and error messages.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <sys/wait.h>
 
 namespace {
 
@@ -18,7 +18,8 @@ struct RunResult {
 
 std::string quote(const std::string& s) {
   std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  for (char c : s)
+    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
 
@@ -29,7 +30,8 @@ RunResult run(const std::string& args) {
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
   std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  while (std::fgets(buf.data(), buf.size(), pipe))
+    r.output += buf.data();
   int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
@@ -98,7 +100,8 @@ TEST(Cli, InfoPrintsTheFingerprint) {
 std::string tokenizer_dir(const std::string& name) {
   const char* env = std::getenv("AGENTRT_TOKENIZERS_DIR");
   const char* home = std::getenv("HOME");
-  std::string base = env && *env ? env : std::string(home ? home : "") + "/.cache/agentrt/tokenizers";
+  std::string base =
+      env && *env ? env : std::string(home ? home : "") + "/.cache/agentrt/tokenizers";
   return base + "/" + name;
 }
 
@@ -106,8 +109,8 @@ bool have_tokenizer(const std::string& name) {
   return std::filesystem::exists(tokenizer_dir(name) + "/tokenizer.json");
 }
 
-#define REQUIRE_TOKENIZER(name)                                                   \
-  if (!have_tokenizer(name)) {                                                    \
+#define REQUIRE_TOKENIZER(name)                                                      \
+  if (!have_tokenizer(name)) {                                                       \
     FAIL() << tokenizer_dir(name) << " is missing: run scripts/fetch_tokenizers.sh"; \
   }
 
