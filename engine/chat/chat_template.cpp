@@ -1,5 +1,7 @@
 #include "engine/chat/chat_template.h"
 
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -13,6 +15,8 @@ const char* to_string(Family family) {
       return "chatml_qwen";
     case Family::llama3:
       return "llama3";
+    case Family::llama3_tools:
+      return "llama3_tools";
   }
   return "?";
 }
@@ -20,8 +24,22 @@ const char* to_string(Family family) {
 Result<Family> parse_family(std::string_view name) {
   if (name == "chatml_qwen") return Family::chatml_qwen;
   if (name == "llama3") return Family::llama3;
-  return make_error(ErrorCode::invalid_argument,
-                    "unknown chat family '" + std::string(name) + "' (chatml_qwen, llama3)");
+  if (name == "llama3_tools" || name == "llama3_1") return Family::llama3_tools;
+  return make_error(ErrorCode::invalid_argument, "unknown chat family '" + std::string(name) +
+                                                     "' (chatml_qwen, llama3, llama3_tools)");
+}
+
+std::string today_date_string() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  if (localtime_r(&now, &local) == nullptr) return "26 Jul 2024";  // the template's fallback
+  // %d and %Y are locale-independent; %b is not, so spell the C locale's month names.
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%02d %s %04d", local.tm_mday, kMonths[local.tm_mon % 12],
+                local.tm_year + 1900);
+  return buf;
 }
 
 Result<std::string> render(Family family, const Conversation& conv, const RenderOptions& options) {
@@ -32,17 +50,24 @@ Result<std::string> render(Family family, const Conversation& conv, const Render
       return render_chatml_qwen(conv, options);
     case Family::llama3:
       return render_llama3(conv, options);
+    case Family::llama3_tools:
+      return render_llama3_tools(conv, options);
   }
   return make_error(ErrorCode::internal, "unknown chat family");
 }
 
 Result<Family> detect_family(std::string_view chat_template, const std::string& source) {
   if (chat_template.find("<|im_start|>") != std::string_view::npos) return Family::chatml_qwen;
-  if (chat_template.find("<|start_header_id|>") != std::string_view::npos) return Family::llama3;
+  if (chat_template.find("<|start_header_id|>") != std::string_view::npos) {
+    // Meta's tool-calling template dates its system header and names the ipython role.
+    const bool tools = chat_template.find("Environment: ipython") != std::string_view::npos ||
+                       chat_template.find("Cutting Knowledge Date") != std::string_view::npos;
+    return tools ? Family::llama3_tools : Family::llama3;
+  }
   return make_error(ErrorCode::unsupported,
                     source +
-                        ": chat template matches no known family (chatml_qwen, llama3); "
-                        "name the family explicitly");
+                        ": chat template matches no known family (chatml_qwen, llama3, "
+                        "llama3_tools); name the family explicitly");
 }
 
 Result<Family> detect_family_in_dir(const std::string& model_dir) {

@@ -15,11 +15,20 @@ namespace agentrt::chat {
 enum class Family {
   chatml_qwen,  // Qwen2.5 / Qwen3: <|im_start|>role\n...<|im_end|>, <tool_call> JSON, <think>
   llama3,       // Llama-3 / 3.1 (header template): <|start_header_id|>role<|end_header_id|>
+  // Meta's Llama-3.1/3.2 tool-calling template: a dated system header ("Environment: ipython"
+  // with tools), tool definitions as JSON, calls as {"name": ..., "parameters": ...}, tool
+  // results in the ipython role.
+  llama3_tools,
 };
 
 const char* to_string(Family family);
-// "chatml_qwen" or "llama3"; anything else is invalid_argument.
+// "chatml_qwen", "llama3" or "llama3_tools" (alias "llama3_1", Meta's Llama-3.1 template);
+// anything else is invalid_argument.
 Result<Family> parse_family(std::string_view name);
+
+// Today's local date as strftime("%d %b %Y") in the C locale ("26 Jul 2024"), what the
+// templates' strftime_now("%d %b %Y") gives.
+std::string today_date_string();
 
 struct RenderOptions {
   bool add_generation_prompt = false;
@@ -27,9 +36,16 @@ struct RenderOptions {
   // the kwarg was not passed (the template's default, thinking on).
   std::optional<bool> enable_thinking;
   std::string bos_token = "<|begin_of_text|>";  // Llama: prepended to the first message
+  // llama3_tools: the "Today Date: " line (the template's date_string kwarg).
+  std::string date_string = today_date_string();
+  // llama3_tools: true puts the tool definitions in the first user message, false in the
+  // system message; nullopt is the template's default (true).
+  std::optional<bool> tools_in_user_message;
 };
 
-// Renders conv. Fails (invalid_argument) on an empty conversation.
+// Renders conv. Fails (invalid_argument) on an empty conversation, and where the family's
+// template raises (llama3_tools: several tool calls in one message; tools in the user
+// message but no message after the system one).
 Result<std::string> render(Family family, const Conversation& conv, const RenderOptions& options);
 
 // Picks the family from a chat template's text (its markers). source names the template

@@ -109,11 +109,41 @@ void write(const Json& v, std::string& out) {
   }
 }
 
+// json.dumps(indent=N): items on their own lines, "," and ": " separators, empty
+// containers as "[]" and "{}".
+void write_indented(const Json& v, int indent, int depth, std::string& out) {
+  if (!v.is_structured() || v.empty()) {
+    write(v, out);
+    return;
+  }
+  const std::string inner = "\n" + std::string(static_cast<std::size_t>(indent * (depth + 1)), ' ');
+  out.push_back(v.is_array() ? '[' : '{');
+  bool first = true;
+  for (const auto& [k, e] : v.items()) {
+    if (!first) out.push_back(',');
+    first = false;
+    out += inner;
+    if (v.is_object()) {
+      write_string(k, out);
+      out += ": ";
+    }
+    write_indented(e, indent, depth + 1, out);
+  }
+  out += "\n" + std::string(static_cast<std::size_t>(indent * depth), ' ');
+  out.push_back(v.is_array() ? ']' : '}');
+}
+
 }  // namespace
 
 std::string to_python_json(const Json& value) {
   std::string out;
   write(value, out);
+  return out;
+}
+
+std::string to_python_json(const Json& value, int indent) {
+  std::string out;
+  write_indented(value, indent < 0 ? 0 : indent, 0, out);
   return out;
 }
 

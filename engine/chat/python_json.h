@@ -11,5 +11,8 @@ namespace agentrt::chat {
 
 // Serialises value like Python's json.dumps(value, ensure_ascii=False).
 std::string to_python_json(const Json& value);
+// Serialises value like json.dumps(value, ensure_ascii=False, indent=indent): one item per
+// line, indented by `indent` spaces a level (the `tojson(indent=4)` of Llama's templates).
+std::string to_python_json(const Json& value, int indent);
 
 }  // namespace agentrt::chat

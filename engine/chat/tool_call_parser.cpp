@@ -86,10 +86,15 @@ Result<ParsedReply> parse_llama(std::string_view text) {
   return reply;
 }
 
+// Both Llama templates' models reply with bare JSON calls.
+bool is_llama(Family family) {
+  return family == Family::llama3 || family == Family::llama3_tools;
+}
+
 }  // namespace
 
 Result<ParsedReply> parse_reply(Family family, std::string_view text) {
-  return family == Family::llama3 ? parse_llama(text) : parse_qwen(text);
+  return is_llama(family) ? parse_llama(text) : parse_qwen(text);
 }
 
 void ToolCallStream::emit_text(std::string_view text, std::vector<StreamEvent>& events) {
@@ -179,6 +184,10 @@ Status ToolCallStream::step_llama(std::vector<StreamEvent>& events, bool final) 
                       : Status(bad.error());
     }
     auto call = parse_call_json(std::string_view(buffer_).substr(0, len), consumed_, calls_ + 1);
+    if (!call.ok() && calls_ == 0 && call.error().message.find("/name") != std::string::npos) {
+      mode_ = Mode::text;  // valid JSON but not a call: a JSON answer, as parse_reply treats it
+      continue;
+    }
     if (!call.ok()) return call.error();
     ++calls_;
     events.push_back({StreamEvent::Kind::call_completed, {}, std::move(*call)});
@@ -196,14 +205,14 @@ Status ToolCallStream::step_llama(std::vector<StreamEvent>& events, bool final) 
 Status ToolCallStream::feed(std::string_view piece, std::vector<StreamEvent>& events) {
   if (failed_) return make_error(ErrorCode::invalid_argument, "tool-call stream already failed");
   buffer_ += piece;
-  Status s = family_ == Family::llama3 ? step_llama(events, false) : step_qwen(events, false);
+  Status s = is_llama(family_) ? step_llama(events, false) : step_qwen(events, false);
   if (!s.ok()) failed_ = true;
   return s;
 }
 
 Status ToolCallStream::finish(std::vector<StreamEvent>& events) {
   if (failed_) return make_error(ErrorCode::invalid_argument, "tool-call stream already failed");
-  Status s = family_ == Family::llama3 ? step_llama(events, true) : step_qwen(events, true);
+  Status s = is_llama(family_) ? step_llama(events, true) : step_qwen(events, true);
   if (!s.ok()) failed_ = true;
   return s;
 }

@@ -1,7 +1,8 @@
 // Tool calls in generated text, for each chat family:
 //   chatml_qwen: <tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call> (one or more)
-//   llama3:      the reply is a JSON object {"name": ..., "parameters": {...}} (optionally
-//                after <|python_tag|>; several may follow each other, separated by ';')
+//   llama3, llama3_tools: the reply is a JSON object {"name": ..., "parameters": {...}}
+//                (optionally after <|python_tag|>; several may follow each other, separated
+//                by ';')
 // parse_reply handles a finished reply; ToolCallStream handles text as it is generated.
 #pragma once
 
@@ -28,7 +29,8 @@ Result<ParsedReply> parse_reply(Family family, std::string_view text);
 struct StreamEvent {
   enum class Kind {
     text,            // plain text to show the user (never a partial tool-call marker)
-    call_started,    // a tool call began; its text will not be streamed
+    call_started,    // a tool call began; its text will not be streamed (llama3: if the
+                     // object turns out to have no "name", it follows as text after all)
     call_completed,  // `call` holds the parsed call
   };
   Kind kind = Kind::text;

@@ -137,6 +137,10 @@ TEST(ToolCallStream, LlamaCallEndsMessage) {
   auto text = stream(Family::llama3, "  Hello {not a call}", 2);
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(joined_text(*text), "  Hello {not a call}");
+  auto json_answer = stream(Family::llama3, "{\"answer\": {\"x\": 4}}", 3);
+  ASSERT_TRUE(json_answer.ok()) << json_answer.error().to_string();
+  EXPECT_EQ(joined_text(*json_answer), "{\"answer\": {\"x\": 4}}");
+  EXPECT_TRUE(calls_of(*json_answer).empty());
   auto tagged = stream(Family::llama3, "<|python_tag|>" + kLlamaReply, 5);
   ASSERT_TRUE(tagged.ok());
   EXPECT_EQ(calls_of(*tagged).size(), 1u);

@@ -131,7 +131,8 @@ Status load_added(const Ctx& c, const json& root, Tokenizer::Impl& impl) {
     const json& t = list[i];
     if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() ||
         t["id"].get<std::int64_t>() < 0 || t["id"].get<std::int64_t>() > kMaxTokenId)
-      return c.parse(ptr + "/id", "expected an integer id in [0, " + std::to_string(kMaxTokenId) + "]");
+      return c.parse(ptr + "/id",
+                     "expected an integer id in [0, " + std::to_string(kMaxTokenId) + "]");
     auto content = get_string(c, t, "content", ptr);
     if (!content.ok()) return content.error();
     if (content->empty()) return c.parse(ptr + "/content", "added token content is empty");

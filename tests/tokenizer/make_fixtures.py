@@ -3,8 +3,8 @@
 
     python3 tests/tokenizer/make_fixtures.py --tokenizers DIR --out OUTDIR
 
-DIR holds one subfolder per tokenizer (default: qwen3, llama3_1), each with tokenizer.json and
-tokenizer_config.json. For each NAME it writes:
+DIR holds one subfolder per tokenizer (default: qwen3, llama3_1, llama3_2), each with
+tokenizer.json and tokenizer_config.json. For each NAME it writes:
   OUTDIR/NAME.ids.jsonl     per corpus line: ids without/with special tokens, decodes
   OUTDIR/NAME.decode.jsonl  decodes of id sequences that cut UTF-8 characters (lossy U+FFFD)
   OUTDIR/NAME.chat.jsonl    apply_chat_template(tokenize=False) per conversation case, + ids
@@ -12,6 +12,11 @@ tokenizer_config.json. For each NAME it writes:
 Every case is wrapped in try/except; failures are recorded in the output and summarised.
 Without transformers (or with --chat-renderer jinja2) chat templates are rendered with
 jinja2 the way transformers does it; the output records which renderer was used.
+
+Conversation cases (conversations.json) may name the tokenizers they run for ("tokenizers")
+and those whose template must raise on them ("expect_error"; the row then keeps the error,
+which is not counted as a failure). TOKENIZER_KWARGS are added to every case's kwargs of that
+tokenizer, e.g. a fixed date_string so Llama-3.2's dated system header does not follow the day.
 """
 import argparse
 import json
@@ -23,6 +28,8 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Template kwargs passed to every chat case of a tokenizer (case kwargs take precedence).
+TOKENIZER_KWARGS = {"llama3_2": {"date_string": "26 Jul 2024"}}
 # The GPU machine has no network: never let transformers try the hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -146,7 +153,7 @@ def render_transformers(hf, messages, tools, add_generation_prompt, kwargs):
     raise TypeError(f"apply_chat_template returned {type(out).__name__}, expected str")
 
 
-def make_chat(tok, tok_dir, cases, renderer, summary):
+def make_chat(name, tok, tok_dir, cases, renderer, summary):
     with open(os.path.join(tok_dir, "tokenizer_config.json"), encoding="utf-8") as f:
         config = json.load(f)
     hf = load_transformers_tokenizer(tok_dir, summary) if renderer == "transformers" else None
@@ -155,7 +162,10 @@ def make_chat(tok, tok_dir, cases, renderer, summary):
         summary["errors"].append("chat: transformers unavailable, fell back to jinja2")
     rows = []
     for case in cases:
-        kwargs = case.get("kwargs", {})
+        if name not in case.get("tokenizers", [name]):
+            continue
+        kwargs = {**TOKENIZER_KWARGS.get(name, {}), **case.get("kwargs", {})}
+        expect_error = name in case.get("expect_error", [])
         row = {"name": case["name"], "messages": case["messages"], "tools": case.get("tools"),
                "add_generation_prompt": case.get("add_generation_prompt", False),
                "kwargs": kwargs, "renderer": used}
@@ -168,9 +178,14 @@ def make_chat(tok, tok_dir, cases, renderer, summary):
                 row["text"] = jinja_render(config, *args)
             if tok is not None:
                 row["ids"] = tok.encode(row["text"], add_special_tokens=False).ids
+            if expect_error:
+                summary["errors"].append(f"chat[{case['name']}]: rendered, expected an error")
         except Exception as e:  # noqa: BLE001
             row["error"] = short_error(e)
-            summary["errors"].append(f"chat[{case['name']}]: {row['error']}")
+            if expect_error:
+                row["expected_error"] = True
+            else:
+                summary["errors"].append(f"chat[{case['name']}]: {row['error']}")
         rows.append(row)
     return rows
 
@@ -235,10 +250,11 @@ def run_one(name, args, corpus, cases):
             summary["decode_rows"] = len(rows)
         except Exception as e:  # noqa: BLE001
             summary["errors"].append(f"decodes: {short_error(e)}")
-    rows = make_chat(tok, tok_dir, cases, args.chat_renderer, summary)
+    rows = make_chat(name, tok, tok_dir, cases, args.chat_renderer, summary)
     write_jsonl(os.path.join(args.out, f"{name}.chat.jsonl"), rows)
     summary["chat_rows"] = len(rows)
     summary["chat_ok"] = sum(1 for r in rows if "text" in r)
+    summary["chat_expected_errors"] = sum(1 for r in rows if r.get("expected_error"))
     if tok is not None and args.bench_seconds > 0:
         try:
             bench = make_bench(tok, corpus, args.bench_seconds)
@@ -255,7 +271,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tokenizers", required=True, help="folder with one subfolder per tokenizer")
     p.add_argument("--out", required=True, help="output folder (created)")
-    p.add_argument("--names", default="qwen3,llama3_1")
+    p.add_argument("--names", default="qwen3,llama3_1,llama3_2")
     p.add_argument("--corpus", default=os.path.join(HERE, "corpus.jsonl"))
     p.add_argument("--conversations", default=os.path.join(HERE, "conversations.json"))
     p.add_argument("--chat-renderer", choices=["transformers", "jinja2"], default="transformers")
