@@ -6,7 +6,7 @@ namespace agentrt::cli {
 
 std::filesystem::path default_model_dir() {
   if (const char* env = std::getenv("AGENTRT_MODEL"); env && *env) return env;
-  return std::filesystem::path(AGENTRT_SOURCE_DIR) / "tests/fixtures/models/llama-gqa";
+  return std::filesystem::path(AGENTRT_SOURCE_DIR) / "models/tiny-calc";
 }
 
 }  // namespace agentrt::cli

@@ -6,7 +6,7 @@
 
 namespace agentrt::cli {
 
-// $AGENTRT_MODEL if set, else the fixture model shipped with the source tree.
+// $AGENTRT_MODEL if set, else the embedded default model, models/tiny-calc.
 std::filesystem::path default_model_dir();
 
 }  // namespace agentrt::cli

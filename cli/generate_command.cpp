@@ -156,6 +156,8 @@ CommandFn add_generate_command(CLI::App& app) {
                   "Conversation JSON (or @FILE): {\"messages\": [...], \"tools\": [...]}");
   cmd->add_option("--chat-template", a->prompt.chat_template,
                   "Chat format family (chatml_qwen, llama3) instead of detecting it");
+  cmd->add_option("--thinking", a->prompt.thinking,
+                  "Qwen3 enable_thinking for --chat: auto (template default), on, off");
   cmd->add_flag("!--keep-special-tokens", a->skip_special_tokens,
                 "Keep special tokens in the output text");
   auto& p = a->params;

@@ -22,7 +22,7 @@ Result<std::string> read_text_arg(const std::string& value) {
 
 Result<std::string> render_chat(const std::string& json_text, const std::string& source,
                                 const std::string& model_dir, const std::string& family_name,
-                                const tokenizer::Tokenizer& tok) {
+                                const std::string& thinking, const tokenizer::Tokenizer& tok) {
   std::string text = json_text;
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '[') text = "{\"messages\": " + text + "}";
@@ -33,6 +33,12 @@ Result<std::string> render_chat(const std::string& json_text, const std::string&
   if (!family.ok()) return family.error();
   chat::RenderOptions opts;
   opts.add_generation_prompt = true;
+  if (thinking == "on" || thinking == "off") {
+    opts.enable_thinking = thinking == "on";
+  } else if (thinking != "auto") {
+    return make_error(ErrorCode::invalid_argument,
+                      "--thinking: expected auto, on or off, got '" + thinking + "'");
+  }
   if (!tok.config().bos_token.empty()) opts.bos_token = tok.config().bos_token;
   return chat::render(*family, *conv, opts);
 }
@@ -69,7 +75,8 @@ Result<PromptInput> resolve_prompt(const PromptFlags& flags, const std::string& 
   }
   auto json = read_text_arg(flags.chat);
   if (!json.ok()) return json.error().with_context("--chat");
-  auto rendered = render_chat(*json, "--chat", model_dir, flags.chat_template, *in.tokenizer);
+  auto rendered =
+      render_chat(*json, "--chat", model_dir, flags.chat_template, flags.thinking, *in.tokenizer);
   if (!rendered.ok()) return rendered.error();
   in.ids = in.tokenizer->encode(*rendered, /*add_special_tokens=*/false);
   if (auto eos = in.tokenizer->eos_id()) in.extra_stop_ids.push_back(*eos);

@@ -16,8 +16,9 @@ namespace agentrt::cli {
 struct PromptFlags {
   std::string tokens;
   std::string prompt;
-  std::string chat;           // JSON text, or @FILE
-  std::string chat_template;  // family name overriding detection ("chatml_qwen", "llama3")
+  std::string chat;               // JSON text, or @FILE
+  std::string chat_template;      // family name overriding detection ("chatml_qwen", "llama3")
+  std::string thinking = "auto";  // Qwen3 enable_thinking: auto (template default), on, off
 };
 
 struct PromptInput {
@@ -37,6 +38,6 @@ Result<std::string> read_text_arg(const std::string& value);
 // array) for the model in model_dir, with the generation prompt.
 Result<std::string> render_chat(const std::string& json_text, const std::string& source,
                                 const std::string& model_dir, const std::string& family_name,
-                                const tokenizer::Tokenizer& tok);
+                                const std::string& thinking, const tokenizer::Tokenizer& tok);
 
 }  // namespace agentrt::cli

@@ -22,6 +22,7 @@ struct TokenizeArgs {
   bool add_special_tokens = false;
   bool skip_special_tokens = false;
   std::string chat_template;
+  std::string thinking = "auto";
 };
 
 int fail(const Error& e, int code) {
@@ -48,7 +49,7 @@ int run_tokenize(TokenizeArgs a) {
     return kExitOk;
   }
   if (a.chat) {
-    auto text = render_chat(input, "stdin", a.model_dir, a.chat_template, *tok);
+    auto text = render_chat(input, "stdin", a.model_dir, a.chat_template, a.thinking, *tok);
     if (!text.ok()) return fail(text.error(), kExitFailure);
     std::fwrite(text->data(), 1, text->size(), stdout);
     return kExitOk;
@@ -69,6 +70,8 @@ CommandFn add_tokenize_command(CLI::App& app) {
   cmd->add_flag("--skip-special-tokens", a->skip_special_tokens, "With --decode: drop them");
   cmd->add_option("--chat-template", a->chat_template,
                   "Chat format family (chatml_qwen, llama3) instead of detecting it");
+  cmd->add_option("--thinking", a->thinking,
+                  "Qwen3 enable_thinking for --chat: auto (template default), on, off");
   return [a]() { return run_tokenize(*a); };
 }
 

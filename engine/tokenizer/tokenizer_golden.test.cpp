@@ -118,6 +118,15 @@ TEST(TokenizerGolden, Qwen3ChatIds) {
 TEST(TokenizerGolden, Llama31ChatIds) {
   check_chat_ids("llama3_1");
 }
+TEST(TokenizerGolden, Llama32Ids) {
+  check_ids("llama3_2");
+}
+TEST(TokenizerGolden, Llama32Decodes) {
+  check_decodes("llama3_2");
+}
+TEST(TokenizerGolden, Llama32ChatIds) {
+  check_chat_ids("llama3_2");
+}
 
 }  // namespace
 }  // namespace agentrt::tokenizer
