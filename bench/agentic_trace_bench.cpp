@@ -71,6 +71,45 @@ struct Live {
   double finish_ms = -1;
 };
 
+EngineRequest first_turn(const std::vector<std::int32_t>& system, const Program& p,
+                         const TraceOptions& o) {
+  EngineRequest r;
+  r.prompt = system;
+  r.prompt.insert(r.prompt.end(), p.user.begin(), p.user.end());
+  r.params.temperature = 0;
+  r.params.ignore_eos = true;
+  r.params.max_tokens = o.output_tokens;
+  r.pause_on_finish = std::chrono::duration_cast<kv::Duration>(Ms(o.pin_ttl_ms));
+  return r;
+}
+
+void summarize(RunResult& r, const std::vector<Live>& live) {
+  std::vector<double> jct;
+  for (const auto& l : live)
+    jct.push_back(l.finish_ms);
+  std::sort(jct.begin(), jct.end());
+  for (double j : jct)
+    r.mean_jct_ms += j / static_cast<double>(jct.size());
+  r.p90_jct_ms = jct[static_cast<std::size_t>(0.9 * static_cast<double>(jct.size() - 1))];
+}
+
+// Resumes programs whose tool finished; returns the earliest pending tool end.
+double resume_tools(Engine& e, const std::vector<Program>& trace, std::vector<Live>& live,
+                    double now, const TraceOptions& o) {
+  double wake = 1e18;
+  for (std::size_t p = 0; p < live.size(); ++p) {
+    auto& l = live[p];
+    if (l.tool_done_ms < 0) continue;
+    if (l.tool_done_ms <= now) {
+      e.resume(l.id, trace[p].tool_results[static_cast<std::size_t>(l.turn - 1)], o.output_tokens);
+      l.tool_done_ms = -1;
+    } else {
+      wake = std::min(wake, l.tool_done_ms);
+    }
+  }
+  return wake;
+}
+
 RunResult run(const std::string& name, const TraceOptions& o, bool reuse, bool pins,
               std::shared_ptr<const model::Model> model) {
   std::vector<std::int32_t> system;
@@ -91,30 +130,12 @@ RunResult run(const std::string& name, const TraceOptions& o, bool reuse, bool p
   std::size_t next = 0, done = 0;
   const auto wall0 = std::chrono::steady_clock::now();
   while (done < trace.size()) {
-    while (next < trace.size() && trace[next].arrival_ms <= now_ms()) {
-      EngineRequest r;
-      r.prompt = system;
-      r.prompt.insert(r.prompt.end(), trace[next].user.begin(), trace[next].user.end());
-      r.params.temperature = 0;
-      r.params.ignore_eos = true;
-      r.params.max_tokens = o.output_tokens;
-      r.pause_on_finish = std::chrono::duration_cast<kv::Duration>(Ms(o.pin_ttl_ms));
-      live[next].id = *e.add_request(std::move(r));
+    for (; next < trace.size() && trace[next].arrival_ms <= now_ms(); ++next) {
+      live[next].id = *e.add_request(first_turn(system, trace[next], o));
       by_id[live[next].id] = next;
-      ++next;
     }
-    double wake = next < trace.size() ? trace[next].arrival_ms : 1e18;
-    for (std::size_t p = 0; p < live.size(); ++p) {
-      auto& l = live[p];
-      if (l.tool_done_ms < 0) continue;
-      if (l.tool_done_ms <= now_ms()) {
-        e.resume(l.id, trace[p].tool_results[static_cast<std::size_t>(l.turn - 1)],
-                 o.output_tokens);
-        l.tool_done_ms = -1;
-      } else {
-        wake = std::min(wake, l.tool_done_ms);
-      }
-    }
+    double wake = resume_tools(e, trace, live, now_ms(), o);
+    if (next < trace.size()) wake = std::min(wake, trace[next].arrival_ms);
     if (!e.has_work()) {
       // Round up: a truncated jump could land just short of `wake` forever.
       clock.advance(std::chrono::ceil<kv::Duration>(Ms(wake - now_ms())) + kv::Duration(1));
@@ -126,8 +147,8 @@ RunResult run(const std::string& name, const TraceOptions& o, bool reuse, bool p
     clock.advance(std::chrono::steady_clock::now() - t0);
     for (const auto& x : *ev) {
       if (!x.finish) continue;
-      auto& l = live[by_id.at(x.request)];
       const auto p = by_id.at(x.request);
+      auto& l = live[p];
       if (++l.turn < o.turns) {
         l.tool_done_ms = now_ms() + trace[p].tool_ms[static_cast<std::size_t>(l.turn - 1)];
       } else {
@@ -140,13 +161,7 @@ RunResult run(const std::string& name, const TraceOptions& o, bool reuse, bool p
   while (e.has_work())
     (void)e.step();
   RunResult r{name, e.stats(), e.kv_metrics()};
-  std::vector<double> jct;
-  for (const auto& l : live)
-    jct.push_back(l.finish_ms);
-  std::sort(jct.begin(), jct.end());
-  for (double j : jct)
-    r.mean_jct_ms += j / static_cast<double>(jct.size());
-  r.p90_jct_ms = jct[static_cast<std::size_t>(0.9 * static_cast<double>(jct.size() - 1))];
+  summarize(r, live);
   r.makespan_ms = now_ms();
   r.wall_ms = Ms(std::chrono::steady_clock::now() - wall0).count();
   return r;

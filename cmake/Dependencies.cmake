@@ -8,6 +8,8 @@ find_package(CLI11 REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
+# Debian's librocksdb-dev ships a CMake config: target RocksDB::rocksdb (static).
+find_package(RocksDB CONFIG REQUIRED)
 if(AGENTRT_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -3,6 +3,7 @@
 // One thread drives a Backend at a time (the engine's step loop).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -39,6 +40,24 @@ class Backend {
   // Copies whole blocks (every layer, K and V): pairs of (src, dst). Used for
   // copy-on-write of a shared partial block.
   virtual Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) = 0;
+
+  // Block swap, for the host and persistent KV tiers and for preemption by swapping.
+  // Bytes of one block in the layout read_block()/write_block() use (every layer, K and V);
+  // 0 when the backend cannot swap.
+  virtual std::size_t block_bytes() const { return 0; }
+  // Copies block `id` to `out` (block_bytes() long). Errors: a bad id or size, or
+  // unsupported by this backend.
+  virtual Status read_block(std::int32_t id, std::span<std::byte> out) {
+    (void)id;
+    (void)out;
+    return make_error(ErrorCode::unsupported, name() + ": read_block is not supported");
+  }
+  // Overwrites block `id` from `in` (block_bytes() long). Errors as read_block().
+  virtual Status write_block(std::int32_t id, std::span<const std::byte> in) {
+    (void)id;
+    (void)in;
+    return make_error(ErrorCode::unsupported, name() + ": write_block is not supported");
+  }
 };
 
 }  // namespace agentrt

@@ -58,6 +58,36 @@ Status CpuBackend::copy_blocks(std::span<const std::pair<std::int32_t, std::int3
   return ok_status();
 }
 
+std::size_t CpuBackend::block_bytes() const {
+  return kv_.geometry().block_bytes(sizeof(float));
+}
+
+Status CpuBackend::check_block_io(const char* what, std::int32_t id, std::size_t size) const {
+  if (id < 0 || id >= kv_.geometry().num_blocks) {
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(what) + ": block " + std::to_string(id) + " is outside [0, " +
+                          std::to_string(kv_.geometry().num_blocks) + ")");
+  }
+  if (size != block_bytes()) {
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(what) + ": buffer of " + std::to_string(size) +
+                          " bytes, a block has " + std::to_string(block_bytes()));
+  }
+  return ok_status();
+}
+
+Status CpuBackend::read_block(std::int32_t id, std::span<std::byte> out) {
+  AGENTRT_TRY(check_block_io("read_block", id, out.size()));
+  kv_.read_block(id, out);
+  return ok_status();
+}
+
+Status CpuBackend::write_block(std::int32_t id, std::span<const std::byte> in) {
+  AGENTRT_TRY(check_block_io("write_block", id, in.size()));
+  kv_.write_block(id, in);
+  return ok_status();
+}
+
 Status CpuBackend::check_plan(const BatchPlan& plan) const {
   if (plan.seqs.empty()) return make_error(ErrorCode::invalid_argument, "batch plan: no sequences");
   const auto& geo = kv_.geometry();

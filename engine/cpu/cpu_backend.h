@@ -45,12 +45,17 @@ class CpuBackend final : public Backend {
   Status forward(const BatchPlan& plan, Logits& out) override;
   // Errors (nothing copied) when any id is outside [0, num_blocks).
   Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override;
+  // f32 K then V of each layer in turn. Errors (nothing moved): a bad id or size.
+  std::size_t block_bytes() const override;
+  Status read_block(std::int32_t id, std::span<std::byte> out) override;
+  Status write_block(std::int32_t id, std::span<const std::byte> in) override;
 
  private:
   CpuBackend(const model::ModelConfig& config, CpuWeights weights, const KvGeometry& geometry,
              int num_threads);
 
   Status check_plan(const BatchPlan& plan) const;
+  Status check_block_io(const char* what, std::int32_t id, std::size_t size) const;
   void lay_out(const BatchPlan& plan);
   void attention_block(int layer);
   void prepare_qkv(int layer, std::size_t row);

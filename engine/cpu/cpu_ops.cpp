@@ -1,5 +1,7 @@
 #include "engine/cpu/cpu_ops.h"
 
+#include "engine/cpu/skinny_matmul.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -37,6 +39,10 @@ void matmul_bt(ThreadPool& pool, const MatmulArgs& a) {
     if (a.m == 1) {  // decode: a GEMV streams the weights once
       cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(n1 - n0), static_cast<int>(a.k),
                   1.0f, a.b + n0 * a.k, static_cast<int>(a.k), a.a, 1, a.beta, a.c + n0, 1);
+      return;
+    }
+    if (a.m <= kSkinnyMaxRows) {  // small decode batches: read each weight row once
+      skinny_matmul(a.a, a.lda, a.b, a.k, a.c, a.ldc, a.m, n0, n1, a.beta);
       return;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(a.m),

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "engine/backend.h"
@@ -31,6 +32,9 @@ class CpuKvCache {
   }
   // Copies every layer's K and V of block src into block dst (ids already checked).
   void copy_block(std::int32_t src, std::int32_t dst);
+  // Block contents as f32 bytes, K then V of each layer (id and size already checked).
+  void read_block(std::int32_t id, std::span<std::byte> out) const;
+  void write_block(std::int32_t id, std::span<const std::byte> in);
 
  private:
   std::size_t offset(int layer, std::int32_t block, int slot) const {

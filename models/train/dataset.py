@@ -72,3 +72,58 @@ def build(tokenizer_path, n_samples, seed, max_len, banned, workers, chunk=5000)
     offsets = np.zeros(len(lengths), dtype=np.int64)
     offsets[1:] = np.cumsum(lengths[:-1])
     return tokens, mask, offsets, lengths, sum(p[3] for p in parts)
+
+
+# --- Streaming producer (train_fast.py): workers keep generating chunks while the GPU trains.
+
+_BANNED = frozenset()
+
+
+def _init_stream(tokenizer_path, banned, nice):
+    global _BANNED
+    _init(tokenizer_path)
+    _BANNED = banned
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+
+
+def sample_weighted_difficulty(rng, ops_weights):
+    """ops drawn with the given weights ((ops, weight) pairs); distractors 0..ops+2."""
+    ops = rng.choices([o for o, _ in ops_weights], weights=[w for _, w in ops_weights])[0]
+    return ops, rng.randint(0, ops + 2)
+
+
+def build_chunk_weighted(job, tok=None, banned=None):
+    """job = (seed, count, max_len, ops_weights). Returns (tokens uint16, mask uint8,
+    lengths int32, dropped_too_long) like _build_chunk."""
+    seed, count, max_len, ops_weights = job
+    tok = _TOK if tok is None else tok
+    banned = _BANNED if banned is None else banned
+    rng = random.Random(seed)
+    samples = []
+    while len(samples) < count:
+        ops, dis = sample_weighted_difficulty(rng, ops_weights)
+        p = pg.generate(rng, ops, dis)
+        if p.text() in banned:
+            continue
+        samples.append(cf.training_sample(rng, p))
+    encoded = encode_pieces(tok, samples, {})
+    keep = [(i, m) for i, m in encoded if len(i) <= max_len]
+    lengths = np.array([len(i) for i, _ in keep], dtype=np.int32)
+    return (np.concatenate([i for i, _ in keep]), np.concatenate([m for _, m in keep]),
+            lengths, len(encoded) - len(keep))
+
+
+def start_stream(tokenizer_path, banned, workers, seed, ops_weights, max_len, chunk=4000,
+                 n_chunks=2000, nice=10):
+    """Starts a fork pool that generates chunks of `chunk` samples in the background.
+    Returns (pool, iterator): iterator.next(timeout=0) gives a finished chunk or raises
+    multiprocessing.TimeoutError. Call this before CUDA is initialized."""
+    ctx = get_context("fork")
+    pool = ctx.Pool(workers, initializer=_init_stream, initargs=(tokenizer_path, banned, nice))
+    weights = tuple(ops_weights)
+    jobs = [(seed * 1_000_003 + 7919 * k, chunk, max_len, weights) for k in range(n_chunks)]
+    return pool, pool.imap_unordered(build_chunk_weighted, jobs, chunksize=1)

@@ -1,0 +1,200 @@
+// Engine: creation, the thread-safe command queue, and the commands themselves.
+#include "engine/engine.h"
+
+#include "engine/engine_internal.h"
+
+namespace agentrt {
+
+std::uint64_t engine_seed(std::uint64_t seed, std::uint64_t id) {  // splitmix64
+  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (id + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+Engine::Engine(EngineDeps deps, const EngineOptions& options)
+    : deps_(std::move(deps)), opt_(options) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOptions& options) {
+  if (deps.backend == nullptr || deps.config == nullptr) {
+    return make_error(ErrorCode::invalid_argument, "Engine: backend and config are required");
+  }
+  const bool needs_io = options.host_tier_bytes > 0 || deps.persistent != nullptr ||
+                        (options.swap_preemption && options.swap_bytes > 0);
+  if (needs_io && deps.backend->block_bytes() == 0) {
+    return make_error(ErrorCode::unsupported,
+                      "Engine: backend '" + deps.backend->name() +
+                          "' cannot read or write blocks (needed for tiers and swap)");
+  }
+  std::unique_ptr<Engine> e(new Engine(std::move(deps), options));
+  if (e->deps_.clock == nullptr) {
+    e->own_clock_ = std::make_unique<kv::SteadyClock>();
+    e->deps_.clock = e->own_clock_.get();
+  }
+  e->memory_ = std::make_unique<BackendMemory>(*e->deps_.backend);
+  kv::KvManagerDeps kd{e->memory_.get(), e->deps_.clock, {}, nullptr};
+  if (options.host_tier_bytes > 0) {
+    e->host_ = std::make_unique<kv::HostTier>(options.host_tier_bytes, e->deps_.persistent);
+    kd.tiers.push_back(e->host_.get());
+  }
+  if (e->deps_.persistent != nullptr) kd.tiers.push_back(e->deps_.persistent);
+  const auto& geo = e->deps_.backend->kv_geometry();
+  auto kv = kv::KvManager::create({geo.num_blocks, geo.block_size, e->deps_.model_fingerprint,
+                                   options.prefix_reuse, options.swap_bytes},
+                                  std::move(kd));
+  if (!kv.ok()) return kv.error();
+  e->kv_ = std::move(*kv);
+  e->sched_ = std::make_unique<scheduler::Scheduler>(
+      scheduler::SchedulerOptions{options.max_tokens_per_step, options.max_running,
+                                  options.swap_preemption},
+      *e->kv_);
+  return e;
+}
+
+void Engine::push(Command c) {
+  std::lock_guard lock(mu_);
+  queue_.push_back(std::move(c));
+}
+
+Result<RequestId> Engine::add_request(EngineRequest request) {
+  AGENTRT_TRY(request.params.validate());
+  const int max_context = deps_.config->max_context();
+  if (request.prompt.empty()) return make_error(ErrorCode::invalid_argument, "empty prompt");
+  if (std::ssize(request.prompt) >= max_context) {
+    return make_error(ErrorCode::invalid_argument, "prompt of " +
+                                                       std::to_string(request.prompt.size()) +
+                                                       " tokens leaves no room in the context of " +
+                                                       std::to_string(max_context));
+  }
+  const auto& geo = deps_.backend->kv_geometry();
+  const std::int64_t total =
+      std::min<std::int64_t>(std::ssize(request.prompt) + request.params.max_tokens, max_context);
+  if ((total + geo.block_size - 1) / geo.block_size > geo.num_blocks) {
+    return make_error(ErrorCode::out_of_memory,
+                      "request needs " + std::to_string(total) + " tokens of KV, the pool has " +
+                          std::to_string(geo.num_blocks * geo.block_size));
+  }
+  const RequestId id = next_id_++;
+  push({id, Command::Add{std::move(request)}});
+  return id;
+}
+
+void Engine::cancel(RequestId id) {
+  push({id, Command::Cancel{}});
+}
+void Engine::pause(RequestId id, kv::Duration ttl) {
+  push({id, Command::Pause{ttl}});
+}
+void Engine::resume(RequestId id, std::vector<std::int32_t> appended,
+                    std::optional<int> max_tokens) {
+  push({id, Command::Resume{std::move(appended), max_tokens}});
+}
+RequestId Engine::fork(RequestId id) {
+  const RequestId child = next_id_++;
+  push({id, Command::Fork{child}});
+  return child;
+}
+
+bool Engine::has_work() {
+  {
+    std::lock_guard lock(mu_);
+    if (!queue_.empty()) return true;
+  }
+  return sched_->has_work();
+}
+
+EngineStats Engine::stats() const {
+  EngineStats s = stats_;
+  s.preemptions = sched_->preemptions();
+  return s;
+}
+
+void Engine::start(RequestId id, EngineRequest req) {
+  auto s = std::make_unique<Seq>();
+  s->id = id;
+  s->program = req.program.value_or(id);
+  s->tokens = std::move(req.prompt);
+  s->turn_start = s->tokens.size();
+  s->params = std::move(req.params);
+  s->sampler.emplace(s->params, engine_seed(opt_.seed, static_cast<std::uint64_t>(id)));
+  s->pause_on_finish = req.pause_on_finish;
+  sched_->add(id, s->program, &s->tokens);
+  seqs_.emplace(id, std::move(s));
+}
+
+void Engine::end(Seq& s) {
+  sched_->remove(s.id);
+  kv_->release(s.id);
+  kv_->unpin(s.id);
+  seqs_.erase(s.id);
+}
+
+void Engine::do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events) {
+  if (s.paused) return;
+  sched_->pause(s.id);
+  if (opt_.pin_on_pause && kv_->contains(s.id) && !kv_->swapped_out(s.id)) {
+    kv_->pin(s.id, s.id, ttl).permit_unchecked();  // the seq is known: cannot fail
+  }
+  kv_->release(s.id);
+  s.paused = true;
+  events.push_back({s.id, EventKind::paused, -1, 0.0f, std::nullopt, {}});
+}
+
+void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
+                       std::vector<EngineEvent>& events) {
+  if (!s.paused) {
+    events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, "resume: not paused"});
+    return;
+  }
+  s.tokens.insert(s.tokens.end(), appended.begin(), appended.end());
+  s.turn_start = s.tokens.size();
+  if (max_tokens) s.params.max_tokens = *max_tokens;
+  const auto& geo = deps_.backend->kv_geometry();
+  const std::int64_t total = std::min<std::int64_t>(std::ssize(s.tokens) + s.params.max_tokens,
+                                                    deps_.config->max_context());
+  if (std::ssize(s.tokens) >= deps_.config->max_context() ||
+      (total + geo.block_size - 1) / geo.block_size > geo.num_blocks) {
+    events.push_back({s.id, EventKind::token, -1, 0.0f, FinishReason::context_full, {}});
+    return end(s);
+  }
+  s.paused = false;
+  sched_->resume(s.id);
+}
+
+void Engine::do_fork(RequestId parent, RequestId child, std::vector<EngineEvent>& events) {
+  auto it = seqs_.find(parent);
+  if (it == seqs_.end()) {
+    events.push_back({child, EventKind::error, -1, 0.0f, std::nullopt, "fork: unknown parent"});
+    return;
+  }
+  const Seq& p = *it->second;
+  auto c = std::make_unique<Seq>(p);
+  c->id = child;
+  c->sampler.emplace(c->params, engine_seed(opt_.seed, static_cast<std::uint64_t>(child)));
+  if (kv_->contains(parent) && !kv_->swapped_out(parent)) {
+    kv_->fork(parent, child).permit_unchecked();  // checked just above
+  }
+  Seq& ref = *c;
+  seqs_.emplace(child, std::move(c));
+  sched_->add_fork(child, parent, &ref.tokens);
+  if (ref.paused) sched_->pause(child);
+}
+
+void Engine::apply(Command& c, std::vector<EngineEvent>& events) {
+  if (auto* add = std::get_if<Command::Add>(&c.what)) return start(c.id, std::move(add->req));
+  if (auto* f = std::get_if<Command::Fork>(&c.what)) return do_fork(c.id, f->child, events);
+  auto it = seqs_.find(c.id);
+  if (it == seqs_.end()) return;
+  Seq& s = *it->second;
+  if (std::holds_alternative<Command::Cancel>(c.what)) {
+    events.push_back({s.id, EventKind::cancelled, -1, 0.0f, std::nullopt, {}});
+    return end(s);
+  }
+  if (auto* p = std::get_if<Command::Pause>(&c.what)) return do_pause(s, p->ttl, events);
+  if (auto* r = std::get_if<Command::Resume>(&c.what)) {
+    return do_resume(s, r->appended, r->max_tokens, events);
+  }
+}
+
+}  // namespace agentrt

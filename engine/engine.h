@@ -1,0 +1,142 @@
+// Engine: the serving core of one device. It owns the KV manager (with its host and
+// persistent tiers) and the scheduler, and drives a Backend one step at a time:
+// continuous batching, prefix reuse, fork, pause/resume across tool calls, preemption.
+// Threads: add_request, cancel, pause, resume and fork may be called from any thread; they
+// queue a command that the next step() applies. step() and the accessors run on one thread
+// (the engine thread), which is the only one that touches the backend.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/common/result.h"
+#include "engine/generator.h"
+#include "engine/kv/clock.h"
+#include "engine/kv/host_tier.h"
+#include "engine/kv/kv_manager.h"
+#include "engine/model/config.h"
+#include "engine/sampling/sampler.h"
+#include "engine/scheduler/scheduler.h"
+
+namespace agentrt {
+
+using RequestId = std::int64_t;
+
+struct EngineOptions {
+  int max_tokens_per_step = 512;
+  int max_running = 64;
+  bool prefix_reuse = true;
+  bool pin_on_pause = true;             // false: a paused turn's KV is merely cached
+  std::size_t host_tier_bytes = 0;      // evicted blocks kept in RAM; 0 = none
+  std::size_t swap_bytes = 256u << 20;  // host memory for preempted sequences
+  bool swap_preemption = true;          // false: preempt by recompute
+  std::uint64_t seed = 0;               // seeds requests without params.seed
+};
+
+struct EngineDeps {
+  Backend* backend = nullptr;                  // required, outlives the engine
+  const model::ModelConfig* config = nullptr;  // required, outlives the engine
+  std::string model_fingerprint;               // enters every KV block key
+  kv::KvTier* persistent = nullptr;            // e.g. storage::KvStore; optional
+  const kv::Clock* clock = nullptr;            // optional: steady clock
+};
+
+struct EngineRequest {
+  std::vector<std::int32_t> prompt;
+  sampling::SamplingParams params;      // stop_strings are not applied (no detokenizer here)
+  std::optional<std::int64_t> program;  // turns of one agent program; default: its own id
+  // When set, a finished turn pauses with this TTL (KV pinned) instead of ending.
+  std::optional<kv::Duration> pause_on_finish;
+};
+
+enum class EventKind { token, paused, cancelled, error };
+
+// One per generated token (kind token; finish set on a turn's last token), and one per
+// pause, cancellation or error of a request.
+struct EngineEvent {
+  RequestId request = 0;
+  EventKind kind = EventKind::token;
+  std::int32_t token = -1;
+  float logprob = 0.0f;
+  std::optional<FinishReason> finish;
+  std::string message;  // error text
+};
+
+struct EngineStats {
+  std::int64_t steps = 0;
+  std::int64_t prefilled_tokens = 0;  // computed from prompts, appended or recomputed
+  std::int64_t decoded_tokens = 0;
+  std::int64_t preemptions = 0;
+};
+
+class Engine {
+ public:
+  // Errors: a missing backend or config, a backend that cannot swap blocks while swap,
+  // tiers or a persistent store are asked for.
+  static Result<std::unique_ptr<Engine>> create(EngineDeps deps, const EngineOptions& options);
+  ~Engine();
+
+  // --- any thread ---
+  // Queues a request. Errors: invalid params, an empty prompt, a prompt that fills the
+  // context, or one whose KV can never fit in the block pool.
+  Result<RequestId> add_request(EngineRequest request);
+  // Ends a request (event cancelled); its KV is released. Unknown ids are ignored.
+  void cancel(RequestId id);
+  // Stops generating and pins the request's KV for `ttl` (event paused).
+  void pause(RequestId id, kv::Duration ttl);
+  // Continues a paused request with `appended` tokens (e.g. a tool result) and a new
+  // max_tokens for this turn when given.
+  void resume(RequestId id, std::vector<std::int32_t> appended,
+              std::optional<int> max_tokens = std::nullopt);
+  // Queues a copy of the request that shares its KV copy-on-write; returns the child id.
+  RequestId fork(RequestId id);
+
+  // --- engine thread ---
+  // Applies queued commands and runs one batch. Returns the events of this step. Errors:
+  // a backend failure (the step's requests get error events first where possible).
+  Result<std::vector<EngineEvent>> step();
+  // Whether any request is running or waiting (paused requests do not count) or any
+  // command is queued.
+  bool has_work();
+  const kv::KvMetrics& kv_metrics() const { return kv_->metrics(); }
+  EngineStats stats() const;
+
+ private:
+  struct Seq;
+  struct Command;
+  class BackendMemory;
+  Engine(EngineDeps deps, const EngineOptions& options);
+
+  void apply(Command& c, std::vector<EngineEvent>& events);
+  void start(RequestId id, EngineRequest req);
+  void do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events);
+  void do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
+                 std::vector<EngineEvent>& events);
+  void do_fork(RequestId parent, RequestId child, std::vector<EngineEvent>& events);
+  void end(Seq& s);
+  void sample(Seq& s, std::span<const float> logits, std::vector<EngineEvent>& events);
+  void push(Command c);
+
+  EngineDeps deps_;
+  EngineOptions opt_;
+  std::unique_ptr<kv::SteadyClock> own_clock_;
+  std::unique_ptr<BackendMemory> memory_;
+  std::unique_ptr<kv::HostTier> host_;
+  std::unique_ptr<kv::KvManager> kv_;
+  std::unique_ptr<scheduler::Scheduler> sched_;
+  std::unordered_map<RequestId, std::unique_ptr<Seq>> seqs_;
+  EngineStats stats_;
+
+  std::mutex mu_;  // guards queue_
+  std::vector<Command> queue_;
+  std::atomic<RequestId> next_id_{1};
+};
+
+}  // namespace agentrt

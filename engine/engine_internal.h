@@ -1,0 +1,59 @@
+// Engine internals shared by engine.cpp and engine_step.cpp (not a public header).
+#pragma once
+
+#include <variant>
+
+#include "engine/engine.h"
+
+namespace agentrt {
+
+struct Engine::Seq {
+  RequestId id = 0;
+  std::int64_t program = 0;
+  std::vector<std::int32_t> tokens;  // every token of the conversation so far
+  std::size_t turn_start = 0;        // first output token of the current turn
+  sampling::SamplingParams params;
+  std::optional<sampling::Sampler> sampler;
+  std::optional<kv::Duration> pause_on_finish;
+  bool paused = false;
+};
+
+struct Engine::Command {
+  struct Add {
+    EngineRequest req;
+  };
+  struct Cancel {};
+  struct Pause {
+    kv::Duration ttl;
+  };
+  struct Resume {
+    std::vector<std::int32_t> appended;
+    std::optional<int> max_tokens;
+  };
+  struct Fork {
+    RequestId child;
+  };
+  RequestId id = 0;
+  std::variant<Add, Cancel, Pause, Resume, Fork> what;
+};
+
+// Adapts the Backend's block I/O to the KV manager.
+class Engine::BackendMemory final : public kv::BlockMemory {
+ public:
+  explicit BackendMemory(Backend& b) : b_(b) {}
+  std::size_t block_bytes() const override { return b_.block_bytes(); }
+  Status copy(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override {
+    return b_.copy_blocks(pairs);
+  }
+  Status read(std::int32_t id, std::span<std::byte> out) override { return b_.read_block(id, out); }
+  Status write(std::int32_t id, std::span<const std::byte> in) override {
+    return b_.write_block(id, in);
+  }
+
+ private:
+  Backend& b_;
+};
+
+std::uint64_t engine_seed(std::uint64_t seed, std::uint64_t id);
+
+}  // namespace agentrt

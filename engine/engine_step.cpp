@@ -1,0 +1,84 @@
+// Engine::step(): one batch from the scheduler's plan, then sampling and turn ends.
+#include <algorithm>
+
+#include "engine/engine.h"
+#include "engine/engine_internal.h"
+
+namespace agentrt {
+
+namespace {
+
+bool is_stop(const sampling::SamplingParams& p, const model::ModelConfig& config, std::int32_t t) {
+  if (std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), t) != p.stop_token_ids.end()) {
+    return true;
+  }
+  if (p.ignore_eos) return false;
+  return std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), t) !=
+         config.eos_token_ids.end();
+}
+
+}  // namespace
+
+void Engine::sample(Seq& s, std::span<const float> logits, std::vector<EngineEvent>& events) {
+  const std::span<const std::int32_t> all(s.tokens);
+  auto tok = s.sampler->sample(logits, all.first(s.turn_start), all.subspan(s.turn_start));
+  s.tokens.push_back(tok.token);
+  ++stats_.decoded_tokens;
+  EngineEvent ev{s.id, EventKind::token, tok.token, tok.logprob, std::nullopt, {}};
+  const auto generated = std::ssize(s.tokens) - static_cast<std::int64_t>(s.turn_start);
+  if (is_stop(s.params, *deps_.config, tok.token)) {
+    ev.finish = FinishReason::stop_token;
+  } else if (generated >= s.params.max_tokens) {
+    ev.finish = FinishReason::length;
+  } else if (std::ssize(s.tokens) >= deps_.config->max_context()) {
+    ev.finish = FinishReason::context_full;
+  }
+  events.push_back(ev);
+  if (!ev.finish) return;
+  if (s.pause_on_finish && ev.finish != FinishReason::context_full) {
+    return do_pause(s, *s.pause_on_finish, events);
+  }
+  end(s);
+}
+
+Result<std::vector<EngineEvent>> Engine::step() {
+  std::vector<EngineEvent> events;
+  std::vector<Command> commands;
+  {
+    std::lock_guard lock(mu_);
+    commands.swap(queue_);
+  }
+  for (auto& c : commands)
+    apply(c, events);
+  const scheduler::StepSchedule plan = sched_->schedule();
+  if (plan.chunks.empty()) return events;
+  BatchPlan batch;
+  for (const auto& ch : plan.chunks) {
+    const Seq& s = *seqs_.at(ch.seq);
+    const auto first = s.tokens.begin() + ch.start;
+    auto table = kv_->block_table(ch.seq);
+    batch.seqs.push_back({std::vector<std::int32_t>(first, first + ch.count),
+                          static_cast<std::int32_t>(ch.start),
+                          std::vector<std::int32_t>(table.begin(), table.end()), false});
+  }
+  Logits logits;
+  if (auto st = deps_.backend->forward(batch, logits); !st.ok()) {
+    return st.error().with_context("engine step");
+  }
+  ++stats_.steps;
+  for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
+    const auto& ch = plan.chunks[i];
+    Seq& s = *seqs_.at(ch.seq);
+    const bool decode = ch.count == 1 && ch.start + 1 == std::ssize(s.tokens) &&
+                        static_cast<std::size_t>(ch.start) >= s.turn_start;
+    if (!decode) stats_.prefilled_tokens += ch.count;
+    if (auto st = kv_->commit(ch.seq, batch.seqs[i].tokens); !st.ok()) {
+      return st.error().with_context("engine step");
+    }
+    if (ch.start + ch.count == std::ssize(s.tokens))
+      sample(s, logits.row(static_cast<int>(i)), events);
+  }
+  return events;
+}
+
+}  // namespace agentrt

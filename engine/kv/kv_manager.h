@@ -1,0 +1,144 @@
+// KvManager: the paged KV cache of one engine. It maps sequences to block tables over a
+// BlockPool, reuses full blocks by content (prefix matching across sequences, the host tier
+// and a persistent tier), forks sequences copy-on-write, pins blocks with a TTL, swaps
+// preempted sequences to host memory, and counts what it did (KvMetrics).
+// Every method runs on the engine thread; none blocks on anything but the lower tiers.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/common/result.h"
+#include "engine/kv/block_memory.h"
+#include "engine/kv/block_pool.h"
+#include "engine/kv/clock.h"
+#include "engine/kv/kv_metrics.h"
+#include "engine/kv/kv_tier.h"
+
+namespace agentrt::kv {
+
+using SeqId = std::int64_t;
+using PinOwner = std::int64_t;
+
+struct KvManagerOptions {
+  int num_blocks = 0;
+  int block_size = 16;
+  std::string model_fingerprint;  // enters every block key
+  bool prefix_reuse = true;       // false: never match cached blocks (baseline runs)
+  std::size_t swap_bytes = 0;     // host memory for swapped-out sequences
+};
+
+struct KvManagerDeps {
+  BlockMemory* memory = nullptr;  // required; outlives the manager
+  const Clock* clock = nullptr;   // required; outlives the manager
+  std::vector<KvTier*> tiers;     // lower tiers, fastest first (host, then store); may be empty
+  std::unique_ptr<EvictionPolicy> policy;  // null: LRU
+};
+
+class KvManager {
+ public:
+  // Errors: invalid options or a missing memory or clock.
+  static Result<std::unique_ptr<KvManager>> create(const KvManagerOptions& options,
+                                                   KvManagerDeps deps);
+
+  int block_size() const { return opt_.block_size; }
+  int num_blocks() const { return pool_.num_blocks(); }
+  // Blocks an allocation can take without revoking pins: free plus evictable.
+  int available_blocks() const { return pool_.free_count() + pool_.evictable_count(); }
+  const KvMetrics& metrics() const { return metrics_; }
+  const BlockPool& pool() const { return pool_; }
+
+  // --- sequences (kv_manager.cpp) ---
+  // Starts `seq` with the longest cached full-block prefix of `tokens` (device, then each
+  // lower tier, which promotes the hit), leaving at least the last token to compute.
+  // Returns the number of cached tokens. Errors: seq exists.
+  Result<std::int64_t> open(SeqId seq, std::span<const std::int32_t> tokens);
+  // Makes the block table cover positions [0, total_tokens), copying a shared partial block
+  // before it is written. Errors: unknown seq, out_of_memory (blocks allocated so far stay).
+  Status reserve(SeqId seq, std::int64_t total_tokens);
+  // Records that KV for `tokens` (the next positions) was written; seals blocks that fill.
+  // Errors: unknown seq, tokens beyond the reserved table.
+  Status commit(SeqId seq, std::span<const std::int32_t> tokens);
+  // `child` gets a copy of `parent`'s table; every block is shared. Errors: unknown parent,
+  // child exists, parent swapped out.
+  Status fork(SeqId parent, SeqId child);
+  // Drops the sequence and its references (swap space too); no-op for an unknown seq.
+  void release(SeqId seq);
+  bool contains(SeqId seq) const { return seqs_.count(seq) != 0; }
+  std::int64_t computed(SeqId seq) const;  // tokens whose KV is cached; 0 if unknown
+  std::span<const std::int32_t> block_table(SeqId seq) const;
+  // Blocks needed to grow `seq` to total_tokens (new blocks plus a copy-on-write one).
+  int blocks_to_grow(SeqId seq, std::int64_t total_tokens) const;
+
+  // --- swap (kv_manager_tiers.cpp) ---
+  // Copies the sequence's KV to host swap space and frees its device blocks. Errors:
+  // out_of_memory when swap space is short (nothing changed), a memory error.
+  Status swap_out(SeqId seq);
+  // Brings a swapped-out sequence back into fresh blocks. Errors: out_of_memory (still
+  // swapped out), not swapped out.
+  Status swap_in(SeqId seq);
+  bool swapped_out(SeqId seq) const;
+  std::size_t swap_used_bytes() const { return swap_used_; }
+
+  // --- pins (kv_manager_pins.cpp) ---
+  // Pins the sequence's full blocks for `owner` until unpin() or now + ttl, replacing any
+  // earlier pin of that owner. Pinned blocks are never evicted; under memory pressure pins
+  // are revoked (see allocate()). Errors: unknown seq.
+  Status pin(PinOwner owner, SeqId seq, Duration ttl);
+  // Pins explicit block ids (each must be in use). Errors: a bad or idle id.
+  Status pin_blocks(PinOwner owner, std::span<const std::int32_t> blocks, Duration ttl);
+  // Releases the owner's pin (its blocks stay cached, evictable). No-op if none.
+  void unpin(PinOwner owner);
+  bool pinned(PinOwner owner) const { return pins_.count(owner) != 0; }
+  // Drops pins whose TTL passed. Called by allocate() and by the engine each step.
+  void expire_pins();
+  // Blocks that revoking every pin would make available.
+  int revocable_blocks() const;
+
+  // Checks refcounts, pin counts, the free list and the evictable set against the
+  // sequences and pins (tests). Errors: internal, naming the broken invariant.
+  Status check_invariants() const;
+
+ private:
+  struct SeqState {
+    std::vector<std::int32_t> table;
+    std::vector<std::int32_t> tokens;          // whose KV is in the table's blocks
+    std::vector<std::vector<std::byte>> swap;  // while swapped out: one buffer per block
+    bool swapped = false;
+  };
+  struct Pin {
+    std::vector<std::int32_t> blocks;
+    TimePoint expiry{};
+  };
+
+  KvManager(const KvManagerOptions& options, KvManagerDeps deps);
+
+  Result<std::int32_t> allocate();
+  bool revoke_one_pin();
+  void drop_pin(std::map<PinOwner, Pin>::iterator it);
+  void evict(std::int32_t id);
+  std::optional<std::int32_t> match_device(const BlockKey& key, std::span<const std::int32_t> t);
+  std::optional<std::int32_t> match_tiers(const BlockKey& key, std::span<const std::int32_t> t);
+  Status copy_on_write(SeqState& s);
+  void seal_full_blocks(SeqState& s, std::size_t from_block);
+  SeqState* find_seq(SeqId seq);
+  TimePoint now() const { return clock_->now(); }
+
+  KvManagerOptions opt_;
+  BlockMemory* memory_;
+  const Clock* clock_;
+  std::vector<KvTier*> tiers_;
+  BlockPool pool_;
+  BlockKey root_;
+  std::unordered_map<SeqId, SeqState> seqs_;
+  std::map<PinOwner, Pin> pins_;
+  std::size_t swap_used_ = 0;
+  KvMetrics metrics_;
+};
+
+}  // namespace agentrt::kv

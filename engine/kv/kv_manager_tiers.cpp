@@ -1,0 +1,94 @@
+// KvManager: prefix hits in the lower tiers (promotion to the device) and swap of preempted
+// sequences to host memory.
+#include <algorithm>
+
+#include "engine/kv/kv_manager.h"
+
+namespace agentrt::kv {
+
+std::optional<std::int32_t> KvManager::match_tiers(const BlockKey& key,
+                                                   std::span<const std::int32_t> t) {
+  const std::size_t bytes = memory_->block_bytes();
+  for (std::size_t i = 0; i < tiers_.size(); ++i) {
+    auto got = tiers_[i]->get(key);
+    if (!got.ok() || !got->has_value() || (*got)->size() != bytes) continue;
+    auto id = allocate();
+    if (!id.ok()) return std::nullopt;  // no room to promote: compute instead
+    if (!memory_->write(*id, **got).ok()) {
+      pool_.unref(*id, now());
+      return std::nullopt;
+    }
+    pool_.seal(*id, key, t);
+    if (tiers_[i]->move_on_promote()) tiers_[i]->erase(key).permit_unchecked();
+    metrics_.hit_tokens[i + 1] += static_cast<std::int64_t>(t.size());
+    return *id;
+  }
+  return std::nullopt;
+}
+
+bool KvManager::swapped_out(SeqId seq) const {
+  auto it = seqs_.find(seq);
+  return it != seqs_.end() && it->second.swapped;
+}
+
+Status KvManager::swap_out(SeqId seq) {
+  SeqState* s = find_seq(seq);
+  if (s == nullptr || s->swapped) {
+    return make_error(ErrorCode::invalid_argument,
+                      "KV swap_out: sequence " + std::to_string(seq) + " is not resident");
+  }
+  const auto bs = static_cast<std::size_t>(opt_.block_size);
+  const std::size_t used = (s->tokens.size() + bs - 1) / bs;
+  const std::size_t bytes = memory_->block_bytes();
+  if (swap_used_ + used * bytes > opt_.swap_bytes) {
+    return make_error(ErrorCode::out_of_memory,
+                      "KV swap_out: " + std::to_string(used * bytes) + " bytes exceed the " +
+                          std::to_string(opt_.swap_bytes - swap_used_) + " left");
+  }
+  std::vector<std::vector<std::byte>> saved(used, std::vector<std::byte>(bytes));
+  for (std::size_t i = 0; i < used; ++i)
+    AGENTRT_TRY(memory_->read(s->table[i], saved[i]));
+  for (std::int32_t id : s->table)
+    pool_.unref(id, now());
+  s->table.clear();
+  s->swap = std::move(saved);
+  s->swapped = true;
+  swap_used_ += used * bytes;
+  metrics_.swapped_out_blocks += static_cast<std::int64_t>(used);
+  return ok_status();
+}
+
+Status KvManager::swap_in(SeqId seq) {
+  SeqState* s = find_seq(seq);
+  if (s == nullptr || !s->swapped) {
+    return make_error(ErrorCode::invalid_argument,
+                      "KV swap_in: sequence " + std::to_string(seq) + " is not swapped out");
+  }
+  std::vector<std::int32_t> table;
+  auto undo = [&] {
+    for (std::int32_t id : table)
+      pool_.unref(id, now());
+  };
+  for (const auto& buf : s->swap) {
+    auto id = allocate();
+    if (!id.ok()) {
+      undo();
+      return id.error();
+    }
+    table.push_back(*id);
+    if (auto st = memory_->write(*id, buf); !st.ok()) {
+      undo();
+      return st;
+    }
+  }
+  for (const auto& buf : s->swap)
+    swap_used_ -= buf.size();
+  metrics_.swapped_in_blocks += std::ssize(s->swap);
+  s->swap.clear();
+  s->table = std::move(table);
+  s->swapped = false;
+  seal_full_blocks(*s, 0);
+  return ok_status();
+}
+
+}  // namespace agentrt::kv

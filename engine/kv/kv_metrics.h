@@ -1,0 +1,27 @@
+// KvMetrics: counters of the KV manager, read by the engine's metrics endpoint and benches.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace agentrt::kv {
+
+// Where a prefix hit was found: 0 device, 1.. the lower tiers in their order (host, store).
+inline constexpr int kMaxTiers = 4;
+
+struct KvMetrics {
+  std::int64_t lookup_tokens = 0;                    // prompt tokens offered to prefix matching
+  std::array<std::int64_t, kMaxTiers> hit_tokens{};  // [0] device, [1] host, [2] store...
+  std::int64_t evictions = 0;                        // device blocks reclaimed from the cache
+  std::int64_t offloaded_blocks = 0;  // evicted blocks written to the first lower tier
+  std::int64_t cow_copies = 0;
+  std::int64_t swapped_out_blocks = 0;
+  std::int64_t swapped_in_blocks = 0;
+  std::int64_t pins_created = 0;
+  std::int64_t pins_expired = 0;
+  std::int64_t pins_revoked = 0;   // taken back under memory pressure
+  std::int64_t pinned_blocks = 0;  // now: blocks held by at least one pin
+  std::int64_t pinned_bytes = 0;   // now
+};
+
+}  // namespace agentrt::kv

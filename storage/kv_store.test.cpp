@@ -1,0 +1,115 @@
+// KvStore: round trips, persistence across reopen, model isolation, and corrupt values
+// dropped rather than served.
+#include "storage/kv_store.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <unistd.h>
+
+namespace agentrt::storage {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "agentrt-kv-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
+    path_ = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::vector<std::byte> payload(int n, int seed) {
+  std::vector<std::byte> v(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    v[static_cast<std::size_t>(i)] = static_cast<std::byte>(i * 7 + seed);
+  return v;
+}
+
+const kv::BlockKey kKey{0x0123456789abcdefull, 0xfedcba9876543210ull};
+
+TEST(KvStore, RoundTripsAndPersistsAcrossReopen) {
+  TempDir dir;
+  {
+    auto store = KvStore::open(dir.path(), "model-a");
+    ASSERT_TRUE(store.ok()) << store.error().to_string();
+    ASSERT_TRUE((*store)->put(kKey, payload(1000, 1)).ok());
+    auto got = (*store)->get(kKey);
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ(**got, payload(1000, 1));
+  }
+  auto store = KvStore::open(dir.path(), "model-a");
+  ASSERT_TRUE(store.ok());
+  auto got = (*store)->get(kKey);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ(**got, payload(1000, 1));
+  ASSERT_TRUE((*store)->erase(kKey).ok());
+  got = (*store)->get(kKey);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST(KvStore, OtherModelsDoNotSeeTheBlock) {
+  TempDir dir;
+  {
+    auto a = KvStore::open(dir.path(), "model-a");
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE((*a)->put(kKey, payload(64, 2)).ok());
+  }
+  auto b = KvStore::open(dir.path(), "model-b");
+  ASSERT_TRUE(b.ok());
+  auto got = (*b)->get(kKey);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+}
+
+// Flips one byte of the stored value at `offset` through RocksDB directly.
+void corrupt(const std::filesystem::path& dir, const std::string& row, std::size_t offset) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
+      {rocksdb::kDefaultColumnFamilyName, {}}, {"kv_blocks", {}}, {"kv_meta", {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open({}, dir.string(), cfs, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string value;
+  ASSERT_TRUE(db->Get({}, handles[1], row, &value).ok());
+  ASSERT_LT(offset, value.size());
+  value[offset] = static_cast<char>(value[offset] ^ 0x5a);
+  ASSERT_TRUE(db->Put({}, handles[1], row, value).ok());
+  for (auto* h : handles)
+    ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+}
+
+class KvStoreCorrupt : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(KvStoreCorrupt, CorruptValueIsDroppedNeverServed) {
+  TempDir dir;
+  std::string row;
+  {
+    auto store = KvStore::open(dir.path(), "model-a");
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->put(kKey, payload(256, 3)).ok());
+    row = (*store)->row_key(kKey);
+  }
+  corrupt(dir.path(), row, GetParam());
+  auto store = KvStore::open(dir.path(), "model-a");
+  ASSERT_TRUE(store.ok());
+  auto got = (*store)->get(kKey);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  EXPECT_EQ((*store)->corrupt_dropped(), 1);
+  got = (*store)->get(kKey);  // dropped: now simply absent
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  EXPECT_EQ((*store)->corrupt_dropped(), 1);
+}
+
+// Magic, format version, model key, block key, checksum, payload.
+INSTANTIATE_TEST_SUITE_P(Offsets, KvStoreCorrupt, ::testing::Values(0u, 4u, 10u, 30u, 50u, 100u));
+
+}  // namespace
+}  // namespace agentrt::storage
