@@ -29,7 +29,9 @@ constexpr double kMaxAbsError = 5e-5;  // measured: under 1e-5
 constexpr double kMaxRelError = 1e-5;  // relative to the row's largest |logit|
 constexpr int kBlockSize = 16;
 
-std::string model_dir() { return std::string(AGENTRT_SOURCE_DIR) + "/models/tiny-calc"; }
+std::string model_dir() {
+  return std::string(AGENTRT_SOURCE_DIR) + "/models/tiny-calc";
+}
 
 const nlohmann::ordered_json& golden() {
   static const nlohmann::ordered_json g = [] {
@@ -41,7 +43,8 @@ const nlohmann::ordered_json& golden() {
 
 std::vector<std::int32_t> table_for(int tokens) {
   std::vector<std::int32_t> table;
-  for (int b = 0; b * kBlockSize < tokens; ++b) table.push_back(b);
+  for (int b = 0; b * kBlockSize < tokens; ++b)
+    table.push_back(b);
   return table;
 }
 
@@ -64,8 +67,8 @@ class TinyCalcGolden : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(model_, nullptr);
     auto backend = cpu::CpuBackend::create(
-        *model_, cpu::CpuBackendOptions{.num_blocks = 64, .block_size = kBlockSize,
-                                        .num_threads = 2});
+        *model_,
+        cpu::CpuBackendOptions{.num_blocks = 64, .block_size = kBlockSize, .num_threads = 2});
     ASSERT_TRUE(backend.ok()) << backend.error().to_string();
     backend_ = std::move(*backend);
   }
@@ -126,7 +129,8 @@ TEST_F(TinyCalcGolden, LogitsMatchTransformers) {
       auto row = out.row(positions[i].get<int>());
       ASSERT_EQ(static_cast<std::size_t>(out.vocab), want.size());
       double scale = 0;
-      for (const auto& v : want) scale = std::max(scale, std::fabs(v.get<double>()));
+      for (const auto& v : want)
+        scale = std::max(scale, std::fabs(v.get<double>()));
       for (std::size_t v = 0; v < want.size(); ++v) {
         double err = std::fabs(row[v] - want[v].get<double>());
         max_abs = std::max(max_abs, err);
