@@ -41,7 +41,7 @@ void matmul_bt(ThreadPool& pool, const MatmulArgs& a) {
                   1.0f, a.b + n0 * a.k, static_cast<int>(a.k), a.a, 1, a.beta, a.c + n0, 1);
       return;
     }
-    if (a.m <= kSkinnyMaxRows) {  // small decode batches: read each weight row once
+    if (a.m <= kSkinnyMaxRows) {  // two or three rows: one pass over the weights
       skinny_matmul(a.a, a.lda, a.b, a.k, a.c, a.ldc, a.m, n0, n1, a.beta);
       return;
     }
