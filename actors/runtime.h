@@ -1,0 +1,203 @@
+// Runtime: the C++ facade over the actor runtime, for callers that should not know CAF
+// (the workflow runner, the CLI, the REST server). One Runtime loads one model directory
+// (weights, tokenizer, chat family), owns a CAF actor system with one engine actor driving
+// one Engine on its own thread, a tool registry, and the agent / best-of-N sampler actors
+// it spawns per job.
+//
+// Threads: every public method may be called from any thread, concurrently. run_* block
+// the calling thread until the job ends; start_* return at once. Callbacks (progress,
+// done) run on runtime threads: they must be thread-safe, return quickly, and must not
+// call run_* (cancel, metrics and start_* are fine).
+// Errors are values: no exception leaves these calls.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/tool.h"
+#include "actors/ttl_policy.h"
+#include "engine/backend.h"
+#include "engine/chat/chat_template.h"
+#include "engine/chat/conversation.h"
+#include "engine/common/result.h"
+#include "engine/engine.h"
+#include "engine/kv/kv_metrics.h"
+#include "engine/model/model.h"
+#include "engine/sampling/sampling_params.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace agentrt::actors {
+
+using JobId = std::int64_t;
+
+// Makes the backend for a loaded model with `kv_blocks` blocks (e.g. the CUDA backend).
+using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(
+    const std::shared_ptr<const model::Model>& model, int kv_blocks)>;
+
+struct RuntimeOptions {
+  std::string model_dir;          // required: config.json, model.safetensors, tokenizer
+  int kv_blocks = 1024;           // KV blocks of 16 tokens
+  int cpu_threads = 0;            // CPU backend threads; 0 = all cores
+  BackendFactory backend;         // null: the CPU backend
+  EngineOptions engine;           // prefix_reuse, pin_on_pause, step budget, ...
+  int max_pending_requests = 64;  // engine actor queue bound: generate beyond it = overloaded
+  TtlPolicyOptions ttl;           // the pin TTL formula's parameters (ttl_policy.h)
+  std::vector<ToolConfig> tools;  // built-in tools to register at start
+  int actor_threads = 0;          // CAF scheduler workers; 0 = CAF's default
+};
+
+// One agent: its prompt, tools and limits.
+struct AgentSpec {
+  std::string name = "agent";         // names the agent in errors
+  std::string system_prompt;          // empty: no system message
+  std::vector<std::string> tools;     // names registered in the runtime; offered to the model
+  sampling::SamplingParams sampling;  // max_tokens applies per turn
+  int max_turns = 8;                  // model replies at most (tool rounds + final)
+  std::int64_t token_budget = 0;      // generated tokens over all turns; 0 = unlimited
+  std::optional<bool> enable_thinking = false;  // Qwen3 render option (tiny-calc: false)
+};
+
+enum class StopReason { final_answer, max_turns, token_budget, cancelled };
+const char* to_string(StopReason reason);
+
+struct AgentResult {
+  StopReason stop = StopReason::final_answer;
+  std::string output;               // content of the last reply (no tool-call markup)
+  chat::Conversation conversation;  // system, user, assistant and tool messages
+  int turns = 0;                    // model replies
+  int tool_calls = 0;
+  int tool_errors = 0;  // calls that reached the model as "error: ..."
+  std::int64_t generated_tokens = 0;
+  double mean_logprob = 0.0;  // over all generated tokens
+  double seconds = 0.0;
+};
+
+enum class ProgressKind {
+  state,        // text: "generating", "tools", "resumed", "finished", ...
+  text,         // text: a streamed piece of the reply (never tool-call markup)
+  tool_call,    // call: a parsed call about to run
+  tool_result,  // call + text: its result (error text starts with "error: ")
+};
+
+struct Progress {
+  JobId job = 0;
+  int sample = -1;  // best-of-N: the sample's index; -1 otherwise
+  int turn = 0;
+  ProgressKind kind = ProgressKind::state;
+  std::string text;
+  std::optional<chat::ToolCall> call;
+  std::int64_t generated_tokens = 0;  // of this agent so far
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+enum class Aggregation {
+  majority_vote,     // most frequent answer_regex match; ties: earlier sample
+  max_mean_logprob,  // highest mean token logprob
+  verifier_agent,    // `verifier` reads question + candidate; accept regex scores 1
+  scorer_tool,       // registry tool `scorer_tool` gets {"question", "answer"}; returns a number
+};
+// "majority", "logprob", "verifier" or "scorer"; anything else is invalid_argument.
+Result<Aggregation> parse_aggregation(const std::string& name);
+
+struct BestOfSpec {
+  int n = 4;
+  Aggregation aggregation = Aggregation::majority_vote;
+  std::string answer_regex = R"(Answer:\s*(-?\d+))";  // group 1 if any, else the match
+  int first_k = 0;                          // stop when k samples have finished; 0 = all n
+  std::int64_t token_budget = 0;            // generated tokens over all samples; 0 = unlimited
+  std::optional<AgentSpec> verifier;        // verifier_agent
+  std::string verifier_accept = "CORRECT";  // regex on the verifier's output
+  std::string scorer_tool;                  // scorer_tool
+};
+
+struct SampleResult {
+  bool finished = false;  // reached a final answer (not cut by first_k / budget)
+  AgentResult result;
+  std::optional<std::string> answer;  // answer_regex extraction
+  double score = 0.0;                 // aggregation score (votes, logprob, verifier, scorer)
+  std::string error;                  // this sample failed (the others carry on)
+};
+
+struct BestOfResult {
+  std::vector<SampleResult> samples;  // n entries, by sample index
+  int chosen = -1;                    // index into samples; -1: none finished
+  std::string output;                 // the chosen sample's output
+  std::optional<std::string> answer;  // the chosen answer
+  int votes = 0;                      // majority_vote: samples that gave `answer`
+  std::int64_t prompt_tokens = 0;     // the shared prompt, prefilled once
+  std::int64_t generated_tokens = 0;  // over all samples
+  double seconds = 0.0;
+};
+
+struct RuntimeMetrics {
+  kv::KvMetrics kv;    // snapshot after the engine's latest step
+  EngineStats engine;  // steps, prefilled / decoded tokens, preemptions
+  int kv_blocks = 0;
+  int kv_available_blocks = 0;         // free + evictable
+  int active_requests = 0;             // admitted by the engine actor, not yet ended
+  std::int64_t rejected_requests = 0;  // overloaded
+  double step_seconds = 0.0;           // total time inside Engine::step
+  double loop_seconds = 0.0;           // total time of the step loop (step + routing)
+};
+
+class Runtime {
+ public:
+  // Loads the model, tokenizer and chat family, builds the backend (options.backend or
+  // CPU) and the Engine, starts the actor system and the engine actor, and registers
+  // options.tools. Errors: the model dir's load errors, a bad tool config, engine errors.
+  static Result<std::unique_ptr<Runtime>> create(RuntimeOptions options);
+  // Cancels running jobs, stops the engine loop and the actor system (waits for them).
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Registers a tool (built-in or embedder-supplied). Errors: a duplicate name, a schema
+  // that is not an object schema. Jobs started afterwards can use it.
+  Status add_tool(const ToolConfig& config);
+  Status add_tool(std::shared_ptr<Tool> tool);
+
+  // Runs an agent's turn loop on `input` (the user message) until a final answer,
+  // max_turns, the token budget or cancellation. Errors: an unknown tool or bad params
+  // (invalid_argument), a full engine queue (overloaded), cancellation (cancelled), a
+  // prompt that does not fit (invalid_argument / out_of_memory), an engine failure.
+  // Tool failures are not errors: the model sees them as tool messages.
+  Result<AgentResult> run_agent(const AgentSpec& agent, const std::string& input,
+                                ProgressFn progress = {});
+  // The same, asynchronous: returns the job id at once; `done` is called exactly once.
+  Result<JobId> start_agent(const AgentSpec& agent, const std::string& input, ProgressFn progress,
+                            std::function<void(Result<AgentResult>)> done);
+
+  // Best-of-N: prefills the prompt once, forks it n ways (each sample is a full agent
+  // turn loop with tool calls), then aggregates. Errors as run_agent, plus a bad spec
+  // (n < 1, a bad regex, a missing verifier or scorer tool). Individual sample failures
+  // are recorded in SampleResult::error.
+  Result<BestOfResult> run_best_of(const AgentSpec& agent, const std::string& input,
+                                   const BestOfSpec& spec, ProgressFn progress = {});
+  Result<JobId> start_best_of(const AgentSpec& agent, const std::string& input,
+                              const BestOfSpec& spec, ProgressFn progress,
+                              std::function<void(Result<BestOfResult>)> done);
+
+  // Cancels a job: its engine requests end and their KV is released; the job ends with
+  // a cancelled error. Unknown or finished ids are ignored.
+  void cancel(JobId job);
+
+  RuntimeMetrics metrics() const;
+  chat::Family chat_family() const;
+  const tokenizer::Tokenizer& tokenizer() const;
+  // Measured duration quantile of a tool (the TTL policy's input); cold-start default
+  // when it has too few samples.
+  kv::Duration predicted_tool_duration(const std::string& tool) const;
+
+  struct Impl;
+
+ private:
+  explicit Runtime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace agentrt::actors

@@ -1,0 +1,71 @@
+// Tool: one callable function an agent may use (calculator, HTTP request, command, or a
+// tool supplied by the embedding program), and the configuration of the built-in ones.
+// The registry (tool_registry.h) validates arguments against spec().parameters before
+// invoke() runs; a tool actor runs invoke() on a thread of its own and turns a throw, an
+// error or a timeout into a tool error message for the model.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/chat/conversation.h"
+#include "engine/common/result.h"
+
+namespace agentrt::actors {
+
+using Json = chat::Json;
+
+struct ToolSpec {
+  std::string name;         // what the model calls, e.g. "calculator"
+  std::string description;  // shown to the model
+  Json parameters;          // JSON schema of the arguments object (see json_schema.h)
+  std::chrono::milliseconds timeout{10000};  // the agent gives up after this long
+};
+
+class Tool {
+ public:
+  virtual ~Tool() = default;
+  virtual const ToolSpec& spec() const = 0;
+  // Runs one call with arguments that passed the schema. Returns the result text for the
+  // model, or an error (shown to the model as "error: ..."). Called from a tool actor's own
+  // thread, possibly several at once: must be thread-safe. May block; may throw (caught).
+  virtual Result<std::string> invoke(const Json& arguments) = 0;
+};
+
+enum class BuiltinTool { calculator, http, command };
+
+// HTTP request tool: {"url": "http://host:port/path", "method": "GET"|"POST", "body": "..."}.
+struct HttpToolOptions {
+  // Hosts the tool may reach (exact names or IP literals). Default: loopback only.
+  std::vector<std::string> allow_hosts{"127.0.0.1", "localhost", "::1"};
+  std::chrono::milliseconds timeout{5000};
+  std::size_t max_response_bytes = 64 * 1024;  // longer bodies are cut, with a note
+};
+
+// Command tool: runs argv (no shell) with {"input": "..."} on stdin; when append_args,
+// {"args": ["..."]} are appended to argv. Off unless argv is configured.
+struct CommandToolOptions {
+  std::vector<std::string> argv;  // required: argv[0] is the program
+  bool append_args = false;
+  std::chrono::milliseconds timeout{5000};   // then the process group is killed
+  std::size_t max_output_bytes = 64 * 1024;  // stdout + stderr; the rest is cut
+};
+
+// One entry of RuntimeOptions::tools / Runtime::add_tool.
+struct ToolConfig {
+  std::string name;  // the name the model sees; empty: the built-in's default name
+  BuiltinTool builtin = BuiltinTool::calculator;
+  std::string description;               // empty: the built-in's default description
+  std::chrono::milliseconds timeout{0};  // 0: the built-in's default
+  HttpToolOptions http;
+  CommandToolOptions command;
+};
+
+// Creates a built-in tool. Errors (invalid_argument): a command tool without argv, an
+// HTTP tool with an empty allow-list.
+Result<std::shared_ptr<Tool>> make_builtin_tool(const ToolConfig& config);
+
+}  // namespace agentrt::actors
