@@ -138,7 +138,7 @@ struct RuntimeMetrics {
   kv::KvMetrics kv;    // snapshot after the engine's latest step
   EngineStats engine;  // steps, prefilled / decoded tokens, preemptions
   int kv_blocks = 0;
-  int kv_available_blocks = 0;         // free + evictable
+  int kv_available_blocks = 0;         // estimate: blocks not held by live turns or pins
   int active_requests = 0;             // admitted by the engine actor, not yet ended
   std::int64_t rejected_requests = 0;  // overloaded
   double step_seconds = 0.0;           // total time inside Engine::step

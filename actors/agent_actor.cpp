@@ -1,0 +1,346 @@
+// The agent actor's turn loop (see agent_actor.h).
+#include "actors/agent_actor.h"
+
+#include <chrono>
+#include <optional>
+
+#include "actors/agent_prompt.h"
+#include "actors/tool_actor.h"
+#include "engine/chat/tool_call_parser.h"
+#include "engine/tokenizer/incremental_decoder.h"
+
+namespace agentrt::actors {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+class Agent : public std::enable_shared_from_this<Agent> {
+ public:
+  Agent(caf::event_based_actor* self, AgentInit init) : self_(self), in_(std::move(init)) {}
+
+  void start();
+  void on_batch(const TokenBatch& b);
+  void on_cancel();
+  void complete(Result<AgentResult> r);
+
+ private:
+  const AgentContext& ctx() const { return *in_.ctx; }
+  void reset_turn();
+  bool on_token(std::int32_t token, float logprob);
+  void launch(chat::ToolCall call);
+  void on_tool_result(std::size_t idx, const std::string& text, bool ok, kv::Duration took);
+  void end_of_reply(const TokenBatch& b);
+  void maybe_continue();
+  void finish(StopReason why);
+  void stop_request();
+  std::optional<kv::Duration> turn_ttl();
+  std::optional<int> turn_max_tokens() const;
+  void emit(ProgressKind kind, std::string text, const chat::ToolCall* call = nullptr);
+
+  caf::event_based_actor* self_;
+  AgentInit in_;
+  chat::Conversation conv_;
+  std::optional<RequestId> req_;
+  bool cancel_pending_ = false;
+  bool done_ = false;
+  SteadyClock::time_point t0_ = SteadyClock::now();
+  std::int64_t context_tokens_ = 0;
+  AgentResult res_;
+  double logprob_sum_ = 0.0;
+  // The current turn.
+  std::optional<chat::ToolCallStream> stream_;
+  std::optional<tokenizer::IncrementalDecoder> decoder_;
+  std::string content_;
+  std::optional<std::string> parse_error_;
+  std::vector<chat::ToolCall> calls_;
+  std::vector<std::optional<std::string>> results_;
+  int outstanding_ = 0;
+  bool reply_done_ = false;
+  std::int64_t turn_tokens_ = 0;
+};
+
+void Agent::emit(ProgressKind kind, std::string text, const chat::ToolCall* call) {
+  if (!in_.progress) return;
+  Progress p{in_.job,         in_.sample,   res_.turns,           kind,
+             std::move(text), std::nullopt, res_.generated_tokens};
+  if (call) p.call = *call;
+  try {
+    in_.progress(p);
+  } catch (...) {  // a throwing callback must not take the agent down
+  }
+}
+
+void Agent::reset_turn() {
+  stream_.emplace(ctx().family);
+  decoder_.emplace(ctx().tokenizer, true);
+  content_.clear();
+  parse_error_.reset();
+  calls_.clear();
+  results_.clear();
+  outstanding_ = 0;
+  reply_done_ = false;
+  turn_tokens_ = 0;
+}
+
+std::optional<kv::Duration> Agent::turn_ttl() {
+  const RuntimeMetrics m = ctx().metrics();
+  TtlInputs ti;
+  ti.tools = in_.spec.tools;
+  ti.context_tokens = context_tokens_ + (in_.spec.sampling.max_tokens / 2);
+  ti.seq_blocks = static_cast<int>((ti.context_tokens + ctx().block_size - 1) / ctx().block_size);
+  ti.total_blocks = ctx().total_blocks;
+  ti.available_blocks = m.kv_available_blocks;
+  return ctx().ttl->decide(ti).ttl;
+}
+
+std::optional<int> Agent::turn_max_tokens() const {
+  std::int64_t n = in_.spec.sampling.max_tokens;
+  if (in_.spec.token_budget > 0) n = std::min(n, in_.spec.token_budget - res_.generated_tokens);
+  return static_cast<int>(std::max<std::int64_t>(n, 1));
+}
+
+void Agent::start() {
+  auto first =
+      render_first_prompt(ctx().family, ctx().tokenizer, *ctx().tools, in_.spec, in_.input);
+  if (!first.ok()) return complete(first.error());
+  conv_ = std::move(first->conversation);
+  context_tokens_ = std::ssize(first->tokens);
+  reset_turn();
+  emit(ProgressKind::state, "generating");
+  if (in_.adopt) return;  // the sampler's request streams to us
+  GenerateMsg msg;
+  msg.request.prompt = std::move(first->tokens);
+  msg.request.params = in_.spec.sampling;
+  msg.request.params.max_tokens = *turn_max_tokens();
+  msg.pause_at_eos = turn_ttl();
+  msg.subscribers.push_back(caf::actor_cast<caf::actor>(self_));
+  self_->request(ctx().engine, caf::infinite, generate_atom::value, std::move(msg))
+      .then(
+          [this, keep = shared_from_this()](const GenerateReply& r) {
+            if (r.error) return complete(r.error->with_context("agent '" + in_.spec.name + "'"));
+            if (!req_) req_ = r.id;
+            if (cancel_pending_) on_cancel();
+          },
+          [this, keep = shared_from_this()](const caf::error& e) {
+            complete(make_error(ErrorCode::internal, "engine actor: " + to_string(e)));
+          });
+}
+
+void Agent::on_batch(const TokenBatch& b) {
+  if (done_) return;
+  if (!req_) req_ = b.id;
+  if (cancel_pending_) return on_cancel();
+  if (b.error) {
+    return complete(
+        make_error(ErrorCode::internal, "agent '" + in_.spec.name + "': engine: " + *b.error));
+  }
+  if (b.cancelled)
+    return complete(make_error(ErrorCode::cancelled, "agent '" + in_.spec.name + "': cancelled"));
+  for (std::size_t i = 0; i < b.tokens.size(); ++i) {
+    if (!on_token(b.tokens[i], b.logprobs[i])) return;
+  }
+  if (b.finish) end_of_reply(b);
+}
+
+bool Agent::on_token(std::int32_t token, float logprob) {
+  ++res_.generated_tokens;
+  ++turn_tokens_;
+  logprob_sum_ += logprob;
+  auto piece = decoder_->push(token);
+  if (piece.ok() && !piece->empty() && !parse_error_) {
+    std::vector<chat::StreamEvent> events;
+    if (auto st = stream_->feed(*piece, events); !st.ok()) parse_error_ = st.error().message;
+    for (auto& e : events) {
+      if (e.kind == chat::StreamEvent::Kind::text) {
+        content_ += e.text;
+        emit(ProgressKind::text, e.text);
+      } else if (e.kind == chat::StreamEvent::Kind::call_completed) {
+        launch(std::move(e.call));
+      }
+    }
+  }
+  const bool over_own = in_.spec.token_budget > 0 && res_.generated_tokens >= in_.spec.token_budget;
+  const bool over_shared = in_.shared_budget && in_.shared_budget->fetch_sub(1) <= 1;
+  if (over_own || over_shared) {
+    stop_request();
+    finish(StopReason::token_budget);
+    return false;
+  }
+  return true;
+}
+
+void Agent::launch(chat::ToolCall call) {
+  const std::size_t idx = calls_.size();
+  calls_.push_back(call);
+  results_.emplace_back();
+  ++res_.tool_calls;
+  emit(ProgressKind::tool_call, call.name, &call);
+  auto args = ctx().tools->check_call(call);
+  if (!args.ok()) return on_tool_result(idx, args.error().message, false, kv::Duration{0});
+  auto tool = ctx().tools->find(call.name);
+  const auto timeout = tool->spec().timeout;
+  auto actor = self_->spawn<caf::detached>(tool_actor, tool);
+  ++outstanding_;
+  const auto sent = SteadyClock::now();
+  self_->request(actor, timeout, invoke_atom::value, ToolArgs{std::move(*args)})
+      .then(
+          [this, keep = shared_from_this(), idx](const ToolReply& r) {
+            --outstanding_;
+            on_tool_result(idx, r.text, r.ok, r.duration);
+          },
+          [this, keep = shared_from_this(), idx, timeout, sent,
+           name = call.name](const caf::error& e) {
+            --outstanding_;
+            const bool timed_out = e == caf::sec::request_timeout;
+            const std::string why =
+                timed_out ? "timed out after " + std::to_string(timeout.count()) + " ms"
+                          : "failed: " + to_string(e);
+            on_tool_result(idx, "tool '" + name + "' " + why, false, SteadyClock::now() - sent);
+          });
+}
+
+void Agent::on_tool_result(std::size_t idx, const std::string& text, bool ok, kv::Duration took) {
+  if (done_) return;
+  if (took.count() > 0) ctx().ttl->record(calls_[idx].name, took);
+  results_[idx] = ok ? text : "error: " + text;
+  if (!ok) ++res_.tool_errors;
+  emit(ProgressKind::tool_result, *results_[idx], &calls_[idx]);
+  maybe_continue();
+}
+
+void Agent::end_of_reply(const TokenBatch& b) {
+  ++res_.turns;
+  std::vector<chat::StreamEvent> events;
+  if (!parse_error_) {
+    if (auto piece = decoder_->finish(); !piece.empty()) {
+      if (auto st = stream_->feed(piece, events); !st.ok()) parse_error_ = st.error().message;
+    }
+    if (auto st = stream_->finish(events); !st.ok() && !parse_error_)
+      parse_error_ = st.error().message;
+  }
+  for (auto& e : events) {
+    if (e.kind == chat::StreamEvent::Kind::text) content_ += e.text;
+    if (e.kind == chat::StreamEvent::Kind::call_completed) launch(std::move(e.call));
+  }
+  if (!b.paused_at_eos) {  // cut by max_tokens or the context: the request has ended
+    req_.reset();
+    return finish(StopReason::token_budget);
+  }
+  reply_done_ = true;
+  if (calls_.empty() && !parse_error_) {
+    stop_request();
+    return finish(StopReason::final_answer);
+  }
+  if (res_.turns >= in_.spec.max_turns) {
+    stop_request();
+    return finish(StopReason::max_turns);
+  }
+  emit(ProgressKind::state, "tools");
+  maybe_continue();
+}
+
+void Agent::maybe_continue() {
+  if (done_ || !reply_done_ || outstanding_ > 0) return;
+  chat::Message reply{chat::Role::assistant, content_, {}, calls_, {}, {}};
+  conv_.messages.push_back(reply);
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < calls_.size(); ++i) {
+    texts.push_back(results_[i].value_or("error: no result"));
+    conv_.messages.push_back(
+        {chat::Role::tool, texts.back(), {}, {}, calls_[i].id, calls_[i].name});
+  }
+  if (parse_error_) {
+    texts.push_back("error: malformed tool call: " + *parse_error_);
+    ++res_.tool_errors;
+    conv_.messages.push_back({chat::Role::tool, texts.back(), {}, {}, {}, {}});
+  }
+  auto suffix = tool_results_suffix(ctx().family, texts, in_.spec.enable_thinking);
+  if (!suffix.ok()) {
+    stop_request();
+    return complete(suffix.error().with_context("agent '" + in_.spec.name + "'"));
+  }
+  ResumeMsg msg;
+  msg.id = *req_;
+  msg.appended = ctx().tokenizer.encode(*suffix, false);
+  context_tokens_ += turn_tokens_ + std::ssize(msg.appended);
+  msg.max_tokens = turn_max_tokens();
+  msg.pause_at_eos = turn_ttl();
+  reset_turn();
+  emit(ProgressKind::state, "resumed");
+  self_->request(ctx().engine, caf::infinite, resume_atom::value, std::move(msg))
+      .then([this, keep = shared_from_this()](const GenerateReply& r) {
+        if (r.error) complete(r.error->with_context("agent '" + in_.spec.name + "': resume"));
+      });
+}
+
+void Agent::stop_request() {
+  if (req_) self_->send(ctx().engine, cancel_atom::value, *req_);
+  req_.reset();
+}
+
+void Agent::on_cancel() {
+  if (done_) return;
+  if (!req_) {  // the request id is not known yet: cancel once it is
+    cancel_pending_ = true;
+    return;
+  }
+  stop_request();
+  complete(make_error(ErrorCode::cancelled, "agent '" + in_.spec.name + "': cancelled"));
+}
+
+void Agent::finish(StopReason why) {
+  res_.stop = why;
+  res_.output = content_;
+  if (!content_.empty() || !calls_.empty())
+    conv_.messages.push_back({chat::Role::assistant, content_, {}, calls_, {}, {}});
+  res_.conversation = conv_;
+  res_.mean_logprob =
+      res_.generated_tokens > 0 ? logprob_sum_ / static_cast<double>(res_.generated_tokens) : 0.0;
+  complete(res_);
+}
+
+void Agent::complete(Result<AgentResult> r) {
+  if (done_) return;
+  done_ = true;
+  if (r.ok()) r->seconds = std::chrono::duration<double>(SteadyClock::now() - t0_).count();
+  emit(ProgressKind::state, r.ok() ? "finished" : "failed: " + r.error().message);
+  auto done = std::move(in_.done);
+  in_.done = nullptr;
+  if (done) done(std::move(r));
+  self_->quit();
+}
+
+}  // namespace
+
+caf::behavior agent_actor(caf::event_based_actor* self, AgentInit init) {
+  auto agent = std::make_shared<Agent>(self, std::move(init));
+  self->set_exception_handler([agent](caf::scheduled_actor*, std::exception_ptr& ep) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    agent->complete(make_error(ErrorCode::internal, "agent failed: " + what));
+    return caf::make_error(caf::sec::runtime_error, what);
+  });
+  self->send(self, start_atom::value);
+  return {
+      // Each handler holds its own reference: complete() quits, which drops the behavior.
+      [agent](start_atom) {
+        auto keep = agent;
+        keep->start();
+      },
+      [agent](const TokenBatch& b) {
+        auto keep = agent;
+        keep->on_batch(b);
+      },
+      [agent](cancel_atom) {
+        auto keep = agent;
+        keep->on_cancel();
+      },
+  };
+}
+
+}  // namespace agentrt::actors

@@ -1,0 +1,21 @@
+// The built-in tools behind make_builtin_tool (tool.h): calculator, HTTP request, command.
+// Internal to actors/; callers use make_builtin_tool.
+#pragma once
+
+#include <memory>
+
+#include "actors/tool.h"
+
+namespace agentrt::actors {
+
+std::shared_ptr<Tool> make_calculator_tool(const ToolConfig& config);
+Result<std::shared_ptr<Tool>> make_http_tool(const ToolConfig& config);
+Result<std::shared_ptr<Tool>> make_command_tool(const ToolConfig& config);
+
+// Runs argv with `input` on stdin in its own process group; returns stdout+stderr (cut
+// at max_output bytes, with a note). Errors: timeout (the group is killed), a spawn
+// failure, a non-zero exit status (with the output).
+Result<std::string> run_command(const std::vector<std::string>& argv, const std::string& input,
+                                std::chrono::milliseconds timeout, std::size_t max_output);
+
+}  // namespace agentrt::actors

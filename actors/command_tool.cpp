@@ -1,0 +1,156 @@
+// The command tool: runs a configured argv (no shell) with a timeout and an output limit.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "actors/builtin_tools.h"
+
+namespace agentrt::actors {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Pipes {
+  int in[2] = {-1, -1};
+  int out[2] = {-1, -1};
+  ~Pipes() {
+    for (int fd : {in[0], in[1], out[0], out[1]})
+      if (fd >= 0) ::close(fd);
+  }
+};
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Feeds stdin and collects output until the child closes stdout or the deadline passes.
+bool pump(Pipes& p, const std::string& input, Clock::time_point deadline, std::size_t max_out,
+          std::string& out, bool& cut) {
+  std::size_t written = 0;
+  if (input.empty()) close_fd(p.in[1]);
+  char buf[4096];
+  while (p.out[0] >= 0) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd fds[2] = {{p.out[0], POLLIN, 0}, {p.in[1], POLLOUT, 0}};
+    const int n = ::poll(fds, p.in[1] >= 0 ? 2 : 1, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) return false;
+    if (fds[0].revents != 0) {
+      const ssize_t r = ::read(p.out[0], buf, sizeof buf);
+      if (r <= 0) {
+        close_fd(p.out[0]);
+      } else {
+        const std::size_t room = max_out > out.size() ? max_out - out.size() : 0;
+        out.append(buf, std::min<std::size_t>(room, static_cast<std::size_t>(r)));
+        if (static_cast<std::size_t>(r) > room) cut = true;
+      }
+    }
+    if (p.in[1] >= 0 && fds[1].revents != 0) {
+      const ssize_t w = ::write(p.in[1], input.data() + written, input.size() - written);
+      if (w > 0) written += static_cast<std::size_t>(w);
+      if (w < 0 || written == input.size()) close_fd(p.in[1]);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::string> run_command(const std::vector<std::string>& argv, const std::string& input,
+                                std::chrono::milliseconds timeout, std::size_t max_output) {
+  if (argv.empty()) return make_error(ErrorCode::invalid_argument, "command: empty argv");
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  Pipes p;
+  if (::pipe2(p.in, O_CLOEXEC) != 0 || ::pipe2(p.out, O_CLOEXEC) != 0)
+    return make_error(ErrorCode::io, std::string("command: pipe: ") + std::strerror(errno));
+  const pid_t pid = ::fork();
+  if (pid < 0)
+    return make_error(ErrorCode::io, std::string("command: fork: ") + std::strerror(errno));
+  if (pid == 0) {  // child: only async-signal-safe calls until exec
+    ::setpgid(0, 0);
+    ::dup2(p.in[0], 0);
+    ::dup2(p.out[1], 1);
+    ::dup2(p.out[1], 2);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  ::setpgid(pid, pid);
+  close_fd(p.in[0]);
+  close_fd(p.out[1]);
+  ::fcntl(p.in[1], F_SETFL, O_NONBLOCK);
+  ::signal(SIGPIPE, SIG_IGN);  // a child that exits before reading its stdin
+  std::string out;
+  bool cut = false;
+  const bool done = pump(p, input, Clock::now() + timeout, max_output, out, cut);
+  if (!done) ::kill(-pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!done) {
+    return make_error(ErrorCode::timeout,
+                      "command timed out after " + std::to_string(timeout.count()) + " ms");
+  }
+  if (cut) out += "\n[output cut at " + std::to_string(max_output) + " bytes]";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && out.empty())
+    return make_error(ErrorCode::not_found, "command: cannot run '" + argv[0] + "'");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return make_error(ErrorCode::io, "command exited with status " + std::to_string(code) +
+                                         (out.empty() ? "" : ": " + out));
+  }
+  return out;
+}
+
+namespace {
+
+class CommandTool final : public Tool {
+ public:
+  CommandTool(ToolSpec spec, CommandToolOptions opt)
+      : spec_(std::move(spec)), opt_(std::move(opt)) {}
+  const ToolSpec& spec() const override { return spec_; }
+  Result<std::string> invoke(const Json& args) override {
+    std::vector<std::string> argv = opt_.argv;
+    if (opt_.append_args && args.contains("args")) {
+      for (const auto& a : args.at("args"))
+        argv.push_back(a.get<std::string>());
+    }
+    return run_command(argv, args.value("input", std::string()), opt_.timeout,
+                       opt_.max_output_bytes);
+  }
+
+ private:
+  ToolSpec spec_;
+  CommandToolOptions opt_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Tool>> make_command_tool(const ToolConfig& config) {
+  if (config.command.argv.empty() || config.command.argv[0].empty())
+    return make_error(ErrorCode::invalid_argument,
+                      "command tool '" + config.name + "': argv is not configured");
+  ToolSpec s;
+  s.name = config.name.empty() ? "command" : config.name;
+  s.description = config.description.empty()
+                      ? "Run the configured command with the given input on stdin."
+                      : config.description;
+  Json props = {{"input", {{"type", "string"}}}};
+  if (config.command.append_args)
+    props["args"] = {{"type", "array"}, {"items", {{"type", "string"}}}};
+  s.parameters = {{"type", "object"}, {"properties", props}, {"additionalProperties", false}};
+  s.timeout = config.timeout.count() > 0 ? config.timeout
+                                         : config.command.timeout + std::chrono::seconds(1);
+  return std::shared_ptr<Tool>(std::make_shared<CommandTool>(std::move(s), config.command));
+}
+
+}  // namespace agentrt::actors

@@ -1,0 +1,23 @@
+// JSON-schema subset for tool arguments: type (string, number, integer, boolean, object,
+// array, null, or a list of them), properties, required, enum, items,
+// additionalProperties (bool or schema), minimum/maximum, minLength/maxLength and
+// minItems/maxItems. Debian 12 has no JSON-schema validator package, and tool schemas
+// use only this part of the standard. Unknown keywords (description, ...) are ignored.
+#pragma once
+
+#include <string>
+
+#include "engine/chat/conversation.h"
+#include "engine/common/result.h"
+
+namespace agentrt::actors {
+
+// Checks that `schema` uses the subset correctly (keywords of the right JSON types).
+// Errors (invalid_argument) name the keyword by JSON pointer: "/properties/x/type: ...".
+Status check_schema(const chat::Json& schema);
+
+// Validates `value` against `schema`. Errors (invalid_argument) name the first violation
+// by JSON pointer into the value: "/expression: expected string, got number".
+Status validate_json(const chat::Json& schema, const chat::Json& value);
+
+}  // namespace agentrt::actors

@@ -1,0 +1,89 @@
+// Messages between the runtime's actors (engine, agent, tool, sampler). All are local:
+// they carry engine ids and C++ values, so they are declared unsafe for serialization
+// (a remote engine node would need inspect() overloads).
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/chat/conversation.h"
+#include "engine/common/result.h"
+#include "engine/engine.h"
+#include "engine/kv/clock.h"
+
+namespace agentrt::actors {
+
+using generate_atom = caf::atom_constant<caf::atom("generate")>;
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using fork_atom = caf::atom_constant<caf::atom("fork")>;
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+using invoke_atom = caf::atom_constant<caf::atom("invoke")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using sample_atom = caf::atom_constant<caf::atom("sample")>;
+using scored_atom = caf::atom_constant<caf::atom("scored")>;
+
+// Starts a request. Tokens stream to subscribers[0]; with fork_after_prefill = k, the
+// engine loop forks the request k times right after its first token (the prompt is
+// prefilled once) and child i streams to subscribers[i] (its first batch repeats the
+// shared first token).
+struct GenerateMsg {
+  EngineRequest request;
+  // The turn ends at an EOS token by pausing with this TTL (KV pinned while tools run);
+  // nullopt: EOS ends the request as usual.
+  std::optional<kv::Duration> pause_at_eos;
+  int fork_after_prefill = 0;
+  std::vector<caf::actor> subscribers;
+};
+
+// Continues a request paused at EOS with `appended` tokens; the next EOS pauses with ttl.
+struct ResumeMsg {
+  RequestId id = 0;
+  std::vector<std::int32_t> appended;
+  std::optional<int> max_tokens;
+  std::optional<kv::Duration> pause_at_eos;
+};
+
+// The engine actor's answer to GenerateMsg: the request id, or why it was refused.
+struct GenerateReply {
+  RequestId id = 0;
+  std::optional<Error> error;  // overloaded, invalid_argument, out_of_memory
+};
+
+// What one engine step produced for one request (one message per request per step).
+struct TokenBatch {
+  RequestId id = 0;
+  std::vector<std::int32_t> tokens;
+  std::vector<float> logprobs;
+  std::optional<FinishReason> finish;  // stop_token: paused at EOS (pause_at_eos) or ended
+  bool paused_at_eos = false;          // the KV is pinned; resume or cancel it
+  bool cancelled = false;
+  std::optional<std::string> error;  // the request failed; it is gone
+};
+
+// A tool call for a tool actor: arguments already checked against the schema.
+struct ToolArgs {
+  chat::Json arguments;
+};
+
+// A tool actor's answer.
+struct ToolReply {
+  bool ok = false;
+  std::string text;  // the result, or the error message
+  kv::Duration duration{0};
+};
+
+}  // namespace agentrt::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::actors::GenerateMsg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::actors::ResumeMsg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::actors::GenerateReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::actors::TokenBatch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::actors::ToolReply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::actors::ToolArgs)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::Error)

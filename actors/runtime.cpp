@@ -1,0 +1,262 @@
+// Runtime: model loading, the actor system and the job table behind the facade.
+#include "actors/runtime.h"
+
+#include <caf/all.hpp>
+
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "actors/agent_actor.h"
+#include "actors/engine_actor.h"
+#include "actors/engine_loop.h"
+#include "actors/sampler_actor.h"
+#include "actors/tool_registry.h"
+#include "engine/cpu/cpu_backend.h"
+
+namespace agentrt::actors {
+
+const char* to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::final_answer:
+      return "final_answer";
+    case StopReason::max_turns:
+      return "max_turns";
+    case StopReason::token_budget:
+      return "token_budget";
+    case StopReason::cancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+Result<Aggregation> parse_aggregation(const std::string& name) {
+  if (name == "majority") return Aggregation::majority_vote;
+  if (name == "logprob") return Aggregation::max_mean_logprob;
+  if (name == "verifier") return Aggregation::verifier_agent;
+  if (name == "scorer") return Aggregation::scorer_tool;
+  return make_error(ErrorCode::invalid_argument,
+                    "aggregation '" + name + "': expected majority, logprob, verifier or scorer");
+}
+
+struct Runtime::Impl {
+  RuntimeOptions opt;
+  std::shared_ptr<const model::Model> model;
+  std::unique_ptr<Backend> backend;
+  std::optional<tokenizer::Tokenizer> tok;
+  chat::Family family = chat::Family::chatml_qwen;
+  std::shared_ptr<ToolRegistry> tools = std::make_shared<ToolRegistry>();
+  std::shared_ptr<TtlPolicy> ttl;
+  std::shared_ptr<EngineLoop> loop;
+  std::unique_ptr<caf::actor_system_config> cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor engine;
+  std::shared_ptr<AgentContext> ctx;
+
+  std::mutex mu;  // guards jobs
+  std::condition_variable jobs_cv;
+  std::map<JobId, caf::actor> jobs;
+  std::atomic<JobId> next_job{1};
+
+  Status check_agent(const AgentSpec& a) const;
+  JobId reserve_job();
+  void attach_job(JobId id, caf::actor a);
+  void end_job(JobId id);
+  void shutdown();
+};
+
+Status Runtime::Impl::check_agent(const AgentSpec& a) const {
+  const std::string where = "agent '" + a.name + "'";
+  if (a.max_turns < 1)
+    return make_error(ErrorCode::invalid_argument, where + ": max_turns must be >= 1");
+  if (a.token_budget < 0)
+    return make_error(ErrorCode::invalid_argument, where + ": token_budget must be >= 0");
+  if (auto st = a.sampling.validate(); !st.ok())
+    return st.error().with_context(where + ": sampling");
+  for (const auto& t : a.tools)
+    if (!tools->find(t))
+      return make_error(ErrorCode::invalid_argument, where + ": unknown tool '" + t + "'");
+  return ok_status();
+}
+
+JobId Runtime::Impl::reserve_job() {
+  const JobId id = next_job++;
+  std::lock_guard lock(mu);
+  jobs.emplace(id, caf::actor{});
+  return id;
+}
+
+void Runtime::Impl::attach_job(JobId id, caf::actor a) {
+  std::lock_guard lock(mu);
+  if (auto it = jobs.find(id); it != jobs.end()) it->second = std::move(a);
+}
+
+void Runtime::Impl::end_job(JobId id) {
+  std::lock_guard lock(mu);
+  jobs.erase(id);
+  jobs_cv.notify_all();
+}
+
+void Runtime::Impl::shutdown() {
+  if (!sys) return;
+  std::unique_lock lock(mu);
+  for (auto& [id, a] : jobs)
+    if (a) caf::anon_send(a, cancel_atom::value);
+  // Jobs end once the engine confirms their cancellation; a hung tool can hold one longer.
+  jobs_cv.wait_for(lock, std::chrono::seconds(30), [&] { return jobs.empty(); });
+  lock.unlock();
+  caf::anon_send_exit(engine, caf::exit_reason::user_shutdown);
+  engine = nullptr;
+  ctx.reset();
+  sys->await_all_actors_done();
+  loop.reset();  // joins the step thread before the backend goes
+  sys.reset();
+}
+
+Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Runtime::~Runtime() {
+  impl_->shutdown();
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  const std::string& dir = options.model_dir;
+  if (dir.empty()) return make_error(ErrorCode::invalid_argument, "runtime: model_dir is required");
+  auto model = model::Model::load(dir);
+  if (!model.ok()) return model.error();
+  impl->model = *model;
+  auto tok = tokenizer::Tokenizer::load_dir(dir);
+  if (!tok.ok()) return tok.error();
+  impl->tok = *tok;
+  auto family = chat::detect_family_in_dir(dir);
+  if (!family.ok()) return family.error();
+  impl->family = *family;
+  if (options.backend) {
+    auto b = options.backend(impl->model, options.kv_blocks);
+    if (!b.ok()) return b.error();
+    impl->backend = std::move(*b);
+  } else {
+    auto b = cpu::CpuBackend::create(impl->model, {options.kv_blocks, 16, options.cpu_threads});
+    if (!b.ok()) return b.error();
+    impl->backend = std::move(*b);
+  }
+  const auto& cfg = impl->model->config();
+  auto engine = Engine::create(
+      {impl->backend.get(), &cfg, impl->model->fingerprint(), nullptr, nullptr}, options.engine);
+  if (!engine.ok()) return engine.error();
+  std::vector<std::int32_t> eos(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
+  if (auto e = impl->tok->eos_id()) eos.push_back(*e);
+  impl->ttl = std::make_shared<TtlPolicy>(options.ttl);
+  const KvGeometry geo = impl->backend->kv_geometry();
+  impl->loop = std::make_shared<EngineLoop>(
+      std::move(*engine), eos, options.max_pending_requests, geo,
+      [ttl = impl->ttl](std::int64_t n, double s) { ttl->record_prefill(n, s); });
+  impl->cfg = std::make_unique<caf::actor_system_config>();
+  if (options.actor_threads > 0)
+    impl->cfg->set("scheduler.max-threads", static_cast<std::size_t>(options.actor_threads));
+  impl->sys = std::make_unique<caf::actor_system>(*impl->cfg);
+  impl->engine = impl->sys->spawn(engine_actor, impl->loop);
+  auto ctx = std::make_shared<AgentContext>(AgentContext{impl->engine,
+                                                         impl->tools,
+                                                         impl->ttl,
+                                                         *impl->tok,
+                                                         impl->family,
+                                                         geo.num_blocks,
+                                                         geo.block_size,
+                                                         {}});
+  ctx->metrics = [w = std::weak_ptr<EngineLoop>(impl->loop)] {
+    auto l = w.lock();
+    return l ? l->metrics() : RuntimeMetrics{};
+  };
+  impl->ctx = ctx;
+  std::unique_ptr<Runtime> rt(new Runtime(std::move(impl)));
+  for (const auto& t : options.tools)
+    AGENTRT_TRY(rt->add_tool(t));
+  return rt;
+}
+
+Status Runtime::add_tool(const ToolConfig& config) {
+  auto tool = make_builtin_tool(config);
+  if (!tool.ok()) return tool.error();
+  return add_tool(std::move(*tool));
+}
+
+Status Runtime::add_tool(std::shared_ptr<Tool> tool) {
+  return impl_->tools->add(std::move(tool));
+}
+
+Result<JobId> Runtime::start_agent(const AgentSpec& agent, const std::string& input,
+                                   ProgressFn progress,
+                                   std::function<void(Result<AgentResult>)> done) {
+  AGENTRT_TRY(impl_->check_agent(agent));
+  const JobId id = impl_->reserve_job();
+  AgentInit init{impl_->ctx, agent, input, id, -1, std::move(progress), nullptr, false, nullptr};
+  init.done = [impl = impl_.get(), id, done = std::move(done)](Result<AgentResult> r) {
+    if (done) done(std::move(r));
+    impl->end_job(id);
+  };
+  impl_->attach_job(id, impl_->sys->spawn(agent_actor, std::move(init)));
+  return id;
+}
+
+Result<AgentResult> Runtime::run_agent(const AgentSpec& agent, const std::string& input,
+                                       ProgressFn progress) {
+  std::promise<Result<AgentResult>> p;
+  auto f = p.get_future();
+  auto id = start_agent(agent, input, std::move(progress),
+                        [&p](Result<AgentResult> r) { p.set_value(std::move(r)); });
+  if (!id.ok()) return id.error();
+  return f.get();
+}
+
+Result<JobId> Runtime::start_best_of(const AgentSpec& agent, const std::string& input,
+                                     const BestOfSpec& spec, ProgressFn progress,
+                                     std::function<void(Result<BestOfResult>)> done) {
+  AGENTRT_TRY(impl_->check_agent(agent));
+  if (spec.verifier) AGENTRT_TRY(impl_->check_agent(*spec.verifier));
+  const JobId id = impl_->reserve_job();
+  SamplerInit init{impl_->ctx, agent, input, spec, id, std::move(progress), nullptr};
+  init.done = [impl = impl_.get(), id, done = std::move(done)](Result<BestOfResult> r) {
+    if (done) done(std::move(r));
+    impl->end_job(id);
+  };
+  impl_->attach_job(id, impl_->sys->spawn(sampler_actor, std::move(init)));
+  return id;
+}
+
+Result<BestOfResult> Runtime::run_best_of(const AgentSpec& agent, const std::string& input,
+                                          const BestOfSpec& spec, ProgressFn progress) {
+  std::promise<Result<BestOfResult>> p;
+  auto f = p.get_future();
+  auto id = start_best_of(agent, input, spec, std::move(progress),
+                          [&p](Result<BestOfResult> r) { p.set_value(std::move(r)); });
+  if (!id.ok()) return id.error();
+  return f.get();
+}
+
+void Runtime::cancel(JobId job) {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->jobs.find(job);
+  if (it != impl_->jobs.end() && it->second) caf::anon_send(it->second, cancel_atom::value);
+}
+
+RuntimeMetrics Runtime::metrics() const {
+  return impl_->loop->metrics();
+}
+
+chat::Family Runtime::chat_family() const {
+  return impl_->family;
+}
+
+const tokenizer::Tokenizer& Runtime::tokenizer() const {
+  return *impl_->tok;
+}
+
+kv::Duration Runtime::predicted_tool_duration(const std::string& tool) const {
+  return impl_->ttl->predict(tool);
+}
+
+}  // namespace agentrt::actors

@@ -1,0 +1,41 @@
+// The sampler actor: best-of-N. It renders the prompt once and starts one engine request
+// that the engine loop forks N-1 times right after its prefill (so the prompt's KV is
+// computed once and shared copy-on-write; the first sampled token is shared too). Each
+// sample is a full agent turn loop (tool calls included) on its own agent actor. It can
+// stop early at the first k finished samples and keeps a token budget shared by all
+// samples, then aggregates: majority vote over a regex-extracted answer, highest mean
+// logprob, a verifier agent, or an external scorer tool. A failing sample is recorded in
+// its SampleResult; the others carry on. `done` is called exactly once.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <functional>
+#include <memory>
+
+#include "actors/agent_actor.h"
+#include "actors/runtime.h"
+
+namespace agentrt::actors {
+
+struct SamplerInit {
+  std::shared_ptr<const AgentContext> ctx;
+  AgentSpec spec;
+  std::string input;
+  BestOfSpec best;
+  JobId job = 0;
+  ProgressFn progress;
+  std::function<void(Result<BestOfResult>)> done;
+};
+
+// Handlers: (cancel_atom) cancels every sample; the job then ends with a cancelled error.
+caf::behavior sampler_actor(caf::event_based_actor* self, SamplerInit init);
+
+// The answer in `text`: the last match of `pattern`, its group 1 if it has one.
+std::optional<std::string> extract_answer(const std::string& pattern, const std::string& text);
+
+// Majority vote: the index of the first sample with the most frequent answer among
+// `answers` (nullopt entries do not vote), and its vote count; {-1, 0} when none voted.
+std::pair<int, int> majority_vote(const std::vector<std::optional<std::string>>& answers);
+
+}  // namespace agentrt::actors

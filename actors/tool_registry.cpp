@@ -1,0 +1,73 @@
+#include "actors/tool_registry.h"
+
+#include "actors/json_schema.h"
+
+namespace agentrt::actors {
+
+Status ToolRegistry::add(std::shared_ptr<Tool> tool) {
+  if (!tool) return make_error(ErrorCode::invalid_argument, "tool registry: null tool");
+  const ToolSpec& s = tool->spec();
+  const std::string where = "tool '" + s.name + "'";
+  if (s.name.empty())
+    return make_error(ErrorCode::invalid_argument, "tool registry: empty tool name");
+  if (auto st = check_schema(s.parameters); !st.ok())
+    return st.error().with_context(where + ": parameters");
+  if (!s.parameters.is_object() || s.parameters.value("type", std::string()) != "object")
+    return make_error(ErrorCode::invalid_argument, where + ": parameters must be an object schema");
+  std::lock_guard lock(mu_);
+  if (!tools_.emplace(s.name, std::move(tool)).second)
+    return make_error(ErrorCode::invalid_argument, where + " is already registered");
+  return ok_status();
+}
+
+std::shared_ptr<Tool> ToolRegistry::find(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = tools_.find(name);
+  return it == tools_.end() ? nullptr : it->second;
+}
+
+Result<std::vector<chat::ToolDefinition>> ToolRegistry::definitions(
+    const std::vector<std::string>& names) const {
+  std::vector<chat::ToolDefinition> out;
+  for (const auto& name : names) {
+    auto tool = find(name);
+    if (!tool) {
+      std::string known;
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& [n, t] : tools_)
+          known += (known.empty() ? "" : ", ") + n;
+      }
+      return make_error(ErrorCode::not_found, "unknown tool '" + name + "' (registered: " +
+                                                  (known.empty() ? "none" : known) + ")");
+    }
+    const ToolSpec& s = tool->spec();
+    chat::ToolDefinition d{s.name, s.description, s.parameters, {}};
+    d.raw = Json::object();
+    d.raw["type"] = "function";
+    d.raw["function"] = Json::object();
+    d.raw["function"]["name"] = s.name;
+    d.raw["function"]["description"] = s.description;
+    d.raw["function"]["parameters"] = s.parameters;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result<Json> ToolRegistry::check_call(const chat::ToolCall& call) const {
+  const std::string where = "tool '" + call.name + "'";
+  auto tool = find(call.name);
+  if (!tool) return make_error(ErrorCode::not_found, where + " does not exist");
+  Json args = call.arguments;
+  if (args.is_string()) {
+    args = Json::parse(args.get<std::string>(), nullptr, false);
+    if (args.is_discarded())
+      return make_error(ErrorCode::invalid_argument, where + ": arguments are not valid JSON");
+  }
+  if (args.is_null()) args = Json::object();
+  if (auto st = validate_json(tool->spec().parameters, args); !st.ok())
+    return st.error().with_context(where + ": arguments");
+  return args;
+}
+
+}  // namespace agentrt::actors

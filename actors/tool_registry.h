@@ -1,0 +1,37 @@
+// ToolRegistry: the tools of one runtime by name, with their JSON schemas. Validates a
+// call's arguments before it runs, and renders the definitions the chat template shows.
+// Thread-safe: tools may be added while agents run.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "actors/tool.h"
+#include "engine/chat/conversation.h"
+
+namespace agentrt::actors {
+
+class ToolRegistry {
+ public:
+  // Errors (invalid_argument): an empty or duplicate name, a schema outside the subset of
+  // json_schema.h or not of type object.
+  Status add(std::shared_ptr<Tool> tool);
+  // nullptr when unknown.
+  std::shared_ptr<Tool> find(const std::string& name) const;
+  // Definitions in the OpenAI shape {"type": "function", "function": {...}} for `names`.
+  // Errors (not_found): an unknown name, listing the known ones.
+  Result<std::vector<chat::ToolDefinition>> definitions(
+      const std::vector<std::string>& names) const;
+  // The call's arguments as an object (a string holding JSON is parsed), checked against
+  // the tool's schema. Errors (invalid_argument) read "tool 'x': arguments: /a: ...".
+  Result<Json> check_call(const chat::ToolCall& call) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Tool>> tools_;
+};
+
+}  // namespace agentrt::actors
