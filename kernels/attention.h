@@ -1,0 +1,95 @@
+// Paged causal attention over the KV pool (GQA, chunked prefill after a cached prefix,
+// decode). The host plans the work split (attention_plan.cpp); attention_dispatch.cu runs
+// it. Plain C++17: shared by host files and .cu files.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/ops.h"
+
+namespace agentrt::kernels {
+
+// A sequence's chunk in the step: rows [row0, row0 + count) at positions start_pos, ...;
+// its block table is tables[table_offset, ...).
+struct AttnChunk {
+  std::int32_t row0 = 0;
+  std::int32_t count = 0;
+  std::int32_t start_pos = 0;
+  std::int32_t table_offset = 0;
+};
+
+// One CTA of the tensor-core kernel: query rows [row_begin, row_begin + tile) of a chunk's
+// (token, head-of-group) rows for one kv head, over keys [kv_begin, kv_end). partial >= 0:
+// the result is one split of several, written to the partial buffers at that index.
+struct AttnWork {
+  std::int32_t chunk = 0;
+  std::int32_t kv_head = 0;
+  std::int32_t row_begin = 0;
+  std::int32_t kv_begin = 0;
+  std::int32_t kv_end = 0;
+  std::int32_t partial = -1;
+};
+
+// Merges the splits partial [first, first + splits) of one tile into the output.
+struct AttnCombine {
+  std::int32_t chunk = 0;
+  std::int32_t kv_head = 0;
+  std::int32_t row_begin = 0;
+  std::int32_t first = 0;
+  std::int32_t splits = 0;
+};
+
+struct AttentionParams {
+  Dtype dtype = Dtype::bf16;
+  const void* q = nullptr;  // [rows, num_heads, head_dim]
+  void* out = nullptr;      // [rows, num_heads, head_dim]
+  KvLayout kv;
+  int layer = 0;
+  int num_heads = 0;
+  float scale = 1.0f;
+  const std::int32_t* tables = nullptr;  // flattened block tables
+  const AttnChunk* chunks = nullptr;     // [num_chunks]
+  int num_chunks = 0;
+  const std::int32_t* row_chunk = nullptr;  // [rows]: chunk of each row (generic kernel)
+  const std::int32_t* positions = nullptr;  // [rows] (generic kernel)
+  int rows = 0;
+  // Tensor-core path: work lists per tile height (16 rows: decode; 64 rows: prefill).
+  const AttnWork* work16 = nullptr;
+  int num_work16 = 0;
+  const AttnWork* work64 = nullptr;
+  int num_work64 = 0;
+  const AttnCombine* combine16 = nullptr;
+  int num_combine16 = 0;
+  const AttnCombine* combine64 = nullptr;
+  int num_combine64 = 0;
+  // Split results: [partials, tile rows, head_dim] and [partials, tile rows], per tile height.
+  float* partial_o16 = nullptr;
+  float* partial_lse16 = nullptr;
+  float* partial_o64 = nullptr;
+  float* partial_lse64 = nullptr;
+};
+
+// Whether head_dim and dtype run on the tensor-core kernel (else the generic one, which
+// ignores the work lists).
+bool attention_uses_tensor_cores(Dtype dtype, int head_dim);
+
+// Host-side work plan for one layer shape; built once per step (every layer shares it).
+struct AttentionPlan {
+  std::vector<AttnWork> work16, work64;
+  std::vector<AttnCombine> combine16, combine64;
+  int partials16 = 0;  // partial slots of 16 rows
+  int partials64 = 0;  // partial slots of 64 rows
+};
+
+// Splits every chunk into tiles and, when the tiles alone would not fill the device
+// (target_ctas), splits long key ranges so that they do (flash-decoding).
+AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads, int num_kv_heads,
+                             int target_ctas);
+
+// Runs the attention of one layer. Errors: cudaErrorInvalidValue for unsupported sizes.
+cudaError_t launch_attention(const AttentionParams& p, cudaStream_t stream);
+
+}  // namespace agentrt::kernels

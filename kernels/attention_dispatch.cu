@@ -1,0 +1,68 @@
+// Attention dispatch: the one place where runtime sizes become template parameters. Only
+// the configurations in use are instantiated: the tensor-core kernel for bf16 with
+// head_dim 64 (Qwen2.5-0.5B, tiny-calc) and 128 (Llama-3.1-8B), in tiles of 16 rows
+// (decode) and 64 rows (prefill); every other case runs the generic kernel.
+#include <cuda_bf16.h>
+
+#include "kernels/attention.h"
+#include "kernels/attention_generic.cuh"
+#include "kernels/attention_tc.cuh"
+
+namespace agentrt::kernels {
+namespace {
+
+template <int D, int WARPS>
+cudaError_t run_tc(const AttentionParams& p, const AttnWork* work, int n,
+                   const AttnCombine* combine, int num_combine, float* part_o, float* part_lse,
+                   cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  constexpr int kSmem = 2 * 2 * tc::kKeyTile * D * 2;  // K and V, double-buffered
+  static const cudaError_t attr = cudaFuncSetAttribute(
+      tc::attention_tc_kernel<D, WARPS>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+  if (attr != cudaSuccess) return attr;
+  tc::attention_tc_kernel<D, WARPS><<<n, WARPS * 32, kSmem, stream>>>(p, work, part_o, part_lse);
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess || num_combine == 0) return err;
+  tc::combine_kernel<16 * WARPS>
+      <<<dim3(num_combine, 16 * WARPS), D, 0, stream>>>(p, combine, part_o, part_lse);
+  return cudaGetLastError();
+}
+
+template <int D>
+cudaError_t run_tc_all(const AttentionParams& p, cudaStream_t stream) {
+  cudaError_t err = run_tc<D, 1>(p, p.work16, p.num_work16, p.combine16, p.num_combine16,
+                                 p.partial_o16, p.partial_lse16, stream);
+  if (err != cudaSuccess) return err;
+  return run_tc<D, 4>(p, p.work64, p.num_work64, p.combine64, p.num_combine64, p.partial_o64,
+                      p.partial_lse64, stream);
+}
+
+}  // namespace
+
+bool attention_uses_tensor_cores(Dtype dtype, int head_dim) {
+  return dtype == Dtype::bf16 && (head_dim == 64 || head_dim == 128);
+}
+
+cudaError_t launch_attention(const AttentionParams& p, cudaStream_t stream) {
+  if (p.rows == 0) return cudaSuccess;
+  if (p.kv.head_dim > 256 || p.num_heads % p.kv.num_kv_heads) return cudaErrorInvalidValue;
+  if (attention_uses_tensor_cores(p.dtype, p.kv.head_dim)) {
+    switch (p.kv.head_dim) {
+      case 64:
+        return run_tc_all<64>(p, stream);
+      case 128:
+        return run_tc_all<128>(p, stream);
+      default:
+        return cudaErrorInvalidValue;
+    }
+  }
+  const int warps = 4;
+  const int blocks = (p.rows * p.num_heads + warps - 1) / warps;
+  if (p.dtype == Dtype::f32)
+    generic::attention_kernel<float><<<blocks, warps * 32, 0, stream>>>(p);
+  else
+    generic::attention_kernel<__nv_bfloat16><<<blocks, warps * 32, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace agentrt::kernels

@@ -1,0 +1,70 @@
+// Host planning of the attention work split: tiles of query rows per (chunk, kv head) and,
+// for short work lists over long contexts, key-range splits combined afterwards.
+#include <algorithm>
+
+#include "kernels/attention.h"
+
+namespace agentrt::kernels {
+namespace {
+
+constexpr int kKeyTile = 64;        // keys per tile in the tensor-core kernel
+constexpr int kMinSplitKeys = 256;  // a split below this costs more to combine than it saves
+
+struct Tile {
+  int chunk, kv_head, row_begin, rows, kv_len;
+  bool tall;
+};
+
+}  // namespace
+
+AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads, int num_kv_heads,
+                             int target_ctas) {
+  const int group = num_heads / num_kv_heads;
+  std::vector<Tile> tiles;
+  for (std::size_t c = 0; c < chunks.size(); ++c) {
+    const AttnChunk& ch = chunks[c];
+    const int rows = ch.count * group;
+    const bool tall = rows > 16;
+    const int tile = tall ? 64 : 16;
+    for (int h = 0; h < num_kv_heads; ++h) {
+      for (int r = 0; r < rows; r += tile) {
+        const int last_token = std::min(rows, r + tile) - 1;
+        const int kv_len = ch.start_pos + last_token / group + 1;
+        tiles.push_back({static_cast<int>(c), h, r, std::min(tile, rows - r), kv_len, tall});
+      }
+    }
+  }
+  int splits = 1;
+  if (static_cast<int>(tiles.size()) < target_ctas) {
+    int longest = 0;
+    for (const Tile& t : tiles)
+      longest = std::max(longest, t.kv_len);
+    const int want = (target_ctas + static_cast<int>(tiles.size()) - 1) /
+                     std::max<int>(1, static_cast<int>(tiles.size()));
+    splits = std::max(1, std::min(want, longest / kMinSplitKeys));
+  }
+  AttentionPlan plan;
+  for (const Tile& t : tiles) {
+    auto& work = t.tall ? plan.work64 : plan.work16;
+    int& partials = t.tall ? plan.partials64 : plan.partials16;
+    // Splits of whole key tiles; a short range gets fewer.
+    const int tiles_of_keys = (t.kv_len + kKeyTile - 1) / kKeyTile;
+    const int s = std::max(1, std::min(splits, t.kv_len / kMinSplitKeys));
+    const int per = (tiles_of_keys + s - 1) / s * kKeyTile;
+    const int n = (t.kv_len + per - 1) / per;
+    if (n == 1) {
+      work.push_back({t.chunk, t.kv_head, t.row_begin, 0, t.kv_len, -1});
+      continue;
+    }
+    (t.tall ? plan.combine64 : plan.combine16)
+        .push_back({t.chunk, t.kv_head, t.row_begin, partials, n});
+    for (int i = 0; i < n; ++i) {
+      work.push_back({t.chunk, t.kv_head, t.row_begin, i * per, std::min(t.kv_len, (i + 1) * per),
+                      partials + i});
+    }
+    partials += n;
+  }
+  return plan;
+}
+
+}  // namespace agentrt::kernels

@@ -1,0 +1,271 @@
+// Tensor-core paged attention (bf16 in, f32 softmax and accumulators), FlashAttention-2
+// style: a warp owns 16 query rows, where a row is one (token, q head) of a kv head's group,
+// so decode of a GQA group and prefill tiles run the same code. Keys stream through shared
+// memory in tiles of 64 (cp.async, double-buffered, XOR-swizzled 16-byte chunks so ldmatrix
+// is conflict-free); S = QK^T and O += PV use mma.m16n8k16. A work item may cover one split
+// of the key range; its normalized partial result and log2-sum-exp go to the partial buffers.
+#pragma once
+
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+#include "kernels/attention.h"
+
+namespace agentrt::kernels::tc {
+
+using bf16 = __nv_bfloat16;
+constexpr int kKeyTile = 64;
+
+__device__ __forceinline__ std::uint32_t smem_addr(const void* p) {
+  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void cp_async16(std::uint32_t dst, const void* src, bool valid) {
+  const int n = valid ? 16 : 0;  // 0: zero-fill, so masked keys hold finite values
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(n));
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n");
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+__device__ __forceinline__ void ldmatrix_x4(std::uint32_t (&r)[4], std::uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(std::uint32_t (&r)[4], std::uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void mma(float (&c)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
+                                    std::uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+      "{%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ std::uint32_t pack_bf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<std::uint32_t*>(&v);
+}
+__device__ __forceinline__ std::uint32_t load_u32(const bf16* p) {
+  return *reinterpret_cast<const std::uint32_t*>(p);
+}
+
+// Byte offset of 16-byte chunk `ch` of key row `key` in a [kKeyTile][D] bf16 tile.
+template <int D>
+__device__ __forceinline__ std::uint32_t tile_offset(int key, int ch) {
+  return static_cast<std::uint32_t>((key * (D / 8) + (ch ^ (key & 7))) * 16);
+}
+
+template <int D, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32)
+    attention_tc_kernel(AttentionParams p, const AttnWork* works, float* part_o, float* part_lse) {
+  constexpr int KT = kKeyTile, CH = D / 8, ROWS = 16 * WARPS, THREADS = WARPS * 32;
+  constexpr int TILE_BYTES = KT * D * 2;
+  extern __shared__ __align__(16) unsigned char smem[];
+  const AttnWork w = works[blockIdx.x];
+  const AttnChunk c = p.chunks[w.chunk];
+  const int kv_heads = p.kv.num_kv_heads, group = p.num_heads / kv_heads;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int total_rows = c.count * group;
+
+  int pos[2], row_local[2];
+  std::size_t row_off[2];  // element offset of the row's head in q / out
+  bool live[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    row_local[i] = warp * 16 + lane / 4 + 8 * i;
+    const int r = w.row_begin + row_local[i];
+    live[i] = r < total_rows;
+    const int t = live[i] ? r / group : 0;
+    const int head = w.kv_head * group + (live[i] ? r % group : 0);
+    pos[i] = live[i] ? c.start_pos + t : -1;
+    row_off[i] = (static_cast<std::size_t>(c.row0 + t) * p.num_heads + head) * D;
+  }
+  const bf16* q = static_cast<const bf16*>(p.q);
+  std::uint32_t qf[D / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    const int col = kk * 16 + (lane % 4) * 2;
+    qf[kk][0] = live[0] ? load_u32(q + row_off[0] + col) : 0u;
+    qf[kk][1] = live[1] ? load_u32(q + row_off[1] + col) : 0u;
+    qf[kk][2] = live[0] ? load_u32(q + row_off[0] + col + 8) : 0u;
+    qf[kk][3] = live[1] ? load_u32(q + row_off[1] + col + 8) : 0u;
+  }
+
+  const bf16* pool = static_cast<const bf16*>(p.kv.pool);
+  const int bs = p.kv.block_size;
+  const std::size_t slab = static_cast<std::size_t>(bs) * D;
+  const std::int32_t* table = p.tables + c.table_offset;
+  auto kv_src = [&](int j, int kv) {
+    const std::size_t block = static_cast<std::size_t>(table[j / bs]);
+    return pool + (((block * p.kv.num_layers + p.layer) * 2 + kv) * kv_heads + w.kv_head) * slab +
+           static_cast<std::size_t>(j % bs) * D;
+  };
+  const int num_tiles = (w.kv_end - w.kv_begin + KT - 1) / KT;
+  auto load_tile = [&](int it) {
+    unsigned char* kb = smem + (it & 1) * 2 * TILE_BYTES;
+    unsigned char* vb = kb + TILE_BYTES;
+    const int base = w.kv_begin + it * KT;
+    for (int idx = threadIdx.x; idx < KT * CH; idx += THREADS) {
+      const int key = idx / CH, ch = idx % CH, j = base + key;
+      const bool valid = j < w.kv_end;
+      const bf16* ks = valid ? kv_src(j, 0) + ch * 8 : pool;
+      const bf16* vs = valid ? kv_src(j, 1) + ch * 8 : pool;
+      const std::uint32_t off = tile_offset<D>(key, ch);
+      cp_async16(smem_addr(kb + off), ks, valid);
+      cp_async16(smem_addr(vb + off), vs, valid);
+    }
+    cp_async_commit();
+  };
+
+  float o[D / 8][4];
+#pragma unroll
+  for (int dt = 0; dt < D / 8; ++dt)
+    o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+  const float scale_log2 = p.scale * 1.4426950408889634f;
+
+  if (num_tiles > 0) load_tile(0);
+  for (int it = 0; it < num_tiles; ++it) {
+    if (it + 1 < num_tiles) {
+      load_tile(it + 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
+    const unsigned char* kb = smem + (it & 1) * 2 * TILE_BYTES;
+    const unsigned char* vb = kb + TILE_BYTES;
+    float s[KT / 8][4];
+#pragma unroll
+    for (int nt = 0; nt < KT / 8; ++nt) {
+      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+#pragma unroll
+      for (int kk = 0; kk < D / 16; kk += 2) {
+        std::uint32_t b[4];
+        const int key = nt * 8 + (lane & 7);
+        ldmatrix_x4(b, smem_addr(kb + tile_offset<D>(key, kk * 2 + (lane >> 3))));
+        mma(s[nt], qf[kk], b[0], b[1]);
+        mma(s[nt], qf[kk + 1], b[2], b[3]);
+      }
+    }
+    const int base = w.kv_begin + it * KT;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int nt = 0; nt < KT / 8; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int j = base + nt * 8 + (lane % 4) * 2 + e;
+          float& v = s[nt][2 * i + e];
+          v = (j < w.kv_end && j <= pos[i]) ? v * scale_log2 : -INFINITY;
+          mx = fmaxf(mx, v);
+        }
+      }
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(m[i], mx);
+      const float m_use = m_new == -INFINITY ? 0.0f : m_new;
+      const float alpha = exp2f(m[i] - m_use);
+      float sum = 0.0f;
+#pragma unroll
+      for (int nt = 0; nt < KT / 8; ++nt) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          float& v = s[nt][2 * i + e];
+          v = exp2f(v - m_use);
+          sum += v;
+        }
+      }
+      l[i] = l[i] * alpha + sum;
+      m[i] = m_new;
+#pragma unroll
+      for (int dt = 0; dt < D / 8; ++dt) {
+        o[dt][2 * i] *= alpha;
+        o[dt][2 * i + 1] *= alpha;
+      }
+    }
+#pragma unroll
+    for (int ks = 0; ks < KT / 16; ++ks) {
+      const std::uint32_t a[4] = {pack_bf16(s[2 * ks][0], s[2 * ks][1]),
+                                  pack_bf16(s[2 * ks][2], s[2 * ks][3]),
+                                  pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]),
+                                  pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3])};
+#pragma unroll
+      for (int dt = 0; dt < D / 8; dt += 2) {
+        std::uint32_t b[4];
+        const int key = ks * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
+        ldmatrix_x4_trans(b, smem_addr(vb + tile_offset<D>(key, dt + (lane >> 4))));
+        mma(o[dt], a, b[0], b[1]);
+        mma(o[dt + 1], a, b[2], b[3]);
+      }
+    }
+    __syncthreads();  // the next iteration's load overwrites the other buffer
+  }
+
+  bf16* out = static_cast<bf16*>(p.out);
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+    const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+    if (!live[i]) continue;
+    if (w.partial < 0) {
+#pragma unroll
+      for (int dt = 0; dt < D / 8; ++dt) {
+        const int col = dt * 8 + (lane % 4) * 2;
+        *reinterpret_cast<std::uint32_t*>(out + row_off[i] + col) =
+            pack_bf16(o[dt][2 * i] * inv, o[dt][2 * i + 1] * inv);
+      }
+    } else {
+      const std::size_t slot = static_cast<std::size_t>(w.partial) * ROWS + row_local[i];
+      float* po = part_o + slot * D;
+#pragma unroll
+      for (int dt = 0; dt < D / 8; ++dt) {
+        const int col = dt * 8 + (lane % 4) * 2;
+        po[col] = o[dt][2 * i] * inv;
+        po[col + 1] = o[dt][2 * i + 1] * inv;
+      }
+      if (lane % 4 == 0) part_lse[slot] = l[i] > 0.0f ? m[i] + log2f(l[i]) : -INFINITY;
+    }
+  }
+}
+
+// One block per (combine entry, tile row): weights each split by 2^(lse - max lse).
+template <int ROWS>
+__global__ void combine_kernel(AttentionParams p, const AttnCombine* entries, const float* part_o,
+                               const float* part_lse) {
+  const AttnCombine e = entries[blockIdx.x];
+  const int rl = blockIdx.y;
+  const AttnChunk c = p.chunks[e.chunk];
+  const int group = p.num_heads / p.kv.num_kv_heads, d = p.kv.head_dim;
+  const int r = e.row_begin + rl;
+  if (r >= c.count * group) return;
+  const int t = r / group, head = e.kv_head * group + r % group;
+  float mx = -INFINITY;
+  for (int s = 0; s < e.splits; ++s)
+    mx = fmaxf(mx, part_lse[static_cast<std::size_t>(e.first + s) * ROWS + rl]);
+  bf16* out =
+      static_cast<bf16*>(p.out) + (static_cast<std::size_t>(c.row0 + t) * p.num_heads + head) * d;
+  for (int i = threadIdx.x; i < d; i += blockDim.x) {
+    float acc = 0.0f, wsum = 0.0f;
+    for (int s = 0; s < e.splits; ++s) {
+      const std::size_t slot = static_cast<std::size_t>(e.first + s) * ROWS + rl;
+      const float lse = part_lse[slot];
+      const float wgt = lse == -INFINITY ? 0.0f : exp2f(lse - mx);
+      acc += wgt * part_o[slot * d + i];
+      wsum += wgt;
+    }
+    out[i] = __float2bfloat16_rn(wsum > 0.0f ? acc / wsum : 0.0f);
+  }
+}
+
+}  // namespace agentrt::kernels::tc

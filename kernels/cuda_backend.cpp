@@ -1,0 +1,232 @@
+// CudaBackend: creation, plan checks and block movement (copy, read, write).
+#include "kernels/cuda_backend.h"
+
+#include <cstring>
+#include <string>
+
+#include "engine/cpu/cpu_weights.h"
+
+namespace agentrt::kernels {
+namespace {
+
+Status check_options(const model::ModelConfig& c, const CudaBackendOptions& o) {
+  if (o.num_blocks <= 0 || o.block_size <= 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      "CudaBackendOptions: num_blocks and block_size must be positive, got " +
+                          std::to_string(o.num_blocks) + " and " + std::to_string(o.block_size));
+  }
+  AGENTRT_TRY(cpu::check_cpu_config(c));
+  if (c.head_dim > 256) {
+    return make_error(ErrorCode::unsupported,
+                      "cuda backend: head_dim " + std::to_string(c.head_dim) + " is over 256");
+  }
+  if (c.hidden_size > 8192) {
+    return make_error(ErrorCode::unsupported, "cuda backend: hidden_size " +
+                                                  std::to_string(c.hidden_size) + " is over 8192");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+CudaBackend::CudaBackend(const model::ModelConfig& config, const CudaBackendOptions& options)
+    : config_(config), options_(options), dtype_(options.dtype) {
+  geo_.num_blocks = options.num_blocks;
+  geo_.block_size = options.block_size;
+  geo_.num_layers = config.num_layers;
+  geo_.num_kv_heads = config.num_kv_heads;
+  geo_.head_dim = config.head_dim;
+}
+
+CudaBackend::~CudaBackend() {
+  if (stream_) cudaStreamSynchronize(stream_);
+  if (io_stream_) cudaStreamSynchronize(io_stream_);
+  if (meta_copied_) cudaEventDestroy(meta_copied_);
+  if (compute_done_) cudaEventDestroy(compute_done_);
+  if (io_done_) cudaEventDestroy(io_done_);
+  if (stream_) cudaStreamDestroy(stream_);
+  if (io_stream_) cudaStreamDestroy(io_stream_);
+}
+
+Status CudaBackend::init_device() {
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess || count == 0) {
+    return make_error(ErrorCode::unsupported,
+                      std::string("cuda backend: no CUDA device (") +
+                          (err == cudaSuccess ? "none found" : cudaGetErrorString(err)) + ")");
+  }
+  if (options_.device < 0 || options_.device >= count) {
+    return make_error(
+        ErrorCode::invalid_argument,
+        "cuda backend: device " + std::to_string(options_.device) + " of " + std::to_string(count));
+  }
+  AGENTRT_CUDA_TRY(cudaSetDevice(options_.device));
+  AGENTRT_CUDA_TRY(
+      cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, options_.device));
+  AGENTRT_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  AGENTRT_CUDA_TRY(cudaStreamCreateWithFlags(&io_stream_, cudaStreamNonBlocking));
+  AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&meta_copied_, cudaEventDisableTiming));
+  AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&compute_done_, cudaEventDisableTiming));
+  AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&io_done_, cudaEventDisableTiming));
+  auto gemm = Gemm::create();
+  if (!gemm.ok()) return gemm.error();
+  gemm_ = std::move(*gemm);
+  const std::size_t pool = static_cast<std::size_t>(geo_.num_blocks) * block_bytes();
+  AGENTRT_TRY(kv_pool_.allocate(pool));
+  // Zeroed so that reading a never-written block is deterministic.
+  AGENTRT_CUDA_TRY(cudaMemsetAsync(kv_pool_.get(), 0, pool, stream_));
+  AGENTRT_TRY(buf_.block_host.reserve(block_bytes()));
+  return ok_status();
+}
+
+Result<std::unique_ptr<CudaBackend>> CudaBackend::create(std::shared_ptr<const model::Model> model,
+                                                         CudaBackendOptions options) {
+  if (!model) return make_error(ErrorCode::invalid_argument, "CudaBackend::create: null model");
+  return create(model->config(), model->weights(), options);
+}
+
+Result<std::unique_ptr<CudaBackend>> CudaBackend::create(const model::ModelConfig& config,
+                                                         const model::ModelWeights& weights,
+                                                         CudaBackendOptions options) {
+  AGENTRT_TRY(check_options(config, options));
+  std::unique_ptr<CudaBackend> b(new CudaBackend(config, options));
+  AGENTRT_TRY(b->init_device());
+  AGENTRT_TRY(b->allocate_weights(is_tied(config, weights)));
+  AGENTRT_TRY(b->upload_weights(weights));
+  AGENTRT_TRY(b->synchronize());
+  return b;
+}
+
+Result<std::unique_ptr<CudaBackend>> CudaBackend::create_random(const model::ModelConfig& config,
+                                                                CudaBackendOptions options,
+                                                                std::uint64_t seed) {
+  AGENTRT_TRY(check_options(config, options));
+  std::unique_ptr<CudaBackend> b(new CudaBackend(config, options));
+  AGENTRT_TRY(b->init_device());
+  AGENTRT_TRY(b->allocate_weights(config.tie_word_embeddings));
+  AGENTRT_TRY(b->random_weights(seed));
+  return b;
+}
+
+Status CudaBackend::synchronize() {
+  return cuda_status(cudaStreamSynchronize(stream_), "cuda backend: stream");
+}
+
+Status CudaBackend::check_plan(const BatchPlan& plan) const {
+  if (plan.seqs.empty()) return make_error(ErrorCode::invalid_argument, "batch plan: no sequences");
+  for (std::size_t i = 0; i < plan.seqs.size(); ++i) {
+    const auto& s = plan.seqs[i];
+    const std::string where = "batch plan: seq " + std::to_string(i) + ": ";
+    auto bad = [&](const std::string& m) {
+      return make_error(ErrorCode::invalid_argument, where + m);
+    };
+    if (s.tokens.empty()) return bad("no tokens");
+    if (s.start_pos < 0) return bad("start_pos " + std::to_string(s.start_pos) + " < 0");
+    const std::int64_t end =
+        static_cast<std::int64_t>(s.start_pos) + static_cast<std::int64_t>(s.tokens.size());
+    if (end > config_.max_context()) {
+      return bad("positions up to " + std::to_string(end) + " exceed the model's context of " +
+                 std::to_string(config_.max_context()));
+    }
+    const std::int64_t need = (end + geo_.block_size - 1) / geo_.block_size;
+    if (static_cast<std::int64_t>(s.block_table.size()) < need) {
+      return bad("block table has " + std::to_string(s.block_table.size()) + " blocks, " +
+                 std::to_string(end) + " positions need " + std::to_string(need));
+    }
+    for (std::int64_t b = 0; b < need; ++b) {
+      const std::int32_t id = s.block_table[static_cast<std::size_t>(b)];
+      if (id < 0 || id >= geo_.num_blocks) {
+        return bad("block_table[" + std::to_string(b) + "] = " + std::to_string(id) +
+                   " is outside [0, " + std::to_string(geo_.num_blocks) + ")");
+      }
+    }
+    for (std::size_t t = 0; t < s.tokens.size(); ++t) {
+      if (s.tokens[t] < 0 || s.tokens[t] >= config_.vocab_size) {
+        return bad("token " + std::to_string(t) + " = " + std::to_string(s.tokens[t]) +
+                   " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) + ")");
+      }
+    }
+  }
+  return ok_status();
+}
+
+Status CudaBackend::copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) {
+  const int n = geo_.num_blocks;
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const auto [src, dst] = pairs[i];
+    if (src < 0 || src >= n || dst < 0 || dst >= n) {
+      return make_error(ErrorCode::invalid_argument, "copy_blocks: pair " + std::to_string(i) +
+                                                         " (" + std::to_string(src) + ", " +
+                                                         std::to_string(dst) + ") is outside [0, " +
+                                                         std::to_string(n) + ")");
+    }
+  }
+  if (pairs.empty()) return ok_status();
+  std::vector<std::int32_t> flat;
+  for (const auto& [src, dst] : pairs) {
+    if (src == dst) continue;
+    flat.push_back(src);
+    flat.push_back(dst);
+  }
+  if (flat.empty()) return ok_status();
+  AGENTRT_TRY(buf_.pairs.reserve(flat.size() * 4));
+  // Synchronous upload: pairs are few (copy-on-write of partial blocks), and the copy must
+  // follow every earlier write on the stream.
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.pairs.get(), flat.data(), flat.size() * 4,
+                                   cudaMemcpyHostToDevice, stream_));
+  AGENTRT_CUDA_TRY(launch_copy_blocks(kv_pool_.get(), block_bytes(), buf_.pairs.get<std::int32_t>(),
+                                      static_cast<int>(flat.size() / 2), stream_));
+  return synchronize();
+}
+
+std::size_t CudaBackend::block_bytes() const {
+  return geo_.block_bytes(dtype_bytes(dtype_));
+}
+
+Status CudaBackend::check_block_io(const char* what, std::int32_t id, std::size_t size) const {
+  if (id < 0 || id >= geo_.num_blocks) {
+    return make_error(ErrorCode::invalid_argument, std::string(what) + ": block " +
+                                                       std::to_string(id) + " is outside [0, " +
+                                                       std::to_string(geo_.num_blocks) + ")");
+  }
+  if (size != block_bytes()) {
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(what) + ": buffer of " + std::to_string(size) +
+                          " bytes, a block has " + std::to_string(block_bytes()));
+  }
+  return ok_status();
+}
+
+Status CudaBackend::read_block(std::int32_t id, std::span<std::byte> out) {
+  AGENTRT_TRY(check_block_io("read_block", id, out.size()));
+  const std::size_t bytes = block_bytes();
+  const char* src = kv_pool_.get<const char>() + static_cast<std::size_t>(id) * bytes;
+  // The swap stream waits for the step that wrote the block, then copies to pinned memory.
+  AGENTRT_CUDA_TRY(cudaEventRecord(compute_done_, stream_));
+  AGENTRT_CUDA_TRY(cudaStreamWaitEvent(io_stream_, compute_done_, 0));
+  AGENTRT_CUDA_TRY(
+      cudaMemcpyAsync(buf_.block_host.get(), src, bytes, cudaMemcpyDeviceToHost, io_stream_));
+  AGENTRT_CUDA_TRY(cudaStreamSynchronize(io_stream_));
+  std::memcpy(out.data(), buf_.block_host.get(), bytes);
+  return ok_status();
+}
+
+Status CudaBackend::write_block(std::int32_t id, std::span<const std::byte> in) {
+  AGENTRT_TRY(check_block_io("write_block", id, in.size()));
+  const std::size_t bytes = block_bytes();
+  char* dst = kv_pool_.get<char>() + static_cast<std::size_t>(id) * bytes;
+  std::memcpy(buf_.block_host.get(), in.data(), bytes);
+  // Ordered after earlier steps (which may still read the block's old contents) and before
+  // later ones.
+  AGENTRT_CUDA_TRY(cudaEventRecord(compute_done_, stream_));
+  AGENTRT_CUDA_TRY(cudaStreamWaitEvent(io_stream_, compute_done_, 0));
+  AGENTRT_CUDA_TRY(
+      cudaMemcpyAsync(dst, buf_.block_host.get(), bytes, cudaMemcpyHostToDevice, io_stream_));
+  AGENTRT_CUDA_TRY(cudaEventRecord(io_done_, io_stream_));
+  AGENTRT_CUDA_TRY(cudaStreamWaitEvent(stream_, io_done_, 0));
+  // The staging buffer is reused by the next call.
+  return cuda_status(cudaStreamSynchronize(io_stream_), "write_block");
+}
+
+}  // namespace agentrt::kernels

@@ -1,0 +1,141 @@
+// CudaBackend: the NVIDIA Backend (sm_90a). Weights and the paged KV pool live on the
+// device in the storage dtype (bf16 for serving; f32 as the reference precision that the
+// golden tests hold to transformers' float32); GEMMs run through cuBLASLt with f32
+// accumulation; the residual stream, norms and softmax are f32. One thread drives it, as
+// every Backend; all device work runs on the backend's stream, block swaps on a second one.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/model/model.h"
+#include "kernels/attention.h"
+#include "kernels/device_buffer.h"
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
+
+namespace agentrt::kernels {
+
+struct CudaBackendOptions {
+  int num_blocks = 256;
+  int block_size = 16;
+  Dtype dtype = Dtype::bf16;
+  int device = 0;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  // Uploads the model's weights (converted to options.dtype; the model may be released
+  // afterwards) and allocates the KV pool. Errors: no CUDA device, bad options, an
+  // unsupported config (head_dim over 256 or odd, hidden over 8192), a tensor of the wrong
+  // shape, out of device memory.
+  static Result<std::unique_ptr<CudaBackend>> create(std::shared_ptr<const model::Model> model,
+                                                     CudaBackendOptions options);
+  static Result<std::unique_ptr<CudaBackend>> create(const model::ModelConfig& config,
+                                                     const model::ModelWeights& weights,
+                                                     CudaBackendOptions options);
+  // For benchmarks: weights drawn on the device, uniform in [-0.02, 0.02] (norms 1), from
+  // `seed`. They cost the same to run as real weights of that shape.
+  static Result<std::unique_ptr<CudaBackend>> create_random(const model::ModelConfig& config,
+                                                            CudaBackendOptions options,
+                                                            std::uint64_t seed);
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  std::string name() const override { return "cuda"; }
+  const KvGeometry& kv_geometry() const override { return geo_; }
+  const model::ModelConfig& config() const { return config_; }
+  Dtype dtype() const { return dtype_; }
+
+  // Errors (invalid_argument, nothing written) as CpuBackend::forward: no sequences, an empty
+  // chunk, a token outside the vocabulary, a position past config.max_context(), a block
+  // table that does not cover the chunk or holds an id outside [0, num_blocks). A CUDA
+  // failure returns internal.
+  Status forward(const BatchPlan& plan, Logits& out) override;
+  // forward() without the copy to the host: enqueues the step; device_logits() holds
+  // [logit_rows(), vocab] f32 once the stream reaches it (synchronize()).
+  Status forward_device(const BatchPlan& plan);
+  const float* device_logits() const { return buf_.logits.get<float>(); }
+  int logit_rows() const { return static_cast<int>(step_.logit_rows.size()); }
+  Status synchronize();
+  cudaStream_t stream() const { return stream_; }
+
+  // Errors (nothing copied) when any id is outside [0, num_blocks).
+  Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override;
+  // The block as stored on the device ([layer][K|V][kv_head][slot][head_dim] in the dtype),
+  // staged through pinned memory on the swap stream. Errors: a bad id or size.
+  std::size_t block_bytes() const override;
+  Status read_block(std::int32_t id, std::span<std::byte> out) override;
+  Status write_block(std::int32_t id, std::span<const std::byte> in) override;
+
+  // Bytes of weights on the device (for bandwidth floors).
+  std::size_t weight_bytes() const { return weight_bytes_; }
+
+ private:
+  struct Layer {
+    DeviceBuffer attn_norm, wqkv, bqkv, q_norm, k_norm, wo, bo, ffn_norm, w_gate_up, w_down;
+  };
+  struct Weights {
+    DeviceBuffer embed, final_norm, lm_head;  // lm_head empty when tied
+    std::vector<Layer> layers;
+    DeviceBuffer inv_freq;
+    const void* lm_head_ptr() const { return lm_head.bytes() ? lm_head.get() : embed.get(); }
+  };
+  // The current step's host-side layout, rebuilt by lay_out().
+  struct Step {
+    std::vector<std::int32_t> tokens, positions, row_block, row_chunk, logit_rows, tables;
+    std::vector<AttnChunk> chunks;
+    AttentionPlan plan;
+  };
+  struct Buffers {
+    DeviceBuffer meta, x, y, h, qkv, q, attn, gate_up, act, hl, logits;
+    DeviceBuffer part_o16, part_lse16, part_o64, part_lse64;
+    PinnedBuffer meta_host, logits_host, block_host;
+    DeviceBuffer pairs;
+  };
+
+  CudaBackend(const model::ModelConfig& config, const CudaBackendOptions& options);
+  Status init_device();
+  Status upload_weights(const model::ModelWeights& weights);
+  Status random_weights(std::uint64_t seed);
+  static bool is_tied(const model::ModelConfig& config, const model::ModelWeights& weights);
+  Status allocate_weights(bool tied);
+  Status check_plan(const BatchPlan& plan) const;
+  Status check_block_io(const char* what, std::int32_t id, std::size_t size) const;
+  Status lay_out(const BatchPlan& plan);
+  Status reserve_buffers();
+  Status run_layer(int layer);
+  AttentionParams attention_params(int layer) const;
+
+  model::ModelConfig config_;
+  CudaBackendOptions options_;
+  Dtype dtype_;
+  KvGeometry geo_;
+  int sm_count_ = 0;
+  cudaStream_t stream_ = nullptr;
+  cudaStream_t io_stream_ = nullptr;
+  cudaEvent_t meta_copied_ = nullptr;
+  cudaEvent_t compute_done_ = nullptr;
+  cudaEvent_t io_done_ = nullptr;
+  std::unique_ptr<Gemm> gemm_;
+  Weights w_;
+  DeviceBuffer kv_pool_;
+  std::size_t weight_bytes_ = 0;
+  Step step_;
+  Buffers buf_;
+  // Device pointers into buf_.meta for the current step.
+  struct MetaPtrs {
+    const std::int32_t *tokens, *positions, *row_block, *row_chunk, *logit_rows, *tables;
+    const AttnChunk* chunks;
+    const AttnWork *work16, *work64;
+    const AttnCombine *combine16, *combine64;
+  } meta_{};
+};
+
+}  // namespace agentrt::kernels

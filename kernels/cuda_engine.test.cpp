@@ -1,0 +1,175 @@
+// The Engine on the CUDA backend: greedy output through prefix reuse, fork (copy-on-write of
+// a partial block), pause/resume, host-tier promotion and swap preemption equals a cold run
+// on the CPU backend, token for token (f32 storage, so both compute the same function).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "engine/cpu/cpu_backend.h"
+#include "engine/engine.h"
+#include "engine/model/model.h"
+#include "kernels/cuda_backend.h"
+#include "kernels/test_util.h"
+
+namespace agentrt::kernels {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CudaEngine : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    AGENTRT_REQUIRE_CUDA_DEVICE();
+    auto m =
+        model::Model::load(std::string(AGENTRT_SOURCE_DIR) + "/tests/fixtures/models/qwen2-bias");
+    ASSERT_TRUE(m.ok()) << m.error().to_string();
+    model_ = *m;
+    std::ifstream in(std::string(AGENTRT_SOURCE_DIR) +
+                     "/tests/fixtures/models/qwen2-bias/golden.json");
+    golden_ = nlohmann::json::parse(in);
+  }
+
+  struct Rig {
+    std::unique_ptr<Backend> backend;
+    std::unique_ptr<Engine> engine;
+    kv::FakeClock clock;
+  };
+
+  std::unique_ptr<Rig> rig(bool cuda, int num_blocks, int block_size, EngineOptions opt = {}) {
+    auto r = std::make_unique<Rig>();
+    if (cuda) {
+      auto b = CudaBackend::create(model_, {num_blocks, block_size, Dtype::f32, 0});
+      EXPECT_TRUE(b.ok()) << b.error().to_string();
+      if (!b.ok()) return nullptr;
+      r->backend = std::move(*b);
+    } else {
+      auto b = cpu::CpuBackend::create(model_, {num_blocks, block_size, 2});
+      EXPECT_TRUE(b.ok());
+      r->backend = std::move(*b);
+    }
+    auto e = Engine::create(
+        {r->backend.get(), &model_->config(), model_->fingerprint(), nullptr, &r->clock}, opt);
+    EXPECT_TRUE(e.ok()) << e.error().to_string();
+    r->engine = std::move(*e);
+    return r;
+  }
+
+  static EngineRequest greedy(std::vector<std::int32_t> prompt, int max_tokens) {
+    EngineRequest r;
+    r.prompt = std::move(prompt);
+    r.params.temperature = 0;
+    r.params.ignore_eos = true;
+    r.params.max_tokens = max_tokens;
+    return r;
+  }
+
+  static std::map<RequestId, std::vector<std::int32_t>> drain(Engine& e) {
+    std::map<RequestId, std::vector<std::int32_t>> out;
+    for (int i = 0; i < 100000 && e.has_work(); ++i) {
+      auto ev = e.step();
+      EXPECT_TRUE(ev.ok()) << ev.error().to_string();
+      if (!ev.ok()) break;
+      for (const auto& x : *ev) {
+        EXPECT_NE(x.kind, EventKind::error) << x.message;
+        if (x.kind == EventKind::token) out[x.request].push_back(x.token);
+      }
+    }
+    EXPECT_FALSE(e.has_work());
+    return out;
+  }
+
+  std::vector<std::int32_t> cold_cpu(const std::vector<std::int32_t>& prompt, int max_tokens) {
+    auto r = rig(false, 64, 16);
+    auto id = r->engine->add_request(greedy(prompt, max_tokens));
+    EXPECT_TRUE(id.ok());
+    return drain(*r->engine)[*id];
+  }
+
+  std::vector<std::int32_t> prompt(int i) const {
+    return golden_["prompts"][static_cast<std::size_t>(i)]["tokens"]
+        .get<std::vector<std::int32_t>>();
+  }
+
+  std::shared_ptr<const model::Model> model_;
+  nlohmann::json golden_;
+};
+
+TEST_F(CudaEngine, PrefixReuseAndForkMatchCpu) {
+  auto r = rig(true, 64, 16);
+  ASSERT_TRUE(r);
+  const auto p = prompt(2);
+  auto a = r->engine->add_request(greedy(p, 20));
+  auto first = drain(*r->engine)[*a];
+  auto b = r->engine->add_request(greedy(p, 30));
+  std::vector<std::int32_t> parent;
+  while (parent.size() < 7) {
+    auto ev = r->engine->step();
+    ASSERT_TRUE(ev.ok());
+    for (const auto& x : *ev)
+      parent.push_back(x.token);
+  }
+  const RequestId child = r->engine->fork(*b);
+  auto rest = drain(*r->engine);
+  parent.insert(parent.end(), rest[*b].begin(), rest[*b].end());
+  const auto expected = cold_cpu(p, 30);
+  EXPECT_EQ(first, std::vector<std::int32_t>(expected.begin(), expected.begin() + 20));
+  EXPECT_EQ(parent, expected);
+  EXPECT_EQ(rest[child], std::vector<std::int32_t>(expected.begin() + 7, expected.end()));
+  EXPECT_GE(r->engine->kv_metrics().hit_tokens[0], 32);
+  EXPECT_GT(r->engine->kv_metrics().cow_copies, 0);
+}
+
+TEST_F(CudaEngine, PauseResumeAndHostTierMatchCpu) {
+  EngineOptions opt;
+  opt.host_tier_bytes = 64u << 20;
+  auto r = rig(true, 8, 16, opt);
+  ASSERT_TRUE(r);
+  auto req = greedy(prompt(2), 12);
+  req.pause_on_finish = 10s;
+  auto a = r->engine->add_request(req);
+  auto turn1 = drain(*r->engine)[*a];
+  ASSERT_EQ(turn1.size(), 12u);
+  r->clock.advance(2s);
+  const std::vector<std::int32_t> tool{5, 6, 7, 8, 9, 10, 11};
+  r->engine->resume(*a, tool, 16);
+  auto turn2 = drain(*r->engine)[*a];
+  std::vector<std::int32_t> context = prompt(2);
+  context.insert(context.end(), turn1.begin(), turn1.end());
+  context.insert(context.end(), tool.begin(), tool.end());
+  EXPECT_EQ(turn2, cold_cpu(context, 16));
+  r->engine->cancel(*a);
+  ASSERT_TRUE(r->engine->step().ok());
+  // Evict through the host tier, then hit it again.
+  auto x = r->engine->add_request(greedy(prompt(0), 60));
+  drain(*r->engine);
+  auto c = r->engine->add_request(greedy(prompt(2), 20));
+  EXPECT_EQ(drain(*r->engine)[*c], cold_cpu(prompt(2), 20));
+  EXPECT_GT(r->engine->kv_metrics().hit_tokens[1], 0);
+  (void)x;
+}
+
+TEST_F(CudaEngine, SwapPreemptionUnderPressureMatchesCpu) {
+  EngineOptions opt;
+  opt.swap_preemption = true;
+  opt.max_tokens_per_step = 64;
+  auto r = rig(true, 14, 4, opt);
+  ASSERT_TRUE(r);
+  std::vector<std::pair<RequestId, std::vector<std::int32_t>>> reqs;
+  for (int i = 0; i < 10; ++i) {
+    std::vector<std::int32_t> p = prompt(i % 3);
+    p.resize(std::min<std::size_t>(p.size(), 12));
+    p.push_back(40 + i);
+    auto id = r->engine->add_request(greedy(p, 20));
+    ASSERT_TRUE(id.ok());
+    reqs.emplace_back(*id, p);
+  }
+  auto out = drain(*r->engine);
+  EXPECT_GT(r->engine->stats().preemptions, 0);
+  for (const auto& [id, p] : reqs)
+    EXPECT_EQ(out[id], cold_cpu(p, 20)) << "request " << id;
+}
+
+}  // namespace
+}  // namespace agentrt::kernels

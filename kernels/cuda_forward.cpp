@@ -1,0 +1,263 @@
+// CudaBackend::forward: lays the step out on the host, uploads it in one copy, then runs
+// embedding, the layers and the logits head on the backend's stream.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cuda_backend.h"
+
+namespace agentrt::kernels {
+namespace {
+
+// Packs arrays into one pinned buffer at 16-byte aligned offsets.
+class Packer {
+ public:
+  template <class T>
+  std::size_t add(const std::vector<T>& v) {
+    const std::size_t off = (size_ + 15) / 16 * 16;
+    items_.push_back({off, v.data(), v.size() * sizeof(T)});
+    size_ = off + v.size() * sizeof(T);
+    return off;
+  }
+  std::size_t size() const { return size_; }
+  void copy_to(char* dst) const {
+    for (const auto& it : items_)
+      std::memcpy(dst + it.off, it.src, it.bytes);
+  }
+
+ private:
+  struct Item {
+    std::size_t off;
+    const void* src;
+    std::size_t bytes;
+  };
+  std::vector<Item> items_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace
+
+Status CudaBackend::lay_out(const BatchPlan& plan) {
+  Step& s = step_;
+  s.tokens.clear();
+  s.positions.clear();
+  s.row_block.clear();
+  s.row_chunk.clear();
+  s.logit_rows.clear();
+  s.tables.clear();
+  s.chunks.clear();
+  const int bs = geo_.block_size;
+  for (const auto& seq : plan.seqs) {
+    const int row0 = static_cast<int>(s.tokens.size());
+    const int count = static_cast<int>(seq.tokens.size());
+    const int chunk = static_cast<int>(s.chunks.size());
+    const int blocks = (seq.start_pos + count + bs - 1) / bs;
+    s.chunks.push_back({row0, count, seq.start_pos, static_cast<std::int32_t>(s.tables.size())});
+    s.tables.insert(s.tables.end(), seq.block_table.begin(), seq.block_table.begin() + blocks);
+    for (int i = 0; i < count; ++i) {
+      const int pos = seq.start_pos + i;
+      s.tokens.push_back(seq.tokens[static_cast<std::size_t>(i)]);
+      s.positions.push_back(pos);
+      s.row_block.push_back(seq.block_table[static_cast<std::size_t>(pos / bs)]);
+      s.row_chunk.push_back(chunk);
+      if (seq.all_logits || i == count - 1) s.logit_rows.push_back(row0 + i);
+    }
+  }
+  if (attention_uses_tensor_cores(dtype_, config_.head_dim)) {
+    s.plan = plan_attention(s.chunks, config_.num_heads, config_.num_kv_heads, 2 * sm_count_);
+  } else {
+    s.plan = AttentionPlan{};
+  }
+  Packer pk;
+  const std::size_t o_tokens = pk.add(s.tokens), o_pos = pk.add(s.positions);
+  const std::size_t o_block = pk.add(s.row_block), o_chunk = pk.add(s.row_chunk);
+  const std::size_t o_logit = pk.add(s.logit_rows), o_tables = pk.add(s.tables);
+  const std::size_t o_chunks = pk.add(s.chunks);
+  const std::size_t o_w16 = pk.add(s.plan.work16), o_w64 = pk.add(s.plan.work64);
+  const std::size_t o_c16 = pk.add(s.plan.combine16), o_c64 = pk.add(s.plan.combine64);
+  // The previous step's upload must have left the pinned buffer before it is rewritten.
+  AGENTRT_CUDA_TRY(cudaEventSynchronize(meta_copied_));
+  AGENTRT_TRY(buf_.meta_host.reserve(pk.size()));
+  AGENTRT_TRY(buf_.meta.reserve(pk.size()));
+  pk.copy_to(buf_.meta_host.get<char>());
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.meta.get(), buf_.meta_host.get(), pk.size(),
+                                   cudaMemcpyHostToDevice, stream_));
+  AGENTRT_CUDA_TRY(cudaEventRecord(meta_copied_, stream_));
+  const char* base = buf_.meta.get<const char>();
+  auto at = [&](std::size_t off) { return base + off; };
+  meta_.tokens = reinterpret_cast<const std::int32_t*>(at(o_tokens));
+  meta_.positions = reinterpret_cast<const std::int32_t*>(at(o_pos));
+  meta_.row_block = reinterpret_cast<const std::int32_t*>(at(o_block));
+  meta_.row_chunk = reinterpret_cast<const std::int32_t*>(at(o_chunk));
+  meta_.logit_rows = reinterpret_cast<const std::int32_t*>(at(o_logit));
+  meta_.tables = reinterpret_cast<const std::int32_t*>(at(o_tables));
+  meta_.chunks = reinterpret_cast<const AttnChunk*>(at(o_chunks));
+  meta_.work16 = reinterpret_cast<const AttnWork*>(at(o_w16));
+  meta_.work64 = reinterpret_cast<const AttnWork*>(at(o_w64));
+  meta_.combine16 = reinterpret_cast<const AttnCombine*>(at(o_c16));
+  meta_.combine64 = reinterpret_cast<const AttnCombine*>(at(o_c64));
+  return reserve_buffers();
+}
+
+Status CudaBackend::reserve_buffers() {
+  const auto& c = config_;
+  const std::size_t rows = step_.tokens.size(), n = step_.logit_rows.size();
+  const std::size_t e = dtype_bytes(dtype_), h = c.hidden_size, hd = c.head_dim;
+  const std::size_t q_width = c.num_heads * hd, width = q_width + 2 * c.num_kv_heads * hd;
+  const std::size_t inter = c.intermediate_size;
+  AGENTRT_TRY(buf_.x.reserve(rows * h * 4));
+  AGENTRT_TRY(buf_.y.reserve(rows * h * 4));
+  AGENTRT_TRY(buf_.h.reserve(rows * h * e));
+  AGENTRT_TRY(buf_.qkv.reserve(rows * width * 4));
+  AGENTRT_TRY(buf_.q.reserve(rows * q_width * e));
+  AGENTRT_TRY(buf_.attn.reserve(rows * q_width * e));
+  AGENTRT_TRY(buf_.gate_up.reserve(rows * 2 * inter * e));
+  AGENTRT_TRY(buf_.act.reserve(rows * inter * e));
+  AGENTRT_TRY(buf_.hl.reserve(n * h * e));
+  AGENTRT_TRY(buf_.logits.reserve(n * static_cast<std::size_t>(c.vocab_size) * 4));
+  const auto& p = step_.plan;
+  AGENTRT_TRY(buf_.part_o16.reserve(static_cast<std::size_t>(p.partials16) * 16 * hd * 4));
+  AGENTRT_TRY(buf_.part_lse16.reserve(static_cast<std::size_t>(p.partials16) * 16 * 4));
+  AGENTRT_TRY(buf_.part_o64.reserve(static_cast<std::size_t>(p.partials64) * 64 * hd * 4));
+  AGENTRT_TRY(buf_.part_lse64.reserve(static_cast<std::size_t>(p.partials64) * 64 * 4));
+  return ok_status();
+}
+
+AttentionParams CudaBackend::attention_params(int layer) const {
+  AttentionParams a;
+  a.dtype = dtype_;
+  a.q = buf_.q.get();
+  a.out = buf_.attn.get();
+  a.kv = {kv_pool_.get(),    geo_.num_blocks, geo_.num_layers,
+          geo_.num_kv_heads, geo_.block_size, geo_.head_dim};
+  a.layer = layer;
+  a.num_heads = config_.num_heads;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(config_.head_dim));
+  a.tables = meta_.tables;
+  a.chunks = meta_.chunks;
+  a.num_chunks = static_cast<int>(step_.chunks.size());
+  a.row_chunk = meta_.row_chunk;
+  a.positions = meta_.positions;
+  a.rows = static_cast<int>(step_.tokens.size());
+  const auto& p = step_.plan;
+  a.work16 = meta_.work16;
+  a.num_work16 = static_cast<int>(p.work16.size());
+  a.work64 = meta_.work64;
+  a.num_work64 = static_cast<int>(p.work64.size());
+  a.combine16 = meta_.combine16;
+  a.num_combine16 = static_cast<int>(p.combine16.size());
+  a.combine64 = meta_.combine64;
+  a.num_combine64 = static_cast<int>(p.combine64.size());
+  a.partial_o16 = buf_.part_o16.get<float>();
+  a.partial_lse16 = buf_.part_lse16.get<float>();
+  a.partial_o64 = buf_.part_o64.get<float>();
+  a.partial_lse64 = buf_.part_lse64.get<float>();
+  return a;
+}
+
+Status CudaBackend::run_layer(int layer) {
+  const auto& c = config_;
+  const Layer& L = w_.layers[static_cast<std::size_t>(layer)];
+  const int rows = static_cast<int>(step_.tokens.size());
+  const int h = c.hidden_size, hd = c.head_dim, q_width = c.num_heads * hd;
+  const int width = q_width + 2 * c.num_kv_heads * hd, inter = c.intermediate_size;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  const Dtype t = dtype_;
+  // x += y (the previous layer's MLP output); h = norm(x).
+  AddNormParams n1{buf_.x.get<float>(),
+                   layer == 0 ? nullptr : buf_.y.get<float>(),
+                   nullptr,
+                   L.attn_norm.get<float>(),
+                   buf_.h.get(),
+                   nullptr,
+                   true,
+                   rows,
+                   h,
+                   eps};
+  AGENTRT_CUDA_TRY(launch_add_rmsnorm(t, n1, stream_));
+  AGENTRT_TRY(gemm_->run(
+      {t, Dtype::f32, buf_.h.get(), L.wqkv.get(), buf_.qkv.get(), rows, width, h, 0, 0, 0.0f},
+      stream_));
+  QkvParams qp;
+  qp.qkv = buf_.qkv.get<float>();
+  qp.bias = L.bqkv.get<float>();
+  qp.q_norm = L.q_norm.get<float>();
+  qp.k_norm = L.k_norm.get<float>();
+  qp.inv_freq = w_.inv_freq.get<float>();
+  qp.positions = meta_.positions;
+  qp.blocks = meta_.row_block;
+  qp.q_out = buf_.q.get();
+  qp.kv = {kv_pool_.get(),    geo_.num_blocks, geo_.num_layers,
+           geo_.num_kv_heads, geo_.block_size, geo_.head_dim};
+  qp.layer = layer;
+  qp.rows = rows;
+  qp.num_heads = c.num_heads;
+  qp.eps = eps;
+  AGENTRT_CUDA_TRY(launch_qkv_prepare(t, qp, stream_));
+  AGENTRT_CUDA_TRY(launch_attention(attention_params(layer), stream_));
+  AGENTRT_TRY(gemm_->run(
+      {t, Dtype::f32, buf_.attn.get(), L.wo.get(), buf_.y.get(), rows, h, q_width, 0, 0, 0.0f},
+      stream_));
+  AddNormParams n2{buf_.x.get<float>(),
+                   buf_.y.get<float>(),
+                   L.bo.get<float>(),
+                   L.ffn_norm.get<float>(),
+                   buf_.h.get(),
+                   nullptr,
+                   true,
+                   rows,
+                   h,
+                   eps};
+  AGENTRT_CUDA_TRY(launch_add_rmsnorm(t, n2, stream_));
+  AGENTRT_TRY(gemm_->run(
+      {t, t, buf_.h.get(), L.w_gate_up.get(), buf_.gate_up.get(), rows, 2 * inter, h, 0, 0, 0.0f},
+      stream_));
+  AGENTRT_CUDA_TRY(launch_swiglu(t, buf_.gate_up.get(), rows, inter, buf_.act.get(), stream_));
+  return gemm_->run(
+      {t, Dtype::f32, buf_.act.get(), L.w_down.get(), buf_.y.get(), rows, h, inter, 0, 0, 0.0f},
+      stream_);
+}
+
+Status CudaBackend::forward_device(const BatchPlan& plan) {
+  AGENTRT_TRY(check_plan(plan));
+  AGENTRT_TRY(lay_out(plan));
+  const auto& c = config_;
+  const int rows = static_cast<int>(step_.tokens.size());
+  const int n = static_cast<int>(step_.logit_rows.size());
+  AGENTRT_CUDA_TRY(launch_embed(dtype_, w_.embed.get(), meta_.tokens, rows, c.hidden_size,
+                                buf_.x.get<float>(), stream_));
+  for (int layer = 0; layer < c.num_layers; ++layer)
+    AGENTRT_TRY(run_layer(layer));
+  // The last residual add and the final norm, only for the rows that need logits.
+  AddNormParams fin{buf_.x.get<float>(),
+                    buf_.y.get<float>(),
+                    nullptr,
+                    w_.final_norm.get<float>(),
+                    buf_.hl.get(),
+                    meta_.logit_rows,
+                    false,
+                    n,
+                    c.hidden_size,
+                    static_cast<float>(c.rms_norm_eps)};
+  AGENTRT_CUDA_TRY(launch_add_rmsnorm(dtype_, fin, stream_));
+  return gemm_->run({dtype_, Dtype::f32, buf_.hl.get(), w_.lm_head_ptr(), buf_.logits.get(), n,
+                     c.vocab_size, c.hidden_size, 0, 0, 0.0f},
+                    stream_);
+}
+
+Status CudaBackend::forward(const BatchPlan& plan, Logits& out) {
+  AGENTRT_TRY(forward_device(plan));
+  const std::size_t n = step_.logit_rows.size(), vocab = config_.vocab_size;
+  const std::size_t bytes = n * vocab * 4;
+  AGENTRT_TRY(buf_.logits_host.reserve(bytes));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.logits_host.get(), buf_.logits.get(), bytes,
+                                   cudaMemcpyDeviceToHost, stream_));
+  AGENTRT_TRY(synchronize());
+  out.rows = static_cast<int>(n);
+  out.vocab = config_.vocab_size;
+  out.data.resize(n * vocab);
+  std::memcpy(out.data.data(), buf_.logits_host.get(), bytes);
+  return ok_status();
+}
+
+}  // namespace agentrt::kernels

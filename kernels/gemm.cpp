@@ -1,0 +1,93 @@
+#include "kernels/gemm.h"
+
+#include <string>
+
+namespace agentrt::kernels {
+namespace {
+
+constexpr std::size_t kWorkspaceBytes = 32u << 20;
+
+cudaDataType_t cuda_type(Dtype d) {
+  return d == Dtype::f32 ? CUDA_R_32F : CUDA_R_16BF;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Gemm>> Gemm::create() {
+  std::unique_ptr<Gemm> g(new Gemm());
+  AGENTRT_TRY(cublas_status(cublasLtCreate(&g->handle_), "cublasLtCreate"));
+  AGENTRT_TRY(g->workspace_.allocate(kWorkspaceBytes));
+  return g;
+}
+
+Gemm::Plan::~Plan() {
+  if (a) cublasLtMatrixLayoutDestroy(a);
+  if (b) cublasLtMatrixLayoutDestroy(b);
+  if (c) cublasLtMatrixLayoutDestroy(c);
+  if (desc) cublasLtMatmulDescDestroy(desc);
+}
+
+Gemm::~Gemm() {
+  plans_.clear();
+  if (handle_) cublasLtDestroy(handle_);
+}
+
+// Row-major C = A . W^T is column-major C^T = W^T(op T) . A^T: cuBLAS's "A" is W.
+Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g) {
+  const int lda = g.lda ? g.lda : g.k, ldc = g.ldc ? g.ldc : g.n;
+  const Key key{static_cast<int>(g.in), static_cast<int>(g.out), g.m, g.n, g.k, lda, ldc,
+                g.beta != 0.0f};
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return it->second.get();
+  auto plan = std::make_unique<Plan>();
+  Plan& p = *plan;
+  const std::string where =
+      "gemm " + std::to_string(g.m) + "x" + std::to_string(g.n) + "x" + std::to_string(g.k) + ": ";
+  auto check = [&](cublasStatus_t st, const char* what) {
+    return cublas_status(st, (where + what).c_str());
+  };
+  AGENTRT_TRY(check(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
+                    "cublasLtMatmulDescCreate"));
+  const cublasOperation_t trans = CUBLAS_OP_T, no = CUBLAS_OP_N;
+  AGENTRT_TRY(check(
+      cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &trans, sizeof(trans)),
+      "TRANSA"));
+  AGENTRT_TRY(
+      check(cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &no, sizeof(no)),
+            "TRANSB"));
+  AGENTRT_TRY(check(cublasLtMatrixLayoutCreate(&p.a, cuda_type(g.in), g.k, g.n, g.k), "layout W"));
+  AGENTRT_TRY(check(cublasLtMatrixLayoutCreate(&p.b, cuda_type(g.in), g.k, g.m, lda), "layout A"));
+  AGENTRT_TRY(check(cublasLtMatrixLayoutCreate(&p.c, cuda_type(g.out), g.n, g.m, ldc), "layout C"));
+  cublasLtMatmulPreference_t pref = nullptr;
+  AGENTRT_TRY(check(cublasLtMatmulPreferenceCreate(&pref), "preference"));
+  const std::uint64_t ws = workspace_.bytes();
+  const cublasStatus_t set = cublasLtMatmulPreferenceSetAttribute(
+      pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
+  if (set != CUBLAS_STATUS_SUCCESS) cublasLtMatmulPreferenceDestroy(pref);
+  AGENTRT_TRY(check(set, "workspace preference"));
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  const cublasStatus_t st =
+      cublasLtMatmulAlgoGetHeuristic(handle_, p.desc, p.a, p.b, p.c, p.c, pref, 1, &result, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  AGENTRT_TRY(check(st, "cublasLtMatmulAlgoGetHeuristic"));
+  if (found == 0) return make_error(ErrorCode::unsupported, where + "no cuBLASLt algorithm");
+  p.algo = result.algo;
+  Plan* raw = plan.get();
+  plans_.emplace(key, std::move(plan));
+  return raw;
+}
+
+Status Gemm::run(const GemmArgs& g, cudaStream_t stream) {
+  if (g.m == 0) return ok_status();
+  auto plan = plan_for(g);
+  if (!plan.ok()) return plan.error();
+  const float alpha = 1.0f;
+  const Plan& p = **plan;
+  return cublas_status(
+      cublasLtMatmul(handle_, p.desc, &alpha, g.w, p.a, g.a, p.b, &g.beta, g.c, p.c, g.c, p.c,
+                     &p.algo, workspace_.get(), workspace_.bytes(), stream),
+      "cublasLtMatmul");
+}
+
+}  // namespace agentrt::kernels

@@ -1,0 +1,62 @@
+// Gemm: row-major C[m, n] = A[m, k] . W[n, k]^T + beta * C through cuBLASLt, f32
+// accumulation (bf16 or f32 inputs; f32 inputs use full f32, not TF32). Plans (layouts and
+// the heuristic's algorithm) are cached per shape. One thread at a time.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include "engine/common/result.h"
+#include "kernels/device_buffer.h"
+#include "kernels/ops.h"
+
+namespace agentrt::kernels {
+
+struct GemmArgs {
+  Dtype in = Dtype::bf16;   // A and W
+  Dtype out = Dtype::f32;   // C
+  const void* a = nullptr;  // [m, lda]
+  const void* w = nullptr;  // [n, k], contiguous
+  void* c = nullptr;        // [m, ldc]
+  int m = 0, n = 0, k = 0;
+  int lda = 0, ldc = 0;  // 0: k and n
+  float beta = 0.0f;
+};
+
+class Gemm {
+ public:
+  // Errors: cuBLASLt could not start or the workspace could not be allocated.
+  static Result<std::unique_ptr<Gemm>> create();
+  ~Gemm();
+  Gemm(const Gemm&) = delete;
+  Gemm& operator=(const Gemm&) = delete;
+
+  // Enqueues the product on `stream`. Errors: no algorithm for the shape, or a cuBLASLt
+  // failure. m == 0 does nothing.
+  Status run(const GemmArgs& args, cudaStream_t stream);
+
+ private:
+  Gemm() = default;
+  struct Plan {
+    cublasLtMatmulDesc_t desc = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+    Plan() = default;
+    Plan(const Plan&) = delete;
+    Plan& operator=(const Plan&) = delete;
+    ~Plan();
+  };
+  using Key = std::tuple<int, int, int, int, int, int, int, bool>;
+  Result<Plan*> plan_for(const GemmArgs& args);
+
+  cublasLtHandle_t handle_ = nullptr;
+  DeviceBuffer workspace_;
+  std::map<Key, std::unique_ptr<Plan>> plans_;
+};
+
+}  // namespace agentrt::kernels

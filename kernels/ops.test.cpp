@@ -1,0 +1,284 @@
+// Every element-wise kernel and the GEMM against a CPU reference in double precision on
+// random inputs, in both storage types; each test prints its relative error.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "engine/cpu/rope.h"
+#include "kernels/gemm.h"
+#include "kernels/ops.h"
+#include "kernels/test_util.h"
+
+namespace agentrt::kernels {
+namespace {
+
+using test::download;
+using test::random_vector;
+using test::rel_error;
+using test::rounded;
+using test::upload;
+using test::upload_raw;
+
+class Ops : public ::testing::TestWithParam<Dtype> {
+ protected:
+  void SetUp() override { AGENTRT_REQUIRE_CUDA_DEVICE(); }
+  Dtype dt() const { return GetParam(); }
+  void report(const char* what, double err) {
+    std::cout << "[rel error] " << what << " " << (dt() == Dtype::f32 ? "f32" : "bf16") << ": "
+              << err << "\n";
+    EXPECT_LE(err, test::tolerance(dt())) << what;
+  }
+};
+
+TEST_P(Ops, EmbeddingLookup) {
+  const int vocab = 300, hidden = 96, rows = 17;
+  auto table = rounded(random_vector(vocab * hidden, 1), dt());
+  std::vector<std::int32_t> tokens(rows);
+  for (int r = 0; r < rows; ++r)
+    tokens[r] = (r * 37 + 5) % vocab;
+  auto d_table = upload(table, dt());
+  auto d_tokens = upload_raw(tokens);
+  DeviceBuffer x;
+  ASSERT_TRUE(x.allocate(rows * hidden * 4).ok());
+  test::poison(x);
+  ASSERT_EQ(launch_embed(dt(), d_table.get(), d_tokens.get<std::int32_t>(), rows, hidden,
+                         x.get<float>(), nullptr),
+            cudaSuccess);
+  auto out = download(x.get(), rows * hidden, Dtype::f32);
+  std::vector<double> ref;
+  for (int r = 0; r < rows; ++r)
+    for (int i = 0; i < hidden; ++i)
+      ref.push_back(table[tokens[r] * hidden + i]);
+  EXPECT_EQ(rel_error(out, ref), 0.0);
+}
+
+TEST_P(Ops, AddRmsNormWithBiasAndRowGather) {
+  for (const int hidden : {64, 896, 4096}) {
+    const int rows = 9;
+    auto x = random_vector(rows * hidden, 2), y = random_vector(rows * hidden, 3);
+    auto bias = random_vector(hidden, 4), w = random_vector(hidden, 5, 0.5f, 1.5f);
+    auto dx = upload(x, Dtype::f32), dy = upload(y, Dtype::f32);
+    auto db = upload(bias, Dtype::f32), dw = upload(w, Dtype::f32);
+    DeviceBuffer out;
+    ASSERT_TRUE(out.allocate(rows * hidden * dtype_bytes(dt())).ok());
+    test::poison(out);
+    AddNormParams p{dx.get<float>(),
+                    dy.get<float>(),
+                    db.get<float>(),
+                    dw.get<float>(),
+                    out.get(),
+                    nullptr,
+                    true,
+                    rows,
+                    hidden,
+                    1e-6f};
+    ASSERT_EQ(launch_add_rmsnorm(dt(), p, nullptr), cudaSuccess);
+    std::vector<double> ref, ref_x;
+    for (int r = 0; r < rows; ++r) {
+      double ss = 0;
+      std::vector<double> t(hidden);
+      for (int i = 0; i < hidden; ++i) {
+        t[i] = double(x[r * hidden + i]) + y[r * hidden + i] + bias[i];
+        ss += t[i] * t[i];
+        ref_x.push_back(t[i]);
+      }
+      const double inv = 1.0 / std::sqrt(ss / hidden + 1e-6);
+      for (int i = 0; i < hidden; ++i)
+        ref.push_back(w[i] * t[i] * inv);
+    }
+    report("add_rmsnorm", rel_error(download(out.get(), rows * hidden, dt()), ref));
+    EXPECT_LE(rel_error(download(dx.get(), rows * hidden, Dtype::f32), ref_x), 1e-6);
+    // Gather: rows 7 and 2 only, no write-back, reading the updated x.
+    std::vector<std::int32_t> pick{7, 2};
+    auto dpick = upload_raw(pick);
+    AddNormParams g{dx.get<float>(),           nullptr, nullptr, dw.get<float>(), out.get(),
+                    dpick.get<std::int32_t>(), false,   2,       hidden,          1e-6f};
+    ASSERT_EQ(launch_add_rmsnorm(dt(), g, nullptr), cudaSuccess);
+    std::vector<double> ref_g;
+    for (int r : pick)
+      ref_g.insert(ref_g.end(), ref.begin() + r * hidden, ref.begin() + (r + 1) * hidden);
+    report("rmsnorm gather", rel_error(download(out.get(), 2 * hidden, dt()), ref_g));
+  }
+}
+
+// q/k/v preparation against the CPU backend's own RoPE (llama3 scaling), with Qwen2-style
+// bias and Qwen3-style q/k norm, writing K/V into shuffled pool blocks.
+TEST_P(Ops, QkvBiasNormRopeAndKvWrite) {
+  model::ModelConfig cfg;
+  cfg.num_heads = 8;
+  cfg.num_kv_heads = 2;
+  cfg.rope_theta = 500000.0;
+  cfg.rope_scaling.type = model::RopeScaling::Type::llama3;
+  cfg.rope_scaling.factor = 8.0;
+  cfg.rope_scaling.low_freq_factor = 1.0;
+  cfg.rope_scaling.high_freq_factor = 4.0;
+  cfg.rope_scaling.original_max_position_embeddings = 8192;
+  for (const int hd : {64, 128}) {
+    cfg.head_dim = hd;
+    const int heads = cfg.num_heads, kvh = cfg.num_kv_heads, rows = 6, bs = 16, nblocks = 8;
+    const int width = (heads + 2 * kvh) * hd;
+    auto qkv = random_vector(rows * width, 10 + hd), bias = random_vector(width, 11);
+    auto qn = random_vector(hd, 12, 0.5f, 1.5f), kn = random_vector(hd, 13, 0.5f, 1.5f);
+    const std::vector<std::int32_t> positions{0, 1, 17, 300, 5000, 70000};
+    const std::vector<std::int32_t> blocks{3, 3, 6, 1, 0, 7};
+    const auto inv = cpu::rope_inv_freq(cfg);
+    auto d_qkv = upload(qkv, Dtype::f32), d_bias = upload(bias, Dtype::f32);
+    auto d_qn = upload(qn, Dtype::f32), d_kn = upload(kn, Dtype::f32);
+    auto d_inv = upload(inv, Dtype::f32);
+    auto d_pos = upload_raw(positions), d_blk = upload_raw(blocks);
+    DeviceBuffer q, pool;
+    ASSERT_TRUE(q.allocate(rows * heads * hd * dtype_bytes(dt())).ok());
+    const std::size_t pool_elems = std::size_t(nblocks) * 1 * 2 * kvh * bs * hd;
+    ASSERT_TRUE(pool.allocate(pool_elems * dtype_bytes(dt())).ok());
+    test::poison(q);
+    test::poison(pool);
+    QkvParams p;
+    p.qkv = d_qkv.get<float>();
+    p.bias = d_bias.get<float>();
+    p.q_norm = d_qn.get<float>();
+    p.k_norm = d_kn.get<float>();
+    p.inv_freq = d_inv.get<float>();
+    p.positions = d_pos.get<std::int32_t>();
+    p.blocks = d_blk.get<std::int32_t>();
+    p.q_out = q.get();
+    p.kv = {pool.get(), nblocks, 1, kvh, bs, hd};
+    p.rows = rows;
+    p.num_heads = heads;
+    p.eps = 1e-6f;
+    ASSERT_EQ(launch_qkv_prepare(dt(), p, nullptr), cudaSuccess);
+    auto q_out = download(q.get(), rows * heads * hd, dt());
+    auto pool_out = download(pool.get(), pool_elems, dt());
+    cpu::Rope rope(cfg);
+    std::vector<float> cos(hd / 2), sin(hd / 2);
+    std::vector<double> ref_q, ref_kv;
+    std::vector<float> got_kv;
+    for (int r = 0; r < rows; ++r) {
+      rope.angles(positions[r], cos.data(), sin.data());
+      for (int h = 0; h < heads + 2 * kvh; ++h) {
+        std::vector<double> v(hd);
+        for (int i = 0; i < hd; ++i)
+          v[i] = double(qkv[r * width + h * hd + i]) + bias[h * hd + i];
+        const bool is_v = h >= heads + kvh;
+        if (!is_v) {
+          const auto& nw = h < heads ? qn : kn;
+          double ss = 0;
+          for (double e : v)
+            ss += e * e;
+          const double ir = 1.0 / std::sqrt(ss / hd + 1e-6);
+          for (int i = 0; i < hd; ++i)
+            v[i] = nw[i] * v[i] * ir;
+          std::vector<double> rot(hd);
+          for (int i = 0; i < hd / 2; ++i) {
+            rot[i] = v[i] * cos[i] - v[i + hd / 2] * sin[i];
+            rot[i + hd / 2] = v[i + hd / 2] * cos[i] + v[i] * sin[i];
+          }
+          v = rot;
+        }
+        if (h < heads) {
+          ref_q.insert(ref_q.end(), v.begin(), v.end());
+          continue;
+        }
+        const int kv = is_v ? 1 : 0, head = h - heads - kv * kvh;
+        const std::size_t off =
+            ((std::size_t(blocks[r]) * 2 + kv) * kvh + head) * bs * hd + (positions[r] % bs) * hd;
+        ref_kv.insert(ref_kv.end(), v.begin(), v.end());
+        got_kv.insert(got_kv.end(), pool_out.begin() + off, pool_out.begin() + off + hd);
+      }
+    }
+    report("qkv q (rope llama3, bias, q norm)", rel_error(q_out, ref_q));
+    report("qkv k/v into pool", rel_error(got_kv, ref_kv));
+  }
+}
+
+TEST_P(Ops, SwiGlu) {
+  const int rows = 5, inter = 1000;
+  auto gu = rounded(random_vector(rows * 2 * inter, 20, -4.0f, 4.0f), dt());
+  auto d_gu = upload(gu, dt());
+  DeviceBuffer out;
+  ASSERT_TRUE(out.allocate(rows * inter * dtype_bytes(dt())).ok());
+  test::poison(out);
+  ASSERT_EQ(launch_swiglu(dt(), d_gu.get(), rows, inter, out.get(), nullptr), cudaSuccess);
+  std::vector<double> ref;
+  for (int r = 0; r < rows; ++r)
+    for (int i = 0; i < inter; ++i) {
+      const double g = gu[r * 2 * inter + i], u = gu[r * 2 * inter + inter + i];
+      ref.push_back(g / (1.0 + std::exp(-g)) * u);
+    }
+  report("swiglu", rel_error(download(out.get(), rows * inter, dt()), ref));
+}
+
+TEST_P(Ops, CopyBlocksMovesWholeBlocks) {
+  const std::size_t block_bytes = 4096, blocks = 6;
+  auto v = random_vector(blocks * block_bytes / 4, 30);
+  auto pool = upload(v, Dtype::f32);
+  const std::vector<std::int32_t> pairs{0, 4, 2, 5};
+  auto d_pairs = upload_raw(pairs);
+  ASSERT_EQ(launch_copy_blocks(pool.get(), block_bytes, d_pairs.get<std::int32_t>(), 2, nullptr),
+            cudaSuccess);
+  auto out = download(pool.get(), v.size(), Dtype::f32);
+  const std::size_t per = block_bytes / 4;
+  for (std::size_t i = 0; i < per; ++i) {
+    ASSERT_EQ(out[4 * per + i], v[0 * per + i]);
+    ASSERT_EQ(out[5 * per + i], v[2 * per + i]);
+    ASSERT_EQ(out[1 * per + i], v[1 * per + i]);
+  }
+}
+
+TEST_P(Ops, GemmMatchesReference) {
+  auto gemm = Gemm::create();
+  ASSERT_TRUE(gemm.ok()) << gemm.error().to_string();
+  struct Shape {
+    int m, n, k;
+    Dtype out;
+    float beta;
+  };
+  for (const Shape s : {Shape{1, 96, 64, Dtype::f32, 0.0f}, Shape{7, 200, 136, Dtype::f32, 1.0f},
+                        Shape{130, 512, 256, dt(), 0.0f}}) {
+    auto a = rounded(random_vector(s.m * s.k, 40), dt());
+    auto w = rounded(random_vector(s.n * s.k, 41), dt());
+    auto c0 = random_vector(s.m * s.n, 42);
+    auto da = upload(a, dt()), dw = upload(w, dt()), dc = upload(c0, s.out);
+    Status st = (*gemm)->run(
+        {dt(), s.out, da.get(), dw.get(), dc.get(), s.m, s.n, s.k, 0, 0, s.beta}, nullptr);
+    ASSERT_TRUE(st.ok()) << st.error().to_string();
+    auto c0r = rounded(c0, s.out);
+    std::vector<double> ref(std::size_t(s.m) * s.n);
+    for (int i = 0; i < s.m; ++i)
+      for (int j = 0; j < s.n; ++j) {
+        double acc = s.beta * c0r[i * s.n + j];
+        for (int k = 0; k < s.k; ++k)
+          acc += double(a[i * s.k + k]) * w[j * s.k + k];
+        ref[i * s.n + j] = acc;
+      }
+    const double err = rel_error(download(dc.get(), ref.size(), s.out), ref);
+    std::cout << "[rel error] gemm " << s.m << "x" << s.n << "x" << s.k << ": " << err << "\n";
+    EXPECT_LE(
+        err, test::tolerance(s.out == Dtype::f32 && dt() == Dtype::f32 ? Dtype::f32 : Dtype::bf16));
+  }
+}
+
+TEST_P(Ops, RandomFillStaysInRange) {
+  const std::size_t n = 100000;
+  DeviceBuffer b;
+  ASSERT_TRUE(b.allocate(n * dtype_bytes(dt())).ok());
+  ASSERT_EQ(launch_fill_random(dt(), b.get(), n, 7, 0.02f, nullptr), cudaSuccess);
+  auto v = download(b.get(), n, dt());
+  double mean = 0, sq = 0;
+  for (float x : v) {
+    ASSERT_LE(std::fabs(x), 0.0201f);
+    mean += x;
+    sq += double(x) * x;
+  }
+  mean /= n;
+  EXPECT_NEAR(mean, 0.0, 1e-3);
+  EXPECT_NEAR(std::sqrt(sq / n), 0.02 / std::sqrt(3.0), 1e-3);  // uniform's standard deviation
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, Ops, ::testing::Values(Dtype::f32, Dtype::bf16),
+                         [](const auto& param_info) {
+                           return std::string(param_info.param == Dtype::f32 ? "f32" : "bf16");
+                         });
+
+}  // namespace
+}  // namespace agentrt::kernels
