@@ -1,0 +1,202 @@
+// Built-in tools (HTTP against a loopback server, command), the registry's schema checks,
+// the append-shape suffix against the real chat template, and best-of-N answer helpers.
+#include <httplib.h>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "actors/agent_prompt.h"
+#include "actors/builtin_tools.h"
+#include "actors/sampler_actor.h"
+#include "actors/tool.h"
+#include "actors/tool_registry.h"
+
+namespace agentrt::actors {
+namespace {
+
+using namespace std::chrono_literals;
+
+class LoopbackServer {
+ public:
+  LoopbackServer() {
+    server_.Get("/hello", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("hello from loopback", "text/plain");
+    });
+    server_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content("got " + req.body, "text/plain");
+    });
+    server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(1000, 'x'), "text/plain");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running())
+      std::this_thread::sleep_for(1ms);
+  }
+  ~LoopbackServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+std::shared_ptr<Tool> http_tool(std::vector<std::string> hosts = {"127.0.0.1", "localhost",
+                                                                  "::1"}) {
+  ToolConfig c;
+  c.builtin = BuiltinTool::http;
+  c.http.allow_hosts = std::move(hosts);
+  c.http.max_response_bytes = 100;
+  auto t = make_builtin_tool(c);
+  EXPECT_TRUE(t.ok());
+  return *t;
+}
+
+TEST(HttpTool, GetAndPostOnLoopback) {
+  LoopbackServer srv;
+  auto tool = http_tool();
+  auto r = tool->invoke({{"url", srv.url("/hello")}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, "HTTP 200\nhello from loopback");
+  r = tool->invoke({{"url", srv.url("/echo")}, {"method", "POST"}, {"body", "abc"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "HTTP 200\ngot abc");
+  r = tool->invoke({{"url", srv.url("/missing")}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->substr(0, 8), "HTTP 404");
+  r = tool->invoke({{"url", srv.url("/big")}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(r->find("[cut at 100 bytes]"), std::string::npos);
+}
+
+TEST(HttpTool, HostsOutsideTheAllowListAreRefused) {
+  LoopbackServer srv;
+  auto tool = http_tool();
+  auto r = tool->invoke({{"url", "http://example.com/"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "host 'example.com' is not in the allow-list");
+  r = tool->invoke({{"url", "http://10.0.0.1:80/"}});
+  EXPECT_FALSE(r.ok());
+  r = tool->invoke({{"url", "http://user@127.0.0.1/"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "url: user info is not allowed");
+  r = tool->invoke({{"url", "ftp://127.0.0.1/"}});
+  EXPECT_FALSE(r.ok());
+  auto only_other = http_tool({"localhost"});
+  EXPECT_FALSE(only_other->invoke({{"url", srv.url("/hello")}}).ok());
+  ToolConfig none;
+  none.builtin = BuiltinTool::http;
+  none.http.allow_hosts.clear();
+  EXPECT_FALSE(make_builtin_tool(none).ok());
+}
+
+TEST(HttpTool, ConnectionFailureIsAnError) {
+  auto tool = http_tool();
+  auto r = tool->invoke({{"url", "http://127.0.0.1:1/"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("request to 127.0.0.1 failed"), std::string::npos);
+}
+
+TEST(CommandTool, OffUnlessConfiguredThenRunsArgvWithLimits) {
+  ToolConfig c;
+  c.builtin = BuiltinTool::command;
+  EXPECT_FALSE(make_builtin_tool(c).ok()) << "no argv: no command tool";
+  c.command.argv = {"cat"};
+  auto cat = make_builtin_tool(c);
+  ASSERT_TRUE(cat.ok());
+  auto r = (*cat)->invoke({{"input", "piped through cat"}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, "piped through cat");
+  EXPECT_EQ((*cat)->spec().parameters["additionalProperties"], false);
+}
+
+TEST(CommandTool, TimeoutOutputLimitAndExitStatus) {
+  auto r = run_command({"sleep", "5"}, "", 200ms, 1024);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::timeout);
+  r = run_command({"sh", "-c", "yes | head -c 5000"}, "", 5s, 100);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_NE(r->find("[output cut at 100 bytes]"), std::string::npos);
+  EXPECT_EQ(r->substr(0, 4), "y\ny\n");
+  r = run_command({"sh", "-c", "echo oops; exit 3"}, "", 5s, 100);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "command exited with status 3: oops\n");
+  r = run_command({"/no/such/binary"}, "", 5s, 100);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_found);
+}
+
+TEST(ToolRegistry, ValidatesArgumentsAgainstTheSchema) {
+  ToolRegistry reg;
+  ASSERT_TRUE(reg.add(*make_builtin_tool(ToolConfig{})).ok());
+  EXPECT_FALSE(reg.add(*make_builtin_tool(ToolConfig{})).ok()) << "duplicate name";
+  chat::ToolCall call{"", "calculator", {{"expression", "1 + 2"}}};
+  EXPECT_TRUE(reg.check_call(call).ok());
+  call.arguments = "{\"expression\": \"1 + 2\"}";  // a string holding JSON
+  EXPECT_TRUE(reg.check_call(call).ok());
+  call.arguments = {{"expr", "1 + 2"}};
+  auto bad = reg.check_call(call);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "tool 'calculator': arguments: /: missing required property 'expression'");
+  call.name = "nope";
+  EXPECT_EQ(reg.check_call(call).error().code, ErrorCode::not_found);
+  auto defs = reg.definitions({"calculator"});
+  ASSERT_TRUE(defs.ok());
+  const std::string expected =
+      R"j({"type":"function","function":{"name":"calculator","description":"Evaluate an )j"
+      R"j(integer arithmetic expression with + - * / and parentheses. Division must be )j"
+      R"j(exact.","parameters":{"type":"object","properties":{"expression":{"type":)j"
+      R"j("string","description":"The expression, e.g. 12 * (3 + 4)"}},"required":)j"
+      R"j(["expression"]}}})j";
+  EXPECT_EQ((*defs)[0].raw.dump(), expected);
+  EXPECT_FALSE(reg.definitions({"calculator", "missing"}).ok());
+}
+
+TEST(AgentPrompt, ToolSuffixIsWhatTheTemplateRenders) {
+  // The reply as generated ends with <|im_end|>; the suffix must continue it exactly as
+  // the Qwen3 template renders assistant + tool messages + a generation prompt.
+  chat::Conversation conv;
+  conv.messages.push_back({chat::Role::user, "q", {}, {}, {}, {}});
+  chat::ToolCall c1{"", "calculator", {{"expression", "1 + 2"}}};
+  chat::ToolCall c2{"", "calculator", {{"expression", "3 * 4"}}};
+  conv.messages.push_back({chat::Role::assistant, "two calls", {}, {c1, c2}, {}, {}});
+  conv.messages.push_back({chat::Role::tool, "3", {}, {}, {}, "calculator"});
+  conv.messages.push_back({chat::Role::tool, "12", {}, {}, {}, "calculator"});
+  chat::RenderOptions ro;
+  ro.add_generation_prompt = true;
+  ro.enable_thinking = false;
+  auto full = chat::render(chat::Family::chatml_qwen, conv, ro);
+  ASSERT_TRUE(full.ok());
+  auto suffix = tool_results_suffix(chat::Family::chatml_qwen, {"3", "12"}, false);
+  ASSERT_TRUE(suffix.ok());
+  const std::string tail = "<|im_end|>" + *suffix;
+  ASSERT_GE(full->size(), tail.size());
+  EXPECT_EQ(full->substr(full->size() - tail.size()), tail);
+}
+
+TEST(BestOf, AnswerExtractionAndMajorityVote) {
+  const std::string re = R"(Answer:\s*(-?\d+))";
+  EXPECT_EQ(extract_answer(re, "x\nAnswer: 20"), "20");
+  EXPECT_EQ(extract_answer(re, "Answer: 1 then Answer: -5"), "-5");
+  EXPECT_EQ(extract_answer(re, "no answer"), std::nullopt);
+  EXPECT_EQ(extract_answer("Answer", "Answer"), "Answer");
+  EXPECT_EQ(extract_answer("(", "x"), std::nullopt) << "a bad pattern is no answer";
+  auto [i, v] = majority_vote({std::string("3"), std::nullopt, std::string("4"), std::string("4")});
+  EXPECT_EQ(i, 2);
+  EXPECT_EQ(v, 2);
+  auto [j, w] = majority_vote({std::string("3"), std::string("4")});
+  EXPECT_EQ(j, 0) << "ties go to the earlier sample";
+  EXPECT_EQ(w, 1);
+  EXPECT_EQ(majority_vote({std::nullopt}).first, -1);
+}
+
+}  // namespace
+}  // namespace agentrt::actors
