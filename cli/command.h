@@ -12,6 +12,7 @@ using CommandFn = std::function<int()>;
 CommandFn add_generate_command(CLI::App& app);
 CommandFn add_info_command(CLI::App& app);
 CommandFn add_tokenize_command(CLI::App& app);
+CommandFn add_validate_command(CLI::App& app);
 
 // Exit codes shared by the commands.
 inline constexpr int kExitOk = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (engine/**/*.fuzz.cpp) with clang, ASan and UBSan, and runs
-# each for SECONDS (default 60). A crash leaves its input in build-fuzz/crashes/.
+# Builds the libFuzzer targets (engine/**/*.fuzz.cpp, workflows/**/*.fuzz.cpp) with clang,
+# ASan and UBSan, and runs each for SECONDS (default 60). A crash leaves its input in build-fuzz/crashes/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}

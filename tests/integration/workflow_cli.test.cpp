@@ -1,0 +1,116 @@
+// End-to-end tests of `agentrt validate` (and `agentrt run` when the runtime is built):
+// exit codes, located messages, JSON output.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s)
+    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+RunResult agentrt(const std::string& args) {
+  std::string cmd = "bash -c " + quote(std::string(AGENTRT_BIN) + " " + args + " 2>&1");
+  RunResult r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe))
+    r.output += buf.data();
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string example(const std::string& name) {
+  return std::string(AGENTRT_SOURCE_DIR) + "/workflows/examples/" + name;
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / ("agentrt_wf_" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Validate, ExamplesAreValid) {
+  for (const char* name : {"single_agent.yaml", "best_of_majority.yaml", "team_review.yaml",
+                           "map_questions.yaml", "loop_until_answer.yaml"}) {
+    auto r = agentrt("validate " + example(name));
+    EXPECT_EQ(r.exit_code, 0) << name << "\n" << r.output;
+    EXPECT_NE(r.output.find("valid workflow"), std::string::npos) << r.output;
+  }
+  auto team = agentrt("validate " + example("team_review.yaml"));
+  EXPECT_NE(team.output.find("[review_a, review_b, review_c] -> [check]"), std::string::npos)
+      << team.output;
+}
+
+TEST(Validate, ReportsEveryErrorWithItsPlaceAndExitsOne) {
+  const auto path = write_temp("bad.yaml", R"(agents:
+  solver: { sytem: hi }
+steps:
+  - id: a
+    agent: solvr
+    input: "{{ inputs.q }}"
+)");
+  auto r = agentrt("validate " + path);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(path + ":2:13: unknown key 'sytem' in agents.solver"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(path + ":5:12: step 'a': unknown agent 'solvr'"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(path + ":6:13: step 'a' input: {{ inputs.q }} references undeclared"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("3 error(s)"), std::string::npos) << r.output;
+}
+
+TEST(Validate, JsonListsErrors) {
+  const auto path =
+      write_temp("bad2.yaml", "agents: {a: {}}\nsteps: [{id: s, agent: b, input: x}]\n");
+  auto r = agentrt("validate --json " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_FALSE(j["valid"].get<bool>());
+  ASSERT_EQ(j["errors"].size(), 1u);
+  EXPECT_EQ(j["errors"][0]["line"], 2);
+  EXPECT_EQ(j["errors"][0]["column"], 24);
+}
+
+TEST(Validate, InputsAreCheckedWhenGiven) {
+  const auto path = write_temp("inputs.yaml", R"(agents: {a: {}}
+inputs:
+  q: { type: string }
+  n: { type: int, default: 2 }
+steps: [{id: s, agent: a, input: "{{ inputs.q }}"}]
+)");
+  EXPECT_EQ(agentrt("validate " + path).exit_code, 0);
+  auto r = agentrt("validate " + path + " --input n=x");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find(path + ":3:3: input 'q' is required"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--input n: input 'n' is an int, got 'x'"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(agentrt("validate " + path + " --input q=hello").exit_code, 0);
+}
+
+TEST(Validate, UsageErrorsExitTwo) {
+  EXPECT_EQ(agentrt("validate").exit_code, 2);
+  EXPECT_EQ(agentrt("validate /nonexistent/wf.yaml").exit_code, 2);
+  EXPECT_EQ(agentrt("validate " + example("single_agent.yaml") + " --input novalue").exit_code, 2);
+}
+
+}  // namespace

@@ -1,0 +1,34 @@
+// Loading a workflow: YAML text -> Workflow, reporting every schema problem (syntax, unknown
+// keys, wrong types, bad values, bad regexes and template syntax) with file:line:col.
+// Cross-references (agents, tools, steps, template paths, cycles) are the validator's.
+// Never throws; any input, however malformed, yields diagnostics.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "workflows/diagnostic.h"
+#include "workflows/workflow.h"
+
+namespace agentrt::workflows {
+
+struct LoadResult {
+  Workflow workflow;  // as much as could be read; use it only when diagnostics are empty
+  Diagnostics diagnostics;
+  // The YAML parsed and the loader read all of it (possibly with schema errors): only then
+  // is validating `workflow` meaningful.
+  bool parsed = false;
+  bool ok() const { return diagnostics.empty(); }
+};
+
+// Loads from text; `file` names it in messages and anchors relative model paths.
+LoadResult load_workflow(std::string_view yaml, const std::string& file);
+// Reads the file first (an unreadable file is one diagnostic).
+LoadResult load_workflow_file(const std::string& path);
+// Loads and validates (validator.h): the one call the CLI makes.
+LoadResult check_workflow_file(const std::string& path);
+
+// Inputs larger than this are refused before parsing.
+inline constexpr std::size_t kMaxWorkflowBytes = 1u << 20;
+
+}  // namespace agentrt::workflows

@@ -1,0 +1,82 @@
+#include "workflows/workflow.h"
+
+namespace agentrt::workflows {
+namespace {
+
+template <class T>
+const T* find_named(const std::vector<T>& items, const std::string& name) {
+  for (const auto& i : items)
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+}  // namespace
+
+SourceLoc TemplateText::loc_of(std::size_t offset) const {
+  if (verbatim_shift < 0 || !loc.known()) return loc;
+  const std::string& t = tpl.text();
+  if (t.find('\n') != std::string::npos) return loc;
+  return {loc.line, loc.col + verbatim_shift + static_cast<int>(offset)};
+}
+
+const char* to_string(Aggregate a) {
+  switch (a) {
+    case Aggregate::majority:
+      return "majority";
+    case Aggregate::logprob:
+      return "logprob";
+    case Aggregate::verifier:
+      return "verifier";
+    case Aggregate::scorer:
+      return "scorer";
+  }
+  return "?";
+}
+
+const char* to_string(InputType t) {
+  switch (t) {
+    case InputType::string:
+      return "string";
+    case InputType::integer:
+      return "int";
+    case InputType::number:
+      return "number";
+    case InputType::boolean:
+      return "bool";
+    case InputType::list:
+      return "list";
+  }
+  return "?";
+}
+
+const ModelSpec* Workflow::find_model(const std::string& n) const {
+  return find_named(models, n);
+}
+const ToolSpec* Workflow::find_tool(const std::string& n) const {
+  return find_named(tools, n);
+}
+const AgentSpec* Workflow::find_agent(const std::string& n) const {
+  return find_named(agents, n);
+}
+const InputSpec* Workflow::find_input(const std::string& n) const {
+  return find_named(inputs, n);
+}
+
+int Workflow::step_index(const std::string& id) const {
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    if (steps[i].id == id) return static_cast<int>(i);
+  return -1;
+}
+
+const ModelSpec* Workflow::model_of(const AgentSpec& agent) const {
+  if (!agent.model.name.empty()) return find_model(agent.model.name);
+  if (const auto* d = find_model("default")) return d;
+  return models.size() == 1 ? &models[0] : nullptr;
+}
+
+const std::vector<std::string>& builtin_tool_names() {
+  static const std::vector<std::string> names = {"calculator"};
+  return names;
+}
+
+}  // namespace agentrt::workflows

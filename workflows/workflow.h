@@ -1,0 +1,171 @@
+// Workflow: the plain description of a YAML workflow after loading. Every name that refers
+// to something else keeps its place in the file, so the validator can point at it.
+// docs/workflows.md documents each field.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "workflows/diagnostic.h"
+#include "workflows/template.h"
+#include "workflows/value.h"
+
+namespace agentrt::workflows {
+
+// A name that refers to a model, tool, agent or step, and where it was written.
+struct Ref {
+  std::string name;
+  SourceLoc loc;
+};
+
+// A templated string and where it was written. `loc_of(offset)` places a byte of the text.
+struct TemplateText {
+  Template tpl;
+  SourceLoc loc;
+  // Column offset of the text's first byte from `loc`, when the text appears verbatim on
+  // one line of the file (plain or quoted scalars without escapes); -1 otherwise.
+  int verbatim_shift = -1;
+  SourceLoc loc_of(std::size_t offset) const;
+};
+
+struct ModelSpec {
+  std::string name;
+  std::string path;  // empty: the CLI's --model, else the embedded default model
+  std::string backend = "cpu";
+  int device = 0;
+  int kv_blocks = 0;  // KV cache size in blocks of 16 tokens; 0 = sized by the runtime
+  int threads = 0;    // CPU threads; 0 = all cores
+  SourceLoc loc;
+};
+
+struct ToolSpec {
+  std::string name;  // the function name the model sees
+  std::string builtin;
+  SourceLoc loc;
+  SourceLoc builtin_loc;
+};
+
+struct SamplingSpec {
+  double temperature = 0.0;
+  double top_p = 1.0;
+  int top_k = 0;
+  double min_p = 0.0;
+  int max_tokens = 256;
+  std::optional<std::uint64_t> seed;
+};
+
+struct AgentSpec {
+  std::string name;
+  Ref model;  // empty name: the workflow's only model, or the one named "default"
+  TemplateText system;
+  std::vector<Ref> tools;
+  SamplingSpec sampling;
+  int max_turns = 8;
+  SourceLoc loc;
+};
+
+enum class Aggregate { majority, logprob, verifier, scorer };
+const char* to_string(Aggregate a);
+
+struct BestOfSpec {
+  int n = 1;
+  Aggregate aggregate = Aggregate::majority;
+  std::string answer = R"(Answer:\s*(.*\S))";  // regex; its first group is the answer
+  SourceLoc answer_loc;
+  int early_stop = 0;                 // stop when this many samples agree (majority); 0 = run all n
+  Ref verifier;                       // agent, for aggregate: verifier
+  Ref scorer;                         // tool, for aggregate: scorer
+  std::optional<double> temperature;  // overrides the agent's for the samples
+  // `n` and `temperature` may instead be templates over inputs ("{{ inputs.n }}"), read
+  // when the workflow runs.
+  std::optional<TemplateText> n_template;
+  std::optional<TemplateText> temperature_template;
+  SourceLoc loc;
+};
+
+struct MapSpec {
+  TemplateText over;        // evaluates to a list (or text, one item per line)
+  std::string as = "item";  // the name of the current item in the step's templates
+  int concurrency = 0;      // items in flight at once; 0 = all
+  SourceLoc loc;
+};
+
+struct LoopSpec {
+  int max_iterations = 3;
+  std::string until;  // regex on each iteration's output; a match ends the loop
+  SourceLoc until_loc;
+  SourceLoc loc;
+};
+
+struct ExtractSpec {
+  std::string name;
+  std::string regex;
+  SourceLoc loc;
+};
+
+enum class StepKind { agent, best_of, map, loop };
+
+struct Step {
+  std::string id;
+  SourceLoc loc;  // of the step's mapping
+  SourceLoc id_loc;
+  Ref agent;
+  TemplateText input;
+  std::vector<Ref> after;
+  std::vector<ExtractSpec> extract;
+  std::optional<BestOfSpec> best_of;
+  std::optional<MapSpec> map;
+  std::optional<LoopSpec> loop;
+
+  // map and loop wrap the unit of work, which is one agent run or one best-of.
+  StepKind kind() const {
+    return map       ? StepKind::map
+           : loop    ? StepKind::loop
+           : best_of ? StepKind::best_of
+                     : StepKind::agent;
+  }
+};
+
+enum class InputType { string, integer, number, boolean, list };
+const char* to_string(InputType t);
+
+struct InputSpec {
+  std::string name;
+  InputType type = InputType::string;
+  std::optional<Value> default_value;
+  std::string description;
+  SourceLoc loc;
+};
+
+struct OutputSpec {
+  std::string name;
+  TemplateText value;
+};
+
+struct Workflow {
+  std::string file;  // as given to the loader, for messages and relative model paths
+  std::string name;
+  std::string description;
+  std::vector<ModelSpec> models;
+  std::vector<ToolSpec> tools;
+  std::vector<AgentSpec> agents;
+  std::vector<InputSpec> inputs;
+  std::vector<Step> steps;
+  std::vector<OutputSpec> outputs;
+
+  const ModelSpec* find_model(const std::string& name) const;
+  const ToolSpec* find_tool(const std::string& name) const;
+  const AgentSpec* find_agent(const std::string& name) const;
+  const InputSpec* find_input(const std::string& name) const;
+  int step_index(const std::string& id) const;  // -1 when absent
+  // The model an agent runs on: its named model, else "default", else the only model.
+  const ModelSpec* model_of(const AgentSpec& agent) const;
+};
+
+// The builtin tools the runtime provides.
+const std::vector<std::string>& builtin_tool_names();
+
+}  // namespace agentrt::workflows
