@@ -56,21 +56,25 @@ struct AttentionParams {
   const std::int32_t* row_chunk = nullptr;  // [rows]: chunk of each row (generic kernel)
   const std::int32_t* positions = nullptr;  // [rows] (generic kernel)
   int rows = 0;
-  // Tensor-core path: work lists per tile height (16 rows: decode; 64 rows: prefill).
+  // Tensor-core path: work lists per tile height (16 rows: decode; kTallRows: prefill).
   const AttnWork* work16 = nullptr;
   int num_work16 = 0;
-  const AttnWork* work64 = nullptr;
-  int num_work64 = 0;
+  const AttnWork* work_tall = nullptr;
+  int num_work_tall = 0;
   const AttnCombine* combine16 = nullptr;
   int num_combine16 = 0;
-  const AttnCombine* combine64 = nullptr;
-  int num_combine64 = 0;
+  const AttnCombine* combine_tall = nullptr;
+  int num_combine_tall = 0;
   // Split results: [partials, tile rows, head_dim] and [partials, tile rows], per tile height.
   float* partial_o16 = nullptr;
   float* partial_lse16 = nullptr;
-  float* partial_o64 = nullptr;
-  float* partial_lse64 = nullptr;
+  float* partial_o_tall = nullptr;
+  float* partial_lse_tall = nullptr;
 };
+
+// Query rows per tile of the prefill variant of the tensor-core kernel (8 warps); 16 rows
+// (one warp) serve decodes and short chunks.
+constexpr int kTallRows = 128;
 
 // Whether head_dim and dtype run on the tensor-core kernel (else the generic one, which
 // ignores the work lists).
@@ -78,11 +82,17 @@ bool attention_uses_tensor_cores(Dtype dtype, int head_dim);
 
 // Host-side work plan for one layer shape; built once per step (every layer shares it).
 struct AttentionPlan {
-  std::vector<AttnWork> work16, work64;
-  std::vector<AttnCombine> combine16, combine64;
-  int partials16 = 0;  // partial slots of 16 rows
-  int partials64 = 0;  // partial slots of 64 rows
+  std::vector<AttnWork> work16, work_tall;
+  std::vector<AttnCombine> combine16, combine_tall;
+  int partials16 = 0;     // partial slots of 16 rows
+  int partials_tall = 0;  // partial slots of kTallRows rows
 };
+
+// CTAs worth aiming for on a device of `sms` multiprocessors: several per SM, so that the
+// one-warp decode CTAs keep enough loads in flight.
+inline int attention_target_ctas(int sms) {
+  return 8 * sms;
+}
 
 // Splits every chunk into tiles and, when the tiles alone would not fill the device
 // (target_ctas), splits long key ranges so that they do (flash-decoding).

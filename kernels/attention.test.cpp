@@ -55,16 +55,16 @@ void run_case(const Case& cs) {
   test::poison(out);
   int sms = 0;
   ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
-  const AttentionPlan plan = plan_attention(chunks, H, KV, 2 * sms);
+  const AttentionPlan plan = plan_attention(chunks, H, KV, attention_target_ctas(sms));
   auto d_tables = test::upload_raw(tables), d_chunks = test::upload_raw(chunks);
   auto d_pos = test::upload_raw(positions), d_rc = test::upload_raw(row_chunk);
-  auto d_w16 = test::upload_raw(plan.work16), d_w64 = test::upload_raw(plan.work64);
-  auto d_c16 = test::upload_raw(plan.combine16), d_c64 = test::upload_raw(plan.combine64);
+  auto d_w16 = test::upload_raw(plan.work16), d_w64 = test::upload_raw(plan.work_tall);
+  auto d_c16 = test::upload_raw(plan.combine16), d_c64 = test::upload_raw(plan.combine_tall);
   DeviceBuffer po16, pl16, po64, pl64;
   ASSERT_TRUE(po16.allocate(std::max(1, plan.partials16) * 16 * D * 4).ok());
   ASSERT_TRUE(pl16.allocate(std::max(1, plan.partials16) * 16 * 4).ok());
-  ASSERT_TRUE(po64.allocate(std::max(1, plan.partials64) * 64 * D * 4).ok());
-  ASSERT_TRUE(pl64.allocate(std::max(1, plan.partials64) * 64 * 4).ok());
+  ASSERT_TRUE(po64.allocate(std::max(1, plan.partials_tall) * kTallRows * D * 4).ok());
+  ASSERT_TRUE(pl64.allocate(std::max(1, plan.partials_tall) * kTallRows * 4).ok());
   AttentionParams p;
   p.dtype = cs.dt;
   p.q = d_q.get();
@@ -81,16 +81,16 @@ void run_case(const Case& cs) {
   p.rows = rows;
   p.work16 = d_w16.get<AttnWork>();
   p.num_work16 = static_cast<int>(plan.work16.size());
-  p.work64 = d_w64.get<AttnWork>();
-  p.num_work64 = static_cast<int>(plan.work64.size());
+  p.work_tall = d_w64.get<AttnWork>();
+  p.num_work_tall = static_cast<int>(plan.work_tall.size());
   p.combine16 = d_c16.get<AttnCombine>();
   p.num_combine16 = static_cast<int>(plan.combine16.size());
-  p.combine64 = d_c64.get<AttnCombine>();
-  p.num_combine64 = static_cast<int>(plan.combine64.size());
+  p.combine_tall = d_c64.get<AttnCombine>();
+  p.num_combine_tall = static_cast<int>(plan.combine_tall.size());
   p.partial_o16 = po16.get<float>();
   p.partial_lse16 = pl16.get<float>();
-  p.partial_o64 = po64.get<float>();
-  p.partial_lse64 = pl64.get<float>();
+  p.partial_o_tall = po64.get<float>();
+  p.partial_lse_tall = pl64.get<float>();
   ASSERT_EQ(launch_attention(p, nullptr), cudaSuccess);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   auto got = test::download(out.get(), std::size_t(rows) * H * D, cs.dt);
@@ -129,8 +129,8 @@ void run_case(const Case& cs) {
   }
   const double err = test::rel_error(got, ref);
   std::cout << "[rel error] attention " << cs.name << " (" << rows << " rows, "
-            << plan.work16.size() << "+" << plan.work64.size() << " tiles, "
-            << plan.combine16.size() + plan.combine64.size() << " split tiles): " << err << "\n";
+            << plan.work16.size() << "+" << plan.work_tall.size() << " tiles, "
+            << plan.combine16.size() + plan.combine_tall.size() << " split tiles): " << err << "\n";
   EXPECT_LE(err, test::tolerance(cs.dt)) << cs.name;
 }
 
@@ -185,7 +185,7 @@ TEST(AttentionPlan, SplitsLongDecodesAndKeepsPrefillWhole) {
   ASSERT_EQ(p.combine16.size(), 8u);  // one per kv head of the decode
   EXPECT_GT(p.combine16[0].splits, 1);
   EXPECT_EQ(p.partials16, p.combine16[0].splits * 8);
-  EXPECT_EQ(p.work64.size(), 8u * 4);  // 64 tokens x group 4 = 256 rows = 4 tiles per kv head
+  EXPECT_EQ(p.work_tall.size(), 8u * 2);  // 64 tokens x group 4 = 256 rows = 2 tiles per kv head
   int covered = 0;
   for (const auto& w : p.work16)
     if (w.kv_head == 0) covered += w.kv_end - w.kv_begin;

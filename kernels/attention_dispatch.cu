@@ -1,7 +1,8 @@
 // Attention dispatch: the one place where runtime sizes become template parameters. Only
 // the configurations in use are instantiated: the tensor-core kernel for bf16 with
 // head_dim 64 (Qwen2.5-0.5B, tiny-calc) and 128 (Llama-3.1-8B), in tiles of 16 rows
-// (decode) and 64 rows (prefill); every other case runs the generic kernel.
+// (decode, one warp) and kTallRows (prefill, eight warps); every other case runs the generic
+// kernel.
 #include <cuda_bf16.h>
 
 #include "kernels/attention.h"
@@ -11,16 +12,20 @@
 namespace agentrt::kernels {
 namespace {
 
-template <int D, int WARPS>
+// Decode (16-row tiles, one warp): short key tiles, four deep, to keep loads in flight.
+// Prefill (eight warps): 64-key tiles, double-buffered; the warps share each tile.
+template <int D, int WARPS, int KT = WARPS == 1 ? 32 : 64, int STAGES = WARPS == 1 ? 4 : 2>
 cudaError_t run_tc(const AttentionParams& p, const AttnWork* work, int n,
                    const AttnCombine* combine, int num_combine, float* part_o, float* part_lse,
                    cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  constexpr int kSmem = 2 * 2 * tc::kKeyTile * D * 2;  // K and V, double-buffered
-  static const cudaError_t attr = cudaFuncSetAttribute(
-      tc::attention_tc_kernel<D, WARPS>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+  constexpr int kSmem = tc::smem_bytes<D, KT, STAGES>();
+  static const cudaError_t attr =
+      cudaFuncSetAttribute(tc::attention_tc_kernel<D, WARPS, KT, STAGES>,
+                           cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (attr != cudaSuccess) return attr;
-  tc::attention_tc_kernel<D, WARPS><<<n, WARPS * 32, kSmem, stream>>>(p, work, part_o, part_lse);
+  tc::attention_tc_kernel<D, WARPS, KT, STAGES>
+      <<<n, WARPS * 32, kSmem, stream>>>(p, work, part_o, part_lse);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || num_combine == 0) return err;
   tc::combine_kernel<16 * WARPS>
@@ -33,8 +38,9 @@ cudaError_t run_tc_all(const AttentionParams& p, cudaStream_t stream) {
   cudaError_t err = run_tc<D, 1>(p, p.work16, p.num_work16, p.combine16, p.num_combine16,
                                  p.partial_o16, p.partial_lse16, stream);
   if (err != cudaSuccess) return err;
-  return run_tc<D, 4>(p, p.work64, p.num_work64, p.combine64, p.num_combine64, p.partial_o64,
-                      p.partial_lse64, stream);
+  return run_tc<D, kTallRows / 16>(p, p.work_tall, p.num_work_tall, p.combine_tall,
+                                   p.num_combine_tall, p.partial_o_tall, p.partial_lse_tall,
+                                   stream);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
     const AttnChunk& ch = chunks[c];
     const int rows = ch.count * group;
     const bool tall = rows > 16;
-    const int tile = tall ? 64 : 16;
+    const int tile = tall ? kTallRows : 16;
     for (int h = 0; h < num_kv_heads; ++h) {
       for (int r = 0; r < rows; r += tile) {
         const int last_token = std::min(rows, r + tile) - 1;
@@ -45,8 +45,8 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
   }
   AttentionPlan plan;
   for (const Tile& t : tiles) {
-    auto& work = t.tall ? plan.work64 : plan.work16;
-    int& partials = t.tall ? plan.partials64 : plan.partials16;
+    auto& work = t.tall ? plan.work_tall : plan.work16;
+    int& partials = t.tall ? plan.partials_tall : plan.partials16;
     // Splits of whole key tiles; a short range gets fewer.
     const int tiles_of_keys = (t.kv_len + kKeyTile - 1) / kKeyTile;
     const int s = std::max(1, std::min(splits, t.kv_len / kMinSplitKeys));
@@ -56,7 +56,7 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
       work.push_back({t.chunk, t.kv_head, t.row_begin, 0, t.kv_len, -1});
       continue;
     }
-    (t.tall ? plan.combine64 : plan.combine16)
+    (t.tall ? plan.combine_tall : plan.combine16)
         .push_back({t.chunk, t.kv_head, t.row_begin, partials, n});
     for (int i = 0; i < n; ++i) {
       work.push_back({t.chunk, t.kv_head, t.row_begin, i * per, std::min(t.kv_len, (i + 1) * per),

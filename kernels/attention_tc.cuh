@@ -15,7 +15,6 @@
 namespace agentrt::kernels::tc {
 
 using bf16 = __nv_bfloat16;
-constexpr int kKeyTile = 64;
 
 __device__ __forceinline__ std::uint32_t smem_addr(const void* p) {
   return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
@@ -57,16 +56,23 @@ __device__ __forceinline__ std::uint32_t load_u32(const bf16* p) {
   return *reinterpret_cast<const std::uint32_t*>(p);
 }
 
-// Byte offset of 16-byte chunk `ch` of key row `key` in a [kKeyTile][D] bf16 tile.
+// Byte offset of 16-byte chunk `ch` of key row `key` in a [keys][D] bf16 tile.
 template <int D>
 __device__ __forceinline__ std::uint32_t tile_offset(int key, int ch) {
   return static_cast<std::uint32_t>((key * (D / 8) + (ch ^ (key & 7))) * 16);
 }
 
-template <int D, int WARPS>
+// Shared memory of one configuration: K and V tiles of KT keys, STAGES deep.
+template <int D, int KT, int STAGES>
+constexpr int smem_bytes() {
+  return STAGES * 2 * KT * D * 2;
+}
+
+// WARPS warps of 16 rows each; KT keys per tile; STAGES tiles in flight (cp.async groups).
+template <int D, int WARPS, int KT, int STAGES>
 __global__ void __launch_bounds__(WARPS * 32)
     attention_tc_kernel(AttentionParams p, const AttnWork* works, float* part_o, float* part_lse) {
-  constexpr int KT = kKeyTile, CH = D / 8, ROWS = 16 * WARPS, THREADS = WARPS * 32;
+  constexpr int CH = D / 8, ROWS = 16 * WARPS, THREADS = WARPS * 32;
   constexpr int TILE_BYTES = KT * D * 2;
   extern __shared__ __align__(16) unsigned char smem[];
   const AttnWork w = works[blockIdx.x];
@@ -109,20 +115,29 @@ __global__ void __launch_bounds__(WARPS * 32)
            static_cast<std::size_t>(j % bs) * D;
   };
   const int num_tiles = (w.kv_end - w.kv_begin + KT - 1) / KT;
+  // Threads per key row: each computes its key's address once and copies CH / TPK chunks.
+  constexpr int TPK = THREADS >= KT ? THREADS / KT : 1;
+  constexpr int KEYS_PER_PASS = THREADS / TPK, CPT = CH / TPK;
+  static_assert(CH % TPK == 0, "chunks per key must split evenly");
+  const std::size_t v_offset = static_cast<std::size_t>(kv_heads) * slab;
   auto load_tile = [&](int it) {
-    unsigned char* kb = smem + (it & 1) * 2 * TILE_BYTES;
+    unsigned char* kb = smem + (it % STAGES) * 2 * TILE_BYTES;
     unsigned char* vb = kb + TILE_BYTES;
     const int base = w.kv_begin + it * KT;
-    for (int idx = threadIdx.x; idx < KT * CH; idx += THREADS) {
-      const int key = idx / CH, ch = idx % CH, j = base + key;
+    const int sub = threadIdx.x % TPK;
+    for (int key = threadIdx.x / TPK; key < KT; key += KEYS_PER_PASS) {
+      const int j = base + key;
       const bool valid = j < w.kv_end;
-      const bf16* ks = valid ? kv_src(j, 0) + ch * 8 : pool;
-      const bf16* vs = valid ? kv_src(j, 1) + ch * 8 : pool;
-      const std::uint32_t off = tile_offset<D>(key, ch);
-      cp_async16(smem_addr(kb + off), ks, valid);
-      cp_async16(smem_addr(vb + off), vs, valid);
+      const bf16* ks = valid ? kv_src(j, 0) : pool;
+      const bf16* vs = valid ? ks + v_offset : pool;
+#pragma unroll
+      for (int c = 0; c < CPT; ++c) {
+        const int ch = sub * CPT + c;
+        const std::uint32_t off = tile_offset<D>(key, ch);
+        cp_async16(smem_addr(kb + off), ks + ch * 8, valid);
+        cp_async16(smem_addr(vb + off), vs + ch * 8, valid);
+      }
     }
-    cp_async_commit();
   };
 
   float o[D / 8][4];
@@ -132,16 +147,19 @@ __global__ void __launch_bounds__(WARPS * 32)
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
   const float scale_log2 = p.scale * 1.4426950408889634f;
 
-  if (num_tiles > 0) load_tile(0);
+  // Prologue: STAGES - 1 tiles in flight; every iteration commits one group (maybe empty),
+  // so waiting for all but STAGES - 2 groups means tile `it` has landed.
+#pragma unroll
+  for (int st = 0; st < STAGES - 1; ++st) {
+    if (st < num_tiles) load_tile(st);
+    cp_async_commit();
+  }
   for (int it = 0; it < num_tiles; ++it) {
-    if (it + 1 < num_tiles) {
-      load_tile(it + 1);
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncthreads();
-    const unsigned char* kb = smem + (it & 1) * 2 * TILE_BYTES;
+    cp_async_wait<STAGES - 2>();
+    __syncthreads();  // tile `it` is visible; tile it-1's buffer is free for the next load
+    if (it + STAGES - 1 < num_tiles) load_tile(it + STAGES - 1);
+    cp_async_commit();
+    const unsigned char* kb = smem + (it % STAGES) * 2 * TILE_BYTES;
     const unsigned char* vb = kb + TILE_BYTES;
     float s[KT / 8][4];
 #pragma unroll
@@ -208,8 +226,8 @@ __global__ void __launch_bounds__(WARPS * 32)
         mma(o[dt + 1], a, b[2], b[3]);
       }
     }
-    __syncthreads();  // the next iteration's load overwrites the other buffer
   }
+  cp_async_wait<0>();
 
   bf16* out = static_cast<bf16*>(p.out);
 #pragma unroll

@@ -109,6 +109,12 @@ Result<std::unique_ptr<CudaBackend>> CudaBackend::create_random(const model::Mod
   return b;
 }
 
+Status CudaBackend::randomize_kv(std::uint64_t seed) {
+  const std::size_t count = kv_pool_.bytes() / dtype_bytes(dtype_);
+  AGENTRT_CUDA_TRY(launch_fill_random(dtype_, kv_pool_.get(), count, seed, 1.0f, stream_));
+  return synchronize();
+}
+
 Status CudaBackend::synchronize() {
   return cuda_status(cudaStreamSynchronize(stream_), "cuda backend: stream");
 }

@@ -18,6 +18,7 @@
 #include "kernels/device_buffer.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
+#include "kernels/sampling.h"
 
 namespace agentrt::kernels {
 
@@ -65,6 +66,10 @@ class CudaBackend final : public Backend {
   int logit_rows() const { return static_cast<int>(step_.logit_rows.size()); }
   Status synchronize();
   cudaStream_t stream() const { return stream_; }
+  // Samples one token per logits row of the last forward_device() on the GPU (params: one
+  // per row) and copies only the tokens back. Errors: a params count that differs from
+  // logit_rows(), a CUDA failure.
+  Status sample_device(const std::vector<SampleParams>& params, std::vector<std::int32_t>& tokens);
 
   // Errors (nothing copied) when any id is outside [0, num_blocks).
   Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override;
@@ -74,7 +79,9 @@ class CudaBackend final : public Backend {
   Status read_block(std::int32_t id, std::span<std::byte> out) override;
   Status write_block(std::int32_t id, std::span<const std::byte> in) override;
 
-  // Bytes of weights on the device (for bandwidth floors).
+  // For benchmarks: fills every KV block with random values (timing on zeros flatters).
+  Status randomize_kv(std::uint64_t seed);
+  // Bytes of weights one step reads: all but the embedding table (for bandwidth floors).
   std::size_t weight_bytes() const { return weight_bytes_; }
 
  private:
@@ -95,9 +102,10 @@ class CudaBackend final : public Backend {
   };
   struct Buffers {
     DeviceBuffer meta, x, y, h, qkv, q, attn, gate_up, act, hl, logits;
-    DeviceBuffer part_o16, part_lse16, part_o64, part_lse64;
+    DeviceBuffer part_o16, part_lse16, part_o_tall, part_lse_tall;
     PinnedBuffer meta_host, logits_host, block_host;
-    DeviceBuffer pairs;
+    DeviceBuffer pairs, sample_params, sampled;
+    PinnedBuffer sample_host;
   };
 
   CudaBackend(const model::ModelConfig& config, const CudaBackendOptions& options);
@@ -133,8 +141,8 @@ class CudaBackend final : public Backend {
   struct MetaPtrs {
     const std::int32_t *tokens, *positions, *row_block, *row_chunk, *logit_rows, *tables;
     const AttnChunk* chunks;
-    const AttnWork *work16, *work64;
-    const AttnCombine *combine16, *combine64;
+    const AttnWork *work16, *work_tall;
+    const AttnCombine *combine16, *combine_tall;
   } meta_{};
 };
 

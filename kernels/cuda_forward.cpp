@@ -64,7 +64,8 @@ Status CudaBackend::lay_out(const BatchPlan& plan) {
     }
   }
   if (attention_uses_tensor_cores(dtype_, config_.head_dim)) {
-    s.plan = plan_attention(s.chunks, config_.num_heads, config_.num_kv_heads, 2 * sm_count_);
+    s.plan = plan_attention(s.chunks, config_.num_heads, config_.num_kv_heads,
+                            attention_target_ctas(sm_count_));
   } else {
     s.plan = AttentionPlan{};
   }
@@ -73,8 +74,8 @@ Status CudaBackend::lay_out(const BatchPlan& plan) {
   const std::size_t o_block = pk.add(s.row_block), o_chunk = pk.add(s.row_chunk);
   const std::size_t o_logit = pk.add(s.logit_rows), o_tables = pk.add(s.tables);
   const std::size_t o_chunks = pk.add(s.chunks);
-  const std::size_t o_w16 = pk.add(s.plan.work16), o_w64 = pk.add(s.plan.work64);
-  const std::size_t o_c16 = pk.add(s.plan.combine16), o_c64 = pk.add(s.plan.combine64);
+  const std::size_t o_w16 = pk.add(s.plan.work16), o_w64 = pk.add(s.plan.work_tall);
+  const std::size_t o_c16 = pk.add(s.plan.combine16), o_c64 = pk.add(s.plan.combine_tall);
   // The previous step's upload must have left the pinned buffer before it is rewritten.
   AGENTRT_CUDA_TRY(cudaEventSynchronize(meta_copied_));
   AGENTRT_TRY(buf_.meta_host.reserve(pk.size()));
@@ -93,9 +94,9 @@ Status CudaBackend::lay_out(const BatchPlan& plan) {
   meta_.tables = reinterpret_cast<const std::int32_t*>(at(o_tables));
   meta_.chunks = reinterpret_cast<const AttnChunk*>(at(o_chunks));
   meta_.work16 = reinterpret_cast<const AttnWork*>(at(o_w16));
-  meta_.work64 = reinterpret_cast<const AttnWork*>(at(o_w64));
+  meta_.work_tall = reinterpret_cast<const AttnWork*>(at(o_w64));
   meta_.combine16 = reinterpret_cast<const AttnCombine*>(at(o_c16));
-  meta_.combine64 = reinterpret_cast<const AttnCombine*>(at(o_c64));
+  meta_.combine_tall = reinterpret_cast<const AttnCombine*>(at(o_c64));
   return reserve_buffers();
 }
 
@@ -118,8 +119,10 @@ Status CudaBackend::reserve_buffers() {
   const auto& p = step_.plan;
   AGENTRT_TRY(buf_.part_o16.reserve(static_cast<std::size_t>(p.partials16) * 16 * hd * 4));
   AGENTRT_TRY(buf_.part_lse16.reserve(static_cast<std::size_t>(p.partials16) * 16 * 4));
-  AGENTRT_TRY(buf_.part_o64.reserve(static_cast<std::size_t>(p.partials64) * 64 * hd * 4));
-  AGENTRT_TRY(buf_.part_lse64.reserve(static_cast<std::size_t>(p.partials64) * 64 * 4));
+  AGENTRT_TRY(
+      buf_.part_o_tall.reserve(static_cast<std::size_t>(p.partials_tall) * kTallRows * hd * 4));
+  AGENTRT_TRY(
+      buf_.part_lse_tall.reserve(static_cast<std::size_t>(p.partials_tall) * kTallRows * 4));
   return ok_status();
 }
 
@@ -142,16 +145,16 @@ AttentionParams CudaBackend::attention_params(int layer) const {
   const auto& p = step_.plan;
   a.work16 = meta_.work16;
   a.num_work16 = static_cast<int>(p.work16.size());
-  a.work64 = meta_.work64;
-  a.num_work64 = static_cast<int>(p.work64.size());
+  a.work_tall = meta_.work_tall;
+  a.num_work_tall = static_cast<int>(p.work_tall.size());
   a.combine16 = meta_.combine16;
   a.num_combine16 = static_cast<int>(p.combine16.size());
-  a.combine64 = meta_.combine64;
-  a.num_combine64 = static_cast<int>(p.combine64.size());
+  a.combine_tall = meta_.combine_tall;
+  a.num_combine_tall = static_cast<int>(p.combine_tall.size());
   a.partial_o16 = buf_.part_o16.get<float>();
   a.partial_lse16 = buf_.part_lse16.get<float>();
-  a.partial_o64 = buf_.part_o64.get<float>();
-  a.partial_lse64 = buf_.part_lse64.get<float>();
+  a.partial_o_tall = buf_.part_o_tall.get<float>();
+  a.partial_lse_tall = buf_.part_lse_tall.get<float>();
   return a;
 }
 
@@ -243,6 +246,33 @@ Status CudaBackend::forward_device(const BatchPlan& plan) {
   return gemm_->run({dtype_, Dtype::f32, buf_.hl.get(), w_.lm_head_ptr(), buf_.logits.get(), n,
                      c.vocab_size, c.hidden_size, 0, 0, 0.0f},
                     stream_);
+}
+
+Status CudaBackend::sample_device(const std::vector<SampleParams>& params,
+                                  std::vector<std::int32_t>& tokens) {
+  const std::size_t n = step_.logit_rows.size();
+  if (params.size() != n) {
+    return make_error(ErrorCode::invalid_argument,
+                      "sample_device: " + std::to_string(params.size()) + " params for " +
+                          std::to_string(n) + " logits rows");
+  }
+  const std::size_t pbytes = n * sizeof(SampleParams);
+  AGENTRT_TRY(buf_.sample_host.reserve(pbytes + n * 4));
+  AGENTRT_TRY(buf_.sample_params.reserve(pbytes));
+  AGENTRT_TRY(buf_.sampled.reserve(n * 4));
+  std::memcpy(buf_.sample_host.get(), params.data(), pbytes);
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.sample_params.get(), buf_.sample_host.get(), pbytes,
+                                   cudaMemcpyHostToDevice, stream_));
+  AGENTRT_CUDA_TRY(launch_sample(buf_.logits.get<float>(), static_cast<int>(n), config_.vocab_size,
+                                 buf_.sample_params.get<SampleParams>(),
+                                 buf_.sampled.get<std::int32_t>(), stream_));
+  char* back = buf_.sample_host.get<char>() + pbytes;
+  AGENTRT_CUDA_TRY(
+      cudaMemcpyAsync(back, buf_.sampled.get(), n * 4, cudaMemcpyDeviceToHost, stream_));
+  AGENTRT_TRY(synchronize());
+  tokens.resize(n);
+  std::memcpy(tokens.data(), back, n * 4);
+  return ok_status();
 }
 
 Status CudaBackend::forward(const BatchPlan& plan, Logits& out) {

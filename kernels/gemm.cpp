@@ -6,6 +6,7 @@ namespace agentrt::kernels {
 namespace {
 
 constexpr std::size_t kWorkspaceBytes = 32u << 20;
+constexpr int kCandidates = 8;
 
 cudaDataType_t cuda_type(Dtype d) {
   return d == Dtype::f32 ? CUDA_R_32F : CUDA_R_16BF;
@@ -33,7 +34,7 @@ Gemm::~Gemm() {
 }
 
 // Row-major C = A . W^T is column-major C^T = W^T(op T) . A^T: cuBLAS's "A" is W.
-Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g) {
+Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g, cudaStream_t stream) {
   const int lda = g.lda ? g.lda : g.k, ldc = g.ldc ? g.ldc : g.n;
   const Key key{static_cast<int>(g.in), static_cast<int>(g.out), g.m, g.n, g.k, lda, ldc,
                 g.beta != 0.0f};
@@ -65,22 +66,63 @@ Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g) {
       pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws));
   if (set != CUBLAS_STATUS_SUCCESS) cublasLtMatmulPreferenceDestroy(pref);
   AGENTRT_TRY(check(set, "workspace preference"));
-  cublasLtMatmulHeuristicResult_t result{};
+  cublasLtMatmulHeuristicResult_t results[kCandidates]{};
   int found = 0;
-  const cublasStatus_t st =
-      cublasLtMatmulAlgoGetHeuristic(handle_, p.desc, p.a, p.b, p.c, p.c, pref, 1, &result, &found);
+  const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle_, p.desc, p.a, p.b, p.c, p.c,
+                                                           pref, kCandidates, results, &found);
   cublasLtMatmulPreferenceDestroy(pref);
   AGENTRT_TRY(check(st, "cublasLtMatmulAlgoGetHeuristic"));
   if (found == 0) return make_error(ErrorCode::unsupported, where + "no cuBLASLt algorithm");
-  p.algo = result.algo;
+  p.algo = results[0].algo;
+  // The heuristic's first choice is often not the fastest for skinny (decode) shapes: time
+  // the candidates once on the real operands. Only with beta == 0, where reruns are harmless.
+  if (found > 1 && g.beta == 0.0f) {
+    auto best = fastest(p, g, results, found, stream);
+    if (!best.ok()) return best.error();
+    p.algo = results[*best].algo;
+  }
   Plan* raw = plan.get();
   plans_.emplace(key, std::move(plan));
   return raw;
 }
 
+Result<int> Gemm::fastest(const Plan& p, const GemmArgs& g,
+                          const cublasLtMatmulHeuristicResult_t* results, int found,
+                          cudaStream_t stream) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  AGENTRT_TRY(cuda_status(cudaEventCreate(&start), "gemm autotune"));
+  AGENTRT_TRY(cuda_status(cudaEventCreate(&stop), "gemm autotune"));
+  const float alpha = 1.0f;
+  int best = -1;
+  float best_ms = 0;
+  Status status = ok_status();
+  for (int i = 0; i < found && status.ok(); ++i) {
+    auto launch = [&] {
+      return cublasLtMatmul(handle_, p.desc, &alpha, g.w, p.a, g.a, p.b, &g.beta, g.c, p.c, g.c,
+                            p.c, &results[i].algo, workspace_.get(), workspace_.bytes(), stream);
+    };
+    if (launch() != CUBLAS_STATUS_SUCCESS) continue;  // skip candidates that refuse the shape
+    cudaEventRecord(start, stream);
+    for (int r = 0; r < 3; ++r)
+      launch();
+    cudaEventRecord(stop, stream);
+    status = cuda_status(cudaEventSynchronize(stop), "gemm autotune");
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    if (best < 0 || ms < best_ms) {
+      best = i;
+      best_ms = ms;
+    }
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  if (!status.ok()) return status.error();
+  return best < 0 ? 0 : best;
+}
+
 Status Gemm::run(const GemmArgs& g, cudaStream_t stream) {
   if (g.m == 0) return ok_status();
-  auto plan = plan_for(g);
+  auto plan = plan_for(g, stream);
   if (!plan.ok()) return plan.error();
   const float alpha = 1.0f;
   const Plan& p = **plan;

@@ -1,6 +1,7 @@
 // Gemm: row-major C[m, n] = A[m, k] . W[n, k]^T + beta * C through cuBLASLt, f32
 // accumulation (bf16 or f32 inputs; f32 inputs use full f32, not TF32). Plans (layouts and
-// the heuristic's algorithm) are cached per shape. One thread at a time.
+// the fastest of the heuristic's candidates, timed once on first use) are cached per shape.
+// One thread at a time.
 #pragma once
 
 #include <cublasLt.h>
@@ -52,7 +53,11 @@ class Gemm {
     ~Plan();
   };
   using Key = std::tuple<int, int, int, int, int, int, int, bool>;
-  Result<Plan*> plan_for(const GemmArgs& args);
+  Result<Plan*> plan_for(const GemmArgs& args, cudaStream_t stream);
+  // Index of the fastest of `found` candidates on the real operands.
+  Result<int> fastest(const Plan& plan, const GemmArgs& args,
+                      const cublasLtMatmulHeuristicResult_t* results, int found,
+                      cudaStream_t stream);
 
   cublasLtHandle_t handle_ = nullptr;
   DeviceBuffer workspace_;

@@ -1,0 +1,177 @@
+// GPU sampling: one 1024-thread block per row. Thresholds for top-k (count) and top-p (mass)
+// come from a 4-pass radix select over order-preserving 32-bit keys of the scaled logits;
+// the draw is a block-wide prefix sum over candidates in id order.
+#include <cub/block/block_scan.cuh>
+
+#include "kernels/sampling.h"
+
+namespace agentrt::kernels {
+namespace {
+
+constexpr int kThreads = 1024;
+
+// Monotone map of a float to an unsigned key (larger float, larger key).
+__device__ __forceinline__ std::uint32_t key_of(float x) {
+  const std::uint32_t u = __float_as_uint(x);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+__device__ __forceinline__ double uniform01(std::uint64_t seed, std::uint64_t step) {
+  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (step + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
+struct Best {
+  float v;
+  int i;
+};
+__device__ __forceinline__ Best better(Best a, Best b) {
+  return (b.v > a.v || (b.v == a.v && b.i < a.i)) ? b : a;
+}
+
+// Argmax over the row, ties to the lowest id; every thread gets it.
+__device__ Best block_argmax(const float* row, int vocab) {
+  __shared__ Best warp_best[kThreads / 32];
+  Best b{-INFINITY, vocab};
+  for (int i = threadIdx.x; i < vocab; i += kThreads)
+    b = better(b, Best{row[i], i});
+  for (int o = 16; o > 0; o >>= 1) {
+    Best other{__shfl_xor_sync(0xffffffffu, b.v, o), __shfl_xor_sync(0xffffffffu, b.i, o)};
+    b = better(b, other);
+  }
+  if (threadIdx.x % 32 == 0) warp_best[threadIdx.x / 32] = b;
+  __syncthreads();
+  b = warp_best[0];
+  for (int w = 1; w < kThreads / 32; ++w)
+    b = better(b, warp_best[w]);
+  __syncthreads();
+  return b;
+}
+
+// The largest key K such that the weight of eligible elements (key >= min_key) with key >= K
+// reaches `target`. Weight is 1 (counts) or exp(x - mx) (mass).
+__device__ std::uint32_t radix_threshold(const float* row, int vocab, float inv_t, float mx,
+                                         std::uint32_t min_key, float target, bool mass) {
+  __shared__ float hist[256];
+  __shared__ std::uint32_t chosen;
+  __shared__ float above_s;
+  std::uint32_t prefix = 0, mask = 0;
+  float above = 0.0f;  // weight of eligible elements above the current prefix
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int b = threadIdx.x; b < 256; b += kThreads)
+      hist[b] = 0.0f;
+    __syncthreads();
+    for (int i = threadIdx.x; i < vocab; i += kThreads) {
+      const float x = row[i] * inv_t;
+      const std::uint32_t k = key_of(x);
+      if (k >= min_key && (k & mask) == prefix)
+        atomicAdd(&hist[(k >> shift) & 255u], mass ? __expf(x - mx) : 1.0f);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      float cum = above;
+      std::uint32_t pick = 0;
+      for (int b = 255; b >= 0; --b) {
+        if (hist[b] == 0.0f) continue;
+        pick = static_cast<std::uint32_t>(b);  // the lowest non-empty bin if never reached
+        if (cum + hist[b] >= target) break;
+        cum += hist[b];
+      }
+      chosen = pick;
+      above_s = cum;
+    }
+    __syncthreads();
+    prefix |= chosen << shift;
+    mask |= 255u << shift;
+    above = above_s;
+    __syncthreads();
+  }
+  return prefix;
+}
+
+__global__ void __launch_bounds__(kThreads)
+    sample_kernel(const float* logits, int vocab, const SampleParams* params, std::int32_t* out) {
+  const SampleParams p = params[blockIdx.x];
+  const float* row = logits + static_cast<std::size_t>(blockIdx.x) * vocab;
+  const Best top = block_argmax(row, vocab);
+  if (p.temperature == 0.0f) {
+    if (threadIdx.x == 0) out[blockIdx.x] = top.i;
+    return;
+  }
+  const float inv_t = 1.0f / p.temperature;
+  const float mx = top.v * inv_t;  // the scaled maximum (scaling by 1/T > 0 keeps the argmax)
+  std::uint32_t cut = 0;
+  if (p.top_k > 0 && p.top_k < vocab)
+    cut = radix_threshold(row, vocab, inv_t, mx, 0, static_cast<float>(p.top_k), false);
+  if (p.top_p < 1.0f) {
+    // Mass of the top-k set (everything at or above cut).
+    __shared__ float total_s;
+    if (threadIdx.x == 0) total_s = 0.0f;
+    __syncthreads();
+    float local = 0.0f;
+    for (int i = threadIdx.x; i < vocab; i += kThreads) {
+      const float x = row[i] * inv_t;
+      if (key_of(x) >= cut) local += __expf(x - mx);
+    }
+    atomicAdd(&total_s, local);
+    __syncthreads();
+    cut = max(cut, radix_threshold(row, vocab, inv_t, mx, cut, p.top_p * total_s, true));
+  }
+  if (p.min_p > 0.0f) cut = max(cut, key_of(mx + logf(p.min_p)));
+
+  // Draw: contiguous chunks per thread, prefix sums of candidate mass in id order.
+  using Scan = cub::BlockScan<float, kThreads>;
+  __shared__ typename Scan::TempStorage scan_storage;
+  __shared__ int picked;
+  __shared__ int last;
+  if (threadIdx.x == 0) {
+    picked = -1;
+    last = top.i;
+  }
+  __syncthreads();
+  const int chunk = (vocab + kThreads - 1) / kThreads;
+  const int begin = min(vocab, static_cast<int>(threadIdx.x) * chunk),
+            end = min(vocab, begin + chunk);
+  float local = 0.0f;
+  int local_last = -1;
+  for (int i = begin; i < end; ++i) {
+    const float x = row[i] * inv_t;
+    if (key_of(x) >= cut) {
+      local += __expf(x - mx);
+      local_last = i;
+    }
+  }
+  if (local_last >= 0) atomicMax(&last, local_last);
+  float prefix = 0.0f, total = 0.0f;
+  Scan(scan_storage).ExclusiveSum(local, prefix, total);
+  const float u = static_cast<float>(uniform01(p.seed, p.step)) * total;
+  if (local > 0.0f && u >= prefix && u < prefix + local) {
+    float cum = prefix;
+    for (int i = begin; i < end; ++i) {
+      const float x = row[i] * inv_t;
+      if (key_of(x) < cut) continue;
+      cum += __expf(x - mx);
+      if (u < cum) {
+        picked = i;
+        break;
+      }
+    }
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) out[blockIdx.x] = picked >= 0 ? picked : last;
+}
+
+}  // namespace
+
+cudaError_t launch_sample(const float* logits, int rows, int vocab, const SampleParams* params,
+                          std::int32_t* tokens, cudaStream_t stream) {
+  if (vocab < 1) return cudaErrorInvalidValue;
+  if (rows == 0) return cudaSuccess;
+  sample_kernel<<<rows, kThreads, 0, stream>>>(logits, vocab, params, tokens);
+  return cudaGetLastError();
+}
+
+}  // namespace agentrt::kernels

@@ -1,0 +1,31 @@
+// Token sampling on the GPU, so logits need not leave the device: temperature, top-k, top-p,
+// min-p and a seed per row, in the order and with the meaning of sampling::Sampler
+// (engine/sampling/sampler.h). Greedy rows (temperature 0) give exactly Sampler's token (the
+// highest logit, ties to the lowest id). Sampled rows draw from the same distribution as
+// Sampler, with a counter-based generator: (seed, step) fixes the uniform draw, so a row's
+// tokens repeat for the same seed; they are not Sampler's mt19937 sequence. Tokens tied
+// exactly at the top-k or top-p cut are all kept (Sampler breaks such ties by id). Penalties
+// are not applied here. Plain C++17.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace agentrt::kernels {
+
+struct SampleParams {
+  float temperature = 1.0f;  // 0 = greedy
+  std::int32_t top_k = 0;    // 0 = off
+  float top_p = 1.0f;        // 1 = off
+  float min_p = 0.0f;        // 0 = off
+  std::uint64_t seed = 0;
+  std::uint64_t step = 0;  // index of this draw in the row's sequence
+};
+
+// tokens[r] = a sample from row r of logits [rows, vocab] (f32) under params[r]. All
+// pointers are device pointers. Errors: cudaErrorInvalidValue for vocab < 1.
+cudaError_t launch_sample(const float* logits, int rows, int vocab, const SampleParams* params,
+                          std::int32_t* tokens, cudaStream_t stream);
+
+}  // namespace agentrt::kernels
