@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   commands["info"] = agentrt::cli::add_info_command(app);
   commands["tokenize"] = agentrt::cli::add_tokenize_command(app);
   commands["validate"] = agentrt::cli::add_validate_command(app);
+  commands["run"] = agentrt::cli::add_run_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

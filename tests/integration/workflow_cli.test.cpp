@@ -113,4 +113,69 @@ TEST(Validate, UsageErrorsExitTwo) {
   EXPECT_EQ(agentrt("validate " + example("single_agent.yaml") + " --input novalue").exit_code, 2);
 }
 
+TEST(Run, SingleAgentPrintsOutputsAndPlainProgressLines) {
+  auto r = agentrt("run " + example("single_agent.yaml"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("answer: 4\n"), std::string::npos) << r.output;
+  // Not a terminal: timestamped lines instead of a live table.
+  EXPECT_NE(r.output.find("] solve: started"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("] solve: call calculator"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("] solve: done:"), std::string::npos) << r.output;
+}
+
+TEST(Run, JsonHasOutputsStepsAndSamples) {
+  auto r = agentrt("run " + example("best_of_majority.yaml") +
+                   " --input n=3 --json --quiet 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_TRUE(j["ok"].get<bool>());
+  EXPECT_TRUE(j["outputs"].contains("answer"));
+  ASSERT_EQ(j["steps"].size(), 1u);
+  EXPECT_EQ(j["steps"][0]["state"], "done");
+  EXPECT_EQ(j["steps"][0]["samples"].size(), 3u);
+  EXPECT_GT(j["engines"][0]["hit_tokens"].get<int>(), 0);
+}
+
+TEST(Run, EveryExampleRuns) {
+  for (const char* name : {"single_agent.yaml", "best_of_majority.yaml", "team_review.yaml",
+                           "map_questions.yaml", "loop_until_answer.yaml"}) {
+    auto ok = agentrt("run --quiet " + example(name) +
+                      (std::string(name) == "best_of_majority.yaml" ? " --input n=2" : ""));
+    EXPECT_EQ(ok.exit_code, 0) << name << "\n" << ok.output;
+  }
+}
+
+TEST(Run, InvalidWorkflowOrInputsExitOne) {
+  const auto path =
+      write_temp("run_bad.yaml", "agents: {a: {}}\nsteps: [{id: s, agent: b, input: x}]\n");
+  auto r = agentrt("run " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find(path + ":2:24: step 's': unknown agent 'b'"), std::string::npos)
+      << r.output;
+  const auto needs = write_temp("run_needs.yaml", R"(agents: {a: {}}
+inputs: { q: { type: string } }
+steps: [{id: s, agent: a, input: "{{ inputs.q }}"}]
+)");
+  auto m = agentrt("run " + needs);
+  EXPECT_EQ(m.exit_code, 1);
+  EXPECT_NE(m.output.find(needs + ":2:11: input 'q' is required"), std::string::npos) << m.output;
+  auto bad_model = agentrt("run " + example("single_agent.yaml") + " --model /nonexistent/m");
+  EXPECT_EQ(bad_model.exit_code, 1);
+  EXPECT_NE(bad_model.output.find("/nonexistent/m"), std::string::npos) << bad_model.output;
+}
+
+TEST(Run, UsageErrorsExitTwo) {
+  EXPECT_EQ(agentrt("run").exit_code, 2);
+  EXPECT_EQ(agentrt("run /nonexistent/wf.yaml").exit_code, 2);
+  EXPECT_EQ(agentrt("run " + example("single_agent.yaml") + " --input =x").exit_code, 2);
+}
+
+TEST(Run, CtrlCCancelsCleanly) {
+  // SIGINT after 1.5 s of a long best-of: the run cancels its jobs and exits 130.
+  auto r = agentrt("run " + example("best_of_majority.yaml") +
+                   " --input n=64 --quiet 2>&1 & pid=$!; sleep 1.5; kill -INT $pid; wait $pid");
+  EXPECT_EQ(r.exit_code, 130) << r.output;
+  EXPECT_NE(r.output.find("agentrt run: cancelled"), std::string::npos) << r.output;
+}
+
 }  // namespace

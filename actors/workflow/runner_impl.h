@@ -1,0 +1,63 @@
+// WorkflowRunner's state, shared by workflow_runner.cpp (models, scheduling, outputs) and
+// step_execution.cpp (agent runs, best-of, map, loop). Internal to this library.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "actors/workflow/workflow_runner.h"
+
+namespace agentrt::actors::workflow {
+
+// The result of one unit of work: one agent run or one best-of.
+struct UnitOutcome {
+  std::string output;
+  std::optional<std::string> answer;  // best_of only
+  double confidence = 0.0;            // best_of only: votes / samples
+  std::vector<SampleSummary> samples;
+};
+
+// Extra template names inside one unit: the map item, loop.index / loop.previous.
+using Extras = std::map<std::string, workflows::Value>;
+
+struct WorkflowRunner::Impl {
+  workflows::Workflow wf;
+  RunnerOptions opt;
+  std::map<std::string, std::unique_ptr<Runtime>> runtimes;  // by model name
+
+  // --- the current run; guarded by mu unless noted ---
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::vector<StepStatus> status;
+  std::vector<StepResult> results;
+  std::vector<std::chrono::steady_clock::time_point> started;
+  std::set<std::pair<Runtime*, JobId>> jobs;                      // in flight
+  std::map<std::tuple<int, int, int>, std::int64_t> tokens_seen;  // (step, unit, sample)
+  int running = 0;
+  bool stop = false;                               // no new steps: a failure or cancel()
+  bool cancelled = false;                          // cancel() was called
+  const workflows::InputValues* inputs = nullptr;  // set for the whole run
+  EventFn events;
+  std::chrono::steady_clock::time_point t0;
+
+  // step_execution.cpp (step threads; they take mu only briefly)
+  Result<StepResult> execute(int step);
+  Result<UnitOutcome> run_unit(int step, int unit, const std::string& input);
+  Result<std::string> render(const workflows::TemplateText& t, const Extras& extras) const;
+  std::optional<workflows::Value> lookup(const std::vector<std::string>& path,
+                                         const Extras& extras) const;
+  Result<AgentSpec> agent_spec(const workflows::AgentSpec& a) const;
+  void on_progress(int step, int unit, const Progress& p);
+  void emit(int step, const std::string& line);
+  // Registers a job for cancel(); false when the run is already cancelled (then the job is
+  // cancelled here).
+  void track(Runtime* rt, JobId job);
+  void untrack(Runtime* rt, JobId job);
+};
+
+}  // namespace agentrt::actors::workflow

@@ -1,0 +1,51 @@
+// StepStatus: what a running workflow reports about each step, for live progress and the
+// final summary. Snapshots are plain values; the runner owns the live copies.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "workflows/value.h"
+#include "workflows/workflow.h"
+
+namespace agentrt::actors::workflow {
+
+enum class StepState { waiting, running, done, failed, cancelled, skipped };
+const char* to_string(StepState s);
+
+// One best-of sample (or the single run of a plain agent unit).
+struct SampleSummary {
+  bool finished = false;
+  std::optional<std::string> answer;
+  std::int64_t tokens = 0;
+  int tool_calls = 0;
+  std::string error;
+};
+
+struct StepStatus {
+  std::string id;
+  workflows::StepKind kind = workflows::StepKind::agent;
+  StepState state = StepState::waiting;
+  std::string activity;  // the runtime's latest state: generating, tools, resumed, ...
+  std::int64_t tokens = 0;
+  int tool_calls = 0;
+  double elapsed = 0.0;  // seconds since the step started (final when it ended)
+  int units_total = 0;   // map items or loop iterations started; 1 otherwise
+  int units_done = 0;
+  int samples_total = 0;  // best_of: n per unit, over all units
+  int samples_done = 0;
+  std::string error;
+};
+
+// A finished step: its output, extracted fields, and the samples of a best_of.
+struct StepResult {
+  StepStatus status;
+  workflows::Value output;
+  std::map<std::string, workflows::Value> fields;
+  std::vector<SampleSummary> samples;  // best_of: every sample of every unit, in order
+};
+
+}  // namespace agentrt::actors::workflow

@@ -1,0 +1,72 @@
+// WorkflowRunner: runs a validated workflow on the actor runtime (actors/runtime.h). Steps
+// start as soon as the steps they depend on are done, so independent steps run
+// concurrently; every agent of one model runs on that model's single Runtime (one engine),
+// so shared prompt prefixes (system prompt, a shared document first in the input, a
+// best-of prompt) are computed once and reused from the KV cache.
+// Threads: run() blocks its caller and runs each step on a thread of its own; cancel() and
+// snapshot() may be called from any thread while run() is in progress. Events arrive on
+// runner threads and must return quickly.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/runtime.h"
+#include "actors/workflow/step_status.h"
+#include "engine/common/result.h"
+#include "workflows/inputs.h"
+#include "workflows/workflow.h"
+
+namespace agentrt::actors::workflow {
+
+struct RunnerOptions {
+  std::string model_dir;           // replaces the path of the "default" (or only) model
+  std::string fallback_model_dir;  // for models without a path (the CLI: tiny-calc)
+  int kv_blocks = 0;               // 0: the model's kv_blocks, else 2048
+  int threads = 0;                 // 0: the model's threads, else all cores
+};
+
+// A plain progress line about one step ("calculator {"expression": "13 + 7"} -> 20").
+using EventFn = std::function<void(const std::string& step, const std::string& line)>;
+
+struct WorkflowOutcome {
+  Status status;  // the first step failure, or cancelled
+  std::vector<std::pair<std::string, workflows::Value>> outputs;  // in declaration order
+  std::vector<StepResult> steps;                                  // in file order
+  std::vector<RuntimeMetrics> metrics;                            // one per runtime (model)
+  double seconds = 0.0;
+};
+
+class WorkflowRunner {
+ public:
+  // Loads every model the agents use and registers the workflow's tools. Errors: a model
+  // that does not load, a backend other than cpu, a tool the runtime refuses.
+  static Result<std::unique_ptr<WorkflowRunner>> create(const workflows::Workflow& wf,
+                                                        const RunnerOptions& options);
+  ~WorkflowRunner();
+
+  // Runs every step and renders the outputs. `inputs` must be resolved (inputs.h). On the
+  // first failing step the running ones are cancelled and the rest skipped.
+  WorkflowOutcome run(const workflows::InputValues& inputs, EventFn events = {});
+  // Cancels the run: running jobs end, nothing new starts; run() returns cancelled.
+  void cancel();
+  std::vector<StepStatus> snapshot() const;
+
+  struct Impl;
+
+ private:
+  explicit WorkflowRunner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Where a model's weights come from: --model for the default model, else its path
+// (relative to the workflow file), else the fallback.
+std::string resolve_model_dir(const workflows::Workflow& wf, const workflows::ModelSpec& m,
+                              const RunnerOptions& options);
+
+}  // namespace agentrt::actors::workflow
