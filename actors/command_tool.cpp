@@ -18,8 +18,9 @@ using Clock = std::chrono::steady_clock;
 struct Pipes {
   int in[2] = {-1, -1};
   int out[2] = {-1, -1};
+  int exec_err[2] = {-1, -1};  // close-on-exec: gets the child's errno if exec fails
   ~Pipes() {
-    for (int fd : {in[0], in[1], out[0], out[1]})
+    for (int fd : {in[0], in[1], out[0], out[1], exec_err[0], exec_err[1]})
       if (fd >= 0) ::close(fd);
   }
 };
@@ -71,7 +72,8 @@ Result<std::string> run_command(const std::vector<std::string>& argv, const std:
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   Pipes p;
-  if (::pipe2(p.in, O_CLOEXEC) != 0 || ::pipe2(p.out, O_CLOEXEC) != 0)
+  if (::pipe2(p.in, O_CLOEXEC) != 0 || ::pipe2(p.out, O_CLOEXEC) != 0 ||
+      ::pipe2(p.exec_err, O_CLOEXEC) != 0)
     return make_error(ErrorCode::io, std::string("command: pipe: ") + std::strerror(errno));
   const pid_t pid = ::fork();
   if (pid < 0)
@@ -82,8 +84,14 @@ Result<std::string> run_command(const std::vector<std::string>& argv, const std:
     ::dup2(p.out[1], 1);
     ::dup2(p.out[1], 2);
     ::execvp(args[0], args.data());
+    const int err = errno;
+    (void)!::write(p.exec_err[1], &err, sizeof err);
     _exit(127);
   }
+  close_fd(p.exec_err[1]);
+  int exec_errno = 0;
+  const bool exec_failed =
+      ::read(p.exec_err[0], &exec_errno, sizeof exec_errno) == sizeof exec_errno;
   ::setpgid(pid, pid);
   close_fd(p.in[0]);
   close_fd(p.out[1]);
@@ -101,8 +109,10 @@ Result<std::string> run_command(const std::vector<std::string>& argv, const std:
                       "command timed out after " + std::to_string(timeout.count()) + " ms");
   }
   if (cut) out += "\n[output cut at " + std::to_string(max_output) + " bytes]";
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && out.empty())
-    return make_error(ErrorCode::not_found, "command: cannot run '" + argv[0] + "'");
+  if (exec_failed) {
+    return make_error(ErrorCode::not_found,
+                      "command: cannot run '" + argv[0] + "': " + std::strerror(exec_errno));
+  }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return make_error(ErrorCode::io, "command exited with status " + std::to_string(code) +

@@ -157,6 +157,11 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   impl->cfg = std::make_unique<caf::actor_system_config>();
   if (options.actor_threads > 0)
     impl->cfg->set("scheduler.max-threads", static_cast<std::size_t>(options.actor_threads));
+#if defined(__SANITIZE_THREAD__)
+  // The work-sharing queue synchronizes through a mutex that TSan sees even inside the
+  // uninstrumented libcaf_core; work stealing's atomics there would look like races.
+  impl->cfg->set("scheduler.policy", caf::atom("sharing"));
+#endif
   impl->sys = std::make_unique<caf::actor_system>(*impl->cfg);
   impl->engine = impl->sys->spawn(engine_actor, impl->loop);
   auto ctx = std::make_shared<AgentContext>(AgentContext{impl->engine,

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace agentrt::actors {
 namespace {
 
@@ -110,6 +112,26 @@ TEST(TtlPolicy, MeasuredPrefillRateReplacesTheDefault) {
   EXPECT_NEAR(p.decide(inputs(100)).recompute_seconds, 0.05, 1e-12);
   p.record_prefill(1000, 1.5);  // EWMA: 0.9 * 0.5 + 0.1 * 1.5 = 0.6 ms per token
   EXPECT_NEAR(p.decide(inputs(100)).recompute_seconds, 0.06, 1e-12);
+}
+
+TEST(TtlPolicy, RecordsAndDecisionsFromManyThreads) {
+  TtlPolicyOptions o;
+  o.min_samples = 1;
+  TtlPolicy p(o);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&p, t] {
+      for (int i = 0; i < 200; ++i) {
+        p.record(t % 2 ? "a" : "b", std::chrono::milliseconds(10 + i % 7));
+        p.record_prefill(100, 0.01);
+        (void)p.decide(inputs(100));
+      }
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(p.predict("a"), 16ms);
+  EXPECT_EQ(p.predict("b"), 16ms);
 }
 
 }  // namespace
