@@ -1,5 +1,6 @@
-// `agentrt generate`: runs one prompt through the engine on the CPU backend and prints the
-// continuation (token ids, and text once the model has a tokenizer).
+// `agentrt generate`: runs one prompt through the engine (the CPU backend, or the CUDA one
+// with --backend cuda) and prints the continuation (token ids, and text once the model has a
+// tokenizer).
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -14,6 +15,9 @@
 #include "engine/cpu/cpu_backend.h"
 #include "engine/generator.h"
 #include "engine/model/model.h"
+#ifdef AGENTRT_HAVE_CUDA
+#include "kernels/cuda_backend.h"
+#endif
 
 namespace agentrt::cli {
 namespace {
@@ -23,12 +27,34 @@ struct GenerateArgs {
   PromptFlags prompt;
   bool skip_special_tokens = true;
   int threads = 0;
+  std::string backend = "cpu";
   int kv_blocks = 0;
   bool json = false;
   sampling::SamplingParams params;
   std::uint64_t seed = 0;
   bool seed_set = false;
 };
+
+// The CPU backend, or the CUDA one (bf16) where this build has it.
+Result<std::unique_ptr<Backend>> make_backend(const std::string& kind,
+                                              std::shared_ptr<const model::Model> model,
+                                              const cpu::CpuBackendOptions& opts) {
+  if (kind == "cuda") {
+#ifdef AGENTRT_HAVE_CUDA
+    kernels::CudaBackendOptions c;
+    c.num_blocks = opts.num_blocks;
+    c.block_size = opts.block_size;
+    auto b = kernels::CudaBackend::create(std::move(model), c);
+    if (!b.ok()) return b.error();
+    return std::unique_ptr<Backend>(std::move(*b));
+#else
+    return make_error(ErrorCode::unsupported, "--backend cuda: this build has no CUDA backend");
+#endif
+  }
+  auto b = cpu::CpuBackend::create(std::move(model), opts);
+  if (!b.ok()) return b.error();
+  return std::unique_ptr<Backend>(std::move(*b));
+}
 
 const char* finish_name(FinishReason r) {
   switch (r) {
@@ -118,7 +144,7 @@ int run_generate(GenerateArgs a) {
   opts.num_threads = a.threads;
   const int needed = static_cast<int>(prompt->size()) + a.params.max_tokens;
   opts.num_blocks = a.kv_blocks > 0 ? a.kv_blocks : needed / opts.block_size + 2;
-  auto backend = cpu::CpuBackend::create(*model, opts);
+  auto backend = make_backend(a.backend, *model, opts);
   if (!backend.ok()) {
     std::fprintf(stderr, "agentrt generate: %s\n", backend.error().to_string().c_str());
     return kExitFailure;
@@ -148,7 +174,7 @@ int run_generate(GenerateArgs a) {
 
 CommandFn add_generate_command(CLI::App& app) {
   auto a = std::make_shared<GenerateArgs>();
-  auto* cmd = app.add_subcommand("generate", "Generate a continuation of a prompt on the CPU");
+  auto* cmd = app.add_subcommand("generate", "Generate a continuation of a prompt");
   cmd->add_option("--model", a->model_dir, "Model directory (Hugging Face format)");
   cmd->add_option("--tokens", a->prompt.tokens, "Prompt token ids, comma- or space-separated");
   cmd->add_option("--prompt", a->prompt.prompt, "Prompt text (or @FILE), tokenized with BOS");
@@ -177,6 +203,9 @@ CommandFn add_generate_command(CLI::App& app) {
   cmd->add_flag("--ignore-eos", p.ignore_eos, "Keep generating past end-of-sequence tokens");
   cmd->add_option("--logprobs", p.logprobs,
                   "Report the chosen token's logprob and this many alternatives");
+  cmd->add_option("--backend", a->backend, "cpu, or cuda (bf16 on the GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
   cmd->add_option("--threads", a->threads, "CPU threads (0 = all cores)");
   cmd->add_option("--kv-blocks", a->kv_blocks, "KV cache blocks of 16 tokens (0 = just enough)");
   cmd->add_flag("--json", a->json, "Print one JSON object instead of text");
