@@ -62,7 +62,13 @@ struct AgentSpec {
   std::optional<bool> enable_thinking = false;  // Qwen3 render option (tiny-calc: false)
 };
 
-enum class StopReason { final_answer, max_turns, token_budget, cancelled };
+enum class StopReason {
+  final_answer,  // a reply without tool calls
+  max_turns,     // the last allowed reply still called tools (they did not run)
+  token_budget,  // the agent's (or best-of-N's shared) budget ran out, or a reply hit max_tokens
+  cancelled,     // best-of-N: a sample stopped once first_k had finished (run_agent and
+                 // run_best_of report a cancel() as a cancelled error instead)
+};
 const char* to_string(StopReason reason);
 
 struct AgentResult {

@@ -232,11 +232,15 @@ TEST(Runtime, BestOfNMajorityVoteWithToolCalls) {
   b.first_k = 3;
   auto r = rt->run_best_of(a, kProblems[0], b);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
-  int finished = 0;
-  for (const auto& s : r->samples)
+  int finished = 0, stopped = 0;
+  for (const auto& s : r->samples) {
     finished += s.finished ? 1 : 0;
+    stopped += s.result.stop == StopReason::cancelled ? 1 : 0;
+    EXPECT_TRUE(s.error.empty()) << s.error;
+  }
   EXPECT_GE(finished, 1);
   EXPECT_LE(finished, 4);
+  EXPECT_LE(finished + stopped, 4) << "early-stopped samples are not failures";
   ASSERT_GE(r->chosen, 0);
   ASSERT_TRUE(r->answer.has_value());
   EXPECT_GE(r->votes, 1);

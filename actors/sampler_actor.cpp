@@ -169,6 +169,8 @@ void Sampler::on_sample(SampleDone& d) {
     s.finished = s.result.stop == StopReason::final_answer;
     s.answer = extract_answer(in_.best.answer_regex, s.result.output);
     res_.generated_tokens += s.result.generated_tokens;
+  } else if (d.error->code == ErrorCode::cancelled && !cancelled_) {
+    s.result.stop = StopReason::cancelled;  // stopped early: first_k samples had finished
   } else {
     s.error = d.error->message;
   }
