@@ -17,6 +17,16 @@ caf::behavior engine_actor(caf::stateful_actor<EngineActorState>* self,
         if (!st.ok()) return GenerateReply{id, st.error()};
         return GenerateReply{id, std::nullopt};
       },
+      [self](pause_atom, RequestId id, std::int64_t ttl_ns) -> GenerateReply {
+        auto st = self->state.loop->pause(id, kv::Duration(ttl_ns));
+        if (!st.ok()) return GenerateReply{id, st.error()};
+        return GenerateReply{id, std::nullopt};
+      },
+      [self](fork_atom, RequestId parent, const caf::actor& subscriber) -> GenerateReply {
+        auto child = self->state.loop->fork(parent, subscriber);
+        if (!child.ok()) return GenerateReply{0, child.error()};
+        return GenerateReply{*child, std::nullopt};
+      },
       [self](cancel_atom, RequestId id) { self->state.loop->cancel(id); },
       [self](metrics_atom) -> RuntimeMetrics { return self->state.loop->metrics(); },
   };

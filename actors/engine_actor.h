@@ -21,8 +21,9 @@ struct EngineActorState {
 };
 
 // Handlers: (generate_atom, GenerateMsg) -> GenerateReply; (resume_atom, ResumeMsg) ->
-// GenerateReply (error when the request is not paused at EOS); (cancel_atom, RequestId);
-// (metrics_atom) -> RuntimeMetrics.
+// GenerateReply (error when the request is not paused); (pause_atom, RequestId, ttl in
+// ns) -> GenerateReply; (fork_atom, RequestId, subscriber) -> GenerateReply with the child
+// id; (cancel_atom, RequestId); (metrics_atom) -> RuntimeMetrics.
 caf::behavior engine_actor(caf::stateful_actor<EngineActorState>* self,
                            std::shared_ptr<EngineLoop> loop);
 

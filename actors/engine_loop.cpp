@@ -81,6 +81,42 @@ Status EngineLoop::resume(ResumeMsg msg) {
   return ok_status();
 }
 
+Status EngineLoop::pause(RequestId id, kv::Duration ttl) {
+  std::lock_guard lock(mu_);
+  auto it = routes_.find(id);
+  if (it == routes_.end()) {
+    return make_error(ErrorCode::not_found,
+                      "pause: request " + std::to_string(id) + " is not live");
+  }
+  it->second.paused = true;
+  engine_->pause(id, ttl);
+  wake();
+  return ok_status();
+}
+
+Result<RequestId> EngineLoop::fork(RequestId parent, caf::actor subscriber) {
+  std::lock_guard lock(mu_);
+  auto it = routes_.find(parent);
+  if (it == routes_.end()) {
+    return make_error(ErrorCode::not_found,
+                      "fork: request " + std::to_string(parent) + " is not live");
+  }
+  if (static_cast<int>(routes_.size()) + 1 > max_live_) {
+    ++snapshot_.rejected_requests;
+    return make_error(ErrorCode::overloaded,
+                      "engine overloaded: fork refused (max_pending_requests)");
+  }
+  Route c;
+  c.subscriber = std::move(subscriber);
+  c.pause_at_eos = it->second.pause_at_eos;
+  c.paused = it->second.paused;
+  c.tokens = it->second.tokens;
+  const RequestId child = engine_->fork(parent);
+  routes_.emplace(child, std::move(c));
+  wake();
+  return child;
+}
+
 void EngineLoop::cancel(RequestId id) {
   std::lock_guard lock(mu_);
   engine_->cancel(id);

@@ -37,8 +37,13 @@ class EngineLoop {
   // Adds a request (and its subscribers). Errors: overloaded (live requests at the bound),
   // the Engine's add_request errors.
   Result<RequestId> submit(GenerateMsg msg);
-  // Continues a request paused at EOS. Errors: unknown id.
+  // Continues a paused request (at EOS or by pause()). Errors: not paused, unknown id.
   Status resume(ResumeMsg msg);
+  // Pauses a live request now (its KV pinned for ttl); it may be resumed. Errors: unknown id.
+  Status pause(RequestId id, kv::Duration ttl);
+  // Forks a live request; the child (sharing its KV copy-on-write) streams to subscriber.
+  // Errors: unknown id, overloaded.
+  Result<RequestId> fork(RequestId parent, caf::actor subscriber);
   void cancel(RequestId id);
   RuntimeMetrics metrics() const;
 

@@ -127,5 +127,33 @@ TEST(EngineLoop, ForkAfterPrefillSharesThePromptAndTheBoundHolds) {
     EXPECT_EQ(n, 8) << "request " << rid;
 }
 
+TEST(EngineLoop, ExplicitPauseForkAndResume) {
+  LoopRig rig(8);
+  auto id = rig.loop->submit(rig.request(5, 40));
+  ASSERT_TRUE(id.ok());
+  auto count = [&](RequestId r) {
+    std::lock_guard lock(rig.tally->mu);
+    return rig.tally->tokens[r];
+  };
+  while (count(*id) < 5)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(rig.loop->pause(*id, std::chrono::seconds(10)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const int at_pause = count(*id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(count(*id), at_pause) << "a paused request generates nothing";
+  EXPECT_GT(rig.loop->metrics().kv.pinned_blocks, 0);
+  auto child = rig.loop->fork(*id, rig.sub);
+  ASSERT_TRUE(child.ok());
+  EXPECT_FALSE(rig.loop->fork(999, rig.sub).ok());
+  EXPECT_FALSE(rig.loop->pause(999, std::chrono::seconds(1)).ok());
+  ASSERT_TRUE(rig.loop->resume({*id, {}, std::nullopt, std::nullopt}).ok());
+  ASSERT_TRUE(rig.loop->resume({*child, {}, std::nullopt, std::nullopt}).ok());
+  EXPECT_FALSE(rig.loop->resume({*id, {}, std::nullopt, std::nullopt}).ok()) << "not paused";
+  rig.wait_ended(2);
+  EXPECT_EQ(count(*id), at_pause + 40) << "max_tokens counts from the resumed turn";
+  EXPECT_EQ(count(*child), 40);
+}
+
 }  // namespace
 }  // namespace agentrt::actors

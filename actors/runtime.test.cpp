@@ -248,6 +248,98 @@ TEST(Runtime, BestOfNMajorityVoteWithToolCalls) {
   EXPECT_EQ(rt->metrics().kv.pinned_blocks, 0);
 }
 
+// Scores an answer: 1 when it is 20 (the right answer to kProblems[0]), else 0.
+class AnswerScorer final : public Tool {
+ public:
+  AnswerScorer() {
+    spec_.name = "scorer";
+    spec_.description = "Scores a proposed answer";
+    spec_.parameters = Json::parse(R"j({"type": "object", "properties": {"question":
+        {"type": "string"}, "answer": {"type": "string"}}, "required": ["question", "answer"]})j");
+  }
+  const ToolSpec& spec() const override { return spec_; }
+  Result<std::string> invoke(const Json& args) override {
+    ++calls;
+    return args.at("answer").get<std::string>() == "20" ? std::string("1") : std::string("0");
+  }
+  std::atomic<int> calls{0};
+
+ private:
+  ToolSpec spec_;
+};
+
+TEST(Runtime, BestOfNAggregatesByLogprobScorerAndVerifier) {
+  auto rt = make_runtime(options());
+  ASSERT_TRUE(rt);
+  auto scorer = std::make_shared<AnswerScorer>();
+  ASSERT_TRUE(rt->add_tool(scorer).ok());
+  AgentSpec a = solver(4);
+  a.sampling.temperature = 0.8f;
+  a.sampling.seed = 3;
+  BestOfSpec b;
+  b.n = 3;
+  b.aggregation = Aggregation::max_mean_logprob;
+  auto lp = rt->run_best_of(a, kProblems[0], b);
+  ASSERT_TRUE(lp.ok()) << lp.error().to_string();
+  ASSERT_GE(lp->chosen, 0);
+  for (const auto& s : lp->samples) {
+    if (s.finished) {
+      EXPECT_LE(s.score, lp->samples[static_cast<std::size_t>(lp->chosen)].score);
+    }
+  }
+
+  b.aggregation = Aggregation::scorer_tool;
+  b.scorer_tool = "scorer";
+  auto sc = rt->run_best_of(a, kProblems[0], b);
+  ASSERT_TRUE(sc.ok()) << sc.error().to_string();
+  int finished = 0;
+  bool any_right = false;
+  for (const auto& s : sc->samples) {
+    finished += s.finished;
+    any_right = any_right || (s.finished && s.answer == "20");
+  }
+  EXPECT_EQ(scorer->calls.load(), finished);
+  if (any_right) {
+    ASSERT_GE(sc->chosen, 0);
+    EXPECT_EQ(sc->answer, "20") << "the scorer's favourite wins";
+  }
+
+  b.aggregation = Aggregation::verifier_agent;
+  AgentSpec v = solver(1);
+  v.name = "checker";
+  v.tools.clear();
+  v.system_prompt = "You check a proposed solution and reply CORRECT or WRONG.";
+  v.sampling.max_tokens = 16;
+  b.verifier = v;
+  auto ve = rt->run_best_of(a, kProblems[0], b);
+  ASSERT_TRUE(ve.ok()) << ve.error().to_string();
+  for (const auto& s : ve->samples) {
+    EXPECT_TRUE(s.error.empty()) << s.error;
+    if (s.finished) {
+      EXPECT_TRUE(s.score == 0.0 || s.score == 1.0);
+    }
+  }
+  b.aggregation = Aggregation::scorer_tool;
+  b.scorer_tool = "missing";
+  EXPECT_FALSE(rt->run_best_of(a, kProblems[0], b).ok());
+  EXPECT_EQ(parse_aggregation("majority").value(), Aggregation::majority_vote);
+  EXPECT_FALSE(parse_aggregation("best").ok());
+}
+
+TEST(Runtime, TokenBudgetStopsTheAgentAndFreesItsKv) {
+  auto rt = make_runtime(options());
+  ASSERT_TRUE(rt);
+  AgentSpec a = solver();
+  a.token_budget = 10;
+  auto r = rt->run_agent(a, kProblems[0]);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->stop, StopReason::token_budget);
+  EXPECT_EQ(r->generated_tokens, 10);
+  wait_idle(*rt);
+  EXPECT_EQ(rt->metrics().active_requests, 0);
+  EXPECT_EQ(rt->metrics().kv.pinned_blocks, 0);
+}
+
 TEST(Runtime, CancellationFreesAllKv) {
   auto o = options();
   o.tools.clear();

@@ -28,6 +28,18 @@ Result<int> render_int(const std::string& text, const std::string& what, int lo,
   return static_cast<int>(v);
 }
 
+// OpenAI-style messages: role, content, and the assistant's tool calls.
+std::string messages_json(const chat::Conversation& c) {
+  chat::Json out = chat::Json::array();
+  for (const auto& m : c.messages) {
+    chat::Json j = {{"role", chat::to_string(m.role)}, {"content", m.content}};
+    for (const auto& t : m.tool_calls)
+      j["tool_calls"].push_back({{"name", t.name}, {"arguments", t.arguments}});
+    out.push_back(std::move(j));
+  }
+  return out.dump(-1, ' ', false, chat::Json::error_handler_t::replace);
+}
+
 Aggregation aggregation_of(workflows::Aggregate a) {
   switch (a) {
     case workflows::Aggregate::majority:
@@ -140,7 +152,7 @@ Result<UnitOutcome> WorkflowRunner::Impl::run_unit(int si, int unit, const std::
     UnitOutcome u;
     u.output = r->output;
     u.samples.push_back({r->stop == StopReason::final_answer, std::nullopt, r->generated_tokens,
-                         r->tool_calls, ""});
+                         r->tool_calls, "", messages_json(r->conversation)});
     return u;
   }
   const auto& b = *step.best_of;

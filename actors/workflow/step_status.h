@@ -23,6 +23,7 @@ struct SampleSummary {
   std::int64_t tokens = 0;
   int tool_calls = 0;
   std::string error;
+  std::string messages;  // the conversation as a JSON array of OpenAI-style messages
 };
 
 struct StepStatus {

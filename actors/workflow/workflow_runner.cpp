@@ -7,6 +7,10 @@
 #include "actors/workflow/runner_impl.h"
 #include "workflows/planner.h"
 
+#ifdef AGENTRT_WORKFLOW_CUDA
+#include "kernels/cuda_backend.h"
+#endif
+
 namespace agentrt::actors::workflow {
 
 const char* to_string(StepState s) {
@@ -56,11 +60,30 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
     const workflows::ModelSpec* m = wf.model_of(a);
     if (!m) return make_error(ErrorCode::invalid_argument, "agent '" + a.name + "': no model");
     if (impl->runtimes.count(m->name)) continue;
-    if (m->backend != "cpu")
-      return make_error(ErrorCode::unsupported,
-                        "model '" + m->name + "': backend '" + m->backend +
-                            "' is not available to agentrt run yet (use backend: cpu)");
     RuntimeOptions ro;
+    const bool is_default = m->name == "default" || wf.models.size() == 1;
+    const std::string backend =
+        is_default && !options.backend.empty() ? options.backend : m->backend;
+    if (backend != "cpu" && backend != "cuda")
+      return make_error(ErrorCode::invalid_argument,
+                        "backend '" + backend + "': expected cpu or cuda");
+    if (backend == "cuda") {
+#ifdef AGENTRT_WORKFLOW_CUDA
+      ro.backend = [device = m->device](const std::shared_ptr<const model::Model>& model,
+                                        int kv_blocks) -> Result<std::unique_ptr<Backend>> {
+        kernels::CudaBackendOptions o;
+        o.num_blocks = kv_blocks;
+        o.device = device;
+        auto b = kernels::CudaBackend::create(model, o);
+        if (!b.ok()) return b.error();
+        return std::unique_ptr<Backend>(std::move(*b));
+      };
+#else
+      return make_error(ErrorCode::unsupported, "model '" + m->name +
+                                                    "': backend 'cuda': this agentrt was "
+                                                    "built without CUDA (use backend: cpu)");
+#endif
+    }
     ro.model_dir = resolve_model_dir(wf, *m, options);
     ro.kv_blocks = options.kv_blocks > 0 ? options.kv_blocks
                    : m->kv_blocks > 0    ? m->kv_blocks

@@ -29,6 +29,7 @@ struct RunnerOptions {
   std::string fallback_model_dir;  // for models without a path (the CLI: tiny-calc)
   int kv_blocks = 0;               // 0: the model's kv_blocks, else 2048
   int threads = 0;                 // 0: the model's threads, else all cores
+  std::string backend;             // "cpu" or "cuda": replaces the default model's backend
 };
 
 // A plain progress line about one step ("calculator {"expression": "13 + 7"} -> 20").
