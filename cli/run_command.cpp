@@ -29,6 +29,7 @@ struct RunArgs {
   std::string file;
   std::vector<std::string> inputs;
   std::string model_dir;
+  std::string backend;
   int threads = 0;
   int kv_blocks = 0;
   bool json = false;
@@ -59,7 +60,8 @@ nlohmann::json outcome_json(const workflows::Workflow& wf,
                          {"answer", s.answer ? nlohmann::json(*s.answer) : nlohmann::json()},
                          {"tokens", s.tokens},
                          {"tool_calls", s.tool_calls},
-                         {"error", s.error}});
+                         {"error", s.error},
+                         {"messages", nlohmann::json::parse(s.messages, nullptr, false)}});
     nlohmann::json fields = nlohmann::json::object();
     for (const auto& [k, v] : r.fields)
       fields[k] = to_json(v);
@@ -126,6 +128,7 @@ int run_workflow(const RunArgs& a) {
   const auto& wf = checked.loaded.workflow;
   actors::workflow::RunnerOptions opt;
   opt.model_dir = a.model_dir;
+  opt.backend = a.backend;
   opt.fallback_model_dir = default_model_dir().string();
   opt.threads = a.threads;
   opt.kv_blocks = a.kv_blocks;
@@ -166,11 +169,13 @@ int run_workflow(const RunArgs& a) {
 
 CommandFn add_run_command(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand("run", "Run a workflow (YAML) on the CPU");
+  auto* cmd = app.add_subcommand("run", "Run a workflow (YAML) on the actor runtime");
   cmd->add_option("file", a->file, "Workflow YAML file");
   cmd->add_option("--input", a->inputs, "NAME=VALUE (or NAME=@FILE), repeatable");
   cmd->add_option("--model", a->model_dir,
                   "Model directory for the workflow's default model (default: tiny-calc)");
+  cmd->add_option("--backend", a->backend, "cpu or cuda, for the default model")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--threads", a->threads, "CPU threads (0 = the workflow's, else all cores)");
   cmd->add_option("--kv-blocks", a->kv_blocks, "KV cache blocks of 16 tokens (0 = 2048)");
   cmd->add_flag("--json", a->json, "Print one JSON object: outputs, steps, samples, KV reuse");

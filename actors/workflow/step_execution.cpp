@@ -198,8 +198,8 @@ Result<UnitOutcome> WorkflowRunner::Impl::run_unit(int si, int unit, const std::
   u.answer = r->answer;
   u.confidence = r->samples.empty() ? 0.0 : static_cast<double>(r->votes) / r->samples.size();
   for (const auto& s : r->samples)
-    u.samples.push_back(
-        {s.finished, s.answer, s.result.generated_tokens, s.result.tool_calls, s.error});
+    u.samples.push_back({s.finished, s.answer, s.result.generated_tokens, s.result.tool_calls,
+                         s.error, messages_json(s.result.conversation)});
   return u;
 }
 
