@@ -27,6 +27,9 @@ struct Args {
   int context = 1024;
   int prefill = 4096;
   int steps = 10;
+  bool graphs = false;
+  bool skip_attention =
+      false;  // decode steps through CUDA graphs (CudaBackendOptions::decode_graphs)
 };
 
 void fail(const Error& e) {
@@ -68,6 +71,7 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
   kernels::CudaBackendOptions opt;
   opt.block_size = bs;
   opt.num_blocks = max_batch * ((a.context + bs - 1) / bs) + per_seq;
+  opt.decode_graphs = a.graphs;
   auto backend = kernels::CudaBackend::create_random(*cfg, opt, 42);
   if (!backend.ok()) fail(backend.error());
   kernels::CudaBackend& b = **backend;
@@ -84,6 +88,18 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
       Status s = b.forward_device(plan);
       if (!s.ok()) fail(s.error());
     });
+    // With graphs: the same bucket layout launched eagerly, for the launch-overhead saving.
+    double eager_ms = 0;
+    if (a.graphs) {
+      b.set_graph_replay(false);
+      eager_ms = median_ms(b.stream(), 3, a.steps, [&] {
+        Status s = b.forward_device(plan);
+        if (!s.ok()) fail(s.error());
+      });
+      b.set_graph_replay(true);
+      std::printf("  batch %d: graph replay %.3f ms, same layout eager %.3f ms (%.2fx)\n", batch,
+                  ms, eager_ms, eager_ms / ms);
+    }
     Logits logits;
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < a.steps; ++i) {
@@ -118,7 +134,9 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
                              {"ratio_to_floor", ms / floor_ms},
                              {"bytes_read", bytes},
                              {"step_ms_with_logits_to_host", host_ms},
-                             {"step_ms_with_gpu_sampling", gpu_sample_ms}});
+                             {"step_ms_with_gpu_sampling", gpu_sample_ms},
+                             {"graphs", a.graphs},
+                             {"step_ms_eager_same_layout", eager_ms}});
   }
   // One prefill chunk of a.prefill tokens from position 0.
   BatchPlan pre;
@@ -162,6 +180,8 @@ int main(int argc, char** argv) {
   app.add_option("--context", a.context, "decode context length");
   app.add_option("--prefill", a.prefill, "prefill chunk length");
   app.add_option("--steps", a.steps, "timed decode steps per batch size");
+  app.add_flag("--graphs", a.graphs, "decode steps through CUDA graphs");
+  app.add_flag("--no-attention", a.skip_attention, "skip the decode-attention kernel table");
   CLI11_PARSE(app, argc, argv);
   auto devices = kernels::list_devices();
   if (!devices.ok() || devices->empty()) {
@@ -179,7 +199,8 @@ int main(int argc, char** argv) {
       copy, gemm);
   nlohmann::json j = {
       {"device", (*devices)[0].name}, {"copy_gbps", copy}, {"gemm_bf16_tflops", gemm}};
-  for (const auto& r : bench::bench_decode_attention(copy, stream)) {
+  for (const auto& r : a.skip_attention ? std::vector<bench::AttentionRow>{}
+                                        : bench::bench_decode_attention(copy, stream)) {
     j["decode_attention"].push_back({{"shape", r.shape},
                                      {"batch", r.batch},
                                      {"context", r.context},

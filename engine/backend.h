@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "engine/batch_plan.h"
 #include "engine/common/result.h"
@@ -36,6 +37,17 @@ class Backend {
   // Runs one step: writes K/V of every chunk's tokens into its blocks, then fills `out`
   // with the logits rows the plan asks for. Errors leave the KV of untouched blocks intact.
   virtual Status forward(const BatchPlan& plan, Logits& out) = 0;
+
+  // Greedy decoding without the logits leaving the device: runs the step as forward() and
+  // sets tokens[i] to the argmax of plan.seqs[i]'s logits row (lowest id on ties, as
+  // sampling::Sampler at temperature 0). Needs one row per sequence (no all_logits). Errors:
+  // those of forward(); unsupported where greedy_on_device() is false.
+  virtual bool greedy_on_device() const { return false; }
+  virtual Status forward_greedy(const BatchPlan& plan, std::vector<std::int32_t>& tokens) {
+    (void)plan;
+    (void)tokens;
+    return make_error(ErrorCode::unsupported, name() + ": forward_greedy is not supported");
+  }
 
   // Copies whole blocks (every layer, K and V): pairs of (src, dst). Used for
   // copy-on-write of a shared partial block.

@@ -122,6 +122,7 @@ class Engine {
   void do_fork(RequestId parent, RequestId child, std::vector<EngineEvent>& events);
   void end(Seq& s);
   void sample(Seq& s, std::span<const float> logits, std::vector<EngineEvent>& events);
+  void accept(Seq& s, const sampling::SampledToken& tok, std::vector<EngineEvent>& events);
   void push(Command c);
 
   EngineDeps deps_;

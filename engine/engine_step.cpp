@@ -17,11 +17,20 @@ bool is_stop(const sampling::SamplingParams& p, const model::ModelConfig& config
          config.eos_token_ids.end();
 }
 
+// Params whose token the backend's greedy_on_device() path gives exactly: plain argmax.
+bool plain_greedy(const sampling::SamplingParams& p) {
+  return p.temperature == 0.0f && p.repetition_penalty == 1.0f && p.presence_penalty == 0.0f &&
+         p.frequency_penalty == 0.0f && p.logprobs < 0;
+}
+
 }  // namespace
 
 void Engine::sample(Seq& s, std::span<const float> logits, std::vector<EngineEvent>& events) {
   const std::span<const std::int32_t> all(s.tokens);
-  auto tok = s.sampler->sample(logits, all.first(s.turn_start), all.subspan(s.turn_start));
+  accept(s, s.sampler->sample(logits, all.first(s.turn_start), all.subspan(s.turn_start)), events);
+}
+
+void Engine::accept(Seq& s, const sampling::SampledToken& tok, std::vector<EngineEvent>& events) {
   s.tokens.push_back(tok.token);
   ++stats_.decoded_tokens;
   EngineEvent ev{s.id, EventKind::token, tok.token, tok.logprob, std::nullopt, {}};
@@ -61,8 +70,17 @@ Result<std::vector<EngineEvent>> Engine::step() {
                           static_cast<std::int32_t>(ch.start),
                           std::vector<std::int32_t>(table.begin(), table.end()), false});
   }
+  // All-greedy batches on a backend that can take the argmax on the device skip the
+  // logits' trip to the host.
+  const bool on_device = deps_.backend->greedy_on_device() &&
+                         std::all_of(plan.chunks.begin(), plan.chunks.end(), [&](const auto& ch) {
+                           return plain_greedy(seqs_.at(ch.seq)->params);
+                         });
   Logits logits;
-  if (auto st = deps_.backend->forward(batch, logits); !st.ok()) {
+  std::vector<std::int32_t> greedy;
+  if (auto st = on_device ? deps_.backend->forward_greedy(batch, greedy)
+                          : deps_.backend->forward(batch, logits);
+      !st.ok()) {
     return st.error().with_context("engine step");
   }
   ++stats_.steps;
@@ -75,8 +93,12 @@ Result<std::vector<EngineEvent>> Engine::step() {
     if (auto st = kv_->commit(ch.seq, batch.seqs[i].tokens); !st.ok()) {
       return st.error().with_context("engine step");
     }
-    if (ch.start + ch.count == std::ssize(s.tokens))
+    if (ch.start + ch.count != std::ssize(s.tokens)) continue;
+    if (on_device) {
+      accept(s, {greedy[i], 0.0f, {}}, events);
+    } else {
       sample(s, logits.row(static_cast<int>(i)), events);
+    }
   }
   return events;
 }

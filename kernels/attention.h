@@ -99,6 +99,21 @@ inline int attention_target_ctas(int sms) {
 AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads, int num_kv_heads,
                              int target_ctas);
 
+// Decode-only plan of a fixed shape, for CUDA graphs: every chunk (one token, group <= 16
+// rows) gets `splits` work items per kv head, its keys cut into `splits` ranges of whole key
+// tiles (ranges past its keys are empty), and one combine per tile when splits > 1. Only
+// the ranges depend on the context lengths; the list sizes depend on the chunk count alone.
+AttentionPlan plan_attention_fixed(const std::vector<AttnChunk>& chunks, int num_kv_heads,
+                                   int splits);
+// Splits per (sequence, kv head) of the fixed plan for `batch` sequences: enough to reach
+// target_ctas, at most kMaxFixedSplits.
+constexpr int kMaxFixedSplits = 16;
+inline int fixed_splits(int batch, int num_kv_heads, int target_ctas) {
+  const int tiles = batch * num_kv_heads;
+  const int s = (target_ctas + tiles - 1) / tiles;
+  return s < 1 ? 1 : (s > kMaxFixedSplits ? kMaxFixedSplits : s);
+}
+
 // Runs the attention of one layer. Errors: cudaErrorInvalidValue for unsupported sizes.
 cudaError_t launch_attention(const AttentionParams& p, cudaStream_t stream);
 

@@ -12,20 +12,28 @@
 namespace agentrt::kernels {
 namespace {
 
-// Decode (16-row tiles, one warp): short key tiles, four deep, to keep loads in flight.
-// Prefill (eight warps): 64-key tiles, double-buffered; the warps share each tile.
-template <int D, int WARPS, int KT = WARPS == 1 ? 32 : 64, int STAGES = WARPS == 1 ? 4 : 2>
+// Decode (16 rows): four warps split each 64-key tile, so a CTA has 128 threads copying
+// and several CTAs share an SM; stages sized so that three (d128) or four (d64) CTAs fit.
+// Prefill (eight warps of 16 rows): 64-key tiles, double-buffered; the warps share each tile.
+template <int D, int WARPS>
+struct TcConfig {
+  static constexpr int kKeyTile = 64;
+  static constexpr int kSplit = WARPS == 1 ? 4 : 1;
+  static constexpr int kStages = WARPS == 1 && D <= 64 ? 3 : 2;
+};
+
+template <int D, int WARPS>
 cudaError_t run_tc(const AttentionParams& p, const AttnWork* work, int n,
                    const AttnCombine* combine, int num_combine, float* part_o, float* part_lse,
                    cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  constexpr int kSmem = tc::smem_bytes<D, KT, STAGES>();
+  using C = TcConfig<D, WARPS>;
+  constexpr int kSmem = tc::smem_bytes<D, C::kKeyTile, C::kStages, C::kSplit>();
+  auto* kernel = tc::attention_tc_kernel<D, WARPS, C::kKeyTile, C::kStages, C::kSplit>;
   static const cudaError_t attr =
-      cudaFuncSetAttribute(tc::attention_tc_kernel<D, WARPS, KT, STAGES>,
-                           cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (attr != cudaSuccess) return attr;
-  tc::attention_tc_kernel<D, WARPS, KT, STAGES>
-      <<<n, WARPS * 32, kSmem, stream>>>(p, work, part_o, part_lse);
+  kernel<<<n, WARPS * C::kSplit * 32, kSmem, stream>>>(p, work, part_o, part_lse);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess || num_combine == 0) return err;
   tc::combine_kernel<16 * WARPS>

@@ -67,4 +67,28 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
   return plan;
 }
 
+AttentionPlan plan_attention_fixed(const std::vector<AttnChunk>& chunks, int num_kv_heads,
+                                   int splits) {
+  AttentionPlan plan;
+  for (std::size_t c = 0; c < chunks.size(); ++c) {
+    const int kv_len = chunks[c].start_pos + chunks[c].count;
+    const int key_tiles = (kv_len + kKeyTile - 1) / kKeyTile;
+    const int per = (key_tiles + splits - 1) / splits * kKeyTile;
+    for (int h = 0; h < num_kv_heads; ++h) {
+      const int chunk = static_cast<int>(c);
+      if (splits == 1) {
+        plan.work16.push_back({chunk, h, 0, 0, kv_len, -1});
+        continue;
+      }
+      plan.combine16.push_back({chunk, h, 0, plan.partials16, splits});
+      for (int i = 0; i < splits; ++i) {
+        const int begin = std::min(kv_len, i * per), end = std::min(kv_len, (i + 1) * per);
+        plan.work16.push_back({chunk, h, 0, begin, end, plan.partials16 + i});
+      }
+      plan.partials16 += splits;
+    }
+  }
+  return plan;
+}
+
 }  // namespace agentrt::kernels

@@ -89,5 +89,43 @@ TEST(AttentionPlanProperties, RandomMixesCoverEveryRowAndKeyOnce) {
   }
 }
 
+// The fixed-shape decode plan of CUDA graphs: list sizes depend on the chunk count alone,
+// each (chunk, kv head)'s splits cover [0, kv_len) in order without overlap, split ranges
+// start on key tiles of 64, and every combine entry names its own consecutive partials.
+TEST(AttentionPlanFixed, ShapeDependsOnBatchOnlyAndRangesCoverEveryKey) {
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int batch = 1 + static_cast<int>(rng() % 40), kv_heads = 1 + static_cast<int>(rng() % 8);
+    const int splits = fixed_splits(batch, kv_heads, 1056);
+    std::vector<AttnChunk> chunks;
+    for (int b = 0; b < batch; ++b)
+      chunks.push_back({b, 1, static_cast<std::int32_t>(rng() % 5000), 0});
+    const AttentionPlan p = plan_attention_fixed(chunks, kv_heads, splits);
+    ASSERT_EQ(p.work16.size(), static_cast<std::size_t>(batch * kv_heads * splits));
+    ASSERT_EQ(p.combine16.size(), splits > 1 ? static_cast<std::size_t>(batch * kv_heads) : 0u);
+    EXPECT_TRUE(p.work_tall.empty() && p.combine_tall.empty());
+    EXPECT_EQ(p.partials16, splits > 1 ? batch * kv_heads * splits : 0);
+    for (std::size_t t = 0; t < static_cast<std::size_t>(batch * kv_heads); ++t) {
+      const AttnWork* w = &p.work16[t * splits];
+      const int kv_len = chunks[static_cast<std::size_t>(w->chunk)].start_pos + 1;
+      int next = 0;
+      for (int i = 0; i < splits; ++i) {
+        EXPECT_EQ(w[i].chunk, w[0].chunk);
+        EXPECT_EQ(w[i].kv_head, w[0].kv_head);
+        EXPECT_EQ(w[i].kv_begin, next);
+        EXPECT_LE(w[i].kv_begin, w[i].kv_end);
+        EXPECT_TRUE(w[i].kv_begin % 64 == 0 || w[i].kv_begin == kv_len);
+        EXPECT_EQ(w[i].partial, splits > 1 ? static_cast<int>(t) * splits + i : -1);
+        next = w[i].kv_end;
+      }
+      EXPECT_EQ(next, kv_len);
+      if (splits > 1) {
+        EXPECT_EQ(p.combine16[t].first, static_cast<int>(t) * splits);
+        EXPECT_EQ(p.combine16[t].splits, splits);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace agentrt::kernels

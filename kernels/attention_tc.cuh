@@ -1,9 +1,13 @@
 // Tensor-core paged attention (bf16 in, f32 softmax and accumulators), FlashAttention-2
 // style: a warp owns 16 query rows, where a row is one (token, q head) of a kv head's group,
 // so decode of a GQA group and prefill tiles run the same code. Keys stream through shared
-// memory in tiles of 64 (cp.async, double-buffered, XOR-swizzled 16-byte chunks so ldmatrix
-// is conflict-free); S = QK^T and O += PV use mma.m16n8k16. A work item may cover one split
-// of the key range; its normalized partial result and log2-sum-exp go to the partial buffers.
+// memory in tiles (cp.async, STAGES deep, XOR-swizzled 16-byte chunks so ldmatrix is
+// conflict-free); S = QK^T and O += PV use mma.m16n8k16. With 16-token blocks a tile is
+// copied block by block: a block's K (or V) of one kv head is contiguous, so consecutive
+// threads copy consecutive 16 bytes. For decode (one row group), KSPLIT warps share the
+// rows and split each tile's keys, then merge their softmax states through shared memory.
+// A work item may cover one split of the key range; its normalized partial result and
+// log2-sum-exp go to the partial buffers.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -62,23 +66,91 @@ __device__ __forceinline__ std::uint32_t tile_offset(int key, int ch) {
   return static_cast<std::uint32_t>((key * (D / 8) + (ch ^ (key & 7))) * 16);
 }
 
-// Shared memory of one configuration: K and V tiles of KT keys, STAGES deep.
-template <int D, int KT, int STAGES>
+// Shared memory of one configuration: K and V tiles of KT keys, STAGES deep, and room for
+// the KSPLIT warps' merge (m and l per row, the o fragments of all but one warp).
+template <int D, int KT, int STAGES, int KSPLIT = 1>
 constexpr int smem_bytes() {
-  return STAGES * 2 * KT * D * 2;
+  constexpr int tiles = STAGES * 2 * KT * D * 2;
+  constexpr int merge = KSPLIT > 1 ? (KSPLIT * 32 + (KSPLIT - 1) * 32 * (D / 2)) * 4 : 0;
+  return tiles > merge ? tiles : merge;
 }
 
-// WARPS warps of 16 rows each; KT keys per tile; STAGES tiles in flight (cp.async groups).
-template <int D, int WARPS, int KT, int STAGES>
-__global__ void __launch_bounds__(WARPS * 32)
+// Merges the softmax states of KSPLIT warps that shared one 16-row group over disjoint keys:
+// afterwards warp 0 holds the merged m, l and o; it returns false for the other warps, which
+// must then leave. Shared memory is reused, so every cp.async must have completed.
+template <int D, int KSPLIT>
+__device__ __forceinline__ bool merge_key_splits(unsigned char* smem, int kwarp, int lane,
+                                                 float (&o)[D / 8][4], float (&m)[2],
+                                                 float (&l)[2]) {
+  float* ml = reinterpret_cast<float*>(smem);  // [KSPLIT][16 rows][m, l]
+  float* ob = ml + KSPLIT * 32;                // [KSPLIT - 1][D / 2 values][32 lanes]
+  __syncthreads();                             // every warp is done with the tiles
+  if (lane % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int r = lane / 4 + 8 * i;
+      ml[(kwarp * 16 + r) * 2] = m[i];
+      ml[(kwarp * 16 + r) * 2 + 1] = l[i];
+    }
+  }
+  __syncthreads();
+  float f[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int r = lane / 4 + 8 * i;
+    float mx = -INFINITY, sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < KSPLIT; ++k)
+      mx = fmaxf(mx, ml[(k * 16 + r) * 2]);
+#pragma unroll
+    for (int k = 0; k < KSPLIT; ++k) {
+      const float mk = ml[(k * 16 + r) * 2];
+      if (mk != -INFINITY) sum += ml[(k * 16 + r) * 2 + 1] * exp2f(mk - mx);
+    }
+    f[i] = m[i] == -INFINITY ? 0.0f : exp2f(m[i] - mx);
+    m[i] = mx;
+    l[i] = sum;
+  }
+  if (kwarp > 0) {
+    float* mine = ob + (kwarp - 1) * (D / 2) * 32;
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        mine[(dt * 4 + e) * 32 + lane] = o[dt][e] * f[e / 2];
+    }
+  }
+  __syncthreads();
+  if (kwarp > 0) return false;
+#pragma unroll
+  for (int dt = 0; dt < D / 8; ++dt) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      float v = o[dt][e] * f[e / 2];
+#pragma unroll
+      for (int k = 1; k < KSPLIT; ++k)
+        v += ob[((k - 1) * (D / 2) + dt * 4 + e) * 32 + lane];
+      o[dt][e] = v;
+    }
+  }
+  return true;
+}
+
+// WARPS warps of 16 rows each (times KSPLIT warps splitting each tile's keys, for one row
+// group only); KT keys per tile; STAGES tiles in flight (cp.async groups).
+template <int D, int WARPS, int KT, int STAGES, int KSPLIT>
+__global__ void __launch_bounds__(WARPS* KSPLIT * 32)
     attention_tc_kernel(AttentionParams p, const AttnWork* works, float* part_o, float* part_lse) {
-  constexpr int CH = D / 8, ROWS = 16 * WARPS, THREADS = WARPS * 32;
+  static_assert(KSPLIT == 1 || WARPS == 1, "keys are split across warps of one row group only");
+  constexpr int CH = D / 8, ROWS = 16 * WARPS, THREADS = WARPS * KSPLIT * 32, KW = KT / KSPLIT;
+  static_assert(KW % 16 == 0, "each warp's share of a tile is whole 16-key steps");
   constexpr int TILE_BYTES = KT * D * 2;
   extern __shared__ __align__(16) unsigned char smem[];
   const AttnWork w = works[blockIdx.x];
   const AttnChunk c = p.chunks[w.chunk];
   const int kv_heads = p.kv.num_kv_heads, group = p.num_heads / kv_heads;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int rwarp = warp % WARPS, kwarp = warp / WARPS, k0 = kwarp * KW;
   const int total_rows = c.count * group;
 
   int pos[2], row_local[2];
@@ -86,7 +158,7 @@ __global__ void __launch_bounds__(WARPS * 32)
   bool live[2];
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
-    row_local[i] = warp * 16 + lane / 4 + 8 * i;
+    row_local[i] = rwarp * 16 + lane / 4 + 8 * i;
     const int r = w.row_begin + row_local[i];
     live[i] = r < total_rows;
     const int t = live[i] ? r / group : 0;
@@ -120,10 +192,31 @@ __global__ void __launch_bounds__(WARPS * 32)
   constexpr int KEYS_PER_PASS = THREADS / TPK, CPT = CH / TPK;
   static_assert(CH % TPK == 0, "chunks per key must split evenly");
   const std::size_t v_offset = static_cast<std::size_t>(kv_heads) * slab;
+  const std::size_t block_stride = static_cast<std::size_t>(p.kv.num_layers) * 2 * kv_heads * slab;
+  const bf16* head_base =
+      pool + (static_cast<std::size_t>(p.layer) * 2 * kv_heads + w.kv_head) * slab;
+  // 16-token blocks: copy index i of a tile is key i / CH, chunk i % CH, so a warp's copies
+  // are contiguous within a block (tiles start at multiples of 16 keys: kv_begin is a
+  // multiple of the plan's key tile).
+  auto load_tile16 = [&](unsigned char* kb, unsigned char* vb, int base) {
+#pragma unroll
+    for (int i = threadIdx.x; i < KT * CH; i += THREADS) {
+      const int key = i / CH, ch = i % CH, j = base + key;
+      const bool valid = j < w.kv_end;
+      const bf16* ks = valid ? head_base + static_cast<std::size_t>(table[j >> 4]) * block_stride +
+                                   (j & 15) * D + ch * 8
+                             : pool;
+      const bf16* vs = valid ? ks + v_offset : pool;
+      const std::uint32_t off = tile_offset<D>(key, ch);
+      cp_async16(smem_addr(kb + off), ks, valid);
+      cp_async16(smem_addr(vb + off), vs, valid);
+    }
+  };
   auto load_tile = [&](int it) {
     unsigned char* kb = smem + (it % STAGES) * 2 * TILE_BYTES;
     unsigned char* vb = kb + TILE_BYTES;
     const int base = w.kv_begin + it * KT;
+    if (bs == 16) return load_tile16(kb, vb, base);
     const int sub = threadIdx.x % TPK;
     for (int key = threadIdx.x / TPK; key < KT; key += KEYS_PER_PASS) {
       const int j = base + key;
@@ -161,25 +254,25 @@ __global__ void __launch_bounds__(WARPS * 32)
     cp_async_commit();
     const unsigned char* kb = smem + (it % STAGES) * 2 * TILE_BYTES;
     const unsigned char* vb = kb + TILE_BYTES;
-    float s[KT / 8][4];
+    float s[KW / 8][4];
 #pragma unroll
-    for (int nt = 0; nt < KT / 8; ++nt) {
+    for (int nt = 0; nt < KW / 8; ++nt) {
       s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
 #pragma unroll
       for (int kk = 0; kk < D / 16; kk += 2) {
         std::uint32_t b[4];
-        const int key = nt * 8 + (lane & 7);
+        const int key = k0 + nt * 8 + (lane & 7);
         ldmatrix_x4(b, smem_addr(kb + tile_offset<D>(key, kk * 2 + (lane >> 3))));
         mma(s[nt], qf[kk], b[0], b[1]);
         mma(s[nt], qf[kk + 1], b[2], b[3]);
       }
     }
-    const int base = w.kv_begin + it * KT;
+    const int base = w.kv_begin + it * KT + k0;
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       float mx = -INFINITY;
 #pragma unroll
-      for (int nt = 0; nt < KT / 8; ++nt) {
+      for (int nt = 0; nt < KW / 8; ++nt) {
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           const int j = base + nt * 8 + (lane % 4) * 2 + e;
@@ -195,7 +288,7 @@ __global__ void __launch_bounds__(WARPS * 32)
       const float alpha = exp2f(m[i] - m_use);
       float sum = 0.0f;
 #pragma unroll
-      for (int nt = 0; nt < KT / 8; ++nt) {
+      for (int nt = 0; nt < KW / 8; ++nt) {
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           float& v = s[nt][2 * i + e];
@@ -212,7 +305,7 @@ __global__ void __launch_bounds__(WARPS * 32)
       }
     }
 #pragma unroll
-    for (int ks = 0; ks < KT / 16; ++ks) {
+    for (int ks = 0; ks < KW / 16; ++ks) {
       const std::uint32_t a[4] = {pack_bf16(s[2 * ks][0], s[2 * ks][1]),
                                   pack_bf16(s[2 * ks][2], s[2 * ks][3]),
                                   pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]),
@@ -220,7 +313,7 @@ __global__ void __launch_bounds__(WARPS * 32)
 #pragma unroll
       for (int dt = 0; dt < D / 8; dt += 2) {
         std::uint32_t b[4];
-        const int key = ks * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
+        const int key = k0 + ks * 16 + ((lane >> 3) & 1) * 8 + (lane & 7);
         ldmatrix_x4_trans(b, smem_addr(vb + tile_offset<D>(key, dt + (lane >> 4))));
         mma(o[dt], a, b[0], b[1]);
         mma(o[dt + 1], a, b[2], b[3]);
@@ -228,12 +321,18 @@ __global__ void __launch_bounds__(WARPS * 32)
     }
   }
   cp_async_wait<0>();
-
-  bf16* out = static_cast<bf16*>(p.out);
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
     l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
     l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+  }
+  if constexpr (KSPLIT > 1) {
+    if (!merge_key_splits<D, KSPLIT>(smem, kwarp, lane, o, m, l)) return;
+  }
+
+  bf16* out = static_cast<bf16*>(p.out);
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
     const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
     if (!live[i]) continue;
     if (w.partial < 0) {

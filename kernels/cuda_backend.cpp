@@ -40,6 +40,7 @@ CudaBackend::CudaBackend(const model::ModelConfig& config, const CudaBackendOpti
 
 CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamSynchronize(stream_);
+  drop_graphs();
   if (io_stream_) cudaStreamSynchronize(io_stream_);
   if (meta_copied_) cudaEventDestroy(meta_copied_);
   if (compute_done_) cudaEventDestroy(compute_done_);
@@ -72,7 +73,9 @@ Status CudaBackend::init_device() {
   auto gemm = Gemm::create();
   if (!gemm.ok()) return gemm.error();
   gemm_ = std::move(*gemm);
-  const std::size_t pool = static_cast<std::size_t>(geo_.num_blocks) * block_bytes();
+  // Decode graphs pad batches with rows that write one spare block past num_blocks.
+  const std::size_t blocks = static_cast<std::size_t>(geo_.num_blocks) + options_.decode_graphs;
+  const std::size_t pool = blocks * block_bytes();
   AGENTRT_TRY(kv_pool_.allocate(pool));
   // Zeroed so that reading a never-written block is deterministic.
   AGENTRT_CUDA_TRY(cudaMemsetAsync(kv_pool_.get(), 0, pool, stream_));

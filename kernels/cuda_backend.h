@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ struct CudaBackendOptions {
   int block_size = 16;
   Dtype dtype = Dtype::bf16;
   int device = 0;
+  // Decode-only steps (one token per sequence, bf16, batch <= kMaxGraphBatch) run from a
+  // CUDA graph captured per batch bucket: the batch is padded to the bucket (padding rows
+  // write a spare KV block) and attention uses a fixed number of key splits per bucket.
+  bool decode_graphs = false;
 };
 
 class CudaBackend final : public Backend {
@@ -63,13 +68,16 @@ class CudaBackend final : public Backend {
   // [logit_rows(), vocab] f32 once the stream reaches it (synchronize()).
   Status forward_device(const BatchPlan& plan);
   const float* device_logits() const { return buf_.logits.get<float>(); }
-  int logit_rows() const { return static_cast<int>(step_.logit_rows.size()); }
+  int logit_rows() const { return step_.out_rows; }
   Status synchronize();
   cudaStream_t stream() const { return stream_; }
   // Samples one token per logits row of the last forward_device() on the GPU (params: one
   // per row) and copies only the tokens back. Errors: a params count that differs from
   // logit_rows(), a CUDA failure.
   Status sample_device(const std::vector<SampleParams>& params, std::vector<std::int32_t>& tokens);
+  // Backend's greedy path: forward_device() then a temperature-0 sample_device().
+  bool greedy_on_device() const override { return true; }
+  Status forward_greedy(const BatchPlan& plan, std::vector<std::int32_t>& tokens) override;
 
   // Errors (nothing copied) when any id is outside [0, num_blocks).
   Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override;
@@ -83,6 +91,13 @@ class CudaBackend final : public Backend {
   Status randomize_kv(std::uint64_t seed);
   // Bytes of weights one step reads: all but the embedding table (for bandwidth floors).
   std::size_t weight_bytes() const { return weight_bytes_; }
+  // With decode_graphs: false runs the bucket-padded decode layout eagerly instead of
+  // replaying its graph (tests compare the two bit for bit). Graphs captured so far stay.
+  void set_graph_replay(bool on) { graph_replay_ = on; }
+  // Decode graphs captured so far (one per batch bucket), and steps that replayed one.
+  int graphs_captured() const { return static_cast<int>(graphs_.size()); }
+  std::int64_t graph_replays() const { return graph_replays_; }
+  static constexpr int kMaxGraphBatch = 256;
 
  private:
   struct Layer {
@@ -99,6 +114,8 @@ class CudaBackend final : public Backend {
     std::vector<std::int32_t> tokens, positions, row_block, row_chunk, logit_rows, tables;
     std::vector<AttnChunk> chunks;
     AttentionPlan plan;
+    int out_rows = 0;  // logits rows the caller asked for (the first out_rows of logits)
+    int bucket = 0;    // > 0: the bucket-padded decode layout of that many rows
   };
   struct Buffers {
     DeviceBuffer meta, x, y, h, qkv, q, attn, gate_up, act, hl, logits;
@@ -116,8 +133,19 @@ class CudaBackend final : public Backend {
   Status allocate_weights(bool tied);
   Status check_plan(const BatchPlan& plan) const;
   Status check_block_io(const char* what, std::int32_t id, std::size_t size) const;
+  Status lay_out_rows(const BatchPlan& plan);
   Status lay_out(const BatchPlan& plan);
-  Status reserve_buffers();
+  Status upload_layout();
+  Status reserve_buffers(std::size_t rows, std::size_t logit_rows, int partials16,
+                         int partials_tall);
+  // Decode graphs (cuda_graphs.cpp): the bucket for a plan (0: not graph-eligible), the
+  // padded layout, and the step's launches through a captured graph.
+  int graph_bucket(const BatchPlan& plan) const;
+  Status lay_out_bucket(const BatchPlan& plan, int bucket);
+  Status run_step();
+  Status run_bucket();
+  std::vector<const void*> buffer_signature() const;
+  void drop_graphs();
   Status run_layer(int layer);
   AttentionParams attention_params(int layer) const;
 
@@ -137,6 +165,10 @@ class CudaBackend final : public Backend {
   std::size_t weight_bytes_ = 0;
   Step step_;
   Buffers buf_;
+  std::map<int, cudaGraphExec_t> graphs_;     // bucket -> executable graph
+  std::vector<const void*> graph_signature_;  // buffers the graphs were captured with
+  bool graph_replay_ = true;
+  std::int64_t graph_replays_ = 0;
   // Device pointers into buf_.meta for the current step.
   struct MetaPtrs {
     const std::int32_t *tokens, *positions, *row_block, *row_chunk, *logit_rows, *tables;

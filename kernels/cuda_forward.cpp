@@ -37,7 +37,8 @@ class Packer {
 
 }  // namespace
 
-Status CudaBackend::lay_out(const BatchPlan& plan) {
+// The rows of the step (tokens, positions, blocks, chunks, tables), unpadded.
+Status CudaBackend::lay_out_rows(const BatchPlan& plan) {
   Step& s = step_;
   s.tokens.clear();
   s.positions.clear();
@@ -63,19 +64,36 @@ Status CudaBackend::lay_out(const BatchPlan& plan) {
       if (seq.all_logits || i == count - 1) s.logit_rows.push_back(row0 + i);
     }
   }
+  return ok_status();
+}
+
+Status CudaBackend::lay_out(const BatchPlan& plan) {
+  AGENTRT_TRY(lay_out_rows(plan));
+  Step& s = step_;
   if (attention_uses_tensor_cores(dtype_, config_.head_dim)) {
     s.plan = plan_attention(s.chunks, config_.num_heads, config_.num_kv_heads,
                             attention_target_ctas(sm_count_));
   } else {
     s.plan = AttentionPlan{};
   }
+  s.out_rows = static_cast<int>(s.logit_rows.size());
+  s.bucket = 0;
+  AGENTRT_TRY(upload_layout());
+  const auto& p = s.plan;
+  return reserve_buffers(s.tokens.size(), s.logit_rows.size(), p.partials16, p.partials_tall);
+}
+
+// Packs step_ into the pinned buffer and uploads it. The block tables go last, so that in
+// the bucket layout (fixed-length arrays) every other array sits at a fixed offset.
+Status CudaBackend::upload_layout() {
+  Step& s = step_;
   Packer pk;
   const std::size_t o_tokens = pk.add(s.tokens), o_pos = pk.add(s.positions);
   const std::size_t o_block = pk.add(s.row_block), o_chunk = pk.add(s.row_chunk);
-  const std::size_t o_logit = pk.add(s.logit_rows), o_tables = pk.add(s.tables);
-  const std::size_t o_chunks = pk.add(s.chunks);
+  const std::size_t o_logit = pk.add(s.logit_rows), o_chunks = pk.add(s.chunks);
   const std::size_t o_w16 = pk.add(s.plan.work16), o_w64 = pk.add(s.plan.work_tall);
   const std::size_t o_c16 = pk.add(s.plan.combine16), o_c64 = pk.add(s.plan.combine_tall);
+  const std::size_t o_tables = pk.add(s.tables);
   // The previous step's upload must have left the pinned buffer before it is rewritten.
   AGENTRT_CUDA_TRY(cudaEventSynchronize(meta_copied_));
   AGENTRT_TRY(buf_.meta_host.reserve(pk.size()));
@@ -97,12 +115,12 @@ Status CudaBackend::lay_out(const BatchPlan& plan) {
   meta_.work_tall = reinterpret_cast<const AttnWork*>(at(o_w64));
   meta_.combine16 = reinterpret_cast<const AttnCombine*>(at(o_c16));
   meta_.combine_tall = reinterpret_cast<const AttnCombine*>(at(o_c64));
-  return reserve_buffers();
+  return ok_status();
 }
 
-Status CudaBackend::reserve_buffers() {
+Status CudaBackend::reserve_buffers(std::size_t rows, std::size_t n, int partials16,
+                                    int partials_tall) {
   const auto& c = config_;
-  const std::size_t rows = step_.tokens.size(), n = step_.logit_rows.size();
   const std::size_t e = dtype_bytes(dtype_), h = c.hidden_size, hd = c.head_dim;
   const std::size_t q_width = c.num_heads * hd, width = q_width + 2 * c.num_kv_heads * hd;
   const std::size_t inter = c.intermediate_size;
@@ -116,13 +134,11 @@ Status CudaBackend::reserve_buffers() {
   AGENTRT_TRY(buf_.act.reserve(rows * inter * e));
   AGENTRT_TRY(buf_.hl.reserve(n * h * e));
   AGENTRT_TRY(buf_.logits.reserve(n * static_cast<std::size_t>(c.vocab_size) * 4));
-  const auto& p = step_.plan;
-  AGENTRT_TRY(buf_.part_o16.reserve(static_cast<std::size_t>(p.partials16) * 16 * hd * 4));
-  AGENTRT_TRY(buf_.part_lse16.reserve(static_cast<std::size_t>(p.partials16) * 16 * 4));
+  AGENTRT_TRY(buf_.part_o16.reserve(static_cast<std::size_t>(partials16) * 16 * hd * 4));
+  AGENTRT_TRY(buf_.part_lse16.reserve(static_cast<std::size_t>(partials16) * 16 * 4));
   AGENTRT_TRY(
-      buf_.part_o_tall.reserve(static_cast<std::size_t>(p.partials_tall) * kTallRows * hd * 4));
-  AGENTRT_TRY(
-      buf_.part_lse_tall.reserve(static_cast<std::size_t>(p.partials_tall) * kTallRows * 4));
+      buf_.part_o_tall.reserve(static_cast<std::size_t>(partials_tall) * kTallRows * hd * 4));
+  AGENTRT_TRY(buf_.part_lse_tall.reserve(static_cast<std::size_t>(partials_tall) * kTallRows * 4));
   return ok_status();
 }
 
@@ -223,7 +239,16 @@ Status CudaBackend::run_layer(int layer) {
 
 Status CudaBackend::forward_device(const BatchPlan& plan) {
   AGENTRT_TRY(check_plan(plan));
+  if (const int bucket = graph_bucket(plan); bucket > 0) {
+    AGENTRT_TRY(lay_out_bucket(plan, bucket));
+    return run_bucket();
+  }
   AGENTRT_TRY(lay_out(plan));
+  return run_step();
+}
+
+// Enqueues the step laid out in step_ (no host synchronization: capturable).
+Status CudaBackend::run_step() {
   const auto& c = config_;
   const int rows = static_cast<int>(step_.tokens.size());
   const int n = static_cast<int>(step_.logit_rows.size());
@@ -250,7 +275,7 @@ Status CudaBackend::forward_device(const BatchPlan& plan) {
 
 Status CudaBackend::sample_device(const std::vector<SampleParams>& params,
                                   std::vector<std::int32_t>& tokens) {
-  const std::size_t n = step_.logit_rows.size();
+  const std::size_t n = static_cast<std::size_t>(step_.out_rows);
   if (params.size() != n) {
     return make_error(ErrorCode::invalid_argument,
                       "sample_device: " + std::to_string(params.size()) + " params for " +
@@ -275,9 +300,22 @@ Status CudaBackend::sample_device(const std::vector<SampleParams>& params,
   return ok_status();
 }
 
+Status CudaBackend::forward_greedy(const BatchPlan& plan, std::vector<std::int32_t>& tokens) {
+  for (const auto& seq : plan.seqs) {
+    if (seq.all_logits) {
+      return make_error(ErrorCode::invalid_argument,
+                        "forward_greedy: a sequence asks for all its logits rows");
+    }
+  }
+  AGENTRT_TRY(forward_device(plan));
+  SampleParams greedy;
+  greedy.temperature = 0.0f;
+  return sample_device(std::vector<SampleParams>(plan.seqs.size(), greedy), tokens);
+}
+
 Status CudaBackend::forward(const BatchPlan& plan, Logits& out) {
   AGENTRT_TRY(forward_device(plan));
-  const std::size_t n = step_.logit_rows.size(), vocab = config_.vocab_size;
+  const std::size_t n = static_cast<std::size_t>(step_.out_rows), vocab = config_.vocab_size;
   const std::size_t bytes = n * vocab * 4;
   AGENTRT_TRY(buf_.logits_host.reserve(bytes));
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.logits_host.get(), buf_.logits.get(), bytes,

@@ -1,0 +1,181 @@
+// Offline throughput through the Engine (scheduler + KV manager) on the CUDA backend: N
+// requests of P random prompt tokens and exactly O output tokens each (greedy, ignore_eos),
+// all queued at once, stepped until done. The checkpoint is a random-weight model in a
+// published shape, written as a Hugging Face directory so that
+// bench/hf_generate_baseline.py can load the same weights for the baseline in the same run.
+//
+//   cuda_engine_bench [--shape qwen2.5-0.5b] [--model-dir DIR] [--requests 1000]
+//                     [--prompt 512] [--output 256] [--max-running 256]
+//                     [--tokens-per-step 4096] [--num-blocks 0] [--json FILE]
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "bench/synthetic_model.h"
+#include "engine/engine.h"
+#include "engine/model/model.h"
+#include "kernels/cuda_backend.h"
+#include "kernels/device_info.h"
+
+namespace agentrt::bench {
+namespace {
+
+struct Args {
+  std::string shape = "qwen2.5-0.5b";
+  std::string model_dir;
+  int requests = 1000;
+  int prompt = 512;
+  int output = 256;
+  int max_running = 256;
+  int tokens_per_step = 4096;
+  int num_blocks = 0;  // 0: enough for max_running sequences at full length, plus slack
+  int warmup_requests = 16;
+  bool graphs = false;
+  std::string json_path;
+};
+
+[[noreturn]] void fail(const Error& e) {
+  std::fprintf(stderr, "cuda_engine_bench: %s\n", e.to_string().c_str());
+  std::exit(1);
+}
+
+std::vector<std::int32_t> random_prompt(int n, int vocab, std::mt19937& rng) {
+  std::uniform_int_distribution<std::int32_t> d(0, vocab - 1);
+  std::vector<std::int32_t> t(static_cast<std::size_t>(n));
+  for (auto& x : t)
+    x = d(rng);
+  return t;
+}
+
+struct RunResult {
+  double seconds = 0;
+  std::int64_t output_tokens = 0, steps = 0, preemptions = 0;
+};
+
+// Queues `n` requests and steps the engine until every one has finished.
+RunResult run_requests(Engine& engine, const Args& a, int n, int vocab, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<EngineRequest> reqs;
+  for (int i = 0; i < n; ++i) {
+    EngineRequest r;
+    r.prompt = random_prompt(a.prompt, vocab, rng);
+    r.params.temperature = 0.0f;
+    r.params.max_tokens = a.output;
+    r.params.ignore_eos = true;
+    reqs.push_back(std::move(r));
+  }
+  const EngineStats before = engine.stats();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto& r : reqs) {
+    auto id = engine.add_request(std::move(r));
+    if (!id.ok()) fail(id.error());
+  }
+  RunResult out;
+  int finished = 0;
+  while (engine.has_work()) {
+    auto events = engine.step();
+    if (!events.ok()) fail(events.error());
+    for (const auto& ev : *events) {
+      if (ev.kind == EventKind::error) fail(Error{ErrorCode::internal, ev.message});
+      if (ev.kind == EventKind::token) ++out.output_tokens;
+      if (ev.finish) ++finished;
+    }
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const EngineStats after = engine.stats();
+  out.steps = after.steps - before.steps;
+  out.preemptions = after.preemptions - before.preemptions;
+  if (finished != n || out.output_tokens != static_cast<std::int64_t>(n) * a.output) {
+    std::fprintf(stderr, "cuda_engine_bench: %d of %d requests finished, %lld tokens\n", finished,
+                 n, static_cast<long long>(out.output_tokens));
+    std::exit(1);
+  }
+  return out;
+}
+
+int run(const Args& a) {
+  const std::string dir =
+      a.model_dir.empty()
+          ? (std::filesystem::temp_directory_path() / ("agentrt-bench-" + a.shape)).string()
+          : a.model_dir;
+  if (auto st = write_synthetic_model(a.shape, dir); !st.ok()) fail(st.error());
+  auto model = model::Model::load(dir);
+  if (!model.ok()) fail(model.error());
+  const auto& cfg = (*model)->config();
+  kernels::CudaBackendOptions opt;
+  opt.block_size = 16;
+  opt.decode_graphs = a.graphs;
+  const int per_seq = (a.prompt + a.output + 15) / 16 + 1;
+  opt.num_blocks = a.num_blocks > 0 ? a.num_blocks : per_seq * a.max_running * 5 / 4 + 64;
+  auto backend = kernels::CudaBackend::create(*model, opt);
+  if (!backend.ok()) fail(backend.error());
+  EngineOptions eo;
+  eo.max_tokens_per_step = a.tokens_per_step;
+  eo.max_running = a.max_running;
+  EngineDeps deps{backend->get(), &cfg, (*model)->fingerprint(), nullptr, nullptr};
+  auto engine = Engine::create(deps, eo);
+  if (!engine.ok()) fail(engine.error());
+  // Warm-up: cuBLASLt plans for the common shapes, pinned buffers at their sizes.
+  run_requests(**engine, a, a.warmup_requests, cfg.vocab_size, 1);
+  const std::int64_t replays_before = (*backend)->graph_replays();
+  const RunResult r = run_requests(**engine, a, a.requests, cfg.vocab_size, 2);
+  const std::int64_t replays = (*backend)->graph_replays() - replays_before;
+  const double out_tps = r.output_tokens / r.seconds;
+  const double all_tps = (static_cast<double>(a.requests) * a.prompt + r.output_tokens) / r.seconds;
+  auto devices = kernels::list_devices();
+  const std::string device = devices.ok() && !devices->empty() ? (*devices)[0].name : "?";
+  std::printf(
+      "agentrt Engine on %s (%s, bf16): %d requests x %d in / %d out, max_running %d, "
+      "%d tokens/step\n",
+      device.c_str(), a.shape.c_str(), a.requests, a.prompt, a.output, a.max_running,
+      a.tokens_per_step);
+  std::printf(
+      "  %.2f s, %lld steps (%lld from CUDA graphs), %lld preemptions: %.0f output tok/s, %.0f "
+      "total tok/s\n",
+      r.seconds, static_cast<long long>(r.steps), static_cast<long long>(replays),
+      static_cast<long long>(r.preemptions), out_tps, all_tps);
+  if (!a.json_path.empty()) {
+    nlohmann::json j = {{"device", device},
+                        {"shape", a.shape},
+                        {"model_dir", dir},
+                        {"requests", a.requests},
+                        {"prompt", a.prompt},
+                        {"output", a.output},
+                        {"max_running", a.max_running},
+                        {"tokens_per_step", a.tokens_per_step},
+                        {"seconds", r.seconds},
+                        {"steps", r.steps},
+                        {"preemptions", r.preemptions},
+                        {"output_tokens_per_s", out_tps},
+                        {"total_tokens_per_s", all_tps},
+                        {"graphs", a.graphs},
+                        {"graph_replays", replays}};
+    std::ofstream(a.json_path) << j.dump(2) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace agentrt::bench
+
+int main(int argc, char** argv) {
+  agentrt::bench::Args a;
+  CLI::App app{"Offline throughput of the Engine on the CUDA backend"};
+  app.add_option("--shape", a.shape, "model shape (qwen2.5-0.5b)");
+  app.add_option("--model-dir", a.model_dir, "checkpoint directory (written if missing)");
+  app.add_option("--requests", a.requests, "timed requests");
+  app.add_option("--prompt", a.prompt, "prompt tokens per request");
+  app.add_option("--output", a.output, "output tokens per request (EOS ignored)");
+  app.add_option("--max-running", a.max_running, "Engine max_running");
+  app.add_option("--tokens-per-step", a.tokens_per_step, "Engine max_tokens_per_step");
+  app.add_option("--num-blocks", a.num_blocks, "KV blocks (0: sized from max_running)");
+  app.add_option("--warmup-requests", a.warmup_requests, "untimed requests run first");
+  app.add_option("--json", a.json_path, "write the figures here");
+  app.add_flag("--graphs", a.graphs, "decode steps through CUDA graphs");
+  CLI11_PARSE(app, argc, argv);
+  return agentrt::bench::run(a);
+}
