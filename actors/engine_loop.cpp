@@ -39,18 +39,22 @@ bool EngineLoop::is_eos(std::int32_t t) const {
 }
 
 Result<RequestId> EngineLoop::submit(GenerateMsg msg) {
-  if (msg.subscribers.size() != static_cast<std::size_t>(msg.fork_after_prefill) + 1) {
+  const int samples =
+      msg.samples_after_prefill > 0 ? msg.samples_after_prefill : msg.fork_after_prefill + 1;
+  if (msg.subscribers.size() != static_cast<std::size_t>(samples) ||
+      (msg.samples_after_prefill > 0 && msg.fork_after_prefill > 0)) {
     return make_error(ErrorCode::invalid_argument, "generate: need one subscriber per sample");
   }
   std::lock_guard lock(mu_);
   const auto live = static_cast<int>(routes_.size());
-  if (live + 1 + msg.fork_after_prefill > max_live_) {
+  if (live + 1 + samples - (msg.samples_after_prefill > 0 ? 0 : 1) > max_live_) {
     ++snapshot_.rejected_requests;
     return make_error(ErrorCode::overloaded,
                       "engine overloaded: " + std::to_string(live) + " live requests, limit " +
                           std::to_string(max_live_) + " (max_pending_requests); retry later");
   }
   if (msg.pause_at_eos) msg.request.params.ignore_eos = true;  // the loop pauses at EOS
+  if (msg.samples_after_prefill > 0) return submit_probe(msg);
   const auto prompt_tokens = std::ssize(msg.request.prompt);
   auto id = engine_->add_request(std::move(msg.request));
   if (!id.ok()) return id.error();
@@ -64,6 +68,39 @@ Result<RequestId> EngineLoop::submit(GenerateMsg msg) {
   snapshot_.active_requests = static_cast<int>(routes_.size());
   wake();
   return *id;
+}
+
+Result<RequestId> EngineLoop::submit_probe(GenerateMsg& msg) {
+  EngineRequest probe = msg.request;
+  probe.params.max_tokens = 1;
+  probe.pause_on_finish.reset();
+  auto id = engine_->add_request(std::move(probe));
+  if (!id.ok()) return id.error();
+  Route r;
+  r.pause_at_eos = msg.pause_at_eos;
+  r.fork_subscribers = std::move(msg.subscribers);
+  r.tokens = std::ssize(msg.request.prompt);
+  r.samples = std::move(msg.request);
+  routes_.emplace(*id, std::move(r));
+  snapshot_.active_requests = static_cast<int>(routes_.size());
+  wake();
+  return *id;
+}
+
+void EngineLoop::start_samples(Route& probe, std::vector<std::pair<caf::actor, TokenBatch>>& out) {
+  for (auto& sub : probe.fork_subscribers) {
+    auto id = engine_->add_request(*probe.samples);
+    if (!id.ok()) {  // e.g. the full max_tokens cannot fit: this sample fails alone
+      out.push_back({sub, TokenBatch{0, {}, {}, std::nullopt, false, false, id.error().message}});
+      continue;
+    }
+    Route c;
+    c.subscriber = sub;
+    c.pause_at_eos = probe.pause_at_eos;
+    c.tokens = probe.tokens;
+    routes_.emplace(*id, std::move(c));
+  }
+  probe.samples.reset();
 }
 
 Status EngineLoop::resume(ResumeMsg msg) {
@@ -186,6 +223,17 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
       if (it == routes_.end()) continue;
       Route& r = it->second;
       if (e.kind == EventKind::paused) continue;  // our own pause at EOS took effect
+      if (r.samples) {  // a best-of-N probe: its token is dropped, its samples start
+        if (e.kind == EventKind::token) {
+          start_samples(r, out);
+        } else {
+          const std::string why = e.kind == EventKind::error ? e.message : "cancelled";
+          for (auto& sub : r.fork_subscribers)
+            out.push_back({sub, TokenBatch{0, {}, {}, std::nullopt, false, false, why}});
+        }
+        if (e.finish || e.kind != EventKind::token) routes_.erase(e.request);
+        continue;
+      }
       if (e.kind == EventKind::token) {
         for (int i = 0; i < r.forks; ++i) {  // right after the one prefill
           const RequestId child = engine_->fork(e.request);

@@ -55,12 +55,17 @@ class EngineLoop {
     std::vector<caf::actor> fork_subscribers;
     bool paused = false;
     std::int64_t tokens = 0;  // prompt + generated + appended: its KV footprint
+    // A best-of-N probe: at its first token, these samples start (one per subscriber).
+    std::optional<EngineRequest> samples;
   };
 
   void run();
   void route_events(std::vector<EngineEvent>& events);
   // Adds a token event to b; pauses at EOS. Returns whether the request ended.
   bool take_token(const EngineEvent& e, Route& r, TokenBatch& b);
+  // A probe's first token: adds its samples (holds mu_).
+  void start_samples(Route& probe, std::vector<std::pair<caf::actor, TokenBatch>>& out);
+  Result<RequestId> submit_probe(GenerateMsg& msg);  // holds mu_
   void fail_all(const Error& error);
   void update_snapshot(const EngineStats& stats, double step_s, double loop_s);  // holds mu_
   void wake();

@@ -127,6 +127,30 @@ TEST(EngineLoop, ForkAfterPrefillSharesThePromptAndTheBoundHolds) {
     EXPECT_EQ(n, 8) << "request " << rid;
 }
 
+TEST(EngineLoop, IndependentSamplesMapTheProbesPrefill) {
+  LoopRig rig(8);
+  GenerateMsg m = rig.request(2, 8);
+  m.samples_after_prefill = 4;
+  m.subscribers.assign(4, rig.sub);
+  auto over = m;
+  over.samples_after_prefill = 8;  // 1 probe + 8 samples > 8
+  over.subscribers.assign(8, rig.sub);
+  EXPECT_EQ(rig.loop->submit(std::move(over)).error().code, ErrorCode::overloaded);
+  ASSERT_TRUE(rig.loop->submit(std::move(m)).ok());
+  rig.wait_ended(4);
+  for (int i = 0; i < 1000 && rig.loop->metrics().active_requests != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto met = rig.loop->metrics();
+  // 20-token prompt: the probe computes 20; each sample maps the full block (16) and
+  // computes the other 4.
+  EXPECT_EQ(met.engine.prefilled_tokens, 20 + 4 * 4);
+  EXPECT_EQ(met.kv.hit_tokens[0], 4 * 16);
+  std::lock_guard lock(rig.tally->mu);
+  EXPECT_EQ(rig.tally->tokens.size(), 4u) << "the probe's token goes to nobody";
+  for (const auto& [rid, n] : rig.tally->tokens)
+    EXPECT_EQ(n, 8) << "request " << rid;
+}
+
 TEST(EngineLoop, ExplicitPauseForkAndResume) {
   LoopRig rig(8);
   auto id = rig.loop->submit(rig.request(5, 40));

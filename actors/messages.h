@@ -28,10 +28,14 @@ using start_atom = caf::atom_constant<caf::atom("start")>;
 using sample_atom = caf::atom_constant<caf::atom("sample")>;
 using scored_atom = caf::atom_constant<caf::atom("scored")>;
 
-// Starts a request. Tokens stream to subscribers[0]; with fork_after_prefill = k, the
-// engine loop forks the request k times right after its first token (the prompt is
-// prefilled once) and child i streams to subscribers[i] (its first batch repeats the
-// shared first token).
+// Starts a request. Tokens stream to subscribers[0]. Best-of-N, two ways:
+// - fork_after_prefill = k: the loop forks the request k times (Engine::fork) right after
+//   its first token; child i streams to subscribers[i + 1], its first batch repeating the
+//   shared first token. All KV is shared copy-on-write, the first token too.
+// - samples_after_prefill = n: a probe (max_tokens 1, its token dropped) prefills the
+//   prompt; at its first token the loop adds n independent requests for the same prompt,
+//   which map the probe's full blocks by prefix and compute only the partial last block;
+//   request i streams to subscribers[i]. The samples are independent from the first token.
 struct GenerateMsg {
   EngineRequest request;
   // The turn ends at an EOS token by pausing with this TTL (KV pinned while tools run);
@@ -39,6 +43,7 @@ struct GenerateMsg {
   std::optional<kv::Duration> pause_at_eos;
   int fork_after_prefill = 0;
   std::vector<caf::actor> subscribers;
+  int samples_after_prefill = 0;
 };
 
 // Continues a request paused at EOS with `appended` tokens; the next EOS pauses with ttl.

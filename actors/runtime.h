@@ -119,6 +119,11 @@ struct BestOfSpec {
   std::optional<AgentSpec> verifier;        // verifier_agent
   std::string verifier_accept = "CORRECT";  // regex on the verifier's output
   std::string scorer_tool;                  // scorer_tool
+  // How the prompt's KV is shared. false (default): a probe prefills the prompt once and
+  // the n samples are independent requests that map its full blocks by prefix (each
+  // computes only the partial last block). true: Engine::fork after the first sampled
+  // token: all KV is shared copy-on-write, but every sample starts with that same token.
+  bool share_first_token = false;
 };
 
 struct SampleResult {
@@ -135,7 +140,7 @@ struct BestOfResult {
   std::string output;                 // the chosen sample's output
   std::optional<std::string> answer;  // the chosen answer
   int votes = 0;                      // majority_vote: samples that gave `answer`
-  std::int64_t prompt_tokens = 0;     // the shared prompt, prefilled once
+  std::int64_t prompt_tokens = 0;     // the shared prompt, prefilled once (full blocks)
   std::int64_t generated_tokens = 0;  // over all samples
   double seconds = 0.0;
 };
@@ -178,8 +183,9 @@ class Runtime {
   Result<JobId> start_agent(const AgentSpec& agent, const std::string& input, ProgressFn progress,
                             std::function<void(Result<AgentResult>)> done);
 
-  // Best-of-N: prefills the prompt once, forks it n ways (each sample is a full agent
-  // turn loop with tool calls), then aggregates. Errors as run_agent, plus a bad spec
+  // Best-of-N: prefills the prompt once, starts n samples on it (BestOfSpec::
+  // share_first_token says how; each sample is a full agent turn loop with tool calls),
+  // then aggregates. Errors as run_agent, plus a bad spec
   // (n < 1, a bad regex, a missing verifier or scorer tool). Individual sample failures
   // are recorded in SampleResult::error.
   Result<BestOfResult> run_best_of(const AgentSpec& agent, const std::string& input,

@@ -205,25 +205,36 @@ TEST(Runtime, ToolErrorsReachTheModel) {
 }
 
 TEST(Runtime, BestOfNPrefillsThePromptOnce) {
-  auto rt = make_runtime(options());
-  ASSERT_TRUE(rt);
   AgentSpec a = solver(1);  // one reply per sample: nothing but the prompt is prefilled
   a.sampling.temperature = 0.8f;
   a.sampling.seed = 7;
   BestOfSpec b;
   b.n = 4;
-  const auto before = rt->metrics().engine.prefilled_tokens;
-  auto r = rt->run_best_of(a, kProblems[0], b);
-  ASSERT_TRUE(r.ok()) << r.error().to_string();
-  ASSERT_EQ(r->samples.size(), 4u);
-  for (const auto& s : r->samples) {
-    EXPECT_TRUE(s.error.empty()) << s.error;
-    EXPECT_GE(s.result.generated_tokens, 1);
+  for (bool share : {false, true}) {
+    auto rt = make_runtime(options());  // a cold cache for each mode
+    ASSERT_TRUE(rt);
+    b.share_first_token = share;
+    const auto before = rt->metrics();
+    auto r = rt->run_best_of(a, kProblems[0], b);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_EQ(r->samples.size(), 4u);
+    for (const auto& s : r->samples) {
+      EXPECT_TRUE(s.error.empty()) << s.error;
+      EXPECT_GE(s.result.generated_tokens, 1);
+    }
+    EXPECT_GT(r->prompt_tokens, 100);
+    wait_idle(*rt);
+    const auto after = rt->metrics();
+    const auto prefilled = after.engine.prefilled_tokens - before.engine.prefilled_tokens;
+    if (share) {  // one prefill, then Engine::fork: nothing else is computed
+      EXPECT_EQ(prefilled, r->prompt_tokens);
+      EXPECT_GT(after.kv.cow_copies, before.kv.cow_copies);
+    } else {  // a probe prefill; each sample computes only the prompt's partial last block
+      EXPECT_GE(prefilled, r->prompt_tokens + 4);
+      EXPECT_LE(prefilled, r->prompt_tokens + 4 * 16);
+      EXPECT_GE(after.kv.hit_tokens[0] - before.kv.hit_tokens[0], 4 * (r->prompt_tokens - 16));
+    }
   }
-  EXPECT_GT(r->prompt_tokens, 100);
-  EXPECT_EQ(rt->metrics().engine.prefilled_tokens - before, r->prompt_tokens)
-      << "4 samples, one prefill";
-  EXPECT_GT(rt->metrics().kv.cow_copies, 0);
 }
 
 TEST(Runtime, BestOfNMajorityVoteWithToolCalls) {

@@ -145,7 +145,11 @@ void Sampler::start() {
                          ->decide({in_.spec.tools, res_.prompt_tokens, 0, ctx().total_blocks,
                                    ctx().metrics().kv_available_blocks})
                          .ttl;
-  msg.fork_after_prefill = n - 1;
+  if (in_.best.share_first_token) {
+    msg.fork_after_prefill = n - 1;
+  } else {
+    msg.samples_after_prefill = n;
+  }
   self_->request(ctx().engine, caf::infinite, generate_atom::value, std::move(msg))
       .then([this, keep = shared_from_this()](const GenerateReply& r) {
         if (!r.error) {

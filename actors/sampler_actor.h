@@ -1,6 +1,7 @@
-// The sampler actor: best-of-N. It renders the prompt once and starts one engine request
-// that the engine loop forks N-1 times right after its prefill (so the prompt's KV is
-// computed once and shared copy-on-write; the first sampled token is shared too). Each
+// The sampler actor: best-of-N. It renders the prompt once and has the engine loop
+// prefill it once: by default a probe request whose full blocks the N independent samples
+// then map by prefix; with share_first_token, one request forked N-1 times right after
+// its first token (all KV shared copy-on-write, the first token too). Each
 // sample is a full agent turn loop (tool calls included) on its own agent actor. It can
 // stop early at the first k finished samples and keeps a token budget shared by all
 // samples, then aggregates: majority vote over a regex-extracted answer, highest mean

@@ -140,7 +140,7 @@ WorkflowOutcome WorkflowRunner::run(const workflows::InputValues& inputs, EventF
     m.started.assign(n, {});
     m.tokens_seen.clear();
     m.running = 0;
-    m.stop = m.cancelled = false;
+    m.stop = m.cancelled;  // a cancel() before run() ends it at once
     m.t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < n; ++i) {
       m.status[i].id = m.wf.steps[i].id;

@@ -54,7 +54,8 @@ class WorkflowRunner {
   // Runs every step and renders the outputs. `inputs` must be resolved (inputs.h). On the
   // first failing step the running ones are cancelled and the rest skipped.
   WorkflowOutcome run(const workflows::InputValues& inputs, EventFn events = {});
-  // Cancels the run: running jobs end, nothing new starts; run() returns cancelled.
+  // Cancels the run: running jobs end, nothing new starts; run() returns cancelled. Called
+  // before run(), it makes run() return cancelled at once (a runner is cancelled for good).
   void cancel();
   std::vector<StepStatus> snapshot() const;
 
