@@ -62,7 +62,7 @@ double measure_gemm_tflops(int n, cudaStream_t stream) {
 
 // One layer's decode attention: `batch` sequences of `context` keys, one query token each.
 AttentionRow run_decode(const char* shape, int heads, int kv_heads, int d, int batch, int context,
-                        double copy_gbps, cudaStream_t stream) {
+                        bool wave_splits, double copy_gbps, cudaStream_t stream) {
   const int bs = 16, per_seq = (context + bs - 1) / bs, blocks = batch * per_seq;
   std::vector<kernels::AttnChunk> chunks;
   std::vector<std::int32_t> tables(static_cast<std::size_t>(blocks)), positions, row_chunk;
@@ -76,7 +76,8 @@ AttentionRow run_decode(const char* shape, int heads, int kv_heads, int d, int b
   int sms = 0;
   cuda_check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), "attr");
   const kernels::AttentionPlan plan =
-      kernels::plan_attention(chunks, heads, kv_heads, kernels::attention_target_ctas(sms));
+      kernels::plan_attention(chunks, heads, kv_heads, kernels::attention_target_ctas(sms),
+                              wave_splits ? kernels::attention_decode_slots(sms, d) : 0);
   const std::size_t pool_elems = static_cast<std::size_t>(blocks) * 2 * kv_heads * bs * d;
   DeviceBuffer pool = alloc(pool_elems * 2);
   DeviceBuffer q = alloc(static_cast<std::size_t>(batch) * heads * d * 2), out = alloc(q.bytes());
@@ -112,22 +113,26 @@ AttentionRow run_decode(const char* shape, int heads, int kv_heads, int d, int b
   const double bytes =
       static_cast<double>(batch) * context * kv_heads * d * 2 * 2 + 2.0 * q.bytes();
   const double gbps = bytes / (ms * 1e-3) / 1e9;
-  return {shape, heads, kv_heads, d, batch, context, ms, gbps, gbps / copy_gbps};
+  return {shape, heads,   kv_heads,        d,
+          batch, context, wave_splits,     static_cast<int>(plan.work16.size()),
+          ms,    gbps,    gbps / copy_gbps};
 }
 
 std::vector<AttentionRow> bench_decode_attention(double copy_gbps, cudaStream_t stream) {
   std::vector<AttentionRow> rows;
   std::printf("\ndecode attention (one layer, bf16 KV, 1 query token per sequence)\n");
-  std::printf("%-14s %6s %8s %10s %10s %12s\n", "shape", "batch", "context", "ms", "GB/s",
-              "vs copy");
+  std::printf("%-14s %6s %8s %7s %6s %10s %10s %12s\n", "shape", "batch", "context", "splits",
+              "CTAs", "ms", "GB/s", "vs copy");
   for (const auto& [shape, h, kvh, d] :
        {std::tuple{"llama-3.1-8b", 32, 8, 128}, std::tuple{"qwen2.5-0.5b", 14, 2, 64}}) {
     for (int batch : {32, 128}) {
       for (int ctx : {2048, 8192}) {
-        rows.push_back(run_decode(shape, h, kvh, d, batch, ctx, copy_gbps, stream));
-        const auto& r = rows.back();
-        std::printf("%-14s %6d %8d %10.4f %10.1f %11.1f%%\n", shape, batch, ctx, r.ms, r.gbps,
-                    100 * r.ratio);
+        for (bool waves : {false, true}) {
+          rows.push_back(run_decode(shape, h, kvh, d, batch, ctx, waves, copy_gbps, stream));
+          const auto& r = rows.back();
+          std::printf("%-14s %6d %8d %7s %6d %10.4f %10.1f %11.1f%%\n", shape, batch, ctx,
+                      waves ? "waves" : "target", r.ctas, r.ms, r.gbps, 100 * r.ratio);
+        }
       }
     }
   }

@@ -27,9 +27,9 @@ struct Args {
   int context = 1024;
   int prefill = 4096;
   int steps = 10;
-  bool graphs = false;
-  bool skip_attention =
-      false;  // decode steps through CUDA graphs (CudaBackendOptions::decode_graphs)
+  bool graphs = false;  // decode steps through CUDA graphs (CudaBackendOptions::decode_graphs)
+  bool attention_only = false;
+  bool skip_attention = false;
 };
 
 void fail(const Error& e) {
@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", a.steps, "timed decode steps per batch size");
   app.add_flag("--graphs", a.graphs, "decode steps through CUDA graphs");
   app.add_flag("--no-attention", a.skip_attention, "skip the decode-attention kernel table");
+  app.add_flag("--attention-only", a.attention_only, "only the ceilings and the attention table");
   CLI11_PARSE(app, argc, argv);
   auto devices = kernels::list_devices();
   if (!devices.ok() || devices->empty()) {
@@ -204,11 +205,13 @@ int main(int argc, char** argv) {
     j["decode_attention"].push_back({{"shape", r.shape},
                                      {"batch", r.batch},
                                      {"context", r.context},
+                                     {"split_rule", r.wave_splits ? "waves" : "target"},
+                                     {"ctas", r.ctas},
                                      {"ms", r.ms},
                                      {"gbps", r.gbps},
                                      {"ratio_to_copy", r.ratio}});
   }
-  for (const auto& s : a.shapes)
+  for (const auto& s : a.attention_only ? std::vector<std::string>{} : a.shapes)
     j["models"].push_back(bench::bench_shape(s, a, copy, gemm));
   if (!a.json_path.empty()) std::ofstream(a.json_path) << j.dump(2) << "\n";
   return 0;

@@ -50,10 +50,14 @@ inline double median_ms(cudaStream_t stream, int warmup, int reps,
 double measure_copy_gbps(std::size_t bytes, cudaStream_t stream);
 // TFLOP/s of an n x n x n bf16 GEMM (f32 accumulate, bf16 out) through cuBLASLt on random data.
 double measure_gemm_tflops(int n, cudaStream_t stream);
-// Decode-attention kernel rows: appends JSON objects to `out` and prints a table.
+// Decode-attention kernel rows (printed as a table), each under both split rules of
+// plan_attention: "target" (enough CTAs for attention_target_ctas) and "waves" (the
+// estimated-time choice over the device's decode slots, as the backend plans decodes).
 struct AttentionRow {
   const char* shape;
   int heads, kv_heads, head_dim, batch, context;
+  bool wave_splits;
+  int ctas;
   double ms, gbps, ratio;
 };
 std::vector<AttentionRow> bench_decode_attention(double copy_gbps, cudaStream_t stream);

@@ -31,6 +31,11 @@ for s in $STAGES; do
     timeout 100 $B/cuda_engine_bench --model-dir /tmp/m --requests ${REQ:-1000} --graphs --json $OUT/engine_graphs.json 2>&1 | tee -a $L ;;
   bench) step bench
     timeout 150 $B/cuda_backend_bench --json $OUT/bench.json 2>&1 | tee -a $L ;;
+  attn) step attention
+    timeout 60 $B/cuda_backend_bench --attention-only --json $OUT/attention.json 2>&1 | tee -a $L ;;
+  bench05|bench8) step $s
+    sh=qwen2.5-0.5b; [ $s = bench8 ] && sh=llama-3.1-8b
+    timeout 80 $B/cuda_backend_bench --shapes $sh --no-attention --json $OUT/$s.json 2>&1 | tee -a $L ;;
   benchg) step bench-graphs
     timeout 100 $B/cuda_backend_bench --graphs --no-attention --json $OUT/bench_graphs.json 2>&1 | tee -a $L ;;
   esac

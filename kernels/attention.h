@@ -95,9 +95,17 @@ inline int attention_target_ctas(int sms) {
 }
 
 // Splits every chunk into tiles and, when the tiles alone would not fill the device
-// (target_ctas), splits long key ranges so that they do (flash-decoding).
+// (target_ctas), splits long key ranges so that they do (flash-decoding). decode_slots > 0
+// (decode CTAs resident on the whole device, attention_decode_slots): when every tile is a
+// 16-row tile and there are fewer tiles than slots, the split count is the one that
+// minimizes the estimated time, waves of decode_slots CTAs times each CTA's key tiles plus
+// a fixed cost, rather than the one that reaches target_ctas.
 AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads, int num_kv_heads,
-                             int target_ctas);
+                             int target_ctas, int decode_slots = 0);
+// Decode CTAs of the tensor-core kernel for head_dim that fit on one multiprocessor at once
+// (shared memory and registers, from the CUDA occupancy API), times `sms`; 0 when head_dim
+// has no tensor-core kernel or the query fails.
+int attention_decode_slots(int sms, int head_dim);
 
 // Decode-only plan of a fixed shape, for CUDA graphs: every chunk (one token, group <= 16
 // rows) gets `splits` work items per kv head, its keys cut into `splits` ranges of whole key

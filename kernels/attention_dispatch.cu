@@ -51,7 +51,30 @@ cudaError_t run_tc_all(const AttentionParams& p, cudaStream_t stream) {
                                    stream);
 }
 
+template <int D>
+int decode_ctas_per_sm() {
+  using C = TcConfig<D, 1>;
+  constexpr int kSmem = tc::smem_bytes<D, C::kKeyTile, C::kStages, C::kSplit>();
+  auto* kernel = tc::attention_tc_kernel<D, 1, C::kKeyTile, C::kStages, C::kSplit>;
+  int n = 0;
+  if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem) !=
+          cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, C::kSplit * 32, kSmem) !=
+          cudaSuccess) {
+    return 0;
+  }
+  return n;
+}
+
 }  // namespace
+
+int attention_decode_slots(int sms, int head_dim) {
+  static const int per_sm64 = decode_ctas_per_sm<64>();
+  static const int per_sm128 = decode_ctas_per_sm<128>();
+  if (head_dim == 64) return sms * per_sm64;
+  if (head_dim == 128) return sms * per_sm128;
+  return 0;
+}
 
 bool attention_uses_tensor_cores(Dtype dtype, int head_dim) {
   return dtype == Dtype::bf16 && (head_dim == 64 || head_dim == 128);

@@ -9,16 +9,42 @@ namespace {
 
 constexpr int kKeyTile = 64;        // keys per tile in the tensor-core kernel
 constexpr int kMinSplitKeys = 256;  // a split below this costs more to combine than it saves
+constexpr int kMaxSplits = 32;
+// Fixed cost of a CTA (Q load, pipeline fill, write-out) and of a split's combine, in key
+// tiles' worth of streaming: rough, they only break near-ties between split counts.
+constexpr int kCtaCostTiles = 2;
+constexpr int kCombineCostTiles = 1;
 
 struct Tile {
   int chunk, kv_head, row_begin, rows, kv_len;
   bool tall;
 };
 
+// The split count with the least estimated time for `tiles` decode tiles of up to `longest`
+// keys on `slots` resident CTAs: CTAs run in waves, each as long as its key tiles.
+int wave_splits(int tiles, int longest, int slots) {
+  const int key_tiles = (longest + kKeyTile - 1) / kKeyTile;
+  const int max_splits = std::max(1, std::min(kMaxSplits, longest / kMinSplitKeys));
+  int best = 1;
+  long long best_cost = -1;
+  for (int s = 1; s <= max_splits; ++s) {
+    const int per = (key_tiles + s - 1) / s;
+    const int n = (key_tiles + per - 1) / per;
+    const long long ctas = static_cast<long long>(tiles) * n;
+    const long long waves = (ctas + slots - 1) / slots;
+    const long long cost = waves * (per + kCtaCostTiles) + (n > 1 ? kCombineCostTiles : 0);
+    if (best_cost < 0 || cost < best_cost) {
+      best = s;
+      best_cost = cost;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads, int num_kv_heads,
-                             int target_ctas) {
+                             int target_ctas, int decode_slots) {
   const int group = num_heads / num_kv_heads;
   std::vector<Tile> tiles;
   for (std::size_t c = 0; c < chunks.size(); ++c) {
@@ -35,10 +61,15 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
     }
   }
   int splits = 1;
-  if (static_cast<int>(tiles.size()) < target_ctas) {
-    int longest = 0;
-    for (const Tile& t : tiles)
-      longest = std::max(longest, t.kv_len);
+  const bool all_decode =
+      std::none_of(tiles.begin(), tiles.end(), [](const Tile& t) { return t.tall; });
+  int longest = 0;
+  for (const Tile& t : tiles)
+    longest = std::max(longest, t.kv_len);
+  if (decode_slots > 0 && all_decode && !tiles.empty() &&
+      static_cast<int>(tiles.size()) < decode_slots) {
+    splits = wave_splits(static_cast<int>(tiles.size()), longest, decode_slots);
+  } else if (static_cast<int>(tiles.size()) < target_ctas) {
     const int want = (target_ctas + static_cast<int>(tiles.size()) - 1) /
                      std::max<int>(1, static_cast<int>(tiles.size()));
     splits = std::max(1, std::min(want, longest / kMinSplitKeys));

@@ -14,8 +14,9 @@
 namespace agentrt::kernels {
 namespace {
 
-void check_plan(const std::vector<AttnChunk>& chunks, int heads, int kv_heads, int target) {
-  const AttentionPlan p = plan_attention(chunks, heads, kv_heads, target);
+void check_plan(const std::vector<AttnChunk>& chunks, int heads, int kv_heads, int target,
+                int decode_slots) {
+  const AttentionPlan p = plan_attention(chunks, heads, kv_heads, target, decode_slots);
   const int group = heads / kv_heads;
   // (chunk, kv head, row_begin) -> covered key ranges
   std::map<std::tuple<int, int, int>, std::vector<std::pair<int, int>>> ranges;
@@ -76,15 +77,17 @@ TEST(AttentionPlanProperties, RandomMixesCoverEveryRowAndKeyOnce) {
     std::vector<AttnChunk> chunks;
     int row = 0;
     const int n = 1 + static_cast<int>(rng() % 40);
+    const bool all_decode = trial % 2 == 1;  // where the wave rule applies
     for (int i = 0; i < n; ++i) {
-      const bool decode = rng() % 3 != 0;
+      const bool decode = all_decode || rng() % 3 != 0;
       const int count = decode ? 1 : 1 + static_cast<int>(rng() % 300);
       const int start = static_cast<int>(rng() % 5000);
       chunks.push_back({row, count, start, 0});
       row += count;
     }
     const int target = 8 * (1 + static_cast<int>(rng() % 200));
-    check_plan(chunks, heads, kv_heads, target);
+    const int slots = trial % 4 < 2 ? 0 : 132 * (1 + static_cast<int>(rng() % 4));
+    check_plan(chunks, heads, kv_heads, target, slots);
     if (HasFatalFailure()) return;
   }
 }

@@ -72,7 +72,8 @@ Status CudaBackend::lay_out(const BatchPlan& plan) {
   Step& s = step_;
   if (attention_uses_tensor_cores(dtype_, config_.head_dim)) {
     s.plan = plan_attention(s.chunks, config_.num_heads, config_.num_kv_heads,
-                            attention_target_ctas(sm_count_));
+                            attention_target_ctas(sm_count_),
+                            attention_decode_slots(sm_count_, config_.head_dim));
   } else {
     s.plan = AttentionPlan{};
   }
