@@ -120,6 +120,8 @@ int run_workflow(const RunArgs& a) {
     std::fprintf(stderr, "agentrt run: %s\n", given.error().message.c_str());
     return kExitUsage;
   }
+  g_interrupted.store(false);
+  std::signal(SIGINT, on_sigint);  // before the model loads: Ctrl-C during loading cancels too
   const auto checked = check_workflow(a.file, *given, true);
   if (!checked.loaded.ok()) {
     std::fprintf(stderr, "%s", checked.loaded.diagnostics.to_string().c_str());
@@ -138,8 +140,6 @@ int run_workflow(const RunArgs& a) {
     return kExitFailure;
   }
   RunProgress progress(**runner, isatty(STDERR_FILENO) == 1, a.quiet);
-  g_interrupted.store(false);
-  std::signal(SIGINT, on_sigint);
   std::atomic<bool> finished{false};
   std::thread watcher([&] {  // signal handlers may not lock: cancel from a thread
     while (!finished.load()) {

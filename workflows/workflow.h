@@ -75,9 +75,9 @@ struct BestOfSpec {
   Aggregate aggregate = Aggregate::majority;
   std::string answer = R"(Answer:\s*(.*\S))";  // regex; its first group is the answer
   SourceLoc answer_loc;
-  int early_stop = 0;                 // stop when this many samples agree (majority); 0 = run all n
-  Ref verifier;                       // agent, for aggregate: verifier
-  Ref scorer;                         // tool, for aggregate: scorer
+  int early_stop = 0;  // majority only: stop once this many samples finished; 0 = all
+  Ref verifier;        // agent, for aggregate: verifier
+  Ref scorer;          // tool, for aggregate: scorer
   std::optional<double> temperature;  // overrides the agent's for the samples
   // `n` and `temperature` may instead be templates over inputs ("{{ inputs.n }}"), read
   // when the workflow runs.

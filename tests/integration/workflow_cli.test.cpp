@@ -171,9 +171,13 @@ TEST(Run, UsageErrorsExitTwo) {
 }
 
 TEST(Run, CtrlCCancelsCleanly) {
-  // SIGINT after 1.5 s of a long best-of: the run cancels its jobs and exits 130.
-  auto r = agentrt("run " + example("best_of_majority.yaml") +
-                   " --input n=64 --quiet 2>&1 & pid=$!; sleep 1.5; kill -INT $pid; wait $pid");
+  // SIGINT once a long best-of has made its first tool call: the run cancels its jobs and
+  // exits 130.
+  const auto log = write_temp("ctrl_c.log", "");
+  auto r = agentrt("run " + example("best_of_majority.yaml") + " --input n=64 > " + log +
+                   " 2>&1 & pid=$!; for i in $(seq 300); do grep -q 'call calculator' " + log +
+                   " && break; sleep 0.1; done; kill -INT $pid; wait $pid; rc=$?; cat " + log +
+                   "; exit $rc");
   EXPECT_EQ(r.exit_code, 130) << r.output;
   EXPECT_NE(r.output.find("agentrt run: cancelled"), std::string::npos) << r.output;
 }
