@@ -113,6 +113,10 @@ int attention_decode_slots(int sms, int head_dim);
 // the ranges depend on the context lengths; the list sizes depend on the chunk count alone.
 AttentionPlan plan_attention_fixed(const std::vector<AttnChunk>& chunks, int num_kv_heads,
                                    int splits);
+// The split count with the least estimated time for `tiles` decode tiles of up to `longest`
+// keys on `slots` resident CTAs (CTAs run in waves, each as long as its key tiles plus a
+// fixed cost): plan_attention's rule for decode-only steps that underfill the device.
+int decode_wave_splits(int tiles, int longest, int slots);
 // Splits per (sequence, kv head) of the fixed plan for `batch` sequences: enough to reach
 // target_ctas, at most kMaxFixedSplits.
 constexpr int kMaxFixedSplits = 16;

@@ -20,9 +20,9 @@ struct Tile {
   bool tall;
 };
 
-// The split count with the least estimated time for `tiles` decode tiles of up to `longest`
-// keys on `slots` resident CTAs: CTAs run in waves, each as long as its key tiles.
-int wave_splits(int tiles, int longest, int slots) {
+}  // namespace
+
+int decode_wave_splits(int tiles, int longest, int slots) {
   const int key_tiles = (longest + kKeyTile - 1) / kKeyTile;
   const int max_splits = std::max(1, std::min(kMaxSplits, longest / kMinSplitKeys));
   int best = 1;
@@ -40,8 +40,6 @@ int wave_splits(int tiles, int longest, int slots) {
   }
   return best;
 }
-
-}  // namespace
 
 AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads, int num_kv_heads,
                              int target_ctas, int decode_slots) {
@@ -68,7 +66,7 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
     longest = std::max(longest, t.kv_len);
   if (decode_slots > 0 && all_decode && !tiles.empty() &&
       static_cast<int>(tiles.size()) < decode_slots) {
-    splits = wave_splits(static_cast<int>(tiles.size()), longest, decode_slots);
+    splits = decode_wave_splits(static_cast<int>(tiles.size()), longest, decode_slots);
   } else if (static_cast<int>(tiles.size()) < target_ctas) {
     const int want = (target_ctas + static_cast<int>(tiles.size()) - 1) /
                      std::max<int>(1, static_cast<int>(tiles.size()));

@@ -29,8 +29,9 @@ struct CudaBackendOptions {
   Dtype dtype = Dtype::bf16;
   int device = 0;
   // Decode-only steps (one token per sequence, bf16, batch <= kMaxGraphBatch) run from a
-  // CUDA graph captured per batch bucket: the batch is padded to the bucket (padding rows
-  // write a spare KV block) and attention uses a fixed number of key splits per bucket.
+  // CUDA graph captured per batch bucket and key-split count: the batch is padded to the
+  // bucket (padding rows write a spare KV block) and every sequence gets the same number
+  // of key splits (plan_attention_fixed).
   bool decode_graphs = false;
 };
 
@@ -94,7 +95,8 @@ class CudaBackend final : public Backend {
   // With decode_graphs: false runs the bucket-padded decode layout eagerly instead of
   // replaying its graph (tests compare the two bit for bit). Graphs captured so far stay.
   void set_graph_replay(bool on) { graph_replay_ = on; }
-  // Decode graphs captured so far (one per batch bucket), and steps that replayed one.
+  // Decode graphs captured so far (one per batch bucket and split count), and steps that
+  // replayed one.
   int graphs_captured() const { return static_cast<int>(graphs_.size()); }
   std::int64_t graph_replays() const { return graph_replays_; }
   static constexpr int kMaxGraphBatch = 256;
@@ -114,8 +116,9 @@ class CudaBackend final : public Backend {
     std::vector<std::int32_t> tokens, positions, row_block, row_chunk, logit_rows, tables;
     std::vector<AttnChunk> chunks;
     AttentionPlan plan;
-    int out_rows = 0;  // logits rows the caller asked for (the first out_rows of logits)
-    int bucket = 0;    // > 0: the bucket-padded decode layout of that many rows
+    int out_rows = 0;   // logits rows the caller asked for (the first out_rows of logits)
+    int bucket = 0;     // > 0: the bucket-padded decode layout of that many rows
+    int graph_key = 0;  // bucket and split count: the graph this layout replays
   };
   struct Buffers {
     DeviceBuffer meta, x, y, h, qkv, q, attn, gate_up, act, hl, logits;
@@ -142,6 +145,7 @@ class CudaBackend final : public Backend {
   // padded layout, and the step's launches through a captured graph.
   int graph_bucket(const BatchPlan& plan) const;
   Status lay_out_bucket(const BatchPlan& plan, int bucket);
+  Result<int> reserve_graph_meta(int slots);
   Status run_step();
   Status run_bucket();
   std::vector<const void*> buffer_signature() const;
@@ -165,7 +169,7 @@ class CudaBackend final : public Backend {
   std::size_t weight_bytes_ = 0;
   Step step_;
   Buffers buf_;
-  std::map<int, cudaGraphExec_t> graphs_;     // bucket -> executable graph
+  std::map<int, cudaGraphExec_t> graphs_;     // graph_key -> executable graph
   std::vector<const void*> graph_signature_;  // buffers the graphs were captured with
   bool graph_replay_ = true;
   std::int64_t graph_replays_ = 0;

@@ -49,29 +49,49 @@ Status CudaBackend::lay_out_bucket(const BatchPlan& plan, int bucket) {
     s.logit_rows.push_back(r);
     s.chunks.push_back({r, 1, 0, pad_table});
   }
+  // Split count as plan_attention picks it for decodes; each count gets its own graph.
   const int target = attention_target_ctas(sm_count_);
-  s.plan = plan_attention_fixed(s.chunks, config_.num_kv_heads,
-                                fixed_splits(bucket, config_.num_kv_heads, target));
+  const int slots = attention_decode_slots(sm_count_, config_.head_dim);
+  const int tiles = bucket * config_.num_kv_heads;
+  int longest = 1;
+  for (const auto& seq : plan.seqs)
+    longest = std::max(longest, seq.start_pos + 1);
+  const int splits = slots > 0 && tiles < slots
+                         ? decode_wave_splits(tiles, longest, slots)
+                         : fixed_splits(bucket, config_.num_kv_heads, target);
+  s.plan = plan_attention_fixed(s.chunks, config_.num_kv_heads, splits);
   s.out_rows = n;
   s.bucket = bucket;
-  // Reserve for the largest bucket once, so the graphs' pointers stay put: the metadata
-  // (its tables at most a full context per row), the activations, the split partials.
+  s.graph_key = bucket * 64 + splits;
+  auto partials = reserve_graph_meta(slots);
+  if (!partials.ok()) return partials.error();
+  AGENTRT_TRY(upload_layout());
+  return reserve_buffers(kMaxGraphBatch, kMaxGraphBatch, std::max(*partials, s.plan.partials16), 0);
+}
+
+// Reserves the metadata for the largest bucket once, so the graphs' pointers stay put (its
+// tables at most a full context per row); returns the split partials the largest fixed
+// plan needs, for the activations' reservation.
+Result<int> CudaBackend::reserve_graph_meta(int slots) {
+  const int target = attention_target_ctas(sm_count_);
   int partials = 0;
   std::size_t plan_bytes = 0;
   for (int k : kBuckets) {
-    const int splits = fixed_splits(k, config_.num_kv_heads, target);
-    const std::size_t tiles = static_cast<std::size_t>(k) * config_.num_kv_heads;
-    partials = std::max(partials, splits > 1 ? static_cast<int>(tiles) * splits : 0);
-    plan_bytes = std::max(plan_bytes, tiles * splits * sizeof(AttnWork) +
-                                          (splits > 1 ? tiles * sizeof(AttnCombine) : 0));
+    const int ks = fixed_splits(k, config_.num_kv_heads, target);
+    const std::size_t kt = static_cast<std::size_t>(k) * config_.num_kv_heads;
+    partials = std::max(partials, ks > 1 ? static_cast<int>(kt) * ks : 0);
+    plan_bytes =
+        std::max(plan_bytes, kt * ks * sizeof(AttnWork) + (ks > 1 ? kt * sizeof(AttnCombine) : 0));
   }
+  // The wave rule: fewer tiles than slots, at most 32 splits each.
+  plan_bytes = std::max(plan_bytes, static_cast<std::size_t>(std::max(slots, 0)) *
+                                        (32 * sizeof(AttnWork) + sizeof(AttnCombine)));
   const std::size_t max_blocks =
       static_cast<std::size_t>(config_.max_context() / geo_.block_size) + 2;
   const std::size_t rows_bytes = kMaxGraphBatch * (5 * sizeof(std::int32_t) + sizeof(AttnChunk));
   AGENTRT_TRY(buf_.meta.reserve(16 * 16 + rows_bytes + plan_bytes +
                                 (kMaxGraphBatch * max_blocks + 1) * sizeof(std::int32_t)));
-  AGENTRT_TRY(upload_layout());
-  return reserve_buffers(kMaxGraphBatch, kMaxGraphBatch, partials, 0);
+  return partials;
 }
 
 std::vector<const void*> CudaBackend::buffer_signature() const {
@@ -94,7 +114,7 @@ Status CudaBackend::run_bucket() {
     drop_graphs();
     graph_signature_ = std::move(sig);
   }
-  const auto it = graphs_.find(step_.bucket);
+  const auto it = graphs_.find(step_.graph_key);
   if (graph_replay_ && it != graphs_.end()) {
     ++graph_replays_;
     return cuda_status(cudaGraphLaunch(it->second, stream_), "cuda backend: graph launch");
@@ -114,7 +134,7 @@ Status CudaBackend::run_bucket() {
   const cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
   AGENTRT_TRY(cuda_status(inst, "cuda backend: graph instantiate"));
-  graphs_[step_.bucket] = exec;
+  graphs_[step_.graph_key] = exec;
   return ok_status();
 }
 

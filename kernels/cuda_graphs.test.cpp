@@ -80,7 +80,7 @@ TEST(CudaGraphs, ReplayEqualsEagerBucketLayoutBitForBit) {
     b->set_graph_replay(true);
     EXPECT_TRUE(same_bits(first, replayed)) << "batch " << batch;
     EXPECT_TRUE(same_bits(eager, replayed)) << "batch " << batch;
-    // Another step of the same bucket (new positions, new tokens) replays the same graph.
+    // Another step of the same bucket (new positions and tokens; maybe another split count).
     const BatchPlan next = decode_plan(batch, 700 + batch);
     const std::vector<float> next_replayed = logits(*b, next);
     b->set_graph_replay(false);
@@ -88,7 +88,7 @@ TEST(CudaGraphs, ReplayEqualsEagerBucketLayoutBitForBit) {
     b->set_graph_replay(true);
     EXPECT_TRUE(same_bits(next_replayed, next_eager)) << "batch " << batch;
   }
-  EXPECT_EQ(b->graphs_captured(), 3);
+  EXPECT_GE(b->graphs_captured(), 3);
 }
 
 TEST(CudaGraphs, RecapturesAfterBuffersGrow) {
