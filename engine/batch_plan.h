@@ -6,6 +6,8 @@
 #include <span>
 #include <vector>
 
+#include "engine/common/result.h"
+
 namespace agentrt {
 
 struct SequenceChunk {
@@ -22,6 +24,14 @@ struct SequenceChunk {
 struct BatchPlan {
   std::vector<SequenceChunk> seqs;
 };
+
+// Checks a plan against a KV pool of `num_blocks` blocks of `block_size` tokens and a model
+// of `vocab_size` tokens and `max_context` positions. Fails (invalid_argument, naming the
+// sequence) on: no sequences, an empty chunk, a negative start_pos, positions past
+// max_context, a block table that does not cover the chunk or holds an id outside
+// [0, num_blocks), a token outside the vocabulary. Every Backend runs it before forward.
+Status check_batch_plan(const BatchPlan& plan, int num_blocks, int block_size, int vocab_size,
+                        std::int64_t max_context);
 
 // Logits of one step, row-major [rows, vocab]. Rows follow the plan's order: one per
 // sequence, or one per token for sequences with all_logits.

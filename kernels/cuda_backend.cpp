@@ -123,41 +123,8 @@ Status CudaBackend::synchronize() {
 }
 
 Status CudaBackend::check_plan(const BatchPlan& plan) const {
-  if (plan.seqs.empty()) return make_error(ErrorCode::invalid_argument, "batch plan: no sequences");
-  for (std::size_t i = 0; i < plan.seqs.size(); ++i) {
-    const auto& s = plan.seqs[i];
-    const std::string where = "batch plan: seq " + std::to_string(i) + ": ";
-    auto bad = [&](const std::string& m) {
-      return make_error(ErrorCode::invalid_argument, where + m);
-    };
-    if (s.tokens.empty()) return bad("no tokens");
-    if (s.start_pos < 0) return bad("start_pos " + std::to_string(s.start_pos) + " < 0");
-    const std::int64_t end =
-        static_cast<std::int64_t>(s.start_pos) + static_cast<std::int64_t>(s.tokens.size());
-    if (end > config_.max_context()) {
-      return bad("positions up to " + std::to_string(end) + " exceed the model's context of " +
-                 std::to_string(config_.max_context()));
-    }
-    const std::int64_t need = (end + geo_.block_size - 1) / geo_.block_size;
-    if (static_cast<std::int64_t>(s.block_table.size()) < need) {
-      return bad("block table has " + std::to_string(s.block_table.size()) + " blocks, " +
-                 std::to_string(end) + " positions need " + std::to_string(need));
-    }
-    for (std::int64_t b = 0; b < need; ++b) {
-      const std::int32_t id = s.block_table[static_cast<std::size_t>(b)];
-      if (id < 0 || id >= geo_.num_blocks) {
-        return bad("block_table[" + std::to_string(b) + "] = " + std::to_string(id) +
-                   " is outside [0, " + std::to_string(geo_.num_blocks) + ")");
-      }
-    }
-    for (std::size_t t = 0; t < s.tokens.size(); ++t) {
-      if (s.tokens[t] < 0 || s.tokens[t] >= config_.vocab_size) {
-        return bad("token " + std::to_string(t) + " = " + std::to_string(s.tokens[t]) +
-                   " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) + ")");
-      }
-    }
-  }
-  return ok_status();
+  return check_batch_plan(plan, geo_.num_blocks, geo_.block_size, config_.vocab_size,
+                          config_.max_context());
 }
 
 Status CudaBackend::copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) {

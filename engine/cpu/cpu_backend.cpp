@@ -89,42 +89,9 @@ Status CpuBackend::write_block(std::int32_t id, std::span<const std::byte> in) {
 }
 
 Status CpuBackend::check_plan(const BatchPlan& plan) const {
-  if (plan.seqs.empty()) return make_error(ErrorCode::invalid_argument, "batch plan: no sequences");
   const auto& geo = kv_.geometry();
-  for (std::size_t i = 0; i < plan.seqs.size(); ++i) {
-    const auto& s = plan.seqs[i];
-    const std::string where = "batch plan: seq " + std::to_string(i) + ": ";
-    auto bad = [&](const std::string& m) {
-      return make_error(ErrorCode::invalid_argument, where + m);
-    };
-    if (s.tokens.empty()) return bad("no tokens");
-    if (s.start_pos < 0) return bad("start_pos " + std::to_string(s.start_pos) + " < 0");
-    const std::int64_t end =
-        static_cast<std::int64_t>(s.start_pos) + static_cast<std::int64_t>(s.tokens.size());
-    if (end > config_.max_context()) {
-      return bad("positions up to " + std::to_string(end) + " exceed the model's context of " +
-                 std::to_string(config_.max_context()));
-    }
-    const std::int64_t need = (end + geo.block_size - 1) / geo.block_size;
-    if (static_cast<std::int64_t>(s.block_table.size()) < need) {
-      return bad("block table has " + std::to_string(s.block_table.size()) + " blocks, " +
-                 std::to_string(end) + " positions need " + std::to_string(need));
-    }
-    for (std::int64_t b = 0; b < need; ++b) {
-      const std::int32_t id = s.block_table[static_cast<std::size_t>(b)];
-      if (id < 0 || id >= geo.num_blocks) {
-        return bad("block_table[" + std::to_string(b) + "] = " + std::to_string(id) +
-                   " is outside [0, " + std::to_string(geo.num_blocks) + ")");
-      }
-    }
-    for (std::size_t t = 0; t < s.tokens.size(); ++t) {
-      if (s.tokens[t] < 0 || s.tokens[t] >= config_.vocab_size) {
-        return bad("token " + std::to_string(t) + " = " + std::to_string(s.tokens[t]) +
-                   " is outside the vocabulary [0, " + std::to_string(config_.vocab_size) + ")");
-      }
-    }
-  }
-  return ok_status();
+  return check_batch_plan(plan, geo.num_blocks, geo.block_size, config_.vocab_size,
+                          config_.max_context());
 }
 
 }  // namespace agentrt::cpu

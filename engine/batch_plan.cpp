@@ -1,0 +1,47 @@
+// check_batch_plan: the plan checks every Backend shares.
+#include "engine/batch_plan.h"
+
+#include <string>
+
+namespace agentrt {
+
+Status check_batch_plan(const BatchPlan& plan, int num_blocks, int block_size, int vocab_size,
+                        std::int64_t max_context) {
+  if (plan.seqs.empty()) return make_error(ErrorCode::invalid_argument, "batch plan: no sequences");
+  for (std::size_t i = 0; i < plan.seqs.size(); ++i) {
+    const auto& s = plan.seqs[i];
+    const std::string where = "batch plan: seq " + std::to_string(i) + ": ";
+    auto bad = [&](const std::string& m) {
+      return make_error(ErrorCode::invalid_argument, where + m);
+    };
+    if (s.tokens.empty()) return bad("no tokens");
+    if (s.start_pos < 0) return bad("start_pos " + std::to_string(s.start_pos) + " < 0");
+    const std::int64_t end =
+        static_cast<std::int64_t>(s.start_pos) + static_cast<std::int64_t>(s.tokens.size());
+    if (end > max_context) {
+      return bad("positions up to " + std::to_string(end) + " exceed the model's context of " +
+                 std::to_string(max_context));
+    }
+    const std::int64_t need = (end + block_size - 1) / block_size;
+    if (static_cast<std::int64_t>(s.block_table.size()) < need) {
+      return bad("block table has " + std::to_string(s.block_table.size()) + " blocks, " +
+                 std::to_string(end) + " positions need " + std::to_string(need));
+    }
+    for (std::int64_t b = 0; b < need; ++b) {
+      const std::int32_t id = s.block_table[static_cast<std::size_t>(b)];
+      if (id < 0 || id >= num_blocks) {
+        return bad("block_table[" + std::to_string(b) + "] = " + std::to_string(id) +
+                   " is outside [0, " + std::to_string(num_blocks) + ")");
+      }
+    }
+    for (std::size_t t = 0; t < s.tokens.size(); ++t) {
+      if (s.tokens[t] < 0 || s.tokens[t] >= vocab_size) {
+        return bad("token " + std::to_string(t) + " = " + std::to_string(s.tokens[t]) +
+                   " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
+      }
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace agentrt
