@@ -1,40 +1,20 @@
 // End-to-end tests of the agentrt executable: exit codes, output and error messages.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/integration/run_agentrt.h"
+
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s)
-    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using agentrt::testing::RunResult;
 
 RunResult run(const std::string& args) {
-  // bash, not sh: tests use here-strings.
-  std::string cmd = "bash -c " + quote(std::string(AGENTRT_BIN) + " " + args + " 2>&1");
-  RunResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe))
-    r.output += buf.data();
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return agentrt::testing::run_agentrt(args);
 }
 
 std::string fixture(const std::string& name) {
