@@ -42,6 +42,20 @@ struct AttnCombine {
   std::int32_t splits = 0;
 };
 
+// Cascade decode: merges one forked sequence's attention over the prefix it shares with its
+// group (prefix_splits partials of the kTallRows buffer, starting at row prefix_row of
+// partial prefix_first) with its attention over its own keys (suffix_splits partials of the
+// 16-row buffer from suffix_first). One entry per (sequence, kv head).
+struct AttnCascade {
+  std::int32_t chunk = 0;
+  std::int32_t kv_head = 0;
+  std::int32_t prefix_first = 0;
+  std::int32_t prefix_splits = 0;
+  std::int32_t prefix_row = 0;
+  std::int32_t suffix_first = 0;
+  std::int32_t suffix_splits = 0;
+};
+
 struct AttentionParams {
   Dtype dtype = Dtype::bf16;
   const void* q = nullptr;  // [rows, num_heads, head_dim]
@@ -65,6 +79,8 @@ struct AttentionParams {
   int num_combine16 = 0;
   const AttnCombine* combine_tall = nullptr;
   int num_combine_tall = 0;
+  const AttnCascade* cascade = nullptr;
+  int num_cascade = 0;
   // Split results: [partials, tile rows, head_dim] and [partials, tile rows], per tile height.
   float* partial_o16 = nullptr;
   float* partial_lse16 = nullptr;
@@ -84,9 +100,32 @@ bool attention_uses_tensor_cores(Dtype dtype, int head_dim);
 struct AttentionPlan {
   std::vector<AttnWork> work16, work_tall;
   std::vector<AttnCombine> combine16, combine_tall;
+  std::vector<AttnCascade> cascade;
+  // Chunks the work items refer to past the step's own (index num_chunks + i): one per
+  // shared prefix, its rows the group's decode rows, its keys the prefix.
+  std::vector<AttnChunk> extra_chunks;
   int partials16 = 0;     // partial slots of 16 rows
   int partials_tall = 0;  // partial slots of kTallRows rows
 };
+
+// A run of decode chunks [first_chunk, first_chunk + seqs) (one token each, rows
+// consecutive) whose block tables begin with the same prefix_len / block_size blocks: forked
+// samples. Their attention over those keys runs once per step as a tall tile of all their
+// rows (cascade decode) instead of once per sequence.
+struct SharedPrefix {
+  int first_chunk = 0;
+  int seqs = 0;
+  int prefix_len = 0;  // keys, whole blocks, each strictly before every member's position
+};
+// Fewest sequences and shared keys for which a cascade pays for its extra launches.
+constexpr int kMinCascadeSeqs = 4;
+constexpr int kMinCascadeKeys = 256;
+// The runs of chunks worth a cascade (see SharedPrefix), for `group` query heads per kv
+// head (none when group > 16, the decode tile). A run grows while the next chunk shares at
+// least half the run's blocks so far, and at least kMinCascadeKeys keys.
+std::vector<SharedPrefix> find_shared_prefixes(const std::vector<AttnChunk>& chunks,
+                                               const std::vector<std::int32_t>& tables,
+                                               int block_size, int group);
 
 // CTAs worth aiming for on a device of `sms` multiprocessors: several per SM, so that the
 // one-warp decode CTAs keep enough loads in flight.
@@ -100,8 +139,12 @@ inline int attention_target_ctas(int sms) {
 // 16-row tile and there are fewer tiles than slots, the split count is the one that
 // minimizes the estimated time, waves of decode_slots CTAs times each CTA's key tiles plus
 // a fixed cost, rather than the one that reaches target_ctas.
+// Chunks of a `shared` run get cascade work instead: the prefix as kTallRows tiles whose
+// rows are whole sequences, split over keys to fill the device, each sequence's own keys as
+// a 16-row tile, and an AttnCascade merge per (sequence, kv head).
 AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads, int num_kv_heads,
-                             int target_ctas, int decode_slots = 0);
+                             int target_ctas, int decode_slots = 0,
+                             const std::vector<SharedPrefix>& shared = {});
 // Decode CTAs of the tensor-core kernel for head_dim that fit on one multiprocessor at once
 // (shared memory and registers, from the CUDA occupancy API), times `sms`; 0 when head_dim
 // has no tensor-core kernel or the query fails.

@@ -20,19 +20,28 @@ struct Case {
   Dtype dt;
   int heads, kv_heads, head_dim;
   std::vector<std::pair<int, int>> chunks;  // (count, start_pos)
+  // The first shared_seqs chunks (decodes) begin with the same shared_keys / 16 blocks, as
+  // forked samples do; the plan then runs a cascade over them.
+  int shared_seqs = 0;
+  int shared_keys = 0;
 };
 
 void run_case(const Case& cs) {
   const int H = cs.heads, KV = cs.kv_heads, D = cs.head_dim, bs = 16, layers = 2, layer = 1;
   std::vector<AttnChunk> chunks;
   std::vector<std::int32_t> tables, positions, row_chunk;
-  int rows = 0, blocks_needed = 0;
+  int rows = 0, blocks_needed = cs.shared_keys / bs;
   for (const auto& [count, start] : cs.chunks) {
+    const bool shares = static_cast<int>(chunks.size()) < cs.shared_seqs;
     chunks.push_back({rows, count, start, static_cast<std::int32_t>(tables.size())});
     const int nb = (start + count + bs - 1) / bs;
-    for (int b = 0; b < nb; ++b)
-      tables.push_back(blocks_needed + b);
-    blocks_needed += nb;
+    for (int b = 0; b < nb; ++b) {
+      if (shares && b < cs.shared_keys / bs) {
+        tables.push_back(b);
+      } else {
+        tables.push_back(blocks_needed++);
+      }
+    }
     for (int i = 0; i < count; ++i) {
       positions.push_back(start + i);
       row_chunk.push_back(static_cast<int>(chunks.size()) - 1);
@@ -55,8 +64,20 @@ void run_case(const Case& cs) {
   test::poison(out);
   int sms = 0;
   ASSERT_EQ(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
-  const AttentionPlan plan = plan_attention(chunks, H, KV, attention_target_ctas(sms));
-  auto d_tables = test::upload_raw(tables), d_chunks = test::upload_raw(chunks);
+  const std::vector<SharedPrefix> shared = find_shared_prefixes(chunks, tables, bs, H / KV);
+  if (cs.shared_seqs > 0) {
+    ASSERT_EQ(shared.size(), 1u);
+    EXPECT_EQ(shared[0].seqs, cs.shared_seqs);
+    EXPECT_EQ(shared[0].prefix_len, cs.shared_keys);
+  } else {
+    EXPECT_TRUE(shared.empty());
+  }
+  const AttentionPlan plan =
+      plan_attention(chunks, H, KV, attention_target_ctas(sms), 0, shared);
+  std::vector<AttnChunk> all_chunks = chunks;
+  all_chunks.insert(all_chunks.end(), plan.extra_chunks.begin(), plan.extra_chunks.end());
+  auto d_tables = test::upload_raw(tables), d_chunks = test::upload_raw(all_chunks);
+  auto d_cascade = test::upload_raw(plan.cascade);
   auto d_pos = test::upload_raw(positions), d_rc = test::upload_raw(row_chunk);
   auto d_w16 = test::upload_raw(plan.work16), d_w64 = test::upload_raw(plan.work_tall);
   auto d_c16 = test::upload_raw(plan.combine16), d_c64 = test::upload_raw(plan.combine_tall);
@@ -87,6 +108,8 @@ void run_case(const Case& cs) {
   p.num_combine16 = static_cast<int>(plan.combine16.size());
   p.combine_tall = d_c64.get<AttnCombine>();
   p.num_combine_tall = static_cast<int>(plan.combine_tall.size());
+  p.cascade = d_cascade.get<AttnCascade>();
+  p.num_cascade = static_cast<int>(plan.cascade.size());
   p.partial_o16 = po16.get<float>();
   p.partial_lse16 = pl16.get<float>();
   p.partial_o_tall = po64.get<float>();
@@ -130,7 +153,8 @@ void run_case(const Case& cs) {
   const double err = test::rel_error(got, ref);
   std::cout << "[rel error] attention " << cs.name << " (" << rows << " rows, "
             << plan.work16.size() << "+" << plan.work_tall.size() << " tiles, "
-            << plan.combine16.size() + plan.combine_tall.size() << " split tiles): " << err << "\n";
+            << plan.combine16.size() + plan.combine_tall.size() << " split tiles, "
+            << plan.cascade.size() << " cascade merges): " << err << "\n";
   EXPECT_LE(err, test::tolerance(cs.dt)) << cs.name;
 }
 
@@ -164,6 +188,28 @@ TEST_F(Attention, TensorCoresHeadDim64Group7) {
 
 TEST_F(Attention, TensorCoresLongPrefillTiles) {
   run_case({"bf16 d128 prefill 1k after 1k", Dtype::bf16, 8, 2, 128, {{1024, 1024}}});
+}
+
+// 64 forked samples over a 4k prompt (several tall prefix tiles, key splits), a few with
+// long own suffixes (split too), next to an unrelated decode and a prefill.
+TEST_F(Attention, CascadeOverSharedPrefixHeadDim128) {
+  auto chunks = decodes(64, 4096, 4200, 4);
+  chunks[3].second = 4096 + 2500;  // a member whose own keys split
+  chunks.push_back({1, 900});
+  chunks.push_back({40, 300});
+  Case cs{"bf16 d128 gqa4 cascade", Dtype::bf16, 32, 8, 128, chunks};
+  cs.shared_seqs = 64;
+  cs.shared_keys = 4096;
+  run_case(cs);
+}
+
+// Group 7: sequences per tall tile (18) do not divide 128 rows.
+TEST_F(Attention, CascadeOverSharedPrefixHeadDim64Group7) {
+  auto chunks = decodes(40, 1030, 1100, 5);
+  Case cs{"bf16 d64 gqa7 cascade", Dtype::bf16, 14, 2, 64, chunks};
+  cs.shared_seqs = 40;
+  cs.shared_keys = 1024;
+  run_case(cs);
 }
 
 TEST_F(Attention, GenericKernelAllHeadDims) {

@@ -46,9 +46,12 @@ cudaError_t run_tc_all(const AttentionParams& p, cudaStream_t stream) {
   cudaError_t err = run_tc<D, 1>(p, p.work16, p.num_work16, p.combine16, p.num_combine16,
                                  p.partial_o16, p.partial_lse16, stream);
   if (err != cudaSuccess) return err;
-  return run_tc<D, kTallRows / 16>(p, p.work_tall, p.num_work_tall, p.combine_tall,
-                                   p.num_combine_tall, p.partial_o_tall, p.partial_lse_tall,
-                                   stream);
+  err = run_tc<D, kTallRows / 16>(p, p.work_tall, p.num_work_tall, p.combine_tall,
+                                  p.num_combine_tall, p.partial_o_tall, p.partial_lse_tall, stream);
+  if (err != cudaSuccess || p.num_cascade == 0) return err;
+  const int group = p.num_heads / p.kv.num_kv_heads;
+  tc::cascade_combine_kernel<<<dim3(p.num_cascade, group), D, 0, stream>>>(p);
+  return cudaGetLastError();
 }
 
 template <int D>

@@ -1,6 +1,7 @@
 // Host planning of the attention work split: tiles of query rows per (chunk, kv head) and,
 // for short work lists over long contexts, key-range splits combined afterwards.
 #include <algorithm>
+#include <utility>
 
 #include "kernels/attention.h"
 
@@ -41,11 +42,109 @@ int decode_wave_splits(int tiles, int longest, int slots) {
   return best;
 }
 
+std::vector<SharedPrefix> find_shared_prefixes(const std::vector<AttnChunk>& chunks,
+                                               const std::vector<std::int32_t>& tables,
+                                               int block_size, int group) {
+  std::vector<SharedPrefix> runs;
+  if (group > 16 || block_size <= 0) return runs;
+  const std::size_t n = chunks.size();
+  std::size_t c = 0;
+  while (c < n) {
+    if (chunks[c].count != 1) {
+      ++c;
+      continue;
+    }
+    // Blocks strictly before the decode position: the token's own block is private.
+    int common = chunks[c].start_pos / block_size;
+    std::size_t e = c + 1;
+    for (; e < n && chunks[e].count == 1 && chunks[e].row0 == chunks[e - 1].row0 + 1; ++e) {
+      const int limit = std::min(common, chunks[e].start_pos / block_size);
+      const std::int32_t* a = tables.data() + chunks[c].table_offset;
+      const std::int32_t* b = tables.data() + chunks[e].table_offset;
+      int lcp = 0;
+      while (lcp < limit && a[lcp] == b[lcp])
+        ++lcp;
+      if (lcp * block_size < kMinCascadeKeys || 2 * lcp < common) break;
+      common = lcp;
+    }
+    const int seqs = static_cast<int>(e - c);
+    if (seqs >= kMinCascadeSeqs && common * block_size >= kMinCascadeKeys) {
+      runs.push_back({static_cast<int>(c), seqs, common * block_size});
+      c = e;
+    } else {
+      ++c;
+    }
+  }
+  return runs;
+}
+
+namespace {
+
+// Key ranges of whole key tiles over [begin, end), at most `splits` of them.
+std::vector<std::pair<int, int>> key_ranges(int begin, int end, int splits) {
+  const int key_tiles = (end - begin + kKeyTile - 1) / kKeyTile;
+  const int per = (key_tiles + splits - 1) / splits * kKeyTile;
+  std::vector<std::pair<int, int>> out;
+  for (int k = begin; k < end; k += per)
+    out.emplace_back(k, std::min(end, k + per));
+  return out;
+}
+
+// Suffix keys per split of a cascade member's own range.
+constexpr int kSuffixSplitKeys = 1024;
+constexpr int kMaxSuffixSplits = 8;
+
+void plan_cascade(const std::vector<AttnChunk>& chunks, const SharedPrefix& sp, int group,
+                  int num_kv_heads, int target_ctas, AttentionPlan& plan) {
+  const AttnChunk& first = chunks[static_cast<std::size_t>(sp.first_chunk)];
+  const auto vchunk = static_cast<std::int32_t>(chunks.size() + plan.extra_chunks.size());
+  // Every row's position is past the prefix, so the causal mask keeps all its keys.
+  plan.extra_chunks.push_back({first.row0, sp.seqs, sp.prefix_len, first.table_offset});
+  const int per_tile = kTallRows / group;  // whole sequences per prefix tile
+  const int tiles = (sp.seqs + per_tile - 1) / per_tile;
+  // A tall CTA holds eight warps: aim for a quarter of the one-warp target.
+  const int tall_target = std::max(1, target_ctas / 4);
+  const int want = (tall_target + tiles * num_kv_heads - 1) / (tiles * num_kv_heads);
+  const int splits =
+      std::max(1, std::min({want, kMaxSplits, std::max(1, sp.prefix_len / kMinSplitKeys)}));
+  const auto prefix = key_ranges(0, sp.prefix_len, splits);
+  std::vector<int> prefix_first(static_cast<std::size_t>(tiles * num_kv_heads));
+  for (int h = 0; h < num_kv_heads; ++h) {
+    for (int t = 0; t < tiles; ++t) {
+      prefix_first[static_cast<std::size_t>(h * tiles + t)] = plan.partials_tall;
+      for (const auto& [b, e] : prefix)
+        plan.work_tall.push_back({vchunk, h, t * per_tile * group, b, e, plan.partials_tall++});
+    }
+  }
+  for (int k = 0; k < sp.seqs; ++k) {
+    const int chunk = sp.first_chunk + k;
+    const int kv_len = chunks[static_cast<std::size_t>(chunk)].start_pos + 1;
+    const int own = kv_len - sp.prefix_len;
+    const int ss = std::max(1, std::min(kMaxSuffixSplits, own / kSuffixSplitKeys));
+    const auto suffix = key_ranges(sp.prefix_len, kv_len, ss);
+    for (int h = 0; h < num_kv_heads; ++h) {
+      const int suffix_first = plan.partials16;
+      for (const auto& [b, e] : suffix)
+        plan.work16.push_back({chunk, h, 0, b, e, plan.partials16++});
+      plan.cascade.push_back({chunk, h, prefix_first[static_cast<std::size_t>(h * tiles + k / per_tile)],
+                              static_cast<std::int32_t>(prefix.size()), (k % per_tile) * group,
+                              suffix_first, static_cast<std::int32_t>(suffix.size())});
+    }
+  }
+}
+
+}  // namespace
+
 AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads, int num_kv_heads,
-                             int target_ctas, int decode_slots) {
+                             int target_ctas, int decode_slots,
+                             const std::vector<SharedPrefix>& shared) {
   const int group = num_heads / num_kv_heads;
+  std::vector<char> in_cascade(chunks.size(), 0);
+  for (const SharedPrefix& sp : shared)
+    std::fill_n(in_cascade.begin() + sp.first_chunk, sp.seqs, 1);
   std::vector<Tile> tiles;
   for (std::size_t c = 0; c < chunks.size(); ++c) {
+    if (in_cascade[c]) continue;
     const AttnChunk& ch = chunks[c];
     const int rows = ch.count * group;
     const bool tall = rows > 16;
@@ -93,6 +192,8 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
     }
     partials += n;
   }
+  for (const SharedPrefix& sp : shared)
+    plan_cascade(chunks, sp, group, num_kv_heads, target_ctas, plan);
   return plan;
 }
 

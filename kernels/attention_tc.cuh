@@ -385,4 +385,37 @@ __global__ void combine_kernel(AttentionParams p, const AttnCombine* entries, co
   }
 }
 
+// One block per (cascade entry, head of the group): merges the prefix splits (tall
+// partials) with the sequence's own splits (16-row partials), as combine_kernel does.
+__global__ void cascade_combine_kernel(AttentionParams p) {
+  const AttnCascade e = p.cascade[blockIdx.x];
+  const int rl = blockIdx.y;
+  const AttnChunk c = p.chunks[e.chunk];
+  const int group = p.num_heads / p.kv.num_kv_heads, d = p.kv.head_dim;
+  const int head = e.kv_head * group + rl;
+  auto prefix_slot = [&](int s) {
+    return static_cast<std::size_t>(e.prefix_first + s) * kTallRows + e.prefix_row + rl;
+  };
+  auto suffix_slot = [&](int s) { return static_cast<std::size_t>(e.suffix_first + s) * 16 + rl; };
+  float mx = -INFINITY;
+  for (int s = 0; s < e.prefix_splits; ++s)
+    mx = fmaxf(mx, p.partial_lse_tall[prefix_slot(s)]);
+  for (int s = 0; s < e.suffix_splits; ++s)
+    mx = fmaxf(mx, p.partial_lse16[suffix_slot(s)]);
+  bf16* out = static_cast<bf16*>(p.out) + (static_cast<std::size_t>(c.row0) * p.num_heads + head) * d;
+  for (int i = threadIdx.x; i < d; i += blockDim.x) {
+    float acc = 0.0f, wsum = 0.0f;
+    auto add = [&](float lse, const float* o) {
+      const float wgt = lse == -INFINITY ? 0.0f : exp2f(lse - mx);
+      acc += wgt * o[i];
+      wsum += wgt;
+    };
+    for (int s = 0; s < e.prefix_splits; ++s)
+      add(p.partial_lse_tall[prefix_slot(s)], p.partial_o_tall + prefix_slot(s) * d);
+    for (int s = 0; s < e.suffix_splits; ++s)
+      add(p.partial_lse16[suffix_slot(s)], p.partial_o16 + suffix_slot(s) * d);
+    out[i] = __float2bfloat16_rn(wsum > 0.0f ? acc / wsum : 0.0f);
+  }
+}
+
 }  // namespace agentrt::kernels::tc

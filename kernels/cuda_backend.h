@@ -33,6 +33,10 @@ struct CudaBackendOptions {
   // bucket (padding rows write a spare KV block) and every sequence gets the same number
   // of key splits (plan_attention_fixed).
   bool decode_graphs = false;
+  // Forked decodes that share at least kMinCascadeKeys keys of whole blocks, kMinCascadeSeqs
+  // or more in consecutive rows, read the shared prefix once per step (cascade decode,
+  // find_shared_prefixes). Such steps run eagerly even with decode_graphs.
+  bool cascade_decode = true;
 };
 
 class CudaBackend final : public Backend {
@@ -99,6 +103,8 @@ class CudaBackend final : public Backend {
   // replayed one.
   int graphs_captured() const { return static_cast<int>(graphs_.size()); }
   std::int64_t graph_replays() const { return graph_replays_; }
+  // Steps whose attention ran a cascade over a shared prefix.
+  std::int64_t cascade_steps() const { return cascade_steps_; }
   static constexpr int kMaxGraphBatch = 256;
 
  private:
@@ -137,13 +143,15 @@ class CudaBackend final : public Backend {
   Status check_plan(const BatchPlan& plan) const;
   Status check_block_io(const char* what, std::int32_t id, std::size_t size) const;
   Status lay_out_rows(const BatchPlan& plan);
-  Status lay_out(const BatchPlan& plan);
+  // After lay_out_rows(): the eager layout, with cascades over `shared`.
+  Status lay_out(const std::vector<SharedPrefix>& shared);
   Status upload_layout();
   Status reserve_buffers(std::size_t rows, std::size_t logit_rows, int partials16,
                          int partials_tall);
   // Decode graphs (cuda_graphs.cpp): the bucket for a plan (0: not graph-eligible), the
   // padded layout, and the step's launches through a captured graph.
   int graph_bucket(const BatchPlan& plan) const;
+  // After lay_out_rows(): pads the rows to the bucket.
   Status lay_out_bucket(const BatchPlan& plan, int bucket);
   Result<int> reserve_graph_meta(int slots);
   Status run_step();
@@ -173,12 +181,14 @@ class CudaBackend final : public Backend {
   std::vector<const void*> graph_signature_;  // buffers the graphs were captured with
   bool graph_replay_ = true;
   std::int64_t graph_replays_ = 0;
+  std::int64_t cascade_steps_ = 0;
   // Device pointers into buf_.meta for the current step.
   struct MetaPtrs {
     const std::int32_t *tokens, *positions, *row_block, *row_chunk, *logit_rows, *tables;
     const AttnChunk* chunks;
     const AttnWork *work16, *work_tall;
     const AttnCombine *combine16, *combine_tall;
+    const AttnCascade* cascade;
   } meta_{};
 };
 

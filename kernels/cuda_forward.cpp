@@ -67,13 +67,14 @@ Status CudaBackend::lay_out_rows(const BatchPlan& plan) {
   return ok_status();
 }
 
-Status CudaBackend::lay_out(const BatchPlan& plan) {
-  AGENTRT_TRY(lay_out_rows(plan));
+Status CudaBackend::lay_out(const std::vector<SharedPrefix>& shared) {
   Step& s = step_;
   if (attention_uses_tensor_cores(dtype_, config_.head_dim)) {
     s.plan = plan_attention(s.chunks, config_.num_heads, config_.num_kv_heads,
                             attention_target_ctas(sm_count_),
-                            attention_decode_slots(sm_count_, config_.head_dim));
+                            attention_decode_slots(sm_count_, config_.head_dim), shared);
+    s.chunks.insert(s.chunks.end(), s.plan.extra_chunks.begin(), s.plan.extra_chunks.end());
+    if (!shared.empty()) ++cascade_steps_;
   } else {
     s.plan = AttentionPlan{};
   }
@@ -94,6 +95,7 @@ Status CudaBackend::upload_layout() {
   const std::size_t o_logit = pk.add(s.logit_rows), o_chunks = pk.add(s.chunks);
   const std::size_t o_w16 = pk.add(s.plan.work16), o_w64 = pk.add(s.plan.work_tall);
   const std::size_t o_c16 = pk.add(s.plan.combine16), o_c64 = pk.add(s.plan.combine_tall);
+  const std::size_t o_cascade = pk.add(s.plan.cascade);
   const std::size_t o_tables = pk.add(s.tables);
   // The previous step's upload must have left the pinned buffer before it is rewritten.
   AGENTRT_CUDA_TRY(cudaEventSynchronize(meta_copied_));
@@ -116,6 +118,7 @@ Status CudaBackend::upload_layout() {
   meta_.work_tall = reinterpret_cast<const AttnWork*>(at(o_w64));
   meta_.combine16 = reinterpret_cast<const AttnCombine*>(at(o_c16));
   meta_.combine_tall = reinterpret_cast<const AttnCombine*>(at(o_c64));
+  meta_.cascade = reinterpret_cast<const AttnCascade*>(at(o_cascade));
   return ok_status();
 }
 
@@ -168,6 +171,8 @@ AttentionParams CudaBackend::attention_params(int layer) const {
   a.num_combine16 = static_cast<int>(p.combine16.size());
   a.combine_tall = meta_.combine_tall;
   a.num_combine_tall = static_cast<int>(p.combine_tall.size());
+  a.cascade = meta_.cascade;
+  a.num_cascade = static_cast<int>(p.cascade.size());
   a.partial_o16 = buf_.part_o16.get<float>();
   a.partial_lse16 = buf_.part_lse16.get<float>();
   a.partial_o_tall = buf_.part_o_tall.get<float>();
@@ -240,11 +245,17 @@ Status CudaBackend::run_layer(int layer) {
 
 Status CudaBackend::forward_device(const BatchPlan& plan) {
   AGENTRT_TRY(check_plan(plan));
-  if (const int bucket = graph_bucket(plan); bucket > 0) {
+  AGENTRT_TRY(lay_out_rows(plan));
+  std::vector<SharedPrefix> shared;
+  if (options_.cascade_decode && attention_uses_tensor_cores(dtype_, config_.head_dim)) {
+    shared = find_shared_prefixes(step_.chunks, step_.tables, geo_.block_size,
+                                  config_.num_heads / config_.num_kv_heads);
+  }
+  if (const int bucket = graph_bucket(plan); bucket > 0 && shared.empty()) {
     AGENTRT_TRY(lay_out_bucket(plan, bucket));
     return run_bucket();
   }
-  AGENTRT_TRY(lay_out(plan));
+  AGENTRT_TRY(lay_out(shared));
   return run_step();
 }
 

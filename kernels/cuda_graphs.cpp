@@ -34,7 +34,6 @@ int CudaBackend::graph_bucket(const BatchPlan& plan) const {
 }
 
 Status CudaBackend::lay_out_bucket(const BatchPlan& plan, int bucket) {
-  AGENTRT_TRY(lay_out_rows(plan));
   Step& s = step_;
   const int n = static_cast<int>(plan.seqs.size());
   const std::int32_t spare = geo_.num_blocks;  // allocated when decode_graphs is on
