@@ -27,6 +27,21 @@ struct KvGeometry {
   }
 };
 
+// One row sampled on the device: sampling::Sampler's temperature, top-k, top-p and min-p
+// (penalties are the host's), with the draw fixed by (seed, step).
+struct DeviceSampling {
+  float temperature = 0.0f;  // 0 = greedy
+  std::int32_t top_k = 0;    // 0 = off
+  float top_p = 1.0f;        // 1 = off
+  float min_p = 0.0f;        // 0 = off
+  std::uint64_t seed = 0;
+  std::uint64_t step = 0;  // index of this draw in the sequence (its position)
+};
+struct DeviceSample {
+  std::int32_t token = 0;
+  float logprob = 0.0f;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -38,15 +53,21 @@ class Backend {
   // with the logits rows the plan asks for. Errors leave the KV of untouched blocks intact.
   virtual Status forward(const BatchPlan& plan, Logits& out) = 0;
 
-  // Greedy decoding without the logits leaving the device: runs the step as forward() and
-  // sets tokens[i] to the argmax of plan.seqs[i]'s logits row (lowest id on ties, as
-  // sampling::Sampler at temperature 0). Needs one row per sequence (no all_logits). Errors:
-  // those of forward(); unsupported where greedy_on_device() is false.
-  virtual bool greedy_on_device() const { return false; }
-  virtual Status forward_greedy(const BatchPlan& plan, std::vector<std::int32_t>& tokens) {
+  // Sampling without the logits leaving the device: runs the step as forward() and samples
+  // plan.seqs[i]'s logits row under params[i] (one row per sequence: no all_logits). Greedy
+  // rows (temperature 0) give exactly sampling::Sampler's token (lowest id on ties); sampled
+  // rows draw from Sampler's distribution, the draw fixed by (seed, step), not by Sampler's
+  // generator. out[i].logprob is the chosen token's raw log-softmax when want_logprobs (else
+  // 0). Errors: those of forward(); a params count other than plan.seqs.size(); unsupported
+  // where samples_on_device() is false.
+  virtual bool samples_on_device() const { return false; }
+  virtual Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                                bool want_logprobs, std::vector<DeviceSample>& out) {
     (void)plan;
-    (void)tokens;
-    return make_error(ErrorCode::unsupported, name() + ": forward_greedy is not supported");
+    (void)params;
+    (void)want_logprobs;
+    (void)out;
+    return make_error(ErrorCode::unsupported, name() + ": forward_sample is not supported");
   }
 
   // Copies whole blocks (every layer, K and V): pairs of (src, dst). Used for

@@ -117,7 +117,8 @@ void Engine::start(RequestId id, EngineRequest req) {
   s->tokens = std::move(req.prompt);
   s->turn_start = s->tokens.size();
   s->params = std::move(req.params);
-  s->sampler.emplace(s->params, engine_seed(opt_.seed, static_cast<std::uint64_t>(id)));
+  s->seed = s->params.seed.value_or(engine_seed(opt_.seed, static_cast<std::uint64_t>(id)));
+  s->sampler.emplace(s->params, s->seed);
   s->pause_on_finish = req.pause_on_finish;
   sched_->add(id, s->program, &s->tokens);
   seqs_.emplace(id, std::move(s));
@@ -171,7 +172,8 @@ void Engine::do_fork(RequestId parent, RequestId child, std::vector<EngineEvent>
   const Seq& p = *it->second;
   auto c = std::make_unique<Seq>(p);
   c->id = child;
-  c->sampler.emplace(c->params, engine_seed(opt_.seed, static_cast<std::uint64_t>(child)));
+  c->seed = c->params.seed.value_or(engine_seed(opt_.seed, static_cast<std::uint64_t>(child)));
+  c->sampler.emplace(c->params, c->seed);
   if (kv_->contains(parent) && !kv_->swapped_out(parent)) {
     kv_->fork(parent, child).permit_unchecked();  // checked just above
   }

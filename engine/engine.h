@@ -38,6 +38,11 @@ struct EngineOptions {
   std::size_t swap_bytes = 256u << 20;  // host memory for preempted sequences
   bool swap_preemption = true;          // false: preempt by recompute
   std::uint64_t seed = 0;               // seeds requests without params.seed
+  // On a backend that samples on the device (Backend::samples_on_device), sampled requests
+  // without penalties or top logprobs draw there too, so logits stay on the device; their
+  // tokens then follow the device's generator, not Sampler's (greedy ones are the same
+  // either way). false: only greedy batches use the device.
+  bool device_sampling = true;
 };
 
 struct EngineDeps {

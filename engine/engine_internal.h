@@ -14,6 +14,7 @@ struct Engine::Seq {
   std::size_t turn_start = 0;        // first output token of the current turn
   sampling::SamplingParams params;
   std::optional<sampling::Sampler> sampler;
+  std::uint64_t seed = 0;  // the sampler's: params.seed, else one drawn for the request
   std::optional<kv::Duration> pause_on_finish;
   bool paused = false;
 };

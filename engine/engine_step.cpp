@@ -17,10 +17,12 @@ bool is_stop(const sampling::SamplingParams& p, const model::ModelConfig& config
          config.eos_token_ids.end();
 }
 
-// Params whose token the backend's greedy_on_device() path gives exactly: plain argmax.
-bool plain_greedy(const sampling::SamplingParams& p) {
-  return p.temperature == 0.0f && p.repetition_penalty == 1.0f && p.presence_penalty == 0.0f &&
-         p.frequency_penalty == 0.0f && p.logprobs < 0;
+// Params the backend's forward_sample() can serve: no penalties (they need the output so
+// far, on the host) and no top-logprob alternatives. Greedy ones always (the device gives
+// Sampler's token exactly); sampled ones when the options allow.
+bool device_samplable(const sampling::SamplingParams& p, bool sampled_on_device) {
+  return (p.temperature == 0.0f || sampled_on_device) && p.repetition_penalty == 1.0f &&
+         p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f && p.logprobs <= 0;
 }
 
 }  // namespace
@@ -70,17 +72,28 @@ Result<std::vector<EngineEvent>> Engine::step() {
                           static_cast<std::int32_t>(ch.start),
                           std::vector<std::int32_t>(table.begin(), table.end()), false});
   }
-  // All-greedy batches on a backend that can take the argmax on the device skip the
-  // logits' trip to the host.
-  const bool on_device = deps_.backend->greedy_on_device() &&
+  // Batches whose every sequence the backend can sample on the device skip the logits'
+  // trip to the host.
+  const bool on_device = deps_.backend->samples_on_device() &&
                          std::all_of(plan.chunks.begin(), plan.chunks.end(), [&](const auto& ch) {
-                           return plain_greedy(seqs_.at(ch.seq)->params);
+                           return device_samplable(seqs_.at(ch.seq)->params, opt_.device_sampling);
                          });
   Logits logits;
-  std::vector<std::int32_t> greedy;
-  if (auto st = on_device ? deps_.backend->forward_greedy(batch, greedy)
-                          : deps_.backend->forward(batch, logits);
-      !st.ok()) {
+  std::vector<DeviceSample> sampled;
+  if (on_device) {
+    std::vector<DeviceSampling> rows;
+    bool want_logprobs = false;
+    for (const auto& ch : plan.chunks) {
+      const Seq& s = *seqs_.at(ch.seq);
+      const auto& p = s.params;
+      rows.push_back({p.temperature, p.top_k, p.top_p, p.min_p, s.seed,
+                      static_cast<std::uint64_t>(s.tokens.size())});
+      want_logprobs = want_logprobs || p.logprobs == 0;
+    }
+    if (auto st = deps_.backend->forward_sample(batch, rows, want_logprobs, sampled); !st.ok()) {
+      return st.error().with_context("engine step");
+    }
+  } else if (auto st = deps_.backend->forward(batch, logits); !st.ok()) {
     return st.error().with_context("engine step");
   }
   ++stats_.steps;
@@ -95,7 +108,8 @@ Result<std::vector<EngineEvent>> Engine::step() {
     }
     if (ch.start + ch.count != std::ssize(s.tokens)) continue;
     if (on_device) {
-      accept(s, {greedy[i], 0.0f, {}}, events);
+      const float logprob = s.params.logprobs == 0 ? sampled[i].logprob : 0.0f;
+      accept(s, {sampled[i].token, logprob, {}}, events);
     } else {
       sample(s, logits.row(static_cast<int>(i)), events);
     }

@@ -154,8 +154,12 @@ int attention_decode_slots(int sms, int head_dim);
 // rows) gets `splits` work items per kv head, its keys cut into `splits` ranges of whole key
 // tiles (ranges past its keys are empty), and one combine per tile when splits > 1. Only
 // the ranges depend on the context lengths; the list sizes depend on the chunk count alone.
+// Chunks of a `shared` run get plan_attention's cascade work instead (target_ctas sizes its
+// prefix splits); the list sizes then depend on the runs too, and change only when a run's
+// member count, prefix or own-key split count does.
 AttentionPlan plan_attention_fixed(const std::vector<AttnChunk>& chunks, int num_kv_heads,
-                                   int splits);
+                                   int splits, const std::vector<SharedPrefix>& shared = {},
+                                   int num_heads = 0, int target_ctas = 0);
 // The split count with the least estimated time for `tiles` decode tiles of up to `longest`
 // keys on `slots` resident CTAs (CTAs run in waves, each as long as its key tiles plus a
 // fixed cost): plan_attention's rule for decode-only steps that underfill the device.

@@ -72,8 +72,7 @@ void run_case(const Case& cs) {
   } else {
     EXPECT_TRUE(shared.empty());
   }
-  const AttentionPlan plan =
-      plan_attention(chunks, H, KV, attention_target_ctas(sms), 0, shared);
+  const AttentionPlan plan = plan_attention(chunks, H, KV, attention_target_ctas(sms), 0, shared);
   std::vector<AttnChunk> all_chunks = chunks;
   all_chunks.insert(all_chunks.end(), plan.extra_chunks.begin(), plan.extra_chunks.end());
   auto d_tables = test::upload_raw(tables), d_chunks = test::upload_raw(all_chunks);

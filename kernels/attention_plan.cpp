@@ -126,7 +126,8 @@ void plan_cascade(const std::vector<AttnChunk>& chunks, const SharedPrefix& sp, 
       const int suffix_first = plan.partials16;
       for (const auto& [b, e] : suffix)
         plan.work16.push_back({chunk, h, 0, b, e, plan.partials16++});
-      plan.cascade.push_back({chunk, h, prefix_first[static_cast<std::size_t>(h * tiles + k / per_tile)],
+      plan.cascade.push_back({chunk, h,
+                              prefix_first[static_cast<std::size_t>(h * tiles + k / per_tile)],
                               static_cast<std::int32_t>(prefix.size()), (k % per_tile) * group,
                               suffix_first, static_cast<std::int32_t>(suffix.size())});
     }
@@ -198,9 +199,14 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
 }
 
 AttentionPlan plan_attention_fixed(const std::vector<AttnChunk>& chunks, int num_kv_heads,
-                                   int splits) {
+                                   int splits, const std::vector<SharedPrefix>& shared,
+                                   int num_heads, int target_ctas) {
   AttentionPlan plan;
+  std::vector<char> in_cascade(chunks.size(), 0);
+  for (const SharedPrefix& sp : shared)
+    std::fill_n(in_cascade.begin() + sp.first_chunk, sp.seqs, 1);
   for (std::size_t c = 0; c < chunks.size(); ++c) {
+    if (in_cascade[c]) continue;
     const int kv_len = chunks[c].start_pos + chunks[c].count;
     const int key_tiles = (kv_len + kKeyTile - 1) / kKeyTile;
     const int per = (key_tiles + splits - 1) / splits * kKeyTile;
@@ -218,6 +224,8 @@ AttentionPlan plan_attention_fixed(const std::vector<AttnChunk>& chunks, int num
       plan.partials16 += splits;
     }
   }
+  for (const SharedPrefix& sp : shared)
+    plan_cascade(chunks, sp, num_heads / num_kv_heads, num_kv_heads, target_ctas, plan);
   return plan;
 }
 

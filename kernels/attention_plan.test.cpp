@@ -138,8 +138,8 @@ std::vector<std::int32_t> fork_tables(std::vector<AttnChunk>& chunks, int seqs, 
   next_block += shared_blocks;
   for (int k = 0; k < seqs; ++k) {
     const int row = static_cast<int>(chunks.size());
-    chunks.push_back({row, 1, (shared_blocks + own_blocks) * 16 - 1,
-                      static_cast<std::int32_t>(tables.size())});
+    chunks.push_back(
+        {row, 1, (shared_blocks + own_blocks) * 16 - 1, static_cast<std::int32_t>(tables.size())});
     for (int b = 0; b < shared_blocks; ++b)
       tables.push_back(prefix0 + b);
     for (int b = 0; b < own_blocks; ++b)
@@ -198,6 +198,54 @@ TEST(SharedPrefixes, PrefixStopsBeforeEveryMembersPosition) {
   EXPECT_EQ(runs[0].prefix_len, 30 * 16);
 }
 
+void check_cascade(const std::vector<AttnChunk>& chunks, const AttentionPlan& p, int prefix,
+                   int seqs, int group, int kv_heads) {
+  ASSERT_EQ(p.extra_chunks.size(), 1u);
+  const int vchunk = static_cast<int>(chunks.size());
+  const AttnChunk& vc = p.extra_chunks[0];
+  EXPECT_EQ(vc.row0, 20);
+  EXPECT_EQ(vc.count, seqs);
+  EXPECT_EQ(vc.start_pos, prefix);
+  ASSERT_EQ(p.cascade.size(), static_cast<std::size_t>(seqs * kv_heads));
+  std::map<int, const AttnWork*> tall_by_slot, short_by_slot;
+  for (const AttnWork& w : p.work_tall) {
+    if (w.chunk != vchunk) continue;
+    ASSERT_GE(w.partial, 0);
+    ASSERT_TRUE(tall_by_slot.emplace(w.partial, &w).second) << "tall slot used twice";
+    EXPECT_EQ(w.row_begin % group, 0);
+  }
+  for (const AttnWork& w : p.work16) {
+    if (w.chunk == 0) continue;
+    ASSERT_GE(w.partial, 0);
+    ASSERT_TRUE(short_by_slot.emplace(w.partial, &w).second) << "16-row slot used twice";
+  }
+  for (const AttnCascade& e : p.cascade) {
+    const int k = e.chunk - 1;  // member index
+    ASSERT_GE(k, 0);
+    int next_key = 0;
+    for (int s = 0; s < e.prefix_splits; ++s) {
+      const AttnWork* w = tall_by_slot.at(e.prefix_first + s);
+      EXPECT_EQ(w->kv_head, e.kv_head);
+      EXPECT_EQ(w->kv_begin, next_key);
+      next_key = w->kv_end;
+      // The member's rows sit inside the tile at prefix_row.
+      EXPECT_EQ(w->row_begin + e.prefix_row, k * group);
+      EXPECT_LE(e.prefix_row + group, kTallRows);
+    }
+    EXPECT_EQ(next_key, prefix);
+    const int kv_len = chunks[static_cast<std::size_t>(e.chunk)].start_pos + 1;
+    for (int s = 0; s < e.suffix_splits; ++s) {
+      const AttnWork* w = short_by_slot.at(e.suffix_first + s);
+      EXPECT_EQ(w->chunk, e.chunk);
+      EXPECT_EQ(w->kv_head, e.kv_head);
+      EXPECT_EQ(w->kv_begin, next_key);
+      next_key = w->kv_end;
+    }
+    EXPECT_EQ(next_key, kv_len);
+  }
+  EXPECT_EQ(static_cast<int>(tall_by_slot.size()), p.partials_tall);
+}
+
 // The cascade plan: every (member, kv head, head of the group) sees the prefix once through
 // its tall tile's splits, at its own row of that tile, and its own keys once through its
 // 16-row splits; partial slots are never shared.
@@ -226,51 +274,11 @@ TEST(SharedPrefixes, CascadePlanCoversPrefixAndSuffixOnce) {
     const int prefix = runs[0].prefix_len;
     ASSERT_EQ(prefix, shared_blocks * 16);
     const int target = 8 * (1 + static_cast<int>(rng() % 200));
-    const AttentionPlan p = plan_attention(chunks, kv_heads * group, kv_heads, target, 0, runs);
-    ASSERT_EQ(p.extra_chunks.size(), 1u);
-    const int vchunk = static_cast<int>(chunks.size());
-    const AttnChunk& vc = p.extra_chunks[0];
-    EXPECT_EQ(vc.row0, 20);
-    EXPECT_EQ(vc.count, seqs);
-    EXPECT_EQ(vc.start_pos, prefix);
-    ASSERT_EQ(p.cascade.size(), static_cast<std::size_t>(seqs * kv_heads));
-    std::map<int, const AttnWork*> tall_by_slot, short_by_slot;
-    for (const AttnWork& w : p.work_tall) {
-      if (w.chunk != vchunk) continue;
-      ASSERT_GE(w.partial, 0);
-      ASSERT_TRUE(tall_by_slot.emplace(w.partial, &w).second) << "tall slot used twice";
-      EXPECT_EQ(w.row_begin % group, 0);
-    }
-    for (const AttnWork& w : p.work16) {
-      if (w.chunk == 0) continue;
-      ASSERT_GE(w.partial, 0);
-      ASSERT_TRUE(short_by_slot.emplace(w.partial, &w).second) << "16-row slot used twice";
-    }
-    for (const AttnCascade& e : p.cascade) {
-      const int k = e.chunk - 1;  // member index
-      ASSERT_GE(k, 0);
-      int next_key = 0;
-      for (int s = 0; s < e.prefix_splits; ++s) {
-        const AttnWork* w = tall_by_slot.at(e.prefix_first + s);
-        EXPECT_EQ(w->kv_head, e.kv_head);
-        EXPECT_EQ(w->kv_begin, next_key);
-        next_key = w->kv_end;
-        // The member's rows sit inside the tile at prefix_row.
-        EXPECT_EQ(w->row_begin + e.prefix_row, k * group);
-        EXPECT_LE(e.prefix_row + group, kTallRows);
-      }
-      EXPECT_EQ(next_key, prefix);
-      const int kv_len = chunks[static_cast<std::size_t>(e.chunk)].start_pos + 1;
-      for (int s = 0; s < e.suffix_splits; ++s) {
-        const AttnWork* w = short_by_slot.at(e.suffix_first + s);
-        EXPECT_EQ(w->chunk, e.chunk);
-        EXPECT_EQ(w->kv_head, e.kv_head);
-        EXPECT_EQ(w->kv_begin, next_key);
-        next_key = w->kv_end;
-      }
-      EXPECT_EQ(next_key, kv_len);
-    }
-    EXPECT_EQ(static_cast<int>(tall_by_slot.size()), p.partials_tall);
+    check_cascade(chunks, plan_attention(chunks, kv_heads * group, kv_heads, target, 0, runs),
+                  prefix, seqs, group, kv_heads);
+    // The graphs' fixed plan holds the same cascade (chunk 0, no member, is not checked).
+    check_cascade(chunks, plan_attention_fixed(chunks, kv_heads, 3, runs, kv_heads * group, target),
+                  prefix, seqs, group, kv_heads);
     if (HasFatalFailure()) return;
   }
 }

@@ -402,7 +402,8 @@ __global__ void cascade_combine_kernel(AttentionParams p) {
     mx = fmaxf(mx, p.partial_lse_tall[prefix_slot(s)]);
   for (int s = 0; s < e.suffix_splits; ++s)
     mx = fmaxf(mx, p.partial_lse16[suffix_slot(s)]);
-  bf16* out = static_cast<bf16*>(p.out) + (static_cast<std::size_t>(c.row0) * p.num_heads + head) * d;
+  bf16* out =
+      static_cast<bf16*>(p.out) + (static_cast<std::size_t>(c.row0) * p.num_heads + head) * d;
   for (int i = threadIdx.x; i < d; i += blockDim.x) {
     float acc = 0.0f, wsum = 0.0f;
     auto add = [&](float lse, const float* o) {

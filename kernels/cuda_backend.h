@@ -7,6 +7,7 @@
 
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,7 +36,7 @@ struct CudaBackendOptions {
   bool decode_graphs = false;
   // Forked decodes that share at least kMinCascadeKeys keys of whole blocks, kMinCascadeSeqs
   // or more in consecutive rows, read the shared prefix once per step (cascade decode,
-  // find_shared_prefixes). Such steps run eagerly even with decode_graphs.
+  // find_shared_prefixes), with decode_graphs too (a graph per list shape).
   bool cascade_decode = true;
 };
 
@@ -77,12 +78,14 @@ class CudaBackend final : public Backend {
   Status synchronize();
   cudaStream_t stream() const { return stream_; }
   // Samples one token per logits row of the last forward_device() on the GPU (params: one
-  // per row) and copies only the tokens back. Errors: a params count that differs from
-  // logit_rows(), a CUDA failure.
-  Status sample_device(const std::vector<SampleParams>& params, std::vector<std::int32_t>& tokens);
-  // Backend's greedy path: forward_device() then a temperature-0 sample_device().
-  bool greedy_on_device() const override { return true; }
-  Status forward_greedy(const BatchPlan& plan, std::vector<std::int32_t>& tokens) override;
+  // per row) and copies only the tokens back (and, when logprobs is set, each token's raw
+  // logprob). Errors: a params count that differs from logit_rows(), a CUDA failure.
+  Status sample_device(const std::vector<SampleParams>& params, std::vector<std::int32_t>& tokens,
+                       std::vector<float>* logprobs = nullptr);
+  // Backend's device sampling: forward_device() then sample_device().
+  bool samples_on_device() const override { return true; }
+  Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                        bool want_logprobs, std::vector<DeviceSample>& out) override;
 
   // Errors (nothing copied) when any id is outside [0, num_blocks).
   Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override;
@@ -99,7 +102,7 @@ class CudaBackend final : public Backend {
   // With decode_graphs: false runs the bucket-padded decode layout eagerly instead of
   // replaying its graph (tests compare the two bit for bit). Graphs captured so far stay.
   void set_graph_replay(bool on) { graph_replay_ = on; }
-  // Decode graphs captured so far (one per batch bucket and split count), and steps that
+  // Decode graphs captured so far (one per batch bucket and attention list shape), and steps that
   // replayed one.
   int graphs_captured() const { return static_cast<int>(graphs_.size()); }
   std::int64_t graph_replays() const { return graph_replays_; }
@@ -122,9 +125,10 @@ class CudaBackend final : public Backend {
     std::vector<std::int32_t> tokens, positions, row_block, row_chunk, logit_rows, tables;
     std::vector<AttnChunk> chunks;
     AttentionPlan plan;
-    int out_rows = 0;   // logits rows the caller asked for (the first out_rows of logits)
-    int bucket = 0;     // > 0: the bucket-padded decode layout of that many rows
-    int graph_key = 0;  // bucket and split count: the graph this layout replays
+    int out_rows = 0;  // logits rows the caller asked for (the first out_rows of logits)
+    int bucket = 0;    // > 0: the bucket-padded decode layout of that many rows
+    // The graph this layout replays: the bucket and the attention lists' sizes.
+    std::array<int, 7> graph_key{};
   };
   struct Buffers {
     DeviceBuffer meta, x, y, h, qkv, q, attn, gate_up, act, hl, logits;
@@ -151,8 +155,8 @@ class CudaBackend final : public Backend {
   // Decode graphs (cuda_graphs.cpp): the bucket for a plan (0: not graph-eligible), the
   // padded layout, and the step's launches through a captured graph.
   int graph_bucket(const BatchPlan& plan) const;
-  // After lay_out_rows(): pads the rows to the bucket.
-  Status lay_out_bucket(const BatchPlan& plan, int bucket);
+  // After lay_out_rows(): pads the rows to the bucket, with cascades over `shared`.
+  Status lay_out_bucket(const BatchPlan& plan, int bucket, const std::vector<SharedPrefix>& shared);
   Result<int> reserve_graph_meta(int slots);
   Status run_step();
   Status run_bucket();
@@ -177,8 +181,8 @@ class CudaBackend final : public Backend {
   std::size_t weight_bytes_ = 0;
   Step step_;
   Buffers buf_;
-  std::map<int, cudaGraphExec_t> graphs_;     // graph_key -> executable graph
-  std::vector<const void*> graph_signature_;  // buffers the graphs were captured with
+  std::map<std::array<int, 7>, cudaGraphExec_t> graphs_;  // graph_key -> executable graph
+  std::vector<const void*> graph_signature_;              // buffers the graphs were captured with
   bool graph_replay_ = true;
   std::int64_t graph_replays_ = 0;
   std::int64_t cascade_steps_ = 0;

@@ -251,8 +251,8 @@ Status CudaBackend::forward_device(const BatchPlan& plan) {
     shared = find_shared_prefixes(step_.chunks, step_.tables, geo_.block_size,
                                   config_.num_heads / config_.num_kv_heads);
   }
-  if (const int bucket = graph_bucket(plan); bucket > 0 && shared.empty()) {
-    AGENTRT_TRY(lay_out_bucket(plan, bucket));
+  if (const int bucket = graph_bucket(plan); bucket > 0) {
+    AGENTRT_TRY(lay_out_bucket(plan, bucket, shared));
     return run_bucket();
   }
   AGENTRT_TRY(lay_out(shared));
@@ -286,7 +286,7 @@ Status CudaBackend::run_step() {
 }
 
 Status CudaBackend::sample_device(const std::vector<SampleParams>& params,
-                                  std::vector<std::int32_t>& tokens) {
+                                  std::vector<std::int32_t>& tokens, std::vector<float>* logprobs) {
   const std::size_t n = static_cast<std::size_t>(step_.out_rows);
   if (params.size() != n) {
     return make_error(ErrorCode::invalid_argument,
@@ -294,35 +294,58 @@ Status CudaBackend::sample_device(const std::vector<SampleParams>& params,
                           std::to_string(n) + " logits rows");
   }
   const std::size_t pbytes = n * sizeof(SampleParams);
-  AGENTRT_TRY(buf_.sample_host.reserve(pbytes + n * 4));
+  const std::size_t back_bytes = n * 4 * (logprobs ? 2 : 1);
+  AGENTRT_TRY(buf_.sample_host.reserve(pbytes + back_bytes));
   AGENTRT_TRY(buf_.sample_params.reserve(pbytes));
-  AGENTRT_TRY(buf_.sampled.reserve(n * 4));
+  AGENTRT_TRY(buf_.sampled.reserve(back_bytes));
   std::memcpy(buf_.sample_host.get(), params.data(), pbytes);
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.sample_params.get(), buf_.sample_host.get(), pbytes,
                                    cudaMemcpyHostToDevice, stream_));
+  // Tokens, then (when asked) logprobs, in one buffer: one copy back.
+  auto* d_tokens = buf_.sampled.get<std::int32_t>();
+  float* d_logprobs = logprobs ? reinterpret_cast<float*>(d_tokens + n) : nullptr;
   AGENTRT_CUDA_TRY(launch_sample(buf_.logits.get<float>(), static_cast<int>(n), config_.vocab_size,
-                                 buf_.sample_params.get<SampleParams>(),
-                                 buf_.sampled.get<std::int32_t>(), stream_));
+                                 buf_.sample_params.get<SampleParams>(), d_tokens, d_logprobs,
+                                 stream_));
   char* back = buf_.sample_host.get<char>() + pbytes;
   AGENTRT_CUDA_TRY(
-      cudaMemcpyAsync(back, buf_.sampled.get(), n * 4, cudaMemcpyDeviceToHost, stream_));
+      cudaMemcpyAsync(back, buf_.sampled.get(), back_bytes, cudaMemcpyDeviceToHost, stream_));
   AGENTRT_TRY(synchronize());
   tokens.resize(n);
   std::memcpy(tokens.data(), back, n * 4);
+  if (logprobs) {
+    logprobs->resize(n);
+    std::memcpy(logprobs->data(), back + n * 4, n * 4);
+  }
   return ok_status();
 }
 
-Status CudaBackend::forward_greedy(const BatchPlan& plan, std::vector<std::int32_t>& tokens) {
+Status CudaBackend::forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                                   bool want_logprobs, std::vector<DeviceSample>& out) {
+  if (params.size() != plan.seqs.size()) {
+    return make_error(ErrorCode::invalid_argument,
+                      "forward_sample: " + std::to_string(params.size()) + " params for " +
+                          std::to_string(plan.seqs.size()) + " sequences");
+  }
   for (const auto& seq : plan.seqs) {
     if (seq.all_logits) {
       return make_error(ErrorCode::invalid_argument,
-                        "forward_greedy: a sequence asks for all its logits rows");
+                        "forward_sample: a sequence asks for all its logits rows");
     }
   }
   AGENTRT_TRY(forward_device(plan));
-  SampleParams greedy;
-  greedy.temperature = 0.0f;
-  return sample_device(std::vector<SampleParams>(plan.seqs.size(), greedy), tokens);
+  std::vector<SampleParams> sp(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const DeviceSampling& d = params[i];
+    sp[i] = {d.temperature, d.top_k, d.top_p, d.min_p, d.seed, d.step};
+  }
+  std::vector<std::int32_t> tokens;
+  std::vector<float> logprobs;
+  AGENTRT_TRY(sample_device(sp, tokens, want_logprobs ? &logprobs : nullptr));
+  out.resize(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i)
+    out[i] = {tokens[i], want_logprobs ? logprobs[i] : 0.0f};
+  return ok_status();
 }
 
 Status CudaBackend::forward(const BatchPlan& plan, Logits& out) {

@@ -33,7 +33,8 @@ int CudaBackend::graph_bucket(const BatchPlan& plan) const {
   return *std::lower_bound(kBuckets.begin(), kBuckets.end(), n);
 }
 
-Status CudaBackend::lay_out_bucket(const BatchPlan& plan, int bucket) {
+Status CudaBackend::lay_out_bucket(const BatchPlan& plan, int bucket,
+                                   const std::vector<SharedPrefix>& shared) {
   Step& s = step_;
   const int n = static_cast<int>(plan.seqs.size());
   const std::int32_t spare = geo_.num_blocks;  // allocated when decode_graphs is on
@@ -58,14 +59,28 @@ Status CudaBackend::lay_out_bucket(const BatchPlan& plan, int bucket) {
   const int splits = slots > 0 && tiles < slots
                          ? decode_wave_splits(tiles, longest, slots)
                          : fixed_splits(bucket, config_.num_kv_heads, target);
-  s.plan = plan_attention_fixed(s.chunks, config_.num_kv_heads, splits);
+  s.plan = plan_attention_fixed(s.chunks, config_.num_kv_heads, splits, shared, config_.num_heads,
+                                target);
+  s.chunks.insert(s.chunks.end(), s.plan.extra_chunks.begin(), s.plan.extra_chunks.end());
+  if (!shared.empty()) ++cascade_steps_;
   s.out_rows = n;
   s.bucket = bucket;
-  s.graph_key = bucket * 64 + splits;
+  // Every launch's shape follows from the bucket and the lists' sizes (which also fix the
+  // arrays' offsets in the uploaded layout).
+  const auto size = [](const auto& v) { return static_cast<int>(v.size()); };
+  const AttentionPlan& p = s.plan;
+  s.graph_key = {bucket,
+                 size(p.work16),
+                 size(p.work_tall),
+                 size(p.combine16),
+                 size(p.combine_tall),
+                 size(p.cascade),
+                 size(p.extra_chunks)};
   auto partials = reserve_graph_meta(slots);
   if (!partials.ok()) return partials.error();
   AGENTRT_TRY(upload_layout());
-  return reserve_buffers(kMaxGraphBatch, kMaxGraphBatch, std::max(*partials, s.plan.partials16), 0);
+  return reserve_buffers(kMaxGraphBatch, kMaxGraphBatch, std::max(*partials, s.plan.partials16),
+                         s.plan.partials_tall);
 }
 
 // Reserves the metadata for the largest bucket once, so the graphs' pointers stay put (its
@@ -94,10 +109,12 @@ Result<int> CudaBackend::reserve_graph_meta(int slots) {
 }
 
 std::vector<const void*> CudaBackend::buffer_signature() const {
-  return {buf_.meta.get(),       buf_.x.get(),  buf_.y.get(),      buf_.h.get(),
-          buf_.qkv.get(),        buf_.q.get(),  buf_.attn.get(),   buf_.gate_up.get(),
-          buf_.act.get(),        buf_.hl.get(), buf_.logits.get(), buf_.part_o16.get(),
-          buf_.part_lse16.get(), kv_pool_.get()};
+  return {buf_.meta.get(),       buf_.x.get(),           buf_.y.get(),
+          buf_.h.get(),          buf_.qkv.get(),         buf_.q.get(),
+          buf_.attn.get(),       buf_.gate_up.get(),     buf_.act.get(),
+          buf_.hl.get(),         buf_.logits.get(),      buf_.part_o16.get(),
+          buf_.part_lse16.get(), buf_.part_o_tall.get(), buf_.part_lse_tall.get(),
+          kv_pool_.get()};
 }
 
 void CudaBackend::drop_graphs() {

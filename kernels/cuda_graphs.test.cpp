@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/cuda_backend.h"
@@ -133,9 +134,9 @@ TEST(CudaGraphs, MatchUngraphedBackendWithinBf16Tolerance) {
   }
 }
 
-// The Engine's greedy path: forward_greedy() gives the argmax of forward()'s rows (lowest id
-// on ties), with and without graphs.
-TEST(CudaGraphs, ForwardGreedyIsArgmaxOfForward) {
+// The Engine's device-sampling path at temperature 0: forward_sample() gives the argmax of
+// forward()'s rows (lowest id on ties) and its raw log-softmax, with and without graphs.
+TEST(CudaGraphs, ForwardSampleGreedyIsArgmaxOfForward) {
   AGENTRT_REQUIRE_CUDA_DEVICE();
   const auto cfg = small_config();
   for (bool graphs : {false, true}) {
@@ -144,16 +145,26 @@ TEST(CudaGraphs, ForwardGreedyIsArgmaxOfForward) {
     for (int batch : {1, 6, 40}) {
       const BatchPlan plan = decode_plan(batch, 450);
       const std::vector<float> rows = logits(*b, plan);
-      std::vector<std::int32_t> tokens;
-      const Status st = b->forward_greedy(plan, tokens);
+      std::vector<DeviceSample> out;
+      const std::vector<DeviceSampling> greedy(static_cast<std::size_t>(batch));
+      const Status st = b->forward_sample(plan, greedy, true, out);
       ASSERT_TRUE(st.ok()) << st.error().to_string();
-      ASSERT_EQ(tokens.size(), static_cast<std::size_t>(batch));
+      ASSERT_EQ(out.size(), static_cast<std::size_t>(batch));
       for (int r = 0; r < batch; ++r) {
         const auto row = rows.begin() + static_cast<std::ptrdiff_t>(r) * cfg.vocab_size;
         const auto best = std::max_element(row, row + cfg.vocab_size) - row;
-        EXPECT_EQ(tokens[static_cast<std::size_t>(r)], best) << "graphs " << graphs << " row " << r;
+        EXPECT_EQ(out[static_cast<std::size_t>(r)].token, best)
+            << "graphs " << graphs << " row " << r;
+        double sum = 0;
+        for (int i = 0; i < cfg.vocab_size; ++i)
+          sum += std::exp(double(row[i]) - row[best]);
+        EXPECT_NEAR(out[static_cast<std::size_t>(r)].logprob, -std::log(sum), 1e-4);
       }
     }
+    // A params count that does not match the sequences is refused.
+    std::vector<DeviceSample> out;
+    const std::vector<DeviceSampling> two(2);
+    EXPECT_FALSE(b->forward_sample(decode_plan(3, 450), two, false, out).ok());
   }
 }
 

@@ -92,15 +92,41 @@ __device__ std::uint32_t radix_threshold(const float* row, int vocab, float inv_
   return prefix;
 }
 
+// Every thread of the block: log of the sum of exp(row[i] - mx) over the row.
+__device__ float block_log_sum_exp(const float* row, int vocab, float mx) {
+  __shared__ float warp_sum[kThreads / 32];
+  float sum = 0.0f;
+  for (int i = threadIdx.x; i < vocab; i += kThreads)
+    sum += __expf(row[i] - mx);
+  for (int o = 16; o > 0; o >>= 1)
+    sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  if (threadIdx.x % 32 == 0) warp_sum[threadIdx.x / 32] = sum;
+  __syncthreads();
+  float total = 0.0f;
+  for (int w = 0; w < kThreads / 32; ++w)
+    total += warp_sum[w];
+  __syncthreads();
+  return logf(total);
+}
+
+// Writes the row's token and, when asked, its logprob under the raw logits. Every thread
+// of the block calls it.
+__device__ void emit(const float* row, int vocab, float raw_max, int token, std::int32_t* out,
+                     float* logprobs) {
+  if (logprobs != nullptr) {
+    const float lse = block_log_sum_exp(row, vocab, raw_max);
+    if (threadIdx.x == 0) logprobs[blockIdx.x] = row[token] - raw_max - lse;
+  }
+  if (threadIdx.x == 0) out[blockIdx.x] = token;
+}
+
 __global__ void __launch_bounds__(kThreads)
-    sample_kernel(const float* logits, int vocab, const SampleParams* params, std::int32_t* out) {
+    sample_kernel(const float* logits, int vocab, const SampleParams* params, std::int32_t* out,
+                  float* logprobs) {
   const SampleParams p = params[blockIdx.x];
   const float* row = logits + static_cast<std::size_t>(blockIdx.x) * vocab;
   const Best top = block_argmax(row, vocab);
-  if (p.temperature == 0.0f) {
-    if (threadIdx.x == 0) out[blockIdx.x] = top.i;
-    return;
-  }
+  if (p.temperature == 0.0f) return emit(row, vocab, top.v, top.i, out, logprobs);
   const float inv_t = 1.0f / p.temperature;
   const float mx = top.v * inv_t;  // the scaled maximum (scaling by 1/T > 0 keeps the argmax)
   std::uint32_t cut = 0;
@@ -161,16 +187,16 @@ __global__ void __launch_bounds__(kThreads)
     }
   }
   __syncthreads();
-  if (threadIdx.x == 0) out[blockIdx.x] = picked >= 0 ? picked : last;
+  emit(row, vocab, top.v, picked >= 0 ? picked : last, out, logprobs);
 }
 
 }  // namespace
 
 cudaError_t launch_sample(const float* logits, int rows, int vocab, const SampleParams* params,
-                          std::int32_t* tokens, cudaStream_t stream) {
+                          std::int32_t* tokens, float* logprobs, cudaStream_t stream) {
   if (vocab < 1) return cudaErrorInvalidValue;
   if (rows == 0) return cudaSuccess;
-  sample_kernel<<<rows, kThreads, 0, stream>>>(logits, vocab, params, tokens);
+  sample_kernel<<<rows, kThreads, 0, stream>>>(logits, vocab, params, tokens, logprobs);
   return cudaGetLastError();
 }
 

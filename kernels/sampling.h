@@ -23,9 +23,11 @@ struct SampleParams {
   std::uint64_t step = 0;  // index of this draw in the row's sequence
 };
 
-// tokens[r] = a sample from row r of logits [rows, vocab] (f32) under params[r]. All
-// pointers are device pointers. Errors: cudaErrorInvalidValue for vocab < 1.
+// tokens[r] = a sample from row r of logits [rows, vocab] (f32) under params[r]; unless
+// logprobs is null, logprobs[r] = its log-probability under the raw logits (log-softmax
+// before temperature and truncation, as Sampler reports it). All pointers are device
+// pointers. Errors: cudaErrorInvalidValue for vocab < 1.
 cudaError_t launch_sample(const float* logits, int rows, int vocab, const SampleParams* params,
-                          std::int32_t* tokens, cudaStream_t stream);
+                          std::int32_t* tokens, float* logprobs, cudaStream_t stream);
 
 }  // namespace agentrt::kernels

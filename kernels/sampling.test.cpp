@@ -26,9 +26,10 @@ class GpuSampling : public ::testing::Test {
     auto d_params = test::upload_raw(params);
     DeviceBuffer d_out;
     EXPECT_TRUE(d_out.allocate(params.size() * 4).ok());
-    EXPECT_EQ(launch_sample(d_logits.get<float>(), static_cast<int>(params.size()), vocab,
-                            d_params.get<SampleParams>(), d_out.get<std::int32_t>(), nullptr),
-              cudaSuccess);
+    EXPECT_EQ(
+        launch_sample(d_logits.get<float>(), static_cast<int>(params.size()), vocab,
+                      d_params.get<SampleParams>(), d_out.get<std::int32_t>(), nullptr, nullptr),
+        cudaSuccess);
     std::vector<std::int32_t> out(params.size());
     EXPECT_EQ(cudaMemcpy(out.data(), d_out.get(), out.size() * 4, cudaMemcpyDeviceToHost),
               cudaSuccess);
@@ -150,6 +151,39 @@ TEST_F(GpuSampling, SeedAndStepRepeat) {
   EXPECT_EQ(a, b);
   std::sort(a.begin(), a.end());
   EXPECT_GT(std::unique(a.begin(), a.end()) - a.begin(), 5);  // steps draw different tokens
+}
+
+// Logprobs come from the raw logits (before temperature and truncation), as Sampler reports.
+TEST_F(GpuSampling, LogprobsAreRawLogSoftmaxOfTheChosenToken) {
+  const int vocab = 151936, rows = 6;
+  const auto logits = test::random_vector(std::size_t(vocab) * rows, 4, -8.0f, 8.0f);
+  std::vector<SampleParams> params;
+  for (int r = 0; r < rows; ++r)
+    params.push_back({r == 0 ? 0.0f : 0.5f + 0.3f * r, r % 2 ? 40 : 0, 0.9f, 0.0f, 5u + r, 3});
+  auto d_logits = test::upload(logits, Dtype::f32);
+  auto d_params = test::upload_raw(params);
+  DeviceBuffer d_tokens, d_lp;
+  ASSERT_TRUE(d_tokens.allocate(rows * 4).ok());
+  ASSERT_TRUE(d_lp.allocate(rows * 4).ok());
+  ASSERT_EQ(launch_sample(d_logits.get<float>(), rows, vocab, d_params.get<SampleParams>(),
+                          d_tokens.get<std::int32_t>(), d_lp.get<float>(), nullptr),
+            cudaSuccess);
+  std::vector<std::int32_t> tokens(rows);
+  std::vector<float> lp(rows);
+  ASSERT_EQ(cudaMemcpy(tokens.data(), d_tokens.get(), rows * 4, cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(lp.data(), d_lp.get(), rows * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+  for (int r = 0; r < rows; ++r) {
+    const float* row = logits.data() + std::size_t(r) * vocab;
+    const double mx = *std::max_element(row, row + vocab);
+    double sum = 0;
+    for (int i = 0; i < vocab; ++i)
+      sum += std::exp(row[i] - mx);
+    const double want = row[tokens[r]] - mx - std::log(sum);
+    EXPECT_NEAR(lp[r], want, 1e-4 * std::max(1.0, std::fabs(want))) << "row " << r;
+  }
+  // Row 0 is greedy: the argmax.
+  EXPECT_EQ(tokens[0], std::max_element(logits.begin(), logits.begin() + vocab) - logits.begin());
 }
 
 }  // namespace
