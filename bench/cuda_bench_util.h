@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <utility>
 #include <vector>
 
 namespace agentrt::bench {
@@ -61,5 +62,19 @@ struct AttentionRow {
   double ms, gbps, ratio;
 };
 std::vector<AttentionRow> bench_decode_attention(double copy_gbps, cudaStream_t stream);
+// One layer's decode attention for `samples` sequences forked from a `prompt`-token prompt,
+// `generated` tokens each past it: own copies of the prompt's KV, shared blocks without a
+// cascade, and the cascade.
+struct CascadeAttentionRow {
+  const char* shape = "";
+  int samples = 0, prompt = 0, generated = 0;
+  double independent_ms = 0, forked_ms = 0, cascade_ms = 0;
+  double prefix_ms = 0, suffix_ms = 0, merge_ms = 0;  // the cascade's parts, each alone
+  int prefix_splits = 0;                              // as planned
+  std::vector<std::pair<int, double>> by_splits;      // (forced prefix splits, cascade ms)
+};
+CascadeAttentionRow bench_cascade_attention(const char* shape, int heads, int kv_heads, int d,
+                                            int samples, int prompt, int generated,
+                                            cudaStream_t stream);
 
 }  // namespace agentrt::bench

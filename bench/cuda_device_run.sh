@@ -2,7 +2,7 @@
 # Device run of the CUDA results in bench/RESULTS.md: kernel tests, Engine throughput vs HF
 # generate(), backend benchmarks. Built here, then
 #   ../shared/tools/bundle-with-libs .bundle build/kernels/agentrt_kernels_tests \
-#     build/bench/cuda_backend_bench build/bench/cuda_engine_bench
+#     build/bench/cuda_backend_bench build/bench/cuda_engine_bench build/bench/cuda_cascade_bench
 #   strip .bundle/bin/*; (cd .bundle && tar cf - bin lib | xz -T2 > b.tar.xz && rm -r bin lib)
 # and run on the GPU machine from the repository root (carry .bundle), writing under $OUT:
 #   bash bench/cuda_device_run.sh            # or STAGES="engine hf" bash bench/cuda_device_run.sh
@@ -17,7 +17,7 @@ L=$OUT/all.log
 t0=$(date +%s)
 step() { echo "=== $* ($(( $(date +%s) - t0 ))s)" | tee -a $L; }
 nvidia-smi -L | tee -a $L
-STAGES=${STAGES:-tests engine hf graphs bench benchg}
+STAGES=${STAGES:-tests engine hf graphs bench benchg cascade}
 for s in $STAGES; do
   case $s in
   tests) step tests
@@ -36,6 +36,8 @@ for s in $STAGES; do
   bench05|bench8) step $s
     sh=qwen2.5-0.5b; [ $s = bench8 ] && sh=llama-3.1-8b
     timeout 80 $B/cuda_backend_bench --shapes $sh --no-attention --json $OUT/$s.json 2>&1 | tee -a $L ;;
+  cascade) step cascade
+    timeout 150 $B/cuda_cascade_bench --json $OUT/cascade.json 2>&1 | tee -a $L ;;
   benchg) step bench-graphs
     timeout 100 $B/cuda_backend_bench --graphs --no-attention --json $OUT/bench_graphs.json 2>&1 | tee -a $L ;;
   esac

@@ -56,6 +56,9 @@ struct AttnCascade {
   std::int32_t suffix_splits = 0;
 };
 
+// Most partials one cascade merge reads (prefix splits plus own-key splits).
+constexpr int kMaxCascadeSources = 64;
+
 struct AttentionParams {
   Dtype dtype = Dtype::bf16;
   const void* q = nullptr;  // [rows, num_heads, head_dim]
@@ -115,7 +118,8 @@ struct AttentionPlan {
 struct SharedPrefix {
   int first_chunk = 0;
   int seqs = 0;
-  int prefix_len = 0;  // keys, whole blocks, each strictly before every member's position
+  int prefix_len = 0;     // keys, whole blocks, each strictly before every member's position
+  int prefix_splits = 0;  // key splits of each prefix tile; 0: enough to fill the device
 };
 // Fewest sequences and shared keys for which a cascade pays for its extra launches.
 constexpr int kMinCascadeSeqs = 4;
@@ -149,6 +153,15 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
 // (shared memory and registers, from the CUDA occupancy API), times `sms`; 0 when head_dim
 // has no tensor-core kernel or the query fails.
 int attention_decode_slots(int sms, int head_dim);
+
+// The same for the kTallRows (prefill and cascade-prefix) variant.
+int attention_tall_slots(int sms, int head_dim);
+// Key splits of each prefix tile of a cascade: the most that keep all its tiles' CTAs in one
+// wave of `tall_slots` resident CTAs (several waves of short CTAs cost more than one of
+// longer ones), at least kMinSplitKeys keys each. tall_slots <= 0: one wave of 2 CTAs per
+// 8 one-warp targets is assumed. Stored in SharedPrefix::prefix_splits by the caller, or
+// applied by plan_attention when that is 0 (with tall_slots = target_ctas / 4).
+int cascade_prefix_splits(const SharedPrefix& sp, int group, int num_kv_heads, int tall_slots);
 
 // Decode-only plan of a fixed shape, for CUDA graphs: every chunk (one token, group <= 16
 // rows) gets `splits` work items per kv head, its keys cut into `splits` ranges of whole key

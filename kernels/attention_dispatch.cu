@@ -54,15 +54,16 @@ cudaError_t run_tc_all(const AttentionParams& p, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
-template <int D>
-int decode_ctas_per_sm() {
-  using C = TcConfig<D, 1>;
+// CTAs of the WARPS-warp tensor-core kernel for head_dim D resident on one SM at once.
+template <int D, int WARPS>
+int ctas_per_sm() {
+  using C = TcConfig<D, WARPS>;
   constexpr int kSmem = tc::smem_bytes<D, C::kKeyTile, C::kStages, C::kSplit>();
-  auto* kernel = tc::attention_tc_kernel<D, 1, C::kKeyTile, C::kStages, C::kSplit>;
+  auto* kernel = tc::attention_tc_kernel<D, WARPS, C::kKeyTile, C::kStages, C::kSplit>;
   int n = 0;
   if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem) !=
           cudaSuccess ||
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, C::kSplit * 32, kSmem) !=
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, WARPS * C::kSplit * 32, kSmem) !=
           cudaSuccess) {
     return 0;
   }
@@ -72,8 +73,16 @@ int decode_ctas_per_sm() {
 }  // namespace
 
 int attention_decode_slots(int sms, int head_dim) {
-  static const int per_sm64 = decode_ctas_per_sm<64>();
-  static const int per_sm128 = decode_ctas_per_sm<128>();
+  static const int per_sm64 = ctas_per_sm<64, 1>();
+  static const int per_sm128 = ctas_per_sm<128, 1>();
+  if (head_dim == 64) return sms * per_sm64;
+  if (head_dim == 128) return sms * per_sm128;
+  return 0;
+}
+
+int attention_tall_slots(int sms, int head_dim) {
+  static const int per_sm64 = ctas_per_sm<64, kTallRows / 16>();
+  static const int per_sm128 = ctas_per_sm<128, kTallRows / 16>();
   if (head_dim == 64) return sms * per_sm64;
   if (head_dim == 128) return sms * per_sm128;
   return 0;

@@ -90,9 +90,21 @@ std::vector<std::pair<int, int>> key_ranges(int begin, int end, int splits) {
   return out;
 }
 
+}  // namespace
+
+int cascade_prefix_splits(const SharedPrefix& sp, int group, int num_kv_heads, int tall_slots) {
+  const int per_tile = kTallRows / group;
+  const int tiles = (sp.seqs + per_tile - 1) / per_tile * num_kv_heads;
+  const int one_wave = std::max(1, tall_slots) / tiles;
+  return std::max(1, std::min({one_wave, kMaxSplits, std::max(1, sp.prefix_len / kMinSplitKeys)}));
+}
+
+namespace {
+
 // Suffix keys per split of a cascade member's own range.
 constexpr int kSuffixSplitKeys = 1024;
 constexpr int kMaxSuffixSplits = 8;
+static_assert(kMaxSplits + kMaxSuffixSplits <= kMaxCascadeSources);
 
 void plan_cascade(const std::vector<AttnChunk>& chunks, const SharedPrefix& sp, int group,
                   int num_kv_heads, int target_ctas, AttentionPlan& plan) {
@@ -102,11 +114,10 @@ void plan_cascade(const std::vector<AttnChunk>& chunks, const SharedPrefix& sp, 
   plan.extra_chunks.push_back({first.row0, sp.seqs, sp.prefix_len, first.table_offset});
   const int per_tile = kTallRows / group;  // whole sequences per prefix tile
   const int tiles = (sp.seqs + per_tile - 1) / per_tile;
-  // A tall CTA holds eight warps: aim for a quarter of the one-warp target.
-  const int tall_target = std::max(1, target_ctas / 4);
-  const int want = (tall_target + tiles * num_kv_heads - 1) / (tiles * num_kv_heads);
   const int splits =
-      std::max(1, std::min({want, kMaxSplits, std::max(1, sp.prefix_len / kMinSplitKeys)}));
+      std::min(kMaxSplits, sp.prefix_splits > 0
+                               ? sp.prefix_splits
+                               : cascade_prefix_splits(sp, group, num_kv_heads, target_ctas / 4));
   const auto prefix = key_ranges(0, sp.prefix_len, splits);
   std::vector<int> prefix_first(static_cast<std::size_t>(tiles * num_kv_heads));
   for (int h = 0; h < num_kv_heads; ++h) {

@@ -386,36 +386,64 @@ __global__ void combine_kernel(AttentionParams p, const AttnCombine* entries, co
 }
 
 // One block per (cascade entry, head of the group): merges the prefix splits (tall
-// partials) with the sequence's own splits (16-row partials), as combine_kernel does.
+// partials) with the sequence's own splits (16-row partials), as combine_kernel does. The
+// first warp turns the sources' log-sum-exps into weights once; every thread then sums its
+// columns over the sources.
 __global__ void cascade_combine_kernel(AttentionParams p) {
+  __shared__ float weight[kMaxCascadeSources];
   const AttnCascade e = p.cascade[blockIdx.x];
-  const int rl = blockIdx.y;
+  const int rl = blockIdx.y, n = e.prefix_splits + e.suffix_splits;
   const AttnChunk c = p.chunks[e.chunk];
   const int group = p.num_heads / p.kv.num_kv_heads, d = p.kv.head_dim;
   const int head = e.kv_head * group + rl;
-  auto prefix_slot = [&](int s) {
-    return static_cast<std::size_t>(e.prefix_first + s) * kTallRows + e.prefix_row + rl;
+  auto slot = [&](int s) {
+    return s < e.prefix_splits
+               ? static_cast<std::size_t>(e.prefix_first + s) * kTallRows + e.prefix_row + rl
+               : static_cast<std::size_t>(e.suffix_first + s - e.prefix_splits) * 16 + rl;
   };
-  auto suffix_slot = [&](int s) { return static_cast<std::size_t>(e.suffix_first + s) * 16 + rl; };
-  float mx = -INFINITY;
-  for (int s = 0; s < e.prefix_splits; ++s)
-    mx = fmaxf(mx, p.partial_lse_tall[prefix_slot(s)]);
-  for (int s = 0; s < e.suffix_splits; ++s)
-    mx = fmaxf(mx, p.partial_lse16[suffix_slot(s)]);
+  auto lse_of = [&](int s) {
+    return s < e.prefix_splits ? p.partial_lse_tall[slot(s)] : p.partial_lse16[slot(s)];
+  };
+  if (threadIdx.x < 32) {
+    float lse[kMaxCascadeSources / 32];
+    float mx = -INFINITY;
+#pragma unroll
+    for (int k = 0; k < kMaxCascadeSources / 32; ++k) {
+      const int s = threadIdx.x + 32 * k;
+      lse[k] = s < n ? lse_of(s) : -INFINITY;
+      mx = fmaxf(mx, lse[k]);
+    }
+    for (int o = 16; o > 0; o >>= 1)
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    float w[kMaxCascadeSources / 32], sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kMaxCascadeSources / 32; ++k) {
+      w[k] = lse[k] == -INFINITY ? 0.0f : exp2f(lse[k] - mx);
+      sum += w[k];
+    }
+    for (int o = 16; o > 0; o >>= 1)
+      sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+#pragma unroll
+    for (int k = 0; k < kMaxCascadeSources / 32; ++k) {
+      const int s = threadIdx.x + 32 * k;
+      if (s < n) weight[s] = w[k] * inv;
+    }
+  }
+  __syncthreads();
   bf16* out =
       static_cast<bf16*>(p.out) + (static_cast<std::size_t>(c.row0) * p.num_heads + head) * d;
+  const float* prefix_o = p.partial_o_tall;
+  const float* own_o = p.partial_o16;
   for (int i = threadIdx.x; i < d; i += blockDim.x) {
-    float acc = 0.0f, wsum = 0.0f;
-    auto add = [&](float lse, const float* o) {
-      const float wgt = lse == -INFINITY ? 0.0f : exp2f(lse - mx);
-      acc += wgt * o[i];
-      wsum += wgt;
-    };
+    float acc = 0.0f;
+#pragma unroll 8
     for (int s = 0; s < e.prefix_splits; ++s)
-      add(p.partial_lse_tall[prefix_slot(s)], p.partial_o_tall + prefix_slot(s) * d);
-    for (int s = 0; s < e.suffix_splits; ++s)
-      add(p.partial_lse16[suffix_slot(s)], p.partial_o16 + suffix_slot(s) * d);
-    out[i] = __float2bfloat16_rn(wsum > 0.0f ? acc / wsum : 0.0f);
+      acc += weight[s] * prefix_o[slot(s) * d + i];
+#pragma unroll 4
+    for (int s = e.prefix_splits; s < n; ++s)
+      acc += weight[s] * own_o[slot(s) * d + i];
+    out[i] = __float2bfloat16_rn(acc);
   }
 }
 

@@ -106,6 +106,8 @@ class CudaBackend final : public Backend {
   // replayed one.
   int graphs_captured() const { return static_cast<int>(graphs_.size()); }
   std::int64_t graph_replays() const { return graph_replays_; }
+  // Turns CudaBackendOptions::cascade_decode on or off for later steps (benchmarks compare).
+  void set_cascade_decode(bool on) { options_.cascade_decode = on; }
   // Steps whose attention ran a cascade over a shared prefix.
   std::int64_t cascade_steps() const { return cascade_steps_; }
   static constexpr int kMaxGraphBatch = 256;

@@ -248,8 +248,11 @@ Status CudaBackend::forward_device(const BatchPlan& plan) {
   AGENTRT_TRY(lay_out_rows(plan));
   std::vector<SharedPrefix> shared;
   if (options_.cascade_decode && attention_uses_tensor_cores(dtype_, config_.head_dim)) {
-    shared = find_shared_prefixes(step_.chunks, step_.tables, geo_.block_size,
-                                  config_.num_heads / config_.num_kv_heads);
+    const int group = config_.num_heads / config_.num_kv_heads;
+    shared = find_shared_prefixes(step_.chunks, step_.tables, geo_.block_size, group);
+    const int slots = attention_tall_slots(sm_count_, config_.head_dim);
+    for (SharedPrefix& sp : shared)
+      sp.prefix_splits = cascade_prefix_splits(sp, group, config_.num_kv_heads, slots);
   }
   if (const int bucket = graph_bucket(plan); bucket > 0) {
     AGENTRT_TRY(lay_out_bucket(plan, bucket, shared));
