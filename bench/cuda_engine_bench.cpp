@@ -1,12 +1,14 @@
 // Offline throughput through the Engine (scheduler + KV manager) on the CUDA backend: N
-// requests of P random prompt tokens and exactly O output tokens each (greedy, ignore_eos),
+// requests of P random prompt tokens and exactly O output tokens each (greedy unless
+// --temperature; ignore_eos),
 // all queued at once, stepped until done. The checkpoint is a random-weight model in a
 // published shape, written as a Hugging Face directory so that
 // bench/hf_generate_baseline.py can load the same weights for the baseline in the same run.
 //
 //   cuda_engine_bench [--shape qwen2.5-0.5b] [--model-dir DIR] [--requests 1000]
 //                     [--prompt 512] [--output 256] [--max-running 256]
-//                     [--tokens-per-step 4096] [--num-blocks 0] [--json FILE]
+//                     [--tokens-per-step 4096] [--num-blocks 0] [--temperature 0]
+//                     [--top-p 1] [--host-sampling] [--json FILE]
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +37,9 @@ struct Args {
   int num_blocks = 0;  // 0: enough for max_running sequences at full length, plus slack
   int warmup_requests = 16;
   bool graphs = false;
+  float temperature = 0.0f;  // 0: greedy
+  float top_p = 1.0f;
+  bool host_sampling = false;  // EngineOptions::device_sampling off: logits to the host
   std::string json_path;
 };
 
@@ -63,7 +68,8 @@ RunResult run_requests(Engine& engine, const Args& a, int n, int vocab, std::uin
   for (int i = 0; i < n; ++i) {
     EngineRequest r;
     r.prompt = random_prompt(a.prompt, vocab, rng);
-    r.params.temperature = 0.0f;
+    r.params.temperature = a.temperature;
+    r.params.top_p = a.top_p;
     r.params.max_tokens = a.output;
     r.params.ignore_eos = true;
     reqs.push_back(std::move(r));
@@ -116,6 +122,7 @@ int run(const Args& a) {
   EngineOptions eo;
   eo.max_tokens_per_step = a.tokens_per_step;
   eo.max_running = a.max_running;
+  eo.device_sampling = !a.host_sampling;
   EngineDeps deps{backend->get(), &cfg, (*model)->fingerprint(), nullptr, nullptr};
   auto engine = Engine::create(deps, eo);
   if (!engine.ok()) fail(engine.error());
@@ -130,9 +137,9 @@ int run(const Args& a) {
   const std::string device = devices.ok() && !devices->empty() ? (*devices)[0].name : "?";
   std::printf(
       "agentrt Engine on %s (%s, bf16): %d requests x %d in / %d out, max_running %d, "
-      "%d tokens/step\n",
+      "%d tokens/step, temperature %.2f top_p %.2f, sampling on the %s\n",
       device.c_str(), a.shape.c_str(), a.requests, a.prompt, a.output, a.max_running,
-      a.tokens_per_step);
+      a.tokens_per_step, a.temperature, a.top_p, a.host_sampling ? "host" : "device");
   std::printf(
       "  %.2f s, %lld steps (%lld from CUDA graphs), %lld preemptions: %.0f output tok/s, %.0f "
       "total tok/s\n",
@@ -153,6 +160,9 @@ int run(const Args& a) {
                         {"output_tokens_per_s", out_tps},
                         {"total_tokens_per_s", all_tps},
                         {"graphs", a.graphs},
+                        {"temperature", a.temperature},
+                        {"top_p", a.top_p},
+                        {"sampling", a.host_sampling ? "host" : "device"},
                         {"graph_replays", replays}};
     std::ofstream(a.json_path) << j.dump(2) << "\n";
   }
@@ -176,6 +186,11 @@ int main(int argc, char** argv) {
   app.add_option("--warmup-requests", a.warmup_requests, "untimed requests run first");
   app.add_option("--json", a.json_path, "write the figures here");
   app.add_flag("--graphs", a.graphs, "decode steps through CUDA graphs");
+  app.add_option("--temperature", a.temperature, "sampling temperature (0: greedy)")
+      ->check(CLI::Range(0.0f, 100.0f));
+  app.add_option("--top-p", a.top_p, "nucleus sampling mass")->check(CLI::Range(0.01f, 1.0f));
+  app.add_flag("--host-sampling", a.host_sampling,
+               "sample on the host (logits copied back each step) instead of the device");
   CLI11_PARSE(app, argc, argv);
   return agentrt::bench::run(a);
 }
