@@ -44,4 +44,19 @@ Status check_batch_plan(const BatchPlan& plan, int num_blocks, int block_size, i
   return ok_status();
 }
 
+Status check_block_io(const char* what, std::int32_t id, std::size_t size, int num_blocks,
+                      std::size_t block_bytes) {
+  if (id < 0 || id >= num_blocks) {
+    return make_error(ErrorCode::invalid_argument, std::string(what) + ": block " +
+                                                       std::to_string(id) + " is outside [0, " +
+                                                       std::to_string(num_blocks) + ")");
+  }
+  if (size != block_bytes) {
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(what) + ": buffer of " + std::to_string(size) +
+                          " bytes, a block has " + std::to_string(block_bytes));
+  }
+  return ok_status();
+}
+
 }  // namespace agentrt

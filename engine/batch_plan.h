@@ -32,6 +32,10 @@ struct BatchPlan {
 // [0, num_blocks), a token outside the vocabulary. Every Backend runs it before forward.
 Status check_batch_plan(const BatchPlan& plan, int num_blocks, int block_size, int vocab_size,
                         std::int64_t max_context);
+// The checks of Backend::read_block()/write_block(), shared by the backends: invalid_argument
+// naming `what` for an id outside [0, num_blocks) or a buffer of the wrong size.
+Status check_block_io(const char* what, std::int32_t id, std::size_t size, int num_blocks,
+                      std::size_t block_bytes);
 
 // Logits of one step, row-major [rows, vocab]. Rows follow the plan's order: one per
 // sequence, or one per token for sequences with all_logits.

@@ -40,9 +40,12 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
   }
   if (e->deps_.persistent != nullptr) kd.tiers.push_back(e->deps_.persistent);
   const auto& geo = e->deps_.backend->kv_geometry();
-  auto kv = kv::KvManager::create({geo.num_blocks, geo.block_size, e->deps_.model_fingerprint,
-                                   options.prefix_reuse, options.swap_bytes},
-                                  std::move(kd));
+  // Blocks are keyed by model and by the backend's block layout (Backend::kv_layout).
+  const std::string kv_fingerprint =
+      e->deps_.model_fingerprint + "\nkv layout: " + e->deps_.backend->kv_layout();
+  auto kv = kv::KvManager::create(
+      {geo.num_blocks, geo.block_size, kv_fingerprint, options.prefix_reuse, options.swap_bytes},
+      std::move(kd));
   if (!kv.ok()) return kv.error();
   e->kv_ = std::move(*kv);
   e->sched_ = std::make_unique<scheduler::Scheduler>(

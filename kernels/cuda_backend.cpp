@@ -161,17 +161,12 @@ std::size_t CudaBackend::block_bytes() const {
 }
 
 Status CudaBackend::check_block_io(const char* what, std::int32_t id, std::size_t size) const {
-  if (id < 0 || id >= geo_.num_blocks) {
-    return make_error(ErrorCode::invalid_argument, std::string(what) + ": block " +
-                                                       std::to_string(id) + " is outside [0, " +
-                                                       std::to_string(geo_.num_blocks) + ")");
-  }
-  if (size != block_bytes()) {
-    return make_error(ErrorCode::invalid_argument,
-                      std::string(what) + ": buffer of " + std::to_string(size) +
-                          " bytes, a block has " + std::to_string(block_bytes()));
-  }
-  return ok_status();
+  return agentrt::check_block_io(what, id, size, geo_.num_blocks, block_bytes());
+}
+
+std::string CudaBackend::kv_layout() const {
+  return std::string("cuda ") + (dtype_ == Dtype::bf16 ? "bf16" : "f32") +
+         " [layer][K|V][kv_head][slot][head_dim] block_size " + std::to_string(geo_.block_size);
 }
 
 Status CudaBackend::read_block(std::int32_t id, std::span<std::byte> out) {

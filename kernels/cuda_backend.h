@@ -61,6 +61,7 @@ class CudaBackend final : public Backend {
   CudaBackend& operator=(const CudaBackend&) = delete;
 
   std::string name() const override { return "cuda"; }
+  std::string kv_layout() const override;
   const KvGeometry& kv_geometry() const override { return geo_; }
   const model::ModelConfig& config() const { return config_; }
   Dtype dtype() const { return dtype_; }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "engine/model/model.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/test_util.h"
+#include "storage/kv_store.h"
 
 namespace agentrt::kernels {
 namespace {
@@ -38,7 +40,8 @@ class CudaEngine : public ::testing::Test {
     kv::FakeClock clock;
   };
 
-  std::unique_ptr<Rig> rig(bool cuda, int num_blocks, int block_size, EngineOptions opt = {}) {
+  std::unique_ptr<Rig> rig(bool cuda, int num_blocks, int block_size, EngineOptions opt = {},
+                           kv::KvTier* persistent = nullptr) {
     auto r = std::make_unique<Rig>();
     if (cuda) {
       auto b = CudaBackend::create(model_, {num_blocks, block_size, Dtype::f32, 0});
@@ -51,7 +54,7 @@ class CudaEngine : public ::testing::Test {
       r->backend = std::move(*b);
     }
     auto e = Engine::create(
-        {r->backend.get(), &model_->config(), model_->fingerprint(), nullptr, &r->clock}, opt);
+        {r->backend.get(), &model_->config(), model_->fingerprint(), persistent, &r->clock}, opt);
     EXPECT_TRUE(e.ok()) << e.error().to_string();
     r->engine = std::move(*e);
     return r;
@@ -221,6 +224,43 @@ TEST_F(CudaEngine, SamplingOnDeviceRepeatsAndHostPathMatchesCpu) {
   }
   // Requests 0 and 3 share a prompt; their seeds differ, and so do their samples.
   EXPECT_NE(a[3], a[0]);
+}
+
+// One RocksDB store shared by the CPU and the f32 CUDA backend: their blocks have the same
+// size but another layout, so each backend only ever hits its own (Backend::kv_layout
+// enters the block keys); the CUDA run recomputes and still equals the CPU.
+TEST_F(CudaEngine, PersistentStoreKeepsBackendLayoutsApart) {
+  const auto dir = std::filesystem::temp_directory_path() / "agentrt-cuda-kvstore-test";
+  std::filesystem::remove_all(dir);
+  auto store = storage::KvStore::open(dir, model_->fingerprint());
+  ASSERT_TRUE(store.ok()) << store.error().to_string();
+  const auto a = prompt(2);  // 48 tokens: 3 full blocks
+  std::vector<std::int32_t> other;
+  for (int i = 0; i < 80; ++i)
+    other.push_back((i * 37 + 11) % 256);
+  auto fill = [&](bool cuda) {
+    auto r = rig(cuda, 6, 16, {}, store->get());
+    auto id = r->engine->add_request(greedy(a, 8));
+    const auto out = drain(*r->engine)[*id];
+    EXPECT_TRUE(r->engine->add_request(greedy(other, 8)).ok());  // evicts a's blocks
+    drain(*r->engine);
+    EXPECT_GT(r->engine->kv_metrics().offloaded_blocks, 0);
+    return out;
+  };
+  auto store_hits = [&](bool cuda) {
+    auto r = rig(cuda, 6, 16, {}, store->get());
+    auto id = r->engine->add_request(greedy(a, 8));
+    const auto out = drain(*r->engine)[*id];
+    EXPECT_EQ(out, cold_cpu(a, 8)) << (cuda ? "cuda" : "cpu");
+    return r->engine->kv_metrics().hit_tokens[1];
+  };
+  fill(false);
+  EXPECT_EQ(store_hits(true), 0);  // the CPU's blocks are not the CUDA backend's
+  EXPECT_GT(store_hits(false), 0);
+  fill(true);
+  EXPECT_GT(store_hits(true), 0);  // and the CUDA backend's own blocks are
+  store->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

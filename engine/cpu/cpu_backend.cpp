@@ -63,17 +63,12 @@ std::size_t CpuBackend::block_bytes() const {
 }
 
 Status CpuBackend::check_block_io(const char* what, std::int32_t id, std::size_t size) const {
-  if (id < 0 || id >= kv_.geometry().num_blocks) {
-    return make_error(ErrorCode::invalid_argument,
-                      std::string(what) + ": block " + std::to_string(id) + " is outside [0, " +
-                          std::to_string(kv_.geometry().num_blocks) + ")");
-  }
-  if (size != block_bytes()) {
-    return make_error(ErrorCode::invalid_argument,
-                      std::string(what) + ": buffer of " + std::to_string(size) +
-                          " bytes, a block has " + std::to_string(block_bytes()));
-  }
-  return ok_status();
+  return agentrt::check_block_io(what, id, size, kv_.geometry().num_blocks, block_bytes());
+}
+
+std::string CpuBackend::kv_layout() const {
+  return "cpu f32 [layer][K|V][slot][kv_head][head_dim] block_size " +
+         std::to_string(kv_.geometry().block_size);
 }
 
 Status CpuBackend::read_block(std::int32_t id, std::span<std::byte> out) {

@@ -36,6 +36,7 @@ class CpuBackend final : public Backend {
                                                     CpuBackendOptions options);
 
   std::string name() const override { return "cpu"; }
+  std::string kv_layout() const override;
   const KvGeometry& kv_geometry() const override { return kv_.geometry(); }
   const model::ModelConfig& config() const { return config_; }
 
