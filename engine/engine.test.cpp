@@ -2,6 +2,8 @@
 // cancellation and fork bookkeeping.
 #include "engine/engine.h"
 
+#include "engine/kv/host_tier.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -22,13 +24,14 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
 // Each slot holds the hash of the sequence up to it, so wrong tables change the output.
 class ToyBackend final : public Backend {
  public:
-  ToyBackend(int num_blocks, int block_size)
-      : cache_(static_cast<std::size_t>(num_blocks * block_size)) {
+  ToyBackend(int num_blocks, int block_size, std::string layout = "toy")
+      : layout_(std::move(layout)), cache_(static_cast<std::size_t>(num_blocks * block_size)) {
     geo_.num_blocks = num_blocks;
     geo_.block_size = block_size;
     geo_.num_layers = geo_.num_kv_heads = geo_.head_dim = 1;
   }
   std::string name() const override { return "toy"; }
+  std::string kv_layout() const override { return layout_; }
   const KvGeometry& kv_geometry() const override { return geo_; }
   Status forward(const BatchPlan& plan, Logits& out) override {
     out = Logits{{}, 0, kVocab};
@@ -74,15 +77,18 @@ class ToyBackend final : public Backend {
     return at(s.block_table[static_cast<std::size_t>(pos / geo_.block_size)],
               pos % geo_.block_size);
   }
+  std::string layout_;
   KvGeometry geo_;
   std::vector<std::uint64_t> cache_;
 };
 
 struct Rig {
-  explicit Rig(int blocks, EngineOptions opt = {}) : backend(blocks, 4) {
+  explicit Rig(int blocks, EngineOptions opt = {}, kv::KvTier* persistent = nullptr,
+               std::string layout = "toy")
+      : backend(blocks, 4, std::move(layout)) {
     config.vocab_size = ToyBackend::kVocab;
     config.max_position_embeddings = 4096;
-    auto e = Engine::create({&backend, &config, "toy", nullptr, &clock}, opt);
+    auto e = Engine::create({&backend, &config, "toy", persistent, &clock}, opt);
     EXPECT_TRUE(e.ok());
     engine = std::move(*e);
   }
@@ -157,6 +163,30 @@ TEST(Engine, ResumedTurnGoesAheadOfNewProgram) {
   EXPECT_EQ(order.front(), *ida);
   EXPECT_EQ(order.back(), *idb);
   EXPECT_GT(rig.engine->kv_metrics().hit_tokens[0], 0);
+}
+
+// A persistent tier shared by backends of two block layouts: each hits only blocks saved
+// under its own layout (Backend::kv_layout enters the block keys).
+TEST(Engine, PersistentTierHitsOnlyTheSameBlockLayout) {
+  kv::HostTier shared(1u << 20);
+  auto fill = [&] {
+    Rig rig(6, {}, &shared, "layout a");
+    ASSERT_TRUE(rig.engine->add_request(req(1, 12, 2)).ok());
+    ASSERT_TRUE(rig.engine->add_request(req(9, 20, 2)).ok());  // evicts the first's blocks
+    while (rig.engine->has_work())
+      ASSERT_TRUE(rig.engine->step().ok());
+    EXPECT_GT(rig.engine->kv_metrics().offloaded_blocks, 0);
+  };
+  auto hits = [&](const std::string& layout) {
+    Rig rig(6, {}, &shared, layout);
+    EXPECT_TRUE(rig.engine->add_request(req(1, 12, 2)).ok());
+    while (rig.engine->has_work())
+      EXPECT_TRUE(rig.engine->step().ok());
+    return rig.engine->kv_metrics().hit_tokens[1];
+  };
+  fill();
+  EXPECT_EQ(hits("layout b"), 0);
+  EXPECT_EQ(hits("layout a"), 8);  // whole blocks short of the last token, recomputed for logits
 }
 
 TEST(Engine, RejectsRequestsThatCanNeverFit) {
