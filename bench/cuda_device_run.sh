@@ -36,6 +36,10 @@ for s in $STAGES; do
   bench05|bench8) step $s
     sh=qwen2.5-0.5b; [ $s = bench8 ] && sh=llama-3.1-8b
     timeout 80 $B/cuda_backend_bench --shapes $sh --no-attention --json $OUT/$s.json 2>&1 | tee -a $L ;;
+  sampling) step sampling
+    for mode in "--temperature 0" "--temperature 0.8 --top-p 0.95" "--temperature 0.8 --top-p 0.95 --host-sampling"; do
+      timeout 150 $B/cuda_engine_bench --model-dir /tmp/m --requests 256 --output 64 --warmup-requests 8 $mode --json $OUT/sampling_$(echo $mode | tr -dc 'a-z0-9').json 2>&1 | tee -a $L
+    done ;;
   cascade) step cascade
     timeout 150 $B/cuda_cascade_bench --json $OUT/cascade.json 2>&1 | tee -a $L ;;
   benchg) step bench-graphs
