@@ -16,6 +16,7 @@
 #include "bench/cuda_model_shapes.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/device_info.h"
+#include "kernels/skinny_gemm.h"
 
 namespace agentrt::bench {
 namespace {
@@ -88,6 +89,18 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
       Status s = b.forward_device(plan);
       if (!s.ok()) fail(s.error());
     });
+    // Small batches: the same step with every GEMM on cuBLASLt instead of the skinny kernel.
+    double cublaslt_ms = 0;
+    if (batch <= kernels::kSkinnyMaxRows) {
+      b.set_skinny_gemm(false);
+      cublaslt_ms = median_ms(b.stream(), 3, a.steps, [&] {
+        Status s = b.forward_device(plan);
+        if (!s.ok()) fail(s.error());
+      });
+      b.set_skinny_gemm(true);
+      std::printf("  batch %d: skinny GEMMs %.3f ms, cuBLASLt GEMMs %.3f ms (%.2fx)\n", batch, ms,
+                  cublaslt_ms, cublaslt_ms / ms);
+    }
     // With graphs: the same bucket layout launched eagerly, for the launch-overhead saving.
     double eager_ms = 0;
     if (a.graphs) {
@@ -136,7 +149,8 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
                              {"step_ms_with_logits_to_host", host_ms},
                              {"step_ms_with_gpu_sampling", gpu_sample_ms},
                              {"graphs", a.graphs},
-                             {"step_ms_eager_same_layout", eager_ms}});
+                             {"step_ms_eager_same_layout", eager_ms},
+                             {"step_ms_cublaslt_gemms", cublaslt_ms}});
   }
   // One prefill chunk of a.prefill tokens from position 0.
   BatchPlan pre;

@@ -107,6 +107,12 @@ class CudaBackend final : public Backend {
   // replayed one.
   int graphs_captured() const { return static_cast<int>(graphs_.size()); }
   std::int64_t graph_replays() const { return graph_replays_; }
+  // For benchmarks: small-M products on the skinny kernel (default) or on cuBLASLt. Drops
+  // the captured decode graphs, which hold the other choice.
+  void set_skinny_gemm(bool on) {
+    gemm_->set_skinny(on);
+    drop_graphs();
+  }
   // Turns CudaBackendOptions::cascade_decode on or off for later steps (benchmarks compare).
   void set_cascade_decode(bool on) { options_.cascade_decode = on; }
   // Steps whose attention ran a cascade over a shared prefix.

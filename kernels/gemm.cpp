@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "kernels/skinny_gemm.h"
+
 namespace agentrt::kernels {
 namespace {
 
@@ -122,6 +124,12 @@ Result<int> Gemm::fastest(const Plan& p, const GemmArgs& g,
 
 Status Gemm::run(const GemmArgs& g, cudaStream_t stream) {
   if (g.m == 0) return ok_status();
+  const int lda = g.lda ? g.lda : g.k, ldc = g.ldc ? g.ldc : g.n;
+  if (skinny_ && skinny_gemm_fits(g.in, g.m, g.k, lda, g.a, g.w)) {
+    return cuda_status(
+        launch_skinny_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, g.beta, stream),
+        "skinny gemm");
+  }
   auto plan = plan_for(g, stream);
   if (!plan.ok()) return plan.error();
   const float alpha = 1.0f;

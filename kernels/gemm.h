@@ -38,8 +38,10 @@ class Gemm {
   Gemm& operator=(const Gemm&) = delete;
 
   // Enqueues the product on `stream`. Errors: no algorithm for the shape, or a cuBLASLt
-  // failure. m == 0 does nothing.
+  // failure. m == 0 does nothing. Products skinny_gemm_fits() takes (bf16, m <= 8) run on
+  // the skinny kernel unless set_skinny(false).
   Status run(const GemmArgs& args, cudaStream_t stream);
+  void set_skinny(bool on) { skinny_ = on; }
 
  private:
   Gemm() = default;
@@ -62,6 +64,7 @@ class Gemm {
   cublasLtHandle_t handle_ = nullptr;
   DeviceBuffer workspace_;
   std::map<Key, std::unique_ptr<Plan>> plans_;
+  bool skinny_ = true;
 };
 
 }  // namespace agentrt::kernels

@@ -1,0 +1,144 @@
+// Small-M GEMM: a warp per output column, W streamed once with 16-byte loads.
+#include <cuda_bf16.h>
+
+#include "kernels/skinny_gemm.h"
+
+namespace agentrt::kernels {
+namespace {
+
+using bf16 = __nv_bfloat16;
+constexpr int kWarps = 8;
+constexpr int kUnroll = 4;  // 16-byte W loads in flight per lane
+
+__device__ __forceinline__ void unpack(const uint4& v, float (&f)[8]) {
+  const auto* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 x = __bfloat1622float2(h[i]);
+    f[2 * i] = x.x;
+    f[2 * i + 1] = x.y;
+  }
+}
+
+template <int M>
+__device__ __forceinline__ void accumulate(const bf16* a, int lda, int i, const uint4& wv,
+                                           float (&acc)[M]) {
+  float w[8];
+  unpack(wv, w);
+#pragma unroll
+  for (int r = 0; r < M; ++r) {
+    float x[8];
+    unpack(__ldg(reinterpret_cast<const uint4*>(a + static_cast<std::size_t>(r) * lda + i)), x);
+#pragma unroll
+    for (int e = 0; e < 8; ++e)
+      acc[r] = fmaf(x[e], w[e], acc[r]);
+  }
+}
+
+template <class T>
+__device__ __forceinline__ float load_out(const T* p) {
+  if constexpr (sizeof(T) == 4) {
+    return *p;
+  } else {
+    return __bfloat162float(*p);
+  }
+}
+template <class T>
+__device__ __forceinline__ void store_out(T* p, float v) {
+  if constexpr (sizeof(T) == 4) {
+    *p = v;
+  } else {
+    *p = __float2bfloat16_rn(v);
+  }
+}
+
+template <int M, class OutT>
+__global__ void __launch_bounds__(kWarps * 32)
+    skinny_kernel(const bf16* __restrict__ a, int lda, const bf16* __restrict__ w, OutT* c, int ldc,
+                  int n, int k, float beta) {
+  const int col = blockIdx.x * kWarps + threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (col >= n) return;
+  const bf16* row = w + static_cast<std::size_t>(col) * k;
+  float acc[M];
+#pragma unroll
+  for (int r = 0; r < M; ++r)
+    acc[r] = 0.0f;
+  constexpr int kStep = 32 * 8;  // elements per warp-wide pass
+  int i = lane * 8;
+  for (; i + (kUnroll - 1) * kStep < k; i += kUnroll * kStep) {
+    uint4 wv[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+      wv[u] = __ldcs(reinterpret_cast<const uint4*>(row + i + u * kStep));
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+      accumulate<M>(a, lda, i + u * kStep, wv[u], acc);
+  }
+  for (; i < k; i += kStep)
+    accumulate<M>(a, lda, i, __ldcs(reinterpret_cast<const uint4*>(row + i)), acc);
+#pragma unroll
+  for (int r = 0; r < M; ++r) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1)
+      acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], o);
+  }
+  if (lane < M) {
+    // Lane r writes row r (a select, so acc stays in registers).
+    float v = acc[0];
+#pragma unroll
+    for (int r = 1; r < M; ++r)
+      if (lane == r) v = acc[r];
+    OutT* out = c + static_cast<std::size_t>(lane) * ldc + col;
+    if (beta != 0.0f) v += beta * load_out(out);
+    store_out(out, v);
+  }
+}
+
+template <int M>
+cudaError_t launch_m(Dtype out, const void* a, int lda, const void* w, void* c, int ldc, int n,
+                     int k, float beta, cudaStream_t stream) {
+  const dim3 grid((n + kWarps - 1) / kWarps);
+  const auto* A = static_cast<const bf16*>(a);
+  const auto* W = static_cast<const bf16*>(w);
+  if (out == Dtype::f32) {
+    skinny_kernel<M, float>
+        <<<grid, kWarps * 32, 0, stream>>>(A, lda, W, static_cast<float*>(c), ldc, n, k, beta);
+  } else {
+    skinny_kernel<M, bf16>
+        <<<grid, kWarps * 32, 0, stream>>>(A, lda, W, static_cast<bf16*>(c), ldc, n, k, beta);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+bool skinny_gemm_fits(Dtype in, int m, int k, int lda, const void* a, const void* w) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  return in == Dtype::bf16 && m >= 1 && m <= kSkinnyMaxRows && k > 0 && k % 8 == 0 &&
+         lda % 8 == 0 && aligned(a) && aligned(w);
+}
+
+cudaError_t launch_skinny_gemm(Dtype out, const void* a, int lda, const void* w, void* c, int ldc,
+                               int m, int n, int k, float beta, cudaStream_t stream) {
+  if (!skinny_gemm_fits(Dtype::bf16, m, k, lda, a, w) || n <= 0) return cudaErrorInvalidValue;
+  switch (m) {
+    case 1:
+      return launch_m<1>(out, a, lda, w, c, ldc, n, k, beta, stream);
+    case 2:
+      return launch_m<2>(out, a, lda, w, c, ldc, n, k, beta, stream);
+    case 3:
+      return launch_m<3>(out, a, lda, w, c, ldc, n, k, beta, stream);
+    case 4:
+      return launch_m<4>(out, a, lda, w, c, ldc, n, k, beta, stream);
+    case 5:
+      return launch_m<5>(out, a, lda, w, c, ldc, n, k, beta, stream);
+    case 6:
+      return launch_m<6>(out, a, lda, w, c, ldc, n, k, beta, stream);
+    case 7:
+      return launch_m<7>(out, a, lda, w, c, ldc, n, k, beta, stream);
+    default:
+      return launch_m<8>(out, a, lda, w, c, ldc, n, k, beta, stream);
+  }
+}
+
+}  // namespace agentrt::kernels
