@@ -38,7 +38,7 @@ class Gemm {
   Gemm& operator=(const Gemm&) = delete;
 
   // Enqueues the product on `stream`. Errors: no algorithm for the shape, or a cuBLASLt
-  // failure. m == 0 does nothing. Products skinny_gemm_fits() takes (bf16, m <= 8) run on
+  // failure. m == 0 does nothing. Products skinny_gemm_fits() takes (bf16, m = 1) run on
   // the skinny kernel unless set_skinny(false).
   Status run(const GemmArgs& args, cudaStream_t stream);
   void set_skinny(bool on) { skinny_ = on; }

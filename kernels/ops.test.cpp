@@ -233,11 +233,12 @@ TEST_P(Ops, GemmMatchesReference) {
     Dtype out;
     float beta;
   };
-  // m <= 8 in bf16 runs the skinny kernel (k a multiple of 8), the rest cuBLASLt.
+  // m = 1 in bf16 runs the skinny kernel (k a multiple of 8), the rest cuBLASLt.
   for (const Shape s : {Shape{1, 96, 64, Dtype::f32, 0.0f}, Shape{7, 200, 136, Dtype::f32, 1.0f},
                         Shape{130, 512, 256, dt(), 0.0f}, Shape{8, 1000, 4096, dt(), 0.0f},
                         Shape{3, 333, 520, Dtype::f32, 1.0f}, Shape{5, 77, 14336, Dtype::f32, 0.0f},
-                        Shape{2, 50, 100, dt(), 0.0f}}) {
+                        Shape{2, 50, 100, dt(), 0.0f}, Shape{1, 4096, 14336, dt(), 0.0f},
+                        Shape{1, 1000, 520, Dtype::f32, 1.0f}, Shape{1, 30, 100, dt(), 0.0f}}) {
     auto a = rounded(random_vector(s.m * s.k, 40), dt());
     auto w = rounded(random_vector(s.n * s.k, 41), dt());
     auto c0 = random_vector(s.m * s.n, 42);

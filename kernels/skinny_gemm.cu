@@ -1,4 +1,4 @@
-// Small-M GEMM: a warp per output column, W streamed once with 16-byte loads.
+// Skinny GEMM: a warp per output column, W streamed once with 16-byte loads.
 #include <cuda_bf16.h>
 
 #include "kernels/skinny_gemm.h"
@@ -121,24 +121,8 @@ bool skinny_gemm_fits(Dtype in, int m, int k, int lda, const void* a, const void
 cudaError_t launch_skinny_gemm(Dtype out, const void* a, int lda, const void* w, void* c, int ldc,
                                int m, int n, int k, float beta, cudaStream_t stream) {
   if (!skinny_gemm_fits(Dtype::bf16, m, k, lda, a, w) || n <= 0) return cudaErrorInvalidValue;
-  switch (m) {
-    case 1:
-      return launch_m<1>(out, a, lda, w, c, ldc, n, k, beta, stream);
-    case 2:
-      return launch_m<2>(out, a, lda, w, c, ldc, n, k, beta, stream);
-    case 3:
-      return launch_m<3>(out, a, lda, w, c, ldc, n, k, beta, stream);
-    case 4:
-      return launch_m<4>(out, a, lda, w, c, ldc, n, k, beta, stream);
-    case 5:
-      return launch_m<5>(out, a, lda, w, c, ldc, n, k, beta, stream);
-    case 6:
-      return launch_m<6>(out, a, lda, w, c, ldc, n, k, beta, stream);
-    case 7:
-      return launch_m<7>(out, a, lda, w, c, ldc, n, k, beta, stream);
-    default:
-      return launch_m<8>(out, a, lda, w, c, ldc, n, k, beta, stream);
-  }
+  static_assert(kSkinnyMaxRows == 1, "instantiate launch_m for every m up to kSkinnyMaxRows");
+  return launch_m<kSkinnyMaxRows>(out, a, lda, w, c, ldc, n, k, beta, stream);
 }
 
 }  // namespace agentrt::kernels

@@ -1,9 +1,10 @@
-// Small-M GEMM for decode steps: C[m, n] = A[m, k] . W[n, k]^T + beta * C with bf16 A and W,
-// f32 accumulation, for m <= kSkinnyMaxRows. At such m the product is a stream over W (each
-// weight is used m times), so a warp per output column reads its row of W with 16-byte
-// streaming loads, several in flight, and the m rows of A (small, cached) alongside.
-// cuBLASLt's kernels for these shapes read W well below the copy bandwidth
-// (bench/RESULTS.md, decode step). Plain C++17: shared by host files and .cu files.
+// Skinny GEMM for batch-1 decode steps: C[m, n] = A[m, k] . W[n, k]^T + beta * C with bf16
+// A and W, f32 accumulation, for m <= kSkinnyMaxRows. At such m the product is a stream over
+// W, so a warp per output column reads its row of W with 16-byte streaming loads, several in
+// flight, and the row(s) of A (small, cached) alongside. Measured on the H200 (bench/
+// RESULTS.md): at m = 1 it beats cuBLASLt by 3-6% on the decode step; at m = 4 and 8 it was
+// 0.59-0.90x of cuBLASLt (every lane re-reads m rows of A from L1 for each 16 bytes of W), so
+// larger m stays on cuBLASLt. Plain C++17: shared by host files and .cu files.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -14,7 +15,7 @@
 
 namespace agentrt::kernels {
 
-constexpr int kSkinnyMaxRows = 8;
+constexpr int kSkinnyMaxRows = 1;
 
 // Whether the skinny kernel takes the product: bf16 inputs, 1 <= m <= kSkinnyMaxRows, k and
 // lda multiples of 8 and A, W 16-byte aligned.
