@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "actors/calculator.h"
@@ -282,6 +283,32 @@ class AnswerScorer final : public Tool {
  private:
   ToolSpec spec_;
 };
+
+// A seeded best-of: each sample draws from a seed of its own (not all the request's), so
+// the samples differ; the same seed repeats them.
+TEST(Runtime, SeededBestOfSamplesDifferAndRepeat) {
+  AgentSpec a = solver(1);
+  a.sampling.temperature = 1.5f;
+  a.sampling.seed = 11;
+  BestOfSpec b;
+  b.n = 4;
+  std::vector<std::vector<std::string>> runs;
+  for (int run = 0; run < 2; ++run) {
+    auto rt = make_runtime(options());
+    ASSERT_TRUE(rt);
+    auto r = rt->run_best_of(a, kProblems[0], b);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    std::vector<std::string> outputs;
+    for (const auto& s : r->samples) {  // the reply may be a tool call only: add its logprob
+      outputs.push_back(s.result.output + " | " + std::to_string(s.result.mean_logprob) + " | " +
+                        std::to_string(s.result.generated_tokens));
+    }
+    runs.push_back(outputs);
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+  std::set<std::string> distinct(runs[0].begin(), runs[0].end());
+  EXPECT_GT(distinct.size(), 1u) << "every sample drew the same tokens";
+}
 
 TEST(Runtime, BestOfNAggregatesByLogprobScorerAndVerifier) {
   auto rt = make_runtime(options());

@@ -75,10 +75,11 @@ class Backend {
   virtual Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) = 0;
 
   // Block swap, for the host and persistent KV tiers and for preemption by swapping.
-  // Names the bytes read_block()/write_block() move (backend, element type, order): blocks
-  // saved under one layout are never read back under another. The Engine mixes it into
-  // every KV block key, so a persistent store shared by two backends keeps their blocks
-  // apart (a CPU f32 block and a CUDA f32 block are the same size but ordered differently).
+  // kv_layout() names the bytes read_block()/write_block() move (backend, element type,
+  // order): blocks saved under one layout are never read back under another. The Engine
+  // mixes it into every KV block key, so a persistent store shared by two backends keeps
+  // their blocks apart (a CPU f32 block and a CUDA f32 block are the same size but ordered
+  // differently).
   virtual std::string kv_layout() const { return name(); }
   // Bytes of one block in the layout read_block()/write_block() use (every layer, K and V);
   // 0 when the backend cannot swap.

@@ -175,6 +175,10 @@ void Engine::do_fork(RequestId parent, RequestId child, std::vector<EngineEvent>
   const Seq& p = *it->second;
   auto c = std::make_unique<Seq>(p);
   c->id = child;
+  // A seeded parent's forks get seeds of their own (from the seed and the child's id), so
+  // forked samples differ from the parent and from each other, and repeat run to run.
+  if (c->params.seed)
+    c->params.seed = engine_seed(*c->params.seed, static_cast<std::uint64_t>(child));
   c->seed = c->params.seed.value_or(engine_seed(opt_.seed, static_cast<std::uint64_t>(child)));
   c->sampler.emplace(c->params, c->seed);
   if (kv_->contains(parent) && !kv_->swapped_out(parent)) {

@@ -2,13 +2,13 @@
 // cancellation and fork bookkeeping.
 #include "engine/engine.h"
 
-#include "engine/kv/host_tier.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <set>
 #include <thread>
+
+#include "engine/kv/host_tier.h"
 
 namespace agentrt {
 namespace {
