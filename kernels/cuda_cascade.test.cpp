@@ -1,12 +1,15 @@
 // Cascade decode through the backend: forked sequences whose block tables share a prefix
 // give the same logits (bf16 tolerance) with the cascade as without it, eagerly and from a
 // CUDA graph; a graph replays while the members' own keys grow, and replay equals the same
-// layout run eagerly bit for bit.
+// layout run eagerly bit for bit; forked samples through the Engine take the cascade.
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <map>
 #include <string>
 
+#include "engine/engine.h"
+#include "engine/model/model.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/test_util.h"
 
@@ -116,6 +119,65 @@ TEST(CudaCascade, HeadDim64Group7MatchesPlainDecode) {
 TEST(CudaCascade, HeadDim128Group4MatchesPlainDecode) {
   AGENTRT_REQUIRE_CUDA_DEVICE();
   check_shape(4, 512);
+}
+
+// Through the Engine on tiny-calc (bf16, head_dim 64): 8 greedy samples forked after a
+// 300-token prompt decode with the cascade (the KV manager gave them the prompt's blocks),
+// all alike, and equal to the same run without it.
+TEST(CudaCascade, EngineForksDecodeThroughTheCascade) {
+  AGENTRT_REQUIRE_CUDA_DEVICE();
+  auto model = model::Model::load(std::string(AGENTRT_SOURCE_DIR) + "/models/tiny-calc");
+  ASSERT_TRUE(model.ok()) << model.error().to_string();
+  auto run = [&](bool cascade, std::int64_t& cascade_steps) {
+    CudaBackendOptions o;
+    o.num_blocks = 128;
+    o.dtype = Dtype::bf16;
+    o.cascade_decode = cascade;
+    auto b = CudaBackend::create(*model, o);
+    EXPECT_TRUE(b.ok()) << b.error().to_string();
+    auto e = Engine::create(
+        {b->get(), &(*model)->config(), (*model)->fingerprint(), nullptr, nullptr}, {});
+    EXPECT_TRUE(e.ok()) << e.error().to_string();
+    EngineRequest r;
+    for (int i = 0; i < 300; ++i)
+      r.prompt.push_back((i * 31 + 7) % 100 + 20);
+    r.params.temperature = 0;
+    r.params.ignore_eos = true;
+    r.params.max_tokens = 24;
+    auto parent = (*e)->add_request(r);
+    EXPECT_TRUE(parent.ok());
+    std::map<RequestId, std::vector<std::int32_t>> out;
+    while (out[*parent].empty()) {  // the prompt's prefill gives the first token
+      auto ev = (*e)->step();
+      EXPECT_TRUE(ev.ok());
+      if (!ev.ok()) return out;
+      for (const auto& x : *ev)
+        if (x.kind == EventKind::token) out[x.request].push_back(x.token);
+    }
+    for (int k = 0; k < 7; ++k) {
+      const RequestId child = (*e)->fork(*parent);
+      out[child] = out[*parent];
+    }
+    while ((*e)->has_work()) {
+      auto ev = (*e)->step();
+      EXPECT_TRUE(ev.ok());
+      if (!ev.ok()) break;
+      for (const auto& x : *ev)
+        if (x.kind == EventKind::token) out[x.request].push_back(x.token);
+    }
+    cascade_steps = (*b)->cascade_steps();
+    return out;
+  };
+  std::int64_t with = 0, without = 0;
+  const auto a = run(true, with), ref = run(false, without);
+  EXPECT_GT(with, 10);
+  EXPECT_EQ(without, 0);
+  ASSERT_EQ(a.size(), 8u);
+  const auto& first = a.begin()->second;
+  EXPECT_EQ(first.size(), 24u);
+  for (const auto& [id, tokens] : a)
+    EXPECT_EQ(tokens, first) << "request " << id;
+  EXPECT_EQ(first, ref.begin()->second);
 }
 
 }  // namespace
