@@ -4,20 +4,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/sampling/sampling_params.h"
+
 namespace agentrt::actors {
-namespace {
-
-// Sample i's seed under a request seed: distinct per sample, the same in every run
-// (splitmix64). Without it every sample of a seeded best-of would draw the same tokens.
-std::uint64_t sample_seed(std::uint64_t seed, std::uint64_t i) {
-  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (i + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
-
 EngineLoop::EngineLoop(std::unique_ptr<Engine> engine, std::vector<std::int32_t> eos_ids,
                        int max_live_requests, KvGeometry geometry,
                        std::function<void(std::int64_t, double)> on_prefill)
@@ -103,7 +92,8 @@ void EngineLoop::start_samples(Route& probe, std::vector<std::pair<caf::actor, T
   std::uint64_t index = 0;
   for (auto& sub : probe.fork_subscribers) {
     EngineRequest req = *probe.samples;
-    if (req.params.seed) req.params.seed = sample_seed(*req.params.seed, index);
+    // Each sample of a seeded request draws from a seed of its own.
+    if (req.params.seed) req.params.seed = sampling::derive_seed(*req.params.seed, index);
     ++index;
     auto id = engine_->add_request(std::move(req));
     if (!id.ok()) {  // e.g. the full max_tokens cannot fit: this sample fails alone

@@ -5,13 +5,6 @@
 
 namespace agentrt {
 
-std::uint64_t engine_seed(std::uint64_t seed, std::uint64_t id) {  // splitmix64
-  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (id + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 Engine::Engine(EngineDeps deps, const EngineOptions& options)
     : deps_(std::move(deps)), opt_(options) {}
 Engine::~Engine() = default;
@@ -120,7 +113,8 @@ void Engine::start(RequestId id, EngineRequest req) {
   s->tokens = std::move(req.prompt);
   s->turn_start = s->tokens.size();
   s->params = std::move(req.params);
-  s->seed = s->params.seed.value_or(engine_seed(opt_.seed, static_cast<std::uint64_t>(id)));
+  s->seed =
+      s->params.seed.value_or(sampling::derive_seed(opt_.seed, static_cast<std::uint64_t>(id)));
   s->sampler.emplace(s->params, s->seed);
   s->pause_on_finish = req.pause_on_finish;
   sched_->add(id, s->program, &s->tokens);
@@ -178,8 +172,9 @@ void Engine::do_fork(RequestId parent, RequestId child, std::vector<EngineEvent>
   // A seeded parent's forks get seeds of their own (from the seed and the child's id), so
   // forked samples differ from the parent and from each other, and repeat run to run.
   if (c->params.seed)
-    c->params.seed = engine_seed(*c->params.seed, static_cast<std::uint64_t>(child));
-  c->seed = c->params.seed.value_or(engine_seed(opt_.seed, static_cast<std::uint64_t>(child)));
+    c->params.seed = sampling::derive_seed(*c->params.seed, static_cast<std::uint64_t>(child));
+  c->seed =
+      c->params.seed.value_or(sampling::derive_seed(opt_.seed, static_cast<std::uint64_t>(child)));
   c->sampler.emplace(c->params, c->seed);
   if (kv_->contains(parent) && !kv_->swapped_out(parent)) {
     kv_->fork(parent, child).permit_unchecked();  // checked just above

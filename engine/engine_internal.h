@@ -55,6 +55,4 @@ class Engine::BackendMemory final : public kv::BlockMemory {
   Backend& b_;
 };
 
-std::uint64_t engine_seed(std::uint64_t seed, std::uint64_t id);
-
 }  // namespace agentrt

@@ -158,9 +158,9 @@ int attention_decode_slots(int sms, int head_dim);
 int attention_tall_slots(int sms, int head_dim);
 // Key splits of each prefix tile of a cascade: the most that keep all its tiles' CTAs in one
 // wave of `tall_slots` resident CTAs (several waves of short CTAs cost more than one of
-// longer ones), at least kMinSplitKeys keys each. tall_slots <= 0: one wave of 2 CTAs per
-// 8 one-warp targets is assumed. Stored in SharedPrefix::prefix_splits by the caller, or
-// applied by plan_attention when that is 0 (with tall_slots = target_ctas / 4).
+// longer ones), at least kMinSplitKeys keys each, at least 1. The backend stores it in
+// SharedPrefix::prefix_splits with attention_tall_slots(); when that is 0, plan_attention
+// applies it with tall_slots = target_ctas / 4.
 int cascade_prefix_splits(const SharedPrefix& sp, int group, int num_kv_heads, int tall_slots);
 
 // Decode-only plan of a fixed shape, for CUDA graphs: every chunk (one token, group <= 16

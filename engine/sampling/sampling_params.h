@@ -29,4 +29,8 @@ struct SamplingParams {
   Status validate() const;
 };
 
+// The index-th seed derived from `seed` (splitmix64): distinct per index, the same in every
+// run. Seeds requests without params.seed, and the samples and forks of a seeded request.
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t index);
+
 }  // namespace agentrt::sampling
