@@ -12,6 +12,7 @@
 
 #include "engine/batch_plan.h"
 #include "engine/common/result.h"
+#include "engine/device_sampling.h"
 
 namespace agentrt {
 
@@ -25,21 +26,6 @@ struct KvGeometry {
   std::size_t block_bytes(std::size_t element_size) const {
     return element_size * 2u * num_layers * block_size * num_kv_heads * head_dim;
   }
-};
-
-// One row sampled on the device: sampling::Sampler's temperature, top-k, top-p and min-p
-// (penalties are the host's), with the draw fixed by (seed, step).
-struct DeviceSampling {
-  float temperature = 0.0f;  // 0 = greedy
-  std::int32_t top_k = 0;    // 0 = off
-  float top_p = 1.0f;        // 1 = off
-  float min_p = 0.0f;        // 0 = off
-  std::uint64_t seed = 0;
-  std::uint64_t step = 0;  // index of this draw in the sequence (its position)
-};
-struct DeviceSample {
-  std::int32_t token = 0;
-  float logprob = 0.0f;
 };
 
 class Backend {

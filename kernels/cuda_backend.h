@@ -81,7 +81,7 @@ class CudaBackend final : public Backend {
   // Samples one token per logits row of the last forward_device() on the GPU (params: one
   // per row) and copies only the tokens back (and, when logprobs is set, each token's raw
   // logprob). Errors: a params count that differs from logit_rows(), a CUDA failure.
-  Status sample_device(const std::vector<SampleParams>& params, std::vector<std::int32_t>& tokens,
+  Status sample_device(std::span<const SampleParams> params, std::vector<std::int32_t>& tokens,
                        std::vector<float>* logprobs = nullptr);
   // Backend's device sampling: forward_device() then sample_device().
   bool samples_on_device() const override { return true; }

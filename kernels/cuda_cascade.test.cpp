@@ -64,18 +64,7 @@ std::unique_ptr<CudaBackend> make(const model::ModelConfig& cfg, bool cascade, b
   o.dtype = Dtype::bf16;
   o.cascade_decode = cascade;
   o.decode_graphs = graphs;
-  auto b = CudaBackend::create_random(cfg, o, 3);
-  EXPECT_TRUE(b.ok()) << b.error().to_string();
-  if (!b.ok()) return nullptr;
-  EXPECT_TRUE((*b)->randomize_kv(9).ok());
-  return std::move(*b);
-}
-
-std::vector<float> logits(CudaBackend& b, const BatchPlan& plan) {
-  Logits out;
-  const Status st = b.forward(plan, out);
-  EXPECT_TRUE(st.ok()) << st.error().to_string();
-  return out.data;
+  return test::random_backend(cfg, o, 3, 9);
 }
 
 double rel_error(const std::vector<float>& got, const std::vector<float>& ref) {
@@ -90,9 +79,9 @@ void check_shape(int heads, int hidden) {
   ASSERT_TRUE(plain && eager && graphed);
   for (int step = 0; step < 4; ++step) {
     const BatchPlan plan = forked_plan(step);
-    const std::vector<float> ref = logits(*plain, plan);
-    const std::vector<float> got = logits(*eager, plan);
-    const std::vector<float> replayed = logits(*graphed, plan);
+    const std::vector<float> ref = test::forward_logits(*plain, plan);
+    const std::vector<float> got = test::forward_logits(*eager, plan);
+    const std::vector<float> replayed = test::forward_logits(*graphed, plan);
     ASSERT_EQ(got.size(), ref.size());
     const double err = rel_error(got, ref), gerr = rel_error(replayed, ref);
     std::cout << "[rel error] cascade d" << cfg.head_dim << " group " << heads << " step " << step
@@ -100,7 +89,7 @@ void check_shape(int heads, int hidden) {
     EXPECT_LE(err, 1e-2);
     EXPECT_LE(gerr, 1e-2);
     graphed->set_graph_replay(false);
-    const std::vector<float> same_layout = logits(*graphed, plan);
+    const std::vector<float> same_layout = test::forward_logits(*graphed, plan);
     graphed->set_graph_replay(true);
     EXPECT_EQ(std::memcmp(same_layout.data(), replayed.data(), replayed.size() * 4), 0);
   }

@@ -288,7 +288,7 @@ Status CudaBackend::run_step() {
                     stream_);
 }
 
-Status CudaBackend::sample_device(const std::vector<SampleParams>& params,
+Status CudaBackend::sample_device(std::span<const SampleParams> params,
                                   std::vector<std::int32_t>& tokens, std::vector<float>* logprobs) {
   const std::size_t n = static_cast<std::size_t>(step_.out_rows);
   if (params.size() != n) {
@@ -337,14 +337,9 @@ Status CudaBackend::forward_sample(const BatchPlan& plan, std::span<const Device
     }
   }
   AGENTRT_TRY(forward_device(plan));
-  std::vector<SampleParams> sp(params.size());
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const DeviceSampling& d = params[i];
-    sp[i] = {d.temperature, d.top_k, d.top_p, d.min_p, d.seed, d.step};
-  }
   std::vector<std::int32_t> tokens;
   std::vector<float> logprobs;
-  AGENTRT_TRY(sample_device(sp, tokens, want_logprobs ? &logprobs : nullptr));
+  AGENTRT_TRY(sample_device(params, tokens, want_logprobs ? &logprobs : nullptr));
   out.resize(tokens.size());
   for (std::size_t i = 0; i < tokens.size(); ++i)
     out[i] = {tokens[i], want_logprobs ? logprobs[i] : 0.0f};

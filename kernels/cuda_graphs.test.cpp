@@ -46,18 +46,7 @@ std::unique_ptr<CudaBackend> make(const model::ModelConfig& cfg, bool graphs, in
   o.num_blocks = batch * kBlocksPerSeq;
   o.dtype = Dtype::bf16;
   o.decode_graphs = graphs;
-  auto b = CudaBackend::create_random(cfg, o, 11);
-  EXPECT_TRUE(b.ok()) << b.error().to_string();
-  if (!b.ok()) return nullptr;
-  EXPECT_TRUE((*b)->randomize_kv(5).ok());
-  return std::move(*b);
-}
-
-std::vector<float> logits(CudaBackend& b, const BatchPlan& plan) {
-  Logits out;
-  const Status st = b.forward(plan, out);
-  EXPECT_TRUE(st.ok()) << st.error().to_string();
-  return out.data;
+  return test::random_backend(cfg, o, 11, 5);
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -71,21 +60,21 @@ TEST(CudaGraphs, ReplayEqualsEagerBucketLayoutBitForBit) {
   ASSERT_TRUE(b);
   for (int batch : {1, 5, 33}) {  // buckets 1, 8, 48
     const BatchPlan plan = decode_plan(batch, 300 + batch);
-    const std::vector<float> first = logits(*b, plan);  // eager, then captured
+    const std::vector<float> first = test::forward_logits(*b, plan);  // eager, then captured
     ASSERT_EQ(first.size(), static_cast<std::size_t>(batch) * cfg.vocab_size);
     const std::int64_t replays = b->graph_replays();
-    const std::vector<float> replayed = logits(*b, plan);
+    const std::vector<float> replayed = test::forward_logits(*b, plan);
     EXPECT_EQ(b->graph_replays(), replays + 1);
     b->set_graph_replay(false);
-    const std::vector<float> eager = logits(*b, plan);
+    const std::vector<float> eager = test::forward_logits(*b, plan);
     b->set_graph_replay(true);
     EXPECT_TRUE(same_bits(first, replayed)) << "batch " << batch;
     EXPECT_TRUE(same_bits(eager, replayed)) << "batch " << batch;
     // Another step of the same bucket (new positions and tokens; maybe another split count).
     const BatchPlan next = decode_plan(batch, 700 + batch);
-    const std::vector<float> next_replayed = logits(*b, next);
+    const std::vector<float> next_replayed = test::forward_logits(*b, next);
     b->set_graph_replay(false);
-    const std::vector<float> next_eager = logits(*b, next);
+    const std::vector<float> next_eager = test::forward_logits(*b, next);
     b->set_graph_replay(true);
     EXPECT_TRUE(same_bits(next_replayed, next_eager)) << "batch " << batch;
   }
@@ -98,8 +87,8 @@ TEST(CudaGraphs, RecapturesAfterBuffersGrow) {
   auto b = make(cfg, true, 4);
   ASSERT_TRUE(b);
   const BatchPlan plan = decode_plan(3, 500);
-  logits(*b, plan);
-  const std::vector<float> before = logits(*b, plan);
+  test::forward_logits(*b, plan);
+  const std::vector<float> before = test::forward_logits(*b, plan);
   // A 600-token prefill of sequence 3 (its own blocks) grows every activation buffer.
   BatchPlan prefill;
   SequenceChunk c;
@@ -109,9 +98,9 @@ TEST(CudaGraphs, RecapturesAfterBuffersGrow) {
   for (int blk = 0; blk < kBlocksPerSeq; ++blk)
     c.block_table.push_back(3 * kBlocksPerSeq + blk);
   prefill.seqs.push_back(c);
-  logits(*b, prefill);
-  const std::vector<float> after = logits(*b, plan);  // recaptured
-  const std::vector<float> replayed = logits(*b, plan);
+  test::forward_logits(*b, prefill);
+  const std::vector<float> after = test::forward_logits(*b, plan);  // recaptured
+  const std::vector<float> replayed = test::forward_logits(*b, plan);
   EXPECT_TRUE(same_bits(before, after));
   EXPECT_TRUE(same_bits(after, replayed));
 }
@@ -124,9 +113,9 @@ TEST(CudaGraphs, MatchUngraphedBackendWithinBf16Tolerance) {
   for (int batch : {1, 5, 33}) {
     for (int base : {20, 900}) {
       const BatchPlan plan = decode_plan(batch, base);
-      logits(*with, plan);  // capture
-      const std::vector<float> g = logits(*with, plan);
-      const std::vector<float> ref = logits(*without, plan);
+      test::forward_logits(*with, plan);  // capture
+      const std::vector<float> g = test::forward_logits(*with, plan);
+      const std::vector<float> ref = test::forward_logits(*without, plan);
       ASSERT_EQ(g.size(), ref.size());
       const double err = test::rel_error(g, std::vector<double>(ref.begin(), ref.end()));
       EXPECT_LT(err, test::tolerance(Dtype::bf16)) << "batch " << batch << " base " << base;
@@ -144,7 +133,7 @@ TEST(CudaGraphs, ForwardSampleGreedyIsArgmaxOfForward) {
     ASSERT_TRUE(b);
     for (int batch : {1, 6, 40}) {
       const BatchPlan plan = decode_plan(batch, 450);
-      const std::vector<float> rows = logits(*b, plan);
+      const std::vector<float> rows = test::forward_logits(*b, plan);
       std::vector<DeviceSample> out;
       const std::vector<DeviceSampling> greedy(static_cast<std::size_t>(batch));
       const Status st = b->forward_sample(plan, greedy, true, out);

@@ -12,16 +12,11 @@
 
 #include <cstdint>
 
+#include "engine/device_sampling.h"
+
 namespace agentrt::kernels {
 
-struct SampleParams {
-  float temperature = 1.0f;  // 0 = greedy
-  std::int32_t top_k = 0;    // 0 = off
-  float top_p = 1.0f;        // 1 = off
-  float min_p = 0.0f;        // 0 = off
-  std::uint64_t seed = 0;
-  std::uint64_t step = 0;  // index of this draw in the row's sequence
-};
+using SampleParams = DeviceSampling;
 
 // tokens[r] = a sample from row r of logits [rows, vocab] (f32) under params[r]; unless
 // logprobs is null, logprobs[r] = its log-probability under the raw logits (log-softmax

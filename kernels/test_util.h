@@ -1,5 +1,6 @@
 // Helpers for the CUDA tests: skipping without a device, random inputs, host<->device
-// copies in either storage type, and the relative error ||out - ref|| / ||ref||.
+// copies in either storage type, the relative error ||out - ref|| / ||ref||, and backends
+// with random weights and KV whose logits the tests compare.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "engine/model/dtype.h"
+#include "kernels/cuda_backend.h"
 #include "kernels/device_buffer.h"
 #include "kernels/ops.h"
 
@@ -106,6 +108,27 @@ inline double rel_error(const std::vector<float>& out, const std::vector<double>
 // Relative-error bounds: f32 kernels land far under 1e-5; bf16 outputs carry bf16 rounding.
 inline double tolerance(Dtype dt) {
   return dt == Dtype::f32 ? 1e-5 : 1e-2;
+}
+
+// A backend with weights drawn from weight_seed and every KV block from kv_seed: two
+// created alike compute the same function, whatever their other options.
+inline std::unique_ptr<CudaBackend> random_backend(const model::ModelConfig& cfg,
+                                                   const CudaBackendOptions& options,
+                                                   std::uint64_t weight_seed,
+                                                   std::uint64_t kv_seed) {
+  auto b = CudaBackend::create_random(cfg, options, weight_seed);
+  EXPECT_TRUE(b.ok()) << b.error().to_string();
+  if (!b.ok()) return nullptr;
+  EXPECT_TRUE((*b)->randomize_kv(kv_seed).ok());
+  return std::move(*b);
+}
+
+// The step's logits rows through Backend::forward (empty, with a test failure, on an error).
+inline std::vector<float> forward_logits(Backend& b, const BatchPlan& plan) {
+  Logits out;
+  const Status st = b.forward(plan, out);
+  EXPECT_TRUE(st.ok()) << st.error().to_string();
+  return out.data;
 }
 
 }  // namespace agentrt::kernels::test
