@@ -1,5 +1,5 @@
-# AGENTRT_FUZZ=ON (clang only): every engine/**/NAME.fuzz.cpp and workflows/**/NAME.fuzz.cpp
-# becomes a libFuzzer binary fuzz_NAME, linked with the library of its folder. scripts/fuzz.sh
+# AGENTRT_FUZZ=ON (clang only): every NAME.fuzz.cpp under engine/, workflows/ and cli/
+# becomes a libFuzzer binary fuzz_NAME, linked with the library of its folder (agentrt_FOLDER). scripts/fuzz.sh
 # builds and runs them.
 option(AGENTRT_FUZZ "Build libFuzzer targets (needs clang)" OFF)
 function(agentrt_add_fuzzers)
@@ -10,7 +10,7 @@ function(agentrt_add_fuzzers)
     message(FATAL_ERROR "AGENTRT_FUZZ needs clang (CXX=clang++)")
   endif()
   file(GLOB_RECURSE fuzzers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/engine/*.fuzz.cpp
-       ${PROJECT_SOURCE_DIR}/workflows/*.fuzz.cpp)
+       ${PROJECT_SOURCE_DIR}/workflows/*.fuzz.cpp ${PROJECT_SOURCE_DIR}/cli/*.fuzz.cpp)
   foreach(src ${fuzzers})
     get_filename_component(name ${src} NAME_WE)
     get_filename_component(folder ${src} DIRECTORY)
