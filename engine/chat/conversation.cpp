@@ -1,5 +1,10 @@
 #include "engine/chat/conversation.h"
 
+#include <vector>
+
+#include "engine/common/echo.h"
+#include "engine/common/json_depth.h"
+
 namespace agentrt::chat {
 namespace {
 
@@ -10,6 +15,42 @@ struct Ctx {
   }
 };
 
+// Refuses values nested deeper than kMaxJsonDepth, walking them iteratively: a Json built
+// by a caller (not parsed from checked text) would otherwise be copied recursively below.
+Status check_depth(const Ctx& c, const Json& root, const std::string& ptr) {
+  struct Frame {
+    const Json* v;
+    Json::const_iterator it;
+    std::size_t index = 0;
+  };
+  std::vector<Frame> stack;
+  if (!root.is_structured()) return ok_status();
+  stack.push_back({&root, root.cbegin()});
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.it == f.v->cend()) {
+      stack.pop_back();
+      continue;
+    }
+    const Json& child = *f.it;
+    ++f.it;
+    ++f.index;
+    if (!child.is_structured()) continue;
+    if (stack.size() >= static_cast<std::size_t>(kMaxJsonDepth)) {
+      std::string where = ptr;
+      for (const Frame& g : stack) {
+        // Each frame's iterator has moved past the child being walked.
+        where += "/" + (g.v->is_array() ? std::to_string(g.index - 1) : std::prev(g.it).key());
+        if (where.size() > kMaxEchoBytes) break;
+      }
+      return c.err(echo_value(where),
+                   "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
+    stack.push_back({&child, child.cbegin()});
+  }
+  return ok_status();
+}
+
 Result<Role> parse_role(const Ctx& c, const Json& m, const std::string& ptr) {
   if (!m.contains("role") || !m["role"].is_string())
     return c.err(ptr + "/role", "expected a string");
@@ -18,7 +59,7 @@ Result<Role> parse_role(const Ctx& c, const Json& m, const std::string& ptr) {
   if (r == "user") return Role::user;
   if (r == "assistant") return Role::assistant;
   if (r == "tool") return Role::tool;
-  return c.err(ptr + "/role", "unknown role '" + r + "'");
+  return c.err(ptr + "/role", "unknown role '" + echo_value(r) + "'");
 }
 
 Result<std::string> parse_content(const Ctx& c, const Json& m, const std::string& ptr) {
@@ -122,6 +163,8 @@ Result<Conversation> parse_conversation(const Json& messages, const Json& tools,
                                         const std::string& source) {
   const Ctx c{source};
   if (!messages.is_array()) return c.err("/messages", "expected an array");
+  if (Status s = check_depth(c, messages, "/messages"); !s.ok()) return s.error();
+  if (Status s = check_depth(c, tools, "/tools"); !s.ok()) return s.error();
   Conversation conv;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     auto m = parse_message(c, messages[i], "/messages/" + std::to_string(i));
@@ -139,6 +182,8 @@ Result<Conversation> parse_conversation(const Json& messages, const Json& tools,
 }
 
 Result<Conversation> parse_conversation_json(std::string_view text, const std::string& source) {
+  // Before parsing: the parser is iterative, but copies of what it builds are not.
+  if (Status s = check_json_depth(text, source); !s.ok()) return s.error();
   try {
     const Json root = Json::parse(text);
     if (!root.is_object())

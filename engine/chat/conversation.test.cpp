@@ -6,6 +6,7 @@
 #include "engine/chat/chat_template.h"
 #include "engine/chat/python_json.h"
 #include "engine/chat/python_str.h"
+#include "engine/common/json_depth.h"
 
 namespace agentrt::chat {
 namespace {
@@ -52,6 +53,78 @@ TEST(Conversation, ErrorsNameSourceAndPointer) {
   auto bad_json = parse_conversation_json("{\"messages\": [", "req.json");
   ASSERT_FALSE(bad_json.ok());
   EXPECT_EQ(bad_json.error().code, ErrorCode::parse);
+}
+
+// depth arrays nested in each other, built without recursion (moves, not copies).
+Json deep_array(int depth) {
+  Json v = Json::array();
+  for (int i = 1; i < depth; ++i) {
+    Json outer = Json::array();
+    outer.push_back(std::move(v));
+    v = std::move(outer);
+  }
+  return v;
+}
+
+TEST(Conversation, RefusesDeepToolParametersAndArgumentsAtTheirPlace) {
+  const int depth = 100000;
+  const std::string deep = std::string(depth, '[') + std::string(depth, ']');
+  auto params = parse_conversation_json(
+      R"({"messages": [], "tools": [{"function": {"name": "f", "parameters": {"a": )" + deep +
+          "}}}]}",
+      "req.json");
+  ASSERT_FALSE(params.ok());
+  EXPECT_EQ(params.error().message.rfind("req.json: JSON nested deeper than 128 levels at "
+                                         "/tools/0/function/parameters/a/0/0/0",
+                                         0),
+            0u)
+      << params.error().message;
+  EXPECT_LT(params.error().message.size(), 400u);
+  auto args = parse_conversation_json(
+      R"({"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f",
+          "arguments": {"x": )" +
+          deep + "}}}]}]}",
+      "req.json");
+  ASSERT_FALSE(args.ok());
+  EXPECT_NE(args.error().message.find("/messages/0/tool_calls/0/function/arguments/x/0"),
+            std::string::npos)
+      << args.error().message;
+  // At the limit it parses and renders.
+  const std::string ok_depth =
+      std::string(kMaxJsonDepth - 5, '[') + std::string(kMaxJsonDepth - 5, ']');
+  auto fine = parse_conversation_json(
+      R"({"messages": [{"role": "user", "content": "hi"}], "tools": [{"function": {"name": "f",
+          "parameters": {"a": )" +
+          ok_depth + "}}}]}",
+      "req.json");
+  ASSERT_TRUE(fine.ok()) << fine.error().message;
+  EXPECT_TRUE(render(Family::chatml_qwen, *fine, {}).ok());
+}
+
+TEST(Conversation, RefusesDeepValuesBuiltByTheCaller) {
+  Json messages = Json::array();
+  Json call = {{"function", {{"name", "f"}, {"arguments", Json::object()}}}};
+  call["function"]["arguments"]["x"] = deep_array(100000);
+  Json msg = {{"role", "assistant"}};
+  msg["tool_calls"] = Json::array();
+  msg["tool_calls"].push_back(std::move(call));
+  messages.push_back(std::move(msg));
+  auto conv = parse_conversation(messages, Json(), "api");
+  ASSERT_FALSE(conv.ok());
+  EXPECT_EQ(
+      conv.error().message.rfind("api: /messages/0/tool_calls/0/function/arguments/x/0/0/0", 0), 0u)
+      << conv.error().message;
+  EXPECT_NE(conv.error().message.find("nested deeper than 128 levels"), std::string::npos);
+}
+
+TEST(PythonJson, WritesAnyDepthWithoutRecursion) {
+  const int depth = 200000;
+  const Json v = deep_array(depth);
+  EXPECT_EQ(to_python_json(v), std::string(depth - 1, '[') + "[]" + std::string(depth - 1, ']'));
+  // indent 0: a newline between levels, no spaces (so the text stays linear in depth).
+  const std::string indented = to_python_json(v, 0);
+  EXPECT_EQ(indented.size(), 4u * depth - 2);
+  EXPECT_EQ(indented.substr(0, 4), "[\n[\n");
 }
 
 TEST(PythonJson, MatchesJsonDumps) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 namespace agentrt::chat {
 namespace {
@@ -60,7 +61,8 @@ void write_float(double d, std::string& out) {
   out += s;
 }
 
-void write(const Json& v, std::string& out) {
+// A scalar, or an empty container as "[]" / "{}".
+void write_leaf(const Json& v, std::string& out) {
   switch (v.type()) {
     case Json::value_t::null:
       out += "null";
@@ -80,70 +82,70 @@ void write(const Json& v, std::string& out) {
     case Json::value_t::string:
       write_string(v.get_ref<const std::string&>(), out);
       break;
-    case Json::value_t::array: {
-      out.push_back('[');
-      bool first = true;
-      for (const Json& e : v) {
-        if (!first) out += ", ";
-        first = false;
-        write(e, out);
-      }
-      out.push_back(']');
+    case Json::value_t::array:
+      out += "[]";
       break;
-    }
-    case Json::value_t::object: {
-      out.push_back('{');
-      bool first = true;
-      for (const auto& [k, e] : v.items()) {
-        if (!first) out += ", ";
-        first = false;
-        write_string(k, out);
-        out += ": ";
-        write(e, out);
-      }
-      out.push_back('}');
+    case Json::value_t::object:
+      out += "{}";
       break;
-    }
     default:
       out += "null";  // binary/discarded values do not occur in parsed JSON
   }
 }
 
-// json.dumps(indent=N): items on their own lines, "," and ": " separators, empty
-// containers as "[]" and "{}".
-void write_indented(const Json& v, int indent, int depth, std::string& out) {
-  if (!v.is_structured() || v.empty()) {
-    write(v, out);
-    return;
-  }
-  const std::string inner = "\n" + std::string(static_cast<std::size_t>(indent * (depth + 1)), ' ');
-  out.push_back(v.is_array() ? '[' : '{');
-  bool first = true;
-  for (const auto& [k, e] : v.items()) {
-    if (!first) out.push_back(',');
-    first = false;
-    out += inner;
-    if (v.is_object()) {
-      write_string(k, out);
+// Iterative, so a value of any depth is written without growing the call stack.
+// indent < 0: json.dumps(v) (", " and ": " separators on one line); indent >= 0:
+// json.dumps(v, indent=indent) (items on their own lines, "," and ": " separators).
+void write(const Json& root, int indent, std::string& out) {
+  struct Frame {
+    const Json* v;
+    Json::const_iterator it;
+    bool first = true;
+  };
+  std::vector<Frame> stack;
+  auto newline = [&](std::size_t depth) {
+    out.push_back('\n');
+    out.append(static_cast<std::size_t>(indent) * depth, ' ');
+  };
+  auto open = [&](const Json& v) {
+    if (!v.is_structured() || v.empty()) return write_leaf(v, out);
+    out.push_back(v.is_array() ? '[' : '{');
+    stack.push_back({&v, v.cbegin()});
+  };
+  open(root);
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    const std::size_t depth = stack.size();
+    if (f.it == f.v->cend()) {
+      if (indent >= 0) newline(depth - 1);
+      out.push_back(f.v->is_array() ? ']' : '}');
+      stack.pop_back();
+      continue;
+    }
+    if (!f.first) out += indent >= 0 ? "," : ", ";
+    f.first = false;
+    if (indent >= 0) newline(depth);
+    if (f.v->is_object()) {
+      write_string(f.it.key(), out);
       out += ": ";
     }
-    write_indented(e, indent, depth + 1, out);
+    const Json& child = *f.it;
+    ++f.it;
+    open(child);  // may push, which invalidates f
   }
-  out += "\n" + std::string(static_cast<std::size_t>(indent * depth), ' ');
-  out.push_back(v.is_array() ? ']' : '}');
 }
 
 }  // namespace
 
 std::string to_python_json(const Json& value) {
   std::string out;
-  write(value, out);
+  write(value, -1, out);
   return out;
 }
 
 std::string to_python_json(const Json& value, int indent) {
   std::string out;
-  write_indented(value, indent < 0 ? 0 : indent, 0, out);
+  write(value, indent < 0 ? 0 : indent, out);
   return out;
 }
 

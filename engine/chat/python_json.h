@@ -1,6 +1,7 @@
 // JSON text exactly as Python's json.dumps(x, ensure_ascii=False) writes it: ", " and ": "
 // separators, keys in the given order, non-ASCII characters as they are. This is what the
-// `tojson` filter of transformers' chat templates produces.
+// `tojson` filter of transformers' chat templates produces. Both writers are iterative: a
+// value of any depth is written without growing the call stack.
 #pragma once
 
 #include <string>

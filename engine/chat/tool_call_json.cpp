@@ -1,9 +1,22 @@
 #include "engine/chat/tool_call_json.h"
 
+#include "engine/common/json_depth.h"
+
 namespace agentrt::chat::detail {
+
+Status check_call_depth(std::string_view json, std::size_t offset, int index) {
+  const auto excess = find_json_depth_excess(json);
+  if (!excess) return ok_status();
+  return make_error(ErrorCode::parse, "tool call " + std::to_string(index) +
+                                          ": JSON nested deeper than " +
+                                          std::to_string(kMaxJsonDepth) + " levels at byte " +
+                                          std::to_string(offset + excess->offset));
+}
 
 Result<ToolCall> parse_call_json(std::string_view json, std::size_t offset, int index) {
   const std::string where = "tool call " + std::to_string(index);
+  // The parser is iterative, but copying the arguments out of what it builds is not.
+  if (Status s = check_call_depth(json, offset, index); !s.ok()) return s.error();
   Json v;
   try {
     v = Json::parse(json);

@@ -8,8 +8,13 @@
 namespace agentrt::chat::detail {
 
 // Parses one call object {"name": ..., "arguments"|"parameters": ...}. offset is where json
-// starts in the reply (for error positions); index is the 1-based call number.
+// starts in the reply (for error positions); index is the 1-based call number. JSON nested
+// deeper than kMaxJsonDepth fails as check_call_depth says, before anything is parsed.
 Result<ToolCall> parse_call_json(std::string_view json, std::size_t offset, int index);
+
+// parse: "tool call 2: JSON nested deeper than 128 levels at byte 180" when json (which
+// starts at byte offset of the reply; complete or not) nests deeper than kMaxJsonDepth.
+Status check_call_depth(std::string_view json, std::size_t offset, int index);
 
 // Length of the JSON object at the start of text (text[0] == '{'), counting braces outside
 // strings; 0 when the object is not closed yet.

@@ -6,6 +6,7 @@
 namespace agentrt::chat {
 namespace {
 
+using detail::check_call_depth;
 using detail::json_object_length;
 using detail::parse_call_json;
 using detail::partial_marker_suffix;
@@ -130,6 +131,8 @@ Status ToolCallStream::step_qwen(std::vector<StreamEvent>& events, bool final) {
     }
     const std::size_t close = buffer_.find(kCallClose);
     if (close == std::string::npos) {
+      // Fail as soon as an open call nests too deep, not after buffering all of it.
+      if (Status s = check_call_depth(buffer_, consumed_, calls_ + 1); !s.ok()) return s;
       if (!final) return ok_status();
       return make_error(ErrorCode::parse, "tool call " + std::to_string(calls_ + 1) +
                                               ": missing </tool_call> at byte " +
@@ -177,6 +180,7 @@ Status ToolCallStream::step_llama(std::vector<StreamEvent>& events, bool final) 
     }
     const std::size_t len = json_object_length(buffer_);
     if (len == 0) {
+      if (Status s = check_call_depth(buffer_, consumed_, calls_ + 1); !s.ok()) return s;
       if (!final) return ok_status();
       auto bad = parse_call_json(buffer_, consumed_, calls_ + 1);
       return bad.ok() ? make_error(ErrorCode::parse, "tool call " + std::to_string(calls_ + 1) +

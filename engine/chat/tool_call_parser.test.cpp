@@ -178,5 +178,36 @@ TEST(ToolCallFuzz, RandomMutationsNeverCrash) {
   }
 }
 
+TEST(ToolCallParser, RefusesDeepArgumentsWithTheirByte) {
+  const std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  auto qwen =
+      parse_reply(Family::chatml_qwen,
+                  "<tool_call>\n{\"name\": \"f\", \"arguments\": " + deep + "}\n</tool_call>");
+  ASSERT_FALSE(qwen.ok());
+  EXPECT_EQ(qwen.error().message, "tool call 1: JSON nested deeper than 128 levels at byte 166");
+  auto llama = parse_reply(Family::llama3, "{\"name\": \"f\", \"parameters\": " + deep + "}");
+  ASSERT_FALSE(llama.ok());
+  EXPECT_EQ(llama.error().message, "tool call 1: JSON nested deeper than 128 levels at byte 155");
+}
+
+TEST(ToolCallParser, StreamFailsAsSoonAsAnOpenCallNestsTooDeep) {
+  for (Family family : {Family::chatml_qwen, Family::llama3}) {
+    ToolCallStream s(family);
+    std::vector<StreamEvent> events;
+    const std::string open =
+        family == Family::llama3 ? "{\"name\": \"f\", \"parameters\": " : "<tool_call>{\"a\": ";
+    ASSERT_TRUE(s.feed(open, events).ok());
+    Status st = ok_status();
+    int fed = 0;
+    while (st.ok() && fed < 1000) {
+      st = s.feed("[", events);
+      ++fed;
+    }
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(fed, 128);  // the object is level 1, so the 128th '[' is level 129
+    EXPECT_NE(st.error().message.find("nested deeper than 128 levels"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace agentrt::chat
