@@ -82,13 +82,16 @@ void Scheduler::remove(SeqId seq) {
   if (!program_left) programs_.erase(program);
 }
 
-void Scheduler::preempt(Entry& e, StepSchedule& out) {
-  if (opt_.swap_preemption && kv_.swap_out(e.id).ok()) {
+void Scheduler::preempt(Entry& e, SeqId for_seq, StepSchedule& out) {
+  const bool swapped = opt_.swap_preemption && kv_.swap_out(e.id).ok();
+  if (swapped) {
     out.swapped_out.push_back(e.id);
+    ++swap_preemptions_;
   } else {
     kv_.release(e.id);
     out.recomputed.push_back(e.id);
   }
+  out.preemptions.push_back({e.id, for_seq, out.chunks.size(), swapped});
   e.continuing = true;  // comes back ahead of new programs
   set_phase(e, Phase::waiting);
   ++preemptions_;
@@ -107,10 +110,10 @@ bool Scheduler::grow(Entry& e, std::int64_t count, std::vector<SeqId>& scheduled
       if (!victim || priority(entries_.at(*victim)) < priority(entries_.at(id))) victim = id;
     }
     if (!victim) {
-      preempt(e, out);
+      preempt(e, e.id, out);
       return false;
     }
-    preempt(entries_.at(*victim), out);
+    preempt(entries_.at(*victim), e.id, out);
   }
   out.chunks.push_back({e.id, start, count});
   scheduled.push_back(e.id);

@@ -34,10 +34,21 @@ struct ScheduledChunk {
   std::int64_t count = 0;
 };
 
+// One preemption: `victim` lost its place so that `for_seq` could grow (the same id when a
+// sequence found no lower-priority victim and gave up its own place), when `chunks_before`
+// chunks of the step were already planned.
+struct Preemption {
+  SeqId victim = 0;
+  SeqId for_seq = 0;
+  std::size_t chunks_before = 0;
+  bool swapped = false;  // false: its KV was dropped for recompute
+};
+
 struct StepSchedule {
   std::vector<ScheduledChunk> chunks;
-  std::vector<SeqId> swapped_out;  // preempted by swap this step
-  std::vector<SeqId> recomputed;   // preempted by dropping KV this step
+  std::vector<SeqId> swapped_out;       // preempted by swap this step
+  std::vector<SeqId> recomputed;        // preempted by dropping KV this step
+  std::vector<Preemption> preemptions;  // every preemption of this step, in order
 };
 
 class Scheduler {
@@ -66,7 +77,10 @@ class Scheduler {
   bool has_work() const { return !running_.empty() || !waiting_.empty(); }
   std::size_t running() const { return running_.size(); }
   std::size_t waiting() const { return waiting_.size(); }
+  // Preemptions since construction: all of them, and those that swapped the victim's KV to
+  // host memory (the rest dropped it for recompute, e.g. when swap space was short).
   std::int64_t preemptions() const { return preemptions_; }
+  std::int64_t swap_preemptions() const { return swap_preemptions_; }
 
  private:
   enum class Phase { waiting, running, paused };
@@ -88,7 +102,7 @@ class Scheduler {
   void sort_by_priority(std::vector<SeqId>& ids) const;
   void set_phase(Entry& e, Phase p);
   bool grow(Entry& e, std::int64_t count, std::vector<SeqId>& scheduled, StepSchedule& out);
-  void preempt(Entry& e, StepSchedule& out);
+  void preempt(Entry& e, SeqId for_seq, StepSchedule& out);
   void run_running(bool decodes, std::int64_t& budget, std::vector<SeqId>& scheduled,
                    StepSchedule& out);
   bool admit(Entry& e, std::int64_t& budget, std::vector<SeqId>& scheduled, StepSchedule& out);
@@ -101,6 +115,7 @@ class Scheduler {
   std::vector<SeqId> waiting_;
   std::uint64_t next_arrival_ = 0;
   std::int64_t preemptions_ = 0;
+  std::int64_t swap_preemptions_ = 0;
 };
 
 }  // namespace agentrt::scheduler

@@ -1,0 +1,175 @@
+// Scheduler unit tests on hand-built cases: admission order (FCFS programs, program
+// priority), the choice of victim for preemption, and swap versus recompute.
+#include "engine/scheduler/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "engine/scheduler/scheduler_sim.h"
+
+namespace agentrt::scheduler {
+namespace {
+
+using testing::SchedulerSim;
+using testing::SimConfig;
+using testing::SimRequest;
+
+std::vector<std::int32_t> prompt(int n, int from) {
+  std::vector<std::int32_t> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), from);
+  return v;
+}
+
+std::vector<SeqId> chunk_seqs(const StepSchedule& plan) {
+  std::vector<SeqId> out;
+  for (const auto& ch : plan.chunks)
+    out.push_back(ch.seq);
+  return out;
+}
+
+TEST(Scheduler, AdmitsNewProgramsInArrivalOrder) {
+  SimConfig cfg;
+  cfg.options.max_running = 1;
+  cfg.num_blocks = 64;
+  SchedulerSim sim(cfg);
+  for (SeqId id = 1; id <= 4; ++id)
+    sim.arrive({id, 0, prompt(5, static_cast<int>(id) * 100), 3});
+  std::vector<SeqId> started;
+  for (int i = 0; i < 100 && sim.steps() < 100; ++i) {
+    ASSERT_EQ(sim.step(), "");
+    for (const auto& ch : sim.last_plan().chunks) {
+      if (ch.start == 0) started.push_back(ch.seq);
+    }
+    if (started.size() == 4 && !sim.live(4)) break;
+  }
+  EXPECT_EQ(started, (std::vector<SeqId>{1, 2, 3, 4}));
+  for (SeqId id = 1; id < 4; ++id) {
+    EXPECT_LT(*sim.traces().at(id).finish_step, *sim.traces().at(id + 1).first_chunk_step);
+  }
+}
+
+// Drives a Scheduler directly (no sim) where the test controls programs and turns.
+struct Direct {
+  explicit Direct(SchedulerOptions opt, int blocks = 64, std::size_t swap_blocks = 0)
+      : mem(blocks, 4) {
+    auto m = kv::KvManager::create({blocks, 4, "fp", true, swap_blocks * mem.block_bytes()},
+                                   {&mem, &clock, {}, nullptr});
+    EXPECT_TRUE(m.ok());
+    kv = std::move(*m);
+    sched = std::make_unique<Scheduler>(opt, *kv);
+  }
+  // Commits every chunk of the plan, appending one token to sequences that reached the end.
+  void run(const StepSchedule& plan) {
+    for (const auto& ch : plan.chunks) {
+      auto& t = *tokens.at(ch.seq);
+      auto part = std::span(t).subspan(static_cast<std::size_t>(ch.start),
+                                       static_cast<std::size_t>(ch.count));
+      mem.write_tokens(kv->block_table(ch.seq), static_cast<std::size_t>(ch.start), part);
+      ASSERT_TRUE(kv->commit(ch.seq, part).ok());
+      if (ch.start + ch.count == std::ssize(t)) t.push_back(7);
+    }
+  }
+  std::vector<std::int32_t>& seq(SeqId id, int n) {
+    auto& v = tokens[id];
+    v = std::make_unique<std::vector<std::int32_t>>(prompt(n, static_cast<int>(id) * 100));
+    return *v;
+  }
+  kv::testing::FakeBlockMemory mem;
+  kv::FakeClock clock;
+  std::unique_ptr<kv::KvManager> kv;
+  std::unique_ptr<Scheduler> sched;
+  std::map<SeqId, std::unique_ptr<std::vector<std::int32_t>>> tokens;
+};
+
+TEST(Scheduler, TurnOfALiveProgramGoesAheadOfANewProgram) {
+  SchedulerOptions opt;
+  opt.max_tokens_per_step = 8;
+  Direct d(opt);
+  d.sched->add(1, /*program=*/10, &d.seq(1, 8));
+  auto plan = d.sched->schedule();  // 1 prefills its 8 tokens: the whole budget
+  EXPECT_EQ(chunk_seqs(plan), (std::vector<SeqId>{1}));
+  d.run(plan);
+  d.sched->add(2, /*program=*/20, &d.seq(2, 7));  // a new program, first in line by arrival
+  d.sched->add(3, /*program=*/10, &d.seq(3, 7));  // a second turn of the running program
+  plan = d.sched->schedule();  // decode of 1 (1 token), then 7 tokens: room for one only
+  EXPECT_EQ(chunk_seqs(plan), (std::vector<SeqId>{1, 3}));
+}
+
+TEST(Scheduler, ContinuingTurnGoesAheadOfANewProgram) {
+  SchedulerOptions opt;
+  opt.max_tokens_per_step = 8;
+  opt.max_running = 1;
+  Direct d(opt);
+  d.sched->add(1, 10, &d.seq(1, 8));
+  d.sched->add(2, 20, &d.seq(2, 8));
+  d.sched->add(3, 30, &d.seq(3, 8), /*continuing=*/true);  // e.g. a resumed tool call
+  EXPECT_EQ(chunk_seqs(d.sched->schedule()), (std::vector<SeqId>{3}));
+}
+
+// Three sequences of 8 tokens (+1 sampled) fill 6 blocks of 4; each decode then needs a
+// third block. The oldest grows first and must take the newest program's blocks.
+struct Crowded {
+  explicit Crowded(bool swap, std::size_t swap_blocks) : d(options(swap), 6, swap_blocks) {
+    for (SeqId id = 1; id <= 3; ++id)
+      d.sched->add(id, id, &d.seq(id, 8));
+    auto plan = d.sched->schedule();
+    EXPECT_EQ(chunk_seqs(plan), (std::vector<SeqId>{1, 2, 3}));
+    d.run(plan);
+    EXPECT_EQ(d.kv->available_blocks(), 0);
+  }
+  static SchedulerOptions options(bool swap) {
+    SchedulerOptions o;
+    o.swap_preemption = swap;
+    return o;
+  }
+  Direct d;
+};
+
+TEST(Scheduler, PreemptsTheLowestPriorityRunningSequence) {
+  Crowded c(true, 16);
+  const auto plan = c.d.sched->schedule();
+  EXPECT_EQ(chunk_seqs(plan), (std::vector<SeqId>{1, 2}));
+  EXPECT_EQ(plan.swapped_out, (std::vector<SeqId>{3}));
+  EXPECT_TRUE(plan.recomputed.empty());
+}
+
+TEST(Scheduler, SwapPreemptionSwapsAndResumesWithoutRecompute) {
+  Crowded c(true, 16);
+  auto plan = c.d.sched->schedule();
+  ASSERT_EQ(plan.swapped_out, (std::vector<SeqId>{3}));
+  EXPECT_TRUE(c.d.kv->swapped_out(3));
+  EXPECT_EQ(c.d.kv->computed(3), 8);  // its KV is kept, in swap space
+  EXPECT_EQ(c.d.kv->metrics().swapped_out_blocks, 2);
+  EXPECT_EQ(c.d.sched->preemptions(), 1);
+  EXPECT_EQ(c.d.sched->swap_preemptions(), 1);
+  c.d.run(plan);
+  c.d.sched->remove(1);  // 1 finishes: its 3 blocks come back
+  c.d.kv->release(1);
+  plan = c.d.sched->schedule();
+  ASSERT_EQ(chunk_seqs(plan), (std::vector<SeqId>{2, 3}));
+  EXPECT_EQ(plan.chunks[1].start, 8);  // swapped in, not recomputed from the start
+  EXPECT_EQ(c.d.kv->metrics().swapped_in_blocks, 2);
+  EXPECT_TRUE(c.d.mem.holds(c.d.kv->block_table(3), std::span(*c.d.tokens.at(3)).first(8)));
+}
+
+TEST(Scheduler, SwapFallsBackToRecomputeWhenSwapSpaceIsShortAndSaysSo) {
+  Crowded c(true, 1);  // the victim needs 2 blocks of swap space
+  const auto plan = c.d.sched->schedule();
+  EXPECT_TRUE(plan.swapped_out.empty());
+  EXPECT_EQ(plan.recomputed, (std::vector<SeqId>{3}));
+  EXPECT_FALSE(c.d.kv->contains(3));
+  EXPECT_EQ(c.d.sched->preemptions(), 1);
+  EXPECT_EQ(c.d.sched->swap_preemptions(), 0);
+}
+
+TEST(Scheduler, RecomputePreemptionDropsTheVictimsKv) {
+  Crowded c(false, 16);
+  const auto plan = c.d.sched->schedule();
+  EXPECT_EQ(plan.recomputed, (std::vector<SeqId>{3}));
+  EXPECT_EQ(c.d.kv->metrics().swapped_out_blocks, 0);
+  EXPECT_EQ(c.d.sched->swap_preemptions(), 0);
+}
+
+}  // namespace
+}  // namespace agentrt::scheduler
