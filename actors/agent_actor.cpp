@@ -61,8 +61,9 @@ class Agent : public std::enable_shared_from_this<Agent> {
 
 void Agent::emit(ProgressKind kind, std::string text, const chat::ToolCall* call) {
   if (!in_.progress) return;
-  Progress p{in_.job,         in_.sample,   res_.turns,           kind,
-             std::move(text), std::nullopt, res_.generated_tokens};
+  Progress p{
+      in_.job, in_.sample, res_.turns, kind, std::move(text), std::nullopt, res_.generated_tokens,
+      nullptr};
   if (call) p.call = *call;
   try {
     in_.progress(p);
@@ -118,7 +119,7 @@ void Agent::start() {
       .then(
           [this, keep = shared_from_this()](const GenerateReply& r) {
             if (r.error) return complete(r.error->with_context("agent '" + in_.spec.name + "'"));
-            if (!req_) req_ = r.id;
+            if (!req_ && r.id != 0) req_ = r.id;  // 0: queued, the id comes with the tokens
             if (cancel_pending_) on_cancel();
           },
           [this, keep = shared_from_this()](const caf::error& e) {
@@ -128,14 +129,14 @@ void Agent::start() {
 
 void Agent::on_batch(const TokenBatch& b) {
   if (done_) return;
-  if (!req_) req_ = b.id;
+  if (!req_ && b.id != 0) req_ = b.id;  // id 0: the request never started (queued, failed)
+  if (b.cancelled || (cancel_pending_ && b.id == 0))
+    return complete(make_error(ErrorCode::cancelled, "agent '" + in_.spec.name + "': cancelled"));
   if (cancel_pending_) return on_cancel();
   if (b.error) {
     return complete(
         make_error(ErrorCode::internal, "agent '" + in_.spec.name + "': engine: " + *b.error));
   }
-  if (b.cancelled)
-    return complete(make_error(ErrorCode::cancelled, "agent '" + in_.spec.name + "': cancelled"));
   for (std::size_t i = 0; i < b.tokens.size(); ++i) {
     if (!on_token(b.tokens[i], b.logprobs[i])) return;
   }
@@ -175,7 +176,8 @@ void Agent::launch(chat::ToolCall call) {
   results_.emplace_back();
   ++res_.tool_calls;
   emit(ProgressKind::tool_call, call.name, &call);
-  auto args = ctx().tools->check_call(call);
+  // Only the agent's own tools run: the registry holds every tool of the runtime.
+  auto args = ctx().tools->check_call(call, in_.spec.tools);
   if (!args.ok()) return on_tool_result(idx, args.error().message, false, kv::Duration{0});
   auto tool = ctx().tools->find(call.name);
   const auto timeout = tool->spec().timeout;
@@ -282,6 +284,8 @@ void Agent::on_cancel() {
   if (done_) return;
   if (!req_) {  // the request id is not known yet: cancel once it is
     cancel_pending_ = true;
+    // Work still waiting for a slot is withdrawn at once (a cancelled TokenBatch follows).
+    self_->send(ctx().engine, cancel_atom::value, caf::actor_cast<caf::actor>(self_));
     return;
   }
   stop_request();

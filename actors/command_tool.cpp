@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -28,6 +30,29 @@ struct Pipes {
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
+}
+
+// Writes to a pipe whose reader may be gone without the process-wide SIGPIPE going off:
+// SIGPIPE is blocked in this thread for the write, and one it raised (EPIPE) is consumed
+// before the old mask comes back. The disposition of SIGPIPE is never changed.
+ssize_t write_no_sigpipe(int fd, const char* data, std::size_t n) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  const ssize_t w = ::write(fd, data, n);
+  const int err = errno;
+  if (w < 0 && err == EPIPE && !was_pending) {
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return w;
 }
 
 // Feeds stdin and collects output until the child closes stdout or the deadline passes.
@@ -54,7 +79,7 @@ bool pump(Pipes& p, const std::string& input, Clock::time_point deadline, std::s
       }
     }
     if (p.in[1] >= 0 && fds[1].revents != 0) {
-      const ssize_t w = ::write(p.in[1], input.data() + written, input.size() - written);
+      const ssize_t w = write_no_sigpipe(p.in[1], input.data() + written, input.size() - written);
       if (w > 0) written += static_cast<std::size_t>(w);
       if (w < 0 || written == input.size()) close_fd(p.in[1]);
     }
@@ -95,8 +120,7 @@ Result<std::string> run_command(const std::vector<std::string>& argv, const std:
   ::setpgid(pid, pid);
   close_fd(p.in[0]);
   close_fd(p.out[1]);
-  ::fcntl(p.in[1], F_SETFL, O_NONBLOCK);
-  ::signal(SIGPIPE, SIG_IGN);  // a child that exits before reading its stdin
+  ::fcntl(p.in[1], F_SETFL, O_NONBLOCK);  // a child that exits unread: EPIPE, see above
   std::string out;
   bool cut = false;
   const bool done = pump(p, input, Clock::now() + timeout, max_output, out, cut);
@@ -121,6 +145,37 @@ Result<std::string> run_command(const std::vector<std::string>& argv, const std:
   return out;
 }
 
+Result<std::vector<std::string>> check_appended_args(const Json& args) {
+  if (!args.is_array())
+    return make_error(ErrorCode::invalid_argument, "command: /args: expected an array");
+  if (args.size() > kMaxCommandArgs) {
+    return make_error(ErrorCode::invalid_argument,
+                      "command: /args: " + std::to_string(args.size()) + " arguments, limit " +
+                          std::to_string(kMaxCommandArgs) + " (kMaxCommandArgs)");
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string where = "command: /args/" + std::to_string(i);
+    if (!args[i].is_string())
+      return make_error(ErrorCode::invalid_argument, where + ": expected a string");
+    const auto& a = args[i].get_ref<const std::string&>();
+    const std::string shown = a.substr(0, 64) + (a.size() > 64 ? "..." : "");
+    if (a.size() > kMaxCommandArgBytes) {
+      return make_error(ErrorCode::invalid_argument,
+                        where + ": " + std::to_string(a.size()) + " bytes, limit " +
+                            std::to_string(kMaxCommandArgBytes) + " (kMaxCommandArgBytes)");
+    }
+    if (a.empty() || a[0] == '-')
+      return make_error(ErrorCode::invalid_argument, where + ": '" + shown +
+                                                         "': options (a leading '-') and empty "
+                                                         "arguments may not be appended");
+    if (a.find('\0') != std::string::npos)
+      return make_error(ErrorCode::invalid_argument, where + ": contains a NUL byte");
+    out.push_back(a);
+  }
+  return out;
+}
+
 namespace {
 
 class CommandTool final : public Tool {
@@ -131,8 +186,9 @@ class CommandTool final : public Tool {
   Result<std::string> invoke(const Json& args) override {
     std::vector<std::string> argv = opt_.argv;
     if (opt_.append_args && args.contains("args")) {
-      for (const auto& a : args.at("args"))
-        argv.push_back(a.get<std::string>());
+      auto extra = check_appended_args(args.at("args"));
+      if (!extra.ok()) return extra.error();
+      argv.insert(argv.end(), extra->begin(), extra->end());
     }
     return run_command(argv, args.value("input", std::string()), opt_.timeout,
                        opt_.max_output_bytes);
@@ -156,7 +212,10 @@ Result<std::shared_ptr<Tool>> make_command_tool(const ToolConfig& config) {
                       : config.description;
   Json props = {{"input", {{"type", "string"}}}};
   if (config.command.append_args)
-    props["args"] = {{"type", "array"}, {"items", {{"type", "string"}}}};
+    props["args"] = {
+        {"type", "array"},
+        {"maxItems", kMaxCommandArgs},
+        {"items", {{"type", "string"}, {"minLength", 1}, {"maxLength", kMaxCommandArgBytes}}}};
   s.parameters = {{"type", "object"}, {"properties", props}, {"additionalProperties", false}};
   s.timeout = config.timeout.count() > 0 ? config.timeout
                                          : config.command.timeout + std::chrono::seconds(1);

@@ -28,6 +28,9 @@ caf::behavior engine_actor(caf::stateful_actor<EngineActorState>* self,
         return GenerateReply{*child, std::nullopt};
       },
       [self](cancel_atom, RequestId id) { self->state.loop->cancel(id); },
+      [self](cancel_atom, const caf::actor& subscriber) {
+        (void)self->state.loop->cancel_waiting(subscriber);
+      },
       [self](metrics_atom) -> RuntimeMetrics { return self->state.loop->metrics(); },
   };
 }

@@ -1,7 +1,8 @@
 // The engine actor: the mailbox in front of one EngineLoop (its step-loop thread). It
 // accepts generate, resume, cancel and metrics; tokens go back to the subscribers named in
 // each generate message as TokenBatch messages, sent by the loop thread. generate answers
-// a GenerateReply with an `overloaded` error when the live-request bound is reached.
+// a GenerateReply with id 0 when the request waits for a live slot (its subscribers learn the
+// id from their first TokenBatch), and an `overloaded` error when the wait queue is full.
 #pragma once
 
 #include <caf/all.hpp>
@@ -23,7 +24,8 @@ struct EngineActorState {
 // Handlers: (generate_atom, GenerateMsg) -> GenerateReply; (resume_atom, ResumeMsg) ->
 // GenerateReply (error when the request is not paused); (pause_atom, RequestId, ttl in
 // ns) -> GenerateReply; (fork_atom, RequestId, subscriber) -> GenerateReply with the child
-// id; (cancel_atom, RequestId); (metrics_atom) -> RuntimeMetrics.
+// id; (cancel_atom, RequestId); (cancel_atom, subscriber): withdraws it from work still
+// waiting for a slot (EngineLoop::cancel_waiting); (metrics_atom) -> RuntimeMetrics.
 caf::behavior engine_actor(caf::stateful_actor<EngineActorState>* self,
                            std::shared_ptr<EngineLoop> loop);
 

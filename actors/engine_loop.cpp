@@ -9,10 +9,12 @@
 namespace agentrt::actors {
 EngineLoop::EngineLoop(std::unique_ptr<Engine> engine, std::vector<std::int32_t> eos_ids,
                        int max_live_requests, KvGeometry geometry,
-                       std::function<void(std::int64_t, double)> on_prefill)
+                       std::function<void(std::int64_t, double)> on_prefill,
+                       int max_queued_requests)
     : engine_(std::move(engine)),
       eos_(std::move(eos_ids)),
-      max_live_(max_live_requests),
+      max_live_(std::max(1, max_live_requests)),
+      max_queued_(std::max(0, max_queued_requests)),
       geo_(geometry),
       on_prefill_(std::move(on_prefill)) {
   snapshot_.kv = engine_->kv_metrics();
@@ -39,22 +41,53 @@ bool EngineLoop::is_eos(std::int32_t t) const {
   return std::find(eos_.begin(), eos_.end(), t) != eos_.end();
 }
 
+namespace {
+
+// Live slots a submit takes when admitted: a probe 1 (its samples come later, one by one),
+// a forked request 1 + forks.
+int slots_of(const GenerateMsg& m) {
+  return m.samples_after_prefill > 0 ? 1 : 1 + m.fork_after_prefill;
+}
+
+TokenBatch error_batch(RequestId id, std::string why) {
+  return TokenBatch{id, {}, {}, std::nullopt, false, false, std::move(why)};
+}
+
+}  // namespace
+
+int EngineLoop::free_slots() const {
+  return max_live_ - static_cast<int>(routes_.size());
+}
+
 Result<RequestId> EngineLoop::submit(GenerateMsg msg) {
   const int samples =
       msg.samples_after_prefill > 0 ? msg.samples_after_prefill : msg.fork_after_prefill + 1;
   if (msg.subscribers.size() != static_cast<std::size_t>(samples) ||
-      (msg.samples_after_prefill > 0 && msg.fork_after_prefill > 0)) {
+      (msg.samples_after_prefill > 0 && msg.fork_after_prefill > 0) || msg.fork_after_prefill < 0) {
     return make_error(ErrorCode::invalid_argument, "generate: need one subscriber per sample");
   }
-  std::lock_guard lock(mu_);
-  const auto live = static_cast<int>(routes_.size());
-  if (live + 1 + samples - (msg.samples_after_prefill > 0 ? 0 : 1) > max_live_) {
-    ++snapshot_.rejected_requests;
-    return make_error(ErrorCode::overloaded,
-                      "engine overloaded: " + std::to_string(live) + " live requests, limit " +
-                          std::to_string(max_live_) + " (max_pending_requests); retry later");
+  if (msg.fork_after_prefill + 1 > max_live_) {  // could never be admitted whole
+    msg.samples_after_prefill = msg.fork_after_prefill + 1;
+    msg.fork_after_prefill = 0;
   }
   if (msg.pause_at_eos) msg.request.params.ignore_eos = true;  // the loop pauses at EOS
+  std::lock_guard lock(mu_);
+  if (queued_.empty() && samples_wait_.empty() && slots_of(msg) <= free_slots()) return admit(msg);
+  if (static_cast<int>(queued_.size()) >= max_queued_) {
+    ++snapshot_.rejected_requests;
+    return make_error(ErrorCode::overloaded,
+                      "engine overloaded: " + std::to_string(routes_.size()) +
+                          " live requests (max_pending_requests " + std::to_string(max_live_) +
+                          ") and " + std::to_string(queued_.size()) +
+                          " queued (max_queued_requests " + std::to_string(max_queued_) +
+                          "); retry later");
+  }
+  queued_.push_back(std::move(msg));
+  snapshot_.queued_requests = static_cast<int>(queued_.size());
+  return RequestId{0};
+}
+
+Result<RequestId> EngineLoop::admit(GenerateMsg& msg) {
   if (msg.samples_after_prefill > 0) return submit_probe(msg);
   const auto prompt_tokens = std::ssize(msg.request.prompt);
   auto id = engine_->add_request(std::move(msg.request));
@@ -88,25 +121,91 @@ Result<RequestId> EngineLoop::submit_probe(GenerateMsg& msg) {
   return *id;
 }
 
-void EngineLoop::start_samples(Route& probe, std::vector<std::pair<caf::actor, TokenBatch>>& out) {
-  std::uint64_t index = 0;
-  for (auto& sub : probe.fork_subscribers) {
-    EngineRequest req = *probe.samples;
-    // Each sample of a seeded request draws from a seed of its own.
-    if (req.params.seed) req.params.seed = sampling::derive_seed(*req.params.seed, index);
-    ++index;
-    auto id = engine_->add_request(std::move(req));
-    if (!id.ok()) {  // e.g. the full max_tokens cannot fit: this sample fails alone
-      out.push_back({sub, TokenBatch{0, {}, {}, std::nullopt, false, false, id.error().message}});
-      continue;
-    }
-    Route c;
-    c.subscriber = sub;
-    c.pause_at_eos = probe.pause_at_eos;
-    c.tokens = probe.tokens;
-    routes_.emplace(*id, std::move(c));
-  }
+void EngineLoop::start_samples(Route& probe) {
+  WaitingSamples w;
+  w.request = std::make_shared<const EngineRequest>(std::move(*probe.samples));
+  w.pause_at_eos = probe.pause_at_eos;
+  w.tokens = probe.tokens;
+  w.subscribers.assign(probe.fork_subscribers.begin(), probe.fork_subscribers.end());
+  probe.fork_subscribers.clear();
   probe.samples.reset();
+  if (!w.subscribers.empty()) samples_wait_.push_back(std::move(w));
+}
+
+void EngineLoop::admit_waiting(Outbox& out) {
+  while (free_slots() > 0 && !samples_wait_.empty()) {
+    WaitingSamples& w = samples_wait_.front();
+    EngineRequest req = *w.request;
+    // Each sample of a seeded request draws from a seed of its own.
+    if (req.params.seed) req.params.seed = sampling::derive_seed(*req.params.seed, w.next_index);
+    ++w.next_index;
+    caf::actor sub = std::move(w.subscribers.front());
+    w.subscribers.pop_front();
+    auto id = engine_->add_request(std::move(req));
+    if (id.ok()) {
+      Route c;
+      c.subscriber = sub;
+      c.pause_at_eos = w.pause_at_eos;
+      c.tokens = w.tokens;
+      routes_.emplace(*id, std::move(c));
+      wake();
+    } else {  // e.g. the full max_tokens cannot fit: this sample fails alone
+      out.push_back({sub, error_batch(0, id.error().message)});
+    }
+    if (w.subscribers.empty()) samples_wait_.pop_front();
+  }
+  while (!queued_.empty() && samples_wait_.empty() && slots_of(queued_.front()) <= free_slots()) {
+    GenerateMsg msg = std::move(queued_.front());
+    queued_.pop_front();
+    auto subscribers = msg.subscribers;
+    auto id = admit(msg);
+    if (!id.ok())
+      for (auto& sub : subscribers)
+        out.push_back({sub, error_batch(0, id.error().message)});
+  }
+  std::size_t waiting_samples = 0;
+  for (const auto& w : samples_wait_)
+    waiting_samples += w.subscribers.size();
+  snapshot_.queued_requests = static_cast<int>(queued_.size() + waiting_samples);
+  snapshot_.active_requests = static_cast<int>(routes_.size());
+}
+
+bool EngineLoop::cancel_waiting(const caf::actor& subscriber) {
+  auto drop = [&](auto& subs) {
+    auto it = std::find(subs.begin(), subs.end(), subscriber);
+    if (it == subs.end()) return false;
+    subs.erase(it);
+    return true;
+  };
+  bool found = false;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = queued_.begin(); !found && it != queued_.end(); ++it) {
+      if (!(found = drop(it->subscribers))) continue;
+      if (it->samples_after_prefill > 0)
+        --it->samples_after_prefill;
+      else
+        --it->fork_after_prefill;  // the next subscriber becomes the parent
+      if (it->subscribers.empty()) queued_.erase(it);
+      break;
+    }
+    for (auto it = samples_wait_.begin(); !found && it != samples_wait_.end(); ++it) {
+      if (!(found = drop(it->subscribers))) continue;
+      if (it->subscribers.empty()) samples_wait_.erase(it);
+      break;
+    }
+    for (auto& [id, r] : routes_) {
+      if (found) break;
+      if (!r.samples && r.forks == 0) continue;
+      if (!(found = drop(r.fork_subscribers))) continue;
+      if (!r.samples)
+        --r.forks;
+      else if (r.fork_subscribers.empty())
+        engine_->cancel(id);  // no sample left to start
+    }
+  }
+  if (found) caf::anon_send(subscriber, TokenBatch{0, {}, {}, std::nullopt, false, true, {}});
+  return found;
 }
 
 Status EngineLoop::resume(ResumeMsg msg) {
@@ -215,7 +314,7 @@ void EngineLoop::update_snapshot(const EngineStats& stats, double step_s, double
 }
 
 void EngineLoop::route_events(std::vector<EngineEvent>& events) {
-  std::vector<std::pair<caf::actor, TokenBatch>> out;
+  Outbox out;
   std::unordered_map<RequestId, std::size_t> slot;
   auto batch = [&](RequestId id, const caf::actor& to) -> std::size_t {
     auto [it, added] = slot.try_emplace(id, out.size());
@@ -231,7 +330,7 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
       if (e.kind == EventKind::paused) continue;  // our own pause at EOS took effect
       if (r.samples) {  // a best-of-N probe: its token is dropped, its samples start
         if (e.kind == EventKind::token) {
-          start_samples(r, out);
+          start_samples(r);
         } else {
           const std::string why = e.kind == EventKind::error ? e.message : "cancelled";
           for (auto& sub : r.fork_subscribers)
@@ -253,6 +352,7 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
           routes_.emplace(child, std::move(c));
         }
         r.forks = 0;
+        r.fork_subscribers.clear();
       }
       const std::size_t bi = batch(e.request, r.subscriber);
       if (e.kind == EventKind::cancelled) {
@@ -264,6 +364,7 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
       }
       routes_.erase(e.request);  // ended: finished, cancelled or failed
     }
+    admit_waiting(out);
   }
   for (auto& [to, b] : out)
     caf::anon_send(to, std::move(b));
@@ -287,15 +388,21 @@ bool EngineLoop::take_token(const EngineEvent& e, Route& r, TokenBatch& b) {
 }
 
 void EngineLoop::fail_all(const Error& error) {
-  std::vector<std::pair<caf::actor, TokenBatch>> out;
+  Outbox out;
   {
     std::lock_guard lock(mu_);
     for (auto& [id, r] : routes_) {
       engine_->cancel(id);
-      TokenBatch b{id, {}, {}, std::nullopt, false, false, error.to_string()};
-      out.push_back({r.subscriber, std::move(b)});
+      if (r.subscriber) out.push_back({r.subscriber, error_batch(id, error.to_string())});
+      for (auto& sub : r.fork_subscribers)  // a probe's samples or forks to come
+        out.push_back({sub, error_batch(0, error.to_string())});
     }
     routes_.clear();
+    for (auto& w : samples_wait_)
+      for (auto& sub : w.subscribers)
+        out.push_back({sub, error_batch(0, error.to_string())});
+    samples_wait_.clear();
+    admit_waiting(out);  // queued submits get a fresh start
     pending_ = true;
   }
   for (auto& [to, b] : out)

@@ -4,6 +4,10 @@
 // TokenBatch per request. It also applies the two per-token decisions that must not wait
 // for a message round trip: pausing a turn at its EOS (so no token follows it), and
 // forking a best-of-N prompt right after its single prefill.
+// Back-pressure: at most max_live_requests requests are in the Engine at once. Work beyond
+// that waits, first come first served: submits in a queue of at most max_queued_requests
+// (past it, submit is refused as overloaded), and a best-of probe's samples, which start
+// one by one as slots free (ahead of the queued submits: their prompt is in the cache).
 // Threads: submit/resume/cancel/metrics from any thread (the engine actor calls them).
 #pragma once
 
@@ -11,6 +15,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,12 +36,23 @@ class EngineLoop {
   // recompute cost).
   EngineLoop(std::unique_ptr<Engine> engine, std::vector<std::int32_t> eos_ids,
              int max_live_requests, KvGeometry geometry,
-             std::function<void(std::int64_t, double)> on_prefill);
+             std::function<void(std::int64_t, double)> on_prefill,
+             int max_queued_requests = kDefaultMaxQueuedRequests);
   ~EngineLoop();  // stops and joins the thread; live requests get no further events
 
-  // Adds a request (and its subscribers). Errors: overloaded (live requests at the bound),
-  // the Engine's add_request errors.
+  // Adds a request (and its subscribers) now, or queues it while max_live_requests are
+  // live: then it returns 0 and each subscriber learns its request id from its first
+  // TokenBatch (a request that fails at admission gets a TokenBatch with the error). A
+  // fork_after_prefill of more than max_live_requests - 1 runs as samples_after_prefill
+  // (independent samples) so it never needs more slots than exist. Errors: overloaded
+  // (max_queued_requests submits wait already), invalid_argument (subscriber count), the
+  // Engine's add_request errors when admitted at once.
   Result<RequestId> submit(GenerateMsg msg);
+  // Withdraws `subscriber` from work not yet in the Engine: a queued submit, a waiting
+  // best-of sample, a probe or fork parent's samples to come. It then gets a TokenBatch
+  // with cancelled set and id 0. Returns whether it was found (else its request is live:
+  // cancel it by id).
+  bool cancel_waiting(const caf::actor& subscriber);
   // Continues a paused request (at EOS or by pause()). Errors: not paused, unknown id.
   Status resume(ResumeMsg msg);
   // Pauses a live request now (its KV pinned for ttl); it may be resumed. Errors: unknown id.
@@ -59,12 +75,26 @@ class EngineLoop {
     std::optional<EngineRequest> samples;
   };
 
+  // Samples of a prefilled probe that wait for live slots; they start one by one.
+  struct WaitingSamples {
+    std::shared_ptr<const EngineRequest> request;
+    std::optional<kv::Duration> pause_at_eos;
+    std::int64_t tokens = 0;
+    std::uint64_t next_index = 0;  // seeds: derive_seed(seed, index)
+    std::deque<caf::actor> subscribers;
+  };
+  using Outbox = std::vector<std::pair<caf::actor, TokenBatch>>;
+
   void run();
+  Result<RequestId> admit(GenerateMsg& msg);  // holds mu_
+  // Starts waiting samples, then queued submits, while slots are free (holds mu_).
+  void admit_waiting(Outbox& out);
+  int free_slots() const;  // holds mu_
   void route_events(std::vector<EngineEvent>& events);
   // Adds a token event to b; pauses at EOS. Returns whether the request ended.
   bool take_token(const EngineEvent& e, Route& r, TokenBatch& b);
   // A probe's first token: adds its samples (holds mu_).
-  void start_samples(Route& probe, std::vector<std::pair<caf::actor, TokenBatch>>& out);
+  void start_samples(Route& probe);
   Result<RequestId> submit_probe(GenerateMsg& msg);  // holds mu_
   void fail_all(const Error& error);
   void update_snapshot(const EngineStats& stats, double step_s, double loop_s);  // holds mu_
@@ -74,12 +104,15 @@ class EngineLoop {
   std::unique_ptr<Engine> engine_;
   std::vector<std::int32_t> eos_;
   int max_live_;
+  int max_queued_;
   KvGeometry geo_;
   std::function<void(std::int64_t, double)> on_prefill_;
 
-  mutable std::mutex mu_;  // guards routes_, pending_, stop_, snapshot_
+  mutable std::mutex mu_;  // guards routes_, the queues, pending_, stop_, snapshot_
   std::condition_variable cv_;
   std::unordered_map<RequestId, Route> routes_;
+  std::deque<GenerateMsg> queued_;           // submits waiting for slots, oldest first
+  std::deque<WaitingSamples> samples_wait_;  // probes' samples waiting for slots
   bool pending_ = false;
   bool stop_ = false;
   RuntimeMetrics snapshot_;

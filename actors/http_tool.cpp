@@ -1,7 +1,13 @@
-// The HTTP request tool: GET or POST to an allow-listed host (loopback by default).
+// The HTTP request tool: GET or POST to an allow-listed host (loopback by default). The
+// body streams in and the read stops at max_response_bytes; a watchdog stops the client
+// at the timeout, so a slow or dripping server cannot hold the call past it.
 #include <httplib.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "actors/builtin_tools.h"
 
@@ -42,12 +48,49 @@ Result<Url> parse_url(const std::string& text) {
   if (u.host.empty()) return make_error(ErrorCode::invalid_argument, "url: empty host");
   u.port = u.scheme == "https" ? 443 : 80;
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
-      return make_error(ErrorCode::invalid_argument, "url: bad port '" + port + "'");
-    u.port = std::stoi(port);
+    const bool digits = port.size() <= 5 && std::all_of(port.begin(), port.end(), ::isdigit);
+    const int value = digits ? std::stoi(port) : 0;
+    if (value < 1 || value > 65535)
+      return make_error(ErrorCode::invalid_argument,
+                        "url: bad port '" + port.substr(0, 16) + "' (expected 1-65535)");
+    u.port = value;
   }
   return u;
 }
+
+// Calls `on_timeout` unless finish() comes before `deadline`; joins in the destructor.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::steady_clock::time_point deadline, std::function<void()> on_timeout)
+      : thread_([this, deadline, f = std::move(on_timeout)] {
+          std::unique_lock lock(mu_);
+          if (!cv_.wait_until(lock, deadline, [this] { return finished_; })) {
+            fired_ = true;
+            lock.unlock();
+            f();
+          }
+        }) {}
+  ~Watchdog() {
+    finish();
+    thread_.join();
+  }
+  void finish() {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+    cv_.notify_all();
+  }
+  bool fired() {
+    std::lock_guard lock(mu_);
+    return fired_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool finished_ = false;
+  bool fired_ = false;
+  std::thread thread_;
+};
 
 class HttpTool final : public Tool {
  public:
@@ -72,19 +115,47 @@ class HttpTool final : public Tool {
     cli.set_connection_timeout(secs, usecs);
     cli.set_read_timeout(secs, usecs);
     cli.set_write_timeout(secs, usecs);
-    auto res = method == "POST"
-                   ? cli.Post(url->path, args.value("body", std::string()), "text/plain")
-                   : cli.Get(url->path);
-    if (!res) {
+    httplib::Request req;
+    req.method = method == "POST" ? "POST" : "GET";
+    req.path = url->path;
+    if (req.method == "POST") {
+      req.body = args.value("body", std::string());
+      req.set_header("Content-Type", "text/plain");
+    }
+    int status = 0;
+    std::string body;
+    bool cut = false, late = false;
+    const auto deadline = std::chrono::steady_clock::now() + opt_.timeout;
+    auto past_deadline = [&] { return late = std::chrono::steady_clock::now() >= deadline; };
+    req.response_handler = [&](const httplib::Response& r) {
+      status = r.status;
+      return !past_deadline();
+    };
+    req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+      if (past_deadline()) return false;
+      const std::size_t room = opt_.max_response_bytes - body.size();
+      if (n <= room) {
+        body.append(data, n);
+        return true;
+      }
+      body.append(data, room);
+      cut = true;
+      return false;  // stop reading: the rest is never received
+    };
+    Watchdog dog(deadline, [&cli] { cli.stop(); });  // ends a read blocked in recv()
+    auto res = cli.send(req);
+    dog.finish();
+    if (dog.fired() || late) {
+      return make_error(ErrorCode::timeout, "request to " + url->host + " timed out after " +
+                                                std::to_string(opt_.timeout.count()) + " ms");
+    }
+    if (!res && !(cut && res.error() == httplib::Error::Canceled)) {
       return make_error(ErrorCode::io,
                         "request to " + url->host + " failed: " + httplib::to_string(res.error()));
     }
-    std::string body = res->body;
-    if (body.size() > opt_.max_response_bytes) {
-      body.resize(opt_.max_response_bytes);
-      body += "\n[cut at " + std::to_string(opt_.max_response_bytes) + " bytes]";
-    }
-    return "HTTP " + std::to_string(res->status) + "\n" + body;
+    if (res) status = res->status;
+    if (cut) body += "\n[cut at " + std::to_string(opt_.max_response_bytes) + " bytes]";
+    return "HTTP " + std::to_string(status) + "\n" + body;
   }
 
  private:

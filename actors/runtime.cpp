@@ -153,7 +153,8 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   const KvGeometry geo = impl->backend->kv_geometry();
   impl->loop = std::make_shared<EngineLoop>(
       std::move(*engine), eos, options.max_pending_requests, geo,
-      [ttl = impl->ttl](std::int64_t n, double s) { ttl->record_prefill(n, s); });
+      [ttl = impl->ttl](std::int64_t n, double s) { ttl->record_prefill(n, s); },
+      options.max_queued_requests);
   impl->cfg = std::make_unique<caf::actor_system_config>();
   if (options.actor_threads > 0)
     impl->cfg->set("scheduler.max-threads", static_cast<std::size_t>(options.actor_threads));

@@ -39,13 +39,21 @@ using JobId = std::int64_t;
 using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(
     const std::shared_ptr<const model::Model>& model, int kv_blocks)>;
 
+// Submits that may wait for a live slot before `overloaded` (RuntimeOptions::
+// max_queued_requests); waiting best-of samples are not counted (n <= kMaxBestOfSamples each).
+inline constexpr int kDefaultMaxQueuedRequests = 4096;
+
 struct RuntimeOptions {
-  std::string model_dir;          // required: config.json, model.safetensors, tokenizer
-  int kv_blocks = 1024;           // KV blocks of 16 tokens
-  int cpu_threads = 0;            // CPU backend threads; 0 = all cores
-  BackendFactory backend;         // null: the CPU backend
-  EngineOptions engine;           // prefix_reuse, pin_on_pause, step budget, ...
-  int max_pending_requests = 64;  // engine actor queue bound: generate beyond it = overloaded
+  std::string model_dir;   // required: config.json, model.safetensors, tokenizer
+  int kv_blocks = 1024;    // KV blocks of 16 tokens
+  int cpu_threads = 0;     // CPU backend threads; 0 = all cores
+  BackendFactory backend;  // null: the CPU backend
+  EngineOptions engine;    // prefix_reuse, pin_on_pause, step budget, ...
+  // Requests in the Engine at once (back-pressure). Beyond it, work waits: agents' and
+  // map units' requests in a queue of max_queued_requests (past it: overloaded), best-of
+  // samples and forks of a started job without a cap of their own (n <= kMaxBestOfSamples).
+  int max_pending_requests = 64;
+  int max_queued_requests = kDefaultMaxQueuedRequests;
   TtlPolicyOptions ttl;           // the pin TTL formula's parameters (ttl_policy.h)
   std::vector<ToolConfig> tools;  // built-in tools to register at start
   int actor_threads = 0;          // CAF scheduler workers; 0 = CAF's default
@@ -83,11 +91,15 @@ struct AgentResult {
   double seconds = 0.0;
 };
 
+struct SampleResult;
+
 enum class ProgressKind {
   state,        // text: "generating", "tools", "resumed", "finished", ...
   text,         // text: a streamed piece of the reply (never tool-call markup)
   tool_call,    // call: a parsed call about to run
   tool_result,  // call + text: its result (error text starts with "error: ")
+  sample_done,  // best-of: sample_result of a sample that ended on its own (not by a cancel
+                // of the job), so a cancelled job's finished samples are not lost
 };
 
 struct Progress {
@@ -97,7 +109,8 @@ struct Progress {
   ProgressKind kind = ProgressKind::state;
   std::string text;
   std::optional<chat::ToolCall> call;
-  std::int64_t generated_tokens = 0;  // of this agent so far
+  std::int64_t generated_tokens = 0;                  // of this agent so far
+  std::shared_ptr<const SampleResult> sample_result;  // sample_done only
 };
 using ProgressFn = std::function<void(const Progress&)>;
 
@@ -110,8 +123,11 @@ enum class Aggregation {
 // "majority", "logprob", "verifier" or "scorer"; anything else is invalid_argument.
 Result<Aggregation> parse_aggregation(const std::string& name);
 
+// The most samples one best-of may ask for (BestOfSpec::n; workflows' best_of.n too).
+inline constexpr int kMaxBestOfSamples = 1024;
+
 struct BestOfSpec {
-  int n = 4;
+  int n = 4;  // 1..kMaxBestOfSamples
   Aggregation aggregation = Aggregation::majority_vote;
   std::string answer_regex = R"(Answer:\s*(-?\d+))";  // group 1 if any, else the match
   int first_k = 0;                          // stop when k samples have finished; 0 = all n
@@ -151,6 +167,7 @@ struct RuntimeMetrics {
   int kv_blocks = 0;
   int kv_available_blocks = 0;         // estimate: blocks not held by live turns or pins
   int active_requests = 0;             // admitted by the engine actor, not yet ended
+  int queued_requests = 0;             // waiting for a live slot (submits and samples)
   std::int64_t rejected_requests = 0;  // overloaded
   double step_seconds = 0.0;           // total time inside Engine::step
   double loop_seconds = 0.0;           // total time of the step loop (step + routing)
@@ -173,8 +190,9 @@ class Runtime {
   Status add_tool(std::shared_ptr<Tool> tool);
 
   // Runs an agent's turn loop on `input` (the user message) until a final answer,
-  // max_turns, the token budget or cancellation. Errors: an unknown tool or bad params
-  // (invalid_argument), a full engine queue (overloaded), cancellation (cancelled), a
+  // max_turns, the token budget or cancellation. While max_pending_requests are live the
+  // agent waits for a slot. Errors: an unknown tool or bad params (invalid_argument), a full
+  // wait queue (overloaded: max_queued_requests), cancellation (cancelled), a
   // prompt that does not fit (invalid_argument / out_of_memory), an engine failure.
   // Tool failures are not errors: the model sees them as tool messages.
   Result<AgentResult> run_agent(const AgentSpec& agent, const std::string& input,

@@ -93,7 +93,10 @@ class Sampler : public std::enable_shared_from_this<Sampler> {
 
 Status Sampler::check_spec() const {
   const BestOfSpec& b = in_.best;
-  if (b.n < 1) return make_error(ErrorCode::invalid_argument, "best_of: n must be >= 1");
+  if (b.n < 1 || b.n > kMaxBestOfSamples)
+    return make_error(ErrorCode::invalid_argument,
+                      "best_of: n = " + std::to_string(b.n) + ": expected 1.." +
+                          std::to_string(kMaxBestOfSamples) + " (kMaxBestOfSamples)");
   if (b.first_k < 0 || b.first_k > b.n)
     return make_error(ErrorCode::invalid_argument, "best_of: first_k must be in [0, n]");
   try {
@@ -179,6 +182,20 @@ void Sampler::on_sample(SampleDone& d) {
     s.error = d.error->message;
   }
   if (s.finished) ++finished_count_;
+  if (in_.progress && !cancelled_ && s.result.stop != StopReason::cancelled) {
+    Progress p{in_.job,
+               d.index,
+               s.result.turns,
+               ProgressKind::sample_done,
+               s.answer.value_or(""),
+               std::nullopt,
+               s.result.generated_tokens,
+               std::make_shared<SampleResult>(s)};
+    try {
+      in_.progress(p);
+    } catch (...) {  // a throwing callback must not take the sampler down
+    }
+  }
   if (in_.best.first_k > 0 && finished_count_ >= in_.best.first_k) {
     for (std::size_t j = 0; j < agents_.size(); ++j)  // early stop: the rest are cancelled
       if (!reported_[j]) self_->send(agents_[j], cancel_atom::value);

@@ -41,12 +41,17 @@ enum class BuiltinTool { calculator, http, command };
 struct HttpToolOptions {
   // Hosts the tool may reach (exact names or IP literals). Default: loopback only.
   std::vector<std::string> allow_hosts{"127.0.0.1", "localhost", "::1"};
+  // The whole call (connect, send, read) ends after this: a watchdog drops the connection.
   std::chrono::milliseconds timeout{5000};
-  std::size_t max_response_bytes = 64 * 1024;  // longer bodies are cut, with a note
+  // The body is read up to this many bytes, then the connection is dropped (never buffered
+  // whole); the result then ends with a "[cut at N bytes]" note.
+  std::size_t max_response_bytes = 64 * 1024;
 };
 
 // Command tool: runs argv (no shell) with {"input": "..."} on stdin; when append_args,
-// {"args": ["..."]} are appended to argv. Off unless argv is configured.
+// {"args": ["..."]} are appended to argv: at most 16 of at most 256 bytes each, and none
+// may start with '-', so the model cannot add options (builtin_tools.h, kMaxCommandArgs).
+// Off unless argv is configured. The process's SIGPIPE disposition is left alone.
 struct CommandToolOptions {
   std::vector<std::string> argv;  // required: argv[0] is the program
   bool append_args = false;

@@ -1,8 +1,20 @@
 #include "actors/tool_registry.h"
 
+#include <algorithm>
+
 #include "actors/json_schema.h"
 
 namespace agentrt::actors {
+namespace {
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
 
 Status ToolRegistry::add(std::shared_ptr<Tool> tool) {
   if (!tool) return make_error(ErrorCode::invalid_argument, "tool registry: null tool");
@@ -68,6 +80,18 @@ Result<Json> ToolRegistry::check_call(const chat::ToolCall& call) const {
   if (auto st = validate_json(tool->spec().parameters, args); !st.ok())
     return st.error().with_context(where + ": arguments");
   return args;
+}
+
+Result<Json> ToolRegistry::check_call(const chat::ToolCall& call,
+                                      const std::vector<std::string>& allowed) const {
+  if (std::find(allowed.begin(), allowed.end(), call.name) == allowed.end()) {
+    std::string name = call.name.substr(0, 200);
+    if (name.size() < call.name.size()) name += "...";
+    return make_error(ErrorCode::not_found,
+                      "tool '" + name + "' is not available to this agent (its tools: " +
+                          (allowed.empty() ? std::string("none") : join_names(allowed)) + ")");
+  }
+  return check_call(call);
 }
 
 }  // namespace agentrt::actors

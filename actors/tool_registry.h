@@ -28,6 +28,11 @@ class ToolRegistry {
   // The call's arguments as an object (a string holding JSON is parsed), checked against
   // the tool's schema. Errors (invalid_argument) read "tool 'x': arguments: /a: ...".
   Result<Json> check_call(const chat::ToolCall& call) const;
+  // check_call for an agent: a call to a tool outside `allowed` (the agent's own `tools`),
+  // registered or not, is refused (not_found: "tool 'x' is not available to this agent")
+  // before its arguments are looked at, so it never runs.
+  Result<Json> check_call(const chat::ToolCall& call,
+                          const std::vector<std::string>& allowed) const;
 
  private:
   mutable std::mutex mu_;

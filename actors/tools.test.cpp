@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <atomic>
 #include <thread>
 
 #include "actors/agent_prompt.h"
@@ -29,6 +32,25 @@ class LoopbackServer {
     server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(1000, 'x'), "text/plain");
     });
+    // 64 MiB in 64 KiB chunks; huge_sent counts what the client accepted.
+    server_.Get("/huge", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("text/plain", [this](std::size_t, httplib::DataSink& sink) {
+        static const std::string chunk(64 * 1024, 'h');
+        if (!sink.write(chunk.data(), chunk.size())) return false;
+        if ((huge_sent += chunk.size()) >= kHugeBytes) sink.done();
+        return true;
+      });
+    });
+    // One byte every 20 ms for 4 s: each read is quick, the whole response is not.
+    server_.Get("/drip", [](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("text/plain",
+                                       [](std::size_t offset, httplib::DataSink& sink) {
+                                         std::this_thread::sleep_for(20ms);
+                                         if (!sink.write("d", 1)) return false;
+                                         if (offset + 1 >= 200) sink.done();
+                                         return true;
+                                       });
+    });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running())
@@ -41,6 +63,8 @@ class LoopbackServer {
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
   }
+  static constexpr std::size_t kHugeBytes = 64u << 20;
+  std::atomic<std::size_t> huge_sent{0};
 
  private:
   httplib::Server server_;
@@ -97,6 +121,41 @@ TEST(HttpTool, HostsOutsideTheAllowListAreRefused) {
   EXPECT_FALSE(make_builtin_tool(none).ok());
 }
 
+TEST(HttpTool, PortsOutsideOneTo65535AreRefused) {
+  auto tool = http_tool();
+  for (const char* port : {"0", "65536", "99999", "123456", "-1", "8a"}) {
+    auto r = tool->invoke({{"url", std::string("http://127.0.0.1:") + port + "/"}});
+    ASSERT_FALSE(r.ok()) << port;
+    EXPECT_EQ(r.error().message, std::string("url: bad port '") + port + "' (expected 1-65535)");
+  }
+}
+
+// The body is read only up to the cap: the server cannot hand over its 64 MiB (without the
+// streaming cut the client read all of it, then cut).
+TEST(HttpTool, ReadingStopsAtTheCut) {
+  LoopbackServer srv;
+  auto tool = http_tool();
+  auto r = tool->invoke({{"url", srv.url("/huge")}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, "HTTP 200\n" + std::string(100, 'h') + "\n[cut at 100 bytes]");
+  EXPECT_LT(srv.huge_sent.load(), LoopbackServer::kHugeBytes / 2);
+}
+
+// A server that answers slowly but steadily is cut off at the timeout: read timeouts alone
+// (per recv) would let it run its full 4 s.
+TEST(HttpTool, TheTimeoutEndsTheWholeCall) {
+  LoopbackServer srv;
+  ToolConfig c;
+  c.builtin = BuiltinTool::http;
+  c.http.timeout = 300ms;
+  auto tool = make_builtin_tool(c);
+  ASSERT_TRUE(tool.ok());
+  auto r = (*tool)->invoke({{"url", srv.url("/drip")}});
+  ASSERT_FALSE(r.ok()) << *r;
+  EXPECT_EQ(r.error().code, ErrorCode::timeout);
+  EXPECT_EQ(r.error().message, "request to 127.0.0.1 timed out after 300 ms");
+}
+
 TEST(HttpTool, ConnectionFailureIsAnError) {
   auto tool = http_tool();
   auto r = tool->invoke({{"url", "http://127.0.0.1:1/"}});
@@ -131,6 +190,73 @@ TEST(CommandTool, TimeoutOutputLimitAndExitStatus) {
   r = run_command({"/no/such/binary"}, "", 5s, 100);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::not_found);
+}
+
+// A child that exits without reading its stdin: the write gets EPIPE, the process lives,
+// and the SIGPIPE disposition is still the default (it used to be set to ignored).
+TEST(CommandTool, AChildThatIgnoresStdinNeitherKillsNorChangesSigpipe) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  struct sigaction before {};
+  ASSERT_EQ(::sigaction(SIGPIPE, &dfl, &before), 0);
+  auto r = run_command({"true"}, std::string(4 << 20, 'x'), 5s, 100);
+  struct sigaction after {};
+  ASSERT_EQ(::sigaction(SIGPIPE, &before, &after), 0);
+  EXPECT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(after.sa_handler, SIG_DFL) << "run_command changed SIGPIPE for the whole process";
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_EQ(sigismember(&pending, SIGPIPE), 0) << "a SIGPIPE was left pending";
+}
+
+TEST(CommandTool, AppendedArgsAreNoOptionsAndAreCapped) {
+  ToolConfig c;
+  c.builtin = BuiltinTool::command;
+  c.command.argv = {"echo"};
+  c.command.append_args = true;
+  auto tool = make_builtin_tool(c);
+  ASSERT_TRUE(tool.ok());
+  auto r = (*tool)->invoke({{"args", {"a", "b"}}});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(*r, "a b\n");
+  r = (*tool)->invoke({{"args", {"ok", "-e"}}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "command: /args/1: '-e': options (a leading '-') and empty arguments may not be "
+            "appended");
+  EXPECT_FALSE((*tool)->invoke({{"args", {"--help"}}}).ok());
+  EXPECT_FALSE((*tool)->invoke({{"args", {""}}}).ok());
+  Json many = Json::array();
+  for (std::size_t i = 0; i <= kMaxCommandArgs; ++i)
+    many.push_back("x");
+  r = (*tool)->invoke({{"args", many}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "command: /args: 17 arguments, limit 16 (kMaxCommandArgs)");
+  r = (*tool)->invoke({{"args", {std::string(kMaxCommandArgBytes + 1, 'y')}}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "command: /args/0: 257 bytes, limit 256 (kMaxCommandArgBytes)");
+  // The registry refuses the same calls by schema before they reach the tool.
+  ToolRegistry reg;
+  ASSERT_TRUE(reg.add(*tool).ok());
+  EXPECT_FALSE(reg.check_call({"", "command", {{"args", many}}}).ok());
+}
+
+// An agent's call to a tool outside its own list is refused before it runs, even when
+// the runtime has that tool registered.
+TEST(ToolRegistry, ACallOutsideTheAgentsToolsIsRefused) {
+  ToolRegistry reg;
+  ASSERT_TRUE(reg.add(*make_builtin_tool(ToolConfig{})).ok());
+  chat::ToolCall call{"", "calculator", {{"expression", "1 + 2"}}};
+  EXPECT_TRUE(reg.check_call(call, {"calculator"}).ok());
+  auto r = reg.check_call(call, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_found);
+  EXPECT_EQ(r.error().message,
+            "tool 'calculator' is not available to this agent (its tools: none)");
+  r = reg.check_call(call, {"http_request"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            "tool 'calculator' is not available to this agent (its tools: http_request)");
 }
 
 TEST(ToolRegistry, ValidatesArgumentsAgainstTheSchema) {

@@ -35,7 +35,7 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
   const auto& geo = e->deps_.backend->kv_geometry();
   // Blocks are keyed by model and by the backend's block layout (Backend::kv_layout).
   const std::string kv_fingerprint =
-      e->deps_.model_fingerprint + "\nkv layout: " + e->deps_.backend->kv_layout();
+      kv::layout_fingerprint(e->deps_.model_fingerprint, e->deps_.backend->kv_layout());
   auto kv = kv::KvManager::create(
       {geo.num_blocks, geo.block_size, kv_fingerprint, options.prefix_reuse, options.swap_bytes},
       std::move(kd));
@@ -103,6 +103,7 @@ bool Engine::has_work() {
 EngineStats Engine::stats() const {
   EngineStats s = stats_;
   s.preemptions = sched_->preemptions();
+  s.swap_preemptions = sched_->swap_preemptions();
   return s;
 }
 

@@ -79,6 +79,7 @@ struct EngineStats {
   std::int64_t prefilled_tokens = 0;  // computed from prompts, appended or recomputed
   std::int64_t decoded_tokens = 0;
   std::int64_t preemptions = 0;
+  std::int64_t swap_preemptions = 0;  // of those, by swap (the rest dropped KV for recompute)
 };
 
 class Engine {

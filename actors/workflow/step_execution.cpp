@@ -1,5 +1,6 @@
 // Running one step: an agent run or best-of per unit, a map over items (bounded
 // concurrency), or a loop until a pattern matches; fields extracted from the outputs.
+#include <atomic>
 #include <cstdio>
 #include <future>
 #include <thread>
@@ -26,18 +27,6 @@ Result<int> render_int(const std::string& text, const std::string& what, int lo,
                       what + ": expected an integer in [" + std::to_string(lo) + ", " +
                           std::to_string(hi) + "], got '" + text + "'");
   return static_cast<int>(v);
-}
-
-// OpenAI-style messages: role, content, and the assistant's tool calls.
-std::string messages_json(const chat::Conversation& c) {
-  chat::Json out = chat::Json::array();
-  for (const auto& m : c.messages) {
-    chat::Json j = {{"role", chat::to_string(m.role)}, {"content", m.content}};
-    for (const auto& t : m.tool_calls)
-      j["tool_calls"].push_back({{"name", t.name}, {"arguments", t.arguments}});
-    out.push_back(std::move(j));
-  }
-  return out.dump(-1, ' ', false, chat::Json::error_handler_t::replace);
 }
 
 Aggregation aggregation_of(workflows::Aggregate a) {
@@ -68,6 +57,18 @@ Result<R> await_job(WorkflowRunner::Impl& impl, Runtime* rt, Start start) {
 }
 
 }  // namespace
+
+// OpenAI-style messages: role, content, and the assistant's tool calls.
+std::string messages_json(const chat::Conversation& c) {
+  chat::Json out = chat::Json::array();
+  for (const auto& m : c.messages) {
+    chat::Json j = {{"role", chat::to_string(m.role)}, {"content", m.content}};
+    for (const auto& t : m.tool_calls)
+      j["tool_calls"].push_back({{"name", t.name}, {"arguments", t.arguments}});
+    out.push_back(std::move(j));
+  }
+  return out.dump(-1, ' ', false, chat::Json::error_handler_t::replace);
+}
 
 std::optional<Value> WorkflowRunner::Impl::lookup(const std::vector<std::string>& p,
                                                   const Extras& extras) const {
@@ -152,7 +153,7 @@ Result<UnitOutcome> WorkflowRunner::Impl::run_unit(int si, int unit, const std::
     UnitOutcome u;
     u.output = r->output;
     u.samples.push_back({r->stop == StopReason::final_answer, std::nullopt, r->generated_tokens,
-                         r->tool_calls, "", messages_json(r->conversation)});
+                         r->tool_calls, "", messages_json(r->conversation), unit, -1});
     return u;
   }
   const auto& b = *step.best_of;
@@ -197,10 +198,43 @@ Result<UnitOutcome> WorkflowRunner::Impl::run_unit(int si, int unit, const std::
   u.output = r->output;
   u.answer = r->answer;
   u.confidence = r->samples.empty() ? 0.0 : static_cast<double>(r->votes) / r->samples.size();
-  for (const auto& s : r->samples)
+  for (std::size_t i = 0; i < r->samples.size(); ++i) {
+    const auto& s = r->samples[i];
     u.samples.push_back({s.finished, s.answer, s.result.generated_tokens, s.result.tool_calls,
-                         s.error, messages_json(s.result.conversation)});
+                         s.error, messages_json(s.result.conversation), unit, static_cast<int>(i)});
+  }
   return u;
+}
+
+void WorkflowRunner::Impl::run_units(std::size_t count, std::size_t width,
+                                     const std::function<void(std::size_t)>& run_one) {
+  std::atomic<std::size_t> next{0};
+  auto drain = [&] {
+    for (std::size_t u; (u = next++) < count;) {
+      {
+        std::lock_guard lk(mu);
+        if (stop) continue;  // the run failed or was cancelled: start nothing new
+      }
+      run_one(u);
+    }
+  };
+  int extra = 0;
+  {
+    std::lock_guard lk(mu);
+    const std::size_t want = std::min(count, width);
+    extra = static_cast<int>(std::min<std::size_t>(
+        want > 0 ? want - 1 : 0, static_cast<std::size_t>(kMaxUnitThreads - unit_threads)));
+    unit_threads += extra;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(extra));
+  for (int t = 0; t < extra; ++t)
+    pool.emplace_back(drain);
+  drain();
+  for (auto& t : pool)
+    t.join();
+  std::lock_guard lk(mu);
+  unit_threads -= extra;
 }
 
 Result<StepResult> WorkflowRunner::Impl::execute(int si) {
@@ -219,7 +253,8 @@ Result<StepResult> WorkflowRunner::Impl::execute(int si) {
     std::lock_guard lk(mu);
     status[static_cast<std::size_t>(si)].units_total = static_cast<int>(units.size());
   }
-  std::vector<Result<UnitOutcome>> outcomes(units.size(), make_error(ErrorCode::internal, ""));
+  std::vector<Result<UnitOutcome>> outcomes(
+      units.size(), make_error(ErrorCode::cancelled, "cancelled before it started"));
   auto run_one = [&](std::size_t u) {
     if (!step.loop) {
       auto input = render(step.input, units[u]);
@@ -245,17 +280,16 @@ Result<StepResult> WorkflowRunner::Impl::execute(int si) {
     }
     std::lock_guard lk(mu);
     ++status[static_cast<std::size_t>(si)].units_done;
+    // A plain unit that ended is kept for a run that is cancelled later (best-of samples
+    // arrive through on_progress).
+    if (outcomes[u].ok() && !step.best_of)
+      for (const auto& smp : outcomes[u]->samples)
+        ended[static_cast<std::size_t>(si)].push_back(smp);
   };
   const std::size_t width = step.map && step.map->concurrency > 0
                                 ? static_cast<std::size_t>(step.map->concurrency)
                                 : units.size();
-  for (std::size_t begin = 0; begin < units.size(); begin += width) {
-    std::vector<std::thread> pool;
-    for (std::size_t u = begin; u < std::min(units.size(), begin + width); ++u)
-      pool.emplace_back(run_one, u);
-    for (auto& t : pool)
-      t.join();
-  }
+  run_units(units.size(), width, run_one);
   StepResult result;
   std::vector<std::string> outputs, answers, confidences;
   std::map<std::string, std::vector<std::string>> extracted;

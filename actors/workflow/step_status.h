@@ -24,6 +24,8 @@ struct SampleSummary {
   int tool_calls = 0;
   std::string error;
   std::string messages;  // the conversation as a JSON array of OpenAI-style messages
+  int unit = 0;          // the map item or loop iteration
+  int sample = -1;       // the best-of sample's index; -1 for a plain agent run
 };
 
 struct StepStatus {
@@ -46,7 +48,9 @@ struct StepResult {
   StepStatus status;
   workflows::Value output;
   std::map<std::string, workflows::Value> fields;
-  std::vector<SampleSummary> samples;  // best_of: every sample of every unit, in order
+  // Every sample of every unit, in order. A step that did not finish (cancelled, failed)
+  // lists those that had ended: best-of samples and map items, in the order they ended.
+  std::vector<SampleSummary> samples;
 };
 
 }  // namespace agentrt::actors::workflow

@@ -1,6 +1,7 @@
 // WorkflowRunner: one Runtime per model, the step scheduler, progress and outputs.
 #include "actors/workflow/workflow_runner.h"
 
+#include <deque>
 #include <filesystem>
 #include <thread>
 
@@ -90,7 +91,9 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
                                          : 2048;
     ro.cpu_threads = options.threads > 0 ? options.threads : m->threads;
     ro.tools = tools;
-    ro.max_pending_requests = 1024;  // a best_of of n samples holds n live requests
+    // Live requests per engine; agents, map items and best-of samples beyond it wait.
+    ro.max_pending_requests =
+        options.max_live_requests > 0 ? options.max_live_requests : kDefaultRunnerLiveRequests;
     auto rt = Runtime::create(ro);
     if (!rt.ok()) return rt.error().with_context("model '" + m->name + "' (" + ro.model_dir + ")");
     impl->runtimes[m->name] = std::move(*rt);
@@ -123,9 +126,62 @@ void WorkflowRunner::Impl::on_progress(int si, int unit, const Progress& p) {
       line = who + "call " + p.call->name + " " + p.call->arguments.dump();
     } else if (p.kind == ProgressKind::tool_result && p.call) {
       line = who + p.call->name + " -> " + p.text;
+    } else if (p.kind == ProgressKind::sample_done && p.sample_result) {
+      const SampleResult& s = *p.sample_result;
+      SampleSummary sum{s.finished,
+                        s.answer,
+                        s.result.generated_tokens,
+                        s.result.tool_calls,
+                        s.error,
+                        messages_json(s.result.conversation),
+                        unit,
+                        p.sample};
+      ended[static_cast<std::size_t>(si)].push_back(std::move(sum));
     }
   }
   if (!line.empty()) emit(si, line);
+}
+
+void WorkflowRunner::Impl::run_step(std::size_t i, Status& first_error) {
+  {
+    std::lock_guard g(mu);
+    started[i] = std::chrono::steady_clock::now();  // it may have waited for a worker
+  }
+  emit(static_cast<int>(i), "started");
+  Result<StepResult> r = execute(static_cast<int>(i));
+  std::vector<std::pair<Runtime*, JobId>> to_cancel;
+  std::string line;
+  {
+    std::lock_guard g(mu);
+    auto& st = status[i];
+    st.elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started[i]).count();
+    if (r.ok()) {
+      StepStatus keep = st;
+      results[i] = std::move(*r);
+      results[i].status = keep;
+      st.state = StepState::done;
+      st.activity = "done";
+    } else {
+      const bool cancel = r.error().code == ErrorCode::cancelled || cancelled;
+      st.state = cancel ? StepState::cancelled : StepState::failed;
+      st.error = r.error().message;
+      results[i].samples = ended[i];  // what had finished is kept
+      if (!stop && !cancel) first_error = r.error().with_context("step '" + wf.steps[i].id + "'");
+      if (!stop) to_cancel.assign(jobs.begin(), jobs.end());
+      stop = true;
+    }
+    results[i].status = st;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%s: %lld tokens, %d tool calls, %.1fs", to_string(st.state),
+                  static_cast<long long>(st.tokens), st.tool_calls, st.elapsed);
+    line = buf + (st.error.empty() ? "" : ": " + st.error);
+    --running;
+  }
+  for (auto& [rt, job] : to_cancel)
+    rt->cancel(job);
+  emit(static_cast<int>(i), line);
+  cv.notify_all();
 }
 
 WorkflowOutcome WorkflowRunner::run(const workflows::InputValues& inputs, EventFn events) {
@@ -139,6 +195,8 @@ WorkflowOutcome WorkflowRunner::run(const workflows::InputValues& inputs, EventF
     m.results.assign(n, StepResult{});
     m.started.assign(n, {});
     m.tokens_seen.clear();
+    m.ended.assign(n, {});
+    m.unit_threads = 0;
     m.running = 0;
     m.stop = m.cancelled;  // a cancel() before run() ends it at once
     m.t0 = std::chrono::steady_clock::now();
@@ -148,77 +206,59 @@ WorkflowOutcome WorkflowRunner::run(const workflows::InputValues& inputs, EventF
     }
   }
   const auto deps = workflows::step_dependencies(m.wf);
-  std::vector<std::thread> threads;
+  // A pool of at most kMaxStepThreads workers runs the steps that are ready.
+  std::deque<std::size_t> ready;
+  std::vector<std::thread> workers;
+  bool finished = false;
   Status first_error;
+  auto worker = [this, &ready, &finished, &first_error] {
+    Impl& im = *impl_;
+    std::unique_lock lk(im.mu);
+    for (;;) {
+      im.cv.wait(lk, [&] { return finished || !ready.empty(); });
+      if (ready.empty()) return;
+      const std::size_t i = ready.front();
+      ready.pop_front();
+      lk.unlock();
+      im.run_step(i, first_error);
+      lk.lock();
+    }
+  };
   std::unique_lock lk(m.mu);
   while (true) {
     for (bool changed = true; changed;) {
       changed = false;
       for (std::size_t i = 0; i < n; ++i) {
         if (m.status[i].state != StepState::waiting) continue;
-        bool ready = true, blocked = m.stop;
+        bool ready_now = true, blocked = m.stop;
         for (const auto& d : deps[i]) {
           const StepState s = m.status[static_cast<std::size_t>(d.from)].state;
-          ready = ready && s == StepState::done;
+          ready_now = ready_now && s == StepState::done;
           blocked = blocked ||
                     (s != StepState::done && s != StepState::waiting && s != StepState::running);
         }
         if (blocked) {
           m.status[i].state = m.cancelled ? StepState::cancelled : StepState::skipped;
           changed = true;
-        } else if (ready) {
+        } else if (ready_now) {
           m.status[i].state = StepState::running;
           m.started[i] = std::chrono::steady_clock::now();
           ++m.running;
           changed = true;
-          threads.emplace_back([this, i, &first_error] {
-            Impl& im = *impl_;
-            im.emit(static_cast<int>(i), "started");
-            Result<StepResult> r = im.execute(static_cast<int>(i));
-            std::vector<std::pair<Runtime*, JobId>> to_cancel;
-            std::string line;
-            {
-              std::lock_guard g(im.mu);
-              auto& st = im.status[i];
-              st.elapsed =
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - im.started[i])
-                      .count();
-              if (r.ok()) {
-                StepStatus keep = st;
-                im.results[i] = std::move(*r);
-                im.results[i].status = keep;
-                st.state = StepState::done;
-                st.activity = "done";
-              } else {
-                const bool cancel = r.error().code == ErrorCode::cancelled || im.cancelled;
-                st.state = cancel ? StepState::cancelled : StepState::failed;
-                st.error = r.error().message;
-                if (!im.stop && !cancel)
-                  first_error = r.error().with_context("step '" + im.wf.steps[i].id + "'");
-                if (!im.stop) to_cancel.assign(im.jobs.begin(), im.jobs.end());
-                im.stop = true;
-              }
-              im.results[i].status = st;
-              char buf[160];
-              std::snprintf(buf, sizeof buf, "%s: %lld tokens, %d tool calls, %.1fs",
-                            to_string(st.state), static_cast<long long>(st.tokens), st.tool_calls,
-                            st.elapsed);
-              line = buf + (st.error.empty() ? "" : ": " + st.error);
-              --im.running;
-            }
-            for (auto& [rt, job] : to_cancel)
-              rt->cancel(job);
-            im.emit(static_cast<int>(i), line);
-            im.cv.notify_all();
-          });
+          ready.push_back(i);
+          if (workers.size() < static_cast<std::size_t>(kMaxStepThreads))
+            workers.emplace_back(worker);
+          m.cv.notify_all();
         }
       }
     }
     if (m.running == 0) break;
     m.cv.wait(lk);
   }
+  finished = true;
+  m.cv.notify_all();
   lk.unlock();
-  for (auto& t : threads)
+  for (auto& t : workers)
     t.join();
 
   WorkflowOutcome out;

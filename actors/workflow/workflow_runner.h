@@ -3,9 +3,11 @@
 // concurrently; every agent of one model runs on that model's single Runtime (one engine),
 // so shared prompt prefixes (system prompt, a shared document first in the input, a
 // best-of prompt) are computed once and reused from the KV cache.
-// Threads: run() blocks its caller and runs each step on a thread of its own; cancel() and
-// snapshot() may be called from any thread while run() is in progress. Events arrive on
-// runner threads and must return quickly.
+// Threads: run() blocks its caller and runs steps on a pool of at most kMaxStepThreads
+// threads (ready steps beyond it wait); map items run on the step's thread plus at most
+// kMaxUnitThreads more per run, whatever the list's length. cancel() and snapshot() may be
+// called from any thread while run() is in progress. Events arrive on runner threads and
+// must return quickly.
 #pragma once
 
 #include <atomic>
@@ -24,17 +26,27 @@
 
 namespace agentrt::actors::workflow {
 
+// Threads of one run: steps running at once, and extra threads for map items over all steps.
+inline constexpr int kMaxStepThreads = 16;
+inline constexpr int kMaxUnitThreads = 64;
+// Live engine requests per model (RuntimeOptions::max_pending_requests) unless set; more
+// wait in the runtime's queue.
+inline constexpr int kDefaultRunnerLiveRequests = 1024;
+
 struct RunnerOptions {
   std::string model_dir;           // replaces the path of the "default" (or only) model
   std::string fallback_model_dir;  // for models without a path (the CLI: tiny-calc)
   int kv_blocks = 0;               // 0: the model's kv_blocks, else 2048
   int threads = 0;                 // 0: the model's threads, else all cores
   std::string backend;             // "cpu" or "cuda": replaces the default model's backend
+  int max_live_requests = 0;       // 0: kDefaultRunnerLiveRequests
 };
 
 // A plain progress line about one step ("calculator {"expression": "13 + 7"} -> 20").
 using EventFn = std::function<void(const std::string& step, const std::string& line)>;
 
+// A cancelled or failed run keeps what finished: done steps with their outputs, and in the
+// steps that did not finish, `samples` lists the samples and map items that had ended.
 struct WorkflowOutcome {
   Status status;  // the first step failure, or cancelled
   std::vector<std::pair<std::string, workflows::Value>> outputs;  // in declaration order
