@@ -9,10 +9,12 @@
 namespace agentrt {
 
 struct DeviceSampling {
-  float temperature = 0.0f;  // 0 = greedy
-  std::int32_t top_k = 0;    // 0 = off
-  float top_p = 1.0f;        // 1 = off
-  float min_p = 0.0f;        // 0 = off
+  // 0 = greedy. Producers pass 0 for every temperature below sampling::kGreedyTemperature
+  // (SamplingParams::greedy), so the device and Sampler agree on which rows are greedy.
+  float temperature = 0.0f;
+  std::int32_t top_k = 0;  // 0 = off
+  float top_p = 1.0f;      // 1 = off
+  float min_p = 0.0f;      // 0 = off
   std::uint64_t seed = 0;
   std::uint64_t step = 0;  // index of this draw in the sequence (its position): (seed, step)
                            // fixes the draw

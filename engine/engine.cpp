@@ -1,7 +1,10 @@
 // Engine: creation, the thread-safe command queue, and the commands themselves.
 #include "engine/engine.h"
 
+#include <span>
+
 #include "engine/engine_internal.h"
+#include "engine/kv_pool_limits.h"
 
 namespace agentrt {
 
@@ -9,10 +12,48 @@ Engine::Engine(EngineDeps deps, const EngineOptions& options)
     : deps_(std::move(deps)), opt_(options) {}
 Engine::~Engine() = default;
 
+namespace {
+
+Status check_options(const Backend& backend, const EngineOptions& o) {
+  if (o.max_tokens_per_step < 1 || o.max_running < 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      "EngineOptions: max_tokens_per_step and max_running must be >= 1, got " +
+                          std::to_string(o.max_tokens_per_step) + " and " +
+                          std::to_string(o.max_running));
+  }
+  const auto& geo = backend.kv_geometry();
+  if (geo.block_size < 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      "Engine: backend block size " + std::to_string(geo.block_size));
+  }
+  // The backend has allocated its pool already; this bounds the KV manager's metadata.
+  return check_kv_block_count("Engine: backend '" + backend.name() + "'", geo.num_blocks);
+}
+
+// The first token id outside [0, vocab) in `tokens`, or -1.
+std::int64_t first_bad_token(std::span<const std::int32_t> tokens, int vocab) {
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= vocab) return static_cast<std::int64_t>(i);
+  }
+  return -1;
+}
+
+Status check_tokens(std::span<const std::int32_t> tokens, int vocab, const char* what) {
+  const std::int64_t bad = first_bad_token(tokens, vocab);
+  if (bad < 0) return ok_status();
+  return make_error(ErrorCode::invalid_argument,
+                    std::string(what) + " token " + std::to_string(bad) + ": id " +
+                        std::to_string(tokens[static_cast<std::size_t>(bad)]) +
+                        " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOptions& options) {
   if (deps.backend == nullptr || deps.config == nullptr) {
     return make_error(ErrorCode::invalid_argument, "Engine: backend and config are required");
   }
+  AGENTRT_TRY(check_options(*deps.backend, options));
   const bool needs_io = options.host_tier_bytes > 0 || deps.persistent != nullptr ||
                         (options.swap_preemption && options.swap_bytes > 0);
   if (needs_io && deps.backend->block_bytes() == 0) {
@@ -63,6 +104,7 @@ Result<RequestId> Engine::add_request(EngineRequest request) {
                                                        " tokens leaves no room in the context of " +
                                                        std::to_string(max_context));
   }
+  AGENTRT_TRY(check_tokens(request.prompt, deps_.config->vocab_size, "prompt"));
   const auto& geo = deps_.backend->kv_geometry();
   const std::int64_t total =
       std::min<std::int64_t>(std::ssize(request.prompt) + request.params.max_tokens, max_context);
@@ -145,6 +187,17 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optiona
   if (!s.paused) {
     events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, "resume: not paused"});
     return;
+  }
+  // A bad resume ends the request (an error event is its last), as a bad add_request never
+  // starts one.
+  Status valid = check_tokens(appended, deps_.config->vocab_size, "resume: appended");
+  if (valid.ok() && max_tokens && *max_tokens < 1) {
+    valid = make_error(ErrorCode::invalid_argument,
+                       "resume: max_tokens must be >= 1, got " + std::to_string(*max_tokens));
+  }
+  if (!valid.ok()) {
+    events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, valid.error().message});
+    return end(s);
   }
   s.tokens.insert(s.tokens.end(), appended.begin(), appended.end());
   s.turn_start = s.tokens.size();

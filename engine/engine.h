@@ -84,21 +84,23 @@ struct EngineStats {
 
 class Engine {
  public:
-  // Errors: a missing backend or config, a backend that cannot swap blocks while swap,
-  // tiers or a persistent store are asked for.
+  // Errors: a missing backend or config, max_tokens_per_step or max_running < 1, a pool of
+  // more than kMaxKvBlocks blocks, a backend that cannot swap blocks while swap, tiers or a
+  // persistent store are asked for.
   static Result<std::unique_ptr<Engine>> create(EngineDeps deps, const EngineOptions& options);
   ~Engine();
 
   // --- any thread ---
-  // Queues a request. Errors: invalid params, an empty prompt, a prompt that fills the
-  // context, or one whose KV can never fit in the block pool.
+  // Queues a request. Errors: invalid params, an empty prompt, a token id outside the
+  // vocabulary, a prompt that fills the context, or one whose KV can never fit in the pool.
   Result<RequestId> add_request(EngineRequest request);
   // Ends a request (event cancelled); its KV is released. Unknown ids are ignored.
   void cancel(RequestId id);
   // Stops generating and pins the request's KV for `ttl` (event paused).
   void pause(RequestId id, kv::Duration ttl);
   // Continues a paused request with `appended` tokens (e.g. a tool result) and a new
-  // max_tokens for this turn when given.
+  // max_tokens for this turn when given. A token outside the vocabulary or max_tokens < 1
+  // ends the request with an error event.
   void resume(RequestId id, std::vector<std::int32_t> appended,
               std::optional<int> max_tokens = std::nullopt);
   // Queues a copy of the request that shares its KV copy-on-write; returns the child id.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -44,6 +45,7 @@ class ToyBackend final : public Backend {
         if (i + 1 < s.tokens.size()) continue;
         for (int v = 0; v < kVocab; ++v)
           out.data.push_back(static_cast<float>(mix(h, static_cast<std::uint64_t>(v)) % 1000));
+        if (pos == nan_at_pos) out.data.back() = std::numeric_limits<float>::infinity();
         ++out.rows;
       }
     }
@@ -68,6 +70,7 @@ class ToyBackend final : public Backend {
     return ok_status();
   }
   static constexpr int kVocab = 32;
+  int nan_at_pos = -1;  // the logits row of a chunk ending at this position gets an inf
 
  private:
   std::size_t at(std::int32_t b, int i) const {
@@ -195,6 +198,72 @@ TEST(Engine, RejectsRequestsThatCanNeverFit) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::out_of_memory);
   EXPECT_FALSE(rig.engine->add_request(req(0, 0, 4)).ok());
+}
+
+TEST(Engine, RejectsBadOptionsAndTokens) {
+  ToyBackend backend(8, 4);
+  model::ModelConfig config;
+  config.vocab_size = ToyBackend::kVocab;
+  config.max_position_embeddings = 4096;
+  kv::FakeClock clock;
+  EngineOptions opt;
+  opt.max_running = 0;
+  auto bad = Engine::create({&backend, &config, "toy", nullptr, &clock}, opt);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("max_running"), std::string::npos);
+  ToyBackend huge(1, 4);
+  const_cast<KvGeometry&>(huge.kv_geometry()).num_blocks = 300000000;  // never allocated
+  auto too_many = Engine::create({&huge, &config, "toy", nullptr, &clock}, {});
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_NE(too_many.error().message.find("300000000 KV blocks is outside [1, 4194304]"),
+            std::string::npos)
+      << too_many.error().message;
+
+  Rig rig(8);
+  auto r = req(0, 5, 2);
+  r.prompt[2] = ToyBackend::kVocab;  // one past the vocabulary: the step would fail for all
+  auto id = rig.engine->add_request(r);
+  ASSERT_FALSE(id.ok());
+  EXPECT_NE(id.error().message.find("prompt token 2: id 32 is outside the vocabulary [0, 32)"),
+            std::string::npos)
+      << id.error().message;
+}
+
+TEST(Engine, BadResumeEndsTheRequest) {
+  Rig rig(16);
+  auto a = req(1, 5, 2);
+  a.pause_on_finish = 5s;
+  auto id = rig.engine->add_request(a);
+  while (rig.engine->has_work())
+    ASSERT_TRUE(rig.engine->step().ok());
+  rig.engine->resume(*id, {3, -1}, 2);
+  auto ev = rig.engine->step();
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ((*ev)[0].kind, EventKind::error);
+  EXPECT_NE((*ev)[0].message.find("appended token 1: id -1"), std::string::npos)
+      << (*ev)[0].message;
+  EXPECT_FALSE(rig.engine->has_work());
+}
+
+// Non-finite logits fail only the request whose row they are in, naming the step.
+TEST(Engine, NonFiniteLogitsFailOnlyThatRequest) {
+  Rig rig(32);
+  rig.backend.nan_at_pos = 6;  // the 5-token prompt's third output token
+  auto a = rig.engine->add_request(req(1, 5, 6));
+  auto b = rig.engine->add_request(req(9, 9, 4));
+  std::map<RequestId, std::vector<EngineEvent>> got;
+  while (rig.engine->has_work()) {
+    auto ev = rig.engine->step();
+    ASSERT_TRUE(ev.ok());
+    for (auto& e : *ev)
+      got[e.request].push_back(e);
+  }
+  ASSERT_EQ(got[*a].size(), 3u);
+  EXPECT_EQ(got[*a].back().kind, EventKind::error);
+  EXPECT_EQ(got[*a].back().message, "non-finite logits at step 2 (token 31: inf)");
+  ASSERT_EQ(got[*b].size(), 4u);
+  EXPECT_EQ(got[*b].back().finish, FinishReason::length);
 }
 
 TEST(Engine, ForkedSamplesFinishIndependently) {

@@ -21,13 +21,18 @@ bool is_stop(const sampling::SamplingParams& p, const model::ModelConfig& config
 // far, on the host) and no top-logprob alternatives. Greedy ones always (the device gives
 // Sampler's token exactly); sampled ones when the options allow.
 bool device_samplable(const sampling::SamplingParams& p, bool sampled_on_device) {
-  return (p.temperature == 0.0f || sampled_on_device) && p.repetition_penalty == 1.0f &&
+  return (p.greedy() || sampled_on_device) && p.repetition_penalty == 1.0f &&
          p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f && p.logprobs <= 0;
 }
 
 }  // namespace
 
 void Engine::sample(Seq& s, std::span<const float> logits, std::vector<EngineEvent>& events) {
+  const auto step = std::ssize(s.tokens) - static_cast<std::int64_t>(s.turn_start);
+  if (auto bad = sampling::check_logits(logits, step)) {  // fails this request only
+    events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, std::move(*bad)});
+    return end(s);
+  }
   const std::span<const std::int32_t> all(s.tokens);
   accept(s, s.sampler->sample(logits, all.first(s.turn_start), all.subspan(s.turn_start)), events);
 }
@@ -86,7 +91,8 @@ Result<std::vector<EngineEvent>> Engine::step() {
     for (const auto& ch : plan.chunks) {
       const Seq& s = *seqs_.at(ch.seq);
       const auto& p = s.params;
-      rows.push_back({p.temperature, p.top_k, p.top_p, p.min_p, s.seed,
+      // The device sees temperature 0 for every greedy row (SamplingParams::greedy).
+      rows.push_back({p.greedy() ? 0.0f : p.temperature, p.top_k, p.top_p, p.min_p, s.seed,
                       static_cast<std::uint64_t>(s.tokens.size())});
       want_logprobs = want_logprobs || p.logprobs == 0;
     }

@@ -51,6 +51,7 @@ struct Limits {
   int max_context = 0;
   int block_size = 0;
   int num_blocks = 0;
+  int vocab_size = 0;
 };
 
 // KV positions a request may write: every token but the last output one.
@@ -71,6 +72,14 @@ Status check_requests(std::span<const GenerationRequest> requests, const Limits&
                         where + ": prompt of " + std::to_string(r.prompt.size()) +
                             " tokens leaves no room in the context of " +
                             std::to_string(lim.max_context));
+    }
+    for (std::size_t t = 0; t < r.prompt.size(); ++t) {
+      if (r.prompt[t] < 0 || r.prompt[t] >= lim.vocab_size) {
+        return make_error(ErrorCode::invalid_argument,
+                          where + ": prompt token " + std::to_string(t) + ": id " +
+                              std::to_string(r.prompt[t]) + " is outside the vocabulary [0, " +
+                              std::to_string(lim.vocab_size) + ")");
+      }
     }
     const int need = blocks_needed(r, lim);
     if (need > lim.num_blocks) {
@@ -215,7 +224,7 @@ Result<std::vector<GenerationResult>> generate(Backend& backend, const model::Mo
                                                const GeneratorOptions& options,
                                                const Detokenize& detokenize) {
   const auto& geo = backend.kv_geometry();
-  const Limits lim{config.max_context(), geo.block_size, geo.num_blocks};
+  const Limits lim{config.max_context(), geo.block_size, geo.num_blocks, config.vocab_size};
   if (options.max_prefill_tokens_per_step < 1) {
     return make_error(ErrorCode::invalid_argument, "max_prefill_tokens_per_step must be >= 1");
   }
@@ -242,9 +251,15 @@ Result<std::vector<GenerationResult>> generate(Backend& backend, const model::Mo
     build_plan(st, options.max_prefill_tokens_per_step, plan, rows);
     if (auto s = backend.forward(plan, logits); !s.ok()) return s.error().with_context("generate");
     for (std::size_t r = 0; r < rows.size(); ++r) {
-      rows[r].run->fed += rows[r].count;
-      if (rows[r].sample)
-        advance(*rows[r].run, logits.row(static_cast<int>(r)), config, lim, detokenize);
+      Run& run = *rows[r].run;
+      run.fed += rows[r].count;
+      if (!rows[r].sample) continue;
+      const auto row = logits.row(static_cast<int>(r));
+      if (auto bad = sampling::check_logits(row, std::ssize(run.result.tokens))) {
+        return make_error(ErrorCode::corrupt,
+                          "generate: request " + std::to_string(run.index) + ": " + *bad);
+      }
+      advance(run, row, config, lim, detokenize);
     }
     retire(st);
   }

@@ -48,9 +48,10 @@ struct GeneratorOptions {
 // Runs every request to completion; results follow the request order. A request finishes
 // on an EOS id (config.eos_token_ids, unless ignore_eos) or one of its stop_token_ids, a
 // stop string (needs `detokenize`), max_tokens, or when prompt + output reaches
-// config.max_context(). Errors: invalid params or an empty prompt
-// (invalid_argument, naming the request), a prompt that fills the context, a request whose
-// KV cannot fit in the backend's block pool (out_of_memory, with the numbers), or a backend
+// config.max_context(). Errors: invalid params, an empty prompt or a token outside the
+// vocabulary (invalid_argument, naming the request), a prompt that fills the context, a
+// request whose KV cannot fit in the backend's block pool (out_of_memory, with the numbers),
+// a logits row with NaN or infinity (corrupt: "non-finite logits at step N"), or a backend
 // error.
 Result<std::vector<GenerationResult>> generate(Backend& backend, const model::ModelConfig& config,
                                                std::span<const GenerationRequest> requests,

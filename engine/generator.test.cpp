@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 namespace agentrt {
@@ -28,9 +29,11 @@ class ToyBackend final : public Backend {
   std::string name() const override { return "toy"; }
   const KvGeometry& kv_geometry() const override { return geo_; }
   int steps = 0;
+  int nan_at_step = -1;  // that step's first logit becomes NaN
 
   Status forward(const BatchPlan& plan, Logits& out) override {
     ++steps;
+    const bool poison = steps == nan_at_step;
     out.vocab = vocab_;
     out.rows = 0;
     out.data.clear();
@@ -64,6 +67,7 @@ class ToyBackend final : public Backend {
         }
       }
     }
+    if (poison && !out.data.empty()) out.data[0] = std::numeric_limits<float>::quiet_NaN();
     return ok_status();
   }
   Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>>) override {
@@ -211,6 +215,36 @@ TEST(Generator, Errors) {
   expect_error(request(30, 10), ErrorCode::out_of_memory, "needs 10 KV blocks");
   auto full = request(4096, 1);
   expect_error(full, ErrorCode::invalid_argument, "context");
+  auto outside = request(3, 4);
+  outside.prompt[1] = 32;
+  expect_error(outside, ErrorCode::invalid_argument, "prompt token 1: id 32 is outside");
+}
+
+// max_tokens near INT_MAX is capped at the context in 64-bit arithmetic: it neither
+// overflows into a negative block count nor asks for more blocks than the context needs.
+TEST(Generator, HugeMaxTokensIsCappedAtTheContext) {
+  auto config = toy_config();
+  config.max_position_embeddings = 24;
+  GenerationRequest r = request(3, std::numeric_limits<int>::max());
+  r.params.ignore_eos = true;
+  auto out = run(std::span(&r, 1), 6, config);  // 6 blocks of 4 = the 24-token context
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].finish, FinishReason::context_full);
+  EXPECT_EQ(out[0].tokens.size(), 21u);
+}
+
+// A NaN in the logits fails the call, naming the step, instead of sampling garbage.
+TEST(Generator, NonFiniteLogitsFailTheRequest) {
+  ToyBackend backend(16, 4, 32);
+  backend.nan_at_step = 3;  // the prefill, then two decodes
+  const auto config = toy_config();
+  GenerationRequest r = request(5, 8);
+  auto out = generate(backend, config, std::span(&r, 1));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::corrupt);
+  EXPECT_NE(out.error().message.find("non-finite logits at step 2 (token 0: nan)"),
+            std::string::npos)
+      << out.error().message;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/cpu/cpu_weights.h"
+#include "engine/kv_pool_limits.h"
 
 namespace agentrt::kernels {
 namespace {
@@ -15,6 +16,8 @@ Status check_options(const model::ModelConfig& c, const CudaBackendOptions& o) {
                       "CudaBackendOptions: num_blocks and block_size must be positive, got " +
                           std::to_string(o.num_blocks) + " and " + std::to_string(o.block_size));
   }
+  // Bounds the pool's block count before cudaMalloc (device memory is the allocation's check).
+  AGENTRT_TRY(check_kv_block_count("CudaBackendOptions", o.num_blocks));
   AGENTRT_TRY(cpu::check_cpu_config(c));
   if (c.head_dim > 256) {
     return make_error(ErrorCode::unsupported,

@@ -2,10 +2,9 @@
 
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 
 #include "engine/chat/template_renderers.h"
+#include "engine/common/file_read.h"
 
 namespace agentrt::chat {
 
@@ -72,12 +71,11 @@ Result<Family> detect_family(std::string_view chat_template, const std::string& 
 
 Result<Family> detect_family_in_dir(const std::string& model_dir) {
   const std::string path = model_dir + "/tokenizer_config.json";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::not_found, path + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  // Bounded: a FIFO or device named tokenizer_config.json must not block or grow.
+  auto text = read_file_bounded(path, kMaxConfigFileBytes);
+  if (!text.ok()) return text.error();
   try {
-    const Json config = Json::parse(ss.str());
+    const Json config = Json::parse(*text);
     if (!config.is_object() || !config.contains("chat_template"))
       return make_error(ErrorCode::unsupported,
                         model_dir + ": tokenizer_config.json has no chat_template");

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "engine/kv_pool_limits.h"
+
 namespace agentrt::cpu {
 
 CpuBackend::CpuBackend(const model::ModelConfig& config, CpuWeights weights,
@@ -14,6 +16,34 @@ CpuBackend::CpuBackend(const model::ModelConfig& config, CpuWeights weights,
       rope_(config),
       pool_(std::make_unique<ThreadPool>(num_threads)) {}
 
+namespace {
+
+// Every option, and the pool's size against its memory limit, before anything is allocated.
+Status check_options(const model::ModelConfig& config, const CpuBackendOptions& options) {
+  if (options.block_size <= 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      "CpuBackendOptions: block_size must be positive, got " +
+                          std::to_string(options.block_size));
+  }
+  if (options.num_threads < 0 || options.num_threads > kMaxCpuThreads) {
+    return make_error(ErrorCode::invalid_argument,
+                      "CpuBackendOptions: num_threads " + std::to_string(options.num_threads) +
+                          " is outside [0, " + std::to_string(kMaxCpuThreads) +
+                          "] (0 = all cores)");
+  }
+  KvGeometry geo;
+  geo.block_size = options.block_size;
+  geo.num_layers = config.num_layers;
+  geo.num_kv_heads = config.num_kv_heads;
+  geo.head_dim = config.head_dim;
+  const bool explicit_limit = options.max_kv_bytes > 0;
+  return check_kv_pool("CpuBackendOptions", options.num_blocks, geo.block_bytes(sizeof(float)),
+                       explicit_limit ? options.max_kv_bytes : default_host_kv_limit_bytes(),
+                       explicit_limit ? "CpuBackendOptions::max_kv_bytes" : "half of physical RAM");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<CpuBackend>> CpuBackend::create(std::shared_ptr<const model::Model> model,
                                                        CpuBackendOptions options) {
   if (!model) return make_error(ErrorCode::invalid_argument, "CpuBackend::create: null model");
@@ -23,12 +53,7 @@ Result<std::unique_ptr<CpuBackend>> CpuBackend::create(std::shared_ptr<const mod
 Result<std::unique_ptr<CpuBackend>> CpuBackend::create(const model::ModelConfig& config,
                                                        const model::ModelWeights& weights,
                                                        CpuBackendOptions options) {
-  if (options.num_blocks <= 0 || options.block_size <= 0 || options.num_threads < 0) {
-    return make_error(ErrorCode::invalid_argument,
-                      "CpuBackendOptions: num_blocks and block_size must be positive, got " +
-                          std::to_string(options.num_blocks) + " and " +
-                          std::to_string(options.block_size));
-  }
+  AGENTRT_TRY(check_options(config, options));
   auto converted = CpuWeights::convert(config, weights);
   if (!converted.ok()) return converted.error();
   KvGeometry geo;

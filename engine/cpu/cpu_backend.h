@@ -3,6 +3,7 @@
 // tokens of a step and paged f32 KV memory. Like every Backend, one thread drives it.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,17 +18,26 @@
 
 namespace agentrt::cpu {
 
+// Most threads a CpuBackend runs (CpuBackendOptions::num_threads, --threads).
+inline constexpr int kMaxCpuThreads = 256;
+
 struct CpuBackendOptions {
-  int num_blocks = 256;
+  int num_blocks = 256;  // in [1, kMaxKvBlocks]
   int block_size = 16;
-  int num_threads = 0;  // 0 = hardware concurrency
+  int num_threads = 0;  // 0 = hardware concurrency; at most kMaxCpuThreads
+  // Bytes the KV pool may take (num_blocks x block_bytes()); 0 = half of physical RAM
+  // (default_host_kv_limit_bytes).
+  std::uint64_t max_kv_bytes = 0;
 };
 
 class CpuBackend final : public Backend {
  public:
   // Converts the model's weights to f32 (the model may be released afterwards) and allocates
-  // num_blocks KV blocks. Errors: bad options, an unsupported config, a tensor of the wrong
-  // shape or size. Sets OpenBLAS to one thread per call: the backend splits GEMMs itself.
+  // num_blocks KV blocks. Errors: bad options (invalid_argument: a block count outside
+  // [1, kMaxKvBlocks], threads outside [0, kMaxCpuThreads]; out_of_memory: a pool larger
+  // than max_kv_bytes, checked before anything is allocated), an unsupported config, a
+  // tensor of the wrong shape or size. Sets OpenBLAS to one thread per call: the backend splits
+  // GEMMs itself.
   static Result<std::unique_ptr<CpuBackend>> create(std::shared_ptr<const model::Model> model,
                                                     CpuBackendOptions options);
   // The same from a config and bound weights, which need only live during the call.

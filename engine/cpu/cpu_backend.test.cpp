@@ -8,6 +8,7 @@
 #include <random>
 
 #include "engine/cpu/test_model.h"
+#include "engine/kv_pool_limits.h"
 
 namespace agentrt::cpu {
 namespace {
@@ -357,6 +358,48 @@ TEST(CpuBackend, BadWeightsAreErrors) {
   ASSERT_FALSE(b.ok());
   EXPECT_NE(b.error().message.find("q_proj"), std::string::npos) << b.error().message;
   EXPECT_FALSE(CpuBackend::create(m->config, m->weights, {0, 16, 0}).ok());
+}
+
+}  // namespace
+}  // namespace agentrt::cpu
+
+namespace agentrt::cpu {
+namespace {
+
+// Pool sizes and thread counts are checked before anything is allocated: a block count in
+// the hundreds of millions or a pool over max_kv_bytes is an error, not a bad_alloc.
+TEST(CpuBackend, OversizedPoolsAndThreadCountsAreRefusedBeforeAllocating) {
+  const auto m = make_test_model(opts(false, false, false));
+  // 2 layers x K|V x 16 slots x 2 kv heads x head_dim 8 x 4 bytes.
+  constexpr std::uint64_t kBlockBytes = 4096;
+  CpuBackendOptions o;
+  o.num_blocks = 300000000;
+  auto many = CpuBackend::create(m->config, m->weights, o);
+  ASSERT_FALSE(many.ok());
+  EXPECT_EQ(many.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(many.error().message.find("300000000 KV blocks is outside [1, 4194304]"),
+            std::string::npos)
+      << many.error().message;
+  o.num_blocks = static_cast<int>(kMaxKvBlocks);  // 16 GiB at 4 KiB a block
+  o.max_kv_bytes = 1u << 20;
+  auto big = CpuBackend::create(m->config, m->weights, o);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().code, ErrorCode::out_of_memory);
+  EXPECT_NE(big.error().message.find("exceed the KV memory limit of 1048576 bytes "
+                                     "(CpuBackendOptions::max_kv_bytes)"),
+            std::string::npos)
+      << big.error().message;
+  o.num_blocks = (1 << 20) / kBlockBytes;  // exactly the limit
+  auto b = CpuBackend::create(m->config, m->weights, o);
+  ASSERT_TRUE(b.ok()) << b.error().to_string();
+  EXPECT_EQ((*b)->block_bytes(), kBlockBytes);
+  o.num_blocks = 8;
+  o.max_kv_bytes = 0;
+  o.num_threads = kMaxCpuThreads + 1;
+  auto threads = CpuBackend::create(m->config, m->weights, o);
+  ASSERT_FALSE(threads.ok());
+  EXPECT_NE(threads.error().message.find("num_threads 257 is outside [0, 256]"), std::string::npos)
+      << threads.error().message;
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // checkpoint.h: opening a single-file or sharded safetensors checkpoint.
 #include "engine/model/checkpoint.h"
 
+#include <limits>
 #include <set>
 #include <system_error>
 #include <utility>
 
+#include "engine/common/file_read.h"
 #include "engine/model/strict_json.h"
 
 namespace agentrt::model {
@@ -96,17 +98,42 @@ Status Checkpoint::add_sharded() {
   return ok_status();
 }
 
+namespace {
+
+// Whether dir/name exists. Errors (naming the path) other than "no such file": a symlink
+// loop, a permission problem. Never throws.
+Result<bool> entry_exists(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    // check_regular_file words it as every bounded read does ("too many levels of ...").
+    auto named = check_regular_file(path, std::numeric_limits<std::uint64_t>::max());
+    if (!named.ok()) return named.error();
+    return make_error(ErrorCode::io, path.string() + ": " + ec.message());
+  }
+  return std::filesystem::exists(st);
+}
+
+}  // namespace
+
 Result<Checkpoint> Checkpoint::open(const std::filesystem::path& model_dir) {
   Checkpoint checkpoint;
   checkpoint.dir_ = model_dir;
   std::error_code ec;
   if (!std::filesystem::is_directory(model_dir, ec)) {
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return make_error(ErrorCode::io, model_dir.string() + ": " + ec.message());
+    }
     return make_error(ErrorCode::not_found, model_dir.string() + ": not a directory");
   }
-  if (std::filesystem::exists(model_dir / kSingleFile, ec)) {
+  auto single = entry_exists(model_dir / kSingleFile);
+  AGENTRT_TRY(single);
+  auto index = *single ? Result<bool>(false) : entry_exists(model_dir / kIndexFile);
+  AGENTRT_TRY(index);
+  if (*single) {
     checkpoint.source_ = kSingleFile;
     AGENTRT_TRY(checkpoint.add_file(kSingleFile));
-  } else if (std::filesystem::exists(model_dir / kIndexFile, ec)) {
+  } else if (*index) {
     checkpoint.source_ = kIndexFile;
     AGENTRT_TRY(checkpoint.add_sharded());
   } else {

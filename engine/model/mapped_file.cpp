@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <utility>
 
+#include "engine/common/file_read.h"
 #include "engine/model/safetensors.h"
 
 namespace agentrt::model {
@@ -21,7 +23,11 @@ Error os_error(const std::filesystem::path& path, const char* what, int err) {
 }  // namespace
 
 Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // stat first: open() of a FIFO blocks until a writer appears. Mapping allocates nothing, so
+  // the size is not capped here.
+  AGENTRT_TRY(check_regular_file(path, std::numeric_limits<std::uint64_t>::max()));
+  // O_NONBLOCK too: the path may have been swapped for a FIFO since the stat.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return os_error(path, "cannot open", errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -31,7 +37,7 @@ Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return make_error(ErrorCode::io, path.string() + ": not a regular file");
+    return make_error(ErrorCode::io, path.string() + ": not a regular file (changed while opened)");
   }
   MappedFile file;
   file.path_ = path;

@@ -10,7 +10,8 @@ namespace agentrt::model {
 Model::Model(ModelConfig config, Checkpoint checkpoint)
     : config_(std::move(config)), checkpoint_(std::move(checkpoint)) {}
 
-Result<std::shared_ptr<const Model>> Model::load(const std::filesystem::path& model_dir) {
+Result<std::shared_ptr<const Model>> Model::load(const std::filesystem::path& model_dir,
+                                                 const LoadOptions& options) {
   auto config = load_config(model_dir);
   if (!config.ok()) return config.error().with_context(model_dir.string());
   auto checkpoint = Checkpoint::open(model_dir);
@@ -19,6 +20,9 @@ Result<std::shared_ptr<const Model>> Model::load(const std::filesystem::path& mo
   std::shared_ptr<Model> model(new Model(std::move(config).value(), std::move(checkpoint).value()));
   auto weights = bind_weights(model->checkpoint_, model->config_);
   AGENTRT_TRY(weights);
+  if (auto st = check_finite_weights(model->checkpoint_, options.weight_check); !st.ok()) {
+    return st.error().with_context(model_dir.string());
+  }
   model->weights_ = std::move(weights).value();
   model->fingerprint_ = compute_fingerprint(model->config_, model->checkpoint_);
   return std::shared_ptr<const Model>(std::move(model));

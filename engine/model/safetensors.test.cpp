@@ -141,8 +141,7 @@ TEST(MappedFile, MapsFilesAndNamesErrors) {
   auto missing = MappedFile::open(dir.path() / "nope.safetensors");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::not_found);
-  EXPECT_NE(missing.error().message.find("nope.safetensors: cannot open: No such file"),
-            std::string::npos)
+  EXPECT_NE(missing.error().message.find("nope.safetensors: no such file"), std::string::npos)
       << missing.error().message;
   auto is_dir = MappedFile::open(dir.path());
   EXPECT_FALSE(is_dir.ok());

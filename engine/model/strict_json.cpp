@@ -1,13 +1,11 @@
 // strict_json.h: nlohmann parsing with duplicate-key detection through the parser callback.
 #include "engine/model/strict_json.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <vector>
+
+#include "engine/common/file_read.h"
 
 namespace agentrt::model {
 namespace {
@@ -114,16 +112,10 @@ Result<nlohmann::json> parse_strict_json(std::string_view text, std::string_view
 
 Result<nlohmann::json> read_strict_json_file(const std::filesystem::path& path,
                                              std::string_view file_name) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    return make_error(err == ENOENT ? ErrorCode::not_found : ErrorCode::io,
-                      path.string() + ": cannot open: " + std::strerror(err));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return make_error(ErrorCode::io, path.string() + ": read failed");
-  return parse_strict_json(text.str(), file_name);
+  // Bounded: a FIFO, device or huge file named config.json must not block or exhaust memory.
+  auto text = read_file_bounded(path, kMaxConfigFileBytes);
+  if (!text.ok()) return text.error();
+  return parse_strict_json(*text, file_name);
 }
 
 }  // namespace agentrt::model

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <string>
 
 namespace agentrt::sampling {
 namespace {
@@ -148,6 +149,25 @@ std::int32_t draw(const std::vector<float>& w, const std::vector<std::int32_t>* 
 
 }  // namespace
 
+std::int64_t first_non_finite(std::span<const float> logits) {
+  for (std::size_t i = 0; i < logits.size(); ++i) {
+    if (!std::isfinite(logits[i])) return static_cast<std::int64_t>(i);
+  }
+  return -1;
+}
+
+std::optional<std::string> check_logits(std::span<const float> logits, std::int64_t step) {
+  const std::int64_t bad = first_non_finite(logits);
+  if (bad < 0) return std::nullopt;
+  const float v = logits[static_cast<std::size_t>(bad)];
+  return "non-finite logits at step " + std::to_string(step) + " (token " + std::to_string(bad) +
+         ": " +
+         (std::isnan(v) ? "nan"
+          : v > 0       ? "inf"
+                        : "-inf") +
+         ")";
+}
+
 Sampler::Sampler(const SamplingParams& params, std::uint64_t default_seed)
     : params_(params), rng_(params.seed.value_or(default_seed)) {}
 
@@ -163,7 +183,7 @@ SampledToken Sampler::sample(std::span<const float> logits, std::span<const std:
     apply_openai_penalties(work_, params_.presence_penalty, params_.frequency_penalty, output,
                            index_);
   }
-  if (params_.temperature == 0.0f) {
+  if (params_.greedy()) {
     result.token = argmax(work_);
   } else {
     for (float& l : work_)

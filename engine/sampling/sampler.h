@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "engine/sampling/sampling_params.h"
@@ -23,6 +25,14 @@ struct SampledToken {
   float logprob = 0.0f;           // of the chosen token (when params.logprobs >= 0)
   std::vector<TokenLogprob> top;  // params.logprobs alternatives, best first
 };
+
+// Index of the first NaN or infinite value of `logits`, or -1 when all are finite. Callers
+// fail the request on such a row (bad weights or an overflow) instead of sampling garbage.
+std::int64_t first_non_finite(std::span<const float> logits);
+
+// "non-finite logits at step 3 (token 17: nan)" for the output token `step`, or nullopt
+// when every logit is finite.
+std::optional<std::string> check_logits(std::span<const float> logits, std::int64_t step);
 
 class Sampler {
  public:

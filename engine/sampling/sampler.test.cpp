@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 namespace agentrt::sampling {
@@ -211,6 +213,99 @@ TEST(SamplingParams, ValidateNamesTheField) {
   p = {};
   p.repetition_penalty = 0.0f;
   EXPECT_FALSE(p.validate().ok());
+}
+
+}  // namespace
+}  // namespace agentrt::sampling
+
+namespace agentrt::sampling {
+namespace {
+
+// Dividing by a tiny or subnormal temperature overflows every logit to +-inf; such
+// temperatures must sample greedily, never the last id.
+TEST(Sampler, TinyTemperaturesAreGreedy) {
+  const std::vector<float> logits{0.5f, 3.0f, 1.0f, -2.0f, 2.5f};
+  for (float t : {1e-38f, 1e-45f, 1e-30f, 1e-6f, 9.9e-6f}) {
+    SamplingParams p;
+    p.temperature = t;
+    ASSERT_TRUE(p.validate().ok());
+    EXPECT_TRUE(p.greedy()) << t;
+    Sampler s(p, 7);
+    for (int i = 0; i < 20; ++i)
+      EXPECT_EQ(s.sample(logits, {}, {}).token, 1) << "temperature " << t;
+  }
+  SamplingParams p;
+  p.temperature = kGreedyTemperature;
+  EXPECT_FALSE(p.greedy());
+}
+
+TEST(SamplingParams, RejectsNonFiniteAndNegativeValues) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  auto rejects = [](SamplingParams p, const char* field) {
+    const auto st = p.validate();
+    ASSERT_FALSE(st.ok()) << field;
+    EXPECT_EQ(st.error().message.rfind(field, 0), 0u) << st.error().message;
+  };
+  for (float v : {nan, inf, -inf, -1e-38f}) {
+    SamplingParams p;
+    p.temperature = v;
+    rejects(p, "temperature");
+    p = {};
+    p.top_p = v;
+    rejects(p, "top_p");
+    p = {};
+    p.min_p = v;
+    rejects(p, "min_p");
+    p = {};
+    p.repetition_penalty = v;
+    rejects(p, "repetition_penalty");
+  }
+  for (float v : {nan, inf, -inf}) {
+    SamplingParams p;
+    p.presence_penalty = v;
+    rejects(p, "presence_penalty");
+    p = {};
+    p.frequency_penalty = v;
+    rejects(p, "frequency_penalty");
+  }
+  SamplingParams p;
+  p.temperature = -1e-38f;
+  EXPECT_NE(p.validate().error().message.find("got -1e-38"), std::string::npos)
+      << p.validate().error().message;
+}
+
+TEST(SamplingParams, CapsStopStringsAndIds) {
+  SamplingParams p;
+  p.stop_strings.assign(kMaxStopStrings, "x");
+  p.stop_token_ids.assign(kMaxStopTokenIds, 5);
+  EXPECT_TRUE(p.validate().ok());
+  p.stop_strings.push_back("y");
+  auto st = p.validate();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "stop_strings: must be at most 64 strings, got 65");
+  p.stop_strings = {std::string(kMaxStopStringBytes, 'a')};
+  EXPECT_TRUE(p.validate().ok());
+  p.stop_strings.push_back(std::string(kMaxStopStringBytes + 1, 'a'));
+  st = p.validate();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "stop_strings/1: must be at most 1024 bytes, got 1025");
+  p.stop_strings.clear();
+  p.stop_token_ids.push_back(1);
+  st = p.validate();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "stop_token_ids: must be at most 1024 ids, got 1025");
+}
+
+TEST(Sampler, CheckLogitsNamesTheStepAndToken) {
+  std::vector<float> row{0.0f, 1.0f, 2.0f};
+  EXPECT_EQ(first_non_finite(row), -1);
+  EXPECT_FALSE(check_logits(row, 4).has_value());
+  row[1] = -std::numeric_limits<float>::infinity();
+  EXPECT_EQ(first_non_finite(row), 1);
+  EXPECT_EQ(check_logits(row, 4), "non-finite logits at step 4 (token 1: -inf)");
+  row[0] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(check_logits(row, 0), "non-finite logits at step 0 (token 0: nan)");
 }
 
 }  // namespace

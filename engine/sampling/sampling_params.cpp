@@ -1,14 +1,21 @@
 #include "engine/sampling/sampling_params.h"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace agentrt::sampling {
 namespace {
 
 Status bad(const std::string& field, const std::string& rule, double got) {
-  return make_error(ErrorCode::invalid_argument,
-                    field + ": must be " + rule + ", got " + std::to_string(got));
+  char text[32];
+  // Integers in full; floats as a float holds them (1e-38 stays 1e-38, not 0.000000).
+  if (std::isfinite(got) && got == std::trunc(got) && std::fabs(got) < 1e15) {
+    std::snprintf(text, sizeof(text), "%.0f", got);
+  } else {
+    std::snprintf(text, sizeof(text), "%.6g", got);
+  }
+  return make_error(ErrorCode::invalid_argument, field + ": must be " + rule + ", got " + text);
 }
 
 }  // namespace
@@ -31,6 +38,14 @@ Status SamplingParams::validate() const {
   }
   if (max_tokens < 1) return bad("max_tokens", ">= 1", max_tokens);
   if (logprobs < -1 || logprobs > 20) return bad("logprobs", "in [-1, 20]", logprobs);
+  if (stop_token_ids.size() > kMaxStopTokenIds) {
+    return bad("stop_token_ids", "at most " + std::to_string(kMaxStopTokenIds) + " ids",
+               static_cast<double>(stop_token_ids.size()));
+  }
+  if (stop_strings.size() > kMaxStopStrings) {
+    return bad("stop_strings", "at most " + std::to_string(kMaxStopStrings) + " strings",
+               static_cast<double>(stop_strings.size()));
+  }
   for (std::size_t i = 0; i < stop_token_ids.size(); ++i) {
     if (stop_token_ids[i] < 0) {
       return bad("stop_token_ids/" + std::to_string(i), ">= 0", stop_token_ids[i]);
@@ -40,6 +55,11 @@ Status SamplingParams::validate() const {
     if (stop_strings[i].empty()) {
       return make_error(ErrorCode::invalid_argument,
                         "stop_strings/" + std::to_string(i) + ": must not be empty");
+    }
+    if (stop_strings[i].size() > kMaxStopStringBytes) {
+      return bad("stop_strings/" + std::to_string(i),
+                 "at most " + std::to_string(kMaxStopStringBytes) + " bytes",
+                 static_cast<double>(stop_strings[i].size()));
     }
   }
   return ok_status();

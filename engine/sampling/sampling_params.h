@@ -1,6 +1,7 @@
 // SamplingParams: how to pick each next token and when to stop, per request.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,8 +11,19 @@
 
 namespace agentrt::sampling {
 
+// Temperatures below this sample greedily (argmax, as temperature 0): dividing logits by a
+// tiny or subnormal temperature overflows them to infinity, which would make the draw
+// degenerate (it always picked the last id). vLLM uses the same threshold.
+inline constexpr float kGreedyTemperature = 1e-5f;
+
+// Most stop strings and stop token ids per request, and bytes per stop string: the stop
+// matcher scans every string at every token.
+inline constexpr std::size_t kMaxStopStrings = 64;
+inline constexpr std::size_t kMaxStopStringBytes = 1024;
+inline constexpr std::size_t kMaxStopTokenIds = 1024;
+
 struct SamplingParams {
-  float temperature = 1.0f;           // 0 = greedy
+  float temperature = 1.0f;           // 0 (or below kGreedyTemperature) = greedy
   int top_k = 0;                      // 0 = off
   float top_p = 1.0f;                 // 1 = off
   float min_p = 0.0f;                 // 0 = off; keeps tokens with p >= min_p * p_max
@@ -25,8 +37,12 @@ struct SamplingParams {
   bool ignore_eos = false;
   int logprobs = -1;  // -1: none; 0: chosen token's logprob; k > 0: also the top-k
 
-  // Rejects out-of-range values with the field name: "top_p: must be in (0, 1], got 1.5".
+  // Rejects out-of-range values (NaN and infinities included) with the field name:
+  // "top_p: must be in (0, 1], got 1.5"; more stop strings or ids than the caps above.
   Status validate() const;
+  // Whether the next token is the argmax: temperature below kGreedyTemperature. Every
+  // sampler (Sampler, the device's, through DeviceSampling) follows this rule.
+  bool greedy() const { return temperature < kGreedyTemperature; }
 };
 
 // The index-th seed derived from `seed` (splitmix64): distinct per index, the same in every

@@ -1,10 +1,10 @@
 // Loading a Tokenizer from tokenizer.json (+ tokenizer_config.json). Every failure names the
 // file and the JSON pointer of the offending value; nlohmann exceptions stay inside.
-#include <fstream>
-#include <sstream>
+#include <cstdint>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/common/file_read.h"
 #include "engine/tokenizer/byte_level.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/tokenizer_impl.h"
@@ -311,13 +311,9 @@ Status load_all(const Ctx& c, const json& root, Tokenizer::Impl& impl) {
   return finish(c, impl);
 }
 
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::not_found, path + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return make_error(ErrorCode::io, path + ": read failed");
-  return ss.str();
+// Bounded: a FIFO or device named tokenizer.json must not block or grow without end.
+Result<std::string> read_file(const std::string& path, std::uint64_t max_bytes) {
+  return read_file_bounded(path, max_bytes);
 }
 
 }  // namespace
@@ -363,7 +359,7 @@ Status Tokenizer::set_config_json(std::string_view json_text, const std::string&
 }
 
 Result<Tokenizer> Tokenizer::load(const std::string& tokenizer_json_path) {
-  auto text = read_file(tokenizer_json_path);
+  auto text = read_file(tokenizer_json_path, kMaxTokenizerFileBytes);
   if (!text.ok()) return text.error();
   return from_json(*text, tokenizer_json_path);
 }
@@ -372,7 +368,7 @@ Result<Tokenizer> Tokenizer::load_dir(const std::string& dir) {
   auto tok = load(dir + "/tokenizer.json");
   if (!tok.ok()) return tok.error();
   const std::string config_path = dir + "/tokenizer_config.json";
-  auto text = read_file(config_path);
+  auto text = read_file(config_path, kMaxConfigFileBytes);
   if (!text.ok()) return text.error();
   AGENTRT_TRY(tok->set_config_json(*text, config_path));
   return tok;
