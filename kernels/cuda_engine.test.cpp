@@ -171,6 +171,9 @@ TEST_F(CudaEngine, SwapPreemptionUnderPressureMatchesCpu) {
   }
   auto out = drain(*r->engine);
   EXPECT_GT(r->engine->stats().preemptions, 0);
+  // Every preemption swapped (swap space is ample), and all of it came back.
+  EXPECT_EQ(r->engine->stats().swap_preemptions, r->engine->stats().preemptions);
+  EXPECT_EQ(r->engine->kv_metrics().swapped_in_blocks, r->engine->kv_metrics().swapped_out_blocks);
   for (const auto& [id, p] : reqs)
     EXPECT_EQ(out[id], cold_cpu(p, 20)) << "request " << id;
 }

@@ -47,6 +47,13 @@ std::string BlockKey::hex() const {
   return s;
 }
 
+std::string layout_fingerprint(std::string_view model_fingerprint, std::string_view kv_layout) {
+  std::string out(model_fingerprint);
+  out += "\nkv layout: ";
+  out += kv_layout;
+  return out;
+}
+
 BlockKey root_key(std::string_view model_fingerprint) {
   return from_hash(XXH3_128bits(model_fingerprint.data(), model_fingerprint.size()));
 }

@@ -24,6 +24,11 @@ struct BlockKey {
   std::string hex() const;  // 32 hex digits
 };
 
+// The fingerprint that blocks are keyed with: the model's, then the backend's block layout
+// (Backend::kv_layout), so a store shared by two layouts never serves one's blocks to the
+// other.
+std::string layout_fingerprint(std::string_view model_fingerprint, std::string_view kv_layout);
+
 // The key of the root (empty prefix) for one model: XXH3-128 of the fingerprint string.
 BlockKey root_key(std::string_view model_fingerprint);
 

@@ -1,4 +1,4 @@
-// Unit tests of the KV manager: keys, prefix reuse, eviction, fork/COW, pins, tiers, swap.
+// Unit tests of the KV manager: prefix reuse, eviction, fork/COW, pins, tiers, swap.
 #include "engine/kv/kv_manager.h"
 
 #include <gtest/gtest.h>
@@ -45,17 +45,6 @@ std::vector<std::int32_t> iota(int n, int from = 0) {
   std::vector<std::int32_t> v(static_cast<std::size_t>(n));
   std::iota(v.begin(), v.end(), from);
   return v;
-}
-
-TEST(BlockKey, DeterministicAcrossRunsAndChained) {
-  const std::vector<std::int32_t> t{1, 2, 3, 4};
-  const BlockKey a = chain_key(root_key("fp"), t, "fp");
-  // Fixed value: the key must not change between processes or releases.
-  EXPECT_EQ(a.hex(), chain_key(root_key("fp"), t, "fp").hex());
-  EXPECT_EQ(a.hex().size(), 32u);
-  EXPECT_NE(a, chain_key(root_key("fp2"), t, "fp2"));
-  EXPECT_NE(a, chain_key(a, t, "fp"));
-  EXPECT_EQ(BlockKey::from_bytes(std::span<const std::byte, 16>(a.bytes())), a);
 }
 
 TEST(KvManager, ReusesFullBlockPrefixLeavingOneTokenToCompute) {

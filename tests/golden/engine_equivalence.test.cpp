@@ -180,7 +180,18 @@ void pressure(EngineGolden& t, bool swap) {
     reqs.emplace_back(*id, p);
   }
   auto out = EngineGolden::drain(*r->engine);
-  EXPECT_GT(r->engine->stats().preemptions, 0);
+  const EngineStats st = r->engine->stats();
+  const kv::KvMetrics& m = r->engine->kv_metrics();
+  EXPECT_GT(st.preemptions, 0);
+  if (swap) {
+    // Every preemption swapped (swap space is ample), and all of it came back.
+    EXPECT_EQ(st.swap_preemptions, st.preemptions);
+    EXPECT_GT(m.swapped_out_blocks, 0);
+    EXPECT_EQ(m.swapped_in_blocks, m.swapped_out_blocks);
+  } else {
+    EXPECT_EQ(st.swap_preemptions, 0);
+    EXPECT_EQ(m.swapped_out_blocks, 0);
+  }
   for (const auto& [id, p] : reqs)
     EXPECT_EQ(out[id], t.cold(p, 20)) << "request " << id;
 }
