@@ -3,12 +3,15 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "engine/common/echo.h"
+#include "engine/common/json_depth.h"
+
 namespace agentrt::workflows {
 
 Status check_input_value(const InputSpec& in, const std::string& text) {
   auto bad = [&](const char* what) {
-    return make_error(ErrorCode::invalid_argument,
-                      "input '" + in.name + "' is " + what + ", got '" + text + "'");
+    return make_error(ErrorCode::invalid_argument, "input '" + echo_value(in.name) + "' is " +
+                                                       what + ", got '" + echo_value(text) + "'");
   };
   if (in.type == InputType::integer) {
     char* end = nullptr;
@@ -22,6 +25,14 @@ Status check_input_value(const InputSpec& in, const std::string& text) {
     if (text.empty() || *end != '\0' || errno == ERANGE) return bad("a number");
   } else if (in.type == InputType::boolean) {
     if (text != "true" && text != "false") return bad("a bool (true or false)");
+  } else if (in.type == InputType::list) {
+    auto items = Value(text).to_items("input '" + echo_value(in.name) + "'");
+    if (!items.ok()) return items.error();
+  } else if (const auto first = text.find_first_not_of(" \t\r\n");
+             first != std::string::npos && text[first] == '[') {
+    // A string may be read as a JSON list later (map.over, list filters): refuse now the
+    // depth that reading it would refuse then, so validate reports what run would fail on.
+    if (Status s = check_json_depth(text, "input '" + echo_value(in.name) + "'"); !s.ok()) return s;
   }
   return ok_status();
 }
@@ -31,19 +42,21 @@ InputValues resolve_inputs(const Workflow& wf,
                            Diagnostics& diags) {
   InputValues out;
   for (const auto& [name, text] : given) {
+    const std::string shown = echo_value(name);
     const InputSpec* in = wf.find_input(name);
     if (!in) {
       std::string names;
       for (const auto& i : wf.inputs)
         names += (names.empty() ? "" : ", ") + i.name;
-      diags.error({}, "--input " + name + ": the workflow has no input '" + name +
-                          "' (inputs: " + (names.empty() ? "none" : names) + ")");
+      diags.error({}, "--input " + shown + ": the workflow has no input '" + shown +
+                          "' (inputs: " + (names.empty() ? "none" : echo_value(names)) + ")");
       continue;
     }
     if (auto st = check_input_value(*in, text); !st.ok()) {
-      diags.error({}, "--input " + name + ": " + st.error().message);
+      diags.error({}, "--input " + shown + ": " + st.error().message);
       continue;
     }
+    // check_input_value has checked the list's caps and depth.
     out[name] = in->type == InputType::list ? Value(Value(text).to_list()) : Value(text);
   }
   for (const auto& in : wf.inputs) {

@@ -16,7 +16,9 @@ namespace agentrt::workflows {
 using InputValues = std::map<std::string, Value>;
 
 // Whether `text` is a valid value of the input's type (int: a decimal integer; number: a
-// decimal number; bool: true/false; string and list: anything). Errors name the type.
+// decimal number; bool: true/false; list: what Value::to_items accepts; string: anything,
+// but text that starts like a JSON array may nest at most kMaxJsonDepth). Errors name the
+// input and the type, and echo at most kMaxEchoBytes of the value.
 Status check_input_value(const InputSpec& in, const std::string& text);
 
 // Resolves the given (name, text) pairs. A list input's text is a JSON array of strings or

@@ -4,8 +4,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <exception>
-#include <fstream>
 #include <sstream>
+
+#include "engine/common/echo.h"
 
 #include "workflows/inputs.h"
 #include "workflows/validator.h"
@@ -70,8 +71,8 @@ class Loader {
         if (f.key == "threads") r_.read(f, m.threads, what + ".threads", 0, 1024);
         if (f.key == "backend" && r_.read(f, m.backend, what + ".backend") && m.backend != "cpu" &&
             m.backend != "cuda")
-          r_.diags().error(r_.loc(f.value),
-                           what + ".backend: must be cpu or cuda, got '" + m.backend + "'");
+          r_.diags().error(r_.loc(f.value), what + ".backend: must be cpu or cuda, got '" +
+                                                echo_value(m.backend) + "'");
       }
     }
   }
@@ -148,18 +149,30 @@ class Loader {
         in.type = type;
         return;
       }
-    r_.diags().error(r_.loc(t.value),
-                     what + ": must be one of string, int, number, bool, list; got '" + s + "'");
+    r_.diags().error(
+        r_.loc(t.value),
+        what + ": must be one of string, int, number, bool, list; got '" + echo_value(s) + "'");
   }
 
   void input_default(const YamlEntry& d, InputSpec& in, const std::string& what) {
     if (in.type == InputType::list) {
       std::vector<Ref> items;
       if (!r_.read(d, items, what)) return;
+      if (items.size() > kMaxListItems) {  // before copying them
+        r_.diags().error(r_.loc(d.value), what + ": a list may have at most " +
+                                              std::to_string(kMaxListItems) + " items, got " +
+                                              std::to_string(items.size()));
+        return;
+      }
       std::vector<std::string> list;
       for (auto& i : items)
-        list.push_back(i.name);
-      in.default_value = Value(std::move(list));
+        list.push_back(std::move(i.name));
+      Value v(std::move(list));
+      if (auto ok = v.to_items(what); !ok.ok()) {
+        r_.diags().error(r_.loc(d.value), ok.error().message);
+        return;
+      }
+      in.default_value = std::move(v);
       return;
     }
     std::string s;
@@ -191,7 +204,7 @@ class Loader {
   void step(const YAML::Node& n, std::string what) {
     if (n.IsMap()) {
       const YAML::Node id = n["id"];  // absent: an undefined node (IsScalar would throw)
-      if (id.IsDefined() && id.IsScalar()) what = "step '" + id.Scalar() + "'";
+      if (id.IsDefined() && id.IsScalar()) what = "step '" + echo_value(id.Scalar()) + "'";
     }
     auto e =
         r_.mapping(n, what, {"id", "agent", "input", "after", "extract", "best_of", "map", "loop"});
@@ -271,8 +284,9 @@ class Loader {
         b.aggregate = v;
         return;
       }
-    r_.diags().error(r_.loc(f.value),
-                     what + ": must be majority, logprob, verifier or scorer; got '" + a + "'");
+    r_.diags().error(
+        r_.loc(f.value),
+        what + ": must be majority, logprob, verifier or scorer; got '" + echo_value(a) + "'");
   }
 
   void map(const YamlEntry& x, Step& s, const std::string& what) {
@@ -289,7 +303,7 @@ class Loader {
     }
     if (m.as == "inputs" || m.as == "steps" || m.as == "loop")
       r_.diags().error(r_.loc(e->get("as")->value),
-                       what + ".as: '" + m.as + "' is reserved; pick another name");
+                       what + ".as: '" + echo_value(m.as) + "' is reserved; pick another name");
     s.map = std::move(m);
   }
 
@@ -369,6 +383,17 @@ DocumentScan scan_documents(const std::string& text) {
   return scan;
 }
 
+// The line and column (1-based) of byte `offset` of text.
+SourceLoc place_of(std::string_view text, std::size_t offset) {
+  const std::string_view before = text.substr(0, offset);
+  const auto nl = before.rfind('\n');
+  int line = 1;
+  for (char c : before)
+    line += c == '\n';
+  const std::size_t col = nl == std::string_view::npos ? offset : offset - nl - 1;
+  return {line, static_cast<int>(col) + 1};
+}
+
 }  // namespace
 
 LoadResult load_workflow(std::string_view yaml, const std::string& file) {
@@ -377,6 +402,12 @@ LoadResult load_workflow(std::string_view yaml, const std::string& file) {
   auto& d = out.diagnostics;
   if (yaml.size() > kMaxWorkflowBytes) {
     d.error({1, 1}, "file is larger than " + std::to_string(kMaxWorkflowBytes) + " bytes");
+    return out;
+  }
+  if (const auto nul = yaml.find('\0'); nul != std::string_view::npos) {
+    const SourceLoc at = place_of(yaml, nul);
+    d.error(at, "NUL byte at " + std::to_string(at.line) + ":" + std::to_string(at.col) +
+                    "; YAML text may not contain NUL");
     return out;
   }
   try {
@@ -410,15 +441,16 @@ LoadResult load_workflow(std::string_view yaml, const std::string& file) {
 }
 
 LoadResult load_workflow_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto text = read_file_bounded(path, kMaxWorkflowBytes);
+  if (!text.ok()) {
     LoadResult out{Workflow{}, Diagnostics(path)};
-    out.diagnostics.error({}, "cannot read the file");
+    // The diagnostic is printed after the path already: "wf.yaml: a FIFO, not a regular file".
+    std::string message = text.error().message;
+    if (message.starts_with(path + ": ")) message.erase(0, path.size() + 2);
+    out.diagnostics.error({}, message);
     return out;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return load_workflow(ss.str(), path);
+  return load_workflow(*text, path);
 }
 
 LoadResult check_workflow_file(const std::string& path) {

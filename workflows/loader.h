@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/common/file_read.h"
 #include "workflows/diagnostic.h"
 #include "workflows/workflow.h"
 
@@ -23,12 +24,13 @@ struct LoadResult {
 
 // Loads from text; `file` names it in messages and anchors relative model paths.
 LoadResult load_workflow(std::string_view yaml, const std::string& file);
-// Reads the file first (an unreadable file is one diagnostic).
+// Reads the file first with read_file_bounded: a missing file, a FIFO or device (never
+// opened), a symlink loop or a file over kMaxWorkflowBytes is one diagnostic naming it.
 LoadResult load_workflow_file(const std::string& path);
 // Loads and validates (validator.h): the one call the CLI makes.
 LoadResult check_workflow_file(const std::string& path);
 
-// Inputs larger than this are refused before parsing.
-inline constexpr std::size_t kMaxWorkflowBytes = 1u << 20;
+// Inputs larger than this are refused before parsing (one cap for text and files).
+inline constexpr std::size_t kMaxWorkflowBytes = kMaxWorkflowFileBytes;
 
 }  // namespace agentrt::workflows

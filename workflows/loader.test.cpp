@@ -270,7 +270,7 @@ TEST(Loader, OversizedAndUnreadable) {
   EXPECT_FALSE(load_workflow(std::string(kMaxWorkflowBytes + 1, ' '), "big.yaml").ok());
   auto r = load_workflow_file("/nonexistent/wf.yaml");
   ASSERT_EQ(r.diagnostics.size(), 1u);
-  EXPECT_EQ(r.diagnostics.to_string(), "/nonexistent/wf.yaml: cannot read the file\n");
+  EXPECT_EQ(r.diagnostics.to_string(), "/nonexistent/wf.yaml: no such file\n");
 }
 
 }  // namespace

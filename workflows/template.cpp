@@ -5,6 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "engine/common/echo.h"
+
 namespace agentrt::workflows {
 namespace {
 
@@ -102,7 +104,7 @@ class ExprParser {
     auto it = filter_table().find(f.name);
     if (it == filter_table().end()) {
       pos_ = at;
-      return fail("unknown filter '" + f.name + "'", error_offset);
+      return fail("unknown filter '" + echo_value(f.name) + "'", error_offset);
     }
     const int n = static_cast<int>(f.args.size());
     if (n < it->second.min_args || n > it->second.max_args) {
@@ -157,7 +159,9 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-Value apply_filter(const TemplateFilter& f, const Value& v) {
+// Filters that read a value as a list check the list's caps (Value::to_items); `where`
+// names the expression in their errors.
+Result<Value> apply_filter(const TemplateFilter& f, const Value& v, const std::string& where) {
   auto map_text = [&](auto fn) -> Value {
     if (!v.is_list()) return fn(v.text());
     std::vector<std::string> out;
@@ -177,24 +181,30 @@ Value apply_filter(const TemplateFilter& f, const Value& v) {
   }
   if (f.name == "json") {
     nlohmann::json j = v.is_list() ? nlohmann::json(v.list()) : nlohmann::json(v.text());
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return Value(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   if (f.name == "join") {
     const std::string sep = f.args.empty() ? "\n" : f.args[0];
-    const auto items = v.to_list();
+    auto items = v.to_items(where);
+    if (!items.ok()) return items.error();
     std::string out;
-    for (std::size_t i = 0; i < items.size(); ++i)
-      out += (i ? sep : "") + items[i];
-    return out;
+    for (std::size_t i = 0; i < items->size(); ++i)
+      out += (i ? sep : "") + (*items)[i];
+    return Value(std::move(out));
   }
-  if (f.name == "lines") return v.to_list();
+  if (f.name == "lines") {
+    auto items = v.to_items(where);
+    if (!items.ok()) return items.error();
+    return Value(std::move(*items));
+  }
   if (f.name == "length") {
-    return std::to_string(v.is_list() ? v.list().size() : v.text().size());
+    return Value(std::to_string(v.is_list() ? v.list().size() : v.text().size()));
   }
   if (f.name == "first" || f.name == "last") {
-    const auto items = v.to_list();
-    if (items.empty()) return std::string();
-    return f.name == "first" ? items.front() : items.back();
+    auto items = v.to_items(where);
+    if (!items.ok()) return items.error();
+    if (items->empty()) return Value(std::string());
+    return Value(f.name == "first" ? items->front() : items->back());
   }
   if (f.name == "default") {
     const bool empty = v.is_list() ? v.list().empty() : trim(v.text()).empty();
@@ -211,7 +221,7 @@ Value apply_filter(const TemplateFilter& f, const Value& v) {
       out += c;
       line_start = c == '\n';
     }
-    return out;
+    return Value(std::move(out));
   }
   return v;  // unreachable: parse() admits only known filters
 }
@@ -272,11 +282,14 @@ Result<Value> Template::render(const Lookup& lookup) const {
       v = *e.literal;
     } else {
       auto found = lookup(e.path);
-      if (!found) return make_error(ErrorCode::not_found, e.source + " names nothing");
+      if (!found) return make_error(ErrorCode::not_found, echo_value(e.source) + " names nothing");
       v = std::move(*found);
     }
-    for (const auto& f : e.filters)
-      v = apply_filter(f, v);
+    for (const auto& f : e.filters) {
+      auto next = apply_filter(f, v, echo_value(e.source));
+      if (!next.ok()) return next.error();
+      v = std::move(*next);
+    }
     values.push_back(std::move(v));
   }
   if (pieces_.size() == 1 && pieces_[0].expr >= 0) return values[0];

@@ -244,7 +244,9 @@ Result<StepResult> WorkflowRunner::Impl::execute(int si) {
     auto over =
         step.map->over.tpl.render([&](const std::vector<std::string>& p) { return lookup(p, {}); });
     if (!over.ok()) return over.error();
-    for (auto& item : over->to_list())
+    auto items = over->to_items("step '" + step.id + "': map.over");  // item and byte caps
+    if (!items.ok()) return items.error();
+    for (auto& item : *items)
       units.push_back({{step.map->as, Value(item)}});
   } else {
     units.push_back({});
