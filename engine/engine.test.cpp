@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <set>
@@ -69,8 +70,27 @@ class ToyBackend final : public Backend {
     std::memcpy(&cache_[at(id, 0)], in.data(), block_bytes());
     return ok_status();
   }
+  // Device sampling as the CUDA backend offers it: records each row's DeviceSampling and
+  // picks the argmax of greedy rows (temperature 0), the lowest id of sampled ones.
+  bool samples_on_device() const override { return on_device; }
+  Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params, bool,
+                        std::vector<DeviceSample>& out) override {
+    Logits logits;
+    AGENTRT_TRY(forward(plan, logits));
+    out.clear();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      device_rows.push_back(params[i]);
+      const auto row = logits.row(static_cast<int>(i));
+      const auto best = std::max_element(row.begin(), row.end()) - row.begin();
+      out.push_back({params[i].temperature == 0.0f ? static_cast<std::int32_t>(best) : 0, 0.0f});
+    }
+    return ok_status();
+  }
+
   static constexpr int kVocab = 32;
   int nan_at_pos = -1;  // the logits row of a chunk ending at this position gets an inf
+  bool on_device = false;
+  std::vector<DeviceSampling> device_rows;
 
  private:
   std::size_t at(std::int32_t b, int i) const {
@@ -264,6 +284,34 @@ TEST(Engine, NonFiniteLogitsFailOnlyThatRequest) {
   EXPECT_EQ(got[*a].back().message, "non-finite logits at step 2 (token 31: inf)");
   ASSERT_EQ(got[*b].size(), 4u);
   EXPECT_EQ(got[*b].back().finish, FinishReason::length);
+}
+
+// A tiny temperature is greedy on the device too: the device sees temperature 0 and gives
+// the same tokens as a host-sampled greedy run.
+TEST(Engine, TinyTemperatureIsGreedyOnTheDevice) {
+  auto run = [](bool on_device, float temperature) {
+    Rig rig(32);
+    rig.backend.on_device = on_device;
+    auto r = req(4, 6, 5);
+    r.params.temperature = temperature;
+    EXPECT_TRUE(rig.engine->add_request(r).ok());
+    std::vector<std::int32_t> tokens;
+    while (rig.engine->has_work()) {
+      auto ev = rig.engine->step();
+      EXPECT_TRUE(ev.ok());
+      for (const auto& e : *ev)
+        tokens.push_back(e.token);
+    }
+    for (const auto& row : rig.backend.device_rows)
+      EXPECT_EQ(row.temperature, 0.0f);
+    EXPECT_EQ(rig.backend.device_rows.size(), on_device ? tokens.size() : 0u);
+    return tokens;
+  };
+  const auto greedy = run(false, 0.0f);
+  ASSERT_EQ(greedy.size(), 5u);
+  EXPECT_EQ(run(false, 1e-38f), greedy);
+  EXPECT_EQ(run(true, 1e-38f), greedy);
+  EXPECT_EQ(run(true, 1e-6f), greedy);
 }
 
 TEST(Engine, ForkedSamplesFinishIndependently) {
