@@ -1,6 +1,7 @@
 # AGENTRT_FUZZ=ON (clang only): every NAME.fuzz.cpp under engine/, workflows/ and cli/
-# becomes a libFuzzer binary fuzz_NAME, linked with the library of its folder (agentrt_FOLDER). scripts/fuzz.sh
-# builds and runs them.
+# becomes a libFuzzer binary fuzz_NAME, linked with the library of its folder (agentrt_FOLDER;
+# workflows/ targets also with agentrt_chat). scripts/fuzz.sh builds and runs them, starting
+# from the seeds in tests/fuzz/corpus/NAME/.
 option(AGENTRT_FUZZ "Build libFuzzer targets (needs clang)" OFF)
 function(agentrt_add_fuzzers)
   if(NOT AGENTRT_FUZZ)
@@ -17,6 +18,10 @@ function(agentrt_add_fuzzers)
     get_filename_component(folder ${folder} NAME)
     add_executable(fuzz_${name} ${src})
     target_link_libraries(fuzz_${name} PRIVATE agentrt_${folder} agentrt_options)
+    # workflows/nesting_depth.fuzz.cpp drives the chat parsers as well.
+    if(folder STREQUAL "workflows")
+      target_link_libraries(fuzz_${name} PRIVATE agentrt_chat)
+    endif()
     target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
   endforeach()

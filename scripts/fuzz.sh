@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (engine/**/*.fuzz.cpp, workflows/**/*.fuzz.cpp) with clang,
-# ASan and UBSan, and runs each for SECONDS (default 60). A crash leaves its input in build-fuzz/crashes/.
+# Builds the libFuzzer targets (every NAME.fuzz.cpp under engine/, workflows/ and cli/) with
+# clang, ASan and UBSan in build-fuzz/, and runs each for SECONDS (default 60). Each target
+# starts from the committed seeds tests/fuzz/corpus/NAME/, copied into its working corpus
+# build-fuzz/corpus/fuzz_NAME/ (which keeps what runs find). A crash leaves its input in
+# build-fuzz/crashes/; the script then fails after running the other targets.
+# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   (SECONDS 0: build only; TARGET: fuzz_NAME)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+shift || true
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DAGENTRT_FUZZ=ON \
   -DAGENTRT_SANITIZE=address,undefined -DAGENTRT_BUILD_TESTS=OFF -DAGENTRT_BUILD_BENCH=OFF \
   -DAGENTRT_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
-targets=$(cd build-fuzz && ninja -t targets all | grep -o '^fuzz_[A-Za-z0-9_]*' | sort -u)
+if [ $# -gt 0 ]; then
+  targets="$*"
+else
+  targets=$(cd build-fuzz && ninja -t targets all | grep -o '^fuzz_[A-Za-z0-9_]*' | sort -u)
+fi
 [ -n "$targets" ] || { echo "fuzz: no fuzz targets"; exit 1; }
 cmake --build build-fuzz -j"$(nproc)" --target $targets
+[ "$seconds" != 0 ] || exit 0
 mkdir -p build-fuzz/crashes
+failed=""
 for t in $targets; do
   corpus=build-fuzz/corpus/$t
   mkdir -p "$corpus"
-  echo "== $t for ${seconds}s"
-  ./build-fuzz/$t -max_total_time="$seconds" -artifact_prefix=build-fuzz/crashes/ \
-    -print_final_stats=1 "$corpus" 2>&1 | tail -n 4
+  seeds=tests/fuzz/corpus/${t#fuzz_}
+  [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true
+  echo "== $t for ${seconds}s ($(ls "$corpus" | wc -l) inputs in the corpus)"
+  if ! ./build-fuzz/$t -max_total_time="$seconds" -artifact_prefix=build-fuzz/crashes/ \
+    -print_final_stats=1 "$corpus" >build-fuzz/$t.log 2>&1; then
+    failed="$failed $t"
+    tail -n 40 build-fuzz/$t.log
+  fi
+  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' build-fuzz/$t.log || true
 done
+[ -z "$failed" ] || { echo "fuzz: crashes in:$failed (inputs in build-fuzz/crashes/)"; exit 1; }

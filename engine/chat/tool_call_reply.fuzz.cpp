@@ -1,0 +1,36 @@
+// libFuzzer target for tool calls in generated text: parse_reply and ToolCallStream (fed
+// in pieces whose sizes come from the first byte) for each family. Must not crash, and a
+// stream that finishes cleanly reports as many calls as parse_reply when that succeeds.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "engine/chat/tool_call_parser.h"
+
+namespace {
+
+void check(bool condition) {
+  if (!condition) __builtin_trap();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace agentrt::chat;
+  if (size == 0) return 0;
+  const std::size_t step = 1 + data[0] % 16;
+  const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  for (Family f : {Family::chatml_qwen, Family::llama3}) {
+    auto whole = parse_reply(f, text);
+    ToolCallStream stream(f);
+    std::vector<StreamEvent> events;
+    agentrt::Status s = agentrt::ok_status();
+    for (std::size_t i = 0; i < text.size() && s.ok(); i += step)
+      s = stream.feed(text.substr(i, step), events);
+    if (s.ok()) s = stream.finish(events);
+    if (s.ok() && whole.ok() && f == Family::chatml_qwen)
+      check(stream.calls_completed() == static_cast<int>(whole->tool_calls.size()));
+  }
+  return 0;
+}
