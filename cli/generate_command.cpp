@@ -5,15 +5,22 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/command.h"
 #include "cli/default_model.h"
+#include "cli/flag_text.h"
+#include "cli/flags/resource_flags.h"
+#include "cli/flags/sampling_flags.h"
+#include "cli/json_output.h"
 #include "cli/prompt_input.h"
 #include "cli/token_list.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/generator.h"
+#include "engine/kv_pool_limits.h"
 #include "engine/model/model.h"
 #ifdef AGENTRT_HAVE_CUDA
 #include "kernels/cuda_backend.h"
@@ -26,13 +33,12 @@ struct GenerateArgs {
   std::string model_dir;
   PromptFlags prompt;
   bool skip_special_tokens = true;
-  int threads = 0;
   std::string backend = "cpu";
-  int kv_blocks = 0;
   bool json = false;
-  sampling::SamplingParams params;
-  std::uint64_t seed = 0;
-  bool seed_set = false;
+  flags::SamplingFlags sampling;    // numeric sampling flags as given
+  flags::ResourceFlags resources;   // --threads, --kv-blocks as given
+  sampling::SamplingParams params;  // the parsed flags, and --stop, --ignore-eos
+  flags::Resources limits;
 };
 
 // The CPU backend, or the CUDA one (bf16) where this build has it.
@@ -94,7 +100,7 @@ void print_result(const GenerateArgs& a, const std::vector<std::int32_t>& prompt
         {"usage", {{"prompt_tokens", prompt.size()}, {"completion_tokens", r.tokens.size()}}},
         {"seconds", seconds}};
     if (a.params.logprobs >= 0) out["logprobs"] = logprobs_json(r);
-    std::printf("%s\n", out.dump().c_str());
+    std::printf("%s\n", dump_json(out).c_str());
     return;
   }
   if (has_text) {
@@ -114,10 +120,18 @@ void print_result(const GenerateArgs& a, const std::vector<std::int32_t>& prompt
                prompt.size(), r.tokens.size(), finish_name(r.finish), seconds, tps);
 }
 
+// Parses the numeric flags with their bounds, then checks the sampling parameters as a whole.
+Status parse_flags(GenerateArgs& a) {
+  AGENTRT_TRY(flags::apply_sampling_flags(a.sampling, a.params));
+  auto limits = flags::parse_resource_flags(a.resources, std::thread::hardware_concurrency());
+  if (!limits.ok()) return limits.error();
+  a.limits = *limits;
+  return a.params.validate();
+}
+
 int run_generate(GenerateArgs a) {
   if (a.model_dir.empty()) a.model_dir = default_model_dir().string();
-  if (a.seed_set) a.params.seed = a.seed;
-  if (auto st = a.params.validate(); !st.ok()) {
+  if (auto st = parse_flags(a); !st.ok()) {
     std::fprintf(stderr, "agentrt generate: %s\n", st.error().message.c_str());
     return kExitUsage;
   }
@@ -141,9 +155,15 @@ int run_generate(GenerateArgs a) {
   }
   const auto& cfg = (*model)->config();
   cpu::CpuBackendOptions opts;
-  opts.num_threads = a.threads;
-  const int needed = static_cast<int>(prompt->size()) + a.params.max_tokens;
-  opts.num_blocks = a.kv_blocks > 0 ? a.kv_blocks : needed / opts.block_size + 2;
+  opts.num_threads = a.limits.threads;
+  // Sized from prompt + max_tokens capped at the context, checked before anything is allocated.
+  auto needed = kv_blocks_for_request(std::ssize(*prompt), a.params.max_tokens, cfg.max_context(),
+                                      opts.block_size);
+  if (!needed.ok()) {
+    std::fprintf(stderr, "agentrt generate: %s\n", needed.error().message.c_str());
+    return kExitUsage;
+  }
+  opts.num_blocks = a.limits.kv_blocks > 0 ? a.limits.kv_blocks : *needed + 1;
   auto backend = make_backend(a.backend, *model, opts);
   if (!backend.ok()) {
     std::fprintf(stderr, "agentrt generate: %s\n", backend.error().to_string().c_str());
@@ -186,28 +206,33 @@ CommandFn add_generate_command(CLI::App& app) {
                   "Qwen3 enable_thinking for --chat: auto (template default), on, off");
   cmd->add_flag("!--keep-special-tokens", a->skip_special_tokens,
                 "Keep special tokens in the output text");
+  auto& s = a->sampling;
+  add_flag_text(cmd, "--max-tokens", s.max_tokens, "Tokens to generate at most (1 .. 1048576)")
+      ->default_str("16");
+  add_flag_text(cmd, "--temperature", s.temperature, "0 = greedy (0 .. 100)")->default_str("1");
+  add_flag_text(cmd, "--top-k", s.top_k, "Keep the k most likely tokens (0 = off)");
+  add_flag_text(cmd, "--top-p", s.top_p, "Nucleus sampling mass, in (0, 1] (1 = off)");
+  add_flag_text(cmd, "--min-p", s.min_p, "Drop tokens below min_p * p(best), in [0, 1] (0 = off)");
+  add_flag_text(cmd, "--repetition-penalty", s.repetition_penalty,
+                "HF-style, in (0, 100] (1 = off)");
+  add_flag_text(cmd, "--presence-penalty", s.presence_penalty,
+                "OpenAI-style, in [-2, 2] (0 = off)");
+  add_flag_text(cmd, "--frequency-penalty", s.frequency_penalty,
+                "OpenAI-style, in [-2, 2] (0 = off)");
+  add_flag_text(cmd, "--seed", s.seed, "Sampling seed (0 .. 2^64 - 1); same seed, same output");
+  cmd->add_option("--stop-token-id", s.stop_token_ids, "Extra token ids that end generation");
   auto& p = a->params;
-  cmd->add_option("--max-tokens", p.max_tokens, "Tokens to generate at most")
-      ->capture_default_str();
-  cmd->add_option("--temperature", p.temperature, "0 = greedy")->capture_default_str();
-  cmd->add_option("--top-k", p.top_k, "Keep the k most likely tokens (0 = off)");
-  cmd->add_option("--top-p", p.top_p, "Nucleus sampling mass (1 = off)");
-  cmd->add_option("--min-p", p.min_p, "Drop tokens below min_p * p(best) (0 = off)");
-  cmd->add_option("--repetition-penalty", p.repetition_penalty, "HF-style (1 = off)");
-  cmd->add_option("--presence-penalty", p.presence_penalty, "OpenAI-style (0 = off)");
-  cmd->add_option("--frequency-penalty", p.frequency_penalty, "OpenAI-style (0 = off)");
-  cmd->add_option("--seed", a->seed, "Sampling seed; the same seed gives the same output")
-      ->each([a](const std::string&) { a->seed_set = true; });
-  cmd->add_option("--stop-token-id", p.stop_token_ids, "Extra token ids that end generation");
   cmd->add_option("--stop", p.stop_strings, "Strings that end generation (needs a tokenizer)");
   cmd->add_flag("--ignore-eos", p.ignore_eos, "Keep generating past end-of-sequence tokens");
-  cmd->add_option("--logprobs", p.logprobs,
-                  "Report the chosen token's logprob and this many alternatives");
+  add_flag_text(cmd, "--logprobs", s.logprobs,
+                "Report the chosen token's logprob and this many alternatives (0 .. 20)");
   cmd->add_option("--backend", a->backend, "cpu, or cuda (bf16 on the GPU)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
-  cmd->add_option("--threads", a->threads, "CPU threads (0 = all cores)");
-  cmd->add_option("--kv-blocks", a->kv_blocks, "KV cache blocks of 16 tokens (0 = just enough)");
+  add_flag_text(cmd, "--threads", a->resources.threads,
+                "CPU threads (0 = all cores; at most 4 per hardware thread, 256)");
+  add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks,
+                "KV cache blocks of 16 tokens (0 = just enough; at most 4194304)");
   cmd->add_flag("--json", a->json, "Print one JSON object instead of text");
   return [a]() { return run_generate(*a); };
 }

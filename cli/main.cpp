@@ -2,11 +2,23 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <string>
 
 #include "cli/command.h"
 #include "cli/default_model.h"
+
+namespace {
+
+// CLI11 reports a malformed command line with its own codes (104-114); agentrt's is 2.
+// --help and --version end parsing with code 0 and keep it.
+int parse_exit_code(CLI::App& app, const CLI::ParseError& e) {
+  const int code = app.exit(e);
+  return code == 0 ? agentrt::cli::kExitOk : agentrt::cli::kExitUsage;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"agentrt: a runtime for agentic LLM workloads"};
@@ -21,11 +33,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return parse_exit_code(app, e);
   }
   for (auto* sub : app.get_subcommands()) {
     try {
       return commands.at(sub->get_name())();
+    } catch (const std::filesystem::filesystem_error& e) {  // a path the OS refused
+      std::fprintf(stderr, "agentrt: %s: %s\n", e.path1().string().c_str(),
+                   e.code().message().c_str());
+      return agentrt::cli::kExitFailure;
     } catch (const std::exception& e) {  // last resort: no exception leaves main
       std::fprintf(stderr, "agentrt: internal error: %s\n", e.what());
       return agentrt::cli::kExitFailure;

@@ -1,23 +1,19 @@
 #include "cli/prompt_input.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <system_error>
 
 #include "cli/token_list.h"
 #include "engine/chat/chat_template.h"
 #include "engine/chat/conversation.h"
+#include "engine/common/echo.h"
+#include "engine/common/file_read.h"
 
 namespace agentrt::cli {
 
 Result<std::string> read_text_arg(const std::string& value) {
   if (value.empty() || value[0] != '@') return value;
-  const std::string path = value.substr(1);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorCode::not_found, path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_file_bounded(value.substr(1), kMaxInputFileBytes);
 }
 
 Result<std::string> render_chat(const std::string& json_text, const std::string& source,
@@ -37,7 +33,7 @@ Result<std::string> render_chat(const std::string& json_text, const std::string&
     opts.enable_thinking = thinking == "on";
   } else if (thinking != "auto") {
     return make_error(ErrorCode::invalid_argument,
-                      "--thinking: expected auto, on or off, got '" + thinking + "'");
+                      "--thinking: expected auto, on or off, got '" + echo_value(thinking) + "'");
   }
   if (!tok.config().bos_token.empty()) opts.bos_token = tok.config().bos_token;
   return chat::render(*family, *conv, opts);
@@ -50,8 +46,13 @@ Result<PromptInput> resolve_prompt(const PromptFlags& flags, const std::string& 
                       "give exactly one of --tokens, --prompt and --chat");
   }
   PromptInput in;
+  // error_code overload: a symlink loop must not throw; Tokenizer::load_dir names it.
+  std::error_code ec;
+  const auto tok_status =
+      std::filesystem::status(std::filesystem::path(model_dir) / "tokenizer.json", ec);
   const bool has_tokenizer =
-      std::filesystem::exists(std::filesystem::path(model_dir) / "tokenizer.json");
+      std::filesystem::exists(tok_status) ||
+      (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory);
   if (has_tokenizer) {
     auto tok = tokenizer::Tokenizer::load_dir(model_dir);
     if (!tok.ok()) return tok.error();

@@ -31,7 +31,9 @@ struct PromptInput {
 // is loaded from model_dir whenever it has a tokenizer.json, so output can be decoded.
 Result<PromptInput> resolve_prompt(const PromptFlags& flags, const std::string& model_dir);
 
-// Reads `@FILE` or returns the text itself.
+// Reads `@FILE` (a regular file of at most kMaxInputFileBytes, engine/common/file_read.h) or
+// returns the text itself. Errors name the file: not_found, io (a FIFO, device, directory,
+// symlink loop), invalid_argument (too large).
 Result<std::string> read_text_arg(const std::string& value);
 
 // Renders a conversation (JSON text: {"messages": [...], "tools": [...]} or a bare messages

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "engine/common/echo.h"
+
 namespace agentrt::cli {
 
 Result<std::vector<std::int32_t>> parse_token_list(std::string_view text) {
@@ -25,7 +27,7 @@ Result<std::vector<std::int32_t>> parse_token_list(std::string_view text) {
     auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
     if (ec != std::errc() || end != word.data() + word.size() || v < 0) {
       return make_error(ErrorCode::invalid_argument, "item " + std::to_string(item) + " ('" +
-                                                         std::string(word) +
+                                                         echo_value(word) +
                                                          "'): not a non-negative 32-bit integer");
     }
     ids.push_back(v);

@@ -2,7 +2,6 @@
 // stdin -> text. --chat: a JSON conversation on stdin -> the rendered prompt text.
 #include <cstdio>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <string>
 
@@ -10,6 +9,7 @@
 #include "cli/default_model.h"
 #include "cli/prompt_input.h"
 #include "cli/token_list.h"
+#include "engine/common/file_read.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace agentrt::cli {
@@ -30,6 +30,21 @@ int fail(const Error& e, int code) {
   return code;
 }
 
+// All of stdin, refused past kMaxInputFileBytes (`< /dev/zero` must not grow without end).
+Result<std::string> read_stdin_bounded() {
+  std::string out;
+  char buf[1 << 16];
+  while (std::cin.read(buf, sizeof buf) || std::cin.gcount() > 0) {
+    out.append(buf, static_cast<std::size_t>(std::cin.gcount()));
+    if (out.size() > kMaxInputFileBytes) {
+      return make_error(
+          ErrorCode::invalid_argument,
+          "stdin: more than " + std::to_string(kMaxInputFileBytes) + " bytes (the input limit)");
+    }
+  }
+  return out;
+}
+
 int run_tokenize(TokenizeArgs a) {
   if (a.model_dir.empty()) a.model_dir = default_model_dir().string();
   if (a.decode && a.chat) {
@@ -38,8 +53,9 @@ int run_tokenize(TokenizeArgs a) {
   }
   auto tok = tokenizer::Tokenizer::load_dir(a.model_dir);
   if (!tok.ok()) return fail(tok.error(), kExitFailure);
-  const std::string input{std::istreambuf_iterator<char>(std::cin),
-                          std::istreambuf_iterator<char>()};
+  auto stdin_text = read_stdin_bounded();
+  if (!stdin_text.ok()) return fail(stdin_text.error(), kExitUsage);
+  const std::string& input = *stdin_text;
   if (a.decode) {
     auto ids = parse_token_list(input);
     if (!ids.ok()) return fail(ids.error().with_context("stdin"), kExitUsage);

@@ -1,14 +1,15 @@
 // `agentrt validate WF.yaml [--input NAME=VALUE ...]`: loads and validates a workflow and
 // prints every problem at once as file:line:col. Exit 0 valid, 1 invalid, 2 usage.
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/workflow_args.h"
+#include "engine/common/file_read.h"
 #include "workflows/planner.h"
 
 namespace agentrt::cli {
@@ -37,9 +38,9 @@ int run_validate(const ValidateArgs& a) {
     std::fprintf(stderr, "agentrt validate: give a workflow file (agentrt validate WF.yaml)\n");
     return kExitUsage;
   }
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(a.file, ec)) {
-    std::fprintf(stderr, "agentrt validate: %s: no such file\n", a.file.c_str());
+  // stat only: a FIFO or device never blocks here, and a symlink loop is named as such.
+  if (auto st = check_regular_file(a.file, kMaxWorkflowFileBytes); !st.ok()) {
+    std::fprintf(stderr, "agentrt validate: %s\n", st.error().message.c_str());
     return kExitUsage;
   }
   auto given = parse_input_flags(a.inputs);
@@ -54,7 +55,7 @@ int run_validate(const ValidateArgs& a) {
     for (const auto& e : d.items())
       errors.push_back({{"line", e.loc.line}, {"column", e.loc.col}, {"message", e.message}});
     nlohmann::json out = {{"file", a.file}, {"valid", d.empty()}, {"errors", errors}};
-    std::printf("%s\n", out.dump().c_str());
+    std::printf("%s\n", dump_json(out).c_str());
   } else if (d.empty()) {
     const auto& wf = c.loaded.workflow;
     std::printf("%s: valid workflow '%s': %zu step(s) %s\n", a.file.c_str(), wf.name.c_str(),

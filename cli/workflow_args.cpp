@@ -1,7 +1,7 @@
 #include "cli/workflow_args.h"
 
-#include <fstream>
-#include <sstream>
+#include "engine/common/echo.h"
+#include "engine/common/file_read.h"
 
 namespace agentrt::cli {
 
@@ -12,16 +12,14 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_input_flags(
     const auto eq = f.find('=');
     if (eq == std::string::npos || eq == 0)
       return make_error(ErrorCode::invalid_argument,
-                        "--input '" + f + "': expected NAME=VALUE (or NAME=@FILE)");
+                        "--input '" + echo_value(f) + "': expected NAME=VALUE (or NAME=@FILE)");
     std::string value = f.substr(eq + 1);
     if (!value.empty() && value[0] == '@') {
-      std::ifstream in(value.substr(1), std::ios::binary);
-      if (!in)
+      auto text = read_file_bounded(value.substr(1), kMaxInputFileBytes);
+      if (!text.ok())
         return make_error(ErrorCode::invalid_argument,
-                          "--input " + f.substr(0, eq) + ": cannot read '" + value.substr(1) + "'");
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      value = ss.str();
+                          "--input " + echo_value(f.substr(0, eq)) + ": " + text.error().message);
+      value = std::move(*text);
       while (!value.empty() && (value.back() == '\n' || value.back() == '\r'))
         value.pop_back();
     }

@@ -13,8 +13,10 @@
 
 namespace agentrt::cli {
 
-// Splits each "NAME=VALUE" and reads @FILE values. Errors (invalid_argument): a pair
-// without '=', an empty name, an unreadable @FILE.
+// Splits each "NAME=VALUE" and reads @FILE values (a regular file of at most
+// kMaxInputFileBytes, engine/common/file_read.h; FIFOs and devices refused before reading).
+// Errors (invalid_argument): a pair without '=', an empty name, an unreadable, special or
+// too large @FILE.
 Result<std::vector<std::pair<std::string, std::string>>> parse_input_flags(
     const std::vector<std::string>& flags);
 

@@ -67,7 +67,7 @@ TEST(Cli, OutOfVocabularyTokenIsAnError) {
 TEST(Cli, BadSamplingParameterIsAUsageError) {
   auto r = run("generate --model " + fixture("llama-gqa") + " --tokens 1,2 --top-p 1.5");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("top_p"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--top-p"), std::string::npos) << r.output;
 }
 
 TEST(Cli, InfoPrintsTheFingerprint) {
