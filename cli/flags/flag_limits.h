@@ -5,15 +5,18 @@
 
 #include <cstdint>
 
+#include "engine/kv_pool_limits.h"
+
 namespace agentrt::cli::flags {
 
 // --max-tokens: 1 .. 1 Mi. The engine also ends a request at the model's context length.
 inline constexpr std::int64_t kMaxTokensLimit = std::int64_t{1} << 20;
-// --kv-blocks: 0 (sized by the CLI) .. 4 Mi blocks of 16 tokens, the engine's kMaxKvBlocks.
+// --kv-blocks: 0 (sized by the CLI) .. the engine's kMaxKvBlocks (4 Mi blocks of 16 tokens).
 // The engine also checks the pool's bytes against its memory limit before allocating.
-inline constexpr std::int64_t kMaxKvBlocksFlag = std::int64_t{1} << 22;
+inline constexpr std::int64_t kMaxKvBlocksFlag = kMaxKvBlocks;
 // --threads: 0 (all cores) .. kThreadsPerHardwareThread x hardware threads, at most
-// kMaxThreadsFlag (all of kMaxThreadsFlag when the hardware does not say).
+// kMaxThreadsFlag (all of kMaxThreadsFlag when the hardware does not say); the CPU backend's
+// own cap is kMaxCpuThreads (engine/cpu/cpu_backend.h), which this must not exceed.
 inline constexpr int kMaxThreadsFlag = 256;
 inline constexpr int kThreadsPerHardwareThread = 4;
 // --top-k: 0 (off) .. 1 Mi; a k above the vocabulary keeps every token.

@@ -3,9 +3,15 @@
 #include <gtest/gtest.h>
 
 #include "cli/flags/flag_limits.h"
+#include "engine/cpu/cpu_backend.h"
 
 namespace agentrt::cli::flags {
 namespace {
+
+namespace cpu = agentrt::cpu;
+
+// Every --threads value the flag takes, the CPU backend takes too.
+static_assert(kMaxThreadsFlag <= cpu::kMaxCpuThreads);
 
 TEST(MaxThreads, FourPerHardwareThreadUpTo256) {
   EXPECT_EQ(max_threads(1), 4);
