@@ -55,6 +55,7 @@ struct KvStore::Impl {
 
   rocksdb::ColumnFamilyHandle* blocks() const { return handles[1]; }
   rocksdb::ColumnFamilyHandle* meta() const { return handles[2]; }
+  Status check_format();
   ~Impl() {
     for (auto* h : handles)
       db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -99,9 +100,31 @@ struct KvStore::Impl {
 KvStore::KvStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 KvStore::~KvStore() = default;
 
+std::string KvStore::format_tag() {
+  return "agentrt kv block v" + std::to_string(kKvBlockFormatVersion) +
+         "; key = model(16) block(16)";
+}
+
+// Drops every block when the store records another format version.
+Status KvStore::Impl::check_format() {
+  std::string recorded;
+  auto s = db->Get({}, meta(), "format", &recorded);
+  if (!s.ok() && !s.IsNotFound()) return io_error("read kv_meta", s);
+  if (s.ok() && recorded != format_tag()) {
+    // Row keys are 32 bytes, all below 33 bytes of 0xff.
+    s = db->DeleteRange({}, blocks(), std::string(), std::string(33, '\xff'));
+    if (!s.ok()) return io_error("drop blocks of format '" + recorded.substr(0, 200) + "'", s);
+  }
+  s = db->Put({}, meta(), "format", format_tag());
+  if (!s.ok()) return io_error("write kv_meta", s);
+  return ok_status();
+}
+
 Result<std::unique_ptr<KvStore>> KvStore::open(const std::filesystem::path& dir,
-                                               const std::string& model_fingerprint) {
+                                               const std::string& model_fingerprint,
+                                               const KvStoreOptions& store_options) {
   rocksdb::DBOptions options;
+  if (store_options.env != nullptr) options.env = store_options.env;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
@@ -112,8 +135,7 @@ Result<std::unique_ptr<KvStore>> KvStore::open(const std::filesystem::path& dir,
   if (!s.ok()) return io_error("open " + dir.string(), s);
   impl->db.reset(db);
   impl->model = kv::root_key(model_fingerprint);
-  s = impl->db->Put({}, impl->meta(), "format", "agentrt kv block v1; key = model(16) block(16)");
-  if (!s.ok()) return io_error("write kv_meta", s);
+  AGENTRT_TRY(impl->check_format());
   s = impl->db->Put({}, impl->meta(), "model:" + impl->model.hex(), model_fingerprint);
   if (!s.ok()) return io_error("write kv_meta", s);
   return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));

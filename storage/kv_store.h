@@ -13,16 +13,33 @@
 #include "engine/common/result.h"
 #include "engine/kv/kv_tier.h"
 
+namespace rocksdb {
+class Env;
+}
+
 namespace agentrt::storage {
 
 inline constexpr std::uint32_t kKvBlockMagic = 0x42564B41;  // "AKVB" little-endian
+// The format of stored KV: the value layout here, and the keys that find values (block keys,
+// engine/kv/block_key.h, and model fingerprints, engine/model/fingerprint.h, both pinned by
+// test vectors). Bump it with any change to either: every value carries it and the store
+// records it, so an old store's rows are dropped on open instead of silently missing.
 inline constexpr std::uint16_t kKvBlockFormatVersion = 1;
+
+struct KvStoreOptions {
+  rocksdb::Env* env = nullptr;  // null: RocksDB's default (tests inject I/O faults here)
+};
 
 class KvStore final : public kv::KvTier {
  public:
-  // Opens or creates the database in `dir` for one model. Errors: io (RocksDB's message).
+  // Opens or creates the database in `dir` for one model. A store that records another
+  // format version loses its blocks (they could never be served). Errors: io (RocksDB's
+  // message).
   static Result<std::unique_ptr<KvStore>> open(const std::filesystem::path& dir,
-                                               const std::string& model_fingerprint);
+                                               const std::string& model_fingerprint,
+                                               const KvStoreOptions& options = {});
+  // What the store records as its format in column family kv_meta under "format".
+  static std::string format_tag();
   ~KvStore() override;
   KvStore(const KvStore&) = delete;
   KvStore& operator=(const KvStore&) = delete;

@@ -2,62 +2,20 @@
 // back to the device on a prefix hit; a corrupt block is recomputed, never served.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
-#include <unistd.h>
 
-#include "engine/kv/fake_block_memory.h"
-#include "engine/kv/host_tier.h"
-#include "engine/kv/kv_manager.h"
-#include "storage/kv_store.h"
+#include "storage/kv_store_testing.h"
 
 namespace agentrt::storage {
 namespace {
 
-constexpr int kBs = 4;
+using testing::kOther;
+using testing::kPrompt;
+using testing::Process;
 
 struct Dir {
-  Dir() {
-    std::string p = (std::filesystem::temp_directory_path() / "agentrt-kvt-XXXXXX").string();
-    if (::mkdtemp(p.data()) == nullptr) std::abort();
-    path = p;
-  }
-  ~Dir() { std::filesystem::remove_all(path); }
-  std::filesystem::path path;
+  testing::TempDir tmp;
+  const std::filesystem::path& path = tmp.path();
 };
-
-// One "process": a manager over a fresh device pool, a host tier of 0 bytes (so evictions
-// go straight to the store) and the store.
-struct Process {
-  explicit Process(const std::filesystem::path& dir) : mem(4, kBs), host(0) {
-    auto s = KvStore::open(dir, "model");
-    EXPECT_TRUE(s.ok());
-    store = std::move(*s);
-    host = kv::HostTier(0, store.get());
-    auto m = kv::KvManager::create({4, kBs, "model", true, 0},
-                                   {&mem, &clock, {&host, store.get()}, nullptr});
-    EXPECT_TRUE(m.ok());
-    kv = std::move(*m);
-  }
-  std::int64_t run(kv::SeqId seq, const std::vector<std::int32_t>& t) {
-    auto hit = kv->open(seq, t);
-    EXPECT_TRUE(hit.ok());
-    EXPECT_TRUE(kv->reserve(seq, std::ssize(t)).ok());
-    auto rest = std::span(t).subspan(static_cast<std::size_t>(*hit));
-    mem.write_tokens(kv->block_table(seq), static_cast<std::size_t>(*hit), rest);
-    EXPECT_TRUE(kv->commit(seq, rest).ok());
-    EXPECT_TRUE(mem.holds(kv->block_table(seq), t));
-    kv->release(seq);
-    return *hit;
-  }
-  kv::testing::FakeBlockMemory mem;
-  kv::FakeClock clock;
-  std::unique_ptr<KvStore> store;
-  kv::HostTier host;
-  std::unique_ptr<kv::KvManager> kv;
-};
-
-const std::vector<std::int32_t> kPrompt{1, 2, 3, 4, 5, 6, 7, 8, 9};
-const std::vector<std::int32_t> kOther{20, 21, 22, 23, 24, 25, 26, 27,
-                                       28, 29, 30, 31, 32, 33, 34, 35};
 
 TEST(KvStoreTier, BlocksSurviveRestartAndArePromoted) {
   Dir dir;

@@ -11,7 +11,13 @@ std::optional<std::int32_t> KvManager::match_tiers(const BlockKey& key,
   const std::size_t bytes = memory_->block_bytes();
   for (std::size_t i = 0; i < tiers_.size(); ++i) {
     auto got = tiers_[i]->get(key);
-    if (!got.ok() || !got->has_value() || (*got)->size() != bytes) continue;
+    if (!got.ok() || !got->has_value()) continue;  // an I/O error reads as a miss
+    if ((*got)->size() != bytes) {
+      // Passed the tier's own checks but is no block of this pool: never served, dropped.
+      tiers_[i]->erase(key).permit_unchecked();
+      ++metrics_.tier_dropped_blocks;
+      continue;
+    }
     auto id = allocate();
     if (!id.ok()) return std::nullopt;  // no room to promote: compute instead
     if (!memory_->write(*id, **got).ok()) {

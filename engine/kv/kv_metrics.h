@@ -13,7 +13,8 @@ struct KvMetrics {
   std::int64_t lookup_tokens = 0;                    // prompt tokens offered to prefix matching
   std::array<std::int64_t, kMaxTiers> hit_tokens{};  // [0] device, [1] host, [2] store...
   std::int64_t evictions = 0;                        // device blocks reclaimed from the cache
-  std::int64_t offloaded_blocks = 0;  // evicted blocks written to the first lower tier
+  std::int64_t offloaded_blocks = 0;     // evicted blocks written to the first lower tier
+  std::int64_t tier_dropped_blocks = 0;  // lower-tier values of the wrong size, erased unused
   std::int64_t cow_copies = 0;
   std::int64_t swapped_out_blocks = 0;
   std::int64_t swapped_in_blocks = 0;
