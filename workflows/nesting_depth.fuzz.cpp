@@ -22,7 +22,7 @@
 namespace {
 
 using namespace agentrt;
-constexpr std::size_t kMaxText = 512u << 10;
+constexpr std::size_t kMaxText = 128u << 10;  // 128K levels of "[": far past every limit
 
 // data[0]: flags (bit 0: close what was opened); data[1..2]: repeats; the rest: the unit,
 // each byte one piece.
@@ -93,8 +93,11 @@ steps: [{ id: s, agent: a, input: x }]
     if (t.ok()) (void)t->render([&](const std::vector<std::string>&) { return Value(deep); });
   }
   std::string quoted;  // a single-quoted YAML scalar
-  for (char c : deep)
-    quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  quoted.reserve(deep.size() + 16);
+  for (char c : deep) {
+    quoted.push_back(c);
+    if (c == '\'') quoted.push_back(c);
+  }
   for (const std::string& yaml :
        {"agents: {a: {}}\nsteps: " + deep + "\n",
         "agents: {a: {}}\ninputs:\n  s: { type: string, default: '" + quoted +
