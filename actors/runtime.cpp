@@ -145,7 +145,8 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   }
   const auto& cfg = impl->model->config();
   auto engine = Engine::create(
-      {impl->backend.get(), &cfg, impl->model->fingerprint(), nullptr, nullptr}, options.engine);
+      {impl->backend.get(), &cfg, impl->model->fingerprint(), nullptr, options.clock},
+      options.engine);
   if (!engine.ok()) return engine.error();
   std::vector<std::int32_t> eos(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
   if (auto e = impl->tok->eos_id()) eos.push_back(*e);

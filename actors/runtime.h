@@ -57,6 +57,9 @@ struct RuntimeOptions {
   TtlPolicyOptions ttl;           // the pin TTL formula's parameters (ttl_policy.h)
   std::vector<ToolConfig> tools;  // built-in tools to register at start
   int actor_threads = 0;          // CAF scheduler workers; 0 = CAF's default
+  // The engine's time source (pin TTLs, LRU); null: the steady clock. Must outlive the
+  // Runtime; now() is called from the engine thread (tests drive TTLs with it).
+  const kv::Clock* clock = nullptr;
 };
 
 // One agent: its prompt, tools and limits.

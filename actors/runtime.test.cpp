@@ -6,11 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "actors/calculator.h"
+#include "actors/tool_registry.h"
 
 namespace agentrt::actors {
 namespace {
@@ -79,6 +83,86 @@ class SlowCalculator final : public Tool {
   std::chrono::milliseconds delay_;
   bool throws_;
 };
+
+// A calculator whose calls block until the test opens the gate (the first `free_calls`
+// pass at once): holds an agent in a tool call for exactly as long as a test needs.
+class GateCalculator final : public Tool {
+ public:
+  explicit GateCalculator(int free_calls = 0,
+                          std::chrono::milliseconds timeout = std::chrono::minutes(10))
+      : free_(free_calls) {
+    spec_.name = "calculator";
+    spec_.description =
+        "Evaluate an integer arithmetic expression with + - * / and parentheses. Division "
+        "must be exact.";
+    spec_.parameters = Json::parse(R"json({"type": "object", "properties": {"expression":
+        {"type": "string", "description": "The expression, e.g. 12 * (3 + 4)"}},
+        "required": ["expression"]})json");
+    spec_.timeout = timeout;
+  }
+  const ToolSpec& spec() const override { return spec_; }
+  Result<std::string> invoke(const Json& args) override {
+    {
+      std::unique_lock lock(mu_);
+      if (++calls_ > free_) {
+        ++blocked_;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return open_; });
+      }
+    }
+    auto v = evaluate_expression(args.at("expression").get<std::string>());
+    if (!v.ok()) return v.error();
+    return std::to_string(*v);
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  // Waits until `n` calls are blocked at the gate.
+  void wait_blocked(int n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return blocked_ >= n; });
+  }
+  int calls() {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+
+ private:
+  ToolSpec spec_;
+  const int free_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int calls_ = 0, blocked_ = 0;
+  bool open_ = false;
+};
+
+// Opens a gate when the test ends, before the Runtime (declared earlier) waits for its jobs.
+struct OpenAtEnd {
+  std::shared_ptr<GateCalculator> gate;
+  ~OpenAtEnd() { gate->open(); }
+};
+
+// The engine's clock, moved by the test only (atomic: the engine thread reads it).
+class TestClock final : public kv::Clock {
+ public:
+  kv::TimePoint now() const override { return kv::TimePoint(kv::Duration(ns_.load())); }
+  void advance(kv::Duration d) { ns_ += d.count(); }
+
+ private:
+  std::atomic<std::int64_t> ns_{1};
+};
+
+// Polls the runtime's metrics until `pred` holds (the snapshot follows each engine step).
+template <class Pred>
+bool wait_metrics(Runtime& rt, Pred pred) {
+  for (int i = 0; i < 60000; ++i) {  // a hang guard, not a deadline: ~60 s
+    if (pred(rt.metrics())) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
 
 std::unique_ptr<Runtime> make_runtime(RuntimeOptions o) {
   auto rt = Runtime::create(std::move(o));
@@ -150,38 +234,106 @@ TEST(Runtime, PinsShowInMetricsWhileAToolRuns) {
   o.tools.clear();
   auto rt = make_runtime(o);
   ASSERT_TRUE(rt);
-  ASSERT_TRUE(rt->add_tool(std::make_shared<SlowCalculator>(400ms, 5s)).ok());
-  std::atomic<bool> in_tool{false};
-  auto fut = std::async(std::launch::async, [&] {
-    return rt->run_agent(solver(2), kProblems[0], [&](const Progress& p) {
-      if (p.kind == ProgressKind::tool_call) in_tool = true;
-    });
-  });
-  std::int64_t max_pinned = 0;
-  while (fut.wait_for(5ms) != std::future_status::ready) {
-    if (in_tool) max_pinned = std::max(max_pinned, rt->metrics().kv.pinned_blocks);
-  }
-  auto r = fut.get();
+  auto gate = std::make_shared<GateCalculator>();
+  OpenAtEnd opener{gate};
+  ASSERT_TRUE(rt->add_tool(gate).ok());
+  std::promise<Result<AgentResult>> done;
+  ASSERT_TRUE(rt->start_agent(solver(2), kProblems[0], {}, [&](Result<AgentResult> r) {
+                  done.set_value(std::move(r));
+                }).ok());
+  gate->wait_blocked(1);
+  // The turn pauses at its EOS after the call closed: its blocks stay pinned while the
+  // tool is held.
+  EXPECT_TRUE(wait_metrics(*rt, [](const RuntimeMetrics& m) { return m.kv.pinned_blocks > 0; }))
+      << "the paused turn's blocks are pinned during the tool call";
+  gate->open();
+  auto r = done.get_future().get();
   ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_GT(max_pinned, 0) << "the paused turn's blocks are pinned during the tool call";
   wait_idle(*rt);
   EXPECT_EQ(rt->metrics().kv.pinned_blocks, 0) << "pins are released on resume and at the end";
   EXPECT_EQ(rt->metrics().kv.pins_expired, 0);
 }
 
-TEST(Runtime, HangingToolTimesOutAndItsTtlExpires) {
+// The pin's TTL lapses on the engine's clock (driven here), not on the wall: the tool is
+// held at a gate, the clock jumps past the TTL, and the next engine step expires the pin.
+TEST(Runtime, APinExpiresWhenTheEngineClockPassesItsTtl) {
+  TestClock clock;
   auto o = options();
   o.tools.clear();
-  o.ttl.cold_start = 100ms;  // predicted duration before any measurement
+  o.clock = &clock;
   auto rt = make_runtime(o);
   ASSERT_TRUE(rt);
-  ASSERT_TRUE(rt->add_tool(std::make_shared<SlowCalculator>(900ms, 400ms)).ok());
+  auto gate = std::make_shared<GateCalculator>();
+  OpenAtEnd opener{gate};
+  ASSERT_TRUE(rt->add_tool(gate).ok());
+  std::promise<Result<AgentResult>> done;
+  ASSERT_TRUE(rt->start_agent(solver(2), kProblems[0], {}, [&](Result<AgentResult> r) {
+                  done.set_value(std::move(r));
+                }).ok());
+  gate->wait_blocked(1);
+  ASSERT_TRUE(wait_metrics(*rt, [](const RuntimeMetrics& m) { return m.kv.pinned_blocks > 0; }));
+  EXPECT_EQ(rt->metrics().kv.pins_expired, 0);
+  clock.advance(std::chrono::hours(1));
+  AgentSpec other = solver(1);  // any engine work runs a step, which expires pins
+  other.tools.clear();
+  other.sampling.max_tokens = 1;
+  ASSERT_TRUE(rt->run_agent(other, kProblems[1]).ok());
+  EXPECT_TRUE(wait_metrics(*rt, [](const RuntimeMetrics& m) { return m.kv.pins_expired >= 1; }));
+  gate->open();
+  auto r = done.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.error().to_string();  // the resumed turn recomputed its prefix
+  EXPECT_GE(r->tool_calls, 1);
+  wait_idle(*rt);
+  EXPECT_EQ(rt->metrics().kv.pinned_blocks, 0);
+}
+
+// A tool held past its timeout: the agent moves on with an error message for the model.
+TEST(Runtime, AToolPastItsTimeoutBecomesAnErrorForTheModel) {
+  auto o = options();
+  o.tools.clear();
+  auto rt = make_runtime(o);
+  ASSERT_TRUE(rt);
+  auto gate = std::make_shared<GateCalculator>(0, 200ms);  // never opens before the end
+  OpenAtEnd opener{gate};
+  ASSERT_TRUE(rt->add_tool(gate).ok());
   auto r = rt->run_agent(solver(2), kProblems[0]);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_TRUE(has_tool_message(*r, "error: tool 'calculator' timed out after 400 ms"));
+  EXPECT_TRUE(has_tool_message(*r, "error: tool 'calculator' timed out after 200 ms"));
   EXPECT_GE(r->tool_errors, 1);
-  EXPECT_GE(rt->metrics().kv.pins_expired, 1) << "the pin (TTL ~175 ms) lapsed during the hang";
-  EXPECT_GE(rt->predicted_tool_duration("calculator"), 0ms);
+}
+
+// The agent's own tool list is what runs: a runtime-wide tool it was not given is refused,
+// and the call reaches the model as an error, never the tool.
+TEST(Runtime, AToolOutsideTheAgentsListNeverRuns) {
+  auto o = options();
+  o.tools.clear();
+  auto rt = make_runtime(o);
+  ASSERT_TRUE(rt);
+  auto gate = std::make_shared<GateCalculator>(1000);  // counts calls; never blocks
+  ASSERT_TRUE(rt->add_tool(gate).ok());
+  // The agent is given no tools, but its system prompt shows the model the calculator's
+  // definition, byte for byte as the template renders an offered tool: tiny-calc calls it.
+  ToolRegistry reg;
+  ASSERT_TRUE(reg.add(gate).ok());
+  chat::Conversation conv;
+  conv.messages.push_back({chat::Role::system, kSystem, {}, {}, {}, {}});
+  conv.messages.push_back({chat::Role::user, "x", {}, {}, {}, {}});
+  conv.tools = reg.definitions({"calculator"}).value();
+  auto full = chat::render(chat::Family::chatml_qwen, conv, {});
+  ASSERT_TRUE(full.ok());
+  const std::string head = "<|im_start|>system\n";
+  const auto end = full->find("<|im_end|>\n<|im_start|>user");
+  ASSERT_NE(end, std::string::npos);
+  AgentSpec a = solver(2);
+  a.tools.clear();
+  a.system_prompt = full->substr(head.size(), end - head.size());
+  auto r = rt->run_agent(a, kProblems[0]);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_GE(r->tool_calls, 1) << "tiny-calc no longer calls tools it is not offered";
+  EXPECT_TRUE(has_tool_message(
+      *r, "error: tool 'calculator' is not available to this agent (its tools: none)"));
+  EXPECT_EQ(r->tool_errors, r->tool_calls);
+  EXPECT_EQ(gate->calls(), 0) << "a tool outside the agent's list ran";
 }
 
 TEST(Runtime, ToolErrorsReachTheModel) {
@@ -248,23 +400,38 @@ TEST(Runtime, BestOfNMajorityVoteWithToolCalls) {
   b.first_k = 3;
   auto r = rt->run_best_of(a, kProblems[0], b);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
+  // The chosen answer is the majority of the finished samples' answers, recomputed here.
+  std::map<std::string, int> votes;
   int finished = 0, stopped = 0;
   for (const auto& s : r->samples) {
+    EXPECT_TRUE(s.error.empty()) << s.error;
     finished += s.finished ? 1 : 0;
     stopped += s.result.stop == StopReason::cancelled ? 1 : 0;
-    EXPECT_TRUE(s.error.empty()) << s.error;
+    if (s.finished && s.answer) ++votes[*s.answer];
   }
-  EXPECT_GE(finished, 1);
-  EXPECT_LE(finished, 4);
-  EXPECT_LE(finished + stopped, 4) << "early-stopped samples are not failures";
+  if (stopped > 0) {
+    EXPECT_GE(finished, 3) << "samples are stopped only once first_k finished";
+  }
+  ASSERT_FALSE(votes.empty()) << "no sample gave an answer";
+  int top = 0;
+  for (const auto& [answer, v] : votes)
+    top = std::max(top, v);
   ASSERT_GE(r->chosen, 0);
   ASSERT_TRUE(r->answer.has_value());
-  EXPECT_GE(r->votes, 1);
+  EXPECT_EQ(votes[*r->answer], top) << "the chosen answer has the most votes";
+  EXPECT_EQ(r->votes, top);
+  const auto& chosen = r->samples[static_cast<std::size_t>(r->chosen)];
+  EXPECT_TRUE(chosen.finished);
+  EXPECT_EQ(chosen.answer, r->answer);
+  for (int i = 0; i < r->chosen; ++i) {  // ties go to the earliest sample
+    const auto& s = r->samples[static_cast<std::size_t>(i)];
+    EXPECT_FALSE(s.finished && s.answer && votes[*s.answer] == top) << i;
+  }
   wait_idle(*rt);
   EXPECT_EQ(rt->metrics().kv.pinned_blocks, 0);
 }
 
-// Scores an answer: 1 when it is 20 (the right answer to kProblems[0]), else 0.
+// Scores an answer by its length in bytes: a score the test can recompute.
 class AnswerScorer final : public Tool {
  public:
   AnswerScorer() {
@@ -276,7 +443,7 @@ class AnswerScorer final : public Tool {
   const ToolSpec& spec() const override { return spec_; }
   Result<std::string> invoke(const Json& args) override {
     ++calls;
-    return args.at("answer").get<std::string>() == "20" ? std::string("1") : std::string("0");
+    return std::to_string(args.at("answer").get<std::string>().size());
   }
   std::atomic<int> calls{0};
 
@@ -334,18 +501,21 @@ TEST(Runtime, BestOfNAggregatesByLogprobScorerAndVerifier) {
   b.scorer_tool = "scorer";
   auto sc = rt->run_best_of(a, kProblems[0], b);
   ASSERT_TRUE(sc.ok()) << sc.error().to_string();
-  int finished = 0;
-  bool any_right = false;
-  for (const auto& s : sc->samples) {
-    finished += s.finished;
-    any_right = any_right || (s.finished && s.answer == "20");
+  int finished = 0, best = -1;
+  double top = 0;
+  for (std::size_t i = 0; i < sc->samples.size(); ++i) {
+    const auto& s = sc->samples[i];
+    if (!s.finished) continue;
+    ++finished;
+    const double want = static_cast<double>(s.answer.value_or(s.result.output).size());
+    EXPECT_DOUBLE_EQ(s.score, want) << "sample " << i << " carries the scorer's number";
+    if (best < 0 || want > top) best = static_cast<int>(i), top = want;
   }
   EXPECT_EQ(scorer->calls.load(), finished);
-  if (any_right) {
-    ASSERT_GE(sc->chosen, 0);
-    EXPECT_EQ(sc->answer, "20") << "the scorer's favourite wins";
-  }
+  EXPECT_EQ(sc->chosen, best) << "the highest score wins, ties to the earlier sample";
 
+  // Verifier: its output is matched against verifier_accept. "" accepts every output,
+  // "(?!)" none: every finished sample then scores 1 (or 0), and the first finished wins.
   b.aggregation = Aggregation::verifier_agent;
   AgentSpec v = solver(1);
   v.name = "checker";
@@ -353,13 +523,19 @@ TEST(Runtime, BestOfNAggregatesByLogprobScorerAndVerifier) {
   v.system_prompt = "You check a proposed solution and reply CORRECT or WRONG.";
   v.sampling.max_tokens = 16;
   b.verifier = v;
-  auto ve = rt->run_best_of(a, kProblems[0], b);
-  ASSERT_TRUE(ve.ok()) << ve.error().to_string();
-  for (const auto& s : ve->samples) {
-    EXPECT_TRUE(s.error.empty()) << s.error;
-    if (s.finished) {
-      EXPECT_TRUE(s.score == 0.0 || s.score == 1.0);
+  for (const auto& [accept, score] : {std::pair<std::string, double>{"", 1.0}, {"(?!)", 0.0}}) {
+    b.verifier_accept = accept;
+    auto ve = rt->run_best_of(a, kProblems[0], b);
+    ASSERT_TRUE(ve.ok()) << ve.error().to_string();
+    int first = -1;
+    for (std::size_t i = 0; i < ve->samples.size(); ++i) {
+      const auto& s = ve->samples[i];
+      EXPECT_TRUE(s.error.empty()) << s.error;
+      if (!s.finished) continue;
+      if (first < 0) first = static_cast<int>(i);
+      EXPECT_EQ(s.score, score) << "accept '" << accept << "', sample " << i;
     }
+    EXPECT_EQ(ve->chosen, first);
   }
   b.aggregation = Aggregation::scorer_tool;
   b.scorer_tool = "missing";
@@ -410,28 +586,135 @@ TEST(Runtime, CancellationFreesAllKv) {
   EXPECT_EQ(m.kv_available_blocks, m.kv_blocks);
 }
 
-TEST(Runtime, OverloadedWhenTheQueueIsFull) {
+// Past the live bound, agents wait in the queue; only past the queue's cap is a caller
+// told `overloaded`. A cancel of a waiting agent ends it at once.
+TEST(Runtime, AgentsWaitBehindTheLiveBoundAndOnlyAFullQueueIsOverloaded) {
   auto o = options();
   o.tools.clear();
   o.max_pending_requests = 1;
+  o.max_queued_requests = 2;
   auto rt = make_runtime(o);
   ASSERT_TRUE(rt);
-  ASSERT_TRUE(rt->add_tool(std::make_shared<SlowCalculator>(300ms, 5s)).ok());
-  std::promise<void> in_tool;
-  std::atomic<bool> once{false};
-  auto first = std::async(std::launch::async, [&] {
-    return rt->run_agent(solver(2), kProblems[0], [&](const Progress& p) {
-      if (p.kind == ProgressKind::tool_call && !once.exchange(true)) in_tool.set_value();
-    });
-  });
-  in_tool.get_future().get();
-  auto second = rt->run_agent(solver(2), kProblems[1]);
-  ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.error().code, ErrorCode::overloaded);
-  EXPECT_NE(second.error().message.find("max_pending_requests"), std::string::npos);
-  auto r = first.get();
-  EXPECT_TRUE(r.ok()) << r.error().to_string();
-  EXPECT_GE(rt->metrics().rejected_requests, 1);
+  auto gate = std::make_shared<GateCalculator>();
+  OpenAtEnd opener{gate};
+  ASSERT_TRUE(rt->add_tool(gate).ok());
+  std::promise<Result<AgentResult>> first, second, third;
+  auto start = [&](std::promise<Result<AgentResult>>& p, int problem) {
+    return rt->start_agent(solver(2), kProblems[problem], {},
+                           [&p](Result<AgentResult> r) { p.set_value(std::move(r)); });
+  };
+  ASSERT_TRUE(start(first, 0).ok());
+  gate->wait_blocked(1);  // the first holds the only live slot (paused in its tool call)
+  ASSERT_TRUE(start(second, 1).ok());
+  auto third_id = start(third, 2);
+  ASSERT_TRUE(third_id.ok());
+  ASSERT_TRUE(wait_metrics(*rt, [](const RuntimeMetrics& m) { return m.queued_requests == 2; }));
+  auto fourth = rt->run_agent(solver(2), kProblems[3]);
+  ASSERT_FALSE(fourth.ok());
+  EXPECT_EQ(fourth.error().code, ErrorCode::overloaded);
+  EXPECT_NE(fourth.error().message.find("max_queued_requests 2"), std::string::npos)
+      << fourth.error().message;
+  EXPECT_EQ(rt->metrics().rejected_requests, 1);
+  rt->cancel(*third_id);  // waiting: withdrawn without ever reaching the engine
+  auto t = third.get_future().get();
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().code, ErrorCode::cancelled);
+  gate->open();
+  auto r1 = first.get_future().get();
+  EXPECT_TRUE(r1.ok()) << r1.error().to_string();
+  auto r2 = second.get_future().get();
+  EXPECT_TRUE(r2.ok()) << r2.error().to_string();
+  wait_idle(*rt);
+  EXPECT_EQ(rt->metrics().queued_requests, 0);
+}
+
+// More agents than live slots: all run to the end, none is refused.
+TEST(Runtime, ManyAgentsOnFewLiveSlotsAllFinish) {
+  auto o = options();
+  o.max_pending_requests = 2;
+  auto rt = make_runtime(o);
+  ASSERT_TRUE(rt);
+  constexpr int kAgents = 8;
+  AgentSpec a = solver(2);
+  a.sampling.max_tokens = 24;
+  std::vector<std::promise<Result<AgentResult>>> done(kAgents);
+  for (int i = 0; i < kAgents; ++i)
+    ASSERT_TRUE(rt->start_agent(a, kProblems[i % 4], {}, [&done, i](Result<AgentResult> r) {
+                    done[static_cast<std::size_t>(i)].set_value(std::move(r));
+                  }).ok());
+  for (auto& d : done) {
+    auto r = d.get_future().get();
+    EXPECT_TRUE(r.ok()) << r.error().to_string();
+  }
+  EXPECT_EQ(rt->metrics().rejected_requests, 0);
+}
+
+// best_of with n far above the live bound: the samples wait for slots instead of failing.
+TEST(Runtime, BestOfFarAboveTheLiveBoundRuns) {
+  auto o = options();
+  o.max_pending_requests = 4;
+  for (bool share : {false, true}) {
+    auto rt = make_runtime(o);
+    ASSERT_TRUE(rt);
+    AgentSpec a = solver(1);
+    a.sampling.temperature = 0.8f;
+    a.sampling.seed = 5;
+    a.sampling.max_tokens = 3;
+    BestOfSpec b;
+    b.n = 40;
+    b.share_first_token = share;  // 40 forks cannot share 4 slots: independent samples
+    auto r = rt->run_best_of(a, kProblems[0], b);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_EQ(r->samples.size(), 40u);
+    for (const auto& s : r->samples) {
+      EXPECT_TRUE(s.error.empty()) << s.error;
+      EXPECT_GE(s.result.generated_tokens, 1);
+    }
+    EXPECT_EQ(rt->metrics().rejected_requests, 0);
+    wait_idle(*rt);
+    EXPECT_EQ(rt->metrics().kv.pinned_blocks, 0);
+  }
+  BestOfSpec too_many;
+  too_many.n = kMaxBestOfSamples + 1;
+  auto rt = make_runtime(o);
+  auto r = rt->run_best_of(solver(1), kProblems[0], too_many);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "best_of: n = 1025: expected 1..1024 (kMaxBestOfSamples)");
+}
+
+// first_k stops the rest: one sample's tool call passes the gate and it finishes; the
+// others wait at the gate until the sampler cancels them (without first_k they would wait
+// there for good).
+TEST(Runtime, FirstKCancelsTheSamplesStillRunning) {
+  auto o = options();
+  o.tools.clear();
+  auto rt = make_runtime(o);
+  ASSERT_TRUE(rt);
+  auto gate = std::make_shared<GateCalculator>(1);
+  OpenAtEnd opener{gate};
+  ASSERT_TRUE(rt->add_tool(gate).ok());
+  AgentSpec a = solver(3);  // greedy: every sample calls the calculator in its first reply
+  BestOfSpec b;
+  b.n = 4;
+  b.first_k = 1;
+  auto r = rt->run_best_of(a, kProblems[0], b);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  int finished = 0, stopped = 0, winner = -1;
+  for (std::size_t i = 0; i < r->samples.size(); ++i) {
+    const auto& s = r->samples[i];
+    EXPECT_TRUE(s.error.empty()) << s.error;
+    if (s.finished) finished += 1, winner = static_cast<int>(i);
+    if (s.result.stop == StopReason::cancelled) ++stopped;
+  }
+  EXPECT_EQ(finished, 1);
+  EXPECT_EQ(stopped, 3) << "the samples held at the gate were cancelled";
+  EXPECT_EQ(r->chosen, winner);
+  EXPECT_EQ(r->answer, "20");
+  const auto& w = r->samples[static_cast<std::size_t>(winner)];
+  EXPECT_EQ(r->generated_tokens, w.result.generated_tokens)
+      << "cancelled samples report no tokens of their own";
+  wait_idle(*rt);
+  EXPECT_EQ(rt->metrics().kv.pinned_blocks, 0);
 }
 
 TEST(Runtime, AFailingAgentDoesNotStopTheOthers) {

@@ -1,6 +1,7 @@
 // The best-of-N sampler actor (see sampler_actor.h).
 #include "actors/sampler_actor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -56,6 +57,40 @@ std::pair<int, int> majority_vote(const std::vector<std::optional<std::string>>&
     if (v > best_votes) best = static_cast<int>(i), best_votes = v;
   }
   return {best, best_votes};
+}
+
+BestOfResult choose_sample(Aggregation aggregation, std::vector<SampleResult> samples) {
+  BestOfResult res;
+  res.samples = std::move(samples);
+  std::vector<std::optional<std::string>> answers;
+  for (const auto& s : res.samples)
+    answers.push_back(s.finished ? s.answer : std::nullopt);
+  int best = -1;
+  if (aggregation == Aggregation::majority_vote) {
+    std::map<std::string, int> votes;
+    for (const auto& a : answers)
+      if (a) ++votes[*a];
+    for (std::size_t i = 0; i < answers.size(); ++i)
+      if (answers[i]) res.samples[i].score = votes[*answers[i]];
+    best = majority_vote(answers).first;
+  } else {
+    double top = -std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < res.samples.size(); ++i) {
+      auto& s = res.samples[i];
+      if (!s.finished) continue;
+      if (aggregation == Aggregation::max_mean_logprob) s.score = s.result.mean_logprob;
+      if (best < 0 || s.score > top) best = static_cast<int>(i), top = s.score;
+    }
+  }
+  res.chosen = best;
+  if (best >= 0) {
+    const auto& s = res.samples[static_cast<std::size_t>(best)];
+    res.output = s.result.output;
+    res.answer = s.answer;
+    if (s.answer)
+      res.votes = static_cast<int>(std::count(answers.begin(), answers.end(), s.answer));
+  }
+  return res;
 }
 
 namespace {
@@ -182,7 +217,9 @@ void Sampler::on_sample(SampleDone& d) {
     s.error = d.error->message;
   }
   if (s.finished) ++finished_count_;
-  if (in_.progress && !cancelled_ && s.result.stop != StopReason::cancelled) {
+  // Samples that ended on their own (not stopped by a cancel) are reported at once, so a
+  // job cancelled later still shows them.
+  if (in_.progress && (d.result || (!cancelled_ && s.result.stop != StopReason::cancelled))) {
     Progress p{in_.job,
                d.index,
                s.result.turns,
@@ -274,35 +311,12 @@ void Sampler::on_score(const SampleScore& s) {
 }
 
 void Sampler::choose() {
-  std::vector<std::optional<std::string>> answers;
-  for (const auto& s : res_.samples)
-    answers.push_back(s.finished ? s.answer : std::nullopt);
-  const auto [maj, votes] = majority_vote(answers);
-  int best = -1;
-  if (in_.best.aggregation == Aggregation::majority_vote) {
-    best = maj;
-    res_.votes = votes;
-    for (std::size_t i = 0; i < answers.size(); ++i)
-      if (answers[i] && best >= 0 && *answers[i] == *answers[static_cast<std::size_t>(best)])
-        res_.samples[i].score = votes;
-  } else {
-    double top = -std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < res_.samples.size(); ++i) {
-      auto& s = res_.samples[i];
-      if (!s.finished) continue;
-      if (in_.best.aggregation == Aggregation::max_mean_logprob) s.score = s.result.mean_logprob;
-      if (best < 0 || s.score > top) best = static_cast<int>(i), top = s.score;
-    }
-  }
-  res_.chosen = best;
-  if (best >= 0) {
-    const auto& s = res_.samples[static_cast<std::size_t>(best)];
-    res_.output = s.result.output;
-    res_.answer = s.answer;
-    if (in_.best.aggregation != Aggregation::majority_vote && s.answer) {
-      res_.votes = static_cast<int>(std::count(answers.begin(), answers.end(), s.answer));
-    }
-  }
+  BestOfResult chosen = choose_sample(in_.best.aggregation, std::move(res_.samples));
+  res_.samples = std::move(chosen.samples);
+  res_.chosen = chosen.chosen;
+  res_.output = std::move(chosen.output);
+  res_.answer = std::move(chosen.answer);
+  res_.votes = chosen.votes;
   complete(std::move(res_));
 }
 

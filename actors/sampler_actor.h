@@ -39,4 +39,12 @@ std::optional<std::string> extract_answer(const std::string& pattern, const std:
 // `answers` (nullopt entries do not vote), and its vote count; {-1, 0} when none voted.
 std::pair<int, int> majority_vote(const std::vector<std::optional<std::string>>& answers);
 
+// The aggregation's choice among `samples` (only finished ones count). majority_vote: the
+// first sample of the most frequent answer; max_mean_logprob: the highest
+// result.mean_logprob; verifier_agent / scorer_tool: the highest `score` (set beforehand).
+// Ties go to the earlier sample. Sets each finished sample's score (votes for its answer, or
+// its mean logprob) and returns chosen (-1 when none finished), output, answer and votes
+// (samples that gave the chosen answer).
+BestOfResult choose_sample(Aggregation aggregation, std::vector<SampleResult> samples);
+
 }  // namespace agentrt::actors

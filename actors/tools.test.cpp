@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include "actors/agent_prompt.h"
@@ -322,6 +323,69 @@ TEST(BestOf, AnswerExtractionAndMajorityVote) {
   EXPECT_EQ(j, 0) << "ties go to the earlier sample";
   EXPECT_EQ(w, 1);
   EXPECT_EQ(majority_vote({std::nullopt}).first, -1);
+}
+
+SampleResult sample(bool finished, std::optional<std::string> answer, double mean_logprob = 0,
+                    double score = 0) {
+  SampleResult s;
+  s.finished = finished;
+  s.answer = std::move(answer);
+  s.result.output = "out " + s.answer.value_or("-");
+  s.result.mean_logprob = mean_logprob;
+  s.score = score;
+  return s;
+}
+
+TEST(BestOf, MajorityChoosesTheMostFrequentFinishedAnswer) {
+  // "7" is the most frequent answer overall, but two of its samples did not finish.
+  std::vector<SampleResult> s = {sample(true, "5"), sample(false, "7"),        sample(true, "7"),
+                                 sample(true, "5"), sample(false, "7"),        sample(true, "9"),
+                                 sample(true, "5"), sample(true, std::nullopt)};
+  auto r = choose_sample(Aggregation::majority_vote, s);
+  EXPECT_EQ(r.chosen, 0);
+  EXPECT_EQ(r.answer, "5");
+  EXPECT_EQ(r.output, "out 5");
+  EXPECT_EQ(r.votes, 3);
+  EXPECT_EQ(r.samples[2].score, 1);
+  EXPECT_EQ(r.samples[3].score, 3);
+  EXPECT_EQ(r.samples[1].score, 0) << "unfinished samples do not vote";
+  // A later majority beats an earlier minority.
+  r = choose_sample(Aggregation::majority_vote,
+                    {sample(true, "1"), sample(true, "2"), sample(true, "2")});
+  EXPECT_EQ(r.chosen, 1);
+  EXPECT_EQ(r.votes, 2);
+  r = choose_sample(Aggregation::majority_vote, {sample(false, "1"), sample(true, std::nullopt)});
+  EXPECT_EQ(r.chosen, -1);
+  EXPECT_EQ(r.answer, std::nullopt);
+  EXPECT_EQ(r.votes, 0);
+}
+
+TEST(BestOf, LogprobChoosesTheHighestMeanAmongFinished) {
+  std::vector<SampleResult> s = {sample(true, "1", -2.0), sample(false, "2", -0.1),
+                                 sample(true, "3", -0.5), sample(true, "1", -0.5),
+                                 sample(true, "4", -3.0)};
+  auto r = choose_sample(Aggregation::max_mean_logprob, s);
+  EXPECT_EQ(r.chosen, 2) << "-0.1 did not finish; -0.5 ties go to the earlier sample";
+  EXPECT_EQ(r.answer, "3");
+  EXPECT_EQ(r.votes, 1);
+  EXPECT_DOUBLE_EQ(r.samples[2].score, -0.5);
+}
+
+TEST(BestOf, ScorerAndVerifierChooseTheBestScore) {
+  for (auto agg : {Aggregation::scorer_tool, Aggregation::verifier_agent}) {
+    std::vector<SampleResult> s = {sample(true, "1", 0, 0.2), sample(false, "2", 0, 9.0),
+                                   sample(true, "3", 0, 0.7), sample(true, "3", 0, 0.7),
+                                   sample(true, "4", 0, -1.0)};
+    auto r = choose_sample(agg, s);
+    EXPECT_EQ(r.chosen, 2);
+    EXPECT_EQ(r.answer, "3");
+    EXPECT_EQ(r.votes, 2) << "samples that gave the chosen answer";
+  }
+  // A failed scorer call scores -inf: any finished sample with a score beats it.
+  auto r = choose_sample(
+      Aggregation::scorer_tool,
+      {sample(true, "1", 0, -std::numeric_limits<double>::infinity()), sample(true, "2", 0, 0.0)});
+  EXPECT_EQ(r.chosen, 1);
 }
 
 }  // namespace
