@@ -29,8 +29,9 @@ inline constexpr double kMaxTemperature = 100.0;
 inline constexpr double kMaxRepetitionPenalty = 100.0;
 // --presence-penalty, --frequency-penalty: [-2, 2] (OpenAI's range).
 inline constexpr double kMaxAbsPenalty = 2.0;
-// --stop-token-id: at most 64 ids, each in [0, 2^31 - 1].
-inline constexpr std::int64_t kMaxStopTokenIds = 64;
+// --stop-token-id: at most 64 ids, each in [0, 2^31 - 1]; well under the engine's
+// sampling::kMaxStopTokenIds, leaving room for the ids a chat format adds.
+inline constexpr std::int64_t kMaxStopTokenIdFlags = 64;
 
 // The largest --threads value on a machine of `hardware_threads` (0: unknown).
 int max_threads(unsigned hardware_threads);

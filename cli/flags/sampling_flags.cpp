@@ -9,6 +9,8 @@
 namespace agentrt::cli::flags {
 namespace {
 
+static_assert(kMaxStopTokenIdFlags < static_cast<std::int64_t>(sampling::kMaxStopTokenIds));
+
 // Parses `text` (when given) as an integer flag into `out`.
 Status set_int(std::string_view flag, const std::optional<std::string>& text, IntRange range,
                int& out) {
@@ -29,9 +31,9 @@ Status set_real(std::string_view flag, const std::optional<std::string>& text, R
 }
 
 Status set_stop_token_ids(const std::vector<std::string>& texts, std::vector<std::int32_t>& out) {
-  if (static_cast<std::int64_t>(texts.size()) > kMaxStopTokenIds) {
+  if (static_cast<std::int64_t>(texts.size()) > kMaxStopTokenIdFlags) {
     return make_error(ErrorCode::invalid_argument, "--stop-token-id: at most " +
-                                                       std::to_string(kMaxStopTokenIds) +
+                                                       std::to_string(kMaxStopTokenIdFlags) +
                                                        " ids, got " + std::to_string(texts.size()));
   }
   for (const auto& t : texts) {

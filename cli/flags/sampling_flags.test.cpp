@@ -94,7 +94,7 @@ TEST(SamplingFlags, StopTokenIdsAreBoundedInValueAndCount) {
   EXPECT_NE(st.error().message.find("--stop-token-id: must be an integer in [0, 2147483647]"),
             std::string::npos);
   SamplingFlags many;
-  many.stop_token_ids.assign(static_cast<std::size_t>(kMaxStopTokenIds) + 1, "1");
+  many.stop_token_ids.assign(static_cast<std::size_t>(kMaxStopTokenIdFlags) + 1, "1");
   st = apply(many, p);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("--stop-token-id: at most 64 ids, got 65"), std::string::npos)
@@ -114,12 +114,15 @@ TEST(SamplingFlags, TheBoundsPassTheEnginesValidation) {
   f.presence_penalty = "-2";
   f.frequency_penalty = "2";
   f.logprobs = std::to_string(kMaxLogprobs);
+  f.stop_token_ids.assign(static_cast<std::size_t>(kMaxStopTokenIdFlags), "2147483647");
   sampling::SamplingParams p;
   ASSERT_TRUE(apply(f, p).ok());
   EXPECT_TRUE(p.validate().ok()) << p.validate().error().message;
   f.temperature = "0";
   f.logprobs = "0";
   f.max_tokens = "1";
+  f.stop_token_ids = {"0"};
+  p = {};
   ASSERT_TRUE(apply(f, p).ok());
   EXPECT_TRUE(p.validate().ok()) << p.validate().error().message;
 }
