@@ -150,6 +150,17 @@ TEST(KvManager, EvictedBlocksAreFoundInHostTierAndPromoted) {
   EXPECT_TRUE(f.kv->check_invariants().ok());
 }
 
+TEST(KvManager, TierValueOfTheWrongSizeIsDroppedNotServed) {
+  Fixture f(4, /*host_bytes=*/1024);
+  const auto t = iota(9);
+  const BlockKey k0 = chain_key(root_key("fp"), std::span(t).first(kBs), "fp");
+  ASSERT_TRUE(f.host.put(k0, std::vector<std::byte>(f.mem.block_bytes() + 4)).ok());
+  EXPECT_EQ(f.run(1, t), 0);  // computed; run() checks the table holds t
+  EXPECT_EQ(f.kv->metrics().tier_dropped_blocks, 1);
+  EXPECT_EQ(f.host.size(), 0u);
+  EXPECT_TRUE(f.kv->check_invariants().ok());
+}
+
 TEST(KvManager, SwapOutAndInRestoresContent) {
   Fixture f(4, 0, /*swap_bytes=*/4096);
   const auto t = iota(7);
