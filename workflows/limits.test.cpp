@@ -122,6 +122,9 @@ TEST(Limits, DeepYamlFlowNestingIsASyntaxError) {
       deep += open;
     const auto errs = errors_of("agents: {a: {}}\nsteps: " + deep + "\n");
     ASSERT_FALSE(errs.empty());
+    EXPECT_NE(errs[0].find("YAML nested too deep (more than 500 levels of lists and mappings)"),
+              std::string::npos)
+        << errs[0];
   }
 }
 

@@ -1,5 +1,6 @@
 #include "workflows/loader.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -432,6 +433,9 @@ LoadResult load_workflow(std::string_view yaml, const std::string& file) {
     const YAML::Node root = YAML::Load(text);
     Loader(text, out.workflow, d).top(root);
     out.parsed = true;
+  } catch (const YAML::DeepRecursion& e) {  // yaml-cpp calls it "bad file"
+    d.error(mark_loc(e.mark), "YAML nested too deep (more than " + std::to_string(kMaxYamlDepth) +
+                                  " levels of lists and mappings)");
   } catch (const YAML::Exception& e) {
     d.error(mark_loc(e.mark), "YAML syntax: " + e.msg);
   } catch (const std::exception& e) {  // yaml-cpp may throw others (e.g. bad_alloc)
