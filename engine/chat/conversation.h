@@ -48,11 +48,15 @@ struct Conversation {
 };
 
 // Parses an OpenAI "messages" array and an optional "tools" array (null or absent: none).
-// Content may be a string, null, or an array of {"type": "text", "text": ...} parts.
+// Content may be a string, null, or an array of {"type": "text", "text": ...} parts. Values
+// nested deeper than kMaxJsonDepth (engine/common/json_depth.h) are refused with the JSON
+// pointer of the place, before anything is copied (copies of nlohmann values recurse).
 Result<Conversation> parse_conversation(const Json& messages, const Json& tools,
                                         const std::string& source);
 
-// Parses {"messages": [...], "tools": [...]} text. Never throws.
+// Parses {"messages": [...], "tools": [...]} text. Never throws. Text nested deeper than
+// kMaxJsonDepth is refused before parsing: "req.json: JSON nested deeper than 128 levels at
+// /tools/0/function/parameters/a (line 3, col 40)".
 Result<Conversation> parse_conversation_json(std::string_view text, const std::string& source);
 
 }  // namespace agentrt::chat
