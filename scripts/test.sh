@@ -27,7 +27,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
 
 stage "build (TSan): engine, scheduler, KV manager, CPU thread pool, actors"
-tsan_tests="agentrt_core_tests agentrt_kv_tests agentrt_cpu_tests"
+tsan_tests="agentrt_core_tests agentrt_kv_tests agentrt_scheduler_tests agentrt_cpu_tests"
 cmake -S . -B build-tsan -G Ninja -DAGENTRT_SANITIZE=thread -DAGENTRT_BUILD_BENCH=OFF \
   -DAGENTRT_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-tsan -j"$jobs" --target $tsan_tests agentrt_actors_tests
