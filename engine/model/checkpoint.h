@@ -27,6 +27,7 @@ class Checkpoint {
   const TensorView* find(const std::string& name) const;
   // All tensors, sorted by name.
   std::vector<const TensorView*> tensors() const;
+  std::size_t tensor_count() const { return tensors_.size(); }
   const std::filesystem::path& dir() const { return dir_; }
   // "model.safetensors" or "model.safetensors.index.json": the file that names the tensors.
   const std::string& source() const { return source_; }

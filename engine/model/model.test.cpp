@@ -112,6 +112,15 @@ TEST(Model, MissingTensor) {
                      "agentrt-model-"});
 }
 
+// A layer count far beyond the checkpoint (config.json is untrusted) is a missing tensor,
+// not a reservation of billions of layers.
+TEST(Model, LayerCountBeyondTheCheckpointIsAMissingTensor) {
+  json j = testing::tiny_config_json(Architecture::llama);
+  auto tensors = testing::tiny_tensors(config_of(j));
+  j["num_hidden_layers"] = 2000000000;
+  expect_load_error(j, tensors, {"missing tensor 'model.layers.2.input_layernorm.weight'"});
+}
+
 TEST(Model, MissingLmHeadWhenUntied) {
   json j = testing::tiny_config_json(Architecture::mistral);
   auto tensors = testing::tiny_tensors(config_of(j));

@@ -1,6 +1,7 @@
 // weights.h: binding Hugging Face tensor names to roles, with shape checks.
 #include "engine/model/weights.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -84,7 +85,10 @@ Result<ModelWeights> bind_weights(const Checkpoint& checkpoint, const ModelConfi
   const Shape embed_shape = {config.vocab_size, config.hidden_size};
   ModelWeights w;
   AGENTRT_TRY(b.into(w.embed, "model.embed_tokens.weight", embed_shape));
-  w.layers.reserve(static_cast<std::size_t>(config.num_layers));
+  // config.json's layer count is untrusted: a missing layer's tensor ends the loop below,
+  // so reserve no more layers than the checkpoint has tensors.
+  w.layers.reserve(
+      std::min(static_cast<std::size_t>(config.num_layers), checkpoint.tensor_count()));
   for (int i = 0; i < config.num_layers; ++i) {
     auto layer = bind_layer(b, config, i);
     AGENTRT_TRY(layer);
