@@ -166,7 +166,10 @@ int run_generate(GenerateArgs a) {
   opts.num_blocks = a.limits.kv_blocks > 0 ? a.limits.kv_blocks : *needed + 1;
   auto backend = make_backend(a.backend, *model, opts);
   if (!backend.ok()) {
-    std::fprintf(stderr, "agentrt generate: %s\n", backend.error().to_string().c_str());
+    // A pool over the memory limit is the user's --kv-blocks when they gave one: say so.
+    const bool pool = a.limits.kv_blocks > 0 && backend.error().code == ErrorCode::out_of_memory;
+    const Error e = pool ? backend.error().with_context("--kv-blocks") : backend.error();
+    std::fprintf(stderr, "agentrt generate: %s\n", e.to_string().c_str());
     return kExitFailure;
   }
   GenerationRequest req{*prompt, a.params};

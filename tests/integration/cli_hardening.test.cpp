@@ -113,6 +113,16 @@ TEST(CliFlagBounds, GenerateAcceptsTheEdgesOfTheRanges) {
   EXPECT_EQ(j["logprobs"][0]["top"].size(), 20u);
 }
 
+// In bounds, but more KV memory than the engine allows: 4 Mi blocks of tiny-calc's 128 KiB
+// are 512 GiB, over half the RAM of any machine with less than 1 TiB. Refused before
+// allocating, naming the flag.
+TEST(CliFlagBounds, AKvPoolOverTheMemoryLimitNamesTheFlag) {
+  auto r = agentrt("generate --tokens 1,2 --max-tokens 2 --kv-blocks 4194304");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--kv-blocks: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("exceed the KV memory limit"), std::string::npos) << r.output;
+}
+
 TEST(CliFlagBounds, RunRefusesOutOfBoundsResources) {
   auto threads = agentrt("run " + example("single_agent.yaml") + " --threads 100000");
   EXPECT_EQ(threads.exit_code, 2) << threads.output;
