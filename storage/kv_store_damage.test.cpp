@@ -82,6 +82,10 @@ const Damage kDamages[] = {
      }},
 };
 
+void PrintTo(const Damage& d, std::ostream* os) {
+  *os << d.name;
+}
+
 class KvStoreDamage : public ::testing::TestWithParam<Damage> {};
 
 // Writes kKey and kOtherKey for model-a and kKey for model-b, then applies the damage to
