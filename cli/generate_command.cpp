@@ -223,7 +223,9 @@ CommandFn add_generate_command(CLI::App& app) {
   add_flag_text(cmd, "--frequency-penalty", s.frequency_penalty,
                 "OpenAI-style, in [-2, 2] (0 = off)");
   add_flag_text(cmd, "--seed", s.seed, "Sampling seed (0 .. 2^64 - 1); same seed, same output");
-  cmd->add_option("--stop-token-id", s.stop_token_ids, "Extra token ids that end generation");
+  cmd->add_option("--stop-token-id", s.stop_token_ids,
+                  "Extra token ids that end generation (at most 64)")
+      ->type_name("ID");
   auto& p = a->params;
   cmd->add_option("--stop", p.stop_strings, "Strings that end generation (needs a tokenizer)");
   cmd->add_flag("--ignore-eos", p.ignore_eos, "Keep generating past end-of-sequence tokens");
