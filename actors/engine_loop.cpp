@@ -83,7 +83,7 @@ Result<RequestId> EngineLoop::submit(GenerateMsg msg) {
                           "); retry later");
   }
   queued_.push_back(std::move(msg));
-  snapshot_.queued_requests = static_cast<int>(queued_.size());
+  count_waiting();
   return RequestId{0};
 }
 
@@ -163,11 +163,15 @@ void EngineLoop::admit_waiting(Outbox& out) {
       for (auto& sub : subscribers)
         out.push_back({sub, error_batch(0, id.error().message)});
   }
+  count_waiting();
+  snapshot_.active_requests = static_cast<int>(routes_.size());
+}
+
+void EngineLoop::count_waiting() {
   std::size_t waiting_samples = 0;
   for (const auto& w : samples_wait_)
     waiting_samples += w.subscribers.size();
   snapshot_.queued_requests = static_cast<int>(queued_.size() + waiting_samples);
-  snapshot_.active_requests = static_cast<int>(routes_.size());
 }
 
 bool EngineLoop::cancel_waiting(const caf::actor& subscriber) {
@@ -203,6 +207,7 @@ bool EngineLoop::cancel_waiting(const caf::actor& subscriber) {
       else if (r.fork_subscribers.empty())
         engine_->cancel(id);  // no sample left to start
     }
+    count_waiting();
   }
   if (found) caf::anon_send(subscriber, TokenBatch{0, {}, {}, std::nullopt, false, true, {}});
   return found;

@@ -90,6 +90,7 @@ class EngineLoop {
   // Starts waiting samples, then queued submits, while slots are free (holds mu_).
   void admit_waiting(Outbox& out);
   int free_slots() const;  // holds mu_
+  void count_waiting();    // holds mu_: the snapshot's queued_requests
   void route_events(std::vector<EngineEvent>& events);
   // Adds a token event to b; pauses at EOS. Returns whether the request ended.
   bool take_token(const EngineEvent& e, Route& r, TokenBatch& b);
