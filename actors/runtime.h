@@ -142,6 +142,7 @@ struct BestOfSpec {
   // the n samples are independent requests that map its full blocks by prefix (each
   // computes only the partial last block). true: Engine::fork after the first sampled
   // token: all KV is shared copy-on-write, but every sample starts with that same token.
+  // An n above max_pending_requests cannot be forked at once: it runs as with false.
   bool share_first_token = false;
 };
 
