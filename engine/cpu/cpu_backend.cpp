@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 
+#include <cstdio>
 #include <string>
 
 #include "engine/kv_pool_limits.h"
@@ -42,6 +43,20 @@ Status check_options(const model::ModelConfig& config, const CpuBackendOptions& 
                        explicit_limit ? "CpuBackendOptions::max_kv_bytes" : "half of physical RAM");
 }
 
+// The f32 copy of the weights must fit in physical RAM: a model too large for the machine
+// is an error naming the sizes, not a bad_alloc halfway through the conversion.
+Status check_weights_fit(const model::ModelConfig& config, const model::ModelWeights& weights) {
+  const bool tied = weights.lm_head == weights.embed ||
+                    (weights.lm_head == nullptr && config.tie_word_embeddings);
+  const double need = CpuWeights::f32_bytes(config, tied);
+  const auto ram = static_cast<double>(physical_memory_bytes());
+  if (ram == 0 || need <= ram) return ok_status();
+  char text[128];
+  std::snprintf(text, sizeof(text), "%.4g GB as f32, more than the %.4g GB of physical RAM",
+                need / 1e9, ram / 1e9);
+  return make_error(ErrorCode::out_of_memory, std::string("CpuBackend: the weights take ") + text);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<CpuBackend>> CpuBackend::create(std::shared_ptr<const model::Model> model,
@@ -54,6 +69,7 @@ Result<std::unique_ptr<CpuBackend>> CpuBackend::create(const model::ModelConfig&
                                                        const model::ModelWeights& weights,
                                                        CpuBackendOptions options) {
   AGENTRT_TRY(check_options(config, options));
+  AGENTRT_TRY(check_weights_fit(config, weights));
   auto converted = CpuWeights::convert(config, weights);
   if (!converted.ok()) return converted.error();
   KvGeometry geo;

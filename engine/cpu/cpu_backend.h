@@ -35,9 +35,9 @@ class CpuBackend final : public Backend {
   // Converts the model's weights to f32 (the model may be released afterwards) and allocates
   // num_blocks KV blocks. Errors: bad options (invalid_argument: a block count outside
   // [1, kMaxKvBlocks], threads outside [0, kMaxCpuThreads]; out_of_memory: a pool larger
-  // than max_kv_bytes, checked before anything is allocated), an unsupported config, a
-  // tensor of the wrong shape or size. Sets OpenBLAS to one thread per call: the backend splits
-  // GEMMs itself.
+  // than max_kv_bytes, or f32 weights larger than physical RAM, checked before anything is
+  // allocated), an unsupported config, a tensor of the wrong shape or size. Sets OpenBLAS to one
+  // thread per call: the backend splits GEMMs itself.
   static Result<std::unique_ptr<CpuBackend>> create(std::shared_ptr<const model::Model> model,
                                                     CpuBackendOptions options);
   // The same from a config and bound weights, which need only live during the call.

@@ -402,5 +402,32 @@ TEST(CpuBackend, OversizedPoolsAndThreadCountsAreRefusedBeforeAllocating) {
       << threads.error().message;
 }
 
+// A model whose f32 copy cannot fit in RAM is refused before the conversion allocates.
+TEST(CpuBackend, WeightsLargerThanRamAreRefusedBeforeConverting) {
+  for (bool extras : {false, true}) {  // the estimate is exact
+    auto small = make_test_model(opts(extras, extras, false, extras));
+    auto w = CpuWeights::convert(small->config, small->weights);
+    ASSERT_TRUE(w.ok());
+    std::size_t floats = w->embed.size() + w->final_norm.size() + w->lm_head.size();
+    for (const auto& l : w->layers) {
+      for (const auto* v : {&l.attn_norm, &l.wqkv, &l.bqkv, &l.q_norm, &l.k_norm, &l.wo, &l.bo,
+                            &l.ffn_norm, &l.w_gate_up, &l.w_down})
+        floats += v->size();
+    }
+    EXPECT_EQ(CpuWeights::f32_bytes(small->config, extras), 4.0 * static_cast<double>(floats));
+  }
+  auto m = make_test_model(opts(false, false, false));
+  EXPECT_TRUE(CpuBackend::create(m->config, m->weights, {}).ok());
+  // A 2^30 x 2^15 f32 embedding: 128 TiB, on any machine more than its RAM.
+  m->config.vocab_size = 1 << 30;
+  m->config.hidden_size = 1 << 15;
+  auto b = CpuBackend::create(m->config, m->weights, {});
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().code, ErrorCode::out_of_memory);
+  EXPECT_NE(b.error().message.find("as f32, more than the"), std::string::npos)
+      << b.error().message;
+  EXPECT_GT(CpuWeights::f32_bytes(m->config, false), 2 * 4.0 * (1 << 30) * (1 << 15) - 1);
+}
+
 }  // namespace
 }  // namespace agentrt::cpu

@@ -93,6 +93,17 @@ Status check_cpu_config(const model::ModelConfig& c) {
   return ok_status();
 }
 
+double CpuWeights::f32_bytes(const model::ModelConfig& c, bool tied) {
+  const double h = c.hidden_size, hd = c.head_dim, inter = c.intermediate_size;
+  const double q = c.num_heads * hd, kv = c.num_kv_heads * hd;
+  double layer = 2 * h + (q + 2 * kv) * h + h * q + 3 * inter * h;
+  if (c.attention_bias) layer += q + 2 * kv;
+  if (c.qk_norm) layer += 2 * hd;
+  if (c.attention_out_bias) layer += h;
+  const double embed = static_cast<double>(c.vocab_size) * h;
+  return 4.0 * (embed * (tied ? 1 : 2) + h + layer * c.num_layers);
+}
+
 Result<CpuWeights> CpuWeights::convert(const model::ModelConfig& c, const model::ModelWeights& w) {
   AGENTRT_TRY(check_cpu_config(c));
   if (w.layers.size() != static_cast<std::size_t>(c.num_layers)) {

@@ -36,6 +36,10 @@ struct CpuWeights {
   // 32]".
   static Result<CpuWeights> convert(const model::ModelConfig& config,
                                     const model::ModelWeights& weights);
+
+  // Bytes convert() allocates for `config` (an estimate in double: config values are
+  // untrusted and their products may exceed 2^64). `tied`: lm_head shares embed.
+  static double f32_bytes(const model::ModelConfig& config, bool tied);
 };
 
 // Checks the config fields the CPU backend relies on (positive sizes, heads divisible by
