@@ -5,6 +5,18 @@
 
 namespace agentrt {
 
+Status check_token_ids(std::span<const std::int32_t> tokens, int vocab_size,
+                       const std::string& what) {
+  for (std::size_t t = 0; t < tokens.size(); ++t) {
+    if (tokens[t] < 0 || tokens[t] >= vocab_size) {
+      return make_error(ErrorCode::invalid_argument,
+                        what + " token " + std::to_string(t) + ": id " + std::to_string(tokens[t]) +
+                            " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");
+    }
+  }
+  return ok_status();
+}
+
 Status check_batch_plan(const BatchPlan& plan, int num_blocks, int block_size, int vocab_size,
                         std::int64_t max_context) {
   if (plan.seqs.empty()) return make_error(ErrorCode::invalid_argument, "batch plan: no sequences");

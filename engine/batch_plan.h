@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "engine/common/result.h"
@@ -32,6 +33,11 @@ struct BatchPlan {
 // [0, num_blocks), a token outside the vocabulary. Every Backend runs it before forward.
 Status check_batch_plan(const BatchPlan& plan, int num_blocks, int block_size, int vocab_size,
                         std::int64_t max_context);
+// Checks that every id of `tokens` is in [0, vocab_size). Fails (invalid_argument) with
+// "<what> token 3: id 900 is outside the vocabulary [0, 832)". The Engine and generate()
+// check prompts with it, so one bad request never reaches a step that would fail them all.
+Status check_token_ids(std::span<const std::int32_t> tokens, int vocab_size,
+                       const std::string& what);
 // The checks of Backend::read_block()/write_block(), shared by the backends: invalid_argument
 // naming `what` for an id outside [0, num_blocks) or a buffer of the wrong size.
 Status check_block_io(const char* what, std::int32_t id, std::size_t size, int num_blocks,

@@ -30,23 +30,6 @@ Status check_options(const Backend& backend, const EngineOptions& o) {
   return check_kv_block_count("Engine: backend '" + backend.name() + "'", geo.num_blocks);
 }
 
-// The first token id outside [0, vocab) in `tokens`, or -1.
-std::int64_t first_bad_token(std::span<const std::int32_t> tokens, int vocab) {
-  for (std::size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i] < 0 || tokens[i] >= vocab) return static_cast<std::int64_t>(i);
-  }
-  return -1;
-}
-
-Status check_tokens(std::span<const std::int32_t> tokens, int vocab, const char* what) {
-  const std::int64_t bad = first_bad_token(tokens, vocab);
-  if (bad < 0) return ok_status();
-  return make_error(ErrorCode::invalid_argument,
-                    std::string(what) + " token " + std::to_string(bad) + ": id " +
-                        std::to_string(tokens[static_cast<std::size_t>(bad)]) +
-                        " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOptions& options) {
@@ -104,7 +87,7 @@ Result<RequestId> Engine::add_request(EngineRequest request) {
                                                        " tokens leaves no room in the context of " +
                                                        std::to_string(max_context));
   }
-  AGENTRT_TRY(check_tokens(request.prompt, deps_.config->vocab_size, "prompt"));
+  AGENTRT_TRY(check_token_ids(request.prompt, deps_.config->vocab_size, "prompt"));
   const auto& geo = deps_.backend->kv_geometry();
   const std::int64_t total =
       std::min<std::int64_t>(std::ssize(request.prompt) + request.params.max_tokens, max_context);
@@ -190,7 +173,7 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optiona
   }
   // A bad resume ends the request (an error event is its last), as a bad add_request never
   // starts one.
-  Status valid = check_tokens(appended, deps_.config->vocab_size, "resume: appended");
+  Status valid = check_token_ids(appended, deps_.config->vocab_size, "resume: appended");
   if (valid.ok() && max_tokens && *max_tokens < 1) {
     valid = make_error(ErrorCode::invalid_argument,
                        "resume: max_tokens must be >= 1, got " + std::to_string(*max_tokens));

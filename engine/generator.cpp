@@ -61,32 +61,29 @@ int blocks_needed(const GenerationRequest& r, const Limits& lim) {
   return static_cast<int>((total - 1 + lim.block_size - 1) / lim.block_size);
 }
 
+Status check_request(const GenerationRequest& r, const Limits& lim) {
+  AGENTRT_TRY(r.params.validate());
+  if (r.prompt.empty()) return make_error(ErrorCode::invalid_argument, "empty prompt");
+  if (static_cast<std::int64_t>(r.prompt.size()) >= lim.max_context) {
+    return make_error(ErrorCode::invalid_argument, "prompt of " + std::to_string(r.prompt.size()) +
+                                                       " tokens leaves no room in the context of " +
+                                                       std::to_string(lim.max_context));
+  }
+  AGENTRT_TRY(check_token_ids(r.prompt, lim.vocab_size, "prompt"));
+  const int need = blocks_needed(r, lim);
+  if (need > lim.num_blocks) {
+    return make_error(ErrorCode::out_of_memory, "needs " + std::to_string(need) + " KV blocks of " +
+                                                    std::to_string(lim.block_size) +
+                                                    " tokens, the backend has " +
+                                                    std::to_string(lim.num_blocks));
+  }
+  return ok_status();
+}
+
 Status check_requests(std::span<const GenerationRequest> requests, const Limits& lim) {
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    const auto& r = requests[i];
-    const std::string where = "request " + std::to_string(i);
-    if (auto st = r.params.validate(); !st.ok()) return st.error().with_context(where);
-    if (r.prompt.empty()) return make_error(ErrorCode::invalid_argument, where + ": empty prompt");
-    if (static_cast<std::int64_t>(r.prompt.size()) >= lim.max_context) {
-      return make_error(ErrorCode::invalid_argument,
-                        where + ": prompt of " + std::to_string(r.prompt.size()) +
-                            " tokens leaves no room in the context of " +
-                            std::to_string(lim.max_context));
-    }
-    for (std::size_t t = 0; t < r.prompt.size(); ++t) {
-      if (r.prompt[t] < 0 || r.prompt[t] >= lim.vocab_size) {
-        return make_error(ErrorCode::invalid_argument,
-                          where + ": prompt token " + std::to_string(t) + ": id " +
-                              std::to_string(r.prompt[t]) + " is outside the vocabulary [0, " +
-                              std::to_string(lim.vocab_size) + ")");
-      }
-    }
-    const int need = blocks_needed(r, lim);
-    if (need > lim.num_blocks) {
-      return make_error(ErrorCode::out_of_memory,
-                        where + ": needs " + std::to_string(need) + " KV blocks of " +
-                            std::to_string(lim.block_size) + " tokens, the backend has " +
-                            std::to_string(lim.num_blocks));
+    if (auto st = check_request(requests[i], lim); !st.ok()) {
+      return st.error().with_context("request " + std::to_string(i));
     }
   }
   return ok_status();
