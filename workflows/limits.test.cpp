@@ -137,6 +137,17 @@ TEST(Limits, TemplateListFiltersCheckTheCaps) {
       << r.error().message;
 }
 
+TEST(Limits, LongNamesInTheFileAreCutInMessages) {
+  const std::string longname(5000, 'q');
+  // (Keys cannot be this long: YAML caps implicit keys at 1024 characters.)
+  const auto errs =
+      errors_of("agents: {a: {model: " + longname + "}}\nsteps: [{ id: s, agent: " + longname +
+                ", input: '{{ inputs." + longname + " }}' }]\n");
+  ASSERT_GE(errs.size(), 3u) << dump(errs).substr(0, 1000);
+  for (const auto& e : errs)
+    EXPECT_LT(e.size(), 3 * kMaxEchoBytes) << e.substr(0, 300);
+}
+
 TEST(Limits, NulByteIsNamedAtItsPlace) {
   const std::string yaml =
       std::string("agents: {a: {}}\nsteps: [{ id: s, agent: a, input: \"x") + '\0' + "\" }]\n";

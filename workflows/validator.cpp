@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "engine/common/echo.h"
 #include "workflows/planner.h"
 
 namespace agentrt::workflows {
@@ -40,7 +41,7 @@ class Validator {
     for (const auto& t : wf_.tools)
       if (!t.builtin.empty() && std::find(builtin_tool_names().begin(), builtin_tool_names().end(),
                                           t.builtin) == builtin_tool_names().end())
-        d_.error(t.builtin_loc, "tool '" + t.name + "': unknown builtin '" + t.builtin +
+        d_.error(t.builtin_loc, "tool '" + t.name + "': unknown builtin '" + echo_value(t.builtin) +
                                     "' (builtins: " + join(builtin_tool_names()) + ")");
     for (const auto& a : wf_.agents)
       agent(a);
@@ -56,12 +57,12 @@ class Validator {
     std::set<std::string> ids;
     for (const auto& s : wf_.steps)
       if (!s.id.empty() && !ids.insert(s.id).second)
-        d_.error(s.id_loc, "duplicate step id '" + s.id + "'");
+        d_.error(s.id_loc, "duplicate step id '" + echo_value(s.id) + "'");
   }
 
   void agent(const AgentSpec& a) {
     if (!a.model.name.empty() && !wf_.find_model(a.model.name)) {
-      d_.error(a.model.loc, "agent '" + a.name + "': unknown model '" + a.model.name +
+      d_.error(a.model.loc, "agent '" + a.name + "': unknown model '" + echo_value(a.model.name) +
                                 "' (models: " + names_of(wf_.models) + ")");
     } else if (!wf_.model_of(a)) {
       d_.error(a.loc, "agent '" + a.name + "' must name its model: the workflow has " +
@@ -69,21 +70,21 @@ class Validator {
     }
     for (const auto& t : a.tools)
       if (!wf_.find_tool(t.name))
-        d_.error(t.loc, "agent '" + a.name + "': unknown tool '" + t.name +
+        d_.error(t.loc, "agent '" + a.name + "': unknown tool '" + echo_value(t.name) +
                             "' (tools: " + names_of(wf_.tools) + ")");
     templ(a.system, Scope{"agent '" + a.name + "' system prompt", false, "", false});
   }
 
   void step(const Step& s) {
-    const std::string what = "step '" + s.id + "'";
+    const std::string what = "step '" + echo_value(s.id) + "'";
     if (s.agent.loc.known() && !wf_.find_agent(s.agent.name))
-      d_.error(s.agent.loc, what + ": unknown agent '" + s.agent.name +
+      d_.error(s.agent.loc, what + ": unknown agent '" + echo_value(s.agent.name) +
                                 "' (agents: " + names_of(wf_.agents) + ")");
     for (const auto& a : s.after) {
       if (a.name == s.id)
         d_.error(a.loc, what + " cannot come after itself");
       else if (wf_.step_index(a.name) < 0)
-        d_.error(a.loc, what + " comes after unknown step '" + a.name + "'");
+        d_.error(a.loc, what + " comes after unknown step '" + echo_value(a.name) + "'");
     }
     templ(s.input, Scope{what + " input", true, s.map ? s.map->as : "", s.loop.has_value()});
     if (s.map) templ(s.map->over, Scope{what + " map.over", true, "", false});
@@ -104,14 +105,14 @@ class Validator {
       if (!verifier)
         d_.error(b.verifier.loc, what + ": best_of.verifier is used only with aggregate: verifier");
       else if (!wf_.find_agent(b.verifier.name))
-        d_.error(b.verifier.loc, what + ": unknown verifier agent '" + b.verifier.name +
+        d_.error(b.verifier.loc, what + ": unknown verifier agent '" + echo_value(b.verifier.name) +
                                      "' (agents: " + names_of(wf_.agents) + ")");
     }
     if (!b.scorer.name.empty()) {
       if (!scorer)
         d_.error(b.scorer.loc, what + ": best_of.scorer is used only with aggregate: scorer");
       else if (!wf_.find_tool(b.scorer.name))
-        d_.error(b.scorer.loc, what + ": unknown scorer tool '" + b.scorer.name +
+        d_.error(b.scorer.loc, what + ": unknown scorer tool '" + echo_value(b.scorer.name) +
                                    "' (tools: " + names_of(wf_.tools) + ")");
     }
     if (b.early_stop > 0 && b.aggregate != Aggregate::majority)
@@ -123,7 +124,7 @@ class Validator {
       if (e.literal) continue;
       const std::string problem = check_path(e.path, scope);
       if (!problem.empty())
-        d_.error(t.loc_of(e.offset), scope.where + ": " + e.source + " " + problem);
+        d_.error(t.loc_of(e.offset), scope.where + ": " + echo_value(e.source) + " " + problem);
     }
   }
 
@@ -133,7 +134,8 @@ class Validator {
     if (head == "inputs") {
       if (p.size() != 2) return "references nothing: write inputs.NAME";
       if (!wf_.find_input(p[1]))
-        return "references undeclared input '" + p[1] + "' (inputs: " + names_of(wf_.inputs) + ")";
+        return "references undeclared input '" + echo_value(p[1]) +
+               "' (inputs: " + names_of(wf_.inputs) + ")";
       return "";
     }
     if (head == "steps" && !scope.steps)
@@ -161,11 +163,11 @@ class Validator {
       std::string ids;
       for (const auto& s : wf_.steps)
         ids += (ids.empty() ? "" : ", ") + s.id;
-      return "references unknown step '" + p[1] + "' (steps: " + ids + ")";
+      return "references unknown step '" + echo_value(p[1]) + "' (steps: " + ids + ")";
     }
     const auto fields = step_fields(wf_.steps[static_cast<std::size_t>(j)]);
     if (std::find(fields.begin(), fields.end(), p[2]) == fields.end())
-      return "references nothing: step '" + p[1] + "' has no field '" + p[2] +
+      return "references nothing: step '" + p[1] + "' has no field '" + echo_value(p[2]) +
              "' (fields: " + join(fields) + ")";
     return "";
   }

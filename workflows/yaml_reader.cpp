@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "engine/common/echo.h"
 #include "workflows/pattern.h"
 
 namespace agentrt::workflows {
@@ -89,11 +90,11 @@ std::optional<YamlEntries> YamlReader::mapping(const YAML::Node& n, const std::s
     }
     const std::string key = k.Scalar();
     if (!seen.insert(key).second) {
-      d_.error(loc(k), "duplicate key '" + key + "' in " + what);
+      d_.error(loc(k), "duplicate key '" + echo_value(key) + "' in " + what);
       continue;
     }
     if (allowed.size() > 0 && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      d_.error(loc(k), "unknown key '" + key + "' in " + what + suggest(key, allowed));
+      d_.error(loc(k), "unknown key '" + echo_value(key) + "' in " + what + suggest(key, allowed));
       continue;
     }
     out.items_.push_back({key, k, it->second});
@@ -234,7 +235,7 @@ bool YamlReader::check_name(const YAML::Node& n, const std::string& name, const 
                     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
                   });
   if (!ok)
-    d_.error(loc(n), what + " '" + name +
+    d_.error(loc(n), what + " '" + echo_value(name) +
                          "' is not a valid name (letters, digits, '_' and '-', not first digit)");
   return ok;
 }
