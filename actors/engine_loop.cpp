@@ -163,8 +163,7 @@ void EngineLoop::admit_waiting(Outbox& out) {
       for (auto& sub : subscribers)
         out.push_back({sub, error_batch(0, id.error().message)});
   }
-  count_waiting();
-  snapshot_.active_requests = static_cast<int>(routes_.size());
+  count_waiting();  // active_requests follows with the step's KV metrics (update_snapshot)
 }
 
 void EngineLoop::count_waiting() {
