@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/common/echo.h"
+
 namespace agentrt::workflows {
 namespace {
 
@@ -70,8 +72,8 @@ void find_cycles(const Workflow& wf, Diagnostics& diags) {
         for (; it != stack.end(); ++it)
           path += wf.steps[static_cast<std::size_t>(*it)].id + " -> ";
         path += wf.steps[to].id;
-        diags.error(e.loc, "step '" + wf.steps[static_cast<std::size_t>(f.node)].id +
-                               "' is part of a dependency cycle: " + path +
+        diags.error(e.loc, "step '" + echo_value(wf.steps[static_cast<std::size_t>(f.node)].id) +
+                               "' is part of a dependency cycle: " + echo_value(path) +
                                " (each step waits for the next)");
       }
     }
