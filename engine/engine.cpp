@@ -15,11 +15,12 @@ Engine::~Engine() = default;
 namespace {
 
 Status check_options(const Backend& backend, const EngineOptions& o) {
-  if (o.max_tokens_per_step < 1 || o.max_running < 1) {
+  if (o.max_tokens_per_step < 1 || o.max_running < 1 || o.max_requests < 1) {
     return make_error(ErrorCode::invalid_argument,
-                      "EngineOptions: max_tokens_per_step and max_running must be >= 1, got " +
-                          std::to_string(o.max_tokens_per_step) + " and " +
-                          std::to_string(o.max_running));
+                      "EngineOptions: max_tokens_per_step, max_running and max_requests must be "
+                      ">= 1, got " +
+                          std::to_string(o.max_tokens_per_step) + ", " +
+                          std::to_string(o.max_running) + " and " + std::to_string(o.max_requests));
   }
   const auto& geo = backend.kv_geometry();
   if (geo.block_size < 1) {
@@ -96,6 +97,11 @@ Result<RequestId> Engine::add_request(EngineRequest request) {
                       "request needs " + std::to_string(total) + " tokens of KV, the pool has " +
                           std::to_string(geo.num_blocks * geo.block_size));
   }
+  if (!take_slot()) {
+    return make_error(ErrorCode::overloaded,
+                      "engine: " + std::to_string(opt_.max_requests) +
+                          " requests held (EngineOptions::max_requests); queue and retry");
+  }
   const RequestId id = next_id_++;
   push({id, Command::Add{std::move(request)}});
   return id;
@@ -113,8 +119,14 @@ void Engine::resume(RequestId id, std::vector<std::int32_t> appended,
 }
 RequestId Engine::fork(RequestId id) {
   const RequestId child = next_id_++;
-  push({id, Command::Fork{child}});
+  push({id, Command::Fork{child, !take_slot()}});
   return child;
+}
+
+bool Engine::take_slot() {
+  if (held_.fetch_add(1) < opt_.max_requests) return true;
+  --held_;
+  return false;
 }
 
 bool Engine::has_work() {
@@ -148,6 +160,7 @@ void Engine::start(RequestId id, EngineRequest req) {
 }
 
 void Engine::end(Seq& s) {
+  --held_;
   sched_->remove(s.id);
   kv_->release(s.id);
   kv_->unpin(s.id);
@@ -197,9 +210,17 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optiona
   sched_->resume(s.id);
 }
 
-void Engine::do_fork(RequestId parent, RequestId child, std::vector<EngineEvent>& events) {
+void Engine::do_fork(RequestId parent, RequestId child, bool refused,
+                     std::vector<EngineEvent>& events) {
+  if (refused) {
+    events.push_back({child, EventKind::error, -1, 0.0f, std::nullopt,
+                      "fork: " + std::to_string(opt_.max_requests) +
+                          " requests held (EngineOptions::max_requests)"});
+    return;
+  }
   auto it = seqs_.find(parent);
   if (it == seqs_.end()) {
+    --held_;
     events.push_back({child, EventKind::error, -1, 0.0f, std::nullopt, "fork: unknown parent"});
     return;
   }
@@ -224,7 +245,8 @@ void Engine::do_fork(RequestId parent, RequestId child, std::vector<EngineEvent>
 
 void Engine::apply(Command& c, std::vector<EngineEvent>& events) {
   if (auto* add = std::get_if<Command::Add>(&c.what)) return start(c.id, std::move(add->req));
-  if (auto* f = std::get_if<Command::Fork>(&c.what)) return do_fork(c.id, f->child, events);
+  if (auto* f = std::get_if<Command::Fork>(&c.what))
+    return do_fork(c.id, f->child, f->refused, events);
   auto it = seqs_.find(c.id);
   if (it == seqs_.end()) return;
   Seq& s = *it->second;

@@ -29,9 +29,16 @@ namespace agentrt {
 
 using RequestId = std::int64_t;
 
+// Default of EngineOptions::max_requests.
+inline constexpr int kDefaultMaxEngineRequests = 65536;
+
 struct EngineOptions {
   int max_tokens_per_step = 512;
   int max_running = 64;
+  // Requests held at once (running, waiting or paused, forks included), each with its token
+  // history: a backstop against unbounded memory. Callers queue work beyond it themselves
+  // (actors::EngineLoop does); add_request answers overloaded, a fork gets an error event.
+  int max_requests = kDefaultMaxEngineRequests;
   bool prefix_reuse = true;
   bool pin_on_pause = true;             // false: a paused turn's KV is merely cached
   std::size_t host_tier_bytes = 0;      // evicted blocks kept in RAM; 0 = none
@@ -92,7 +99,8 @@ class Engine {
 
   // --- any thread ---
   // Queues a request. Errors: invalid params, an empty prompt, a token id outside the
-  // vocabulary, a prompt that fills the context, or one whose KV can never fit in the pool.
+  // vocabulary, a prompt that fills the context, or one whose KV can never fit in the pool;
+  // overloaded while options.max_requests requests are held.
   Result<RequestId> add_request(EngineRequest request);
   // Ends a request (event cancelled); its KV is released. Unknown ids are ignored.
   void cancel(RequestId id);
@@ -104,6 +112,7 @@ class Engine {
   void resume(RequestId id, std::vector<std::int32_t> appended,
               std::optional<int> max_tokens = std::nullopt);
   // Queues a copy of the request that shares its KV copy-on-write; returns the child id.
+  // Beyond options.max_requests the child gets an error event instead.
   RequestId fork(RequestId id);
 
   // --- engine thread ---
@@ -127,11 +136,12 @@ class Engine {
   void do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events);
   void do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
                  std::vector<EngineEvent>& events);
-  void do_fork(RequestId parent, RequestId child, std::vector<EngineEvent>& events);
+  void do_fork(RequestId parent, RequestId child, bool refused, std::vector<EngineEvent>& events);
   void end(Seq& s);
   void sample(Seq& s, std::span<const float> logits, std::vector<EngineEvent>& events);
   void accept(Seq& s, const sampling::SampledToken& tok, std::vector<EngineEvent>& events);
   void push(Command c);
+  bool take_slot();  // counts one more held request unless max_requests are held
 
   EngineDeps deps_;
   EngineOptions opt_;
@@ -146,6 +156,7 @@ class Engine {
   std::mutex mu_;  // guards queue_
   std::vector<Command> queue_;
   std::atomic<RequestId> next_id_{1};
+  std::atomic<std::int64_t> held_{0};  // requests added or forked and not yet ended
 };
 
 }  // namespace agentrt

@@ -332,6 +332,36 @@ TEST(Engine, TinyTemperatureIsGreedyOnTheDevice) {
   EXPECT_EQ(run(true, 1e-6f), greedy);
 }
 
+// max_requests bounds the requests held at once (forks included); finished ones free slots.
+TEST(Engine, MaxRequestsBoundsHeldRequests) {
+  EngineOptions opt;
+  opt.max_requests = 2;
+  Rig rig(32, opt);
+  auto a = rig.engine->add_request(req(1, 5, 3));
+  auto b = rig.engine->add_request(req(2, 5, 3));
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto c = rig.engine->add_request(req(3, 5, 3));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::overloaded);
+  EXPECT_NE(c.error().message.find("2 requests held (EngineOptions::max_requests)"),
+            std::string::npos)
+      << c.error().message;
+  const RequestId child = rig.engine->fork(*a);
+  std::map<RequestId, std::vector<EngineEvent>> got;
+  while (rig.engine->has_work()) {
+    auto ev = rig.engine->step();
+    ASSERT_TRUE(ev.ok());
+    for (auto& e : *ev)
+      got[e.request].push_back(e);
+  }
+  ASSERT_EQ(got[child].size(), 1u);
+  EXPECT_EQ(got[child][0].kind, EventKind::error);
+  EXPECT_EQ(got[*a].size(), 3u);
+  EXPECT_TRUE(rig.engine->add_request(req(3, 5, 3)).ok());  // both ended: slots are free
+  EXPECT_TRUE(rig.engine->add_request(req(4, 5, 3)).ok());
+  EXPECT_FALSE(rig.engine->add_request(req(5, 5, 3)).ok());
+}
+
 TEST(Engine, ForkedSamplesFinishIndependently) {
   Rig rig(32);
   auto id = rig.engine->add_request(req(3, 6, 10));

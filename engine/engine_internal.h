@@ -33,6 +33,7 @@ struct Engine::Command {
   };
   struct Fork {
     RequestId child;
+    bool refused = false;  // over max_requests: the child gets an error event
   };
   RequestId id = 0;
   std::variant<Add, Cancel, Pause, Resume, Fork> what;
