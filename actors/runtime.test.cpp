@@ -230,8 +230,10 @@ TEST(Runtime, GreedyAnswerIsCorrectWithRealCalculator) {
 }
 
 TEST(Runtime, PinsShowInMetricsWhileAToolRuns) {
+  TestClock clock;  // stands still: the pin cannot lapse however slow the machine is
   auto o = options();
   o.tools.clear();
+  o.clock = &clock;
   auto rt = make_runtime(o);
   ASSERT_TRUE(rt);
   auto gate = std::make_shared<GateCalculator>();
