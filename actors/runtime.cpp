@@ -125,7 +125,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   impl->opt = options;
   const std::string& dir = options.model_dir;
   if (dir.empty()) return make_error(ErrorCode::invalid_argument, "runtime: model_dir is required");
-  auto model = model::Model::load(dir);
+  auto model = model::Model::load(dir, model::LoadOptions{options.weight_check});
   if (!model.ok()) return model.error();
   impl->model = *model;
   auto tok = tokenizer::Tokenizer::load_dir(dir);

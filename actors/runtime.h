@@ -60,6 +60,8 @@ struct RuntimeOptions {
   // The engine's time source (pin TTLs, LRU); null: the steady clock. Must outlive the
   // Runtime; now() is called from the engine thread (tests drive TTLs with it).
   const kv::Clock* clock = nullptr;
+  // NaN/infinity check of the weights at load: a sample by default, or every element.
+  model::WeightCheck weight_check = model::WeightCheck::sample;
 };
 
 // One agent: its prompt, tools and limits.

@@ -12,4 +12,8 @@ namespace agentrt::cli {
 CLI::Option* add_flag_text(CLI::App* cmd, const std::string& name, std::optional<std::string>& out,
                            const std::string& description);
 
+// Registers --check-weights none|sample|full (the NaN/infinity check at model load) on `cmd`;
+// any other value is a usage error.
+CLI::Option* add_check_weights_flag(CLI::App* cmd, std::string& out);
+
 }  // namespace agentrt::cli

@@ -34,6 +34,7 @@ struct GenerateArgs {
   PromptFlags prompt;
   bool skip_special_tokens = true;
   std::string backend = "cpu";
+  std::string check_weights = "sample";
   bool json = false;
   flags::SamplingFlags sampling;    // numeric sampling flags as given
   flags::ResourceFlags resources;   // --threads, --kv-blocks as given
@@ -148,7 +149,8 @@ int run_generate(GenerateArgs a) {
   for (auto id : input->extra_stop_ids)
     a.params.stop_token_ids.push_back(id);
   const std::vector<std::int32_t>* prompt = &input->ids;
-  auto model = model::Model::load(a.model_dir);
+  auto model = model::Model::load(a.model_dir,
+                                  model::LoadOptions{*model::parse_weight_check(a.check_weights)});
   if (!model.ok()) {
     std::fprintf(stderr, "agentrt generate: %s\n", model.error().to_string().c_str());
     return kExitFailure;
@@ -238,6 +240,7 @@ CommandFn add_generate_command(CLI::App& app) {
                 "CPU threads (0 = all cores; at most 4 per hardware thread, 256)");
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks,
                 "KV cache blocks of 16 tokens (0 = just enough; at most 4194304)");
+  add_check_weights_flag(cmd, a->check_weights);
   cmd->add_flag("--json", a->json, "Print one JSON object instead of text");
   return [a]() { return run_generate(*a); };
 }

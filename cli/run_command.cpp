@@ -25,6 +25,7 @@
 #include "cli/run_report.h"
 #include "cli/workflow_args.h"
 #include "engine/common/file_read.h"
+#include "engine/model/weight_check.h"
 
 namespace agentrt::cli {
 namespace {
@@ -35,6 +36,7 @@ struct RunArgs {
   std::string model_dir;
   std::string backend;
   flags::ResourceFlags resources;  // --threads, --kv-blocks as given
+  std::string check_weights = "sample";
   bool json = false;
   bool quiet = false;
 };
@@ -84,6 +86,7 @@ int run_workflow(const RunArgs& a) {
   opt.fallback_model_dir = default_model_dir().string();
   opt.threads = resources->threads;
   opt.kv_blocks = resources->kv_blocks;
+  opt.weight_check = *model::parse_weight_check(a.check_weights);  // CLI11 checked the name
   auto runner = actors::workflow::WorkflowRunner::create(wf, opt);
   if (!runner.ok()) {
     std::fprintf(stderr, "agentrt run: %s\n", runner.error().message.c_str());
@@ -121,6 +124,7 @@ CommandFn add_run_command(CLI::App& app) {
                 "thread, 256)");
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks,
                 "KV cache blocks of 16 tokens (0 = 2048; at most 4194304)");
+  add_check_weights_flag(cmd, a->check_weights);
   cmd->add_flag("--json", a->json, "Print one JSON object: outputs, steps, samples, KV reuse");
   cmd->add_flag("--quiet", a->quiet, "No progress on stderr");
   return [a]() { return run_workflow(*a); };

@@ -91,6 +91,7 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
                                          : 2048;
     ro.cpu_threads = options.threads > 0 ? options.threads : m->threads;
     ro.tools = tools;
+    ro.weight_check = options.weight_check;
     // Live requests per engine; agents, map items and best-of samples beyond it wait.
     ro.max_pending_requests =
         options.max_live_requests > 0 ? options.max_live_requests : kDefaultRunnerLiveRequests;

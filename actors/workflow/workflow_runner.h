@@ -40,6 +40,7 @@ struct RunnerOptions {
   int threads = 0;                 // 0: the model's threads, else all cores
   std::string backend;             // "cpu" or "cuda": replaces the default model's backend
   int max_live_requests = 0;       // 0: kDefaultRunnerLiveRequests
+  model::WeightCheck weight_check = model::WeightCheck::sample;  // for every model loaded
 };
 
 // A plain progress line about one step ("calculator {"expression": "13 + 7"} -> 20").

@@ -33,6 +33,12 @@ Status report(const TensorView& t, std::int64_t i, Bad bad) {
 
 }  // namespace
 
+Result<WeightCheck> parse_weight_check(std::string_view name) {
+  for (auto mode : {WeightCheck::none, WeightCheck::sample, WeightCheck::full})
+    if (name == to_string(mode)) return mode;
+  return make_error(ErrorCode::invalid_argument, "weight check: expected none, sample or full");
+}
+
 std::string_view to_string(WeightCheck mode) {
   switch (mode) {
     case WeightCheck::none:

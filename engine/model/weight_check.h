@@ -23,6 +23,8 @@ inline constexpr std::int64_t kWeightCheckSamples = 4096;
 
 // "none", "sample", "full".
 std::string_view to_string(WeightCheck mode);
+// The inverse of to_string. Errors: invalid_argument naming the accepted names.
+[[nodiscard]] Result<WeightCheck> parse_weight_check(std::string_view name);
 
 // Checks one tensor's elements (f32, f16 or bf16, read bit by bit: no conversion) under
 // `mode`. Errors (corrupt): "model.safetensors: tensor 'model.norm.weight': element 5 is NaN".

@@ -116,4 +116,32 @@ TEST(EngineEdgesCli, TinyTemperatureIsGreedy) {
   EXPECT_EQ(tokens(tiny.output), tokens(greedy.output));
 }
 
+// A NaN between the sampled elements of a large tensor: the default check misses it at load
+// (the run then fails on non-finite logits); --check-weights full names it at load.
+TEST_F(EngineEdges, CheckWeightsFullFindsWhatTheSampleMisses) {
+  const fs::path model = dir_ / "nan-model";
+  fs::copy(kTinyCalc, model, fs::copy_options::recursive);
+  std::ifstream in(kTinyCalc + "/model.safetensors", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::uint64_t header_len = 0;
+  std::memcpy(&header_len, bytes.data(), 8);
+  const std::string header = bytes.substr(8, header_len);
+  // model.layers.0.mlp.down_proj.weight: BF16 [256, 768], sampled every 48th element.
+  const auto at = header.find("\"model.layers.0.mlp.down_proj.weight\"");
+  ASSERT_NE(at, std::string::npos);
+  const auto offsets = header.find("\"data_offsets\":[", at);
+  ASSERT_NE(offsets, std::string::npos);
+  const std::size_t begin = std::stoull(header.substr(offsets + 16));
+  const std::uint16_t nan_bits = 0x7fc0u;
+  std::memcpy(bytes.data() + 8 + header_len + begin + 1 * 2, &nan_bits, 2);
+  std::ofstream(model / "model.safetensors", std::ios::binary) << bytes;
+  const std::string base = "generate --model " + model.string() + " --tokens 1,2 --max-tokens 2";
+  const std::string named = "tensor 'model.layers.0.mlp.down_proj.weight': element 1 is NaN";
+  const RunResult sampled = agentrt(base);
+  EXPECT_EQ(sampled.output.find(named), std::string::npos) << sampled.output;
+  expect_clean_failure(agentrt(base + " --check-weights full"), 1, named);
+  EXPECT_EQ(agentrt(base + " --check-weights most").exit_code, 2);
+  EXPECT_EQ(agentrt(base + " --check-weights none").output.find(named), std::string::npos);
+}
+
 }  // namespace
