@@ -5,6 +5,7 @@
 
 #include "engine/chat/template_renderers.h"
 #include "engine/common/file_read.h"
+#include "engine/common/json_depth.h"
 
 namespace agentrt::chat {
 
@@ -74,6 +75,7 @@ Result<Family> detect_family_in_dir(const std::string& model_dir) {
   // Bounded: a FIFO or device named tokenizer_config.json must not block or grow.
   auto text = read_file_bounded(path, kMaxConfigFileBytes);
   if (!text.ok()) return text.error();
+  AGENTRT_TRY(check_json_depth(*text, path));
   try {
     const Json config = Json::parse(*text);
     if (!config.is_object() || !config.contains("chat_template"))

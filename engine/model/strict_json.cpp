@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/common/file_read.h"
+#include "engine/common/json_depth.h"
 
 namespace agentrt::model {
 namespace {
@@ -92,6 +93,7 @@ std::string json_pointer_token(std::string_view key) {
 }
 
 Result<nlohmann::json> parse_strict_json(std::string_view text, std::string_view file_name) {
+  AGENTRT_TRY(check_json_depth(text, file_name));  // copies of parsed values recurse
   DuplicateKeyWatcher watcher;
   json::parser_callback_t callback = [&watcher](int /*depth*/, json::parse_event_t event,
                                                 json& parsed) {

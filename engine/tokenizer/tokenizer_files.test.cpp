@@ -61,5 +61,30 @@ TEST(TokenizerFiles, TokenizerConfigThatIsADevice) {
                                    ": a character device, not a regular file");
 }
 
+// A normalizer of 30,000 nested Sequences overflowed the stack in the recursive loader;
+// the depth is now checked before parsing, and the message names the place.
+TEST(TokenizerFiles, DeeplyNestedSequencesAreRefusedBeforeParsing) {
+  const int depth = 30000;
+  std::string normalizer;
+  for (int i = 0; i < depth; ++i)
+    normalizer += R"({"type":"Sequence","normalizers":[)";
+  normalizer += "null";
+  for (int i = 0; i < depth; ++i)
+    normalizer += "]}";
+  const std::string text =
+      R"({"model":{"type":"BPE","vocab":{},"merges":[]},"normalizer":)" + normalizer + "}";
+  auto t = Tokenizer::from_json(text, "deep.json");
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().message.find("deep.json: JSON nested deeper than 128 levels at /normalizer/"),
+            std::string::npos)
+      << t.error().message;
+  auto flat = Tokenizer::load_dir(std::string(AGENTRT_SOURCE_DIR) + "/models/tiny-calc");
+  ASSERT_TRUE(flat.ok()) << flat.error().message;
+  const Status deep_config =
+      flat->set_config_json("[" + std::string(200, '[') + std::string(201, ']'), "cfg.json");
+  ASSERT_FALSE(deep_config.ok());
+  EXPECT_NE(deep_config.error().message.find("cfg.json: JSON nested deeper"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace agentrt::tokenizer

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/common/file_read.h"
+#include "engine/common/json_depth.h"
 #include "engine/tokenizer/byte_level.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/tokenizer_impl.h"
@@ -322,6 +323,8 @@ Result<Tokenizer> Tokenizer::from_json(std::string_view json_text, const std::st
   const Ctx c{name};
   auto impl = std::make_shared<Impl>();
   impl->name = name;
+  // The loaders of normalizers and post-processors recurse on Sequence nesting.
+  AGENTRT_TRY(check_json_depth(json_text, name));
   try {
     const json root = json::parse(json_text);
     AGENTRT_TRY(load_all(c, root, *impl));
@@ -335,6 +338,7 @@ Result<Tokenizer> Tokenizer::from_json(std::string_view json_text, const std::st
 }
 
 Status Tokenizer::set_config_json(std::string_view json_text, const std::string& name) {
+  AGENTRT_TRY(check_json_depth(json_text, name));
   try {
     const json root = json::parse(json_text);
     if (!root.is_object())
