@@ -42,6 +42,6 @@ TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/actors/tsan.supp" \
   ./build-tsan/actors/agentrt_actors_tests --gtest_brief=1 \
   --gtest_filter='-Runtime.BestOfNAggregates*:Runtime.BestOfNMajority*:Runtime.ToolErrors*'
 
-stage "fuzz (libFuzzer, clang, ASan + UBSan; 60 s per target, seeds from tests/fuzz/corpus)"
-bash scripts/fuzz.sh 60
+stage "fuzz (libFuzzer, clang, ASan + UBSan; 30 s per target, seeds from tests/fuzz/corpus)"
+bash scripts/fuzz.sh 30
 stage "done"
