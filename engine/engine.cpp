@@ -52,11 +52,19 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
   }
   e->memory_ = std::make_unique<BackendMemory>(*e->deps_.backend);
   kv::KvManagerDeps kd{e->memory_.get(), e->deps_.clock, {}, nullptr};
-  if (options.host_tier_bytes > 0) {
-    e->host_ = std::make_unique<kv::HostTier>(options.host_tier_bytes, e->deps_.persistent);
+  // With a persistent tier, the host tier drops what overflows: full blocks reach the store
+  // through the write-behind (when their sequence pauses or ends), not through evictions
+  // written on the engine thread. It stays in the list even when empty, so store hits are
+  // always hit_tokens[2].
+  if (options.host_tier_bytes > 0 || e->deps_.persistent != nullptr) {
+    e->host_ = std::make_unique<kv::HostTier>(options.host_tier_bytes);
     kd.tiers.push_back(e->host_.get());
   }
-  if (e->deps_.persistent != nullptr) kd.tiers.push_back(e->deps_.persistent);
+  if (e->deps_.persistent != nullptr) {
+    kd.tiers.push_back(e->deps_.persistent);
+    e->persister_ = std::make_unique<kv::KvPersister>(e->deps_.persistent, options.persist);
+    kd.persister = e->persister_.get();
+  }
   const auto& geo = e->deps_.backend->kv_geometry();
   // Blocks are keyed by model and by the backend's block layout (Backend::kv_layout).
   const std::string kv_fingerprint =
@@ -137,6 +145,18 @@ bool Engine::has_work() {
   return sched_->has_work();
 }
 
+Status Engine::flush_persistent() {
+  if (!persister_) return ok_status();
+  const std::int64_t errors_before = persister_->errors();
+  kv_->persist_cached();
+  persister_->drain();
+  const std::int64_t failed = persister_->errors() - errors_before;
+  if (failed == 0) return ok_status();
+  return make_error(ErrorCode::io, "KV flush: " + std::to_string(failed) +
+                                       " blocks failed to write to '" + persister_->tier()->name() +
+                                       "'");
+}
+
 EngineStats Engine::stats() const {
   EngineStats s = stats_;
   s.preemptions = sched_->preemptions();
@@ -159,9 +179,10 @@ void Engine::start(RequestId id, EngineRequest req) {
   seqs_.emplace(id, std::move(s));
 }
 
-void Engine::end(Seq& s) {
+void Engine::end(Seq& s, bool persist) {
   --held_;
   sched_->remove(s.id);
+  if (persist) kv_->persist(s.id);
   kv_->release(s.id);
   kv_->unpin(s.id);
   seqs_.erase(s.id);
@@ -173,6 +194,7 @@ void Engine::do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events
   if (opt_.pin_on_pause && kv_->contains(s.id) && !kv_->swapped_out(s.id)) {
     kv_->pin(s.id, s.id, ttl).permit_unchecked();  // the seq is known: cannot fail
   }
+  kv_->persist(s.id);  // e.g. waiting for a tool: the next process may resume it
   kv_->release(s.id);
   s.paused = true;
   events.push_back({s.id, EventKind::paused, -1, 0.0f, std::nullopt, {}});

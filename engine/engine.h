@@ -1,6 +1,9 @@
 // Engine: the serving core of one device. It owns the KV manager (with its host and
 // persistent tiers) and the scheduler, and drives a Backend one step at a time:
 // continuous batching, prefix reuse, fork, pause/resume across tool calls, preemption.
+// With a persistent tier, a sequence's full blocks are written behind (off the engine
+// thread when the tier is thread_safe()) when it pauses, finishes, its pin expires, and
+// at flush_persistent().
 // Threads: add_request, cancel, pause, resume and fork may be called from any thread; they
 // queue a command that the next step() applies. step() and the accessors run on one thread
 // (the engine thread), which is the only one that touches the backend.
@@ -42,6 +45,7 @@ struct EngineOptions {
   bool prefix_reuse = true;
   bool pin_on_pause = true;             // false: a paused turn's KV is merely cached
   std::size_t host_tier_bytes = 0;      // evicted blocks kept in RAM; 0 = none
+  kv::KvPersisterOptions persist;       // the persistent tier's write-behind queue
   std::size_t swap_bytes = 256u << 20;  // host memory for preempted sequences
   bool swap_preemption = true;          // false: preempt by recompute
   std::uint64_t seed = 0;               // seeds requests without params.seed
@@ -56,8 +60,10 @@ struct EngineDeps {
   Backend* backend = nullptr;                  // required, outlives the engine
   const model::ModelConfig* config = nullptr;  // required, outlives the engine
   std::string model_fingerprint;               // enters every KV block key
-  kv::KvTier* persistent = nullptr;            // e.g. storage::KvStore; optional
-  const kv::Clock* clock = nullptr;            // optional: steady clock
+  // e.g. storage::KvStore; optional. Hits in it count as kv_metrics().hit_tokens[2] (a host
+  // tier, empty when host_tier_bytes is 0, is always [1]).
+  kv::KvTier* persistent = nullptr;
+  const kv::Clock* clock = nullptr;  // optional: steady clock
 };
 
 struct EngineRequest {
@@ -122,7 +128,11 @@ class Engine {
   // Whether any request is running or waiting (paused requests do not count) or any
   // command is queued.
   bool has_work();
-  const kv::KvMetrics& kv_metrics() const { return kv_->metrics(); }
+  kv::KvMetrics kv_metrics() const { return kv_->metrics(); }
+  // Writes every cached full block that the persistent tier lacks and waits until the
+  // writer has stored them (shutdown). Errors: io when some writes failed (counted in
+  // kv_metrics().persist_errors). No-op without a persistent tier.
+  Status flush_persistent();
   EngineStats stats() const;
 
  private:
@@ -137,7 +147,7 @@ class Engine {
   void do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
                  std::vector<EngineEvent>& events);
   void do_fork(RequestId parent, RequestId child, bool refused, std::vector<EngineEvent>& events);
-  void end(Seq& s);
+  void end(Seq& s, bool persist = false);  // persist: a finished turn's blocks are written
   void sample(Seq& s, std::span<const float> logits, std::vector<EngineEvent>& events);
   void accept(Seq& s, const sampling::SampledToken& tok, std::vector<EngineEvent>& events);
   void push(Command c);
@@ -148,6 +158,7 @@ class Engine {
   std::unique_ptr<kv::SteadyClock> own_clock_;
   std::unique_ptr<BackendMemory> memory_;
   std::unique_ptr<kv::HostTier> host_;
+  std::unique_ptr<kv::KvPersister> persister_;  // declared before kv_, which uses it
   std::unique_ptr<kv::KvManager> kv_;
   std::unique_ptr<scheduler::Scheduler> sched_;
   std::unordered_map<RequestId, std::unique_ptr<Seq>> seqs_;

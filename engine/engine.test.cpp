@@ -11,124 +11,15 @@
 #include <thread>
 
 #include "engine/kv/host_tier.h"
+#include "engine/toy_backend.h"
 
 namespace agentrt {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a * 0x9e3779b97f4a7c15ull + b + 1;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  return z ^ (z >> 31);
-}
-
-// Each slot holds the hash of the sequence up to it, so wrong tables change the output.
-class ToyBackend final : public Backend {
- public:
-  ToyBackend(int num_blocks, int block_size, std::string layout = "toy")
-      : layout_(std::move(layout)), cache_(static_cast<std::size_t>(num_blocks * block_size)) {
-    geo_.num_blocks = num_blocks;
-    geo_.block_size = block_size;
-    geo_.num_layers = geo_.num_kv_heads = geo_.head_dim = 1;
-  }
-  std::string name() const override { return "toy"; }
-  std::string kv_layout() const override { return layout_; }
-  const KvGeometry& kv_geometry() const override { return geo_; }
-  Status forward(const BatchPlan& plan, Logits& out) override {
-    out = Logits{{}, 0, kVocab};
-    for (const auto& s : plan.seqs) {
-      for (std::size_t i = 0; i < s.tokens.size(); ++i) {
-        const int pos = s.start_pos + static_cast<int>(i);
-        const std::uint64_t prev = pos == 0 ? 7 : cache_[slot(s, pos - 1)];
-        const std::uint64_t h = mix(prev, static_cast<std::uint64_t>(s.tokens[i]));
-        cache_[slot(s, pos)] = h;
-        if (i + 1 < s.tokens.size()) continue;
-        for (int v = 0; v < kVocab; ++v)
-          out.data.push_back(static_cast<float>(mix(h, static_cast<std::uint64_t>(v)) % 1000));
-        if (pos == nan_at_pos) out.data.back() = std::numeric_limits<float>::infinity();
-        ++out.rows;
-      }
-    }
-    return ok_status();
-  }
-  Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override {
-    for (auto [src, dst] : pairs) {
-      for (int i = 0; i < geo_.block_size; ++i)
-        cache_[at(dst, i)] = cache_[at(src, i)];
-    }
-    return ok_status();
-  }
-  std::size_t block_bytes() const override {
-    return 8u * static_cast<std::size_t>(geo_.block_size);
-  }
-  Status read_block(std::int32_t id, std::span<std::byte> out) override {
-    std::memcpy(out.data(), &cache_[at(id, 0)], block_bytes());
-    return ok_status();
-  }
-  Status write_block(std::int32_t id, std::span<const std::byte> in) override {
-    std::memcpy(&cache_[at(id, 0)], in.data(), block_bytes());
-    return ok_status();
-  }
-  // Device sampling as the CUDA backend offers it: records each row's DeviceSampling and
-  // picks the argmax of greedy rows (temperature 0), the lowest id of sampled ones.
-  bool samples_on_device() const override { return on_device; }
-  Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params, bool,
-                        std::vector<DeviceSample>& out) override {
-    Logits logits;
-    AGENTRT_TRY(forward(plan, logits));
-    out.clear();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      device_rows.push_back(params[i]);
-      const auto row = logits.row(static_cast<int>(i));
-      const auto best = std::max_element(row.begin(), row.end()) - row.begin();
-      out.push_back({params[i].temperature == 0.0f ? static_cast<std::int32_t>(best) : 0, 0.0f});
-    }
-    return ok_status();
-  }
-
-  static constexpr int kVocab = 32;
-  int nan_at_pos = -1;  // the logits row of a chunk ending at this position gets an inf
-  bool on_device = false;
-  std::vector<DeviceSampling> device_rows;
-
- private:
-  std::size_t at(std::int32_t b, int i) const {
-    return static_cast<std::size_t>(b * geo_.block_size + i);
-  }
-  std::size_t slot(const SequenceChunk& s, int pos) const {
-    return at(s.block_table[static_cast<std::size_t>(pos / geo_.block_size)],
-              pos % geo_.block_size);
-  }
-  std::string layout_;
-  KvGeometry geo_;
-  std::vector<std::uint64_t> cache_;
-};
-
-struct Rig {
-  explicit Rig(int blocks, EngineOptions opt = {}, kv::KvTier* persistent = nullptr,
-               std::string layout = "toy")
-      : backend(blocks, 4, std::move(layout)) {
-    config.vocab_size = ToyBackend::kVocab;
-    config.max_position_embeddings = 4096;
-    auto e = Engine::create({&backend, &config, "toy", persistent, &clock}, opt);
-    EXPECT_TRUE(e.ok());
-    engine = std::move(*e);
-  }
-  ToyBackend backend;
-  model::ModelConfig config;
-  kv::FakeClock clock;
-  std::unique_ptr<Engine> engine;
-};
-
-EngineRequest req(std::int32_t first, int n, int max_tokens) {
-  EngineRequest r;
-  for (int i = 0; i < n; ++i)
-    r.prompt.push_back((first + i) % ToyBackend::kVocab);
-  r.params.temperature = 0;
-  r.params.max_tokens = max_tokens;
-  return r;
-}
+using testing::req;
+using testing::Rig;
+using testing::ToyBackend;
 
 // Submitters record what happened; every check runs on this (the engine) thread, after
 // the submitters are joined, so a failed submission fails the test instead of hanging it.
@@ -209,21 +100,21 @@ TEST(Engine, ResumedTurnGoesAheadOfNewProgram) {
 // A persistent tier shared by backends of two block layouts: each hits only blocks saved
 // under its own layout (Backend::kv_layout enters the block keys).
 TEST(Engine, PersistentTierHitsOnlyTheSameBlockLayout) {
-  kv::HostTier shared(1u << 20);
+  kv::HostTier shared(1u << 20);  // not thread_safe(): written on the engine thread
   auto fill = [&] {
     Rig rig(6, {}, &shared, "layout a");
     ASSERT_TRUE(rig.engine->add_request(req(1, 12, 2)).ok());
     ASSERT_TRUE(rig.engine->add_request(req(9, 20, 2)).ok());  // evicts the first's blocks
     while (rig.engine->has_work())
       ASSERT_TRUE(rig.engine->step().ok());
-    EXPECT_GT(rig.engine->kv_metrics().offloaded_blocks, 0);
+    EXPECT_GT(rig.engine->kv_metrics().persisted_blocks, 0);
   };
   auto hits = [&](const std::string& layout) {
     Rig rig(6, {}, &shared, layout);
     EXPECT_TRUE(rig.engine->add_request(req(1, 12, 2)).ok());
     while (rig.engine->has_work())
       EXPECT_TRUE(rig.engine->step().ok());
-    return rig.engine->kv_metrics().hit_tokens[1];
+    return rig.engine->kv_metrics().hit_tokens[2];  // [1] is the (empty) host tier
   };
   fill();
   EXPECT_EQ(hits("layout b"), 0);

@@ -54,7 +54,7 @@ void Engine::accept(Seq& s, const sampling::SampledToken& tok, std::vector<Engin
   if (s.pause_on_finish && ev.finish != FinishReason::context_full) {
     return do_pause(s, *s.pause_on_finish, events);
   }
-  end(s);
+  end(s, true);
 }
 
 Result<std::vector<EngineEvent>> Engine::step() {

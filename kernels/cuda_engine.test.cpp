@@ -247,7 +247,8 @@ TEST_F(CudaEngine, PersistentStoreKeepsBackendLayoutsApart) {
     const auto out = drain(*r->engine)[*id];
     EXPECT_TRUE(r->engine->add_request(greedy(other, 8)).ok());  // evicts a's blocks
     drain(*r->engine);
-    EXPECT_GT(r->engine->kv_metrics().offloaded_blocks, 0);
+    EXPECT_TRUE(r->engine->flush_persistent().ok());
+    EXPECT_GT(r->engine->kv_metrics().persisted_blocks, 0);
     return out;
   };
   auto store_hits = [&](bool cuda) {
@@ -255,7 +256,7 @@ TEST_F(CudaEngine, PersistentStoreKeepsBackendLayoutsApart) {
     auto id = r->engine->add_request(greedy(a, 8));
     const auto out = drain(*r->engine)[*id];
     EXPECT_EQ(out, cold_cpu(a, 8)) << (cuda ? "cuda" : "cpu");
-    return r->engine->kv_metrics().hit_tokens[1];
+    return r->engine->kv_metrics().hit_tokens[2];  // [1]: the host tier
   };
   fill(false);
   EXPECT_EQ(store_hits(true), 0);  // the CPU's blocks are not the CUDA backend's

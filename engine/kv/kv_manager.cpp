@@ -28,6 +28,7 @@ KvManager::KvManager(const KvManagerOptions& options, KvManagerDeps deps)
       memory_(deps.memory),
       clock_(deps.clock),
       tiers_(std::move(deps.tiers)),
+      persister_(deps.persister),
       pool_(options.num_blocks, std::move(deps.policy)),
       root_(root_key(options.model_fingerprint)) {}
 

@@ -1,7 +1,8 @@
 // KvManager: the paged KV cache of one engine. It maps sequences to block tables over a
 // BlockPool, reuses full blocks by content (prefix matching across sequences, the host tier
 // and a persistent tier), forks sequences copy-on-write, pins blocks with a TTL, swaps
-// preempted sequences to host memory, and counts what it did (KvMetrics).
+// preempted sequences to host memory, offers full blocks to the persistent tier's
+// write-behind (KvPersister), and counts what it did (KvMetrics).
 // Every method runs on the engine thread; none blocks on anything but the lower tiers.
 #pragma once
 
@@ -18,6 +19,7 @@
 #include "engine/kv/block_pool.h"
 #include "engine/kv/clock.h"
 #include "engine/kv/kv_metrics.h"
+#include "engine/kv/kv_persister.h"
 #include "engine/kv/kv_tier.h"
 
 namespace agentrt::kv {
@@ -38,6 +40,8 @@ struct KvManagerDeps {
   const Clock* clock = nullptr;   // required; outlives the manager
   std::vector<KvTier*> tiers;     // lower tiers, fastest first (host, then store); may be empty
   std::unique_ptr<EvictionPolicy> policy;  // null: LRU
+  // Write-behind to the persistent tier (one of `tiers`); null: none. Outlives the manager.
+  KvPersister* persister = nullptr;
 };
 
 class KvManager {
@@ -50,7 +54,8 @@ class KvManager {
   int num_blocks() const { return pool_.num_blocks(); }
   // Blocks an allocation can take without revoking pins: free plus evictable.
   int available_blocks() const { return pool_.free_count() + pool_.evictable_count(); }
-  const KvMetrics& metrics() const { return metrics_; }
+  // The counters, with the persister's (persisted_blocks, persist_errors) as of now.
+  KvMetrics metrics() const;
   const BlockPool& pool() const { return pool_; }
 
   // --- sequences (kv_manager.cpp) ---
@@ -100,6 +105,15 @@ class KvManager {
   // Blocks that revoking every pin would make available.
   int revocable_blocks() const;
 
+  // --- write-behind (kv_manager_persist.cpp) ---
+  // Offers the sequence's full blocks that the persistent tier lacks to the persister,
+  // copying them out of block memory now. No-op without a persister, or for an unknown or
+  // swapped-out seq.
+  void persist(SeqId seq);
+  // Offers every cached full block the tier lacks, waiting for room in the persister's
+  // queue rather than dropping any (flush). No-op without a persister.
+  void persist_cached();
+
   // Checks refcounts, pin counts, the free list and the evictable set against the
   // sequences and pins (tests). Errors: internal, naming the broken invariant.
   Status check_invariants() const;
@@ -122,6 +136,7 @@ class KvManager {
   bool revoke_one_pin();
   void drop_pin(std::map<PinOwner, Pin>::iterator it);
   void evict(std::int32_t id);
+  void persist_blocks(std::span<const std::int32_t> ids, bool wait);
   std::optional<std::int32_t> match_device(const BlockKey& key, std::span<const std::int32_t> t);
   std::optional<std::int32_t> match_tiers(const BlockKey& key, std::span<const std::int32_t> t);
   Status copy_on_write(SeqState& s);
@@ -133,6 +148,7 @@ class KvManager {
   BlockMemory* memory_;
   const Clock* clock_;
   std::vector<KvTier*> tiers_;
+  KvPersister* persister_;
   BlockPool pool_;
   BlockKey root_;
   std::unordered_map<SeqId, SeqState> seqs_;

@@ -7,6 +7,7 @@
 
 #include "engine/kv/fake_block_memory.h"
 #include "engine/kv/host_tier.h"
+#include "engine/kv/memory_tier.h"
 
 namespace agentrt::kv {
 namespace {
@@ -109,6 +110,32 @@ TEST(KvManager, PinnedBlocksSurvivePressureUntilTtlExpires) {
   EXPECT_EQ(f.kv->metrics().pins_expired, 1);
   EXPECT_EQ(f.kv->metrics().pinned_blocks, 0);
   EXPECT_TRUE(f.kv->check_invariants().ok());
+}
+
+// With a persister, a pin that expires writes its blocks before they turn evictable, and a
+// block read back from the persistent tier is not written again.
+TEST(KvManager, ExpiredPinsAreWrittenBehind) {
+  testing::MemoryTier store(false);
+  KvPersister persister(&store);
+  testing::FakeBlockMemory mem(4, kBs);
+  FakeClock clock;
+  KvManagerDeps deps{&mem, &clock, {&store}, nullptr, &persister};
+  auto kv = KvManager::create({4, kBs, "fp", true, 0}, std::move(deps));
+  ASSERT_TRUE(kv.ok());
+  const auto tokens = iota(9);
+  ASSERT_TRUE((*kv)->open(1, tokens).ok());
+  ASSERT_TRUE((*kv)->reserve(1, 9).ok());
+  mem.write_tokens((*kv)->block_table(1), 0, tokens);
+  ASSERT_TRUE((*kv)->commit(1, tokens).ok());
+  ASSERT_TRUE((*kv)->pin(7, 1, seconds(10)).ok());
+  (*kv)->release(1);
+  EXPECT_EQ(store.size(), 0u);
+  clock.advance(seconds(11));
+  (*kv)->expire_pins();
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ((*kv)->metrics().persisted_blocks, 2);
+  (*kv)->persist_cached();  // known: nothing new
+  EXPECT_EQ(store.puts(), 2);
 }
 
 TEST(KvManager, RevokesLeastUsefulPinUnderPressure) {

@@ -58,6 +58,8 @@ void KvManager::expire_pins() {
   for (auto it = pins_.begin(); it != pins_.end();) {
     auto next = std::next(it);
     if (it->second.expiry <= t) {
+      // Written now, before the blocks turn evictable (usually known since the pause).
+      persist_blocks(it->second.blocks, false);
       drop_pin(it);
       ++metrics_.pins_expired;
     }

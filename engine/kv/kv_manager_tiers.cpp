@@ -26,6 +26,7 @@ std::optional<std::int32_t> KvManager::match_tiers(const BlockKey& key,
     }
     pool_.seal(*id, key, t);
     if (tiers_[i]->move_on_promote()) tiers_[i]->erase(key).permit_unchecked();
+    if (persister_ != nullptr && tiers_[i] == persister_->tier()) persister_->mark_known(key);
     metrics_.hit_tokens[i + 1] += static_cast<std::int64_t>(t.size());
     return *id;
   }

@@ -23,6 +23,10 @@ struct KvMetrics {
   std::int64_t pins_revoked = 0;   // taken back under memory pressure
   std::int64_t pinned_blocks = 0;  // now: blocks held by at least one pin
   std::int64_t pinned_bytes = 0;   // now
+  // Write-behind to the persistent tier (KvPersister).
+  std::int64_t persisted_blocks = 0;        // full blocks written
+  std::int64_t persist_errors = 0;          // blocks whose read or write failed (not retried)
+  std::int64_t persist_dropped_blocks = 0;  // offers refused while the write queue was full
 };
 
 }  // namespace agentrt::kv
