@@ -1,0 +1,35 @@
+// JobRequest: the body of POST /v1/jobs, parsed and checked. Either "yaml" (the workflow
+// inline) or "workflow" (a name in the server's workflow directory), plus "inputs": an
+// object of strings, numbers, booleans or arrays of strings (a list input). Errors point at
+// the offending member with a JSON pointer.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/body/api_error.h"
+
+namespace agentrt::api {
+
+struct JobRequest {
+  std::string yaml;      // inline workflow text; empty when `workflow` is set
+  std::string workflow;  // a workflow name (file name without directories)
+  // Input values as `agentrt run --input NAME=VALUE` texts, in the body's order.
+  std::vector<std::pair<std::string, std::string>> inputs;
+};
+
+// Errors: 400 invalid_body (not JSON, not an object, nested deeper than kMaxJsonDepth),
+// 422 invalid_request (unknown or missing members, wrong types, both or neither of yaml and
+// workflow, a bad workflow name, too many inputs), 413 too_large (yaml over kMaxYamlBytes).
+ApiOr<JobRequest> parse_job_request(std::string_view body);
+
+// Whether `name` may name a workflow file: letters, digits, '_', '-', '.', not starting
+// with '.', at most 128 bytes; a missing ".yaml"/".yml" is added by the caller.
+bool valid_workflow_name(std::string_view name);
+
+// "/inputs/a~1b" for member "a/b" (RFC 6901 escaping).
+std::string json_pointer(std::string_view parent, std::string_view member);
+
+}  // namespace agentrt::api

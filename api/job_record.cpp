@@ -1,0 +1,137 @@
+#include "api/job_record.h"
+
+#include <chrono>
+
+namespace agentrt::api {
+namespace {
+
+using nlohmann::json;
+
+json step_json(const StepView& s) {
+  return {{"id", s.id},
+          {"state", s.state},
+          {"tokens", s.tokens},
+          {"tool_calls", s.tool_calls},
+          {"kv_reused_tokens", s.kv_reused_tokens},
+          {"elapsed", s.elapsed},
+          {"units_total", s.units_total},
+          {"units_done", s.units_done},
+          {"error", s.error}};
+}
+
+template <class T>
+Status get_to(const json& j, const char* key, T& out, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end())
+    return make_error(ErrorCode::parse, where + "/" + key + ": missing");
+  try {
+    out = it->get<T>();
+  } catch (const json::exception&) {
+    return make_error(ErrorCode::parse, where + "/" + key + ": wrong type");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+const char* to_string(JobState s) {
+  switch (s) {
+    case JobState::queued:
+      return "queued";
+    case JobState::running:
+      return "running";
+    case JobState::succeeded:
+      return "succeeded";
+    case JobState::failed:
+      return "failed";
+    case JobState::cancelled:
+      return "cancelled";
+  }
+  return "?";
+}
+
+std::optional<JobState> parse_job_state(const std::string& s) {
+  for (JobState st : {JobState::queued, JobState::running, JobState::succeeded, JobState::failed,
+                      JobState::cancelled})
+    if (s == to_string(st)) return st;
+  return std::nullopt;
+}
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+json to_json(const JobRecord& r) {
+  json j = public_view(r);
+  j["yaml"] = r.yaml;
+  j["request_hash"] = r.request_hash;
+  return j;
+}
+
+json public_view(const JobRecord& r) {
+  json inputs = json::object();
+  for (const auto& [k, v] : r.inputs)
+    inputs[k] = v;
+  json steps = json::array();
+  for (const auto& s : r.steps)
+    steps.push_back(step_json(s));
+  return {{"id", r.id},
+          {"state", to_string(r.state)},
+          {"client", r.client},
+          {"workflow", r.workflow_name},
+          {"inputs", inputs},
+          {"outputs", r.outputs},
+          {"error", r.error},
+          {"steps", steps},
+          {"created_ms", r.created_ms},
+          {"updated_ms", r.updated_ms},
+          {"resumes", r.resumes}};
+}
+
+Result<JobRecord> job_record_from_json(const json& j) {
+  if (!j.is_object()) return make_error(ErrorCode::parse, "job record: not an object");
+  JobRecord r;
+  std::string state;
+  json inputs, steps;
+  AGENTRT_TRY(get_to(j, "id", r.id, ""));
+  AGENTRT_TRY(get_to(j, "state", state, ""));
+  AGENTRT_TRY(get_to(j, "client", r.client, ""));
+  AGENTRT_TRY(get_to(j, "workflow", r.workflow_name, ""));
+  AGENTRT_TRY(get_to(j, "yaml", r.yaml, ""));
+  AGENTRT_TRY(get_to(j, "request_hash", r.request_hash, ""));
+  AGENTRT_TRY(get_to(j, "inputs", inputs, ""));
+  AGENTRT_TRY(get_to(j, "outputs", r.outputs, ""));
+  AGENTRT_TRY(get_to(j, "error", r.error, ""));
+  AGENTRT_TRY(get_to(j, "steps", steps, ""));
+  AGENTRT_TRY(get_to(j, "created_ms", r.created_ms, ""));
+  AGENTRT_TRY(get_to(j, "updated_ms", r.updated_ms, ""));
+  AGENTRT_TRY(get_to(j, "resumes", r.resumes, ""));
+  auto st = parse_job_state(state);
+  if (!st) return make_error(ErrorCode::parse, "/state: unknown state '" + state + "'");
+  r.state = *st;
+  if (!inputs.is_object()) return make_error(ErrorCode::parse, "/inputs: expected an object");
+  for (const auto& [k, v] : inputs.items()) {
+    if (!v.is_string()) return make_error(ErrorCode::parse, "/inputs/" + k + ": expected a string");
+    r.inputs.emplace_back(k, v.get<std::string>());
+  }
+  if (!steps.is_array()) return make_error(ErrorCode::parse, "/steps: expected an array");
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const std::string where = "/steps/" + std::to_string(i);
+    StepView s;
+    AGENTRT_TRY(get_to(steps[i], "id", s.id, where));
+    AGENTRT_TRY(get_to(steps[i], "state", s.state, where));
+    AGENTRT_TRY(get_to(steps[i], "tokens", s.tokens, where));
+    AGENTRT_TRY(get_to(steps[i], "tool_calls", s.tool_calls, where));
+    AGENTRT_TRY(get_to(steps[i], "kv_reused_tokens", s.kv_reused_tokens, where));
+    AGENTRT_TRY(get_to(steps[i], "elapsed", s.elapsed, where));
+    AGENTRT_TRY(get_to(steps[i], "units_total", s.units_total, where));
+    AGENTRT_TRY(get_to(steps[i], "units_done", s.units_done, where));
+    AGENTRT_TRY(get_to(steps[i], "error", s.error, where));
+    r.steps.push_back(std::move(s));
+  }
+  return r;
+}
+
+}  // namespace agentrt::api

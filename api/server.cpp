@@ -1,0 +1,124 @@
+// Server: opening the data directory, the runtime pool and the jobs; binding; stopping.
+#include "api/server.h"
+
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+
+#include "api/server_impl.h"
+#include "storage/kv_store.h"
+
+namespace agentrt::api {
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr a{};
+  if (inet_pton(AF_INET, host.c_str(), &a) != 1) return false;
+  return (ntohl(a.s_addr) >> 24) == 127;
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  stop();
+}
+
+int Server::port() const {
+  return impl_->port;
+}
+
+std::vector<std::string> Server::startup_problems() const {
+  return impl_->problems;
+}
+
+Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
+  if (options.model_dirs.empty())
+    return make_error(ErrorCode::invalid_argument, "serve: no model directory");
+  if (!is_loopback(options.host) && options.api_key_file.empty())
+    return make_error(ErrorCode::invalid_argument,
+                      "serve: binding " + options.host +
+                          " (not a loopback address) requires --api-key-file");
+  auto impl = std::make_unique<Impl>();
+  if (!options.api_key_file.empty()) {
+    auto keys = ApiKeys::load(options.api_key_file);
+    if (!keys.ok()) return keys.error();
+    impl->keys = std::move(*keys);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec)
+    return make_error(ErrorCode::io, "--data " + options.data_dir.string() + ": " + ec.message());
+  if (options.workflows_dir.empty()) {
+    options.workflows_dir = options.data_dir / "workflows";
+    std::filesystem::create_directories(options.workflows_dir, ec);
+  }
+  auto db = storage::Db::open(options.data_dir / "store");
+  if (!db.ok()) return db.error().with_context("--data " + options.data_dir.string());
+  impl->db = *db;
+  for (const auto& p : impl->db->recovered_problems()) {
+    spdlog::warn("store: {}", p);
+    impl->problems.push_back("store: " + p);
+  }
+
+  actors::RuntimeOptions base;
+  storage::KvStoreOptions kv;
+  kv.max_bytes = options.kv_store_max_bytes > 0 ? options.kv_store_max_bytes : kDefaultKvStoreBytes;
+  base.persistent = storage::KvStore::tier_factory(impl->db, kv);
+  impl->pool = std::make_unique<actors::RuntimePool>(base);
+
+  JobManagerOptions jo = options.jobs;
+  jo.workflows_dir = options.workflows_dir;
+  jo.model_roots = options.model_dirs;
+  jo.runner = options.runner;
+  // The default model loads before the port opens: /readyz is true from the first request.
+  actors::workflow::RunnerOptions ro = options.runner;
+  ro.fallback_model_dir = options.model_dirs.front().string();
+  if (auto rt = actors::workflow::default_runtime(*impl->pool, ro); !rt.ok())
+    return rt.error().with_context("model " + options.model_dirs.front().string());
+  auto jobs = JobManager::open(std::move(jo), impl->db, *impl->pool);
+  if (!jobs.ok()) return jobs.error();
+  impl->jobs = std::move(*jobs);
+  for (const auto& d : impl->jobs->dropped_at_open()) {
+    const std::string line = "job " + (d.job_id.empty() ? std::string("?") : d.job_id) + ": " +
+                             d.what + " is damaged: " + d.reason;
+    spdlog::error("store: {}", line);
+    impl->problems.push_back(line);
+  }
+
+  impl->opt = std::move(options);
+  impl->install_routes();
+  const auto& o = impl->opt;
+  if (o.port == 0) {
+    impl->port = impl->http.bind_to_any_port(o.host);
+    if (impl->port <= 0)
+      return make_error(ErrorCode::io, "serve: cannot bind " + o.host + " on any port");
+  } else {
+    if (!impl->http.bind_to_port(o.host, o.port))
+      return make_error(ErrorCode::io, "serve: cannot bind " + o.host + ":" +
+                                           std::to_string(o.port) + " (in use, or not allowed)");
+    impl->port = o.port;
+  }
+  spdlog::info("serving on http://{}:{} (data {}, {} model dir(s), {})", o.host, impl->port,
+               o.data_dir.string(), o.model_dirs.size(),
+               impl->keys ? "API keys required" : "no API key");
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+void Server::run() {
+  impl_->http.listen_after_bind();
+}
+
+void Server::stop() {
+  if (impl_->stopped.exchange(true)) return;
+  impl_->stopping = true;
+  spdlog::info("stopping: no new requests");
+  impl_->http.stop();
+  if (impl_->jobs) impl_->jobs->shutdown();
+  if (impl_->pool) impl_->pool->flush_kv();
+  if (impl_->db) {
+    if (auto st = impl_->db->flush(); !st.ok())
+      spdlog::error("store flush: {}", st.error().message);
+  }
+  spdlog::info("stopped");
+}
+
+}  // namespace agentrt::api

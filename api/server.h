@@ -1,0 +1,64 @@
+// Server: `agentrt serve`. It opens the data directory (one RocksDB: jobs, events,
+// checkpoints and KV blocks), builds the runtime pool with the persistent KV tier, resumes
+// unfinished jobs, and serves the REST API (docs/api.md) with cpp-httplib.
+// Threads: run() blocks the calling thread until stop(); stop() may be called from any
+// thread (a signal watcher) and returns once every job is checkpointed and the store is
+// flushed.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/workflow/workflow_runner.h"
+#include "api/job_manager.h"
+#include "engine/common/result.h"
+
+namespace agentrt::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (port() tells which)
+  std::filesystem::path data_dir = "agentrt-data";
+  // Model directories workflows may use; the first is the default model. Required.
+  std::vector<std::filesystem::path> model_dirs;
+  std::filesystem::path workflows_dir;  // {"workflow": NAME}; empty: data_dir/workflows
+  std::filesystem::path api_key_file;   // required unless host is a loopback address
+  actors::workflow::RunnerOptions runner;  // backend, kv_blocks, threads, weight check
+  JobManagerOptions jobs;                  // limits (dirs are filled from the above)
+  std::uint64_t kv_store_max_bytes = 0;    // 0: kDefaultKvStoreBytes
+  int http_threads = 16;                   // request workers besides event streams
+};
+
+// The KV snapshot store's default size bound (least recently used blocks go past it).
+inline constexpr std::uint64_t kDefaultKvStoreBytes = 16ull << 30;
+
+// Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost).
+bool is_loopback(const std::string& host);
+
+class Server {
+ public:
+  // Everything up to a bound port: a non-loopback host without keys, an unusable data or
+  // model directory, a port in use are errors here.
+  static Result<std::unique_ptr<Server>> create(ServerOptions options);
+  ~Server();
+  int port() const;
+  // What opening the data directory dropped or repaired, one line each ("job j-...: job is
+  // damaged: checksum mismatch"); also logged.
+  std::vector<std::string> startup_problems() const;
+  // Serves until stop().
+  void run();
+  // Stops taking requests and jobs, interrupts the running ones (they resume on the next
+  // start), flushes KV to the store and the store to disk.
+  void stop();
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace agentrt::api
