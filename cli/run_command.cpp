@@ -87,7 +87,8 @@ int run_workflow(const RunArgs& a) {
   opt.threads = resources->threads;
   opt.kv_blocks = resources->kv_blocks;
   opt.weight_check = *model::parse_weight_check(a.check_weights);  // CLI11 checked the name
-  auto runner = actors::workflow::WorkflowRunner::create(wf, opt);
+  actors::RuntimePool pool{actors::RuntimeOptions{}};
+  auto runner = actors::workflow::WorkflowRunner::create(wf, opt, pool);
   if (!runner.ok()) {
     std::fprintf(stderr, "agentrt run: %s\n", runner.error().message.c_str());
     return kExitFailure;

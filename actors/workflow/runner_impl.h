@@ -32,7 +32,7 @@ using Extras = std::map<std::string, workflows::Value>;
 struct WorkflowRunner::Impl {
   workflows::Workflow wf;
   RunnerOptions opt;
-  std::map<std::string, std::unique_ptr<Runtime>> runtimes;  // by model name
+  std::map<std::string, Runtime*> runtimes;  // by model name; owned by the RuntimePool
 
   // --- the current run; guarded by mu unless noted ---
   mutable std::mutex mu;

@@ -141,7 +141,7 @@ Result<UnitOutcome> WorkflowRunner::Impl::run_unit(int si, int unit, const std::
   const auto& step = wf.steps[static_cast<std::size_t>(si)];
   const workflows::AgentSpec* wa = wf.find_agent(step.agent.name);
   if (!wa) return make_error(ErrorCode::invalid_argument, "unknown agent " + step.agent.name);
-  Runtime* rt = runtimes.at(wf.model_of(*wa)->name).get();
+  Runtime* rt = runtimes.at(wf.model_of(*wa)->name);
   auto agent = agent_spec(*wa);
   if (!agent.ok()) return agent.error();
   ProgressFn progress = [this, si, unit](const Progress& p) { on_progress(si, unit, p); };

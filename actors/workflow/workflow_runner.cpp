@@ -8,10 +8,6 @@
 #include "actors/workflow/runner_impl.h"
 #include "workflows/planner.h"
 
-#ifdef AGENTRT_WORKFLOW_CUDA
-#include "kernels/cuda_backend.h"
-#endif
-
 namespace agentrt::actors::workflow {
 
 const char* to_string(StepState s) {
@@ -46,7 +42,8 @@ WorkflowRunner::WorkflowRunner(std::unique_ptr<Impl> impl) : impl_(std::move(imp
 WorkflowRunner::~WorkflowRunner() = default;
 
 Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::Workflow& wf,
-                                                               const RunnerOptions& options) {
+                                                               const RunnerOptions& options,
+                                                               RuntimePool& pool) {
   auto impl = std::make_unique<Impl>();
   impl->wf = wf;
   impl->opt = options;
@@ -61,43 +58,24 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
     const workflows::ModelSpec* m = wf.model_of(a);
     if (!m) return make_error(ErrorCode::invalid_argument, "agent '" + a.name + "': no model");
     if (impl->runtimes.count(m->name)) continue;
-    RuntimeOptions ro;
     const bool is_default = m->name == "default" || wf.models.size() == 1;
-    const std::string backend =
-        is_default && !options.backend.empty() ? options.backend : m->backend;
-    if (backend != "cpu" && backend != "cuda")
-      return make_error(ErrorCode::invalid_argument,
-                        "backend '" + backend + "': expected cpu or cuda");
-    if (backend == "cuda") {
-#ifdef AGENTRT_WORKFLOW_CUDA
-      ro.backend = [device = m->device](const std::shared_ptr<const model::Model>& model,
-                                        int kv_blocks) -> Result<std::unique_ptr<Backend>> {
-        kernels::CudaBackendOptions o;
-        o.num_blocks = kv_blocks;
-        o.device = device;
-        auto b = kernels::CudaBackend::create(model, o);
-        if (!b.ok()) return b.error();
-        return std::unique_ptr<Backend>(std::move(*b));
-      };
-#else
-      return make_error(ErrorCode::unsupported, "model '" + m->name +
-                                                    "': backend 'cuda': this agentrt was "
-                                                    "built without CUDA (use backend: cpu)");
-#endif
-    }
-    ro.model_dir = resolve_model_dir(wf, *m, options);
-    ro.kv_blocks = options.kv_blocks > 0 ? options.kv_blocks
-                   : m->kv_blocks > 0    ? m->kv_blocks
-                                         : 2048;
-    ro.cpu_threads = options.threads > 0 ? options.threads : m->threads;
-    ro.tools = tools;
-    ro.weight_check = options.weight_check;
+    ModelKey key;
+    key.dir = resolve_model_dir(wf, *m, options);
+    key.backend = is_default && !options.backend.empty() ? options.backend : m->backend;
+    key.device = m->device;
+    key.kv_blocks = options.kv_blocks > 0 ? options.kv_blocks
+                    : m->kv_blocks > 0    ? m->kv_blocks
+                                          : kDefaultRunnerKvBlocks;
+    key.threads = options.threads > 0 ? options.threads : m->threads;
     // Live requests per engine; agents, map items and best-of samples beyond it wait.
-    ro.max_pending_requests =
+    key.max_live_requests =
         options.max_live_requests > 0 ? options.max_live_requests : kDefaultRunnerLiveRequests;
-    auto rt = Runtime::create(ro);
-    if (!rt.ok()) return rt.error().with_context("model '" + m->name + "' (" + ro.model_dir + ")");
-    impl->runtimes[m->name] = std::move(*rt);
+    key.weight_check = options.weight_check;
+    auto rt = pool.get(key);
+    if (!rt.ok()) return rt.error().with_context("model '" + m->name + "' (" + key.dir + ")");
+    if (auto st = pool.add_tools(*rt, tools); !st.ok())
+      return st.error().with_context("model '" + m->name + "'");
+    impl->runtimes[m->name] = *rt;
   }
   return std::unique_ptr<WorkflowRunner>(new WorkflowRunner(std::move(impl)));
 }
@@ -287,8 +265,9 @@ WorkflowOutcome WorkflowRunner::run(const workflows::InputValues& inputs, EventF
       out.outputs.emplace_back(o.name, std::move(*v));
     }
   }
+  std::set<Runtime*> seen;  // two models of one directory share a runtime
   for (const auto& [name, rt] : m.runtimes)
-    out.metrics.push_back(rt->metrics());
+    if (seen.insert(rt).second) out.metrics.push_back(rt->metrics());
   m.inputs = nullptr;
   return out;
 }

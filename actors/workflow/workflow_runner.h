@@ -1,8 +1,9 @@
 // WorkflowRunner: runs a validated workflow on the actor runtime (actors/runtime.h). Steps
 // start as soon as the steps they depend on are done, so independent steps run
-// concurrently; every agent of one model runs on that model's single Runtime (one engine),
-// so shared prompt prefixes (system prompt, a shared document first in the input, a
-// best-of prompt) are computed once and reused from the KV cache.
+// concurrently; every agent of one model runs on that model's single Runtime (one engine,
+// from a RuntimePool shared with other runs), so shared prompt prefixes (system prompt, a
+// shared document first in the input, a best-of prompt) are computed once and reused from
+// the KV cache.
 // Threads: run() blocks its caller and runs steps on a pool of at most kMaxStepThreads
 // threads (ready steps beyond it wait); map items run on the step's thread plus at most
 // kMaxUnitThreads more per run, whatever the list's length. cancel() and snapshot() may be
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "actors/runtime.h"
+#include "actors/runtime_pool.h"
 #include "actors/workflow/step_status.h"
 #include "engine/common/result.h"
 #include "workflows/inputs.h"
@@ -32,14 +34,18 @@ inline constexpr int kMaxUnitThreads = 64;
 // Live engine requests per model (RuntimeOptions::max_pending_requests) unless set; more
 // wait in the runtime's queue.
 inline constexpr int kDefaultRunnerLiveRequests = 1024;
+// KV blocks of a model that neither the options nor the workflow size.
+inline constexpr int kDefaultRunnerKvBlocks = 2048;
 
 struct RunnerOptions {
   std::string model_dir;           // replaces the path of the "default" (or only) model
   std::string fallback_model_dir;  // for models without a path (the CLI: tiny-calc)
-  int kv_blocks = 0;               // 0: the model's kv_blocks, else 2048
-  int threads = 0;                 // 0: the model's threads, else all cores
-  std::string backend;             // "cpu" or "cuda": replaces the default model's backend
-  int max_live_requests = 0;       // 0: kDefaultRunnerLiveRequests
+  // kv_blocks, threads, max_live_requests and weight_check apply when the pool first loads
+  // a model; a model already loaded keeps its own.
+  int kv_blocks = 0;          // 0: the model's kv_blocks, else kDefaultRunnerKvBlocks
+  int threads = 0;            // 0: the model's threads, else all cores
+  std::string backend;        // "cpu" or "cuda": replaces the default model's backend
+  int max_live_requests = 0;  // 0: kDefaultRunnerLiveRequests
   model::WeightCheck weight_check = model::WeightCheck::sample;  // for every model loaded
 };
 
@@ -58,10 +64,12 @@ struct WorkflowOutcome {
 
 class WorkflowRunner {
  public:
-  // Loads every model the agents use and registers the workflow's tools. Errors: a model
-  // that does not load, a backend other than cpu, a tool the runtime refuses.
+  // Gets every model the agents use from `pool` (loading those it does not have yet) and
+  // registers the workflow's tools on them. `pool` must outlive the runner. Errors: a model
+  // that does not load, a backend other than cpu/cuda, a tool the runtime refuses.
   static Result<std::unique_ptr<WorkflowRunner>> create(const workflows::Workflow& wf,
-                                                        const RunnerOptions& options);
+                                                        const RunnerOptions& options,
+                                                        RuntimePool& pool);
   ~WorkflowRunner();
 
   // Runs every step and renders the outputs. `inputs` must be resolved (inputs.h). On the

@@ -54,7 +54,8 @@ std::string output(const WorkflowOutcome& o, const std::string& name) {
 }
 
 WorkflowOutcome run(const Loaded& l, EventFn events = {}) {
-  auto runner = WorkflowRunner::create(l.wf, options());
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
   EXPECT_TRUE(runner.ok()) << (runner.ok() ? "" : runner.error().to_string());
   if (!runner.ok()) return {};
   return (*runner)->run(l.inputs, std::move(events));
@@ -136,7 +137,8 @@ TEST(WorkflowRunner, LoopStopsWhenTheConditionMatches) {
 // guard aside). The samples that had not ended were stopped, not run to the end.
 TEST(WorkflowRunner, CancelEndsTheRun) {
   auto l = load(example("best_of_majority.yaml"), {{"n", "32"}});
-  auto runner = WorkflowRunner::create(l.wf, options());
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
   ASSERT_TRUE(runner.ok());
   std::promise<void> first_call;
   std::once_flag once;
@@ -161,7 +163,8 @@ TEST(WorkflowRunner, CancelEndsTheRun) {
 // the cancelled best-of step's samples, so --json can list it.
 TEST(WorkflowRunner, ACancelledBestOfKeepsItsEndedSamples) {
   auto l = load(example("best_of_majority.yaml"), {{"n", "12"}});
-  auto runner = WorkflowRunner::create(l.wf, options());
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
   ASSERT_TRUE(runner.ok());
   std::atomic<int> trigger{-1};
   auto o = (*runner)->run(l.inputs, [&](const std::string&, const std::string& line) {
@@ -213,7 +216,8 @@ steps:
   RunnerOptions opt = options();
   opt.threads = 2;
   opt.max_live_requests = 8;
-  auto runner = WorkflowRunner::create(l.wf, opt);
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, opt, pool);
   ASSERT_TRUE(runner.ok()) << runner.error().to_string();
   const int before = thread_count();
   std::atomic<int> most{0};
@@ -246,7 +250,8 @@ steps:
   l.inputs = workflows::resolve_inputs(l.wf, {}, r.diagnostics);
   RunnerOptions opt = options();
   opt.threads = 2;
-  auto runner = WorkflowRunner::create(l.wf, opt);
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, opt, pool);
   ASSERT_TRUE(runner.ok()) << runner.error().to_string();
   auto o = (*runner)->run(l.inputs);
   ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
@@ -284,7 +289,8 @@ TEST(WorkflowRunner, UnknownModelDirectoryIsAnError) {
   auto l = load(example("single_agent.yaml"));
   RunnerOptions o = options();
   o.model_dir = "/nonexistent/model";
-  auto runner = WorkflowRunner::create(l.wf, o);
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, o, pool);
   ASSERT_FALSE(runner.ok());
   EXPECT_NE(runner.error().message.find("/nonexistent/model"), std::string::npos)
       << runner.error().message;

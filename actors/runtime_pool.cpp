@@ -1,0 +1,119 @@
+// RuntimePool: one Runtime per (model dir, backend, device), created on first use.
+#include "actors/runtime_pool.h"
+
+#include <filesystem>
+#include <system_error>
+
+#ifdef AGENTRT_HAVE_CUDA
+#include "kernels/cuda_backend.h"
+#endif
+
+namespace agentrt::actors {
+namespace {
+
+// The directory as the OS resolves it (symlinks, "..", "."); as written when it does not
+// exist (Runtime::create then names it in its error).
+std::string canonical_dir(const std::string& dir) {
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(dir, ec);
+  return ec ? std::filesystem::path(dir).lexically_normal().string() : p.string();
+}
+
+Result<BackendFactory> backend_factory(const ModelKey& key) {
+  if (key.backend == "cpu") return BackendFactory{};
+  if (key.backend != "cuda")
+    return make_error(ErrorCode::invalid_argument,
+                      "backend '" + key.backend + "': expected cpu or cuda");
+#ifdef AGENTRT_HAVE_CUDA
+  return BackendFactory([device = key.device](const std::shared_ptr<const model::Model>& model,
+                                              int kv_blocks) -> Result<std::unique_ptr<Backend>> {
+    kernels::CudaBackendOptions o;
+    o.num_blocks = kv_blocks;
+    o.device = device;
+    auto b = kernels::CudaBackend::create(model, o);
+    if (!b.ok()) return b.error();
+    return std::unique_ptr<Backend>(std::move(*b));
+  });
+#else
+  return make_error(ErrorCode::unsupported,
+                    "backend 'cuda': this agentrt was built without CUDA (use backend: cpu)");
+#endif
+}
+
+}  // namespace
+
+RuntimePool::RuntimePool(RuntimeOptions base) : base_(std::move(base)) {}
+
+RuntimePool::~RuntimePool() = default;
+
+Result<Runtime*> RuntimePool::get(const ModelKey& key) {
+  auto factory = backend_factory(key);
+  if (!factory.ok()) return factory.error();
+  const std::string dir = canonical_dir(key.dir);
+  const std::string id = dir + '\n' + key.backend + '\n' + std::to_string(key.device);
+  Entry* e = nullptr;
+  {
+    std::lock_guard lk(mu_);
+    auto& slot = entries_[id];
+    if (!slot) slot = std::make_unique<Entry>();
+    e = slot.get();  // entries are never erased: the pointer stays valid
+  }
+  std::lock_guard lk(e->load_mu);
+  if (e->runtime) return e->runtime.get();
+  RuntimeOptions o = base_;
+  o.model_dir = dir;
+  o.backend = std::move(*factory);
+  if (key.kv_blocks > 0) o.kv_blocks = key.kv_blocks;
+  if (key.threads > 0) o.cpu_threads = key.threads;
+  if (key.max_live_requests > 0) o.max_pending_requests = key.max_live_requests;
+  o.weight_check = key.weight_check;
+  auto rt = Runtime::create(std::move(o));
+  if (!rt.ok()) return rt.error();
+  e->runtime = std::move(*rt);
+  {
+    std::lock_guard tlk(e->tools_mu);
+    for (const auto& t : base_.tools)
+      e->tools[t.name] = t.builtin;
+  }
+  e->ready.store(e->runtime.get());
+  return e->runtime.get();
+}
+
+RuntimePool::Entry* RuntimePool::find(Runtime* rt) {
+  std::lock_guard lk(mu_);
+  for (auto& [id, e] : entries_)
+    if (e->ready.load() == rt) return e.get();
+  return nullptr;
+}
+
+Status RuntimePool::add_tools(Runtime* rt, const std::vector<ToolConfig>& tools) {
+  Entry* e = find(rt);
+  if (!e) return make_error(ErrorCode::invalid_argument, "add_tools: not a runtime of this pool");
+  std::lock_guard lk(e->tools_mu);
+  for (const auto& t : tools) {
+    auto it = e->tools.find(t.name);
+    if (it != e->tools.end()) {
+      if (it->second == t.builtin) continue;
+      return make_error(ErrorCode::invalid_argument,
+                        "tool '" + t.name + "' is already registered as another built-in");
+    }
+    AGENTRT_TRY(rt->add_tool(t));
+    e->tools[t.name] = t.builtin;
+  }
+  return ok_status();
+}
+
+std::vector<Runtime*> RuntimePool::all() {
+  std::lock_guard lk(mu_);
+  std::vector<Runtime*> out;
+  for (auto& [id, e] : entries_)
+    if (Runtime* rt = e->ready.load()) out.push_back(rt);
+  return out;
+}
+
+void RuntimePool::flush_kv() {
+  // Runtime::flush_kv arrives with the persistent tier (RuntimeOptions::persistent); until
+  // then there is nothing to write.
+}
+
+}  // namespace agentrt::actors
