@@ -86,11 +86,12 @@ Result<std::int64_t> KvManager::open(SeqId seq, std::span<const std::int32_t> to
   const std::size_t max_blocks = tokens.empty() ? 0 : (tokens.size() - 1) / bs;
   metrics_.lookup_tokens += static_cast<std::int64_t>(max_blocks * bs);
   BlockKey parent = root_;
+  std::vector<ReadAhead> ahead;
   for (std::size_t i = 0; opt_.prefix_reuse && i < max_blocks; ++i) {
     auto part = tokens.subspan(i * bs, bs);
     const BlockKey key = chain_key(parent, part, opt_.model_fingerprint);
     auto id = match_device(key, part);
-    if (!id) id = match_tiers(key, part);
+    if (!id) id = match_tiers(tokens.first(max_blocks * bs), i, key, ahead);
     if (!id) break;
     s.table.push_back(*id);
     s.tokens.insert(s.tokens.end(), part.begin(), part.end());

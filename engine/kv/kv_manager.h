@@ -138,7 +138,20 @@ class KvManager {
   void evict(std::int32_t id);
   void persist_blocks(std::span<const std::int32_t> ids, bool wait);
   std::optional<std::int32_t> match_device(const BlockKey& key, std::span<const std::int32_t> t);
-  std::optional<std::int32_t> match_tiers(const BlockKey& key, std::span<const std::int32_t> t);
+  // One open()'s reads from tiers that keep what they return (the store): get_many over a
+  // window of the blocks still to match, instead of one get per block.
+  struct ReadAhead {
+    std::size_t tier = 0;
+    std::size_t first = 0;  // block index of values[0]
+    std::vector<std::optional<KvTier::Value>> values;
+  };
+  // Block `index` of `tokens` (key `key`) from the lower tiers, promoted into a device block.
+  std::optional<std::int32_t> match_tiers(std::span<const std::int32_t> tokens, std::size_t index,
+                                          const BlockKey& key, std::vector<ReadAhead>& ahead);
+  Result<std::optional<KvTier::Value>> tier_get(std::size_t tier,
+                                                std::span<const std::int32_t> tokens,
+                                                std::size_t index, const BlockKey& key,
+                                                std::vector<ReadAhead>& ahead);
   Status copy_on_write(SeqState& s);
   void seal_full_blocks(SeqState& s, std::size_t from_block);
   SeqState* find_seq(SeqId seq);

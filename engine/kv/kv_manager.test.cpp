@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <numeric>
 
 #include "engine/kv/fake_block_memory.h"
@@ -136,6 +137,31 @@ TEST(KvManager, ExpiredPinsAreWrittenBehind) {
   EXPECT_EQ((*kv)->metrics().persisted_blocks, 2);
   (*kv)->persist_cached();  // known: nothing new
   EXPECT_EQ(store.puts(), 2);
+}
+
+// A prefix in a store (a tier that keeps what it returns) is read with get_many, a window
+// of blocks at a time, not one get per block.
+TEST(KvManager, StorePrefixIsReadInBatches) {
+  testing::MemoryTier store;
+  testing::FakeBlockMemory mem(32, kBs);
+  FakeClock clock;
+  auto kv = KvManager::create({32, kBs, "fp", true, 0}, {&mem, &clock, {&store}, nullptr});
+  ASSERT_TRUE(kv.ok());
+  const auto tokens = iota(81);  // 20 full blocks to match
+  BlockKey parent = root_key("fp");
+  for (int i = 0; i < 20; ++i) {
+    auto part = std::span(tokens).subspan(static_cast<std::size_t>(i * kBs), kBs);
+    parent = chain_key(parent, part, "fp");
+    std::vector<std::byte> value(mem.block_bytes());
+    std::memcpy(value.data(), part.data(), value.size());  // FakeBlockMemory's layout
+    ASSERT_TRUE(store.put(parent, value).ok());
+  }
+  auto hit = (*kv)->open(1, tokens);
+  ASSERT_TRUE(hit.ok());
+  EXPECT_EQ(*hit, 80);
+  EXPECT_EQ(store.get_batches(), 2);  // 16 + 4
+  EXPECT_TRUE(mem.holds((*kv)->block_table(1), std::span(tokens).first(80)));
+  EXPECT_EQ((*kv)->metrics().hit_tokens[1], 80);
 }
 
 TEST(KvManager, RevokesLeastUsefulPinUnderPressure) {

@@ -6,11 +6,50 @@
 
 namespace agentrt::kv {
 
-std::optional<std::int32_t> KvManager::match_tiers(const BlockKey& key,
-                                                   std::span<const std::int32_t> t) {
+namespace {
+// Blocks one get_many reads ahead from a store: bounds the bytes held during a lookup.
+constexpr std::size_t kStoreReadAhead = 16;
+}  // namespace
+
+Result<std::optional<KvTier::Value>> KvManager::tier_get(std::size_t tier,
+                                                         std::span<const std::int32_t> tokens,
+                                                         std::size_t index, const BlockKey& key,
+                                                         std::vector<ReadAhead>& ahead) {
+  // A tier that moves values on promotion (host RAM) is cheap to ask block by block.
+  if (tiers_[tier]->move_on_promote()) return tiers_[tier]->get(key);
+  auto it = std::find_if(ahead.begin(), ahead.end(), [&](const ReadAhead& r) {
+    return r.tier == tier && index >= r.first && index < r.first + r.values.size();
+  });
+  if (it == ahead.end()) {
+    // Keys of this block and the next ones of the prefix, chained as open() would.
+    const auto bs = static_cast<std::size_t>(opt_.block_size);
+    const std::size_t n = std::min(kStoreReadAhead, tokens.size() / bs - index);
+    std::vector<BlockKey> keys{key};
+    for (std::size_t j = 1; j < n; ++j)
+      keys.push_back(
+          chain_key(keys.back(), tokens.subspan((index + j) * bs, bs), opt_.model_fingerprint));
+    auto got = tiers_[tier]->get_many(keys);
+    if (!got.ok()) return got.error();
+    if (got->size() != keys.size()) {
+      return make_error(ErrorCode::internal, tiers_[tier]->name() + ": get_many returned " +
+                                                 std::to_string(got->size()) + " values for " +
+                                                 std::to_string(keys.size()) + " keys");
+    }
+    std::erase_if(ahead, [&](const ReadAhead& r) { return r.tier == tier; });
+    ahead.push_back({tier, index, std::move(*got)});
+    it = ahead.end() - 1;
+  }
+  return std::move(it->values[index - it->first]);
+}
+
+std::optional<std::int32_t> KvManager::match_tiers(std::span<const std::int32_t> tokens,
+                                                   std::size_t index, const BlockKey& key,
+                                                   std::vector<ReadAhead>& ahead) {
   const std::size_t bytes = memory_->block_bytes();
+  const auto bs = static_cast<std::size_t>(opt_.block_size);
+  const std::span<const std::int32_t> t = tokens.subspan(index * bs, bs);
   for (std::size_t i = 0; i < tiers_.size(); ++i) {
-    auto got = tiers_[i]->get(key);
+    auto got = tier_get(i, tokens, index, key, ahead);
     if (!got.ok() || !got->has_value()) continue;  // an I/O error reads as a miss
     if ((*got)->size() != bytes) {
       // Passed the tier's own checks but is no block of this pool: never served, dropped.

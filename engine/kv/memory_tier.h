@@ -29,6 +29,13 @@ class MemoryTier final : public KvTier {
     }
     return KvTier::put_many(items);
   }
+  Result<std::vector<std::optional<Value>>> get_many(std::span<const BlockKey> keys) override {
+    {
+      std::lock_guard lock(mu_);
+      ++get_batches_;
+    }
+    return KvTier::get_many(keys);
+  }
   Result<std::optional<Value>> get(const BlockKey& key) override {
     std::lock_guard lock(mu_);
     ++gets_;
@@ -60,6 +67,10 @@ class MemoryTier final : public KvTier {
     std::lock_guard lock(mu_);
     return batches_;
   }
+  std::int64_t get_batches() const {
+    std::lock_guard lock(mu_);
+    return get_batches_;
+  }
   std::int64_t gets() const {
     std::lock_guard lock(mu_);
     return gets_;
@@ -78,6 +89,7 @@ class MemoryTier final : public KvTier {
   std::int64_t puts_ = 0;
   std::int64_t batches_ = 0;
   std::int64_t gets_ = 0;
+  std::int64_t get_batches_ = 0;
   bool fail_writes_ = false;
 };
 
