@@ -15,14 +15,6 @@
 
 namespace agentrt::actors::workflow {
 
-// The result of one unit of work: one agent run or one best-of.
-struct UnitOutcome {
-  std::string output;
-  std::optional<std::string> answer;  // best_of only
-  double confidence = 0.0;            // best_of only: votes / samples
-  std::vector<SampleSummary> samples;
-};
-
 // A conversation as a JSON array of OpenAI-style messages (role, content, tool calls).
 std::string messages_json(const chat::Conversation& c);
 

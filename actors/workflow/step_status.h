@@ -1,5 +1,6 @@
 // StepStatus: what a running workflow reports about each step, for live progress and the
-// final summary. Snapshots are plain values; the runner owns the live copies.
+// final summary; StepResult and UnitOutcome: what a finished step or unit produced (a
+// server checkpoints them, checkpoint.h). Plain values; the runner owns the live copies.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,15 @@ struct StepStatus {
   int samples_total = 0;  // best_of: n per unit, over all units
   int samples_done = 0;
   std::string error;
+};
+
+// What one unit of work produced: one agent run or one best-of (a map item, a loop
+// iteration, or a plain step's single run).
+struct UnitOutcome {
+  std::string output;
+  std::optional<std::string> answer;  // best_of only
+  double confidence = 0.0;            // best_of only: votes / samples
+  std::vector<SampleSummary> samples;
 };
 
 // A finished step: its output, extracted fields, and the samples of a best_of.
