@@ -8,7 +8,8 @@ namespace agentrt::api {
 namespace {
 
 std::filesystem::path write_file(const std::string& name, const std::string& text) {
-  auto p = std::filesystem::temp_directory_path() / ("agentrt-keys-" + std::to_string(::getpid()) + name);
+  auto p = std::filesystem::temp_directory_path() /
+           ("agentrt-keys-" + std::to_string(::getpid()) + name);
   std::ofstream(p) << text;
   return p;
 }

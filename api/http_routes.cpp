@@ -63,12 +63,13 @@ void Server::Impl::install_routes() {
   http.set_write_timeout(30, 0);
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    ApiError e = res.status == 404 ? api_error(404, "not_found", "no such route")
-                 : res.status == 413
-                     ? api_error(413, "too_large",
-                                 "request body over the limit of " +
-                                     std::to_string(kMaxRequestBodyBytes) + " bytes")
-                     : api_error(res.status, "http_error", "HTTP error " + std::to_string(res.status));
+    ApiError e =
+        res.status == 404 ? api_error(404, "not_found", "no such route")
+        : res.status == 413
+            ? api_error(413, "too_large",
+                        "request body over the limit of " + std::to_string(kMaxRequestBodyBytes) +
+                            " bytes")
+            : api_error(res.status, "http_error", "HTTP error " + std::to_string(res.status));
     res.set_content(dump(to_json(e)), "application/json");
     return httplib::Server::HandlerResponse::Handled;
   });
@@ -139,12 +140,13 @@ void Server::Impl::install_routes() {
     reply(res, 200, jobs->list(state, limit, req.get_param_value("cursor")));
   });
 
-  http.Get(R"(/v1/jobs/([A-Za-z0-9_-]{1,64}))",
-           [this](const httplib::Request& req, httplib::Response& res) {
-             auto j = jobs->get(req.matches[1]);
-             if (!j) return reply_error(res, api_error(404, "not_found", "no job " + std::string(req.matches[1])));
-             reply(res, 200, *j);
-           });
+  http.Get(R"(/v1/jobs/([A-Za-z0-9_-]{1,64}))", [this](const httplib::Request& req,
+                                                       httplib::Response& res) {
+    auto j = jobs->get(req.matches[1]);
+    if (!j)
+      return reply_error(res, api_error(404, "not_found", "no job " + std::string(req.matches[1])));
+    reply(res, 200, *j);
+  });
 
   http.Delete(R"(/v1/jobs/([A-Za-z0-9_-]{1,64}))",
               [this](const httplib::Request& req, httplib::Response& res) {
@@ -154,7 +156,7 @@ void Server::Impl::install_routes() {
               });
 
   http.Get(R"(/v1/jobs/([A-Za-z0-9_-]{1,64})/events)", [this](const httplib::Request& req,
-                                                             httplib::Response& res) {
+                                                              httplib::Response& res) {
     const std::string id = req.matches[1];
     std::int64_t after = 0;
     const std::string last = req.has_header("Last-Event-ID") ? req.get_header_value("Last-Event-ID")
@@ -162,8 +164,9 @@ void Server::Impl::install_routes() {
     if (!last.empty()) {
       auto v = parse_seq(last);
       if (!v)
-        return reply_error(res, api_error(400, "invalid_header",
-                                          "Last-Event-ID: expected an event number", "Last-Event-ID"));
+        return reply_error(
+            res, api_error(400, "invalid_header", "Last-Event-ID: expected an event number",
+                           "Last-Event-ID"));
       after = *v;
     }
     if (!jobs->get(id)) return reply_error(res, api_error(404, "not_found", "no job " + id));
@@ -209,7 +212,8 @@ void Server::Impl::install_routes() {
     auto parsed = parse_job_request(req.body);
     if (!parsed.ok()) return reply_error(res, parsed.error());
     if (parsed->yaml.empty())
-      return reply_error(res, api_error(422, "invalid_request", "give the workflow as \"yaml\"", "/workflow"));
+      return reply_error(
+          res, api_error(422, "invalid_request", "give the workflow as \"yaml\"", "/workflow"));
     reply(res, 200, jobs->validate(parsed->yaml));
   });
 }

@@ -30,11 +30,13 @@ Result<wf::ResumeState> resume_state(storage::JobStore& store, const std::string
     int step = -1, unit = -1;
     if (std::sscanf(key.c_str(), "unit:%d:%d", &step, &unit) == 2) {
       auto u = wf::unit_outcome_from_json(doc);
-      if (!u.ok()) return make_error(ErrorCode::corrupt, "checkpoint " + key + ": " + u.error().message);
+      if (!u.ok())
+        return make_error(ErrorCode::corrupt, "checkpoint " + key + ": " + u.error().message);
       rs.units[{step, unit}] = std::move(*u);
     } else if (std::sscanf(key.c_str(), "step:%d", &step) == 1) {
       auto s = wf::step_result_from_json(doc);
-      if (!s.ok()) return make_error(ErrorCode::corrupt, "checkpoint " + key + ": " + s.error().message);
+      if (!s.ok())
+        return make_error(ErrorCode::corrupt, "checkpoint " + key + ": " + s.error().message);
       rs.steps[step] = std::move(*s);
     } else {
       return make_error(ErrorCode::corrupt, "checkpoint with an unknown key '" + key + "'");
@@ -78,8 +80,8 @@ Status JobManager::recover() {
     auto rec = job_record_from_json(doc);
     if (!rec.ok()) {
       dropped_.push_back({id, "job", rec.error().message});
-      failures.emplace_back(id, make_error(ErrorCode::corrupt, "job record does not parse: " +
-                                                                   rec.error().message));
+      failures.emplace_back(
+          id, make_error(ErrorCode::corrupt, "job record does not parse: " + rec.error().message));
       continue;
     }
     if (finished(rec->state)) {
@@ -92,8 +94,8 @@ Status JobManager::recover() {
     const std::string file = rec->workflow_name.empty() ? "inline.yaml" : rec->workflow_name;
     auto loaded = load_checked(rec->yaml, file, rec->inputs, &live->inputs);
     if (!loaded.ok()) {
-      failures.emplace_back(id, make_error(ErrorCode::invalid_argument,
-                                           "cannot resume: " + loaded.error().message));
+      failures.emplace_back(
+          id, make_error(ErrorCode::invalid_argument, "cannot resume: " + loaded.error().message));
       jobs_[id] = std::move(*rec);
       continue;
     }
@@ -236,7 +238,8 @@ Status JobManager::launch(Live& live) {
       auto& r = jobs_[id];
       if (step >= 0 && static_cast<std::size_t>(step) < r.steps.size())
         apply_status(r.steps[static_cast<std::size_t>(step)], result.status);
-      if (static_cast<std::size_t>(step) < r.steps.size()) r.steps[static_cast<std::size_t>(step)].state = "done";
+      if (static_cast<std::size_t>(step) < r.steps.size())
+        r.steps[static_cast<std::size_t>(step)].state = "done";
       r.updated_ms = unix_ms_now();
       rec = r;
     }

@@ -68,7 +68,9 @@ Result<std::unique_ptr<JobManager>> JobManager::open(JobManagerOptions options,
   for (auto& r : options.model_roots) {
     std::error_code ec;
     auto c = std::filesystem::canonical(r, ec);
-    if (ec) return make_error(ErrorCode::not_found, "model directory " + r.string() + ": " + ec.message());
+    if (ec)
+      return make_error(ErrorCode::not_found,
+                        "model directory " + r.string() + ": " + ec.message());
     r = c;
   }
   options.runner.model_dir.clear();  // a workflow's own model paths are honoured (and checked)
@@ -121,15 +123,15 @@ ApiOr<workflows::Workflow> JobManager::load_checked(
   // Relative model paths are relative to the workflow directory, inline YAML included.
   wf.file = (opt_.workflows_dir / std::filesystem::path(file).filename()).string();
   for (const auto& m : wf.models) {
-    const std::string where = file + ":" + std::to_string(m.loc.line) + ":" + std::to_string(m.loc.col);
+    const std::string where =
+        file + ":" + std::to_string(m.loc.line) + ":" + std::to_string(m.loc.col);
     for (const auto& part : std::filesystem::path(m.path))
       if (part == "..")
         return api_error(422, "model_not_allowed",
                          "model '" + m.name + "': '..' is not allowed in a model path", where);
     if (m.backend != "cpu" && m.backend != opt_.runner.backend)
       return api_error(422, "model_not_allowed",
-                       "model '" + m.name + "': backend '" + m.backend +
-                           "' is not the server's (" +
+                       "model '" + m.name + "': backend '" + m.backend + "' is not the server's (" +
                            (opt_.runner.backend.empty() ? "cpu" : opt_.runner.backend) + ")",
                        where);
     const std::string dir = actors::workflow::resolve_model_dir(wf, m, opt_.runner);
@@ -153,8 +155,7 @@ ApiOr<workflows::Workflow> JobManager::load_checked(
 nlohmann::json JobManager::validate(const std::string& yaml) const {
   auto loaded = workflows::load_workflow(yaml, "inline.yaml");
   if (loaded.parsed) workflows::validate_workflow(loaded.workflow, loaded.diagnostics);
-  return {{"valid", loaded.diagnostics.empty()},
-          {"errors", diagnostics_json(loaded.diagnostics)}};
+  return {{"valid", loaded.diagnostics.empty()}, {"errors", diagnostics_json(loaded.diagnostics)}};
 }
 
 ApiOr<Submitted> JobManager::submit(const JobRequest& req, const std::string& client,

@@ -28,8 +28,8 @@
 #include "actors/runtime_pool.h"
 #include "actors/workflow/workflow_runner.h"
 #include "api/body/api_error.h"
-#include "api/job_record.h"
 #include "api/body/job_request.h"
+#include "api/job_record.h"
 #include "storage/job_store.h"
 
 namespace agentrt::api {
@@ -113,10 +113,10 @@ class JobManager {
   void fail_job(const std::string& id, const Error& e);
   void emit(const std::string& id, nlohmann::json event, bool sync = false);
   Status persist(const JobRecord& r, bool sync);
-  ApiOr<workflows::Workflow> load_checked(const std::string& yaml, const std::string& file,
-                                          const std::vector<std::pair<std::string, std::string>>&
-                                              inputs,
-                                          workflows::InputValues* values) const;
+  ApiOr<workflows::Workflow> load_checked(
+      const std::string& yaml, const std::string& file,
+      const std::vector<std::pair<std::string, std::string>>& inputs,
+      workflows::InputValues* values) const;
   ApiOr<std::string> read_named(const std::string& name) const;
   void forget_old_jobs();  // under mu_
 
@@ -125,13 +125,13 @@ class JobManager {
   std::unique_ptr<storage::JobStore> store_;
   actors::RuntimePool& pool_;
 
-  mutable std::mutex mu_;  // guards everything below
-  std::condition_variable cv_;           // dispatcher wake-ups
-  std::condition_variable events_cv_;    // a job emitted an event or ended
+  mutable std::mutex mu_;                  // guards everything below
+  std::condition_variable cv_;             // dispatcher wake-ups
+  std::condition_variable events_cv_;      // a job emitted an event or ended
   std::map<std::string, JobRecord> jobs_;  // every known job (yaml dropped once finished)
   std::map<std::string, std::unique_ptr<Live>> live_;  // queued or running
-  std::deque<std::string> pending_;                     // queued, in order
-  std::vector<std::unique_ptr<Live>> reap_;             // ended runners, destroyed off-callback
+  std::deque<std::string> pending_;                    // queued, in order
+  std::vector<std::unique_ptr<Live>> reap_;            // ended runners, destroyed off-callback
   int running_ = 0;
   std::uint64_t event_gen_ = 0;  // bumped by every event (events() waits for a change)
   bool stopping_ = false;

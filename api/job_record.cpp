@@ -22,8 +22,7 @@ json step_json(const StepView& s) {
 template <class T>
 Status get_to(const json& j, const char* key, T& out, const std::string& where) {
   auto it = j.find(key);
-  if (it == j.end())
-    return make_error(ErrorCode::parse, where + "/" + key + ": missing");
+  if (it == j.end()) return make_error(ErrorCode::parse, where + "/" + key + ": missing");
   try {
     out = it->get<T>();
   } catch (const json::exception&) {

@@ -34,9 +34,9 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
   if (options.model_dirs.empty())
     return make_error(ErrorCode::invalid_argument, "serve: no model directory");
   if (!is_loopback(options.host) && options.api_key_file.empty())
-    return make_error(ErrorCode::invalid_argument,
-                      "serve: binding " + options.host +
-                          " (not a loopback address) requires --api-key-file");
+    return make_error(
+        ErrorCode::invalid_argument,
+        "serve: binding " + options.host + " (not a loopback address) requires --api-key-file");
   auto impl = std::make_unique<Impl>();
   if (!options.api_key_file.empty()) {
     auto keys = ApiKeys::load(options.api_key_file);

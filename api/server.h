@@ -24,8 +24,8 @@ struct ServerOptions {
   std::filesystem::path data_dir = "agentrt-data";
   // Model directories workflows may use; the first is the default model. Required.
   std::vector<std::filesystem::path> model_dirs;
-  std::filesystem::path workflows_dir;  // {"workflow": NAME}; empty: data_dir/workflows
-  std::filesystem::path api_key_file;   // required unless host is a loopback address
+  std::filesystem::path workflows_dir;     // {"workflow": NAME}; empty: data_dir/workflows
+  std::filesystem::path api_key_file;      // required unless host is a loopback address
   actors::workflow::RunnerOptions runner;  // backend, kv_blocks, threads, weight check
   JobManagerOptions jobs;                  // limits (dirs are filled from the above)
   std::uint64_t kv_store_max_bytes = 0;    // 0: kDefaultKvStoreBytes

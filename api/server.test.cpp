@@ -70,8 +70,8 @@ TEST(Server, RunsANamedWorkflowAndStreamsItsEvents) {
   });
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->get_header_value("Content-Type"), "text/event-stream");
-  for (const char* type : {"job_queued", "job_started", "step_started", "tool_call",
-                           "tool_result", "step_finished", "job_finished"})
+  for (const char* type : {"job_queued", "job_started", "step_started", "tool_call", "tool_result",
+                           "step_finished", "job_finished"})
     EXPECT_NE(stream.find(std::string("event: ") + type), std::string::npos) << type << stream;
   EXPECT_LT(stream.find("event: step_started"), stream.find("event: step_finished"));
   EXPECT_EQ(stream.rfind("event: "), stream.find("event: job_finished"));
@@ -205,8 +205,10 @@ TEST(Server, CancelsQueuedAndRunningJobs) {
   RunningServer s(o);
   ASSERT_TRUE(s.ok()) << s.error();
   auto c = s.client();
-  const std::string a = body_of(c.Post("/v1/jobs", R"({"workflow": "map_questions"})", kJson))["id"];
-  const std::string b = body_of(c.Post("/v1/jobs", R"({"workflow": "map_questions"})", kJson))["id"];
+  const std::string a =
+      body_of(c.Post("/v1/jobs", R"({"workflow": "map_questions"})", kJson))["id"];
+  const std::string b =
+      body_of(c.Post("/v1/jobs", R"({"workflow": "map_questions"})", kJson))["id"];
   auto db = c.Delete("/v1/jobs/" + b);
   ASSERT_TRUE(db);
   EXPECT_EQ(db->status, 202);
@@ -232,7 +234,8 @@ TEST(Server, ApiKeysGuardEverythingButHealth) {
   EXPECT_EQ(no->status, 401);
   EXPECT_EQ(body_of(no)["error"]["code"], "unauthorized");
   EXPECT_EQ(c.Get("/v1/jobs", {{"Authorization", "Bearer wrong-key-0123456789abc"}})->status, 401);
-  EXPECT_EQ(c.Get("/v1/jobs", {{"Authorization", "Bearer test-key-0123456789abcdef"}})->status, 200);
+  EXPECT_EQ(c.Get("/v1/jobs", {{"Authorization", "Bearer test-key-0123456789abcdef"}})->status,
+            200);
 
   auto open = test_options(dir / "data2");
   open.host = "0.0.0.0";

@@ -10,6 +10,7 @@ pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
 # Debian's librocksdb-dev ships a CMake config: target RocksDB::rocksdb (static).
 find_package(RocksDB CONFIG REQUIRED)
+find_package(OpenSSL REQUIRED)  # API key digests (api/api_keys.cpp)
 # Workflows (workflows/): Debian's libyaml-cpp-dev 0.7.0, CMake target yaml-cpp.
 find_package(yaml-cpp REQUIRED)
 # CAF 0.17.6 (libcaf-dev) ships no CMake config: link caf_core by name.

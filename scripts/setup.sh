@@ -9,7 +9,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libpcre2-dev libopenblas-dev libxxhash-dev libzstd-dev
-  libyaml-cpp-dev librocksdb-dev libcpp-httplib-dev libcaf-dev
+  libyaml-cpp-dev librocksdb-dev libcpp-httplib-dev libcaf-dev libssl-dev
+  curl jq wrk
   nodejs
 )
 # npm ships inside nodesource's nodejs; Debian's own nodejs needs the separate npm package.

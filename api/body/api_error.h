@@ -14,12 +14,12 @@
 namespace agentrt::api {
 
 struct ApiError {
-  int status = 500;      // the HTTP status
-  std::string code;      // machine-readable: invalid_body, invalid_workflow, not_found, ...
-  std::string message;   // for people
-  std::string pointer;   // JSON pointer or file:line:col; may be empty
+  int status = 500;     // the HTTP status
+  std::string code;     // machine-readable: invalid_body, invalid_workflow, not_found, ...
+  std::string message;  // for people
+  std::string pointer;  // JSON pointer or file:line:col; may be empty
   nlohmann::json details = nlohmann::json();  // extra fields (e.g. YAML diagnostics)
-  int retry_after = 0;   // seconds, for 429 and 503 (sent as Retry-After)
+  int retry_after = 0;                        // seconds, for 429 and 503 (sent as Retry-After)
 };
 
 ApiError api_error(int status, std::string code, std::string message, std::string pointer = "");

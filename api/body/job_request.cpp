@@ -27,8 +27,7 @@ ApiOr<std::string> input_text(const json& v, const std::string& pointer) {
     case json::value_t::array:
       for (std::size_t i = 0; i < v.size(); ++i)
         if (!v[i].is_string())
-          return invalid("a list input's items must be strings",
-                         pointer + "/" + std::to_string(i));
+          return invalid("a list input's items must be strings", pointer + "/" + std::to_string(i));
       return v.dump(-1, ' ', false, json::error_handler_t::replace);
     default:
       return invalid("an input value must be a string, number, boolean or array of strings",
