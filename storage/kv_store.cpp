@@ -1,29 +1,45 @@
 #include "storage/kv_store.h"
 
 #include <rocksdb/db.h>
-#include <xxhash.h>
+#include <rocksdb/write_batch.h>
 
-#include <cstring>
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <tuple>
+
+#include "storage/kv_store_lru.h"
 
 namespace agentrt::storage {
 
 namespace {
 
-constexpr std::size_t kHeaderBytes = 4 + 2 + 2 + 16 + 16 + 8 + 8;
-constexpr std::size_t kChecksumAt = kHeaderBytes - 8;
+// kv_meta rows "use:" + row key -> {last use tick, bytes} (u64 little-endian each): the
+// recency and size of every block row, written with it, so that open rebuilds the LRU
+// without reading the blocks.
+constexpr std::string_view kUsePrefix = "use:";
 
-template <class T>
-void put_le(std::string& out, T v) {
-  for (std::size_t i = 0; i < sizeof(T); ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+Error io_error(const std::string& what, const rocksdb::Status& s) {
+  return make_error(ErrorCode::io, "kv store: " + what + ": " + s.ToString());
 }
 
-template <class T>
-T get_le(const char* p) {
-  T v = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    v |= static_cast<T>(static_cast<T>(static_cast<unsigned char>(p[i])) << (8 * i));
+std::string use_key(const std::string& row) {
+  return std::string(kUsePrefix) + row;
+}
+
+std::string use_value(std::uint64_t tick, std::uint64_t bytes) {
+  std::string v(16, '\0');
+  for (int i = 0; i < 8; ++i) {
+    v[static_cast<std::size_t>(i)] = static_cast<char>((tick >> (8 * i)) & 0xff);
+    v[static_cast<std::size_t>(8 + i)] = static_cast<char>((bytes >> (8 * i)) & 0xff);
   }
+  return v;
+}
+
+std::uint64_t le64(const char* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i)
+    v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
 }
 
@@ -32,69 +48,40 @@ void append_key(std::string& out, const kv::BlockKey& k) {
   out.append(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-std::uint64_t checksum(std::string_view header_without_sum, std::string_view payload) {
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  XXH3_64bits_update(st, header_without_sum.data(), header_without_sum.size());
-  XXH3_64bits_update(st, payload.data(), payload.size());
-  const std::uint64_t h = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  return h;
-}
-
-Error io_error(const std::string& what, const rocksdb::Status& s) {
-  return make_error(ErrorCode::io, "kv store: " + what + ": " + s.ToString());
-}
-
 }  // namespace
 
 struct KvStore::Impl {
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // [default, kv_blocks, kv_meta]
+  std::shared_ptr<Db> db;
   kv::BlockKey model;
+  KvStoreOptions options;
+  std::atomic<std::int64_t> corrupt_dropped{0};
+  std::atomic<std::int64_t> lru_deleted{0};
 
-  rocksdb::ColumnFamilyHandle* blocks() const { return handles[1]; }
-  rocksdb::ColumnFamilyHandle* meta() const { return handles[2]; }
+  std::mutex mu;  // guards lru and tick, and orders the writes that change them
+  KvStoreLru lru;
+  std::uint64_t tick = 0;
+
+  rocksdb::DB* raw() const { return db->raw(); }
+  rocksdb::ColumnFamilyHandle* blocks() const { return db->cf(Cf::kv_blocks); }
+  rocksdb::ColumnFamilyHandle* meta() const { return db->cf(Cf::kv_meta); }
+
+  std::string row_key(const kv::BlockKey& key) const {
+    std::string k;
+    append_key(k, model);
+    append_key(k, key);
+    return k;
+  }
+
   Status check_format();
-  ~Impl() {
-    for (auto* h : handles)
-      db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  }
-
-  std::string encode(const kv::BlockKey& key, std::span<const std::byte> payload) const {
-    std::string v;
-    v.reserve(kHeaderBytes + payload.size());
-    put_le<std::uint32_t>(v, kKvBlockMagic);
-    put_le<std::uint16_t>(v, kKvBlockFormatVersion);
-    put_le<std::uint16_t>(v, 0);
-    append_key(v, model);
-    append_key(v, key);
-    put_le<std::uint64_t>(v, payload.size());
-    const std::string_view body(reinterpret_cast<const char*>(payload.data()), payload.size());
-    put_le<std::uint64_t>(v, checksum(v, body));
-    v.append(body);
-    return v;
-  }
-
-  // The payload of a value that passes every check, else nullopt.
-  std::optional<std::vector<std::byte>> decode(const kv::BlockKey& key, std::string_view v) const {
-    if (v.size() < kHeaderBytes) return std::nullopt;
-    const char* p = v.data();
-    if (get_le<std::uint32_t>(p) != kKvBlockMagic) return std::nullopt;
-    if (get_le<std::uint16_t>(p + 4) != kKvBlockFormatVersion) return std::nullopt;
-    std::string expect_keys;
-    append_key(expect_keys, model);
-    append_key(expect_keys, key);
-    if (std::memcmp(p + 8, expect_keys.data(), 32) != 0) return std::nullopt;
-    if (get_le<std::uint64_t>(p + 40) != v.size() - kHeaderBytes) return std::nullopt;
-    const std::string_view body = v.substr(kHeaderBytes);
-    if (get_le<std::uint64_t>(p + kChecksumAt) != checksum(v.substr(0, kChecksumAt), body)) {
-      return std::nullopt;
-    }
-    std::vector<std::byte> out(body.size());
-    std::memcpy(out.data(), body.data(), body.size());
-    return out;
-  }
+  Status load_recency();
+  struct Write {
+    const kv::BlockKey* key;
+    std::span<const std::byte> bytes;
+  };
+  Status write(std::span<const Write> writes);
+  void record_reads(const std::vector<std::pair<std::string, std::uint64_t>>& hits,
+                    const std::vector<std::string>& missing,
+                    const std::vector<std::string>& corrupt);
 };
 
 KvStore::KvStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -105,72 +92,231 @@ std::string KvStore::format_tag() {
          "; key = model(16) block(16)";
 }
 
-// Drops every block when the store records another format version.
+// Drops every block (and its recency) when the store records another format version.
 Status KvStore::Impl::check_format() {
   std::string recorded;
-  auto s = db->Get({}, meta(), "format", &recorded);
+  auto s = raw()->Get({}, meta(), "format", &recorded);
   if (!s.ok() && !s.IsNotFound()) return io_error("read kv_meta", s);
   if (s.ok() && recorded != format_tag()) {
-    // Row keys are 32 bytes, all below 33 bytes of 0xff.
-    s = db->DeleteRange({}, blocks(), std::string(), std::string(33, '\xff'));
+    // Row keys are 32 bytes, all in ["\0", 33 bytes of 0xff); Db's sentinel "" stays.
+    rocksdb::WriteBatch batch;
+    s = batch.DeleteRange(blocks(), std::string(1, '\0'), std::string(33, '\xff'));
+    if (s.ok()) s = batch.DeleteRange(meta(), "use:", "use;");
+    if (s.ok()) s = raw()->Write({}, &batch);
     if (!s.ok()) return io_error("drop blocks of format '" + recorded.substr(0, 200) + "'", s);
   }
-  s = db->Put({}, meta(), "format", format_tag());
+  s = raw()->Put({}, meta(), "format", format_tag());
   if (!s.ok()) return io_error("write kv_meta", s);
   return ok_status();
+}
+
+// Rebuilds sizes and recency of this model's rows from kv_meta.
+Status KvStore::Impl::load_recency() {
+  const std::string prefix = use_key(row_key(kv::BlockKey{}).substr(0, 16));
+  std::vector<std::tuple<std::uint64_t, std::string, std::uint64_t>> rows;
+  rocksdb::WriteBatch bad;
+  std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator({}, meta()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const auto k = it->key();
+    const auto v = it->value();
+    if (k.size() != prefix.size() + 16 || v.size() != 16) {
+      bad.Delete(meta(), k).PermitUncheckedError();
+      continue;
+    }
+    rows.emplace_back(le64(v.data()), k.ToString().substr(kUsePrefix.size()), le64(v.data() + 8));
+  }
+  if (!it->status().ok()) return io_error("read kv_meta", it->status());
+  std::sort(rows.begin(), rows.end());
+  for (const auto& [t, row, bytes] : rows) {
+    lru.touch(row, bytes);
+    tick = std::max(tick, t);
+  }
+  if (bad.Count() > 0) raw()->Write({}, &bad).PermitUncheckedError();
+  return ok_status();
+}
+
+// Stores `writes` in one batch with their recency, deleting the least recently used rows
+// past max_bytes in the same batch. An empty batch only trims.
+Status KvStore::Impl::write(std::span<const Write> writes) {
+  std::lock_guard lock(mu);
+  rocksdb::WriteBatch batch;
+  std::map<std::string, std::uint64_t> incoming;
+  std::vector<std::pair<std::string, std::uint64_t>> order;
+  for (const Write& w : writes) {
+    std::string row = row_key(*w.key);
+    const std::string value = encode_kv_block(model, *w.key, w.bytes);
+    const std::uint64_t bytes = row.size() + value.size();
+    auto s = batch.Put(blocks(), row, value);
+    if (s.ok()) s = batch.Put(meta(), use_key(row), use_value(tick + order.size() + 1, bytes));
+    if (!s.ok()) return io_error("put " + w.key->hex(), s);
+    incoming[row] = bytes;
+    order.emplace_back(std::move(row), bytes);
+  }
+  std::vector<std::string> victims;
+  if (options.max_bytes != 0) {
+    auto v = lru.victims(incoming, options.max_bytes);
+    if (!v) {
+      std::uint64_t total = 0;
+      for (const auto& [row, bytes] : incoming)
+        total += bytes;
+      return make_error(ErrorCode::out_of_memory, "kv store: a write of " + std::to_string(total) +
+                                                      " bytes exceeds max_bytes " +
+                                                      std::to_string(options.max_bytes));
+    }
+    victims = std::move(*v);
+  }
+  for (const auto& row : victims) {
+    batch.Delete(blocks(), row).PermitUncheckedError();
+    batch.Delete(meta(), use_key(row)).PermitUncheckedError();
+  }
+  if (batch.Count() == 0) return ok_status();
+  auto s = raw()->Write({}, &batch);
+  if (!s.ok()) {
+    return io_error(order.size() == 1 ? "put " + writes[0].key->hex()
+                                      : "put " + std::to_string(order.size()) + " blocks",
+                    s);
+  }
+  for (const auto& [row, bytes] : order) {
+    ++tick;
+    lru.touch(row, bytes);
+  }
+  for (const auto& row : victims)
+    lru.remove(row);
+  lru_deleted += static_cast<std::int64_t>(victims.size());
+  return ok_status();
+}
+
+// After a read: hits become the most recently used; rows found missing leave the LRU; corrupt
+// rows are deleted. Best effort: recency is advisory, so a failed write is ignored.
+void KvStore::Impl::record_reads(const std::vector<std::pair<std::string, std::uint64_t>>& hits,
+                                 const std::vector<std::string>& missing,
+                                 const std::vector<std::string>& corrupt) {
+  if (hits.empty() && corrupt.empty() && missing.empty()) return;
+  std::lock_guard lock(mu);
+  rocksdb::WriteBatch batch;
+  for (const auto& [row, bytes] : hits) {
+    lru.touch(row, bytes);
+    batch.Put(meta(), use_key(row), use_value(++tick, bytes)).PermitUncheckedError();
+  }
+  for (const auto& row : missing) {
+    if (!lru.contains(row)) continue;
+    lru.remove(row);
+    batch.Delete(meta(), use_key(row)).PermitUncheckedError();
+  }
+  for (const auto& row : corrupt) {
+    lru.remove(row);
+    batch.Delete(blocks(), row).PermitUncheckedError();
+    batch.Delete(meta(), use_key(row)).PermitUncheckedError();
+  }
+  if (batch.Count() > 0) raw()->Write({}, &batch).PermitUncheckedError();
+}
+
+Result<std::unique_ptr<KvStore>> KvStore::open(std::shared_ptr<Db> db,
+                                               const std::string& model_fingerprint,
+                                               const KvStoreOptions& options) {
+  if (!db) return make_error(ErrorCode::invalid_argument, "kv store: no database");
+  auto impl = std::make_unique<Impl>();
+  impl->db = std::move(db);
+  impl->model = kv::root_key(model_fingerprint);
+  impl->options = options;
+  AGENTRT_TRY(impl->check_format());
+  auto s = impl->raw()->Put({}, impl->meta(), "model:" + impl->model.hex(), model_fingerprint);
+  if (!s.ok()) return io_error("write kv_meta", s);
+  AGENTRT_TRY(impl->load_recency());
+  if (options.max_bytes != 0) AGENTRT_TRY(impl->write({}));  // a smaller bound than before
+  return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));
 }
 
 Result<std::unique_ptr<KvStore>> KvStore::open(const std::filesystem::path& dir,
                                                const std::string& model_fingerprint,
-                                               const KvStoreOptions& store_options) {
-  rocksdb::DBOptions options;
-  if (store_options.env != nullptr) options.env = store_options.env;
-  options.create_if_missing = true;
-  options.create_missing_column_families = true;
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
-      {rocksdb::kDefaultColumnFamilyName, {}}, {"kv_blocks", {}}, {"kv_meta", {}}};
-  auto impl = std::make_unique<Impl>();
-  rocksdb::DB* db = nullptr;
-  auto s = rocksdb::DB::Open(options, dir.string(), cfs, &impl->handles, &db);
-  if (!s.ok()) return io_error("open " + dir.string(), s);
-  impl->db.reset(db);
-  impl->model = kv::root_key(model_fingerprint);
-  AGENTRT_TRY(impl->check_format());
-  s = impl->db->Put({}, impl->meta(), "model:" + impl->model.hex(), model_fingerprint);
-  if (!s.ok()) return io_error("write kv_meta", s);
-  return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));
+                                               const KvStoreOptions& options) {
+  DbOptions db_options;
+  db_options.env = options.env;
+  auto db = Db::open(dir, db_options);
+  if (!db.ok()) return db.error();
+  return open(std::move(*db), model_fingerprint, options);
 }
 
 std::string KvStore::row_key(const kv::BlockKey& key) const {
-  std::string k;
-  append_key(k, impl_->model);
-  append_key(k, key);
-  return k;
+  return impl_->row_key(key);
+}
+
+std::int64_t KvStore::corrupt_dropped() const {
+  return impl_->corrupt_dropped.load();
+}
+
+std::int64_t KvStore::lru_deleted() const {
+  return impl_->lru_deleted.load();
+}
+
+std::uint64_t KvStore::bytes_used() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->lru.total_bytes();
 }
 
 Status KvStore::put(const kv::BlockKey& key, std::span<const std::byte> bytes) {
-  auto s = impl_->db->Put({}, impl_->blocks(), row_key(key), impl_->encode(key, bytes));
-  if (!s.ok()) return io_error("put " + key.hex(), s);
-  return ok_status();
+  const Impl::Write w{&key, bytes};
+  return impl_->write(std::span(&w, 1));
 }
 
-Result<std::optional<std::vector<std::byte>>> KvStore::get(const kv::BlockKey& key) {
-  std::string value;
-  const std::string row = row_key(key);
-  auto s = impl_->db->Get({}, impl_->blocks(), row, &value);
-  if (s.IsNotFound()) return std::optional<std::vector<std::byte>>();
-  if (!s.ok()) return io_error("get " + key.hex(), s);
-  auto payload = impl_->decode(key, value);
-  if (!payload) {
-    ++corrupt_dropped_;
-    impl_->db->Delete({}, impl_->blocks(), row).PermitUncheckedError();
+Status KvStore::put_many(std::span<const Item> items) {
+  std::vector<Impl::Write> writes;
+  writes.reserve(items.size());
+  for (const Item& item : items)
+    writes.push_back({&item.first, item.second});
+  return impl_->write(writes);
+}
+
+Result<std::optional<KvStore::Value>> KvStore::get(const kv::BlockKey& key) {
+  auto got = get_many(std::span(&key, 1));
+  if (!got.ok()) return got.error();
+  return std::move((*got)[0]);
+}
+
+Result<std::vector<std::optional<KvStore::Value>>> KvStore::get_many(
+    std::span<const kv::BlockKey> keys) {
+  const std::size_t n = keys.size();
+  std::vector<std::string> rows;
+  std::vector<rocksdb::Slice> slices;
+  rows.reserve(n);
+  slices.reserve(n);
+  for (const auto& key : keys) {
+    rows.push_back(row_key(key));
+    slices.emplace_back(rows.back());
   }
-  return payload;
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> statuses(n);
+  impl_->raw()->MultiGet({}, impl_->blocks(), n, slices.data(), values.data(), statuses.data());
+  std::vector<std::optional<Value>> out(n);
+  std::vector<std::pair<std::string, std::uint64_t>> hits;
+  std::vector<std::string> missing, corrupt;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (statuses[i].IsNotFound()) {
+      missing.push_back(rows[i]);
+      continue;
+    }
+    if (!statuses[i].ok()) return io_error("get " + keys[i].hex(), statuses[i]);
+    out[i] = decode_kv_block(impl_->model, keys[i], values[i].ToStringView());
+    if (out[i]) {
+      hits.emplace_back(rows[i], rows[i].size() + values[i].size());
+    } else {
+      ++impl_->corrupt_dropped;
+      corrupt.push_back(rows[i]);
+    }
+  }
+  impl_->record_reads(hits, missing, corrupt);
+  return out;
 }
 
 Status KvStore::erase(const kv::BlockKey& key) {
-  auto s = impl_->db->Delete({}, impl_->blocks(), row_key(key));
+  const std::string row = row_key(key);
+  std::lock_guard lock(impl_->mu);
+  rocksdb::WriteBatch batch;
+  auto s = batch.Delete(impl_->blocks(), row);
+  if (s.ok()) s = batch.Delete(impl_->meta(), use_key(row));
+  if (s.ok()) s = impl_->raw()->Write({}, &batch);
   if (!s.ok()) return io_error("delete " + key.hex(), s);
+  impl_->lru.remove(row);
   return ok_status();
 }
 

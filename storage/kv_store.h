@@ -1,17 +1,20 @@
-// KvStore: the persistent KV tier, KV block contents in RocksDB (column families kv_blocks
-// and kv_meta). A row's key is the model's root key (from its fingerprint) followed by the
-// block key; its value is a header {magic, format version, fingerprint key, block key,
-// payload size, XXH3-64 checksum} and the payload. A value that fails any check is deleted
-// and reported absent, so corrupt KV is recomputed, never served. Thread-safe (RocksDB is).
+// KvStore: the persistent KV tier, KV block contents in a Db (column families kv_blocks and
+// kv_meta). A row's key is the model's root key (from its fingerprint) followed by the
+// block key; its value is kv_block_value.h's checked form. A value that fails any check is
+// deleted and reported absent, so corrupt KV is recomputed, never served. With a size bound
+// the least recently used rows are deleted past it. Thread-safe.
 #pragma once
 
-#include <atomic>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "engine/common/result.h"
 #include "engine/kv/kv_tier.h"
+#include "storage/db.h"
+#include "storage/kv_block_value.h"
 
 namespace rocksdb {
 class Env;
@@ -19,25 +22,29 @@ class Env;
 
 namespace agentrt::storage {
 
-inline constexpr std::uint32_t kKvBlockMagic = 0x42564B41;  // "AKVB" little-endian
-// The format of stored KV: the value layout here, and the keys that find values (block keys,
-// engine/kv/block_key.h, and model fingerprints, engine/model/fingerprint.h, both pinned by
-// test vectors). Bump it with any change to either: every value carries it and the store
-// records it, so an old store's rows are dropped on open instead of silently missing.
-inline constexpr std::uint16_t kKvBlockFormatVersion = 1;
-
 struct KvStoreOptions {
-  rocksdb::Env* env = nullptr;  // null: RocksDB's default (tests inject I/O faults here)
+  rocksdb::Env* env = nullptr;  // the dir overload's Db (tests inject I/O faults here)
+  // Bound on this model's rows (keys and values, bytes); past it the least recently used
+  // rows (a get or put is a use) are deleted. 0: unbounded. A larger single write is refused.
+  std::uint64_t max_bytes = 0;
 };
 
 class KvStore final : public kv::KvTier {
  public:
-  // Opens or creates the database in `dir` for one model. A store that records another
-  // format version loses its blocks (they could never be served). Errors: io (RocksDB's
-  // message).
+  // Opens the store of one model in `db`. Sizes and recency come back from kv_meta; a store
+  // that records another format version loses its blocks (they could never be served), and
+  // one past max_bytes is trimmed. Errors: io (RocksDB's message).
+  static Result<std::unique_ptr<KvStore>> open(std::shared_ptr<Db> db,
+                                               const std::string& model_fingerprint,
+                                               const KvStoreOptions& options = {});
+  // As above, on a Db of its own at `dir` (opened or created, repaired if damaged).
   static Result<std::unique_ptr<KvStore>> open(const std::filesystem::path& dir,
                                                const std::string& model_fingerprint,
                                                const KvStoreOptions& options = {});
+  // For the runtime's persistent tier: opens one KvStore per fingerprint on `db`, once (the
+  // same store is returned again). Thread-safe. Errors: as open.
+  static std::function<Result<std::shared_ptr<kv::KvTier>>(const std::string& fingerprint)>
+  tier_factory(std::shared_ptr<Db> db, KvStoreOptions options);
   // What the store records as its format in column family kv_meta under "format".
   static std::string format_tag();
   ~KvStore() override;
@@ -46,12 +53,21 @@ class KvStore final : public kv::KvTier {
 
   std::string name() const override { return "rocksdb"; }
   Status put(const kv::BlockKey& key, std::span<const std::byte> bytes) override;
-  Result<std::optional<std::vector<std::byte>>> get(const kv::BlockKey& key) override;
+  Result<std::optional<Value>> get(const kv::BlockKey& key) override;
   Status erase(const kv::BlockKey& key) override;
   bool move_on_promote() const override { return false; }
+  // One WriteBatch: every item is stored, or none is.
+  Status put_many(std::span<const Item> items) override;
+  // One MultiGet. Errors: the first I/O failure.
+  Result<std::vector<std::optional<Value>>> get_many(std::span<const kv::BlockKey> keys) override;
+  bool thread_safe() const override { return true; }
 
   // Values dropped for failing a check since open.
-  std::int64_t corrupt_dropped() const { return corrupt_dropped_.load(); }
+  std::int64_t corrupt_dropped() const;
+  // Rows deleted for max_bytes since open.
+  std::int64_t lru_deleted() const;
+  // Bytes (keys and values) of the rows the store tracks.
+  std::uint64_t bytes_used() const;
   // The RocksDB row key of `key` (tests use it to reach the raw value).
   std::string row_key(const kv::BlockKey& key) const;
 
@@ -59,7 +75,6 @@ class KvStore final : public kv::KvTier {
   struct Impl;
   explicit KvStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  std::atomic<std::int64_t> corrupt_dropped_{0};
 };
 
 }  // namespace agentrt::storage

@@ -69,19 +69,14 @@ TEST(KvStore, OtherModelsDoNotSeeTheBlock) {
 
 // Flips one byte of the stored value at `offset` through RocksDB directly.
 void corrupt(const std::filesystem::path& dir, const std::string& row, std::size_t offset) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
-      {rocksdb::kDefaultColumnFamilyName, {}}, {"kv_blocks", {}}, {"kv_meta", {}}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open({}, dir.string(), cfs, &handles, &raw).ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
+  auto db = Db::open(dir);
+  ASSERT_TRUE(db.ok());
+  auto* blocks = (*db)->cf(Cf::kv_blocks);
   std::string value;
-  ASSERT_TRUE(db->Get({}, handles[1], row, &value).ok());
+  ASSERT_TRUE((*db)->raw()->Get({}, blocks, row, &value).ok());
   ASSERT_LT(offset, value.size());
   value[offset] = static_cast<char>(value[offset] ^ 0x5a);
-  ASSERT_TRUE(db->Put({}, handles[1], row, value).ok());
-  for (auto* h : handles)
-    ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  ASSERT_TRUE((*db)->raw()->Put({}, blocks, row, value).ok());
 }
 
 class KvStoreCorrupt : public ::testing::TestWithParam<std::size_t> {};

@@ -21,11 +21,12 @@
 #include "engine/kv/fake_block_memory.h"
 #include "engine/kv/host_tier.h"
 #include "engine/kv/kv_manager.h"
+#include "storage/db.h"
 #include "storage/kv_store.h"
 
 namespace agentrt::storage::testing {
 
-// Value layout (kv_store.cpp): magic u32, version u16, reserved u16, model key (16), block
+// Value layout (kv_block_value.cpp): magic u32, version u16, reserved u16, model key (16), block
 // key (16), payload size u64, XXH3-64 of everything else u64, payload.
 inline constexpr std::size_t kVersionAt = 4, kModelKeyAt = 8, kBlockKeyAt = 24, kSizeAt = 40,
                              kChecksumAt = 48, kHeaderBytes = 56;
@@ -47,34 +48,29 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// The store's database opened directly (the store itself must be closed).
+// The store's database opened directly (the store itself must be closed). cf 1 is kv_blocks,
+// 2 kv_meta.
 class RawDb {
  public:
   explicit RawDb(const std::filesystem::path& dir) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
-        {rocksdb::kDefaultColumnFamilyName, {}}, {"kv_blocks", {}}, {"kv_meta", {}}};
-    rocksdb::DB* raw = nullptr;
-    ok_ = rocksdb::DB::Open({}, dir.string(), cfs, &handles_, &raw).ok();
-    db_.reset(raw);
+    auto db = Db::open(dir);
+    if (db.ok()) db_ = std::move(*db);
   }
-  ~RawDb() {
-    for (auto* h : handles_)
-      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-  }
-  bool ok() const { return ok_; }
+  bool ok() const { return db_ != nullptr; }
   std::optional<std::string> get(const std::string& row, int cf = 1) {
     std::string v;
-    if (!db_->Get({}, handles_[static_cast<std::size_t>(cf)], row, &v).ok()) return std::nullopt;
+    if (!db_->raw()->Get({}, handle(cf), row, &v).ok()) return std::nullopt;
     return v;
   }
   bool put(const std::string& row, const std::string& v, int cf = 1) {
-    return db_->Put({}, handles_[static_cast<std::size_t>(cf)], row, v).ok();
+    return db_->raw()->Put({}, handle(cf), row, v).ok();
   }
 
  private:
-  bool ok_ = false;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* handle(int cf) const {
+    return db_->cf(cf == 1 ? Cf::kv_blocks : Cf::kv_meta);
+  }
+  std::shared_ptr<Db> db_;
 };
 
 // Recomputes a value's checksum, so that only the other checks can catch what was changed.

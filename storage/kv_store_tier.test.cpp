@@ -41,18 +41,13 @@ TEST(KvStoreTier, CorruptBlockIsRecomputed) {
     row = a.store->row_key(k0);
   }
   {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
-        {rocksdb::kDefaultColumnFamilyName, {}}, {"kv_blocks", {}}, {"kv_meta", {}}};
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open({}, dir.path.string(), cfs, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
+    auto db = Db::open(dir.path);
+    ASSERT_TRUE(db.ok());
+    auto* blocks = (*db)->cf(Cf::kv_blocks);
     std::string v;
-    ASSERT_TRUE(db->Get({}, handles[1], row, &v).ok());
+    ASSERT_TRUE((*db)->raw()->Get({}, blocks, row, &v).ok());
     v.back() = static_cast<char>(v.back() ^ 1);  // one bit of the payload
-    ASSERT_TRUE(db->Put({}, handles[1], row, v).ok());
-    for (auto* h : handles)
-      ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    ASSERT_TRUE((*db)->raw()->Put({}, blocks, row, v).ok());
   }
   Process b(dir.path);
   EXPECT_EQ(b.run(1, kPrompt), 0);  // the first block is bad, so nothing after it is used
