@@ -30,6 +30,8 @@ EngineLoop::~EngineLoop() {
   }
   cv_.notify_all();
   thread_.join();
+  for (auto& f : flushes_)  // asked for after the loop's last look
+    f.set_value(make_error(ErrorCode::cancelled, "KV flush: the engine loop has stopped"));
 }
 
 void EngineLoop::wake() {
@@ -269,6 +271,34 @@ void EngineLoop::cancel(RequestId id) {
   wake();
 }
 
+Status EngineLoop::flush_kv() {
+  std::future<Status> done;
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return make_error(ErrorCode::cancelled, "KV flush: the engine loop has stopped");
+    flushes_.emplace_back();
+    done = flushes_.back().get_future();
+    wake();
+  }
+  return done.get();
+}
+
+void EngineLoop::run_flushes() {
+  std::vector<std::promise<Status>> waiting;
+  {
+    std::lock_guard lock(mu_);
+    waiting.swap(flushes_);
+  }
+  if (waiting.empty()) return;
+  const Status st = engine_->flush_persistent();
+  {
+    std::lock_guard lock(mu_);
+    snapshot_.kv = engine_->kv_metrics();
+  }
+  for (auto& w : waiting)
+    w.set_value(st);
+}
+
 RuntimeMetrics EngineLoop::metrics() const {
   std::lock_guard lock(mu_);
   return snapshot_;
@@ -283,6 +313,7 @@ void EngineLoop::run() {
       if (stop_) return;
       pending_ = false;
     }
+    run_flushes();
     const auto t0 = Clock::now();
     const std::int64_t prefilled_before = engine_->stats().prefilled_tokens;
     auto events = engine_->step();

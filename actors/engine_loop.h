@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -61,6 +62,9 @@ class EngineLoop {
   // Errors: unknown id, overloaded.
   Result<RequestId> fork(RequestId parent, caf::actor subscriber);
   void cancel(RequestId id);
+  // Runs Engine::flush_persistent() on the loop thread, between steps, and waits for it.
+  // Errors: those of flush_persistent; cancelled when the loop stops first.
+  Status flush_kv();
   RuntimeMetrics metrics() const;
 
  private:
@@ -86,6 +90,7 @@ class EngineLoop {
   using Outbox = std::vector<std::pair<caf::actor, TokenBatch>>;
 
   void run();
+  void run_flushes();  // the loop thread: answers the waiting flush_kv() calls
   Result<RequestId> admit(GenerateMsg& msg);  // holds mu_
   // Starts waiting samples, then queued submits, while slots are free (holds mu_).
   void admit_waiting(Outbox& out);
@@ -109,11 +114,12 @@ class EngineLoop {
   KvGeometry geo_;
   std::function<void(std::int64_t, double)> on_prefill_;
 
-  mutable std::mutex mu_;  // guards routes_, the queues, pending_, stop_, snapshot_
+  mutable std::mutex mu_;  // guards routes_, the queues, flushes_, pending_, stop_, snapshot_
   std::condition_variable cv_;
   std::unordered_map<RequestId, Route> routes_;
-  std::deque<GenerateMsg> queued_;           // submits waiting for slots, oldest first
-  std::deque<WaitingSamples> samples_wait_;  // probes' samples waiting for slots
+  std::deque<GenerateMsg> queued_;             // submits waiting for slots, oldest first
+  std::deque<WaitingSamples> samples_wait_;    // probes' samples waiting for slots
+  std::vector<std::promise<Status>> flushes_;  // flush_kv() calls waiting for the loop
   bool pending_ = false;
   bool stop_ = false;
   RuntimeMetrics snapshot_;

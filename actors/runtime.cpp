@@ -14,6 +14,7 @@
 #include "actors/sampler_actor.h"
 #include "actors/tool_registry.h"
 #include "engine/cpu/cpu_backend.h"
+#include "engine/kv_pool_limits.h"
 
 namespace agentrt::actors {
 
@@ -43,6 +44,7 @@ Result<Aggregation> parse_aggregation(const std::string& name) {
 struct Runtime::Impl {
   RuntimeOptions opt;
   std::shared_ptr<const model::Model> model;
+  std::shared_ptr<kv::KvTier> persistent;  // outlives the engine (declared before loop)
   std::unique_ptr<Backend> backend;
   std::optional<tokenizer::Tokenizer> tok;
   chat::Family family = chat::Family::chatml_qwen;
@@ -106,6 +108,9 @@ void Runtime::Impl::shutdown() {
   // Jobs end once the engine confirms their cancellation; a hung tool can hold one longer.
   jobs_cv.wait_for(lock, std::chrono::seconds(30), [&] { return jobs.empty(); });
   lock.unlock();
+  // What the cancelled jobs computed stays cached: the next process starts from it. A write
+  // error only costs that recompute.
+  loop->flush_kv().permit_unchecked();
   caf::anon_send_exit(engine, caf::exit_reason::user_shutdown);
   engine = nullptr;
   ctx.reset();
@@ -144,9 +149,16 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
     impl->backend = std::move(*b);
   }
   const auto& cfg = impl->model->config();
-  auto engine = Engine::create(
-      {impl->backend.get(), &cfg, impl->model->fingerprint(), nullptr, options.clock},
-      options.engine);
+  if (options.persistent) {
+    auto tier = options.persistent(impl->model->fingerprint());
+    if (!tier.ok()) return tier.error().with_context("persistent KV tier");
+    impl->persistent = std::move(*tier);
+  }
+  EngineOptions eo = options.engine;
+  eo.host_tier_bytes = options.host_tier_bytes.value_or(default_host_tier_bytes());
+  auto engine = Engine::create({impl->backend.get(), &cfg, impl->model->fingerprint(),
+                                impl->persistent.get(), options.clock},
+                               eo);
   if (!engine.ok()) return engine.error();
   std::vector<std::int32_t> eos(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
   if (auto e = impl->tok->eos_id()) eos.push_back(*e);
@@ -248,6 +260,10 @@ void Runtime::cancel(JobId job) {
   std::lock_guard lock(impl_->mu);
   auto it = impl_->jobs.find(job);
   if (it != impl_->jobs.end() && it->second) caf::anon_send(it->second, cancel_atom::value);
+}
+
+Status Runtime::flush_kv() {
+  return impl_->loop->flush_kv();
 }
 
 RuntimeMetrics Runtime::metrics() const {

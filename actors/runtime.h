@@ -27,6 +27,7 @@
 #include "engine/common/result.h"
 #include "engine/engine.h"
 #include "engine/kv/kv_metrics.h"
+#include "engine/kv/kv_tier.h"
 #include "engine/model/model.h"
 #include "engine/sampling/sampling_params.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -39,6 +40,14 @@ using JobId = std::int64_t;
 using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(
     const std::shared_ptr<const model::Model>& model, int kv_blocks)>;
 
+// Opens the persistent KV tier for a model once its fingerprint is known (the CLI and the
+// server pass one that opens storage::KvStore on their Db). Called once, by
+// Runtime::create on its thread; an error fails the create. The Runtime keeps the tier
+// alive until its engine has stopped. A tier used off the engine thread must say so
+// (KvTier::thread_safe()), else its writes run on the engine thread.
+using PersistentTierFactory =
+    std::function<Result<std::shared_ptr<kv::KvTier>>(const std::string& fingerprint)>;
+
 // Submits that may wait for a live slot before `overloaded` (RuntimeOptions::
 // max_queued_requests); waiting best-of samples are not counted (n <= kMaxBestOfSamples each).
 inline constexpr int kDefaultMaxQueuedRequests = 4096;
@@ -49,6 +58,15 @@ struct RuntimeOptions {
   int cpu_threads = 0;     // CPU backend threads; 0 = all cores
   BackendFactory backend;  // null: the CPU backend
   EngineOptions engine;    // prefix_reuse, pin_on_pause, step budget, ...
+  // Host RAM for evicted KV blocks; replaces engine.host_tier_bytes. Unset: the default,
+  // default_host_tier_bytes() (1/8 of physical RAM, at most 16 GiB, engine/kv_pool_limits.h);
+  // 0: no host tier.
+  std::optional<std::size_t> host_tier_bytes;
+  // The persistent KV tier (e.g. storage::KvStore); null: none. Full blocks are written
+  // behind when a turn pauses for a tool or finishes, when its pin expires, and at
+  // flush_kv() (~Runtime too); a later Runtime over the same store prefills only what the
+  // store lacks.
+  PersistentTierFactory persistent;
   // Requests in the Engine at once (back-pressure). Beyond it, work waits: agents' and
   // map units' requests in a queue of max_queued_requests (past it: overloaded), best-of
   // samples and forks of a started job without a cap of their own (n <= kMaxBestOfSamples).
@@ -185,7 +203,8 @@ class Runtime {
   // CPU) and the Engine, starts the actor system and the engine actor, and registers
   // options.tools. Errors: the model dir's load errors, a bad tool config, engine errors.
   static Result<std::unique_ptr<Runtime>> create(RuntimeOptions options);
-  // Cancels running jobs, stops the engine loop and the actor system (waits for them).
+  // Cancels running jobs, writes their KV to the persistent tier (flush_kv), stops the
+  // engine loop and the actor system (waits for them).
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -221,6 +240,13 @@ class Runtime {
   // Cancels a job: its engine requests end and their KV is released; the job ends with
   // a cancelled error. Unknown or finished ids are ignored.
   void cancel(JobId job);
+
+  // Writes every cached full KV block that the persistent tier lacks and waits until the
+  // writer has stored them (on the engine thread, between steps). ~Runtime calls it after
+  // cancelling the jobs, before the engine stops. Errors: io when writes failed (they are
+  // counted in metrics().kv.persist_errors); cancelled when the engine has stopped. Ok
+  // without a persistent tier.
+  Status flush_kv();
 
   RuntimeMetrics metrics() const;
   chat::Family chat_family() const;

@@ -19,6 +19,10 @@ std::uint64_t default_host_kv_limit_bytes() {
   return ram == 0 ? std::numeric_limits<std::uint64_t>::max() : ram / kDefaultKvMemoryDivisor;
 }
 
+std::uint64_t default_host_tier_bytes() {
+  return std::min(physical_memory_bytes() / kDefaultHostTierDivisor, kMaxDefaultHostTierBytes);
+}
+
 Status check_kv_block_count(const std::string& who, std::int64_t num_blocks) {
   if (num_blocks >= 1 && num_blocks <= kMaxKvBlocks) return ok_status();
   return make_error(ErrorCode::invalid_argument, who + ": " + std::to_string(num_blocks) +

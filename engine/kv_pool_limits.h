@@ -16,12 +16,22 @@ inline constexpr std::int64_t kMaxKvBlocks = std::int64_t{1} << 22;
 // The default KV memory limit of a host-memory backend: physical RAM / this divisor.
 inline constexpr std::uint64_t kDefaultKvMemoryDivisor = 2;
 
+// The default host KV tier (evicted blocks kept in RAM; actors::RuntimeOptions::
+// host_tier_bytes): physical RAM / this divisor, at most kMaxDefaultHostTierBytes. It fills
+// only as blocks are evicted.
+inline constexpr std::uint64_t kDefaultHostTierDivisor = 8;
+inline constexpr std::uint64_t kMaxDefaultHostTierBytes = std::uint64_t{16} << 30;
+
 // Physical RAM in bytes; 0 when the OS does not say.
 std::uint64_t physical_memory_bytes();
 
 // The default limit on a host-memory KV pool: half of physical RAM (all of 2^64 - 1 when
 // RAM is unknown).
 std::uint64_t default_host_kv_limit_bytes();
+
+// The default host tier: physical RAM / kDefaultHostTierDivisor, capped at
+// kMaxDefaultHostTierBytes; 0 (no host tier) when RAM is unknown.
+std::uint64_t default_host_tier_bytes();
 
 // Errors (invalid_argument, starting with `who`) for a block count outside [1, kMaxKvBlocks].
 [[nodiscard]] Status check_kv_block_count(const std::string& who, std::int64_t num_blocks);

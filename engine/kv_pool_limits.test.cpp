@@ -58,5 +58,10 @@ TEST(KvPoolLimits, DefaultHostLimitIsHalfOfRam) {
   EXPECT_EQ(default_host_kv_limit_bytes(), ram / 2);
 }
 
+TEST(KvPoolLimits, DefaultHostTierIsAnEighthOfRamCapped) {
+  const std::uint64_t ram = physical_memory_bytes();
+  EXPECT_EQ(default_host_tier_bytes(), std::min<std::uint64_t>(ram / 8, 16ull << 30));
+}
+
 }  // namespace
 }  // namespace agentrt
