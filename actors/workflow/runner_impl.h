@@ -1,17 +1,30 @@
-// WorkflowRunner's state, shared by workflow_runner.cpp (models, scheduling, outputs) and
-// step_execution.cpp (agent runs, best-of, map, loop). Internal to this library.
+// WorkflowRunner's state, shared by workflow_runner.cpp (models, the public calls, the
+// outcome), run_scheduler.cpp (which step or unit goes next, step ends) and
+// step_execution.cpp (starting units on the runtime, their ends, progress and events).
+// Internal to this library.
+//
+// The run has no thread of its own: start(), cancel() and every runtime callback (a job's
+// done, progress) enter the run, change its state under `mu`, then pump(): pick one action
+// under the lock (begin a step, start a unit, complete a step), do it outside the lock, and
+// repeat until nothing is left to do. When every step has ended, the last thread to leave
+// the run delivers `done`, so no callback of this run is still inside it by then.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "actors/workflow/workflow_runner.h"
+#include "workflows/pattern.h"
+#include "workflows/planner.h"
 
 namespace agentrt::actors::workflow {
 
@@ -21,48 +34,97 @@ std::string messages_json(const chat::Conversation& c);
 // Extra template names inside one unit: the map item, loop.index / loop.previous.
 using Extras = std::map<std::string, workflows::Value>;
 
-struct WorkflowRunner::Impl {
+// A unit to start: map item `item` (0 without map), at loop iteration `iteration`.
+struct PendingUnit {
+  int item = 0;
+  int iteration = 0;
+  std::string previous;  // loop.previous
+};
+
+// A running step's units (guarded by Impl::mu).
+struct StepRun {
+  bool begun = false;         // items and the ready queue are set (then items never change)
+  bool completing = false;    // complete_step was picked
+  std::vector<Extras> items;  // per map item; one empty entry without map
+  std::vector<std::optional<UnitOutcome>> outcomes;  // per item: its (last) outcome
+  std::deque<PendingUnit> ready;
+  std::size_t width = 1;                    // units of this step at once (map.concurrency)
+  int active = 0;                           // started, not ended
+  std::optional<workflows::Pattern> until;  // a loop's end condition
+  std::optional<Error> error;               // the first failure of a unit
+};
+
+// A job in flight, for cancel(): its id arrives once start_* returns, which may be after
+// the job has ended.
+struct JobSlot {
+  Runtime* rt = nullptr;
+  std::optional<JobId> id;
+  bool ended = false;
+};
+
+struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl> {
   workflows::Workflow wf;
   RunnerOptions opt;
   std::map<std::string, Runtime*> runtimes;  // by model name; owned by the RuntimePool
+  std::vector<std::vector<workflows::StepEdge>> dependencies;  // per step
 
-  // --- the current run; guarded by mu unless noted ---
+  // --- the run; guarded by mu unless noted ---
   mutable std::mutex mu;
-  std::condition_variable cv;
+  std::condition_variable cv;  // `delivered`
+  bool started = false;
   std::vector<StepStatus> status;
   std::vector<StepResult> results;
-  std::vector<std::chrono::steady_clock::time_point> started;
-  std::set<std::pair<Runtime*, JobId>> jobs;                      // in flight
-  std::map<std::tuple<int, int, int>, std::int64_t> tokens_seen;  // (step, unit, sample)
+  std::vector<std::chrono::steady_clock::time_point> started_at;
+  std::vector<StepRun> steps;
   std::vector<std::vector<SampleSummary>> ended;  // per step: samples / units that ended
-  int unit_threads = 0;                           // extra map threads now (<= kMaxUnitThreads)
-  int running = 0;
-  bool stop = false;                               // no new steps: a failure or cancel()
-  bool cancelled = false;                          // cancel() was called
-  const workflows::InputValues* inputs = nullptr;  // set for the whole run
-  EventFn events;
+  std::map<std::tuple<int, JobId, int>, std::int64_t> tokens_seen;  // (step, job, sample)
+  std::set<std::shared_ptr<JobSlot>> jobs;                          // in flight
+  int active_units = 0;    // over all steps (<= kMaxRunUnits)
+  bool stop = false;       // no new steps or units: a failure or cancel()
+  bool cancelled = false;  // cancel() was called
+  std::optional<Error> first_error;
+  int inside = 0;          // threads inside the run (entered, not left)
+  bool finishing = false;  // every step has ended: no more events or actions
+  bool done_called = false;
+  bool delivered = false;  // `done` returned
+  std::thread::id done_thread;
   std::chrono::steady_clock::time_point t0;
+  // Set by start(), then read-only (no lock needed).
+  workflows::InputValues inputs;
+  RunHooks hooks;
+  ResumeState resume;
+  std::function<void(WorkflowOutcome)> done;
 
-  // workflow_runner.cpp: runs step i on this thread and records how it ended.
-  void run_step(std::size_t i, Status& first_error);
+  // workflow_runner.cpp
+  void enter();
+  void leave();  // the last one out of a finished run delivers `done`
+  WorkflowOutcome make_outcome();
 
-  // step_execution.cpp (step threads; they take mu only briefly)
-  Result<StepResult> execute(int step);
-  // Runs units [0, count) by calling run_one(u) on this thread and up to width - 1 more
-  // (taken from the run's kMaxUnitThreads); stops starting units once the run stops.
-  void run_units(std::size_t count, std::size_t width,
-                 const std::function<void(std::size_t)>& run_one);
-  Result<UnitOutcome> run_unit(int step, int unit, const std::string& input);
+  // run_scheduler.cpp
+  void pump();
+  void begin_step(int step);
+  void complete_step(int step);
+  // Records a unit's or step's failure; stops the run at the first one (the jobs to cancel
+  // are added to `cancel`). Under mu.
+  void fail_locked(int step, const Error& e, std::vector<std::shared_ptr<JobSlot>>& cancel);
+  static void cancel_jobs(const std::vector<std::shared_ptr<JobSlot>>& jobs);
+
+  // step_execution.cpp
+  void start_unit(int step, PendingUnit u);
+  void unit_ended(int step, const PendingUnit& u, Result<UnitOutcome> r);
   Result<std::string> render(const workflows::TemplateText& t, const Extras& extras) const;
   std::optional<workflows::Value> lookup(const std::vector<std::string>& path,
                                          const Extras& extras) const;
   Result<AgentSpec> agent_spec(const workflows::AgentSpec& a) const;
+  // The step's best_of with its templates rendered; may set agent's temperature.
+  Result<BestOfSpec> best_of_spec(const workflows::Step& step, AgentSpec& agent) const;
   void on_progress(int step, int unit, const Progress& p);
-  void emit(int step, const std::string& line);
-  // Registers a job for cancel(); false when the run is already cancelled (then the job is
-  // cancelled here).
-  void track(Runtime* rt, JobId job);
-  void untrack(Runtime* rt, JobId job);
+  void emit(const RunEvent& e) const;
+  // The run's jobs: a slot is registered before its job starts; the id is set once known
+  // (cancelled at once when the run has stopped by then).
+  std::shared_ptr<JobSlot> add_slot(Runtime* rt);
+  void set_job_id(const std::shared_ptr<JobSlot>& slot, JobId id);
+  void end_slot(const std::shared_ptr<JobSlot>& slot);
 };
 
 }  // namespace agentrt::actors::workflow

@@ -1,9 +1,9 @@
-// Running one step: an agent run or best-of per unit, a map over items (bounded
-// concurrency), or a loop until a pattern matches; fields extracted from the outputs.
-#include <atomic>
+// Units of a step on the runtime: rendering a unit's input, starting its agent run or
+// best-of (Runtime::start_agent / start_best_of), and what its end does (the unit_done
+// hook, the next loop iteration, a failure); progress and events; the run's jobs.
+#include <algorithm>
 #include <cstdio>
-#include <future>
-#include <thread>
+#include <cstdlib>
 
 #include "actors/workflow/runner_impl.h"
 #include "workflows/pattern.h"
@@ -12,12 +12,6 @@ namespace agentrt::actors::workflow {
 namespace {
 
 using workflows::Value;
-
-std::string fmt_confidence(double c) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%.2f", c);
-  return buf;
-}
 
 Result<int> render_int(const std::string& text, const std::string& what, int lo, int hi) {
   char* end = nullptr;
@@ -43,17 +37,25 @@ Aggregation aggregation_of(workflows::Aggregate a) {
   return Aggregation::majority_vote;
 }
 
-// Waits for an asynchronous job while it is registered for cancel().
-template <class R, class Start>
-Result<R> await_job(WorkflowRunner::Impl& impl, Runtime* rt, Start start) {
-  auto promise = std::make_shared<std::promise<Result<R>>>();
-  auto future = promise->get_future();
-  Result<JobId> job = start([promise](Result<R> r) { promise->set_value(std::move(r)); });
-  if (!job.ok()) return job.error();
-  impl.track(rt, *job);
-  Result<R> r = future.get();
-  impl.untrack(rt, *job);
-  return r;
+UnitOutcome agent_outcome(const AgentResult& r, int unit) {
+  UnitOutcome u;
+  u.output = r.output;
+  u.samples.push_back({r.stop == StopReason::final_answer, std::nullopt, r.generated_tokens,
+                       r.tool_calls, "", messages_json(r.conversation), unit, -1});
+  return u;
+}
+
+UnitOutcome best_of_outcome(const BestOfResult& r, int unit) {
+  UnitOutcome u;
+  u.output = r.output;
+  u.answer = r.answer;
+  u.confidence = r.samples.empty() ? 0.0 : static_cast<double>(r.votes) / r.samples.size();
+  for (std::size_t i = 0; i < r.samples.size(); ++i) {
+    const auto& s = r.samples[i];
+    u.samples.push_back({s.finished, s.answer, s.result.generated_tokens, s.result.tool_calls,
+                         s.error, messages_json(s.result.conversation), unit, static_cast<int>(i)});
+  }
+  return u;
 }
 
 }  // namespace
@@ -73,8 +75,8 @@ std::string messages_json(const chat::Conversation& c) {
 std::optional<Value> WorkflowRunner::Impl::lookup(const std::vector<std::string>& p,
                                                   const Extras& extras) const {
   if (p.size() == 2 && p[0] == "inputs") {
-    auto it = inputs->find(p[1]);
-    if (it != inputs->end()) return it->second;
+    auto it = inputs.find(p[1]);
+    if (it != inputs.end()) return it->second;
     return std::nullopt;
   }
   if (p.size() == 3 && p[0] == "steps") {
@@ -122,51 +124,91 @@ Result<AgentSpec> WorkflowRunner::Impl::agent_spec(const workflows::AgentSpec& a
   return s;
 }
 
-void WorkflowRunner::Impl::track(Runtime* rt, JobId job) {
-  bool cancel_now = false;
+std::shared_ptr<JobSlot> WorkflowRunner::Impl::add_slot(Runtime* rt) {
+  auto slot = std::make_shared<JobSlot>();
+  slot->rt = rt;
+  return slot;
+}
+
+void WorkflowRunner::Impl::set_job_id(const std::shared_ptr<JobSlot>& slot, JobId id) {
   {
     std::lock_guard lk(mu);
-    jobs.insert({rt, job});
-    cancel_now = cancelled || stop;
+    if (slot->ended) return;  // its done came first
+    slot->id = id;
+    jobs.insert(slot);
+    if (!stop) return;
   }
-  if (cancel_now) rt->cancel(job);
+  slot->rt->cancel(id);  // the run stopped while it was starting
 }
 
-void WorkflowRunner::Impl::untrack(Runtime* rt, JobId job) {
+void WorkflowRunner::Impl::end_slot(const std::shared_ptr<JobSlot>& slot) {
   std::lock_guard lk(mu);
-  jobs.erase({rt, job});
+  slot->ended = true;
+  jobs.erase(slot);
 }
 
-Result<UnitOutcome> WorkflowRunner::Impl::run_unit(int si, int unit, const std::string& input) {
-  const auto& step = wf.steps[static_cast<std::size_t>(si)];
-  const workflows::AgentSpec* wa = wf.find_agent(step.agent.name);
-  if (!wa) return make_error(ErrorCode::invalid_argument, "unknown agent " + step.agent.name);
-  Runtime* rt = runtimes.at(wf.model_of(*wa)->name);
-  auto agent = agent_spec(*wa);
-  if (!agent.ok()) return agent.error();
-  ProgressFn progress = [this, si, unit](const Progress& p) { on_progress(si, unit, p); };
-  if (!step.best_of) {
-    auto r = await_job<AgentResult>(*this, rt, [&](auto done) {
-      return rt->start_agent(*agent, input, progress, std::move(done));
-    });
-    if (!r.ok()) return r.error();
-    UnitOutcome u;
-    u.output = r->output;
-    u.samples.push_back({r->stop == StopReason::final_answer, std::nullopt, r->generated_tokens,
-                         r->tool_calls, "", messages_json(r->conversation), unit, -1});
-    return u;
+void WorkflowRunner::Impl::emit(const RunEvent& e) const {
+  if (hooks.event) hooks.event(e);
+}
+
+void WorkflowRunner::Impl::on_progress(int si, int unit, const Progress& p) {
+  const auto i = static_cast<std::size_t>(si);
+  RunEvent e;
+  e.step = wf.steps[i].id;
+  e.unit = unit;
+  e.sample = p.sample;
+  {
+    std::lock_guard lk(mu);
+    if (finishing) return;
+    auto& st = status[i];
+    auto& seen = tokens_seen[{si, p.job, p.sample}];
+    st.tokens += p.generated_tokens - seen;
+    seen = p.generated_tokens;
+    const std::string who = p.sample >= 0 ? "sample " + std::to_string(p.sample) + ": " : "";
+    if (p.kind == ProgressKind::state) {
+      st.activity = p.text;
+      return;
+    } else if (p.kind == ProgressKind::tool_call && p.call) {
+      ++st.tool_calls;
+      e.kind = RunEvent::Kind::tool_call;
+      e.data = {{"name", p.call->name}, {"arguments", p.call->arguments}};
+      e.line = who + "call " + p.call->name + " " + p.call->arguments.dump();
+    } else if (p.kind == ProgressKind::tool_result && p.call) {
+      e.kind = RunEvent::Kind::tool_result;
+      e.data = {{"name", p.call->name}, {"result", p.text}};
+      e.line = who + p.call->name + " -> " + p.text;
+    } else if (p.kind == ProgressKind::sample_done && p.sample_result) {
+      const SampleResult& s = *p.sample_result;
+      ended[i].push_back({s.finished, s.answer, s.result.generated_tokens, s.result.tool_calls,
+                          s.error, messages_json(s.result.conversation), unit, p.sample});
+      ++st.samples_done;
+      e.kind = RunEvent::Kind::sample_finished;
+      e.data = {{"answer", s.answer ? nlohmann::json(*s.answer) : nlohmann::json()},
+                {"tokens", s.result.generated_tokens},
+                {"finished", s.finished},
+                {"error", s.error}};
+      e.line = who + (s.error.empty() ? "finished" : "failed: " + s.error) + " (" +
+               std::to_string(st.samples_done) + "/" + std::to_string(st.samples_total) + ")";
+    } else {
+      return;  // streamed text: no event
+    }
   }
+  emit(e);
+}
+
+Result<BestOfSpec> WorkflowRunner::Impl::best_of_spec(const workflows::Step& step,
+                                                      AgentSpec& agent) const {
   const auto& b = *step.best_of;
   BestOfSpec spec;
   spec.n = b.n;
   if (b.n_template) {
     auto n = render(*b.n_template, {});
     if (!n.ok()) return n.error();
-    auto v = render_int(*n, "best_of.n", 1, 1024);
+    auto v = render_int(*n, "best_of.n", 1, kMaxBestOfSamples);
     if (!v.ok()) return v.error();
     spec.n = *v;
   }
-  if (b.temperature) agent->sampling.temperature = static_cast<float>(*b.temperature);
+  if (b.temperature) agent.sampling.temperature = static_cast<float>(*b.temperature);
   if (b.temperature_template) {
     auto t = render(*b.temperature_template, {});
     if (!t.ok()) return t.error();
@@ -175,7 +217,7 @@ Result<UnitOutcome> WorkflowRunner::Impl::run_unit(int si, int unit, const std::
     if (t->empty() || *end != '\0' || v < 0 || v > 100)
       return make_error(ErrorCode::invalid_argument,
                         "best_of.temperature: expected a number >= 0, got '" + *t + "'");
-    agent->sampling.temperature = static_cast<float>(v);
+    agent.sampling.temperature = static_cast<float>(v);
   }
   spec.aggregation = aggregation_of(b.aggregate);
   spec.answer_regex = b.answer;
@@ -186,137 +228,128 @@ Result<UnitOutcome> WorkflowRunner::Impl::run_unit(int si, int unit, const std::
     spec.verifier = *v;
   }
   spec.scorer_tool = b.scorer.name;
-  {
-    std::lock_guard lk(mu);
-    status[static_cast<std::size_t>(si)].samples_total += spec.n;
-  }
-  auto r = await_job<BestOfResult>(*this, rt, [&](auto done) {
-    return rt->start_best_of(*agent, input, spec, progress, std::move(done));
-  });
-  if (!r.ok()) return r.error();
-  UnitOutcome u;
-  u.output = r->output;
-  u.answer = r->answer;
-  u.confidence = r->samples.empty() ? 0.0 : static_cast<double>(r->votes) / r->samples.size();
-  for (std::size_t i = 0; i < r->samples.size(); ++i) {
-    const auto& s = r->samples[i];
-    u.samples.push_back({s.finished, s.answer, s.result.generated_tokens, s.result.tool_calls,
-                         s.error, messages_json(s.result.conversation), unit, static_cast<int>(i)});
-  }
-  return u;
+  return spec;
 }
 
-void WorkflowRunner::Impl::run_units(std::size_t count, std::size_t width,
-                                     const std::function<void(std::size_t)>& run_one) {
-  std::atomic<std::size_t> next{0};
-  auto drain = [&] {
-    for (std::size_t u; (u = next++) < count;) {
-      {
-        std::lock_guard lk(mu);
-        if (stop) continue;  // the run failed or was cancelled: start nothing new
-      }
-      run_one(u);
-    }
+void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
+  const auto i = static_cast<std::size_t>(si);
+  const auto& step = wf.steps[i];
+  // Progress and samples name the loop iteration of a plain loop, else the map item.
+  const int unit = step.loop && !step.map ? pu.iteration : pu.item;
+  Extras extras;
+  {
+    std::lock_guard lk(mu);
+    extras = steps[i].items[static_cast<std::size_t>(pu.item)];
+    if (step.loop && !step.map) status[i].units_total = std::max(status[i].units_total, unit + 1);
+  }
+  if (step.loop) {
+    extras["loop.index"] = Value(std::to_string(pu.iteration));
+    extras["loop.previous"] = Value(pu.previous);
+  }
+  auto input = render(step.input, extras);
+  if (!input.ok()) return unit_ended(si, pu, input.error());
+  const workflows::AgentSpec* wa = wf.find_agent(step.agent.name);
+  if (!wa)
+    return unit_ended(si, pu,
+                      make_error(ErrorCode::invalid_argument, "unknown agent " + step.agent.name));
+  Runtime* rt = runtimes.at(wf.model_of(*wa)->name);
+  auto agent = agent_spec(*wa);
+  if (!agent.ok()) return unit_ended(si, pu, agent.error());
+  auto self = shared_from_this();
+  ProgressFn progress = [self, si, unit](const Progress& p) {
+    self->enter();
+    self->on_progress(si, unit, p);
+    self->leave();
   };
-  int extra = 0;
-  {
-    std::lock_guard lk(mu);
-    const std::size_t want = std::min(count, width);
-    extra = static_cast<int>(std::min<std::size_t>(
-        want > 0 ? want - 1 : 0, static_cast<std::size_t>(kMaxUnitThreads - unit_threads)));
-    unit_threads += extra;
-  }
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(extra));
-  for (int t = 0; t < extra; ++t)
-    pool.emplace_back(drain);
-  drain();
-  for (auto& t : pool)
-    t.join();
-  std::lock_guard lk(mu);
-  unit_threads -= extra;
-}
-
-Result<StepResult> WorkflowRunner::Impl::execute(int si) {
-  const auto& step = wf.steps[static_cast<std::size_t>(si)];
-  std::vector<Extras> units;  // the extras of each unit, in order
-  if (step.map) {
-    auto over =
-        step.map->over.tpl.render([&](const std::vector<std::string>& p) { return lookup(p, {}); });
-    if (!over.ok()) return over.error();
-    auto items = over->to_items("step '" + step.id + "': map.over");  // item and byte caps
-    if (!items.ok()) return items.error();
-    for (auto& item : *items)
-      units.push_back({{step.map->as, Value(item)}});
+  auto slot = add_slot(rt);
+  Result<JobId> job = make_error(ErrorCode::internal, "not started");
+  if (!step.best_of) {
+    job = rt->start_agent(*agent, *input, std::move(progress),
+                          [self, si, pu, unit, slot](Result<AgentResult> r) {
+                            self->enter();
+                            self->end_slot(slot);
+                            self->unit_ended(si, pu,
+                                             r.ok() ? Result<UnitOutcome>(agent_outcome(*r, unit))
+                                                    : Result<UnitOutcome>(r.error()));
+                            self->leave();
+                          });
   } else {
-    units.push_back({});
+    auto spec = best_of_spec(step, *agent);
+    if (!spec.ok()) return unit_ended(si, pu, spec.error());
+    {
+      std::lock_guard lk(mu);
+      status[i].samples_total += spec->n;
+    }
+    job =
+        rt->start_best_of(*agent, *input, *spec, std::move(progress),
+                          [self, si, pu, unit, slot](Result<BestOfResult> r) {
+                            self->enter();
+                            self->end_slot(slot);
+                            self->unit_ended(si, pu,
+                                             r.ok() ? Result<UnitOutcome>(best_of_outcome(*r, unit))
+                                                    : Result<UnitOutcome>(r.error()));
+                            self->leave();
+                          });
+  }
+  if (!job.ok()) return unit_ended(si, pu, job.error());
+  set_job_id(slot, *job);
+}
+
+void WorkflowRunner::Impl::unit_ended(int si, const PendingUnit& pu, Result<UnitOutcome> r) {
+  const auto i = static_cast<std::size_t>(si);
+  const auto& step = wf.steps[i];
+  std::vector<std::shared_ptr<JobSlot>> cancel;
+  if (!r.ok()) {
+    {
+      std::lock_guard lk(mu);
+      --steps[i].active;
+      --active_units;
+      fail_locked(si, r.error(), cancel);
+    }
+    cancel_jobs(cancel);
+    return pump();
+  }
+  bool more = false;  // the loop goes on
+  if (step.loop) {
+    std::optional<workflows::Pattern> until;
+    {
+      std::lock_guard lk(mu);
+      until = steps[i].until;
+    }
+    more = pu.iteration + 1 < step.loop->max_iterations && !(until && until->matches(r->output));
+  }
+  // A map item (when its loop, if any, ends) or a plain loop's iteration: checkpointed
+  // before it counts as done.
+  const bool per_iteration = step.loop && !step.map;
+  if (per_iteration || (step.map && !more)) {
+    const int unit = per_iteration ? pu.iteration : pu.item;
+    if (hooks.unit_done) hooks.unit_done(si, unit, *r);
+    RunEvent e;
+    e.kind = RunEvent::Kind::unit_finished;
+    e.step = step.id;
+    e.unit = unit;
+    std::int64_t tokens = 0;
+    for (const auto& smp : r->samples)
+      tokens += smp.tokens;
+    e.data = {{"output", r->output}, {"tokens", tokens}};
+    emit(e);
   }
   {
     std::lock_guard lk(mu);
-    status[static_cast<std::size_t>(si)].units_total = static_cast<int>(units.size());
-  }
-  std::vector<Result<UnitOutcome>> outcomes(
-      units.size(), make_error(ErrorCode::cancelled, "cancelled before it started"));
-  auto run_one = [&](std::size_t u) {
-    if (!step.loop) {
-      auto input = render(step.input, units[u]);
-      outcomes[u] = input.ok() ? run_unit(si, static_cast<int>(u), *input) : input.error();
+    StepRun& s = steps[i];
+    --s.active;
+    --active_units;
+    if (more) {
+      s.ready.push_front({pu.item, pu.iteration + 1, r->output});
     } else {
-      auto until =
-          workflows::Pattern::compile(step.loop->until.empty() ? "(?!)" : step.loop->until);
-      std::string previous;
-      for (int i = 0; i < step.loop->max_iterations; ++i) {
-        Extras e = units[u];
-        e["loop.index"] = Value(std::to_string(i));
-        e["loop.previous"] = Value(previous);
-        auto input = render(step.input, e);
-        outcomes[u] = input.ok() ? run_unit(si, i, *input) : input.error();
-        if (!outcomes[u].ok()) break;
-        previous = outcomes[u]->output;
-        {
-          std::lock_guard lk(mu);
-          status[static_cast<std::size_t>(si)].units_total = i + 1;
-        }
-        if (until.ok() && until->matches(previous)) break;
-      }
+      ++status[i].units_done;
+      // A plain unit that ended is kept for a run that is cancelled later (best-of samples
+      // arrive through on_progress).
+      if (!step.best_of) ended[i].insert(ended[i].end(), r->samples.begin(), r->samples.end());
     }
-    std::lock_guard lk(mu);
-    ++status[static_cast<std::size_t>(si)].units_done;
-    // A plain unit that ended is kept for a run that is cancelled later (best-of samples
-    // arrive through on_progress).
-    if (outcomes[u].ok() && !step.best_of)
-      for (const auto& smp : outcomes[u]->samples)
-        ended[static_cast<std::size_t>(si)].push_back(smp);
-  };
-  const std::size_t width = step.map && step.map->concurrency > 0
-                                ? static_cast<std::size_t>(step.map->concurrency)
-                                : units.size();
-  run_units(units.size(), width, run_one);
-  StepResult result;
-  std::vector<std::string> outputs, answers, confidences;
-  std::map<std::string, std::vector<std::string>> extracted;
-  for (auto& o : outcomes) {
-    if (!o.ok()) return o.error();
-    outputs.push_back(o->output);
-    answers.push_back(o->answer.value_or(""));
-    confidences.push_back(fmt_confidence(o->confidence));
-    for (const auto& x : step.extract) {
-      auto p = workflows::Pattern::compile(x.regex);
-      extracted[x.name].push_back(p.ok() ? p->extract_last(o->output).value_or("") : "");
-    }
-    result.samples.insert(result.samples.end(), o->samples.begin(), o->samples.end());
+    s.outcomes[static_cast<std::size_t>(pu.item)] = std::move(*r);
   }
-  auto pack = [&](std::vector<std::string> v) {
-    return step.map ? Value(std::move(v)) : Value(v.empty() ? "" : v.front());
-  };
-  result.output = pack(outputs);
-  if (step.best_of) {
-    result.fields["answer"] = pack(answers);
-    result.fields["confidence"] = pack(confidences);
-  }
-  for (auto& [name, values] : extracted)
-    result.fields[name] = pack(values);
-  return result;
+  pump();
 }
 
 }  // namespace agentrt::actors::workflow

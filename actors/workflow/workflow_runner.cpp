@@ -1,12 +1,13 @@
-// WorkflowRunner: one Runtime per model, the step scheduler, progress and outputs.
+// WorkflowRunner: its models (from the RuntimePool), start / run / cancel, entering and
+// leaving the run, and the outcome.
 #include "actors/workflow/workflow_runner.h"
 
-#include <deque>
 #include <filesystem>
+#include <future>
+#include <set>
 #include <thread>
 
 #include "actors/workflow/runner_impl.h"
-#include "workflows/planner.h"
 
 namespace agentrt::actors::workflow {
 
@@ -28,6 +29,26 @@ const char* to_string(StepState s) {
   return "?";
 }
 
+const char* to_string(RunEvent::Kind k) {
+  switch (k) {
+    case RunEvent::Kind::step_started:
+      return "step_started";
+    case RunEvent::Kind::step_finished:
+      return "step_finished";
+    case RunEvent::Kind::tool_call:
+      return "tool_call";
+    case RunEvent::Kind::tool_result:
+      return "tool_result";
+    case RunEvent::Kind::sample_finished:
+      return "sample_finished";
+    case RunEvent::Kind::unit_finished:
+      return "unit_finished";
+    case RunEvent::Kind::line:
+      return "line";
+  }
+  return "?";
+}
+
 std::string resolve_model_dir(const workflows::Workflow& wf, const workflows::ModelSpec& m,
                               const RunnerOptions& options) {
   const bool is_default = m.name == "default" || wf.models.size() == 1;
@@ -38,15 +59,13 @@ std::string resolve_model_dir(const workflows::Workflow& wf, const workflows::Mo
   return p.lexically_normal().string();
 }
 
-WorkflowRunner::WorkflowRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-WorkflowRunner::~WorkflowRunner() = default;
-
 Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::Workflow& wf,
                                                                const RunnerOptions& options,
                                                                RuntimePool& pool) {
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_shared<Impl>();
   impl->wf = wf;
   impl->opt = options;
+  impl->dependencies = workflows::step_dependencies(wf);
   std::vector<ToolConfig> tools;
   for (const auto& t : wf.tools) {
     ToolConfig c;
@@ -80,184 +99,59 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
   return std::unique_ptr<WorkflowRunner>(new WorkflowRunner(std::move(impl)));
 }
 
-void WorkflowRunner::Impl::emit(int step, const std::string& line) {
-  if (events) events(wf.steps[static_cast<std::size_t>(step)].id, line);
+WorkflowRunner::WorkflowRunner(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+WorkflowRunner::~WorkflowRunner() {
+  cancel();
+  std::unique_lock lk(impl_->mu);
+  if (!impl_->started || impl_->done_thread == std::this_thread::get_id()) return;
+  impl_->cv.wait(lk, [&] { return impl_->delivered; });
 }
 
-void WorkflowRunner::Impl::on_progress(int si, int unit, const Progress& p) {
-  std::string line;
+void WorkflowRunner::Impl::enter() {
+  std::lock_guard lk(mu);
+  ++inside;
+}
+
+void WorkflowRunner::Impl::leave() {
   {
     std::lock_guard lk(mu);
-    auto& st = status[static_cast<std::size_t>(si)];
-    auto& seen = tokens_seen[{si, unit, p.sample}];
-    st.tokens += p.generated_tokens - seen;
-    seen = p.generated_tokens;
-    const std::string who = p.sample >= 0 ? "sample " + std::to_string(p.sample) + ": " : "";
-    if (p.kind == ProgressKind::state) {
-      st.activity = p.text;
-      if (p.sample >= 0 && p.text == "finished") {
-        ++st.samples_done;
-        line = who + "finished (" + std::to_string(st.samples_done) + "/" +
-               std::to_string(st.samples_total) + ")";
-      }
-    } else if (p.kind == ProgressKind::tool_call && p.call) {
-      ++st.tool_calls;
-      line = who + "call " + p.call->name + " " + p.call->arguments.dump();
-    } else if (p.kind == ProgressKind::tool_result && p.call) {
-      line = who + p.call->name + " -> " + p.text;
-    } else if (p.kind == ProgressKind::sample_done && p.sample_result) {
-      const SampleResult& s = *p.sample_result;
-      SampleSummary sum{s.finished,
-                        s.answer,
-                        s.result.generated_tokens,
-                        s.result.tool_calls,
-                        s.error,
-                        messages_json(s.result.conversation),
-                        unit,
-                        p.sample};
-      ended[static_cast<std::size_t>(si)].push_back(std::move(sum));
-    }
+    --inside;
+    if (!finishing || inside > 0 || done_called) return;
+    done_called = true;
+    done_thread = std::this_thread::get_id();
   }
-  if (!line.empty()) emit(si, line);
-}
-
-void WorkflowRunner::Impl::run_step(std::size_t i, Status& first_error) {
-  {
-    std::lock_guard g(mu);
-    started[i] = std::chrono::steady_clock::now();  // it may have waited for a worker
-  }
-  emit(static_cast<int>(i), "started");
-  Result<StepResult> r = execute(static_cast<int>(i));
-  std::vector<std::pair<Runtime*, JobId>> to_cancel;
-  std::string line;
-  {
-    std::lock_guard g(mu);
-    auto& st = status[i];
-    st.elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started[i]).count();
-    if (r.ok()) {
-      StepStatus keep = st;
-      results[i] = std::move(*r);
-      results[i].status = keep;
-      st.state = StepState::done;
-      st.activity = "done";
-    } else {
-      const bool cancel = r.error().code == ErrorCode::cancelled || cancelled;
-      st.state = cancel ? StepState::cancelled : StepState::failed;
-      st.error = r.error().message;
-      results[i].samples = ended[i];  // what had finished is kept
-      if (!stop && !cancel) first_error = r.error().with_context("step '" + wf.steps[i].id + "'");
-      if (!stop) to_cancel.assign(jobs.begin(), jobs.end());
-      stop = true;
-    }
-    results[i].status = st;
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%s: %lld tokens, %d tool calls, %.1fs", to_string(st.state),
-                  static_cast<long long>(st.tokens), st.tool_calls, st.elapsed);
-    line = buf + (st.error.empty() ? "" : ": " + st.error);
-    --running;
-  }
-  for (auto& [rt, job] : to_cancel)
-    rt->cancel(job);
-  emit(static_cast<int>(i), line);
+  auto fn = std::move(done);
+  done = nullptr;
+  if (fn) fn(make_outcome());
+  // The caller holds a reference to this Impl (a callback's, or the runner's own).
+  std::lock_guard lk(mu);
+  delivered = true;
   cv.notify_all();
 }
 
-WorkflowOutcome WorkflowRunner::run(const workflows::InputValues& inputs, EventFn events) {
-  Impl& m = *impl_;
-  const std::size_t n = m.wf.steps.size();
-  {
-    std::lock_guard lk(m.mu);
-    m.inputs = &inputs;
-    m.events = std::move(events);
-    m.status.assign(n, StepStatus{});
-    m.results.assign(n, StepResult{});
-    m.started.assign(n, {});
-    m.tokens_seen.clear();
-    m.ended.assign(n, {});
-    m.unit_threads = 0;
-    m.running = 0;
-    m.stop = m.cancelled;  // a cancel() before run() ends it at once
-    m.t0 = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < n; ++i) {
-      m.status[i].id = m.wf.steps[i].id;
-      m.status[i].kind = m.wf.steps[i].kind();
-    }
-  }
-  const auto deps = workflows::step_dependencies(m.wf);
-  // A pool of at most kMaxStepThreads workers runs the steps that are ready.
-  std::deque<std::size_t> ready;
-  std::vector<std::thread> workers;
-  bool finished = false;
-  Status first_error;
-  auto worker = [this, &ready, &finished, &first_error] {
-    Impl& im = *impl_;
-    std::unique_lock lk(im.mu);
-    for (;;) {
-      im.cv.wait(lk, [&] { return finished || !ready.empty(); });
-      if (ready.empty()) return;
-      const std::size_t i = ready.front();
-      ready.pop_front();
-      lk.unlock();
-      im.run_step(i, first_error);
-      lk.lock();
-    }
-  };
-  std::unique_lock lk(m.mu);
-  while (true) {
-    for (bool changed = true; changed;) {
-      changed = false;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (m.status[i].state != StepState::waiting) continue;
-        bool ready_now = true, blocked = m.stop;
-        for (const auto& d : deps[i]) {
-          const StepState s = m.status[static_cast<std::size_t>(d.from)].state;
-          ready_now = ready_now && s == StepState::done;
-          blocked = blocked ||
-                    (s != StepState::done && s != StepState::waiting && s != StepState::running);
-        }
-        if (blocked) {
-          m.status[i].state = m.cancelled ? StepState::cancelled : StepState::skipped;
-          changed = true;
-        } else if (ready_now) {
-          m.status[i].state = StepState::running;
-          m.started[i] = std::chrono::steady_clock::now();
-          ++m.running;
-          changed = true;
-          ready.push_back(i);
-          if (workers.size() < static_cast<std::size_t>(kMaxStepThreads))
-            workers.emplace_back(worker);
-          m.cv.notify_all();
-        }
-      }
-    }
-    if (m.running == 0) break;
-    m.cv.wait(lk);
-  }
-  finished = true;
-  m.cv.notify_all();
-  lk.unlock();
-  for (auto& t : workers)
-    t.join();
-
+WorkflowOutcome WorkflowRunner::Impl::make_outcome() {
   WorkflowOutcome out;
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m.t0).count();
-  out.steps = m.results;
-  for (std::size_t i = 0; i < n; ++i)
-    out.steps[i].status = m.status[i];  // skipped and cancelled steps never finished
-  if (m.cancelled) {
-    out.status = make_error(ErrorCode::cancelled, "cancelled");
-  } else if (!first_error.ok()) {
-    out.status = first_error;
+  std::vector<Runtime*> used;
+  {
+    std::lock_guard lk(mu);
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out.steps = results;
+    for (std::size_t i = 0; i < out.steps.size(); ++i)
+      out.steps[i].status = status[i];  // skipped and cancelled steps never finished
+    if (cancelled) {
+      out.status = make_error(ErrorCode::cancelled, "cancelled");
+    } else if (first_error) {
+      out.status = *first_error;
+    }
   }
   if (out.status.ok()) {
-    if (m.wf.outputs.empty()) {
+    if (wf.outputs.empty()) {
       for (const auto& r : out.steps)
         out.outputs.emplace_back(r.status.id, r.output);
     }
-    for (const auto& o : m.wf.outputs) {
-      auto v =
-          o.value.tpl.render([&](const std::vector<std::string>& p) { return m.lookup(p, {}); });
+    for (const auto& o : wf.outputs) {
+      auto v = o.value.tpl.render([&](const std::vector<std::string>& p) { return lookup(p, {}); });
       if (!v.ok()) {
         out.status = v.error().with_context("output '" + o.name + "'");
         break;
@@ -266,22 +160,75 @@ WorkflowOutcome WorkflowRunner::run(const workflows::InputValues& inputs, EventF
     }
   }
   std::set<Runtime*> seen;  // two models of one directory share a runtime
-  for (const auto& [name, rt] : m.runtimes)
+  for (const auto& [name, rt] : runtimes)
     if (seen.insert(rt).second) out.metrics.push_back(rt->metrics());
-  m.inputs = nullptr;
   return out;
 }
 
+Status WorkflowRunner::start(const workflows::InputValues& inputs, RunHooks hooks,
+                             ResumeState resume, std::function<void(WorkflowOutcome)> done) {
+  Impl& m = *impl_;
+  const std::size_t n = m.wf.steps.size();
+  {
+    std::lock_guard lk(m.mu);
+    if (m.started)
+      return make_error(ErrorCode::invalid_argument, "workflow runner: a run was already started");
+    m.started = true;
+    m.inputs = inputs;
+    m.hooks = std::move(hooks);
+    m.resume = std::move(resume);
+    m.done = std::move(done);
+    m.status.assign(n, StepStatus{});
+    m.results.assign(n, StepResult{});
+    m.started_at.assign(n, {});
+    m.steps.assign(n, StepRun{});
+    m.ended.assign(n, {});
+    m.stop = m.cancelled;  // a cancel() before start() ends the run at once
+    m.t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) {
+      m.status[i].id = m.wf.steps[i].id;
+      m.status[i].kind = m.wf.steps[i].kind();
+    }
+  }
+  m.enter();
+  m.pump();
+  m.leave();
+  return ok_status();
+}
+
+WorkflowOutcome WorkflowRunner::run(const workflows::InputValues& inputs, EventFn events) {
+  RunHooks hooks;
+  if (events) {
+    hooks.event = [events = std::move(events)](const RunEvent& e) {
+      if (!e.line.empty()) events(e.step, e.line);
+    };
+  }
+  auto promise = std::make_shared<std::promise<WorkflowOutcome>>();
+  auto future = promise->get_future();
+  auto st = start(inputs, std::move(hooks), {},
+                  [promise](WorkflowOutcome o) { promise->set_value(std::move(o)); });
+  if (!st.ok()) {
+    WorkflowOutcome o;
+    o.status = st.error();
+    return o;
+  }
+  return future.get();
+}
+
 void WorkflowRunner::cancel() {
-  std::vector<std::pair<Runtime*, JobId>> jobs;
+  std::vector<std::shared_ptr<JobSlot>> jobs;
+  bool started = false;
   {
     std::lock_guard lk(impl_->mu);
     impl_->cancelled = impl_->stop = true;
     jobs.assign(impl_->jobs.begin(), impl_->jobs.end());
+    started = impl_->started;
   }
-  for (auto& [rt, job] : jobs)
-    rt->cancel(job);
-  impl_->cv.notify_all();
+  Impl::cancel_jobs(jobs);
+  if (!started) return;
+  impl_->enter();
+  impl_->pump();  // waiting steps end as cancelled; a run with nothing in flight ends here
+  impl_->leave();
 }
 
 std::vector<StepStatus> WorkflowRunner::snapshot() const {
@@ -290,7 +237,7 @@ std::vector<StepStatus> WorkflowRunner::snapshot() const {
   const auto now = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < out.size(); ++i)
     if (out[i].state == StepState::running)
-      out[i].elapsed = std::chrono::duration<double>(now - impl_->started[i]).count();
+      out[i].elapsed = std::chrono::duration<double>(now - impl_->started_at[i]).count();
   return out;
 }
 

@@ -4,11 +4,10 @@
 // from a RuntimePool shared with other runs), so shared prompt prefixes (system prompt, a
 // shared document first in the input, a best-of prompt) are computed once and reused from
 // the KV cache.
-// Threads: run() blocks its caller and runs steps on a pool of at most kMaxStepThreads
-// threads (ready steps beyond it wait); map items run on the step's thread plus at most
-// kMaxUnitThreads more per run, whatever the list's length. cancel() and snapshot() may be
-// called from any thread while run() is in progress. Events arrive on runner threads and
-// must return quickly.
+// Threads: the runner has none of its own. start() returns at once; steps and units
+// advance from the runtime's completion callbacks (no OS thread per step or map item).
+// Hooks, events and `done` run on runtime threads (or on the caller's, inside start() and
+// cancel()). cancel() and snapshot() may be called from any thread at any time.
 #pragma once
 
 #include <atomic>
@@ -21,6 +20,7 @@
 
 #include "actors/runtime.h"
 #include "actors/runtime_pool.h"
+#include "actors/workflow/run_hooks.h"
 #include "actors/workflow/step_status.h"
 #include "engine/common/result.h"
 #include "workflows/inputs.h"
@@ -28,9 +28,9 @@
 
 namespace agentrt::actors::workflow {
 
-// Threads of one run: steps running at once, and extra threads for map items over all steps.
-inline constexpr int kMaxStepThreads = 16;
-inline constexpr int kMaxUnitThreads = 64;
+// Units (agent runs or best-ofs: plain steps, map items, loop iterations) started at once
+// by one run, over all its steps; more wait in the runner.
+inline constexpr int kMaxRunUnits = 64;
 // Live engine requests per model (RuntimeOptions::max_pending_requests) unless set; more
 // wait in the runtime's queue.
 inline constexpr int kDefaultRunnerLiveRequests = 1024;
@@ -70,21 +70,30 @@ class WorkflowRunner {
   static Result<std::unique_ptr<WorkflowRunner>> create(const workflows::Workflow& wf,
                                                         const RunnerOptions& options,
                                                         RuntimePool& pool);
+  // Cancels a run in progress and waits until its `done` has returned (unless called from
+  // inside `done` itself). Must not be called from a hook or event.
   ~WorkflowRunner();
 
-  // Runs every step and renders the outputs. `inputs` must be resolved (inputs.h). On the
-  // first failing step the running ones are cancelled and the rest skipped.
+  // Starts the run and returns at once. `inputs` must be resolved (inputs.h); they are
+  // copied. Steps in `resume` are not run again (run_hooks.h). On the first failing step
+  // the running ones are cancelled and the rest skipped. `done` is called exactly once,
+  // when every step has ended, after the last hook and event; it may run before start()
+  // returns (a run with nothing left to do, or one cancelled before it started). Errors:
+  // a second start() (a runner runs once).
+  Status start(const workflows::InputValues& inputs, RunHooks hooks, ResumeState resume,
+               std::function<void(WorkflowOutcome)> done);
+  // start() and wait for the outcome; `events` gets each event's plain line.
   WorkflowOutcome run(const workflows::InputValues& inputs, EventFn events = {});
-  // Cancels the run: running jobs end, nothing new starts; run() returns cancelled. Called
-  // before run(), it makes run() return cancelled at once (a runner is cancelled for good).
+  // Cancels the run: running jobs end, nothing new starts, the outcome is cancelled. Called
+  // before start(), the run ends at once when started (a runner is cancelled for good).
   void cancel();
   std::vector<StepStatus> snapshot() const;
 
   struct Impl;
 
  private:
-  explicit WorkflowRunner(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  explicit WorkflowRunner(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;  // shared with the run's callbacks
 };
 
 // Where a model's weights come from: --model for the default model, else its path

@@ -12,7 +12,9 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
+#include "actors/workflow/checkpoint.h"
 #include "workflows/inputs.h"
 #include "workflows/loader.h"
 
@@ -195,9 +197,9 @@ int thread_count() {
   return n;
 }
 
-// The documented default (concurrency: all) over 1,100 items: threads stay under the
-// runner's caps (not one per item), and with only 8 live engine requests the items wait
-// for the engine instead of failing as overloaded.
+// The documented default (concurrency: all) over 1,100 items: the runner starts no
+// thread (units advance from completion callbacks, at most kMaxRunUnits at once), and with only 8
+// live engine requests the items wait for the engine instead of failing as overloaded.
 TEST(WorkflowRunner, MapOverElevenHundredItemsWithDefaultConcurrency) {
   auto r = workflows::load_workflow(R"(agents: { a: { sampling: { max_tokens: 2 }, max_turns: 1 } }
 inputs: { items: { type: list } }
@@ -230,8 +232,8 @@ steps:
   ASSERT_TRUE(o.steps[0].output.is_list());
   EXPECT_EQ(o.steps[0].output.list().size(), 1100u);
   EXPECT_EQ(o.steps[0].status.units_done, 1100);
-  // Step and unit threads, plus a few tool and CAF threads of slack.
-  EXPECT_LE(most.load(), before + kMaxStepThreads + kMaxUnitThreads + 16);
+  // No thread per step or item: a few tool and CAF threads of slack.
+  EXPECT_LE(most.load(), before + 16);
   ASSERT_EQ(o.metrics.size(), 1u);
   EXPECT_EQ(o.metrics[0].rejected_requests, 0);
 }
@@ -307,6 +309,404 @@ TEST(WorkflowRunner, ModelDirectories) {
   o.model_dir = "/cli";
   EXPECT_EQ(resolve_model_dir(wf, wf.models[0], o), "/cli");
   EXPECT_EQ(resolve_model_dir(wf, wf.models[1], o), "/a/b/models/big");
+}
+
+// --- start(), hooks, resume ---
+
+Loaded load_text(const std::string& yaml, const std::string& name,
+                 const std::vector<std::pair<std::string, std::string>>& given = {}) {
+  auto r = workflows::load_workflow(yaml, name);
+  EXPECT_TRUE(r.ok()) << r.diagnostics.to_string();
+  Loaded l{r.workflow, {}};
+  l.inputs = workflows::resolve_inputs(l.wf, given, r.diagnostics);
+  EXPECT_TRUE(r.diagnostics.empty()) << r.diagnostics.to_string();
+  return l;
+}
+
+// What one start() reported, in order, and its outcome (once `done` has run).
+struct Recorder {
+  std::mutex mu;
+  std::vector<std::string> log;  // "started first", "unit 0 2", "step 1", "done", ...
+  std::vector<RunEvent> events;
+  std::map<int, nlohmann::json> steps;                  // step_done checkpoints
+  std::map<std::pair<int, int>, nlohmann::json> units;  // unit_done checkpoints
+  std::atomic<int> done_calls{0};
+  std::promise<WorkflowOutcome> outcome;
+
+  void note(const std::string& s) {
+    std::lock_guard lk(mu);
+    log.push_back(s);
+  }
+  RunHooks hooks() {
+    RunHooks h;
+    h.event = [this](const RunEvent& e) {
+      std::lock_guard lk(mu);
+      events.push_back(e);
+      if (e.kind == RunEvent::Kind::step_started) log.push_back("started " + e.step);
+    };
+    h.step_done = [this](int step, const StepResult& r) {
+      std::lock_guard lk(mu);
+      steps[step] = to_json(r);
+      log.push_back("step " + std::to_string(step));
+    };
+    h.unit_done = [this](int step, int unit, const UnitOutcome& u) {
+      std::lock_guard lk(mu);
+      units[{step, unit}] = to_json(u);
+      log.push_back("unit " + std::to_string(step) + " " + std::to_string(unit));
+    };
+    return h;
+  }
+  std::function<void(WorkflowOutcome)> done() {
+    return [this](WorkflowOutcome o) {
+      note("done");
+      if (done_calls.fetch_add(1) == 0) outcome.set_value(std::move(o));
+    };
+  }
+  std::size_t at(const std::string& entry) {
+    std::lock_guard lk(mu);
+    for (std::size_t i = 0; i < log.size(); ++i)
+      if (log[i] == entry) return i;
+    return log.size();
+  }
+  int count_prefix(const std::string& prefix) {
+    std::lock_guard lk(mu);
+    int n = 0;
+    for (const auto& l : log)
+      n += l.rfind(prefix, 0) == 0;
+    return n;
+  }
+};
+
+WorkflowOutcome wait_outcome(Recorder& rec) {
+  auto f = rec.outcome.get_future();
+  if (f.wait_for(std::chrono::seconds(300)) != std::future_status::ready) {  // hang guard
+    ADD_FAILURE() << "done was not called";
+    return {};
+  }
+  return f.get();
+}
+
+const char* kTwoSteps = R"(agents: { a: { sampling: { max_tokens: 3 }, max_turns: 1 } }
+steps:
+  - { id: first, agent: a, input: "Say hi" }
+  - { id: second, agent: a, input: "Repeat {{ steps.first.output }}" }
+outputs: { both: "{{ steps.first.output }}|{{ steps.second.output }}" }
+)";
+
+// The first user message of a sample's conversation.
+std::string user_message(const SampleSummary& s) {
+  for (const auto& m : nlohmann::json::parse(s.messages))
+    if (m["role"] == "user") return m["content"].get<std::string>();
+  return "<no user message>";
+}
+
+TEST(WorkflowRunner, StartReturnsAndHooksComeBeforeTheStepCountsAsDone) {
+  auto l = load_text(R"(agents: { a: { sampling: { max_tokens: 2 }, max_turns: 1 } }
+inputs: { items: { type: list, default: ["x", "y", "z"] } }
+steps:
+  - { id: each, agent: a, input: "Repeat {{ item }}", map: { over: "{{ inputs.items }}", concurrency: 2 } }
+  - { id: after, agent: a, input: "Sum {{ steps.each.output }}" }
+)",
+                     "hooks.yaml");
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok()) << runner.error().to_string();
+  Recorder rec;
+  RunHooks hooks = rec.hooks();
+  std::atomic<int> not_yet_done{0};
+  auto* r = runner->get();
+  // Inside a hook the step (or unit) has not counted as done yet.
+  hooks.step_done = [&, inner = hooks.step_done](int step, const StepResult& res) {
+    if (r->snapshot()[static_cast<std::size_t>(step)].state == StepState::running) ++not_yet_done;
+    inner(step, res);
+  };
+  hooks.unit_done = [&, inner = hooks.unit_done](int step, int unit, const UnitOutcome& u) {
+    if (r->snapshot()[0].units_done < 3) ++not_yet_done;
+    inner(step, unit, u);
+  };
+  ASSERT_TRUE(r->start(l.inputs, std::move(hooks), {}, rec.done()).ok());
+  auto o = wait_outcome(rec);
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  EXPECT_EQ(rec.done_calls.load(), 1);
+  EXPECT_EQ(not_yet_done.load(), 5);  // 3 units, 2 steps
+  for (int u = 0; u < 3; ++u)
+    EXPECT_LT(rec.at("unit 0 " + std::to_string(u)), rec.at("step 0"));
+  EXPECT_LT(rec.at("step 0"), rec.at("started after"));
+  EXPECT_LT(rec.at("step 1"), rec.at("done"));
+  EXPECT_EQ(rec.steps.size(), 2u);
+  EXPECT_EQ(rec.units.size(), 3u);
+  // A runner runs once.
+  auto again = r->start(l.inputs, {}, {}, [](WorkflowOutcome) {});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(rec.done_calls.load(), 1);
+}
+
+TEST(WorkflowRunner, EventsAreStructured) {
+  auto l = load(example("single_agent.yaml"));
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok());
+  Recorder rec;
+  ASSERT_TRUE((*runner)->start(l.inputs, rec.hooks(), {}, rec.done()).ok());
+  auto o = wait_outcome(rec);
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  std::map<RunEvent::Kind, int> kinds;
+  for (const auto& e : rec.events) {
+    ++kinds[e.kind];
+    EXPECT_EQ(e.step, "solve") << to_string(e.kind);
+    if (e.kind == RunEvent::Kind::tool_call) {
+      EXPECT_EQ(e.data["name"], "calculator");
+      EXPECT_TRUE(e.data["arguments"].is_object()) << e.data.dump();
+      EXPECT_EQ(e.line.rfind("call calculator ", 0), 0u) << e.line;
+    }
+    if (e.kind == RunEvent::Kind::tool_result) {
+      EXPECT_TRUE(e.data["result"].is_string());
+    }
+    if (e.kind == RunEvent::Kind::step_finished) {
+      EXPECT_EQ(e.data["state"], "done");
+      EXPECT_GT(e.data["tokens"].get<int>(), 0);
+      EXPECT_GE(e.data["tool_calls"].get<int>(), 1);
+      EXPECT_EQ(e.line.rfind("done: ", 0), 0u) << e.line;
+    }
+  }
+  EXPECT_EQ(kinds[RunEvent::Kind::step_started], 1);
+  EXPECT_EQ(kinds[RunEvent::Kind::step_finished], 1);
+  EXPECT_GE(kinds[RunEvent::Kind::tool_call], 1);
+  EXPECT_EQ(kinds[RunEvent::Kind::tool_call], kinds[RunEvent::Kind::tool_result]);
+}
+
+TEST(WorkflowRunner, BestOfSamplesFinishAsEvents) {
+  auto l = load(example("best_of_majority.yaml"), {{"n", "3"}});
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok());
+  Recorder rec;
+  ASSERT_TRUE((*runner)->start(l.inputs, rec.hooks(), {}, rec.done()).ok());
+  auto o = wait_outcome(rec);
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  std::set<int> samples;
+  for (const auto& e : rec.events)
+    if (e.kind == RunEvent::Kind::sample_finished) {
+      samples.insert(e.sample);
+      EXPECT_GT(e.data["tokens"].get<int>(), 0);
+      EXPECT_TRUE(e.data.contains("answer"));
+    }
+  EXPECT_EQ(samples, (std::set<int>{0, 1, 2}));
+}
+
+// A resumed run takes finished steps from their checkpoints: they do not run again (no
+// step_started, no step_done), and their results feed their dependents and the outputs.
+TEST(WorkflowRunner, ResumeSkipsFinishedSteps) {
+  auto l = load_text(kTwoSteps, "two.yaml");
+  RuntimePool pool{RuntimeOptions{}};
+  Recorder first;
+  {
+    auto runner = WorkflowRunner::create(l.wf, options(), pool);
+    ASSERT_TRUE(runner.ok());
+    ASSERT_TRUE((*runner)->start(l.inputs, first.hooks(), {}, first.done()).ok());
+    ASSERT_TRUE(wait_outcome(first).status.ok());
+  }
+  ASSERT_EQ(first.steps.count(0), 1u);
+  auto restored = step_result_from_json(nlohmann::json::parse(first.steps[0].dump()));
+  ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+  restored->output = workflows::Value("RESTORED");  // shows where the dependent's input came from
+  ResumeState resume;
+  resume.steps[0] = *restored;
+
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok());
+  const auto prefilled_before = pool.all()[0]->metrics().engine.prefilled_tokens;
+  Recorder rec;
+  ASSERT_TRUE((*runner)->start(l.inputs, rec.hooks(), resume, rec.done()).ok());
+  auto o = wait_outcome(rec);
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  EXPECT_EQ(rec.count_prefix("started first"), 0);
+  EXPECT_EQ(rec.count_prefix("step 0"), 0);
+  EXPECT_EQ(rec.count_prefix("step 1"), 1);
+  EXPECT_EQ(o.steps[0].status.state, StepState::done);
+  EXPECT_EQ(o.steps[0].output.text(), "RESTORED");
+  EXPECT_EQ(o.steps[0].samples.size(), first.steps[0]["samples"].size());
+  ASSERT_EQ(o.steps[1].samples.size(), 1u);
+  EXPECT_NE(user_message(o.steps[1].samples[0]).find("Repeat RESTORED"), std::string::npos);
+  EXPECT_EQ(o.outputs[0].second.to_text().rfind("RESTORED|", 0), 0u);
+  // Only the second step's prompt was prefilled (one agent, a few dozen tokens).
+  const auto prefilled = pool.all()[0]->metrics().engine.prefilled_tokens - prefilled_before;
+  EXPECT_GT(prefilled, 0);
+  EXPECT_LT(prefilled, 64);
+}
+
+TEST(WorkflowRunner, MapResumeSkipsFinishedItems) {
+  auto l = load_text(R"(agents: { a: { sampling: { max_tokens: 2 }, max_turns: 1 } }
+inputs: { items: { type: list, default: ["x", "y", "z"] } }
+steps:
+  - { id: each, agent: a, input: "Repeat {{ item }}", map: { over: "{{ inputs.items }}" } }
+)",
+                     "map_resume.yaml");
+  RuntimePool pool{RuntimeOptions{}};
+  ResumeState resume;
+  for (int u : {0, 2}) {
+    UnitOutcome done;
+    done.output = "OUT" + std::to_string(u);
+    SampleSummary s;
+    s.finished = true;
+    s.unit = u;
+    s.messages = "[]";
+    done.samples.push_back(s);
+    resume.units[{0, u}] = done;
+  }
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok());
+  Recorder rec;
+  ASSERT_TRUE((*runner)->start(l.inputs, rec.hooks(), resume, rec.done()).ok());
+  auto o = wait_outcome(rec);
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  EXPECT_EQ(rec.count_prefix("unit "), 1);
+  EXPECT_EQ(rec.count_prefix("unit 0 1"), 1);
+  ASSERT_TRUE(o.steps[0].output.is_list());
+  const auto& out = o.steps[0].output.list();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0], "OUT0");
+  EXPECT_EQ(out[2], "OUT2");
+  EXPECT_EQ(o.steps[0].status.units_done, 3);
+  ASSERT_EQ(o.steps[0].samples.size(), 3u);
+  EXPECT_NE(user_message(o.steps[0].samples[1]).find("Repeat y"), std::string::npos);
+}
+
+// A loop resumes after its last consecutive finished iteration, with loop.previous restored.
+TEST(WorkflowRunner, LoopResumesAfterTheLastFinishedIteration) {
+  auto l = load_text(R"Y(agents: { a: { sampling: { max_tokens: 2 }, max_turns: 1 } }
+steps:
+  - id: again
+    agent: a
+    input: "Say {{ loop.previous }} ({{ loop.index }})"
+    loop: { max_iterations: 4, until: "zzqx" }
+)Y",
+                     "loop_resume.yaml");
+  RuntimePool pool{RuntimeOptions{}};
+  ResumeState resume;
+  for (int i : {0, 1, 3}) {  // 3 is not consecutive: iterations 2 and 3 run
+    UnitOutcome done;
+    done.output = "PREV" + std::to_string(i);
+    resume.units[{0, i}] = done;
+  }
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok());
+  Recorder rec;
+  ASSERT_TRUE((*runner)->start(l.inputs, rec.hooks(), resume, rec.done()).ok());
+  auto o = wait_outcome(rec);
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  EXPECT_EQ(rec.count_prefix("unit "), 2);
+  EXPECT_LT(rec.at("unit 0 2"), rec.at("unit 0 3"));
+  EXPECT_EQ(o.steps[0].status.units_total, 4);
+  // The last iteration's sample; its input came from iteration 2's real output.
+  ASSERT_EQ(o.steps[0].samples.size(), 1u);
+  EXPECT_NE(user_message(o.steps[0].samples[0]).find("(3)"), std::string::npos);
+  ASSERT_EQ(rec.units.count({0, 2}), 1u);
+
+  // Every iteration finished (or the condition matched): nothing runs.
+  ResumeState all;
+  for (int i = 0; i < 4; ++i) {
+    UnitOutcome done;
+    done.output = "PREV" + std::to_string(i);
+    all.units[{0, i}] = done;
+  }
+  auto second = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(second.ok());
+  Recorder rec2;
+  ASSERT_TRUE((*second)->start(l.inputs, rec2.hooks(), all, rec2.done()).ok());
+  auto o2 = wait_outcome(rec2);
+  ASSERT_TRUE(o2.status.ok()) << o2.status.error().to_string();
+  EXPECT_EQ(rec2.count_prefix("unit "), 0);
+  EXPECT_EQ(o2.steps[0].output.text(), "PREV3");
+}
+
+TEST(WorkflowRunner, ResumedIterationFeedsLoopPrevious) {
+  auto l = load_text(R"Y(agents: { a: { sampling: { max_tokens: 2 }, max_turns: 1 } }
+steps:
+  - id: again
+    agent: a
+    input: "Say {{ loop.previous }} ({{ loop.index }})"
+    loop: { max_iterations: 2, until: "zzqx" }
+)Y",
+                     "loop_previous.yaml");
+  RuntimePool pool{RuntimeOptions{}};
+  ResumeState resume;
+  UnitOutcome done;
+  done.output = "PREV0";
+  resume.units[{0, 0}] = done;
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok());
+  auto o = [&] {
+    Recorder rec;
+    EXPECT_TRUE((*runner)->start(l.inputs, rec.hooks(), resume, rec.done()).ok());
+    return wait_outcome(rec);
+  }();
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  ASSERT_EQ(o.steps[0].samples.size(), 1u);
+  EXPECT_NE(user_message(o.steps[0].samples[0]).find("Say PREV0 (1)"), std::string::npos)
+      << o.steps[0].samples[0].messages;
+}
+
+// cancel() from an event (a runtime thread) ends a started run; `done` comes once.
+TEST(WorkflowRunner, StartThenCancelCallsDoneOnce) {
+  auto l = load(example("best_of_majority.yaml"), {{"n", "32"}});
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok());
+  Recorder rec;
+  RunHooks hooks = rec.hooks();
+  std::once_flag once;
+  auto* r = runner->get();
+  hooks.event = [&, inner = hooks.event](const RunEvent& e) {
+    inner(e);
+    if (e.kind == RunEvent::Kind::tool_call) std::call_once(once, [&] { r->cancel(); });
+  };
+  ASSERT_TRUE(r->start(l.inputs, std::move(hooks), {}, rec.done()).ok());
+  auto o = wait_outcome(rec);
+  ASSERT_FALSE(o.status.ok());
+  EXPECT_EQ(o.status.error().code, ErrorCode::cancelled);
+  EXPECT_EQ(o.steps[0].status.state, StepState::cancelled);
+  r->cancel();  // again, after the end: nothing happens
+  runner->reset();
+  EXPECT_EQ(rec.done_calls.load(), 1);
+}
+
+TEST(WorkflowRunner, CancelBeforeStartEndsTheRunAtStart) {
+  auto l = load_text(kTwoSteps, "two.yaml");
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok());
+  (*runner)->cancel();
+  Recorder rec;
+  ASSERT_TRUE((*runner)->start(l.inputs, rec.hooks(), {}, rec.done()).ok());
+  auto o = wait_outcome(rec);
+  ASSERT_FALSE(o.status.ok());
+  EXPECT_EQ(o.status.error().code, ErrorCode::cancelled);
+  for (const auto& s : o.steps)
+    EXPECT_EQ(s.status.state, StepState::cancelled);
+  EXPECT_EQ(rec.count_prefix("started"), 0);
+  EXPECT_EQ(rec.done_calls.load(), 1);
+}
+
+// Destroying a runner mid-run cancels it and waits for `done`.
+TEST(WorkflowRunner, DestroyingARunningRunnerWaitsForDone) {
+  auto l = load(example("best_of_majority.yaml"), {{"n", "32"}});
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok());
+  Recorder rec;
+  RunHooks hooks = rec.hooks();
+  std::promise<void> first_call;
+  std::once_flag once;
+  hooks.event = [&, inner = hooks.event](const RunEvent& e) {
+    inner(e);
+    if (e.kind == RunEvent::Kind::tool_call) std::call_once(once, [&] { first_call.set_value(); });
+  };
+  ASSERT_TRUE((*runner)->start(l.inputs, std::move(hooks), {}, rec.done()).ok());
+  ASSERT_EQ(first_call.get_future().wait_for(std::chrono::seconds(120)), std::future_status::ready);
+  runner->reset();
+  EXPECT_EQ(rec.done_calls.load(), 1);
+  EXPECT_EQ(rec.log.back(), "done");
 }
 
 }  // namespace
