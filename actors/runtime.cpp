@@ -13,7 +13,6 @@
 #include "actors/engine_loop.h"
 #include "actors/sampler_actor.h"
 #include "actors/tool_registry.h"
-#include "engine/cpu/cpu_backend.h"
 #include "engine/kv_pool_limits.h"
 
 namespace agentrt::actors {
@@ -144,7 +143,8 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
     if (!b.ok()) return b.error();
     impl->backend = std::move(*b);
   } else {
-    auto b = cpu::CpuBackend::create(impl->model, {options.kv_blocks, 16, options.cpu_threads});
+    auto b = backends::make_backend(impl->model, {options.backend_kind, options.device,
+                                                  options.kv_blocks, options.cpu_threads});
     if (!b.ok()) return b.error();
     impl->backend = std::move(*b);
   }

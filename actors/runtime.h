@@ -22,6 +22,7 @@
 #include "actors/tool.h"
 #include "actors/ttl_policy.h"
 #include "engine/backend.h"
+#include "engine/backends/backend_factory.h"
 #include "engine/chat/chat_template.h"
 #include "engine/chat/conversation.h"
 #include "engine/common/result.h"
@@ -36,7 +37,8 @@ namespace agentrt::actors {
 
 using JobId = std::int64_t;
 
-// Makes the backend for a loaded model with `kv_blocks` blocks (e.g. the CUDA backend).
+// Makes the backend for a loaded model with `kv_blocks` blocks: tests inject one here
+// (RuntimeOptions::backend); everyone else names a kind (RuntimeOptions::backend_kind).
 using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(
     const std::shared_ptr<const model::Model>& model, int kv_blocks)>;
 
@@ -53,10 +55,14 @@ using PersistentTierFactory =
 inline constexpr int kDefaultMaxQueuedRequests = 4096;
 
 struct RuntimeOptions {
-  std::string model_dir;   // required: config.json, model.safetensors, tokenizer
-  int kv_blocks = 1024;    // KV blocks of 16 tokens
-  int cpu_threads = 0;     // CPU backend threads; 0 = all cores
-  BackendFactory backend;  // null: the CPU backend
+  std::string model_dir;  // required: config.json, model.safetensors, tokenizer
+  // The backend, made by backends::make_backend (engine/backends/backend_factory.h):
+  // "cpu", or "cuda" (bf16, on CUDA device `device`) in builds with CUDA.
+  std::string backend_kind = "cpu";
+  int device = 0;
+  int kv_blocks = backends::kDefaultKvBlocks;  // KV blocks of 16 tokens
+  int cpu_threads = 0;                         // CPU backend threads; 0 = all cores
+  BackendFactory backend;  // tests: when set, makes the backend instead of backend_kind
   EngineOptions engine;    // prefix_reuse, pin_on_pause, step budget, ...
   // Host RAM for evicted KV blocks; replaces engine.host_tier_bytes. Unset: the default,
   // default_host_tier_bytes() (1/8 of physical RAM, at most 16 GiB, engine/kv_pool_limits.h);

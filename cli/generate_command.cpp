@@ -18,13 +18,10 @@
 #include "cli/json_output.h"
 #include "cli/prompt_input.h"
 #include "cli/token_list.h"
-#include "engine/cpu/cpu_backend.h"
+#include "engine/backends/backend_factory.h"
 #include "engine/generator.h"
 #include "engine/kv_pool_limits.h"
 #include "engine/model/model.h"
-#ifdef AGENTRT_HAVE_CUDA
-#include "kernels/cuda_backend.h"
-#endif
 
 namespace agentrt::cli {
 namespace {
@@ -41,27 +38,6 @@ struct GenerateArgs {
   sampling::SamplingParams params;  // the parsed flags, and --stop, --ignore-eos
   flags::Resources limits;
 };
-
-// The CPU backend, or the CUDA one (bf16) where this build has it.
-Result<std::unique_ptr<Backend>> make_backend(const std::string& kind,
-                                              std::shared_ptr<const model::Model> model,
-                                              const cpu::CpuBackendOptions& opts) {
-  if (kind == "cuda") {
-#ifdef AGENTRT_HAVE_CUDA
-    kernels::CudaBackendOptions c;
-    c.num_blocks = opts.num_blocks;
-    c.block_size = opts.block_size;
-    auto b = kernels::CudaBackend::create(std::move(model), c);
-    if (!b.ok()) return b.error();
-    return std::unique_ptr<Backend>(std::move(*b));
-#else
-    return make_error(ErrorCode::unsupported, "--backend cuda: this build has no CUDA backend");
-#endif
-  }
-  auto b = cpu::CpuBackend::create(std::move(model), opts);
-  if (!b.ok()) return b.error();
-  return std::unique_ptr<Backend>(std::move(*b));
-}
 
 const char* finish_name(FinishReason r) {
   switch (r) {
@@ -156,17 +132,18 @@ int run_generate(GenerateArgs a) {
     return kExitFailure;
   }
   const auto& cfg = (*model)->config();
-  cpu::CpuBackendOptions opts;
-  opts.num_threads = a.limits.threads;
+  backends::BackendChoice choice;
+  choice.kind = a.backend;
+  choice.cpu_threads = a.limits.threads;
   // Sized from prompt + max_tokens capped at the context, checked before anything is allocated.
   auto needed = kv_blocks_for_request(std::ssize(*prompt), a.params.max_tokens, cfg.max_context(),
-                                      opts.block_size);
+                                      choice.block_size);
   if (!needed.ok()) {
     std::fprintf(stderr, "agentrt generate: %s\n", needed.error().message.c_str());
     return kExitUsage;
   }
-  opts.num_blocks = a.limits.kv_blocks > 0 ? a.limits.kv_blocks : *needed + 1;
-  auto backend = make_backend(a.backend, *model, opts);
+  choice.kv_blocks = a.limits.kv_blocks > 0 ? a.limits.kv_blocks : *needed + 1;
+  auto backend = backends::make_backend(*model, choice);
   if (!backend.ok()) {
     // A pool over the memory limit is the user's --kv-blocks when they gave one: say so.
     const bool pool = a.limits.kv_blocks > 0 && backend.error().code == ErrorCode::out_of_memory;
