@@ -203,7 +203,8 @@ void Engine::do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events
 void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
                        std::vector<EngineEvent>& events) {
   if (!s.paused) {
-    events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, "resume: not paused"});
+    events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, "resume: not paused",
+                      ErrorCode::invalid_argument});
     return;
   }
   // A bad resume ends the request (an error event is its last), as a bad add_request never
@@ -214,7 +215,8 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optiona
                        "resume: max_tokens must be >= 1, got " + std::to_string(*max_tokens));
   }
   if (!valid.ok()) {
-    events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, valid.error().message});
+    events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, valid.error().message,
+                      valid.error().code});
     return end(s);
   }
   s.tokens.insert(s.tokens.end(), appended.begin(), appended.end());
@@ -237,13 +239,15 @@ void Engine::do_fork(RequestId parent, RequestId child, bool refused,
   if (refused) {
     events.push_back({child, EventKind::error, -1, 0.0f, std::nullopt,
                       "fork: " + std::to_string(opt_.max_requests) +
-                          " requests held (EngineOptions::max_requests)"});
+                          " requests held (EngineOptions::max_requests)",
+                      ErrorCode::overloaded});
     return;
   }
   auto it = seqs_.find(parent);
   if (it == seqs_.end()) {
     --held_;
-    events.push_back({child, EventKind::error, -1, 0.0f, std::nullopt, "fork: unknown parent"});
+    events.push_back({child, EventKind::error, -1, 0.0f, std::nullopt, "fork: unknown parent",
+                      ErrorCode::not_found});
     return;
   }
   const Seq& p = *it->second;

@@ -84,7 +84,9 @@ struct EngineEvent {
   std::int32_t token = -1;
   float logprob = 0.0f;
   std::optional<FinishReason> finish;
-  std::string message;  // error text
+  std::string message;                   // error text
+  ErrorCode code = ErrorCode::internal;  // kind error: its category (e.g. overloaded)
+  Error error() const { return Error{code, message}; }
 };
 
 struct EngineStats {

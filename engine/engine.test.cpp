@@ -170,6 +170,7 @@ TEST(Engine, BadResumeEndsTheRequest) {
   ASSERT_TRUE(ev.ok());
   ASSERT_EQ(ev->size(), 1u);
   EXPECT_EQ((*ev)[0].kind, EventKind::error);
+  EXPECT_EQ((*ev)[0].code, ErrorCode::invalid_argument);
   EXPECT_NE((*ev)[0].message.find("appended token 1: id -1"), std::string::npos)
       << (*ev)[0].message;
   EXPECT_FALSE(rig.engine->has_work());
@@ -247,6 +248,7 @@ TEST(Engine, MaxRequestsBoundsHeldRequests) {
   }
   ASSERT_EQ(got[child].size(), 1u);
   EXPECT_EQ(got[child][0].kind, EventKind::error);
+  EXPECT_EQ(got[child][0].code, ErrorCode::overloaded);
   EXPECT_EQ(got[*a].size(), 3u);
   EXPECT_TRUE(rig.engine->add_request(req(3, 5, 3)).ok());  // both ended: slots are free
   EXPECT_TRUE(rig.engine->add_request(req(4, 5, 3)).ok());
