@@ -45,6 +45,7 @@ struct Db::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // every open column family
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> ours{};
   std::vector<std::string> problems;
+  std::vector<LostKey> lost;
 
   ~Impl() { close(); }
 
@@ -53,11 +54,10 @@ struct Db::Impl {
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = cache;
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    if (name == cf_name(Cf::kv_blocks)) {
-      o.compression = rocksdb::kNoCompression;  // KV tensors do not compress
-    } else {
-      o.write_buffer_size = 8ull << 20;  // small records
-    }
+    // KV tensors do not compress, and job records are small; uncompressed, a damaged table
+    // file still shows repair the keys of the records it loses.
+    o.compression = rocksdb::kNoCompression;
+    if (name != cf_name(Cf::kv_blocks)) o.write_buffer_size = 8ull << 20;  // small records
     return o;
   }
 
@@ -167,7 +167,14 @@ Result<std::shared_ptr<Db>> Db::open(const std::filesystem::path& dir, const DbO
   }
   if (!damage.empty()) {
     impl->problems.push_back(dir.string() + ": " + damage + "; repaired with RocksDB RepairDB");
-    auto s = detail::repair(dir, o, impl->descriptors(), impl->problems);
+    std::vector<detail::LostKey> lost;
+    auto s =
+        detail::repair(dir, o, impl->descriptors(), cf_name(Cf::kv_blocks), impl->problems, lost);
+    for (auto& k : lost) {
+      for (std::size_t c = 0; c < kCfCount; ++c) {
+        if (k.cf == kCfNames[c]) impl->lost.push_back({static_cast<Cf>(c), std::move(k.key)});
+      }
+    }
     if (!s.ok()) return io_error(dir, "repair after '" + damage + "'", s);
     s = impl->open_once();
     if (s.ok()) s = impl->verify();
@@ -192,6 +199,10 @@ const std::filesystem::path& Db::dir() const {
 
 const std::vector<std::string>& Db::recovered_problems() const {
   return impl_->problems;
+}
+
+const std::vector<LostKey>& Db::lost_keys() const {
+  return impl_->lost;
 }
 
 Status Db::flush() {

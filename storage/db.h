@@ -35,6 +35,12 @@ struct DbOptions {
   int max_open_files = 256;                     // table files kept open at once
 };
 
+// A record's key read back from a table file that repair had to set aside.
+struct LostKey {
+  Cf cf;
+  std::string key;
+};
+
 class Db {
  public:
   // Opens or creates the database in `dir`. A store that RocksDB reports damaged (corrupt
@@ -53,6 +59,10 @@ class Db {
   // What the repair on open found and lost, one line each (empty when none ran), e.g.
   // "table file 000012.sst (column family jobs) was unreadable and moved to lost/".
   const std::vector<std::string>& recovered_problems() const;
+  // The keys of records in the table files that repair set aside (read with checksums off,
+  // so best effort: a damaged block's keys may be missing), for every column family but
+  // kv_blocks. A key may still be in the store (a newer version elsewhere).
+  const std::vector<LostKey>& lost_keys() const;
   // Writes memtables to table files and syncs the WAL (shutdown). Errors: io.
   Status flush();
 

@@ -13,6 +13,9 @@
 namespace agentrt::storage {
 namespace {
 
+using testing::flip;
+using testing::largest_table;
+using testing::table_files;
 using testing::TempDir;
 
 constexpr Cf kAll[] = {Cf::kv_blocks, Cf::kv_meta, Cf::jobs, Cf::events, Cf::checkpoints};
@@ -44,17 +47,6 @@ int readable(Db& db, Cf cf, int n) {
   return found;
 }
 
-std::vector<std::filesystem::path> table_files(Db& db, Cf cf) {
-  rocksdb::ColumnFamilyMetaData meta;
-  db.raw()->GetColumnFamilyMetaData(db.cf(cf), &meta);
-  std::vector<std::filesystem::path> out;
-  for (const auto& level : meta.levels) {
-    for (const auto& f : level.files)
-      out.push_back(std::filesystem::path(f.db_path) / f.name.substr(1));
-  }
-  return out;
-}
-
 std::vector<std::filesystem::path> files_named(const std::filesystem::path& dir,
                                                const std::string& part) {
   std::vector<std::filesystem::path> out;
@@ -62,18 +54,6 @@ std::vector<std::filesystem::path> files_named(const std::filesystem::path& dir,
     if (e.path().filename().string().find(part) != std::string::npos) out.push_back(e.path());
   }
   return out;
-}
-
-void flip(const std::filesystem::path& file, std::size_t offset) {
-  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-  ASSERT_TRUE(f.good()) << file;
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.read(&c, 1);
-  ASSERT_TRUE(f.good()) << file << " has no byte " << offset;
-  c = static_cast<char>(c ^ 0x5a);
-  f.seekp(static_cast<std::streamoff>(offset));
-  f.write(&c, 1);
 }
 
 std::string joined(const std::vector<std::string>& lines) {
@@ -170,23 +150,10 @@ TEST(DbRepair, DamagedManifestIsRepairedWithoutLosingRecords) {
   expect_everything_readable(**db);
 }
 
-// Names the jobs table file holding the 20 records of fill_store (not the sentinel's).
-std::filesystem::path jobs_table(const std::filesystem::path& dir) {
-  auto db = Db::open(dir);
-  EXPECT_TRUE(db.ok());
-  if (!db.ok()) return {};
-  std::filesystem::path biggest;
-  for (const auto& f : table_files(**db, Cf::jobs)) {
-    if (biggest.empty() || std::filesystem::file_size(f) > std::filesystem::file_size(biggest))
-      biggest = f;
-  }
-  return biggest;
-}
-
 TEST(DbRepair, LostTableFileIsNamedAndTheRestKept) {
   TempDir dir;
   fill_store(dir.path());
-  const auto table = jobs_table(dir.path());
+  const auto table = largest_table(dir.path(), Cf::jobs);
   ASSERT_FALSE(table.empty());
   ASSERT_TRUE(std::filesystem::remove(table));
   auto db = Db::open(dir.path());
@@ -202,15 +169,20 @@ TEST(DbRepair, LostTableFileIsNamedAndTheRestKept) {
 TEST(DbRepair, DamagedTableFileIsMovedAsideAndNamed) {
   TempDir dir;
   fill_store(dir.path());
-  const auto table = jobs_table(dir.path());
+  const auto table = largest_table(dir.path(), Cf::jobs);
   ASSERT_FALSE(table.empty());
-  flip(table, 30);  // inside the first data block
+  flip(table, testing::read_file(table).find(value(3)) + 10);  // inside a value
   auto db = Db::open(dir.path());
   ASSERT_TRUE(db.ok()) << db.error().to_string();
   const auto problems = joined((*db)->recovered_problems());
   EXPECT_NE(problems.find(table.filename().string() + " (column family jobs"), std::string::npos)
       << problems;
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "lost" / table.filename()));
+  // Its records are named (the flipped byte sits in a value, so every key still reads).
+  int lost_jobs = 0;
+  for (const auto& lost : (*db)->lost_keys())
+    lost_jobs += lost.cf == Cf::jobs && lost.key.starts_with("k1");
+  EXPECT_EQ(lost_jobs, 20);
   for (Cf cf : {Cf::kv_blocks, Cf::kv_meta, Cf::events, Cf::checkpoints})
     EXPECT_EQ(readable(**db, cf, 20), 20) << cf_name(cf);
   // The store is sound again: a second open repairs nothing.
@@ -232,8 +204,7 @@ TEST(DbRepair, DamagedWalRecordCostsItsBlockAndTheRestIsKept) {
   }
   const auto logs = files_named(dir.path(), ".log");
   ASSERT_EQ(logs.size(), 1u);
-  std::ifstream in(logs[0], std::ios::binary);
-  const std::string wal((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string wal = testing::read_file(logs[0]);
   const auto at = wal.find(value(20));  // inside record 20's value, not a record header
   ASSERT_NE(at, std::string::npos);
   flip(logs[0], at + 50);

@@ -16,6 +16,7 @@ namespace agentrt::storage::detail {
 namespace {
 
 constexpr std::size_t kMaxReportedLines = 64;
+constexpr std::size_t kMaxLostKeys = 100000;
 
 // Keeps what RepairDB logs at WARN and above: the records and tables it dropped.
 class ProblemLogger final : public rocksdb::Logger {
@@ -56,8 +57,9 @@ bool ends_with(const std::string& s, const std::string& tail) {
 }
 
 // "table file 000012.sst (column family jobs, 40 records readable) was unreadable and moved
-// to lost/".
-std::string describe_lost_table(const std::filesystem::path& file) {
+// to lost/"; the readable keys go to `lost` unless the family is `skip_cf`.
+std::string describe_lost_table(const std::filesystem::path& file, const std::string& skip_cf,
+                                std::vector<LostKey>& lost) {
   std::string cf = "unknown";
   long readable = 0;
   rocksdb::SstFileReader reader({});
@@ -66,8 +68,10 @@ std::string describe_lost_table(const std::filesystem::path& file) {
     rocksdb::ReadOptions ro;
     ro.verify_checksums = false;
     std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(ro));
-    for (it->SeekToFirst(); it->Valid(); it->Next())
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
       ++readable;
+      if (cf != skip_cf && lost.size() < kMaxLostKeys) lost.push_back({cf, it->key().ToString()});
+    }
   }
   return "table file " + file.filename().string() + " (column family " + cf + ", " +
          std::to_string(readable) + " records readable) was unreadable and moved to lost/";
@@ -86,7 +90,8 @@ bool lost_current(const std::filesystem::path& dir) {
 
 rocksdb::Status repair(const std::filesystem::path& dir, rocksdb::DBOptions options,
                        const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs,
-                       std::vector<std::string>& problems) {
+                       const std::string& skip_cf, std::vector<std::string>& problems,
+                       std::vector<LostKey>& lost) {
   const auto lost_dir = dir / "lost";
   const auto lost_before = files_in(lost_dir);
   auto logger = std::make_shared<ProblemLogger>();
@@ -97,7 +102,7 @@ rocksdb::Status repair(const std::filesystem::path& dir, rocksdb::DBOptions opti
     problems.push_back("repair: " + std::move(line));
   for (const auto& f : files_in(lost_dir)) {
     if (lost_before.count(f) == 0 && ends_with(f, ".sst")) {
-      problems.push_back(describe_lost_table(lost_dir / f));
+      problems.push_back(describe_lost_table(lost_dir / f, skip_cf, lost));
     }
   }
   return s;

@@ -14,11 +14,19 @@ namespace agentrt::storage::detail {
 // them and delete them as obsolete, so it must be repaired instead.
 bool lost_current(const std::filesystem::path& dir);
 
+// A key read from a table file that repair moved to lost/.
+struct LostKey {
+  std::string cf;  // column family name
+  std::string key;
+};
+
 // Runs RepairDB on `dir` with `cfs` (unknown column families get default options) and
 // appends to `problems` what it reported (its warnings and errors) and each table file it
-// moved to lost/ with its column family. Returns RepairDB's status.
+// moved to lost/ with its column family. The keys still readable in those files (checksums
+// off), except those of `skip_cf`, go to `lost`. Returns RepairDB's status.
 rocksdb::Status repair(const std::filesystem::path& dir, rocksdb::DBOptions options,
                        const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs,
-                       std::vector<std::string>& problems);
+                       const std::string& skip_cf, std::vector<std::string>& problems,
+                       std::vector<LostKey>& lost);
 
 }  // namespace agentrt::storage::detail

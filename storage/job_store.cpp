@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <set>
+
 #include "storage/job_store_keys.h"
 #include "storage/json_record.h"
 
@@ -28,6 +30,35 @@ bool starts_with(const rocksdb::Slice& s, std::string_view prefix) {
 DroppedRecord unreadable(const std::string& job_id, const std::string& what,
                          const rocksdb::Status& s) {
   return {job_id, what, "unreadable: " + s.ToString()};
+}
+
+// Records that repair set aside on open (Db::lost_keys) and the store no longer holds.
+void report_lost(Db& db, std::vector<DroppedRecord>& dropped) {
+  std::set<std::pair<Cf, std::string>> seen;
+  for (const auto& lost : db.lost_keys()) {
+    const std::string& key = lost.key;
+    if (!seen.insert({lost.cf, key}).second) continue;
+    std::string id, what;
+    if (lost.cf == Cf::jobs) {
+      if (key.size() < 2 || key[0] != 'd') continue;
+      id = key.substr(1), what = "job";
+    } else if (lost.cf == Cf::events || lost.cf == Cf::checkpoints) {
+      const auto nul = key.find('\0');
+      if (nul == std::string::npos || nul == 0) continue;
+      id = key.substr(0, nul);
+      if (lost.cf == Cf::events) {
+        if (key.size() != nul + 9) continue;
+        what = "event " + std::to_string(job_keys::event_seq(key));
+      } else {
+        what = "checkpoint " + key.substr(nul + 1);
+      }
+    } else {
+      continue;
+    }
+    std::string value;
+    if (!db.raw()->Get({}, db.cf(lost.cf), key, &value).IsNotFound()) continue;
+    dropped.push_back({id, what, "lost: its table file was damaged and set aside by repair"});
+  }
 }
 
 }  // namespace
@@ -108,6 +139,7 @@ Result<JobScan> JobStore::scan_jobs() {
   } else if (!it->status().ok()) {
     return io_error("scan jobs", it->status());
   }
+  report_lost(*db_, out.dropped);
   return out;
 }
 

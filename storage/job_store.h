@@ -54,7 +54,8 @@ class JobStore {
   Result<std::optional<std::string>> find_idempotent(const std::string& key);
   // Every job document, in id order; corrupt ones are in `dropped` (never in `jobs`). A
   // damaged table part way through ends the scan with a dropped entry for what follows.
-  // Errors: io.
+  // `dropped` also names the jobs, events and checkpoints that the Db's repair set aside on
+  // open (Db::lost_keys) and that the store no longer holds. Errors: io.
   Result<JobScan> scan_jobs();
 
   // Appends to the job's event log; returns its sequence number (1, 2, ...; per job, in call

@@ -228,5 +228,60 @@ TEST(JobStoreIo, AFailedPutJobReturnsAnErrorAndWritesNothing) {
   EXPECT_FALSE((*jobs)->find_idempotent("key-2")->has_value());
 }
 
+// Text without repeats, so that it is stored as it is even in a compressed block.
+std::string note(const std::string& id) {
+  std::uint64_t x = std::hash<std::string>{}(id) | 1;
+  std::string out;
+  for (int i = 0; i < 6; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    out += std::to_string(x >> 20) + ",";
+  }
+  return out;
+}
+
+// The corruption test at the file level: bytes flipped in the table file holding
+// jobs' documents. The store opens (repaired), names each job it lost, and loads the rest.
+TEST(JobStoreRepair, JobsOfADamagedTableFileAreNamedAndTheRestLoad) {
+  TempDir dir;
+  {
+    auto db = Db::open(dir.path());
+    ASSERT_TRUE(db.ok());
+    auto jobs = JobStore::open(*db);
+    ASSERT_TRUE(jobs.ok());
+    for (const std::string id : {"j-1", "j-2", "j-3"}) {
+      ASSERT_TRUE((*jobs)->put_job(id, {{"id", id}, {"note", note(id)}}, true).ok());
+      ASSERT_TRUE((*jobs)->append_event(id, {{"n", 1}}, false).ok());
+    }
+    ASSERT_TRUE((*db)->flush().ok());
+    ASSERT_TRUE((*jobs)->put_job("j-4", {{"id", "j-4"}}, true).ok());  // in the WAL only
+  }
+  const auto table = testing::largest_table(dir.path(), Cf::jobs);
+  ASSERT_FALSE(table.empty());
+  const auto at = testing::read_file(table).find(note("j-2"));  // a literal even if compressed
+  ASSERT_NE(at, std::string::npos);
+  testing::flip(table, at + 3);
+
+  auto db = Db::open(dir.path());
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  std::string problems;
+  for (const auto& p : (*db)->recovered_problems())
+    problems += p + "\n";
+  EXPECT_NE(problems.find("column family jobs"), std::string::npos) << problems;
+  auto jobs = JobStore::open(*db);
+  ASSERT_TRUE(jobs.ok());
+  auto scan = (*jobs)->scan_jobs();
+  ASSERT_TRUE(scan.ok());
+  ASSERT_EQ(scan->jobs.size(), 1u);
+  EXPECT_EQ(scan->jobs[0].first, "j-4");
+  std::vector<std::string> named;
+  for (const auto& d : scan->dropped) {
+    EXPECT_EQ(d.what, "job");
+    EXPECT_NE(d.reason.find("lost"), std::string::npos) << d.reason;
+    named.push_back(d.job_id);
+  }
+  EXPECT_EQ(named, (std::vector<std::string>{"j-1", "j-2", "j-3"}));
+  EXPECT_EQ((*jobs)->events_after("j-2", 0, 10)->size(), 1u);  // other column families kept
+}
+
 }  // namespace
 }  // namespace agentrt::storage

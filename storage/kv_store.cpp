@@ -295,6 +295,13 @@ Result<std::vector<std::optional<KvStore::Value>>> KvStore::get_many(
       missing.push_back(rows[i]);
       continue;
     }
+    // A damaged table block (RocksDB's own checksum) is corrupt KV like a bad value: the
+    // row is deleted (its tombstone shadows the damage) and the block recomputed.
+    if (statuses[i].IsCorruption()) {
+      ++impl_->corrupt_dropped;
+      corrupt.push_back(rows[i]);
+      continue;
+    }
     if (!statuses[i].ok()) return io_error("get " + keys[i].hex(), statuses[i]);
     out[i] = decode_kv_block(impl_->model, keys[i], values[i].ToStringView());
     if (out[i]) {

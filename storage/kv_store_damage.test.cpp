@@ -4,6 +4,7 @@
 // served) by the KV manager above it; the value format itself is pinned.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <functional>
 
 #include "storage/kv_store_testing.h"
@@ -253,6 +254,40 @@ TEST(KvStoreFormat, ValueLayoutIsPinned) {
             "050c131a21282f36");
   EXPECT_EQ(row.size(), 32u);
   EXPECT_EQ(row.substr(16), v.substr(kBlockKeyAt, 16));
+}
+
+// Damage RocksDB itself catches (a table block failing its checksum) is corrupt KV too: the
+// row is deleted and reported absent, and the store's other blocks are served.
+TEST(KvStoreTableDamage, ADamagedTableBlockIsDroppedLikeACorruptValue) {
+  TempDir dir;
+  const std::string marker = "a-unique-marker-in-the-payload";
+  std::vector<std::byte> big = payload(6000, 9);
+  std::memcpy(big.data() + 3000, marker.data(), marker.size());
+  {
+    auto db = Db::open(dir.path());
+    ASSERT_TRUE(db.ok());
+    auto store = KvStore::open(*db, "model");
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->put(kKey, big).ok());
+    ASSERT_TRUE((*store)->put(kOtherKey, payload(6000, 4)).ok());
+    ASSERT_TRUE((*db)->flush().ok());
+  }
+  const auto table = largest_table(dir.path(), Cf::kv_blocks);
+  const auto at = read_file(table).find(marker);
+  ASSERT_NE(at, std::string::npos);
+  flip(table, at + 5);
+
+  auto store = KvStore::open(dir.path(), "model");
+  ASSERT_TRUE(store.ok()) << store.error().to_string();
+  for (int i = 0; i < 2; ++i) {
+    auto got = (*store)->get(kKey);
+    ASSERT_TRUE(got.ok()) << got.error().to_string();
+    EXPECT_FALSE(got->has_value());
+    EXPECT_EQ((*store)->corrupt_dropped(), 1);  // the second get finds it deleted
+  }
+  auto other = (*store)->get(kOtherKey);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*other, payload(6000, 4));
 }
 
 }  // namespace

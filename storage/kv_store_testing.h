@@ -1,6 +1,7 @@
-// Test support for KvStore: temporary directories, raw access to the RocksDB rows behind a
-// store (to damage values the way a disk or another version would), the value layout, and a
-// RocksDB FileSystem that fails reads or writes on demand. Header-only; *.test.cpp only.
+// Test support for storage/: temporary directories, raw access to the RocksDB rows behind a
+// store and to its table files (to damage them the way a disk or another version would), the
+// KV value layout, and a RocksDB FileSystem that fails reads or writes on demand.
+// Header-only; *.test.cpp only.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +14,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +75,49 @@ class RawDb {
   }
   std::shared_ptr<Db> db_;
 };
+
+// The table files of `cf`.
+inline std::vector<std::filesystem::path> table_files(Db& db, Cf cf) {
+  rocksdb::ColumnFamilyMetaData meta;
+  db.raw()->GetColumnFamilyMetaData(db.cf(cf), &meta);
+  std::vector<std::filesystem::path> out;
+  for (const auto& level : meta.levels) {
+    for (const auto& f : level.files)
+      out.push_back(std::filesystem::path(f.db_path) / f.name.substr(1));
+  }
+  return out;
+}
+
+// The largest table file of `cf` in the store at `dir` (opened for the purpose).
+inline std::filesystem::path largest_table(const std::filesystem::path& dir, Cf cf) {
+  auto db = Db::open(dir);
+  EXPECT_TRUE(db.ok());
+  if (!db.ok()) return {};
+  std::filesystem::path biggest;
+  for (const auto& f : table_files(**db, cf)) {
+    if (biggest.empty() || std::filesystem::file_size(f) > std::filesystem::file_size(biggest))
+      biggest = f;
+  }
+  return biggest;
+}
+
+inline std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Flips one byte of a file in place.
+inline void flip(const std::filesystem::path& file, std::size_t offset) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f.good()) << file;
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.read(&c, 1);
+  ASSERT_TRUE(f.good()) << file << " has no byte " << offset;
+  c = static_cast<char>(c ^ 0x5a);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+}
 
 // Recomputes a value's checksum, so that only the other checks can catch what was changed.
 inline void reseal(std::string& v) {
