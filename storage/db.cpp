@@ -57,7 +57,14 @@ struct Db::Impl {
     // KV tensors do not compress, and job records are small; uncompressed, a damaged table
     // file still shows repair the keys of the records it loses.
     o.compression = rocksdb::kNoCompression;
-    if (name != cf_name(Cf::kv_blocks)) o.write_buffer_size = 8ull << 20;  // small records
+    if (name == cf_name(Cf::kv_blocks)) {
+      // Repair puts every table file in level 0; a large KV store would then stop all
+      // writes (jobs too: the write controller is shared) until compaction caught up.
+      o.level0_slowdown_writes_trigger = 256;
+      o.level0_stop_writes_trigger = 1024;
+    } else {
+      o.write_buffer_size = 8ull << 20;  // small records
+    }
     return o;
   }
 
