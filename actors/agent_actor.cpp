@@ -133,10 +133,7 @@ void Agent::on_batch(const TokenBatch& b) {
   if (b.cancelled || (cancel_pending_ && b.id == 0))
     return complete(make_error(ErrorCode::cancelled, "agent '" + in_.spec.name + "': cancelled"));
   if (cancel_pending_) return on_cancel();
-  if (b.error) {
-    return complete(
-        make_error(ErrorCode::internal, "agent '" + in_.spec.name + "': engine: " + *b.error));
-  }
+  if (b.error) return complete(b.error->with_context("agent '" + in_.spec.name + "': engine"));
   for (std::size_t i = 0; i < b.tokens.size(); ++i) {
     if (!on_token(b.tokens[i], b.logprobs[i])) return;
   }

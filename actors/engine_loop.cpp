@@ -51,7 +51,7 @@ int slots_of(const GenerateMsg& m) {
   return m.samples_after_prefill > 0 ? 1 : 1 + m.fork_after_prefill;
 }
 
-TokenBatch error_batch(RequestId id, std::string why) {
+TokenBatch error_batch(RequestId id, Error why) {
   return TokenBatch{id, {}, {}, std::nullopt, false, false, std::move(why)};
 }
 
@@ -152,7 +152,7 @@ void EngineLoop::admit_waiting(Outbox& out) {
       routes_.emplace(*id, std::move(c));
       wake();
     } else {  // e.g. the full max_tokens cannot fit: this sample fails alone
-      out.push_back({sub, error_batch(0, id.error().message)});
+      out.push_back({sub, error_batch(0, id.error())});
     }
     if (w.subscribers.empty()) samples_wait_.pop_front();
   }
@@ -163,7 +163,7 @@ void EngineLoop::admit_waiting(Outbox& out) {
     auto id = admit(msg);
     if (!id.ok())
       for (auto& sub : subscribers)
-        out.push_back({sub, error_batch(0, id.error().message)});
+        out.push_back({sub, error_batch(0, id.error())});
   }
   count_waiting();  // active_requests follows with the step's KV metrics (update_snapshot)
 }
@@ -367,7 +367,9 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
         if (e.kind == EventKind::token) {
           start_samples(r);
         } else {
-          const std::string why = e.kind == EventKind::error ? e.message : "cancelled";
+          const Error why = e.kind == EventKind::error
+                                ? make_error(ErrorCode::internal, e.message)
+                                : make_error(ErrorCode::cancelled, "cancelled");
           for (auto& sub : r.fork_subscribers)
             out.push_back({sub, TokenBatch{0, {}, {}, std::nullopt, false, false, why}});
         }
@@ -393,7 +395,7 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
       if (e.kind == EventKind::cancelled) {
         out[bi].second.cancelled = true;
       } else if (e.kind == EventKind::error) {
-        out[bi].second.error = e.message;
+        out[bi].second.error = make_error(ErrorCode::internal, e.message);  // no code in events
       } else if (!take_token(e, r, out[bi].second)) {
         continue;  // still running (or paused at EOS)
       }
@@ -428,14 +430,14 @@ void EngineLoop::fail_all(const Error& error) {
     std::lock_guard lock(mu_);
     for (auto& [id, r] : routes_) {
       engine_->cancel(id);
-      if (r.subscriber) out.push_back({r.subscriber, error_batch(id, error.to_string())});
+      if (r.subscriber) out.push_back({r.subscriber, error_batch(id, error)});
       for (auto& sub : r.fork_subscribers)  // a probe's samples or forks to come
-        out.push_back({sub, error_batch(0, error.to_string())});
+        out.push_back({sub, error_batch(0, error)});
     }
     routes_.clear();
     for (auto& w : samples_wait_)
       for (auto& sub : w.subscribers)
-        out.push_back({sub, error_batch(0, error.to_string())});
+        out.push_back({sub, error_batch(0, error)});
     samples_wait_.clear();
     admit_waiting(out);  // queued submits get a fresh start
     pending_ = true;

@@ -68,7 +68,9 @@ struct TokenBatch {
   std::optional<FinishReason> finish;  // stop_token: paused at EOS (pause_at_eos) or ended
   bool paused_at_eos = false;          // the KV is pinned; resume or cancel it
   bool cancelled = false;
-  std::optional<std::string> error;  // the request failed; it is gone
+  // The request failed; it is gone. The code says why (overloaded, out_of_memory,
+  // invalid_argument at admission; internal for an engine step failure).
+  std::optional<Error> error;
 };
 
 // A tool call for a tool actor: arguments already checked against the schema.

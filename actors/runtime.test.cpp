@@ -632,6 +632,41 @@ TEST(Runtime, AgentsWaitBehindTheLiveBoundAndOnlyAFullQueueIsOverloaded) {
   EXPECT_EQ(rt->metrics().queued_requests, 0);
 }
 
+// A refusal at admission keeps its code through the engine loop's TokenBatch: an agent
+// that waited for a live slot and then cannot fit in the KV pool ends out_of_memory (it
+// used to arrive as internal).
+TEST(Runtime, AWaitingAgentRefusedAtAdmissionKeepsItsErrorCode) {
+  auto o = options();
+  o.tools.clear();
+  o.kv_blocks = 64;  // 1,024 tokens: the solver fits, 2,000 more tokens do not
+  o.max_pending_requests = 1;
+  auto rt = make_runtime(o);
+  ASSERT_TRUE(rt);
+  auto gate = std::make_shared<GateCalculator>();
+  OpenAtEnd opener{gate};
+  ASSERT_TRUE(rt->add_tool(gate).ok());
+  std::promise<Result<AgentResult>> first, big;
+  ASSERT_TRUE(rt->start_agent(solver(2), kProblems[0], {}, [&](Result<AgentResult> r) {
+                  first.set_value(std::move(r));
+                }).ok());
+  gate->wait_blocked(1);  // the first holds the only live slot
+  AgentSpec huge = solver(2);
+  huge.sampling.max_tokens = 2000;
+  ASSERT_TRUE(rt->start_agent(huge, kProblems[1], {}, [&](Result<AgentResult> r) {
+                  big.set_value(std::move(r));
+                }).ok());
+  ASSERT_TRUE(wait_metrics(*rt, [](const RuntimeMetrics& m) { return m.queued_requests == 1; }));
+  gate->open();
+  auto r = big.get_future().get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::out_of_memory) << r.error().to_string();
+  EXPECT_NE(r.error().message.find("agent 'solver': engine: request needs"), std::string::npos)
+      << r.error().message;
+  auto r1 = first.get_future().get();
+  EXPECT_TRUE(r1.ok()) << r1.error().to_string();
+  wait_idle(*rt);
+}
+
 // More agents than live slots: all run to the end, none is refused.
 TEST(Runtime, ManyAgentsOnFewLiveSlotsAllFinish) {
   auto o = options();
