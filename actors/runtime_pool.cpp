@@ -4,9 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
-#ifdef AGENTRT_HAVE_CUDA
-#include "kernels/cuda_backend.h"
-#endif
+#include "engine/backends/backend_factory.h"
 
 namespace agentrt::actors {
 namespace {
@@ -19,25 +17,16 @@ std::string canonical_dir(const std::string& dir) {
   return ec ? std::filesystem::path(dir).lexically_normal().string() : p.string();
 }
 
-Result<BackendFactory> backend_factory(const ModelKey& key) {
-  if (key.backend == "cpu") return BackendFactory{};
-  if (key.backend != "cuda")
+// Fails before the model loads for a backend this build cannot make.
+Status check_backend(const ModelKey& key) {
+  if (key.backend != "cpu" && key.backend != "cuda")
     return make_error(ErrorCode::invalid_argument,
                       "backend '" + key.backend + "': expected cpu or cuda");
-#ifdef AGENTRT_HAVE_CUDA
-  return BackendFactory([device = key.device](const std::shared_ptr<const model::Model>& model,
-                                              int kv_blocks) -> Result<std::unique_ptr<Backend>> {
-    kernels::CudaBackendOptions o;
-    o.num_blocks = kv_blocks;
-    o.device = device;
-    auto b = kernels::CudaBackend::create(model, o);
-    if (!b.ok()) return b.error();
-    return std::unique_ptr<Backend>(std::move(*b));
-  });
-#else
-  return make_error(ErrorCode::unsupported,
-                    "backend 'cuda': this agentrt was built without CUDA (use backend: cpu)");
-#endif
+  if (!backends::backend_available(key.backend))
+    return make_error(ErrorCode::unsupported, "backend '" + key.backend +
+                                                  "': this agentrt was built without it (use "
+                                                  "backend: cpu)");
+  return ok_status();
 }
 
 }  // namespace
@@ -47,8 +36,7 @@ RuntimePool::RuntimePool(RuntimeOptions base) : base_(std::move(base)) {}
 RuntimePool::~RuntimePool() = default;
 
 Result<Runtime*> RuntimePool::get(const ModelKey& key) {
-  auto factory = backend_factory(key);
-  if (!factory.ok()) return factory.error();
+  AGENTRT_TRY(check_backend(key));
   const std::string dir = canonical_dir(key.dir);
   const std::string id = dir + '\n' + key.backend + '\n' + std::to_string(key.device);
   Entry* e = nullptr;
@@ -62,7 +50,8 @@ Result<Runtime*> RuntimePool::get(const ModelKey& key) {
   if (e->runtime) return e->runtime.get();
   RuntimeOptions o = base_;
   o.model_dir = dir;
-  o.backend = std::move(*factory);
+  o.backend_kind = key.backend;  // made by backends::make_backend (unless base injects one)
+  o.device = key.device;
   if (key.kv_blocks > 0) o.kv_blocks = key.kv_blocks;
   if (key.threads > 0) o.cpu_threads = key.threads;
   if (key.max_live_requests > 0) o.max_pending_requests = key.max_live_requests;
@@ -112,8 +101,9 @@ std::vector<Runtime*> RuntimePool::all() {
 }
 
 void RuntimePool::flush_kv() {
-  // Runtime::flush_kv arrives with the persistent tier (RuntimeOptions::persistent); until
-  // then there is nothing to write.
+  // Best effort at shutdown: a runtime whose tier fails does not keep the others from theirs.
+  for (Runtime* rt : all())
+    rt->flush_kv().permit_unchecked();
 }
 
 }  // namespace agentrt::actors

@@ -27,7 +27,7 @@ struct ModelKey {
   std::string dir;
   std::string backend = "cpu";  // "cpu" or "cuda"
   int device = 0;
-  int kv_blocks = 0;          // 0: the pool's base kv_blocks
+  int kv_blocks = 0;          // 0: the base's kv_blocks (backends::kDefaultKvBlocks)
   int threads = 0;            // CPU threads; 0: the base's cpu_threads
   int max_live_requests = 0;  // 0: the base's max_pending_requests
   model::WeightCheck weight_check = model::WeightCheck::sample;
@@ -36,8 +36,8 @@ struct ModelKey {
 class RuntimePool {
  public:
   // `base` is the template of every runtime (engine options, TTLs, tools to register, the
-  // persistent KV tier...); model_dir, backend, kv_blocks, threads and the live bound are
-  // filled per key.
+  // persistent KV tier...); model_dir, backend_kind, device, kv_blocks, threads, the live
+  // bound and the weight check are filled per key.
   explicit RuntimePool(RuntimeOptions base);
   // Destroys the runtimes (each cancels its jobs and flushes its KV).
   ~RuntimePool();
@@ -52,7 +52,8 @@ class RuntimePool {
   Status add_tools(Runtime* rt, const std::vector<ToolConfig>& tools);
   // Every runtime created so far.
   std::vector<Runtime*> all();
-  // Writes every runtime's cached KV to its persistent tier, if it has one (shutdown).
+  // Writes every runtime's cached KV to its persistent tier, if it has one, and waits for
+  // the writes (Runtime::flush_kv; shutdown). Best effort: a failing tier is skipped.
   void flush_kv();
 
  private:

@@ -276,39 +276,34 @@ void WorkflowRunner::Impl::complete_step(int si) {
     if (!steps[i].ready.empty() && !error)
       error = make_error(ErrorCode::cancelled, "cancelled before it started");
   }
-  const auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at[i]).count();
-  };
-  StepStatus st;
+  // The step's final status. The hook and the step_finished event come before the step
+  // counts as ended, so a dependent's events (and the run's end) always follow them.
+  StepResult result;
+  if (!error) result = step_result(step, outcomes);
+  bool was_cancelled = false;
+  {
+    std::lock_guard lk(mu);
+    if (error) result.samples = ended[i];  // what had finished is kept
+    result.status = status[i];
+    was_cancelled = cancelled;
+  }
+  StepStatus& st = result.status;
+  st.elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at[i]).count();
   if (!error) {
-    StepResult result = step_result(step, outcomes);
-    {
-      std::lock_guard lk(mu);
-      result.status = status[i];
-    }
-    result.status.elapsed = elapsed();
-    result.status.state = StepState::done;
-    result.status.activity = "done";
-    // Before the step counts as done (still running here): its dependents and the end of
-    // the run wait for the checkpoint.
+    st.state = StepState::done;
+    st.activity = "done";
+    // The server writes the step's checkpoint here.
     if (hooks.step_done) hooks.step_done(si, result);
-    std::lock_guard lk(mu);
-    status[i].elapsed = result.status.elapsed;
-    status[i].state = StepState::done;
-    status[i].activity = "done";
-    results[i] = std::move(result);
-    results[i].status = st = status[i];
   } else {
-    std::lock_guard lk(mu);
-    auto& s = status[i];
-    s.elapsed = elapsed();
-    s.state =
-        error->code == ErrorCode::cancelled || cancelled ? StepState::cancelled : StepState::failed;
-    s.error = error->message;
-    results[i].samples = ended[i];  // what had finished is kept
-    results[i].status = st = s;
+    st.state = error->code == ErrorCode::cancelled || was_cancelled ? StepState::cancelled
+                                                                    : StepState::failed;
+    st.error = error->message;
   }
   emit(finished_event(st));
+  std::lock_guard lk(mu);
+  status[i] = st;
+  results[i] = std::move(result);
 }
 
 }  // namespace agentrt::actors::workflow

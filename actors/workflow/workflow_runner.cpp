@@ -82,9 +82,7 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
     key.dir = resolve_model_dir(wf, *m, options);
     key.backend = is_default && !options.backend.empty() ? options.backend : m->backend;
     key.device = m->device;
-    key.kv_blocks = options.kv_blocks > 0 ? options.kv_blocks
-                    : m->kv_blocks > 0    ? m->kv_blocks
-                                          : kDefaultRunnerKvBlocks;
+    key.kv_blocks = options.kv_blocks > 0 ? options.kv_blocks : m->kv_blocks;  // 0: the pool's
     key.threads = options.threads > 0 ? options.threads : m->threads;
     // Live requests per engine; agents, map items and best-of samples beyond it wait.
     key.max_live_requests =

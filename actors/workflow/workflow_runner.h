@@ -34,18 +34,16 @@ inline constexpr int kMaxRunUnits = 64;
 // Live engine requests per model (RuntimeOptions::max_pending_requests) unless set; more
 // wait in the runtime's queue.
 inline constexpr int kDefaultRunnerLiveRequests = 1024;
-// KV blocks of a model that neither the options nor the workflow size.
-inline constexpr int kDefaultRunnerKvBlocks = 2048;
 
 struct RunnerOptions {
   std::string model_dir;           // replaces the path of the "default" (or only) model
   std::string fallback_model_dir;  // for models without a path (the CLI: tiny-calc)
   // kv_blocks, threads, max_live_requests and weight_check apply when the pool first loads
   // a model; a model already loaded keeps its own.
-  int kv_blocks = 0;          // 0: the model's kv_blocks, else kDefaultRunnerKvBlocks
-  int threads = 0;            // 0: the model's threads, else all cores
-  std::string backend;        // "cpu" or "cuda": replaces the default model's backend
-  int max_live_requests = 0;  // 0: kDefaultRunnerLiveRequests
+  int kv_blocks = 0;    // 0: the model's kv_blocks, else the pool's (backends::kDefaultKvBlocks)
+  int threads = 0;      // 0: the model's threads, else all cores
+  std::string backend;  // "cpu" or "cuda": replaces the default model's backend
+  int max_live_requests = 0;                                     // 0: kDefaultRunnerLiveRequests
   model::WeightCheck weight_check = model::WeightCheck::sample;  // for every model loaded
 };
 
