@@ -57,7 +57,8 @@ class Db {
   rocksdb::ColumnFamilyHandle* cf(Cf which) const;
   const std::filesystem::path& dir() const;
   // What the repair on open found and lost, one line each (empty when none ran), e.g.
-  // "table file 000012.sst (column family jobs) was unreadable and moved to lost/".
+  // "table file 000012.sst (column family jobs, 40 records readable) was unreadable and
+  // moved to lost/", or RepairDB's own warnings ("Log #18: dropping 2600 bytes; ...").
   const std::vector<std::string>& recovered_problems() const;
   // The keys of records in the table files that repair set aside (read with checksums off,
   // so best effort: a damaged block's keys may be missing), for every column family but
