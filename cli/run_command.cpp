@@ -1,7 +1,8 @@
-// `agentrt run WF.yaml --input NAME=VALUE ... [--model DIR] [--json]`: validates the
-// workflow and its inputs, runs it on the actor runtime (CPU), shows live progress on a
-// terminal (plain lines otherwise), and prints the outputs. SIGINT (Ctrl-C) or SIGTERM
-// cancels the run; --json then still lists the steps and samples that finished.
+// `agentrt run WF.yaml --input NAME=VALUE ... [--model DIR] [--kv-store DIR] [--json]`:
+// validates the workflow and its inputs, runs it on the actor runtime (CPU), shows live
+// progress on a terminal (plain lines otherwise), and prints the outputs. With --kv-store,
+// KV blocks are kept in a RocksDB store that later runs read back. SIGINT (Ctrl-C) or
+// SIGTERM cancels the run; --json then still lists the steps and samples that finished.
 // Exit: 0 done, 1 invalid workflow or a failed step, 2 usage, 130 cancelled.
 #include <unistd.h>
 
@@ -26,6 +27,8 @@
 #include "cli/workflow_args.h"
 #include "engine/common/file_read.h"
 #include "engine/model/weight_check.h"
+#include "storage/db.h"
+#include "storage/kv_store.h"
 
 namespace agentrt::cli {
 namespace {
@@ -35,6 +38,7 @@ struct RunArgs {
   std::vector<std::string> inputs;
   std::string model_dir;
   std::string backend;
+  std::string kv_store;            // RocksDB directory for KV blocks; empty: off
   flags::ResourceFlags resources;  // --threads, --kv-blocks as given
   std::string check_weights = "sample";
   bool json = false;
@@ -87,7 +91,20 @@ int run_workflow(const RunArgs& a) {
   opt.threads = resources->threads;
   opt.kv_blocks = resources->kv_blocks;
   opt.weight_check = *model::parse_weight_check(a.check_weights);  // CLI11 checked the name
-  actors::RuntimePool pool{actors::RuntimeOptions{}};
+  actors::RuntimeOptions base;
+  std::shared_ptr<storage::Db> db;  // outlives the pool: ~Runtime flushes KV into it
+  if (!a.kv_store.empty()) {
+    auto opened = storage::Db::open(a.kv_store);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "agentrt run: --kv-store: %s\n", opened.error().message.c_str());
+      return kExitFailure;
+    }
+    db = *opened;
+    for (const auto& p : db->recovered_problems())
+      std::fprintf(stderr, "agentrt run: --kv-store: %s\n", p.c_str());
+    base.persistent = storage::KvStore::tier_factory(db, {});
+  }
+  actors::RuntimePool pool{std::move(base)};
   auto runner = actors::workflow::WorkflowRunner::create(wf, opt, pool);
   if (!runner.ok()) {
     std::fprintf(stderr, "agentrt run: %s\n", runner.error().message.c_str());
@@ -125,6 +142,10 @@ CommandFn add_run_command(CLI::App& app) {
                 "thread, 256)");
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks,
                 "KV cache blocks of 16 tokens (0 = 2048; at most 4194304)");
+  cmd->add_option("--kv-store", a->kv_store,
+                  "Keep KV blocks in a RocksDB store in DIR (created if missing); later runs "
+                  "over it prefill only what it lacks (default: off)")
+      ->type_name("DIR");
   add_check_weights_flag(cmd, a->check_weights);
   cmd->add_flag("--json", a->json, "Print one JSON object: outputs, steps, samples, KV reuse");
   cmd->add_flag("--quiet", a->quiet, "No progress on stderr");
