@@ -368,7 +368,7 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
           start_samples(r);
         } else {
           const Error why = e.kind == EventKind::error
-                                ? make_error(ErrorCode::internal, e.message)
+                                ? e.error()
                                 : make_error(ErrorCode::cancelled, "cancelled");
           for (auto& sub : r.fork_subscribers)
             out.push_back({sub, TokenBatch{0, {}, {}, std::nullopt, false, false, why}});
@@ -395,7 +395,7 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
       if (e.kind == EventKind::cancelled) {
         out[bi].second.cancelled = true;
       } else if (e.kind == EventKind::error) {
-        out[bi].second.error = make_error(ErrorCode::internal, e.message);  // no code in events
+        out[bi].second.error = e.error();  // e.g. a refused fork: overloaded
       } else if (!take_token(e, r, out[bi].second)) {
         continue;  // still running (or paused at EOS)
       }

@@ -21,6 +21,7 @@ struct Tally {
   std::condition_variable cv;
   std::map<RequestId, int> tokens;
   std::set<RequestId> ended;
+  std::map<RequestId, Error> errors;
 };
 
 caf::behavior collector(caf::event_based_actor*, std::shared_ptr<Tally> t) {
@@ -28,6 +29,7 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<Tally> t) {
     std::lock_guard lock(t->mu);
     t->tokens[b.id] += static_cast<int>(b.tokens.size());
     if (b.finish || b.cancelled || b.error) t->ended.insert(b.id);
+    if (b.error) t->errors[b.id] = *b.error;
     t->cv.notify_all();
   }};
 }
@@ -245,6 +247,24 @@ TEST(EngineLoop, ExplicitPauseForkAndResume) {
   rig.wait_ended(3);
   EXPECT_EQ(rig.count(*id), paused_at + 40) << "max_tokens counts from the resumed turn";
   EXPECT_EQ(rig.count(*child), 40);
+}
+
+// An engine error event reaches the subscriber with its code: a resume with a token outside
+// the vocabulary ends the request as invalid_argument, not internal.
+TEST(EngineLoop, EngineErrorsKeepTheirCode) {
+  LoopRig rig(8);
+  auto id = rig.loop->submit(rig.request(7, 40));
+  ASSERT_TRUE(id.ok());
+  while (rig.count(*id) < 2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(rig.loop->pause(*id, std::chrono::hours(1)).ok());
+  // The engine applies the pause, then this resume, in order.
+  ASSERT_TRUE(rig.loop->resume({*id, {-1}, std::nullopt, std::nullopt}).ok());
+  rig.wait_ended(1);
+  std::lock_guard lock(rig.tally->mu);
+  ASSERT_EQ(rig.tally->errors.count(*id), 1u);
+  EXPECT_EQ(rig.tally->errors[*id].code, ErrorCode::invalid_argument)
+      << rig.tally->errors[*id].to_string();
 }
 
 }  // namespace
