@@ -61,18 +61,19 @@ void Server::Impl::install_routes() {
   http.set_payload_max_length(kMaxRequestBodyBytes);
   http.set_read_timeout(30, 0);
   http.set_write_timeout(30, 0);
-  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    ApiError e =
-        res.status == 404 ? api_error(404, "not_found", "no such route")
-        : res.status == 413
-            ? api_error(413, "too_large",
-                        "request body over the limit of " + std::to_string(kMaxRequestBodyBytes) +
-                            " bytes")
-            : api_error(res.status, "http_error", "HTTP error " + std::to_string(res.status));
-    res.set_content(dump(to_json(e)), "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& res) -> httplib::Server::HandlerResponse {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        ApiError e =
+            res.status == 404 ? api_error(404, "not_found", "no such route")
+            : res.status == 413
+                ? api_error(413, "too_large",
+                            "request body over the limit of " +
+                                std::to_string(kMaxRequestBodyBytes) + " bytes")
+                : api_error(res.status, "http_error", "HTTP error " + std::to_string(res.status));
+        res.set_content(dump(to_json(e)), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   http.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         reply_error(res, api_error(500, "internal", "internal error"));

@@ -58,7 +58,7 @@ void apply_status(StepView& v, const wf::StepStatus& s) {
   v.state = wf::to_string(s.state);
   v.tokens = s.tokens;
   v.tool_calls = s.tool_calls;
-  v.kv_reused_tokens = s.cached_tokens;
+  v.kv_reused_tokens = 0;  // TODO(issue 14): per-step cached tokens
   v.elapsed = s.elapsed;
   v.units_total = s.units_total;
   v.units_done = s.units_done;
@@ -235,13 +235,14 @@ Status JobManager::launch(Live& live) {
     JobRecord rec;
     {
       std::lock_guard lk(mu_);
-      auto& r = jobs_[id];
-      if (step >= 0 && static_cast<std::size_t>(step) < r.steps.size())
-        apply_status(r.steps[static_cast<std::size_t>(step)], result.status);
-      if (static_cast<std::size_t>(step) < r.steps.size())
-        r.steps[static_cast<std::size_t>(step)].state = "done";
-      r.updated_ms = unix_ms_now();
-      rec = r;
+      auto& job = jobs_[id];
+      if (step >= 0 && static_cast<std::size_t>(step) < job.steps.size()) {
+        auto& v = job.steps[static_cast<std::size_t>(step)];
+        apply_status(v, result.status);
+        v.state = "done";
+      }
+      job.updated_ms = unix_ms_now();
+      rec = job;
     }
     if (auto st = persist(rec, false); !st.ok())
       spdlog::warn("job {}: state not stored: {}", id, st.error().message);

@@ -223,7 +223,7 @@ ApiOr<Submitted> JobManager::submit(const JobRequest& req, const std::string& cl
   rec.request_hash = body_hash;
   rec.created_ms = rec.updated_ms = unix_ms_now();
   for (const auto& s : wf->steps)
-    rec.steps.push_back(StepView{s.id});
+    rec.steps.push_back(StepView{s.id, "waiting", 0, 0, 0, 0.0, 0, 0, ""});
   if (auto st = store_->put_job(rec.id, to_json(rec), true, index_key); !st.ok())
     return api_error(500, "store", "the job could not be stored: " + st.error().message);
   {

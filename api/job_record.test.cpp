@@ -28,7 +28,7 @@ TEST(JobRecord, RoundTripsThroughJson) {
 TEST(JobRecord, DamagedDocumentsNameTheMember) {
   JobRecord r;
   r.id = "j-2";
-  r.steps = {StepView{"a"}};
+  r.steps = {StepView{"a", "waiting", 0, 0, 0, 0.0, 0, 0, ""}};
   auto j = to_json(r);
   j["state"] = "exploded";
   auto bad = job_record_from_json(j);

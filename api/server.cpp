@@ -70,10 +70,14 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
   jo.model_roots = options.model_dirs;
   jo.runner = options.runner;
   // The default model loads before the port opens: /readyz is true from the first request.
-  actors::workflow::RunnerOptions ro = options.runner;
-  ro.fallback_model_dir = options.model_dirs.front().string();
-  if (auto rt = actors::workflow::default_runtime(*impl->pool, ro); !rt.ok())
-    return rt.error().with_context("model " + options.model_dirs.front().string());
+  actors::ModelKey key;
+  key.dir = options.model_dirs.front().string();
+  key.backend = options.runner.backend.empty() ? "cpu" : options.runner.backend;
+  key.kv_blocks = options.runner.kv_blocks;
+  key.threads = options.runner.threads;
+  key.max_live_requests = options.runner.max_live_requests;
+  key.weight_check = options.runner.weight_check;
+  if (auto rt = impl->pool->get(key); !rt.ok()) return rt.error().with_context("model " + key.dir);
   auto jobs = JobManager::open(std::move(jo), impl->db, *impl->pool);
   if (!jobs.ok()) return jobs.error();
   impl->jobs = std::move(*jobs);

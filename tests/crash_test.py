@@ -51,7 +51,7 @@ steps:
     extract: { answer: 'Answer: *(-?\d+)' }
 outputs:
   answers: '{{ steps.solve_all.answer | join(", ") }}'
-  total: "{{ steps.check.answer }}"
+  total: "{{ steps.check.output }}"
 """
 
 QUESTIONS = [

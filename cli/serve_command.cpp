@@ -1,0 +1,116 @@
+// `agentrt serve [--host H] [--port P] [--data DIR] [--model DIR]... [--backend cpu|cuda]
+// [--api-key-file F] ...`: the REST server (api/server.h, docs/api.md). It binds 127.0.0.1
+// by default; any other address needs API keys. SIGINT or SIGTERM stops it cleanly: no new
+// jobs, running ones checkpointed (they resume on the next start), KV and the store flushed.
+// Exit: 0 stopped, 1 could not start, 2 usage.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "api/server.h"
+#include "cli/cancel_signals.h"
+#include "cli/command.h"
+#include "cli/default_model.h"
+#include "cli/flag_text.h"
+#include "cli/flags/resource_flags.h"
+#include "engine/model/weight_check.h"
+
+namespace agentrt::cli {
+namespace {
+
+struct ServeArgs {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string data = "agentrt-data";
+  std::vector<std::string> models;
+  std::string backend = "cpu";
+  std::string api_key_file;
+  std::string workflows;
+  flags::ResourceFlags resources;
+  std::string check_weights = "sample";
+  int max_running = 8;
+  int max_queued = 64;
+  int max_per_client = 32;
+  double kv_store_gib = 16;
+};
+
+int serve(const ServeArgs& a) {
+  auto resources = flags::parse_resource_flags(a.resources, std::thread::hardware_concurrency());
+  if (!resources.ok()) {
+    std::fprintf(stderr, "agentrt serve: %s\n", resources.error().message.c_str());
+    return kExitUsage;
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("agentrt"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  api::ServerOptions o;
+  o.host = a.host;
+  o.port = a.port;
+  o.data_dir = a.data;
+  for (const auto& m : a.models)
+    o.model_dirs.emplace_back(m);
+  if (o.model_dirs.empty()) o.model_dirs.push_back(default_model_dir());
+  o.workflows_dir = a.workflows;
+  o.api_key_file = a.api_key_file;
+  o.runner.backend = a.backend;
+  o.runner.threads = resources->threads;
+  o.runner.kv_blocks = resources->kv_blocks;
+  o.runner.weight_check = *model::parse_weight_check(a.check_weights);  // CLI11 checked it
+  o.jobs.max_running_jobs = a.max_running;
+  o.jobs.max_queued_jobs = a.max_queued;
+  o.jobs.max_jobs_per_client = a.max_per_client;
+  o.kv_store_max_bytes = static_cast<std::uint64_t>(a.kv_store_gib * (1ull << 30));
+  install_cancel_signals();  // a signal while the model loads stops the start
+  auto server = api::Server::create(o);
+  if (!server.ok()) {
+    std::fprintf(stderr, "agentrt serve: %s\n", server.error().message.c_str());
+    remove_cancel_signals();
+    return kExitFailure;
+  }
+  std::thread http([s = server->get()] { s->run(); });
+  while (take_cancel_signal() == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  (*server)->stop();
+  http.join();
+  remove_cancel_signals();
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandFn add_serve_command(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "Serve the REST API: durable jobs, KV kept on disk");
+  cmd->add_option("--host", a->host, "Address to bind (default 127.0.0.1; others need keys)");
+  cmd->add_option("--port", a->port, "TCP port (default 8080; 0 = any free port)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--data", a->data, "Data directory: jobs, events, checkpoints, KV blocks");
+  cmd->add_option("--model", a->models,
+                  "Model directory workflows may use, repeatable; the first is the default "
+                  "(default: tiny-calc)");
+  cmd->add_option("--backend", a->backend, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--api-key-file", a->api_key_file,
+                  "File of API keys, one per line (Authorization: Bearer KEY)");
+  cmd->add_option("--workflows", a->workflows,
+                  "Directory of named workflows ({\"workflow\": NAME}; default DATA/workflows)");
+  add_flag_text(cmd, "--threads", a->resources.threads,
+                "CPU threads per model (0 = all cores; at most 4 per hardware thread, 256)");
+  add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks,
+                "KV cache blocks of 16 tokens per model (0 = 2048; at most 4194304)");
+  add_check_weights_flag(cmd, a->check_weights);
+  cmd->add_option("--max-running-jobs", a->max_running, "Jobs executing at once (default 8)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-queued-jobs", a->max_queued,
+                  "Jobs accepted and waiting; beyond them 429 (default 64)")
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--max-jobs-per-client", a->max_per_client,
+                  "Queued + running jobs per client (default 32)")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--kv-store-gib", a->kv_store_gib,
+                  "Size bound of the KV snapshot store in GiB (default 16; LRU beyond)")
+      ->check(CLI::Range(0.001, 1048576.0));
+  return [a]() { return serve(*a); };
+}
+
+}  // namespace agentrt::cli
