@@ -117,6 +117,31 @@ TEST(Run, JsonHasOutputsStepsAndSamples) {
   EXPECT_GT(j["engines"][0]["hit_tokens"].get<int>(), 0);
 }
 
+// KV that outlives the process: a second `agentrt run` over the same --kv-store prefills
+// only the tail its first turn's store lacks, and gives the same greedy outputs.
+TEST(Run, KvStoreServesTheNextProcess) {
+  const auto store = std::filesystem::temp_directory_path() / "agentrt_wf_kv_store";
+  std::filesystem::remove_all(store);
+  const std::string cmd = "run " + example("single_agent.yaml") + " --kv-store " +
+                          store.string() + " --json --quiet 2>/dev/null";
+  auto first = agentrt(cmd);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto second = agentrt(cmd);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  auto a = nlohmann::json::parse(first.output);
+  auto b = nlohmann::json::parse(second.output);
+  EXPECT_EQ(a["outputs"], b["outputs"]);
+  const auto pa = a["engines"][0]["prefilled_tokens"].get<std::int64_t>();
+  const auto pb = b["engines"][0]["prefilled_tokens"].get<std::int64_t>();
+  EXPECT_GT(pa, 200);     // the system prompt, question and tool result, computed
+  EXPECT_LT(pb, pa / 4);  // only each turn's partial last block
+  bool sst = false;
+  for (const auto& f : std::filesystem::directory_iterator(store))
+    sst = sst || f.path().extension() == ".sst";
+  EXPECT_TRUE(sst);
+  std::filesystem::remove_all(store);
+}
+
 TEST(Run, EveryExampleRuns) {
   for (const char* name : {"single_agent.yaml", "best_of_majority.yaml", "team_review.yaml",
                            "map_questions.yaml", "loop_until_answer.yaml"}) {
