@@ -75,6 +75,9 @@ ApiOr<JobRequest> parse_job_request(std::string_view body) {
                      "body is not JSON: byte " + std::to_string(e.byte) + ": " +
                          std::string(e.what()).substr(0, 200),
                      "");
+  } catch (const json::exception& e) {  // e.g. a number out of range (1e400)
+    return api_error(400, "invalid_body",
+                     "body is not valid JSON: " + std::string(e.what()).substr(0, 200), "");
   }
   if (!doc.is_object()) return api_error(400, "invalid_body", "body must be a JSON object", "");
   JobRequest r;

@@ -35,6 +35,7 @@ TEST(JobRequest, ErrorsPointAtTheMember) {
   };
   const Case cases[] = {
       {"not json", 400, ""},
+      {R"({"inputs": {"a~/b": 1e400}})", 400, ""},  // out of range: found by fuzz_job_request
       {"[1]", 400, ""},
       {R"({"yaml": 3})", 422, "/yaml"},
       {R"({"yaml": ""})", 422, "/yaml"},
