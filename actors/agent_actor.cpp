@@ -64,6 +64,7 @@ void Agent::emit(ProgressKind kind, std::string text, const chat::ToolCall* call
   Progress p{
       in_.job, in_.sample, res_.turns, kind, std::move(text), std::nullopt, res_.generated_tokens,
       nullptr};
+  p.cached_tokens = res_.cached_tokens;
   if (call) p.call = *call;
   try {
     in_.progress(p);
@@ -134,6 +135,7 @@ void Agent::on_batch(const TokenBatch& b) {
     return complete(make_error(ErrorCode::cancelled, "agent '" + in_.spec.name + "': cancelled"));
   if (cancel_pending_) return on_cancel();
   if (b.error) return complete(b.error->with_context("agent '" + in_.spec.name + "': engine"));
+  if (b.cached_tokens > 0) res_.cached_tokens += b.cached_tokens;
   for (std::size_t i = 0; i < b.tokens.size(); ++i) {
     if (!on_token(b.tokens[i], b.logprobs[i])) return;
   }

@@ -413,6 +413,7 @@ bool EngineLoop::take_token(const EngineEvent& e, Route& r, TokenBatch& b) {
     b.tokens.push_back(e.token);
     b.logprobs.push_back(e.logprob);
   }
+  if (e.cached_tokens >= 0) b.cached_tokens = e.cached_tokens;
   if (!e.finish && r.pause_at_eos && is_eos(e.token)) {
     engine_->pause(e.request, *r.pause_at_eos);  // applied before the next step runs
     b.finish = FinishReason::stop_token;

@@ -71,6 +71,9 @@ struct TokenBatch {
   // The request failed; it is gone. The code says why (overloaded, out_of_memory,
   // invalid_argument at admission; internal for an engine step failure).
   std::optional<Error> error;
+  // Prompt tokens of this turn served from cached KV (EngineEvent::cached_tokens), on the
+  // batch that carries the turn's first token; -1 otherwise.
+  std::int64_t cached_tokens = -1;
 };
 
 // A tool call for a tool actor: arguments already checked against the schema.

@@ -116,6 +116,9 @@ struct AgentResult {
   int tool_calls = 0;
   int tool_errors = 0;  // calls that reached the model as "error: ..."
   std::int64_t generated_tokens = 0;
+  // Prompt tokens over all turns whose KV was not computed for that turn: prefix hits
+  // (device, host or store) and a paused turn's pinned KV.
+  std::int64_t cached_tokens = 0;
   double mean_logprob = 0.0;  // over all generated tokens
   double seconds = 0.0;
 };
@@ -140,6 +143,7 @@ struct Progress {
   std::optional<chat::ToolCall> call;
   std::int64_t generated_tokens = 0;                  // of this agent so far
   std::shared_ptr<const SampleResult> sample_result;  // sample_done only
+  std::int64_t cached_tokens = 0;                     // AgentResult::cached_tokens so far
 };
 using ProgressFn = std::function<void(const Progress&)>;
 

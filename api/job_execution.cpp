@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/workflow/checkpoint.h"
+#include "api/body/api_error.h"
 #include "api/job_live.h"
 #include "api/job_manager.h"
 
@@ -13,7 +14,7 @@ using nlohmann::json;
 namespace wf = actors::workflow;
 
 json error_json(const Error& e) {
-  return {{"code", to_string(e.code)}, {"message", e.message}};
+  return {{"code", code_name(e.code)}, {"message", e.message}};
 }
 
 // The checkpoints of a job as the runner's resume state. Errors (corrupt): a damaged or
@@ -58,7 +59,7 @@ void apply_status(StepView& v, const wf::StepStatus& s) {
   v.state = wf::to_string(s.state);
   v.tokens = s.tokens;
   v.tool_calls = s.tool_calls;
-  v.kv_reused_tokens = 0;  // TODO(issue 14): per-step cached tokens
+  v.kv_reused_tokens = s.cached_tokens;
   v.elapsed = s.elapsed;
   v.units_total = s.units_total;
   v.units_done = s.units_done;

@@ -261,6 +261,7 @@ std::optional<nlohmann::json> JobManager::get(const std::string& id) const {
       if (v.state == "done") continue;  // from its checkpoint (a resumed job)
       v.state = actors::workflow::to_string(live[i].state);
       v.tokens = live[i].tokens;
+      v.kv_reused_tokens = live[i].cached_tokens;
       v.tool_calls = live[i].tool_calls;
       v.elapsed = live[i].elapsed;
       v.units_total = live[i].units_total;

@@ -62,6 +62,14 @@ TEST(Server, RunsANamedWorkflowAndStreamsItsEvents) {
   EXPECT_EQ(done["steps"][0]["state"], "done");
   EXPECT_GT(done["steps"][0]["tokens"].get<int>(), 0);
   EXPECT_GT(done["steps"][0]["tool_calls"].get<int>(), 0);
+  // The turn after the tool call resumes on its pinned KV.
+  const auto reused = done["steps"][0]["kv_reused_tokens"].get<std::int64_t>();
+  EXPECT_GT(reused, 0);
+  // The same job again: its prompts' full blocks are cached too.
+  auto again =
+      wait_finished(c, body_of(c.Post("/v1/jobs", R"({"workflow": "single_agent"})", kJson))["id"]);
+  EXPECT_EQ(again["outputs"], done["outputs"]);
+  EXPECT_GT(again["steps"][0]["kv_reused_tokens"].get<std::int64_t>(), reused);
 
   std::string stream;
   auto ev = c.Get("/v1/jobs/" + id + "/events", [&](const char* d, std::size_t n) {
@@ -89,10 +97,19 @@ TEST(Server, RunsANamedWorkflowAndStreamsItsEvents) {
   EXPECT_NE(rest.find("id: 3\n"), std::string::npos);
   EXPECT_NE(rest.find("event: job_finished"), std::string::npos);
 
-  auto list = body_of(c.Get("/v1/jobs?state=succeeded"));
-  ASSERT_EQ(list["jobs"].size(), 1u);
-  EXPECT_EQ(list["jobs"][0]["id"], id);
-  EXPECT_TRUE(list["next_cursor"].is_null());
+  // Two succeeded jobs, a page at a time.
+  auto page1 = body_of(c.Get("/v1/jobs?state=succeeded&limit=1"));
+  ASSERT_EQ(page1["jobs"].size(), 1u);
+  EXPECT_EQ(page1["jobs"][0]["id"], id);
+  ASSERT_TRUE(page1["next_cursor"].is_string());
+  auto page2 = body_of(
+      c.Get("/v1/jobs?state=succeeded&limit=1&cursor=" + page1["next_cursor"].get<std::string>()));
+  ASSERT_EQ(page2["jobs"].size(), 1u);
+  EXPECT_EQ(page2["jobs"][0]["id"], again["id"]);
+  EXPECT_TRUE(page2["next_cursor"].is_null());
+  EXPECT_EQ(body_of(c.Get("/v1/jobs?state=failed"))["jobs"].size(), 0u);
+  EXPECT_EQ(c.Get("/v1/jobs?state=bogus")->status, 400);
+  EXPECT_EQ(c.Get("/v1/jobs?limit=0")->status, 400);
   auto del = c.Delete("/v1/jobs/" + id);
   ASSERT_TRUE(del);
   EXPECT_EQ(del->status, 409);

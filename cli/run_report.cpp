@@ -31,6 +31,7 @@ nlohmann::json step_json(const actors::workflow::StepResult& r) {
   return {{"id", r.status.id},
           {"state", actors::workflow::to_string(r.status.state)},
           {"tokens", r.status.tokens},
+          {"cached_tokens", r.status.cached_tokens},
           {"tool_calls", r.status.tool_calls},
           {"seconds", r.status.elapsed},
           {"error", r.status.error},

@@ -221,6 +221,7 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optiona
   }
   s.tokens.insert(s.tokens.end(), appended.begin(), appended.end());
   s.turn_start = s.tokens.size();
+  s.turn_prefilled = 0;
   if (max_tokens) s.params.max_tokens = *max_tokens;
   const auto& geo = deps_.backend->kv_geometry();
   const std::int64_t total = std::min<std::int64_t>(std::ssize(s.tokens) + s.params.max_tokens,

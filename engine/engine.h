@@ -86,6 +86,9 @@ struct EngineEvent {
   std::optional<FinishReason> finish;
   std::string message;                   // error text
   ErrorCode code = ErrorCode::internal;  // kind error: its category (e.g. overloaded)
+  // The first token of a turn: its prompt tokens whose KV was not computed for this turn
+  // (a prefix hit in any tier, or a paused turn's pinned KV); -1 on every other event.
+  std::int64_t cached_tokens = -1;
   Error error() const { return Error{code, message}; }
 };
 

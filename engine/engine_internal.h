@@ -12,6 +12,7 @@ struct Engine::Seq {
   std::int64_t program = 0;
   std::vector<std::int32_t> tokens;  // every token of the conversation so far
   std::size_t turn_start = 0;        // first output token of the current turn
+  std::int64_t turn_prefilled = 0;   // tokens computed for this turn before its first output
   sampling::SamplingParams params;
   std::optional<sampling::Sampler> sampler;
   std::uint64_t seed = 0;  // the sampler's: params.seed, else one drawn for the request

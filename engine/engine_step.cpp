@@ -42,6 +42,9 @@ void Engine::accept(Seq& s, const sampling::SampledToken& tok, std::vector<Engin
   ++stats_.decoded_tokens;
   EngineEvent ev{s.id, EventKind::token, tok.token, tok.logprob, std::nullopt, {}};
   const auto generated = std::ssize(s.tokens) - static_cast<std::int64_t>(s.turn_start);
+  if (generated == 1)
+    ev.cached_tokens =
+        std::max<std::int64_t>(0, static_cast<std::int64_t>(s.turn_start) - s.turn_prefilled);
   if (is_stop(s.params, *deps_.config, tok.token)) {
     ev.finish = FinishReason::stop_token;
   } else if (generated >= s.params.max_tokens) {
@@ -109,6 +112,7 @@ Result<std::vector<EngineEvent>> Engine::step() {
     const bool decode = ch.count == 1 && ch.start + 1 == std::ssize(s.tokens) &&
                         static_cast<std::size_t>(ch.start) >= s.turn_start;
     if (!decode) stats_.prefilled_tokens += ch.count;
+    if (s.tokens.size() == s.turn_start) s.turn_prefilled += ch.count;
     if (auto st = kv_->commit(ch.seq, batch.seqs[i].tokens); !st.ok()) {
       return st.error().with_context("engine step");
     }

@@ -167,6 +167,7 @@ Result<StepStatus> status_from(const json& j, const std::string& at) {
   s.state = *state;
   CHECKPOINT_READ(s.activity, r.text("activity"));
   CHECKPOINT_READ(s.tokens, r.integer("tokens"));
+  CHECKPOINT_READ(s.cached_tokens, r.integer("cached_tokens"));
   CHECKPOINT_READ(s.tool_calls, r.small("tool_calls"));
   CHECKPOINT_READ(s.elapsed, r.number("elapsed"));
   CHECKPOINT_READ(s.units_total, r.small("units_total"));
@@ -216,6 +217,7 @@ json to_json(const StepResult& r) {
             {"state", to_string(s.state)},
             {"activity", s.activity},
             {"tokens", s.tokens},
+            {"cached_tokens", s.cached_tokens},
             {"tool_calls", s.tool_calls},
             {"elapsed", s.elapsed},
             {"units_total", s.units_total},

@@ -67,11 +67,9 @@ RunEvent finished_event(const StepStatus& st) {
   RunEvent e;
   e.kind = RunEvent::Kind::step_finished;
   e.step = st.id;
-  e.data = {{"state", to_string(st.state)},
-            {"tokens", st.tokens},
-            {"tool_calls", st.tool_calls},
-            {"error", st.error},
-            {"elapsed", st.elapsed}};
+  e.data = {
+      {"state", to_string(st.state)}, {"tokens", st.tokens}, {"cached_tokens", st.cached_tokens},
+      {"tool_calls", st.tool_calls},  {"error", st.error},   {"elapsed", st.elapsed}};
   e.line = finished_line(st);
   return e;
 }

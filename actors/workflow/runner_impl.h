@@ -77,11 +77,12 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   std::vector<std::chrono::steady_clock::time_point> started_at;
   std::vector<StepRun> steps;
   std::vector<std::vector<SampleSummary>> ended;  // per step: samples / units that ended
-  std::map<std::tuple<int, JobId, int>, std::int64_t> tokens_seen;  // (step, job, sample)
-  std::set<std::shared_ptr<JobSlot>> jobs;                          // in flight
-  int active_units = 0;    // over all steps (<= kMaxRunUnits)
-  bool stop = false;       // no new steps or units: a failure or cancel()
-  bool cancelled = false;  // cancel() was called
+  // (step, job, sample) -> the generated and cached tokens its progress reported last
+  std::map<std::tuple<int, JobId, int>, std::pair<std::int64_t, std::int64_t>> tokens_seen;
+  std::set<std::shared_ptr<JobSlot>> jobs;  // in flight
+  int active_units = 0;                     // over all steps (<= kMaxRunUnits)
+  bool stop = false;                        // no new steps or units: a failure or cancel()
+  bool cancelled = false;                   // cancel() was called
   std::optional<Error> first_error;
   int inside = 0;          // threads inside the run (entered, not left)
   bool finishing = false;  // every step has ended: no more events or actions

@@ -162,8 +162,9 @@ void WorkflowRunner::Impl::on_progress(int si, int unit, const Progress& p) {
     if (finishing) return;
     auto& st = status[i];
     auto& seen = tokens_seen[{si, p.job, p.sample}];
-    st.tokens += p.generated_tokens - seen;
-    seen = p.generated_tokens;
+    st.tokens += p.generated_tokens - seen.first;
+    st.cached_tokens += p.cached_tokens - seen.second;
+    seen = {p.generated_tokens, p.cached_tokens};
     const std::string who = p.sample >= 0 ? "sample " + std::to_string(p.sample) + ": " : "";
     if (p.kind == ProgressKind::state) {
       st.activity = p.text;

@@ -35,6 +35,7 @@ struct StepStatus {
   StepState state = StepState::waiting;
   std::string activity;  // the runtime's latest state: generating, tools, resumed, ...
   std::int64_t tokens = 0;
+  std::int64_t cached_tokens = 0;  // prompt tokens its turns found in cached KV (any tier)
   int tool_calls = 0;
   double elapsed = 0.0;  // seconds since the step started (final when it ended)
   int units_total = 0;   // map items or loop iterations started; 1 otherwise

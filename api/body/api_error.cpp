@@ -11,6 +11,34 @@ ApiError api_error(int status, std::string code, std::string message, std::strin
   return e;
 }
 
+const char* code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::invalid_argument:
+      return "invalid_argument";
+    case ErrorCode::not_found:
+      return "not_found";
+    case ErrorCode::io:
+      return "io";
+    case ErrorCode::parse:
+      return "parse";
+    case ErrorCode::unsupported:
+      return "unsupported";
+    case ErrorCode::corrupt:
+      return "corrupt";
+    case ErrorCode::out_of_memory:
+      return "out_of_memory";
+    case ErrorCode::cancelled:
+      return "cancelled";
+    case ErrorCode::overloaded:
+      return "overloaded";
+    case ErrorCode::timeout:
+      return "timeout";
+    case ErrorCode::internal:
+      return "internal";
+  }
+  return "internal";
+}
+
 ApiError from_error(const Error& e, std::string pointer) {
   int status = 500;
   switch (e.code) {
@@ -38,7 +66,7 @@ ApiError from_error(const Error& e, std::string pointer) {
       status = 500;
       break;
   }
-  ApiError a = api_error(status, to_string(e.code), e.message, std::move(pointer));
+  ApiError a = api_error(status, code_name(e.code), e.message, std::move(pointer));
   if (status == 429) a.retry_after = 1;
   return a;
 }

@@ -26,6 +26,10 @@ ApiError api_error(int status, std::string code, std::string message, std::strin
 // The HTTP status and code for an engine/runtime error (invalid_argument -> 422, overloaded
 // -> 429, not_found -> 404, ...).
 ApiError from_error(const Error& e, std::string pointer = "");
+// The machine-readable name of an error code in REST bodies: "invalid_argument",
+// "not_found", "io", "parse", "unsupported", "corrupt", "out_of_memory", "cancelled",
+// "overloaded", "timeout", "internal".
+const char* code_name(ErrorCode code);
 // {"error": {...}} (invalid UTF-8 in messages is replaced, never thrown on).
 nlohmann::json to_json(const ApiError& e);
 
