@@ -1,5 +1,6 @@
 -- wrk script for bench/serve_load.sh: POSTs the body in $BODY_FILE to $WRK_PATH (default
 -- /v1/jobs) and counts replies by status (and 429s without Retry-After) over every thread.
+-- With $IDS_DIR, each thread writes the ids of its 201 replies to IDS_DIR/ids-N.txt.
 local f = assert(io.open(os.getenv("BODY_FILE"), "rb"))
 wrk.method = "POST"
 wrk.path = os.getenv("WRK_PATH") or "/v1/jobs"
@@ -11,10 +12,16 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("tid", #threads)
 end
 
 function init(args)
   n200, n201, n429, no_retry_after, other = 0, 0, 0, 0, 0
+  local dir = os.getenv("IDS_DIR")
+  if dir then
+    ids = assert(io.open(string.format("%s/ids-%d.txt", dir, tid), "w"))
+    ids:setvbuf("line")
+  end
 end
 
 function response(status, headers, body)
@@ -22,6 +29,9 @@ function response(status, headers, body)
     n200 = n200 + 1
   elseif status == 201 then
     n201 = n201 + 1
+    if ids then
+      ids:write((string.match(body, '"id"%s*:%s*"([^"]+)"') or "?") .. "\n")
+    end
   elseif status == 429 then
     n429 = n429 + 1
     if headers["Retry-After"] == nil and headers["retry-after"] == nil then
