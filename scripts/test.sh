@@ -26,11 +26,12 @@ stage "test (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
 
-stage "build (TSan): engine, scheduler, KV manager, CPU thread pool, actors"
+stage "build (TSan): engine, scheduler, KV manager, CPU thread pool, actors, runner, stores, server"
 tsan_tests="agentrt_core_tests agentrt_kv_tests agentrt_scheduler_tests agentrt_cpu_tests"
 cmake -S . -B build-tsan -G Ninja -DAGENTRT_SANITIZE=thread -DAGENTRT_BUILD_BENCH=OFF \
   -DAGENTRT_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-tsan -j"$jobs" --target $tsan_tests agentrt_actors_tests
+cmake --build build-tsan -j"$jobs" --target $tsan_tests agentrt_actors_tests \
+  agentrt_workflow_runner_tests agentrt_storage_tests agentrt_api_tests
 stage "test (TSan)"
 for t in $tsan_tests; do
   TSAN_OPTIONS=halt_on_error=1 ./build-tsan/engine/$t --gtest_brief=1
@@ -41,6 +42,15 @@ done
 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/actors/tsan.supp" \
   ./build-tsan/actors/agentrt_actors_tests --gtest_brief=1 \
   --gtest_filter='-Runtime.BestOfNAggregates*:Runtime.BestOfNMajority*:Runtime.ToolErrors*'
+# The asynchronous runner, the stores and the server (job manager, HTTP workers, event
+# streams); RocksDB and cpp-httplib are not instrumented either (actors/tsan.supp). Four
+# model-heavy runner tests that exercise no runner concurrency of their own are left out.
+TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/actors/tsan.supp" \
+  ./build-tsan/actors/workflow/agentrt_workflow_runner_tests --gtest_brief=1 \
+  --gtest_filter='-*MapOverElevenHundred*:*TeamReviewers*:*BestOfMajority*:*BestOfWithTheMaximumN*'
+for t in storage/agentrt_storage_tests api/agentrt_api_tests; do
+  TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/actors/tsan.supp" ./build-tsan/$t --gtest_brief=1
+done
 
 stage "fuzz (libFuzzer, clang, ASan + UBSan; 30 s per target, seeds from tests/fuzz/corpus)"
 bash scripts/fuzz.sh 30
