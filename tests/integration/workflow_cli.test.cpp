@@ -122,8 +122,8 @@ TEST(Run, JsonHasOutputsStepsAndSamples) {
 TEST(Run, KvStoreServesTheNextProcess) {
   const auto store = std::filesystem::temp_directory_path() / "agentrt_wf_kv_store";
   std::filesystem::remove_all(store);
-  const std::string cmd = "run " + example("single_agent.yaml") + " --kv-store " +
-                          store.string() + " --json --quiet 2>/dev/null";
+  const std::string cmd = "run " + example("single_agent.yaml") + " --kv-store " + store.string() +
+                          " --json --quiet 2>/dev/null";
   auto first = agentrt(cmd);
   ASSERT_EQ(first.exit_code, 0) << first.output;
   auto second = agentrt(cmd);
