@@ -59,6 +59,9 @@ void Server::Impl::install_routes() {
     return new httplib::ThreadPool(static_cast<std::size_t>(n + kMaxEventStreams));
   };
   http.set_payload_max_length(kMaxRequestBodyBytes);
+  // Without it a reply written in two sends (headers, body) waits ~40 ms for the client's
+  // delayed ACK (Nagle): measured in bench/RESULTS.md.
+  http.set_tcp_nodelay(true);
   http.set_read_timeout(30, 0);
   http.set_write_timeout(30, 0);
   http.set_error_handler(httplib::Server::HandlerWithResponse(

@@ -158,29 +158,57 @@ nlohmann::json JobManager::validate(const std::string& yaml) const {
   return {{"valid", loaded.diagnostics.empty()}, {"errors", diagnostics_json(loaded.diagnostics)}};
 }
 
+std::optional<ApiError> JobManager::admission_error(const std::string& client) const {
+  std::lock_guard lk(mu_);
+  const int capacity = opt_.max_running_jobs + opt_.max_queued_jobs;
+  if (static_cast<int>(live_.size()) >= capacity) {
+    ApiError e = api_error(429, "busy",
+                           "the server has " + std::to_string(live_.size()) +
+                               " jobs queued or running (its capacity)");
+    e.retry_after = 2;
+    return e;
+  }
+  int mine = 0;
+  for (const auto& [id, live] : live_)
+    mine += jobs_.at(id).client == client ? 1 : 0;
+  if (mine >= opt_.max_jobs_per_client) {
+    ApiError e = api_error(429, "client_limit",
+                           "this client has " + std::to_string(mine) +
+                               " jobs queued or running (the limit per client)");
+    e.retry_after = 2;
+    return e;
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiOr<Submitted>> JobManager::replay(const std::string& index_key,
+                                                   const std::string& body_hash) const {
+  if (index_key.empty()) return std::nullopt;
+  auto found = store_->find_idempotent(index_key);
+  if (!found.ok()) return ApiOr<Submitted>(api_error(500, "store", found.error().message));
+  if (!*found) return std::nullopt;
+  std::lock_guard lk(mu_);
+  auto it = jobs_.find(**found);
+  if (it != jobs_.end() && it->second.request_hash != body_hash)
+    return ApiOr<Submitted>(
+        api_error(409, "idempotency_conflict",
+                  "Idempotency-Key was used for job " + **found + " with another body"));
+  return ApiOr<Submitted>(Submitted{**found, true});
+}
+
 ApiOr<Submitted> JobManager::submit(const JobRequest& req, const std::string& client,
                                     const std::string& idempotency_key,
                                     const std::string& body_hash) {
-  std::lock_guard serial(submit_mu_);
-  if (!accepting())
-    return [] {
-      ApiError e = api_error(503, "shutting_down", "the server is stopping; try again later");
-      e.retry_after = 5;
-      return e;
-    }();
+  auto stopping = [] {
+    ApiError e = api_error(503, "shutting_down", "the server is stopping; try again later");
+    e.retry_after = 5;
+    return e;
+  };
+  if (!accepting()) return stopping();
   const std::string index_key = idempotency_key.empty() ? "" : client + "\n" + idempotency_key;
-  if (!index_key.empty()) {
-    auto found = store_->find_idempotent(index_key);
-    if (!found.ok()) return api_error(500, "store", found.error().message);
-    if (*found) {
-      std::lock_guard lk(mu_);
-      auto it = jobs_.find(**found);
-      if (it != jobs_.end() && it->second.request_hash != body_hash)
-        return api_error(409, "idempotency_conflict",
-                         "Idempotency-Key was used for job " + **found + " with another body");
-      return Submitted{**found, true};
-    }
-  }
+  // Cheap answers first, without parsing: a replay, or a full server.
+  if (auto r = replay(index_key, body_hash)) return std::move(*r);
+  if (auto full = admission_error(client)) return *full;
   std::string yaml = req.yaml;
   std::string file = "inline.yaml";
   if (!req.workflow.empty()) {
@@ -193,27 +221,15 @@ ApiOr<Submitted> JobManager::submit(const JobRequest& req, const std::string& cl
   auto wf = load_checked(yaml, file, req.inputs, &values);
   if (!wf.ok()) return wf.error();
 
+  // One admission at a time from here: the replay and capacity checks again (a twin or
+  // other submissions may have got in while this one parsed), then the durable write.
+  std::lock_guard serial(submit_mu_);
+  if (!accepting()) return stopping();
+  if (auto r = replay(index_key, body_hash)) return std::move(*r);
+  if (auto full = admission_error(client)) return *full;
   JobRecord rec;
   {
     std::lock_guard lk(mu_);
-    const int capacity = opt_.max_running_jobs + opt_.max_queued_jobs;
-    if (static_cast<int>(live_.size()) >= capacity) {
-      ApiError e = api_error(429, "busy",
-                             "the server has " + std::to_string(live_.size()) +
-                                 " jobs queued or running (its capacity)");
-      e.retry_after = 2;
-      return e;
-    }
-    int mine = 0;
-    for (const auto& [id, live] : live_)
-      mine += jobs_.at(id).client == client ? 1 : 0;
-    if (mine >= opt_.max_jobs_per_client) {
-      ApiError e = api_error(429, "client_limit",
-                             "this client has " + std::to_string(mine) +
-                                 " jobs queued or running (the limit per client)");
-      e.retry_after = 2;
-      return e;
-    }
     rec.id = new_job_id(id_counter_++);
   }
   rec.client = client;

@@ -119,6 +119,11 @@ class JobManager {
       workflows::InputValues* values) const;
   ApiOr<std::string> read_named(const std::string& name) const;
   void forget_old_jobs();  // under mu_
+  // 429 when the server or this client has no room for another job (takes mu_).
+  std::optional<ApiError> admission_error(const std::string& client) const;
+  // The answer to a repeated Idempotency-Key (the job, or 409 for another body), if any.
+  std::optional<ApiOr<Submitted>> replay(const std::string& index_key,
+                                         const std::string& body_hash) const;
 
   JobManagerOptions opt_;
   std::shared_ptr<storage::Db> db_;
@@ -138,7 +143,7 @@ class JobManager {
   std::uint32_t id_counter_ = 0;
   std::vector<storage::DroppedRecord> dropped_;
   int resumed_ = 0;
-  std::mutex submit_mu_;  // one submission at a time (idempotency check + durable write)
+  std::mutex submit_mu_;  // one admission at a time (re-checks and the durable write)
   std::thread dispatcher_;
 };
 
