@@ -220,5 +220,25 @@ TEST(DbRepair, DamagedWalRecordCostsItsBlockAndTheRestIsKept) {
   EXPECT_TRUE((*db)->raw()->Get({}, (*db)->cf(Cf::jobs), key(kRecords - 1), &v).ok()) << problems;
 }
 
+// A kill -9 in the middle of a WAL write leaves a torn last record: that write was never
+// acknowledged, so the store opens without a repair and keeps every record before it.
+TEST(DbRepair, TornLastWalRecordIsNotARepair) {
+  TempDir dir;
+  constexpr int kRecords = 50;
+  {
+    auto db = Db::open(dir.path());
+    ASSERT_TRUE(db.ok());
+    fill(**db, Cf::jobs, kRecords, false);  // WAL only
+  }
+  const auto logs = files_named(dir.path(), ".log");
+  ASSERT_EQ(logs.size(), 1u);
+  const auto size = std::filesystem::file_size(logs[0]);
+  std::filesystem::resize_file(logs[0], size - 7);  // inside the last record
+  auto db = Db::open(dir.path());
+  ASSERT_TRUE(db.ok()) << db.error().to_string();
+  EXPECT_TRUE((*db)->recovered_problems().empty()) << joined((*db)->recovered_problems());
+  EXPECT_EQ(readable(**db, Cf::jobs, kRecords - 1), kRecords - 1);
+}
+
 }  // namespace
 }  // namespace agentrt::storage
