@@ -91,7 +91,11 @@ TEST(EnginePersist, WriteErrorsNeverFailARequest) {
   const Status flushed = rig.engine->flush_persistent();
   ASSERT_FALSE(flushed.ok());
   EXPECT_EQ(flushed.error().code, ErrorCode::io);
-  EXPECT_EQ(rig.engine->kv_metrics().persist_errors, 3);
+  // The finished turn's write-behind fails its 3 blocks; the flush offers them again unless
+  // they were still queued when it came (timing: a slow engine thread lets the writer fail
+  // them first, as under ASan), so 3 or 6 failed writes.
+  const auto errors = rig.engine->kv_metrics().persist_errors;
+  EXPECT_TRUE(errors == 3 || errors == 6) << errors;
   EXPECT_EQ(rig.engine->kv_metrics().persisted_blocks, 0);
   tier.fail_writes(false);  // failed blocks are offered again
   ASSERT_TRUE(rig.engine->flush_persistent().ok());
