@@ -2,6 +2,8 @@
 // the first key they cannot use.
 #include "actors/workflow/checkpoint.h"
 
+#include "engine/common/json_pointer.h"
+
 #include <array>
 #include <utility>
 
@@ -40,12 +42,9 @@ json samples_json(const std::vector<SampleSummary>& samples) {
   return out;
 }
 
-// A key as a JSON pointer token (RFC 6901: "~" is "~0", "/" is "~1").
+// A key as a JSON pointer token (RFC 6901).
 std::string token(const std::string& key) {
-  std::string out;
-  for (char c : key)
-    out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-  return out;
+  return json_pointer_token(key);
 }
 
 Error bad(const std::string& pointer, const std::string& what) {

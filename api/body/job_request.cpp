@@ -3,6 +3,7 @@
 #include "api/body/api_limits.h"
 #include "engine/common/echo.h"
 #include "engine/common/json_depth.h"
+#include "engine/common/json_pointer.h"
 
 namespace agentrt::api {
 namespace {
@@ -38,18 +39,7 @@ ApiOr<std::string> input_text(const json& v, const std::string& pointer) {
 }  // namespace
 
 std::string json_pointer(std::string_view parent, std::string_view member) {
-  std::string out(parent);
-  out += '/';
-  for (char c : member) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return std::string(parent) + "/" + json_pointer_token(member);
 }
 
 bool valid_workflow_name(std::string_view name) {

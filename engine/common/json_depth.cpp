@@ -1,5 +1,7 @@
 #include "engine/common/json_depth.h"
 
+#include "engine/common/json_pointer.h"
+
 #include <vector>
 
 #include "engine/common/echo.h"
@@ -16,14 +18,7 @@ struct Frame {
 // "~" and "/" escaped as RFC 6901 says.
 void append_token(std::string& out, std::string_view token) {
   out.push_back('/');
-  for (char c : token) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out.push_back(c);
-  }
+  out += json_pointer_token(token);
 }
 
 std::string pointer_of(const std::vector<Frame>& stack) {

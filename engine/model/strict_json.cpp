@@ -77,21 +77,6 @@ class DuplicateKeyWatcher {
 
 }  // namespace
 
-std::string json_pointer_token(std::string_view key) {
-  std::string out;
-  out.reserve(key.size());
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 Result<nlohmann::json> parse_strict_json(std::string_view text, std::string_view file_name) {
   AGENTRT_TRY(check_json_depth(text, file_name));  // copies of parsed values recurse
   DuplicateKeyWatcher watcher;

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/common/json_pointer.h"
 #include "engine/common/result.h"
 
 namespace agentrt::model {
@@ -20,7 +21,6 @@ Result<nlohmann::json> parse_strict_json(std::string_view text, std::string_view
 Result<nlohmann::json> read_strict_json_file(const std::filesystem::path& path,
                                              std::string_view file_name);
 
-// RFC 6901 escaping of one reference token ("a/b" -> "a~1b").
-std::string json_pointer_token(std::string_view key);
+using agentrt::json_pointer_token;  // engine/common/json_pointer.h
 
 }  // namespace agentrt::model

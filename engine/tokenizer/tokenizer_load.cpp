@@ -6,6 +6,7 @@
 
 #include "engine/common/file_read.h"
 #include "engine/common/json_depth.h"
+#include "engine/common/json_pointer.h"
 #include "engine/tokenizer/byte_level.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/tokenizer_impl.h"
@@ -34,16 +35,7 @@ struct Ctx {
 
 // Escapes a key for use in a JSON pointer (RFC 6901).
 std::string pointer_key(const std::string& key) {
-  std::string out;
-  for (char ch : key) {
-    if (ch == '~')
-      out += "~0";
-    else if (ch == '/')
-      out += "~1";
-    else
-      out += ch;
-  }
-  return out;
+  return json_pointer_token(key);
 }
 
 std::string type_of(const json& j) {
