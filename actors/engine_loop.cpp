@@ -412,6 +412,12 @@ bool EngineLoop::take_token(const EngineEvent& e, Route& r, TokenBatch& b) {
     ++r.tokens;
     b.tokens.push_back(e.token);
     b.logprobs.push_back(e.logprob);
+    if (!e.top.empty()) {
+      b.top.resize(b.tokens.size() - 1);
+      b.top.push_back(e.top);
+    } else if (!b.top.empty()) {
+      b.top.emplace_back();
+    }
   }
   if (e.cached_tokens >= 0) b.cached_tokens = e.cached_tokens;
   if (!e.finish && r.pause_at_eos && is_eos(e.token)) {

@@ -74,6 +74,8 @@ struct TokenBatch {
   // Prompt tokens of this turn served from cached KV (EngineEvent::cached_tokens), on the
   // batch that carries the turn's first token; -1 otherwise.
   std::int64_t cached_tokens = -1;
+  // Per token, its top alternatives (params.logprobs > 0); empty when none were asked for.
+  std::vector<std::vector<sampling::TokenLogprob>> top{};
 };
 
 // A tool call for a tool actor: arguments already checked against the schema.

@@ -11,6 +11,7 @@
 #include "actors/agent_actor.h"
 #include "actors/engine_actor.h"
 #include "actors/engine_loop.h"
+#include "actors/runtime_impl.h"
 #include "actors/sampler_actor.h"
 #include "actors/tool_registry.h"
 #include "engine/kv_pool_limits.h"
@@ -39,33 +40,6 @@ Result<Aggregation> parse_aggregation(const std::string& name) {
   return make_error(ErrorCode::invalid_argument,
                     "aggregation '" + name + "': expected majority, logprob, verifier or scorer");
 }
-
-struct Runtime::Impl {
-  RuntimeOptions opt;
-  std::shared_ptr<const model::Model> model;
-  std::shared_ptr<kv::KvTier> persistent;  // outlives the engine (declared before loop)
-  std::unique_ptr<Backend> backend;
-  std::optional<tokenizer::Tokenizer> tok;
-  chat::Family family = chat::Family::chatml_qwen;
-  std::shared_ptr<ToolRegistry> tools = std::make_shared<ToolRegistry>();
-  std::shared_ptr<TtlPolicy> ttl;
-  std::shared_ptr<EngineLoop> loop;
-  std::unique_ptr<caf::actor_system_config> cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::actor engine;
-  std::shared_ptr<AgentContext> ctx;
-
-  std::mutex mu;  // guards jobs
-  std::condition_variable jobs_cv;
-  std::map<JobId, caf::actor> jobs;
-  std::atomic<JobId> next_job{1};
-
-  Status check_agent(const AgentSpec& a) const;
-  JobId reserve_job();
-  void attach_job(JobId id, caf::actor a);
-  void end_job(JobId id);
-  void shutdown();
-};
 
 Status Runtime::Impl::check_agent(const AgentSpec& a) const {
   const std::string where = "agent '" + a.name + "'";

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/completion_stream.h"
 #include "actors/tool.h"
 #include "actors/ttl_policy.h"
 #include "engine/backend.h"
@@ -246,6 +247,18 @@ class Runtime {
   Result<JobId> start_best_of(const AgentSpec& agent, const std::string& input,
                               const BestOfSpec& spec, ProgressFn progress,
                               std::function<void(Result<BestOfResult>)> done);
+
+  // A raw completion (the OpenAI API): req.n choices of one prompt, prefilled once, each
+  // streamed as events to the returned stream (actors/completion_stream.h). While
+  // max_pending_requests are live it waits for a slot. Errors: n out of [1,
+  // kMaxBestOfSamples], a full wait queue (overloaded), the Engine's add_request errors
+  // when admitted at once (later admission errors arrive as an event).
+  Result<std::shared_ptr<CompletionStream>> start_completion(CompletionRequest req);
+  // Ends one engine request (e.g. a completion choice paused at EOS, whose KV is pinned).
+  // Unknown ids are ignored.
+  void cancel_request(RequestId id);
+  // Prompt plus output tokens a sequence may hold.
+  int max_context() const;
 
   // Cancels a job: its engine requests end and their KV is released; the job ends with
   // a cancelled error. Unknown or finished ids are ignored.

@@ -89,6 +89,8 @@ struct EngineEvent {
   // The first token of a turn: its prompt tokens whose KV was not computed for this turn
   // (a prefix hit in any tier, or a paused turn's pinned KV); -1 on every other event.
   std::int64_t cached_tokens = -1;
+  // kind token with params.logprobs > 0: the top alternatives, best first.
+  std::vector<sampling::TokenLogprob> top{};
   Error error() const { return Error{code, message}; }
 };
 

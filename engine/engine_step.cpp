@@ -41,6 +41,7 @@ void Engine::accept(Seq& s, const sampling::SampledToken& tok, std::vector<Engin
   s.tokens.push_back(tok.token);
   ++stats_.decoded_tokens;
   EngineEvent ev{s.id, EventKind::token, tok.token, tok.logprob, std::nullopt, {}};
+  ev.top = tok.top;
   const auto generated = std::ssize(s.tokens) - static_cast<std::int64_t>(s.turn_start);
   if (generated == 1)
     ev.cached_tokens =

@@ -1,0 +1,48 @@
+// Runtime::Impl: the state behind the Runtime facade, shared by runtime.cpp (model
+// loading, jobs) and runtime_completion.cpp (raw completions). Internal to actors/.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "actors/agent_actor.h"
+#include "actors/engine_loop.h"
+#include "actors/runtime.h"
+#include "actors/tool_registry.h"
+
+namespace agentrt::actors {
+
+struct Runtime::Impl {
+  RuntimeOptions opt;
+  std::shared_ptr<const model::Model> model;
+  std::shared_ptr<kv::KvTier> persistent;  // outlives the engine (declared before loop)
+  std::unique_ptr<Backend> backend;
+  std::optional<tokenizer::Tokenizer> tok;
+  chat::Family family = chat::Family::chatml_qwen;
+  std::shared_ptr<ToolRegistry> tools = std::make_shared<ToolRegistry>();
+  std::shared_ptr<TtlPolicy> ttl;
+  std::shared_ptr<EngineLoop> loop;
+  std::unique_ptr<caf::actor_system_config> cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor engine;
+  std::shared_ptr<AgentContext> ctx;
+
+  std::mutex mu;  // guards jobs
+  std::condition_variable jobs_cv;
+  std::map<JobId, caf::actor> jobs;
+  std::atomic<JobId> next_job{1};
+
+  Status check_agent(const AgentSpec& a) const;
+  JobId reserve_job();
+  void attach_job(JobId id, caf::actor a);
+  void end_job(JobId id);
+  void shutdown();
+};
+
+}  // namespace agentrt::actors
