@@ -61,6 +61,7 @@ class KvStore final : public kv::KvTier {
   // One MultiGet. Errors: the first I/O failure.
   Result<std::vector<std::optional<Value>>> get_many(std::span<const kv::BlockKey> keys) override;
   bool thread_safe() const override { return true; }
+  std::int64_t stored_bytes() const override { return static_cast<std::int64_t>(bytes_used()); }
 
   // Values dropped for failing a check since open.
   std::int64_t corrupt_dropped() const;

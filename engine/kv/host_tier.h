@@ -21,6 +21,7 @@ class HostTier final : public KvTier {
   Result<std::optional<std::vector<std::byte>>> get(const BlockKey& key) override;
   Status erase(const BlockKey& key) override;
   bool move_on_promote() const override { return true; }
+  std::int64_t stored_bytes() const override { return static_cast<std::int64_t>(used_); }
 
   std::size_t used_bytes() const { return used_; }
   std::size_t size() const { return entries_.size(); }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <numeric>
 
@@ -250,6 +251,31 @@ TEST(KvManager, PrefixReuseOffNeverMatches) {
   auto hit = (*kv)->open(2, iota(9));
   ASSERT_TRUE(hit.ok());
   EXPECT_EQ(*hit, 0);
+}
+
+// The device pool by state (free, cached, used, pinned) sums to its size at every point.
+TEST(KvManager, MetricsCountDeviceBlocksByState) {
+  Fixture f(8, /*host_bytes=*/1024);
+  auto states = [&] {
+    const KvMetrics m = f.kv->metrics();
+    EXPECT_EQ(m.free_blocks + m.cached_blocks + m.used_blocks + m.pinned_blocks, 8);
+    return std::array<std::int64_t, 4>{m.free_blocks, m.cached_blocks, m.used_blocks,
+                                       m.pinned_blocks};
+  };
+  EXPECT_EQ(states(), (std::array<std::int64_t, 4>{8, 0, 0, 0}));
+  f.run(1, iota(9));  // 2 full blocks + partial
+  EXPECT_EQ(states(), (std::array<std::int64_t, 4>{5, 0, 3, 0}));
+  ASSERT_TRUE(f.kv->pin(7, 1, seconds(10)).ok());
+  EXPECT_EQ(states(), (std::array<std::int64_t, 4>{5, 0, 1, 2}));
+  f.kv->release(1);
+  f.run(2, iota(8, 50));
+  f.kv->release(2);
+  EXPECT_EQ(states(), (std::array<std::int64_t, 4>{4, 2, 0, 2}));
+  const KvMetrics m = f.kv->metrics();
+  EXPECT_EQ(m.active_pins, 1);
+  EXPECT_EQ(m.block_bytes, static_cast<std::int64_t>(f.mem.block_bytes()));
+  EXPECT_EQ(m.tier_bytes[1], 0);   // the host tier, empty
+  EXPECT_EQ(m.tier_bytes[2], -1);  // no store
 }
 
 }  // namespace

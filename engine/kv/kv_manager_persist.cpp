@@ -13,6 +13,13 @@ KvMetrics KvManager::metrics() const {
     m.persist_errors += persister_->errors();
     m.persist_dropped_blocks = persister_->dropped();
   }
+  m.active_pins = static_cast<std::int64_t>(pins_.size());
+  m.free_blocks = pool_.free_count();
+  m.cached_blocks = pool_.evictable_count();
+  m.used_blocks = pool_.num_blocks() - m.free_blocks - m.cached_blocks - m.pinned_blocks;
+  m.block_bytes = static_cast<std::int64_t>(memory_->block_bytes());
+  for (std::size_t i = 0; i < tiers_.size() && i + 1 < m.tier_bytes.size(); ++i)
+    m.tier_bytes[i + 1] = tiers_[i]->stored_bytes();
   return m;
 }
 

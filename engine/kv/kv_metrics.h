@@ -23,6 +23,15 @@ struct KvMetrics {
   std::int64_t pins_revoked = 0;   // taken back under memory pressure
   std::int64_t pinned_blocks = 0;  // now: blocks held by at least one pin
   std::int64_t pinned_bytes = 0;   // now
+  std::int64_t active_pins = 0;    // now: owners holding a pin
+  // Now, the device pool by state; with pinned_blocks they sum to the pool's size.
+  std::int64_t free_blocks = 0;    // on the free list (no content)
+  std::int64_t cached_blocks = 0;  // cached content, unreferenced and unpinned (evictable)
+  std::int64_t used_blocks = 0;    // referenced by a sequence and not pinned
+  std::int64_t block_bytes = 0;    // one device block (every layer's K and V)
+  // Now: bytes each lower tier holds, indexed as hit_tokens ([1] host, [2] store); -1 when
+  // the tier does not say or is absent.
+  std::array<std::int64_t, kMaxTiers> tier_bytes{-1, -1, -1, -1};
   // Write-behind to the persistent tier (KvPersister).
   std::int64_t persisted_blocks = 0;        // full blocks written
   std::int64_t persist_errors = 0;          // blocks whose read or write failed (not retried)

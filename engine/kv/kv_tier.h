@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -59,6 +60,8 @@ class KvTier {
   // Whether put/get/put_many/get_many may be called from a thread other than the engine
   // thread, concurrently with the engine's own calls (KvStore: true).
   virtual bool thread_safe() const { return false; }
+  // Bytes the tier holds now (metrics); -1 when it does not keep count.
+  virtual std::int64_t stored_bytes() const { return -1; }
 };
 
 }  // namespace agentrt::kv
