@@ -36,8 +36,8 @@ const char* to_string(SessionMode mode);
 
 struct SessionOptions {
   SessionMode mode = SessionMode::predict;
-  // Mode fixed: the TTL of every pin. Mode predict: the prediction before a (client, model,
-  // tool) has shown policy.min_samples gaps (the cold start).
+  // Mode fixed: the TTL of every pin. Mode predict: the gap assumed before a (client, model,
+  // tool) has shown policy.min_samples gaps (the cold start; the TTL adds margin and slack).
   kv::Duration ttl = std::chrono::seconds(2);
   // Upper bound of every TTL: predicted, fixed, and agentrt.retain_s.
   kv::Duration max_ttl = std::chrono::minutes(10);
