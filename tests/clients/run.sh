@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs the real-client tests (tests/clients/*.test.mjs: the openai npm package, LangGraph +
+# LangChain's ChatOpenAI, the Vercel AI SDK, a Prometheus parser on /metrics) against a fresh
+# `agentrt serve` with tiny-calc on a free port, then stops it. Exit status: node's.
+# Needs node >= 20 and tests/clients/node_modules (`npm ci` in tests/clients; scripts/test.sh
+# does it in its setup stage).
+# Usage: tests/clients/run.sh AGENTRT_BINARY SOURCE_DIR [node --test args...]
+set -euo pipefail
+bin=$1
+src=$2
+shift 2
+dir="$src/tests/clients"
+command -v node >/dev/null || { echo "clients: node not found (Node 20+ is needed)"; exit 1; }
+[ -d "$dir/node_modules" ] || {
+  echo "clients: $dir/node_modules is missing: run 'npm ci' in tests/clients first"
+  exit 1
+}
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+"$bin" serve --port 0 --data "$tmp/data" --model "$src/models/tiny-calc" --thinking off \
+  --threads 2 2>"$tmp/log" &
+pid=$!
+port=
+for _ in $(seq 1 600); do
+  port=$(sed -n 's#.*serving on http://127.0.0.1:\([0-9]*\).*#\1#p' "$tmp/log" | head -n 1)
+  [ -n "$port" ] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$tmp/log"; echo "clients: the server exited"; exit 1; }
+  sleep 0.1
+done
+[ -n "$port" ] || { cat "$tmp/log"; echo "clients: the server did not start"; exit 1; }
+url="http://127.0.0.1:$port"
+ready=
+for _ in $(seq 1 300); do
+  if node -e "fetch('$url/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"; then
+    ready=1
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$ready" ] || { cat "$tmp/log"; echo "clients: $url/readyz never answered 200"; exit 1; }
+echo "clients: node $(node --version) against $url"
+rc=0
+(cd "$dir" && AGENTRT_URL="$url" node --test --test-concurrency=1 "$@" ./*.test.mjs) || rc=$?
+if [ "$rc" != 0 ]; then
+  echo "clients: node --test exited $rc; server log (last 200 lines):"
+  tail -n 200 "$tmp/log"
+fi
+exit "$rc"
