@@ -88,8 +88,11 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
     impl->problems.push_back(line);
   }
 
+  impl->sessions = std::make_unique<SessionTable>(options.sessions);
   impl->opt = std::move(options);
   impl->install_routes();
+  impl->install_openai_routes();
+  install_metrics_route(*impl);
   const auto& o = impl->opt;
   if (o.port == 0) {
     impl->port = impl->http.bind_to_any_port(o.host);
@@ -104,6 +107,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
   spdlog::info("serving on http://{}:{} (data {}, {} model dir(s), {})", o.host, impl->port,
                o.data_dir.string(), o.model_dirs.size(),
                impl->keys ? "API keys required" : "no API key");
+  impl->session_reaper = std::thread([p = impl.get()] { p->reap_sessions(); });
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -116,6 +120,9 @@ void Server::stop() {
   impl_->stopping = true;
   spdlog::info("stopping: no new requests");
   impl_->http.stop();
+  { std::lock_guard lock(impl_->reaper_mu); }
+  impl_->reaper_cv.notify_all();
+  if (impl_->session_reaper.joinable()) impl_->session_reaper.join();
   if (impl_->jobs) impl_->jobs->shutdown();
   if (impl_->pool) impl_->pool->flush_kv();
   if (impl_->db) {

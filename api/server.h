@@ -9,11 +9,13 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "actors/workflow/workflow_runner.h"
 #include "api/job_manager.h"
+#include "api/session_table.h"
 #include "engine/common/result.h"
 
 namespace agentrt::api {
@@ -30,6 +32,10 @@ struct ServerOptions {
   JobManagerOptions jobs;                  // limits (dirs are filled from the above)
   std::uint64_t kv_store_max_bytes = 0;    // 0: kDefaultKvStoreBytes
   int http_threads = 16;                   // request workers besides event streams
+  // The OpenAI API: the chat template's enable_thinking when a request does not set
+  // chat_template_kwargs (nullopt: the template's default), and agent-session pins.
+  std::optional<bool> enable_thinking;
+  SessionOptions sessions;
 };
 
 // The KV snapshot store's default size bound (least recently used blocks go past it).

@@ -5,11 +5,16 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "actors/runtime_pool.h"
 #include "api/api_keys.h"
+#include "api/metrics.h"
 #include "api/server.h"
+#include "api/session_table.h"
 #include "storage/db.h"
 
 namespace agentrt::api {
@@ -26,8 +31,21 @@ struct Server::Impl {
   std::atomic<int> streams{0};  // event streams open
   std::atomic<bool> stopped{false};
   std::vector<std::string> problems;  // startup_problems()
+  ServerMetrics metrics;              // the OpenAI API's requests (GET /metrics)
+  std::unique_ptr<SessionTable> sessions;
+  std::thread session_reaper;  // cancels session pins past their TTL
+  std::mutex reaper_mu;
+  std::condition_variable reaper_cv;
 
-  void install_routes();  // http_routes.cpp
+  void install_routes();         // http_routes.cpp
+  void install_openai_routes();  // openai_routes.cpp
+  // The runtime serving OpenAI model name `name` (a model directory's basename or its
+  // path as given), loaded on first use. Errors: not_found for an unknown name, load errors.
+  Result<std::pair<std::string, actors::Runtime*>> openai_model(const std::string& name);
+  void reap_sessions();  // session_reaper's loop
 };
+
+// GET /metrics (metrics_route.cpp).
+void install_metrics_route(Server::Impl& impl);
 
 }  // namespace agentrt::api

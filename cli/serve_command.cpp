@@ -34,6 +34,9 @@ struct ServeArgs {
   int max_queued = 64;
   int max_per_client = 32;
   double kv_store_gib = 16;
+  std::string thinking = "auto";
+  std::string session_pins = "predict";
+  double session_ttl = 2.0;
 };
 
 int serve(const ServeArgs& a) {
@@ -61,6 +64,10 @@ int serve(const ServeArgs& a) {
   o.jobs.max_queued_jobs = a.max_queued;
   o.jobs.max_jobs_per_client = a.max_per_client;
   o.kv_store_max_bytes = static_cast<std::uint64_t>(a.kv_store_gib * (1ull << 30));
+  if (a.thinking != "auto") o.enable_thinking = a.thinking == "on";
+  o.sessions.mode = *api::parse_session_mode(a.session_pins);  // CLI11 checked it
+  o.sessions.ttl =
+      std::chrono::duration_cast<kv::Duration>(std::chrono::duration<double>(a.session_ttl));
   install_cancel_signals();  // a signal while the model loads stops the start
   auto server = api::Server::create(o);
   if (!server.ok()) {
@@ -110,6 +117,17 @@ CommandFn add_serve_command(CLI::App& app) {
   cmd->add_option("--kv-store-gib", a->kv_store_gib,
                   "Size bound of the KV snapshot store in GiB (default 16; LRU beyond)")
       ->check(CLI::Range(0.001, 1048576.0));
+  cmd->add_option("--thinking", a->thinking,
+                  "Qwen3 enable_thinking of OpenAI chat requests that do not set "
+                  "chat_template_kwargs: auto (template default), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  cmd->add_option("--session-pins", a->session_pins,
+                  "KV of a reply ending in tool calls, kept for the client's next request: "
+                  "predict (TTL from the gaps seen; default), fixed (--session-ttl), off")
+      ->check(CLI::IsMember({"predict", "fixed", "off"}));
+  cmd->add_option("--session-ttl", a->session_ttl,
+                  "Seconds: the fixed session pin, and predict's cold start (default 2)")
+      ->check(CLI::Range(0.001, 3600.0));
   return [a]() { return serve(*a); };
 }
 

@@ -1,0 +1,80 @@
+// ChoiceDecoder: one completion choice's tokens turned into what the OpenAI API sends:
+// text (stop strings cut, special tokens dropped), tool calls parsed from the model's own
+// format, and per-token logprobs. Used alike for streamed and whole responses.
+// Not thread-safe: one per choice, on the request's thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/completion_stream.h"
+#include "engine/chat/chat_template.h"
+#include "engine/chat/tool_call_parser.h"
+#include "engine/common/result.h"
+#include "engine/sampling/stop_matcher.h"
+#include "engine/tokenizer/incremental_decoder.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace agentrt::api {
+
+struct TokenLogprobOut {
+  std::string token;                 // the token's text
+  std::vector<unsigned char> bytes;  // its raw bytes
+  float logprob = 0.0f;
+  std::vector<std::pair<std::string, float>> top;  // alternatives, best first
+};
+
+struct ChoiceDelta {
+  std::string content;
+  std::vector<chat::ToolCall> calls;  // completed calls (ids assigned), in order
+  std::vector<TokenLogprobOut> logprobs;
+  bool empty() const { return content.empty() && calls.empty() && logprobs.empty(); }
+};
+
+struct ChoiceOptions {
+  chat::Family family = chat::Family::chatml_qwen;
+  bool parse_tools = false;       // tools offered and tool_choice is not none
+  bool first_call_only = false;   // parallel_tool_calls false
+  std::vector<std::string> stop;  // stop strings
+  bool want_logprobs = false;
+  int top_logprobs = 0;
+  std::string forced_prefix;  // text the prompt already holds of the reply (tool_choice)
+};
+
+class ChoiceDecoder {
+ public:
+  ChoiceDecoder(const tokenizer::Tokenizer& tok, ChoiceOptions options);
+  // Feeds one event's tokens. `finished_by_stop_token`: the last token ended the choice as
+  // an EOS or stop id (its text is not output).
+  Result<ChoiceDelta> feed(std::span<const actors::CompletionToken> tokens,
+                           bool finished_by_stop_token);
+  // The end of the choice: flushes held-back text.
+  Result<ChoiceDelta> finish();
+  bool stopped() const { return stopped_; }  // a stop string matched: end the choice
+  int calls() const { return calls_; }
+  std::int64_t tokens() const { return tokens_; }
+
+ private:
+  void emit_text(std::string text, ChoiceDelta& d);
+  Status parse(std::string_view text, bool final, ChoiceDelta& d);
+  TokenLogprobOut logprob_of(const actors::CompletionToken& t) const;
+
+  const tokenizer::Tokenizer& tok_;
+  ChoiceOptions opt_;
+  tokenizer::IncrementalDecoder decoder_;
+  sampling::StopMatcher stop_;
+  std::optional<chat::ToolCallStream> calls_stream_;
+  bool stopped_ = false;
+  bool call_open_ = false;
+  int calls_ = 0;
+  std::int64_t tokens_ = 0;
+};
+
+// "call_" and 24 random letters and digits.
+std::string new_tool_call_id();
+
+}  // namespace agentrt::api

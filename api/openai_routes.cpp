@@ -1,0 +1,116 @@
+// The OpenAI-compatible routes (docs/api.md, "OpenAI-compatible API"): GET /v1/models,
+// POST /v1/chat/completions, POST /v1/completions; and the session-pin reaper. Errors are
+// OpenAI error objects.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "api/body/openai_request.h"
+#include "api/openai_run.h"
+#include "api/server_impl.h"
+
+namespace agentrt::api {
+namespace {
+
+using nlohmann::json;
+
+// The session reaper's period: pins end at most this late after their TTL.
+constexpr auto kReapPeriod = std::chrono::milliseconds(50);
+
+void reply_openai_error(httplib::Response& res, const ApiError& e) {
+  if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(e.retry_after));
+  res.status = e.status;
+  res.set_content(to_openai_json(e).dump(-1, ' ', false, json::error_handler_t::replace),
+                  "application/json");
+}
+
+std::string model_name(const std::filesystem::path& dir) {
+  auto p = dir;
+  if (!p.has_filename()) p = p.parent_path();
+  return p.filename().string();
+}
+
+}  // namespace
+
+Result<std::pair<std::string, actors::Runtime*>> Server::Impl::openai_model(
+    const std::string& name) {
+  for (const auto& dir : opt.model_dirs) {
+    if (name != model_name(dir) && name != dir.string()) continue;
+    actors::ModelKey key;
+    key.dir = dir.string();
+    key.backend = opt.runner.backend.empty() ? "cpu" : opt.runner.backend;
+    key.kv_blocks = opt.runner.kv_blocks;
+    key.threads = opt.runner.threads;
+    key.max_live_requests = opt.runner.max_live_requests;
+    key.weight_check = opt.runner.weight_check;
+    auto rt = pool->get(key);
+    if (!rt.ok()) return rt.error();
+    return std::make_pair(model_name(dir), *rt);
+  }
+  return make_error(ErrorCode::not_found, "The model '" + name + "' does not exist");
+}
+
+void Server::Impl::reap_sessions() {
+  std::unique_lock lock(reaper_mu);
+  while (!stopped) {
+    reaper_cv.wait_for(lock, kReapPeriod);
+    for (const auto& turn : sessions->expire()) {
+      auto rt = openai_model(turn.model);
+      if (rt.ok()) rt->second->cancel_request(turn.request);
+    }
+  }
+}
+
+void Server::Impl::install_openai_routes() {
+  http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+    json data = json::array();
+    for (const auto& dir : opt.model_dirs)
+      data.push_back(
+          {{"id", model_name(dir)}, {"object", "model"}, {"created", 0}, {"owned_by", "agentrt"}});
+    res.set_content(json{{"object", "list"}, {"data", data}}.dump(), "application/json");
+  });
+
+  auto complete = [this](OpenAiEndpoint endpoint) {
+    return [this, endpoint](const httplib::Request& req, httplib::Response& res) {
+      if (stopping)
+        return reply_openai_error(res, api_error(503, "shutting_down", "the server is stopping"));
+      auto parsed = parse_openai_request(req.body, endpoint);
+      if (!parsed.ok()) return reply_openai_error(res, parsed.error());
+      auto model = openai_model(parsed->model);
+      if (!model.ok()) {
+        const bool unknown = model.error().code == ErrorCode::not_found;
+        return reply_openai_error(
+            res, unknown ? api_error(404, "model_not_found", model.error().message, "/model")
+                         : from_error(model.error(), "/model"));
+      }
+      OpenAiDeps deps;
+      deps.runtime = model->second;
+      deps.model = model->first;
+      deps.sessions = sessions.get();
+      deps.metrics = &metrics;
+      if (keys) deps.client = keys->check(req.get_header_value("Authorization")).value_or("");
+      deps.enable_thinking = opt.enable_thinking;
+      if (req.has_header("X-Agentrt-Session"))
+        deps.session_header = req.get_header_value("X-Agentrt-Session");
+      auto call = OpenAiCall::start(std::move(*parsed), std::move(deps));
+      if (!call.ok()) return reply_openai_error(res, call.error());
+      std::shared_ptr<OpenAiCall> c = std::move(*call);
+      const bool sse = c->streaming();
+      if (sse) {
+        res.set_header("Cache-Control", "no-cache");
+        res.set_header("X-Accel-Buffering", "no");
+      }
+      res.set_chunked_content_provider(
+          sse ? "text/event-stream" : "application/json",
+          [c](std::size_t, httplib::DataSink& sink) {
+            c->run([&sink](const std::string& s) { return sink.write(s.data(), s.size()); });
+            sink.done();
+            return true;
+          });
+    };
+  };
+  http.Post("/v1/chat/completions", complete(OpenAiEndpoint::chat));
+  http.Post("/v1/completions", complete(OpenAiEndpoint::completions));
+}
+
+}  // namespace agentrt::api

@@ -1,0 +1,337 @@
+// OpenAiCall: prompt, admission, the event loop over the choices, and session pins.
+#include "api/openai_run.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "api/openai_reply.h"
+
+namespace agentrt::api {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// How long a request may wait for its first event (queue wait and prefill).
+constexpr auto kFirstEventWait = std::chrono::minutes(10);
+// Silence after which a waiting reply writes a heartbeat (whitespace, or an SSE comment).
+constexpr auto kHeartbeat = std::chrono::seconds(2);
+
+ApiError openai_error(const Error& e, std::string param = "") {
+  ApiError a = from_error(e, std::move(param));
+  if (e.code == ErrorCode::invalid_argument) a.status = 400;
+  if (a.status == 429 && a.retry_after == 0) a.retry_after = 1;
+  return a;
+}
+
+const char* finish_name(std::optional<FinishReason> f) {
+  if (!f) return "stop";
+  switch (*f) {
+    case FinishReason::length:
+    case FinishReason::context_full:
+      return "length";
+    case FinishReason::stop_token:
+    case FinishReason::stop_string:
+      return "stop";
+  }
+  return "stop";
+}
+
+// The start of a reply the prompt already holds, so the model writes the call tool_choice
+// asks for (the family's own call format).
+ApiOr<std::string> forced_prefix(chat::Family family, const ToolChoice& choice) {
+  using K = ToolChoice::Kind;
+  if (choice.kind != K::required && choice.kind != K::named) return std::string();
+  const std::string name = choice.kind == K::named ? json(choice.name).dump() : "";
+  switch (family) {
+    case chat::Family::chatml_qwen:
+      return choice.kind == K::named ? "<tool_call>\n{\"name\": " + name + ", \"arguments\": "
+                                     : std::string("<tool_call>\n");
+    case chat::Family::llama3_tools:
+      return choice.kind == K::named ? "{\"name\": " + name + ", \"parameters\": "
+                                     : std::string("{\"name\": \"");
+    case chat::Family::llama3:
+      break;
+  }
+  return api_error(400, "unsupported_parameter",
+                   "tool_choice: the model's chat template has no tool-call format",
+                   "/tool_choice");
+}
+
+}  // namespace
+
+struct OpenAiCall::Choice {
+  explicit Choice(const tokenizer::Tokenizer& tok, ChoiceOptions o) : dec(tok, std::move(o)) {}
+  ChoiceDecoder dec;
+  ChoiceReply reply;  // what a whole reply returns
+  std::vector<std::int32_t> generated;
+  RequestId request = 0;
+  std::optional<Error> error;
+  int calls_sent = 0;  // tool calls streamed so far
+  bool ended = false;
+  bool role_sent = false;
+};
+
+OpenAiCall::OpenAiCall(OpenAiRequest req, OpenAiDeps deps)
+    : req_(std::move(req)), deps_(std::move(deps)), arrived_(Clock::now()) {}
+
+OpenAiCall::~OpenAiCall() {
+  if (stream_) stream_->cancel();
+}
+
+ApiOr<std::unique_ptr<OpenAiCall>> OpenAiCall::start(OpenAiRequest req, OpenAiDeps deps) {
+  std::unique_ptr<OpenAiCall> call(new OpenAiCall(std::move(req), std::move(deps)));
+  if (auto p = call->prepare(); !p.ok()) return p.error();
+  if (auto s = call->submit(); !s.ok()) return s.error();
+  return call;
+}
+
+ApiOr<bool> OpenAiCall::prepare() {
+  const auto& tok = deps_.runtime->tokenizer();
+  family_ = deps_.runtime->chat_family();
+  std::string text;
+  if (req_.endpoint == OpenAiEndpoint::chat) {
+    chat::Conversation conv = req_.conversation;
+    parse_tools_ = !conv.tools.empty() && req_.tool_choice.kind != ToolChoice::Kind::none;
+    if (!parse_tools_) conv.tools.clear();
+    if (parse_tools_ && family_ == chat::Family::llama3)
+      return api_error(400, "unsupported_parameter",
+                       "tools: the model's chat template has no tool-call format", "/tools");
+    chat::RenderOptions ro;
+    ro.add_generation_prompt = true;
+    ro.enable_thinking = req_.enable_thinking ? req_.enable_thinking : deps_.enable_thinking;
+    if (tok.bos_id()) ro.bos_token = tok.config().bos_token;
+    auto rendered = chat::render(family_, conv, ro);
+    if (!rendered.ok()) return openai_error(rendered.error(), "/messages");
+    auto prefix = forced_prefix(family_, req_.tool_choice);
+    if (!prefix.ok()) return prefix.error();
+    forced_prefix_ = *prefix;
+    prompt_ = tok.encode(*rendered + forced_prefix_, false);
+  } else if (req_.prompt_is_tokens) {
+    prompt_ = req_.prompt_tokens;
+  } else {
+    prompt_ = tok.encode(req_.prompt_text, true);
+  }
+  const std::int64_t ctx = deps_.runtime->max_context();
+  const auto n = static_cast<std::int64_t>(prompt_.size());
+  const char* where = req_.endpoint == OpenAiEndpoint::chat ? "/messages" : "/prompt";
+  if (n == 0) return api_error(400, "invalid_value", "the prompt is empty", where);
+  if (n >= ctx || (req_.max_tokens_given && n + req_.params.max_tokens > ctx))
+    return api_error(400, "context_length_exceeded",
+                     "this model's maximum context length is " + std::to_string(ctx) +
+                         " tokens; the prompt has " + std::to_string(n) + " and max_tokens is " +
+                         std::to_string(req_.params.max_tokens),
+                     req_.max_tokens_given ? "/max_tokens" : where);
+  if (!req_.max_tokens_given)
+    req_.params.max_tokens =
+        static_cast<int>(std::min<std::int64_t>(req_.params.max_tokens, ctx - n));
+  return true;
+}
+
+ApiOr<bool> OpenAiCall::submit() {
+  SessionTable& sessions = *deps_.sessions;
+  const auto& explicit_session = req_.session ? req_.session : deps_.session_header;
+  if (explicit_session) {
+    session_key_ = explicit_session_key(deps_.model, *explicit_session);
+  } else if (req_.endpoint == OpenAiEndpoint::chat) {
+    session_key_ = conversation_key(deps_.model, req_.conversation);
+  }
+  std::optional<PausedTurn> previous;
+  if (!session_key_.empty()) previous = sessions.take(session_key_, deps_.client, prompt_);
+
+  actors::CompletionRequest cr;
+  cr.request.prompt = prompt_;
+  cr.request.params = req_.params;
+  cr.n = req_.n;
+  if (!session_key_.empty() && parse_tools_ && req_.n == 1 &&
+      sessions.options().mode != SessionMode::off)
+    cr.pause_at_eos = sessions.options().max_ttl;
+  auto stream = deps_.runtime->start_completion(std::move(cr));
+  // The new request has mapped the conversation's cached prefix (or waits for a slot);
+  // either way the previous turn's pin is no longer needed.
+  if (previous) deps_.runtime->cancel_request(previous->request);
+  if (!stream.ok()) {
+    if (stream.error().code == ErrorCode::overloaded) deps_.metrics->rejected(deps_.model);
+    return openai_error(stream.error());
+  }
+  stream_ = *stream;
+  ChoiceOptions co;
+  co.family = family_;
+  co.parse_tools = parse_tools_;
+  co.first_call_only = !req_.parallel_tool_calls;
+  co.stop = req_.params.stop_strings;
+  co.want_logprobs = req_.want_logprobs;
+  co.top_logprobs = req_.top_logprobs;
+  co.forced_prefix = forced_prefix_;
+  for (int i = 0; i < req_.n; ++i)
+    choices_.push_back(std::make_unique<Choice>(deps_.runtime->tokenizer(), co));
+  id_ = (req_.endpoint == OpenAiEndpoint::chat ? "chatcmpl-" : "cmpl-") +
+        new_tool_call_id().substr(5);
+  created_ = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  actors::CompletionEvent e;
+  if (!stream_->next(e, Clock::now() + kFirstEventWait)) {
+    stream_->cancel();
+    return api_error(503, "timeout", "no slot for the request within 10 minutes");
+  }
+  if (e.error && req_.n == 1) {
+    if (e.error->code == ErrorCode::overloaded) deps_.metrics->rejected(deps_.model);
+    return openai_error(*e.error);
+  }
+  first_ = std::move(e);
+  return true;
+}
+
+ReplyHead OpenAiCall::head() const {
+  return {id_, created_, deps_.model, req_.endpoint == OpenAiEndpoint::chat};
+}
+
+bool OpenAiCall::emit(const json& j, const ReplyWriter& write) {
+  return write("data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n");
+}
+
+bool OpenAiCall::emit_delta(Choice& c, int index, const ChoiceDelta& d, const ReplyWriter& write) {
+  if (!req_.stream) {
+    c.reply.add(d);
+    return true;
+  }
+  const bool first = !c.role_sent;
+  if (d.empty() && !first) return true;
+  c.role_sent = true;
+  for (const auto& chunk : delta_chunks(head(), index, d, req_.want_logprobs, first, c.calls_sent))
+    if (!emit(chunk, write)) return false;
+  c.calls_sent += static_cast<int>(d.calls.size());
+  return true;
+}
+
+bool OpenAiCall::handle(actors::CompletionEvent& e, const ReplyWriter& write) {
+  Choice& c = *choices_[static_cast<std::size_t>(e.choice)];
+  if (c.ended) return true;
+  if (e.request != 0) c.request = e.request;
+  if (e.cached_tokens >= 0 && e.choice == 0) cached_tokens_ = e.cached_tokens;
+  if (!e.tokens.empty() && !first_token_at_) first_token_at_ = Clock::now();
+  for (const auto& t : e.tokens)
+    c.generated.push_back(t.token);
+  const bool by_stop_token = e.finish == FinishReason::stop_token;
+  auto d = c.dec.feed(e.tokens, by_stop_token);
+  if (!d.ok()) {
+    e.error = d.error();
+  } else if (!emit_delta(c, e.choice, *d, write)) {
+    return false;
+  }
+  if (c.dec.stopped() && !e.ends()) {
+    // A stop string: the choice ends here (the engine does not see text).
+    deps_.runtime->cancel_request(c.request);
+    e.finish = FinishReason::stop_string;
+  }
+  if (!e.ends() && !e.error) return true;
+  c.ended = true;
+  if (auto rest = c.dec.finish(); rest.ok() && !emit_delta(c, e.choice, *rest, write)) return false;
+  if (e.error) {
+    c.reply.finish_reason = "error";
+    c.error = e.error;
+  } else if (e.cancelled) {
+    c.reply.finish_reason = "abort";
+  } else {
+    c.reply.finish_reason = c.dec.calls() > 0 ? "tool_calls" : finish_name(e.finish);
+  }
+  if (e.paused) keep_or_release(c);
+  if (req_.stream) {
+    if (c.error && !emit({{"error", to_openai_json(openai_error(*c.error))["error"]}}, write))
+      return false;
+    if (!emit(finish_chunk(head(), e.choice, c.reply.finish_reason), write)) return false;
+  }
+  return true;
+}
+
+// A reply paused at EOS: pinned for the client's tool calls when it made some, else freed.
+void OpenAiCall::keep_or_release(Choice& c) {
+  if (c.dec.calls() == 0 || session_key_.empty()) return deps_.runtime->cancel_request(c.request);
+  std::vector<std::string> tools;
+  for (const auto& call : c.reply.calls)
+    tools.push_back(call.name);
+  const auto m = deps_.runtime->metrics();
+  SessionPressure p;
+  p.context_tokens = static_cast<std::int64_t>(prompt_.size() + c.generated.size());
+  p.seq_blocks = static_cast<int>((p.context_tokens + 15) / 16);
+  p.total_blocks = std::max(1, m.kv_blocks);
+  p.available_blocks = std::max(0, m.kv_available_blocks);
+  PausedTurn turn;
+  turn.key = session_key_;
+  turn.client = deps_.client;
+  turn.model = deps_.model;
+  turn.tools = std::move(tools);
+  turn.request = c.request;
+  turn.tokens = prompt_;
+  turn.tokens.insert(turn.tokens.end(), c.generated.begin(), c.generated.end());
+  turn.ttl = deps_.sessions->predict(deps_.client, deps_.model, turn.tools, req_.retain_s, p);
+  for (const auto& gone : deps_.sessions->put(std::move(turn)))
+    deps_.runtime->cancel_request(gone.request);
+}
+
+void OpenAiCall::run(const ReplyWriter& write) {
+  bool gone = false;
+  auto last_write = Clock::now();
+  auto counted = [&](const std::string& s) {
+    last_write = Clock::now();
+    return write(s);
+  };
+  actors::CompletionEvent e = std::move(*first_);
+  bool have = true;
+  while (!gone) {
+    if (have) {
+      gone = !handle(e, counted);
+    } else if (Clock::now() - last_write >= kHeartbeat) {
+      gone = !counted(req_.stream ? ": keep-alive\n\n" : " ");
+    }
+    if (gone) break;
+    have = stream_->next(e, Clock::now() + std::chrono::milliseconds(500));
+    if (!have &&
+        std::all_of(choices_.begin(), choices_.end(), [](const auto& c) { return c->ended; }))
+      break;
+  }
+  if (gone) {
+    stream_->cancel();  // frees the KV of every choice still running
+  } else if (req_.stream) {
+    if (req_.include_usage) emit(usage_chunk(head(), usage()), write);
+    write("data: [DONE]\n\n");
+  } else {
+    std::vector<ChoiceReply> replies;
+    for (auto& c : choices_)
+      replies.push_back(c->reply);
+    const json reply = req_.n == 1 && choices_.front()->error
+                           ? to_openai_json(openai_error(*choices_.front()->error))
+                           : whole_reply_json(head(), replies, req_.want_logprobs, usage());
+    write(reply.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  observe(gone);
+}
+
+json OpenAiCall::usage() const {
+  std::int64_t completion = 0;
+  for (const auto& c : choices_)
+    completion += c->dec.tokens();
+  return usage_json(static_cast<std::int64_t>(prompt_.size()), completion, cached_tokens_);
+}
+
+void OpenAiCall::observe(bool gone) {
+  RequestObservation o;
+  o.model = deps_.model;
+  o.finish_reason = gone ? "abort" : choices_.front()->reply.finish_reason;
+  o.prompt_tokens = static_cast<std::int64_t>(prompt_.size());
+  for (const auto& c : choices_)
+    o.completion_tokens += c->dec.tokens();
+  o.cached_tokens = cached_tokens_;
+  const auto now = Clock::now();
+  o.e2e_s = std::chrono::duration<double>(now - arrived_).count();
+  if (first_token_at_) {
+    o.ttft_s = std::chrono::duration<double>(*first_token_at_ - arrived_).count();
+    const std::int64_t per_choice = o.completion_tokens / std::max(1, req_.n);
+    if (per_choice > 1) o.tpot_s = (o.e2e_s - o.ttft_s) / static_cast<double>(per_choice - 1);
+  }
+  deps_.metrics->observe(o);
+}
+
+}  // namespace agentrt::api
