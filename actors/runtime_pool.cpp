@@ -100,6 +100,14 @@ std::vector<Runtime*> RuntimePool::all() {
   return out;
 }
 
+std::vector<std::pair<std::string, Runtime*>> RuntimePool::all_by_dir() {
+  std::lock_guard lk(mu_);
+  std::vector<std::pair<std::string, Runtime*>> out;
+  for (auto& [id, e] : entries_)
+    if (Runtime* rt = e->ready.load()) out.emplace_back(id.substr(0, id.find('\n')), rt);
+  return out;
+}
+
 void RuntimePool::flush_kv() {
   // Best effort at shutdown: a runtime whose tier fails does not keep the others from theirs.
   for (Runtime* rt : all())

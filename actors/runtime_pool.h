@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actors/runtime.h"
@@ -52,6 +53,8 @@ class RuntimePool {
   Status add_tools(Runtime* rt, const std::vector<ToolConfig>& tools);
   // Every runtime created so far.
   std::vector<Runtime*> all();
+  // The same, each with its model directory (canonicalised, as the key's dir), in key order.
+  std::vector<std::pair<std::string, Runtime*>> all_by_dir();
   // Writes every runtime's cached KV to its persistent tier, if it has one, and waits for
   // the writes (Runtime::flush_kv; shutdown). Best effort: a failing tier is skipped.
   void flush_kv();

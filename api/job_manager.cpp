@@ -306,6 +306,17 @@ nlohmann::json JobManager::list(std::optional<JobState> state, int limit,
   return {{"jobs", jobs}, {"next_cursor", more ? json(last) : json()}};
 }
 
+std::map<std::string, std::int64_t> JobManager::counts_by_state() const {
+  std::map<std::string, std::int64_t> counts;
+  for (JobState s : {JobState::queued, JobState::running, JobState::succeeded, JobState::failed,
+                     JobState::cancelled})
+    counts[to_string(s)] = 0;
+  std::lock_guard lk(mu_);
+  for (const auto& [id, record] : jobs_)
+    ++counts[to_string(record.state)];
+  return counts;
+}
+
 ApiOr<nlohmann::json> JobManager::cancel(const std::string& id) {
   std::shared_ptr<actors::workflow::WorkflowRunner> runner;
   std::unique_ptr<Live> dropped;

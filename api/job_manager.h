@@ -82,6 +82,9 @@ class JobManager {
   // Jobs in id (creation) order after `cursor`, optionally of one state:
   // {"jobs": [...], "next_cursor": id or null}.
   nlohmann::json list(std::optional<JobState> state, int limit, const std::string& cursor) const;
+  // The number of known jobs in each state (every state, zero included), by to_string(state).
+  // Finished jobs past max_jobs_kept are forgotten, so they no longer count.
+  std::map<std::string, std::int64_t> counts_by_state() const;
   // Cancels a queued or running job (its KV is released). Errors: 404 unknown, 409 finished.
   ApiOr<nlohmann::json> cancel(const std::string& id);
   // Events with seq > after; waits up to `wait` for the first one while the job runs.
