@@ -1,0 +1,235 @@
+// The OpenAI-compatible routes end to end, in process: real HTTP on loopback, tiny-calc on
+// the CPU. The official clients run against the same routes in tests/clients.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "api/server_testing.h"
+
+namespace agentrt::api {
+namespace {
+
+using nlohmann::json;
+using testing::body_of;
+using testing::fresh_dir;
+using testing::RunningServer;
+using testing::test_options;
+
+const char* kJson = "application/json";
+
+// tiny-calc's own conversation shape: its system prompt and calculator tool.
+json beads_request() {
+  std::ifstream f(testing::source_dir() / "models/tiny-calc/examples/beads.json");
+  json r = json::parse(f);
+  r["model"] = "tiny-calc";
+  r["temperature"] = 0;
+  r["max_tokens"] = 120;
+  return r;
+}
+
+ServerOptions options(const std::string& name) {
+  ServerOptions o = test_options(fresh_dir(name));
+  o.enable_thinking = false;
+  return o;
+}
+
+// The data frames of an SSE body, [DONE] excluded.
+std::vector<json> sse_frames(const std::string& body, bool* done) {
+  std::vector<json> out;
+  std::size_t pos = 0;
+  while ((pos = body.find("data: ", pos)) != std::string::npos) {
+    const std::size_t end = body.find("\n\n", pos);
+    const std::string data = body.substr(pos + 6, end - pos - 6);
+    pos = end;
+    if (data == "[DONE]") {
+      *done = true;
+      continue;
+    }
+    out.push_back(json::parse(data));
+  }
+  return out;
+}
+
+std::int64_t metric(httplib::Client& c, const std::string& name) {
+  auto r = c.Get("/metrics");
+  if (!r) return -1;
+  const std::string& b = r->body;
+  const std::size_t at = b.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(b.substr(at + name.size() + 2));
+}
+
+TEST(OpenAiRoutes, ToolCallRoundTripKeepsTheSessionPinned) {
+  RunningServer s(options("oa-tools"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto c = s.client();
+  json req = beads_request();
+  auto r = c.Post("/v1/chat/completions", req.dump(), kJson);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json b = json::parse(r->body);
+  EXPECT_EQ(b["object"], "chat.completion");
+  const json& choice = b["choices"][0];
+  ASSERT_EQ(choice["finish_reason"], "tool_calls") << r->body;
+  const json& call = choice["message"]["tool_calls"][0];
+  EXPECT_EQ(call["type"], "function");
+  EXPECT_EQ(call["function"]["name"], "calculator");
+  EXPECT_EQ(call["id"].get<std::string>().rfind("call_", 0), 0u);
+  const json args = json::parse(call["function"]["arguments"].get<std::string>());
+  EXPECT_TRUE(args["expression"].is_string());
+  EXPECT_EQ(metric(c, "agentrt:session_pins_active"), 1);
+
+  req["messages"].push_back(choice["message"]);
+  req["messages"].push_back({{"role", "tool"}, {"tool_call_id", call["id"]}, {"content", "24"}});
+  auto r2 = c.Post("/v1/chat/completions", req.dump(), kJson);
+  ASSERT_TRUE(r2);
+  ASSERT_EQ(r2->status, 200) << r2->body;
+  json b2 = json::parse(r2->body);
+  // The conversation's prompt came back: its prefix was served from the pinned KV.
+  EXPECT_GT(b2["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(), 200);
+  EXPECT_EQ(metric(c, "agentrt:session_hits_total"), 1);
+  EXPECT_EQ(metric(c, "agentrt:session_pins_created_total"), 1);
+}
+
+TEST(OpenAiRoutes, StreamsDeltasToolCallsAndUsage) {
+  RunningServer s(options("oa-stream"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto c = s.client();
+  json req = beads_request();
+  req["stream"] = true;
+  req["stream_options"] = {{"include_usage", true}};
+  auto whole = json::parse(c.Post("/v1/chat/completions", beads_request().dump(), kJson)->body);
+  auto r = c.Post("/v1/chat/completions", req.dump(), kJson);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
+  bool done = false;
+  auto frames = sse_frames(r->body, &done);
+  EXPECT_TRUE(done);
+  std::string content, args, finish;
+  json usage;
+  for (const auto& f : frames) {
+    if (f.contains("usage") && f["choices"].empty()) usage = f["usage"];
+    for (const auto& ch : f["choices"]) {
+      if (ch["finish_reason"].is_string()) finish = ch["finish_reason"];
+      const json& d = ch["delta"];
+      if (d.contains("content") && d["content"].is_string()) content += d["content"];
+      if (d.contains("tool_calls")) args += d["tool_calls"][0]["function"].value("arguments", "");
+    }
+  }
+  // Greedy: the stream spells out the same reply as the whole response.
+  const json& msg = whole["choices"][0]["message"];
+  EXPECT_EQ(content, msg["content"]);
+  EXPECT_EQ(args, msg["tool_calls"][0]["function"]["arguments"]);
+  EXPECT_EQ(finish, "tool_calls");
+  EXPECT_EQ(usage["completion_tokens"], whole["usage"]["completion_tokens"]);
+}
+
+TEST(OpenAiRoutes, ChoicesStopStringsLogprobsAndCompletions) {
+  RunningServer s(options("oa-n"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto c = s.client();
+  json req = beads_request();
+  req["n"] = 3;
+  req["temperature"] = 1.0;
+  req["seed"] = 7;
+  req["logprobs"] = true;
+  req["top_logprobs"] = 2;
+  auto r = c.Post("/v1/chat/completions", req.dump(), kJson);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json b = json::parse(r->body);
+  ASSERT_EQ(b["choices"].size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(b["choices"][i]["index"], i);
+    const json& lp = b["choices"][i]["logprobs"]["content"];
+    ASSERT_FALSE(lp.empty());
+    EXPECT_LE(lp[0]["logprob"].get<double>(), 0.0);
+    EXPECT_EQ(lp[0]["top_logprobs"].size(), 2u);
+  }
+  // A stop string cuts the reply before it.
+  json stop = beads_request();
+  stop["stop"] = {" ="};
+  auto rs = json::parse(c.Post("/v1/chat/completions", stop.dump(), kJson)->body);
+  EXPECT_EQ(rs["choices"][0]["finish_reason"], "stop") << rs.dump();
+  EXPECT_EQ(rs["choices"][0]["message"]["content"].get<std::string>().find(" ="),
+            std::string::npos);
+  // The legacy completions endpoint, on a raw prompt.
+  json comp = {{"model", "tiny-calc"},
+               {"prompt", "Sam has 3 apples"},
+               {"max_tokens", 5},
+               {"temperature", 0},
+               {"logprobs", 1}};
+  auto rc = c.Post("/v1/completions", comp.dump(), kJson);
+  ASSERT_TRUE(rc);
+  ASSERT_EQ(rc->status, 200) << rc->body;
+  json bc = json::parse(rc->body);
+  EXPECT_EQ(bc["object"], "text_completion");
+  EXPECT_EQ(bc["usage"]["completion_tokens"], 5);
+  EXPECT_EQ(bc["choices"][0]["logprobs"]["tokens"].size(), 5u);
+}
+
+TEST(OpenAiRoutes, ErrorsAreOpenAiErrorObjects) {
+  RunningServer s(options("oa-errors"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto c = s.client();
+  json bad = beads_request();
+  bad["temperature"] = 9;
+  auto r = c.Post("/v1/chat/completions", bad.dump(), kJson);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  json e = json::parse(r->body)["error"];
+  EXPECT_EQ(e["type"], "invalid_request_error");
+  EXPECT_EQ(e["param"], "temperature");
+  json unknown = beads_request();
+  unknown["model"] = "gpt-9";
+  r = c.Post("/v1/chat/completions", unknown.dump(), kJson);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(json::parse(r->body)["error"]["param"], "model");
+  json field = beads_request();
+  field["response_format"] = {{"type", "json_schema"}};
+  r = c.Post("/v1/chat/completions", field.dump(), kJson);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(json::parse(r->body)["error"]["param"], "response_format/type");
+  json big = beads_request();
+  big["max_tokens"] = 5000;
+  r = c.Post("/v1/chat/completions", big.dump(), kJson);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], "context_length_exceeded");
+}
+
+TEST(OpenAiRoutes, AClientThatGoesAwayFreesItsRequest) {
+  RunningServer s(options("oa-gone"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  json req = beads_request();
+  req["stream"] = true;
+  req["max_tokens"] = 3000;
+  req["ignore_eos"] = true;
+  req["tools"] = json::array();
+  {
+    auto c = s.client();
+    int chunks = 0;
+    httplib::Request hr;
+    hr.method = "POST";
+    hr.path = "/v1/chat/completions";
+    hr.body = req.dump();
+    hr.set_header("Content-Type", kJson);
+    hr.content_receiver = [&](const char*, std::size_t, std::uint64_t, std::uint64_t) {
+      return ++chunks < 5;
+    };
+    auto r = c.send(hr);
+    EXPECT_FALSE(r);  // we hung up after 5 chunks
+  }
+  auto c = s.client();
+  for (int i = 0; i < 100 && metric(c, "vllm:num_requests_running{model_name=\"tiny-calc\"}") != 0;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("vllm:num_requests_running{model_name=\"tiny-calc\"} 0"),
+            std::string::npos);
+  EXPECT_NE(m->body.find("finished_reason=\"abort\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agentrt::api
