@@ -207,7 +207,7 @@ TEST(Metrics, EmptyServerDeclaresEveryFamily) {
                            "agentrt:kv_pins_revoked_total",
                            "agentrt:jobs",
                            "agentrt:session_pins_created_total",
-                           "agentrt:session_hits_total",
+                           "agentrt:session_pin_hits_total",
                            "agentrt:requests_rejected_total"}) {
     ASSERT_EQ(families.count(name), 1u) << name;
     EXPECT_FALSE(families[name].help.empty()) << name;
@@ -215,7 +215,7 @@ TEST(Metrics, EmptyServerDeclaresEveryFamily) {
   EXPECT_EQ(families["vllm:time_to_first_token_seconds"].type, "histogram");
   EXPECT_EQ(families["vllm:prompt_tokens_total"].type, "counter");
   EXPECT_EQ(families["vllm:num_requests_running"].type, "gauge");
-  EXPECT_EQ(families["agentrt:session_hits_total"].samples.size(), 1u);
+  EXPECT_EQ(families["agentrt:session_pin_hits_total"].samples.size(), 1u);
   EXPECT_TRUE(families["vllm:request_success_total"].samples.empty());
 }
 
@@ -330,7 +330,7 @@ TEST(Metrics, RuntimeSnapshotGivesKvByStateJobsAndSessions) {
   EXPECT_EQ(value("agentrt:kv_pins_revoked_total", m), 1);
   EXPECT_EQ(value("agentrt:jobs", {{"state", "running"}}), 2);
   EXPECT_EQ(value("agentrt:session_pins_created_total", {}), 5);
-  EXPECT_EQ(value("agentrt:session_hits_total", {}), 4);
+  EXPECT_EQ(value("agentrt:session_pin_hits_total", {}), 4);
   EXPECT_EQ(value("agentrt:session_pins_active", {}), 1);
   // A loaded model has request series before its first request.
   EXPECT_EQ(value("vllm:prompt_tokens_total", m), 0);
