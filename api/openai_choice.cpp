@@ -1,18 +1,7 @@
 // ChoiceDecoder: detokenize, cut at stop strings, split out tool calls, collect logprobs.
 #include "api/openai_choice.h"
 
-#include <random>
-
 namespace agentrt::api {
-
-std::string new_tool_call_id() {
-  static constexpr char kAlnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id = "call_";
-  for (int i = 0; i < 24; ++i)
-    id += kAlnum[rng() % (sizeof kAlnum - 1)];
-  return id;
-}
 
 ChoiceDecoder::ChoiceDecoder(const tokenizer::Tokenizer& tok, ChoiceOptions options)
     : tok_(tok),
@@ -23,22 +12,21 @@ ChoiceDecoder::ChoiceDecoder(const tokenizer::Tokenizer& tok, ChoiceOptions opti
 }
 
 namespace {
-std::string text_of(const tokenizer::Tokenizer& tok, std::int32_t token) {
+// The raw bytes of one token (openai_response makes them valid UTF-8 where it must).
+std::string bytes_of(const tokenizer::Tokenizer& tok, std::int32_t token) {
   const std::int32_t id[1] = {token};
-  auto t = tok.decode(id);
-  return t.ok() ? *t : std::string();
+  std::string raw;
+  if (!tok.decode_bytes(id, false, raw).ok()) raw.clear();
+  return raw;
 }
 }  // namespace
 
-TokenLogprobOut ChoiceDecoder::logprob_of(const actors::CompletionToken& t) const {
-  TokenLogprobOut o;
-  const std::int32_t id[1] = {t.token};
-  std::string raw;
-  if (tok_.decode_bytes(id, false, raw).ok()) o.bytes.assign(raw.begin(), raw.end());
-  o.token = text_of(tok_, t.token);
+openai::TokenLogprob ChoiceDecoder::logprob_of(const actors::CompletionToken& t) const {
+  openai::TokenLogprob o;
+  o.token = bytes_of(tok_, t.token);
   o.logprob = t.logprob;
   for (const auto& alt : t.top)
-    o.top.emplace_back(text_of(tok_, alt.token), alt.logprob);
+    o.top.push_back({bytes_of(tok_, alt.token), alt.logprob});
   return o;
 }
 
@@ -57,7 +45,7 @@ Status ChoiceDecoder::parse(std::string_view text, bool final, ChoiceDelta& d) {
     } else if (e.kind == chat::StreamEvent::Kind::call_completed) {
       if (opt_.first_call_only && calls_ > 0) continue;
       ++calls_;
-      if (e.call.id.empty()) e.call.id = new_tool_call_id();
+      if (e.call.id.empty()) e.call.id = openai::tool_call_id();
       d.calls.push_back(std::move(e.call));
     }
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/completion_stream.h"
+#include "api/body/openai_response.h"
 #include "engine/chat/chat_template.h"
 #include "engine/chat/tool_call_parser.h"
 #include "engine/common/result.h"
@@ -31,7 +32,7 @@ struct TokenLogprobOut {
 struct ChoiceDelta {
   std::string content;
   std::vector<chat::ToolCall> calls;  // completed calls (ids assigned), in order
-  std::vector<TokenLogprobOut> logprobs;
+  std::vector<openai::TokenLogprob> logprobs;
   bool empty() const { return content.empty() && calls.empty() && logprobs.empty(); }
 };
 
@@ -61,7 +62,7 @@ class ChoiceDecoder {
  private:
   void emit_text(std::string text, ChoiceDelta& d);
   Status parse(std::string_view text, bool final, ChoiceDelta& d);
-  TokenLogprobOut logprob_of(const actors::CompletionToken& t) const;
+  openai::TokenLogprob logprob_of(const actors::CompletionToken& t) const;
 
   const tokenizer::Tokenizer& tok_;
   ChoiceOptions opt_;
@@ -73,8 +74,5 @@ class ChoiceDecoder {
   int calls_ = 0;
   std::int64_t tokens_ = 0;
 };
-
-// "call_" and 24 random letters and digits.
-std::string new_tool_call_id();
 
 }  // namespace agentrt::api

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "api/body/openai_request.h"
+#include "api/body/openai_response.h"
 #include "api/openai_run.h"
 #include "api/server_impl.h"
 

@@ -87,7 +87,7 @@ TEST(OpenAiRoutes, ToolCallRoundTripKeepsTheSessionPinned) {
   json b2 = json::parse(r2->body);
   // The conversation's prompt came back: its prefix was served from the pinned KV.
   EXPECT_GT(b2["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(), 200);
-  EXPECT_EQ(metric(c, "agentrt:session_hits_total"), 1);
+  EXPECT_EQ(metric(c, "agentrt:session_pin_hits_total"), 1);
   EXPECT_EQ(metric(c, "agentrt:session_pins_created_total"), 1);
 }
 

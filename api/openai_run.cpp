@@ -5,8 +5,6 @@
 
 #include <algorithm>
 
-#include "api/openai_reply.h"
-
 namespace agentrt::api {
 namespace {
 
@@ -23,6 +21,12 @@ ApiError openai_error(const Error& e, std::string param = "") {
   if (e.code == ErrorCode::invalid_argument) a.status = 400;
   if (a.status == 429 && a.retry_after == 0) a.retry_after = 1;
   return a;
+}
+
+// A tool call's arguments as the JSON text OpenAI sends.
+std::string arguments_text(const chat::ToolCall& call) {
+  if (call.arguments.is_string()) return call.arguments.get<std::string>();
+  return call.arguments.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 const char* finish_name(std::optional<FinishReason> f) {
@@ -64,7 +68,8 @@ ApiOr<std::string> forced_prefix(chat::Family family, const ToolChoice& choice) 
 struct OpenAiCall::Choice {
   explicit Choice(const tokenizer::Tokenizer& tok, ChoiceOptions o) : dec(tok, std::move(o)) {}
   ChoiceDecoder dec;
-  ChoiceReply reply;  // what a whole reply returns
+  openai::ChoiceOut reply;    // the choice so far (a whole reply returns it)
+  std::size_t text_sent = 0;  // completions: bytes streamed (logprob text offsets)
   std::vector<std::int32_t> generated;
   RequestId request = 0;
   std::optional<Error> error;
@@ -166,8 +171,7 @@ ApiOr<bool> OpenAiCall::submit() {
   co.forced_prefix = forced_prefix_;
   for (int i = 0; i < req_.n; ++i)
     choices_.push_back(std::make_unique<Choice>(deps_.runtime->tokenizer(), co));
-  id_ = (req_.endpoint == OpenAiEndpoint::chat ? "chatcmpl-" : "cmpl-") +
-        new_tool_call_id().substr(5);
+  id_ = openai::completion_id(req_.endpoint);
   created_ = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
@@ -184,25 +188,47 @@ ApiOr<bool> OpenAiCall::submit() {
   return true;
 }
 
-ReplyHead OpenAiCall::head() const {
-  return {id_, created_, deps_.model, req_.endpoint == OpenAiEndpoint::chat};
+openai::ReplyHead OpenAiCall::head() const {
+  return {id_, created_, deps_.model, req_.endpoint};
 }
 
 bool OpenAiCall::emit(const json& j, const ReplyWriter& write) {
-  return write("data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n");
+  return write(openai::sse_data(j));
 }
 
-bool OpenAiCall::emit_delta(Choice& c, int index, const ChoiceDelta& d, const ReplyWriter& write) {
-  if (!req_.stream) {
-    c.reply.add(d);
-    return true;
+// Adds a delta to the choice and, when streaming, sends it.
+bool OpenAiCall::emit_delta(Choice& c, int index, ChoiceDelta d, const ReplyWriter& write) {
+  const int calls_before = static_cast<int>(c.reply.tool_calls.size());
+  std::vector<openai::ToolCallOut> calls;
+  for (const auto& call : d.calls)
+    calls.push_back({call.id, call.name, arguments_text(call)});
+  c.reply.content += d.content;
+  c.reply.tool_calls.insert(c.reply.tool_calls.end(), calls.begin(), calls.end());
+  if (req_.want_logprobs) {
+    if (!c.reply.logprobs) c.reply.logprobs.emplace();
+    c.reply.logprobs->insert(c.reply.logprobs->end(), d.logprobs.begin(), d.logprobs.end());
   }
-  const bool first = !c.role_sent;
-  if (d.empty() && !first) return true;
-  c.role_sent = true;
-  for (const auto& chunk : delta_chunks(head(), index, d, req_.want_logprobs, first, c.calls_sent))
-    if (!emit(chunk, write)) return false;
-  c.calls_sent += static_cast<int>(d.calls.size());
+  if (!req_.stream) return true;
+  const auto h = head();
+  const bool lp = req_.want_logprobs && !d.logprobs.empty();
+  if (h.endpoint == OpenAiEndpoint::completions) {
+    if (d.content.empty() && !lp) return true;
+    const json lps = lp ? openai::text_logprobs_json(d.logprobs, c.text_sent) : json(nullptr);
+    c.text_sent += d.content.size();
+    return emit(openai::text_chunk(h, index, d.content, lps), write);
+  }
+  if (!c.role_sent) {
+    c.role_sent = true;
+    if (!emit(openai::chat_role_chunk(h, index), write)) return false;
+  }
+  if (!d.content.empty() || lp) {
+    const json lps = lp ? openai::chat_logprobs_json(d.logprobs) : json(nullptr);
+    if (!emit(openai::chat_content_chunk(h, index, d.content, lps), write)) return false;
+  }
+  for (std::size_t k = 0; k < calls.size(); ++k)
+    for (const auto& chunk :
+         openai::chat_tool_call_chunks(h, index, calls_before + static_cast<int>(k), calls[k]))
+      if (!emit(chunk, write)) return false;
   return true;
 }
 
@@ -218,7 +244,7 @@ bool OpenAiCall::handle(actors::CompletionEvent& e, const ReplyWriter& write) {
   auto d = c.dec.feed(e.tokens, by_stop_token);
   if (!d.ok()) {
     e.error = d.error();
-  } else if (!emit_delta(c, e.choice, *d, write)) {
+  } else if (!emit_delta(c, e.choice, std::move(*d), write)) {
     return false;
   }
   if (c.dec.stopped() && !e.ends()) {
@@ -228,7 +254,8 @@ bool OpenAiCall::handle(actors::CompletionEvent& e, const ReplyWriter& write) {
   }
   if (!e.ends() && !e.error) return true;
   c.ended = true;
-  if (auto rest = c.dec.finish(); rest.ok() && !emit_delta(c, e.choice, *rest, write)) return false;
+  if (auto rest = c.dec.finish(); rest.ok() && !emit_delta(c, e.choice, std::move(*rest), write))
+    return false;
   if (e.error) {
     c.reply.finish_reason = "error";
     c.error = e.error;
@@ -241,7 +268,10 @@ bool OpenAiCall::handle(actors::CompletionEvent& e, const ReplyWriter& write) {
   if (req_.stream) {
     if (c.error && !emit({{"error", to_openai_json(openai_error(*c.error))["error"]}}, write))
       return false;
-    if (!emit(finish_chunk(head(), e.choice, c.reply.finish_reason), write)) return false;
+    const json end = req_.endpoint == OpenAiEndpoint::chat
+                         ? openai::chat_finish_chunk(head(), e.choice, c.reply.finish_reason)
+                         : openai::text_chunk(head(), e.choice, "", nullptr, c.reply.finish_reason);
+    if (!emit(end, write)) return false;
   }
   return true;
 }
@@ -250,7 +280,7 @@ bool OpenAiCall::handle(actors::CompletionEvent& e, const ReplyWriter& write) {
 void OpenAiCall::keep_or_release(Choice& c) {
   if (c.dec.calls() == 0 || session_key_.empty()) return deps_.runtime->cancel_request(c.request);
   std::vector<std::string> tools;
-  for (const auto& call : c.reply.calls)
+  for (const auto& call : c.reply.tool_calls)
     tools.push_back(call.name);
   const auto m = deps_.runtime->metrics();
   SessionPressure p;
@@ -295,15 +325,17 @@ void OpenAiCall::run(const ReplyWriter& write) {
   if (gone) {
     stream_->cancel();  // frees the KV of every choice still running
   } else if (req_.stream) {
-    if (req_.include_usage) emit(usage_chunk(head(), usage()), write);
-    write("data: [DONE]\n\n");
+    if (req_.include_usage) emit(openai::usage_chunk(head(), usage()), write);
+    write(std::string(openai::kSseDone));
   } else {
-    std::vector<ChoiceReply> replies;
-    for (auto& c : choices_)
-      replies.push_back(c->reply);
+    std::vector<openai::ChoiceOut> replies;
+    for (std::size_t i = 0; i < choices_.size(); ++i) {
+      replies.push_back(choices_[i]->reply);
+      replies.back().index = static_cast<int>(i);
+    }
     const json reply = req_.n == 1 && choices_.front()->error
                            ? to_openai_json(openai_error(*choices_.front()->error))
-                           : whole_reply_json(head(), replies, req_.want_logprobs, usage());
+                           : openai::completion_json(head(), replies, usage());
     write(reply.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   observe(gone);
@@ -313,7 +345,7 @@ json OpenAiCall::usage() const {
   std::int64_t completion = 0;
   for (const auto& c : choices_)
     completion += c->dec.tokens();
-  return usage_json(static_cast<std::int64_t>(prompt_.size()), completion, cached_tokens_);
+  return openai::usage_json(static_cast<std::int64_t>(prompt_.size()), completion, cached_tokens_);
 }
 
 void OpenAiCall::observe(bool gone) {

@@ -15,9 +15,9 @@
 
 #include "actors/runtime.h"
 #include "api/body/openai_request.h"
+#include "api/body/openai_response.h"
 #include "api/metrics.h"
 #include "api/openai_choice.h"
-#include "api/openai_reply.h"
 #include "api/session_table.h"
 
 namespace agentrt::api {
@@ -52,10 +52,10 @@ class OpenAiCall {
   ApiOr<bool> submit();
   // Takes one event; false when the client has gone.
   bool handle(actors::CompletionEvent& e, const ReplyWriter& write);
-  bool emit_delta(Choice& c, int index, const ChoiceDelta& d, const ReplyWriter& write);
+  bool emit_delta(Choice& c, int index, ChoiceDelta d, const ReplyWriter& write);
   bool emit(const nlohmann::json& chunk, const ReplyWriter& write);  // one SSE data frame
   void keep_or_release(Choice& c);
-  ReplyHead head() const;
+  openai::ReplyHead head() const;
   nlohmann::json usage() const;
   void observe(bool gone);
 

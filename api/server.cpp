@@ -89,6 +89,9 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
   }
 
   impl->sessions = std::make_unique<SessionTable>(options.sessions);
+  impl->started_at = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
   impl->opt = std::move(options);
   impl->install_routes();
   impl->install_openai_routes();

@@ -31,6 +31,7 @@ struct Server::Impl {
   std::atomic<int> streams{0};  // event streams open
   std::atomic<bool> stopped{false};
   std::vector<std::string> problems;  // startup_problems()
+  std::int64_t started_at = 0;        // Unix seconds (the models' "created")
   ServerMetrics metrics;              // the OpenAI API's requests (GET /metrics)
   std::unique_ptr<SessionTable> sessions;
   std::thread session_reaper;  // cancels session pins past their TTL
