@@ -101,6 +101,13 @@ double cpu_seconds() {
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
+double mean(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v)
+    sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -131,6 +138,8 @@ Json summarize(int clients, double wall_s, const std::vector<ClientLog>& logs) {
               {"completion_tokens_per_request", n > 0 ? static_cast<double>(tokens) / n : 0.0},
               {"ttft_p50_ms", 1e3 * quantile(ttft, 0.50)},
               {"ttft_p99_ms", 1e3 * quantile(ttft, 0.99)},
+              {"ttft_mean_ms", ttft.empty() ? 0.0 : 1e3 * mean(ttft)},
+              {"e2e_mean_ms", e2e.empty() ? 0.0 : 1e3 * mean(e2e)},
               {"e2e_p50_ms", 1e3 * quantile(e2e, 0.50)},
               {"e2e_p99_ms", 1e3 * quantile(e2e, 0.99)}};
 }

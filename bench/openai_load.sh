@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Load benchmark of the OpenAI API of `agentrt serve` on loopback, CPU, tiny-calc
+# (bench/RESULTS.md, issue 15), next to the same completions through the engine without HTTP:
+#   (a) non-streaming POST /v1/chat/completions (one user message, max_tokens 8,
+#       temperature 0) with wrk (bench/openai_load.lua) at each concurrency in $CLIENTS,
+#       $SECONDS each: requests/s, latency p50/p99, server CPU per request;
+#   (b) the same body with stream: true (bench/openai_ttft.mjs, Node fetch): requests/s,
+#       time to the first SSE data chunk and to the first content chunk, p50/p99;
+#   (c) overload: $OVERLOAD_CONNS connections on a server started with $OVERLOAD_FLAGS (far
+#       above what it admits): 429s counted, latency p99, then /healthz and one completion
+#       must still answer and the server must exit 0 on SIGTERM;
+#   (d) the baseline, after each concurrency's (a) and (b): bench/completion_direct_bench
+#       (Runtime::start_completion, the same prompt tokens, max_tokens, threads, concurrency).
+# Then it prints server/direct ratios.
+# Usage: bench/openai_load.sh [AGENTRT=build-dev/cli/agentrt] [SECONDS=20]  (from the repo root)
+# Env: CLIENTS="1 4 16", THREADS=1 (engine threads, server and direct), OUT=dir (raw output),
+#      DIRECT=build-bench/bench/completion_direct_bench, OVERLOAD_CONNS=512,
+#      OVERLOAD_FLAGS="...", PERF=1 (perf profile of the server at the last concurrency,
+#      $OUT/perf_*.txt).
+# Not autocannon: cpp-httplib closes a keep-alive connection after 5 requests, and autocannon
+# 9 then times a request from a write lost on the closing socket: GET /healthz read p50
+# 223 ms at 1 connection (wrk: 17 us) on the same server.
+set -euo pipefail
+agentrt=$(realpath "${1:-build-dev/cli/agentrt}")
+secs=${2:-20}
+clients=${CLIENTS:-1 4 16}
+threads=${THREADS:-1}
+direct=${DIRECT:-build-bench/bench/completion_direct_bench}
+overload_conns=${OVERLOAD_CONNS:-512}
+overload_flags=${OVERLOAD_FLAGS:-}
+model=$(realpath models/tiny-calc)
+here=$(dirname "$0")
+for tool in wrk node jq curl bc; do
+  command -v "$tool" >/dev/null || { echo "$tool missing" >&2; exit 1; }
+done
+[ -x "$direct" ] || { echo "$direct missing: build the target completion_direct_bench" >&2; exit 1; }
+tmp=$(mktemp -d /tmp/agentrt-openai-load.XXXXXX)
+out=${OUT:-$tmp}
+mkdir -p "$out"
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$tmp/data"
+}
+trap cleanup EXIT
+
+# start_server NAME FLAGS...: sets server_pid and url; the log goes to $out/serve_NAME.log.
+start_server() {
+  local name=$1 port=
+  shift
+  rm -rf "$tmp/data"
+  "$agentrt" serve --port 0 --data "$tmp/data" --model "$model" --threads "$threads" \
+    --thinking off "$@" 2>"$out/serve_$name.log" &
+  server_pid=$!
+  for _ in $(seq 600); do
+    port=$(sed -n 's/.*serving on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+      "$out/serve_$name.log" | head -1)
+    [ -n "$port" ] && break
+    kill -0 "$server_pid" || { cat "$out/serve_$name.log"; exit 1; }
+    sleep 0.1
+  done
+  url=http://127.0.0.1:$port
+  until curl -fsS "$url/readyz" >/dev/null 2>&1; do sleep 0.1; done
+}
+stop_server() {
+  kill -TERM "$server_pid"
+  if wait "$server_pid"; then echo "serve exited 0 after SIGTERM"; else
+    echo "FAIL: serve exited $? after SIGTERM"; server_pid=; return 1; fi
+  server_pid=
+}
+
+user='Sam has 13 stamps. Kate has 7 more stamps than Sam. How many stamps does Kate have?'
+body=$(jq -cn --arg u "$user" \
+  '{model: "tiny-calc", messages: [{role: "user", content: $u}], max_tokens: 8, temperature: 0}')
+echo "$body" >"$tmp/body.json"
+# wrk: bounded in time; a timeout far above any latency seen, so no reply is dropped.
+load() {  # load CONNS SECONDS OUTFILE
+  local t=$(($1 < 2 ? 1 : 2))
+  BODY_FILE=$tmp/body.json wrk -t"$t" -c"$1" -d"$2s" --timeout 120s -s "$here/openai_load.lua" \
+    "$url" >"$3.txt" 2>&1
+  sed -n 's/^RESULT //p' "$3.txt" >"$3"
+}
+# The server's own view (GET /metrics): sum and count of its e2e and TTFT histograms, which
+# start once the body is parsed (api/openai_run.cpp) and end at the last token.
+server_hist() {
+  curl -fsS "$url/metrics" | awk '
+    /^vllm:e2e_request_latency_seconds_sum/ {es = $2} /^vllm:e2e_request_latency_seconds_count/ {ec = $2}
+    /^vllm:time_to_first_token_seconds_sum/ {ts = $2} /^vllm:time_to_first_token_seconds_count/ {tc = $2}
+    END {printf "{\"e2e_sum\": %s, \"e2e_count\": %s, \"ttft_sum\": %s, \"ttft_count\": %s}\n",
+      es + 0, ec + 0, ts + 0, tc + 0}'
+}
+hz=$(getconf CLK_TCK)
+cpu_ms() { awk -v hz="$hz" '{print ($14 + $15) * 1000 / hz}' "/proc/$server_pid/stat"; }
+summary() {  # one line of a wrk result (bench/openai_load.lua)
+  jq -r 'def r: . * 100 | round / 100;
+    "\(.ok_per_s | r) req/s (200s), latency p50 \(.latency_ms.p50 | r) ms p99" +
+    " \(.latency_ms.p99 | r) ms max \(.latency_ms.max | r) ms; status \(.status | tojson);" +
+    " socket errors \(.socket_errors | tojson)"' "$1"
+}
+
+start_server main
+echo "== server: $agentrt, threads $threads, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+curl -fsS -X POST "$url/v1/chat/completions" -H 'Content-Type: application/json' -d "$body" |
+  tee "$out/sample_reply.json" | jq -c '{choices: [.choices[] | {message, finish_reason}], usage}'
+[ "$(jq .usage.completion_tokens "$out/sample_reply.json")" = 8 ] ||
+  echo "WARNING: the reply does not have 8 completion tokens: server and direct differ"
+load 1 2 "$out/warmup.json"
+for c in $clients; do
+  echo "== (a) POST /v1/chat/completions, wrk $c connections, ${secs}s"
+  perf_pid=
+  if [ "${PERF:-0}" = 1 ] && [ "$c" = "${clients##* }" ]; then
+    perf record -F 499 -g -p "$server_pid" -o "$out/perf_c$c.data" -- sleep "$secs" \
+      >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  h0=$(server_hist)
+  cpu0=$(cpu_ms)
+  load "$c" "$secs" "$out/server_c$c.json"
+  cpu1=$(cpu_ms)
+  h1=$(server_hist)
+  jq --argjson ms "$(echo "$cpu1 - $cpu0" | bc)" --argjson h0 "$h0" --argjson h1 "$h1" \
+    '. + {server_cpu_ms: $ms,
+          server_e2e_mean_ms: (1e3 * ($h1.e2e_sum - $h0.e2e_sum) / ($h1.e2e_count - $h0.e2e_count)),
+          server_ttft_mean_ms: (1e3 * ($h1.ttft_sum - $h0.ttft_sum) / ($h1.ttft_count - $h0.ttft_count))}' \
+    "$out/server_c$c.json" >"$out/tmp.json" && mv "$out/tmp.json" "$out/server_c$c.json"
+  if [ -n "$perf_pid" ]; then
+    wait "$perf_pid" || true
+    perf report -i "$out/perf_c$c.data" --no-children --sort dso,sym --stdio 2>/dev/null |
+      grep -v '^$' | head -120 >"$out/perf_c${c}_symbols.txt" || true
+    perf report -i "$out/perf_c$c.data" --no-children --sort dso --stdio 2>/dev/null |
+      grep -v '^$' | head -40 >"$out/perf_c${c}_dso.txt" || true
+  fi
+  summary "$out/server_c$c.json"
+  jq -r 'def r: . * 100 | round / 100; "server CPU \(.server_cpu_ms / .status["200"] | r) ms" +
+    " per request; means: client \(.latency_ms.mean | r) ms, inside the server (/metrics)" +
+    " e2e \(.server_e2e_mean_ms | r) ms, TTFT \(.server_ttft_mean_ms | r) ms"' "$out/server_c$c.json"
+  echo "== (b) the same, stream: true, node fetch, $c clients, ${secs}s"
+  h0=$(server_hist)
+  node "$here/openai_ttft.mjs" --url "$url" --clients "$c" --seconds "$secs" >"$out/tmp.json"
+  h1=$(server_hist)
+  jq --argjson h0 "$h0" --argjson h1 "$h1" \
+    '. + {server_ttft_mean_ms: (1e3 * ($h1.ttft_sum - $h0.ttft_sum) / ($h1.ttft_count - $h0.ttft_count)),
+          server_e2e_mean_ms: (1e3 * ($h1.e2e_sum - $h0.e2e_sum) / ($h1.e2e_count - $h0.e2e_count))}' \
+    "$out/tmp.json" | tee "$out/stream_c$c.json" |
+    jq -r '"\(.requests_per_s * 100 | round / 100) req/s, first chunk p50 \(.first_chunk.p50_ms | . * 100 | round / 100) ms p99 \(.first_chunk.p99_ms | . * 100 | round / 100) ms, first token p50 \(.first_token.p50_ms | . * 100 | round / 100) ms p99 \(.first_token.p99_ms | . * 100 | round / 100) ms, e2e p50 \(.e2e.p50_ms | . * 100 | round / 100) ms p99 \(.e2e.p99_ms | . * 100 | round / 100) ms; status \(.status) errors \(.errors) not_done \(.not_done); means: client TTFT \(.first_token_mean_ms | . * 100 | round / 100) ms, inside the server \(.server_ttft_mean_ms | . * 100 | round / 100) ms; client CPU \(.client_cpu_ms / .requests | . * 100 | round / 100) ms/request"'
+  # Right after the server's point (it idles meanwhile: ~1% of a core), so that both see
+  # the same load from the machine's other work.
+  echo "== (d) the same completions without HTTP, $c clients, ${secs}s: $direct"
+  "$direct" --model "$model" --threads "$threads" --seconds "$secs" --max-tokens 8 \
+    --user "$user" --clients "$c" --json "$out/direct_c$c.json" | sed '$d'
+done
+curl -fsS "$url/metrics" >"$out/metrics_after_load.txt" || true
+stop_server
+
+echo "== (c) overload: $overload_conns connections, ${secs}s, serve flags: ${overload_flags:-none}"
+# shellcheck disable=SC2086  # the flags are words
+start_server overload $overload_flags
+load "$overload_conns" "$secs" "$out/overload.json"
+summary "$out/overload.json"
+fail=0
+kill -0 "$server_pid" 2>/dev/null || { echo "FAIL: the server died under overload"; exit 1; }
+if curl -fsS "$url/healthz" >/dev/null; then echo "server answers /healthz after the overload"
+else echo "FAIL: no /healthz after the overload"; fail=1; fi
+if curl -fsS -X POST "$url/v1/chat/completions" -H 'Content-Type: application/json' \
+  -d "$body" | jq -e '.choices[0].finish_reason' >/dev/null; then echo "and a completion"
+else echo "FAIL: no completion after the overload"; fail=1; fi
+[ "$(jq '.status["429"]' "$out/overload.json")" -gt 0 ] ||
+  { echo "FAIL: no 429 at $overload_conns connections"; fail=1; }
+[ "$(jq '.["429_without_retry_after"]' "$out/overload.json")" = 0 ] ||
+  { echo "FAIL: 429 without Retry-After"; fail=1; }
+[ "$(jq '.status.other' "$out/overload.json")" = 0 ] ||
+  { echo "FAIL: replies other than 200/429"; fail=1; }
+curl -fsS "$url/metrics" >"$out/metrics_after_overload.txt" || true
+stop_server || fail=1
+
+echo "== server / direct, same run (server: wrk, not streaming; TTFT: streaming, first content chunk)"
+printf '%7s %18s %8s %22s %22s %22s %20s\n' clients "req/s srv/direct" ratio \
+  "e2e p50 srv/direct ms" "e2e p99 srv/direct ms" "TTFT p50 srv/direct ms" "CPU/req srv/direct ms"
+for c in $clients; do
+  jq -rn --slurpfile s "$out/server_c$c.json" --slurpfile t "$out/stream_c$c.json" \
+    --slurpfile d "$out/direct_c$c.json" --argjson c "$c" '
+    ($d[0].points[] | select(.clients == $c)) as $p |
+    $s[0].ok_per_s as $rs |
+    def r: . * 100 | round / 100;
+    def pair(a; b): "\(a | r)/\(b | r) (\(a / b | r)x)";
+    [$c, "\($rs | r)/\($p.requests_per_s | r)", "\($rs / $p.requests_per_s | r)x",
+     pair($s[0].latency_ms.p50; $p.e2e_p50_ms), pair($s[0].latency_ms.p99; $p.e2e_p99_ms),
+     pair($t[0].first_token.p50_ms; $p.ttft_p50_ms),
+     pair($s[0].server_cpu_ms / $s[0].status["200"]; $p.cpu_ms_per_request)] | @tsv' |
+    awk -F'\t' '{printf "%7s %18s %8s %22s %22s %22s %20s\n", $1, $2, $3, $4, $5, $6, $7}'
+done
+echo "== where the time goes, means in ms: e2e (wrk; the server's /metrics; direct) | TTFT (streaming: node; /metrics; direct)"
+printf '%7s %12s %12s %12s | %14s %14s %12s\n' clients "client e2e" "server e2e" "direct e2e" \
+  "stream client" "stream server" "direct TTFT"
+for c in $clients; do
+  jq -rn --slurpfile s "$out/server_c$c.json" --slurpfile d "$out/direct_c$c.json" \
+    --slurpfile t "$out/stream_c$c.json" --argjson c "$c" '
+    ($d[0].points[] | select(.clients == $c)) as $p | def r: . * 100 | round / 100;
+    [$c, ($s[0].latency_ms.mean | r), ($s[0].server_e2e_mean_ms | r), ($p.e2e_mean_ms | r),
+     ($t[0].first_token_mean_ms | r), ($t[0].server_ttft_mean_ms | r), ($p.ttft_mean_ms | r)] |
+    @tsv' | awk -F'\t' '{printf "%7s %12s %12s %12s | %14s %14s %12s\n", $1, $2, $3, $4, $5, $6, $7}'
+done
+echo "raw output: $out"
+[ "$fail" = 0 ] && echo "openai_load: ok"
