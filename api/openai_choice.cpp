@@ -30,15 +30,14 @@ openai::TokenLogprob ChoiceDecoder::logprob_of(const actors::CompletionToken& t)
   return o;
 }
 
-Status ChoiceDecoder::parse(std::string_view text, bool final, ChoiceDelta& d) {
+void ChoiceDecoder::parse(std::string_view text, bool final, ChoiceDelta& d) {
   if (!calls_stream_) {
     d.content += text;
-    return ok_status();
+    return;
   }
   std::vector<chat::StreamEvent> events;
   Status st = calls_stream_->feed(text, events);
   if (st.ok() && final) st = calls_stream_->finish(events);
-  if (!st.ok()) return st;
   for (auto& e : events) {
     if (e.kind == chat::StreamEvent::Kind::text) {
       if (!(opt_.first_call_only && calls_ > 0)) d.content += e.text;
@@ -49,18 +48,61 @@ Status ChoiceDecoder::parse(std::string_view text, bool final, ChoiceDelta& d) {
       d.calls.push_back(std::move(e.call));
     }
   }
-  return ok_status();
+  if (!st.ok()) {
+    // A malformed call: it and the rest are plain text, as the model wrote them.
+    d.content += calls_stream_->unparsed();
+    calls_stream_.reset();
+  }
+}
+
+std::string ChoiceDecoder::split_thinking(std::string_view text, bool final, ChoiceDelta& d) {
+  static constexpr std::string_view kOpen = "<think>", kClose = "</think>";
+  if (!opt_.split_reasoning) return std::string(text);
+  if (think_ == Think::done) {
+    if (!strip_newlines_) return std::string(text);
+    // The template's blank line after </think> is not part of the content.
+    const std::size_t start = text.find_first_not_of('\n');
+    if (start == std::string_view::npos) return "";
+    strip_newlines_ = false;
+    return std::string(text.substr(start));
+  }
+  think_held_ += text;
+  if (think_ == Think::undecided) {
+    if (opt_.in_thinking) {
+      think_ = Think::inside;
+    } else if (think_held_.size() < kOpen.size() && kOpen.starts_with(think_held_) && !final) {
+      return "";  // may still become <think>
+    } else if (think_held_.starts_with(kOpen)) {
+      think_ = Think::inside;
+      think_held_.erase(0, kOpen.size());
+    } else {
+      think_ = Think::done;
+      return std::exchange(think_held_, {});
+    }
+  }
+  if (const std::size_t end = think_held_.find(kClose); end != std::string::npos) {
+    d.reasoning += think_held_.substr(0, end);
+    std::string rest = think_held_.substr(end + kClose.size());
+    think_ = Think::done;
+    think_held_.clear();
+    strip_newlines_ = true;
+    return split_thinking(rest, final, d);
+  }
+  // Hold back a tail that may be the start of </think>.
+  std::size_t keep = final ? 0 : std::min(think_held_.size(), kClose.size() - 1);
+  while (keep > 0 &&
+         !kClose.starts_with(std::string_view(think_held_).substr(think_held_.size() - keep)))
+    --keep;
+  d.reasoning += think_held_.substr(0, think_held_.size() - keep);
+  think_held_.erase(0, think_held_.size() - keep);
+  return "";
 }
 
 void ChoiceDecoder::emit_text(std::string text, ChoiceDelta& d) {
   if (stopped_) return;
   auto step = stop_.feed(text);
   if (step.stopped) stopped_ = true;
-  if (auto st = parse(step.emit, false, d); !st.ok()) {
-    // A malformed call: the rest is plain text, as the model wrote it.
-    calls_stream_.reset();
-    d.content += step.emit;
-  }
+  parse(split_thinking(step.emit, false, d), false, d);
 }
 
 Result<ChoiceDelta> ChoiceDecoder::feed(std::span<const actors::CompletionToken> tokens,
@@ -84,10 +126,7 @@ Result<ChoiceDelta> ChoiceDecoder::finish() {
   if (!stopped_ && !rest.empty()) emit_text(std::move(rest), d);
   std::string held = stop_.flush();
   if (stopped_) held.clear();
-  if (auto st = parse(held, true, d); !st.ok()) {
-    calls_stream_.reset();
-    d.content += held;
-  }
+  parse(split_thinking(held, true, d), true, d);
   return d;
 }
 

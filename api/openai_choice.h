@@ -31,9 +31,12 @@ struct TokenLogprobOut {
 
 struct ChoiceDelta {
   std::string content;
+  std::string reasoning;              // chatml_qwen: the text inside a leading <think>...</think>
   std::vector<chat::ToolCall> calls;  // completed calls (ids assigned), in order
   std::vector<openai::TokenLogprob> logprobs;
-  bool empty() const { return content.empty() && calls.empty() && logprobs.empty(); }
+  bool empty() const {
+    return content.empty() && reasoning.empty() && calls.empty() && logprobs.empty();
+  }
 };
 
 struct ChoiceOptions {
@@ -44,6 +47,10 @@ struct ChoiceOptions {
   bool want_logprobs = false;
   int top_logprobs = 0;
   std::string forced_prefix;  // text the prompt already holds of the reply (tool_choice)
+  // chatml_qwen: a leading <think>...</think> goes to reasoning (split_reasoning), or the
+  // prompt itself ended inside <think> (in_thinking).
+  bool split_reasoning = false;
+  bool in_thinking = false;
 };
 
 class ChoiceDecoder {
@@ -61,7 +68,10 @@ class ChoiceDecoder {
 
  private:
   void emit_text(std::string text, ChoiceDelta& d);
-  Status parse(std::string_view text, bool final, ChoiceDelta& d);
+  // Moves a leading think block's text to d.reasoning; returns what follows it.
+  std::string split_thinking(std::string_view text, bool final, ChoiceDelta& d);
+  // Through the tool-call parser (when on) into d; a malformed call becomes text.
+  void parse(std::string_view text, bool final, ChoiceDelta& d);
   openai::TokenLogprob logprob_of(const actors::CompletionToken& t) const;
 
   const tokenizer::Tokenizer& tok_;
@@ -69,6 +79,10 @@ class ChoiceDecoder {
   tokenizer::IncrementalDecoder decoder_;
   sampling::StopMatcher stop_;
   std::optional<chat::ToolCallStream> calls_stream_;
+  enum class Think { undecided, inside, done } think_ = Think::undecided;
+  std::string think_held_;
+  bool strip_newlines_ =
+      false;  // right after </think>  // text that may be part of a <think> or </think> marker
   bool stopped_ = false;
   bool call_open_ = false;
   int calls_ = 0;

@@ -112,6 +112,7 @@ ApiOr<bool> OpenAiCall::prepare() {
     auto prefix = forced_prefix(family_, req_.tool_choice);
     if (!prefix.ok()) return prefix.error();
     forced_prefix_ = *prefix;
+    prompt_ends_thinking_ = forced_prefix_.empty() && rendered->ends_with("<think>\n");
     prompt_ = tok.encode(*rendered + forced_prefix_, false);
   } else if (req_.prompt_is_tokens) {
     prompt_ = req_.prompt_tokens;
@@ -169,6 +170,9 @@ ApiOr<bool> OpenAiCall::submit() {
   co.want_logprobs = req_.want_logprobs;
   co.top_logprobs = req_.top_logprobs;
   co.forced_prefix = forced_prefix_;
+  co.split_reasoning =
+      req_.endpoint == OpenAiEndpoint::chat && family_ == chat::Family::chatml_qwen;
+  co.in_thinking = prompt_ends_thinking_;
   for (int i = 0; i < req_.n; ++i)
     choices_.push_back(std::make_unique<Choice>(deps_.runtime->tokenizer(), co));
   id_ = openai::completion_id(req_.endpoint);
@@ -203,6 +207,7 @@ bool OpenAiCall::emit_delta(Choice& c, int index, ChoiceDelta d, const ReplyWrit
   for (const auto& call : d.calls)
     calls.push_back({call.id, call.name, arguments_text(call)});
   c.reply.content += d.content;
+  if (!d.reasoning.empty()) c.reply.reasoning = c.reply.reasoning.value_or("") + d.reasoning;
   c.reply.tool_calls.insert(c.reply.tool_calls.end(), calls.begin(), calls.end());
   if (req_.want_logprobs) {
     if (!c.reply.logprobs) c.reply.logprobs.emplace();
@@ -221,6 +226,8 @@ bool OpenAiCall::emit_delta(Choice& c, int index, ChoiceDelta d, const ReplyWrit
     c.role_sent = true;
     if (!emit(openai::chat_role_chunk(h, index), write)) return false;
   }
+  if (!d.reasoning.empty() && !emit(openai::chat_reasoning_chunk(h, index, d.reasoning), write))
+    return false;
   if (!d.content.empty() || lp) {
     const json lps = lp ? openai::chat_logprobs_json(d.logprobs) : json(nullptr);
     if (!emit(openai::chat_content_chunk(h, index, d.content, lps), write)) return false;

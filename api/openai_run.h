@@ -64,6 +64,7 @@ class OpenAiCall {
   chat::Family family_ = chat::Family::chatml_qwen;
   std::vector<std::int32_t> prompt_;
   std::string forced_prefix_;
+  bool prompt_ends_thinking_ = false;  // the rendered prompt opened <think> itself
   bool parse_tools_ = false;
   std::string session_key_;
   std::shared_ptr<actors::CompletionStream> stream_;

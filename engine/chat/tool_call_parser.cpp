@@ -98,6 +98,12 @@ Result<ParsedReply> parse_reply(Family family, std::string_view text) {
   return is_llama(family) ? parse_llama(text) : parse_qwen(text);
 }
 
+std::string ToolCallStream::unparsed() const {
+  if (family_ == Family::chatml_qwen && mode_ == Mode::call)
+    return std::string(kCallOpen) + buffer_;
+  return buffer_;
+}
+
 void ToolCallStream::emit_text(std::string_view text, std::vector<StreamEvent>& events) {
   if (text.empty()) return;
   if (text.find_first_not_of(kSpace) != std::string_view::npos) at_call_end_ = false;

@@ -53,6 +53,9 @@ class ToolCallStream {
   // wants one round of calls can stop generating here.
   bool at_call_end() const { return at_call_end_; }
   int calls_completed() const { return calls_; }
+  // The text fed but not yet given back in an event (after a failed feed or finish: the
+  // malformed call as written, its <tool_call> marker included), so a caller can show it.
+  std::string unparsed() const;
 
  private:
   enum class Mode { start, text, call };
