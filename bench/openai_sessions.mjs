@@ -12,6 +12,9 @@
 // Usage: node bench/openai_sessions.mjs --url http://127.0.0.1:PORT [--clients 16]
 //          [--conversations 2] [--seed 1] [--latency-ms 200-800] [--ops 2-3]
 //          [--max-turns 6] [--max-tokens 96] [--model tiny-calc] [--label NAME] [--out FILE]
+//          [--slow 0.1:4000-8000] (that share of tool runs takes that long instead)
+//          [--abandon 0.1] (that share of tool-call replies ends the conversation there, as
+//          an agent that crashed, timed out or was cancelled: the server's pin is never taken)
 //        node bench/openai_sessions.mjs --summarize RUN.json... [--out FILE]
 //          (a table of the runs, each as a ratio to the run labelled "off")
 import { readFileSync, writeFileSync } from "node:fs";
@@ -30,6 +33,8 @@ const { values: a, positionals } = parseArgs({
     "max-tokens": { type: "string", default: "96" },
     model: { type: "string", default: "tiny-calc" },
     label: { type: "string", default: "run" },
+    slow: { type: "string", default: "0:0-0" },
+    abandon: { type: "string", default: "0" },
     out: { type: "string" },
     summarize: { type: "boolean", default: false },
   },
@@ -205,7 +210,7 @@ async function conversation(p, r) {
     { role: "user", content: p.text },
   ];
   const c = { seconds: 0, server_seconds: 0, requests: 0, tool_calls: 0, prompt: 0, cached: 0,
-    completion: 0, correct: false, error: null };
+    completion: 0, correct: false, abandoned: false, error: null };
   const t0 = performance.now();
   try {
     for (let turn = 0; turn < Number(a["max-turns"]); turn++) {
@@ -224,8 +229,16 @@ async function conversation(p, r) {
         c.correct = m !== null && Number(m[1]) === p.answer;
         break;
       }
-      const [lo, hi] = range(a["latency-ms"]);
-      await sleep(lo + r() * (hi - lo));  // the calls of one turn run in parallel
+      // Drawn in the same order in every mode, so each mode sees the same latencies.
+      const quit = r() < Number(a.abandon);
+      const [slowShare, slowRange] = a.slow.split(":");
+      const [lo, hi] = range(r() < Number(slowShare) ? slowRange : a["latency-ms"]);
+      const latency = lo + r() * (hi - lo);
+      if (quit) {
+        c.abandoned = true;
+        break;
+      }
+      await sleep(latency);  // the calls of one turn run in parallel
       messages.push({ role: "assistant", content: msg.content ?? null, tool_calls: calls });
       for (const call of calls) {
         let expr = "";
@@ -251,9 +264,12 @@ async function scrape() {
     const out = {};
     for (const line of (await res.text()).split("\n")) {
       const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-      if (!m || !/session|pin|prefix_cache|preempt|prompt_tokens/.test(m[1])) continue;
+      if (!m || !/session|pin|prefix_cache|preempt|prompt_tokens|evictions|prefilled|offloaded/.test(m[1]))
+        continue;
       if (/_bucket$/.test(m[1])) continue;
-      out[m[1]] = (out[m[1]] ?? 0) + Number(m[3]);
+      const tier = /tier="([^"]*)"/.exec(m[2] ?? "");
+      const key = tier ? `${m[1]}{${tier[1]}}` : m[1];
+      out[key] = (out[key] ?? 0) + Number(m[3]);
     }
     return out;
   } catch {
@@ -278,16 +294,21 @@ async function run() {
   const t0 = performance.now();
   const all = await Promise.all(
     Array.from({ length: clients }, async (_, ci) => {
+      // Problems and tool latencies from separate streams: a conversation that takes more
+      // turns in one mode does not change the next one's problem.
       const r = rng(seed * 1000003 + ci);
       const done = [];
-      for (let k = 0; k < per; k++) done.push(await conversation(problem(r, randint(r, opsLo, opsHi)), r));
+      for (let k = 0; k < per; k++) {
+        const p = problem(r, randint(r, opsLo, opsHi));
+        done.push(await conversation(p, rng(seed * 7919 + ci * 104729 + k * 15485863)));
+      }
       return done;
     }),
   );
   const wall = (performance.now() - t0) / 1000;
   const after = await scrape();
   const convs = all.flat();
-  const ok = convs.filter((c) => !c.error);
+  const ok = convs.filter((c) => !c.error && !c.abandoned);
   const sum = (f) => convs.reduce((s, c) => s + f(c), 0);
   const metrics = {};
   for (const k of Object.keys(after)) metrics[k] = after[k] - (before[k] ?? 0);
@@ -295,7 +316,8 @@ async function run() {
     label: a.label,
     clients,
     conversations: convs.length,
-    errors: convs.length - ok.length,
+    errors: convs.filter((c) => c.error).length,
+    abandoned: convs.filter((c) => c.abandoned).length,
     first_error: convs.find((c) => c.error)?.error ?? null,
     correct: convs.filter((c) => c.correct).length,
     requests: sum((c) => c.requests),
@@ -310,28 +332,53 @@ async function run() {
     reprefilled_tokens: sum((c) => c.prompt - c.cached),
     completion_tokens: sum((c) => c.completion),
     metrics,
+    seconds: ok.map((c) => c.seconds),
   };
 }
 
+// Runs of one label (rounds) are pooled: conversations' seconds together, tokens summed;
+// "spread" is the min..max over rounds of the round's mean as a ratio to off's same round.
 function summarize(files) {
   const runs = files.map((f) => JSON.parse(readFileSync(f, "utf8")));
-  const base = runs.find((r) => r.label === "off") ?? runs[0];
+  const labels = [...new Set(runs.map((r) => r.label))];
+  const pooled = labels.map((label) => {
+    const rs = runs.filter((r) => r.label === label);
+    const total = (k) => rs.reduce((s, r) => s + r[k], 0);
+    const seconds = rs.flatMap((r) => r.seconds);
+    const metrics = {};
+    for (const r of rs) for (const [k, v] of Object.entries(r.metrics)) metrics[k] = (metrics[k] ?? 0) + v;
+    return { label, rounds: rs.length, conversations: total("conversations"), errors: total("errors"),
+      abandoned: total("abandoned"), correct: total("correct"), requests: total("requests"),
+      mean_seconds: mean(seconds), p50_seconds: quantile(seconds, 0.5), p90_seconds: quantile(seconds, 0.9),
+      mean_server_seconds: mean(rs.map((r) => r.mean_server_seconds)),
+      prompt_tokens: total("prompt_tokens"), cached_tokens: total("cached_tokens"),
+      reprefilled_tokens: total("reprefilled_tokens"), completion_tokens: total("completion_tokens"),
+      round_means: rs.map((r) => r.mean_seconds), metrics };
+  });
+  const base = pooled.find((r) => r.label === "off") ?? pooled[0];
   const ratio = (x, y) => (y ? (x / y).toFixed(2) : "-");
-  const rows = [["mode", "convs", "errors", "right", "mean s", "p90 s", "server s", "prompt tok",
-    "cached tok", "re-prefilled", "vs off: mean", "p90", "re-prefilled"]];
-  for (const r of runs) {
-    rows.push([r.label, r.conversations, r.errors, r.correct, r.mean_seconds.toFixed(2),
-      r.p90_seconds.toFixed(2), r.mean_server_seconds.toFixed(2), r.prompt_tokens, r.cached_tokens,
-      r.reprefilled_tokens, ratio(r.mean_seconds, base.mean_seconds),
-      ratio(r.p90_seconds, base.p90_seconds), ratio(r.reprefilled_tokens, base.reprefilled_tokens)]);
+  const spread = (r) => {
+    const q = r.round_means.map((m, i) => m / base.round_means[i]).filter(Number.isFinite);
+    return q.length ? `${Math.min(...q).toFixed(2)}..${Math.max(...q).toFixed(2)}` : "-";
+  };
+  const rows = [["mode", "rounds", "convs", "errors", "abandoned", "right", "mean s", "p90 s",
+    "server s", "prompt tok", "cached tok", "re-prefilled", "vs off: mean", "(rounds)", "p90",
+    "re-prefilled"]];
+  for (const r of pooled) {
+    rows.push([r.label, r.rounds, r.conversations, r.errors, r.abandoned, r.correct,
+      r.mean_seconds.toFixed(2), r.p90_seconds.toFixed(2), r.mean_server_seconds.toFixed(2),
+      r.prompt_tokens, r.cached_tokens, r.reprefilled_tokens, ratio(r.mean_seconds, base.mean_seconds),
+      spread(r), ratio(r.p90_seconds, base.p90_seconds),
+      ratio(r.reprefilled_tokens, base.reprefilled_tokens)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
   for (const row of rows) console.log(row.map((x, i) => String(x).padStart(widths[i])).join("  "));
-  for (const r of runs) {
-    const m = Object.entries(r.metrics).filter(([k]) => /session|pin/.test(k));
-    if (m.length) console.log(`${r.label} metrics: ${m.map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  const pick = /session_|kv_pins_revoked|kv_evictions|prefix_cache_hit_tokens|engine_prefilled|preemptions/;
+  for (const r of pooled) {
+    const m = Object.entries(r.metrics).filter(([k]) => pick.test(k) && !/_active$|pinned_tokens$/.test(k));
+    if (m.length) console.log(`${r.label}: ${m.map(([k, v]) => `${k.replace(/^(agentrt|vllm):/, "")} ${Math.round(v)}`).join(", ")}`);
   }
-  return { base: base.label, runs };
+  return { base: base.label, modes: pooled, runs };
 }
 
 if (a.summarize) {
