@@ -301,7 +301,11 @@ void EngineLoop::run_flushes() {
 
 RuntimeMetrics EngineLoop::metrics() const {
   std::lock_guard lock(mu_);
-  return snapshot_;
+  RuntimeMetrics m = snapshot_;
+  m.active_requests = static_cast<int>(routes_.size());
+  m.paused_requests = static_cast<int>(
+      std::count_if(routes_.begin(), routes_.end(), [](const auto& r) { return r.second.paused; }));
+  return m;
 }
 
 void EngineLoop::run() {

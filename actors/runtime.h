@@ -202,6 +202,7 @@ struct RuntimeMetrics {
   int kv_blocks = 0;
   int kv_available_blocks = 0;         // estimate: blocks not held by live turns or pins
   int active_requests = 0;             // admitted by the engine actor, not yet ended
+  int paused_requests = 0;             // of those, paused (KV pinned for a tool call)
   int queued_requests = 0;             // waiting for a live slot (submits and samples)
   std::int64_t rejected_requests = 0;  // overloaded
   double step_seconds = 0.0;           // total time inside Engine::step

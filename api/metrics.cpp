@@ -71,7 +71,10 @@ void per_runtime(PrometheusText& out, const MetricsSnapshot& s, std::string_view
 void render_scheduler(PrometheusText& out, const MetricsSnapshot& s) {
   per_runtime(out, s, "vllm:num_requests_running", MetricType::gauge,
               "Number of requests in model execution batches.",
-              [](const RuntimeMetrics& m) { return m.active_requests; });
+              [](const RuntimeMetrics& m) { return m.active_requests - m.paused_requests; });
+  per_runtime(out, s, "agentrt:num_requests_paused", MetricType::gauge,
+              "Requests paused for a tool call (their KV pinned): not running, not waiting.",
+              [](const RuntimeMetrics& m) { return m.paused_requests; });
   per_runtime(out, s, "vllm:num_requests_waiting", MetricType::gauge,
               "Number of requests waiting to be processed.",
               [](const RuntimeMetrics& m) { return m.queued_requests; });
