@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "engine/chat/python_json.h"
+
 namespace agentrt::api {
 namespace {
 
@@ -23,10 +25,12 @@ ApiError openai_error(const Error& e, std::string param = "") {
   return a;
 }
 
-// A tool call's arguments as the JSON text OpenAI sends.
+// A tool call's arguments as the JSON text the reply carries.
 std::string arguments_text(const chat::ToolCall& call) {
   if (call.arguments.is_string()) return call.arguments.get<std::string>();
-  return call.arguments.dump(-1, ' ', false, json::error_handler_t::replace);
+  // As the chat template's tojson writes it (and the model, trained on it, wrote it), so a
+  // conversation sent back re-renders to the tokens the KV already holds.
+  return chat::to_python_json(call.arguments);
 }
 
 const char* finish_name(std::optional<FinishReason> f) {
