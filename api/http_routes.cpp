@@ -7,6 +7,7 @@
 
 #include "api/body/api_limits.h"
 #include "api/body/job_request.h"
+#include "api/body/openai_request.h"
 #include "api/server_impl.h"
 #include "engine/common/echo.h"
 
@@ -24,9 +25,20 @@ void reply(httplib::Response& res, int status, const json& body) {
   res.set_content(dump(body), "application/json");
 }
 
+// The OpenAI-compatible routes answer OpenAI error objects, the rest agentrt's.
+bool openai_path(const std::string& path) {
+  return path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/models";
+}
+
 void reply_error(httplib::Response& res, const ApiError& e) {
   if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(e.retry_after));
   reply(res, e.status, to_json(e));
+}
+
+void reply_error_for(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
+  if (!openai_path(req.path)) return reply_error(res, e);
+  if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(e.retry_after));
+  reply(res, e.status, to_openai_json(e));
 }
 
 std::string body_hash(const std::string& body) {
@@ -65,7 +77,7 @@ void Server::Impl::install_routes() {
   http.set_read_timeout(30, 0);
   http.set_write_timeout(30, 0);
   http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) -> httplib::Server::HandlerResponse {
+      [](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         ApiError e =
             res.status == 404 ? api_error(404, "not_found", "no such route")
@@ -74,12 +86,13 @@ void Server::Impl::install_routes() {
                             "request body over the limit of " +
                                 std::to_string(kMaxRequestBodyBytes) + " bytes")
                 : api_error(res.status, "http_error", "HTTP error " + std::to_string(res.status));
-        res.set_content(dump(to_json(e)), "application/json");
+        res.set_content(dump(openai_path(req.path) ? to_openai_json(e) : to_json(e)),
+                        "application/json");
         return httplib::Server::HandlerResponse::Handled;
       }));
   http.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        reply_error(res, api_error(500, "internal", "internal error"));
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+        reply_error_for(req, res, api_error(500, "internal", "internal error"));
       });
   // Authentication for everything but health checks; the client's identity for its limits.
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -87,8 +100,9 @@ void Server::Impl::install_routes() {
       return httplib::Server::HandlerResponse::Unhandled;
     if (keys && !keys->check(req.get_header_value("Authorization"))) {
       res.set_header("WWW-Authenticate", "Bearer");
-      reply_error(res, api_error(401, "unauthorized",
-                                 "missing or wrong API key (Authorization: Bearer KEY)"));
+      reply_error_for(
+          req, res,
+          api_error(401, "unauthorized", "missing or wrong API key (Authorization: Bearer KEY)"));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;

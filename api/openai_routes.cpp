@@ -84,6 +84,19 @@ void Server::Impl::install_openai_routes() {
             res, unknown ? api_error(404, "model_not_found", model.error().message, "/model")
                          : from_error(model.error(), "/model"));
       }
+      // One slot per completion in flight, held until its reply is written.
+      const int cap =
+          opt.max_completions > 0 ? opt.max_completions : std::max(1, opt.http_threads - 8);
+      if (completions.fetch_add(1) >= cap) {
+        completions.fetch_sub(1);
+        ApiError busy =
+            api_error(429, "too_many_requests",
+                      "more than " + std::to_string(cap) + " completions in flight; retry later");
+        busy.retry_after = 1;
+        metrics.rejected(model->first);
+        return reply_openai_error(res, busy);
+      }
+      auto slot = std::shared_ptr<void>(nullptr, [this](void*) { completions.fetch_sub(1); });
       OpenAiDeps deps;
       deps.runtime = model->second;
       deps.model = model->first;
@@ -103,7 +116,7 @@ void Server::Impl::install_openai_routes() {
       }
       res.set_chunked_content_provider(
           sse ? "text/event-stream" : "application/json",
-          [c](std::size_t, httplib::DataSink& sink) {
+          [c, slot](std::size_t, httplib::DataSink& sink) {
             c->run([&sink](const std::string& s) { return sink.write(s.data(), s.size()); });
             sink.done();
             return true;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "api/server_testing.h"
 
@@ -229,6 +231,62 @@ TEST(OpenAiRoutes, AClientThatGoesAwayFreesItsRequest) {
   EXPECT_NE(m->body.find("vllm:num_requests_running{model_name=\"tiny-calc\"} 0"),
             std::string::npos);
   EXPECT_NE(m->body.find("finished_reason=\"abort\""), std::string::npos);
+}
+
+TEST(OpenAiRoutes, KeysAndTheCompletionCapAnswerOpenAiErrors) {
+  auto o = options("oa-cap");
+  o.api_key_file = o.data_dir / "keys";
+  std::ofstream(o.api_key_file) << "test-key-0123456789abcdef\n";
+  o.max_completions = 1;
+  RunningServer s(std::move(o));
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto c = s.client();
+  auto r = c.Post("/v1/chat/completions", beads_request().dump(), kJson);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(json::parse(r->body)["error"]["type"], "authentication_error");
+  c.set_bearer_token_auth("test-key-0123456789abcdef");
+  // One completion streams slowly (the reader waits); a second one is refused at once.
+  json slow = beads_request();
+  slow["stream"] = true;
+  slow["max_tokens"] = 2000;
+  slow["ignore_eos"] = true;
+  slow["tools"] = json::array();
+  std::promise<void> started, release;
+  auto released = release.get_future().share();
+  std::thread reader([&] {
+    auto rc = s.client();
+    rc.set_bearer_token_auth("test-key-0123456789abcdef");
+    httplib::Request hr;
+    hr.method = "POST";
+    hr.path = "/v1/chat/completions";
+    hr.body = slow.dump();
+    hr.set_header("Content-Type", kJson);
+    bool first = true;
+    hr.content_receiver = [&](const char*, std::size_t, std::uint64_t, std::uint64_t) {
+      if (first) started.set_value();
+      first = false;
+      released.wait();
+      return false;
+    };
+    (void)rc.send(hr);
+  });
+  started.get_future().wait();
+  auto busy = c.Post("/v1/chat/completions", beads_request().dump(), kJson);
+  release.set_value();
+  reader.join();
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->status, 429);
+  EXPECT_EQ(busy->get_header_value("Retry-After"), "1");
+  EXPECT_EQ(json::parse(busy->body)["error"]["type"], "rate_limit_error");
+  // The slot is free again once the first reply has ended.
+  for (int i = 0; i < 100; ++i) {
+    auto ok = c.Post("/v1/chat/completions", beads_request().dump(), kJson);
+    ASSERT_TRUE(ok);
+    if (ok->status == 200) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "the completion slot was never released";
 }
 
 }  // namespace

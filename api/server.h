@@ -31,7 +31,10 @@ struct ServerOptions {
   actors::workflow::RunnerOptions runner;  // backend, kv_blocks, threads, weight check
   JobManagerOptions jobs;                  // limits (dirs are filled from the above)
   std::uint64_t kv_store_max_bytes = 0;    // 0: kDefaultKvStoreBytes
-  int http_threads = 16;                   // request workers besides event streams
+  int http_threads = 64;                   // request workers besides event streams
+  // OpenAI completions in flight at once (each holds a worker while it streams); past it a
+  // request gets 429 at once. 0: http_threads - 8, so workers stay free to answer that.
+  int max_completions = 0;
   // The OpenAI API: the chat template's enable_thinking when a request does not set
   // chat_template_kwargs (nullopt: the template's default), and agent-session pins.
   std::optional<bool> enable_thinking;

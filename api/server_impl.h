@@ -28,7 +28,8 @@ struct Server::Impl {
   httplib::Server http;
   int port = 0;
   std::atomic<bool> stopping{false};
-  std::atomic<int> streams{0};  // event streams open
+  std::atomic<int> streams{0};      // event streams open
+  std::atomic<int> completions{0};  // OpenAI completions in flight
   std::atomic<bool> stopped{false};
   std::vector<std::string> problems;  // startup_problems()
   std::int64_t started_at = 0;        // Unix seconds (the models' "created")
