@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { ChatOpenAI } from "@langchain/openai";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { tool } from "@langchain/core/tools";
-import { AIMessage, ToolMessage } from "@langchain/core/messages";
+import { AIMessage, AIMessageChunk, ToolMessage } from "@langchain/core/messages";
 
 import {
   API_KEY,
@@ -62,28 +62,25 @@ test("LangGraph ReAct agent solves a tiny-calc problem; the session pin is hit",
   assert.ok(hits >= 1, `${SESSION_HITS} +${hits} (session metrics: ${names.join(", ")})`);
 });
 
-test("LangGraph agent streams its steps (ChatOpenAI streaming)", async () => {
+// streamMode "messages" makes LangGraph stream the model's tokens: ChatOpenAI then sends
+// stream: true and assembles the tool call from the server's deltas.
+test("LangGraph agent streams tokens and steps (ChatOpenAI over SSE)", async () => {
   const problem = PROBLEMS[1];
-  const streaming = new ChatOpenAI({
-    model: MODEL,
-    temperature: 0,
-    streaming: true,
-    apiKey: API_KEY,
-    configuration: { baseURL: API_URL },
-  });
-  const agent = createReactAgent({ llm: streaming, tools: [calculator], prompt: SYSTEM_PROMPT });
-  const steps = [];
-  let last = null;
-  for await (const step of await agent.stream(
+  const agent = createReactAgent({ llm, tools: [calculator], prompt: SYSTEM_PROMPT });
+  let state = null;
+  let chunks = 0;
+  for await (const [mode, payload] of await agent.stream(
     { messages: [{ role: "user", content: problem.question }] },
-    { streamMode: "values" },
+    { streamMode: ["values", "messages"] },
   )) {
-    steps.push(step);
-    last = step.messages.at(-1);
+    if (mode === "values") state = payload;
+    else if (AIMessageChunk.isInstance(payload[0])) chunks++;
   }
-  const msgs = steps.at(-1).messages;
-  const call = msgs.find((m) => AIMessage.isInstance(m) && m.tool_calls?.length);
+  assert.ok(chunks >= 4, `${chunks} streamed message chunks`);
+  const call = state.messages.find((m) => AIMessage.isInstance(m) && m.tool_calls?.length);
   assert.ok(call, "no tool call");
+  assert.equal(call.tool_calls[0].name, "calculator");
   assert.equal(call.tool_calls[0].args.expression, problem.expression);
+  const last = state.messages.at(-1);
   assert.equal(finalAnswer(last.content), problem.answer, String(last.content));
 });

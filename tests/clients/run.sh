@@ -26,12 +26,13 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+: >"$tmp/log"  # exists before the server's shell opens it: the port poll reads it at once
 "$bin" serve --port 0 --data "$tmp/data" --model "$src/models/tiny-calc" --thinking off \
   --threads 2 2>"$tmp/log" &
 pid=$!
 port=
 for _ in $(seq 1 600); do
-  port=$(sed -n 's#.*serving on http://127.0.0.1:\([0-9]*\).*#\1#p' "$tmp/log" | head -n 1)
+  port=$(sed -n 's#.*serving on http://127.0.0.1:\([0-9]*\).*#\1#p' "$tmp/log" | head -n 1 || true)
   [ -n "$port" ] && break
   kill -0 "$pid" 2>/dev/null || { cat "$tmp/log"; echo "clients: the server exited"; exit 1; }
   sleep 0.1
@@ -50,8 +51,21 @@ done
 echo "clients: node $(node --version) against $url"
 rc=0
 (cd "$dir" && AGENTRT_URL="$url" node --test --test-concurrency=1 "$@" ./*.test.mjs) || rc=$?
-if [ "$rc" != 0 ]; then
+# The server must have survived the clients and must stop cleanly on SIGTERM.
+srv=0
+if kill -0 "$pid" 2>/dev/null; then
+  kill -TERM "$pid"
+  wait "$pid" || srv=$?
+  [ "$srv" = 0 ] || echo "clients: serve exited $srv after SIGTERM"
+else
+  wait "$pid" || srv=$?
+  echo "clients: the server died during the tests (exit $srv)"
+  [ "$srv" != 0 ] || srv=1
+fi
+pid=
+if [ "$rc" != 0 ] || [ "$srv" != 0 ]; then
   echo "clients: node --test exited $rc; server log (last 200 lines):"
   tail -n 200 "$tmp/log"
+  [ "$rc" != 0 ] || rc=1
 fi
 exit "$rc"
