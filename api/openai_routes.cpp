@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "api/body/api_limits.h"
 #include "api/body/openai_request.h"
 #include "api/body/openai_response.h"
 #include "api/openai_run.h"
@@ -104,8 +105,15 @@ void Server::Impl::install_openai_routes() {
       deps.metrics = &metrics;
       if (keys) deps.client = keys->check(req.get_header_value("Authorization")).value_or("");
       deps.enable_thinking = opt.enable_thinking;
-      if (req.has_header("X-Agentrt-Session"))
+      if (req.has_header("X-Agentrt-Session")) {
         deps.session_header = req.get_header_value("X-Agentrt-Session");
+        if (deps.session_header->size() > kMaxOpenAiNameBytes)
+          return reply_openai_error(res,
+                                    api_error(400, "invalid_value",
+                                              "X-Agentrt-Session: longer than " +
+                                                  std::to_string(kMaxOpenAiNameBytes) + " bytes",
+                                              "X-Agentrt-Session"));
+      }
       auto call = OpenAiCall::start(std::move(*parsed), std::move(deps));
       if (!call.ok()) return reply_openai_error(res, call.error());
       std::shared_ptr<OpenAiCall> c = std::move(*call);

@@ -37,6 +37,8 @@ struct ServeArgs {
   std::string thinking = "auto";
   std::string session_pins = "predict";
   double session_ttl = 2.0;
+  int http_threads = 64;
+  int max_completions = 0;
 };
 
 int serve(const ServeArgs& a) {
@@ -65,6 +67,8 @@ int serve(const ServeArgs& a) {
   o.jobs.max_jobs_per_client = a.max_per_client;
   o.kv_store_max_bytes = static_cast<std::uint64_t>(a.kv_store_gib * (1ull << 30));
   if (a.thinking != "auto") o.enable_thinking = a.thinking == "on";
+  o.http_threads = a.http_threads;
+  o.max_completions = a.max_completions;
   o.sessions.mode = *api::parse_session_mode(a.session_pins);  // CLI11 checked it
   o.sessions.ttl =
       std::chrono::duration_cast<kv::Duration>(std::chrono::duration<double>(a.session_ttl));
@@ -125,6 +129,12 @@ CommandFn add_serve_command(CLI::App& app) {
                   "KV of a reply ending in tool calls, kept for the client's next request: "
                   "predict (TTL from the gaps seen; default), fixed (--session-ttl), off")
       ->check(CLI::IsMember({"predict", "fixed", "off"}));
+  cmd->add_option("--http-threads", a->http_threads,
+                  "HTTP request workers besides event streams (default 64)")
+      ->check(CLI::Range(9, 4096));
+  cmd->add_option("--max-completions", a->max_completions,
+                  "OpenAI completions in flight before 429 (default --http-threads - 8)")
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--session-ttl", a->session_ttl,
                   "Seconds: the fixed session pin, and predict's cold start (default 2)")
       ->check(CLI::Range(0.001, 3600.0));
