@@ -226,6 +226,35 @@ test("chat: streamed tool call arguments arrive as deltas of the same call", asy
   assert.equal(content, whole.choices[0].message.content ?? "");
 });
 
+test("chat: the client's own tool loop (runTools), whole and streamed", async () => {
+  const p = PROBLEMS[1];
+  for (const stream of [false, true]) {
+    const runner = client.chat.completions.runTools({
+      model: MODEL,
+      messages: calcMessages(p.question),
+      tools: [
+        {
+          type: "function",
+          function: {
+            function: ({ expression }) => calculate(expression),
+            parse: JSON.parse,
+            ...CALCULATOR_TOOL.function,
+          },
+        },
+      ],
+      temperature: 0,
+      stream,
+    });
+    const content = await runner.finalContent();
+    assert.equal(finalAnswer(content), p.answer, `stream ${stream}: ${content}`);
+    const calls = runner.messages.flatMap((m) => m.tool_calls ?? []);
+    assert.equal(calls.length, 1);
+    assert.equal(JSON.parse(calls[0].function.arguments).expression, p.expression);
+    const tool = runner.messages.find((m) => m.role === "tool");
+    assert.equal(tool.content, String(p.answer));
+  }
+});
+
 test("chat: tool_choice none and a named function", async () => {
   const base = {
     model: MODEL,
