@@ -5,7 +5,8 @@
 // does with --thinking off), then for each concurrency C runs C client threads for T
 // seconds, each looping Runtime::start_completion + CompletionStream::next until the
 // choice ends. Reports requests/s, TTFT (first event with tokens) and end-to-end p50/p99,
-// CPU ms per request, and requests/s as a ratio to concurrency 1 of the same run; writes JSON.
+// CPU ms per request, and requests/s as a ratio to concurrency 1 of the same run; then times
+// the server's per-request work outside the engine and HTTP (api_work). Writes JSON.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -19,7 +20,11 @@
 
 #include "actors/completion_stream.h"
 #include "actors/runtime.h"
+#include "api/body/openai_request.h"
+#include "api/body/openai_response.h"
 #include "engine/chat/chat_template.h"
+#include "storage/db.h"
+#include "storage/kv_store.h"
 
 namespace agentrt::bench {
 namespace {
@@ -35,6 +40,8 @@ struct Options {
   int max_tokens = 8;
   int threads = 1;
   int kv_blocks = 0;  // 0: the runtime's default, as `agentrt serve`
+  // The persistent KV tier `agentrt serve` has (RocksDB under DIR, 16 GiB bound); empty: none.
+  std::string kv_store;
   std::string system;
   std::string user =
       "Sam has 13 stamps. Kate has 7 more stamps than Sam. How many stamps does "
@@ -69,6 +76,20 @@ Result<Sample> one_completion(actors::Runtime& rt, const actors::CompletionReque
   }
   s.e2e_s = std::chrono::duration<double>(Clock::now() - t0).count();
   return s;
+}
+
+// The tokens of one reply (for api_work).
+std::vector<std::int32_t> reply_tokens(actors::Runtime& rt, const actors::CompletionRequest& req) {
+  std::vector<std::int32_t> out;
+  auto stream = rt.start_completion(req);
+  if (!stream.ok()) return out;
+  actors::CompletionEvent e;
+  while ((*stream)->next(e, Clock::now() + std::chrono::seconds(60))) {
+    for (const auto& t : e.tokens)
+      out.push_back(t.token);
+    if (e.ends()) break;
+  }
+  return out;
 }
 
 // C threads loop requests until `end`; only requests started before `end` are counted.
@@ -163,11 +184,83 @@ Result<actors::CompletionRequest> make_request(const actors::Runtime& rt, const 
   return req;
 }
 
+// Mean microseconds of fn over `iterations` calls.
+template <class Fn>
+double mean_us(int iterations, Fn&& fn) {
+  const auto t0 = Clock::now();
+  for (int i = 0; i < iterations; ++i)
+    fn();
+  return 1e6 * std::chrono::duration<double>(Clock::now() - t0).count() / iterations;
+}
+
+// What the server does per request besides the engine and HTTP, timed on one thread with
+// the same body and a real reply's tokens: parse the body, render and encode the chat,
+// decode the tokens, build the reply (whole, and as SSE chunks).
+Result<Json> api_work(const actors::Runtime& rt, const Options& o,
+                      const std::vector<std::int32_t>& reply_tokens) {
+  const Json body_json{{"model", "tiny-calc"},
+                       {"messages", Json::array({{{"role", "user"}, {"content", o.user}}})},
+                       {"max_tokens", o.max_tokens},
+                       {"temperature", 0}};
+  const std::string body = body_json.dump();
+  const auto parsed = api::parse_openai_request(body, api::OpenAiEndpoint::chat);
+  if (!parsed.ok()) return Error{ErrorCode::invalid_argument, parsed.error().message};
+  const auto& tok = rt.tokenizer();
+  chat::RenderOptions ro;
+  ro.add_generation_prompt = true;
+  ro.enable_thinking = false;
+  auto text = tok.decode(reply_tokens);
+  if (!text.ok()) return text.error();
+  api::openai::ReplyHead head{"chatcmpl-bench", 0, "tiny-calc", api::OpenAiEndpoint::chat};
+  api::openai::ChoiceOut choice;
+  choice.content = *text;
+  choice.finish_reason = "length";
+  constexpr int kIterations = 2000;
+  std::size_t sink = 0;  // keeps the work from being optimised away
+  Json r;
+  r["parse_body_us"] = mean_us(kIterations, [&] {
+    sink += api::parse_openai_request(body, api::OpenAiEndpoint::chat).ok() ? 1 : 0;
+  });
+  r["render_encode_us"] = mean_us(kIterations, [&] {
+    auto t = chat::render(rt.chat_family(), parsed->conversation, ro);
+    if (t.ok()) sink += tok.encode(*t, false).size();
+  });
+  r["decode_us"] = mean_us(kIterations, [&] {
+    for (auto id : reply_tokens)  // the server decodes as tokens arrive
+      if (auto piece = tok.decode(std::span(&id, 1)); piece.ok()) sink += piece->size();
+  });
+  r["reply_json_us"] = mean_us(kIterations, [&] {
+    sink += api::openai::completion_json(head, std::span(&choice, 1),
+                                         api::openai::usage_json(35, 8, 32))
+                .dump()
+                .size();
+  });
+  r["sse_chunks_us"] = mean_us(kIterations, [&] {
+    sink += api::openai::chat_role_chunk(head, 0).dump().size();
+    for (auto id : reply_tokens)
+      sink += api::openai::chat_content_chunk(head, 0, std::to_string(id)).dump().size();
+    sink += api::openai::chat_finish_chunk(head, 0, "length").dump().size();
+  });
+  r["iterations"] = kIterations;
+  r["checksum"] = sink;
+  return r;
+}
+
 int run(const Options& o) {
   actors::RuntimeOptions ro;
   ro.model_dir = o.model;
   ro.cpu_threads = o.threads;
   if (o.kv_blocks > 0) ro.kv_blocks = o.kv_blocks;
+  if (!o.kv_store.empty()) {
+    auto db = storage::Db::open(o.kv_store);
+    if (!db.ok()) {
+      std::fprintf(stderr, "completion_direct_bench: %s\n", db.error().message.c_str());
+      return 1;
+    }
+    storage::KvStoreOptions kv;
+    kv.max_bytes = 16ull << 30;  // api::kDefaultKvStoreBytes
+    ro.persistent = storage::KvStore::tier_factory(*db, kv);
+  }
   auto rt = actors::Runtime::create(ro);
   if (!rt.ok()) {
     std::fprintf(stderr, "completion_direct_bench: %s\n", rt.error().message.c_str());
@@ -208,17 +301,30 @@ int run(const Options& o) {
                 static_cast<long long>(p["errors"].get<std::int64_t>()));
     points.push_back(std::move(p));
   }
+  auto work = api_work(**rt, o, reply_tokens(**rt, *req));
+  if (!work.ok()) {
+    std::fprintf(stderr, "completion_direct_bench: %s\n", work.error().message.c_str());
+    return 1;
+  }
+  std::printf(
+      "per request, one thread: parse body %.1f us, render + encode %.1f us, decode "
+      "%.1f us, reply JSON %.1f us (or SSE chunks %.1f us)\n",
+      (*work)["parse_body_us"].get<double>(), (*work)["render_encode_us"].get<double>(),
+      (*work)["decode_us"].get<double>(), (*work)["reply_json_us"].get<double>(),
+      (*work)["sse_chunks_us"].get<double>());
   const auto m = (*rt)->metrics();
   Json out{{"bench", "completion_direct"},
            {"model", o.model},
            {"threads", o.threads},
            {"kv_blocks", m.kv_blocks},
+           {"kv_store", !o.kv_store.empty()},
            {"max_tokens", o.max_tokens},
            {"prompt_tokens", prompt_tokens},
            {"seconds_per_point", o.seconds},
            {"engine_steps", m.engine.steps},
            {"step_seconds", m.step_seconds},
            {"loop_seconds", m.loop_seconds},
+           {"api_work_per_request", *work},
            {"points", points}};
   std::ofstream f(o.json);
   f << out.dump(2) << "\n";
@@ -243,6 +349,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-tokens", o.max_tokens, "max_tokens per request (default 8)");
   app.add_option("--threads", o.threads, "CPU backend threads (default 1)");
   app.add_option("--kv-blocks", o.kv_blocks, "KV blocks (default: the runtime's)");
+  app.add_option("--kv-store", o.kv_store,
+                 "RocksDB directory for the persistent KV tier, as agentrt serve has");
   app.add_option("--system", o.system, "System message (default none)");
   app.add_option("--user", o.user, "User message");
   app.add_option("--json", o.json, "JSON output path");

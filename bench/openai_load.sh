@@ -9,22 +9,25 @@
 #   (c) overload: $OVERLOAD_CONNS connections on a server started with $OVERLOAD_FLAGS (far
 #       above what it admits): 429s counted, latency p99, then /healthz and one completion
 #       must still answer and the server must exit 0 on SIGTERM;
-#   (d) the baseline, after each concurrency's (a) and (b): bench/completion_direct_bench
-#       (Runtime::start_completion, the same prompt tokens, max_tokens, threads, concurrency).
-# Then it prints server/direct ratios.
-# Usage: bench/openai_load.sh [AGENTRT=build-dev/cli/agentrt] [SECONDS=20]  (from the repo root)
-# Env: CLIENTS="1 4 16", THREADS=1 (engine threads, server and direct), OUT=dir (raw output),
+#   (d) the baseline, alternating with (a) in $ROUNDS rounds: bench/completion_direct_bench
+#       (Runtime::start_completion, the same prompt tokens, max_tokens, threads, concurrency,
+#       and a RocksDB KV tier as the server has).
+# Then it prints server/direct ratios (per round: the machine's other work drifts).
+# Usage: bench/openai_load.sh [AGENTRT=build-dev/cli/agentrt] [SECONDS=10]  (from the repo root)
+# Env: CLIENTS="1 4 16", ROUNDS=3 (server and direct alternate, SECONDS each), THREADS=1
+#      (engine threads, server and direct), OUT=dir (raw output),
 #      DIRECT=build-bench/bench/completion_direct_bench, OVERLOAD_CONNS=512,
-#      OVERLOAD_FLAGS="...", PERF=1 (perf profile of the server at the last concurrency,
-#      $OUT/perf_*.txt).
+#      OVERLOAD_FLAGS="...", PERF=1 (perf profile of the server in round 1 of the last
+#      concurrency: $OUT/server_cN_r1.json.perf.txt).
 # Not autocannon: cpp-httplib closes a keep-alive connection after 5 requests, and autocannon
 # 9 then times a request from a write lost on the closing socket: GET /healthz read p50
 # 223 ms at 1 connection (wrk: 17 us) on the same server.
 set -euo pipefail
 agentrt=$(realpath "${1:-build-dev/cli/agentrt}")
-secs=${2:-20}
+secs=${2:-10}
 clients=${CLIENTS:-1 4 16}
 threads=${THREADS:-1}
+rounds=${ROUNDS:-3}
 direct=${DIRECT:-build-bench/bench/completion_direct_bench}
 overload_conns=${OVERLOAD_CONNS:-512}
 overload_flags=${OVERLOAD_FLAGS:-}
@@ -37,10 +40,13 @@ done
 tmp=$(mktemp -d /tmp/agentrt-openai-load.XXXXXX)
 out=${OUT:-$tmp}
 mkdir -p "$out"
+# Private copies: a build during the run must not swap the binaries under it.
+cp "$agentrt" "$tmp/agentrt" && agentrt=$tmp/agentrt
+cp "$direct" "$tmp/direct" && direct=$tmp/direct
 server_pid=
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-  rm -rf "$tmp/data"
+  rm -rf "$tmp/data" "$tmp/agentrt" "$tmp/direct" "$tmp/direct_store"
 }
 trap cleanup EXIT
 
@@ -105,49 +111,64 @@ curl -fsS -X POST "$url/v1/chat/completions" -H 'Content-Type: application/json'
 [ "$(jq .usage.completion_tokens "$out/sample_reply.json")" = 8 ] ||
   echo "WARNING: the reply does not have 8 completion tokens: server and direct differ"
 load 1 2 "$out/warmup.json"
-for c in $clients; do
-  echo "== (a) POST /v1/chat/completions, wrk $c connections, ${secs}s"
-  perf_pid=
-  if [ "${PERF:-0}" = 1 ] && [ "$c" = "${clients##* }" ]; then
-    perf record -F 499 -g -p "$server_pid" -o "$out/perf_c$c.data" -- sleep "$secs" \
-      >/dev/null 2>&1 &
+server_point() {  # server_point CONNS OUTFILE [perf]: wrk, the server's CPU and /metrics deltas
+  local perf_pid='' h0 h1 cpu0 cpu1
+  if [ "${3:-}" = perf ]; then
+    perf record -F 499 -g -p "$server_pid" -o "$2.perf" -- sleep "$secs" >/dev/null 2>&1 &
     perf_pid=$!
   fi
   h0=$(server_hist)
   cpu0=$(cpu_ms)
-  load "$c" "$secs" "$out/server_c$c.json"
+  load "$1" "$secs" "$2"
   cpu1=$(cpu_ms)
   h1=$(server_hist)
   jq --argjson ms "$(echo "$cpu1 - $cpu0" | bc)" --argjson h0 "$h0" --argjson h1 "$h1" \
     '. + {server_cpu_ms: $ms,
           server_e2e_mean_ms: (1e3 * ($h1.e2e_sum - $h0.e2e_sum) / ($h1.e2e_count - $h0.e2e_count)),
           server_ttft_mean_ms: (1e3 * ($h1.ttft_sum - $h0.ttft_sum) / ($h1.ttft_count - $h0.ttft_count))}' \
-    "$out/server_c$c.json" >"$out/tmp.json" && mv "$out/tmp.json" "$out/server_c$c.json"
+    "$2" >"$tmp/point.json" && mv "$tmp/point.json" "$2"
   if [ -n "$perf_pid" ]; then
     wait "$perf_pid" || true
-    perf report -i "$out/perf_c$c.data" --no-children --sort dso,sym --stdio 2>/dev/null |
-      grep -v '^$' | head -120 >"$out/perf_c${c}_symbols.txt" || true
-    perf report -i "$out/perf_c$c.data" --no-children --sort dso --stdio 2>/dev/null |
-      grep -v '^$' | head -40 >"$out/perf_c${c}_dso.txt" || true
+    perf report -i "$2.perf" --no-children --sort dso,sym -g none --stdio 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -150 >"$2.perf.txt" || true
   fi
-  summary "$out/server_c$c.json"
+  summary "$2"
   jq -r 'def r: . * 100 | round / 100; "server CPU \(.server_cpu_ms / .status["200"] | r) ms" +
     " per request; means: client \(.latency_ms.mean | r) ms, inside the server (/metrics)" +
-    " e2e \(.server_e2e_mean_ms | r) ms, TTFT \(.server_ttft_mean_ms | r) ms"' "$out/server_c$c.json"
+    " e2e \(.server_e2e_mean_ms | r) ms, TTFT \(.server_ttft_mean_ms | r) ms"' "$2"
+}
+direct_point() {  # direct_point CLIENTS OUTFILE: the engine without HTTP, as the server has it
+  rm -rf "$tmp/direct_store"
+  "$direct" --model "$model" --threads "$threads" --seconds "$secs" --max-tokens 8 \
+    --user "$user" --clients "$1" --kv-store "$tmp/direct_store" --json "$2" | sed -n '2,3p'
+  rm -rf "$tmp/direct_store"
+}
+last=${clients##* }
+for c in $clients; do
+  # Server and direct alternate in rounds (the server idles meanwhile: ~1% of a core), so
+  # that both see the same load from the machine's other work; ratios are per round.
+  for r in $(seq "$rounds"); do
+    echo "== (a) round $r: POST /v1/chat/completions, wrk $c connections, ${secs}s"
+    perf=
+    [ "${PERF:-0}" = 1 ] && [ "$c" = "$last" ] && [ "$r" = 1 ] && perf=perf
+    server_point "$c" "$out/server_c${c}_r$r.json" $perf
+    echo "== (d) round $r: the same completions without HTTP, $c clients, ${secs}s"
+    direct_point "$c" "$out/direct_c${c}_r$r.json"
+  done
   echo "== (b) the same, stream: true, node fetch, $c clients, ${secs}s"
   h0=$(server_hist)
-  node "$here/openai_ttft.mjs" --url "$url" --clients "$c" --seconds "$secs" >"$out/tmp.json"
+  node "$here/openai_ttft.mjs" --url "$url" --clients "$c" --seconds "$secs" >"$tmp/point.json"
   h1=$(server_hist)
   jq --argjson h0 "$h0" --argjson h1 "$h1" \
     '. + {server_ttft_mean_ms: (1e3 * ($h1.ttft_sum - $h0.ttft_sum) / ($h1.ttft_count - $h0.ttft_count)),
           server_e2e_mean_ms: (1e3 * ($h1.e2e_sum - $h0.e2e_sum) / ($h1.e2e_count - $h0.e2e_count))}' \
-    "$out/tmp.json" | tee "$out/stream_c$c.json" |
-    jq -r '"\(.requests_per_s * 100 | round / 100) req/s, first chunk p50 \(.first_chunk.p50_ms | . * 100 | round / 100) ms p99 \(.first_chunk.p99_ms | . * 100 | round / 100) ms, first token p50 \(.first_token.p50_ms | . * 100 | round / 100) ms p99 \(.first_token.p99_ms | . * 100 | round / 100) ms, e2e p50 \(.e2e.p50_ms | . * 100 | round / 100) ms p99 \(.e2e.p99_ms | . * 100 | round / 100) ms; status \(.status) errors \(.errors) not_done \(.not_done); means: client TTFT \(.first_token_mean_ms | . * 100 | round / 100) ms, inside the server \(.server_ttft_mean_ms | . * 100 | round / 100) ms; client CPU \(.client_cpu_ms / .requests | . * 100 | round / 100) ms/request"'
-  # Right after the server's point (it idles meanwhile: ~1% of a core), so that both see
-  # the same load from the machine's other work.
-  echo "== (d) the same completions without HTTP, $c clients, ${secs}s: $direct"
-  "$direct" --model "$model" --threads "$threads" --seconds "$secs" --max-tokens 8 \
-    --user "$user" --clients "$c" --json "$out/direct_c$c.json" | sed '$d'
+    "$tmp/point.json" | tee "$out/stream_c$c.json" | jq -r 'def r: . * 100 | round / 100;
+    "\(.requests_per_s | r) req/s, first chunk p50 \(.first_chunk.p50_ms | r) ms p99" +
+    " \(.first_chunk.p99_ms | r) ms, first token p50 \(.first_token.p50_ms | r) ms p99" +
+    " \(.first_token.p99_ms | r) ms, e2e p50 \(.e2e.p50_ms | r) ms p99 \(.e2e.p99_ms | r) ms;" +
+    " status \(.status) errors \(.errors) not_done \(.not_done); means: client TTFT" +
+    " \(.first_token_mean_ms | r) ms, inside the server \(.server_ttft_mean_ms | r) ms;" +
+    " client CPU \(.client_cpu_ms / .requests | r) ms/request"'
 done
 curl -fsS "$url/metrics" >"$out/metrics_after_load.txt" || true
 stop_server
@@ -155,8 +176,7 @@ stop_server
 echo "== (c) overload: $overload_conns connections, ${secs}s, serve flags: ${overload_flags:-none}"
 # shellcheck disable=SC2086  # the flags are words
 start_server overload $overload_flags
-load "$overload_conns" "$secs" "$out/overload.json"
-summary "$out/overload.json"
+server_point "$overload_conns" "$out/overload.json"
 fail=0
 kill -0 "$server_pid" 2>/dev/null || { echo "FAIL: the server died under overload"; exit 1; }
 if curl -fsS "$url/healthz" >/dev/null; then echo "server answers /healthz after the overload"
@@ -173,32 +193,40 @@ else echo "FAIL: no completion after the overload"; fail=1; fi
 curl -fsS "$url/metrics" >"$out/metrics_after_overload.txt" || true
 stop_server || fail=1
 
-echo "== server / direct, same run (server: wrk, not streaming; TTFT: streaming, first content chunk)"
-printf '%7s %18s %8s %22s %22s %22s %20s\n' clients "req/s srv/direct" ratio \
-  "e2e p50 srv/direct ms" "e2e p99 srv/direct ms" "TTFT p50 srv/direct ms" "CPU/req srv/direct ms"
+# Medians over the rounds; ratios are per round (median, then the range).
+echo "== server / direct, $rounds rounds of ${secs}s each (medians; ratio: median [min-max] of the rounds')"
+printf '%7s %10s %10s %20s %16s %16s %16s %16s\n' clients "srv req/s" "dir req/s" "req/s ratio" \
+  "e2e p50 srv/dir" "e2e p99 srv/dir" "CPU/req srv/dir" "CPU/req ratio"
 for c in $clients; do
-  jq -rn --slurpfile s "$out/server_c$c.json" --slurpfile t "$out/stream_c$c.json" \
-    --slurpfile d "$out/direct_c$c.json" --argjson c "$c" '
-    ($d[0].points[] | select(.clients == $c)) as $p |
-    $s[0].ok_per_s as $rs |
+  jq -rn --argjson s "$(jq -s . "$out"/server_c"${c}"_r*.json)" \
+    --argjson d "$(jq -s '[.[] | .points[0]]' "$out"/direct_c"${c}"_r*.json)" --argjson c "$c" '
     def r: . * 100 | round / 100;
-    def pair(a; b): "\(a | r)/\(b | r) (\(a / b | r)x)";
-    [$c, "\($rs | r)/\($p.requests_per_s | r)", "\($rs / $p.requests_per_s | r)x",
-     pair($s[0].latency_ms.p50; $p.e2e_p50_ms), pair($s[0].latency_ms.p99; $p.e2e_p99_ms),
-     pair($t[0].first_token.p50_ms; $p.ttft_p50_ms),
-     pair($s[0].server_cpu_ms / $s[0].status["200"]; $p.cpu_ms_per_request)] | @tsv' |
-    awk -F'\t' '{printf "%7s %18s %8s %22s %22s %22s %20s\n", $1, $2, $3, $4, $5, $6, $7}'
+    def med: sort | .[(length - 1) / 2 | floor];
+    def spread: "\(med | r)x [\(min | r)-\(max | r)]";
+    [range($s | length)] as $i |
+    [$c, ([$s[].ok_per_s] | med | r), ([$d[].requests_per_s] | med | r),
+     ([$i[] | $s[.].ok_per_s / $d[.].requests_per_s] | spread),
+     "\([$s[].latency_ms.p50] | med | r)/\([$d[].e2e_p50_ms] | med | r)",
+     "\([$s[].latency_ms.p99] | med | r)/\([$d[].e2e_p99_ms] | med | r)",
+     "\([$s[] | .server_cpu_ms / .status["200"]] | med | r)/\([$d[].cpu_ms_per_request] | med | r)",
+     ([$i[] | ($s[.].server_cpu_ms / $s[.].status["200"]) / $d[.].cpu_ms_per_request] | spread)] |
+    @tsv' | awk -F'\t' '{printf "%7s %10s %10s %20s %16s %16s %16s %16s\n", $1, $2, $3, $4, $5, $6, $7, $8}'
 done
-echo "== where the time goes, means in ms: e2e (wrk; the server's /metrics; direct) | TTFT (streaming: node; /metrics; direct)"
-printf '%7s %12s %12s %12s | %14s %14s %12s\n' clients "client e2e" "server e2e" "direct e2e" \
-  "stream client" "stream server" "direct TTFT"
+echo "== where the time goes, ms (medians of the rounds): e2e means: wrk client, inside the server (/metrics), direct | TTFT: streaming client p50/p99 (node), inside the server (mean), direct p50/p99"
+printf '%7s %10s %10s %10s | %16s %12s %16s\n' clients "client" "server" "direct" \
+  "stream client" "server" "direct"
 for c in $clients; do
-  jq -rn --slurpfile s "$out/server_c$c.json" --slurpfile d "$out/direct_c$c.json" \
+  jq -rn --argjson s "$(jq -s . "$out"/server_c"${c}"_r*.json)" \
+    --argjson d "$(jq -s '[.[] | .points[0]]' "$out"/direct_c"${c}"_r*.json)" \
     --slurpfile t "$out/stream_c$c.json" --argjson c "$c" '
-    ($d[0].points[] | select(.clients == $c)) as $p | def r: . * 100 | round / 100;
-    [$c, ($s[0].latency_ms.mean | r), ($s[0].server_e2e_mean_ms | r), ($p.e2e_mean_ms | r),
-     ($t[0].first_token_mean_ms | r), ($t[0].server_ttft_mean_ms | r), ($p.ttft_mean_ms | r)] |
-    @tsv' | awk -F'\t' '{printf "%7s %12s %12s %12s | %14s %14s %12s\n", $1, $2, $3, $4, $5, $6, $7}'
+    def r: . * 100 | round / 100;
+    def med: sort | .[(length - 1) / 2 | floor];
+    [$c, ([$s[].latency_ms.mean] | med | r), ([$s[].server_e2e_mean_ms] | med | r),
+     ([$d[].e2e_mean_ms] | med | r),
+     "\($t[0].first_token.p50_ms | r)/\($t[0].first_token.p99_ms | r)",
+     ($t[0].server_ttft_mean_ms | r),
+     "\([$d[].ttft_p50_ms] | med | r)/\([$d[].ttft_p99_ms] | med | r)"] | @tsv' |
+    awk -F'\t' '{printf "%7s %10s %10s %10s | %16s %12s %16s\n", $1, $2, $3, $4, $5, $6, $7}'
 done
 echo "raw output: $out"
 [ "$fail" = 0 ] && echo "openai_load: ok"
