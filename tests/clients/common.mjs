@@ -53,6 +53,17 @@ export const PROBLEMS = [
   },
 ];
 
+// A three-operation problem that greedy tiny-calc solves with two calls in its first turn,
+// one in its second, then the answer (held-out set, level (3, 3)).
+export const PARALLEL_PROBLEM = {
+  question:
+    "Hana has 8 shells. Rosa has 19 pencils. Rosa has as many shells as Quinn has more than Umar. " +
+    "Max has 1 more shells than Hana. Umar has 5 fewer shells than Hana. Xena has 18 shells. " +
+    "Quinn has 2 fewer shells than Hana. How many shells does Rosa have?",
+  calls: [["8 - 2", "8 + 1"], ["9 - 6"]],
+  answer: 3,
+};
+
 // The calculator tool: the exact integer value of `expression` as a decimal string, or
 // "error: ..." as models/train/calculator.py gives it.
 export function calculate(expression) {

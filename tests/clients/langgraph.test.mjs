@@ -13,6 +13,7 @@ import {
   API_URL,
   CALCULATOR_TOOL,
   MODEL,
+  PARALLEL_PROBLEM,
   PROBLEMS,
   SYSTEM_PROMPT,
   calculate,
@@ -83,4 +84,19 @@ test("LangGraph agent streams tokens and steps (ChatOpenAI over SSE)", async () 
   assert.equal(call.tool_calls[0].args.expression, problem.expression);
   const last = state.messages.at(-1);
   assert.equal(finalAnswer(last.content), problem.answer, String(last.content));
+});
+
+test("LangGraph agent runs two parallel calculator calls, then a third, then answers", async () => {
+  const p = PARALLEL_PROBLEM;
+  const agent = createReactAgent({ llm, tools: [calculator], prompt: SYSTEM_PROMPT });
+  const result = await agent.invoke({ messages: [{ role: "user", content: p.question }] });
+  const turns = result.messages.filter((m) => AIMessage.isInstance(m) && m.tool_calls?.length);
+  assert.deepEqual(
+    turns.map((m) => m.tool_calls.map((c) => c.args.expression)),
+    p.calls,
+  );
+  const ids = turns[0].tool_calls.map((c) => c.id);
+  assert.equal(new Set(ids).size, 2, `tool call ids ${ids}`);
+  const last = result.messages.at(-1);
+  assert.equal(finalAnswer(last.content), p.answer, String(last.content));
 });

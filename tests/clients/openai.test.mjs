@@ -11,6 +11,7 @@ import {
   BASE_URL,
   CALCULATOR_TOOL,
   MODEL,
+  PARALLEL_PROBLEM,
   PROBLEMS,
   SYSTEM_PROMPT,
   calculate,
@@ -253,6 +254,29 @@ test("chat: the client's own tool loop (runTools), whole and streamed", async ()
     const tool = runner.messages.find((m) => m.role === "tool");
     assert.equal(tool.content, String(p.answer));
   }
+});
+
+test("chat: parallel tool calls, and parallel_tool_calls false keeps the first", async () => {
+  const body = {
+    model: MODEL,
+    messages: calcMessages(PARALLEL_PROBLEM.question),
+    tools: [CALCULATOR_TOOL],
+    temperature: 0,
+    max_tokens: 256,
+  };
+  const both = await client.chat.completions.create(body);
+  const calls = both.choices[0].message.tool_calls ?? [];
+  assert.deepEqual(
+    calls.map((c) => JSON.parse(c.function.arguments).expression),
+    PARALLEL_PROBLEM.calls[0],
+  );
+  assert.notEqual(calls[0].id, calls[1].id);
+  const one = await client.chat.completions.create({ ...body, parallel_tool_calls: false });
+  assert.equal(one.choices[0].finish_reason, "tool_calls");
+  assert.deepEqual(
+    one.choices[0].message.tool_calls.map((c) => JSON.parse(c.function.arguments).expression),
+    PARALLEL_PROBLEM.calls[0].slice(0, 1),
+  );
 });
 
 test("chat: tool_choice none and a named function", async () => {
