@@ -1,6 +1,8 @@
 // The official `openai` npm package against agentrt serve, used as its users write it:
 // models, chat (plain, streaming, n = 3, tools with a full tool round-trip on tiny-calc,
-// logprobs), completions (plain, streaming), usage.cached_tokens, and the error cases.
+// streamed tool calls, runTools, parallel calls, tool_choice, logprobs), completions (plain,
+// streaming, logprobs, stop), usage.cached_tokens, agent sessions (header, retain_s, expiry),
+// a client that aborts a stream, and the error cases.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
@@ -279,7 +281,7 @@ test("chat: parallel tool calls, and parallel_tool_calls false keeps the first",
   );
 });
 
-test("chat: tool_choice none and a named function", async () => {
+test("chat: tool_choice none, required and a named function", async () => {
   const base = {
     model: MODEL,
     messages: calcMessages(problem.question),
