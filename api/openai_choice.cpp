@@ -40,7 +40,9 @@ void ChoiceDecoder::parse(std::string_view text, bool final, ChoiceDelta& d) {
   if (st.ok() && final) st = calls_stream_->finish(events);
   for (auto& e : events) {
     if (e.kind == chat::StreamEvent::Kind::text) {
-      if (!(opt_.first_call_only && calls_ > 0)) d.content += e.text;
+      if (!(opt_.first_call_only && calls_ > 0)) add_text(e.text, d);
+    } else if (e.kind == chat::StreamEvent::Kind::call_started) {
+      ws_held_.clear();  // the template writes the newline before a call itself
     } else if (e.kind == chat::StreamEvent::Kind::call_completed) {
       if (opt_.first_call_only && calls_ > 0) continue;
       ++calls_;
@@ -50,9 +52,23 @@ void ChoiceDecoder::parse(std::string_view text, bool final, ChoiceDelta& d) {
   }
   if (!st.ok()) {
     // A malformed call: it and the rest are plain text, as the model wrote them.
-    d.content += calls_stream_->unparsed();
+    d.content += std::exchange(ws_held_, {}) + calls_stream_->unparsed();
     calls_stream_.reset();
   }
+  if (final && calls_ == 0) d.content += std::exchange(ws_held_, {});
+}
+
+// Text beside tool calls: trailing whitespace is held until more text shows it is content
+// (a call next drops it, as the separators between and after calls are).
+void ChoiceDecoder::add_text(std::string_view text, ChoiceDelta& d) {
+  const std::size_t end = text.find_last_not_of(" \t\r\n");
+  if (end == std::string_view::npos) {
+    if (calls_ == 0) ws_held_ += text;
+    return;
+  }
+  d.content += std::exchange(ws_held_, {});
+  d.content += text.substr(0, end + 1);
+  ws_held_ = std::string(text.substr(end + 1));
 }
 
 std::string ChoiceDecoder::split_thinking(std::string_view text, bool final, ChoiceDelta& d) {

@@ -72,6 +72,7 @@ class ChoiceDecoder {
   std::string split_thinking(std::string_view text, bool final, ChoiceDelta& d);
   // Through the tool-call parser (when on) into d; a malformed call becomes text.
   void parse(std::string_view text, bool final, ChoiceDelta& d);
+  void add_text(std::string_view text, ChoiceDelta& d);
   openai::TokenLogprob logprob_of(const actors::CompletionToken& t) const;
 
   const tokenizer::Tokenizer& tok_;
@@ -80,11 +81,10 @@ class ChoiceDecoder {
   sampling::StopMatcher stop_;
   std::optional<chat::ToolCallStream> calls_stream_;
   enum class Think { undecided, inside, done } think_ = Think::undecided;
-  std::string think_held_;
-  bool strip_newlines_ =
-      false;  // right after </think>  // text that may be part of a <think> or </think> marker
+  std::string think_held_;       // text that may be part of a <think> or </think> marker
+  bool strip_newlines_ = false;  // right after </think>
+  std::string ws_held_;          // trailing whitespace of the text so far (tools on)
   bool stopped_ = false;
-  bool call_open_ = false;
   int calls_ = 0;
   std::int64_t tokens_ = 0;
 };

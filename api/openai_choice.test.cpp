@@ -52,7 +52,8 @@ TEST(ChoiceDecoder, SplitsReasoningContentAndToolCalls) {
                "{\"name\": \"calculator\", \"arguments\": {\"expression\": \"13 + 7\"}}\n"
                "</tool_call>");
   EXPECT_EQ(r.reasoning, "\nKate has 7 more\n");
-  EXPECT_EQ(r.content, "Kate's stamps = 13 + 7\n");
+  // The newline before the call is the template's, not content.
+  EXPECT_EQ(r.content, "Kate's stamps = 13 + 7");
   ASSERT_EQ(r.calls.size(), 1u);
   EXPECT_EQ(r.calls[0].name, "calculator");
   EXPECT_EQ(r.calls[0].arguments["expression"], "13 + 7");
@@ -99,6 +100,18 @@ TEST(ChoiceDecoder, AMalformedCallBecomesText) {
   auto r = run(d, "<tool_call>\n{\"name\": calculator}\n</tool_call>");
   EXPECT_TRUE(r.calls.empty());
   EXPECT_NE(r.content.find("calculator"), std::string::npos);
+}
+
+TEST(ChoiceDecoder, WhitespaceBetweenAndAfterCallsIsNotContent) {
+  ChoiceDecoder d(tok(), tools_on());
+  auto r = run(d,
+               "A = 1 + 2\nB = 3 + 4\n<tool_call>\n{\"name\": \"calculator\", \"arguments\": "
+               "{\"expression\": \"1 + 2\"}}\n</tool_call>\n<tool_call>\n{\"name\": "
+               "\"calculator\", \"arguments\": {\"expression\": \"3 + 4\"}}\n</tool_call>\n");
+  EXPECT_EQ(r.content, "A = 1 + 2\nB = 3 + 4");
+  EXPECT_EQ(r.calls.size(), 2u);
+  ChoiceDecoder plain(tok(), tools_on());
+  EXPECT_EQ(run(plain, "Answer: 7\n\n").content, "Answer: 7\n\n");  // no call: kept
 }
 
 }  // namespace

@@ -93,6 +93,29 @@ TEST(OpenAiRoutes, ToolCallRoundTripKeepsTheSessionPinned) {
   EXPECT_EQ(metric(c, "agentrt:session_pins_created_total"), 1);
 }
 
+TEST(OpenAiRoutes, ToolChoiceRequiredOrNamedMakesTheModelCall) {
+  RunningServer s(options("oa-choice"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto c = s.client();
+  for (json choice :
+       {json("required"), json{{"type", "function"}, {"function", {{"name", "calculator"}}}}}) {
+    json req = beads_request();
+    req["tool_choice"] = choice;
+    auto r = c.Post("/v1/chat/completions", req.dump(), kJson);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json msg = json::parse(r->body)["choices"][0]["message"];
+    ASSERT_TRUE(msg.contains("tool_calls")) << choice.dump() << " " << msg.dump();
+    EXPECT_EQ(msg["tool_calls"][0]["function"]["name"], "calculator");
+    const auto args = json::parse(msg["tool_calls"][0]["function"]["arguments"].get<std::string>());
+    EXPECT_TRUE(args["expression"].is_string()) << args.dump();
+  }
+  json none = beads_request();
+  none["tool_choice"] = "none";
+  const json msg = json::parse(c.Post("/v1/chat/completions", none.dump(), kJson)->body);
+  EXPECT_FALSE(msg["choices"][0]["message"].contains("tool_calls")) << msg.dump();
+}
+
 TEST(OpenAiRoutes, StreamsDeltasToolCallsAndUsage) {
   RunningServer s(options("oa-stream"));
   ASSERT_TRUE(s.ok()) << s.error();

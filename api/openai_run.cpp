@@ -47,24 +47,29 @@ const char* finish_name(std::optional<FinishReason> f) {
 }
 
 // The start of a reply the prompt already holds, so the model writes the call tool_choice
-// asks for (the family's own call format).
-ApiOr<std::string> forced_prefix(chat::Family family, const ToolChoice& choice) {
+// asks for (the family's own call format). A named call's arguments are opened up to the
+// first key's quote, a natural token boundary ("arguments": {" not "arguments": ), and a
+// function without parameters gets its whole call.
+ApiOr<std::string> forced_prefix(chat::Family family, const ToolChoice& choice,
+                                 const std::vector<chat::ToolDefinition>& tools) {
   using K = ToolChoice::Kind;
   if (choice.kind != K::required && choice.kind != K::named) return std::string();
-  const std::string name = choice.kind == K::named ? json(choice.name).dump() : "";
-  switch (family) {
-    case chat::Family::chatml_qwen:
-      return choice.kind == K::named ? "<tool_call>\n{\"name\": " + name + ", \"arguments\": "
-                                     : std::string("<tool_call>\n");
-    case chat::Family::llama3_tools:
-      return choice.kind == K::named ? "{\"name\": " + name + ", \"parameters\": "
-                                     : std::string("{\"name\": \"");
-    case chat::Family::llama3:
-      break;
-  }
-  return api_error(400, "unsupported_parameter",
-                   "tool_choice: the model's chat template has no tool-call format",
-                   "/tool_choice");
+  if (family == chat::Family::llama3)
+    return api_error(400, "unsupported_parameter",
+                     "tool_choice: the model's chat template has no tool-call format",
+                     "/tool_choice");
+  const bool qwen = family == chat::Family::chatml_qwen;
+  if (choice.kind == K::required) return std::string(qwen ? "<tool_call>\n" : "{\"name\": \"");
+  bool has_params = true;
+  for (const auto& t : tools)
+    if (t.name == choice.name) {
+      const auto props = t.parameters.find("properties");
+      has_params = props != t.parameters.end() && props->is_object() && !props->empty();
+    }
+  std::string call = "{\"name\": " + json(choice.name).dump() +
+                     (qwen ? ", \"arguments\": " : ", \"parameters\": ");
+  call += has_params ? "{\"" : "{}}";
+  return qwen ? "<tool_call>\n" + call + (has_params ? "" : "\n</tool_call>") : call;
 }
 
 }  // namespace
@@ -113,7 +118,7 @@ ApiOr<bool> OpenAiCall::prepare() {
     if (tok.bos_id()) ro.bos_token = tok.config().bos_token;
     auto rendered = chat::render(family_, conv, ro);
     if (!rendered.ok()) return openai_error(rendered.error(), "/messages");
-    auto prefix = forced_prefix(family_, req_.tool_choice);
+    auto prefix = forced_prefix(family_, req_.tool_choice, conv.tools);
     if (!prefix.ok()) return prefix.error();
     forced_prefix_ = *prefix;
     prompt_ends_thinking_ = forced_prefix_.empty() && rendered->ends_with("<think>\n");
