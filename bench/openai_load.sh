@@ -6,9 +6,10 @@
 #       $SECONDS each: requests/s, latency p50/p99, server CPU per request;
 #   (b) the same body with stream: true (bench/openai_ttft.mjs, Node fetch): requests/s,
 #       time to the first SSE data chunk and to the first content chunk, p50/p99;
-#   (c) overload: $OVERLOAD_CONNS connections on a server started with $OVERLOAD_FLAGS (far
-#       above what it admits): 429s counted, latency p99, then /healthz and one completion
-#       must still answer and the server must exit 0 on SIGTERM;
+#   (c) overload: $OVERLOAD_CONNS connections (wrk, one thread each) on a server started
+#       with $OVERLOAD_FLAGS (far above the completions it admits): 429s counted, latency
+#       p50/p99/max of 200s and 429s, then /healthz and one completion must still answer
+#       and the server must exit 0 on SIGTERM;
 #   (d) the baseline, alternating with (a) in $ROUNDS rounds: bench/completion_direct_bench
 #       (Runtime::start_completion, the same prompt tokens, max_tokens, threads, concurrency,
 #       and a RocksDB KV tier as the server has).
@@ -21,7 +22,8 @@
 #      concurrency: $OUT/server_cN_r1.json.perf.txt).
 # Not autocannon: cpp-httplib closes a keep-alive connection after 5 requests, and autocannon
 # 9 then times a request from a write lost on the closing socket: GET /healthz read p50
-# 223 ms at 1 connection (wrk: 17 us) on the same server.
+# 223 ms at 1 connection (wrk: 17 us) on the same server. wrk's own latency is not used
+# either (coordinated-omission samples; see openai_load.lua).
 set -euo pipefail
 agentrt=$(realpath "${1:-build-dev/cli/agentrt}")
 secs=${2:-10}
@@ -80,10 +82,9 @@ body=$(jq -cn --arg u "$user" \
   '{model: "tiny-calc", messages: [{role: "user", content: $u}], max_tokens: 8, temperature: 0}')
 echo "$body" >"$tmp/body.json"
 # wrk: bounded in time; a timeout far above any latency seen, so no reply is dropped.
-load() {  # load CONNS SECONDS OUTFILE
-  local t=$(($1 < 2 ? 1 : 2))
-  BODY_FILE=$tmp/body.json wrk -t"$t" -c"$1" -d"$2s" --timeout 120s -s "$here/openai_load.lua" \
-    "$url" >"$3.txt" 2>&1
+load() {  # load CONNS SECONDS OUTFILE (one connection per wrk thread: see openai_load.lua)
+  BODY_FILE=$tmp/body.json wrk -t"$1" -c"$1" -d"$2s" --timeout 120s -s "$here/openai_load.lua" \
+    "$url" >"$3.txt" 2>&1 || { cat "$3.txt"; return 1; }
   sed -n 's/^RESULT //p' "$3.txt" >"$3"
 }
 # The server's own view (GET /metrics): sum and count of its e2e and TTFT histograms, which
@@ -155,6 +156,12 @@ for c in $clients; do
     echo "== (d) round $r: the same completions without HTTP, $c clients, ${secs}s"
     direct_point "$c" "$out/direct_c${c}_r$r.json"
   done
+  # The HTTP layer alone under the same conditions: GET /healthz, c connections, 3 s.
+  WRK_PATH=/healthz wrk -t"$c" -c"$c" -d3s -s "$here/openai_load.lua" "$url" |
+    sed -n 's/^RESULT //p' >"$out/healthz_c$c.json"
+  jq -r 'def r: . * 1000 | round / 1000; "GET /healthz, \(.replies / .seconds | round) req/s," +
+    " latency p50 \(.latency_ms.p50 | r) ms p99 \(.latency_ms.p99 | r) ms" +
+    " mean \(.latency_ms.mean | r) ms"' "$out/healthz_c$c.json"
   echo "== (b) the same, stream: true, node fetch, $c clients, ${secs}s"
   h0=$(server_hist)
   node "$here/openai_ttft.mjs" --url "$url" --clients "$c" --seconds "$secs" >"$tmp/point.json"
@@ -177,6 +184,8 @@ echo "== (c) overload: $overload_conns connections, ${secs}s, serve flags: ${ove
 # shellcheck disable=SC2086  # the flags are words
 start_server overload $overload_flags
 server_point "$overload_conns" "$out/overload.json"
+jq -r 'def r: . * 100 | round / 100; "latency by status: \(.by_status_ms | tojson)"' \
+  "$out/overload.json"
 fail=0
 kill -0 "$server_pid" 2>/dev/null || { echo "FAIL: the server died under overload"; exit 1; }
 if curl -fsS "$url/healthz" >/dev/null; then echo "server answers /healthz after the overload"
@@ -190,6 +199,8 @@ else echo "FAIL: no completion after the overload"; fail=1; fi
   { echo "FAIL: 429 without Retry-After"; fail=1; }
 [ "$(jq '.status.other' "$out/overload.json")" = 0 ] ||
   { echo "FAIL: replies other than 200/429"; fail=1; }
+[ "$(jq '.socket_errors | .connect + .read + .write + .timeout' "$out/overload.json")" = 0 ] ||
+  { echo "FAIL: socket errors"; fail=1; }
 curl -fsS "$url/metrics" >"$out/metrics_after_overload.txt" || true
 stop_server || fail=1
 

@@ -1,10 +1,11 @@
-// Streaming chat completions against an OpenAI-compatible server (bench/openai_load.sh):
-// C clients loop `stream: true` requests for T seconds and time, per request, the first
-// SSE `data:` chunk, the first chunk with content (the first token), and the end
-// ([DONE]). Prints one JSON line: requests/s and p50/p99 of each, status counts.
+// Chat completions against an OpenAI-compatible server (bench/openai_load.sh): C clients
+// loop requests for T seconds. Streaming (default) times, per request, the first SSE
+// `data:` chunk, the first chunk with content (the first token), and the end ([DONE]);
+// --stream false times whole replies (the overload run). Prints one JSON line: requests/s,
+// p50/p99 of each, status counts, latency by status.
 // Node 20, no dependencies (global fetch).
 // Usage: node bench/openai_ttft.mjs --url http://127.0.0.1:PORT --clients 4 --seconds 20
-//        [--model tiny-calc] [--max-tokens 8] [--user TEXT]
+//        [--model tiny-calc] [--max-tokens 8] [--user TEXT] [--stream false]
 import { parseArgs } from "node:util";
 
 const { values: a } = parseArgs({
@@ -14,6 +15,7 @@ const { values: a } = parseArgs({
     seconds: { type: "string", default: "20" },
     model: { type: "string", default: "tiny-calc" },
     "max-tokens": { type: "string", default: "8" },
+    stream: { type: "string", default: "true" },
     user: {
       type: "string",
       default: "Sam has 13 stamps. Kate has 7 more stamps than Sam. How many stamps does Kate have?",
@@ -28,7 +30,7 @@ const body = JSON.stringify({
   messages: [{ role: "user", content: a.user }],
   max_tokens: Number(a["max-tokens"]),
   temperature: 0,
-  stream: true,
+  stream: a.stream !== "false",
 });
 
 // One streamed request; times are ms from the send.
@@ -39,9 +41,12 @@ async function one() {
     headers: { "Content-Type": "application/json" },
     body,
   });
-  if (res.status !== 200) {
-    await res.arrayBuffer();
-    return { status: res.status, e2e: performance.now() - t0 };
+  if (res.status !== 200 || a.stream === "false") {
+    const text = await res.text();
+    const e2e = performance.now() - t0;
+    const ok = res.status === 200 && JSON.parse(text).choices?.length > 0;
+    return { status: res.status, e2e, done: ok, first_chunk: -1, first_token: -1, chunks: 0,
+             retry_after: res.headers.get("retry-after") };
   }
   const r = { status: 200, first_chunk: -1, first_token: -1, e2e: 0, chunks: 0, done: false };
   const decoder = new TextDecoder();
@@ -95,6 +100,13 @@ const wall = (performance.now() - t0) / 1000;
 const ok = results.filter((r) => r.status === 200 && r.done);
 const status = {};
 for (const r of results) status[r.status] = (status[r.status] ?? 0) + 1;
+// Latency of every reply by status (the overload run: 200s and 429s apart).
+const by_status = {};
+for (const code of Object.keys(status)) {
+  const v = results.filter((r) => String(r.status) === code).map((r) => r.e2e);
+  by_status[code] = { p50_ms: quantile(v, 0.5), p99_ms: quantile(v, 0.99), max_ms: v.reduce((m, x) => Math.max(m, x), 0) };
+}
+const no_retry_after = results.filter((r) => r.status === 429 && !r.retry_after).length;
 const pick = (k) => ok.map((r) => r[k]).filter((x) => x >= 0);
 const stats = (k) => ({ p50_ms: quantile(pick(k), 0.5), p99_ms: quantile(pick(k), 0.99) });
 console.log(
@@ -104,6 +116,8 @@ console.log(
     requests: ok.length,
     requests_per_s: ok.length / wall,
     status,
+    by_status,
+    "429_without_retry_after": no_retry_after,
     not_done: results.filter((r) => r.status === 200 && !r.done).length,
     errors: errors.length,
     first_error: errors[0] ?? null,
