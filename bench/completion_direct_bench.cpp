@@ -246,36 +246,24 @@ Result<Json> api_work(const actors::Runtime& rt, const Options& o,
   return r;
 }
 
-int run(const Options& o) {
+// The runtime as `agentrt serve` has it (with --kv-store: its RocksDB KV tier too).
+Result<std::unique_ptr<actors::Runtime>> make_runtime(const Options& o) {
   actors::RuntimeOptions ro;
   ro.model_dir = o.model;
   ro.cpu_threads = o.threads;
   if (o.kv_blocks > 0) ro.kv_blocks = o.kv_blocks;
   if (!o.kv_store.empty()) {
     auto db = storage::Db::open(o.kv_store);
-    if (!db.ok()) {
-      std::fprintf(stderr, "completion_direct_bench: %s\n", db.error().message.c_str());
-      return 1;
-    }
+    if (!db.ok()) return db.error();
     storage::KvStoreOptions kv;
     kv.max_bytes = 16ull << 30;  // api::kDefaultKvStoreBytes
     ro.persistent = storage::KvStore::tier_factory(*db, kv);
   }
-  auto rt = actors::Runtime::create(ro);
-  if (!rt.ok()) {
-    std::fprintf(stderr, "completion_direct_bench: %s\n", rt.error().message.c_str());
-    return 1;
-  }
-  std::int64_t prompt_tokens = 0;
-  auto req = make_request(**rt, o, &prompt_tokens);
-  if (!req.ok()) {
-    std::fprintf(stderr, "completion_direct_bench: %s\n", req.error().message.c_str());
-    return 1;
-  }
-  // Warm-up: caches the prompt's full blocks, as the server's first requests do.
-  run_clients(**rt, *req, 1,
-              Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(o.warmup_s)));
+  return actors::Runtime::create(ro);
+}
+
+// One point per concurrency in o.clients, printed as a table row each.
+Json run_points(actors::Runtime& rt, const actors::CompletionRequest& req, const Options& o) {
   Json points = Json::array();
   std::printf("%8s %10s %10s %9s %9s %9s %9s %8s %9s %7s\n", "clients", "requests", "req/s",
               "ttft p50", "ttft p99", "e2e p50", "e2e p99", "x c=1", "cpu/req", "errors");
@@ -285,7 +273,7 @@ int run(const Options& o) {
     const double cpu0 = cpu_seconds();
     const auto end =
         t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
-    auto logs = run_clients(**rt, *req, c, end);
+    auto logs = run_clients(rt, req, c, end);
     // Requests/s over the time the clients ran (the last requests end after `end`).
     auto p = summarize(c, std::chrono::duration<double>(Clock::now() - t0).count(), logs);
     const double rps = p["requests_per_s"].get<double>();
@@ -301,11 +289,27 @@ int run(const Options& o) {
                 static_cast<long long>(p["errors"].get<std::int64_t>()));
     points.push_back(std::move(p));
   }
+  return points;
+}
+
+int fail(const Error& e) {
+  std::fprintf(stderr, "completion_direct_bench: %s\n", e.message.c_str());
+  return 1;
+}
+
+int run(const Options& o) {
+  auto rt = make_runtime(o);
+  if (!rt.ok()) return fail(rt.error());
+  std::int64_t prompt_tokens = 0;
+  auto req = make_request(**rt, o, &prompt_tokens);
+  if (!req.ok()) return fail(req.error());
+  // Warm-up: caches the prompt's full blocks, as the server's first requests do.
+  run_clients(**rt, *req, 1,
+              Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(o.warmup_s)));
+  Json points = run_points(**rt, *req, o);
   auto work = api_work(**rt, o, reply_tokens(**rt, *req));
-  if (!work.ok()) {
-    std::fprintf(stderr, "completion_direct_bench: %s\n", work.error().message.c_str());
-    return 1;
-  }
+  if (!work.ok()) return fail(work.error());
   std::printf(
       "per request, one thread: parse body %.1f us, render + encode %.1f us, decode "
       "%.1f us, reply JSON %.1f us (or SSE chunks %.1f us)\n",
@@ -328,10 +332,7 @@ int run(const Options& o) {
            {"points", points}};
   std::ofstream f(o.json);
   f << out.dump(2) << "\n";
-  if (!f) {
-    std::fprintf(stderr, "completion_direct_bench: cannot write %s\n", o.json.c_str());
-    return 1;
-  }
+  if (!f) return fail(Error{ErrorCode::io, "cannot write " + o.json});
   std::printf("wrote %s\n", o.json.c_str());
   return 0;
 }
