@@ -49,6 +49,7 @@ server_pid=
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   rm -rf "$tmp/data" "$tmp/agentrt" "$tmp/direct" "$tmp/direct_store"
+  [ "$out" = "$tmp" ] || rm -rf "$tmp"  # with OUT, the results are there
 }
 trap cleanup EXIT
 
