@@ -12,6 +12,7 @@
 // Usage: node bench/openai_sessions.mjs --url http://127.0.0.1:PORT [--clients 16]
 //          [--conversations 2] [--seed 1] [--latency-ms 200-800] [--ops 2-3]
 //          [--max-turns 6] [--max-tokens 96] [--model tiny-calc] [--label NAME] [--out FILE]
+//          [--trace] (each request's usage on stderr)
 //          [--slow 0.1:4000-8000] (that share of tool runs takes that long instead)
 //          [--abandon 0.1] (that share of tool-call replies ends the conversation there, as
 //          an agent that crashed, timed out or was cancelled: the server's pin is never taken)
@@ -37,6 +38,7 @@ const { values: a, positionals } = parseArgs({
     abandon: { type: "string", default: "0" },
     out: { type: "string" },
     summarize: { type: "boolean", default: false },
+    trace: { type: "boolean", default: false },
   },
 });
 
@@ -222,6 +224,10 @@ async function conversation(p, r) {
       c.prompt += u.prompt_tokens ?? 0;
       c.cached += u.prompt_tokens_details?.cached_tokens ?? 0;
       c.completion += u.completion_tokens ?? 0;
+      if (a.trace) {
+        const cached = u.prompt_tokens_details?.cached_tokens;
+        console.error(`turn ${turn}: prompt ${u.prompt_tokens} cached ${cached} new ${u.prompt_tokens - cached} completion ${u.completion_tokens} ${((performance.now() - s0) / 1000).toFixed(2)} s`);
+      }
       const msg = body.choices[0].message;
       const calls = msg.tool_calls ?? [];
       if (calls.length === 0) {
