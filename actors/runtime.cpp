@@ -140,7 +140,10 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   const KvGeometry geo = impl->backend->kv_geometry();
   impl->loop = std::make_shared<EngineLoop>(
       std::move(*engine), eos, options.max_pending_requests, geo,
-      [ttl = impl->ttl](std::int64_t n, double s) { ttl->record_prefill(n, s); },
+      [ttl = impl->ttl, also = options.on_prefill](std::int64_t n, double s) {
+        ttl->record_prefill(n, s);
+        if (also) also(n, s);
+      },
       options.max_queued_requests);
   impl->cfg = std::make_unique<caf::actor_system_config>();
   if (options.actor_threads > 0)

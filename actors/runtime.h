@@ -85,6 +85,9 @@ struct RuntimeOptions {
   // The engine's time source (pin TTLs, LRU); null: the steady clock. Must outlive the
   // Runtime; now() is called from the engine thread (tests drive TTLs with it).
   const kv::Clock* clock = nullptr;
+  // Also told each engine step's prefilled tokens and seconds (the server's session pins
+  // weigh the same recompute cost); called on the engine loop's thread, must be quick.
+  std::function<void(std::int64_t tokens, double seconds)> on_prefill;
   // NaN/infinity check of the weights at load: a sample by default, or every element.
   model::WeightCheck weight_check = model::WeightCheck::sample;
 };

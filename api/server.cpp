@@ -59,7 +59,13 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
     impl->problems.push_back("store: " + p);
   }
 
+  impl->sessions = std::make_shared<SessionTable>(options.sessions);
   actors::RuntimeOptions base;
+  // Session pins weigh holding KV against recomputing it at the measured prefill rate.
+  base.on_prefill = [sessions = impl->sessions](std::int64_t n, double s) {
+    sessions->record_prefill(n, s);
+  };
+  if (options.host_tier_bytes) base.host_tier_bytes = options.host_tier_bytes;
   storage::KvStoreOptions kv;
   kv.max_bytes = options.kv_store_max_bytes > 0 ? options.kv_store_max_bytes : kDefaultKvStoreBytes;
   base.persistent = storage::KvStore::tier_factory(impl->db, kv);
@@ -88,7 +94,6 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
     impl->problems.push_back(line);
   }
 
-  impl->sessions = std::make_unique<SessionTable>(options.sessions);
   impl->started_at = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();

@@ -31,7 +31,9 @@ struct ServerOptions {
   actors::workflow::RunnerOptions runner;  // backend, kv_blocks, threads, weight check
   JobManagerOptions jobs;                  // limits (dirs are filled from the above)
   std::uint64_t kv_store_max_bytes = 0;    // 0: kDefaultKvStoreBytes
-  int http_threads = 64;                   // request workers besides event streams
+  // RAM for KV blocks evicted from the device; unset: RuntimeOptions' default; 0: none.
+  std::optional<std::size_t> host_tier_bytes;
+  int http_threads = 64;  // request workers besides event streams
   // OpenAI completions in flight at once (each holds a worker while it streams); past it a
   // request gets 429 at once. 0: http_threads - 8, so workers stay free to answer that.
   int max_completions = 0;

@@ -34,7 +34,8 @@ struct Server::Impl {
   std::vector<std::string> problems;  // startup_problems()
   std::int64_t started_at = 0;        // Unix seconds (the models' "created")
   ServerMetrics metrics;              // the OpenAI API's requests (GET /metrics)
-  std::unique_ptr<SessionTable> sessions;
+  // Shared with the runtimes' prefill callback (which may outlive this member's turn).
+  std::shared_ptr<SessionTable> sessions;
   std::thread session_reaper;  // cancels session pins past their TTL
   std::mutex reaper_mu;
   std::condition_variable reaper_cv;

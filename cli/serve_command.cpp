@@ -39,6 +39,7 @@ struct ServeArgs {
   double session_ttl = 2.0;
   int http_threads = 64;
   int max_completions = 0;
+  double host_tier_gib = -1;  // < 0: the runtime's default
 };
 
 int serve(const ServeArgs& a) {
@@ -68,6 +69,8 @@ int serve(const ServeArgs& a) {
   o.kv_store_max_bytes = static_cast<std::uint64_t>(a.kv_store_gib * (1ull << 30));
   if (a.thinking != "auto") o.enable_thinking = a.thinking == "on";
   o.http_threads = a.http_threads;
+  if (a.host_tier_gib >= 0)
+    o.host_tier_bytes = static_cast<std::size_t>(a.host_tier_gib * (1ull << 30));
   o.max_completions = a.max_completions;
   o.sessions.mode = *api::parse_session_mode(a.session_pins);  // CLI11 checked it
   o.sessions.ttl =
@@ -129,6 +132,10 @@ CommandFn add_serve_command(CLI::App& app) {
                   "KV of a reply ending in tool calls, kept for the client's next request: "
                   "predict (TTL from the gaps seen; default), fixed (--session-ttl), off")
       ->check(CLI::IsMember({"predict", "fixed", "off"}));
+  cmd->add_option("--host-tier-gib", a->host_tier_gib,
+                  "RAM in GiB for KV blocks evicted from the device (default: 1/8 of RAM, at "
+                  "most 16; 0 = none)")
+      ->check(CLI::Range(0.0, 1048576.0));
   cmd->add_option("--http-threads", a->http_threads,
                   "HTTP request workers besides event streams (default 64)")
       ->check(CLI::Range(9, 4096));
