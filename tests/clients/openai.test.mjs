@@ -281,27 +281,35 @@ test("chat: parallel tool calls, and parallel_tool_calls false keeps the first",
   );
 });
 
-test("chat: tool_choice none, required and a named function", async () => {
-  const base = {
-    model: MODEL,
-    messages: calcMessages(problem.question),
-    tools: [CALCULATOR_TOOL],
-    temperature: 0,
-    max_tokens: 64,
-  };
-  const none = await client.chat.completions.create({ ...base, tool_choice: "none" });
+const forcedBase = {
+  model: MODEL,
+  messages: calcMessages(problem.question),
+  tools: [CALCULATOR_TOOL],
+  temperature: 0,
+  max_tokens: 64,
+};
+
+test("chat: tool_choice none answers without calls", async () => {
+  const none = await client.chat.completions.create({ ...forcedBase, tool_choice: "none" });
   assert.notEqual(none.choices[0].finish_reason, "tool_calls");
   assert.ok(!none.choices[0].message.tool_calls?.length);
-  // OpenAI answers a forced call with finish_reason "stop"; "tool_calls" is fine too.
-  for (const tool_choice of ["required", { type: "function", function: { name: "calculator" } }]) {
-    const r = await client.chat.completions.create({ ...base, tool_choice });
+});
+
+// OpenAI answers a forced call with finish_reason "stop"; "tool_calls" is fine too.
+for (const [name, tool_choice] of [
+  ["required", "required"],
+  ["a named function", { type: "function", function: { name: "calculator" } }],
+]) {
+  test(`chat: tool_choice ${name} gives one parseable calculator call`, async () => {
+    const r = await client.chat.completions.create({ ...forcedBase, tool_choice });
     const c = r.choices[0];
     assert.ok(["tool_calls", "stop"].includes(c.finish_reason), c.finish_reason);
     assert.equal(c.message.tool_calls?.length, 1, JSON.stringify(c.message));
     assert.equal(c.message.tool_calls[0].function.name, "calculator");
-    assert.equal(typeof JSON.parse(c.message.tool_calls[0].function.arguments).expression, "string");
-  }
-});
+    const args = JSON.parse(c.message.tool_calls[0].function.arguments);
+    assert.equal(typeof args.expression, "string");
+  });
+}
 
 test("chat: logprobs with top_logprobs", async () => {
   const r = await client.chat.completions.create({
