@@ -136,6 +136,12 @@ Result<ChoiceDelta> ChoiceDecoder::feed(std::span<const actors::CompletionToken>
   return d;
 }
 
+ChoiceDelta ChoiceDecoder::force(const std::string& text) {
+  ChoiceDelta d;
+  emit_text(text, d);
+  return d;
+}
+
 Result<ChoiceDelta> ChoiceDecoder::finish() {
   ChoiceDelta d;
   std::string rest = decoder_.finish();

@@ -60,6 +60,9 @@ class ChoiceDecoder {
   // an EOS or stop id (its text is not output).
   Result<ChoiceDelta> feed(std::span<const actors::CompletionToken> tokens,
                            bool finished_by_stop_token);
+  // Text the caller put into the prompt of a continuation (a forced tool call), decoded as
+  // if the model had written it.
+  ChoiceDelta force(const std::string& text);
   // The end of the choice: flushes held-back text.
   Result<ChoiceDelta> finish();
   bool stopped() const { return stopped_; }  // a stop string matched: end the choice

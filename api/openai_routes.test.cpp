@@ -110,6 +110,25 @@ TEST(OpenAiRoutes, ToolChoiceRequiredOrNamedMakesTheModelCall) {
     const auto args = json::parse(msg["tool_calls"][0]["function"]["arguments"].get<std::string>());
     EXPECT_TRUE(args["expression"].is_string()) << args.dump();
   }
+  // After the tool result tiny-calc answers without a call: required continues the reply
+  // from its own text into a call.
+  json after = beads_request();
+  const json first = json::parse(c.Post("/v1/chat/completions", after.dump(), kJson)->body);
+  const json reply = first["choices"][0]["message"];
+  ASSERT_TRUE(reply.contains("tool_calls")) << first.dump();
+  after["messages"].push_back(reply);
+  after["messages"].push_back(
+      {{"role", "tool"}, {"tool_call_id", reply["tool_calls"][0]["id"]}, {"content", "24"}});
+  const json answer = json::parse(c.Post("/v1/chat/completions", after.dump(), kJson)->body);
+  ASSERT_FALSE(answer["choices"][0]["message"].contains("tool_calls")) << answer.dump();
+  after["tool_choice"] = "required";
+  const json forced = json::parse(c.Post("/v1/chat/completions", after.dump(), kJson)->body);
+  const json& fc = forced["choices"][0];
+  EXPECT_EQ(fc["finish_reason"], "tool_calls") << forced.dump();
+  ASSERT_TRUE(fc["message"].contains("tool_calls")) << forced.dump();
+  EXPECT_EQ(fc["message"]["content"], answer["choices"][0]["message"]["content"]);
+  EXPECT_LE(forced["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(),
+            forced["usage"]["prompt_tokens"].get<int>());
   json none = beads_request();
   none["tool_choice"] = "none";
   const json msg = json::parse(c.Post("/v1/chat/completions", none.dump(), kJson)->body);

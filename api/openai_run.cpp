@@ -82,7 +82,9 @@ struct OpenAiCall::Choice {
   std::vector<std::int32_t> generated;
   RequestId request = 0;
   std::optional<Error> error;
-  int calls_sent = 0;  // tool calls streamed so far
+  std::vector<std::int32_t> pass_tokens;  // the engine request's prompt + generated so far
+  bool forced = false;                    // continued from a forced call (tool_choice)
+  int calls_sent = 0;                     // tool calls streamed so far
   bool ended = false;
   bool role_sent = false;
 };
@@ -120,7 +122,9 @@ ApiOr<bool> OpenAiCall::prepare() {
     if (!rendered.ok()) return openai_error(rendered.error(), "/messages");
     auto prefix = forced_prefix(family_, req_.tool_choice, conv.tools);
     if (!prefix.ok()) return prefix.error();
-    forced_prefix_ = *prefix;
+    // With one choice the model first writes freely (a model may explain before it calls);
+    // only a reply that ends without a call is continued from the forced call.
+    (req_.n == 1 ? late_force_ : forced_prefix_) = *prefix;
     prompt_ends_thinking_ = forced_prefix_.empty() && rendered->ends_with("<think>\n");
     prompt_ = tok.encode(*rendered + forced_prefix_, false);
   } else if (req_.prompt_is_tokens) {
@@ -182,8 +186,10 @@ ApiOr<bool> OpenAiCall::submit() {
   co.split_reasoning =
       req_.endpoint == OpenAiEndpoint::chat && family_ == chat::Family::chatml_qwen;
   co.in_thinking = prompt_ends_thinking_;
-  for (int i = 0; i < req_.n; ++i)
+  for (int i = 0; i < req_.n; ++i) {
     choices_.push_back(std::make_unique<Choice>(deps_.runtime->tokenizer(), co));
+    choices_.back()->pass_tokens = prompt_;
+  }
   id_ = openai::completion_id(req_.endpoint);
   created_ = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
@@ -252,10 +258,13 @@ bool OpenAiCall::handle(actors::CompletionEvent& e, const ReplyWriter& write) {
   Choice& c = *choices_[static_cast<std::size_t>(e.choice)];
   if (c.ended) return true;
   if (e.request != 0) c.request = e.request;
-  if (e.cached_tokens >= 0 && e.choice == 0) cached_tokens_ = e.cached_tokens;
+  // The prompt's cached tokens (a forced continuation's prompt is not the request's).
+  if (e.cached_tokens >= 0 && e.choice == 0 && !c.forced) cached_tokens_ = e.cached_tokens;
   if (!e.tokens.empty() && !first_token_at_) first_token_at_ = Clock::now();
   for (const auto& t : e.tokens)
     c.generated.push_back(t.token);
+  c.pass_tokens.insert(c.pass_tokens.end(), c.generated.end() - std::ssize(e.tokens),
+                       c.generated.end());
   const bool by_stop_token = e.finish == FinishReason::stop_token;
   auto d = c.dec.feed(e.tokens, by_stop_token);
   if (!d.ok()) {
@@ -269,6 +278,7 @@ bool OpenAiCall::handle(actors::CompletionEvent& e, const ReplyWriter& write) {
     e.finish = FinishReason::stop_string;
   }
   if (!e.ends() && !e.error) return true;
+  if (continue_with_call(c, e)) return emit_delta(c, e.choice, c.dec.force(late_force_), write);
   c.ended = true;
   if (auto rest = c.dec.finish(); rest.ok() && !emit_delta(c, e.choice, std::move(*rest), write))
     return false;
@@ -292,6 +302,37 @@ bool OpenAiCall::handle(actors::CompletionEvent& e, const ReplyWriter& write) {
   return true;
 }
 
+// tool_choice required or named, one choice: a reply that ended at its end-of-turn token
+// without a call is continued as a new request from its own text plus the start of the
+// call (its prefix is in the cache). Returns whether the choice goes on.
+bool OpenAiCall::continue_with_call(Choice& c, const actors::CompletionEvent& e) {
+  if (late_force_.empty() || c.forced || c.dec.calls() > 0 || c.dec.stopped() || e.error ||
+      e.cancelled || e.finish != FinishReason::stop_token)
+    return false;
+  c.forced = true;
+  if (e.paused) deps_.runtime->cancel_request(c.request);
+  const int left = req_.params.max_tokens - static_cast<int>(c.generated.size());
+  if (left < 8) return false;
+  actors::CompletionRequest cr;
+  cr.request.prompt = c.pass_tokens;
+  cr.request.prompt.pop_back();  // the end-of-turn token
+  const std::string joint = c.reply.content.empty() ? "" : "\n";
+  const auto forced = deps_.runtime->tokenizer().encode(joint + late_force_, false);
+  cr.request.prompt.insert(cr.request.prompt.end(), forced.begin(), forced.end());
+  if (std::ssize(cr.request.prompt) + left > deps_.runtime->max_context()) return false;
+  cr.request.params = req_.params;
+  cr.request.params.max_tokens = left;
+  if (!session_key_.empty() && deps_.sessions->options().mode != SessionMode::off)
+    cr.pause_at_eos = deps_.sessions->options().max_ttl;
+  std::vector<std::int32_t> prompt = cr.request.prompt;
+  auto next = deps_.runtime->start_completion(std::move(cr));
+  if (!next.ok()) return false;
+  c.pass_tokens = std::move(prompt);
+  late_force_ = joint + late_force_;
+  stream_ = *next;
+  return true;
+}
+
 // A reply paused at EOS: pinned for the client's tool calls when it made some, else freed.
 void OpenAiCall::keep_or_release(Choice& c) {
   if (c.dec.calls() == 0 || session_key_.empty()) return deps_.runtime->cancel_request(c.request);
@@ -300,7 +341,7 @@ void OpenAiCall::keep_or_release(Choice& c) {
     tools.push_back(call.name);
   const auto m = deps_.runtime->metrics();
   SessionPressure p;
-  p.context_tokens = static_cast<std::int64_t>(prompt_.size() + c.generated.size());
+  p.context_tokens = std::ssize(c.pass_tokens);
   p.seq_blocks = static_cast<int>((p.context_tokens + 15) / 16);
   p.total_blocks = std::max(1, m.kv_blocks);
   p.available_blocks = std::max(0, m.kv_available_blocks);
@@ -310,8 +351,7 @@ void OpenAiCall::keep_or_release(Choice& c) {
   turn.model = deps_.model;
   turn.tools = std::move(tools);
   turn.request = c.request;
-  turn.tokens = prompt_;
-  turn.tokens.insert(turn.tokens.end(), c.generated.begin(), c.generated.end());
+  turn.tokens = c.pass_tokens;
   turn.ttl = deps_.sessions->predict(deps_.client, deps_.model, turn.tools, req_.retain_s, p);
   for (const auto& gone : deps_.sessions->put(std::move(turn)))
     deps_.runtime->cancel_request(gone.request);

@@ -55,6 +55,7 @@ class OpenAiCall {
   bool emit_delta(Choice& c, int index, ChoiceDelta d, const ReplyWriter& write);
   bool emit(const nlohmann::json& chunk, const ReplyWriter& write);  // one SSE data frame
   void keep_or_release(Choice& c);
+  bool continue_with_call(Choice& c, const actors::CompletionEvent& e);
   openai::ReplyHead head() const;
   nlohmann::json usage() const;
   void observe(bool gone);
@@ -63,7 +64,8 @@ class OpenAiCall {
   OpenAiDeps deps_;
   chat::Family family_ = chat::Family::chatml_qwen;
   std::vector<std::int32_t> prompt_;
-  std::string forced_prefix_;
+  std::string forced_prefix_;          // in the prompt (n > 1)
+  std::string late_force_;             // appended when a reply ends without a call (n == 1)
   bool prompt_ends_thinking_ = false;  // the rendered prompt opened <think> itself
   bool parse_tools_ = false;
   std::string session_key_;
