@@ -301,11 +301,7 @@ void EngineLoop::run_flushes() {
 
 RuntimeMetrics EngineLoop::metrics() const {
   std::lock_guard lock(mu_);
-  RuntimeMetrics m = snapshot_;
-  m.active_requests = static_cast<int>(routes_.size());
-  m.paused_requests = static_cast<int>(
-      std::count_if(routes_.begin(), routes_.end(), [](const auto& r) { return r.second.paused; }));
-  return m;
+  return snapshot_;
 }
 
 void EngineLoop::run() {
@@ -343,6 +339,9 @@ void EngineLoop::update_snapshot(const EngineStats& stats, double step_s, double
   snapshot_.step_seconds += step_s;
   snapshot_.loop_seconds += loop_s;
   snapshot_.active_requests = static_cast<int>(routes_.size());
+  // A pause at EOS queues a command, so a step (and this snapshot) follows every pause.
+  snapshot_.paused_requests = static_cast<int>(
+      std::count_if(routes_.begin(), routes_.end(), [](const auto& r) { return r.second.paused; }));
   // The Engine does not expose its free list: estimate the blocks held by live turns
   // (paused ones hold theirs through pins, counted once in pinned_blocks).
   std::int64_t used = snapshot_.kv.pinned_blocks;
