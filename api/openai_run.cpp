@@ -106,7 +106,6 @@ ApiOr<std::unique_ptr<OpenAiCall>> OpenAiCall::start(OpenAiRequest req, OpenAiDe
 ApiOr<bool> OpenAiCall::prepare() {
   const auto& tok = deps_.runtime->tokenizer();
   family_ = deps_.runtime->chat_family();
-  std::string text;
   if (req_.endpoint == OpenAiEndpoint::chat) {
     chat::Conversation conv = req_.conversation;
     parse_tools_ = !conv.tools.empty() && req_.tool_choice.kind != ToolChoice::Kind::none;
