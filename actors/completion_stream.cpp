@@ -18,7 +18,7 @@ bool CompletionStream::next(CompletionEvent& out, std::chrono::steady_clock::tim
 }
 
 void CompletionStream::cancel() {
-  std::vector<std::pair<int, RequestId>> todo;
+  std::vector<std::pair<int, RequestId>> running;
   std::function<void(int, RequestId)> cancel;
   {
     std::lock_guard lock(mu_);
@@ -26,11 +26,11 @@ void CompletionStream::cancel() {
     cancelled_ = true;
     for (int i = 0; i < n_; ++i)
       if (!ended_[static_cast<std::size_t>(i)])
-        todo.push_back({i, ids_[static_cast<std::size_t>(i)]});
+        running.push_back({i, ids_[static_cast<std::size_t>(i)]});
     cancel = cancel_;
   }
   if (cancel)
-    for (auto [choice, id] : todo)
+    for (auto [choice, id] : running)
       cancel(choice, id);
 }
 

@@ -263,6 +263,8 @@ class Runtime {
   void cancel_request(RequestId id);
   // Prompt plus output tokens a sequence may hold.
   int max_context() const;
+  // The KV pool's shape (blocks, tokens per block, bytes per block).
+  KvGeometry kv_geometry() const;
 
   // Cancels a job: its engine requests end and their KV is released; the job ends with
   // a cancelled error. Unknown or finished ids are ignored.

@@ -59,6 +59,10 @@ void Runtime::cancel_request(RequestId id) {
   impl_->loop->cancel(id);
 }
 
+KvGeometry Runtime::kv_geometry() const {
+  return impl_->backend->kv_geometry();
+}
+
 int Runtime::max_context() const {
   return impl_->model->config().max_context();
 }

@@ -37,8 +37,7 @@ void reply_error(httplib::Response& res, const ApiError& e) {
 
 void reply_error_for(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
   if (!openai_path(req.path)) return reply_error(res, e);
-  if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(e.retry_after));
-  reply(res, e.status, to_openai_json(e));
+  reply_openai_error(res, e);
 }
 
 std::string body_hash(const std::string& body) {

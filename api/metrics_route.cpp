@@ -9,12 +9,6 @@
 namespace agentrt::api {
 namespace {
 
-std::string basename_of(const std::filesystem::path& dir) {
-  auto p = dir;
-  if (!p.has_filename()) p = p.parent_path();
-  return p.filename().string();
-}
-
 // As RuntimePool names its runtimes' directories (symlinks resolved).
 std::string canonical_dir(const std::filesystem::path& dir) {
   std::error_code ec;
@@ -28,12 +22,12 @@ std::string canonical_dir(const std::filesystem::path& dir) {
 std::vector<std::pair<std::string, actors::RuntimeMetrics>> runtime_metrics(Server::Impl& impl) {
   std::map<std::string, std::string> names;  // canonical dir -> model name
   for (const auto& dir : impl.opt.model_dirs)
-    names.emplace(canonical_dir(dir), basename_of(dir));
+    names.emplace(canonical_dir(dir), model_name(dir));
   std::vector<std::pair<std::string, actors::RuntimeMetrics>> out;
   std::set<std::string> used;
   for (const auto& [dir, rt] : impl.pool->all_by_dir()) {
     auto it = names.find(dir);
-    std::string name = it != names.end() ? it->second : basename_of(dir);
+    std::string name = it != names.end() ? it->second : model_name(dir);
     if (used.count(name) != 0) name = dir;
     while (used.count(name) != 0)
       name += "+";  // the same dir on another backend or device

@@ -19,6 +19,8 @@ using nlohmann::json;
 // The session reaper's period: pins end at most this late after their TTL.
 constexpr auto kReapPeriod = std::chrono::milliseconds(50);
 
+}  // namespace
+
 void reply_openai_error(httplib::Response& res, const ApiError& e) {
   if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(e.retry_after));
   res.status = e.status;
@@ -26,26 +28,11 @@ void reply_openai_error(httplib::Response& res, const ApiError& e) {
                   "application/json");
 }
 
-std::string model_name(const std::filesystem::path& dir) {
-  auto p = dir;
-  if (!p.has_filename()) p = p.parent_path();
-  return p.filename().string();
-}
-
-}  // namespace
-
 Result<std::pair<std::string, actors::Runtime*>> Server::Impl::openai_model(
     const std::string& name) {
   for (const auto& dir : opt.model_dirs) {
     if (name != model_name(dir) && name != dir.string()) continue;
-    actors::ModelKey key;
-    key.dir = dir.string();
-    key.backend = opt.runner.backend.empty() ? "cpu" : opt.runner.backend;
-    key.kv_blocks = opt.runner.kv_blocks;
-    key.threads = opt.runner.threads;
-    key.max_live_requests = opt.runner.max_live_requests;
-    key.weight_check = opt.runner.weight_check;
-    auto rt = pool->get(key);
+    auto rt = pool->get(model_key(opt, dir));
     if (!rt.ok()) return rt.error();
     return std::make_pair(model_name(dir), *rt);
   }

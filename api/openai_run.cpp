@@ -5,8 +5,6 @@
 
 #include <algorithm>
 
-#include "engine/chat/python_json.h"
-
 namespace agentrt::api {
 namespace {
 
@@ -23,14 +21,6 @@ ApiError openai_error(const Error& e, std::string param = "") {
   if (e.code == ErrorCode::invalid_argument) a.status = 400;
   if (a.status == 429 && a.retry_after == 0) a.retry_after = 1;
   return a;
-}
-
-// A tool call's arguments as the JSON text the reply carries.
-std::string arguments_text(const chat::ToolCall& call) {
-  if (call.arguments.is_string()) return call.arguments.get<std::string>();
-  // As the chat template's tojson writes it (and the model, trained on it, wrote it), so a
-  // conversation sent back re-renders to the tokens the KV already holds.
-  return chat::to_python_json(call.arguments);
 }
 
 const char* finish_name(std::optional<FinishReason> f) {
@@ -219,7 +209,7 @@ bool OpenAiCall::emit_delta(Choice& c, int index, ChoiceDelta d, const ReplyWrit
   const int calls_before = static_cast<int>(c.reply.tool_calls.size());
   std::vector<openai::ToolCallOut> calls;
   for (const auto& call : d.calls)
-    calls.push_back({call.id, call.name, arguments_text(call)});
+    calls.push_back({call.id, call.name, chat::arguments_json(call)});
   c.reply.content += d.content;
   if (!d.reasoning.empty()) c.reply.reasoning = c.reply.reasoning.value_or("") + d.reasoning;
   c.reply.tool_calls.insert(c.reply.tool_calls.end(), calls.begin(), calls.end());
@@ -260,10 +250,10 @@ bool OpenAiCall::handle(actors::CompletionEvent& e, const ReplyWriter& write) {
   // The prompt's cached tokens (a forced continuation's prompt is not the request's).
   if (e.cached_tokens >= 0 && e.choice == 0 && !c.forced) cached_tokens_ = e.cached_tokens;
   if (!e.tokens.empty() && !first_token_at_) first_token_at_ = Clock::now();
-  for (const auto& t : e.tokens)
+  for (const auto& t : e.tokens) {
     c.generated.push_back(t.token);
-  c.pass_tokens.insert(c.pass_tokens.end(), c.generated.end() - std::ssize(e.tokens),
-                       c.generated.end());
+    c.pass_tokens.push_back(t.token);
+  }
   const bool by_stop_token = e.finish == FinishReason::stop_token;
   auto d = c.dec.feed(e.tokens, by_stop_token);
   if (!d.ok()) {
@@ -341,7 +331,8 @@ void OpenAiCall::keep_or_release(Choice& c) {
   const auto m = deps_.runtime->metrics();
   SessionPressure p;
   p.context_tokens = std::ssize(c.pass_tokens);
-  p.seq_blocks = static_cast<int>((p.context_tokens + 15) / 16);
+  const int block = std::max(1, deps_.runtime->kv_geometry().block_size);
+  p.seq_blocks = static_cast<int>((p.context_tokens + block - 1) / block);
   p.total_blocks = std::max(1, m.kv_blocks);
   p.available_blocks = std::max(0, m.kv_available_blocks);
   PausedTurn turn;

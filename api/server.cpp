@@ -16,6 +16,23 @@ bool is_loopback(const std::string& host) {
   return (ntohl(a.s_addr) >> 24) == 127;
 }
 
+std::string model_name(const std::filesystem::path& dir) {
+  auto p = dir;
+  if (!p.has_filename()) p = p.parent_path();
+  return p.filename().string();
+}
+
+actors::ModelKey model_key(const ServerOptions& options, const std::filesystem::path& dir) {
+  actors::ModelKey key;
+  key.dir = dir.string();
+  key.backend = options.runner.backend.empty() ? "cpu" : options.runner.backend;
+  key.kv_blocks = options.runner.kv_blocks;
+  key.threads = options.runner.threads;
+  key.max_live_requests = options.runner.max_live_requests;
+  key.weight_check = options.runner.weight_check;
+  return key;
+}
+
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Server::~Server() {
@@ -76,13 +93,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
   jo.model_roots = options.model_dirs;
   jo.runner = options.runner;
   // The default model loads before the port opens: /readyz is true from the first request.
-  actors::ModelKey key;
-  key.dir = options.model_dirs.front().string();
-  key.backend = options.runner.backend.empty() ? "cpu" : options.runner.backend;
-  key.kv_blocks = options.runner.kv_blocks;
-  key.threads = options.runner.threads;
-  key.max_live_requests = options.runner.max_live_requests;
-  key.weight_check = options.runner.weight_check;
+  const actors::ModelKey key = model_key(options, options.model_dirs.front());
   if (auto rt = impl->pool->get(key); !rt.ok()) return rt.error().with_context("model " + key.dir);
   auto jobs = JobManager::open(std::move(jo), impl->db, *impl->pool);
   if (!jobs.ok()) return jobs.error();

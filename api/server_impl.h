@@ -48,6 +48,13 @@ struct Server::Impl {
   void reap_sessions();  // session_reaper's loop
 };
 
+// The OpenAI API's name of a model directory: its basename ("tiny-calc").
+std::string model_name(const std::filesystem::path& dir);
+// The runtime pool's key of model directory `dir` under the server's runner options.
+actors::ModelKey model_key(const ServerOptions& options, const std::filesystem::path& dir);
+// Answers an OpenAI error object ({"error": {"message", "type", "param", "code"}}).
+void reply_openai_error(httplib::Response& res, const ApiError& e);
+
 // GET /metrics (metrics_route.cpp).
 void install_metrics_route(Server::Impl& impl);
 

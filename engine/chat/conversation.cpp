@@ -2,10 +2,16 @@
 
 #include <vector>
 
+#include "engine/chat/python_json.h"
 #include "engine/common/echo.h"
 #include "engine/common/json_depth.h"
 
 namespace agentrt::chat {
+
+std::string arguments_json(const ToolCall& call) {
+  return call.arguments.is_string() ? call.arguments.get<std::string>()
+                                    : to_python_json(call.arguments);
+}
 namespace {
 
 struct Ctx {

@@ -26,6 +26,10 @@ struct ToolCall {
   Json arguments;    // an object, or a string holding JSON text when given as a string
 };
 
+// A call's arguments as JSON text: a string as given, an object as the templates' tojson
+// writes it (Python json.dumps separators), which is what a model trained on them writes.
+std::string arguments_json(const ToolCall& call);
+
 struct Message {
   Role role = Role::user;
   std::string content;                           // null or absent content is ""

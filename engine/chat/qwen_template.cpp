@@ -47,8 +47,7 @@ void render_tool_calls(const Message& m, std::string_view content, std::string& 
     const ToolCall& call = m.tool_calls[j];
     if ((j == 0 && !content.empty()) || j > 0) out += "\n";
     out += "<tool_call>\n{\"name\": \"" + call.name + "\", \"arguments\": ";
-    out += call.arguments.is_string() ? call.arguments.get<std::string>()
-                                      : to_python_json(call.arguments);
+    out += arguments_json(call);
     out += "}\n</tool_call>";
   }
 }
