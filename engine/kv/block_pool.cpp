@@ -30,6 +30,7 @@ void BlockPool::reclaim(std::int32_t id) {
   assert(!b.in_use());
   policy_->remove(id);
   if (b.indexed) index_.erase(*b.key, id);
+  policy_->set_next_use(id, kFarNextUse);
   b.key.reset();
   b.indexed = false;
   b.tokens.clear();
@@ -93,6 +94,27 @@ void BlockPool::seal(std::int32_t id, const BlockKey& key, std::span<const std::
   b.key = key;
   b.tokens.assign(tokens.begin(), tokens.end());
   b.indexed = index_.insert(key, id);
+  // Content the workflow announced before it was computed (or promoted) carries its hint.
+  if (b.indexed) policy_->set_next_use(id, hints_.next_use(key));
+}
+
+void BlockPool::apply(const ReuseHints::Changes& changes) {
+  for (const auto& [key, steps] : changes) {
+    if (auto id = index_.find(key)) policy_->set_next_use(*id, steps);
+  }
+}
+
+void BlockPool::hint(HintOwner owner, std::span<const BlockKey> keys, std::int32_t steps) {
+  apply(hints_.set(owner, keys, steps));
+}
+
+void BlockPool::clear_hint(HintOwner owner) {
+  apply(hints_.clear(owner));
+}
+
+std::int32_t BlockPool::victim_next_use() const {
+  auto v = policy_->victim();
+  return v ? policy_->next_use(*v) : kFarNextUse;
 }
 
 }  // namespace agentrt::kv

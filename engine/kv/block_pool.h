@@ -1,8 +1,8 @@
 // BlockPool: metadata of the device's KV blocks (the backend owns the memory): reference
 // counts from sequences, pin counts, content keys of full blocks, the prefix index, the free
-// list and the evictable set. A block is evictable when it is cached (indexed), has no
-// references and no pins; an unindexed block with neither goes straight to the free list.
-// Engine thread only.
+// list, the evictable set and the workflow's reuse hints (which order eviction). A block is
+// evictable when it is cached (indexed), has no references and no pins; an unindexed block
+// with neither goes straight to the free list. Engine thread only.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,7 @@
 #include "engine/kv/clock.h"
 #include "engine/kv/eviction_policy.h"
 #include "engine/kv/prefix_index.h"
+#include "engine/kv/reuse_hints.h"
 
 namespace agentrt::kv {
 
@@ -56,14 +57,28 @@ class BlockPool {
   // Records the content of a now-full block and indexes it when its key is new.
   void seal(std::int32_t id, const BlockKey& key, std::span<const std::int32_t> tokens);
 
+  // Reuse hints: the blocks with `keys` are next used in `steps` (>= 0) steps, replacing
+  // the owner's earlier hint. Cached blocks holding those keys, now or once sealed, are
+  // evicted after blocks needed later or not at all.
+  void hint(HintOwner owner, std::span<const BlockKey> keys, std::int32_t steps);
+  // Drops the owner's hint. No-op for an unknown owner.
+  void clear_hint(HintOwner owner);
+  // The hint of the content a key names, held on the device or not (kFarNextUse: none).
+  std::int32_t next_use(const BlockKey& key) const { return hints_.next_use(key); }
+  // The hint of the block victim() returns now; kFarNextUse when none is evictable.
+  std::int32_t victim_next_use() const;
+  const ReuseHints& hints() const { return hints_; }
+
  private:
   Block& at(std::int32_t id) { return blocks_[static_cast<std::size_t>(id)]; }
   void release_if_idle(Block& b, TimePoint now);
+  void apply(const ReuseHints::Changes& changes);
 
   std::vector<Block> blocks_;
   std::vector<std::int32_t> free_;
   std::unique_ptr<EvictionPolicy> policy_;
   PrefixIndex index_;
+  ReuseHints hints_;
 };
 
 }  // namespace agentrt::kv
