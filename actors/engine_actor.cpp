@@ -22,6 +22,11 @@ caf::behavior engine_actor(caf::stateful_actor<EngineActorState>* self,
         if (!st.ok()) return GenerateReply{id, st.error()};
         return GenerateReply{id, std::nullopt};
       },
+      [self](repin_atom, RequestId id, std::int64_t ttl_ns) -> GenerateReply {
+        auto st = self->state.loop->repin(id, kv::Duration(ttl_ns));
+        if (!st.ok()) return GenerateReply{id, st.error()};
+        return GenerateReply{id, std::nullopt};
+      },
       [self](fork_atom, RequestId parent, const caf::actor& subscriber) -> GenerateReply {
         auto child = self->state.loop->fork(parent, subscriber);
         if (!child.ok()) return GenerateReply{0, child.error()};

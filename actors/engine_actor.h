@@ -23,7 +23,8 @@ struct EngineActorState {
 
 // Handlers: (generate_atom, GenerateMsg) -> GenerateReply; (resume_atom, ResumeMsg) ->
 // GenerateReply (error when the request is not paused); (pause_atom, RequestId, ttl in
-// ns) -> GenerateReply; (fork_atom, RequestId, subscriber) -> GenerateReply with the child
+// ns) -> GenerateReply; (repin_atom, RequestId, ttl in ns) -> GenerateReply (error when
+// the request is not paused); (fork_atom, RequestId, subscriber) -> GenerateReply with the child
 // id; (cancel_atom, RequestId); (cancel_atom, subscriber): withdraws it from work still
 // waiting for a slot (EngineLoop::cancel_waiting); (metrics_atom) -> RuntimeMetrics.
 caf::behavior engine_actor(caf::stateful_actor<EngineActorState>* self,

@@ -92,11 +92,13 @@ Result<RequestId> EngineLoop::submit(GenerateMsg msg) {
 Result<RequestId> EngineLoop::admit(GenerateMsg& msg) {
   if (msg.samples_after_prefill > 0) return submit_probe(msg);
   const auto prompt_tokens = std::ssize(msg.request.prompt);
+  const bool pause_on_finish = msg.request.pause_on_finish.has_value();
   auto id = engine_->add_request(std::move(msg.request));
   if (!id.ok()) return id.error();
   Route r;
   r.subscriber = msg.subscribers[0];
   r.pause_at_eos = msg.pause_at_eos;
+  r.pause_on_finish = pause_on_finish;
   r.forks = msg.fork_after_prefill;
   r.fork_subscribers.assign(msg.subscribers.begin() + 1, msg.subscribers.end());
   r.tokens = prompt_tokens;
@@ -127,6 +129,7 @@ void EngineLoop::start_samples(Route& probe) {
   WaitingSamples w;
   w.request = std::make_shared<const EngineRequest>(std::move(*probe.samples));
   w.pause_at_eos = probe.pause_at_eos;
+  w.pause_on_finish = w.request->pause_on_finish.has_value();
   w.tokens = probe.tokens;
   w.subscribers.assign(probe.fork_subscribers.begin(), probe.fork_subscribers.end());
   probe.fork_subscribers.clear();
@@ -148,6 +151,7 @@ void EngineLoop::admit_waiting(Outbox& out) {
       Route c;
       c.subscriber = sub;
       c.pause_at_eos = w.pause_at_eos;
+      c.pause_on_finish = w.pause_on_finish;
       c.tokens = w.tokens;
       routes_.emplace(*id, std::move(c));
       wake();
@@ -257,12 +261,25 @@ Result<RequestId> EngineLoop::fork(RequestId parent, caf::actor subscriber) {
   Route c;
   c.subscriber = std::move(subscriber);
   c.pause_at_eos = it->second.pause_at_eos;
+  c.pause_on_finish = it->second.pause_on_finish;
   c.paused = it->second.paused;
   c.tokens = it->second.tokens;
   const RequestId child = engine_->fork(parent);
   routes_.emplace(child, std::move(c));
   wake();
   return child;
+}
+
+Status EngineLoop::repin(RequestId id, kv::Duration ttl) {
+  std::lock_guard lock(mu_);
+  auto it = routes_.find(id);
+  if (it == routes_.end() || !it->second.paused) {
+    return make_error(ErrorCode::not_found,
+                      "repin: request " + std::to_string(id) + " is not paused");
+  }
+  engine_->repin(id, ttl);
+  wake();
+  return ok_status();
 }
 
 void EngineLoop::cancel(RequestId id) {
@@ -385,6 +402,7 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
           Route c;
           c.subscriber = r.fork_subscribers[static_cast<std::size_t>(i)];
           c.pause_at_eos = r.pause_at_eos;
+          c.pause_on_finish = r.pause_on_finish;
           TokenBatch& cb = out[batch(child, c.subscriber)].second;
           cb.tokens.push_back(e.token);
           cb.logprobs.push_back(e.logprob);
@@ -431,6 +449,11 @@ bool EngineLoop::take_token(const EngineEvent& e, Route& r, TokenBatch& b) {
     return false;
   }
   b.finish = e.finish;
+  if (e.finish && r.pause_on_finish && *e.finish != FinishReason::context_full) {
+    b.paused_at_eos = true;  // the Engine paused it (its paused event follows)
+    r.paused = true;
+    return false;
+  }
   return e.finish.has_value();
 }
 

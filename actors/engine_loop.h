@@ -3,7 +3,9 @@
 // work, steps while it has, and sends each step's tokens to the subscribed actors as one
 // TokenBatch per request. It also applies the two per-token decisions that must not wait
 // for a message round trip: pausing a turn at its EOS (so no token follows it), and
-// forking a best-of-N prompt right after its single prefill.
+// forking a best-of-N prompt right after its single prefill. A request that the Engine
+// pauses itself at a turn's finish (EngineRequest::pause_on_finish: scripted turns of a
+// fixed length) is routed the same way as a pause at EOS.
 // Back-pressure: at most max_live_requests requests are in the Engine at once. Work beyond
 // that waits, first come first served: submits in a queue of at most max_queued_requests
 // (past it, submit is refused as overloaded), and a best-of probe's samples, which start
@@ -58,6 +60,9 @@ class EngineLoop {
   Status resume(ResumeMsg msg);
   // Pauses a live request now (its KV pinned for ttl); it may be resumed. Errors: unknown id.
   Status pause(RequestId id, kv::Duration ttl);
+  // Re-pins a paused request's KV for ttl (Engine::repin: a lapsed pin's blocks come back
+  // from the host tier). Errors: not paused, unknown id.
+  Status repin(RequestId id, kv::Duration ttl);
   // Forks a live request; the child (sharing its KV copy-on-write) streams to subscriber.
   // Errors: unknown id, overloaded.
   Result<RequestId> fork(RequestId parent, caf::actor subscriber);
@@ -71,6 +76,9 @@ class EngineLoop {
   struct Route {
     caf::actor subscriber;
     std::optional<kv::Duration> pause_at_eos;
+    // The Engine pauses this request when a turn finishes (EngineRequest::pause_on_finish):
+    // a finish then reads as a pause, and the route stays.
+    bool pause_on_finish = false;
     int forks = 0;  // still to fork after the first token
     std::vector<caf::actor> fork_subscribers;
     bool paused = false;
@@ -83,6 +91,7 @@ class EngineLoop {
   struct WaitingSamples {
     std::shared_ptr<const EngineRequest> request;
     std::optional<kv::Duration> pause_at_eos;
+    bool pause_on_finish = false;
     std::int64_t tokens = 0;
     std::uint64_t next_index = 0;  // seeds: derive_seed(seed, index)
     std::deque<caf::actor> subscribers;

@@ -267,5 +267,34 @@ TEST(EngineLoop, EngineErrorsKeepTheirCode) {
       << rig.tally->errors[*id].to_string();
 }
 
+// Scripted turns of a fixed length (EngineRequest::pause_on_finish): the Engine pauses at
+// max_tokens, the loop routes that as a pause and keeps the request; a re-pin and a resume
+// with appended tokens continue it, and the resumed turn's prompt is served from the pin.
+TEST(EngineLoop, PauseOnFinishRepinAndResume) {
+  LoopRig rig(8);
+  GenerateMsg m = rig.request(7, 12);
+  m.request.pause_on_finish = std::chrono::hours(1);
+  auto id = rig.loop->submit(std::move(m));
+  ASSERT_TRUE(id.ok());
+  while (rig.loop->metrics().paused_requests != 1)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(rig.count(*id), 12);
+  EXPECT_EQ(rig.tally->ended.count(*id), 1u) << "the turn's last batch has its finish";
+  EXPECT_GT(rig.loop->metrics().kv.pinned_blocks, 0);
+  ASSERT_TRUE(rig.loop->repin(*id, std::chrono::seconds(30)).ok());
+  EXPECT_FALSE(rig.loop->repin(999, std::chrono::seconds(1)).ok());
+  {
+    std::lock_guard lock(rig.tally->mu);
+    rig.tally->ended.clear();
+  }
+  ASSERT_TRUE(rig.loop->resume({*id, {5, 6, 7}, 8, std::nullopt}).ok());
+  rig.wait_ended(1);
+  EXPECT_EQ(rig.count(*id), 20);
+  rig.loop->cancel(*id);
+  rig.wait_idle();
+  // The first pause's pin, the re-pin, and the second turn's pause at its finish.
+  EXPECT_EQ(rig.loop->metrics().kv.pins_created, 3);
+}
+
 }  // namespace
 }  // namespace agentrt::actors

@@ -20,6 +20,7 @@ namespace agentrt::actors {
 using generate_atom = caf::atom_constant<caf::atom("generate")>;
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using repin_atom = caf::atom_constant<caf::atom("repin")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using fork_atom = caf::atom_constant<caf::atom("fork")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;

@@ -125,6 +125,9 @@ void Engine::resume(RequestId id, std::vector<std::int32_t> appended,
                     std::optional<int> max_tokens) {
   push({id, Command::Resume{std::move(appended), max_tokens}});
 }
+void Engine::repin(RequestId id, kv::Duration ttl) {
+  push({id, Command::Repin{ttl}});
+}
 RequestId Engine::fork(RequestId id) {
   const RequestId child = next_id_++;
   push({id, Command::Fork{child, !take_slot()}});
@@ -198,6 +201,12 @@ void Engine::do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events
   kv_->release(s.id);
   s.paused = true;
   events.push_back({s.id, EventKind::paused, -1, 0.0f, std::nullopt, {}});
+}
+
+void Engine::do_repin(Seq& s, kv::Duration ttl) {
+  if (!s.paused) return;
+  // The pin is owned by the SeqId, as do_pause's; the resumed turn's admission drops it.
+  (void)kv_->pin_prefix(s.id, s.tokens, ttl);  // a tier read error is a shorter pin
 }
 
 void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
@@ -282,6 +291,7 @@ void Engine::apply(Command& c, std::vector<EngineEvent>& events) {
     return end(s);
   }
   if (auto* p = std::get_if<Command::Pause>(&c.what)) return do_pause(s, p->ttl, events);
+  if (auto* r = std::get_if<Command::Repin>(&c.what)) return do_repin(s, r->ttl);
   if (auto* r = std::get_if<Command::Resume>(&c.what)) {
     return do_resume(s, r->appended, r->max_tokens, events);
   }

@@ -124,6 +124,11 @@ class Engine {
   // ends the request with an error event.
   void resume(RequestId id, std::vector<std::int32_t> appended,
               std::optional<int> max_tokens = std::nullopt);
+  // Re-pins a paused request's KV until now + ttl, replacing its earlier pin: its cached
+  // full blocks are found again (device first, then the lower tiers, whose hits are copied
+  // back to the device: a prefetch, kv_metrics().prefetched_blocks) and pinned. ttl <= 0
+  // unpins (the blocks stay cached, evictable). No-op for a request that is not paused.
+  void repin(RequestId id, kv::Duration ttl);
   // Queues a copy of the request that shares its KV copy-on-write; returns the child id.
   // Beyond options.max_requests the child gets an error event instead.
   RequestId fork(RequestId id);
@@ -151,6 +156,7 @@ class Engine {
   void apply(Command& c, std::vector<EngineEvent>& events);
   void start(RequestId id, EngineRequest req);
   void do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events);
+  void do_repin(Seq& s, kv::Duration ttl);
   void do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
                  std::vector<EngineEvent>& events);
   void do_fork(RequestId parent, RequestId child, bool refused, std::vector<EngineEvent>& events);

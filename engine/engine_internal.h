@@ -32,12 +32,15 @@ struct Engine::Command {
     std::vector<std::int32_t> appended;
     std::optional<int> max_tokens;
   };
+  struct Repin {
+    kv::Duration ttl;
+  };
   struct Fork {
     RequestId child;
     bool refused = false;  // over max_requests: the child gets an error event
   };
   RequestId id = 0;
-  std::variant<Add, Cancel, Pause, Resume, Fork> what;
+  std::variant<Add, Cancel, Pause, Resume, Repin, Fork> what;
 };
 
 // Adapts the Backend's block I/O to the KV manager.

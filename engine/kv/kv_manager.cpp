@@ -91,7 +91,12 @@ Result<std::int64_t> KvManager::open(SeqId seq, std::span<const std::int32_t> to
     auto part = tokens.subspan(i * bs, bs);
     const BlockKey key = chain_key(parent, part, opt_.model_fingerprint);
     auto id = match_device(key, part);
-    if (!id) id = match_tiers(tokens.first(max_blocks * bs), i, key, ahead);
+    if (!id) {
+      if (auto hit = match_tiers(tokens.first(max_blocks * bs), i, key, ahead)) {
+        id = hit->block;
+        metrics_.hit_tokens[hit->tier + 1] += static_cast<std::int64_t>(bs);
+      }
+    }
     if (!id) break;
     s.table.push_back(*id);
     s.tokens.insert(s.tokens.end(), part.begin(), part.end());

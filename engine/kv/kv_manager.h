@@ -104,6 +104,13 @@ class KvManager {
   void expire_pins();
   // Blocks that revoking every pin would make available.
   int revocable_blocks() const;
+  // Pins for `owner` until now + ttl the longest cached full-block prefix of `tokens`,
+  // replacing its earlier pin: blocks on the device are pinned where they are, blocks in a
+  // lower tier are copied back into device blocks first (a prefetch: prefetched_blocks).
+  // ttl <= 0 only unpins. Returns the tokens pinned (0 when nothing is cached). Errors: none
+  // yet (a tier read that fails ends the prefix there, as in open()).
+  Result<std::int64_t> pin_prefix(PinOwner owner, std::span<const std::int32_t> tokens,
+                                  Duration ttl);
 
   // --- write-behind (kv_manager_persist.cpp) ---
   // Offers the sequence's full blocks that the persistent tier lacks to the persister,
@@ -145,9 +152,14 @@ class KvManager {
     std::size_t first = 0;  // block index of values[0]
     std::vector<std::optional<KvTier::Value>> values;
   };
-  // Block `index` of `tokens` (key `key`) from the lower tiers, promoted into a device block.
-  std::optional<std::int32_t> match_tiers(std::span<const std::int32_t> tokens, std::size_t index,
-                                          const BlockKey& key, std::vector<ReadAhead>& ahead);
+  // Block `index` of `tokens` (key `key`) from the lower tiers, promoted into a device block
+  // (referenced once): its id and the index of the tier it came from.
+  struct TierHit {
+    std::int32_t block = 0;
+    std::size_t tier = 0;
+  };
+  std::optional<TierHit> match_tiers(std::span<const std::int32_t> tokens, std::size_t index,
+                                     const BlockKey& key, std::vector<ReadAhead>& ahead);
   Result<std::optional<KvTier::Value>> tier_get(std::size_t tier,
                                                 std::span<const std::int32_t> tokens,
                                                 std::size_t index, const BlockKey& key,

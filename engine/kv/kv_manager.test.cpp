@@ -278,5 +278,33 @@ TEST(KvManager, MetricsCountDeviceBlocksByState) {
   EXPECT_EQ(m.tier_bytes[2], -1);  // no store
 }
 
+// A re-pin finds a paused sequence's blocks again: on the device where they are cached, and
+// from the host tier (copied back: a prefetch) after they were evicted there; ttl 0 unpins.
+TEST(KvManager, PinPrefixPinsCachedBlocksAndPrefetchesEvictedOnes) {
+  Fixture f(3, /*host_bytes=*/1024);
+  f.run(1, iota(9));  // 2 full blocks + partial
+  f.kv->release(1);
+  auto pinned = f.kv->pin_prefix(7, iota(9), seconds(10));
+  ASSERT_TRUE(pinned.ok());
+  EXPECT_EQ(*pinned, 8);
+  EXPECT_EQ(f.kv->metrics().pinned_blocks, 2);
+  EXPECT_EQ(f.kv->metrics().prefetched_blocks, 0);
+  EXPECT_TRUE(f.kv->pin_prefix(7, iota(9), seconds(0)).ok());
+  EXPECT_FALSE(f.kv->pinned(7));
+  f.run(2, iota(12, 100));  // evicts the two cached blocks to the host tier
+  f.kv->release(2);
+  ASSERT_GE(f.kv->metrics().offloaded_blocks, 2);
+  pinned = f.kv->pin_prefix(7, iota(9), seconds(10));
+  ASSERT_TRUE(pinned.ok());
+  EXPECT_EQ(*pinned, 8);
+  EXPECT_EQ(f.kv->metrics().prefetched_blocks, 2);
+  EXPECT_EQ(f.kv->metrics().hit_tokens[1], 0) << "a prefetch is not a prompt hit";
+  EXPECT_EQ(f.run(3, iota(9)), 8);  // run() checks the bytes that came back
+  EXPECT_EQ(f.kv->metrics().hit_tokens[0], 8);
+  EXPECT_TRUE(f.kv->check_invariants().ok());
+  EXPECT_EQ(*f.kv->pin_prefix(8, iota(9, 500), seconds(10)), 0) << "nothing cached";
+  EXPECT_FALSE(f.kv->pinned(8));
+}
+
 }  // namespace
 }  // namespace agentrt::kv

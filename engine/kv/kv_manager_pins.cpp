@@ -93,6 +93,42 @@ bool KvManager::revoke_one_pin() {
   return true;
 }
 
+Result<std::int64_t> KvManager::pin_prefix(PinOwner owner, std::span<const std::int32_t> tokens,
+                                           Duration ttl) {
+  if (ttl <= Duration::zero()) {
+    unpin(owner);
+    return std::int64_t{0};
+  }
+  const auto bs = static_cast<std::size_t>(opt_.block_size);
+  const std::size_t full = tokens.size() / bs;
+  // Each block found is referenced until the pin holds it, so that promoting the next one
+  // (which may evict) cannot take it back.
+  std::vector<std::int32_t> blocks;
+  std::vector<ReadAhead> ahead;
+  BlockKey parent = root_;
+  for (std::size_t i = 0; i < full; ++i) {
+    auto part = tokens.subspan(i * bs, bs);
+    const BlockKey key = chain_key(parent, part, opt_.model_fingerprint);
+    std::optional<std::int32_t> id = pool_.find(key, part);
+    if (id) {
+      pool_.ref(*id, now());
+    } else if (auto hit = match_tiers(tokens.first(full * bs), i, key, ahead)) {
+      id = hit->block;
+      ++metrics_.prefetched_blocks;
+    } else {
+      break;
+    }
+    blocks.push_back(*id);
+    parent = key;
+  }
+  Status st = blocks.empty() ? ok_status() : pin_blocks(owner, blocks, ttl);
+  if (blocks.empty()) unpin(owner);
+  for (std::int32_t id : blocks)
+    pool_.unref(id, now());
+  if (!st.ok()) return st.error();
+  return static_cast<std::int64_t>(blocks.size() * bs);
+}
+
 int KvManager::revocable_blocks() const {
   int n = 0;
   for (int id = 0; id < pool_.num_blocks(); ++id) {

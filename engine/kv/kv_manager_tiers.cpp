@@ -42,9 +42,9 @@ Result<std::optional<KvTier::Value>> KvManager::tier_get(std::size_t tier,
   return std::move(it->values[index - it->first]);
 }
 
-std::optional<std::int32_t> KvManager::match_tiers(std::span<const std::int32_t> tokens,
-                                                   std::size_t index, const BlockKey& key,
-                                                   std::vector<ReadAhead>& ahead) {
+std::optional<KvManager::TierHit> KvManager::match_tiers(std::span<const std::int32_t> tokens,
+                                                         std::size_t index, const BlockKey& key,
+                                                         std::vector<ReadAhead>& ahead) {
   const std::size_t bytes = memory_->block_bytes();
   const auto bs = static_cast<std::size_t>(opt_.block_size);
   const std::span<const std::int32_t> t = tokens.subspan(index * bs, bs);
@@ -66,8 +66,7 @@ std::optional<std::int32_t> KvManager::match_tiers(std::span<const std::int32_t>
     pool_.seal(*id, key, t);
     if (tiers_[i]->move_on_promote()) tiers_[i]->erase(key).permit_unchecked();
     if (persister_ != nullptr && tiers_[i] == persister_->tier()) persister_->mark_known(key);
-    metrics_.hit_tokens[i + 1] += static_cast<std::int64_t>(t.size());
-    return *id;
+    return TierHit{*id, i};
   }
   return std::nullopt;
 }
