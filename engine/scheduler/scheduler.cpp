@@ -1,10 +1,14 @@
 #include "engine/scheduler/scheduler.h"
 
 #include <algorithm>
+#include <string>
 
 namespace agentrt::scheduler {
 
 namespace {
+
+// Programs without turns that Order::attained remembers.
+constexpr std::size_t kMaxRetiredPrograms = 4096;
 
 void erase_id(std::vector<SeqId>& v, SeqId id) {
   std::erase(v, id);
@@ -17,13 +21,52 @@ bool contains(const std::vector<SeqId>& v, SeqId id) {
 
 Scheduler::Scheduler(const SchedulerOptions& options, kv::KvManager& kv) : opt_(options), kv_(kv) {}
 
-// (class, program arrival, turn arrival); smaller runs first. Class 0: a continuing turn
-// or one whose program has another live turn; class 1: a new program.
+const char* to_string(Order order) {
+  switch (order) {
+    case Order::fcfs:
+      return "fcfs";
+    case Order::program:
+      return "program";
+    case Order::attained:
+      return "attained";
+  }
+  return "?";
+}
+
+Result<Order> parse_order(std::string_view name) {
+  if (name == "fcfs") return Order::fcfs;
+  if (name == "program") return Order::program;
+  if (name == "attained") return Order::attained;
+  return make_error(ErrorCode::invalid_argument, "scheduler order '" + std::string(name) +
+                                                     "': expected fcfs, program or attained");
+}
+
+int Scheduler::level(std::int64_t tokens) const {
+  int l = 0;
+  for (std::int64_t bound = opt_.attained_base_tokens;
+       tokens >= bound && l + 1 < opt_.attained_levels; bound *= 2)
+    ++l;
+  return l;
+}
+
+std::int64_t Scheduler::attained(ProgramId program) const {
+  auto it = programs_.find(program);
+  return it == programs_.end() ? 0 : it->second.attained;
+}
+
+// Class 0: a continuing turn or one whose program has another live turn; class 1: a new
+// program. fcfs has one class and ranks turns by their own arrival; attained ranks the
+// level of the program's service above the class.
 Scheduler::Key Scheduler::priority(const Entry& e) const {
+  if (opt_.order == Order::fcfs) return {0, 0, e.arrival, e.arrival};
   const Program& p = programs_.at(e.program);
   const int self = e.phase == Phase::waiting ? 0 : 1;
   const bool program_live = p.live - self > 0;
-  return {e.continuing || program_live ? 0 : 1, p.arrival, e.arrival};
+  const int cls = e.continuing || program_live ? 0 : 1;
+  if (opt_.order == Order::program) return {cls, 0, p.arrival, e.arrival};
+  const bool starved =
+      e.phase == Phase::waiting && steps_ - e.waiting_since >= opt_.starvation_steps;
+  return {starved ? 0 : level(p.attained), cls, p.arrival, e.arrival};
 }
 
 void Scheduler::sort_by_priority(std::vector<SeqId>& ids) const {
@@ -39,6 +82,7 @@ void Scheduler::set_phase(Entry& e, Phase p) {
   erase_id(waiting_, e.id);
   if (p == Phase::running) running_.push_back(e.id);
   if (p == Phase::waiting) waiting_.push_back(e.id);
+  if (p == Phase::waiting && e.phase != Phase::waiting) e.waiting_since = steps_;
   e.phase = p;
 }
 
@@ -46,8 +90,9 @@ void Scheduler::add(SeqId seq, ProgramId program, const std::vector<std::int32_t
                     bool continuing) {
   auto [it, inserted] = programs_.try_emplace(program);
   if (inserted) it->second.arrival = next_arrival_;
+  ++it->second.turns;
   Entry& e = entries_[seq];
-  e = Entry{seq, program, tokens, Phase::waiting, next_arrival_++, continuing};
+  e = Entry{seq, program, tokens, Phase::waiting, next_arrival_++, continuing, steps_};
   waiting_.push_back(seq);
 }
 
@@ -66,6 +111,7 @@ void Scheduler::resume(SeqId seq) {
   auto it = entries_.find(seq);
   if (it == entries_.end() || it->second.phase != Phase::paused) return;
   it->second.continuing = true;
+  if (opt_.order == Order::fcfs) it->second.arrival = next_arrival_++;  // a new arrival
   set_phase(it->second, Phase::waiting);
 }
 
@@ -76,10 +122,20 @@ void Scheduler::remove(SeqId seq) {
   erase_id(waiting_, seq);
   const ProgramId program = it->second.program;
   entries_.erase(it);
-  const bool program_left = std::any_of(entries_.begin(), entries_.end(), [&](const auto& kv) {
-    return kv.second.program == program;
-  });
-  if (!program_left) programs_.erase(program);
+  auto p = programs_.find(program);
+  if (--p->second.turns > 0) return;
+  if (opt_.order != Order::attained) {
+    programs_.erase(p);
+    return;
+  }
+  // A program's next turn (a workflow's next step) keeps its service and arrival. A program
+  // retired twice may be forgotten at its first retirement's turn: close enough.
+  retired_.push_back(program);
+  while (retired_.size() > kMaxRetiredPrograms) {
+    auto old = programs_.find(retired_.front());
+    retired_.pop_front();
+    if (old != programs_.end() && old->second.turns == 0) programs_.erase(old);
+  }
 }
 
 void Scheduler::preempt(Entry& e, SeqId for_seq, StepSchedule& out) {
@@ -178,6 +234,10 @@ StepSchedule Scheduler::schedule() {
     if (e.phase != Phase::waiting) continue;
     if (!admit(e, budget, scheduled, out)) break;
   }
+  // Service counts once the step is planned, so ranks hold still while it is planned.
+  for (const auto& ch : out.chunks)
+    programs_.at(entries_.at(ch.seq).program).attained += ch.count;
+  ++steps_;
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Scheduler unit tests on hand-built cases: admission order (FCFS programs, program
-// priority), the choice of victim for preemption, and swap versus recompute.
+// priority, fcfs turns, attained service), the choice of victim for preemption, and swap
+// versus recompute.
 #include "engine/scheduler/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -84,6 +85,7 @@ struct Direct {
 
 TEST(Scheduler, TurnOfALiveProgramGoesAheadOfANewProgram) {
   SchedulerOptions opt;
+  opt.order = Order::program;
   opt.max_tokens_per_step = 8;
   Direct d(opt);
   d.sched->add(1, /*program=*/10, &d.seq(1, 8));
@@ -98,6 +100,7 @@ TEST(Scheduler, TurnOfALiveProgramGoesAheadOfANewProgram) {
 
 TEST(Scheduler, ContinuingTurnGoesAheadOfANewProgram) {
   SchedulerOptions opt;
+  opt.order = Order::program;
   opt.max_tokens_per_step = 8;
   opt.max_running = 1;
   Direct d(opt);
@@ -120,6 +123,7 @@ struct Crowded {
   }
   static SchedulerOptions options(bool swap) {
     SchedulerOptions o;
+    o.order = Order::program;
     o.swap_preemption = swap;
     return o;
   }
@@ -169,6 +173,130 @@ TEST(Scheduler, RecomputePreemptionDropsTheVictimsKv) {
   EXPECT_EQ(plan.recomputed, (std::vector<SeqId>{3}));
   EXPECT_EQ(c.d.kv->metrics().swapped_out_blocks, 0);
   EXPECT_EQ(c.d.sched->swap_preemptions(), 0);
+}
+
+TEST(Scheduler, OrdersHaveNames) {
+  for (Order o : {Order::fcfs, Order::program, Order::attained})
+    EXPECT_EQ(*parse_order(to_string(o)), o);
+  EXPECT_FALSE(parse_order("lifo").ok());
+}
+
+// Turn 1 of program 10 pauses (a tool call); program 20 arrives; then turn 1 resumes.
+std::vector<SeqId> after_a_tool_call(Order order) {
+  SchedulerOptions opt;
+  opt.order = order;
+  opt.max_running = 1;
+  Direct d(opt);
+  d.sched->add(1, 10, &d.seq(1, 8));
+  d.run(d.sched->schedule());
+  d.sched->pause(1);
+  d.kv->release(1);
+  d.sched->add(2, 20, &d.seq(2, 8));
+  d.sched->resume(1);
+  return chunk_seqs(d.sched->schedule());
+}
+
+TEST(Scheduler, FcfsRanksAResumedTurnAsANewArrival) {
+  EXPECT_EQ(after_a_tool_call(Order::fcfs), (std::vector<SeqId>{2}));
+  EXPECT_EQ(after_a_tool_call(Order::program), (std::vector<SeqId>{1}));
+  EXPECT_EQ(after_a_tool_call(Order::attained), (std::vector<SeqId>{1}));  // both level 0
+}
+
+TEST(Scheduler, FcfsHasNoProgramClasses) {
+  SchedulerOptions opt;
+  opt.order = Order::fcfs;
+  opt.max_tokens_per_step = 8;
+  Direct d(opt);
+  d.sched->add(1, 10, &d.seq(1, 8));
+  d.run(d.sched->schedule());
+  d.sched->add(2, 20, &d.seq(2, 7));  // a new program, first by arrival
+  d.sched->add(3, 10, &d.seq(3, 7));  // a second turn of the running program
+  EXPECT_EQ(chunk_seqs(d.sched->schedule()), (std::vector<SeqId>{1, 2}));
+}
+
+SchedulerOptions attained_options() {
+  SchedulerOptions opt;
+  opt.order = Order::attained;
+  opt.attained_base_tokens = 8;
+  return opt;
+}
+
+// Program 1 computes a turn of 12 tokens (level 1 of base 8) that ends.
+void serve_program_one(Direct& d) {
+  d.sched->add(11, 1, &d.seq(11, 12));
+  d.run(d.sched->schedule());
+  d.sched->remove(11);
+  d.kv->release(11);
+}
+
+TEST(Scheduler, AttainedCountsComputedTokensAndRemembersEndedPrograms) {
+  Direct d(attained_options());
+  serve_program_one(d);
+  EXPECT_EQ(d.sched->attained(1), 12);  // kept after its last turn ended
+  EXPECT_EQ(d.sched->level(7), 0);
+  EXPECT_EQ(d.sched->level(8), 1);
+  EXPECT_EQ(d.sched->level(16), 2);
+  EXPECT_EQ(d.sched->level(1 << 20), 2);  // attained_levels 3
+  auto& again = d.tokens[12];  // the same prompt again: its cached prefix is not computed
+  again = std::make_unique<std::vector<std::int32_t>>(prompt(12, 1100));
+  d.sched->add(12, 1, again.get());
+  const auto plan = d.sched->schedule();
+  ASSERT_EQ(plan.chunks.size(), 1u);
+  EXPECT_GT(plan.chunks[0].start, 0);
+  EXPECT_EQ(d.sched->attained(1), 12 + plan.chunks[0].count);
+}
+
+TEST(Scheduler, AttainedAdmitsTheLeastServedProgramFirst) {
+  for (Order order : {Order::attained, Order::program}) {
+    SchedulerOptions opt = attained_options();
+    opt.order = order;
+    opt.max_running = 1;
+    Direct d(opt);
+    serve_program_one(d);
+    d.sched->add(1, 1, &d.seq(1, 8));  // program 1's next turn (a workflow's next step)
+    d.sched->add(2, 2, &d.seq(2, 8));  // a new program
+    const SeqId first = order == Order::attained ? 2 : 1;
+    EXPECT_EQ(chunk_seqs(d.sched->schedule()), (std::vector<SeqId>{first})) << to_string(order);
+  }
+}
+
+TEST(Scheduler, AttainedPreemptsTheMostServedProgram) {
+  Direct d(attained_options(), 6, 16);
+  serve_program_one(d);
+  for (SeqId id = 1; id <= 3; ++id)
+    d.sched->add(id, id, &d.seq(id, 8));
+  auto plan = d.sched->schedule();
+  ASSERT_EQ(chunk_seqs(plan), (std::vector<SeqId>{2, 3, 1}));  // program 1 ranks last
+  d.run(plan);
+  plan = d.sched->schedule();  // every decode needs a third block: none is free
+  EXPECT_EQ(chunk_seqs(plan), (std::vector<SeqId>{2, 3}));
+  EXPECT_EQ(plan.swapped_out, (std::vector<SeqId>{1}));  // Order::program would swap 3
+}
+
+// Program 1 (level 1) waits behind program 2 for `steps` steps, then program 3 (level 0)
+// arrives; 2 ends. Returns who goes next.
+std::vector<SeqId> after_waiting(int steps, int starvation_steps) {
+  SchedulerOptions opt = attained_options();
+  opt.max_running = 1;
+  opt.starvation_steps = starvation_steps;
+  Direct d(opt);
+  serve_program_one(d);
+  d.sched->add(1, 1, &d.seq(1, 8));
+  d.sched->add(2, 2, &d.seq(2, 4));
+  for (int i = 0; i < steps; ++i) {
+    auto plan = d.sched->schedule();
+    EXPECT_EQ(chunk_seqs(plan), (std::vector<SeqId>{2}));
+    d.run(plan);
+  }
+  d.sched->add(3, 3, &d.seq(3, 8));
+  d.sched->remove(2);
+  d.kv->release(2);
+  return chunk_seqs(d.sched->schedule());
+}
+
+TEST(Scheduler, AttainedLetsAStarvedTurnGoFirst) {
+  EXPECT_EQ(after_waiting(3, 1000), (std::vector<SeqId>{3}));
+  EXPECT_EQ(after_waiting(3, 3), (std::vector<SeqId>{1}));  // level 0, the oldest program
 }
 
 }  // namespace

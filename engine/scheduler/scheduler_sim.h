@@ -1,8 +1,10 @@
 // Test support: drives a Scheduler over a KvManager on FakeBlockMemory the way the Engine
 // does (schedule, write the chunks' tokens, commit, sample at the end of a chunk that
-// reaches the last known token), with single-turn requests of distinct programs arriving at
-// given steps. It records what happened to each request and checks, every step, the
-// invariants the scheduler promises; a broken one ends the run with a message. Main thread.
+// reaches the last known token), with requests of distinct programs arriving at given
+// steps. A request of several turns pauses after each but the last (its KV pinned, as the
+// Engine does for a tool call) and resumes tool_steps later with tool_tokens appended.
+// It records what happened to each request and checks, every step, the invariants the
+// scheduler promises; a broken one ends the run with a message. Main thread.
 #pragma once
 
 #include <algorithm>
@@ -27,7 +29,10 @@ struct SimRequest {
   SeqId id = 0;  // also its program
   int arrival_step = 0;
   std::vector<std::int32_t> prompt;
-  int max_tokens = 1;
+  int max_tokens = 1;  // per turn
+  int turns = 1;
+  int tool_steps = 0;   // steps paused between turns
+  int tool_tokens = 0;  // appended before each later turn
 };
 
 struct SimConfig {
@@ -40,7 +45,7 @@ struct SimConfig {
 // What happened to one request.
 struct SimTrace {
   std::optional<int> first_chunk_step;  // first step it computed anything
-  std::optional<int> finish_step;
+  std::optional<int> finish_step;       // the end of its last turn
   int preempted = 0;
   bool ever_preempted = false;
 };
@@ -62,6 +67,7 @@ class SchedulerSim {
     while (step_ < max_steps) {
       while (next < requests.size() && requests[next].arrival_step <= step_)
         arrive(requests[next++]);
+      resume_due();
       if (next == requests.size() && live_.empty()) return {};
       if (std::string err = step(); !err.empty()) return err;
     }
@@ -73,7 +79,8 @@ class SchedulerSim {
     Live& l = live_[r.id];
     l.tokens = r.prompt;
     l.prompt_len = r.prompt.size();
-    l.max_tokens = r.max_tokens;
+    l.req = r;
+    l.arrival = next_arrival_++;
     traces_[r.id];
     sched_->add(r.id, r.id, &l.tokens);
   }
@@ -97,14 +104,34 @@ class SchedulerSim {
  private:
   struct Live {
     std::vector<std::int32_t> tokens;
-    std::size_t prompt_len = 0;
-    int max_tokens = 0;
+    std::size_t prompt_len = 0;  // of the current turn
+    SimRequest req;
+    int turn = 0;
+    std::optional<int> resume_step;           // paused until then
+    std::uint64_t arrival = 0;                // as Order::fcfs counts: a resumed turn arrives anew
+    bool continuing = false;                  // resumed or preempted
     std::int64_t computed_when_swapped = -1;  // while swapped out
   };
+
+  void resume_due() {
+    for (auto& [id, l] : live_) {
+      if (!l.resume_step || *l.resume_step > step_) continue;
+      l.resume_step.reset();
+      for (int i = 0; i < l.req.tool_tokens; ++i)
+        l.tokens.push_back(static_cast<std::int32_t>((id * 31 + std::ssize(l.tokens)) % 997));
+      l.prompt_len = l.tokens.size();
+      l.arrival = next_arrival_++;
+      l.continuing = true;
+      sched_->resume(id);
+    }
+  }
+
   std::string one_step() {
     std::set<SeqId> running_before;
+    attained_before_.clear();
     for (const auto& [id, l] : live_) {
       if (kv_->contains(id) && !kv_->swapped_out(id)) running_before.insert(id);
+      attained_before_[id] = sched_->attained(id);
     }
     plan_ = sched_->schedule();
     const StepSchedule& plan = plan_;
@@ -124,6 +151,7 @@ class SchedulerSim {
     SimTrace& t = traces_.at(v);
     ++t.preempted;
     t.ever_preempted = true;
+    live_.at(v).continuing = true;
     live_.at(v).computed_when_swapped = swapped ? kv_->computed(v) : -1;
   }
 
@@ -154,10 +182,17 @@ class SchedulerSim {
       return "preemptions do not add up";
     }
     std::set<SeqId> gone;  // preempted earlier in this step: now continuing turns
-    // The scheduler's order for single-turn programs: preempted (continuing) ones first,
-    // then by program arrival, which is the id order here.
+    // The scheduler's order for programs of one sequence each, as running ones rank (not
+    // starved): fcfs by turn arrival; else continuing ones first, then (attained) the level
+    // of the program's service before this step, then program arrival, which is the id order.
+    const Order order = cfg_.options.order;
     auto prio = [&](SeqId id) {
-      return std::tuple(traces_.at(id).ever_preempted || gone.count(id) != 0 ? 0 : 1, id);
+      const Live& l = live_.at(id);
+      if (order == Order::fcfs) return std::tuple(0, 0, static_cast<std::int64_t>(l.arrival));
+      const int cls = l.continuing || gone.count(id) != 0 ? 0 : 1;
+      const int lvl = order == Order::attained ? sched_->level(attained_before_.at(id)) : 0;
+      if (order == Order::attained) return std::tuple(lvl, cls, static_cast<std::int64_t>(id));
+      return std::tuple(cls, lvl, static_cast<std::int64_t>(id));
     };
     for (const auto& p : plan.preemptions) {
       std::set<SeqId> planned;
@@ -201,10 +236,19 @@ class SchedulerSim {
     if (auto st = kv_->commit(ch.seq, part); !st.ok()) return st.error().to_string();
     if (ch.start + ch.count != std::ssize(l.tokens)) return {};
     l.tokens.push_back(static_cast<std::int32_t>((ch.seq * 7919 + std::ssize(l.tokens)) % 997));
-    if (l.tokens.size() - l.prompt_len < static_cast<std::size_t>(l.max_tokens)) return {};
+    if (l.tokens.size() - l.prompt_len < static_cast<std::size_t>(l.req.max_tokens)) return {};
+    if (++l.turn < l.req.turns) {  // a tool call: pause with the KV pinned, as the Engine does
+      sched_->pause(ch.seq);
+      if (auto st = kv_->pin(ch.seq, ch.seq, std::chrono::hours(1)); !st.ok())
+        return st.error().to_string();
+      kv_->release(ch.seq);
+      l.resume_step = step_ + 1 + l.req.tool_steps;
+      return {};
+    }
     t.finish_step = step_;
     sched_->remove(ch.seq);
     kv_->release(ch.seq);
+    kv_->unpin(ch.seq);
     live_.erase(ch.seq);
     return {};
   }
@@ -217,6 +261,8 @@ class SchedulerSim {
   std::map<SeqId, Live> live_;
   std::map<SeqId, SimTrace> traces_;
   StepSchedule plan_;
+  std::map<SeqId, std::int64_t> attained_before_;  // per program, at the step's start
+  std::uint64_t next_arrival_ = 0;
   int step_ = 0;
 };
 
