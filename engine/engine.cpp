@@ -76,7 +76,7 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
   e->kv_ = std::move(*kv);
   e->sched_ = std::make_unique<scheduler::Scheduler>(
       scheduler::SchedulerOptions{options.max_tokens_per_step, options.max_running,
-                                  options.swap_preemption},
+                                  options.swap_preemption, options.order},
       *e->kv_);
   return e;
 }

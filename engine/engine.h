@@ -54,6 +54,9 @@ struct EngineOptions {
   // tokens then follow the device's generator, not Sampler's (greedy ones are the same
   // either way). false: only greedy batches use the device.
   bool device_sampling = true;
+  // How turns rank for admission and preemption (scheduler.h): attained service per
+  // program (Autellix PLAS, the default), program FCFS, or every turn FCFS (vLLM's order).
+  scheduler::Order order = scheduler::Order::attained;
 };
 
 struct EngineDeps {
