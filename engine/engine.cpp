@@ -297,4 +297,10 @@ void Engine::apply(Command& c, std::vector<EngineEvent>& events) {
   }
 }
 
+std::int64_t Engine::hint_reuse(kv::HintOwner owner, std::span<const std::int32_t> tokens,
+                                std::int32_t steps, bool prefetch) {
+  kv_->hint_reuse(owner, tokens, steps);
+  return prefetch && steps >= 0 ? kv_->prefetch(tokens, steps) : 0;
+}
+
 }  // namespace agentrt

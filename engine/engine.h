@@ -149,6 +149,13 @@ class Engine {
   // kv_metrics().persist_errors). No-op without a persistent tier.
   Status flush_persistent();
   EngineStats stats() const;
+  // Tells the KV manager that the full blocks of `tokens` are next used in `steps` steps
+  // (a workflow planner's hint, KVFlow; steps < 0 drops `owner`'s hint) and, with `prefetch`,
+  // copies those only the host tier holds back to the device now, evicting only blocks
+  // needed later (KvManager::prefetch). Returns the blocks copied. Engine thread only,
+  // between steps.
+  std::int64_t hint_reuse(kv::HintOwner owner, std::span<const std::int32_t> tokens,
+                          std::int32_t steps, bool prefetch);
 
  private:
   struct Seq;

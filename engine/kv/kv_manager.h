@@ -121,6 +121,19 @@ class KvManager {
   // queue rather than dropping any (flush). No-op without a persister.
   void persist_cached();
 
+  // --- reuse hints and prefetch (kv_manager_hints.cpp) ---
+  // The full blocks of `tokens` are next used in `steps` steps (a workflow planner's hint,
+  // KVFlow), replacing `owner`'s earlier hint: cached blocks are evicted farthest next use
+  // first (unhinted ones before any hinted), LRU among equals. steps < 0 drops the owner's
+  // hint. Returns the blocks hinted.
+  std::int64_t hint_reuse(HintOwner owner, std::span<const std::int32_t> tokens,
+                          std::int32_t steps);
+  // Copies the full blocks of `tokens` that only a lower tier holds back into device blocks,
+  // left cached (evictable), up to the first block cached nowhere, or the first that needs
+  // room taken from a block hinted no later than `steps` or from a pin. Returns the blocks
+  // copied (counted in prefetched_blocks too).
+  std::int64_t prefetch(std::span<const std::int32_t> tokens, std::int32_t steps);
+
   // Checks refcounts, pin counts, the free list and the evictable set against the
   // sequences and pins (tests). Errors: internal, naming the broken invariant.
   Status check_invariants() const;
