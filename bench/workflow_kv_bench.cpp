@@ -75,6 +75,14 @@ struct Args {
   std::exit(1);
 }
 
+Result<model::ModelConfig> config_of_shape([[maybe_unused]] const std::string& shape) {
+#ifdef AGENTRT_HAVE_CUDA
+  return shape_config(shape);
+#else
+  return make_error(ErrorCode::unsupported, "built without CUDA: --backend cpu only");
+#endif
+}
+
 // The backend, its model config and the fingerprint blocks are keyed with.
 struct Device {
   std::shared_ptr<const model::Model> model;  // cpu
@@ -342,10 +350,10 @@ class Runner {
 
   void prefetch(int t, int role) {
     send_hints();
-    const std::int32_t s = sent_[static_cast<std::size_t>(t * w_.roles() + role)];
+    const auto i = static_cast<std::size_t>(t * w_.roles() + role);
+    if (sent_[i] == kv::kFarNextUse) sent_[i] = 0;  // not hinted yet: needed now
     const auto c0 = Clock::now();
-    prefetched_ += e_.hint_reuse(static_cast<kv::HintOwner>(t * w_.roles() + role),
-                                 w_.prefix(t, role), s == kv::kFarNextUse ? 0 : s, true);
+    prefetched_ += e_.hint_reuse(static_cast<kv::HintOwner>(i), w_.prefix(t, role), sent_[i], true);
     prefetch_ms_ += std::chrono::duration<double, std::milli>(Clock::now() - c0).count();
   }
 
@@ -396,8 +404,10 @@ double quantile(std::vector<double> v, double q) {
 }
 
 // A few requests through a throwaway engine: kernel plans and buffers at their sizes.
-void warm_up(Device& d, const Workload& w) {
-  auto e = Engine::create({d.backend.get(), &d.config, d.fingerprint, nullptr, nullptr}, {});
+void warm_up(Device& d, const Workload& w, const Args& a) {
+  EngineOptions eo;
+  eo.max_tokens_per_step = a.tokens_per_step;
+  auto e = Engine::create({d.backend.get(), &d.config, d.fingerprint, nullptr, nullptr}, eo);
   if (!e.ok()) fail(e.error().to_string());
   for (int i = 0; i < 4; ++i) {
     EngineRequest r;
@@ -476,7 +486,9 @@ std::vector<std::string> split(const std::string& s) {
 
 nlohmann::json run_workload(const Args& a, const Shape& shape, std::string& device_name) {
   // Prompts need the vocabulary; the pool size needs the prompts.
-  const int vocab = a.backend == "cpu" ? 832 : 128256;
+  auto cfg = a.backend == "cpu" ? model::load_config(a.model_dir) : config_of_shape(a.shape);
+  if (!cfg.ok()) fail(cfg.error().to_string());
+  const int vocab = cfg->vocab_size;
   const Workload w = make_workload(shape, vocab, a.seed);
   // At least two of the longest requests, and the unique part of every running one.
   const int unique =
@@ -495,7 +507,7 @@ nlohmann::json run_workload(const Args& a, const Shape& shape, std::string& devi
   // Room for every distinct prompt block: the host tier never drops one.
   const std::size_t host_bytes = static_cast<std::size_t>(w.distinct_tokens() / 16 + 64) *
                                  static_cast<std::size_t>(block_bytes);
-  warm_up(d, w);
+  warm_up(d, w, a);
   std::printf(
       "\n%s: %d jobs (%d in flight), %d templates x %d agents, %lld distinct prompt "
       "tokens, %d device blocks (%.2f GB), host tier %.2f GB\n",
@@ -555,17 +567,17 @@ nlohmann::json run_workload(const Args& a, const Shape& shape, std::string& devi
 int run(Args a) {
   if (a.smoke) {
     // tiny-calc's context is 4096 tokens: small prompts, few jobs.
-    a.workflow.jobs = 8;
-    a.workflow.concurrency = 4;
-    a.workflow.templates = 4;
-    a.workflow.fixed_min = 96;
-    a.workflow.fixed_max = 320;
+    a.workflow.jobs = 6;
+    a.workflow.concurrency = 3;
+    a.workflow.templates = 3;
+    a.workflow.fixed_min = 64;
+    a.workflow.fixed_max = 192;
     a.workflow.input_tokens = 32;
-    a.workflow.review_output = a.workflow.check_output = 8;
-    a.five.jobs = a.five.concurrency = 4;
+    a.workflow.review_output = a.workflow.check_output = 4;
+    a.five.jobs = a.five.concurrency = 2;
     a.five.system_tokens = 64;
     a.five.fixed_min = a.five.fixed_max = a.five.input_tokens = 32;
-    a.five.review_output = 16;
+    a.five.review_output = 8;
     a.max_running = 4;
   }
   std::string device;
