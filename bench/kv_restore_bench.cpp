@@ -39,6 +39,7 @@
 
 #include "bench/counting_tier.h"
 #include "bench/page_cache.h"
+#include "bench/read_only_tier.h"
 #include "bench/synthetic_model.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/engine.h"
@@ -175,32 +176,11 @@ Result<Turn> first_token(Engine& e, const std::vector<std::int32_t>& prompt) {
   return out;
 }
 
-// The store as a restoring engine sees it: reads pass through, writes are dropped, so every
-// restore of a run finds the writer's blocks only (not an earlier restore's tail) and no
-// write-behind runs during the timed turn.
-class ReadOnlyTier final : public kv::KvTier {
- public:
-  explicit ReadOnlyTier(kv::KvTier* inner) : inner_(inner) {}
-  std::string name() const override { return inner_->name(); }
-  Status put(const kv::BlockKey&, std::span<const std::byte>) override { return ok_status(); }
-  Status put_many(std::span<const Item>) override { return ok_status(); }
-  Result<std::optional<Value>> get(const kv::BlockKey& key) override { return inner_->get(key); }
-  Result<std::vector<std::optional<Value>>> get_many(std::span<const kv::BlockKey> keys) override {
-    return inner_->get_many(keys);
-  }
-  Status erase(const kv::BlockKey& key) override { return inner_->erase(key); }
-  bool move_on_promote() const override { return inner_->move_on_promote(); }
-  bool thread_safe() const override { return inner_->thread_safe(); }
-
- private:
-  kv::KvTier* inner_;
-};
-
 struct Store {
   std::shared_ptr<storage::Db> db;
   std::unique_ptr<storage::KvStore> kv;
-  std::unique_ptr<ReadOnlyTier> read_only;
-  std::unique_ptr<CountingTier> counting;  // over read_only when there is one, else kv
+  std::unique_ptr<ReadOnlyTier> read_only;  // restores: the writer's blocks only, no writes
+  std::unique_ptr<CountingTier> counting;   // over read_only when there is one, else kv
   double open_s = 0;
 };
 
