@@ -13,6 +13,8 @@ namespace agentrt::actors {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+// To self, delayed: re-pin the turn's KV before its slowest call is predicted to end.
+using prefetch_atom = caf::atom_constant<caf::atom("prefetch")>;
 
 class Agent : public std::enable_shared_from_this<Agent> {
  public:
@@ -21,6 +23,7 @@ class Agent : public std::enable_shared_from_this<Agent> {
   void start();
   void on_batch(const TokenBatch& b);
   void on_cancel();
+  void on_prefetch(std::uint64_t turn);
   void complete(Result<AgentResult> r);
 
  private:
@@ -33,7 +36,10 @@ class Agent : public std::enable_shared_from_this<Agent> {
   void maybe_continue();
   void finish(StopReason why);
   void stop_request();
+  TtlInputs ttl_inputs(std::vector<std::string> tools, std::int64_t context_tokens) const;
   std::optional<kv::Duration> turn_ttl();
+  void repin_for_calls();
+  void repin(kv::Duration ttl);
   std::optional<int> turn_max_tokens() const;
   void emit(ProgressKind kind, std::string text, const chat::ToolCall* call = nullptr);
 
@@ -54,9 +60,12 @@ class Agent : public std::enable_shared_from_this<Agent> {
   std::optional<std::string> parse_error_;
   std::vector<chat::ToolCall> calls_;
   std::vector<std::optional<std::string>> results_;
+  std::vector<SteadyClock::time_point> started_;  // per call: when its tool actor was asked
   int outstanding_ = 0;
   bool reply_done_ = false;
   std::int64_t turn_tokens_ = 0;
+  std::uint64_t turn_id_ = 0;            // a delayed prefetch of an earlier turn is stale
+  SteadyClock::time_point pin_until_{};  // the latest re-pin's expiry, as the agent sees it
 };
 
 void Agent::emit(ProgressKind kind, std::string text, const chat::ToolCall* call) {
@@ -79,20 +88,77 @@ void Agent::reset_turn() {
   parse_error_.reset();
   calls_.clear();
   results_.clear();
+  started_.clear();
   outstanding_ = 0;
   reply_done_ = false;
   turn_tokens_ = 0;
+  ++turn_id_;
 }
 
-std::optional<kv::Duration> Agent::turn_ttl() {
-  const RuntimeMetrics m = ctx().metrics();
+TtlInputs Agent::ttl_inputs(std::vector<std::string> tools, std::int64_t context_tokens) const {
   TtlInputs ti;
-  ti.tools = in_.spec.tools;
-  ti.context_tokens = context_tokens_ + (in_.spec.sampling.max_tokens / 2);
-  ti.seq_blocks = static_cast<int>((ti.context_tokens + ctx().block_size - 1) / ctx().block_size);
+  ti.tools = std::move(tools);
+  ti.context_tokens = context_tokens;
+  ti.seq_blocks = static_cast<int>((context_tokens + ctx().block_size - 1) / ctx().block_size);
   ti.total_blocks = ctx().total_blocks;
-  ti.available_blocks = m.kv_available_blocks;
-  return ctx().ttl->decide(ti).ttl;
+  ti.available_blocks = ctx().metrics().kv_available_blocks;
+  return ti;
+}
+
+// Provisional: the reply's calls are not known yet, so every tool of the agent counts.
+std::optional<kv::Duration> Agent::turn_ttl() {
+  const auto context = context_tokens_ + (in_.spec.sampling.max_tokens / 2);
+  return ctx().ttl->decide(ttl_inputs(in_.spec.tools, context)).ttl;
+}
+
+// The reply has paused at EOS with calls still running: pin for those calls only, and with
+// a host tier schedule the prefetch for just before the slowest is predicted to end.
+void Agent::repin_for_calls() {
+  const TtlPolicy& policy = *ctx().ttl;
+  std::vector<std::string> running;
+  std::optional<SteadyClock::time_point> last_end;
+  for (std::size_t i = 0; i < calls_.size(); ++i) {
+    if (results_[i]) continue;
+    running.push_back(calls_[i].name);
+    const auto end = started_[i] + policy.predict(calls_[i].name);
+    if (!last_end || end > *last_end) last_end = end;
+  }
+  if (running.empty()) return;
+  const std::int64_t context = context_tokens_ + turn_tokens_;
+  repin(policy.decide(ttl_inputs(std::move(running), context)).ttl);
+  if (!ctx().host_tier) return;
+  const std::int64_t blocks = (context + ctx().block_size - 1) / ctx().block_size;
+  const auto block_bytes = static_cast<std::size_t>(ctx().metrics().kv.block_bytes);
+  const auto at = *last_end - policy.prefetch_lead(blocks, block_bytes);
+  const auto delay = std::chrono::duration_cast<kv::Duration>(at - SteadyClock::now());
+  if (delay <= kv::Duration::zero()) return;  // the pin just made covers it
+  self_->delayed_send(self_, delay, prefetch_atom::value, turn_id_);
+}
+
+// Sent in order before any resume of this turn, so the request is still paused when the
+// engine actor applies it; an error (e.g. the request ended meanwhile) changes nothing.
+void Agent::repin(kv::Duration ttl) {
+  if (!req_) return;
+  pin_until_ = SteadyClock::now() + ttl;
+  self_
+      ->request(ctx().engine, caf::infinite, repin_atom::value, *req_,
+                static_cast<std::int64_t>(ttl.count()))
+      .then([keep = shared_from_this()](const GenerateReply&) {},
+            [keep = shared_from_this()](const caf::error&) {});
+}
+
+// The slowest call is predicted to end within the lead: re-pin so that blocks whose pin
+// lapsed (expired or revoked, then evicted to the host tier) are copied back in time. The
+// pin never gets shorter than the one in force, as far as the agent knows.
+void Agent::on_prefetch(std::uint64_t turn) {
+  if (done_ || turn != turn_id_ || !reply_done_ || outstanding_ == 0) return;
+  const TtlPolicy& policy = *ctx().ttl;
+  const std::int64_t context = context_tokens_ + turn_tokens_;
+  const std::int64_t blocks = (context + ctx().block_size - 1) / ctx().block_size;
+  const auto lead =
+      policy.prefetch_lead(blocks, static_cast<std::size_t>(ctx().metrics().kv.block_bytes));
+  const auto left = std::chrono::duration_cast<kv::Duration>(pin_until_ - SteadyClock::now());
+  repin(std::max(lead + policy.options().slack, left));
 }
 
 std::optional<int> Agent::turn_max_tokens() const {
@@ -114,6 +180,7 @@ void Agent::start() {
   msg.request.prompt = std::move(first->tokens);
   msg.request.params = in_.spec.sampling;
   msg.request.params.max_tokens = *turn_max_tokens();
+  msg.request.program = in_.program;
   msg.pause_at_eos = turn_ttl();
   msg.subscribers.push_back(caf::actor_cast<caf::actor>(self_));
   self_->request(ctx().engine, caf::infinite, generate_atom::value, std::move(msg))
@@ -173,6 +240,7 @@ void Agent::launch(chat::ToolCall call) {
   const std::size_t idx = calls_.size();
   calls_.push_back(call);
   results_.emplace_back();
+  started_.push_back(SteadyClock::now());
   ++res_.tool_calls;
   emit(ProgressKind::tool_call, call.name, &call);
   // Only the agent's own tools run: the registry holds every tool of the runtime.
@@ -182,7 +250,7 @@ void Agent::launch(chat::ToolCall call) {
   const auto timeout = tool->spec().timeout;
   auto actor = self_->spawn<caf::detached>(tool_actor, tool);
   ++outstanding_;
-  const auto sent = SteadyClock::now();
+  const auto sent = started_[idx];
   self_->request(actor, timeout, invoke_atom::value, ToolArgs{std::move(*args)})
       .then(
           [this, keep = shared_from_this(), idx](const ToolReply& r) {
@@ -236,6 +304,7 @@ void Agent::end_of_reply(const TokenBatch& b) {
     stop_request();
     return finish(StopReason::max_turns);
   }
+  repin_for_calls();
   emit(ProgressKind::state, "tools");
   maybe_continue();
 }
@@ -342,6 +411,10 @@ caf::behavior agent_actor(caf::event_based_actor* self, AgentInit init) {
       [agent](cancel_atom) {
         auto keep = agent;
         keep->on_cancel();
+      },
+      [agent](prefetch_atom, std::uint64_t turn) {
+        auto keep = agent;
+        keep->on_prefetch(turn);
       },
   };
 }

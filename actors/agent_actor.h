@@ -5,7 +5,11 @@
 //      each call starts on a tool actor as soon as it closes, so calls run concurrently
 //      with each other and with the rest of the reply;
 //   3. the engine loop pauses the sequence at the reply's end-of-turn token with the TTL
-//      that TtlPolicy chose when the turn started (KV pinned while the tools run);
+//      that TtlPolicy chose when the turn started over all the agent's tools (KV pinned
+//      while the tools run); once the reply's calls are known, the agent re-pins with the
+//      TTL for the calls still running (the slowest predicted one counts). With a host
+//      tier it re-pins once more TtlPolicy::prefetch_lead() before the slowest call's
+//      predicted end, which copies lapsed blocks back to the device (a prefetch);
 //   4. when every call has answered (result, error or timeout), resume the sequence with
 //      the tool responses appended, so only they are prefilled;
 // until a final answer (a reply without calls), max_turns, the token budget or cancel.
@@ -19,6 +23,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "actors/messages.h"
@@ -40,6 +45,7 @@ struct AgentContext {
   int total_blocks = 1;
   int block_size = 16;
   std::function<RuntimeMetrics()> metrics;  // the engine loop's latest snapshot
+  bool host_tier = false;  // evicted KV goes to host RAM: prefetch before a tool's end
 };
 
 using AgentDone = std::function<void(Result<AgentResult>)>;
@@ -57,6 +63,9 @@ struct AgentInit {
   bool adopt = false;
   // Best-of-N: generated tokens left for all samples together (null: no shared budget).
   std::shared_ptr<std::atomic<std::int64_t>> shared_budget;
+  // EngineRequest::program of the agent's requests (the scheduler's program); unset: the
+  // engine's default.
+  std::optional<std::int64_t> program{};
 };
 
 // Handlers: TokenBatch (from the engine loop); (cancel_atom) ends the job with a cancelled

@@ -70,4 +70,12 @@ TtlDecision TtlPolicy::decide(const TtlInputs& in) const {
   return d;
 }
 
+kv::Duration TtlPolicy::prefetch_lead(std::int64_t blocks, std::size_t block_bytes) const {
+  const double bytes =
+      static_cast<double>(std::max<std::int64_t>(blocks, 0)) * static_cast<double>(block_bytes);
+  const double rate = opt_.host_to_device_bytes_per_s > 0 ? opt_.host_to_device_bytes_per_s : 1.0;
+  const auto copy = std::chrono::round<kv::Duration>(std::chrono::duration<double>(bytes / rate));
+  return std::max(copy, opt_.min_prefetch_lead);
+}
+
 }  // namespace agentrt::actors

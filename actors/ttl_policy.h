@@ -15,10 +15,17 @@
 // `hold` is the engine time the pin may cost others: holding the whole pool for one second
 // at full pressure counts as one second (times hold_weight). The pin is released on resume
 // (the engine unpins when the resumed turn is admitted); on expiry the blocks stay cached
-// but become evictable. Thread-safe: estimators are guarded by a mutex.
+// but become evictable (with a host tier, evicted ones are copied there).
+//
+// The agent decides twice per turn: at its start over all its tools (so the pause at EOS
+// pins), and once the reply's calls are known over those calls only (a re-pin). With a host
+// tier it re-pins again prefetch_lead() before the slowest call is predicted to end, so
+// blocks that lapsed are back on the device when the tool answers.
+// Thread-safe: estimators are guarded by a mutex.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -41,6 +48,9 @@ struct TtlPolicyOptions {
   double high_pressure = 0.9;
   double hold_weight = 1.0;
   double prefill_seconds_per_token = 2e-4;  // cold-start recompute cost until measured
+  // Prefetch: host-to-device copy rate and the least lead (prefetch_lead()).
+  double host_to_device_bytes_per_s = 10e9;
+  kv::Duration min_prefetch_lead = std::chrono::milliseconds(20);
 };
 
 // Per-tool sliding window of measured durations with an exact quantile over it.
@@ -85,6 +95,10 @@ class TtlPolicy {
   // D for one tool: its quantile, or cold_start with fewer than min_samples.
   kv::Duration predict(const std::string& tool) const;
   TtlDecision decide(const TtlInputs& in) const;
+  // How long before a tool's predicted end to re-pin a sequence of `blocks` blocks of
+  // `block_bytes` each: the time to copy them all from the host tier, at least
+  // min_prefetch_lead.
+  kv::Duration prefetch_lead(std::int64_t blocks, std::size_t block_bytes) const;
   const TtlPolicyOptions& options() const { return opt_; }
 
  private:

@@ -114,6 +114,17 @@ TEST(TtlPolicy, MeasuredPrefillRateReplacesTheDefault) {
   EXPECT_NEAR(p.decide(inputs(100)).recompute_seconds, 0.06, 1e-12);
 }
 
+TEST(TtlPolicy, PrefetchLeadIsTheHostToDeviceCopyTimeWithAFloor) {
+  TtlPolicy p;                                              // 10 GB/s, at least 20 ms
+  EXPECT_EQ(p.prefetch_lead(1000, 2u << 20), 209715200ns);  // 2.1 GB at 10 GB/s
+  EXPECT_EQ(p.prefetch_lead(10, 2u << 20), 20ms) << "a short copy still gets the floor";
+  EXPECT_EQ(p.prefetch_lead(0, 2u << 20), 20ms);
+  TtlPolicyOptions o;
+  o.host_to_device_bytes_per_s = 1e9;
+  o.min_prefetch_lead = 1ms;
+  EXPECT_EQ(TtlPolicy(o).prefetch_lead(10, 1000000), 10ms);
+}
+
 TEST(TtlPolicy, RecordsAndDecisionsFromManyThreads) {
   TtlPolicyOptions o;
   o.min_samples = 1;
