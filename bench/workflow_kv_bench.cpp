@@ -17,7 +17,8 @@
 // The Engine is driven directly on one thread (closed loop: `concurrency` jobs in flight,
 // the next admitted when one ends), in wall-clock time.
 //
-// GPU run (CUDA build dir build-cuda; about 3 minutes on an H200):
+// GPU run (CUDA build dir build-cuda; estimated 4-5 minutes on an H200, never measured;
+// add --jobs 32 --five-jobs 8 for about 3):
 //   build-cuda/bench/workflow_kv_bench --backend cuda --shape llama-3.1-8b
 //       --json bench/results/workflow_kv_gpu.json
 // CPU smoke (tiny-calc, small prompts): workflow_kv_bench --smoke
