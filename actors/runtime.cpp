@@ -32,6 +32,32 @@ const char* to_string(StopReason reason) {
   return "unknown";
 }
 
+namespace {
+
+// A job's scheduler program: negative, apart from engine request ids (Runtime::new_program).
+std::int64_t job_program(JobId job) {
+  return -job;
+}
+
+// RuntimeOptions::on_generate: stands in front of the engine actor, shows each generate's
+// request to `tap` and passes every message on unchanged (replies go to the sender). Linked
+// to the engine: it ends with it.
+caf::behavior engine_tap(caf::event_based_actor* self, caf::actor engine,
+                         std::function<void(const EngineRequest&)> tap) {
+  self->link_to(engine);
+  self->set_default_handler(
+      [engine](caf::scheduled_actor* s, caf::message_view& x) -> caf::result<caf::message> {
+        static_cast<caf::event_based_actor*>(s)->delegate(engine, x.move_content_to_message());
+        return caf::delegated<caf::message>{};
+      });
+  return {[self, engine, tap](generate_atom g, GenerateMsg& m) {
+    tap(m.request);
+    return self->delegate(engine, g, std::move(m));
+  }};
+}
+
+}  // namespace
+
 Result<Aggregation> parse_aggregation(const std::string& name) {
   if (name == "majority") return Aggregation::majority_vote;
   if (name == "logprob") return Aggregation::max_mean_logprob;
@@ -155,18 +181,15 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
 #endif
   impl->sys = std::make_unique<caf::actor_system>(*impl->cfg);
   impl->engine = impl->sys->spawn(engine_actor, impl->loop);
-  auto ctx = std::make_shared<AgentContext>(AgentContext{impl->engine,
-                                                         impl->tools,
-                                                         impl->ttl,
-                                                         *impl->tok,
-                                                         impl->family,
-                                                         geo.num_blocks,
-                                                         geo.block_size,
-                                                         {}});
+  caf::actor front = impl->engine;
+  if (options.on_generate) front = impl->sys->spawn(engine_tap, impl->engine, options.on_generate);
+  auto ctx = std::make_shared<AgentContext>(AgentContext{
+      front, impl->tools, impl->ttl, *impl->tok, impl->family, geo.num_blocks, geo.block_size, {}});
   ctx->metrics = [w = std::weak_ptr<EngineLoop>(impl->loop)] {
     auto l = w.lock();
     return l ? l->metrics() : RuntimeMetrics{};
   };
+  ctx->host_tier = eo.host_tier_bytes > 0;
   impl->ctx = ctx;
   std::unique_ptr<Runtime> rt(new Runtime(std::move(impl)));
   for (const auto& t : options.tools)
@@ -189,7 +212,10 @@ Result<JobId> Runtime::start_agent(const AgentSpec& agent, const std::string& in
                                    std::function<void(Result<AgentResult>)> done) {
   AGENTRT_TRY(impl_->check_agent(agent));
   const JobId id = impl_->reserve_job();
-  AgentInit init{impl_->ctx, agent, input, id, -1, std::move(progress), nullptr, false, nullptr};
+  AgentSpec spec = agent;
+  if (!spec.program) spec.program = job_program(id);
+  AgentInit init{impl_->ctx, spec, input, id, -1, std::move(progress), nullptr, false, nullptr};
+  init.program = spec.program;
   init.done = [impl = impl_.get(), id, done = std::move(done)](Result<AgentResult> r) {
     if (done) done(std::move(r));
     impl->end_job(id);
@@ -214,7 +240,9 @@ Result<JobId> Runtime::start_best_of(const AgentSpec& agent, const std::string& 
   AGENTRT_TRY(impl_->check_agent(agent));
   if (spec.verifier) AGENTRT_TRY(impl_->check_agent(*spec.verifier));
   const JobId id = impl_->reserve_job();
-  SamplerInit init{impl_->ctx, agent, input, spec, id, std::move(progress), nullptr};
+  AgentSpec a = agent;  // the samples (and verifiers) share the job's program
+  if (!a.program) a.program = job_program(id);
+  SamplerInit init{impl_->ctx, a, input, spec, id, std::move(progress), nullptr};
   init.done = [impl = impl_.get(), id, done = std::move(done)](Result<BestOfResult> r) {
     if (done) done(std::move(r));
     impl->end_job(id);
@@ -231,6 +259,21 @@ Result<BestOfResult> Runtime::run_best_of(const AgentSpec& agent, const std::str
                           [&p](Result<BestOfResult> r) { p.set_value(std::move(r)); });
   if (!id.ok()) return id.error();
   return f.get();
+}
+
+std::int64_t Runtime::new_program() {
+  return job_program(impl_->next_job++);  // a job id that no job gets
+}
+
+std::int64_t Runtime::program_of_key(std::string_view key) {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (const char c : key) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  // [-2^63 + 1, -2^62]: below every job's program while job ids stay under 2^62.
+  constexpr std::int64_t kBase = std::int64_t{1} << 62;
+  return -kBase - static_cast<std::int64_t>(h & static_cast<std::uint64_t>(kBase - 1));
 }
 
 void Runtime::cancel(JobId job) {

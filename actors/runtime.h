@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actors/completion_stream.h"
@@ -90,6 +91,10 @@ struct RuntimeOptions {
   std::function<void(std::int64_t tokens, double seconds)> on_prefill;
   // NaN/infinity check of the weights at load: a sample by default, or every element.
   model::WeightCheck weight_check = model::WeightCheck::sample;
+  // Tests: shown each new request sent to the engine (agents' turns, best-of probes,
+  // completions; not resumes) before it is submitted, on runtime threads; must be
+  // thread-safe and quick. Unset: nothing stands between the agents and the engine.
+  std::function<void(const EngineRequest&)> on_generate;
 };
 
 // One agent: its prompt, tools and limits.
@@ -101,6 +106,11 @@ struct AgentSpec {
   int max_turns = 8;                  // model replies at most (tool rounds + final)
   std::int64_t token_budget = 0;      // generated tokens over all turns; 0 = unlimited
   std::optional<bool> enable_thinking = false;  // Qwen3 render option (tiny-calc: false)
+  // The scheduler's program of every request the agent sends (EngineRequest::program): the
+  // engine ranks turns of one program together (EngineOptions::order). Unset: the job's
+  // own, shared by a best-of's samples and verifiers. A workflow run gives all its agents
+  // one (Runtime::new_program).
+  std::optional<std::int64_t> program;
 };
 
 enum class StopReason {
@@ -269,6 +279,14 @@ class Runtime {
   // Cancels a job: its engine requests end and their KV is released; the job ends with
   // a cancelled error. Unknown or finished ids are ignored.
   void cancel(JobId job);
+
+  // Scheduler programs (AgentSpec::program, EngineRequest::program). The Runtime's are
+  // negative, so they never equal an engine request id (a request's default program).
+  // A program no job, request or other new_program() has: for the agents of one run.
+  std::int64_t new_program();
+  // The same program for the same key (e.g. an OpenAI API session or conversation), in a
+  // range apart from jobs' and new_program()'s.
+  static std::int64_t program_of_key(std::string_view key);
 
   // Writes every cached full KV block that the persistent tier lacks and waits until the
   // writer has stored them (on the engine thread, between steps). ~Runtime calls it after

@@ -46,6 +46,7 @@ Result<std::shared_ptr<CompletionStream>> Runtime::start_completion(CompletionRe
   msg.pause_at_eos = req.pause_at_eos;
   if (req.n > 1) msg.samples_after_prefill = req.n;
   msg.subscribers = sinks;
+  if (impl_->opt.on_generate) impl_->opt.on_generate(msg.request);
   auto id = impl_->loop->submit(std::move(msg));
   if (!id.ok()) {
     for (auto& s : sinks)

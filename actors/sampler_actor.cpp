@@ -165,6 +165,7 @@ void Sampler::start() {
   GenerateMsg msg;
   for (int i = 0; i < n; ++i) {
     AgentInit ai{in_.ctx, in_.spec, in_.input, in_.job, i, in_.progress, nullptr, true, budget};
+    ai.program = in_.spec.program;
     ai.done = [me, i](Result<AgentResult> r) {
       SampleDone d{i, std::nullopt, std::nullopt};
       if (r.ok())
@@ -178,6 +179,7 @@ void Sampler::start() {
   }
   msg.request.prompt = std::move(first->tokens);
   msg.request.params = in_.spec.sampling;
+  msg.request.program = in_.spec.program;  // the probe's, and the samples' first turns
   msg.pause_at_eos = ctx()
                          .ttl
                          ->decide({in_.spec.tools, res_.prompt_tokens, 0, ctx().total_blocks,
@@ -269,6 +271,7 @@ void Sampler::score_with_verifier(int i) {
                nullptr,
                false,
                nullptr};
+  ai.program = in_.best.verifier->program ? in_.best.verifier->program : in_.spec.program;
   ai.done = [me, i, accept](Result<AgentResult> r) {
     SampleScore sc{i, 0.0, {}};
     if (!r.ok())

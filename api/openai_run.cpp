@@ -151,6 +151,8 @@ ApiOr<bool> OpenAiCall::submit() {
   actors::CompletionRequest cr;
   cr.request.prompt = prompt_;
   cr.request.params = req_.params;
+  // One scheduler program per conversation: its turns rank together (EngineOptions::order).
+  if (!session_key_.empty()) cr.request.program = actors::Runtime::program_of_key(session_key_);
   cr.n = req_.n;
   if (!session_key_.empty() && parse_tools_ && req_.n == 1 &&
       sessions.options().mode != SessionMode::off)
@@ -311,6 +313,11 @@ bool OpenAiCall::continue_with_call(Choice& c, const actors::CompletionEvent& e)
   if (std::ssize(cr.request.prompt) + left > deps_.runtime->max_context()) return false;
   cr.request.params = req_.params;
   cr.request.params.max_tokens = left;
+  // The first part's program (without a session, its own id: the engine's default).
+  if (!session_key_.empty())
+    cr.request.program = actors::Runtime::program_of_key(session_key_);
+  else if (c.request != 0)
+    cr.request.program = c.request;
   if (!session_key_.empty() && deps_.sessions->options().mode != SessionMode::off)
     cr.pause_at_eos = deps_.sessions->options().max_ttl;
   std::vector<std::int32_t> prompt = cr.request.prompt;

@@ -66,6 +66,9 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   workflows::Workflow wf;
   RunnerOptions opt;
   std::map<std::string, Runtime*> runtimes;  // by model name; owned by the RuntimePool
+  // The run's scheduler program on each runtime: every agent of the run is one program, so
+  // the engine ranks its steps together (EngineOptions::order). Set by create().
+  std::map<const Runtime*, std::int64_t> programs;
   std::vector<std::vector<workflows::StepEdge>> dependencies;  // per step
 
   // --- the run; guarded by mu unless noted ---

@@ -256,6 +256,7 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
   Runtime* rt = runtimes.at(wf.model_of(*wa)->name);
   auto agent = agent_spec(*wa);
   if (!agent.ok()) return unit_ended(si, pu, agent.error());
+  agent->program = programs.at(rt);
   auto self = shared_from_this();
   ProgressFn progress = [self, si, unit](const Progress& p) {
     self->enter();
@@ -277,6 +278,7 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
   } else {
     auto spec = best_of_spec(step, *agent);
     if (!spec.ok()) return unit_ended(si, pu, spec.error());
+    if (spec->verifier) spec->verifier->program = agent->program;
     {
       std::lock_guard lk(mu);
       status[i].samples_total += spec->n;

@@ -93,6 +93,7 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
     if (auto st = pool.add_tools(*rt, tools); !st.ok())
       return st.error().with_context("model '" + m->name + "'");
     impl->runtimes[m->name] = *rt;
+    if (!impl->programs.count(*rt)) impl->programs[*rt] = (*rt)->new_program();
   }
   return std::unique_ptr<WorkflowRunner>(new WorkflowRunner(std::move(impl)));
 }

@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -707,6 +708,34 @@ TEST(WorkflowRunner, DestroyingARunningRunnerWaitsForDone) {
   runner->reset();
   EXPECT_EQ(rec.done_calls.load(), 1);
   EXPECT_EQ(rec.log.back(), "done");
+}
+
+// Every request of a run carries the run's one scheduler program (the engine ranks its
+// agents together); another run gets another. Observed at the engine actor's door.
+TEST(WorkflowRunner, ARunsAgentsShareOneSchedulerProgram) {
+  std::mutex mu;
+  std::vector<std::int64_t> seen;
+  RuntimeOptions base;
+  base.on_generate = [&](const EngineRequest& r) {
+    std::lock_guard lk(mu);
+    seen.push_back(r.program.value_or(0));
+  };
+  RuntimePool pool{base};
+  const Loaded l = load(example("team_review.yaml"));
+  std::vector<std::int64_t> runs[2];
+  for (auto& programs : runs) {
+    auto runner = WorkflowRunner::create(l.wf, options(), pool);
+    ASSERT_TRUE(runner.ok()) << runner.error().to_string();
+    const auto o = (*runner)->run(l.inputs);
+    ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+    std::lock_guard lk(mu);
+    programs = std::exchange(seen, {});
+  }
+  ASSERT_GE(runs[0].size(), 4u);  // three reviewers and the checker
+  EXPECT_EQ(std::set(runs[0].begin(), runs[0].end()).size(), 1u);
+  EXPECT_EQ(std::set(runs[1].begin(), runs[1].end()).size(), 1u);
+  EXPECT_LT(runs[0][0], 0);  // a Runtime program, never an engine request id
+  EXPECT_NE(runs[0][0], runs[1][0]);
 }
 
 }  // namespace
