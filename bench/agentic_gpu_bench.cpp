@@ -11,8 +11,10 @@
 //   ttl_program       + program-aware order (Order::attained)
 //   ttl_program_host  + a host tier (evicted and expired blocks offloaded to RAM)
 //   ttl_program_host_prefetch  + re-pin shortly before the tool's predicted end (prefetch)
-// Capacity: a calibration burst of the baseline (every program at once) measures engine
-// step seconds per program; load L runs at rate L / that.
+// Capacity: the baseline's throughput at saturation. A calibration burst of
+// --calibration-programs (every one at once, so the batch stays full) runs for
+// --calibration-s; its decoded tokens over the window, divided by the mean output tokens of
+// a program, give programs per second. Load L runs at rate L times that.
 //
 // On the H200 (8B shape, random weights, bf16):
 //   agentic_gpu_bench --backend cuda --shape llama-3.1-8b --workload swe --kv-gib 24
@@ -87,6 +89,8 @@ struct Args {
   int tokens_per_step = 2048;
   int threads = 0;  // CPU backend
   double point_timeout_s = 600;
+  int calibration_programs = 48;
+  double calibration_s = 60;
   std::string json_path;
 };
 
@@ -132,7 +136,7 @@ Device make_device(const Args& a) {
   d.config = *cfg;
   d.fingerprint = "random-" + a.shape + "-42";
   const std::int64_t block_bytes =
-      2LL * d.config.num_hidden_layers * d.config.num_key_value_heads * d.config.head_dim * 16 * 2;
+      2LL * d.config.num_layers * d.config.num_kv_heads * d.config.head_dim * 16 * 2;
   kernels::CudaBackendOptions opt;
   opt.block_size = 16;
   opt.num_blocks =
@@ -309,7 +313,6 @@ caf::behavior program_actor(caf::event_based_actor* self, Run* run, ProgramState
 struct PointResult {
   nlohmann::json j;
   double mean_jct = 0;
-  double engine_seconds_per_program = 0;
 };
 
 double quantile(std::vector<double> v, double q) {
@@ -319,8 +322,9 @@ double quantile(std::vector<double> v, double q) {
   return v[std::min(i, v.size() - 1)];
 }
 
+// Runs `programs` arriving at `rate` until all end or `timeout_s` passes.
 PointResult run_point(Device& dev, const Args& a, const Setup& setup,
-                      const std::vector<ScriptedProgram>& programs, double rate) {
+                      const std::vector<ScriptedProgram>& programs, double rate, double timeout_s) {
   EngineOptions eo;
   eo.max_running = a.max_running;
   eo.max_tokens_per_step = a.tokens_per_step;
@@ -378,7 +382,7 @@ PointResult run_point(Device& dev, const Args& a, const Setup& setup,
   {
     std::unique_lock lock(run.mu);
     const auto deadline = run.t0 + std::chrono::duration_cast<Clock::duration>(
-                                       std::chrono::duration<double>(a.point_timeout_s));
+                                       std::chrono::duration<double>(timeout_s));
     timed_out = !run.cv.wait_until(lock, deadline,
                                    [&] { return run.ended == static_cast<int>(programs.size()); });
   }
@@ -403,7 +407,6 @@ PointResult run_point(Device& dev, const Args& a, const Setup& setup,
   out.mean_jct = 0;
   for (double x : run.jct)
     out.mean_jct += x / static_cast<double>(std::max<std::size_t>(1, run.jct.size()));
-  out.engine_seconds_per_program = step_s / static_cast<double>(programs.size());
   const auto& kv = after.kv;
   out.j = {{"setup", setup.name},
            {"rate_programs_per_s", rate},
@@ -459,18 +462,26 @@ int run_bench(Args& a) {
   {
     std::vector<ScriptedProgram> warm(programs.begin(), programs.begin() + 1);
     warm[0].turns.resize(1);
-    (void)run_point(dev, a, baseline, warm, 1e9);
+    (void)run_point(dev, a, baseline, warm, 1e9, a.point_timeout_s);
   }
   double capacity = a.capacity;
   nlohmann::json calibration = nullptr;
   if (capacity <= 0) {
-    auto c = run_point(dev, a, baseline, programs, 1e9);
-    capacity = 1.0 / c.engine_seconds_per_program;
+    WorkloadOptions cw = a.w;
+    cw.programs = a.calibration_programs;
+    cw.seed = a.w.seed + 1;
+    const auto burst = make_programs(cw);
+    double output = 0;
+    for (const auto& p : burst)
+      output += static_cast<double>(p.output_tokens()) / static_cast<double>(burst.size());
+    auto c = run_point(dev, a, baseline, burst, 1e9, a.calibration_s);
+    const double decoded = c.j["tokens_decoded"].get<double>();
+    capacity = decoded / output / c.j["makespan_s"].get<double>();
     calibration = c.j;
     std::printf(
-        "calibration (baseline, all at once): %.3f engine s per program -> capacity "
-        "%.3f programs/s\n",
-        c.engine_seconds_per_program, capacity);
+        "calibration (baseline, %d programs at once for %.0f s): %.0f tokens decoded, "
+        "%.0f per program -> capacity %.3f programs/s\n",
+        a.calibration_programs, c.j["makespan_s"].get<double>(), decoded, output, capacity);
   }
   nlohmann::json points = nlohmann::json::array();
   std::printf("%-27s %5s %9s %9s %9s %7s %10s %10s %6s %6s %9s %5s\n", "setup", "load", "mean JCT",
@@ -480,7 +491,7 @@ int run_bench(Args& a) {
     const double rate = load * capacity;
     double base_jct = 0;
     for (const Setup* s : setups) {
-      auto r = run_point(dev, a, *s, programs, rate);
+      auto r = run_point(dev, a, *s, programs, rate, a.point_timeout_s);
       if (s == &baseline) base_jct = r.mean_jct;
       r.j["load"] = load;
       const auto& j = r.j;
@@ -549,6 +560,9 @@ int main(int argc, char** argv) {
   app.add_option("--tokens-per-step", a.tokens_per_step, "Engine max_tokens_per_step");
   app.add_option("--threads", a.threads, "CPU backend threads (0: all)");
   app.add_option("--point-timeout-s", a.point_timeout_s, "per setup and load");
+  app.add_option("--calibration-programs", a.calibration_programs, "the calibration burst")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--calibration-s", a.calibration_s, "the calibration window");
   app.add_option("--system-tokens", w.system_tokens, "shared system prompt");
   app.add_option("--prompt-min", w.prompt_min);
   app.add_option("--prompt-max", w.prompt_max);
