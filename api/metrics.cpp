@@ -169,13 +169,16 @@ void render_kv_events(PrometheusText& out, const MetricsSnapshot& s) {
     const char* help;
     Field field;
   };
-  static const std::array<Counter, 11> kCounters{{
+  static const std::array<Counter, 12> kCounters{{
       {"agentrt:kv_pins_created_total", "KV pins made (paused turns, tool calls, sessions).",
        &kv::KvMetrics::pins_created},
       {"agentrt:kv_pins_expired_total", "KV pins dropped when their TTL passed.",
        &kv::KvMetrics::pins_expired},
       {"agentrt:kv_pins_revoked_total", "KV pins taken back under memory pressure.",
        &kv::KvMetrics::pins_revoked},
+      {"agentrt:kv_prefetched_blocks_total",
+       "Blocks a re-pin copied back from a lower tier before a tool call's predicted end.",
+       &kv::KvMetrics::prefetched_blocks},
       {"agentrt:kv_evictions_total", "Cached device blocks reclaimed for new KV.",
        &kv::KvMetrics::evictions},
       {"agentrt:kv_offloaded_blocks_total", "Evicted blocks written to the first lower tier.",
