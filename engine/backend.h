@@ -83,6 +83,40 @@ class Backend {
     (void)in;
     return make_error(ErrorCode::unsupported, name() + ": write_block is not supported");
   }
+  // read_block() / write_block() of block ids[i] and span i for every i, overlapped where
+  // the backend can (CUDA: async copies, one synchronization). Errors as theirs; blocks
+  // before a bad id may have been copied. The defaults loop.
+  virtual Status read_blocks(std::span<const std::int32_t> ids,
+                             std::span<const std::span<std::byte>> out) {
+    if (ids.size() != out.size()) return block_count_error("read_blocks");
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      AGENTRT_TRY(read_block(ids[i], out[i]));
+    return ok_status();
+  }
+  virtual Status write_blocks(std::span<const std::int32_t> ids,
+                              std::span<const std::span<const std::byte>> in) {
+    if (ids.size() != in.size()) return block_count_error("write_blocks");
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      AGENTRT_TRY(write_block(ids[i], in[i]));
+    return ok_status();
+  }
+  // Host memory that block copies will often use (the host tier's slab): a backend may pin
+  // it so that read_block()/write_block() on spans inside it copy without staging (CUDA:
+  // cudaHostRegister). Until unregister_host_memory(p), the memory must stay allocated.
+  // Errors: the backend could not register it (copies still work, staged). Default: no-op.
+  virtual Status register_host_memory(void* p, std::size_t bytes) {
+    (void)p;
+    (void)bytes;
+    return ok_status();
+  }
+  // Undoes register_host_memory(p, ...). No-op for memory not registered.
+  virtual void unregister_host_memory(void* p) { (void)p; }
+
+ protected:
+  Status block_count_error(const char* what) const {
+    return make_error(ErrorCode::invalid_argument,
+                      name() + ": " + what + ": as many ids as spans are needed");
+  }
 };
 
 }  // namespace agentrt

@@ -10,7 +10,9 @@ namespace agentrt {
 
 Engine::Engine(EngineDeps deps, const EngineOptions& options)
     : deps_(std::move(deps)), opt_(options) {}
-Engine::~Engine() = default;
+Engine::~Engine() {
+  if (host_ && !host_->slab().empty()) deps_.backend->unregister_host_memory(host_->slab().data());
+}
 
 namespace {
 
@@ -57,7 +59,11 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
   // written on the engine thread. It stays in the list even when empty, so store hits are
   // always hit_tokens[2].
   if (options.host_tier_bytes > 0 || e->deps_.persistent != nullptr) {
-    e->host_ = std::make_unique<kv::HostTier>(options.host_tier_bytes);
+    e->host_ = std::make_unique<kv::HostTier>(options.host_tier_bytes, nullptr,
+                                              e->deps_.backend->block_bytes());
+    // Pinned for DMA where the backend can; unpinned memory still works (staged copies).
+    if (auto slab = e->host_->slab(); !slab.empty())
+      e->deps_.backend->register_host_memory(slab.data(), slab.size()).permit_unchecked();
     kd.tiers.push_back(e->host_.get());
   }
   if (e->deps_.persistent != nullptr) {

@@ -55,6 +55,14 @@ class Engine::BackendMemory final : public kv::BlockMemory {
   Status write(std::int32_t id, std::span<const std::byte> in) override {
     return b_.write_block(id, in);
   }
+  Status read_many(std::span<const std::int32_t> ids,
+                   std::span<const std::span<std::byte>> out) override {
+    return b_.read_blocks(ids, out);
+  }
+  Status write_many(std::span<const std::int32_t> ids,
+                    std::span<const std::span<const std::byte>> in) override {
+    return b_.write_blocks(ids, in);
+  }
 
  private:
   Backend& b_;

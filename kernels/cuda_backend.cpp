@@ -1,6 +1,7 @@
 // CudaBackend: creation, plan checks and block movement (copy, read, write).
 #include "kernels/cuda_backend.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -45,6 +46,8 @@ CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamSynchronize(stream_);
   drop_graphs();
   if (io_stream_) cudaStreamSynchronize(io_stream_);
+  for (const auto& r : host_registered_)
+    cudaHostUnregister(r.first);
   if (meta_copied_) cudaEventDestroy(meta_copied_);
   if (compute_done_) cudaEventDestroy(compute_done_);
   if (io_done_) cudaEventDestroy(io_done_);
@@ -172,13 +175,46 @@ std::string CudaBackend::kv_layout() const {
          " [layer][K|V][kv_head][slot][head_dim] block_size " + std::to_string(geo_.block_size);
 }
 
-Status CudaBackend::read_block(std::int32_t id, std::span<std::byte> out) {
-  AGENTRT_TRY(check_block_io("read_block", id, out.size()));
-  const std::size_t bytes = block_bytes();
-  const char* src = kv_pool_.get<const char>() + static_cast<std::size_t>(id) * bytes;
-  // The swap stream waits for the step that wrote the block, then copies to pinned memory.
+Status CudaBackend::register_host_memory(void* p, std::size_t bytes) {
+  if (p == nullptr || bytes == 0) return ok_status();
+  AGENTRT_CUDA_TRY(cudaHostRegister(p, bytes, cudaHostRegisterDefault));
+  host_registered_.emplace_back(static_cast<char*>(p), bytes);
+  return ok_status();
+}
+
+void CudaBackend::unregister_host_memory(void* p) {
+  auto it = std::find_if(host_registered_.begin(), host_registered_.end(),
+                         [&](const auto& r) { return r.first == p; });
+  if (it == host_registered_.end()) return;
+  // Copies from or to it may still be queued.
+  if (io_stream_) cudaStreamSynchronize(io_stream_);
+  cudaHostUnregister(p);
+  host_registered_.erase(it);
+}
+
+bool CudaBackend::host_registered(const void* p, std::size_t bytes) const {
+  const char* c = static_cast<const char*>(p);
+  return std::any_of(host_registered_.begin(), host_registered_.end(), [&](const auto& r) {
+    return c >= r.first && bytes <= r.second &&
+           c - r.first <= static_cast<std::ptrdiff_t>(r.second - bytes);
+  });
+}
+
+// The swap stream waits for the steps queued so far: they may write a block read here, or
+// still read the old contents of a block written here.
+Status CudaBackend::io_after_compute() {
   AGENTRT_CUDA_TRY(cudaEventRecord(compute_done_, stream_));
   AGENTRT_CUDA_TRY(cudaStreamWaitEvent(io_stream_, compute_done_, 0));
+  return ok_status();
+}
+
+Status CudaBackend::queue_read(std::int32_t id, std::span<std::byte> out) {
+  const std::size_t bytes = block_bytes();
+  const char* src = kv_pool_.get<const char>() + static_cast<std::size_t>(id) * bytes;
+  if (host_registered(out.data(), bytes)) {
+    AGENTRT_CUDA_TRY(cudaMemcpyAsync(out.data(), src, bytes, cudaMemcpyDeviceToHost, io_stream_));
+    return ok_status();
+  }
   AGENTRT_CUDA_TRY(
       cudaMemcpyAsync(buf_.block_host.get(), src, bytes, cudaMemcpyDeviceToHost, io_stream_));
   AGENTRT_CUDA_TRY(cudaStreamSynchronize(io_stream_));
@@ -186,21 +222,55 @@ Status CudaBackend::read_block(std::int32_t id, std::span<std::byte> out) {
   return ok_status();
 }
 
-Status CudaBackend::write_block(std::int32_t id, std::span<const std::byte> in) {
-  AGENTRT_TRY(check_block_io("write_block", id, in.size()));
+Status CudaBackend::queue_write(std::int32_t id, std::span<const std::byte> in) {
   const std::size_t bytes = block_bytes();
   char* dst = kv_pool_.get<char>() + static_cast<std::size_t>(id) * bytes;
+  if (host_registered(in.data(), bytes)) {
+    AGENTRT_CUDA_TRY(cudaMemcpyAsync(dst, in.data(), bytes, cudaMemcpyHostToDevice, io_stream_));
+    return ok_status();
+  }
   std::memcpy(buf_.block_host.get(), in.data(), bytes);
-  // Ordered after earlier steps (which may still read the block's old contents) and before
-  // later ones.
-  AGENTRT_CUDA_TRY(cudaEventRecord(compute_done_, stream_));
-  AGENTRT_CUDA_TRY(cudaStreamWaitEvent(io_stream_, compute_done_, 0));
   AGENTRT_CUDA_TRY(
       cudaMemcpyAsync(dst, buf_.block_host.get(), bytes, cudaMemcpyHostToDevice, io_stream_));
+  // The staging buffer is reused by the next copy.
+  AGENTRT_CUDA_TRY(cudaStreamSynchronize(io_stream_));
+  return ok_status();
+}
+
+Status CudaBackend::read_block(std::int32_t id, std::span<std::byte> out) {
+  return read_blocks(std::span(&id, 1), std::span(&out, 1));
+}
+
+Status CudaBackend::write_block(std::int32_t id, std::span<const std::byte> in) {
+  return write_blocks(std::span(&id, 1), std::span(&in, 1));
+}
+
+Status CudaBackend::read_blocks(std::span<const std::int32_t> ids,
+                                std::span<const std::span<std::byte>> out) {
+  if (ids.size() != out.size()) return block_count_error("read_blocks");
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    AGENTRT_TRY(check_block_io("read_block", ids[i], out[i].size()));
+  if (ids.empty()) return ok_status();
+  AGENTRT_TRY(io_after_compute());
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    AGENTRT_TRY(queue_read(ids[i], out[i]));
+  return cuda_status(cudaStreamSynchronize(io_stream_), "read_blocks");
+}
+
+Status CudaBackend::write_blocks(std::span<const std::int32_t> ids,
+                                 std::span<const std::span<const std::byte>> in) {
+  if (ids.size() != in.size()) return block_count_error("write_blocks");
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    AGENTRT_TRY(check_block_io("write_block", ids[i], in[i].size()));
+  if (ids.empty()) return ok_status();
+  AGENTRT_TRY(io_after_compute());
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    AGENTRT_TRY(queue_write(ids[i], in[i]));
+  // Later steps read the blocks only after the copies.
   AGENTRT_CUDA_TRY(cudaEventRecord(io_done_, io_stream_));
   AGENTRT_CUDA_TRY(cudaStreamWaitEvent(stream_, io_done_, 0));
-  // The staging buffer is reused by the next call.
-  return cuda_status(cudaStreamSynchronize(io_stream_), "write_block");
+  // The caller may reuse its memory once this returns.
+  return cuda_status(cudaStreamSynchronize(io_stream_), "write_blocks");
 }
 
 }  // namespace agentrt::kernels

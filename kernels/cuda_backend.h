@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/backend.h"
@@ -91,10 +92,21 @@ class CudaBackend final : public Backend {
   // Errors (nothing copied) when any id is outside [0, num_blocks).
   Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override;
   // The block as stored on the device ([layer][K|V][kv_head][slot][head_dim] in the dtype),
-  // staged through pinned memory on the swap stream. Errors: a bad id or size.
+  // copied on the swap stream: straight to or from registered host memory, else staged
+  // through a pinned buffer. The batched forms queue every copy, then synchronize once.
+  // Errors: a bad id or size (the batched forms check all before copying any).
   std::size_t block_bytes() const override;
   Status read_block(std::int32_t id, std::span<std::byte> out) override;
   Status write_block(std::int32_t id, std::span<const std::byte> in) override;
+  Status read_blocks(std::span<const std::int32_t> ids,
+                     std::span<const std::span<std::byte>> out) override;
+  Status write_blocks(std::span<const std::int32_t> ids,
+                      std::span<const std::span<const std::byte>> in) override;
+  // cudaHostRegister: pins [p, p + bytes) for direct DMA. Errors: the CUDA error.
+  Status register_host_memory(void* p, std::size_t bytes) override;
+  void unregister_host_memory(void* p) override;
+  // Whether [p, p + bytes) lies inside one registered range.
+  bool host_registered(const void* p, std::size_t bytes) const;
 
   // For benchmarks: fills every KV block with random values (timing on zeros flatters).
   Status randomize_kv(std::uint64_t seed);
@@ -155,6 +167,11 @@ class CudaBackend final : public Backend {
   Status allocate_weights(bool tied);
   Status check_plan(const BatchPlan& plan) const;
   Status check_block_io(const char* what, std::int32_t id, std::size_t size) const;
+  // Queues the copy of one block on io_stream_ (after the compute stream's work, which the
+  // caller made it wait for); a staged copy synchronizes, as the staging buffer is reused.
+  Status queue_read(std::int32_t id, std::span<std::byte> out);
+  Status queue_write(std::int32_t id, std::span<const std::byte> in);
+  Status io_after_compute();
   Status lay_out_rows(const BatchPlan& plan);
   // After lay_out_rows(): the eager layout, with cascades over `shared`.
   Status lay_out(const std::vector<SharedPrefix>& shared);
@@ -181,6 +198,7 @@ class CudaBackend final : public Backend {
   int sm_count_ = 0;
   cudaStream_t stream_ = nullptr;
   cudaStream_t io_stream_ = nullptr;
+  std::vector<std::pair<char*, std::size_t>> host_registered_;  // register_host_memory()
   cudaEvent_t meta_copied_ = nullptr;
   cudaEvent_t compute_done_ = nullptr;
   cudaEvent_t io_done_ = nullptr;

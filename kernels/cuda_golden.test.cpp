@@ -186,6 +186,47 @@ TEST_P(CudaGolden, BatchedEqualsUnbatchedAndBlocksRoundTrip) {
   EXPECT_FALSE(backend_->write_block(0, std::span(a.data(), a.size() - 1)).ok());
   const std::pair<std::int32_t, std::int32_t> bad{0, 64};
   EXPECT_FALSE(backend_->copy_blocks(std::span(&bad, 1)).ok());
+
+  // Batched copies to and from registered host memory (the host tier's slab, DMA without
+  // staging) and from unregistered memory (staged) give the same bytes.
+  const std::size_t n = backend_->block_bytes();
+  std::vector<std::byte> slab(4 * n), plain(4 * n);
+  ASSERT_TRUE(backend_->register_host_memory(slab.data(), slab.size()).ok());
+  ASSERT_TRUE(backend_->host_registered(slab.data() + n, n));
+  ASSERT_FALSE(backend_->host_registered(slab.data() + n, 4 * n));
+  ASSERT_FALSE(backend_->host_registered(plain.data(), n));
+  const std::vector<std::int32_t> src{1, 2, 3, 4}, dst{20, 21, 22, 23};
+  auto spans = [&](std::vector<std::byte>& v) {
+    std::vector<std::span<std::byte>> out;
+    for (std::size_t i = 0; i < 4; ++i)
+      out.push_back(std::span<std::byte>(v).subspan(i * n, n));
+    return out;
+  };
+  ASSERT_TRUE(backend_->read_blocks(src, spans(slab)).ok());   // direct
+  ASSERT_TRUE(backend_->read_blocks(src, spans(plain)).ok());  // staged
+  EXPECT_EQ(slab, plain);
+  ASSERT_TRUE(backend_->read_block(3, b).ok());
+  EXPECT_TRUE(std::equal(b.begin(), b.end(), slab.begin() + 2 * static_cast<std::ptrdiff_t>(n)));
+  // Mixed: registered and staged spans in one batch.
+  std::vector<std::span<const std::byte>> in;
+  for (std::size_t i = 0; i < 4; ++i)
+    in.push_back(std::span<const std::byte>(i % 2 == 0 ? slab : plain).subspan(i * n, n));
+  ASSERT_TRUE(backend_->write_blocks(dst, in).ok());
+  for (std::size_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(backend_->read_block(dst[i], b).ok());
+    ASSERT_TRUE(backend_->read_block(src[i], a).ok());
+    EXPECT_EQ(a, b) << "block " << dst[i];
+  }
+  // Single-block copies into the registered slab.
+  ASSERT_TRUE(backend_->write_block(30, std::span<const std::byte>(slab).subspan(n, n)).ok());
+  ASSERT_TRUE(backend_->read_block(30, std::span<std::byte>(slab).subspan(3 * n, n)).ok());
+  EXPECT_TRUE(std::equal(slab.begin() + static_cast<std::ptrdiff_t>(n),
+                         slab.begin() + 2 * static_cast<std::ptrdiff_t>(n),
+                         slab.begin() + 3 * static_cast<std::ptrdiff_t>(n)));
+  EXPECT_FALSE(
+      backend_->write_blocks(std::vector<std::int32_t>{0, 64}, std::span(in).first(2)).ok());
+  backend_->unregister_host_memory(slab.data());
+  EXPECT_FALSE(backend_->host_registered(slab.data(), n));
 }
 
 TEST_P(CudaGolden, BadPlansAreRejected) {

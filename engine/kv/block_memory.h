@@ -22,6 +22,29 @@ class BlockMemory {
   virtual Status read(std::int32_t id, std::span<std::byte> out) = 0;
   // Overwrites block `id` from `in` (block_bytes() long). Errors: bad id or size.
   virtual Status write(std::int32_t id, std::span<const std::byte> in) = 0;
+  // Reads block ids[i] into out[i] for every i, overlapped where the memory can (one wait).
+  // Errors: as read(); blocks before the bad one may have been read. The default loops.
+  virtual Status read_many(std::span<const std::int32_t> ids,
+                           std::span<const std::span<std::byte>> out) {
+    if (ids.size() != out.size()) return size_mismatch();
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      AGENTRT_TRY(read(ids[i], out[i]));
+    return ok_status();
+  }
+  // Overwrites block ids[i] from in[i] for every i, overlapped where the memory can (one
+  // wait). Errors: as write(); blocks before the bad one may have been written.
+  virtual Status write_many(std::span<const std::int32_t> ids,
+                            std::span<const std::span<const std::byte>> in) {
+    if (ids.size() != in.size()) return size_mismatch();
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      AGENTRT_TRY(write(ids[i], in[i]));
+    return ok_status();
+  }
+
+ private:
+  static Status size_mismatch() {
+    return make_error(ErrorCode::invalid_argument, "block memory: as many ids as spans needed");
+  }
 };
 
 }  // namespace agentrt::kv

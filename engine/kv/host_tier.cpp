@@ -1,53 +1,146 @@
 #include "engine/kv/host_tier.h"
 
+#include <cstring>
+
 namespace agentrt::kv {
 
-HostTier::HostTier(std::size_t capacity_bytes, KvTier* next)
-    : capacity_(capacity_bytes), next_(next) {}
+HostTier::HostTier(std::size_t capacity_bytes, KvTier* next, std::size_t block_bytes)
+    : capacity_(capacity_bytes), next_(next) {
+  if (block_bytes > 0) allocate_slab(block_bytes);
+}
 
-void HostTier::make_room(std::size_t need) {
-  while (!lru_.empty() && used_ + need > capacity_) {
-    Entry& victim = lru_.back();
-    if (next_ != nullptr) {
-      // A failed demotion only loses a cache entry.
-      next_->put(victim.key, victim.bytes).permit_unchecked();
-      ++demoted_;
-    }
-    used_ -= victim.bytes.size();
-    entries_.erase(victim.key);
-    lru_.pop_back();
+void HostTier::allocate_slab(std::size_t block_bytes) {
+  slot_bytes_ = block_bytes;
+  slots_ = capacity_ / block_bytes;
+  if (slots_ == 0) return;
+  // Left uninitialized: the OS commits pages as slots are first written.
+  slab_.reset(new std::byte[slots_ * slot_bytes_]);
+  keys_.resize(slots_);
+  prev_.assign(slots_, kNone);
+  next_slot_.assign(slots_, kNone);
+  free_.reserve(slots_);
+  // Low slots first, so a partly filled slab touches a prefix of its pages.
+  for (std::size_t s = slots_; s-- > 0;)
+    free_.push_back(static_cast<std::int32_t>(s));
+}
+
+void HostTier::link_front(std::int32_t s) {
+  prev_[s] = kNone;
+  next_slot_[s] = head_;
+  if (head_ != kNone) prev_[head_] = s;
+  head_ = s;
+  if (tail_ == kNone) tail_ = s;
+}
+
+void HostTier::unlink(std::int32_t s) {
+  if (prev_[s] != kNone) next_slot_[prev_[s]] = next_slot_[s];
+  if (next_slot_[s] != kNone) prev_[next_slot_[s]] = prev_[s];
+  if (head_ == s) head_ = next_slot_[s];
+  if (tail_ == s) tail_ = prev_[s];
+  prev_[s] = next_slot_[s] = kNone;
+}
+
+std::int32_t HostTier::acquire_slot() {
+  if (!free_.empty()) {
+    const std::int32_t s = free_.back();
+    free_.pop_back();
+    return s;
   }
+  const std::int32_t victim = tail_;
+  if (victim == kNone) return kNone;
+  if (next_ != nullptr) {
+    // A failed demotion only loses a cache entry.
+    next_->put(keys_[victim], slot_span(victim)).permit_unchecked();
+    ++demoted_;
+  }
+  unlink(victim);
+  index_.erase(keys_[victim]);
+  return victim;
 }
 
 Status HostTier::put(const BlockKey& key, std::span<const std::byte> bytes) {
   erase(key).permit_unchecked();
-  if (bytes.size() > capacity_) {
+  if (slot_bytes_ == 0 && bytes.size() <= capacity_ && !bytes.empty()) allocate_slab(bytes.size());
+  const std::int32_t s = bytes.size() == slot_bytes_ ? acquire_slot() : kNone;
+  if (s == kNone) {
     if (next_ != nullptr) return next_->put(key, bytes);
-    return make_error(
-        ErrorCode::out_of_memory,
-        "host tier: value of " + std::to_string(bytes.size()) + " bytes exceeds the capacity");
+    return make_error(ErrorCode::out_of_memory,
+                      "host tier: no slot for a value of " + std::to_string(bytes.size()) +
+                          " bytes (slots of " + std::to_string(slot_bytes_) + ", capacity " +
+                          std::to_string(capacity_) + ")");
   }
-  make_room(bytes.size());
-  lru_.push_front(Entry{key, std::vector<std::byte>(bytes.begin(), bytes.end())});
-  entries_.emplace(key, lru_.begin());
-  used_ += bytes.size();
+  std::memcpy(slot_span(s).data(), bytes.data(), bytes.size());
+  keys_[s] = key;
+  link_front(s);
+  index_.emplace(key, s);
   return ok_status();
 }
 
 Result<std::optional<std::vector<std::byte>>> HostTier::get(const BlockKey& key) {
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return std::optional<std::vector<std::byte>>();
-  lru_.splice(lru_.begin(), lru_, it->second);
-  return std::optional<std::vector<std::byte>>(it->second->bytes);
+  auto v = peek(key);
+  if (!v) return std::optional<std::vector<std::byte>>();
+  return std::optional<std::vector<std::byte>>(std::vector<std::byte>(v->begin(), v->end()));
+}
+
+std::optional<std::span<const std::byte>> HostTier::peek(const BlockKey& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return std::nullopt;
+  unlink(it->second);
+  link_front(it->second);
+  return slot_span(it->second);
 }
 
 Status HostTier::erase(const BlockKey& key) {
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return ok_status();
-  used_ -= it->second->bytes.size();
-  lru_.erase(it->second);
-  entries_.erase(it);
+  auto it = index_.find(key);
+  if (it == index_.end()) return ok_status();
+  unlink(it->second);
+  free_.push_back(it->second);
+  index_.erase(it);
   return ok_status();
+}
+
+std::optional<std::span<const std::byte>> HostTier::take(const BlockKey& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return std::nullopt;
+  const std::int32_t s = it->second;
+  unlink(s);
+  index_.erase(it);
+  taken_.push_back(s);
+  return slot_span(s);
+}
+
+void HostTier::release_taken() {
+  free_.insert(free_.end(), taken_.begin(), taken_.end());
+  taken_.clear();
+}
+
+std::optional<std::span<std::byte>> HostTier::reserve(const BlockKey& key, std::size_t bytes) {
+  erase(key).permit_unchecked();
+  cancel(key);
+  if (slot_bytes_ == 0 && bytes <= capacity_ && bytes > 0) allocate_slab(bytes);
+  if (bytes != slot_bytes_) return std::nullopt;
+  const std::int32_t s = acquire_slot();
+  if (s == kNone) return std::nullopt;
+  keys_[s] = key;
+  reserved_.emplace(key, s);
+  return slot_span(s);
+}
+
+void HostTier::commit(const BlockKey& key) {
+  auto it = reserved_.find(key);
+  if (it == reserved_.end()) return;
+  const std::int32_t s = it->second;
+  reserved_.erase(it);
+  erase(key).permit_unchecked();  // a put() since reserve() loses to the reserved value
+  link_front(s);
+  index_.emplace(key, s);
+}
+
+void HostTier::cancel(const BlockKey& key) {
+  auto it = reserved_.find(key);
+  if (it == reserved_.end()) return;
+  free_.push_back(it->second);
+  reserved_.erase(it);
 }
 
 }  // namespace agentrt::kv

@@ -35,10 +35,23 @@ KvManager::KvManager(const KvManagerOptions& options, KvManagerDeps deps)
 void KvManager::evict(std::int32_t id) {
   const Block& b = pool_.block(id);
   if (!tiers_.empty() && b.key) {
-    // Write back to the first lower tier; on failure the content is simply lost.
-    std::vector<std::byte> bytes(memory_->block_bytes());
-    if (memory_->read(id, bytes).ok() && tiers_.front()->put(*b.key, bytes).ok()) {
-      ++metrics_.offloaded_blocks;
+    // Write back to the first lower tier; on failure the content is simply lost. A tier
+    // with slots is read into directly; in a batch, later (flush_tiers), before the block
+    // is written again.
+    KvTier& tier = *tiers_.front();
+    const std::size_t bytes = memory_->block_bytes();
+    if (auto slot = tier.reserve(*b.key, bytes)) {
+      if (batch_ != nullptr) {
+        batch_->evicted.push_back({id, *b.key, *slot});
+      } else if (memory_->read(id, *slot).ok()) {
+        tier.commit(*b.key);
+        ++metrics_.offloaded_blocks;
+      } else {
+        tier.cancel(*b.key);
+      }
+    } else {
+      std::vector<std::byte> copy(bytes);
+      if (memory_->read(id, copy).ok() && tier.put(*b.key, copy).ok()) ++metrics_.offloaded_blocks;
     }
   }
   ++metrics_.evictions;
@@ -86,22 +99,25 @@ Result<std::int64_t> KvManager::open(SeqId seq, std::span<const std::int32_t> to
   const std::size_t max_blocks = tokens.empty() ? 0 : (tokens.size() - 1) / bs;
   metrics_.lookup_tokens += static_cast<std::int64_t>(max_blocks * bs);
   BlockKey parent = root_;
-  std::vector<ReadAhead> ahead;
+  TierBatch batch;
   for (std::size_t i = 0; opt_.prefix_reuse && i < max_blocks; ++i) {
     auto part = tokens.subspan(i * bs, bs);
     const BlockKey key = chain_key(parent, part, opt_.model_fingerprint);
     auto id = match_device(key, part);
     if (!id) {
-      if (auto hit = match_tiers(tokens.first(max_blocks * bs), i, key, ahead)) {
+      if (auto hit = match_tiers(tokens.first(max_blocks * bs), i, key, batch)) {
         id = hit->block;
         metrics_.hit_tokens[hit->tier + 1] += static_cast<std::int64_t>(bs);
       }
     }
     if (!id) break;
     s.table.push_back(*id);
-    s.tokens.insert(s.tokens.end(), part.begin(), part.end());
     parent = key;
+    if (batch.full() && !flush_tiers(batch, s.table)) break;
   }
+  flush_tiers(batch, s.table);
+  s.tokens.assign(tokens.begin(),
+                  tokens.begin() + static_cast<std::ptrdiff_t>(s.table.size() * bs));
   return static_cast<std::int64_t>(s.tokens.size());
 }
 

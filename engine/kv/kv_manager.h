@@ -171,8 +171,38 @@ class KvManager {
     std::int32_t block = 0;
     std::size_t tier = 0;
   };
+  // One open(), pin_prefix() or prefetch()'s block copies, run together by flush_tiers():
+  // blocks evicted meanwhile are read into host tier slots, then the promoted blocks are
+  // written from the tiers' memory, each kind with one BlockMemory call (one wait).
+  struct TierBatch {
+    struct Evicted {
+      std::int32_t block = 0;
+      BlockKey key;
+      std::span<std::byte> slot;  // reserved in tiers_.front()
+    };
+    struct Promoted {
+      std::int32_t block = 0;  // allocated, sealed only once written
+      BlockKey key;
+      std::span<const std::int32_t> tokens;
+      std::size_t tier = 0;
+      std::span<const std::byte> src;  // taken from the tier, or into `owned`
+      KvTier::Value owned;
+    };
+    std::vector<ReadAhead> ahead;
+    std::vector<Evicted> evicted;
+    std::vector<Promoted> promoted;
+    std::size_t owned = 0;  // promoted values held in `owned`
+    // Whether to flush now, bounding the bytes read from a store and held.
+    bool full() const { return owned >= 16; }
+  };
+  // Finds block `index` in the lower tiers and queues its promotion in `batch` into a newly
+  // allocated block (referenced once, not yet written): its id and the tier it came from.
   std::optional<TierHit> match_tiers(std::span<const std::int32_t> tokens, std::size_t index,
-                                     const BlockKey& key, std::vector<ReadAhead>& ahead);
+                                     const BlockKey& key, TierBatch& batch);
+  // Runs the batch's copies and empties it. On a failed write, `ids` (the blocks matched so
+  // far, in prefix order) is cut before the first block the batch promoted, the cut ones
+  // unreferenced. Returns whether every promotion was written.
+  bool flush_tiers(TierBatch& batch, std::vector<std::int32_t>& ids);
   Result<std::optional<KvTier::Value>> tier_get(std::size_t tier,
                                                 std::span<const std::int32_t> tokens,
                                                 std::size_t index, const BlockKey& key,
@@ -193,6 +223,7 @@ class KvManager {
   std::map<PinOwner, Pin> pins_;
   std::size_t swap_used_ = 0;
   KvMetrics metrics_;
+  TierBatch* batch_ = nullptr;  // while one is open, evict() queues its reads there
 };
 
 }  // namespace agentrt::kv

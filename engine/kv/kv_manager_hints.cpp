@@ -27,7 +27,7 @@ std::int64_t KvManager::prefetch(std::span<const std::int32_t> tokens, std::int3
   // Blocks of the prefix are held (referenced) until the end, so that making room for the
   // next one cannot take them back.
   std::vector<std::int32_t> held;
-  std::vector<ReadAhead> ahead;
+  TierBatch batch;
   std::int64_t copied = 0;
   BlockKey parent = root_;
   for (std::size_t i = 0; i < full; ++i) {
@@ -41,7 +41,7 @@ std::int64_t KvManager::prefetch(std::span<const std::int32_t> tokens, std::int3
       const bool room = pool_.free_count() > 0 ||
                         (pool_.evictable_count() > 0 && pool_.victim_next_use() > steps);
       if (!room) break;
-      auto hit = match_tiers(tokens.first(full * bs), i, key, ahead);
+      auto hit = match_tiers(tokens.first(full * bs), i, key, batch);
       if (!hit) break;
       id = hit->block;
       ++copied;
@@ -49,7 +49,9 @@ std::int64_t KvManager::prefetch(std::span<const std::int32_t> tokens, std::int3
     }
     held.push_back(*id);
     parent = key;
+    if (batch.full() && !flush_tiers(batch, held)) break;
   }
+  flush_tiers(batch, held);
   for (std::int32_t id : held)
     pool_.unref(id, now());
   return copied;

@@ -104,7 +104,7 @@ Result<std::int64_t> KvManager::pin_prefix(PinOwner owner, std::span<const std::
   // Each block found is referenced until the pin holds it, so that promoting the next one
   // (which may evict) cannot take it back.
   std::vector<std::int32_t> blocks;
-  std::vector<ReadAhead> ahead;
+  TierBatch batch;
   BlockKey parent = root_;
   for (std::size_t i = 0; i < full; ++i) {
     auto part = tokens.subspan(i * bs, bs);
@@ -112,7 +112,7 @@ Result<std::int64_t> KvManager::pin_prefix(PinOwner owner, std::span<const std::
     std::optional<std::int32_t> id = pool_.find(key, part);
     if (id) {
       pool_.ref(*id, now());
-    } else if (auto hit = match_tiers(tokens.first(full * bs), i, key, ahead)) {
+    } else if (auto hit = match_tiers(tokens.first(full * bs), i, key, batch)) {
       id = hit->block;
       ++metrics_.prefetched_blocks;
     } else {
@@ -120,7 +120,9 @@ Result<std::int64_t> KvManager::pin_prefix(PinOwner owner, std::span<const std::
     }
     blocks.push_back(*id);
     parent = key;
+    if (batch.full() && !flush_tiers(batch, blocks)) break;
   }
+  flush_tiers(batch, blocks);
   Status st = blocks.empty() ? ok_status() : pin_blocks(owner, blocks, ttl);
   if (blocks.empty()) unpin(owner);
   for (std::int32_t id : blocks)

@@ -44,31 +44,101 @@ Result<std::optional<KvTier::Value>> KvManager::tier_get(std::size_t tier,
 
 std::optional<KvManager::TierHit> KvManager::match_tiers(std::span<const std::int32_t> tokens,
                                                          std::size_t index, const BlockKey& key,
-                                                         std::vector<ReadAhead>& ahead) {
+                                                         TierBatch& batch) {
   const std::size_t bytes = memory_->block_bytes();
   const auto bs = static_cast<std::size_t>(opt_.block_size);
   const std::span<const std::int32_t> t = tokens.subspan(index * bs, bs);
   for (std::size_t i = 0; i < tiers_.size(); ++i) {
-    auto got = tier_get(i, tokens, index, key, ahead);
-    if (!got.ok() || !got->has_value()) continue;  // an I/O error reads as a miss
-    if ((*got)->size() != bytes) {
+    KvTier& tier = *tiers_[i];
+    std::optional<KvTier::Value> owned;
+    std::size_t size = 0;
+    if (tier.zero_copy()) {
+      auto in_place = tier.peek(key);
+      if (!in_place) continue;
+      size = in_place->size();
+    } else {
+      auto got = tier_get(i, tokens, index, key, batch.ahead);
+      if (!got.ok() || !got->has_value()) continue;  // an I/O error reads as a miss
+      owned = std::move(*got);
+      size = owned->size();
+    }
+    if (size != bytes) {
       // Passed the tier's own checks but is no block of this pool: never served, dropped.
-      tiers_[i]->erase(key).permit_unchecked();
+      tier.erase(key).permit_unchecked();
       ++metrics_.tier_dropped_blocks;
       continue;
     }
+    // Evictions to make room queue their reads in the batch, ahead of its writes.
+    batch_ = &batch;
     auto id = allocate();
+    batch_ = nullptr;
     if (!id.ok()) return std::nullopt;  // no room to promote: compute instead
-    if (!memory_->write(*id, **got).ok()) {
-      pool_.unref(*id, now());
-      return std::nullopt;
+    TierBatch::Promoted p{*id, key, t, i, {}, {}};
+    if (owned) {
+      p.owned = std::move(*owned);
+      p.src = p.owned;
+      ++batch.owned;
+    } else if (auto taken = tier.take(key)) {
+      p.src = *taken;
+    } else {
+      pool_.unref(*id, now());  // demoted while making room
+      continue;
     }
-    pool_.seal(*id, key, t);
-    if (tiers_[i]->move_on_promote()) tiers_[i]->erase(key).permit_unchecked();
-    if (persister_ != nullptr && tiers_[i] == persister_->tier()) persister_->mark_known(key);
+    batch.promoted.push_back(std::move(p));
     return TierHit{*id, i};
   }
   return std::nullopt;
+}
+
+bool KvManager::flush_tiers(TierBatch& batch, std::vector<std::int32_t>& ids) {
+  if (!batch.evicted.empty()) {
+    std::vector<std::int32_t> blocks;
+    std::vector<std::span<std::byte>> slots;
+    for (const auto& e : batch.evicted) {
+      blocks.push_back(e.block);
+      slots.push_back(e.slot);
+    }
+    const bool read = memory_->read_many(blocks, slots).ok();
+    for (const auto& e : batch.evicted) {
+      if (read) {
+        tiers_.front()->commit(e.key);
+      } else {
+        tiers_.front()->cancel(e.key);
+      }
+    }
+    if (read) metrics_.offloaded_blocks += std::ssize(batch.evicted);
+    batch.evicted.clear();
+  }
+  bool written = true;
+  if (!batch.promoted.empty()) {
+    std::vector<std::int32_t> blocks;
+    std::vector<std::span<const std::byte>> srcs;
+    for (const auto& p : batch.promoted) {
+      blocks.push_back(p.block);
+      srcs.push_back(p.src);
+    }
+    written = memory_->write_many(blocks, srcs).ok();
+    if (written) {
+      for (const auto& p : batch.promoted) {
+        pool_.seal(p.block, p.key, p.tokens);
+        KvTier& tier = *tiers_[p.tier];
+        if (tier.move_on_promote() && !tier.zero_copy()) tier.erase(p.key).permit_unchecked();
+        if (persister_ != nullptr && &tier == persister_->tier()) persister_->mark_known(p.key);
+      }
+    } else {
+      // The first promoted block ends the prefix: it and every block after it are dropped.
+      auto cut = std::find(ids.begin(), ids.end(), batch.promoted.front().block);
+      for (auto it = cut; it != ids.end(); ++it)
+        pool_.unref(*it, now());
+      ids.erase(cut, ids.end());
+    }
+    batch.promoted.clear();
+    batch.owned = 0;
+  }
+  // Taken values are dropped whether or not they were written: they were promoted.
+  for (KvTier* tier : tiers_)
+    tier->release_taken();
+  return written;
 }
 
 bool KvManager::swapped_out(SeqId seq) const {

@@ -62,6 +62,36 @@ class KvTier {
   virtual bool thread_safe() const { return false; }
   // Bytes the tier holds now (metrics); -1 when it does not keep count.
   virtual std::int64_t stored_bytes() const { return -1; }
+
+  // --- zero-copy access (host RAM); a tier without it returns false / nullopt ---
+  // Whether peek(), take() and reserve() are supported.
+  virtual bool zero_copy() const { return false; }
+  // The bytes under `key` in place (counts as a read for LRU), or nullopt when absent.
+  // Valid until the tier's next put, erase, take or reserve.
+  virtual std::optional<std::span<const std::byte>> peek(const BlockKey& key) {
+    (void)key;
+    return std::nullopt;
+  }
+  // Removes `key` (get() misses it from now on) but keeps its bytes readable, and their
+  // memory unused by later puts, until release_taken(). nullopt when absent.
+  virtual std::optional<std::span<const std::byte>> take(const BlockKey& key) {
+    (void)key;
+    return std::nullopt;
+  }
+  // Frees the memory of every value take() returned.
+  virtual void release_taken() {}
+  // A slot of `bytes` for `key` (replacing any value under it), to be filled by the caller
+  // and then published by commit(key) or dropped by cancel(key); invisible to get() and
+  // never demoted until then. nullopt when the tier cannot hold it (no room, other size).
+  virtual std::optional<std::span<std::byte>> reserve(const BlockKey& key, std::size_t bytes) {
+    (void)key;
+    (void)bytes;
+    return std::nullopt;
+  }
+  // Publishes a reserve()d slot as the value of `key`, most recently used. No-op if none.
+  virtual void commit(const BlockKey& key) { (void)key; }
+  // Frees a reserve()d slot. No-op if none.
+  virtual void cancel(const BlockKey& key) { (void)key; }
 };
 
 }  // namespace agentrt::kv
