@@ -163,6 +163,9 @@ struct Run {
   std::size_t block_bytes = 0;
   Clock::time_point t0;
   std::atomic<int> runnable{0};  // programs with a turn in the engine (not in a tool)
+  // Tokens submitted that no reuse could avoid: prompts and appended results so far.
+  std::atomic<std::int64_t> fresh{0};
+  std::atomic<int> started{0};
   std::mutex mu;
   std::condition_variable cv;
   int ended = 0;
@@ -256,6 +259,8 @@ caf::behavior program_actor(caf::event_based_actor* self, Run* run, ProgramState
   msg.request.program = st->program;
   msg.subscribers.push_back(caf::actor_cast<caf::actor>(self));
   st->context = std::ssize(st->p->prompt);
+  run->fresh += st->context;
+  ++run->started;
   ++run->runnable;
   self->request(run->engine, caf::infinite, actors::generate_atom::value, std::move(msg))
       .then(
@@ -292,6 +297,7 @@ caf::behavior program_actor(caf::event_based_actor* self, Run* run, ProgramState
         resume.appended = t.result;
         resume.max_tokens = st->p->turns[st->turn].output_tokens;
         st->context += std::ssize(t.result) + 1;
+        run->fresh += std::ssize(t.result) + 1;
         ++run->runnable;
         self->request(run->engine, caf::infinite, actors::resume_atom::value, std::move(resume))
             .then([finish](const actors::GenerateReply& r) {
@@ -398,10 +404,9 @@ PointResult run_point(Device& dev, const Args& a, const Setup& setup,
   const double makespan =
       std::chrono::duration<double>((timed_out ? Clock::now() : run.last_end) - run.t0).count();
   const double step_s = after.step_seconds - before.step_seconds;
-  std::int64_t fresh = 0;
-  for (const auto& p : programs)
-    fresh += p.fresh_tokens();
-  fresh -= static_cast<std::int64_t>(programs.size() - 1) * a.w.system_tokens;
+  // The shared system prompt needs computing once.
+  const std::int64_t fresh =
+      run.fresh - static_cast<std::int64_t>(std::max(0, run.started - 1)) * a.w.system_tokens;
   const std::int64_t prefilled = after.engine.prefilled_tokens - before.engine.prefilled_tokens;
   PointResult out;
   out.mean_jct = 0;

@@ -6,13 +6,6 @@
 
 namespace agentrt::bench {
 
-std::int64_t ScriptedProgram::fresh_tokens() const {
-  std::int64_t n = std::ssize(prompt);
-  for (const auto& t : turns)
-    if (!t.tool.empty()) n += std::ssize(t.result) + 1;
-  return n;
-}
-
 std::int64_t ScriptedProgram::output_tokens() const {
   std::int64_t n = 0;
   for (const auto& t : turns)

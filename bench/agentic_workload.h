@@ -42,9 +42,6 @@ struct ScriptedProgram {
   double arrival = 0;  // seconds at unit rate
   std::vector<std::int32_t> prompt;
   std::vector<ScriptedTurn> turns;
-  // Tokens no reuse can avoid computing: the prompt beyond the shared system prompt, each
-  // tool result and the turn's last sampled token fed back with it.
-  std::int64_t fresh_tokens() const;
   std::int64_t output_tokens() const;
 };
 
