@@ -8,19 +8,27 @@
 //   workflow           + eviction by steps to next use (KVFlow), told by the planner below;
 //   workflow_prefetch  + the fixed prompt of a step is copied back from the host tier when
 //                      its dependencies are about to finish (the first reviewer is done).
-// Then the 5-agent shape: 1k input (a 512-token prefix shared by every agent, a 256-token
-// role prompt, 256 tokens of the job's input), 512 output, all five in parallel.
-// Reports TTFT per step, the exact reuse rate (prompt tokens whose KV came from a cache,
-// per the engine's first-token events, over all prompt tokens) and host-to-device bytes and
-// GB/s. Prefetch copies run on the engine thread between steps: none overlaps compute
-// (overlap_share is reported as 0, measured by construction, not estimated).
+// Jobs take templates round by round (a shuffle of all per round): with jobs >= 2 x
+// templates a template's prompts come back after the others', past what the device holds.
+// Then the 5-agent shape: 1k input (a 512-token prefix shared by every agent, a role prompt
+// of --five-role tokens, 256 by default, and the rest the job's input), 512 output, the
+// five in parallel, as many jobs in flight as max_running runs at once (TTFT is then
+// prefill, not a wait for a running slot). The workflow setups know which agents share a
+// prefix: an agent whose prefix another is computing waits for that one's first token
+// instead of computing it too (its TTFT still counts from when it was ready to go).
+// Reports TTFT per step, the exact reuse rate (prefill tokens whose KV came from a cache,
+// per the engine's first-token events, over those plus the tokens computed by prefill,
+// re-prefills after preemption included), its ceiling (prompt tokens an unbounded cache
+// would serve, in submission order) and host-to-device bytes and GB/s. Prefetch copies run
+// on the engine thread between steps: none overlaps compute (overlap_share is reported as
+// 0, measured by construction, not estimated). "started" / "waiting": agents past / before
+// their first token, averaged over engine steps.
 // The Engine is driven directly on one thread (closed loop: `concurrency` jobs in flight,
 // the next admitted when one ends), in wall-clock time.
 //
-// GPU run (CUDA build dir build-cuda; estimated 4-5 minutes on an H200, never measured;
-// add --jobs 32 --five-jobs 8 for about 3):
-//   build-cuda/bench/workflow_kv_bench --backend cuda --shape llama-3.1-8b
-//       --json bench/results/workflow_kv_gpu.json
+// GPU run (CUDA build dir build-cuda; about 6 minutes on an H200, estimated):
+//   build-cuda/bench/workflow_kv_bench --backend cuda --shape llama-3.1-8b --jobs 48
+//       --five-jobs 12 --json bench/results/workflow_kv_gpu.json
 // CPU smoke (tiny-calc, small prompts): workflow_kv_bench --smoke
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -30,7 +38,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <unordered_set>
 
+#include "bench/workflow_kv_report.h"
 #include "bench/workflow_kv_workload.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/engine.h"
@@ -130,22 +140,19 @@ struct Job {
   double start_ms = 0, end_ms = 0;
 };
 
-struct SetupResult {
-  std::string setup;
-  std::map<std::string, std::vector<double>> ttft_ms;  // per step name
-  std::int64_t prompt_tokens = 0, cached_tokens = 0, prefetched_blocks = 0;
-  double prefetch_ms = 0, makespan_ms = 0, mean_jct_ms = 0;
-  EngineStats stats;
-  kv::KvMetrics kv;
-};
-
 // One setup's run of a workload: the planner admits jobs, submits steps as their
 // dependencies finish, and (workflow setups) tells the KV manager which fixed prompts run
 // how many steps from now.
 class Runner {
  public:
   Runner(const Workload& w, Engine& e, const Args& a, bool hints, bool prefetch)
-      : w_(w), e_(e), a_(a), hints_(hints), prefetch_(prefetch), jobs_(w.shape.jobs) {}
+      : w_(w),
+        e_(e),
+        a_(a),
+        hints_(hints),
+        prefetch_(prefetch),
+        part_state_(static_cast<std::size_t>(1 + w.shape.templates * w.roles()), 0),
+        jobs_(w.shape.jobs) {}
 
   SetupResult run(const std::string& setup) {
     t0_ = Clock::now();
@@ -157,6 +164,9 @@ class Runner {
       if (!events.ok()) fail(events.error().to_string());
       for (const auto& ev : *events)
         on_event(ev);
+      started_sum_ += static_cast<double>(started_);
+      waiting_sum_ += static_cast<double>(waiting_) + static_cast<double>(deferred_.size());
+      ++samples_;
     }
     return summarize(setup);
   }
@@ -169,16 +179,19 @@ class Runner {
     return role < w_.shape.reviewers ? w_.shape.review_output : w_.shape.check_output;
   }
 
-  void submit(int job, int role, Tokens prompt) {
+  // `since_ms`: when the agent could have been submitted (its TTFT counts from there).
+  void submit(int job, int role, Tokens prompt, double since_ms = -1) {
     EngineRequest r;
     r.prompt = std::move(prompt);
     r.params.temperature = 0;
     r.params.ignore_eos = true;
     r.params.max_tokens = max_tokens(role);
     r.program = job;
-    Agent ag{job, role, now_ms(), -1, std::ssize(r.prompt), 0, {}};
+    Agent ag{job, role, since_ms >= 0 ? since_ms : now_ms(), -1, std::ssize(r.prompt), 0, {}};
+    note_ceiling(r.prompt);
     auto id = e_.add_request(std::move(r));
     if (!id.ok()) fail(id.error().to_string());
+    ++waiting_;
     by_id_[*id] = agents_.size();
     jobs_[static_cast<std::size_t>(job)].agents.push_back(agents_.size());
     agents_.push_back(std::move(ag));
@@ -189,13 +202,51 @@ class Runner {
     Job& job = jobs_[static_cast<std::size_t>(j)];
     job.stage = 0;
     job.start_ms = now_ms();
-    const int t = w_.job_template[static_cast<std::size_t>(j)];
-    for (int r = 0; r < w_.shape.reviewers; ++r) {
-      Tokens p = w_.prefix(t, r);
-      const Tokens& in = w_.inputs[static_cast<std::size_t>(j)];
-      p.insert(p.end(), in.begin(), in.end());
-      submit(j, r, std::move(p));
+    for (int r = 0; r < w_.shape.reviewers; ++r)
+      request(j, r, reviewer_prompt(j, r));
+  }
+
+  // Shared prefixes of an agent's prompt: 0 the system prompt, 1 + t * roles + role its
+  // role's fixed prompt (each when not empty).
+  std::vector<std::size_t> parts(int job, int role) const {
+    std::vector<std::size_t> out;
+    if (!w_.system.empty()) out.push_back(0);
+    const int t = w_.job_template[static_cast<std::size_t>(job)];
+    if (!w_.fixed[static_cast<std::size_t>(t)][static_cast<std::size_t>(role)].empty())
+      out.push_back(static_cast<std::size_t>(1 + t * w_.roles() + role));
+    return out;
+  }
+
+  // LRU submits every agent at once. The workflow setups know which agents share which
+  // prefix: an agent whose prefix another agent is computing waits for that agent's first
+  // token (the prefix is then cached) instead of computing it too; its TTFT counts from now.
+  void request(int job, int role, Tokens prompt) {
+    if (!hints_) return submit(job, role, std::move(prompt));
+    deferred_.push_back({job, role, std::move(prompt), now_ms()});
+    drain();
+  }
+
+  void drain() {
+    for (std::size_t i = 0; i < deferred_.size();) {
+      const auto need = parts(deferred_[i].job, deferred_[i].role);
+      if (std::any_of(need.begin(), need.end(),
+                      [&](std::size_t p) { return part_state_[p] == 1; })) {
+        ++i;
+        continue;
+      }
+      for (std::size_t p : need)
+        part_state_[p] = std::max(part_state_[p], 1);  // computed by this agent
+      Deferred d = std::move(deferred_[i]);
+      deferred_.erase(deferred_.begin() + static_cast<std::ptrdiff_t>(i));
+      submit(d.job, d.role, std::move(d.prompt), d.since_ms);
     }
+  }
+
+  Tokens reviewer_prompt(int j, int r) const {
+    Tokens p = w_.prefix(w_.job_template[static_cast<std::size_t>(j)], r);
+    const Tokens& in = w_.inputs[static_cast<std::size_t>(j)];
+    p.insert(p.end(), in.begin(), in.end());
+    return p;
   }
 
   void start_checker(int j) {
@@ -206,7 +257,7 @@ class Runner {
     p.insert(p.end(), in.begin(), in.end());
     for (std::size_t i : job.agents)
       p.insert(p.end(), agents_[i].out.begin(), agents_[i].out.end());
-    submit(j, w_.shape.reviewers, std::move(p));
+    request(j, w_.shape.reviewers, std::move(p));
     // Its slot frees when the checker ends: the next pending job's reviewers come next.
     if (prefetch_ && admitted_ < std::ssize(jobs_)) {
       const int t = w_.job_template[static_cast<std::size_t>(admitted_)];
@@ -226,13 +277,22 @@ class Runner {
   void on_event(const EngineEvent& ev) {
     if (ev.kind == EventKind::error) fail("request error: " + ev.message);
     if (ev.kind != EventKind::token) return;
-    Agent& ag = agents_[by_id_.at(ev.request)];
-    ag.out.push_back(ev.token);
+    const std::size_t idx = by_id_.at(ev.request);
+    agents_[idx].out.push_back(ev.token);
     if (ev.cached_tokens >= 0) {
-      ag.first_ms = now_ms();
-      ag.cached = ev.cached_tokens;
+      agents_[idx].first_ms = now_ms();
+      agents_[idx].cached = ev.cached_tokens;
+      --waiting_;
+      ++started_;
+      if (hints_) {
+        for (std::size_t p : parts(agents_[idx].job, agents_[idx].role))
+          part_state_[p] = 2;  // cached
+        drain();               // adds agents: `agents_` may move
+      }
     }
+    Agent& ag = agents_[idx];
     if (!ev.finish) return;
+    --started_;
     Job& job = jobs_[static_cast<std::size_t>(ag.job)];
     if (ag.role == w_.shape.reviewers) return finish_job(ag.job);
     ++job.reviewers_done;
@@ -276,6 +336,20 @@ class Runner {
     return steps;
   }
 
+  // The blocks an open() could match (as KvManager::open: the last token is computed), by
+  // a hash chained over the blocks.
+  void note_ceiling(const Tokens& prompt) {
+    constexpr std::size_t bs = 16;
+    std::size_t h = 0;
+    const std::size_t n = prompt.empty() ? 0 : (prompt.size() - 1) / bs;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string key(reinterpret_cast<const char*>(&h), sizeof h);
+      key.append(reinterpret_cast<const char*>(prompt.data() + i * bs), bs * sizeof(std::int32_t));
+      h = std::hash<std::string>{}(key);
+      if (!seen_.insert(h).second) ceiling_ += static_cast<std::int64_t>(bs);
+    }
+  }
+
   void send_hints() {
     const auto steps = next_uses();
     sent_.resize(steps.size(), -2);
@@ -311,6 +385,9 @@ class Runner {
       r.mean_jct_ms += (j.end_ms - j.start_ms) / static_cast<double>(jobs_.size());
     r.makespan_ms = now_ms();
     r.prefetched_blocks = prefetched_;
+    r.ceiling_tokens = ceiling_;
+    r.mean_started = samples_ > 0 ? started_sum_ / static_cast<double>(samples_) : 0;
+    r.mean_waiting = samples_ > 0 ? waiting_sum_ / static_cast<double>(samples_) : 0;
     r.prefetch_ms = prefetch_ms_;
     r.stats = e_.stats();
     r.kv = e_.kv_metrics();
@@ -321,27 +398,24 @@ class Runner {
   Engine& e_;
   const Args& a_;
   bool hints_, prefetch_;
+  struct Deferred {
+    int job = 0, role = 0;
+    Tokens prompt;
+    double since_ms = 0;
+  };
+  std::vector<int> part_state_;  // per parts() id: 0 not computed, 1 computing, 2 cached
+  std::vector<Deferred> deferred_;
   std::vector<Job> jobs_;
   std::vector<Agent> agents_;
   std::map<RequestId, std::size_t> by_id_;
   std::vector<std::int32_t> sent_;  // hint last sent per (template, role); -2: none
-  std::int64_t admitted_ = 0, done_ = 0, prefetched_ = 0;
-  double prefetch_ms_ = 0;
+  std::int64_t admitted_ = 0, done_ = 0, prefetched_ = 0, ceiling_ = 0;
+  std::unordered_set<std::size_t> seen_;  // block hashes of the prompts submitted
+  int started_ = 0, waiting_ = 0;
+  double prefetch_ms_ = 0, started_sum_ = 0, waiting_sum_ = 0;
+  std::int64_t samples_ = 0;
   Clock::time_point t0_;
 };
-
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v)
-    s += x;
-  return v.empty() ? 0 : s / static_cast<double>(v.size());
-}
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
-}
 
 // A few requests through a throwaway engine: kernel plans and buffers at their sizes.
 void warm_up(Device& d, const Workload& w, const Args& a) {
@@ -360,57 +434,6 @@ void warm_up(Device& d, const Workload& w, const Args& a) {
   while ((*e)->has_work()) {
     if (!(*e)->step().ok()) fail("warm-up step failed");
   }
-}
-
-nlohmann::json report(const SetupResult& r, const SetupResult* lru, const SetupResult* base,
-                      std::int64_t block_bytes) {
-  std::vector<double> all;
-  nlohmann::json steps = nlohmann::json::array();
-  for (const auto& [name, v] : r.ttft_ms) {
-    all.insert(all.end(), v.begin(), v.end());
-    steps.push_back({{"step", name},
-                     {"requests", v.size()},
-                     {"mean_ttft_ms", mean(v)},
-                     {"p50_ttft_ms", quantile(v, 0.5)},
-                     {"p90_ttft_ms", quantile(v, 0.9)}});
-  }
-  const std::int64_t bs = 16;
-  const std::int64_t h2d_blocks = r.kv.hit_tokens[1] / bs + r.prefetched_blocks;
-  const double h2d_bytes = static_cast<double>(h2d_blocks * block_bytes);
-  const double pf_bytes = static_cast<double>(r.prefetched_blocks * block_bytes);
-  const double m = mean(all);
-  auto ratio = [&](const SetupResult* o) {
-    if (o == nullptr) return 0.0;
-    std::vector<double> ov;
-    for (const auto& [n, v] : o->ttft_ms)
-      ov.insert(ov.end(), v.begin(), v.end());
-    return m > 0 ? mean(ov) / m : 0.0;
-  };
-  return {{"setup", r.setup},
-          {"mean_ttft_ms", m},
-          {"p90_ttft_ms", quantile(all, 0.9)},
-          {"speedup_vs_lru", ratio(lru)},
-          {"speedup_vs_recompute", ratio(base)},
-          {"steps", steps},
-          {"prompt_tokens", r.prompt_tokens},
-          {"cached_tokens", r.cached_tokens},
-          {"reuse_rate", r.prompt_tokens > 0 ? static_cast<double>(r.cached_tokens) /
-                                                   static_cast<double>(r.prompt_tokens)
-                                             : 0.0},
-          {"device_hit_tokens", r.kv.hit_tokens[0]},
-          {"host_hit_tokens", r.kv.hit_tokens[1]},
-          {"h2d_bytes", h2d_bytes},
-          {"h2d_gb_s_over_makespan", h2d_bytes / (r.makespan_ms * 1e6)},
-          {"prefetched_blocks", r.prefetched_blocks},
-          {"prefetch_ms", r.prefetch_ms},
-          {"prefetch_gb_s", r.prefetch_ms > 0 ? pf_bytes / (r.prefetch_ms * 1e6) : 0.0},
-          {"overlap_share", 0.0},
-          {"d2h_offloaded_blocks", r.kv.offloaded_blocks},
-          {"evictions", r.kv.evictions},
-          {"prefilled_tokens", r.stats.prefilled_tokens},
-          {"preemptions", r.stats.preemptions},
-          {"mean_jct_ms", r.mean_jct_ms},
-          {"makespan_ms", r.makespan_ms}};
 }
 
 std::vector<std::string> split(const std::string& s) {
@@ -441,6 +464,12 @@ nlohmann::json run_workload(const Args& a, const Shape& shape, std::string& devi
   const auto blocks = static_cast<int>(std::max<std::int64_t>(
       static_cast<std::int64_t>(a.device_fraction * static_cast<double>(w.distinct_tokens())) / 16,
       floor_blocks));
+  if (shape.jobs < 2 * shape.templates) {
+    std::printf(
+        "note: %s: %d jobs over %d templates: a template recurs fewer than twice, so "
+        "little is reused across jobs (and the host tier is barely read)\n",
+        shape.name.c_str(), shape.jobs, shape.templates);
+  }
   Device d = make_device(a, blocks);
   device_name = d.name;
   const auto block_bytes = static_cast<std::int64_t>(d.backend->block_bytes());
@@ -473,19 +502,21 @@ nlohmann::json run_workload(const Args& a, const Shape& shape, std::string& devi
       if (r.setup == n) return &r;
     return nullptr;
   };
-  std::printf("%-18s %10s %10s %10s %9s %8s %9s %9s %9s %8s\n", "setup", "TTFT ms", "p90 ms",
-              "vs LRU", "reuse", "h2d GB", "pf GB/s", "JCT ms", "evicted", "preempt");
+  std::printf("%-18s %9s %9s %7s %6s %7s %7s %7s %9s %8s %8s %7s %7s\n", "setup", "TTFT ms",
+              "p90 ms", "vs LRU", "reuse", "ceiling", "h2d GB", "pf GB/s", "JCT ms", "evicted",
+              "preempt", "started", "waiting");
   nlohmann::json setups = nlohmann::json::array();
   for (const auto& r : rs) {
     auto j = report(r, find("lru"), find("recompute"), block_bytes);
-    std::printf("%-18s %10.1f %10.1f %10.2f %9.3f %8.2f %9.2f %9.1f %9lld %8lld\n", r.setup.c_str(),
-                j["mean_ttft_ms"].get<double>(), j["p90_ttft_ms"].get<double>(),
+    std::printf("%-18s %9.1f %9.1f %7.2f %6.3f %7.3f %7.2f %7.2f %9.1f %8lld %8lld %7.1f %7.1f\n",
+                r.setup.c_str(), j["mean_ttft_ms"].get<double>(), j["p90_ttft_ms"].get<double>(),
                 j["speedup_vs_lru"].get<double>(), j["reuse_rate"].get<double>(),
-                j["h2d_bytes"].get<double>() / 1e9, j["prefetch_gb_s"].get<double>(), r.mean_jct_ms,
-                static_cast<long long>(r.kv.evictions),
-                static_cast<long long>(r.stats.preemptions));
+                j["reuse_ceiling"].get<double>(), j["h2d_bytes"].get<double>() / 1e9,
+                j["prefetch_gb_s"].get<double>(), r.mean_jct_ms,
+                static_cast<long long>(r.kv.evictions), static_cast<long long>(r.stats.preemptions),
+                r.mean_started, r.mean_waiting);
     for (const auto& s : j["steps"]) {
-      std::printf("  %-16s %10.1f %10.1f   (%d requests, p50 %.1f ms)\n",
+      std::printf("  %-16s %9.1f %9.1f   (%d requests, p50 %.1f ms)\n",
                   s["step"].get<std::string>().c_str(), s["mean_ttft_ms"].get<double>(),
                   s["p90_ttft_ms"].get<double>(), s["requests"].get<int>(),
                   s["p50_ttft_ms"].get<double>());
@@ -554,7 +585,12 @@ int main(int argc, char** argv) {
   app.add_option("--input", a.workflow.input_tokens, "job input tokens");
   app.add_option("--review-output", a.workflow.review_output, "reviewer output tokens");
   app.add_option("--check-output", a.workflow.check_output, "checker output tokens");
-  app.add_option("--five-jobs", a.five.jobs, "5-agent jobs (all in flight)");
+  app.add_option("--five-jobs", a.five.jobs, "5-agent jobs");
+  int five_concurrency = 0, five_role = 256;
+  app.add_option("--five-concurrency", five_concurrency,
+                 "5-agent jobs in flight (0: as many as max-running runs at once)");
+  app.add_option("--five-role", five_role,
+                 "tokens of each agent's own 512 that are a fixed role prompt (0: all job input)");
   app.add_option("--device-fraction", a.device_fraction, "device KV / distinct prompt tokens");
   app.add_option("--max-running", a.max_running, "Engine max_running");
   app.add_option("--tokens-per-step", a.tokens_per_step, "Engine max_tokens_per_step");
@@ -564,6 +600,10 @@ int main(int argc, char** argv) {
   app.add_flag("--smoke", a.smoke, "tiny sizes (CPU smoke run)");
   app.add_option("--json", a.json_path, "write the figures here");
   CLI11_PARSE(app, argc, argv);
-  a.five.concurrency = a.five.jobs;
+  five_role = std::clamp(five_role, 0, 512);
+  a.five.fixed_min = a.five.fixed_max = five_role;
+  a.five.input_tokens = 512 - five_role;
+  const int fit = std::max(1, a.max_running / a.five.reviewers);
+  a.five.concurrency = std::min(a.five.jobs, five_concurrency > 0 ? five_concurrency : fit);
   return agentrt::bench::run(a);
 }

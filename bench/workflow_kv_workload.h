@@ -2,6 +2,7 @@
 // prompts shared by every job of their template, and the 5-agent shape.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -37,13 +38,17 @@ struct Workload {
     return p;
   }
   int roles() const { return shape.reviewers + (shape.checker ? 1 : 0); }
-  // Prompt tokens of distinct content: the fixed prompts once, plus the unique part of the
-  // jobs in flight (inputs, and the reviewers' outputs a checker reads).
+  // Prompt tokens of distinct content: the fixed prompts of the templates the jobs use,
+  // once, plus the unique part of the jobs in flight (inputs, and the reviewers' outputs a
+  // checker reads).
   std::int64_t distinct_tokens() const {
     std::int64_t n = std::ssize(system);
-    for (const auto& t : fixed) {
-      for (const auto& f : t)
-        n += std::ssize(f);
+    std::vector<bool> used(fixed.size(), false);
+    for (int t : job_template)
+      used[static_cast<std::size_t>(t)] = true;
+    for (std::size_t t = 0; t < fixed.size(); ++t) {
+      for (const auto& f : fixed[t])
+        n += used[t] ? std::ssize(f) : 0;
     }
     const std::int64_t per_job =
         static_cast<std::int64_t>(roles()) * shape.input_tokens +
@@ -68,9 +73,19 @@ inline Workload make_workload(const Shape& s, int vocab, std::uint64_t seed) {
     for (int r = 0; r < w.roles(); ++r)
       w.fixed.back().push_back(tokens(len(rng)));
   }
+  // Templates come round by round, each round a shuffle of all of them: every template
+  // recurs about every `templates` jobs. Drawn independently, 16 jobs over 16 templates use
+  // ~10 of them once or twice, and nothing evicted is ever asked for again.
+  std::vector<int> round;
   for (int j = 0; j < s.jobs; ++j) {
     w.inputs.push_back(tokens(s.input_tokens));
-    w.job_template.push_back(static_cast<int>(rng() % static_cast<std::uint64_t>(s.templates)));
+    if (round.empty()) {
+      for (int t = s.templates - 1; t >= 0; --t)
+        round.push_back(t);
+      std::shuffle(round.begin(), round.end(), rng);
+    }
+    w.job_template.push_back(round.back());
+    round.pop_back();
   }
   return w;
 }
