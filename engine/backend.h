@@ -100,6 +100,16 @@ class Backend {
       AGENTRT_TRY(write_block(ids[i], in[i]));
     return ok_status();
   }
+  // read_blocks(read_ids, out) then write_blocks(write_ids, in), overlapped where the
+  // backend can: a write waits only for the read of its own block (CUDA: both directions
+  // of the bus at once). Errors as theirs; on error some of either may have been copied.
+  virtual Status swap_blocks(std::span<const std::int32_t> read_ids,
+                             std::span<const std::span<std::byte>> out,
+                             std::span<const std::int32_t> write_ids,
+                             std::span<const std::span<const std::byte>> in) {
+    AGENTRT_TRY(read_blocks(read_ids, out));
+    return write_blocks(write_ids, in);
+  }
   // Host memory that block copies will often use (the host tier's slab): a backend may pin
   // it so that read_block()/write_block() on spans inside it copy without staging (CUDA:
   // cudaHostRegister). Until unregister_host_memory(p), the memory must stay allocated.

@@ -63,6 +63,12 @@ class Engine::BackendMemory final : public kv::BlockMemory {
                     std::span<const std::span<const std::byte>> in) override {
     return b_.write_blocks(ids, in);
   }
+  Status swap_many(std::span<const std::int32_t> read_ids,
+                   std::span<const std::span<std::byte>> out,
+                   std::span<const std::int32_t> write_ids,
+                   std::span<const std::span<const std::byte>> in) override {
+    return b_.swap_blocks(read_ids, out, write_ids, in);
+  }
 
  private:
   Backend& b_;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 
 #include "engine/cpu/cpu_weights.h"
 #include "engine/kv_pool_limits.h"
@@ -53,6 +54,10 @@ CudaBackend::~CudaBackend() {
   if (io_done_) cudaEventDestroy(io_done_);
   if (stream_) cudaStreamDestroy(stream_);
   if (io_stream_) cudaStreamDestroy(io_stream_);
+  if (io_write_stream_) cudaStreamSynchronize(io_write_stream_);
+  for (cudaEvent_t e : swap_events_)
+    cudaEventDestroy(e);
+  if (io_write_stream_) cudaStreamDestroy(io_write_stream_);
 }
 
 Status CudaBackend::init_device() {
@@ -73,6 +78,7 @@ Status CudaBackend::init_device() {
       cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, options_.device));
   AGENTRT_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   AGENTRT_CUDA_TRY(cudaStreamCreateWithFlags(&io_stream_, cudaStreamNonBlocking));
+  AGENTRT_CUDA_TRY(cudaStreamCreateWithFlags(&io_write_stream_, cudaStreamNonBlocking));
   AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&meta_copied_, cudaEventDisableTiming));
   AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&compute_done_, cudaEventDisableTiming));
   AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&io_done_, cudaEventDisableTiming));
@@ -271,6 +277,64 @@ Status CudaBackend::write_blocks(std::span<const std::int32_t> ids,
   AGENTRT_CUDA_TRY(cudaStreamWaitEvent(stream_, io_done_, 0));
   // The caller may reuse its memory once this returns.
   return cuda_status(cudaStreamSynchronize(io_stream_), "write_blocks");
+}
+
+Status CudaBackend::swap_blocks(std::span<const std::int32_t> read_ids,
+                                std::span<const std::span<std::byte>> out,
+                                std::span<const std::int32_t> write_ids,
+                                std::span<const std::span<const std::byte>> in) {
+  const std::size_t bytes = block_bytes();
+  bool direct = !read_ids.empty() && !write_ids.empty();
+  for (const auto& o : out)
+    direct = direct && host_registered(o.data(), o.size());
+  for (const auto& i : in)
+    direct = direct && host_registered(i.data(), i.size());
+  if (!direct) {
+    AGENTRT_TRY(read_blocks(read_ids, out));
+    return write_blocks(write_ids, in);
+  }
+  if (read_ids.size() != out.size()) return block_count_error("swap_blocks");
+  if (write_ids.size() != in.size()) return block_count_error("swap_blocks");
+  for (std::size_t i = 0; i < read_ids.size(); ++i)
+    AGENTRT_TRY(check_block_io("read_block", read_ids[i], out[i].size()));
+  for (std::size_t i = 0; i < write_ids.size(); ++i)
+    AGENTRT_TRY(check_block_io("write_block", write_ids[i], in[i].size()));
+  // An event after every kChunk reads: a write waits for the chunk holding its block's read.
+  constexpr std::size_t kChunk = 8;
+  const std::size_t chunks = (read_ids.size() + kChunk - 1) / kChunk;
+  while (swap_events_.size() < chunks) {
+    cudaEvent_t e = nullptr;
+    AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    swap_events_.push_back(e);
+  }
+  AGENTRT_TRY(io_after_compute());
+  AGENTRT_CUDA_TRY(cudaStreamWaitEvent(io_write_stream_, compute_done_, 0));
+  std::unordered_map<std::int32_t, std::size_t> read_at;
+  for (std::size_t i = 0; i < read_ids.size(); ++i) {
+    const char* src = kv_pool_.get<const char>() + static_cast<std::size_t>(read_ids[i]) * bytes;
+    AGENTRT_CUDA_TRY(
+        cudaMemcpyAsync(out[i].data(), src, bytes, cudaMemcpyDeviceToHost, io_stream_));
+    if ((i + 1) % kChunk == 0 || i + 1 == read_ids.size())
+      AGENTRT_CUDA_TRY(cudaEventRecord(swap_events_[i / kChunk], io_stream_));
+    read_at[read_ids[i]] = i;
+  }
+  std::size_t waited = 0;  // chunks the write stream waits for already
+  for (std::size_t j = 0; j < write_ids.size(); ++j) {
+    if (auto it = read_at.find(write_ids[j]);
+        it != read_at.end() && it->second / kChunk >= waited) {
+      AGENTRT_CUDA_TRY(cudaStreamWaitEvent(io_write_stream_, swap_events_[it->second / kChunk], 0));
+      waited = it->second / kChunk + 1;
+    }
+    char* dst = kv_pool_.get<char>() + static_cast<std::size_t>(write_ids[j]) * bytes;
+    AGENTRT_CUDA_TRY(
+        cudaMemcpyAsync(dst, in[j].data(), bytes, cudaMemcpyHostToDevice, io_write_stream_));
+  }
+  // Later steps read the written blocks only after the copies.
+  AGENTRT_CUDA_TRY(cudaEventRecord(io_done_, io_write_stream_));
+  AGENTRT_CUDA_TRY(cudaStreamWaitEvent(stream_, io_done_, 0));
+  const cudaError_t reads = cudaStreamSynchronize(io_stream_);
+  AGENTRT_TRY(cuda_status(cudaStreamSynchronize(io_write_stream_), "swap_blocks"));
+  return cuda_status(reads, "swap_blocks");
 }
 
 }  // namespace agentrt::kernels

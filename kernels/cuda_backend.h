@@ -102,6 +102,13 @@ class CudaBackend final : public Backend {
                      std::span<const std::span<std::byte>> out) override;
   Status write_blocks(std::span<const std::int32_t> ids,
                       std::span<const std::span<const std::byte>> in) override;
+  // Reads on the swap stream, writes on a second one, each write waiting only for the
+  // reads up to its block's (both directions of PCIe at once). Staged spans fall back to
+  // read_blocks() then write_blocks().
+  Status swap_blocks(std::span<const std::int32_t> read_ids,
+                     std::span<const std::span<std::byte>> out,
+                     std::span<const std::int32_t> write_ids,
+                     std::span<const std::span<const std::byte>> in) override;
   // cudaHostRegister: pins [p, p + bytes) for direct DMA. Errors: the CUDA error.
   Status register_host_memory(void* p, std::size_t bytes) override;
   void unregister_host_memory(void* p) override;
@@ -198,6 +205,8 @@ class CudaBackend final : public Backend {
   int sm_count_ = 0;
   cudaStream_t stream_ = nullptr;
   cudaStream_t io_stream_ = nullptr;
+  cudaStream_t io_write_stream_ = nullptr;  // swap_blocks()'s writes
+  std::vector<cudaEvent_t> swap_events_;    // swap_blocks(): one per chunk of reads
   std::vector<std::pair<char*, std::size_t>> host_registered_;  // register_host_memory()
   cudaEvent_t meta_copied_ = nullptr;
   cudaEvent_t compute_done_ = nullptr;

@@ -227,6 +227,31 @@ TEST_P(CudaGolden, BatchedEqualsUnbatchedAndBlocksRoundTrip) {
       backend_->write_blocks(std::vector<std::int32_t>{0, 64}, std::span(in).first(2)).ok());
   backend_->unregister_host_memory(slab.data());
   EXPECT_FALSE(backend_->host_registered(slab.data(), n));
+
+  // swap_blocks: 12 blocks read out while new contents are written into them in reverse
+  // order (each write waits for its block's read), on registered memory.
+  constexpr std::size_t kSwap = 12;
+  std::vector<std::byte> big(2 * kSwap * n), before(kSwap * n), after(kSwap * n);
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<std::byte>((i * 13 + i / n) & 0xff);
+  ASSERT_TRUE(backend_->register_host_memory(big.data(), big.size()).ok());
+  std::vector<std::int32_t> ids, reversed;
+  std::vector<std::span<std::byte>> outs, before_spans, after_spans;
+  std::vector<std::span<const std::byte>> ins;
+  for (std::size_t i = 0; i < kSwap; ++i) {
+    ids.push_back(static_cast<std::int32_t>(20 + i));
+    reversed.push_back(static_cast<std::int32_t>(20 + kSwap - 1 - i));
+    outs.push_back(std::span<std::byte>(big).subspan(i * n, n));
+    ins.push_back(std::span<const std::byte>(big).subspan((kSwap + i) * n, n));
+    before_spans.push_back(std::span<std::byte>(before).subspan(i * n, n));
+    after_spans.push_back(std::span<std::byte>(after).subspan(i * n, n));
+  }
+  ASSERT_TRUE(backend_->read_blocks(ids, before_spans).ok());
+  ASSERT_TRUE(backend_->swap_blocks(ids, outs, reversed, ins).ok());
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), big.begin()));
+  ASSERT_TRUE(backend_->read_blocks(reversed, after_spans).ok());
+  EXPECT_TRUE(std::equal(after.begin(), after.end(), big.begin() + kSwap * n));
+  backend_->unregister_host_memory(big.data());
 }
 
 TEST_P(CudaGolden, BadPlansAreRejected) {

@@ -40,6 +40,16 @@ class BlockMemory {
       AGENTRT_TRY(write(ids[i], in[i]));
     return ok_status();
   }
+  // read_many(read_ids, out) then write_many(write_ids, in), overlapped where the memory
+  // can (a write waits only for the read of its own block). Errors: either's; on error some
+  // of either may have been copied.
+  virtual Status swap_many(std::span<const std::int32_t> read_ids,
+                           std::span<const std::span<std::byte>> out,
+                           std::span<const std::int32_t> write_ids,
+                           std::span<const std::span<const std::byte>> in) {
+    AGENTRT_TRY(read_many(read_ids, out));
+    return write_many(write_ids, in);
+  }
 
  private:
   static Status size_mismatch() {

@@ -172,8 +172,8 @@ class KvManager {
     std::size_t tier = 0;
   };
   // One open(), pin_prefix() or prefetch()'s block copies, run together by flush_tiers():
-  // blocks evicted meanwhile are read into host tier slots, then the promoted blocks are
-  // written from the tiers' memory, each kind with one BlockMemory call (one wait).
+  // blocks evicted meanwhile are read into host tier slots and the promoted blocks written
+  // from the tiers' memory, in one BlockMemory::swap_many (one wait).
   struct TierBatch {
     struct Evicted {
       std::int32_t block = 0;
@@ -199,9 +199,9 @@ class KvManager {
   // allocated block (referenced once, not yet written): its id and the tier it came from.
   std::optional<TierHit> match_tiers(std::span<const std::int32_t> tokens, std::size_t index,
                                      const BlockKey& key, TierBatch& batch);
-  // Runs the batch's copies and empties it. On a failed write, `ids` (the blocks matched so
-  // far, in prefix order) is cut before the first block the batch promoted, the cut ones
-  // unreferenced. Returns whether every promotion was written.
+  // Runs the batch's copies (one BlockMemory::swap_many) and empties it. On an error, `ids`
+  // (the blocks matched so far, in prefix order) is cut before the first block the batch
+  // promoted, the cut ones unreferenced. Returns whether every promotion was written.
   bool flush_tiers(TierBatch& batch, std::vector<std::int32_t>& ids);
   Result<std::optional<KvTier::Value>> tier_get(std::size_t tier,
                                                 std::span<const std::int32_t> tokens,

@@ -91,54 +91,51 @@ std::optional<KvManager::TierHit> KvManager::match_tiers(std::span<const std::in
 }
 
 bool KvManager::flush_tiers(TierBatch& batch, std::vector<std::int32_t>& ids) {
-  if (!batch.evicted.empty()) {
-    std::vector<std::int32_t> blocks;
-    std::vector<std::span<std::byte>> slots;
-    for (const auto& e : batch.evicted) {
-      blocks.push_back(e.block);
-      slots.push_back(e.slot);
-    }
-    const bool read = memory_->read_many(blocks, slots).ok();
-    for (const auto& e : batch.evicted) {
-      if (read) {
-        tiers_.front()->commit(e.key);
-      } else {
-        tiers_.front()->cancel(e.key);
-      }
-    }
-    if (read) metrics_.offloaded_blocks += std::ssize(batch.evicted);
-    batch.evicted.clear();
+  std::vector<std::int32_t> evicted, promoted;
+  std::vector<std::span<std::byte>> slots;
+  std::vector<std::span<const std::byte>> srcs;
+  for (const auto& e : batch.evicted) {
+    evicted.push_back(e.block);
+    slots.push_back(e.slot);
   }
-  bool written = true;
-  if (!batch.promoted.empty()) {
-    std::vector<std::int32_t> blocks;
-    std::vector<std::span<const std::byte>> srcs;
-    for (const auto& p : batch.promoted) {
-      blocks.push_back(p.block);
-      srcs.push_back(p.src);
-    }
-    written = memory_->write_many(blocks, srcs).ok();
-    if (written) {
-      for (const auto& p : batch.promoted) {
-        pool_.seal(p.block, p.key, p.tokens);
-        KvTier& tier = *tiers_[p.tier];
-        if (tier.move_on_promote() && !tier.zero_copy()) tier.erase(p.key).permit_unchecked();
-        if (persister_ != nullptr && &tier == persister_->tier()) persister_->mark_known(p.key);
-      }
+  for (const auto& p : batch.promoted) {
+    promoted.push_back(p.block);
+    srcs.push_back(p.src);
+  }
+  // One call, so that a backend overlaps the two directions; on an error neither side is
+  // trusted.
+  const bool ok = (evicted.empty() && promoted.empty()) ||
+                  memory_->swap_many(evicted, slots, promoted, srcs).ok();
+  for (const auto& e : batch.evicted) {
+    if (ok) {
+      tiers_.front()->commit(e.key);
     } else {
-      // The first promoted block ends the prefix: it and every block after it are dropped.
-      auto cut = std::find(ids.begin(), ids.end(), batch.promoted.front().block);
-      for (auto it = cut; it != ids.end(); ++it)
-        pool_.unref(*it, now());
-      ids.erase(cut, ids.end());
+      tiers_.front()->cancel(e.key);
     }
-    batch.promoted.clear();
-    batch.owned = 0;
   }
+  if (ok) metrics_.offloaded_blocks += std::ssize(batch.evicted);
+  if (ok) {
+    for (const auto& p : batch.promoted) {
+      pool_.seal(p.block, p.key, p.tokens);
+      KvTier& tier = *tiers_[p.tier];
+      if (tier.move_on_promote() && !tier.zero_copy()) tier.erase(p.key).permit_unchecked();
+      if (persister_ != nullptr && &tier == persister_->tier()) persister_->mark_known(p.key);
+    }
+  } else if (!batch.promoted.empty()) {
+    // The first promoted block ends the prefix: it and every block after it are dropped.
+    auto first = std::find(ids.begin(), ids.end(), batch.promoted.front().block);
+    for (auto it = first; it != ids.end(); ++it)
+      pool_.unref(*it, now());
+    ids.erase(first, ids.end());
+  }
+  const bool cut = !ok && !batch.promoted.empty();
+  batch.evicted.clear();
+  batch.promoted.clear();
+  batch.owned = 0;
   // Taken values are dropped whether or not they were written: they were promoted.
   for (KvTier* tier : tiers_)
     tier->release_taken();
-  return written;
+  return !cut;
 }
 
 bool KvManager::swapped_out(SeqId seq) const {
