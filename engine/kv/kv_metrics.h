@@ -20,11 +20,12 @@ struct KvMetrics {
   std::int64_t swapped_in_blocks = 0;
   std::int64_t pins_created = 0;
   std::int64_t pins_expired = 0;
-  std::int64_t pins_revoked = 0;       // taken back under memory pressure
-  std::int64_t prefetched_blocks = 0;  // copied back from a lower tier by a re-pin
-  std::int64_t pinned_blocks = 0;      // now: blocks held by at least one pin
-  std::int64_t pinned_bytes = 0;       // now
-  std::int64_t active_pins = 0;        // now: owners holding a pin
+  std::int64_t pins_revoked = 0;  // taken back under memory pressure
+  std::int64_t prefetched_blocks =
+      0;  // copied back from a lower tier by a re-pin or a workflow prefetch
+  std::int64_t pinned_blocks = 0;  // now: blocks held by at least one pin
+  std::int64_t pinned_bytes = 0;   // now
+  std::int64_t active_pins = 0;    // now: owners holding a pin
   // Now, the device pool by state; with pinned_blocks they sum to the pool's size.
   std::int64_t free_blocks = 0;    // on the free list (no content)
   std::int64_t cached_blocks = 0;  // cached content, unreferenced and unpinned (evictable)
