@@ -11,7 +11,8 @@
 // Jobs take templates round by round (a shuffle of all per round): with jobs >= 2 x
 // templates a template's prompts come back after the others', past what the device holds.
 // Then the 5-agent shape: 1k input (a 512-token prefix shared by every agent, a role prompt
-// of --five-role tokens, 256 by default, and the rest the job's input), 512 output, the
+// of --five-role tokens, 256 by default, and the rest the agent's own input for the job;
+// --five-role 0 is the literal split, 512 shared and 512 the agent's), 512 output, the
 // five in parallel, as many jobs in flight as max_running runs at once (TTFT is then
 // prefill, not a wait for a running slot). The workflow setups know which agents share a
 // prefix: an agent whose prefix another is computing waits for that one's first token
@@ -61,8 +62,8 @@ struct Args {
   std::string shape = "llama-3.1-8b";  // cuda: the random-weight shape
   std::string model_dir = std::string(AGENTRT_SOURCE_DIR) + "/models/tiny-calc";
   Shape workflow{"workflow"};
-  // 5 agents, no checker; 512 shared + 256 role + 256 input tokens, 512 output; 16 jobs.
-  Shape five{"five_agent", 1, 5, false, 512, 256, 256, 256, 512, 0, 16, 16};
+  // 5 agents, no checker; 512 shared + 256 role + 256 of the agent's own input, 512 output.
+  Shape five{"five_agent", 1, 5, false, 512, 256, 256, 256, 512, 0, 16, 16, true};
   double device_fraction = 0.5;  // of the distinct prompt tokens
   int max_running = 16, tokens_per_step = 4096;
   int lookahead = 0;  // pending jobs the planner hints about; 0: concurrency
@@ -244,7 +245,7 @@ class Runner {
 
   Tokens reviewer_prompt(int j, int r) const {
     Tokens p = w_.prefix(w_.job_template[static_cast<std::size_t>(j)], r);
-    const Tokens& in = w_.inputs[static_cast<std::size_t>(j)];
+    const Tokens& in = w_.input(j, r);
     p.insert(p.end(), in.begin(), in.end());
     return p;
   }
@@ -253,7 +254,7 @@ class Runner {
     Job& job = jobs_[static_cast<std::size_t>(j)];
     job.stage = 1;
     Tokens p = w_.prefix(w_.job_template[static_cast<std::size_t>(j)], w_.shape.reviewers);
-    const Tokens& in = w_.inputs[static_cast<std::size_t>(j)];
+    const Tokens& in = w_.input(j, w_.shape.reviewers);
     p.insert(p.end(), in.begin(), in.end());
     for (std::size_t i : job.agents)
       p.insert(p.end(), agents_[i].out.begin(), agents_[i].out.end());
@@ -590,7 +591,7 @@ int main(int argc, char** argv) {
   app.add_option("--five-concurrency", five_concurrency,
                  "5-agent jobs in flight (0: as many as max-running runs at once)");
   app.add_option("--five-role", five_role,
-                 "tokens of each agent's own 512 that are a fixed role prompt (0: all job input)");
+                 "tokens of each agent's own 512 that are a fixed role prompt (0: all its input)");
   app.add_option("--device-fraction", a.device_fraction, "device KV / distinct prompt tokens");
   app.add_option("--max-running", a.max_running, "Engine max_running");
   app.add_option("--tokens-per-step", a.tokens_per_step, "Engine max_tokens_per_step");

@@ -21,6 +21,7 @@ struct Shape {
   int system_tokens = 0, fixed_min = 2048, fixed_max = 8192, input_tokens = 256;
   int review_output = 128, check_output = 128;
   int jobs = 48, concurrency = 16;
+  bool agent_inputs = false;  // each agent of a job its own input (else one per job)
 };
 
 // The prompts of one workload: fixed prompts per template and role (the checker is role
@@ -38,6 +39,10 @@ struct Workload {
     return p;
   }
   int roles() const { return shape.reviewers + (shape.checker ? 1 : 0); }
+  const Tokens& input(int job, int role) const {
+    const int i = shape.agent_inputs ? job * roles() + role : job;
+    return inputs[static_cast<std::size_t>(i)];
+  }
   // Prompt tokens of distinct content: the fixed prompts of the templates the jobs use,
   // once, plus the unique part of the jobs in flight (inputs, and the reviewers' outputs a
   // checker reads).
@@ -78,7 +83,8 @@ inline Workload make_workload(const Shape& s, int vocab, std::uint64_t seed) {
   // ~10 of them once or twice, and nothing evicted is ever asked for again.
   std::vector<int> round;
   for (int j = 0; j < s.jobs; ++j) {
-    w.inputs.push_back(tokens(s.input_tokens));
+    for (int r = 0; r < (s.agent_inputs ? w.roles() : 1); ++r)
+      w.inputs.push_back(tokens(s.input_tokens));
     if (round.empty()) {
       for (int t = s.templates - 1; t >= 0; --t)
         round.push_back(t);
