@@ -1,5 +1,7 @@
 #include "engine/kv/host_tier.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 
 namespace agentrt::kv {
@@ -11,17 +13,11 @@ HostTier::HostTier(std::size_t capacity_bytes, KvTier* next, std::size_t block_b
 
 void HostTier::allocate_slab(std::size_t block_bytes) {
   slot_bytes_ = block_bytes;
-  slots_ = capacity_ / block_bytes;
+  slots_ = std::min<std::size_t>(capacity_ / block_bytes, INT32_MAX);  // slot ids are int32
   if (slots_ == 0) return;
-  // Left uninitialized: the OS commits pages as slots are first written.
+  // Left uninitialized: the OS commits pages as slots are first written. Slot metadata
+  // grows as slots are first used, so a large, mostly empty tier costs little.
   slab_.reset(new std::byte[slots_ * slot_bytes_]);
-  keys_.resize(slots_);
-  prev_.assign(slots_, kNone);
-  next_slot_.assign(slots_, kNone);
-  free_.reserve(slots_);
-  // Low slots first, so a partly filled slab touches a prefix of its pages.
-  for (std::size_t s = slots_; s-- > 0;)
-    free_.push_back(static_cast<std::int32_t>(s));
 }
 
 void HostTier::link_front(std::int32_t s) {
@@ -45,6 +41,12 @@ std::int32_t HostTier::acquire_slot() {
     const std::int32_t s = free_.back();
     free_.pop_back();
     return s;
+  }
+  if (keys_.size() < slots_) {  // never used yet: low slots first
+    keys_.emplace_back();
+    prev_.push_back(kNone);
+    next_slot_.push_back(kNone);
+    return static_cast<std::int32_t>(keys_.size() - 1);
   }
   const std::int32_t victim = tail_;
   if (victim == kNone) return kNone;

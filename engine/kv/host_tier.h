@@ -64,7 +64,7 @@ class HostTier final : public KvTier {
   std::size_t slot_bytes_ = 0;
   std::size_t slots_ = 0;
   std::unique_ptr<std::byte[]> slab_;
-  std::vector<BlockKey> keys_;  // per slot: the key stored there
+  std::vector<BlockKey> keys_;  // per slot used so far: the key stored there
   // Per slot: LRU neighbours (prev = more recent), kNone at the ends.
   std::vector<std::int32_t> prev_, next_slot_;
   std::int32_t head_ = kNone, tail_ = kNone;  // most, least recently used
