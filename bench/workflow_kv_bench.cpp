@@ -497,6 +497,10 @@ nlohmann::json run_workload(const Args& a, const Shape& shape, std::string& devi
     const bool hints = setup.rfind("workflow", 0) == 0;
     Runner runner(w, **e, a, hints, setup == "workflow_prefetch");
     rs.push_back(runner.run(setup));
+    // A line per setup as it ends, so a run cut by a time limit still shows what it did.
+    std::printf("  %s done: mean JCT %.1f ms, %lld evictions\n", setup.c_str(),
+                rs.back().mean_jct_ms, static_cast<long long>(rs.back().kv.evictions));
+    std::fflush(stdout);
   }
   auto find = [&](const std::string& n) -> const SetupResult* {
     for (const auto& r : rs)
@@ -524,6 +528,7 @@ nlohmann::json run_workload(const Args& a, const Shape& shape, std::string& devi
     }
     setups.push_back(std::move(j));
   }
+  std::fflush(stdout);
   return {{"workload", shape.name},
           {"jobs", shape.jobs},
           {"concurrency", shape.concurrency},
