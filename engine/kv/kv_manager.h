@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -203,6 +204,11 @@ class KvManager {
   // (the blocks matched so far, in prefix order) is cut before the first block the batch
   // promoted, the cut ones unreferenced. Returns whether every promotion was written.
   bool flush_tiers(TierBatch& batch, std::vector<std::int32_t>& ids);
+  // The longest cached full-block prefix of `tokens`, each block referenced (the caller
+  // unrefs them): device blocks as they are, lower-tier hits copied back in batches while
+  // `may_promote()` allows (prefetched_blocks counts them). pin_prefix and prefetch share it.
+  std::vector<std::int32_t> hold_prefix(std::span<const std::int32_t> tokens,
+                                        const std::function<bool()>& may_promote);
   Result<std::optional<KvTier::Value>> tier_get(std::size_t tier,
                                                 std::span<const std::int32_t> tokens,
                                                 std::size_t index, const BlockKey& key,

@@ -22,39 +22,15 @@ std::int64_t KvManager::hint_reuse(HintOwner owner, std::span<const std::int32_t
 }
 
 std::int64_t KvManager::prefetch(std::span<const std::int32_t> tokens, std::int32_t steps) {
-  const auto bs = static_cast<std::size_t>(opt_.block_size);
-  const std::size_t full = tokens.size() / bs;
-  // Blocks of the prefix are held (referenced) until the end, so that making room for the
-  // next one cannot take them back.
-  std::vector<std::int32_t> held;
-  TierBatch batch;
-  std::int64_t copied = 0;
-  BlockKey parent = root_;
-  for (std::size_t i = 0; i < full; ++i) {
-    auto part = tokens.subspan(i * bs, bs);
-    const BlockKey key = chain_key(parent, part, opt_.model_fingerprint);
-    std::optional<std::int32_t> id = pool_.find(key, part);
-    if (id) {
-      pool_.ref(*id, now());
-    } else {
-      // Room only from the free list or a block needed later than this one; never a pin.
-      const bool room = pool_.free_count() > 0 ||
-                        (pool_.evictable_count() > 0 && pool_.victim_next_use() > steps);
-      if (!room) break;
-      auto hit = match_tiers(tokens.first(full * bs), i, key, batch);
-      if (!hit) break;
-      id = hit->block;
-      ++copied;
-      ++metrics_.prefetched_blocks;
-    }
-    held.push_back(*id);
-    parent = key;
-    if (batch.full() && !flush_tiers(batch, held)) break;
-  }
-  flush_tiers(batch, held);
+  const std::int64_t before = metrics_.prefetched_blocks;
+  // Room only from the free list or a block needed later than this one; never a pin.
+  const auto held = hold_prefix(tokens, [&] {
+    return pool_.free_count() > 0 ||
+           (pool_.evictable_count() > 0 && pool_.victim_next_use() > steps);
+  });
   for (std::int32_t id : held)
     pool_.unref(id, now());
-  return copied;
+  return metrics_.prefetched_blocks - before;
 }
 
 }  // namespace agentrt::kv

@@ -99,36 +99,13 @@ Result<std::int64_t> KvManager::pin_prefix(PinOwner owner, std::span<const std::
     unpin(owner);
     return std::int64_t{0};
   }
-  const auto bs = static_cast<std::size_t>(opt_.block_size);
-  const std::size_t full = tokens.size() / bs;
-  // Each block found is referenced until the pin holds it, so that promoting the next one
-  // (which may evict) cannot take it back.
-  std::vector<std::int32_t> blocks;
-  TierBatch batch;
-  BlockKey parent = root_;
-  for (std::size_t i = 0; i < full; ++i) {
-    auto part = tokens.subspan(i * bs, bs);
-    const BlockKey key = chain_key(parent, part, opt_.model_fingerprint);
-    std::optional<std::int32_t> id = pool_.find(key, part);
-    if (id) {
-      pool_.ref(*id, now());
-    } else if (auto hit = match_tiers(tokens.first(full * bs), i, key, batch)) {
-      id = hit->block;
-      ++metrics_.prefetched_blocks;
-    } else {
-      break;
-    }
-    blocks.push_back(*id);
-    parent = key;
-    if (batch.full() && !flush_tiers(batch, blocks)) break;
-  }
-  flush_tiers(batch, blocks);
+  const std::vector<std::int32_t> blocks = hold_prefix(tokens, [] { return true; });
   Status st = blocks.empty() ? ok_status() : pin_blocks(owner, blocks, ttl);
   if (blocks.empty()) unpin(owner);
   for (std::int32_t id : blocks)
     pool_.unref(id, now());
   if (!st.ok()) return st.error();
-  return static_cast<std::int64_t>(blocks.size() * bs);
+  return std::ssize(blocks) * opt_.block_size;
 }
 
 int KvManager::revocable_blocks() const {

@@ -203,4 +203,34 @@ Status KvManager::swap_in(SeqId seq) {
   return ok_status();
 }
 
+std::vector<std::int32_t> KvManager::hold_prefix(std::span<const std::int32_t> tokens,
+                                                 const std::function<bool()>& may_promote) {
+  const auto bs = static_cast<std::size_t>(opt_.block_size);
+  const std::size_t full = tokens.size() / bs;
+  // Each block is referenced as it is found, so that making room for the next one (which
+  // may evict) cannot take it back.
+  std::vector<std::int32_t> held;
+  TierBatch batch;
+  BlockKey parent = root_;
+  for (std::size_t i = 0; i < full; ++i) {
+    auto part = tokens.subspan(i * bs, bs);
+    const BlockKey key = chain_key(parent, part, opt_.model_fingerprint);
+    std::optional<std::int32_t> id = pool_.find(key, part);
+    if (id) {
+      pool_.ref(*id, now());
+    } else {
+      if (!may_promote()) break;
+      auto hit = match_tiers(tokens.first(full * bs), i, key, batch);
+      if (!hit) break;
+      id = hit->block;
+      ++metrics_.prefetched_blocks;
+    }
+    held.push_back(*id);
+    parent = key;
+    if (batch.full() && !flush_tiers(batch, held)) break;
+  }
+  flush_tiers(batch, held);
+  return held;
+}
+
 }  // namespace agentrt::kv
