@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/server.h"
 
@@ -20,11 +21,30 @@ inline std::filesystem::path source_dir() {
   return AGENTRT_SOURCE_DIR;
 }
 
+// The directories fresh_dir made, removed when the test process exits (each is a few MB
+// of RocksDB files; left behind, repeated runs fill the disk).
+class ScratchDirs {
+ public:
+  static ScratchDirs& get() {
+    static ScratchDirs dirs;
+    return dirs;
+  }
+  void add(const std::filesystem::path& d) { dirs_.push_back(d); }
+  ~ScratchDirs() {
+    std::error_code ec;
+    for (const auto& d : dirs_) std::filesystem::remove_all(d, ec);
+  }
+
+ private:
+  std::vector<std::filesystem::path> dirs_;
+};
+
 inline std::filesystem::path fresh_dir(const std::string& name) {
   auto d = std::filesystem::temp_directory_path() /
            ("agentrt-api-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
+  ScratchDirs::get().add(d);
   return d;
 }
 

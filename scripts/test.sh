@@ -11,9 +11,12 @@ stage() { echo "== [$(date +%T), ${SECONDS}s] $*"; }
 stage "setup"
 bash scripts/setup.sh
 bash scripts/fetch_tokenizers.sh
-# The real-client tests' npm packages (tests/clients/package-lock.json; ctest openai_clients),
-# installed once here: the later stages reuse tests/clients/node_modules.
-(cd tests/clients && npm ci --no-audit --no-fund)
+# The npm packages of the tests that use real JavaScript programs (the OpenAI clients in
+# tests/clients, and any other tests/*/package-lock.json), installed once here: the later
+# stages reuse each node_modules.
+for lock in tests/*/package-lock.json; do
+  (cd "$(dirname "$lock")" && npm ci --no-audit --no-fund)
+done
 
 stage "format"
 bash scripts/format.sh --check
