@@ -83,6 +83,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
     sessions->record_prefill(n, s);
   };
   if (options.host_tier_bytes) base.host_tier_bytes = options.host_tier_bytes;
+  base.engine.order = options.order;
   storage::KvStoreOptions kv;
   kv.max_bytes = options.kv_store_max_bytes > 0 ? options.kv_store_max_bytes : kDefaultKvStoreBytes;
   base.persistent = storage::KvStore::tier_factory(impl->db, kv);

@@ -17,6 +17,7 @@
 #include "api/job_manager.h"
 #include "api/session_table.h"
 #include "engine/common/result.h"
+#include "engine/scheduler/scheduler.h"
 
 namespace agentrt::api {
 
@@ -41,6 +42,9 @@ struct ServerOptions {
   // chat_template_kwargs (nullopt: the template's default), and agent-session pins.
   std::optional<bool> enable_thinking;
   SessionOptions sessions;
+  // The engine's queue order (engine/scheduler/scheduler.h): attained (default), program
+  // or fcfs.
+  scheduler::Order order = scheduler::Order::attained;
 };
 
 // The KV snapshot store's default size bound (least recently used blocks go past it).

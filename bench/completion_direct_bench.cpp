@@ -23,6 +23,7 @@
 #include "api/body/openai_request.h"
 #include "api/body/openai_response.h"
 #include "engine/chat/chat_template.h"
+#include "engine/scheduler/scheduler.h"
 #include "storage/db.h"
 #include "storage/kv_store.h"
 
@@ -47,6 +48,7 @@ struct Options {
       "Sam has 13 stamps. Kate has 7 more stamps than Sam. How many stamps does "
       "Kate have?";
   std::string json = "bench/results/completion_direct_tiny-calc.json";
+  std::string schedule = "attained";  // the engine's queue order, as `agentrt serve --schedule`
 };
 
 struct Sample {
@@ -252,6 +254,7 @@ Result<std::unique_ptr<actors::Runtime>> make_runtime(const Options& o) {
   ro.model_dir = o.model;
   ro.cpu_threads = o.threads;
   if (o.kv_blocks > 0) ro.kv_blocks = o.kv_blocks;
+  ro.engine.order = *scheduler::parse_order(o.schedule);  // CLI11 checked the name
   if (!o.kv_store.empty()) {
     auto db = storage::Db::open(o.kv_store);
     if (!db.ok()) return db.error();
@@ -355,6 +358,8 @@ int main(int argc, char** argv) {
   app.add_option("--system", o.system, "System message (default none)");
   app.add_option("--user", o.user, "User message");
   app.add_option("--json", o.json, "JSON output path");
+  app.add_option("--schedule", o.schedule, "Engine queue order: attained (default), program, fcfs")
+      ->check(CLI::IsMember({"attained", "program", "fcfs"}));
   CLI11_PARSE(app, argc, argv);
   return agentrt::bench::run(o);
 }

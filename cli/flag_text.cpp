@@ -19,4 +19,13 @@ CLI::Option* add_check_weights_flag(CLI::App* cmd, std::string& out) {
       ->default_str("sample");
 }
 
+CLI::Option* add_schedule_option(CLI::App* cmd, std::string& out) {
+  return cmd
+      ->add_option("--schedule", out,
+                   "The engine's queue order: attained (least service first, by program: "
+                   "Autellix), program (a resumed turn of a running program first) or fcfs")
+      ->check(CLI::IsMember({"attained", "program", "fcfs"}))
+      ->default_str("attained");
+}
+
 }  // namespace agentrt::cli

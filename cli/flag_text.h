@@ -16,4 +16,8 @@ CLI::Option* add_flag_text(CLI::App* cmd, const std::string& name, std::optional
 // any other value is a usage error.
 CLI::Option* add_check_weights_flag(CLI::App* cmd, std::string& out);
 
+// Registers --schedule attained|program|fcfs (the engine's queue order,
+// engine/scheduler/scheduler.h) on `cmd`; any other value is a usage error.
+CLI::Option* add_schedule_option(CLI::App* cmd, std::string& out);
+
 }  // namespace agentrt::cli

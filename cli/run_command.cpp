@@ -25,6 +25,7 @@
 #include "cli/run_progress.h"
 #include "cli/run_report.h"
 #include "cli/workflow_args.h"
+#include "engine/scheduler/scheduler.h"
 #include "engine/common/file_read.h"
 #include "engine/model/weight_check.h"
 #include "storage/db.h"
@@ -43,6 +44,7 @@ struct RunArgs {
   std::string check_weights = "sample";
   bool json = false;
   bool quiet = false;
+  std::string schedule = "attained";
 };
 
 int usage(const std::string& message) {
@@ -92,6 +94,7 @@ int run_workflow(const RunArgs& a) {
   opt.kv_blocks = resources->kv_blocks;
   opt.weight_check = *model::parse_weight_check(a.check_weights);  // CLI11 checked the name
   actors::RuntimeOptions base;
+  base.engine.order = *scheduler::parse_order(a.schedule);  // CLI11 checked the name
   std::shared_ptr<storage::Db> db;  // outlives the pool: ~Runtime flushes KV into it
   if (!a.kv_store.empty()) {
     auto opened = storage::Db::open(a.kv_store);
@@ -140,6 +143,7 @@ CommandFn add_run_command(CLI::App& app) {
   add_flag_text(cmd, "--threads", a->resources.threads,
                 "CPU threads (0 = the workflow's, else all cores; at most 4 per hardware "
                 "thread, 256)");
+  add_schedule_option(cmd, a->schedule);
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks,
                 "KV cache blocks of 16 tokens (0 = 2048; at most 4194304)");
   cmd->add_option("--kv-store", a->kv_store,

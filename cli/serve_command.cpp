@@ -16,6 +16,7 @@
 #include "cli/flag_text.h"
 #include "cli/flags/resource_flags.h"
 #include "engine/model/weight_check.h"
+#include "engine/scheduler/scheduler.h"
 
 namespace agentrt::cli {
 namespace {
@@ -40,6 +41,7 @@ struct ServeArgs {
   int http_threads = 64;
   int max_completions = 0;
   double host_tier_gib = -1;  // < 0: the runtime's default
+  std::string schedule = "attained";
 };
 
 int serve(const ServeArgs& a) {
@@ -72,6 +74,7 @@ int serve(const ServeArgs& a) {
   if (a.host_tier_gib >= 0)
     o.host_tier_bytes = static_cast<std::size_t>(a.host_tier_gib * (1ull << 30));
   o.max_completions = a.max_completions;
+  o.order = *scheduler::parse_order(a.schedule);  // CLI11 checked the name
   o.sessions.mode = *api::parse_session_mode(a.session_pins);  // CLI11 checked it
   o.sessions.ttl =
       std::chrono::duration_cast<kv::Duration>(std::chrono::duration<double>(a.session_ttl));
@@ -132,6 +135,7 @@ CommandFn add_serve_command(CLI::App& app) {
                   "KV of a reply ending in tool calls, kept for the client's next request: "
                   "predict (TTL from the gaps seen; default), fixed (--session-ttl), off")
       ->check(CLI::IsMember({"predict", "fixed", "off"}));
+  add_schedule_option(cmd, a->schedule);
   cmd->add_option("--host-tier-gib", a->host_tier_gib,
                   "RAM in GiB for KV blocks evicted from the device (default: 1/8 of RAM, at "
                   "most 16; 0 = none)")

@@ -174,6 +174,18 @@ TEST(Run, UsageErrorsExitTwo) {
   EXPECT_EQ(agentrt("run").exit_code, 2);
   EXPECT_EQ(agentrt("run /nonexistent/wf.yaml").exit_code, 2);
   EXPECT_EQ(agentrt("run " + example("single_agent.yaml") + " --input =x").exit_code, 2);
+  auto order = agentrt("run " + example("single_agent.yaml") + " --schedule lifo");
+  EXPECT_EQ(order.exit_code, 2);
+  EXPECT_NE(order.output.find("--schedule"), std::string::npos) << order.output;
+}
+
+// Every queue order runs the workflow to the same greedy answer.
+TEST(Run, EveryScheduleOrderGivesTheSameAnswer) {
+  for (const char* order : {"fcfs", "program", "attained"}) {
+    auto r = agentrt("run " + example("single_agent.yaml") + " --quiet --schedule " + order);
+    EXPECT_EQ(r.exit_code, 0) << order << "\n" << r.output;
+    EXPECT_NE(r.output.find("answer: 4\n"), std::string::npos) << order << "\n" << r.output;
+  }
 }
 
 TEST(Run, CtrlCCancelsCleanly) {
