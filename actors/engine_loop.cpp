@@ -282,6 +282,24 @@ Status EngineLoop::repin(RequestId id, kv::Duration ttl) {
   return ok_status();
 }
 
+void EngineLoop::hint_reuse(kv::HintOwner owner, std::vector<std::int32_t> tokens,
+                            std::int32_t steps, bool prefetch) {
+  std::lock_guard lock(mu_);
+  if (stop_) return;
+  hints_.push_back({owner, std::move(tokens), steps, prefetch});
+  wake();
+}
+
+void EngineLoop::run_hints() {
+  std::vector<Hint> hints;
+  {
+    std::lock_guard lock(mu_);
+    hints.swap(hints_);
+  }
+  for (const Hint& h : hints)
+    engine_->hint_reuse(h.owner, h.tokens, h.steps, h.prefetch);
+}
+
 void EngineLoop::cancel(RequestId id) {
   std::lock_guard lock(mu_);
   engine_->cancel(id);
@@ -331,6 +349,7 @@ void EngineLoop::run() {
       pending_ = false;
     }
     run_flushes();
+    run_hints();
     const auto t0 = Clock::now();
     const std::int64_t prefilled_before = engine_->stats().prefilled_tokens;
     auto events = engine_->step();

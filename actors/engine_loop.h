@@ -63,6 +63,12 @@ class EngineLoop {
   // Re-pins a paused request's KV for ttl (Engine::repin: a lapsed pin's blocks come back
   // from the host tier). Errors: not paused, unknown id.
   Status repin(RequestId id, kv::Duration ttl);
+  // Queues a workflow planner's reuse hint (Engine::hint_reuse: the full blocks of `tokens`
+  // are next used in `steps` steps; steps < 0 drops `owner`'s hint; with `prefetch`, blocks
+  // only a lower tier holds come back to the device). Applied on the loop thread between
+  // steps, in the order given.
+  void hint_reuse(kv::HintOwner owner, std::vector<std::int32_t> tokens, std::int32_t steps,
+                  bool prefetch);
   // Forks a live request; the child (sharing its KV copy-on-write) streams to subscriber.
   // Errors: unknown id, overloaded.
   Result<RequestId> fork(RequestId parent, caf::actor subscriber);
@@ -100,6 +106,7 @@ class EngineLoop {
 
   void run();
   void run_flushes();  // the loop thread: answers the waiting flush_kv() calls
+  void run_hints();    // the loop thread: applies the queued reuse hints
   Result<RequestId> admit(GenerateMsg& msg);  // holds mu_
   // Starts waiting samples, then queued submits, while slots are free (holds mu_).
   void admit_waiting(Outbox& out);
@@ -129,6 +136,13 @@ class EngineLoop {
   std::deque<GenerateMsg> queued_;             // submits waiting for slots, oldest first
   std::deque<WaitingSamples> samples_wait_;    // probes' samples waiting for slots
   std::vector<std::promise<Status>> flushes_;  // flush_kv() calls waiting for the loop
+  struct Hint {
+    kv::HintOwner owner = 0;
+    std::vector<std::int32_t> tokens;
+    std::int32_t steps = 0;
+    bool prefetch = false;
+  };
+  std::vector<Hint> hints_;  // hint_reuse() calls waiting for the loop
   bool pending_ = false;
   bool stop_ = false;
   RuntimeMetrics snapshot_;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "actors/agent_actor.h"
+#include "actors/agent_prompt.h"
 #include "actors/engine_actor.h"
 #include "actors/engine_loop.h"
 #include "actors/runtime_impl.h"
@@ -296,6 +297,17 @@ chat::Family Runtime::chat_family() const {
 
 const tokenizer::Tokenizer& Runtime::tokenizer() const {
   return *impl_->tok;
+}
+
+Result<std::vector<std::int32_t>> Runtime::agent_prefix_tokens(const AgentSpec& agent) const {
+  auto first = render_first_prompt(impl_->family, *impl_->tok, *impl_->tools, agent, "");
+  if (!first.ok()) return first.error();
+  return std::move(first->tokens);
+}
+
+void Runtime::hint_reuse(kv::HintOwner owner, std::vector<std::int32_t> tokens, std::int32_t steps,
+                         bool prefetch) {
+  impl_->loop->hint_reuse(owner, std::move(tokens), steps, prefetch);
 }
 
 kv::Duration Runtime::predicted_tool_duration(const std::string& tool) const {

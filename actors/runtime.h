@@ -288,6 +288,16 @@ class Runtime {
   // range apart from jobs' and new_program()'s.
   static std::int64_t program_of_key(std::string_view key);
 
+  // Workflow-aware KV (KVFlow): the tokens every turn of `agent` starts with (its first
+  // prompt rendered with an empty input: system prompt and tool definitions), for hints.
+  // Errors: those of rendering the first prompt (an unknown tool, the template's).
+  Result<std::vector<std::int32_t>> agent_prefix_tokens(const AgentSpec& agent) const;
+  // The KV of `tokens`' full blocks is next used in `steps` workflow steps (steps < 0 drops
+  // `owner`'s hint); with `prefetch`, blocks only the host tier holds come back to the
+  // device (EngineLoop::hint_reuse). Asynchronous: applied between engine steps.
+  void hint_reuse(kv::HintOwner owner, std::vector<std::int32_t> tokens, std::int32_t steps,
+                  bool prefetch);
+
   // Writes every cached full KV block that the persistent tier lacks and waits until the
   // writer has stored them (on the engine thread, between steps). ~Runtime calls it after
   // cancelling the jobs, before the engine stops. Errors: io when writes failed (they are

@@ -3,6 +3,7 @@
 // that stops the run). See runner_impl.h for how threads move through it.
 #include <cstdio>
 
+#include "actors/workflow/reuse_plan.h"
 #include "actors/workflow/runner_impl.h"
 
 namespace agentrt::actors::workflow {
@@ -142,7 +143,7 @@ void WorkflowRunner::Impl::pump() {
         for (const auto& st : status)
           all_ended = all_ended && is_over(st.state);
         finishing = all_ended;  // the last thread to leave delivers `done`
-        return;
+        break;
       }
     }
     switch (a.kind) {
@@ -158,6 +159,28 @@ void WorkflowRunner::Impl::pump() {
       case Action::Kind::none:
         break;
     }
+  }
+  send_hints();
+}
+
+void WorkflowRunner::Impl::send_hints() {
+  // Sent under mu, so two threads leaving pump() cannot deliver their hints out of order
+  // (Runtime::hint_reuse only queues them for the engine loop).
+  std::lock_guard lk(mu);
+  if (hinted.size() != status.size()) return;  // start() has not planned them
+  std::vector<StepState> states;
+  for (const auto& st : status)
+    states.push_back(st.state);
+  const auto next = steps_to_next_use(dependencies, states);
+  for (std::size_t i = 0; i < next.size(); ++i) {
+    if (next[i] == hinted[i] || step_prefix[i].empty() || step_runtime[i] == nullptr) continue;
+    hinted[i] = next[i];
+    // A step whose dependencies all run now is prefetched (KVFlow): its prefix comes back
+    // from the host tier while they finish.
+    step_runtime[i]->hint_reuse(
+        hint_base + static_cast<std::int64_t>(i),
+        next[i] == kNoNextUse ? std::vector<std::int32_t>{} : step_prefix[i], next[i],
+        next[i] == 1);
   }
 }
 

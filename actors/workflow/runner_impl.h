@@ -70,6 +70,12 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   // the engine ranks its steps together (EngineOptions::order). Set by create().
   std::map<const Runtime*, std::int64_t> programs;
   std::vector<std::vector<workflows::StepEdge>> dependencies;  // per step
+  // Workflow-aware KV (reuse_plan.h): per step, its runtime and its agent's prefix tokens
+  // (empty: unknown), set by start() and then read-only; the owner ids of its hints are
+  // hint_base + step.
+  std::vector<Runtime*> step_runtime;
+  std::vector<std::vector<std::int32_t>> step_prefix;
+  std::int64_t hint_base = 0;
 
   // --- the run; guarded by mu unless noted ---
   mutable std::mutex mu;
@@ -80,6 +86,7 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   std::vector<std::chrono::steady_clock::time_point> started_at;
   std::vector<StepRun> steps;
   std::vector<std::vector<SampleSummary>> ended;  // per step: samples / units that ended
+  std::vector<int> hinted;  // per step: the steps-to-next-use last sent (kNoNextUse: none)
   // (step, job, sample) -> the generated and cached tokens its progress reported last
   std::map<std::tuple<int, JobId, int>, std::pair<std::int64_t, std::int64_t>> tokens_seen;
   std::set<std::shared_ptr<JobSlot>> jobs;  // in flight
@@ -108,6 +115,11 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   void pump();
   void begin_step(int step);
   void complete_step(int step);
+  // Sends each step's changed steps-to-next-use to its runtime (Runtime::hint_reuse):
+  // computed under mu, sent outside it. Called whenever pump() runs out of actions.
+  void send_hints();
+  // The agent prefix tokens of each step (start(), before the first pump).
+  void plan_prefixes();
   // Records a unit's or step's failure; stops the run at the first one (the jobs to cancel
   // are added to `cancel`). Under mu.
   void fail_locked(int step, const Error& e, std::vector<std::shared_ptr<JobSlot>>& cancel);

@@ -2,11 +2,13 @@
 // leaving the run, and the outcome.
 #include "actors/workflow/workflow_runner.h"
 
+#include <atomic>
 #include <filesystem>
 #include <future>
 #include <set>
 #include <thread>
 
+#include "actors/workflow/reuse_plan.h"
 #include "actors/workflow/runner_impl.h"
 
 namespace agentrt::actors::workflow {
@@ -189,10 +191,33 @@ Status WorkflowRunner::start(const workflows::InputValues& inputs, RunHooks hook
       m.status[i].kind = m.wf.steps[i].kind();
     }
   }
+  m.plan_prefixes();
   m.enter();
   m.pump();
   m.leave();
   return ok_status();
+}
+
+void WorkflowRunner::Impl::plan_prefixes() {
+  // Owner ids apart for each run of any runner (a workflow has far fewer than 2^20 steps).
+  static std::atomic<std::int64_t> next_run{1};
+  hint_base = next_run.fetch_add(1) << 20;
+  const std::size_t n = wf.steps.size();
+  step_runtime.assign(n, nullptr);
+  step_prefix.assign(n, {});
+  for (std::size_t i = 0; i < n; ++i) {
+    const workflows::AgentSpec* wa = wf.find_agent(wf.steps[i].agent.name);
+    if (!wa) continue;
+    auto spec = agent_spec(*wa);  // a system prompt naming a step's output has no hint
+    if (!spec.ok()) continue;
+    Runtime* rt = runtimes.at(wf.model_of(*wa)->name);
+    auto tokens = rt->agent_prefix_tokens(*spec);
+    if (!tokens.ok()) continue;
+    step_runtime[i] = rt;
+    step_prefix[i] = std::move(*tokens);
+  }
+  std::lock_guard lk(mu);
+  hinted.assign(n, kNoNextUse);
 }
 
 WorkflowOutcome WorkflowRunner::run(const workflows::InputValues& inputs, EventFn events) {

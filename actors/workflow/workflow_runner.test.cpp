@@ -738,5 +738,28 @@ TEST(WorkflowRunner, ARunsAgentsShareOneSchedulerProgram) {
   EXPECT_NE(runs[0][0], runs[1][0]);
 }
 
+// Workflow-aware KV (KVFlow): the runner tells the engine when each step's agent prefix is
+// next needed (the checker's while the reviewers run, then its own), and drops every hint
+// once the run has ended.
+TEST(WorkflowRunner, StepsHintTheirPrefixesAndClearThemAtTheEnd) {
+  RuntimePool pool{RuntimeOptions{}};
+  const Loaded l = load(example("team_review.yaml"));
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok()) << runner.error().to_string();
+  const auto o = (*runner)->run(l.inputs);
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  ASSERT_EQ(pool.all().size(), 1u);
+  Runtime* rt = pool.all()[0];
+  // Four steps hinted at least once each (the checker twice: 1 then 0), then cleared.
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  auto m = rt->metrics();
+  while ((m.kv.hint_owners != 0 || m.kv.hints_set < 5) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    m = rt->metrics();
+  }
+  EXPECT_GE(m.kv.hints_set, 5);
+  EXPECT_EQ(m.kv.hint_owners, 0);
+}
+
 }  // namespace
 }  // namespace agentrt::actors::workflow

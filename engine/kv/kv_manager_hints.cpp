@@ -18,6 +18,7 @@ std::int64_t KvManager::hint_reuse(HintOwner owner, std::span<const std::int32_t
     keys.push_back(parent);
   }
   pool_.hint(owner, keys, steps);
+  ++metrics_.hints_set;
   return std::ssize(keys);
 }
 

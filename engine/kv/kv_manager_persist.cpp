@@ -14,6 +14,7 @@ KvMetrics KvManager::metrics() const {
     m.persist_dropped_blocks = persister_->dropped();
   }
   m.active_pins = static_cast<std::int64_t>(pins_.size());
+  m.hint_owners = static_cast<std::int64_t>(pool_.hints().owners());
   m.free_blocks = pool_.free_count();
   m.cached_blocks = pool_.evictable_count();
   m.used_blocks = pool_.num_blocks() - m.free_blocks - m.cached_blocks - m.pinned_blocks;

@@ -26,6 +26,8 @@ struct KvMetrics {
   std::int64_t pinned_blocks = 0;  // now: blocks held by at least one pin
   std::int64_t pinned_bytes = 0;   // now
   std::int64_t active_pins = 0;    // now: owners holding a pin
+  std::int64_t hints_set = 0;      // reuse hints received (hint_reuse with steps >= 0)
+  std::int64_t hint_owners = 0;    // now: owners (workflow steps) holding a reuse hint
   // Now, the device pool by state; with pinned_blocks they sum to the pool's size.
   std::int64_t free_blocks = 0;    // on the free list (no content)
   std::int64_t cached_blocks = 0;  // cached content, unreferenced and unpinned (evictable)
