@@ -90,7 +90,8 @@ bool pump(Pipes& p, const std::string& input, Clock::time_point deadline, std::s
 }  // namespace
 
 Result<std::string> run_command(const std::vector<std::string>& argv, const std::string& input,
-                                std::chrono::milliseconds timeout, std::size_t max_output) {
+                                std::chrono::milliseconds timeout, std::size_t max_output,
+                                const std::string& cwd) {
   if (argv.empty()) return make_error(ErrorCode::invalid_argument, "command: empty argv");
   std::vector<char*> args;
   for (const auto& a : argv)
@@ -108,6 +109,11 @@ Result<std::string> run_command(const std::vector<std::string>& argv, const std:
     ::dup2(p.in[0], 0);
     ::dup2(p.out[1], 1);
     ::dup2(p.out[1], 2);
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+      const int err = errno;
+      (void)!::write(p.exec_err[1], &err, sizeof err);
+      _exit(127);
+    }
     ::execvp(args[0], args.data());
     const int err = errno;
     (void)!::write(p.exec_err[1], &err, sizeof err);
@@ -134,8 +140,9 @@ Result<std::string> run_command(const std::vector<std::string>& argv, const std:
   }
   if (cut) out += "\n[output cut at " + std::to_string(max_output) + " bytes]";
   if (exec_failed) {
-    return make_error(ErrorCode::not_found,
-                      "command: cannot run '" + argv[0] + "': " + std::strerror(exec_errno));
+    return make_error(ErrorCode::not_found, "command: cannot run '" + argv[0] + "'" +
+                                                (cwd.empty() ? "" : " in '" + cwd + "'") + ": " +
+                                                std::strerror(exec_errno));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -180,8 +187,8 @@ namespace {
 
 class CommandTool final : public Tool {
  public:
-  CommandTool(ToolSpec spec, CommandToolOptions opt)
-      : spec_(std::move(spec)), opt_(std::move(opt)) {}
+  CommandTool(ToolSpec spec, CommandToolOptions opt, std::string cwd)
+      : spec_(std::move(spec)), opt_(std::move(opt)), cwd_(std::move(cwd)) {}
   const ToolSpec& spec() const override { return spec_; }
   Result<std::string> invoke(const Json& args) override {
     std::vector<std::string> argv = opt_.argv;
@@ -191,12 +198,13 @@ class CommandTool final : public Tool {
       argv.insert(argv.end(), extra->begin(), extra->end());
     }
     return run_command(argv, args.value("input", std::string()), opt_.timeout,
-                       opt_.max_output_bytes);
+                       opt_.max_output_bytes, cwd_);
   }
 
  private:
   ToolSpec spec_;
   CommandToolOptions opt_;
+  std::string cwd_;
 };
 
 }  // namespace
@@ -219,7 +227,8 @@ Result<std::shared_ptr<Tool>> make_command_tool(const ToolConfig& config) {
   s.parameters = {{"type", "object"}, {"properties", props}, {"additionalProperties", false}};
   s.timeout = config.timeout.count() > 0 ? config.timeout
                                          : config.command.timeout + std::chrono::seconds(1);
-  return std::shared_ptr<Tool>(std::make_shared<CommandTool>(std::move(s), config.command));
+  return std::shared_ptr<Tool>(
+      std::make_shared<CommandTool>(std::move(s), config.command, config.cwd));
 }
 
 }  // namespace agentrt::actors

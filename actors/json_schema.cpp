@@ -109,8 +109,11 @@ Status validate_at(const Json& schema, const Json& v, const std::string& at) {
   if (v.is_object()) AGENTRT_TRY(check_object(schema, v, at));
   if (v.is_array()) {
     if (auto items = schema.find("items"); items != schema.end()) {
-      for (std::size_t i = 0; i < v.size(); ++i)
-        AGENTRT_TRY(validate_at(*items, v[i], at + "/" + std::to_string(i)));
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (items->is_array() && i >= items->size()) break;  // tuple form: the rest is free
+        const Json& sub = items->is_array() ? (*items)[i] : *items;
+        AGENTRT_TRY(validate_at(sub, v[i], at + "/" + std::to_string(i)));
+      }
     }
   }
   return ok_status();
@@ -143,7 +146,14 @@ Status check_at(const Json& s, const std::string& at) {
   }
   if (auto e = s.find("enum"); e != s.end() && !e->is_array())
     return fail(at + "/enum", "must be an array");
-  if (auto i = s.find("items"); i != s.end()) AGENTRT_TRY(check_at(*i, at + "/items"));
+  if (auto i = s.find("items"); i != s.end()) {
+    if (i->is_array()) {  // draft-07 tuple form
+      for (std::size_t k = 0; k < i->size(); ++k)
+        AGENTRT_TRY(check_at((*i)[k], at + "/items/" + std::to_string(k)));
+    } else {
+      AGENTRT_TRY(check_at(*i, at + "/items"));
+    }
+  }
   if (auto a = s.find("additionalProperties"); a != s.end())
     AGENTRT_TRY(check_at(*a, at + "/additionalProperties"));
   for (const char* k : {"minimum", "maximum"}) {

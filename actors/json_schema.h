@@ -2,7 +2,10 @@
 // array, null, or a list of them), properties, required, enum, items,
 // additionalProperties (bool or schema), minimum/maximum, minLength/maxLength and
 // minItems/maxItems. Debian 12 has no JSON-schema validator package, and tool schemas
-// use only this part of the standard. Unknown keywords (description, ...) are ignored.
+// use mostly this part of the standard. Other keywords are ignored, not refused: notes
+// (description, title, $schema, default, examples) and constraints outside the subset
+// (anyOf, oneOf, allOf, not, $ref, pattern, format, const, exclusiveMinimum, ...), which then
+// go unchecked; MCP servers' inputSchemas use them. `items` may be a list (draft-07 tuples).
 #pragma once
 
 #include <string>

@@ -38,7 +38,9 @@ std::shared_ptr<Tool> make_calculator_tool(const ToolConfig& config) {
   return std::make_shared<CalculatorTool>(std::move(s));
 }
 
-Result<std::shared_ptr<Tool>> make_builtin_tool(const ToolConfig& config) {
+namespace {
+
+Result<std::shared_ptr<Tool>> make_plain_tool(const ToolConfig& config) {
   switch (config.builtin) {
     case BuiltinTool::calculator:
       return make_calculator_tool(config);
@@ -46,8 +48,18 @@ Result<std::shared_ptr<Tool>> make_builtin_tool(const ToolConfig& config) {
       return make_http_tool(config);
     case BuiltinTool::command:
       return make_command_tool(config);
+    case BuiltinTool::custom:
+      return make_custom_tool(config);
   }
   return make_error(ErrorCode::invalid_argument, "unknown built-in tool");
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Tool>> make_builtin_tool(const ToolConfig& config) {
+  auto tool = make_plain_tool(config);
+  if (!tool.ok() || !config.limits.any()) return tool;
+  return make_limited_tool(std::move(*tool), config.limits);
 }
 
 }  // namespace agentrt::actors

@@ -1,5 +1,6 @@
-// Tool: one callable function an agent may use (calculator, HTTP request, command, or a
-// tool supplied by the embedding program), and the configuration of the built-in ones.
+// Tool: one callable function an agent may use (calculator, HTTP request, command, a custom
+// program, an MCP server's tool (actors/mcp/), or a tool supplied by the embedding program),
+// and the configuration of the built-in ones.
 // The registry (tool_registry.h) validates arguments against spec().parameters before
 // invoke() runs; a tool actor runs invoke() on a thread of its own and turns a throw, an
 // error or a timeout into a tool error message for the model.
@@ -35,7 +36,9 @@ class Tool {
   virtual Result<std::string> invoke(const Json& arguments) = 0;
 };
 
-enum class BuiltinTool { calculator, http, command };
+// The tools make_builtin_tool makes. `custom` is a program of the workflow's author: it
+// reads the call's arguments as one JSON object on stdin and writes its result to stdout.
+enum class BuiltinTool { calculator, http, command, custom };
 
 // HTTP request tool: {"url": "http://host:port/path", "method": "GET"|"POST", "body": "..."}.
 struct HttpToolOptions {
@@ -59,6 +62,27 @@ struct CommandToolOptions {
   std::size_t max_output_bytes = 64 * 1024;  // stdout + stderr; the rest is cut
 };
 
+// Custom tool: runs argv (no shell) once per call with the arguments (checked against
+// `schema` by the registry) as one line of JSON on stdin; its stdout and stderr, cut at
+// max_output_bytes, are the result. A non-zero exit status is an error that carries the
+// output. The process group is killed at the timeout.
+struct CustomToolOptions {
+  std::vector<std::string> argv;  // required
+  Json schema;                    // required: an object schema (json_schema.h)
+  std::chrono::milliseconds timeout{10000};
+  std::size_t max_output_bytes = 64 * 1024;
+};
+
+// Limits around any tool (make_limited_tool): a failed attempt (a timeout, an I/O error or
+// an overloaded tool; not bad arguments) is retried after backoff, which doubles after each
+// retry up to 10 s; at most `concurrency` calls run at once (0: no limit), the others wait.
+struct ToolLimits {
+  int retries = 0;
+  std::chrono::milliseconds backoff{200};
+  int concurrency = 0;
+  bool any() const { return retries > 0 || concurrency > 0; }
+};
+
 // One entry of RuntimeOptions::tools / Runtime::add_tool.
 struct ToolConfig {
   std::string name;  // the name the model sees; empty: the built-in's default name
@@ -67,10 +91,20 @@ struct ToolConfig {
   std::chrono::milliseconds timeout{0};  // 0: the built-in's default
   HttpToolOptions http;
   CommandToolOptions command;
+  CustomToolOptions custom;
+  ToolLimits limits;
+  // Working directory of command and custom tools' processes; empty: the process's own.
+  std::string cwd;
 };
 
-// Creates a built-in tool. Errors (invalid_argument): a command tool without argv, an
-// HTTP tool with an empty allow-list.
+// Creates a built-in tool, wrapped in its limits when config.limits.any(). Errors
+// (invalid_argument): a command or custom tool without argv, a custom tool whose schema is
+// not an object schema, an HTTP tool with an empty allow-list.
 Result<std::shared_ptr<Tool>> make_builtin_tool(const ToolConfig& config);
+
+// `tool` with retries, backoff and a concurrency limit. Its spec's timeout (what the agent
+// waits at most) covers every attempt and backoff: (retries + 1) * timeout + backoffs.
+// A call that waits for a slot longer than that fails with a timeout.
+std::shared_ptr<Tool> make_limited_tool(std::shared_ptr<Tool> tool, const ToolLimits& limits);
 
 }  // namespace agentrt::actors

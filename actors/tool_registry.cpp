@@ -33,9 +33,20 @@ Status ToolRegistry::add(std::shared_ptr<Tool> tool) {
 }
 
 std::shared_ptr<Tool> ToolRegistry::find(const std::string& name) const {
+  {
+    std::lock_guard lock(mu_);
+    auto it = tools_.find(name);
+    if (it != tools_.end()) return it->second;
+  }
+  return parent_ ? parent_->find(name) : nullptr;
+}
+
+std::string ToolRegistry::known_names() const {
+  std::string known = parent_ ? parent_->known_names() : std::string();
   std::lock_guard lock(mu_);
-  auto it = tools_.find(name);
-  return it == tools_.end() ? nullptr : it->second;
+  for (const auto& [n, t] : tools_)
+    known += (known.empty() ? "" : ", ") + n;
+  return known;
 }
 
 Result<std::vector<chat::ToolDefinition>> ToolRegistry::definitions(
@@ -44,12 +55,7 @@ Result<std::vector<chat::ToolDefinition>> ToolRegistry::definitions(
   for (const auto& name : names) {
     auto tool = find(name);
     if (!tool) {
-      std::string known;
-      {
-        std::lock_guard lock(mu_);
-        for (const auto& [n, t] : tools_)
-          known += (known.empty() ? "" : ", ") + n;
-      }
+      const std::string known = known_names();
       return make_error(ErrorCode::not_found, "unknown tool '" + name + "' (registered: " +
                                                   (known.empty() ? "none" : known) + ")");
     }

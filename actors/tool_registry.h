@@ -16,8 +16,13 @@ namespace agentrt::actors {
 
 class ToolRegistry {
  public:
-  // Errors (invalid_argument): an empty or duplicate name, a schema outside the subset of
-  // json_schema.h or not of type object.
+  ToolRegistry() = default;
+  // A registry over `parent` (e.g. a job's tools over its runtime's): lookups that miss
+  // here go to the parent; a tool added here hides the parent's tool of that name.
+  explicit ToolRegistry(std::shared_ptr<const ToolRegistry> parent) : parent_(std::move(parent)) {}
+
+  // Errors (invalid_argument): an empty name or one added here before, a schema that
+  // misuses the subset of json_schema.h or is not of type object.
   Status add(std::shared_ptr<Tool> tool);
   // nullptr when unknown.
   std::shared_ptr<Tool> find(const std::string& name) const;
@@ -35,6 +40,9 @@ class ToolRegistry {
                           const std::vector<std::string>& allowed) const;
 
  private:
+  std::string known_names() const;
+
+  const std::shared_ptr<const ToolRegistry> parent_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Tool>> tools_;
 };

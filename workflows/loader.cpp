@@ -10,6 +10,7 @@
 #include "engine/common/echo.h"
 
 #include "workflows/inputs.h"
+#include "workflows/tool_loader.h"
 #include "workflows/validator.h"
 #include "workflows/yaml_reader.h"
 
@@ -82,11 +83,7 @@ class Loader {
     ToolSpec& t = wf_.tools.emplace_back();
     t.name = x.key;
     t.loc = r_.loc(x.key_node);
-    auto e = r_.mapping(x.value, what, {"builtin"});
-    if (!e) return;
-    r_.require(*e, x.value, "builtin", what);
-    if (const auto* b = e->get("builtin"); b && r_.read(*b, t.builtin, what + ".builtin"))
-      t.builtin_loc = r_.loc(b->value);
+    load_tool(r_, x, what, t);
   }
 
   void sampling(const YamlEntry& x, SamplingSpec& s, const std::string& what) {

@@ -31,7 +31,8 @@ LoadResult load_workflow_file(const std::string& path);
 LoadResult check_workflow_file(const std::string& path);
 
 // YAML nesting: yaml-cpp 0.7 guards its recursive parser with a depth limit of 500 nodes
-// (DepthGuard<500>); deeper text is one diagnostic. The loader itself never recurses.
+// (DepthGuard<500>); deeper text is one diagnostic. The loader itself recurses only into a
+// custom tool's `schema`, at most kMaxToolSchemaDepth levels (tool_loader.h).
 inline constexpr int kMaxYamlDepth = 500;
 // Inputs larger than this are refused before parsing (one cap for text and files).
 inline constexpr std::size_t kMaxWorkflowBytes = kMaxWorkflowFileBytes;

@@ -39,8 +39,9 @@ class Validator {
   void run() {
     unique_names();
     for (const auto& t : wf_.tools)
-      if (!t.builtin.empty() && std::find(builtin_tool_names().begin(), builtin_tool_names().end(),
-                                          t.builtin) == builtin_tool_names().end())
+      if (t.kind == ToolKind::builtin && !t.builtin.empty() &&
+          std::find(builtin_tool_names().begin(), builtin_tool_names().end(), t.builtin) ==
+              builtin_tool_names().end())
         d_.error(t.builtin_loc, "tool '" + t.name + "': unknown builtin '" + echo_value(t.builtin) +
                                     "' (builtins: " + join(builtin_tool_names()) + ")");
     for (const auto& a : wf_.agents)
@@ -111,9 +112,13 @@ class Validator {
     if (!b.scorer.name.empty()) {
       if (!scorer)
         d_.error(b.scorer.loc, what + ": best_of.scorer is used only with aggregate: scorer");
-      else if (!wf_.find_tool(b.scorer.name))
+      else if (const ToolSpec* t = wf_.find_tool(b.scorer.name); !t)
         d_.error(b.scorer.loc, what + ": unknown scorer tool '" + echo_value(b.scorer.name) +
                                    "' (tools: " + names_of(wf_.tools) + ")");
+      else if (t->kind == ToolKind::mcp)
+        d_.error(b.scorer.loc, what + ": scorer '" + t->name +
+                                   "' is an MCP server, not one tool; use a builtin or command "
+                                   "tool");
     }
     if (b.early_stop > 0 && b.aggregate != Aggregate::majority)
       d_.error(b.loc, what + ": best_of.early_stop works only with aggregate: majority");

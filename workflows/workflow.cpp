@@ -75,8 +75,20 @@ const ModelSpec* Workflow::model_of(const AgentSpec& agent) const {
 }
 
 const std::vector<std::string>& builtin_tool_names() {
-  static const std::vector<std::string> names = {"calculator"};
+  static const std::vector<std::string> names = {"calculator", "http", "command"};
   return names;
+}
+
+const char* to_string(ToolKind k) {
+  switch (k) {
+    case ToolKind::builtin:
+      return "builtin";
+    case ToolKind::command:
+      return "command";
+    case ToolKind::mcp:
+      return "mcp";
+  }
+  return "?";
 }
 
 }  // namespace agentrt::workflows

@@ -41,9 +41,28 @@ struct ModelSpec {
   SourceLoc loc;
 };
 
+// How a tool runs: a builtin of the runtime, a custom command (JSON arguments on stdin, the
+// result on stdout), or the tools of an MCP server (one declaration, many tools).
+enum class ToolKind { builtin, command, mcp };
+
 struct ToolSpec {
-  std::string name;  // the function name the model sees
-  std::string builtin;
+  std::string name;  // the function name the model sees (for mcp: the prefix of its tools)
+  ToolKind kind = ToolKind::builtin;
+  std::string builtin;  // calculator, http or command
+  std::string description;
+  // builtin command: the argv; custom command and mcp: the program and its arguments. Run
+  // without a shell, in the workflow file's directory.
+  std::vector<std::string> command;
+  std::string schema;  // custom command: the arguments' JSON schema, as JSON text
+  // http: hosts the tool may reach (empty: the builtin's default, loopback only).
+  std::vector<std::string> allow_hosts;
+  bool append_args = false;  // builtin command: the model may append arguments
+  // Limits; 0 means the kind's default. timeout is per attempt.
+  int timeout_ms = 0;
+  int max_output_bytes = 0;  // command output, HTTP body, MCP call result
+  int retries = 0;           // further attempts after a failed one (timeouts, I/O errors)
+  int backoff_ms = 0;        // before the first retry, doubling after each (0: 200 ms)
+  int concurrency = 0;       // calls running at once; 0 = no limit
   SourceLoc loc;
   SourceLoc builtin_loc;
 };
@@ -167,5 +186,6 @@ struct Workflow {
 
 // The builtin tools the runtime provides.
 const std::vector<std::string>& builtin_tool_names();
+const char* to_string(ToolKind k);
 
 }  // namespace agentrt::workflows
