@@ -29,6 +29,22 @@ thread_local Scratch scratch;
 
 constexpr std::size_t kMaxCachedPieceBytes = 256;
 
+// The byte of a "<0xXX>" vocabulary entry (HF spells them with format!("<{:#04X}>", b)), or -1.
+int byte_token_value(std::string_view token) {
+  if (token.size() != 6 || !token.starts_with("<0x") || token[5] != '>') return -1;
+  int value = 0;
+  for (char c : token.substr(3, 2)) {
+    if (c >= '0' && c <= '9') {
+      value = value * 16 + (c - '0');
+    } else if (c >= 'A' && c <= 'F') {
+      value = value * 16 + (c - 'A' + 10);
+    } else {
+      return -1;
+    }
+  }
+  return value;
+}
+
 }  // namespace
 
 Status BpeModel::add_token(std::string token, std::int32_t id) {
@@ -44,6 +60,7 @@ Status BpeModel::add_token(std::string token, std::int32_t id) {
     return make_error(ErrorCode::parse, "id " + std::to_string(id) + " is used twice");
   auto [it, inserted] = vocab_.emplace(token, id);
   if (!inserted) return make_error(ErrorCode::parse, "token '" + token + "' appears twice");
+  if (const int b = byte_token_value(token); b >= 0) byte_ids_[b] = id;
   id_to_token_[static_cast<std::size_t>(id)] = std::move(token);
   has_id_[static_cast<std::size_t>(id)] = true;
   return ok_status();
@@ -110,17 +127,37 @@ void BpeModel::merge_word(std::string_view piece, std::vector<std::int32_t>& out
   auto& heap = scratch.heap;
   symbols.clear();
   heap.clear();
+  auto add = [&](std::int32_t id) {
+    const auto idx = static_cast<std::int32_t>(symbols.size());
+    symbols.push_back({id, idx - 1, -1, true});
+    if (idx > 0) symbols[static_cast<std::size_t>(idx - 1)].next = idx;
+  };
+  bool unk_pending = false;  // HF holds an unknown char back to fuse it with the next ones
   for (std::size_t i = 0; i < piece.size();) {
     char32_t cp = 0;
     std::size_t n = utf8::decode(piece, i, &cp);
     if (n == 0) n = 1;
-    const std::int32_t id = find(piece.substr(i, n));
+    const std::string_view ch = piece.substr(i, n);
     i += n;
-    if (id < 0) continue;  // no unk_token: HF drops the character
-    const auto idx = static_cast<std::int32_t>(symbols.size());
-    symbols.push_back({id, idx - 1, -1, true});
-    if (idx > 0) symbols[static_cast<std::size_t>(idx - 1)].next = idx;
+    if (const std::int32_t id = find(ch); id >= 0) {
+      if (unk_pending) add(options_.unk_id);
+      unk_pending = false;
+      add(id);
+      continue;
+    }
+    if (options_.byte_fallback && std::all_of(ch.begin(), ch.end(), [&](char c) {
+          return byte_ids_[static_cast<unsigned char>(c)] >= 0;
+        })) {
+      // HF leaves a pending unk pending here, so it lands after these bytes.
+      for (char c : ch)
+        add(byte_ids_[static_cast<unsigned char>(c)]);
+      continue;
+    }
+    if (options_.unk_id < 0) continue;  // no unk_token: HF drops the character
+    if (unk_pending && !options_.fuse_unk) add(options_.unk_id);
+    unk_pending = true;
   }
+  if (unk_pending) add(options_.unk_id);
   auto push_pair = [&](std::int32_t pos) {
     const Symbol& s = symbols[static_cast<std::size_t>(pos)];
     if (s.next < 0) return;

@@ -2,7 +2,9 @@
 // ranked merges, and the merge loop with a bounded cache of results per pre-token.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,9 +24,12 @@ class BpeModel {
   struct Options {
     bool ignore_merges = false;            // a piece that is itself in the vocab is emitted whole
     std::size_t cache_capacity = 1 << 16;  // pieces cached; 0 disables the cache
+    bool byte_fallback = false;  // a char missing from the vocab becomes its <0xXX> byte tokens
+    std::int32_t unk_id = -1;    // id emitted for a char that is still unknown; -1: dropped
+    bool fuse_unk = false;       // consecutive unknown chars share one unk id
   };
 
-  BpeModel() = default;
+  BpeModel() { std::fill(std::begin(byte_ids_), std::end(byte_ids_), -1); }
 
   // Adds a vocabulary entry. Fails when the id is negative or above kMaxTokenId, or the
   // token or id is already taken.
@@ -34,8 +39,9 @@ class BpeModel {
   Status add_merge(std::string_view left, std::string_view right);
   void set_options(Options options) { options_ = options; }
 
-  // Appends the ids of one pre-token (byte-level text) to out. Characters missing from the
-  // vocabulary are dropped (HF behaviour without unk_token). Thread-safe.
+  // Appends the ids of one pre-token to out. A character missing from the vocabulary becomes
+  // its byte tokens (byte_fallback, when all of "<0xXX>" exist), else unk_id (fused with its
+  // unknown neighbours under fuse_unk), else is dropped, as HF's BPE does. Thread-safe.
   void encode_piece(std::string_view piece, std::vector<std::int32_t>& out) const;
 
   // Returns the id of token, or -1.
@@ -67,6 +73,7 @@ class BpeModel {
   Vocab vocab_;
   std::vector<std::string> id_to_token_;
   std::vector<bool> has_id_;
+  std::int32_t byte_ids_[256];  // id of "<0xXX>" per byte, -1 when absent (byte_fallback)
   std::unordered_map<std::uint64_t, Merge> merges_;
   // Mutable cache of merge results (guarded by cache_mutex_).
   mutable std::unique_ptr<std::mutex> cache_mutex_ = std::make_unique<std::mutex>();

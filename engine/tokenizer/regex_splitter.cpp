@@ -3,6 +3,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
+
 namespace agentrt::tokenizer {
 
 struct RegexSplitter::Code {
@@ -42,6 +44,67 @@ Result<RegexSplitter> RegexSplitter::compile(const std::string& pattern) {
   splitter.pattern_ = pattern;
   splitter.code_ = std::move(holder);
   return splitter;
+}
+
+void RegexSplitter::split(std::string_view text, SplitBehavior behavior,
+                          std::vector<std::string_view>& out) const {
+  if (behavior == SplitBehavior::isolated) return split(text, out);
+  struct Span {
+    std::size_t start, end;
+    bool match;
+  };
+  std::vector<Span> spans;
+  if (match_data.data == nullptr) match_data.data = pcre2_match_data_create(4, nullptr);
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  std::size_t pos = 0, gap_start = 0;
+  while (pos < text.size()) {
+    const int rc =
+        code_->jit
+            ? pcre2_jit_match(code_->code, subject, text.size(), pos, 0, match_data.data, nullptr)
+            : pcre2_match(code_->code, subject, text.size(), pos, 0, match_data.data, nullptr);
+    if (rc < 0) break;
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match_data.data);
+    const std::size_t start = ov[0], end = ov[1];
+    if (end <= start) {
+      pos = start + 1;
+      while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80)
+        ++pos;
+      continue;
+    }
+    if (start > gap_start) spans.push_back({gap_start, start, false});
+    spans.push_back({start, end, true});
+    gap_start = pos = end;
+  }
+  if (gap_start < text.size()) spans.push_back({gap_start, text.size(), false});
+  std::vector<Span> merged;
+  bool previous_match = false;
+  if (behavior == SplitBehavior::merged_with_next) {
+    for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
+      if (it->match && !previous_match && !merged.empty()) {
+        merged.back().start = it->start;
+      } else {
+        merged.push_back(*it);
+      }
+      previous_match = it->match;
+    }
+    std::reverse(merged.begin(), merged.end());
+  } else {
+    for (const Span& s : spans) {
+      const bool join = behavior == SplitBehavior::merged_with_previous
+                            ? s.match && !previous_match
+                            : behavior == SplitBehavior::contiguous && s.match && previous_match;
+      if (behavior == SplitBehavior::removed && s.match) {
+        // dropped
+      } else if (join && !merged.empty()) {
+        merged.back().end = s.end;
+      } else {
+        merged.push_back(s);
+      }
+      previous_match = s.match;
+    }
+  }
+  for (const Span& s : merged)
+    out.push_back(text.substr(s.start, s.end - s.start));
 }
 
 void RegexSplitter::split(std::string_view text, std::vector<std::string_view>& out) const {

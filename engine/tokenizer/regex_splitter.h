@@ -1,5 +1,5 @@
-// The "Split" pre-tokenizer with behavior "Isolated": a PCRE2 regex (UTF + UCP, JIT when
-// available) whose matches and the gaps between them become separate pieces.
+// The "Split" pre-tokenizer: a PCRE2 regex (UTF + UCP, JIT when available) whose matches and
+// the gaps between them become pieces, joined as the split behavior says.
 #pragma once
 
 #include <memory>
@@ -11,6 +11,9 @@
 
 namespace agentrt::tokenizer {
 
+// HF SplitDelimiterBehavior: what happens to each match.
+enum class SplitBehavior { isolated, removed, merged_with_previous, merged_with_next, contiguous };
+
 class RegexSplitter {
  public:
   // Compiles pattern. On failure the error carries PCRE2's message and the offset.
@@ -20,6 +23,11 @@ class RegexSplitter {
   // every non-empty gap between matches. Invalid UTF-8 never matches (it lands in gaps).
   // Thread-safe.
   void split(std::string_view text, std::vector<std::string_view>& out) const;
+  // The same with another behavior: removed drops matches; merged_with_previous (next) joins
+  // a match to the piece before (after) it unless that piece is a match too; contiguous
+  // joins runs of adjacent matches. Thread-safe.
+  void split(std::string_view text, SplitBehavior behavior,
+             std::vector<std::string_view>& out) const;
 
   const std::string& pattern() const { return pattern_; }
 

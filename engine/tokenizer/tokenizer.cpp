@@ -1,7 +1,6 @@
 #include "engine/tokenizer/tokenizer.h"
 
 #include "engine/tokenizer/byte_level.h"
-#include "engine/tokenizer/nfc.h"
 #include "engine/tokenizer/tokenizer_impl.h"
 #include "engine/tokenizer/utf8.h"
 
@@ -11,14 +10,28 @@ namespace {
 thread_local std::vector<std::string_view> pieces_a, pieces_b;
 thread_local std::string mapped;
 
+// HF Metaspace: spaces become the replacement, which is prepended unless text starts with it.
+std::string apply_metaspace(const Metaspace& m, std::string_view text, bool first) {
+  std::string out;
+  const bool prepend =
+      m.prepend == Metaspace::Prepend::always || (m.prepend == Metaspace::Prepend::first && first);
+  std::size_t from = 0;
+  for (std::size_t hit = text.find(' '); hit != std::string_view::npos;
+       hit = text.find(' ', from)) {
+    out.append(text.substr(from, hit - from)).append(m.replacement);
+    from = hit + 1;
+  }
+  out.append(text.substr(from));
+  if (prepend && !out.starts_with(m.replacement)) out.insert(0, m.replacement);
+  return out;
+}
+
 }  // namespace
 
-void Tokenizer::Impl::encode_plain(std::string_view text, std::vector<std::int32_t>& out) const {
+void Tokenizer::Impl::encode_plain(std::string_view text, bool at_start,
+                                   std::vector<std::int32_t>& out) const {
   std::string owned;
-  if (nfc && !is_nfc_quick(text)) {
-    owned = to_nfc(text);
-    text = owned;
-  }
+  if (!normalizer.empty() && normalizer.apply(text, owned)) text = owned;
   // Normalized added tokens are matched after normalization.
   std::vector<Segment> segments;
   added.split(text, /*normalized=*/true, segments);
@@ -33,6 +46,11 @@ void Tokenizer::Impl::encode_plain(std::string_view text, std::vector<std::int32
       prefixed = " " + std::string(body);
       body = prefixed;
     }
+    if (metaspace.on) {
+      const bool first = at_start && seg.text.data() == text.data();
+      prefixed = apply_metaspace(metaspace, body, first);
+      body = prefixed;
+    }
     auto& cur = pieces_a;
     auto& next = pieces_b;
     cur.clear();
@@ -41,10 +59,14 @@ void Tokenizer::Impl::encode_plain(std::string_view text, std::vector<std::int32
       if (step.kind == PreTokenizerStep::Kind::byte_level && !step.use_regex) continue;
       next.clear();
       for (std::string_view p : cur)
-        step.regex.split(p, next);
+        step.regex.split(p, step.behavior, next);
       cur.swap(next);
     }
     for (std::string_view p : cur) {
+      if (!byte_level) {
+        model.encode_piece(p, out);
+        continue;
+      }
       mapped.clear();
       ByteLevelAlphabet::get().encode(p, mapped);
       model.encode_piece(mapped, out);
@@ -62,7 +84,7 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool add_spec
     if (seg.id >= 0) {
       out.push_back(seg.id);
     } else {
-      impl_->encode_plain(seg.text, out);
+      impl_->encode_plain(seg.text, seg.text.data() == text.data(), out);
     }
   }
   if (add_special_tokens) out.insert(out.end(), impl_->suffix_ids.begin(), impl_->suffix_ids.end());
@@ -86,10 +108,36 @@ Status Tokenizer::decode_bytes(std::span<const std::int32_t> ids, bool skip_spec
 
 Result<std::string> Tokenizer::decode(std::span<const std::int32_t> ids,
                                       bool skip_special_tokens) const {
+  if (impl_->pieces) return impl_->decode_pieces(ids, skip_special_tokens);
   std::string bytes;
   AGENTRT_TRY(decode_bytes(ids, skip_special_tokens, bytes));
   if (utf8::is_valid(bytes)) return bytes;
   return utf8::to_lossy(bytes);
+}
+
+Result<std::string> Tokenizer::Impl::decode_pieces(std::span<const std::int32_t> ids,
+                                                   bool skip_special_tokens) const {
+  std::string out, run;
+  for (std::int32_t id : ids) {
+    if (id < 0 || id >= vocab_size || !id_known[static_cast<std::size_t>(id)])
+      return make_error(ErrorCode::not_found,
+                        name + ": id " + std::to_string(id) + " is not in the vocabulary");
+    if (skip_special_tokens) {
+      const AddedToken* t = added_token(id);
+      if (t != nullptr && t->special) continue;
+    }
+    const auto i = static_cast<std::size_t>(id);
+    if (id_byte[i] >= 0) {
+      run.push_back(static_cast<char>(id_byte[i]));
+      continue;
+    }
+    PieceDecoder::flush_bytes(run, out);
+    out += id_bytes[i];
+  }
+  PieceDecoder::flush_bytes(run, out);
+  std::size_t strip = piece_decoder.strip_count();
+  piece_decoder.strip_leading(out, &strip);
+  return out;
 }
 
 std::optional<std::int32_t> Tokenizer::token_to_id(std::string_view token) const {

@@ -1,6 +1,8 @@
-// An exact reimplementation of Hugging Face `tokenizers` for byte-level BPE tokenizer.json
-// files (GPT-2, Llama-3, Qwen2/Qwen3): added tokens, NFC normalizer, regex Split and
-// ByteLevel pre-tokenizers, BPE with ranked merges, ByteLevel decoder, TemplateProcessing.
+// An exact reimplementation of Hugging Face `tokenizers` for BPE tokenizer.json files:
+// byte-level ones (GPT-2, Llama-3, Qwen2/Qwen3: NFC, regex Split and ByteLevel
+// pre-tokenizers, ByteLevel decoder) and SentencePiece-style ones (Llama 2, Mistral,
+// Gemma 3: Prepend/Replace normalizers, Metaspace, byte_fallback BPE with unk, decoder
+// Replace/ByteFallback/Fuse/Strip); added tokens and TemplateProcessing for both.
 // A Tokenizer is immutable after loading (apart from an internal cache), cheap to copy
 // (copies share state), and safe to use from any number of threads at once.
 #pragma once
@@ -68,6 +70,7 @@ class Tokenizer {
   struct Impl;
 
  private:
+  friend class IncrementalDecoder;
   explicit Tokenizer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<Impl> impl_;
 };

@@ -125,7 +125,8 @@ TEST(Tokenizer, LoadErrorsNameFileAndPointer) {
   j = tiny_json();
   j["decoder"] = {{"type", "WordPiece"}};
   EXPECT_EQ(load_error(j),
-            "tokenizer.json: /decoder/type: decoder 'WordPiece' is not supported (ByteLevel)");
+            "tokenizer.json: /decoder/type: decoder 'WordPiece' is not supported (ByteLevel, or a "
+            "Sequence of Replace, ByteFallback, Fuse, Strip)");
   j = tiny_json();
   j["model"]["vocab"]["huge"] = 2000000000;
   EXPECT_EQ(load_error(j),

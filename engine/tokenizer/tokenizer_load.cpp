@@ -6,53 +6,23 @@
 
 #include "engine/common/file_read.h"
 #include "engine/common/json_depth.h"
-#include "engine/common/json_pointer.h"
 #include "engine/tokenizer/byte_level.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/tokenizer_impl.h"
+#include "engine/tokenizer/tokenizer_load_steps.h"
 
 namespace agentrt::tokenizer {
 namespace {
 
-using nlohmann::json;
-
-constexpr const char* kGpt2Regex =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-
-// Builds errors of the form "<file>: <pointer>: <message>".
-struct Ctx {
-  const std::string& file;
-  Error err(ErrorCode code, const std::string& ptr, const std::string& msg) const {
-    return make_error(code, file + ": " + (ptr.empty() ? "/" : ptr) + ": " + msg);
-  }
-  Error parse(const std::string& ptr, const std::string& msg) const {
-    return err(ErrorCode::parse, ptr, msg);
-  }
-  Error unsupported(const std::string& ptr, const std::string& msg) const {
-    return err(ErrorCode::unsupported, ptr, msg);
-  }
-};
-
-// Escapes a key for use in a JSON pointer (RFC 6901).
-std::string pointer_key(const std::string& key) {
-  return json_pointer_token(key);
-}
-
-std::string type_of(const json& j) {
-  return j.is_object() && j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>()
-                                                                      : "";
-}
-
-Result<std::string> get_string(const Ctx& c, const json& j, const std::string& key,
-                               const std::string& ptr) {
-  if (!j.is_object() || !j.contains(key) || !j[key].is_string())
-    return c.parse(ptr + "/" + key, "expected a string");
-  return j[key].get<std::string>();
-}
-
-bool get_bool(const json& j, const char* key, bool fallback) {
-  return j.contains(key) && j[key].is_boolean() ? j[key].get<bool>() : fallback;
-}
+using json_load::Ctx;
+using json_load::get_bool;
+using json_load::get_string;
+using json_load::json;
+using json_load::load_decoder;
+using json_load::load_normalizer;
+using json_load::load_pre_tokenizer;
+using json_load::pointer_key;
+using json_load::type_of;
 
 Status load_vocab(const Ctx& c, const json& model, BpeModel& bpe) {
   if (!model.contains("vocab") || !model["vocab"].is_object())
@@ -101,8 +71,6 @@ Status load_model(const Ctx& c, const json& root, Tokenizer::Impl& impl) {
   const std::string type = type_of(model);
   if (type != "BPE")
     return c.unsupported("/model/type", "model type '" + type + "' is not supported (only BPE)");
-  if (get_bool(model, "byte_fallback", false))
-    return c.unsupported("/model/byte_fallback", "byte_fallback is not supported");
   if (model.contains("dropout") && model["dropout"].is_number() &&
       model["dropout"].get<double>() > 0)
     return c.unsupported("/model/dropout", "BPE dropout is not supported");
@@ -111,7 +79,18 @@ Status load_model(const Ctx& c, const json& root, Tokenizer::Impl& impl) {
       return c.unsupported(std::string("/model/") + key, "a non-empty affix is not supported");
   AGENTRT_TRY(load_vocab(c, model, impl.model));
   AGENTRT_TRY(load_merges(c, model, impl.model));
-  impl.model.set_options({get_bool(model, "ignore_merges", false), 1 << 16});
+  BpeModel::Options options;
+  options.ignore_merges = get_bool(model, "ignore_merges", false);
+  options.byte_fallback = get_bool(model, "byte_fallback", false);
+  options.fuse_unk = get_bool(model, "fuse_unk", false);
+  if (model.contains("unk_token") && !model["unk_token"].is_null()) {
+    auto unk = get_string(c, model, "unk_token", "/model");
+    if (!unk.ok()) return unk.error();
+    options.unk_id = impl.model.find(*unk);
+    if (options.unk_id < 0)
+      return c.parse("/model/unk_token", "unk_token '" + *unk + "' is not in the vocabulary");
+  }
+  impl.model.set_options(options);
   return ok_status();
 }
 
@@ -138,75 +117,6 @@ Status load_added(const Ctx& c, const json& root, Tokenizer::Impl& impl) {
       impl.added_by_id.resize(static_cast<std::size_t>(a.id) + 1);
     impl.added_by_id[static_cast<std::size_t>(a.id)] = a;
   }
-  return ok_status();
-}
-
-Status load_normalizer(const Ctx& c, const json& n, const std::string& ptr, Tokenizer::Impl& impl) {
-  if (n.is_null()) return ok_status();
-  const std::string type = type_of(n);
-  if (type == "NFC") {
-    impl.nfc = true;
-    return ok_status();
-  }
-  if (type == "Sequence" && n.contains("normalizers") && n["normalizers"].is_array()) {
-    for (std::size_t i = 0; i < n["normalizers"].size(); ++i)
-      AGENTRT_TRY(
-          load_normalizer(c, n["normalizers"][i], ptr + "/normalizers/" + std::to_string(i), impl));
-    return ok_status();
-  }
-  return c.unsupported(ptr + "/type", "normalizer '" + type + "' is not supported (null or NFC)");
-}
-
-Status load_pre_step(const Ctx& c, const json& p, const std::string& ptr, bool first,
-                     Tokenizer::Impl& impl) {
-  const std::string type = type_of(p);
-  PreTokenizerStep step;
-  std::string pattern;
-  if (type == "Split") {
-    const json* pat = p.contains("pattern") ? &p["pattern"] : nullptr;
-    if (pat && pat->is_object() && pat->contains("Regex") && (*pat)["Regex"].is_string()) {
-      pattern = (*pat)["Regex"].get<std::string>();
-    } else if (pat && pat->is_object() && pat->contains("String") && (*pat)["String"].is_string()) {
-      pattern = "\\Q" + (*pat)["String"].get<std::string>() + "\\E";
-    } else {
-      return c.parse(ptr + "/pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
-    }
-    if (!p.contains("behavior") || p["behavior"] != "Isolated")
-      return c.unsupported(ptr + "/behavior", "only the Isolated split behavior is supported");
-    if (get_bool(p, "invert", false))
-      return c.unsupported(ptr + "/invert", "invert is not supported");
-  } else if (type == "ByteLevel") {
-    step.kind = PreTokenizerStep::Kind::byte_level;
-    step.use_regex = get_bool(p, "use_regex", true);
-    if (step.use_regex) pattern = kGpt2Regex;
-    if (get_bool(p, "add_prefix_space", false)) {
-      if (!first)
-        return c.unsupported(ptr + "/add_prefix_space",
-                             "add_prefix_space is supported only on the first pre-tokenizer");
-      impl.add_prefix_space = true;
-    }
-  } else {
-    return c.unsupported(ptr + "/type",
-                         "pre-tokenizer '" + type + "' is not supported (Split, ByteLevel)");
-  }
-  if (!pattern.empty()) {
-    auto re = RegexSplitter::compile(pattern);
-    if (!re.ok()) return c.parse(ptr + "/pattern", re.error().message);
-    step.regex = std::move(*re);
-  }
-  impl.steps.push_back(std::move(step));
-  return ok_status();
-}
-
-Status load_pre_tokenizer(const Ctx& c, const json& root, Tokenizer::Impl& impl) {
-  if (!root.contains("pre_tokenizer") || root["pre_tokenizer"].is_null()) return ok_status();
-  const json& p = root["pre_tokenizer"];
-  if (type_of(p) != "Sequence") return load_pre_step(c, p, "/pre_tokenizer", true, impl);
-  if (!p.contains("pretokenizers") || !p["pretokenizers"].is_array())
-    return c.parse("/pre_tokenizer/pretokenizers", "expected an array");
-  for (std::size_t i = 0; i < p["pretokenizers"].size(); ++i)
-    AGENTRT_TRY(load_pre_step(c, p["pretokenizers"][i],
-                              "/pre_tokenizer/pretokenizers/" + std::to_string(i), i == 0, impl));
   return ok_status();
 }
 
@@ -253,31 +163,33 @@ Status load_post_processor(const Ctx& c, const json& p, const std::string& ptr,
   return c.unsupported(ptr + "/type", "post-processor '" + type + "' is not supported");
 }
 
-Status load_decoder(const Ctx& c, const json& root) {
-  if (!root.contains("decoder"))
-    return c.parse("/decoder", "missing (expected a ByteLevel decoder)");
-  const std::string type = type_of(root["decoder"]);
-  if (type != "ByteLevel")
-    return c.unsupported("/decoder/type", "decoder '" + type + "' is not supported (ByteLevel)");
-  return ok_status();
-}
-
 // Precomputes every id's decoded bytes (HF ByteLevel decoder: chars outside the byte-level
-// alphabet make the whole token fall back to its own UTF-8 bytes).
+// alphabet make the whole token fall back to its own UTF-8 bytes; PieceDecoder: the text
+// after Replace, or the one byte of a ByteFallback token).
 Status finish(const Ctx& c, Tokenizer::Impl& impl) {
   std::int32_t size = impl.model.max_id() + 1;
   size = std::max(size, static_cast<std::int32_t>(impl.added_by_id.size()));
   impl.vocab_size = size;
   impl.id_bytes.assign(static_cast<std::size_t>(size), {});
   impl.id_known.assign(static_cast<std::size_t>(size), false);
+  if (impl.pieces) impl.id_byte.assign(static_cast<std::size_t>(size), -1);
   const ByteLevelAlphabet& alphabet = ByteLevelAlphabet::get();
   for (std::int32_t id = 0; id < size; ++id) {
     const AddedToken* a = impl.added_token(id);
     const std::string* text = a != nullptr ? &a->content : impl.model.token(id);
     if (text == nullptr) continue;
-    std::string& out = impl.id_bytes[static_cast<std::size_t>(id)];
-    if (!alphabet.decode(*text, out)) out = *text;
-    impl.id_known[static_cast<std::size_t>(id)] = true;
+    const auto i = static_cast<std::size_t>(id);
+    std::string& out = impl.id_bytes[i];
+    impl.id_known[i] = true;
+    if (!impl.pieces) {
+      if (!alphabet.decode(*text, out)) out = *text;
+      continue;
+    }
+    out = impl.piece_decoder.token_text(*text);
+    const int byte = impl.piece_decoder.byte_of(out);
+    if (byte < 0) continue;
+    impl.id_byte[i] = static_cast<std::int16_t>(byte);
+    out.assign(1, static_cast<char>(byte));
   }
   for (std::int32_t id : impl.prefix_ids)
     if (id < 0 || id >= size || !impl.id_known[static_cast<std::size_t>(id)])
@@ -300,7 +212,7 @@ Status load_all(const Ctx& c, const json& root, Tokenizer::Impl& impl) {
   AGENTRT_TRY(load_post_processor(c,
                                   root.contains("post_processor") ? root["post_processor"] : json(),
                                   "/post_processor", impl));
-  AGENTRT_TRY(load_decoder(c, root));
+  AGENTRT_TRY(load_decoder(c, root, impl));
   return finish(c, impl);
 }
 
