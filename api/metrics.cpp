@@ -169,7 +169,7 @@ void render_kv_events(PrometheusText& out, const MetricsSnapshot& s) {
     const char* help;
     Field field;
   };
-  static const std::array<Counter, 12> kCounters{{
+  static const std::array<Counter, 13> kCounters{{
       {"agentrt:kv_pins_created_total", "KV pins made (paused turns, tool calls, sessions).",
        &kv::KvMetrics::pins_created},
       {"agentrt:kv_pins_expired_total", "KV pins dropped when their TTL passed.",
@@ -177,8 +177,11 @@ void render_kv_events(PrometheusText& out, const MetricsSnapshot& s) {
       {"agentrt:kv_pins_revoked_total", "KV pins taken back under memory pressure.",
        &kv::KvMetrics::pins_revoked},
       {"agentrt:kv_prefetched_blocks_total",
-       "Blocks a re-pin copied back from a lower tier before a tool call's predicted end.",
+       "Blocks a re-pin or a workflow prefetch copied back from a lower tier.",
        &kv::KvMetrics::prefetched_blocks},
+      {"agentrt:kv_reuse_hints_total",
+       "Workflow reuse hints received (a step's prefix and its steps to next use).",
+       &kv::KvMetrics::hints_set},
       {"agentrt:kv_evictions_total", "Cached device blocks reclaimed for new KV.",
        &kv::KvMetrics::evictions},
       {"agentrt:kv_offloaded_blocks_total", "Evicted blocks written to the first lower tier.",
@@ -199,6 +202,9 @@ void render_kv_events(PrometheusText& out, const MetricsSnapshot& s) {
   }};
   per_runtime(out, s, "agentrt:kv_pins_active", MetricType::gauge, "KV pins held now.",
               [](const RuntimeMetrics& m) { return static_cast<double>(m.kv.active_pins); });
+  per_runtime(out, s, "agentrt:kv_reuse_hint_owners", MetricType::gauge,
+              "Workflow steps holding a KV reuse hint now.",
+              [](const RuntimeMetrics& m) { return static_cast<double>(m.kv.hint_owners); });
   for (const Counter& c : kCounters) {
     per_runtime(out, s, c.name, MetricType::counter, c.help,
                 [&c](const RuntimeMetrics& m) { return static_cast<double>(m.kv.*(c.field)); });

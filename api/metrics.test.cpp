@@ -205,6 +205,8 @@ TEST(Metrics, EmptyServerDeclaresEveryFamily) {
                            "agentrt:kv_pins_created_total",
                            "agentrt:kv_pins_expired_total",
                            "agentrt:kv_pins_revoked_total",
+                           "agentrt:kv_reuse_hints_total",
+                           "agentrt:kv_reuse_hint_owners",
                            "agentrt:jobs",
                            "agentrt:session_pins_created_total",
                            "agentrt:session_pin_hits_total",

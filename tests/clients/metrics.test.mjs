@@ -84,6 +84,8 @@ test("GET /metrics parses and counts a chat completion", async () => {
     "agentrt:kv_pins_created_total": "COUNTER",
     "agentrt:kv_pins_expired_total": "COUNTER",
     "agentrt:kv_pins_revoked_total": "COUNTER",
+    "agentrt:kv_reuse_hints_total": "COUNTER",
+    "agentrt:kv_reuse_hint_owners": "GAUGE",
     "agentrt:jobs": "GAUGE",
     "agentrt:session_pins_active": "GAUGE",
     "agentrt:session_pins_created_total": "COUNTER",
