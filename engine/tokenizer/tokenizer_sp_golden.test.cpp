@@ -21,17 +21,16 @@ using nlohmann::json;
 
 const std::string kSource = AGENTRT_SOURCE_DIR;
 
-// Runs tests/tokenjs/encode.mjs for model; returns its rows, or records why it could not.
-std::vector<json> reference_rows(const std::string& model) {
+// Runs tests/tokenjs/encode.mjs for DIR/model; returns its rows, or records why it could not.
+std::vector<json> reference_rows(const std::string& dir, const std::string& model) {
   if (!std::filesystem::exists(kSource + "/tests/tokenjs/node_modules/@huggingface/tokenizers")) {
     ADD_FAILURE() << "tests/tokenjs/node_modules is missing: run `npm ci` in " << kSource
                   << "/tests/tokenjs (needs node >= 18)";
     return {};
   }
   const std::string out = "tokenizer_sp_golden." + model + ".jsonl";
-  const std::string cmd = "node " + kSource + "/tests/tokenjs/encode.mjs '" +
-                          test::tokenizers_dir() + "' " + out + " " + kSource +
-                          "/tests/tokenizer/corpus.jsonl " + kSource +
+  const std::string cmd = "node " + kSource + "/tests/tokenjs/encode.mjs '" + dir + "' " + out +
+                          " " + kSource + "/tests/tokenizer/corpus.jsonl " + kSource +
                           "/tests/tokenizer/sp_extra.jsonl --models " + model;
   if (const int rc = std::system(cmd.c_str()); rc != 0) {
     ADD_FAILURE() << "reference run failed (exit " << rc << "): " << cmd;
@@ -56,10 +55,9 @@ std::string streamed(const Tokenizer& tok, const std::vector<std::int32_t>& ids,
   return text + dec.finish();
 }
 
-void check_model(const std::string& model) {
-  const Tokenizer* tok = test::real_tokenizer(model);
+void check_model(const std::string& dir, const std::string& model, const Tokenizer* tok) {
   ASSERT_NE(tok, nullptr);
-  const auto rows = reference_rows(model);
+  const auto rows = reference_rows(dir, model);
   ASSERT_GT(rows.size(), 250u) << "too few reference rows for " << model;
   int failures = 0;
   for (std::size_t r = 0; r < rows.size() && failures < 10; ++r) {
@@ -92,12 +90,45 @@ void check_model(const std::string& model) {
               rows.size());
 }
 
+// Writes llama2's files with the normalizer replaced by a Metaspace pre-tokenizer (the
+// Mistral v0.3 / non-legacy Llama layout) under the working directory; returns the dir.
+std::string write_metaspace_variant(const std::string& name, const std::string& scheme) {
+  const std::string src = test::tokenizers_dir() + "/llama2";
+  std::ifstream in(src + "/tokenizer.json");
+  if (!in) return {};
+  json j = json::parse(in);
+  j["normalizer"] = nullptr;
+  j["pre_tokenizer"] = {{"type", "Metaspace"},
+                        {"replacement", "\u2581"},
+                        {"prepend_scheme", scheme},
+                        {"split", false}};
+  const std::string dir = "tokenizer_sp_variants";
+  std::filesystem::create_directories(dir + "/" + name);
+  std::ofstream(dir + "/" + name + "/tokenizer.json") << j.dump();
+  std::filesystem::copy_file(src + "/tokenizer_config.json",
+                             dir + "/" + name + "/tokenizer_config.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  return dir;
+}
+
 TEST(TokenizerSpGolden, Gemma3MatchesTokenizersJs) {
-  check_model("gemma3");
+  check_model(test::tokenizers_dir(), "gemma3", test::real_tokenizer("gemma3"));
 }
 
 TEST(TokenizerSpGolden, Llama2MatchesTokenizersJs) {
-  check_model("llama2");
+  check_model(test::tokenizers_dir(), "llama2", test::real_tokenizer("llama2"));
+}
+
+TEST(TokenizerSpGolden, MetaspaceVariantsMatchTokenizersJs) {
+  for (const char* scheme : {"first", "always"}) {
+    const std::string name = std::string("llama2_metaspace_") + scheme;
+    const std::string dir = write_metaspace_variant(name, scheme);
+    ASSERT_FALSE(dir.empty())
+        << "llama2 tokenizer files are missing: run scripts/fetch_tokenizers.sh";
+    auto tok = Tokenizer::load_dir(dir + "/" + name);
+    ASSERT_TRUE(tok.ok()) << tok.error().to_string();
+    check_model(dir, name, &*tok);
+  }
 }
 
 }  // namespace
