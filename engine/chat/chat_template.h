@@ -3,12 +3,17 @@
 // that family's official template (the one in its tokenizer_config.json).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "engine/chat/conversation.h"
 #include "engine/common/result.h"
+
+namespace agentrt::chat::jinja {
+class Template;
+}  // namespace agentrt::chat::jinja
 
 namespace agentrt::chat {
 
@@ -41,6 +46,10 @@ struct RenderOptions {
   // llama3_tools: true puts the tool definitions in the first user message, false in the
   // system message; nullopt is the template's default (true).
   std::optional<bool> tools_in_user_message;
+  // Jinja path only: the eos_token variable, and further template variables (kwargs of
+  // apply_chat_template, e.g. {"reasoning_effort": "low"}); they override the ones above.
+  std::string eos_token;
+  Json extra_kwargs = Json::object();
 };
 
 // Renders conv. Fails (invalid_argument) on an empty conversation, and where the family's
@@ -53,5 +62,44 @@ Result<std::string> render(Family family, const Conversation& conv, const Render
 Result<Family> detect_family(std::string_view chat_template, const std::string& source);
 // Reads MODEL_DIR/tokenizer_config.json and detects the family from its chat_template.
 Result<Family> detect_family_in_dir(const std::string& model_dir);
+
+// A model's chat template, ready to render: the hand-written family renderer where one
+// matches (Qwen3, Llama-3.x: proven byte-identical on the golden conversations), otherwise
+// the template text itself through the Jinja interpreter (engine/chat/jinja), so any model
+// whose tokenizer_config.json carries a chat_template renders. Immutable; render() may be
+// called from any thread.
+class ChatTemplate {
+ public:
+  // A hand-written family without template text (render_jinja() is unavailable).
+  static ChatTemplate of_family(Family family);
+  // Parses text; the family comes from its markers (detect_family), else the Jinja path.
+  // Errors: the template's syntax error as "SOURCE:LINE:COL: ...".
+  static Result<ChatTemplate> from_text(std::string_view text, const std::string& source);
+  // Reads MODEL_DIR/tokenizer_config.json: chat_template (a string, or the "default" entry of
+  // a list) and the bos_token / eos_token that the Jinja path passes to the template.
+  static Result<ChatTemplate> from_dir(const std::string& model_dir);
+
+  // The hand-written family, or nullopt when rendering goes through Jinja.
+  std::optional<Family> family() const { return family_; }
+  // Renders with the family's renderer, or through Jinja. Errors as render(Family, ...), or
+  // the template's own (raise_exception: "SOURCE:LINE:COL: message").
+  Result<std::string> render(const Conversation& conv, const RenderOptions& options) const;
+  // Always the Jinja path (the golden tests compare it with the family renderer). Fails
+  // (invalid_argument) for a template made by of_family.
+  Result<std::string> render_jinja(const Conversation& conv, const RenderOptions& options) const;
+
+ private:
+  std::optional<Family> family_;
+  std::shared_ptr<const jinja::Template> jinja_;
+  std::string bos_token_, eos_token_;  // from tokenizer_config.json (from_dir only)
+  bool has_config_tokens_ = false;
+};
+
+// The variables transformers' apply_chat_template passes to a template, built from conv:
+// messages (OpenAI shape: role, content, tool_calls [{id, type, function: {name,
+// arguments}}], tool_call_id, name, reasoning_content), tools (the definitions as given, or
+// null), add_generation_prompt, bos_token, eos_token, date_string, enable_thinking and
+// tools_in_user_message when set, then options.extra_kwargs.
+Json template_context(const Conversation& conv, const RenderOptions& options);
 
 }  // namespace agentrt::chat
