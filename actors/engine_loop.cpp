@@ -7,12 +7,10 @@
 #include "engine/sampling/sampling_params.h"
 
 namespace agentrt::actors {
-EngineLoop::EngineLoop(std::unique_ptr<Engine> engine, std::vector<std::int32_t> eos_ids,
-                       int max_live_requests, KvGeometry geometry,
+EngineLoop::EngineLoop(std::unique_ptr<Engine> engine, int max_live_requests, KvGeometry geometry,
                        std::function<void(std::int64_t, double)> on_prefill,
                        int max_queued_requests)
     : engine_(std::move(engine)),
-      eos_(std::move(eos_ids)),
       max_live_(std::max(1, max_live_requests)),
       max_queued_(std::max(0, max_queued_requests)),
       geo_(geometry),
@@ -37,10 +35,6 @@ EngineLoop::~EngineLoop() {
 void EngineLoop::wake() {
   pending_ = true;
   cv_.notify_all();
-}
-
-bool EngineLoop::is_eos(std::int32_t t) const {
-  return std::find(eos_.begin(), eos_.end(), t) != eos_.end();
 }
 
 namespace {
@@ -72,7 +66,10 @@ Result<RequestId> EngineLoop::submit(GenerateMsg msg) {
     msg.samples_after_prefill = msg.fork_after_prefill + 1;
     msg.fork_after_prefill = 0;
   }
-  if (msg.pause_at_eos) msg.request.params.ignore_eos = true;  // the loop pauses at EOS
+  if (msg.pause_at_eos) {  // the Engine pauses the turn at its stop token
+    msg.request.pause_on_finish = msg.pause_at_eos;
+    msg.request.pause_only_at_stop = true;
+  }
   std::lock_guard lock(mu_);
   if (queued_.empty() && samples_wait_.empty() && slots_of(msg) <= free_slots()) return admit(msg);
   if (static_cast<int>(queued_.size()) >= max_queued_) {
@@ -92,13 +89,12 @@ Result<RequestId> EngineLoop::submit(GenerateMsg msg) {
 Result<RequestId> EngineLoop::admit(GenerateMsg& msg) {
   if (msg.samples_after_prefill > 0) return submit_probe(msg);
   const auto prompt_tokens = std::ssize(msg.request.prompt);
-  const bool pause_on_finish = msg.request.pause_on_finish.has_value();
+  const PauseRule rule = rule_of(msg);
   auto id = engine_->add_request(std::move(msg.request));
   if (!id.ok()) return id.error();
   Route r;
   r.subscriber = msg.subscribers[0];
-  r.pause_at_eos = msg.pause_at_eos;
-  r.pause_on_finish = pause_on_finish;
+  r.pause = rule;
   r.forks = msg.fork_after_prefill;
   r.fork_subscribers.assign(msg.subscribers.begin() + 1, msg.subscribers.end());
   r.tokens = prompt_tokens;
@@ -115,7 +111,7 @@ Result<RequestId> EngineLoop::submit_probe(GenerateMsg& msg) {
   auto id = engine_->add_request(std::move(probe));
   if (!id.ok()) return id.error();
   Route r;
-  r.pause_at_eos = msg.pause_at_eos;
+  r.pause = rule_of(msg);  // its samples' (the probe itself never pauses)
   r.fork_subscribers = std::move(msg.subscribers);
   r.tokens = std::ssize(msg.request.prompt);
   r.samples = std::move(msg.request);
@@ -128,8 +124,7 @@ Result<RequestId> EngineLoop::submit_probe(GenerateMsg& msg) {
 void EngineLoop::start_samples(Route& probe) {
   WaitingSamples w;
   w.request = std::make_shared<const EngineRequest>(std::move(*probe.samples));
-  w.pause_at_eos = probe.pause_at_eos;
-  w.pause_on_finish = w.request->pause_on_finish.has_value();
+  w.pause = probe.pause;
   w.tokens = probe.tokens;
   w.subscribers.assign(probe.fork_subscribers.begin(), probe.fork_subscribers.end());
   probe.fork_subscribers.clear();
@@ -150,8 +145,7 @@ void EngineLoop::admit_waiting(Outbox& out) {
     if (id.ok()) {
       Route c;
       c.subscriber = sub;
-      c.pause_at_eos = w.pause_at_eos;
-      c.pause_on_finish = w.pause_on_finish;
+      c.pause = w.pause;
       c.tokens = w.tokens;
       routes_.emplace(*id, std::move(c));
       wake();
@@ -225,10 +219,15 @@ Status EngineLoop::resume(ResumeMsg msg) {
     return make_error(ErrorCode::not_found,
                       "resume: request " + std::to_string(msg.id) + " is not paused at EOS");
   }
-  it->second.paused = false;
-  it->second.pause_at_eos = msg.pause_at_eos;
-  it->second.tokens += std::ssize(msg.appended);
-  engine_->resume(msg.id, std::move(msg.appended), msg.max_tokens);
+  Route& r = it->second;
+  r.paused = false;
+  r.tokens += std::ssize(msg.appended);
+  if (r.pause.set_by_resume) {  // an agent's turn: each resume says how the next one ends
+    r.pause.on_finish = msg.pause_at_eos.has_value();
+    engine_->resume(msg.id, std::move(msg.appended), msg.max_tokens, msg.pause_at_eos);
+  } else {
+    engine_->resume(msg.id, std::move(msg.appended), msg.max_tokens);
+  }
   wake();
   return ok_status();
 }
@@ -260,8 +259,7 @@ Result<RequestId> EngineLoop::fork(RequestId parent, caf::actor subscriber) {
   }
   Route c;
   c.subscriber = std::move(subscriber);
-  c.pause_at_eos = it->second.pause_at_eos;
-  c.pause_on_finish = it->second.pause_on_finish;
+  c.pause = it->second.pause;
   c.paused = it->second.paused;
   c.tokens = it->second.tokens;
   const RequestId child = engine_->fork(parent);
@@ -401,7 +399,7 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
       auto it = routes_.find(e.request);
       if (it == routes_.end()) continue;
       Route& r = it->second;
-      if (e.kind == EventKind::paused) continue;  // our own pause at EOS took effect
+      if (e.kind == EventKind::paused) continue;  // take_token saw the turn's finish
       if (r.samples) {  // a best-of-N probe: its token is dropped, its samples start
         if (e.kind == EventKind::token) {
           start_samples(r);
@@ -420,12 +418,16 @@ void EngineLoop::route_events(std::vector<EngineEvent>& events) {
           const RequestId child = engine_->fork(e.request);
           Route c;
           c.subscriber = r.fork_subscribers[static_cast<std::size_t>(i)];
-          c.pause_at_eos = r.pause_at_eos;
-          c.pause_on_finish = r.pause_on_finish;
+          c.pause = r.pause;
           TokenBatch& cb = out[batch(child, c.subscriber)].second;
           cb.tokens.push_back(e.token);
           cb.logprobs.push_back(e.logprob);
           c.tokens = r.tokens + 1;
+          if (r.pause.pauses(e.finish)) {  // a fork of a paused turn is paused too
+            cb.finish = e.finish;
+            cb.paused_at_eos = true;
+            c.paused = true;
+          }
           routes_.emplace(child, std::move(c));
         }
         r.forks = 0;
@@ -460,15 +462,8 @@ bool EngineLoop::take_token(const EngineEvent& e, Route& r, TokenBatch& b) {
     }
   }
   if (e.cached_tokens >= 0) b.cached_tokens = e.cached_tokens;
-  if (!e.finish && r.pause_at_eos && is_eos(e.token)) {
-    engine_->pause(e.request, *r.pause_at_eos);  // applied before the next step runs
-    b.finish = FinishReason::stop_token;
-    b.paused_at_eos = true;
-    r.paused = true;
-    return false;
-  }
   b.finish = e.finish;
-  if (e.finish && r.pause_on_finish && *e.finish != FinishReason::context_full) {
+  if (r.pause.pauses(e.finish)) {
     b.paused_at_eos = true;  // the Engine paused it (its paused event follows)
     r.paused = true;
     return false;

@@ -1,11 +1,11 @@
 // EngineLoop: the engine actor's thread. It owns one Engine and runs its step loop on a
 // std::thread of its own (never one message per step): it sleeps while the engine has no
 // work, steps while it has, and sends each step's tokens to the subscribed actors as one
-// TokenBatch per request. It also applies the two per-token decisions that must not wait
-// for a message round trip: pausing a turn at its EOS (so no token follows it), and
-// forking a best-of-N prompt right after its single prefill. A request that the Engine
-// pauses itself at a turn's finish (EngineRequest::pause_on_finish: scripted turns of a
-// fixed length) is routed the same way as a pause at EOS.
+// TokenBatch per request. It forks a best-of-N prompt right after its single prefill (a
+// decision that must not wait for a message round trip). The Engine owns the pause: a
+// turn that should wait for tools (GenerateMsg::pause_at_eos) becomes the request's
+// EngineRequest::pause_on_finish with pause_only_at_stop, so the Engine pauses it at its
+// stop token within the step that sampled it; the loop only routes the finish as a pause.
 // Back-pressure: at most max_live_requests requests are in the Engine at once. Work beyond
 // that waits, first come first served: submits in a queue of at most max_queued_requests
 // (past it, submit is refused as overloaded), and a best-of probe's samples, which start
@@ -37,8 +37,7 @@ class EngineLoop {
   // Starts the loop thread. `engine` must outlive nothing but this loop. `on_prefill`
   // (optional) receives each step's prefilled tokens and seconds (the TTL policy's
   // recompute cost).
-  EngineLoop(std::unique_ptr<Engine> engine, std::vector<std::int32_t> eos_ids,
-             int max_live_requests, KvGeometry geometry,
+  EngineLoop(std::unique_ptr<Engine> engine, int max_live_requests, KvGeometry geometry,
              std::function<void(std::int64_t, double)> on_prefill,
              int max_queued_requests = kDefaultMaxQueuedRequests);
   ~EngineLoop();  // stops and joins the thread; live requests get no further events
@@ -79,12 +78,27 @@ class EngineLoop {
   RuntimeMetrics metrics() const;
 
  private:
+  // How the Engine ends a request's turns, as the loop must read their finishes: the Engine
+  // pauses the request (EngineRequest::pause_on_finish), so a finish reads as a pause and
+  // the route stays.
+  struct PauseRule {
+    bool on_finish = false;     // the request has a pause_on_finish now
+    bool only_at_stop = false;  // EngineRequest::pause_only_at_stop
+    // From GenerateMsg::pause_at_eos: each ResumeMsg sets the next turn's pause.
+    bool set_by_resume = false;
+    bool pauses(std::optional<FinishReason> f) const {
+      return on_finish && f && *f != FinishReason::context_full &&
+             (!only_at_stop || *f == FinishReason::stop_token);
+    }
+  };
+  static PauseRule rule_of(const GenerateMsg& msg) {
+    return {msg.request.pause_on_finish.has_value(), msg.request.pause_only_at_stop,
+            msg.pause_at_eos.has_value()};
+  }
+
   struct Route {
     caf::actor subscriber;
-    std::optional<kv::Duration> pause_at_eos;
-    // The Engine pauses this request when a turn finishes (EngineRequest::pause_on_finish):
-    // a finish then reads as a pause, and the route stays.
-    bool pause_on_finish = false;
+    PauseRule pause;
     int forks = 0;  // still to fork after the first token
     std::vector<caf::actor> fork_subscribers;
     bool paused = false;
@@ -96,8 +110,7 @@ class EngineLoop {
   // Samples of a prefilled probe that wait for live slots; they start one by one.
   struct WaitingSamples {
     std::shared_ptr<const EngineRequest> request;
-    std::optional<kv::Duration> pause_at_eos;
-    bool pause_on_finish = false;
+    PauseRule pause;
     std::int64_t tokens = 0;
     std::uint64_t next_index = 0;  // seeds: derive_seed(seed, index)
     std::deque<caf::actor> subscribers;
@@ -121,10 +134,8 @@ class EngineLoop {
   void fail_all(const Error& error);
   void update_snapshot(const EngineStats& stats, double step_s, double loop_s);  // holds mu_
   void wake();
-  bool is_eos(std::int32_t t) const;
 
   std::unique_ptr<Engine> engine_;
-  std::vector<std::int32_t> eos_;
   int max_live_;
   int max_queued_;
   KvGeometry geo_;

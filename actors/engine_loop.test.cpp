@@ -48,8 +48,8 @@ struct LoopRig {
     backend = cpu::CpuBackend::create(model, {128, 16, 2}).value();
     auto e = Engine::create(
         {backend.get(), &model->config(), model->fingerprint(), nullptr, nullptr}, {});
-    loop = std::make_unique<EngineLoop>(std::move(*e), model->config().eos_token_ids, max_live,
-                                        backend->kv_geometry(), nullptr, max_queued);
+    loop = std::make_unique<EngineLoop>(std::move(*e), max_live, backend->kv_geometry(), nullptr,
+                                        max_queued);
 #if defined(__SANITIZE_THREAD__)
     cfg.set("scheduler.policy", caf::atom("sharing"));
 #endif

@@ -39,15 +39,18 @@ using scored_atom = caf::atom_constant<caf::atom("scored")>;
 //   request i streams to subscribers[i]. The samples are independent from the first token.
 struct GenerateMsg {
   EngineRequest request;
-  // The turn ends at an EOS token by pausing with this TTL (KV pinned while tools run);
-  // nullopt: EOS ends the request as usual.
+  // A turn that ends at a stop token (EOS or params.stop_token_ids) pauses with this TTL
+  // (KV pinned while tools run) instead of ending the request; one that reaches max_tokens
+  // ends it. The loop passes it to the Engine (EngineRequest::pause_on_finish with
+  // pause_only_at_stop). nullopt: a stop token ends the request as usual.
   std::optional<kv::Duration> pause_at_eos;
   int fork_after_prefill = 0;
   std::vector<caf::actor> subscribers;
   int samples_after_prefill = 0;
 };
 
-// Continues a request paused at EOS with `appended` tokens; the next EOS pauses with ttl.
+// Continues a request paused at EOS with `appended` tokens; for a request submitted with
+// pause_at_eos, the next turn's stop token pauses with this pause_at_eos (nullopt: ends).
 struct ResumeMsg {
   RequestId id = 0;
   std::vector<std::int32_t> appended;

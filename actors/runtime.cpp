@@ -157,16 +157,16 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   }
   EngineOptions eo = options.engine;
   eo.host_tier_bytes = options.host_tier_bytes.value_or(default_host_tier_bytes());
+  // The tokenizer's eos_token ends a turn too (an agent's turn pauses there).
+  if (auto e = impl->tok->eos_id()) eo.extra_eos_ids.push_back(*e);
   auto engine = Engine::create({impl->backend.get(), &cfg, impl->model->fingerprint(),
                                 impl->persistent.get(), options.clock},
                                eo);
   if (!engine.ok()) return engine.error();
-  std::vector<std::int32_t> eos(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
-  if (auto e = impl->tok->eos_id()) eos.push_back(*e);
   impl->ttl = std::make_shared<TtlPolicy>(options.ttl);
   const KvGeometry geo = impl->backend->kv_geometry();
   impl->loop = std::make_shared<EngineLoop>(
-      std::move(*engine), eos, options.max_pending_requests, geo,
+      std::move(*engine), options.max_pending_requests, geo,
       [ttl = impl->ttl, also = options.on_prefill](std::int64_t n, double s) {
         ttl->record_prefill(n, s);
         if (also) also(n, s);

@@ -343,9 +343,8 @@ PointResult run_point(Device& dev, const Args& a, const Setup& setup,
   if (!engine.ok()) fail(engine.error().to_string());
   actors::TtlPolicy ttl;
   const auto geo = dev.backend->kv_geometry();
-  std::vector<std::int32_t> eos = dev.config.eos_token_ids;
   auto loop = std::make_shared<actors::EngineLoop>(
-      std::move(*engine), eos, a.max_running * 2, geo,
+      std::move(*engine), a.max_running * 2, geo,
       [&ttl](std::int64_t tokens, double s) { ttl.record_prefill(tokens, s); });
   caf::actor_system_config cfg;
   auto sys = std::make_unique<caf::actor_system>(cfg);

@@ -129,7 +129,11 @@ void Engine::pause(RequestId id, kv::Duration ttl) {
 }
 void Engine::resume(RequestId id, std::vector<std::int32_t> appended,
                     std::optional<int> max_tokens) {
-  push({id, Command::Resume{std::move(appended), max_tokens}});
+  push({id, Command::Resume{std::move(appended), max_tokens, false, std::nullopt}});
+}
+void Engine::resume(RequestId id, std::vector<std::int32_t> appended, std::optional<int> max_tokens,
+                    std::optional<kv::Duration> pause_on_finish) {
+  push({id, Command::Resume{std::move(appended), max_tokens, true, pause_on_finish}});
 }
 void Engine::repin(RequestId id, kv::Duration ttl) {
   push({id, Command::Repin{ttl}});
@@ -184,6 +188,7 @@ void Engine::start(RequestId id, EngineRequest req) {
       s->params.seed.value_or(sampling::derive_seed(opt_.seed, static_cast<std::uint64_t>(id)));
   s->sampler.emplace(s->params, s->seed);
   s->pause_on_finish = req.pause_on_finish;
+  s->pause_only_at_stop = req.pause_only_at_stop;
   sched_->add(id, s->program, &s->tokens);
   seqs_.emplace(id, std::move(s));
 }
@@ -216,6 +221,7 @@ void Engine::do_repin(Seq& s, kv::Duration ttl) {
 }
 
 void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
+                       bool set_pause, std::optional<kv::Duration> pause_on_finish,
                        std::vector<EngineEvent>& events) {
   if (!s.paused) {
     events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, "resume: not paused",
@@ -234,6 +240,7 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optiona
                       valid.error().code});
     return end(s);
   }
+  if (set_pause) s.pause_on_finish = pause_on_finish;
   s.tokens.insert(s.tokens.end(), appended.begin(), appended.end());
   s.turn_start = s.tokens.size();
   s.turn_prefilled = 0;
@@ -299,7 +306,7 @@ void Engine::apply(Command& c, std::vector<EngineEvent>& events) {
   if (auto* p = std::get_if<Command::Pause>(&c.what)) return do_pause(s, p->ttl, events);
   if (auto* r = std::get_if<Command::Repin>(&c.what)) return do_repin(s, r->ttl);
   if (auto* r = std::get_if<Command::Resume>(&c.what)) {
-    return do_resume(s, r->appended, r->max_tokens, events);
+    return do_resume(s, r->appended, r->max_tokens, r->set_pause, r->pause_on_finish, events);
   }
 }
 

@@ -57,6 +57,9 @@ struct EngineOptions {
   // How turns rank for admission and preemption (scheduler.h): attained service per
   // program (Autellix PLAS, the default), program FCFS, or every turn FCFS (vLLM's order).
   scheduler::Order order = scheduler::Order::attained;
+  // End-of-turn ids beyond the model config's eos_token_ids (e.g. the tokenizer's
+  // eos_token): a sampled one finishes a turn as they do, unless params.ignore_eos.
+  std::vector<std::int32_t> extra_eos_ids;
 };
 
 struct EngineDeps {
@@ -73,8 +76,14 @@ struct EngineRequest {
   std::vector<std::int32_t> prompt;
   sampling::SamplingParams params;      // stop_strings are not applied (no detokenizer here)
   std::optional<std::int64_t> program;  // turns of one agent program; default: its own id
-  // When set, a finished turn pauses with this TTL (KV pinned) instead of ending.
+  // When set, a finished turn pauses with this TTL (KV pinned) instead of ending: the
+  // request stays, paused (event paused after the turn's last token), until resume() or
+  // cancel(). A turn that fills the context always ends.
   std::optional<kv::Duration> pause_on_finish;
+  // With pause_on_finish: only a turn that ends at a stop token (an EOS, or one of
+  // params.stop_token_ids) pauses, as an agent's turn does before its tool calls run; one
+  // that reaches max_tokens ends the request.
+  bool pause_only_at_stop = false;
 };
 
 enum class EventKind { token, paused, cancelled, error };
@@ -127,6 +136,11 @@ class Engine {
   // ends the request with an error event.
   void resume(RequestId id, std::vector<std::int32_t> appended,
               std::optional<int> max_tokens = std::nullopt);
+  // As resume(), and replaces the request's pause rule for the turns to come: the next
+  // finished turn pauses with `pause_on_finish` (nullopt: it ends the request);
+  // pause_only_at_stop stays as the request set it.
+  void resume(RequestId id, std::vector<std::int32_t> appended, std::optional<int> max_tokens,
+              std::optional<kv::Duration> pause_on_finish);
   // Re-pins a paused request's KV until now + ttl, replacing its earlier pin: its cached
   // full blocks are found again (device first, then the lower tiers, whose hits are copied
   // back to the device: a prefetch, kv_metrics().prefetched_blocks) and pinned. ttl <= 0
@@ -168,6 +182,7 @@ class Engine {
   void do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events);
   void do_repin(Seq& s, kv::Duration ttl);
   void do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
+                 bool set_pause, std::optional<kv::Duration> pause_on_finish,
                  std::vector<EngineEvent>& events);
   void do_fork(RequestId parent, RequestId child, bool refused, std::vector<EngineEvent>& events);
   void end(Seq& s, bool persist = false);  // persist: a finished turn's blocks are written

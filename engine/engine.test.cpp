@@ -176,6 +176,63 @@ TEST(Engine, BadResumeEndsTheRequest) {
   EXPECT_FALSE(rig.engine->has_work());
 }
 
+// The Engine owns an agent's pause: with pause_only_at_stop a turn pauses at its stop token
+// (here the tokenizer-style extra EOS) and ends at max_tokens; a resume can drop the pause
+// so the next turn's stop ends the request.
+TEST(Engine, PauseOnlyAtStopPausesAtAStopTokenAndEndsAtMaxTokens) {
+  auto events_of = [](Engine& e) {
+    std::vector<EngineEvent> all;
+    while (e.has_work()) {
+      auto ev = e.step();
+      EXPECT_TRUE(ev.ok());
+      if (ev.ok()) all.insert(all.end(), ev->begin(), ev->end());
+    }
+    return all;
+  };
+  std::int32_t first = -1;
+  {
+    Rig probe(32);
+    (void)probe.engine->add_request(req(1, 9, 1));
+    for (const auto& e : events_of(*probe.engine))
+      if (e.kind == EventKind::token) first = e.token;
+  }
+  ASSERT_GE(first, 0);
+
+  // No stop token within max_tokens: the turn ends the request, it does not pause.
+  Rig plain(32);
+  auto a = req(1, 9, 2);
+  a.pause_on_finish = 5s;
+  a.pause_only_at_stop = true;
+  ASSERT_TRUE(plain.engine->add_request(a).ok());
+  auto ev = events_of(*plain.engine);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back().finish, FinishReason::length);
+  for (const auto& e : ev)
+    EXPECT_NE(e.kind, EventKind::paused);
+  EXPECT_EQ(plain.engine->kv_metrics().pins_created, 0);
+
+  // The first token is an EOS (extra_eos_ids): the turn pauses, KV pinned.
+  EngineOptions opt;
+  opt.extra_eos_ids = {first};
+  Rig agent(32, opt);
+  auto id = agent.engine->add_request(a);
+  ASSERT_TRUE(id.ok());
+  ev = events_of(*agent.engine);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].finish, FinishReason::stop_token);
+  EXPECT_EQ(ev[1].kind, EventKind::paused);
+  EXPECT_EQ(agent.engine->kv_metrics().pins_created, 1);
+  // Resumed without a pause rule: the next turn's end ends the request.
+  agent.engine->resume(*id, {3, 4}, 2, std::nullopt);
+  ev = events_of(*agent.engine);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_TRUE(ev.back().finish.has_value());
+  for (const auto& e : ev)
+    EXPECT_NE(e.kind, EventKind::paused);
+  agent.engine->resume(*id, {5}, 2);  // gone: ignored
+  EXPECT_TRUE(events_of(*agent.engine).empty());
+}
+
 // Non-finite logits fail only the request whose row they are in, naming the step.
 TEST(Engine, NonFiniteLogitsFailOnlyThatRequest) {
   Rig rig(32);

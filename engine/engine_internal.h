@@ -17,6 +17,7 @@ struct Engine::Seq {
   std::optional<sampling::Sampler> sampler;
   std::uint64_t seed = 0;  // the sampler's: params.seed, else one drawn for the request
   std::optional<kv::Duration> pause_on_finish;
+  bool pause_only_at_stop = false;
   bool paused = false;
 };
 
@@ -31,6 +32,8 @@ struct Engine::Command {
   struct Resume {
     std::vector<std::int32_t> appended;
     std::optional<int> max_tokens;
+    bool set_pause = false;  // replace the request's pause_on_finish with the one below
+    std::optional<kv::Duration> pause_on_finish;
   };
   struct Repin {
     kv::Duration ttl;

@@ -8,13 +8,11 @@ namespace agentrt {
 
 namespace {
 
-bool is_stop(const sampling::SamplingParams& p, const model::ModelConfig& config, std::int32_t t) {
-  if (std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), t) != p.stop_token_ids.end()) {
-    return true;
-  }
-  if (p.ignore_eos) return false;
-  return std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), t) !=
-         config.eos_token_ids.end();
+bool is_stop(const sampling::SamplingParams& p, const model::ModelConfig& config,
+             const std::vector<std::int32_t>& extra_eos, std::int32_t t) {
+  auto has = [t](const auto& ids) { return std::find(ids.begin(), ids.end(), t) != ids.end(); };
+  if (has(p.stop_token_ids)) return true;
+  return !p.ignore_eos && (has(config.eos_token_ids) || has(extra_eos));
 }
 
 // Params the backend's forward_sample() can serve: no penalties (they need the output so
@@ -46,7 +44,7 @@ void Engine::accept(Seq& s, const sampling::SampledToken& tok, std::vector<Engin
   if (generated == 1)
     ev.cached_tokens =
         std::max<std::int64_t>(0, static_cast<std::int64_t>(s.turn_start) - s.turn_prefilled);
-  if (is_stop(s.params, *deps_.config, tok.token)) {
+  if (is_stop(s.params, *deps_.config, opt_.extra_eos_ids, tok.token)) {
     ev.finish = FinishReason::stop_token;
   } else if (generated >= s.params.max_tokens) {
     ev.finish = FinishReason::length;
@@ -55,9 +53,10 @@ void Engine::accept(Seq& s, const sampling::SampledToken& tok, std::vector<Engin
   }
   events.push_back(ev);
   if (!ev.finish) return;
-  if (s.pause_on_finish && ev.finish != FinishReason::context_full) {
-    return do_pause(s, *s.pause_on_finish, events);
-  }
+  // The Engine owns the pause: a turn that pauses keeps its request, KV pinned.
+  const bool pauses = s.pause_on_finish && ev.finish != FinishReason::context_full &&
+                      (!s.pause_only_at_stop || ev.finish == FinishReason::stop_token);
+  if (pauses) return do_pause(s, *s.pause_on_finish, events);
   end(s, true);
 }
 
