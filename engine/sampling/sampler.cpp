@@ -139,7 +139,8 @@ std::int32_t draw(const std::vector<float>& w, const std::vector<std::int32_t>* 
   std::int32_t last = at(0);
   for (std::size_t i = 0; i < n; ++i) {
     const float l = w[at(i)];
-    if (l < floor) continue;
+    // Masked ids (-inf, from a constraint) never win, not even by rounding at the top.
+    if (l < floor || l == -std::numeric_limits<float>::infinity()) continue;
     last = at(i);
     cum += std::exp(static_cast<double>(l - mx));
     if (u < cum) return last;
@@ -169,7 +170,9 @@ std::optional<std::string> check_logits(std::span<const float> logits, std::int6
 }
 
 Sampler::Sampler(const SamplingParams& params, std::uint64_t default_seed)
-    : params_(params), rng_(params.seed.value_or(default_seed)) {}
+    : params_(params), rng_(params.seed.value_or(default_seed)) {
+  if (params_.constraint) cursor_.emplace(params_.constraint);
+}
 
 SampledToken Sampler::sample(std::span<const float> logits, std::span<const std::int32_t> prompt,
                              std::span<const std::int32_t> output) {
@@ -182,6 +185,15 @@ SampledToken Sampler::sample(std::span<const float> logits, std::span<const std:
   if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
     apply_openai_penalties(work_, params_.presence_penalty, params_.frequency_penalty, output,
                            index_);
+  }
+  if (cursor_) {
+    cursor_->sync(output);
+    if (!cursor_->mask_logits(work_, params_.stop_token_ids)) {
+      const std::int32_t end = cursor_->fallback_token(params_.stop_token_ids);
+      result.token = end >= 0 ? end : argmax(work_);
+      if (params_.logprobs >= 0) fill_logprobs(logits, params_.logprobs, result, index_);
+      return result;
+    }
   }
   if (params_.greedy()) {
     result.token = argmax(work_);

@@ -1,7 +1,10 @@
 // Sampler: turns one logits row into one token for one sequence, applying penalties,
 // temperature, top-k, top-p and min-p, with a per-sequence RNG. Logprobs are reported
 // from the model's raw distribution (log-softmax of the unmodified logits), as vLLM does.
-// A Sampler belongs to one sequence; it is not thread-safe.
+// With params.constraint, disallowed tokens are masked to -inf before penalties' effects,
+// temperature, top-k, top-p and min-p; logprobs still come from the raw logits. When the
+// constraint allows no token, the sampler emits its first end token (ending the output).
+// A Sampler belongs to one sequence; it is not thread-safe. Copies sample independently.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/sampling/constraint_cursor.h"
 #include "engine/sampling/sampling_params.h"
 
 namespace agentrt::sampling {
@@ -40,7 +44,7 @@ class Sampler {
   Sampler(const SamplingParams& params, std::uint64_t default_seed);
 
   // prompt: the prompt's token ids (for the repetition penalty); output: tokens sampled so
-  // far. `logits` is copied, never modified.
+  // far in this turn (a constraint follows them). `logits` is copied, never modified.
   SampledToken sample(std::span<const float> logits, std::span<const std::int32_t> prompt,
                       std::span<const std::int32_t> output);
 
@@ -49,6 +53,7 @@ class Sampler {
   std::mt19937_64 rng_;
   std::vector<float> work_;
   std::vector<std::int32_t> index_;
+  std::optional<ConstraintCursor> cursor_;  // when params.constraint is set
 };
 
 }  // namespace agentrt::sampling

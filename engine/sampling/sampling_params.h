@@ -3,11 +3,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/common/result.h"
+#include "engine/sampling/constraint.h"
 
 namespace agentrt::sampling {
 
@@ -36,6 +38,11 @@ struct SamplingParams {
   std::vector<std::string> stop_strings;     // matched on detokenized output text
   bool ignore_eos = false;
   int logprobs = -1;  // -1: none; 0: chosen token's logprob; k > 0: also the top-k
+  // Structured output: when set, only tokens the constraint allows are sampled (e.g. JSON of
+  // a schema, grammar::JsonSchemaConstraint), and its end tokens only once the output is
+  // complete. Shared, immutable: copying params copies the pointer. Host sampling only: the
+  // device sampler cannot apply it (see Sampler).
+  std::shared_ptr<const Constraint> constraint;
 
   // Rejects out-of-range values (NaN and infinities included) with the field name:
   // "top_p: must be in (0, 1], got 1.5"; more stop strings or ids than the caps above.
