@@ -99,8 +99,16 @@ Status McpClient::spawn() {
 }
 
 McpClient::~McpClient() {
+  stop();
+  close_fd(in_fd_);
+  close_fd(out_fd_);
+  close_fd(err_fd_);
+}
+
+void McpClient::stop() {
   {
     std::lock_guard lock(mu_);
+    if (stopping_) return;
     stopping_ = true;
   }
   if (in_fd_ >= 0) ::shutdown(in_fd_, SHUT_WR);  // EOF on the server's stdin: it should exit
@@ -113,9 +121,6 @@ McpClient::~McpClient() {
     }
   }
   if (reader_.joinable()) reader_.join();
-  close_fd(in_fd_);
-  close_fd(out_fd_);
-  close_fd(err_fd_);
 }
 
 Status McpClient::send_line(const Json& message) {
@@ -212,9 +217,9 @@ void McpClient::fail_pending(const Error& e) {
   cv_.notify_all();
 }
 
-void McpClient::mark_dead(std::string why) {
+void McpClient::mark_dead(std::string why, ErrorCode code) {
   std::lock_guard lock(mu_);
-  if (!dead_) dead_ = make_error(ErrorCode::io, std::move(why));
+  if (!dead_) dead_ = make_error(code, std::move(why));
   fail_pending(*dead_);
 }
 
@@ -312,8 +317,10 @@ void McpClient::reader() {
     std::lock_guard lock(mu_);
     stopping = stopping_;
   }
+  // A stopped server's calls are cancelled (not retried); a crashed one's failed (io).
   mark_dead("the server " + (stopping ? std::string("was stopped") : exit_text(status)) +
-            (stopping ? "" : stderr_tail()));
+                (stopping ? "" : stderr_tail()),
+            stopping ? ErrorCode::cancelled : ErrorCode::io);
   std::lock_guard lock(mu_);
   reaped_ = true;
   cv_.notify_all();

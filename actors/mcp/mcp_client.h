@@ -6,8 +6,7 @@
 // its exit status and the tail of its stderr; one that does not answer fails only the call
 // that waited (a timeout; notifications/cancelled is sent). A line that is not JSON-RPC
 // fails the calls in flight (their answers cannot be told apart any more). There is no
-// restart: a job's server lives as long as the job. The destructor closes stdin, waits up
-// to 1 s, then SIGTERMs and SIGKILLs the group.
+// restart: a job's server lives as long as the job (stop(), or the destructor).
 #pragma once
 
 #include <chrono>
@@ -39,7 +38,11 @@ class McpClient {
   // Spawns the server and initializes it. Errors: the program cannot run (not_found), it
   // exits or answers initialize with an error (io), no answer in start_timeout (timeout).
   static Result<std::shared_ptr<McpClient>> start(const ServerOptions& options);
+  // stop()s the server.
   ~McpClient();
+  // Closes the server's stdin, waits up to 1 s for it to exit, then SIGTERMs and SIGKILLs
+  // its process group. Later calls fail with "the server was stopped". Idempotent.
+  void stop();
   McpClient(const McpClient&) = delete;
   McpClient& operator=(const McpClient&) = delete;
 
@@ -63,7 +66,7 @@ class McpClient {
   void reader();
   void on_line(const std::string& line);
   void fail_pending(const Error& e);
-  void mark_dead(std::string why);
+  void mark_dead(std::string why, ErrorCode code = ErrorCode::io);
   std::string stderr_tail();
 
   struct Pending {
