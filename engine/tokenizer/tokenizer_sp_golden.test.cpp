@@ -1,7 +1,8 @@
-// Golden tests for the SentencePiece-style tokenizers (Gemma 3, Llama 2): ids, decodes and
-// streaming decodes must equal the reference, Tokenizers.js (@huggingface/tokenizers, the
-// tokenizer core of @huggingface/transformers), run by node on tests/tokenizer/corpus.jsonl
-// and tests/tokenizer/sp_extra.jsonl. Needs node and `npm ci` in tests/tokenjs.
+// Golden tests for the SentencePiece-style tokenizers (Gemma 3, Llama 2, Metaspace variants):
+// ids, decodes and streaming decodes must equal the reference, Tokenizers.js
+// (@huggingface/tokenizers, the tokenizer core of @huggingface/transformers), run by node on
+// tests/tokenizer/corpus.jsonl and tests/tokenizer/sp_extra.jsonl; the byte-level files are
+// cross-checked the same way. Needs node and `npm ci` in tests/tokenjs.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -118,6 +119,18 @@ TEST(TokenizerSpGolden, Gemma3MatchesTokenizersJs) {
 TEST(TokenizerSpGolden, Llama2MatchesTokenizersJs) {
   check_model(test::tokenizers_dir(), "llama2", test::real_tokenizer("llama2"));
 }
+
+// The byte-level files through the same reference: a cross-check of the HF-made fixtures.
+#define BYTE_LEVEL_CROSS_CHECK(Test, name)                                 \
+  TEST(TokenizerJsCrossCheck, Test) {                                      \
+    check_model(test::tokenizers_dir(), name, test::real_tokenizer(name)); \
+  }
+BYTE_LEVEL_CROSS_CHECK(Qwen3, "qwen3")
+BYTE_LEVEL_CROSS_CHECK(Llama31, "llama3_1")
+BYTE_LEVEL_CROSS_CHECK(Llama3, "llama3")
+BYTE_LEVEL_CROSS_CHECK(DeepseekV3, "deepseek_v3")
+BYTE_LEVEL_CROSS_CHECK(GptOss, "gptoss")
+#undef BYTE_LEVEL_CROSS_CHECK
 
 TEST(TokenizerSpGolden, MetaspaceVariantsMatchTokenizersJs) {
   for (const char* scheme : {"first", "always"}) {

@@ -37,10 +37,12 @@ for (const model of models) {
   for (const text of texts) {
     const ids = tok.encode(text, { add_special_tokens: false }).ids;
     const ids_special = tok.encode(text, { add_special_tokens: true }).ids;
+    // HF `tokenizers` decodes without transformers' clean_up_tokenization_spaces; Tokenizers.js
+    // throws on an empty id list where HF returns "".
+    const decode = (skip) => ids_special.length === 0 ? "" :
+      tok.decode(ids_special, { skip_special_tokens: skip, clean_up_tokenization_spaces: false });
     rows.push(JSON.stringify({
-      model, text, ids, ids_special,
-      decoded: tok.decode(ids_special, { skip_special_tokens: false }),
-      decoded_skip_special: tok.decode(ids_special, { skip_special_tokens: true }),
+      model, text, ids, ids_special, decoded: decode(false), decoded_skip_special: decode(true),
     }));
   }
 }
