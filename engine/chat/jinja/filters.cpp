@@ -182,7 +182,8 @@ Value Interpreter::filter_call(const Value& operand, const Node& f, const EnvPtr
     return nullptr;
   };
   if (name == "tojson") {
-    auto [args, kwargs] = arguments(f.list, env);
+    auto evaluated1 = arguments(f.list, env);
+    auto& kwargs = evaluated1.second;
     JsonOptions o;
     const Value* indent = kw(kwargs, "indent");
     if (indent && !indent->is(K::integer) && !indent->is(K::none))
@@ -224,7 +225,9 @@ Value Interpreter::filter_call(const Value& operand, const Node& f, const EnvPtr
     } else {
       fail("Cannot apply filter \"join\" to type: " + std::string(operand.type_name()));
     }
-    auto [args, kwargs] = arguments(f.list, env);
+    auto evaluated2 = arguments(f.list, env);
+    auto& args = evaluated2.first;
+    auto& kwargs = evaluated2.second;
     Value sep = !args.empty()             ? args[0]
                 : kw(kwargs, "separator") ? *kw(kwargs, "separator")
                                           : Value::string("");
@@ -238,7 +241,9 @@ Value Interpreter::filter_call(const Value& operand, const Node& f, const EnvPtr
     return Value::string(std::move(out));
   }
   if (name == "int" || name == "float") {
-    auto [args, kwargs] = arguments(f.list, env);
+    auto evaluated3 = arguments(f.list, env);
+    auto& args = evaluated3.first;
+    auto& kwargs = evaluated3.second;
     const bool is_int = name == "int";
     Value def = !args.empty()           ? args[0]
                 : kw(kwargs, "default") ? *kw(kwargs, "default")
@@ -255,7 +260,9 @@ Value Interpreter::filter_call(const Value& operand, const Node& f, const EnvPtr
     fail("Cannot apply filter \"" + name + "\" to type: " + operand.type_name());
   }
   if (name == "default") {
-    auto [args, kwargs] = arguments(f.list, env);
+    auto evaluated4 = arguments(f.list, env);
+    auto& args = evaluated4.first;
+    auto& kwargs = evaluated4.second;
     const Value def = !args.empty() ? args[0] : Value::string("");
     const Value boolean = args.size() > 1         ? args[1]
                           : kw(kwargs, "boolean") ? *kw(kwargs, "boolean")
@@ -267,7 +274,9 @@ Value Interpreter::filter_call(const Value& operand, const Node& f, const EnvPtr
   if (operand.is(K::array)) {
     const Array& a = *operand.arr;
     if (name == "sort") {
-      auto [args, kwargs] = arguments(f.list, env);
+      auto evaluated5 = arguments(f.list, env);
+      auto& args = evaluated5.first;
+      auto& kwargs = evaluated5.second;
       auto arg = [&](std::size_t k, const char* key, Value def) {
         if (k < args.size()) return args[k];
         if (const Value* v = kw(kwargs, key)) return *v;
@@ -317,7 +326,8 @@ Value Interpreter::filter_call(const Value& operand, const Node& f, const EnvPtr
       return Value::array(std::move(out));
     }
     if (name == "map") {
-      auto [args, kwargs] = arguments(f.list, env);
+      auto evaluated6 = arguments(f.list, env);
+      auto& kwargs = evaluated6.second;
       const Value* attr = kw(kwargs, "attribute");
       if (attr == nullptr)
         fail("`map` expressions without `attribute` set are not currently supported.");
@@ -336,7 +346,9 @@ Value Interpreter::filter_call(const Value& operand, const Node& f, const EnvPtr
   }
   if (operand.is(K::string)) {
     if (name == "indent") {
-      auto [args, kwargs] = arguments(f.list, env);
+      auto evaluated7 = arguments(f.list, env);
+      auto& args = evaluated7.first;
+      auto& kwargs = evaluated7.second;
       auto arg = [&](std::size_t k, const char* key, Value def) {
         if (k < args.size()) return args[k];
         if (const Value* v = kw(kwargs, key)) return *v;
@@ -353,7 +365,9 @@ Value Interpreter::filter_call(const Value& operand, const Node& f, const EnvPtr
       return Value::string(std::move(out));
     }
     if (name == "replace") {
-      auto [args, kwargs] = arguments(f.list, env);
+      auto evaluated8 = arguments(f.list, env);
+      auto& args = evaluated8.first;
+      auto& kwargs = evaluated8.second;
       Value kwv = Value::object(std::move(kwargs));
       kwv.is_kwargs = true;
       args.push_back(std::move(kwv));
@@ -364,7 +378,9 @@ Value Interpreter::filter_call(const Value& operand, const Node& f, const EnvPtr
   if (operand.is_mapping()) {
     const Value b = builtin_member(operand, name, limits_);
     if (b.is(K::function)) {
-      auto [args, kwargs] = arguments(f.list, env);
+      auto evaluated9 = arguments(f.list, env);
+      auto& args = evaluated9.first;
+      auto& kwargs = evaluated9.second;
       if (!kwargs.empty()) {
         Value kwv = Value::object(std::move(kwargs));
         kwv.is_kwargs = true;
