@@ -111,6 +111,7 @@ ApiOr<workflows::Workflow> JobManager::load_checked(
   auto loaded = workflows::load_workflow(yaml, file);
   auto& d = loaded.diagnostics;
   if (loaded.parsed && d.empty()) workflows::validate_workflow(loaded.workflow, d);
+  if (loaded.parsed && d.empty()) workflows::check_tool_policy(loaded.workflow, opt_.tools, d);
   if (loaded.parsed && d.empty()) *values = workflows::resolve_inputs(loaded.workflow, inputs, d);
   if (!d.empty()) {
     const auto& first = d.items().front();
@@ -155,6 +156,8 @@ ApiOr<workflows::Workflow> JobManager::load_checked(
 nlohmann::json JobManager::validate(const std::string& yaml) const {
   auto loaded = workflows::load_workflow(yaml, "inline.yaml");
   if (loaded.parsed) workflows::validate_workflow(loaded.workflow, loaded.diagnostics);
+  if (loaded.parsed && loaded.diagnostics.empty())
+    workflows::check_tool_policy(loaded.workflow, opt_.tools, loaded.diagnostics);
   return {{"valid", loaded.diagnostics.empty()}, {"errors", diagnostics_json(loaded.diagnostics)}};
 }
 

@@ -31,6 +31,7 @@
 #include "api/body/job_request.h"
 #include "api/job_record.h"
 #include "storage/job_store.h"
+#include "workflows/tool_policy.h"
 
 namespace agentrt::api {
 
@@ -44,6 +45,10 @@ struct JobManagerOptions {
   int max_queued_jobs = 64;                // accepted and waiting; beyond: 429
   int max_jobs_per_client = 32;            // queued + running per client; beyond: 429
   std::size_t max_jobs_kept = 100000;      // finished jobs beyond it are forgotten, oldest first
+  // Tools that reach the network or run programs (http, command and custom commands, MCP
+  // servers): off unless the server enables them (`agentrt serve --allow-tools`). A workflow
+  // declaring one that is off is refused with its place (422 invalid_workflow).
+  workflows::ToolPolicy tools;
 };
 
 // The answer to a submission.

@@ -142,6 +142,39 @@ TEST(Server, RefusesBadWorkflowsWithTheirPlace) {
   EXPECT_EQ(in->status, 422);
 }
 
+// Tools that run programs or reach the network stay off on a server unless its options
+// enable them: a client's workflow declaring one is refused at the tool's place.
+TEST(Server, ToolsThatRunProgramsAreOffUnlessEnabled) {
+  const std::string yaml =
+      "tools:\n  sh: { builtin: command, argv: [echo, hi] }\n"
+      "agents: { a: { tools: [sh] } }\nsteps: [{ id: s, agent: a, input: hi }]\n";
+  const json body = {{"yaml", yaml}};
+  {
+    RunningServer s(test_options(fresh_dir("tools-off")));
+    ASSERT_TRUE(s.ok()) << s.error();
+    auto c = s.client();
+    auto r = c.Post("/v1/jobs", body.dump(), kJson);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 422) << r->body;
+    auto e = body_of(r)["error"];
+    EXPECT_EQ(e["code"], "invalid_workflow");
+    EXPECT_EQ(e["pointer"], "inline.yaml:2:3") << e.dump();
+    EXPECT_NE(e["message"].get<std::string>().find("off on this server"), std::string::npos)
+        << e.dump();
+    auto v = c.Post("/v1/workflows/validate", body.dump(), kJson);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(body_of(v)["valid"], false) << v->body;
+  }
+  auto o = test_options(fresh_dir("tools-on"));
+  o.jobs.tools.command = true;
+  RunningServer s(o);
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto c = s.client();
+  auto v = c.Post("/v1/workflows/validate", body.dump(), kJson);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(body_of(v)["valid"], true) << v->body;
+}
+
 TEST(Server, ModelsOnlyInsideTheModelDirectories) {
   RunningServer s(test_options(fresh_dir("models")));
   ASSERT_TRUE(s.ok()) << s.error();

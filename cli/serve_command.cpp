@@ -42,6 +42,7 @@ struct ServeArgs {
   int max_completions = 0;
   double host_tier_gib = -1;  // < 0: the runtime's default
   std::string schedule = "attained";
+  std::vector<std::string> allow_tools;  // http, command, mcp
 };
 
 int serve(const ServeArgs& a) {
@@ -75,6 +76,11 @@ int serve(const ServeArgs& a) {
     o.host_tier_bytes = static_cast<std::size_t>(a.host_tier_gib * (1ull << 30));
   o.max_completions = a.max_completions;
   o.order = *scheduler::parse_order(a.schedule);  // CLI11 checked the name
+  for (const auto& t : a.allow_tools) {           // CLI11 checked the names
+    o.jobs.tools.http = o.jobs.tools.http || t == "http";
+    o.jobs.tools.command = o.jobs.tools.command || t == "command";
+    o.jobs.tools.mcp = o.jobs.tools.mcp || t == "mcp";
+  }
   o.sessions.mode = *api::parse_session_mode(a.session_pins);  // CLI11 checked it
   o.sessions.ttl =
       std::chrono::duration_cast<kv::Duration>(std::chrono::duration<double>(a.session_ttl));
@@ -136,6 +142,11 @@ CommandFn add_serve_command(CLI::App& app) {
                   "predict (TTL from the gaps seen; default), fixed (--session-ttl), off")
       ->check(CLI::IsMember({"predict", "fixed", "off"}));
   add_schedule_option(cmd, a->schedule);
+  cmd->add_option("--allow-tools", a->allow_tools,
+                  "Workflow tools that reach the network or run programs, off by default: "
+                  "http, command (builtin command and custom commands), mcp (comma-separated)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"http", "command", "mcp"}));
   cmd->add_option("--host-tier-gib", a->host_tier_gib,
                   "RAM in GiB for KV blocks evicted from the device (default: 1/8 of RAM, at "
                   "most 16; 0 = none)")
