@@ -5,7 +5,8 @@
 //   node tests/jinja/render.mjs OUTDIR
 // Cases: every conversation of tests/tokenizer/conversations.json with each real chat
 // template (AGENTRT_TOKENIZERS_DIR or ~/.cache/agentrt/tokenizers/NAME/tokenizer_config.json),
-// plus the hand-written feature templates of features.json.
+// plus the hand-written feature templates of features.json (those marked with_conversations
+// are rendered on every conversation too).
 import { Template } from "@huggingface/jinja";
 import fs from "node:fs";
 import os from "node:os";
@@ -61,7 +62,24 @@ for (const name of names) {
     render(`${name}/${conv.name}`, template, context);
   }
 }
-for (const f of features) render(`feature/${f.name}`, f.template, f.context ?? {});
+for (const f of features) {
+  if (!f.with_conversations) {
+    render(`feature/${f.name}`, f.template, f.context ?? {});
+    continue;
+  }
+  // A realistic template: rendered on every conversation, like the real ones.
+  for (const conv of conversations) {
+    const context = {
+      messages: conv.messages,
+      tools: conv.tools ?? null,
+      add_generation_prompt: conv.add_generation_prompt,
+      bos_token: "<s>",
+      eos_token: "</s>",
+      ...(conv.kwargs ?? {}),
+    };
+    render(`feature/${f.name}/${conv.name}`, f.template, context);
+  }
+}
 
 fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(path.join(out, "expected.jsonl"), lines.join("\n") + "\n");
