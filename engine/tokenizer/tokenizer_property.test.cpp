@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -152,6 +153,50 @@ TEST(TokenizerFuzz, MutatedTokenizerJsonNeverCrashes) {
     (void)tok->decode(ids);
   }
   EXPECT_GT(loaded, 0);
+}
+
+// The same on the SentencePiece-style fuzz seeds (normalizers, Metaspace, byte_fallback,
+// piece decoder); streaming must also keep equal to decode.
+TEST(TokenizerFuzz, MutatedPieceTokenizerJsonNeverCrashes) {
+  std::mt19937 rng(5);
+  const std::string junk = "{}[]\":,0123456789 ntrufalse\\\u2581<>";
+  for (const char* seed : {"llama2_style_small", "gemma3_style_small", "metaspace_style_small"}) {
+    const std::string path =
+        std::string(AGENTRT_SOURCE_DIR) + "/tests/fuzz/corpus/tokenizer_json/" + seed + ".json";
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << path;
+    const std::string base((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_TRUE(Tokenizer::from_json(base, "seed.json").ok()) << seed;
+    int loaded = 0;
+    for (int iter = 0; iter < 500; ++iter) {
+      std::string text = base;
+      for (int e = 0; e < 1 + static_cast<int>(rng() % 3); ++e) {
+        const std::size_t pos = rng() % text.size();
+        if (rng() % 2) {
+          text[pos] = junk[rng() % junk.size()];
+        } else {
+          text.erase(pos, 1 + rng() % 4);
+        }
+      }
+      auto tok = Tokenizer::from_json(text, "mutated.json");
+      if (!tok.ok()) {
+        EXPECT_EQ(tok.error().message.rfind("mutated.json: ", 0), 0u) << tok.error().message;
+        continue;
+      }
+      ++loaded;
+      const auto ids = tok->encode("  Hello<s> wörld 😀 \xff\n\n", true);
+      const auto decoded = tok->decode(ids);
+      IncrementalDecoder stream(*tok);
+      std::string streamed;
+      for (std::int32_t id : ids)
+        streamed += stream.push(id).value();
+      streamed += stream.finish();
+      if (decoded.ok()) {
+        EXPECT_EQ(streamed, *decoded) << seed << " iteration " << iter;
+      }
+    }
+    EXPECT_GT(loaded, 0) << seed;
+  }
 }
 
 TEST(TokenizerBench, CorpusThroughput) {
