@@ -121,6 +121,10 @@ TEST(Matcher, FreeFormValuesAndRecursion) {
   auto dict = grammar(R"({"type":"object","additionalProperties":{"type":"integer"}})");
   EXPECT_TRUE(matches(*dict, R"({"x":1,"y\n":2})"));
   EXPECT_FALSE(prefix(*dict, R"({"x":"1)"));
+  auto req = grammar(R"({"required":["n"],"additionalProperties":{"type":"integer"}})");
+  EXPECT_TRUE(matches(*req, R"({"n":1})"));
+  EXPECT_FALSE(prefix(*req, R"({"n":")"));
+  EXPECT_FALSE(matches(*req, "{}"));
   auto tree = grammar(R"({"$defs":{"n":{"type":"object","properties":{"v":{"type":"integer"},
       "kids":{"type":"array","items":{"$ref":"#/$defs/n"}}},"required":["v"]}},
       "$ref":"#/$defs/n"})");

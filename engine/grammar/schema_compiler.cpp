@@ -314,6 +314,17 @@ class SchemaCompiler {
         out.properties.push_back({quoted.substr(1, quoted.size() - 2), *node, false});
       }
     }
+    const Node* additional = any();
+    if (s.contains("additionalProperties")) {
+      const Json& ap = s["additionalProperties"];
+      if (ap.is_boolean()) {
+        additional = ap.get<bool>() ? any() : nullptr;
+      } else {
+        auto node = compile(ap, ptr + "/additionalProperties");
+        if (!node.ok()) return node.error();
+        additional = *node;
+      }
+    }
     std::vector<std::string> declared;
     for (const auto& p : out.properties)
       declared.push_back(p.key_json);
@@ -327,8 +338,13 @@ class SchemaCompiler {
         std::string quoted = compact(req[i]);
         std::string key = quoted.substr(1, quoted.size() - 2);
         auto it = std::find(declared.begin(), declared.end(), key);
-        if (it == declared.end()) {  // required but not described: any value
-          out.properties.push_back({key, any(), true});
+        if (it == declared.end()) {  // required, not described: additionalProperties holds it
+          if (additional == nullptr) {
+            return unsupported(ptr + "/required/" + std::to_string(i),
+                               "'" + req[i].get<std::string>() +
+                                   "' is required but additionalProperties is false");
+          }
+          out.properties.push_back({key, additional, true});
           declared.push_back(key);
         } else {
           out.properties[static_cast<std::size_t>(it - declared.begin())].required = true;
@@ -341,17 +357,6 @@ class SchemaCompiler {
     }
     for (std::size_t i = 0; i < out.properties.size(); ++i) {
       if (out.properties[i].required) out.required_mask |= 1ull << i;
-    }
-    const Node* additional = any();
-    if (s.contains("additionalProperties")) {
-      const Json& ap = s["additionalProperties"];
-      if (ap.is_boolean()) {
-        additional = ap.get<bool>() ? any() : nullptr;
-      } else {
-        auto node = compile(ap, ptr + "/additionalProperties");
-        if (!node.ok()) return node.error();
-        additional = *node;
-      }
     }
     // With declared properties only those are generated; otherwise any key, if allowed.
     if (out.properties.empty()) out.additional = additional;

@@ -9,9 +9,15 @@
 // its JSON pointer: "/properties/a/pattern: unsupported keyword 'pattern'".
 //
 // What the grammar generates: compact JSON (no whitespace); objects with declared
-// properties hold only those (additionalProperties is then not used), in any order, each at
-// most once, every required one present; numbers of at most 18 integer and 18 fraction
-// digits and 2 exponent digits; \u escapes outside U+D000..U+DFFF (no surrogate pairs).
+// properties hold only those (and required names not declared, with additionalProperties'
+// schema), in any order, each at most once, every required one present; numbers of at
+// most 18 integer and 18 fraction digits and 2 exponent digits; \u escapes outside
+// U+D000..U+DFFF (no surrogate pairs). oneOf is taken as anyOf: its alternatives start
+// with different bytes, so at most one matches.
+//
+// MatchState refuses '{' and '[' past kMaxFrames open values (matcher.h); a schema whose
+// only finite values nest deeper (or that has none, like a required self-reference)
+// leaves the output unfinishable, and the sampler then ends it (sampler.h).
 #pragma once
 
 #include <cstddef>

@@ -55,6 +55,8 @@ TEST(SchemaCompiler, RejectsOverlappingAlternativesAndEmptyCycles) {
       ErrorCode::unsupported);
   EXPECT_EQ(compile_error(R"({"type":"array","minItems":3,"maxItems":2})").code,
             ErrorCode::unsupported);
+  EXPECT_EQ(compile_error(R"({"required":["x"],"additionalProperties":false})").message,
+            "/required/0: 'x' is required but additionalProperties is false");
 }
 
 TEST(SchemaCompiler, ChecksCapsBeforeBuilding) {
