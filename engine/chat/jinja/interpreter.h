@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -33,6 +34,10 @@ using EnvPtr = std::shared_ptr<Env>;
 // The names every render sees: namespace, range, raise_exception, strftime_now, true/false/
 // none (and True/False/None).
 void install_globals(Env& env, Interpreter& interpreter);
+
+// Thrown by {% break %} / {% continue %}, caught by the enclosing loop.
+struct BreakSignal {};
+struct ContinueSignal {};
 
 class Interpreter {
  public:
@@ -93,6 +98,13 @@ std::int64_t js_length(const std::string& s);
 // JavaScript trim / trimStart / trimEnd.
 std::string js_trim(const std::string& s, bool start, bool end);
 std::string ascii_upper(std::string s);
+// Filter helpers shared by filters.cpp and filter_calls.cpp. JavaScript parseInt/parseFloat
+// (nullopt for NaN); a dotted attribute path ("a.b", "items.0"); an item's text in join;
+// the indent filter's text.
+std::optional<double> parse_number(const std::string& s, bool integer);
+Value attribute(const Value& item, const std::string& path);
+std::string join_item(const Value& v, const Limits& limits);
+std::string indent_text(const std::string& s, const std::string& pad, bool first, bool blank);
 std::string ascii_lower(std::string s);
 
 }  // namespace agentrt::chat::jinja
