@@ -15,7 +15,14 @@ using Json = nlohmann::json;
 
 // YAML -> JSON for a schema: plain scalars become booleans, numbers or null when they
 // read as one, quoted scalars stay strings. Depth is bounded (kMaxToolSchemaDepth).
-bool to_json(YamlReader& r, const YAML::Node& n, Json& out, const std::string& what, int depth) {
+bool to_json(YamlReader& r, const YAML::Node& n, Json& out, const std::string& what, int depth,
+             int& budget) {
+  if (--budget < 0) {  // aliases can repeat a subtree exponentially often
+    if (budget == -1)
+      r.diags().error(r.loc(n), what + ": more than " + std::to_string(kMaxToolSchemaNodes) +
+                                    " values (counting each alias' expansion)");
+    return false;
+  }
   if (depth > kMaxToolSchemaDepth) {
     r.diags().error(
         r.loc(n), what + ": nested deeper than " + std::to_string(kMaxToolSchemaDepth) + " levels");
@@ -53,7 +60,8 @@ bool to_json(YamlReader& r, const YAML::Node& n, Json& out, const std::string& w
     out = Json::array();
     for (std::size_t i = 0; i < n.size(); ++i) {
       Json item;
-      if (!to_json(r, n[i], item, what + "[" + std::to_string(i) + "]", depth + 1)) return false;
+      if (!to_json(r, n[i], item, what + "[" + std::to_string(i) + "]", depth + 1, budget))
+        return false;
       out.push_back(std::move(item));
     }
     return true;
@@ -67,7 +75,7 @@ bool to_json(YamlReader& r, const YAML::Node& n, Json& out, const std::string& w
       }
       Json v;
       const std::string key = it->first.Scalar();
-      if (!to_json(r, it->second, v, what + "." + key, depth + 1)) return false;
+      if (!to_json(r, it->second, v, what + "." + key, depth + 1, budget)) return false;
       out[key] = std::move(v);
     }
     return true;
@@ -86,7 +94,7 @@ void read_schema(YamlReader& r, const YamlEntry& f, const std::string& what, Too
                                           echo_value(f.value.Scalar(), 40) + "'");
       return;
     }
-  } else if (!to_json(r, f.value, j, what, 0)) {
+  } else if (int budget = kMaxToolSchemaNodes; !to_json(r, f.value, j, what, 0, budget)) {
     return;
   }
   if (!j.is_object() || j.value("type", Json()) != Json("object")) {

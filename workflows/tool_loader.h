@@ -15,7 +15,8 @@ inline constexpr int kMaxToolTimeoutMs = 3600 * 1000;  // 1 hour per attempt
 inline constexpr int kMaxToolOutputBytes = 64 << 20;   // 64 MiB
 inline constexpr int kMaxToolRetries = 10;
 inline constexpr int kMaxToolConcurrency = 1024;
-inline constexpr int kMaxToolSchemaDepth = 64;  // nesting of `schema`
+inline constexpr int kMaxToolSchemaDepth = 64;      // nesting of `schema`
+inline constexpr int kMaxToolSchemaNodes = 100000;  // values in `schema`, aliases expanded
 
 // Fills `t` (its name and loc already set) from the entry's value, reporting every
 // problem through `r` at its place: a missing or second kind key (builtin / command /

@@ -159,6 +159,25 @@ TEST(ToolLoader, SchemaNestingIsBounded) {
   EXPECT_NE(errs[0].find("nested deeper than 64 levels"), std::string::npos) << dump(errs);
 }
 
+// Aliases that repeat a subtree 10^8 times: refused after kMaxToolSchemaNodes values.
+TEST(ToolLoader, SchemaAliasBombIsBounded) {
+  std::string defs = "x0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]";
+  for (int i = 1; i < 8; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    defs += "\n        x" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k)
+      defs += ", " + prev;
+    defs += "]";
+  }
+  const auto errs =
+      errors_of(with_tools("  calc: { builtin: calculator }\n  d:\n"
+                           "    command: [x]\n    schema:\n      type: object\n"
+                           "      defs:\n        " +
+                           defs + "\n"));
+  ASSERT_EQ(errs.size(), 1u) << dump(errs);
+  EXPECT_NE(errs[0].find("more than 100000 values"), std::string::npos) << dump(errs);
+}
+
 TEST(ToolLoader, Durations) {
   EXPECT_EQ(parse_duration_ms("10s", kMaxToolTimeoutMs), 10000);
   EXPECT_EQ(parse_duration_ms("250ms", kMaxToolTimeoutMs), 250);
