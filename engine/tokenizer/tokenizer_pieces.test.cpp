@@ -249,9 +249,11 @@ TEST(PieceTokenizer, UnsupportedShapesNameTheirPointer) {
             "sp.json: /model/unk_token: unk_token '<nope>' is not in the vocabulary");
 }
 
-// Streaming equals decode on random id strings of the real files (byte tokens included).
+// Streaming equals decode on random id strings of the real llama2 file (byte tokens
+// included). Gemma 3's streaming is checked by its golden test (one 262k-vocab load is enough
+// for the sanitizer runs).
 TEST(PieceTokenizer, RealStreamingEqualsDecode) {
-  for (const char* name : {"llama2", "gemma3"}) {
+  for (const char* name : {"llama2"}) {
     const Tokenizer* tok = test::real_tokenizer(name);
     ASSERT_NE(tok, nullptr);
     std::mt19937 rng(11);
