@@ -38,6 +38,8 @@ Result<std::string> Template::render(const nlohmann::ordered_json& context,
     return make_error(ErrorCode::invalid_argument, source_ + where + ": " + f.message);
   } catch (const std::bad_alloc&) {
     return make_error(ErrorCode::out_of_memory, source_ + ": out of memory while rendering");
+  } catch (const std::exception& e) {
+    return make_error(ErrorCode::internal, source_ + ": " + e.what());
   }
 }
 
