@@ -44,11 +44,15 @@ class Tokenizer {
   // add_special_tokens, the post-processor's template (e.g. Llama-3's BOS) is applied.
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
 
-  // Decodes ids to text exactly as HF `Tokenizer.decode` does (invalid UTF-8 becomes
-  // U+FFFD). Fails with not_found on an id that is not in the vocabulary.
+  // Decodes ids to text exactly as HF `Tokenizer.decode` does: ByteLevel decoders turn
+  // invalid UTF-8 into U+FFFD per maximal invalid sequence, ByteFallback decoders a run of
+  // <0xXX> tokens that is not valid UTF-8 into one U+FFFD per byte. Fails with not_found on
+  // an id that is not in the vocabulary.
   Result<std::string> decode(std::span<const std::int32_t> ids,
                              bool skip_special_tokens = false) const;
-  // Appends the raw bytes of ids (before the lossy UTF-8 step). Fails on an unknown id.
+  // Appends the raw bytes of ids (before the lossy UTF-8 step): for SentencePiece-style
+  // decoders each token's text after the Replace steps ("▁" -> " "), or the byte of a
+  // <0xXX> token, with no Strip. Fails on an unknown id.
   Status decode_bytes(std::span<const std::int32_t> ids, bool skip_special_tokens,
                       std::string& out) const;
 
