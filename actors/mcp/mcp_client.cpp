@@ -45,7 +45,7 @@ Result<std::shared_ptr<McpClient>> McpClient::start(const ServerOptions& options
                  {"clientInfo", {{"name", "agentrt"}, {"version", "0.1"}}}};
   auto init = c->request("initialize", std::move(params), options.start_timeout);
   if (!init.ok()) return init.error();
-  c->server_info_ = init->value("serverInfo", Json::object());
+  if (init->is_object()) c->server_info_ = init->value("serverInfo", Json::object());
   AGENTRT_TRY(c->send_line({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}));
   return c;
 }

@@ -192,6 +192,13 @@ TEST(McpMessage, ParsesResponsesAndNamesTools) {
       render_call_result(Json::parse(R"({"content":[{"type":"text","text":"abcdef"}]})"), 3);
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(*text, "abc\n[output cut at 3 bytes]");
+  // Fields of the wrong JSON type are summarized, never thrown on (found by the fuzzer).
+  auto odd = render_call_result(
+      Json::parse(R"({"content":[{"text":"a"},{"type":{"uri":1}},{"type":"image","mimeType":3}],
+                      "isError":"yes"})"),
+      100);
+  ASSERT_TRUE(odd.ok());
+  EXPECT_EQ(*odd, "[? content]\n[? content]\n[image ?, 0 bytes of base64]");
 }
 
 }  // namespace

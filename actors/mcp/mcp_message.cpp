@@ -10,8 +10,14 @@ Error bad(const std::string& what) {
   return make_error(ErrorCode::parse, what);
 }
 
+// obj[key] when it is a string, else `otherwise` (a server may send any JSON type).
+std::string text_field(const Json& obj, const char* key, const char* otherwise = "") {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+
 std::string summarize(const Json& item) {
-  const std::string type = item.value("type", std::string("?"));
+  const std::string type = text_field(item, "type", "?");
   auto bytes = [&](const char* key) {
     auto it = item.find(key);
     return it != item.end() && it->is_string()
@@ -19,15 +25,15 @@ std::string summarize(const Json& item) {
                : std::string("0");
   };
   if (type == "image" || type == "audio")
-    return "[" + type + " " + item.value("mimeType", std::string("?")) + ", " + bytes("data") +
+    return "[" + type + " " + text_field(item, "mimeType", "?") + ", " + bytes("data") +
            " bytes of base64]";
   if (type == "resource") {
     const Json r = item.value("resource", Json::object());
     if (r.is_object() && r.contains("text") && r["text"].is_string())
       return r["text"].get<std::string>();
-    return "[resource " + (r.is_object() ? r.value("uri", std::string("?")) : "?") + "]";
+    return "[resource " + (r.is_object() ? text_field(r, "uri", "?") : "?") + "]";
   }
-  if (type == "resource_link") return "[resource link " + item.value("uri", std::string("?")) + "]";
+  if (type == "resource_link") return "[resource link " + text_field(item, "uri", "?") + "]";
   return "[" + echo_value(type, 40) + " content]";
 }
 
@@ -104,8 +110,7 @@ Result<std::string> render_call_result(const Json& result, std::size_t max_bytes
     for (const auto& item : *content) {
       if (!item.is_object()) continue;
       if (!text.empty()) text += "\n";
-      if (item.value("type", std::string()) == "text" && item.contains("text") &&
-          item["text"].is_string())
+      if (text_field(item, "type") == "text" && item.contains("text") && item["text"].is_string())
         text += item["text"].get<std::string>();
       else
         text += summarize(item);
@@ -120,7 +125,7 @@ Result<std::string> render_call_result(const Json& result, std::size_t max_bytes
     text.resize(max_bytes);
     text += "\n[output cut at " + std::to_string(max_bytes) + " bytes]";
   }
-  if (result.value("isError", false) == true)
+  if (auto e = result.find("isError"); e != result.end() && *e == true)
     return make_error(ErrorCode::invalid_argument,
                       text.empty() ? "the tool reported an error" : text);
   return text;
