@@ -168,8 +168,8 @@ std::optional<int> Agent::turn_max_tokens() const {
 }
 
 void Agent::start() {
-  auto first =
-      render_first_prompt(ctx().family, ctx().tokenizer, *ctx().tools, in_.spec, in_.input);
+  auto first = render_first_prompt(ctx().family, ctx().tokenizer,
+                                   registry_of(in_.spec, *ctx().tools), in_.spec, in_.input);
   if (!first.ok()) return complete(first.error());
   conv_ = std::move(first->conversation);
   context_tokens_ = std::ssize(first->tokens);
@@ -244,9 +244,9 @@ void Agent::launch(chat::ToolCall call) {
   ++res_.tool_calls;
   emit(ProgressKind::tool_call, call.name, &call);
   // Only the agent's own tools run: the registry holds every tool of the runtime.
-  auto args = ctx().tools->check_call(call, in_.spec.tools);
+  auto args = registry_of(in_.spec, *ctx().tools).check_call(call, in_.spec.tools);
   if (!args.ok()) return on_tool_result(idx, args.error().message, false, kv::Duration{0});
-  auto tool = ctx().tools->find(call.name);
+  auto tool = registry_of(in_.spec, *ctx().tools).find(call.name);
   const auto timeout = tool->spec().timeout;
   auto actor = self_->spawn<caf::detached>(tool_actor, tool);
   ++outstanding_;

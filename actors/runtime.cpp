@@ -77,7 +77,7 @@ Status Runtime::Impl::check_agent(const AgentSpec& a) const {
   if (auto st = a.sampling.validate(); !st.ok())
     return st.error().with_context(where + ": sampling");
   for (const auto& t : a.tools)
-    if (!tools->find(t))
+    if (!registry_of(a, *tools).find(t))
       return make_error(ErrorCode::invalid_argument, where + ": unknown tool '" + t + "'");
   return ok_status();
 }
@@ -300,9 +300,14 @@ const tokenizer::Tokenizer& Runtime::tokenizer() const {
 }
 
 Result<std::vector<std::int32_t>> Runtime::agent_prefix_tokens(const AgentSpec& agent) const {
-  auto first = render_first_prompt(impl_->family, *impl_->tok, *impl_->tools, agent, "");
+  auto first =
+      render_first_prompt(impl_->family, *impl_->tok, registry_of(agent, *impl_->tools), agent, "");
   if (!first.ok()) return first.error();
   return std::move(first->tokens);
+}
+
+std::shared_ptr<const ToolRegistry> Runtime::tools() const {
+  return impl_->tools;
 }
 
 void Runtime::hint_reuse(kv::HintOwner owner, std::vector<std::int32_t> tokens, std::int32_t steps,

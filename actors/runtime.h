@@ -22,6 +22,7 @@
 
 #include "actors/completion_stream.h"
 #include "actors/tool.h"
+#include "actors/tool_registry.h"
 #include "actors/ttl_policy.h"
 #include "engine/backend.h"
 #include "engine/backends/backend_factory.h"
@@ -99,12 +100,16 @@ struct RuntimeOptions {
 
 // One agent: its prompt, tools and limits.
 struct AgentSpec {
-  std::string name = "agent";         // names the agent in errors
-  std::string system_prompt;          // empty: no system message
-  std::vector<std::string> tools;     // names registered in the runtime; offered to the model
-  sampling::SamplingParams sampling;  // max_tokens applies per turn
-  int max_turns = 8;                  // model replies at most (tool rounds + final)
-  std::int64_t token_budget = 0;      // generated tokens over all turns; 0 = unlimited
+  std::string name = "agent";      // names the agent in errors
+  std::string system_prompt;       // empty: no system message
+  std::vector<std::string> tools;  // names in the registry below; offered to the model
+  // Where `tools` (and a best-of's scorer) are found; null: the runtime's registry. A
+  // workflow run passes its own (mcp::JobTools over the runtime's: its builtins with their
+  // settings, custom commands, its MCP servers' tools).
+  std::shared_ptr<const ToolRegistry> tool_registry;
+  sampling::SamplingParams sampling;            // max_tokens applies per turn
+  int max_turns = 8;                            // model replies at most (tool rounds + final)
+  std::int64_t token_budget = 0;                // generated tokens over all turns; 0 = unlimited
   std::optional<bool> enable_thinking = false;  // Qwen3 render option (tiny-calc: false)
   // The scheduler's program of every request the agent sends (EngineRequest::program): the
   // engine ranks turns of one program together (EngineOptions::order). Unset: the job's
@@ -112,6 +117,11 @@ struct AgentSpec {
   // one (Runtime::new_program).
   std::optional<std::int64_t> program;
 };
+
+// The registry `agent`'s tools are found in: its own when set, else the runtime's.
+inline const ToolRegistry& registry_of(const AgentSpec& agent, const ToolRegistry& runtime) {
+  return agent.tool_registry ? *agent.tool_registry : runtime;
+}
 
 enum class StopReason {
   final_answer,  // a reply without tool calls
@@ -292,6 +302,8 @@ class Runtime {
   // prompt rendered with an empty input: system prompt and tool definitions), for hints.
   // Errors: those of rendering the first prompt (an unknown tool, the template's).
   Result<std::vector<std::int32_t>> agent_prefix_tokens(const AgentSpec& agent) const;
+  // The runtime's tool registry (add_tool's); a job's own registry may sit over it.
+  std::shared_ptr<const ToolRegistry> tools() const;
   // The KV of `tokens`' full blocks is next used in `steps` workflow steps (steps < 0 drops
   // `owner`'s hint); with `prefetch`, blocks only the host tier holds come back to the
   // device (EngineLoop::hint_reuse). Asynchronous: applied between engine steps.

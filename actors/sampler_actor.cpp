@@ -143,7 +143,8 @@ Status Sampler::check_spec() const {
   if (b.aggregation == Aggregation::verifier_agent && !b.verifier)
     return make_error(ErrorCode::invalid_argument,
                       "best_of: aggregation 'verifier' needs a verifier agent");
-  if (b.aggregation == Aggregation::scorer_tool && !ctx().tools->find(b.scorer_tool))
+  if (b.aggregation == Aggregation::scorer_tool &&
+      !registry_of(in_.spec, *ctx().tools).find(b.scorer_tool))
     return make_error(ErrorCode::invalid_argument,
                       "best_of: scorer tool '" + b.scorer_tool + "' is not registered");
   return ok_status();
@@ -151,8 +152,8 @@ Status Sampler::check_spec() const {
 
 void Sampler::start() {
   if (auto st = check_spec(); !st.ok()) return complete(st.error());
-  auto first =
-      render_first_prompt(ctx().family, ctx().tokenizer, *ctx().tools, in_.spec, in_.input);
+  auto first = render_first_prompt(ctx().family, ctx().tokenizer,
+                                   registry_of(in_.spec, *ctx().tools), in_.spec, in_.input);
   if (!first.ok()) return complete(first.error());
   const int n = in_.best.n;
   res_.prompt_tokens = std::ssize(first->tokens);
@@ -288,9 +289,9 @@ void Sampler::score_with_tool(int i) {
   chat::ToolCall call{"", in_.best.scorer_tool, Json::object()};
   call.arguments["question"] = in_.input;
   call.arguments["answer"] = s.answer.value_or(s.result.output);
-  auto args = ctx().tools->check_call(call);
+  auto args = registry_of(in_.spec, *ctx().tools).check_call(call);
   if (!args.ok()) return on_score({i, 0.0, "scorer: " + args.error().message});
-  auto tool = ctx().tools->find(call.name);
+  auto tool = registry_of(in_.spec, *ctx().tools).find(call.name);
   auto actor = self_->spawn<caf::detached>(tool_actor, tool);
   self_->request(actor, tool->spec().timeout, invoke_atom::value, ToolArgs{std::move(*args)})
       .then(

@@ -25,9 +25,9 @@
 #include "cli/run_progress.h"
 #include "cli/run_report.h"
 #include "cli/workflow_args.h"
-#include "engine/scheduler/scheduler.h"
 #include "engine/common/file_read.h"
 #include "engine/model/weight_check.h"
+#include "engine/scheduler/scheduler.h"
 #include "storage/db.h"
 #include "storage/kv_store.h"
 

@@ -22,6 +22,7 @@
 #include <thread>
 #include <tuple>
 
+#include "actors/mcp/job_tools.h"
 #include "actors/workflow/workflow_runner.h"
 #include "workflows/pattern.h"
 #include "workflows/planner.h"
@@ -70,6 +71,8 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   // the engine ranks its steps together (EngineOptions::order). Set by create().
   std::map<const Runtime*, std::int64_t> programs;
   std::vector<std::vector<workflows::StepEdge>> dependencies;  // per step
+  // The run's tools (workflow_tools.h): every agent's registry; set by create().
+  std::unique_ptr<mcp::JobTools> job_tools;
   // Workflow-aware KV (reuse_plan.h): per step, its runtime and its agent's prefix tokens
   // (empty: unknown), set by start() and then read-only; the owner ids of its hints are
   // hint_base + step.

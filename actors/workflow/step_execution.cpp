@@ -111,8 +111,15 @@ Result<AgentSpec> WorkflowRunner::Impl::agent_spec(const workflows::AgentSpec& a
   auto system = render(a.system, {});
   if (!system.ok()) return system.error().with_context("agent '" + a.name + "' system");
   s.system_prompt = *system;
+  std::vector<std::string> names;
   for (const auto& t : a.tools)
-    s.tools.push_back(t.name);
+    names.push_back(t.name);
+  if (job_tools) {  // an MCP server's key stands for its tools
+    s.tools = job_tools->expand(names);
+    s.tool_registry = job_tools->registry();
+  } else {
+    s.tools = std::move(names);
+  }
   s.sampling.temperature = static_cast<float>(a.sampling.temperature);
   s.sampling.top_p = static_cast<float>(a.sampling.top_p);
   s.sampling.top_k = a.sampling.top_k;

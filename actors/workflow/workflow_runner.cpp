@@ -10,6 +10,7 @@
 
 #include "actors/workflow/reuse_plan.h"
 #include "actors/workflow/runner_impl.h"
+#include "actors/workflow/workflow_tools.h"
 
 namespace agentrt::actors::workflow {
 
@@ -68,13 +69,6 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
   impl->wf = wf;
   impl->opt = options;
   impl->dependencies = workflows::step_dependencies(wf);
-  std::vector<ToolConfig> tools;
-  for (const auto& t : wf.tools) {
-    ToolConfig c;
-    c.name = t.name;
-    c.builtin = BuiltinTool::calculator;  // the only builtin the schema admits today
-    tools.push_back(c);
-  }
   for (const auto& a : wf.agents) {
     const workflows::ModelSpec* m = wf.model_of(a);
     if (!m) return make_error(ErrorCode::invalid_argument, "agent '" + a.name + "': no model");
@@ -92,9 +86,14 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
     key.weight_check = options.weight_check;
     auto rt = pool.get(key);
     if (!rt.ok()) return rt.error().with_context("model '" + m->name + "' (" + key.dir + ")");
-    if (auto st = pool.add_tools(*rt, tools); !st.ok())
-      return st.error().with_context("model '" + m->name + "'");
     impl->runtimes[m->name] = *rt;
+    // The run's own tools (its settings, custom commands, MCP servers started here and
+    // stopped with the runner), over the first runtime's registry: one set for all models.
+    if (!impl->job_tools) {
+      auto jt = mcp::JobTools::start((*rt)->tools(), job_tool_decls(wf));
+      if (!jt.ok()) return jt.error().with_context("workflow tools");
+      impl->job_tools = std::move(*jt);
+    }
     if (!impl->programs.count(*rt)) impl->programs[*rt] = (*rt)->new_program();
   }
   return std::unique_ptr<WorkflowRunner>(new WorkflowRunner(std::move(impl)));

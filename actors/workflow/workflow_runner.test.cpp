@@ -4,10 +4,12 @@
 #include "actors/workflow/workflow_runner.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
@@ -759,6 +761,63 @@ TEST(WorkflowRunner, StepsHintTheirPrefixesAndClearThemAtTheEnd) {
   }
   EXPECT_GE(m.kv.hints_set, 5);
   EXPECT_EQ(m.kv.hint_owners, 0);
+}
+
+// A workflow's own tools replace the runtime's: a custom command named `calculator`, with
+// the builtin's definition (what tiny-calc was trained on), runs instead of the builtin.
+TEST(WorkflowRunner, ACustomCommandToolRunsInsteadOfTheBuiltin) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("agentrt-wf-custom-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "custom.yaml";
+  {
+    std::ofstream f(path);
+    f << R"yaml(tools:
+  calculator:
+    command: [python3, -c, "import sys, json; json.load(sys.stdin); print('custom-7777')"]
+    description: Evaluate an integer arithmetic expression with + - * / and parentheses. Division must be exact.
+    schema:
+      type: object
+      properties: { expression: { type: string, description: "The expression, e.g. 12 * (3 + 4)" } }
+      required: [expression]
+agents:
+  a:
+    system: "You solve arithmetic word problems. Use the calculator tool for every operation, then give the final line as 'Answer: N'."
+    tools: [calculator]
+    sampling: { temperature: 0, max_tokens: 160 }
+    max_turns: 3
+steps:
+  - { id: s, agent: a, input: "Sam has 13 stamps. Kate has 7 more stamps than Sam. How many stamps does Kate have?" }
+)yaml";
+  }
+  std::mutex mu;
+  std::vector<std::string> lines;
+  const auto o = run(load(path.string()), [&](const std::string&, const std::string& line) {
+    std::lock_guard lk(mu);
+    lines.push_back(line);
+  });
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  bool custom = false;
+  for (const auto& l : lines)
+    custom = custom || l.find("custom-7777") != std::string::npos;
+  EXPECT_TRUE(custom) << "no tool result from the custom command";
+}
+
+// The filesystem MCP server (tests/mcp, npm ci) starts with the run, its tools are offered
+// to the agent, and the run finishes.
+TEST(WorkflowRunner, ResearchFilesStartsTheFilesystemServerAndFinishes) {
+  ASSERT_TRUE(std::filesystem::exists(std::string(AGENTRT_SOURCE_DIR) +
+                                      "/tests/mcp/node_modules/.bin/mcp-server-filesystem"))
+      << "run `npm ci` in tests/mcp (scripts/test.sh does)";
+  const Loaded l = load(example("research_files.yaml"));
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok()) << runner.error().to_string();
+  const auto o = (*runner)->run(l.inputs);
+  ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  ASSERT_EQ(o.steps.size(), 1u);
+  EXPECT_EQ(o.steps[0].status.state, StepState::done);
 }
 
 }  // namespace
