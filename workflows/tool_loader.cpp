@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -142,10 +143,20 @@ void read_duration(YamlReader& r, const YamlEntry& f, const std::string& what, i
 }
 
 void read_mcp(YamlReader& r, const YamlEntry& x, const std::string& what, ToolSpec& t) {
-  auto e = r.mapping(x.value, what, {"command"});
+  auto e = r.mapping(x.value, what, {"command", "tools"});
   if (!e) return;
   r.require(*e, x.value, "command", what);
   if (const auto* c = e->get("command")) read_argv(r, *c, what + ".command", t.command);
+  std::vector<Ref> names;
+  if (const auto* f = e->get("tools"); f && r.read(*f, names, what + ".tools")) {
+    if (names.empty()) r.diags().error(r.loc(f->value), what + ".tools: the list is empty");
+    for (auto& n : names) {
+      if (std::find(t.mcp_tools.begin(), t.mcp_tools.end(), n.name) != t.mcp_tools.end())
+        r.diags().error(n.loc, what + ".tools: '" + echo_value(n.name) + "' is listed twice");
+      else
+        t.mcp_tools.push_back(std::move(n.name));
+    }
+  }
 }
 
 // Keys that only some kinds take: reported where written.

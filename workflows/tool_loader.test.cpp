@@ -41,7 +41,7 @@ TEST(ToolLoader, EveryKindLoadsWithItsSettings) {
         tag: { type: string, enum: ["1", yes] }
       required: [n]
   files:
-    mcp: { command: [npx, -y, "@modelcontextprotocol/server-filesystem", ./data] }
+    mcp: { command: [npx, -y, "@modelcontextprotocol/server-filesystem", ./data], tools: [read_file, list_directory] }
     timeout: 1m
 )");
   auto r = load_workflow(yaml, "wf.yaml");
@@ -76,6 +76,7 @@ TEST(ToolLoader, EveryKindLoadsWithItsSettings) {
   EXPECT_EQ(files.command.size(), 4u);
   EXPECT_EQ(files.command[2], "@modelcontextprotocol/server-filesystem");
   EXPECT_EQ(files.timeout_ms, 60000);
+  EXPECT_EQ(files.mcp_tools, (std::vector<std::string>{"read_file", "list_directory"}));
 }
 
 TEST(ToolLoader, SchemaMayBeJsonText) {
@@ -98,6 +99,7 @@ TEST(ToolLoader, MistakesAreReportedAtTheirPlace) {
   b2: { builtin: http, argv: [ls], retries: 11, concurrency: -1 }
   m1: { mcp: { command: [srv] }, schema: { type: object } }
   m2: { mcp: {} }
+  m3: { mcp: { command: [srv], tools: [a, a] } }
   u: { builtin: shell }
 )"));
   EXPECT_TRUE(has_error(errs, "2:32",
@@ -123,7 +125,8 @@ TEST(ToolLoader, MistakesAreReportedAtTheirPlace) {
   EXPECT_TRUE(has_error(errs, "11:34", "an MCP server gives each tool's schema")) << dump(errs);
   EXPECT_TRUE(has_error(errs, "12:14", "tools.m2.mcp: missing required key 'command'"))
       << dump(errs);
-  EXPECT_TRUE(has_error(errs, "13:17",
+  EXPECT_TRUE(has_error(errs, "13:43", "tools.m3.mcp.tools: 'a' is listed twice")) << dump(errs);
+  EXPECT_TRUE(has_error(errs, "14:17",
                         "unknown builtin 'shell' (builtins: calculator, http, "
                         "command)"))
       << dump(errs);

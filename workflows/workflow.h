@@ -54,6 +54,9 @@ struct ToolSpec {
   // without a shell, in the workflow file's directory.
   std::vector<std::string> command;
   std::string schema;  // custom command: the arguments' JSON schema, as JSON text
+  // mcp: the server's tools to offer, by their MCP names (empty: all of them); checked
+  // against tools/list when the server starts.
+  std::vector<std::string> mcp_tools;
   // http: hosts the tool may reach (empty: the builtin's default, loopback only).
   std::vector<std::string> allow_hosts;
   bool append_args = false;  // builtin command: the model may append arguments

@@ -31,6 +31,9 @@ struct ServerOptions {
   std::chrono::milliseconds start_timeout{30000};  // spawn to the end of initialize
   std::chrono::milliseconds call_timeout{30000};   // per tools/call (and tools/list page)
   std::size_t max_output_bytes = 64 * 1024;        // per tools/call result text
+  // The tools start_server() offers, by MCP name (empty: all). Fewer tools, a shorter
+  // prompt: every offered tool's schema is in it.
+  std::vector<std::string> tools;
 };
 
 class McpClient {

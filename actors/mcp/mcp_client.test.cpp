@@ -114,6 +114,22 @@ TEST(McpFake, PaginatesAndSummarizesNonTextContent) {
   EXPECT_EQ(r.error().message, "got {}");
 }
 
+TEST(McpFake, OnlyTheListedToolsAreOffered) {
+  ServerOptions o = fake();
+  o.tools = {"pic", "ok"};
+  auto s = start_server(o);
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  ASSERT_EQ(s->tools.size(), 2u);
+  EXPECT_EQ(s->tools[0]->spec().name, "fake_ok");  // in the server's order
+  EXPECT_EQ(s->tools[1]->spec().name, "fake_pic");
+  o.tools = {"ok", "nope"};
+  s = start_server(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(
+      s.error().message,
+      "MCP server 'fake' has no tool 'nope' (its tools: ok, fail, crash, hang, garbage, pic)");
+}
+
 TEST(McpFake, AHungCallTimesOutAloneAndTheServerStaysUsable) {
   auto s = start_server(fake(300ms));
   ASSERT_TRUE(s.ok()) << s.error().to_string();

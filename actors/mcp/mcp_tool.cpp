@@ -1,6 +1,7 @@
 // McpTool and start_server (see mcp_tool.h).
 #include "actors/mcp/mcp_tool.h"
 
+#include <algorithm>
 #include <set>
 
 #include "actors/json_schema.h"
@@ -37,8 +38,21 @@ Result<ServerTools> start_server(const ServerOptions& options) {
   if (!infos.ok()) return infos.error();
   ServerTools out;
   out.client = *client;
+  for (const auto& wanted : options.tools) {
+    if (std::none_of(infos->begin(), infos->end(),
+                     [&](const ToolInfo& i) { return i.name == wanted; })) {
+      std::string known;
+      for (const auto& i : *infos)
+        known += (known.empty() ? "" : ", ") + i.name;
+      return make_error(ErrorCode::not_found, "MCP server '" + options.name + "' has no tool '" +
+                                                  wanted + "' (its tools: " + known + ")");
+    }
+  }
   std::set<std::string> names;
   for (const auto& info : *infos) {
+    if (!options.tools.empty() &&
+        std::find(options.tools.begin(), options.tools.end(), info.name) == options.tools.end())
+      continue;
     ToolSpec s;
     s.name = exposed_name(options.name, info.name);
     if (!names.insert(s.name).second)

@@ -18,9 +18,11 @@ struct ServerTools {
   std::vector<std::shared_ptr<Tool>> tools;  // in the server's order
 };
 
-// Errors: McpClient::start's and list_tools' (naming the server), two tools whose exposed
-// names collide. An inputSchema that is not an object schema, or misuses the subset of
-// json_schema.h, is replaced by {"type": "object"} (the server still checks its arguments).
+// Only options.tools when set. Errors: McpClient::start's and list_tools' (naming the
+// server), a name in options.tools the server does not have (not_found, listing its tools),
+// two tools whose exposed names collide. An inputSchema that is not an object schema, or misuses
+// the subset of json_schema.h, is replaced by {"type": "object"} (the server still checks its
+// arguments).
 Result<ServerTools> start_server(const ServerOptions& options);
 
 }  // namespace agentrt::actors::mcp
