@@ -24,9 +24,18 @@ Result<std::string> render_chat(const std::string& json_text, const std::string&
   if (first != std::string::npos && text[first] == '[') text = "{\"messages\": " + text + "}";
   auto conv = chat::parse_conversation_json(text, source);
   if (!conv.ok()) return conv.error();
-  auto family =
-      family_name.empty() ? chat::detect_family_in_dir(model_dir) : chat::parse_family(family_name);
-  if (!family.ok()) return family.error();
+  // The model's own chat_template (a hand-written renderer where one matches, else Jinja),
+  // or the family --chat-template names.
+  chat::ChatTemplate tmpl = chat::ChatTemplate::of_family(chat::Family::chatml_qwen);
+  if (family_name.empty()) {
+    auto t = chat::ChatTemplate::from_dir(model_dir);
+    if (!t.ok()) return t.error();
+    tmpl = std::move(*t);
+  } else {
+    auto f = chat::parse_family(family_name);
+    if (!f.ok()) return f.error();
+    tmpl = chat::ChatTemplate::of_family(*f);
+  }
   chat::RenderOptions opts;
   opts.add_generation_prompt = true;
   if (thinking == "on" || thinking == "off") {
@@ -36,7 +45,7 @@ Result<std::string> render_chat(const std::string& json_text, const std::string&
                       "--thinking: expected auto, on or off, got '" + echo_value(thinking) + "'");
   }
   if (!tok.config().bos_token.empty()) opts.bos_token = tok.config().bos_token;
-  return chat::render(*family, *conv, opts);
+  return tmpl.render(*conv, opts);
 }
 
 Result<PromptInput> resolve_prompt(const PromptFlags& flags, const std::string& model_dir) {

@@ -74,7 +74,9 @@ struct EngineDeps {
 
 struct EngineRequest {
   std::vector<std::int32_t> prompt;
-  sampling::SamplingParams params;      // stop_strings are not applied (no detokenizer here)
+  // stop_strings are not applied (no detokenizer here); a params.constraint (structured
+  // output) is applied on the host, so its batches copy their logits there.
+  sampling::SamplingParams params;
   std::optional<std::int64_t> program;  // turns of one agent program; default: its own id
   // When set, a finished turn pauses with this TTL (KV pinned) instead of ending: the
   // request stays, paused (event paused after the turn's last token), until resume() or

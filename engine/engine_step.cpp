@@ -16,10 +16,11 @@ bool is_stop(const sampling::SamplingParams& p, const model::ModelConfig& config
 }
 
 // Params the backend's forward_sample() can serve: no penalties (they need the output so
-// far, on the host) and no top-logprob alternatives. Greedy ones always (the device gives
+// far, on the host), no token constraint (structured output masks on the host) and no
+// top-logprob alternatives. Greedy ones always (the device gives
 // Sampler's token exactly); sampled ones when the options allow.
 bool device_samplable(const sampling::SamplingParams& p, bool sampled_on_device) {
-  return (p.greedy() || sampled_on_device) && p.repetition_penalty == 1.0f &&
+  return !p.constraint && (p.greedy() || sampled_on_device) && p.repetition_penalty == 1.0f &&
          p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f && p.logprobs <= 0;
 }
 

@@ -113,6 +113,20 @@ TEST(Cli, TokenizeChatRendersTheModelsTemplate) {
   EXPECT_EQ(r.output, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
 }
 
+// A model outside the hand-written families renders its own chat_template through the
+// Jinja interpreter (Gemma 3 folds the system message into the first user turn), and its
+// SentencePiece-style tokenizer encodes the result.
+TEST(Cli, TokenizeChatRendersAJinjaOnlyTemplate) {
+  REQUIRE_TOKENIZER("gemma3");
+  const std::string chat =
+      " <<< '[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+      "{\"role\":\"user\",\"content\":\"Hi\"}]'";
+  auto r = run("tokenize --chat --model " + tokenizer_dir("gemma3") + chat);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output,
+            "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n");
+}
+
 TEST(Cli, TokenizeRejectsBadInputClearly) {
   REQUIRE_TOKENIZER("qwen3");
   auto bad_id = run("tokenize --decode --model " + tokenizer_dir("qwen3") + " <<< '1 999999999'");
