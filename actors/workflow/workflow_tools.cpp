@@ -58,6 +58,7 @@ std::vector<mcp::JobToolDecl> job_tool_decls(const workflows::Workflow& wf) {
       o.name = t.name;
       o.argv = t.command;
       o.cwd = cwd;
+      o.tools = t.mcp_tools;
       if (t.timeout_ms > 0) o.call_timeout = milliseconds(t.timeout_ms);
       if (t.max_output_bytes > 0) o.max_output_bytes = static_cast<std::size_t>(t.max_output_bytes);
       d.server = std::move(o);

@@ -30,7 +30,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 
 TEST(Validate, ExamplesAreValid) {
   for (const char* name : {"single_agent.yaml", "best_of_majority.yaml", "team_review.yaml",
-                           "map_questions.yaml", "loop_until_answer.yaml"}) {
+                           "map_questions.yaml", "loop_until_answer.yaml", "research_files.yaml"}) {
     auto r = agentrt("validate " + example(name));
     EXPECT_EQ(r.exit_code, 0) << name << "\n" << r.output;
     EXPECT_NE(r.output.find("valid workflow"), std::string::npos) << r.output;
@@ -144,7 +144,7 @@ TEST(Run, KvStoreServesTheNextProcess) {
 
 TEST(Run, EveryExampleRuns) {
   for (const char* name : {"single_agent.yaml", "best_of_majority.yaml", "team_review.yaml",
-                           "map_questions.yaml", "loop_until_answer.yaml"}) {
+                           "map_questions.yaml", "loop_until_answer.yaml", "research_files.yaml"}) {
     auto ok = agentrt("run --quiet " + example(name) +
                       (std::string(name) == "best_of_majority.yaml" ? " --input n=2" : ""));
     EXPECT_EQ(ok.exit_code, 0) << name << "\n" << ok.output;
