@@ -306,6 +306,20 @@ Result<std::vector<std::int32_t>> Runtime::agent_prefix_tokens(const AgentSpec& 
   return std::move(first->tokens);
 }
 
+Result<std::shared_ptr<const grammar::TokenVocabulary>> Runtime::token_vocabulary() const {
+  std::lock_guard lock(impl_->vocab_mu);
+  if (!impl_->vocab) {
+    const auto& cfg = impl_->model->config();
+    std::vector<std::int32_t> ends(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
+    if (auto e = impl_->tok->eos_id())
+      if (std::find(ends.begin(), ends.end(), *e) == ends.end()) ends.push_back(*e);
+    auto v = grammar::TokenVocabulary::from_tokenizer(*impl_->tok, std::move(ends));
+    if (!v.ok()) return v.error();
+    impl_->vocab = std::move(*v);
+  }
+  return impl_->vocab;
+}
+
 std::shared_ptr<const ToolRegistry> Runtime::tools() const {
   return impl_->tools;
 }

@@ -28,6 +28,9 @@ struct Runtime::Impl {
   std::shared_ptr<ToolRegistry> tools = std::make_shared<ToolRegistry>();
   std::shared_ptr<TtlPolicy> ttl;
   std::shared_ptr<EngineLoop> loop;
+  // Runtime::token_vocabulary(), built on first use.
+  std::mutex vocab_mu;
+  std::shared_ptr<const grammar::TokenVocabulary> vocab;
   std::unique_ptr<caf::actor_system_config> cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::actor engine;

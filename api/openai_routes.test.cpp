@@ -213,6 +213,62 @@ TEST(OpenAiRoutes, ChoicesStopStringsLogprobsAndCompletions) {
   EXPECT_EQ(bc["choices"][0]["logprobs"]["tokens"].size(), 5u);
 }
 
+// response_format json_schema: every reply, sampled at temperature 1 from tiny-calc (which
+// never saw JSON), parses and follows the schema; a schema keyword the compiler cannot
+// honour is a 400 naming its place. (No free strings here: without maxLength, a model that
+// never learned JSON may not close one within max_tokens.)
+TEST(OpenAiRoutes, ResponseFormatJsonSchemaConstrainsTheReply) {
+  RunningServer s(options("oa-schema"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto c = s.client();
+  const json schema = json::parse(R"({
+    "type": "object",
+    "properties": {
+      "answer": {"type": "integer"},
+      "unit": {"enum": ["stamps", "beads"]},
+      "steps": {"type": "array", "items": {"type": "integer"}, "maxItems": 2},
+      "sure": {"type": "boolean"}
+    },
+    "required": ["answer", "unit", "steps", "sure"],
+    "additionalProperties": false})");
+  json req = {{"model", "tiny-calc"},
+              {"messages", {{{"role", "user"}, {"content", "How many stamps? Answer in JSON."}}}},
+              {"temperature", 1},
+              {"seed", 7},
+              {"n", 4},
+              {"max_tokens", 400},
+              {"response_format",
+               {{"type", "json_schema"}, {"json_schema", {{"name", "r"}, {"schema", schema}}}}}};
+  auto r = c.Post("/v1/chat/completions", req.dump(), kJson);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json b = json::parse(r->body);
+  ASSERT_EQ(b["choices"].size(), 4u);
+  for (const auto& ch : b["choices"]) {
+    EXPECT_EQ(ch["finish_reason"], "stop") << ch.dump();
+    const json v = json::parse(ch["message"]["content"].get<std::string>(), nullptr, false);
+    ASSERT_TRUE(v.is_object()) << ch.dump();
+    EXPECT_EQ(v.size(), 4u) << v.dump();
+    EXPECT_TRUE(v["sure"].is_boolean()) << v.dump();
+    EXPECT_TRUE(v["answer"].is_number_integer()) << v.dump();
+    EXPECT_TRUE(v["unit"] == "stamps" || v["unit"] == "beads") << v.dump();
+    ASSERT_TRUE(v["steps"].is_array()) << v.dump();
+    EXPECT_LE(v["steps"].size(), 2u);
+    for (const auto& step : v["steps"])
+      EXPECT_TRUE(step.is_number_integer()) << v.dump();
+  }
+
+  json bad = req;
+  bad["response_format"]["json_schema"]["schema"]["properties"]["unit"] = {{"type", "string"},
+                                                                           {"pattern", "^[a-z]+$"}};
+  auto e = c.Post("/v1/chat/completions", bad.dump(), kJson);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, 400) << e->body;
+  EXPECT_EQ(json::parse(e->body)["error"]["param"],
+            "response_format/json_schema/schema/properties/unit/pattern")
+      << e->body;
+}
+
 TEST(OpenAiRoutes, ErrorsAreOpenAiErrorObjects) {
   RunningServer s(options("oa-errors"));
   ASSERT_TRUE(s.ok()) << s.error();

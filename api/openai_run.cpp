@@ -1,5 +1,6 @@
 // OpenAiCall: prompt, admission, the event loop over the choices, and session pins.
 #include "api/openai_run.h"
+#include "engine/grammar/json_schema_constraint.h"
 
 #include <spdlog/spdlog.h>
 
@@ -148,6 +149,15 @@ ApiOr<bool> OpenAiCall::submit() {
   std::optional<PausedTurn> previous;
   if (!session_key_.empty()) previous = sessions.take(session_key_, deps_.client, prompt_);
 
+  if (req_.response_grammar && !req_.params.constraint) {  // response_format: JSON
+    auto vocab = deps_.runtime->token_vocabulary();
+    if (!vocab.ok())
+      return api_error(400, "unsupported_parameter",
+                       "Unsupported 'response_format': " + vocab.error().message,
+                       "/response_format");
+    req_.params.constraint =
+        std::make_shared<grammar::JsonSchemaConstraint>(req_.response_grammar, std::move(*vocab));
+  }
   actors::CompletionRequest cr;
   cr.request.prompt = prompt_;
   cr.request.params = req_.params;

@@ -8,6 +8,7 @@
 #include "api/body/openai_fields.h"
 #include "engine/common/echo.h"
 #include "engine/common/json_pointer.h"
+#include "engine/grammar/schema_compiler.h"
 
 namespace agentrt::api::detail {
 namespace {
@@ -289,14 +290,52 @@ Opt field_logit_bias(OpenAiParse&, const std::string&, const Json& v, const std:
   return std::nullopt;
 }
 
-Opt field_response_format(OpenAiParse&, const std::string&, const Json& v, const std::string& ptr) {
+// A schema compiler error ("/properties/a/pattern: unsupported keyword 'pattern'") as an
+// ApiError whose pointer reaches into the body: base + the error's own pointer.
+static ApiError schema_error(const std::string& base, const Error& e) {
+  std::string where = base, message = e.message;
+  if (!message.empty() && message[0] == '/') {
+    const auto colon = message.find(": ");
+    if (colon != std::string::npos) {
+      where += message.substr(0, colon);
+      message = message.substr(colon + 2);
+    }
+  }
+  if (e.code == ErrorCode::unsupported) return unsupported(where, message);
+  return api_error(400, "invalid_value", "Invalid '" + name_of(where) + "': " + message, where);
+}
+
+Opt field_response_format(OpenAiParse& p, const std::string&, const Json& v,
+                          const std::string& ptr) {
   if (v.is_null()) return std::nullopt;
   if (!v.is_object()) return invalid_type(ptr, "an object or null");
   const auto t = v.find("type");
   if (t == v.end() || !t->is_string()) return invalid_type(ptr + "/type", "a string");
-  if (*t != "text")
-    return unsupported(ptr + "/type", "only {\"type\": \"text\"} is supported (no JSON mode or " +
-                                          std::string("schemas), got ") + shown(*t));
+  if (*t == "text") return std::nullopt;
+  Json schema;
+  std::string base;
+  if (*t == "json_object") {
+    schema = {{"type", "object"}};
+    base = ptr;
+  } else if (*t == "json_schema") {
+    const auto js = v.find("json_schema");
+    if (js == v.end()) return missing(ptr + "/json_schema");
+    if (!js->is_object()) return invalid_type(ptr + "/json_schema", "an object");
+    const auto name = js->find("name");
+    if (name == js->end()) return missing(ptr + "/json_schema/name");
+    if (!name->is_string()) return invalid_type(ptr + "/json_schema/name", "a string");
+    const auto s = js->find("schema");
+    if (s == js->end()) return missing(ptr + "/json_schema/schema");
+    if (!s->is_object()) return invalid_type(ptr + "/json_schema/schema", "an object");
+    schema = *s;
+    base = ptr + "/json_schema/schema";
+  } else {
+    return unsupported(ptr + "/type",
+                       "expected text, json_object or json_schema, got " + shown(*t));
+  }
+  auto grammar = grammar::compile_schema(schema);
+  if (!grammar.ok()) return schema_error(base, grammar.error());
+  p.r.response_grammar = std::move(*grammar);
   return std::nullopt;
 }
 

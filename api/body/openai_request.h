@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 
 #include "api/body/api_error.h"
 #include "engine/chat/conversation.h"
+#include "engine/grammar/schema_grammar.h"
 #include "engine/sampling/sampling_params.h"
 
 namespace agentrt::api {
@@ -50,6 +52,9 @@ struct OpenAiRequest {
   std::optional<double> retain_s;       // agentrt.retain_s, 0..kMaxOpenAiRetainSeconds
   std::optional<bool> enable_thinking;  // chat_template_kwargs.enable_thinking
   std::string user;                     // accepted, informational
+  // response_format json_schema (its schema) or json_object (any object): the reply is
+  // decoded constrained to compact JSON of this grammar (engine/grammar). Null: text.
+  std::shared_ptr<const grammar::SchemaGrammar> response_grammar;
 };
 
 // Parses and validates a body for `endpoint`. Never throws. Every error is an ApiError

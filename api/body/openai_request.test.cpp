@@ -206,6 +206,34 @@ TEST(OpenAiRequest, NegativeAndHugeSeeds) {
   expect_refused(chat_body(R"("seed": "1")"), kChat, "invalid_type", "/seed");
 }
 
+// response_format json_object and json_schema compile to a grammar (engine/grammar) that
+// the reply is decoded in; a schema without its name or body is refused at its place.
+TEST(OpenAiRequest, ResponseFormatCompilesItsSchema) {
+  auto text = parse_openai_request(chat_body(R"("response_format": {"type": "text"})"), kChat);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->response_grammar, nullptr);
+  auto obj =
+      parse_openai_request(chat_body(R"("response_format": {"type": "json_object"})"), kChat);
+  ASSERT_TRUE(obj.ok());
+  EXPECT_NE(obj->response_grammar, nullptr);
+  auto sch = parse_openai_request(
+      chat_body(R"("response_format": {"type": "json_schema", "json_schema": {"name": "r",
+          "schema": {"type": "object", "properties": {"a": {"type": "integer"}}}}})"),
+      kChat);
+  ASSERT_TRUE(sch.ok());
+  EXPECT_NE(sch->response_grammar, nullptr);
+  expect_refused(chat_body(R"("response_format": {"type": "json_schema", "json_schema": {}})"),
+                 kChat, "missing_required_parameter", "/response_format/json_schema/name");
+  expect_refused(chat_body(R"("response_format": {"type": "json_schema",
+                     "json_schema": {"name": "r"}})"),
+                 kChat, "missing_required_parameter", "/response_format/json_schema/schema");
+  expect_refused(chat_body(R"("response_format": {"type": "json_schema",
+                     "json_schema": {"name": "r", "schema": {"type": "object",
+                     "properties": {"a": {"minimum": 3}}}}})"),
+                 kChat, "unsupported_parameter",
+                 "/response_format/json_schema/schema/properties/a/minimum");
+}
+
 TEST(OpenAiRequest, RefusedFieldsAreNamed) {
   struct Case {
     const char* extra;
@@ -213,8 +241,10 @@ TEST(OpenAiRequest, RefusedFieldsAreNamed) {
   };
   const Case cases[] = {
       {R"("logit_bias": {"50256": -100})", "/logit_bias"},
-      {R"("response_format": {"type": "json_object"})", "/response_format/type"},
-      {R"("response_format": {"type": "json_schema", "json_schema": {}})", "/response_format/type"},
+      {R"("response_format": {"type": "grammar"})", "/response_format/type"},
+      {R"("response_format": {"type": "json_schema", "json_schema": {"name": "r",
+          "schema": {"type": "string", "pattern": "^a"}}})",
+       "/response_format/json_schema/schema/pattern"},
       {R"("audio": {"voice": "alloy", "format": "wav"})", "/audio"},
       {R"("modalities": ["text", "audio"])", "/modalities/1"},
       {R"("functions": [{"name": "f"}])", "/functions"},

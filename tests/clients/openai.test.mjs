@@ -1,11 +1,14 @@
 // The official `openai` npm package against agentrt serve, used as its users write it:
 // models, chat (plain, streaming, n = 3, tools with a full tool round-trip on tiny-calc,
 // streamed tool calls, runTools, parallel calls, tool_choice, logprobs), completions (plain,
-// streaming, logprobs, stop), usage.cached_tokens, agent sessions (header, retain_s, expiry),
-// a client that aborts a stream, and the error cases.
+// streaming, logprobs, stop), structured output (zodResponseFormat), usage.cached_tokens,
+// agent sessions (header, retain_s, expiry), a client that aborts a stream, and the error
+// cases.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { zodResponseFormat } from "openai/helpers/zod";
+import { z } from "zod";
 
 import {
   API_KEY,
@@ -65,6 +68,47 @@ test("chat: plain completion with usage", async () => {
   assert.ok(r.usage.prompt_tokens > 0);
   assert.ok(r.usage.completion_tokens > 0 && r.usage.completion_tokens <= 24);
   assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
+});
+
+test("chat: structured output with zodResponseFormat: every sample parses and validates", async () => {
+  // Sampled at temperature 1 from tiny-calc, which never saw JSON: only the server's
+  // constrained decoding makes these parse. (No free strings: without maxLength a model
+  // that never learned JSON may not close one within max_tokens.)
+  const Result = z.object({
+    answer: z.number(),
+    unit: z.enum(["cups", "stamps"]),
+    sure: z.boolean(),
+    steps: z.array(z.number()).max(2),
+  });
+  const r = await client.chat.completions.parse({
+    model: MODEL,
+    messages: [{ role: "user", content: problem.question }],
+    temperature: 1,
+    seed: 3,
+    n: 3,
+    max_tokens: 300,
+    response_format: zodResponseFormat(Result, "result"),
+  });
+  assert.equal(r.choices.length, 3);
+  for (const c of r.choices) {
+    assert.equal(c.finish_reason, "stop");
+    assert.ok(c.message.parsed, c.message.content);
+    Result.parse(c.message.parsed);
+    assert.deepEqual(JSON.parse(c.message.content), c.message.parsed);
+  }
+  // A keyword the server cannot honour is a 400 naming it.
+  const bad = await client.chat.completions
+    .create({
+      model: MODEL,
+      messages: [{ role: "user", content: "hi" }],
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "r", schema: { type: "string", pattern: "^a" } },
+      },
+    })
+    .catch((e) => e);
+  assert.ok(bad instanceof OpenAI.BadRequestError, String(bad));
+  assert.equal(bad.param, "response_format/json_schema/schema/pattern");
 });
 
 test("chat: max_tokens ends with finish_reason length", async () => {
