@@ -32,7 +32,8 @@ class ScratchDirs {
   void add(const std::filesystem::path& d) { dirs_.push_back(d); }
   ~ScratchDirs() {
     std::error_code ec;
-    for (const auto& d : dirs_) std::filesystem::remove_all(d, ec);
+    for (const auto& d : dirs_)
+      std::filesystem::remove_all(d, ec);
   }
 
  private:
