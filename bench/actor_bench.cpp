@@ -224,7 +224,7 @@ Result<double> run_actor(const Options& o, int blocks, double& routing_us) {
   auto all_done = std::make_shared<std::promise<void>>();
   auto fut = all_done->get_future();
   auto sub = sys.spawn(counter, o.overhead_requests, all_done);
-  actors::EngineLoop loop(std::move(rig->engine), {}, 1024, rig->backend->kv_geometry(), nullptr);
+  actors::EngineLoop loop(std::move(rig->engine), 1024, rig->backend->kv_geometry(), nullptr);
   const auto t0 = Clock::now();
   for (auto& r : fixed_requests(o)) {
     actors::GenerateMsg msg{std::move(r), std::nullopt, 0, {sub}};
