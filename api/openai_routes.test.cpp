@@ -287,7 +287,7 @@ TEST(OpenAiRoutes, ErrorsAreOpenAiErrorObjects) {
   EXPECT_EQ(r->status, 404);
   EXPECT_EQ(json::parse(r->body)["error"]["param"], "model");
   json field = beads_request();
-  field["response_format"] = {{"type", "json_schema"}};
+  field["response_format"] = {{"type", "grammar"}};
   r = c.Post("/v1/chat/completions", field.dump(), kJson);
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(json::parse(r->body)["error"]["param"], "response_format/type");

@@ -565,7 +565,7 @@ test("errors: the OpenAI error object, with the param named", async () => {
 
   // Fields agentrt cannot honour are refused by name, never ignored.
   await expectError(
-    c.chat.completions.create({ ...ok, response_format: { type: "json_object" } }),
+    c.chat.completions.create({ ...ok, response_format: { type: "grammar" } }),
     400,
     "response_format",
   );
