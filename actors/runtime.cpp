@@ -157,8 +157,12 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   }
   EngineOptions eo = options.engine;
   eo.host_tier_bytes = options.host_tier_bytes.value_or(default_host_tier_bytes());
-  // The tokenizer's eos_token ends a turn too (an agent's turn pauses there).
-  if (auto e = impl->tok->eos_id()) eo.extra_eos_ids.push_back(*e);
+  impl->end_ids.assign(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
+  if (auto e = impl->tok->eos_id();
+      e && std::find(impl->end_ids.begin(), impl->end_ids.end(), *e) == impl->end_ids.end()) {
+    impl->end_ids.push_back(*e);
+    eo.extra_eos_ids.push_back(*e);  // an agent's turn pauses there too
+  }
   auto engine = Engine::create({impl->backend.get(), &cfg, impl->model->fingerprint(),
                                 impl->persistent.get(), options.clock},
                                eo);
@@ -309,11 +313,7 @@ Result<std::vector<std::int32_t>> Runtime::agent_prefix_tokens(const AgentSpec& 
 Result<std::shared_ptr<const grammar::TokenVocabulary>> Runtime::token_vocabulary() const {
   std::lock_guard lock(impl_->vocab_mu);
   if (!impl_->vocab) {
-    const auto& cfg = impl_->model->config();
-    std::vector<std::int32_t> ends(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end());
-    if (auto e = impl_->tok->eos_id())
-      if (std::find(ends.begin(), ends.end(), *e) == ends.end()) ends.push_back(*e);
-    auto v = grammar::TokenVocabulary::from_tokenizer(*impl_->tok, std::move(ends));
+    auto v = grammar::TokenVocabulary::from_tokenizer(*impl_->tok, impl_->end_ids);
     if (!v.ok()) return v.error();
     impl_->vocab = std::move(*v);
   }

@@ -28,6 +28,9 @@ struct Runtime::Impl {
   std::shared_ptr<ToolRegistry> tools = std::make_shared<ToolRegistry>();
   std::shared_ptr<TtlPolicy> ttl;
   std::shared_ptr<EngineLoop> loop;
+  // The ids that end a turn: the model config's eos_token_ids and the tokenizer's
+  // eos_token (the engine's extra_eos_ids, the structured-output vocabulary's end tokens).
+  std::vector<std::int32_t> end_ids;
   // Runtime::token_vocabulary(), built on first use.
   std::mutex vocab_mu;
   std::shared_ptr<const grammar::TokenVocabulary> vocab;

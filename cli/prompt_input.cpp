@@ -16,6 +16,20 @@ Result<std::string> read_text_arg(const std::string& value) {
   return read_file_bounded(value.substr(1), kMaxInputFileBytes);
 }
 
+namespace {
+
+// The model's own chat_template (a hand-written renderer where one matches, else Jinja), or
+// the family --chat-template names.
+Result<chat::ChatTemplate> chat_template_for(const std::string& model_dir,
+                                             const std::string& family_name) {
+  if (family_name.empty()) return chat::ChatTemplate::from_dir(model_dir);
+  auto f = chat::parse_family(family_name);
+  if (!f.ok()) return f.error();
+  return chat::ChatTemplate::of_family(*f);
+}
+
+}  // namespace
+
 Result<std::string> render_chat(const std::string& json_text, const std::string& source,
                                 const std::string& model_dir, const std::string& family_name,
                                 const std::string& thinking, const tokenizer::Tokenizer& tok) {
@@ -24,18 +38,8 @@ Result<std::string> render_chat(const std::string& json_text, const std::string&
   if (first != std::string::npos && text[first] == '[') text = "{\"messages\": " + text + "}";
   auto conv = chat::parse_conversation_json(text, source);
   if (!conv.ok()) return conv.error();
-  // The model's own chat_template (a hand-written renderer where one matches, else Jinja),
-  // or the family --chat-template names.
-  chat::ChatTemplate tmpl = chat::ChatTemplate::of_family(chat::Family::chatml_qwen);
-  if (family_name.empty()) {
-    auto t = chat::ChatTemplate::from_dir(model_dir);
-    if (!t.ok()) return t.error();
-    tmpl = std::move(*t);
-  } else {
-    auto f = chat::parse_family(family_name);
-    if (!f.ok()) return f.error();
-    tmpl = chat::ChatTemplate::of_family(*f);
-  }
+  auto tmpl = chat_template_for(model_dir, family_name);
+  if (!tmpl.ok()) return tmpl.error();
   chat::RenderOptions opts;
   opts.add_generation_prompt = true;
   if (thinking == "on" || thinking == "off") {
@@ -45,7 +49,7 @@ Result<std::string> render_chat(const std::string& json_text, const std::string&
                       "--thinking: expected auto, on or off, got '" + echo_value(thinking) + "'");
   }
   if (!tok.config().bos_token.empty()) opts.bos_token = tok.config().bos_token;
-  return tmpl.render(*conv, opts);
+  return tmpl->render(*conv, opts);
 }
 
 Result<PromptInput> resolve_prompt(const PromptFlags& flags, const std::string& model_dir) {
