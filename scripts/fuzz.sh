@@ -4,7 +4,8 @@
 # starts from the committed seeds tests/fuzz/corpus/NAME/, copied into its working corpus
 # build-fuzz/corpus/fuzz_NAME/ (which keeps what runs find). A crash leaves its input in
 # build-fuzz/crashes/; the script then fails after running the other targets.
-# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   (SECONDS 0: build only; TARGET: fuzz_NAME)
+# Usage: [FUZZ_JOBS=N] scripts/fuzz.sh [SECONDS [TARGET...]]   (SECONDS 0: build only;
+# TARGET: fuzz_NAME; FUZZ_JOBS: targets fuzzed at once, default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -21,15 +22,32 @@ fi
 cmake --build build-fuzz -j"$(nproc)" --target $targets
 [ "$seconds" != 0 ] || exit 0
 mkdir -p build-fuzz/crashes
+# FUZZ_JOBS targets run at once (default 1); each writes build-fuzz/NAME.log.
+jobs=${FUZZ_JOBS:-1}
+fuzz_one() {
+  local t=$1 corpus=build-fuzz/corpus/$1
+  mkdir -p "$corpus"
+  local seeds=tests/fuzz/corpus/${t#fuzz_}
+  [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true
+  echo "== $t for ${seconds}s ($(ls "$corpus" | wc -l) inputs in the corpus)" >build-fuzz/$t.head
+  ./build-fuzz/$t -max_total_time="$seconds" -artifact_prefix=build-fuzz/crashes/ \
+    -print_final_stats=1 "$corpus" >build-fuzz/$t.log 2>&1
+}
+running=0
+for t in $targets; do
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  rm -f "build-fuzz/$t.ok"
+  (fuzz_one "$t" && touch "build-fuzz/$t.ok") &
+  running=$((running + 1))
+done
+wait
 failed=""
 for t in $targets; do
-  corpus=build-fuzz/corpus/$t
-  mkdir -p "$corpus"
-  seeds=tests/fuzz/corpus/${t#fuzz_}
-  [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true
-  echo "== $t for ${seconds}s ($(ls "$corpus" | wc -l) inputs in the corpus)"
-  if ! ./build-fuzz/$t -max_total_time="$seconds" -artifact_prefix=build-fuzz/crashes/ \
-    -print_final_stats=1 "$corpus" >build-fuzz/$t.log 2>&1; then
+  cat build-fuzz/$t.head
+  if [ ! -e "build-fuzz/$t.ok" ]; then
     failed="$failed $t"
     tail -n 40 build-fuzz/$t.log
   fi

@@ -40,25 +40,47 @@ cmake -S . -B build-tsan -G Ninja -DAGENTRT_SANITIZE=thread -DAGENTRT_BUILD_BENC
 cmake --build build-tsan -j"$jobs" --target $tsan_tests agentrt_actors_tests \
   agentrt_workflow_runner_tests agentrt_storage_tests agentrt_api_tests
 stage "test (TSan)"
-for t in $tsan_tests; do
-  TSAN_OPTIONS=halt_on_error=1 ./build-tsan/engine/$t --gtest_brief=1
-done
+# Two test programs at a time (the machine has 2 cores; each program is mostly one busy
+# thread under TSan). Each writes its own log, printed when it fails.
+supp="suppressions=$PWD/actors/tsan.supp"
+tsan_run() {  # tsan_run NAME TSAN_OPTIONS PROGRAM [ARGS...]
+  local name=$1 opts=$2
+  shift 2
+  if TSAN_OPTIONS="$opts" "$@" --gtest_brief=1 >"build-tsan/$name.log" 2>&1; then
+    echo "TSan $name: $(grep -E '^\[  PASSED  \]' "build-tsan/$name.log")"
+  else
+    cat "build-tsan/$name.log"
+    echo "TSan $name: FAILED"
+    return 1
+  fi
+}
+tsan_pids=()
 # Actors: libcaf_core is not instrumented, so reports through CAF frames are suppressed
 # (actors/tsan.supp says why); the runtime's own locking is tested from plain threads.
 # Three model-heavy functional tests (covered by the other stages) are left out: ~2 min.
-TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/actors/tsan.supp" \
-  ./build-tsan/actors/agentrt_actors_tests --gtest_brief=1 \
-  --gtest_filter='-Runtime.BestOfNAggregates*:Runtime.BestOfNMajority*:Runtime.ToolErrors*'
+(
+  for t in $tsan_tests; do
+    tsan_run "$t" halt_on_error=1 "./build-tsan/engine/$t" || exit 1
+  done
+  tsan_run actors "halt_on_error=1 $supp" ./build-tsan/actors/agentrt_actors_tests \
+    --gtest_filter='-Runtime.BestOfNAggregates*:Runtime.BestOfNMajority*:Runtime.ToolErrors*'
+) &
+tsan_pids+=($!)
 # The asynchronous runner, the stores and the server (job manager, HTTP workers, event
 # streams); RocksDB and cpp-httplib are not instrumented either (actors/tsan.supp). Four
 # model-heavy runner tests that exercise no runner concurrency of their own are left out.
-TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/actors/tsan.supp" \
-  ./build-tsan/actors/workflow/agentrt_workflow_runner_tests --gtest_brief=1 \
-  --gtest_filter='-*MapOverElevenHundred*:*TeamReviewers*:*BestOfMajority*:*BestOfWithTheMaximumN*'
-for t in storage/agentrt_storage_tests api/agentrt_api_tests; do
-  TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/actors/tsan.supp" ./build-tsan/$t --gtest_brief=1
-done
+(
+  tsan_run runner "halt_on_error=1 $supp" \
+    ./build-tsan/actors/workflow/agentrt_workflow_runner_tests \
+    --gtest_filter='-*MapOverElevenHundred*:*TeamReviewers*:*BestOfMajority*:*BestOfWithTheMaximumN*' &&
+    tsan_run storage "halt_on_error=1 $supp" ./build-tsan/storage/agentrt_storage_tests &&
+    tsan_run api "halt_on_error=1 $supp" ./build-tsan/api/agentrt_api_tests
+) &
+tsan_pids+=($!)
+tsan_failed=0
+for p in "${tsan_pids[@]}"; do wait "$p" || tsan_failed=1; done
+[ "$tsan_failed" = 0 ] || { echo "TSan: a test program failed (its log is above)"; exit 1; }
 
-stage "fuzz (libFuzzer, clang, ASan + UBSan; 30 s per target, seeds from tests/fuzz/corpus)"
-bash scripts/fuzz.sh 30
+stage "fuzz (libFuzzer, clang, ASan + UBSan; 30 s per target, two at a time, seeds from tests/fuzz/corpus)"
+FUZZ_JOBS=$jobs bash scripts/fuzz.sh 30
 stage "done"
