@@ -1,7 +1,7 @@
-// Causal paged attention of the CPU backend: one call per (sequence, query head) computes
-// that head's output for every token of the sequence's chunk, reading K/V of positions
-// [0, pos] from the paged cache. Calls for different (sequence, head) pairs may run
-// concurrently.
+// Causal paged attention of the CPU backend: one call per (sequence, kv head, rows of the
+// sequence's chunk) computes the output of the query heads that share the kv head, reading
+// K/V of positions [0, pos] from the paged cache once for all of them. Calls for different
+// (sequence, kv head, rows) may run concurrently.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +32,10 @@ struct ChunkRows {
   const std::vector<std::int32_t>* block_table = nullptr;
 };
 
-// scratch is resized to at least start_pos + count floats.
-void attend_head(const AttentionArgs& args, const ChunkRows& chunk, int head,
-                 std::vector<float>& scratch);
+// The query heads that share kv_head (num_heads / num_kv_heads of them), for rows
+// [first, first + count) of the chunk (0 <= first, first + count <= chunk.count). Vectorized
+// for cpu_isa(); scratch is resized as needed and may be reused across calls.
+void attend(const AttentionArgs& args, const ChunkRows& chunk, int kv_head, int first, int count,
+            std::vector<float>& scratch);
 
 }  // namespace agentrt::cpu

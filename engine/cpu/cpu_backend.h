@@ -79,6 +79,9 @@ class CpuBackend final : public Backend {
   Rope rope_;
   std::unique_ptr<ThreadPool> pool_;
 
+  struct AttnItem {
+    int chunk = 0, first = 0, count = 0;
+  };
   // The current step, rebuilt by lay_out; buffers keep their capacity across steps.
   struct Step {
     std::vector<std::int32_t> tokens;
@@ -86,6 +89,7 @@ class CpuBackend final : public Backend {
     std::vector<int> chunk_of_row;
     std::vector<ChunkRows> chunks;
     std::vector<int> logit_rows;
+    std::vector<AttnItem> attn_items;  // per kv head: rows [first, first + count) of a chunk
     std::vector<float> x, h, qkv, attn, gate_up, act;
   } step_;
 };

@@ -9,6 +9,9 @@ namespace agentrt::cpu {
 
 namespace {
 constexpr std::size_t kMaxHalfDim = 256;  // head_dim <= 512, checked at creation
+// Rows of a chunk per attention work item: enough items to balance a long prefill over the
+// pool, few enough that each item amortizes its dispatch.
+constexpr int kAttnRowsPerItem = 16;
 }  // namespace
 
 Status CpuBackend::forward(const BatchPlan& plan, Logits& out) {
@@ -36,6 +39,7 @@ void CpuBackend::lay_out(const BatchPlan& plan) {
   s.chunk_of_row.clear();
   s.chunks.clear();
   s.logit_rows.clear();
+  s.attn_items.clear();
   for (const auto& seq : plan.seqs) {
     const int row0 = static_cast<int>(s.tokens.size());
     const int count = static_cast<int>(seq.tokens.size());
@@ -45,7 +49,10 @@ void CpuBackend::lay_out(const BatchPlan& plan) {
       s.chunk_of_row.push_back(static_cast<int>(s.chunks.size()));
       if (seq.all_logits || i == count - 1) s.logit_rows.push_back(row0 + i);
     }
+    const int chunk = static_cast<int>(s.chunks.size());
     s.chunks.push_back({row0, count, seq.start_pos, &seq.block_table});
+    for (int first = 0; first < count; first += kAttnRowsPerItem)
+      s.attn_items.push_back({chunk, first, std::min(kAttnRowsPerItem, count - first)});
   }
 }
 
@@ -105,9 +112,12 @@ void CpuBackend::attention_block(int layer) {
                      width,
                      step_.attn.data(),
                      q_width};
-  pool_->parallel_for(step_.chunks.size() * heads, [&](std::size_t item) {
+  const auto kv_heads = static_cast<std::size_t>(config_.num_kv_heads);
+  pool_->parallel_for(step_.attn_items.size() * kv_heads, [&](std::size_t item) {
     thread_local std::vector<float> scratch;
-    attend_head(args, step_.chunks[item / heads], static_cast<int>(item % heads), scratch);
+    const AttnItem& it = step_.attn_items[item / kv_heads];
+    attend(args, step_.chunks[static_cast<std::size_t>(it.chunk)],
+           static_cast<int>(item % kv_heads), it.first, it.count, scratch);
   });
   matmul_bt(*pool_, {step_.attn.data(), q_width, w.wo.data(), step_.x.data(), hidden, rows, hidden,
                      q_width, 1.0f});  // x += attn . Wo^T

@@ -1,5 +1,14 @@
 #include "engine/cpu/thread_pool.h"
 
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define AGENTRT_CPU_RELAX() _mm_pause()
+#else
+#define AGENTRT_CPU_RELAX() std::this_thread::yield()
+#endif
+
 namespace agentrt::cpu {
 
 ThreadPool::ThreadPool(int num_threads) {
@@ -11,10 +20,8 @@ ThreadPool::ThreadPool(int num_threads) {
 }
 
 ThreadPool::~ThreadPool() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
+  stop_.store(true);
+  { std::lock_guard<std::mutex> lock(mu_); }
   start_cv_.notify_all();
   for (auto& t : workers_)
     t.join();
@@ -28,18 +35,30 @@ void ThreadPool::run_items() {
   }
 }
 
+std::uint64_t ThreadPool::wait_for_job(std::uint64_t seen) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+  for (int spins = 0;; ++spins) {
+    const std::uint64_t g = generation_.load(std::memory_order_acquire);
+    if (g != seen || stop_.load(std::memory_order_relaxed)) return g;
+    AGENTRT_CPU_RELAX();
+    if ((spins & 63) == 63 && std::chrono::steady_clock::now() > deadline) break;
+  }
+  // Sleep. sleepers_ is raised before the predicate reads generation_ (both seq_cst), and
+  // parallel_for bumps generation_ before it reads sleepers_: one of them sees the other.
+  std::unique_lock<std::mutex> lock(mu_);
+  sleepers_.fetch_add(1);
+  start_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+  sleepers_.fetch_sub(1);
+  return generation_.load(std::memory_order_acquire);
+}
+
 void ThreadPool::worker_loop() {
   std::uint64_t seen = 0;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-    }
+    seen = wait_for_job(seen);
+    if (stop_.load()) return;
     run_items();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--busy_ == 0) done_cv_.notify_one();
+    active_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
@@ -50,18 +69,23 @@ void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_
       fn(i);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    fn_ = &fn;
-    n_ = n;
-    next_.store(0, std::memory_order_relaxed);
-    busy_ = workers_.size();
-    ++generation_;
+  fn_ = &fn;
+  n_ = n;
+  next_.store(0, std::memory_order_relaxed);
+  active_.store(workers_.size(), std::memory_order_relaxed);
+  generation_.fetch_add(1);  // seq_cst: publishes the job, then sleepers_ is read
+  if (sleepers_.load() > 0) {
+    { std::lock_guard<std::mutex> lock(mu_); }
+    start_cv_.notify_all();
   }
-  start_cv_.notify_all();
   run_items();
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return busy_ == 0; });
+  for (int spins = 0; active_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 256) {
+      AGENTRT_CPU_RELAX();
+    } else {
+      std::this_thread::yield();  // a worker was descheduled: give it the core
+    }
+  }
   fn_ = nullptr;
 }
 
