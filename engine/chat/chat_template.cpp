@@ -21,6 +21,40 @@ const char* to_string(Family family) {
   return "?";
 }
 
+const char* to_string(ToolCallFormat format) {
+  switch (format) {
+    case ToolCallFormat::none:
+      return "none";
+    case ToolCallFormat::hermes:
+      return "hermes";
+    case ToolCallFormat::llama_json:
+      return "llama_json";
+    case ToolCallFormat::mistral:
+      return "mistral";
+    case ToolCallFormat::harmony:
+      return "harmony";
+  }
+  return "?";
+}
+
+ToolCallFormat tool_call_format(Family family) {
+  return family == Family::chatml_qwen ? ToolCallFormat::hermes : ToolCallFormat::llama_json;
+}
+
+ToolCallFormat detect_tool_call_format(std::string_view t) {
+  auto has = [&](std::string_view marker) { return t.find(marker) != std::string_view::npos; };
+  if (has("[TOOL_CALLS]")) return ToolCallFormat::mistral;
+  if (has("<|channel|>") && has("to=functions")) return ToolCallFormat::harmony;
+  if (has("<tool_call>")) return ToolCallFormat::hermes;
+  if (has("<|python_tag|>") || (has("<|start_header_id|>") && has("\"parameters\"")))
+    return ToolCallFormat::llama_json;
+  return ToolCallFormat::none;
+}
+
+bool needs_special_tokens(ToolCallFormat format) {
+  return format == ToolCallFormat::mistral || format == ToolCallFormat::harmony;
+}
+
 Result<Family> parse_family(std::string_view name) {
   if (name == "chatml_qwen") return Family::chatml_qwen;
   if (name == "llama3") return Family::llama3;
@@ -79,8 +113,7 @@ Result<Family> detect_family_in_dir(const std::string& model_dir) {
   try {
     const Json config = Json::parse(*text);
     if (!config.is_object() || !config.contains("chat_template"))
-      return make_error(ErrorCode::unsupported,
-                        model_dir + ": tokenizer_config.json has no chat_template");
+      return make_error(ErrorCode::unsupported, path + ": no chat_template");
     const Json& t = config["chat_template"];
     if (t.is_string()) return detect_family(t.get<std::string>(), model_dir);
     // A list of named templates: use "default".

@@ -27,6 +27,24 @@ enum class Family {
 };
 
 const char* to_string(Family family);
+
+// How a model writes tool calls in its replies (engine/chat/tool_call_parser.h parses them).
+enum class ToolCallFormat {
+  none,        // no tool-call syntax known: a reply is plain text (Gemma 3, Llama 2, ...)
+  hermes,      // <tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call> (Qwen, Hermes)
+  llama_json,  // {"name": ..., "parameters": {...}}, optionally after <|python_tag|>
+  mistral,  // [TOOL_CALLS][{"name": ..., "arguments": {...}}, ...] or [TOOL_CALLS]NAME[ARGS]{...}
+  harmony,  // gpt-oss: <|channel|>commentary to=functions.NAME ...<|message|>{...}<|call|>
+};
+const char* to_string(ToolCallFormat format);
+// The hand-written families' formats: chatml_qwen hermes, llama3 and llama3_tools llama_json.
+ToolCallFormat tool_call_format(Family family);
+// The format a chat template's text renders tool calls in (its markers: [TOOL_CALLS],
+// <|channel|> with to=functions, <tool_call>, <|python_tag|>); none when it has none of them.
+ToolCallFormat detect_tool_call_format(std::string_view chat_template);
+// Formats whose markers are special tokens (mistral, harmony): their replies must be decoded
+// with special tokens kept, or the parser never sees the markers.
+bool needs_special_tokens(ToolCallFormat format);
 // "chatml_qwen", "llama3" or "llama3_tools" (alias "llama3_1", Meta's Llama-3.1 template);
 // anything else is invalid_argument.
 Result<Family> parse_family(std::string_view name);
@@ -77,10 +95,15 @@ class ChatTemplate {
   static Result<ChatTemplate> from_text(std::string_view text, const std::string& source);
   // Reads MODEL_DIR/tokenizer_config.json: chat_template (a string, or the "default" entry of
   // a list) and the bos_token / eos_token that the Jinja path passes to the template.
+  // Errors (unsupported): "MODEL_DIR/tokenizer_config.json: no chat_template" (Llama 2's
+  // and gpt-oss's npm configs carry none).
   static Result<ChatTemplate> from_dir(const std::string& model_dir);
 
   // The hand-written family, or nullopt when rendering goes through Jinja.
   std::optional<Family> family() const { return family_; }
+  // How the model writes tool calls: the family's format, else detect_tool_call_format on
+  // the template text.
+  ToolCallFormat tool_call_format() const { return tool_calls_; }
   // Renders with the family's renderer, or through Jinja. Errors as render(Family, ...), or
   // the template's own (raise_exception: "SOURCE:LINE:COL: message").
   Result<std::string> render(const Conversation& conv, const RenderOptions& options) const;
@@ -90,6 +113,7 @@ class ChatTemplate {
 
  private:
   std::optional<Family> family_;
+  ToolCallFormat tool_calls_ = ToolCallFormat::none;
   std::shared_ptr<const jinja::Template> jinja_;
   std::string bos_token_, eos_token_;  // from tokenizer_config.json (from_dir only)
   bool has_config_tokens_ = false;

@@ -67,6 +67,7 @@ Json template_context(const Conversation& conv, const RenderOptions& options) {
 ChatTemplate ChatTemplate::of_family(Family family) {
   ChatTemplate t;
   t.family_ = family;
+  t.tool_calls_ = chat::tool_call_format(family);
   return t;
 }
 
@@ -75,7 +76,11 @@ Result<ChatTemplate> ChatTemplate::from_text(std::string_view text, const std::s
   if (!parsed.ok()) return parsed.error();
   ChatTemplate t;
   t.jinja_ = std::make_shared<const jinja::Template>(std::move(*parsed));
-  if (auto family = detect_family(text, source); family.ok()) t.family_ = *family;
+  t.tool_calls_ = detect_tool_call_format(text);
+  if (auto family = detect_family(text, source); family.ok()) {
+    t.family_ = *family;
+    t.tool_calls_ = chat::tool_call_format(*family);
+  }
   return t;
 }
 
@@ -91,8 +96,7 @@ Result<ChatTemplate> ChatTemplate::from_dir(const std::string& model_dir) {
     return make_error(ErrorCode::parse, path + ": " + e.what());
   }
   if (!config.is_object() || !config.contains("chat_template"))
-    return make_error(ErrorCode::unsupported,
-                      model_dir + ": tokenizer_config.json has no chat_template");
+    return make_error(ErrorCode::unsupported, path + ": no chat_template");
   const Json& ct = config["chat_template"];
   const Json* body = ct.is_string() ? &ct : nullptr;
   if (ct.is_array())

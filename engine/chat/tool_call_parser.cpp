@@ -87,21 +87,58 @@ Result<ParsedReply> parse_llama(std::string_view text) {
   return reply;
 }
 
-// Both Llama templates' models reply with bare JSON calls.
-bool is_llama(Family family) {
-  return family == Family::llama3 || family == Family::llama3_tools;
+// mistral and harmony: the stream's events gathered (the formats' markers are parsed once).
+Result<ParsedReply> parse_by_stream(ToolCallFormat format, std::string_view text) {
+  ToolCallStream stream(format);
+  std::vector<StreamEvent> events;
+  AGENTRT_TRY(stream.feed(text, events));
+  AGENTRT_TRY(stream.finish(events));
+  ParsedReply reply;
+  std::string content;
+  for (auto& e : events) {
+    if (e.kind == StreamEvent::Kind::text) content += e.text;
+    if (e.kind == StreamEvent::Kind::call_completed) reply.tool_calls.push_back(std::move(e.call));
+  }
+  reply.content = std::string(py::strip_whitespace(content));
+  reply.reasoning = std::string(py::strip_whitespace(stream.reasoning()));
+  return reply;
 }
 
 }  // namespace
 
+Result<ParsedReply> parse_reply(ToolCallFormat format, std::string_view text) {
+  switch (format) {
+    case ToolCallFormat::hermes:
+      return parse_qwen(text);
+    case ToolCallFormat::llama_json:
+      return parse_llama(text);
+    case ToolCallFormat::mistral:
+    case ToolCallFormat::harmony:
+      return parse_by_stream(format, text);
+    case ToolCallFormat::none:
+      break;
+  }
+  ParsedReply reply;
+  reply.content = std::string(py::strip_whitespace(text));
+  return reply;
+}
+
 Result<ParsedReply> parse_reply(Family family, std::string_view text) {
-  return is_llama(family) ? parse_llama(text) : parse_qwen(text);
+  return parse_reply(tool_call_format(family), text);
 }
 
 std::string ToolCallStream::unparsed() const {
-  if (family_ == Family::chatml_qwen && mode_ == Mode::call)
+  if (format_ == ToolCallFormat::hermes && mode_ == Mode::call)
     return std::string(kCallOpen) + buffer_;
+  if ((format_ == ToolCallFormat::mistral || format_ == ToolCallFormat::harmony) &&
+      mode_ == Mode::call)
+    return marker_ + buffer_;
   return buffer_;
+}
+
+void ToolCallStream::consume(std::size_t n) {
+  buffer_.erase(0, n);
+  consumed_ += n;
 }
 
 void ToolCallStream::emit_text(std::string_view text, std::vector<StreamEvent>& events) {
@@ -115,10 +152,6 @@ void ToolCallStream::emit_text(std::string_view text, std::vector<StreamEvent>& 
 }
 
 Status ToolCallStream::step_qwen(std::vector<StreamEvent>& events, bool final) {
-  auto consume = [&](std::size_t n) {
-    buffer_.erase(0, n);
-    consumed_ += n;
-  };
   while (true) {
     if (mode_ != Mode::call) {
       const std::size_t open = buffer_.find(kCallOpen);
@@ -155,10 +188,6 @@ Status ToolCallStream::step_qwen(std::vector<StreamEvent>& events, bool final) {
 }
 
 Status ToolCallStream::step_llama(std::vector<StreamEvent>& events, bool final) {
-  auto consume = [&](std::size_t n) {
-    buffer_.erase(0, n);
-    consumed_ += n;
-  };
   while (!buffer_.empty()) {
     if (mode_ == Mode::text) {
       emit_text(buffer_, events);
@@ -212,17 +241,35 @@ Status ToolCallStream::step_llama(std::vector<StreamEvent>& events, bool final) 
   return ok_status();
 }
 
+Status ToolCallStream::step(std::vector<StreamEvent>& events, bool final) {
+  switch (format_) {
+    case ToolCallFormat::hermes:
+      return step_qwen(events, final);
+    case ToolCallFormat::llama_json:
+      return step_llama(events, final);
+    case ToolCallFormat::mistral:
+      return step_mistral(events, final);
+    case ToolCallFormat::harmony:
+      return step_harmony(events, final);
+    case ToolCallFormat::none:
+      break;
+  }
+  emit_text(buffer_, events);
+  consume(buffer_.size());
+  return ok_status();
+}
+
 Status ToolCallStream::feed(std::string_view piece, std::vector<StreamEvent>& events) {
   if (failed_) return make_error(ErrorCode::invalid_argument, "tool-call stream already failed");
   buffer_ += piece;
-  Status s = is_llama(family_) ? step_llama(events, false) : step_qwen(events, false);
+  Status s = step(events, false);
   if (!s.ok()) failed_ = true;
   return s;
 }
 
 Status ToolCallStream::finish(std::vector<StreamEvent>& events) {
   if (failed_) return make_error(ErrorCode::invalid_argument, "tool-call stream already failed");
-  Status s = is_llama(family_) ? step_llama(events, true) : step_qwen(events, true);
+  Status s = step(events, true);
   if (!s.ok()) failed_ = true;
   return s;
 }

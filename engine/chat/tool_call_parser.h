@@ -1,8 +1,18 @@
-// Tool calls in generated text, for each chat family:
-//   chatml_qwen: <tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call> (one or more)
-//   llama3, llama3_tools: the reply is a JSON object {"name": ..., "parameters": {...}}
-//                (optionally after <|python_tag|>; several may follow each other, separated
-//                by ';')
+// Tool calls in generated text, for each ToolCallFormat (chat_template.h):
+//   hermes (chatml_qwen): <tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>
+//                (one or more)
+//   llama_json (llama3, llama3_tools): the reply is a JSON object {"name": ..., "parameters":
+//                {...}} (optionally after <|python_tag|>; several may follow each other,
+//                separated by ';')
+//   mistral:     [TOOL_CALLS][{"name": ..., "arguments": {...}, "id": ...}, ...] (v3), or
+//                [TOOL_CALLS]NAME[ARGS]{...} repeated (v11+); text before the first marker is
+//                content; "</s>" is dropped (decode with special tokens kept)
+//   harmony:     gpt-oss messages "<|channel|>CHANNEL[ to=functions.NAME][ <|constrain|>json]
+//                <|message|>BODY" ended by <|end|>, <|call|> or <|return|> (the header may
+//                also start with "<|start|>assistant" or put to=... first): a body addressed
+//                to functions.NAME is a call (its JSON arguments), the analysis channel is
+//                reasoning, any other body is content
+//   none:        the reply is content
 // parse_reply handles a finished reply; ToolCallStream handles text as it is generated.
 #pragma once
 
@@ -24,6 +34,7 @@ struct ParsedReply {
 // Splits a complete assistant reply into content, reasoning and tool calls. A call with
 // malformed JSON fails with parse: "tool call 1: invalid JSON at byte 37: ...", the byte
 // counted from the start of text.
+Result<ParsedReply> parse_reply(ToolCallFormat format, std::string_view text);
 Result<ParsedReply> parse_reply(Family family, std::string_view text);
 
 struct StreamEvent {
@@ -42,7 +53,8 @@ struct StreamEvent {
 // back text that may be the start of a call marker. Not thread-safe.
 class ToolCallStream {
  public:
-  explicit ToolCallStream(Family family) : family_(family) {}
+  explicit ToolCallStream(ToolCallFormat format) : format_(format) {}
+  explicit ToolCallStream(Family family) : format_(tool_call_format(family)) {}
 
   // Consumes piece and appends the events it completes. Fails (parse, with the byte offset
   // in the whole stream) when a finished call is malformed; the stream is unusable after.
@@ -56,16 +68,26 @@ class ToolCallStream {
   // The text fed but not yet given back in an event (after a failed feed or finish: the
   // malformed call as written, its <tool_call> marker included), so a caller can show it.
   std::string unparsed() const;
+  // harmony: the analysis channel's text so far (never streamed as text).
+  const std::string& reasoning() const { return reasoning_; }
 
  private:
   enum class Mode { start, text, call };
   Status step_qwen(std::vector<StreamEvent>& events, bool final);
   Status step_llama(std::vector<StreamEvent>& events, bool final);
+  Status step_mistral(std::vector<StreamEvent>& events, bool final);
+  Status step_harmony(std::vector<StreamEvent>& events, bool final);
+  Status step(std::vector<StreamEvent>& events, bool final);
+  void consume(std::size_t n);
   void emit_text(std::string_view text, std::vector<StreamEvent>& events);
 
-  Family family_;
+  ToolCallFormat format_;
   Mode mode_ = Mode::start;
-  std::string buffer_;        // unconsumed text
+  std::string buffer_;     // unconsumed text
+  std::string marker_;     // mistral, harmony: the current call's or message's text consumed
+  std::string channel_;    // harmony: the current message's kind: "call", "analysis", "text"
+  std::string call_name_;  // harmony: the current call's function
+  std::string reasoning_;
   std::size_t consumed_ = 0;  // bytes of the stream before buffer_
   int calls_ = 0;
   bool at_call_end_ = false;
