@@ -67,13 +67,19 @@ def run(model, config, batch, context, warmup, steps, decode):
                    cache_position=torch.arange(context, device="cuda")).logits
     token = logits[:, -1].argmax(-1, keepdim=True)
     pos = context
+
+    def one(token, pos):
+        # CUDA-graph outputs are overwritten by the next replay: mark the step, keep a copy.
+        torch.compiler.cudagraph_mark_step_begin()
+        return decode(token, torch.tensor([pos], device="cuda"), cache).clone()
+
     for _ in range(warmup):
-        token = decode(token, torch.tensor([pos], device="cuda"), cache)
+        token = one(token, pos)
         pos += 1
     torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(steps):
-        token = decode(token, torch.tensor([pos], device="cuda"), cache)
+        token = one(token, pos)
         pos += 1
     torch.cuda.synchronize()
     return (time.perf_counter() - t0) / steps * 1e3
