@@ -79,6 +79,9 @@ Status Runtime::Impl::check_agent(const AgentSpec& a) const {
   for (const auto& t : a.tools)
     if (!registry_of(a, *tools).find(t))
       return make_error(ErrorCode::invalid_argument, where + ": unknown tool '" + t + "'");
+  if (!chat.family())  // B-INTERIM: until the agent actor renders through ctx->chat_template
+    return make_error(ErrorCode::unsupported,
+                      where + ": agents need a hand-written chat family (Qwen, Llama-3)");
   return ok_status();
 }
 
@@ -136,9 +139,16 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   auto tok = tokenizer::Tokenizer::load_dir(dir);
   if (!tok.ok()) return tok.error();
   impl->tok = *tok;
-  auto family = chat::detect_family_in_dir(dir);
-  if (!family.ok()) return family.error();
-  impl->family = *family;
+  // The chat template: a hand-written family where one matches, else the Jinja template.
+  auto tmpl = chat::ChatTemplate::from_dir(dir);
+  if (!tmpl.ok()) {
+    // A family template the Jinja interpreter cannot parse still runs on its fast path.
+    auto family = chat::detect_family_in_dir(dir);
+    if (!family.ok()) return tmpl.error();
+    tmpl = chat::ChatTemplate::of_family(*family);
+  }
+  impl->chat = *tmpl;
+  impl->family = tmpl->family().value_or(chat::Family::chatml_qwen);
   if (options.backend) {
     auto b = options.backend(impl->model, options.kv_blocks);
     if (!b.ok()) return b.error();
@@ -299,13 +309,17 @@ chat::Family Runtime::chat_family() const {
   return impl_->family;
 }
 
+const chat::ChatTemplate& Runtime::chat_template() const {
+  return impl_->chat;
+}
+
 const tokenizer::Tokenizer& Runtime::tokenizer() const {
   return *impl_->tok;
 }
 
 Result<std::vector<std::int32_t>> Runtime::agent_prefix_tokens(const AgentSpec& agent) const {
   auto first =
-      render_first_prompt(impl_->family, *impl_->tok, registry_of(agent, *impl_->tools), agent, "");
+      render_first_prompt(impl_->chat, *impl_->tok, registry_of(agent, *impl_->tools), agent, "");
   if (!first.ok()) return first.error();
   return std::move(first->tokens);
 }

@@ -323,7 +323,12 @@ class Runtime {
   Status flush_kv();
 
   RuntimeMetrics metrics() const;
+  // The hand-written family of the model's chat template; chatml_qwen when the template
+  // renders through Jinja only (see chat_template()).
   chat::Family chat_family() const;
+  // The model's chat template (tokenizer_config.json): agents and the OpenAI API render
+  // through it; its tool_call_format() says how replies are parsed.
+  const chat::ChatTemplate& chat_template() const;
   const tokenizer::Tokenizer& tokenizer() const;
   // Measured duration quantile of a tool (the TTL policy's input); cold-start default
   // when it has too few samples.

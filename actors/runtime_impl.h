@@ -24,6 +24,9 @@ struct Runtime::Impl {
   std::shared_ptr<kv::KvTier> persistent;  // outlives the engine (declared before loop)
   std::unique_ptr<Backend> backend;
   std::optional<tokenizer::Tokenizer> tok;
+  // The model's chat template (a hand-written family where one matches, else Jinja); family
+  // is its family, chatml_qwen for a Jinja-only template.
+  chat::ChatTemplate chat = chat::ChatTemplate::of_family(chat::Family::chatml_qwen);
   chat::Family family = chat::Family::chatml_qwen;
   std::shared_ptr<ToolRegistry> tools = std::make_shared<ToolRegistry>();
   std::shared_ptr<TtlPolicy> ttl;

@@ -6,9 +6,10 @@ namespace agentrt::api {
 ChoiceDecoder::ChoiceDecoder(const tokenizer::Tokenizer& tok, ChoiceOptions options)
     : tok_(tok),
       opt_(std::move(options)),
-      decoder_(tok, /*skip_special_tokens=*/true),
+      decoder_(tok, /*skip_special_tokens=*/!(opt_.parse_tools &&
+                                              chat::needs_special_tokens(opt_.format))),
       stop_(opt_.stop) {
-  if (opt_.parse_tools) calls_stream_.emplace(opt_.family);
+  if (opt_.parse_tools) calls_stream_.emplace(opt_.format);
 }
 
 namespace {
@@ -49,6 +50,10 @@ void ChoiceDecoder::parse(std::string_view text, bool final, ChoiceDelta& d) {
       if (e.call.id.empty()) e.call.id = openai::tool_call_id();
       d.calls.push_back(std::move(e.call));
     }
+  }
+  if (const std::string& r = calls_stream_->reasoning(); r.size() > reasoning_sent_) {
+    d.reasoning += r.substr(reasoning_sent_);
+    reasoning_sent_ = r.size();
   }
   if (!st.ok()) {
     // A malformed call: it and the rest are plain text, as the model wrote them.

@@ -31,7 +31,7 @@ struct TokenLogprobOut {
 
 struct ChoiceDelta {
   std::string content;
-  std::string reasoning;              // chatml_qwen: the text inside a leading <think>...</think>
+  std::string reasoning;  // chatml_qwen: a leading <think>...</think>; harmony: analysis
   std::vector<chat::ToolCall> calls;  // completed calls (ids assigned), in order
   std::vector<openai::TokenLogprob> logprobs;
   bool empty() const {
@@ -40,7 +40,9 @@ struct ChoiceDelta {
 };
 
 struct ChoiceOptions {
-  chat::Family family = chat::Family::chatml_qwen;
+  // How the model writes calls (ChatTemplate::tool_call_format). With parse_tools, a format
+  // whose markers are special tokens (mistral, harmony) decodes with special tokens kept.
+  chat::ToolCallFormat format = chat::ToolCallFormat::hermes;
   bool parse_tools = false;       // tools offered and tool_choice is not none
   bool first_call_only = false;   // parallel_tool_calls false
   std::vector<std::string> stop;  // stop strings
@@ -90,6 +92,7 @@ class ChoiceDecoder {
   bool stopped_ = false;
   int calls_ = 0;
   std::int64_t tokens_ = 0;
+  std::size_t reasoning_sent_ = 0;  // harmony: bytes of the stream's reasoning given out
 };
 
 }  // namespace agentrt::api

@@ -38,28 +38,45 @@ const char* finish_name(std::optional<FinishReason> f) {
 }
 
 // The start of a reply the prompt already holds, so the model writes the call tool_choice
-// asks for (the family's own call format). A named call's arguments are opened up to the
+// asks for (the model's own call format). A named call's arguments are opened up to the
 // first key's quote, a natural token boundary ("arguments": {" not "arguments": ), and a
 // function without parameters gets its whole call.
-ApiOr<std::string> forced_prefix(chat::Family family, const ToolChoice& choice,
+ApiOr<std::string> forced_prefix(const chat::ChatTemplate& tmpl, const ToolChoice& choice,
                                  const std::vector<chat::ToolDefinition>& tools) {
   using K = ToolChoice::Kind;
+  using F = chat::ToolCallFormat;
   if (choice.kind != K::required && choice.kind != K::named) return std::string();
-  if (family == chat::Family::llama3)
+  const F format = tmpl.tool_call_format();
+  if (tmpl.family() == chat::Family::llama3 || format == F::none)
     return api_error(400, "unsupported_parameter",
                      "tool_choice: the model's chat template has no tool-call format",
                      "/tool_choice");
-  const bool qwen = family == chat::Family::chatml_qwen;
-  if (choice.kind == K::required) return std::string(qwen ? "<tool_call>\n" : "{\"name\": \"");
+  const bool qwen = format == F::hermes;
+  if (choice.kind == K::required) {
+    switch (format) {
+      case F::hermes:
+        return std::string("<tool_call>\n");
+      case F::mistral:
+        return std::string("[TOOL_CALLS][{\"name\": \"");
+      case F::harmony:
+        return std::string("<|channel|>commentary to=functions.");
+      default:
+        return std::string("{\"name\": \"");
+    }
+  }
   bool has_params = true;
   for (const auto& t : tools)
     if (t.name == choice.name) {
       const auto props = t.parameters.find("properties");
       has_params = props != t.parameters.end() && props->is_object() && !props->empty();
     }
+  if (format == F::harmony)
+    return "<|channel|>commentary to=functions." + choice.name + " <|constrain|>json<|message|>" +
+           (has_params ? "{\"" : "{}");
   std::string call = "{\"name\": " + json(choice.name).dump() +
-                     (qwen ? ", \"arguments\": " : ", \"parameters\": ");
+                     (format == F::llama_json ? ", \"parameters\": " : ", \"arguments\": ");
   call += has_params ? "{\"" : "{}}";
+  if (format == F::mistral) return "[TOOL_CALLS][" + call + (has_params ? "" : "]");
   return qwen ? "<tool_call>\n" + call + (has_params ? "" : "\n</tool_call>") : call;
 }
 
@@ -96,21 +113,22 @@ ApiOr<std::unique_ptr<OpenAiCall>> OpenAiCall::start(OpenAiRequest req, OpenAiDe
 
 ApiOr<bool> OpenAiCall::prepare() {
   const auto& tok = deps_.runtime->tokenizer();
-  family_ = deps_.runtime->chat_family();
+  const chat::ChatTemplate& tmpl = deps_.runtime->chat_template();
   if (req_.endpoint == OpenAiEndpoint::chat) {
     chat::Conversation conv = req_.conversation;
     parse_tools_ = !conv.tools.empty() && req_.tool_choice.kind != ToolChoice::Kind::none;
     if (!parse_tools_) conv.tools.clear();
-    if (parse_tools_ && family_ == chat::Family::llama3)
+    if (parse_tools_ && (tmpl.family() == chat::Family::llama3 ||
+                         tmpl.tool_call_format() == chat::ToolCallFormat::none))
       return api_error(400, "unsupported_parameter",
                        "tools: the model's chat template has no tool-call format", "/tools");
     chat::RenderOptions ro;
     ro.add_generation_prompt = true;
     ro.enable_thinking = req_.enable_thinking ? req_.enable_thinking : deps_.enable_thinking;
     if (tok.bos_id()) ro.bos_token = tok.config().bos_token;
-    auto rendered = chat::render(family_, conv, ro);
+    auto rendered = tmpl.render(conv, ro);
     if (!rendered.ok()) return openai_error(rendered.error(), "/messages");
-    auto prefix = forced_prefix(family_, req_.tool_choice, conv.tools);
+    auto prefix = forced_prefix(tmpl, req_.tool_choice, conv.tools);
     if (!prefix.ok()) return prefix.error();
     // With one choice the model first writes freely (a model may explain before it calls);
     // only a reply that ends without a call is continued from the forced call.
@@ -177,7 +195,8 @@ ApiOr<bool> OpenAiCall::submit() {
   }
   stream_ = *stream;
   ChoiceOptions co;
-  co.family = family_;
+  const chat::ChatTemplate& tmpl = deps_.runtime->chat_template();
+  co.format = tmpl.tool_call_format();
   co.parse_tools = parse_tools_;
   co.first_call_only = !req_.parallel_tool_calls;
   co.stop = req_.params.stop_strings;
@@ -185,7 +204,7 @@ ApiOr<bool> OpenAiCall::submit() {
   co.top_logprobs = req_.top_logprobs;
   co.forced_prefix = forced_prefix_;
   co.split_reasoning =
-      req_.endpoint == OpenAiEndpoint::chat && family_ == chat::Family::chatml_qwen;
+      req_.endpoint == OpenAiEndpoint::chat && tmpl.family() == chat::Family::chatml_qwen;
   co.in_thinking = prompt_ends_thinking_;
   for (int i = 0; i < req_.n; ++i) {
     choices_.push_back(std::make_unique<Choice>(deps_.runtime->tokenizer(), co));

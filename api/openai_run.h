@@ -62,7 +62,6 @@ class OpenAiCall {
 
   OpenAiRequest req_;
   OpenAiDeps deps_;
-  chat::Family family_ = chat::Family::chatml_qwen;
   std::vector<std::int32_t> prompt_;
   std::string forced_prefix_;          // in the prompt (n > 1)
   std::string late_force_;             // appended when a reply ends without a call (n == 1)
