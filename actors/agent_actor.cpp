@@ -7,6 +7,7 @@
 #include "actors/agent_prompt.h"
 #include "actors/tool_actor.h"
 #include "engine/chat/tool_call_parser.h"
+#include "engine/grammar/schema_match.h"
 #include "engine/tokenizer/incremental_decoder.h"
 
 namespace agentrt::actors {
@@ -15,6 +16,23 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 // To self, delayed: re-pin the turn's KV before its slowest call is predicted to end.
 using prefetch_atom = caf::atom_constant<caf::atom("prefetch")>;
+
+// Text that follows a reply ending in its end-of-turn token: a user message and the next
+// generation prompt (as tool_results_suffix, for a user turn). Errors (unsupported): a
+// family this file does not know.
+Result<std::string> user_turn_suffix(chat::Family family, const std::string& text,
+                                     std::optional<bool> enable_thinking) {
+  if (family == chat::Family::chatml_qwen) {
+    std::string s = "\n<|im_start|>user\n" + text + "<|im_end|>\n<|im_start|>assistant\n";
+    if (enable_thinking.has_value() && !*enable_thinking) s += "<think>\n\n</think>\n\n";
+    return s;
+  }
+  if (family == chat::Family::llama3 || family == chat::Family::llama3_tools) {
+    return "<|start_header_id|>user<|end_header_id|>\n\n" + text +
+           "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
+  }
+  return make_error(ErrorCode::unsupported, "user turn: unknown chat family");
+}
 
 class Agent : public std::enable_shared_from_this<Agent> {
  public:
@@ -34,6 +52,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   void on_tool_result(std::size_t idx, const std::string& text, bool ok, kv::Duration took);
   void end_of_reply(const TokenBatch& b);
   void maybe_continue();
+  bool wants_json_turn() const;
+  void json_turn();
   void finish(StopReason why);
   void stop_request();
   TtlInputs ttl_inputs(std::vector<std::string> tools, std::int64_t context_tokens) const;
@@ -41,7 +61,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   void repin_for_calls();
   void repin(kv::Duration ttl);
   std::optional<int> turn_max_tokens() const;
-  void emit(ProgressKind kind, std::string text, const chat::ToolCall* call = nullptr);
+  void emit(ProgressKind kind, std::string text, const chat::ToolCall* call = nullptr,
+            double duration_ms = 0.0);
 
   caf::event_based_actor* self_;
   AgentInit in_;
@@ -61,6 +82,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   std::vector<chat::ToolCall> calls_;
   std::vector<std::optional<std::string>> results_;
   std::vector<SteadyClock::time_point> started_;  // per call: when its tool actor was asked
+  std::vector<std::size_t> record_of_;            // per call: its index in res_.tool_records
+  bool json_turn_ = false;  // the extra turn for a JSON answer (output_constraint) was asked
   int outstanding_ = 0;
   bool reply_done_ = false;
   std::int64_t turn_tokens_ = 0;
@@ -68,12 +91,14 @@ class Agent : public std::enable_shared_from_this<Agent> {
   SteadyClock::time_point pin_until_{};  // the latest re-pin's expiry, as the agent sees it
 };
 
-void Agent::emit(ProgressKind kind, std::string text, const chat::ToolCall* call) {
+void Agent::emit(ProgressKind kind, std::string text, const chat::ToolCall* call,
+                 double duration_ms) {
   if (!in_.progress) return;
   Progress p{
       in_.job, in_.sample, res_.turns, kind, std::move(text), std::nullopt, res_.generated_tokens,
       nullptr};
   p.cached_tokens = res_.cached_tokens;
+  p.duration_ms = duration_ms;
   if (call) p.call = *call;
   try {
     in_.progress(p);
@@ -89,6 +114,7 @@ void Agent::reset_turn() {
   calls_.clear();
   results_.clear();
   started_.clear();
+  record_of_.clear();
   outstanding_ = 0;
   reply_done_ = false;
   turn_tokens_ = 0;
@@ -178,7 +204,7 @@ void Agent::start() {
   if (in_.adopt) return;  // the sampler's request streams to us
   GenerateMsg msg;
   msg.request.prompt = std::move(first->tokens);
-  msg.request.params = in_.spec.sampling;
+  msg.request.params = first_turn_params(in_.spec);
   msg.request.params.max_tokens = *turn_max_tokens();
   msg.request.program = in_.program;
   msg.pause_at_eos = turn_ttl();
@@ -241,6 +267,15 @@ void Agent::launch(chat::ToolCall call) {
   calls_.push_back(call);
   results_.emplace_back();
   started_.push_back(SteadyClock::now());
+  record_of_.push_back(res_.tool_records.size());
+  res_.tool_records.push_back(
+      {call.name,
+       call.arguments.dump(-1, ' ', false, chat::Json::error_handler_t::replace),
+       false,
+       {},
+       0.0,
+       0,
+       res_.turns + 1});
   ++res_.tool_calls;
   emit(ProgressKind::tool_call, call.name, &call);
   // Only the agent's own tools run: the registry holds every tool of the runtime.
@@ -273,7 +308,12 @@ void Agent::on_tool_result(std::size_t idx, const std::string& text, bool ok, kv
   if (took.count() > 0) ctx().ttl->record(calls_[idx].name, took);
   results_[idx] = ok ? text : "error: " + text;
   if (!ok) ++res_.tool_errors;
-  emit(ProgressKind::tool_result, *results_[idx], &calls_[idx]);
+  const double ms = std::chrono::duration<double, std::milli>(took).count();
+  ToolCallRecord& rec = res_.tool_records[record_of_[idx]];
+  rec.ok = ok;
+  rec.result = cap_tool_text(*results_[idx]);
+  rec.duration_ms = ms;
+  emit(ProgressKind::tool_result, *results_[idx], &calls_[idx], ms);
   maybe_continue();
 }
 
@@ -297,6 +337,7 @@ void Agent::end_of_reply(const TokenBatch& b) {
   }
   reply_done_ = true;
   if (calls_.empty() && !parse_error_) {
+    if (wants_json_turn()) return json_turn();
     stop_request();
     return finish(StopReason::final_answer);
   }
@@ -337,6 +378,42 @@ void Agent::maybe_continue() {
   msg.pause_at_eos = turn_ttl();
   reset_turn();
   emit(ProgressKind::state, "resumed");
+  self_->request(ctx().engine, caf::infinite, resume_atom::value, std::move(msg))
+      .then([this, keep = shared_from_this()](const GenerateReply& r) {
+        if (r.error) complete(r.error->with_context("agent '" + in_.spec.name + "': resume"));
+      });
+}
+
+// A final answer of an agent with tools and an output schema that is not JSON of the
+// schema: one more turn, constrained to it.
+bool Agent::wants_json_turn() const {
+  const auto& c = in_.spec.output_constraint;
+  if (!c || json_turn_ || in_.spec.tools.empty() || !req_) return false;
+  if (in_.spec.token_budget > 0 && res_.generated_tokens >= in_.spec.token_budget) return false;
+  return !grammar::parse_matching(c->grammar(), content_).ok();
+}
+
+void Agent::json_turn() {
+  json_turn_ = true;
+  conv_.messages.push_back({chat::Role::assistant, content_, {}, {}, {}, {}});
+  std::string ask = "Now give only your final answer, as JSON";
+  ask += in_.spec.output_schema.empty() ? "."
+                                        : " matching this JSON schema:\n" + in_.spec.output_schema;
+  auto suffix = user_turn_suffix(ctx().family, ask, in_.spec.enable_thinking);
+  if (!suffix.ok()) {  // the caller finds the answer is not JSON of the schema
+    stop_request();
+    return finish(StopReason::final_answer);
+  }
+  conv_.messages.push_back({chat::Role::user, ask, {}, {}, {}, {}});
+  ResumeMsg msg;
+  msg.id = *req_;
+  msg.appended = ctx().tokenizer.encode(*suffix, false);
+  context_tokens_ += turn_tokens_ + std::ssize(msg.appended);
+  msg.max_tokens = turn_max_tokens();
+  msg.pause_at_eos = turn_ttl();
+  msg.constraint = std::shared_ptr<const sampling::Constraint>(in_.spec.output_constraint);
+  reset_turn();
+  emit(ProgressKind::state, "json answer");
   self_->request(ctx().engine, caf::infinite, resume_atom::value, std::move(msg))
       .then([this, keep = shared_from_this()](const GenerateReply& r) {
         if (r.error) complete(r.error->with_context("agent '" + in_.spec.name + "': resume"));

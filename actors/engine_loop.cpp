@@ -222,12 +222,18 @@ Status EngineLoop::resume(ResumeMsg msg) {
   Route& r = it->second;
   r.paused = false;
   r.tokens += std::ssize(msg.appended);
+  ResumeOptions options;
+  options.max_tokens = msg.max_tokens;
   if (r.pause.set_by_resume) {  // an agent's turn: each resume says how the next one ends
     r.pause.on_finish = msg.pause_at_eos.has_value();
-    engine_->resume(msg.id, std::move(msg.appended), msg.max_tokens, msg.pause_at_eos);
-  } else {
-    engine_->resume(msg.id, std::move(msg.appended), msg.max_tokens);
+    options.set_pause = true;
+    options.pause_on_finish = msg.pause_at_eos;
   }
+  if (msg.constraint) {
+    options.set_constraint = true;
+    options.constraint = std::move(*msg.constraint);
+  }
+  engine_->resume(msg.id, std::move(msg.appended), std::move(options));
   wake();
   return ok_status();
 }

@@ -56,6 +56,9 @@ struct ResumeMsg {
   std::vector<std::int32_t> appended;
   std::optional<int> max_tokens;
   std::optional<kv::Duration> pause_at_eos;
+  // When set: the request's constraint from this turn on (null: none), e.g. an agent's
+  // last turn constrained to JSON of its output schema (Engine::resume's set_constraint).
+  std::optional<std::shared_ptr<const sampling::Constraint>> constraint{};
 };
 
 // The engine actor's answer to GenerateMsg: the request id, or why it was refused.

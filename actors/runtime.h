@@ -22,6 +22,7 @@
 
 #include "actors/completion_stream.h"
 #include "actors/tool.h"
+#include "actors/tool_call_record.h"
 #include "actors/tool_registry.h"
 #include "actors/ttl_policy.h"
 #include "engine/backend.h"
@@ -30,6 +31,7 @@
 #include "engine/chat/conversation.h"
 #include "engine/common/result.h"
 #include "engine/engine.h"
+#include "engine/grammar/json_schema_constraint.h"
 #include "engine/grammar/token_vocabulary.h"
 #include "engine/kv/kv_metrics.h"
 #include "engine/kv/kv_tier.h"
@@ -117,7 +119,22 @@ struct AgentSpec {
   // own, shared by a best-of's samples and verifiers. A workflow run gives all its agents
   // one (Runtime::new_program).
   std::optional<std::int64_t> program;
+  // Structured output: the final answer must be JSON of this constraint's schema. Without
+  // tools every turn is generated under it. With tools the turns run free; a final answer
+  // that does not parse and match the schema gets one more turn (a user message asking
+  // for the answer as JSON of the schema) generated under it; it counts as a reply and may
+  // go one past max_turns. Null: free text.
+  std::shared_ptr<const grammar::JsonSchemaConstraint> output_constraint;
+  std::string output_schema;  // its schema as JSON text, shown in the extra turn's message
 };
+
+// The sampling params of an agent's first turn: `sampling`, constrained to
+// output_constraint when the agent has no tools.
+inline sampling::SamplingParams first_turn_params(const AgentSpec& agent) {
+  sampling::SamplingParams p = agent.sampling;
+  if (agent.output_constraint && agent.tools.empty()) p.constraint = agent.output_constraint;
+  return p;
+}
 
 // The registry `agent`'s tools are found in: its own when set, else the runtime's.
 inline const ToolRegistry& registry_of(const AgentSpec& agent, const ToolRegistry& runtime) {
@@ -146,6 +163,7 @@ struct AgentResult {
   std::int64_t cached_tokens = 0;
   double mean_logprob = 0.0;  // over all generated tokens
   double seconds = 0.0;
+  std::vector<ToolCallRecord> tool_records;  // every tool call, in the order they were made
 };
 
 struct SampleResult;
@@ -169,6 +187,8 @@ struct Progress {
   std::int64_t generated_tokens = 0;                  // of this agent so far
   std::shared_ptr<const SampleResult> sample_result;  // sample_done only
   std::int64_t cached_tokens = 0;                     // AgentResult::cached_tokens so far
+  // tool_result: how long the call took (0 when it was refused before running).
+  double duration_ms = 0.0;
 };
 using ProgressFn = std::function<void(const Progress&)>;
 

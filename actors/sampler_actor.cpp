@@ -179,7 +179,7 @@ void Sampler::start() {
     msg.subscribers.push_back(agents_.back());
   }
   msg.request.prompt = std::move(first->tokens);
-  msg.request.params = in_.spec.sampling;
+  msg.request.params = first_turn_params(in_.spec);
   msg.request.program = in_.spec.program;  // the probe's, and the samples' first turns
   msg.pause_at_eos = ctx()
                          .ttl

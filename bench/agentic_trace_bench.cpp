@@ -101,7 +101,8 @@ double resume_tools(Engine& e, const std::vector<Program>& trace, std::vector<Li
     auto& l = live[p];
     if (l.tool_done_ms < 0) continue;
     if (l.tool_done_ms <= now) {
-      e.resume(l.id, trace[p].tool_results[static_cast<std::size_t>(l.turn - 1)], o.output_tokens);
+      e.resume(l.id, trace[p].tool_results[static_cast<std::size_t>(l.turn - 1)],
+               {.max_tokens = o.output_tokens});
       l.tool_done_ms = -1;
     } else {
       wake = std::min(wake, l.tool_done_ms);

@@ -12,6 +12,19 @@ nlohmann::json to_json(const workflows::Value& v) {
   return v.is_list() ? nlohmann::json(v.list()) : nlohmann::json(v.text());
 }
 
+nlohmann::json tool_records_json(const std::vector<actors::ToolCallRecord>& records) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : records)
+    out.push_back({{"name", r.name},
+                   {"arguments", json_or_text(r.arguments)},
+                   {"ok", r.ok},
+                   {"result", r.result},
+                   {"duration_ms", r.duration_ms},
+                   {"attempts", r.attempts},
+                   {"turn", r.turn}});
+  return out;
+}
+
 nlohmann::json samples_json(const std::vector<actors::workflow::SampleSummary>& samples) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& s : samples)
@@ -20,7 +33,8 @@ nlohmann::json samples_json(const std::vector<actors::workflow::SampleSummary>& 
                    {"tokens", s.tokens},
                    {"tool_calls", s.tool_calls},
                    {"error", s.error},
-                   {"messages", json_or_text(s.messages)}});
+                   {"messages", json_or_text(s.messages)},
+                   {"tool_records", tool_records_json(s.tool_records)}});
   return out;
 }
 

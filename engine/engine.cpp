@@ -127,13 +127,8 @@ void Engine::cancel(RequestId id) {
 void Engine::pause(RequestId id, kv::Duration ttl) {
   push({id, Command::Pause{ttl}});
 }
-void Engine::resume(RequestId id, std::vector<std::int32_t> appended,
-                    std::optional<int> max_tokens) {
-  push({id, Command::Resume{std::move(appended), max_tokens, false, std::nullopt}});
-}
-void Engine::resume(RequestId id, std::vector<std::int32_t> appended, std::optional<int> max_tokens,
-                    std::optional<kv::Duration> pause_on_finish) {
-  push({id, Command::Resume{std::move(appended), max_tokens, true, pause_on_finish}});
+void Engine::resume(RequestId id, std::vector<std::int32_t> appended, ResumeOptions options) {
+  push({id, Command::Resume{std::move(appended), std::move(options)}});
 }
 void Engine::repin(RequestId id, kv::Duration ttl) {
   push({id, Command::Repin{ttl}});
@@ -220,9 +215,9 @@ void Engine::do_repin(Seq& s, kv::Duration ttl) {
   (void)kv_->pin_prefix(s.id, s.tokens, ttl);  // a tier read error is a shorter pin
 }
 
-void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
-                       bool set_pause, std::optional<kv::Duration> pause_on_finish,
+void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, const ResumeOptions& options,
                        std::vector<EngineEvent>& events) {
+  const std::optional<int>& max_tokens = options.max_tokens;
   if (!s.paused) {
     events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, "resume: not paused",
                       ErrorCode::invalid_argument});
@@ -240,7 +235,11 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optiona
                       valid.error().code});
     return end(s);
   }
-  if (set_pause) s.pause_on_finish = pause_on_finish;
+  if (options.set_pause) s.pause_on_finish = options.pause_on_finish;
+  if (options.set_constraint) {
+    s.params.constraint = options.constraint;
+    s.sampler.emplace(s.params, s.seed);  // its cursor follows the new constraint
+  }
   s.tokens.insert(s.tokens.end(), appended.begin(), appended.end());
   s.turn_start = s.tokens.size();
   s.turn_prefilled = 0;
@@ -306,7 +305,7 @@ void Engine::apply(Command& c, std::vector<EngineEvent>& events) {
   if (auto* p = std::get_if<Command::Pause>(&c.what)) return do_pause(s, p->ttl, events);
   if (auto* r = std::get_if<Command::Repin>(&c.what)) return do_repin(s, r->ttl);
   if (auto* r = std::get_if<Command::Resume>(&c.what)) {
-    return do_resume(s, r->appended, r->max_tokens, r->set_pause, r->pause_on_finish, events);
+    return do_resume(s, r->appended, r->options, events);
   }
 }
 

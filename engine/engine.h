@@ -88,6 +88,21 @@ struct EngineRequest {
   bool pause_only_at_stop = false;
 };
 
+// What Engine::resume changes for the turns to come; unset fields keep the request's own.
+struct ResumeOptions {
+  std::optional<int> max_tokens{};  // this turn's and the next ones' params.max_tokens
+  // When set_pause: replaces the request's pause rule, the next finished turn pauses with
+  // `pause_on_finish` (nullopt: it ends the request); pause_only_at_stop stays as it was.
+  bool set_pause = false;
+  std::optional<kv::Duration> pause_on_finish{};
+  // When set_constraint: replaces params.constraint from this turn on (null: none), e.g.
+  // an agent's last turn constrained to JSON of a schema. The constraint follows the
+  // turn's output tokens only (not the appended ones); the sampler restarts from the
+  // request's seed.
+  bool set_constraint = false;
+  std::shared_ptr<const sampling::Constraint> constraint{};
+};
+
 enum class EventKind { token, paused, cancelled, error };
 
 // One per generated token (kind token; finish set on a turn's last token), and one per
@@ -133,16 +148,10 @@ class Engine {
   void cancel(RequestId id);
   // Stops generating and pins the request's KV for `ttl` (event paused).
   void pause(RequestId id, kv::Duration ttl);
-  // Continues a paused request with `appended` tokens (e.g. a tool result) and a new
-  // max_tokens for this turn when given. A token outside the vocabulary or max_tokens < 1
-  // ends the request with an error event.
-  void resume(RequestId id, std::vector<std::int32_t> appended,
-              std::optional<int> max_tokens = std::nullopt);
-  // As resume(), and replaces the request's pause rule for the turns to come: the next
-  // finished turn pauses with `pause_on_finish` (nullopt: it ends the request);
-  // pause_only_at_stop stays as the request set it.
-  void resume(RequestId id, std::vector<std::int32_t> appended, std::optional<int> max_tokens,
-              std::optional<kv::Duration> pause_on_finish);
+  // Continues a paused request with `appended` tokens (e.g. a tool result); `options` may
+  // change the next turn's max_tokens, pause rule and constraint. A token outside the
+  // vocabulary or max_tokens < 1 ends the request with an error event.
+  void resume(RequestId id, std::vector<std::int32_t> appended, ResumeOptions options = {});
   // Re-pins a paused request's KV until now + ttl, replacing its earlier pin: its cached
   // full blocks are found again (device first, then the lower tiers, whose hits are copied
   // back to the device: a prefetch, kv_metrics().prefetched_blocks) and pinned. ttl <= 0
@@ -183,8 +192,7 @@ class Engine {
   void start(RequestId id, EngineRequest req);
   void do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events);
   void do_repin(Seq& s, kv::Duration ttl);
-  void do_resume(Seq& s, std::vector<std::int32_t>& appended, std::optional<int> max_tokens,
-                 bool set_pause, std::optional<kv::Duration> pause_on_finish,
+  void do_resume(Seq& s, std::vector<std::int32_t>& appended, const ResumeOptions& options,
                  std::vector<EngineEvent>& events);
   void do_fork(RequestId parent, RequestId child, bool refused, std::vector<EngineEvent>& events);
   void end(Seq& s, bool persist = false);  // persist: a finished turn's blocks are written

@@ -82,7 +82,7 @@ TEST(Engine, ResumedTurnGoesAheadOfNewProgram) {
   while (rig.engine->has_work())
     ASSERT_TRUE(rig.engine->step().ok());
   auto idb = rig.engine->add_request(req(20, 9, 3));  // a new program, queued first
-  rig.engine->resume(*ida, {3, 4, 5}, 3);
+  rig.engine->resume(*ida, {3, 4, 5}, {.max_tokens = 3});
   std::vector<RequestId> order;
   while (rig.engine->has_work()) {
     auto ev = rig.engine->step();
@@ -165,7 +165,7 @@ TEST(Engine, BadResumeEndsTheRequest) {
   auto id = rig.engine->add_request(a);
   while (rig.engine->has_work())
     ASSERT_TRUE(rig.engine->step().ok());
-  rig.engine->resume(*id, {3, -1}, 2);
+  rig.engine->resume(*id, {3, -1}, {.max_tokens = 2});
   auto ev = rig.engine->step();
   ASSERT_TRUE(ev.ok());
   ASSERT_EQ(ev->size(), 1u);
@@ -223,14 +223,93 @@ TEST(Engine, PauseOnlyAtStopPausesAtAStopTokenAndEndsAtMaxTokens) {
   EXPECT_EQ(ev[1].kind, EventKind::paused);
   EXPECT_EQ(agent.engine->kv_metrics().pins_created, 1);
   // Resumed without a pause rule: the next turn's end ends the request.
-  agent.engine->resume(*id, {3, 4}, 2, std::nullopt);
+  agent.engine->resume(*id, {3, 4}, {.max_tokens = 2, .set_pause = true});
   ev = events_of(*agent.engine);
   ASSERT_FALSE(ev.empty());
   EXPECT_TRUE(ev.back().finish.has_value());
   for (const auto& e : ev)
     EXPECT_NE(e.kind, EventKind::paused);
-  agent.engine->resume(*id, {5}, 2);  // gone: ignored
+  agent.engine->resume(*id, {5}, {.max_tokens = 2});  // gone: ignored
   EXPECT_TRUE(events_of(*agent.engine).empty());
+}
+
+// Allows only `token`, never complete (the turn runs to max_tokens).
+class OnlyToken final : public sampling::Constraint {
+ public:
+  explicit OnlyToken(std::int32_t token) : token_(token) {}
+  class State final : public sampling::ConstraintState {
+   public:
+    explicit State(std::int32_t t) : t_(t) {}
+    void allowed(sampling::TokenMask& mask) const override { mask.set(t_); }
+    bool accept(std::int32_t token) override { return token == t_; }
+    bool complete() const override { return false; }
+    std::unique_ptr<sampling::ConstraintState> clone() const override {
+      return std::make_unique<State>(*this);
+    }
+
+   private:
+    std::int32_t t_;
+  };
+  std::unique_ptr<sampling::ConstraintState> start() const override {
+    return std::make_unique<State>(token_);
+  }
+  std::span<const std::int32_t> end_tokens() const override { return {}; }
+
+ private:
+  std::int32_t token_;
+};
+
+// resume() may set a constraint for the turns to come (an agent's JSON answer) and clear it.
+TEST(Engine, ResumeSetsAndClearsTheConstraint) {
+  auto events_of = [](Engine& e) {
+    std::vector<EngineEvent> all;
+    while (e.has_work()) {
+      auto ev = e.step();
+      EXPECT_TRUE(ev.ok());
+      if (ev.ok()) all.insert(all.end(), ev->begin(), ev->end());
+    }
+    return all;
+  };
+  std::int32_t first = -1;
+  {
+    Rig probe(32);
+    (void)probe.engine->add_request(req(1, 9, 1));
+    for (const auto& e : events_of(*probe.engine))
+      if (e.kind == EventKind::token) first = e.token;
+  }
+  ASSERT_GE(first, 0);
+  EngineOptions opt;
+  opt.extra_eos_ids = {first};  // the first turn pauses at once
+  auto turn_tokens = [](const std::vector<EngineEvent>& ev) {
+    std::vector<std::int32_t> t;
+    for (const auto& e : ev)
+      if (e.kind == EventKind::token) t.push_back(e.token);
+    return t;
+  };
+  // mode 0: no constraint; 1: the resume sets one; 2: the request starts with one (that
+  // allows only the EOS id), the resume clears it.
+  auto run = [&](int mode) {
+    Rig rig(32, opt);
+    auto a = req(1, 9, 4);
+    a.pause_on_finish = 5s;
+    a.pause_only_at_stop = true;
+    if (mode == 2) a.params.constraint = std::make_shared<OnlyToken>(first);
+    auto id = rig.engine->add_request(a);
+    EXPECT_TRUE(id.ok());
+    EXPECT_EQ(turn_tokens(events_of(*rig.engine)), std::vector<std::int32_t>{first});
+    ResumeOptions o{.max_tokens = 4};
+    if (mode > 0) o.set_constraint = true;
+    if (mode == 1) o.constraint = std::make_shared<OnlyToken>((first + 5) % ToyBackend::kVocab);
+    rig.engine->resume(*id, {3, 4}, o);
+    return turn_tokens(events_of(*rig.engine));
+  };
+  const auto free = run(0);
+  const auto constrained = run(1);
+  EXPECT_EQ(run(2), free);
+  ASSERT_EQ(constrained.size(), 4u);
+  for (auto t : constrained)
+    EXPECT_EQ(t, (first + 5) % ToyBackend::kVocab);
+  EXPECT_NE(free, constrained);
 }
 
 // Non-finite logits fail only the request whose row they are in, naming the step.

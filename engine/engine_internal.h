@@ -31,9 +31,7 @@ struct Engine::Command {
   };
   struct Resume {
     std::vector<std::int32_t> appended;
-    std::optional<int> max_tokens;
-    bool set_pause = false;  // replace the request's pause_on_finish with the one below
-    std::optional<kv::Duration> pause_on_finish;
+    ResumeOptions options;
   };
   struct Repin {
     kv::Duration ttl;

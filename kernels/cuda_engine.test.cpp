@@ -137,7 +137,7 @@ TEST_F(CudaEngine, PauseResumeAndHostTierMatchCpu) {
   ASSERT_EQ(turn1.size(), 12u);
   r->clock.advance(2s);
   const std::vector<std::int32_t> tool{5, 6, 7, 8, 9, 10, 11};
-  r->engine->resume(*a, tool, 16);
+  r->engine->resume(*a, tool, {.max_tokens = 16});
   auto turn2 = drain(*r->engine)[*a];
   std::vector<std::int32_t> context = prompt(2);
   context.insert(context.end(), turn1.begin(), turn1.end());

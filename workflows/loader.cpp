@@ -10,6 +10,7 @@
 #include "engine/common/echo.h"
 
 #include "workflows/inputs.h"
+#include "workflows/output_schema_loader.h"
 #include "workflows/tool_loader.h"
 #include "workflows/validator.h"
 #include "workflows/yaml_reader.h"
@@ -204,8 +205,9 @@ class Loader {
       const YAML::Node id = n["id"];  // absent: an undefined node (IsScalar would throw)
       if (id.IsDefined() && id.IsScalar()) what = "step '" + echo_value(id.Scalar()) + "'";
     }
-    auto e =
-        r_.mapping(n, what, {"id", "agent", "input", "after", "extract", "best_of", "map", "loop"});
+    auto e = r_.mapping(
+        n, what,
+        {"id", "agent", "input", "after", "extract", "output_schema", "best_of", "map", "loop"});
     if (!e) return;
     Step s;
     s.loc = r_.loc(n);
@@ -221,6 +223,7 @@ class Loader {
       if (f.key == "input") r_.read(f, s.input, what + ".input");
       if (f.key == "after") r_.read(f, s.after, what + ".after");
       if (f.key == "extract") extract(f, s, what + ".extract");
+      if (f.key == "output_schema") load_output_schema(r_, f, what + ".output_schema", s);
       if (f.key == "best_of") best_of(f, s, what + ".best_of");
       if (f.key == "map") map(f, s, what + ".map");
       if (f.key == "loop") loop(f, s, what + ".loop");

@@ -191,6 +191,9 @@ std::vector<std::string> step_fields(const Step& s) {
   }
   for (const auto& x : s.extract)
     if (std::find(f.begin(), f.end(), x.name) == f.end()) f.push_back(x.name);
+  if (s.output_schema)
+    for (const auto& name : s.output_schema->fields)
+      if (std::find(f.begin(), f.end(), name) == f.end()) f.push_back(name);
   return f;
 }
 

@@ -128,6 +128,14 @@ struct ExtractSpec {
   SourceLoc loc;
 };
 
+// output_schema: the step's answer is JSON of this schema (engine/grammar's subset); its
+// top-level properties become the step's fields.
+struct OutputSchemaSpec {
+  std::string json;                 // the schema as compact JSON text
+  std::vector<std::string> fields;  // its top-level `properties`, in order
+  SourceLoc loc;                    // of the schema's value in the file
+};
+
 enum class StepKind { agent, best_of, map, loop };
 
 struct Step {
@@ -138,6 +146,7 @@ struct Step {
   TemplateText input;
   std::vector<Ref> after;
   std::vector<ExtractSpec> extract;
+  std::optional<OutputSchemaSpec> output_schema;
   std::optional<BestOfSpec> best_of;
   std::optional<MapSpec> map;
   std::optional<LoopSpec> loop;

@@ -5,6 +5,7 @@
 
 #include "actors/workflow/reuse_plan.h"
 #include "actors/workflow/runner_impl.h"
+#include "actors/workflow/schema_output.h"
 
 namespace agentrt::actors::workflow {
 namespace {
@@ -54,6 +55,10 @@ StepResult step_result(const workflows::Step& step,
   }
   for (auto& [name, values] : extracted)
     result.fields[name] = pack(values);
+  std::vector<const std::string*> texts;  // output_schema: typed fields from the JSON
+  for (const auto& o : outcomes)
+    texts.push_back(o ? &o->output : nullptr);
+  add_schema_fields(step, texts, result.fields);
   return result;
 }
 

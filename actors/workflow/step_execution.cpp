@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "actors/workflow/runner_impl.h"
+#include "actors/workflow/schema_output.h"
 #include "workflows/pattern.h"
 
 namespace agentrt::actors::workflow {
@@ -41,7 +42,15 @@ UnitOutcome agent_outcome(const AgentResult& r, int unit) {
   UnitOutcome u;
   u.output = r.output;
   u.samples.push_back({r.stop == StopReason::final_answer, std::nullopt, r.generated_tokens,
-                       r.tool_calls, "", messages_json(r.conversation), unit, -1});
+                       r.tool_calls, "", messages_json(r.conversation), unit, -1, r.tool_records});
+  return u;
+}
+
+// With output_schema: the unit fails when its output is not JSON of the schema.
+Result<UnitOutcome> checked(const workflows::Step& step, UnitOutcome u, StopReason stop) {
+  if (!step.output_schema) return u;
+  auto v = check_output(*step.output_schema, u.output, stop);
+  if (!v.ok()) return v.error();
   return u;
 }
 
@@ -53,7 +62,8 @@ UnitOutcome best_of_outcome(const BestOfResult& r, int unit) {
   for (std::size_t i = 0; i < r.samples.size(); ++i) {
     const auto& s = r.samples[i];
     u.samples.push_back({s.finished, s.answer, s.result.generated_tokens, s.result.tool_calls,
-                         s.error, messages_json(s.result.conversation), unit, static_cast<int>(i)});
+                         s.error, messages_json(s.result.conversation), unit, static_cast<int>(i),
+                         s.result.tool_records});
   }
   return u;
 }
@@ -183,12 +193,13 @@ void WorkflowRunner::Impl::on_progress(int si, int unit, const Progress& p) {
       e.line = who + "call " + p.call->name + " " + p.call->arguments.dump();
     } else if (p.kind == ProgressKind::tool_result && p.call) {
       e.kind = RunEvent::Kind::tool_result;
-      e.data = {{"name", p.call->name}, {"result", p.text}};
+      e.data = {{"name", p.call->name}, {"result", p.text}, {"duration_ms", p.duration_ms}};
       e.line = who + p.call->name + " -> " + p.text;
     } else if (p.kind == ProgressKind::sample_done && p.sample_result) {
       const SampleResult& s = *p.sample_result;
       ended[i].push_back({s.finished, s.answer, s.result.generated_tokens, s.result.tool_calls,
-                          s.error, messages_json(s.result.conversation), unit, p.sample});
+                          s.error, messages_json(s.result.conversation), unit, p.sample,
+                          s.result.tool_records});
       ++st.samples_done;
       e.kind = RunEvent::Kind::sample_finished;
       e.data = {{"answer", s.answer ? nlohmann::json(*s.answer) : nlohmann::json()},
@@ -264,6 +275,15 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
   auto agent = agent_spec(*wa);
   if (!agent.ok()) return unit_ended(si, pu, agent.error());
   agent->program = programs.at(rt);
+  if (step.output_schema) {
+    auto constraint = output_constraint(*step.output_schema, *rt);
+    if (!constraint.ok()) return unit_ended(si, pu, constraint.error());
+    agent->output_constraint = std::move(*constraint);
+    agent->output_schema = step.output_schema->json;
+    // With tools the schema comes with the constrained turn that asks for the JSON answer
+    // (agent_actor.h); the tool loop's prompt stays as written.
+    if (agent->tools.empty()) *input += schema_prompt(*step.output_schema);
+  }
   auto self = shared_from_this();
   ProgressFn progress = [self, si, unit](const Progress& p) {
     self->enter();
@@ -273,15 +293,16 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
   auto slot = add_slot(rt);
   Result<JobId> job = make_error(ErrorCode::internal, "not started");
   if (!step.best_of) {
-    job = rt->start_agent(*agent, *input, std::move(progress),
-                          [self, si, pu, unit, slot](Result<AgentResult> r) {
-                            self->enter();
-                            self->end_slot(slot);
-                            self->unit_ended(si, pu,
-                                             r.ok() ? Result<UnitOutcome>(agent_outcome(*r, unit))
-                                                    : Result<UnitOutcome>(r.error()));
-                            self->leave();
-                          });
+    job =
+        rt->start_agent(*agent, *input, std::move(progress),
+                        [self, si, pu, unit, slot, &step](Result<AgentResult> r) {
+                          self->enter();
+                          self->end_slot(slot);
+                          self->unit_ended(si, pu,
+                                           r.ok() ? checked(step, agent_outcome(*r, unit), r->stop)
+                                                  : Result<UnitOutcome>(r.error()));
+                          self->leave();
+                        });
   } else {
     auto spec = best_of_spec(step, *agent);
     if (!spec.ok()) return unit_ended(si, pu, spec.error());
@@ -290,16 +311,16 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
       std::lock_guard lk(mu);
       status[i].samples_total += spec->n;
     }
-    job =
-        rt->start_best_of(*agent, *input, *spec, std::move(progress),
-                          [self, si, pu, unit, slot](Result<BestOfResult> r) {
-                            self->enter();
-                            self->end_slot(slot);
-                            self->unit_ended(si, pu,
-                                             r.ok() ? Result<UnitOutcome>(best_of_outcome(*r, unit))
-                                                    : Result<UnitOutcome>(r.error()));
-                            self->leave();
-                          });
+    job = rt->start_best_of(*agent, *input, *spec, std::move(progress),
+                            [self, si, pu, unit, slot, &step](Result<BestOfResult> r) {
+                              self->enter();
+                              self->end_slot(slot);
+                              self->unit_ended(si, pu,
+                                               r.ok() ? checked(step, best_of_outcome(*r, unit),
+                                                                StopReason::final_answer)
+                                                      : Result<UnitOutcome>(r.error()));
+                              self->leave();
+                            });
   }
   if (!job.ok()) return unit_ended(si, pu, job.error());
   set_job_id(slot, *job);

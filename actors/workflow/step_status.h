@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/tool_call_record.h"
 #include "workflows/value.h"
 #include "workflows/workflow.h"
 
@@ -27,6 +28,7 @@ struct SampleSummary {
   std::string messages;  // the conversation as a JSON array of OpenAI-style messages
   int unit = 0;          // the map item or loop iteration
   int sample = -1;       // the best-of sample's index; -1 for a plain agent run
+  std::vector<ToolCallRecord> tool_records{};  // its tool calls, in the order they were made
 };
 
 struct StepStatus {

@@ -138,7 +138,7 @@ TEST_P(EngineGolden, PauseAndResumeHitsPinnedPrefix) {
   ASSERT_EQ(turn1.size(), 12u);
   r->clock.advance(2s);  // the tool runs
   const std::vector<std::int32_t> tool{5, 6, 7, 8, 9, 10, 11};
-  r->engine->resume(*a, tool, 16);
+  r->engine->resume(*a, tool, {.max_tokens = 16});
   const auto hits_before = r->engine->kv_metrics().hit_tokens[0];
   auto turn2 = drain(*r->engine)[*a];
   std::vector<std::int32_t> context = prompt(2);
