@@ -99,6 +99,16 @@ Status CpuBackend::copy_blocks(std::span<const std::pair<std::int32_t, std::int3
   return ok_status();
 }
 
+std::size_t CpuBackend::streamed_matrix_bytes() const {
+  auto bytes = [](const WeightMatrix& w) {
+    return w.f32.size() * sizeof(float) + w.bf16.size() * sizeof(std::uint16_t);
+  };
+  std::size_t total = bytes(weights_.lm_head_matrix());
+  for (const auto& l : weights_.layers)
+    total += bytes(l.wqkv) + bytes(l.wo) + bytes(l.w_gate_up) + bytes(l.w_down);
+  return total;
+}
+
 std::size_t CpuBackend::block_bytes() const {
   return kv_.geometry().block_bytes(sizeof(float));
 }

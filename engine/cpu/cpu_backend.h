@@ -1,6 +1,7 @@
 // CpuBackend: the reference Backend. Runs the Llama-family decoder (Llama, Qwen2, Qwen3,
-// Mistral) in f32 exactly as Hugging Face transformers does, with OpenBLAS GEMMs over all
-// tokens of a step and paged f32 KV memory. Like every Backend, one thread drives it.
+// Mistral) in f32 as Hugging Face transformers does (bf16 weight matrices are kept in bf16
+// and widened exactly to f32 inside the kernels), with GEMMs over all tokens of a step and
+// paged f32 KV memory. Like every Backend, one thread drives it.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +33,8 @@ struct CpuBackendOptions {
 
 class CpuBackend final : public Backend {
  public:
-  // Converts the model's weights to f32 (the model may be released afterwards) and allocates
+  // Copies the model's weights (bf16 matrices as bf16, the rest as f32; the model may be
+  // released afterwards) and allocates
   // num_blocks KV blocks. Errors: bad options (invalid_argument: a block count outside
   // [1, kMaxKvBlocks], threads outside [0, kMaxCpuThreads]; out_of_memory: a pool larger
   // than max_kv_bytes, or f32 weights larger than physical RAM, checked before anything is
@@ -49,6 +51,10 @@ class CpuBackend final : public Backend {
   std::string kv_layout() const override;
   const KvGeometry& kv_geometry() const override { return kv_.geometry(); }
   const model::ModelConfig& config() const { return config_; }
+  // Bytes of the weight matrices a decode step streams, as held (bf16 or f32): every layer
+  // matrix and the lm_head (the embedding table when tied; an untied table is not counted,
+  // a step reads one row of it per token).
+  std::size_t streamed_matrix_bytes() const;
 
   // Errors (invalid_argument, nothing written): no sequences, an empty chunk, a token
   // outside the vocabulary, a position past config.max_context(), a block table that

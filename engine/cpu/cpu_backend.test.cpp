@@ -410,8 +410,9 @@ TEST(CpuBackend, WeightsLargerThanRamAreRefusedBeforeConverting) {
     ASSERT_TRUE(w.ok());
     std::size_t floats = w->embed.size() + w->final_norm.size() + w->lm_head.size();
     for (const auto& l : w->layers) {
-      for (const auto* v : {&l.attn_norm, &l.wqkv, &l.bqkv, &l.q_norm, &l.k_norm, &l.wo, &l.bo,
-                            &l.ffn_norm, &l.w_gate_up, &l.w_down})
+      for (const auto* v : {&l.attn_norm, &l.bqkv, &l.q_norm, &l.k_norm, &l.bo, &l.ffn_norm})
+        floats += v->size();
+      for (const auto* v : {&l.wqkv, &l.wo, &l.w_gate_up, &l.w_down})
         floats += v->size();
     }
     EXPECT_EQ(CpuWeights::f32_bytes(small->config, extras), 4.0 * static_cast<double>(floats));

@@ -21,8 +21,8 @@ Status CpuBackend::forward(const BatchPlan& plan, Logits& out) {
   const std::size_t rows = step_.tokens.size();
   step_.x.resize(rows * hidden);
   pool_->parallel_for(rows, [&](std::size_t t) {
-    const float* e = weights_.embed.data() + static_cast<std::size_t>(step_.tokens[t]) * hidden;
-    std::copy_n(e, hidden, step_.x.data() + t * hidden);
+    weights_.embed.row(static_cast<std::size_t>(step_.tokens[t]), hidden,
+                       step_.x.data() + t * hidden);
   });
   for (int layer = 0; layer < config_.num_layers; ++layer) {
     attention_block(layer);
@@ -99,8 +99,10 @@ void CpuBackend::attention_block(int layer) {
     rms_norm(step_.x.data() + t * hidden, w.attn_norm.data(), hidden, eps,
              step_.h.data() + t * hidden);
   });
-  matmul_bt(*pool_, {step_.h.data(), hidden, w.wqkv.data(), step_.qkv.data(), width, rows, width,
-                     hidden, 0.0f});
+  matmul_bt(*pool_,
+            {step_.h.data(), hidden, nullptr, nullptr, step_.qkv.data(), width, rows, width, hidden,
+             0.0f},
+            w.wqkv);
   pool_->parallel_for(rows, [&](std::size_t t) { prepare_qkv(layer, t); });
   AttentionArgs args{&kv_,
                      layer,
@@ -119,8 +121,10 @@ void CpuBackend::attention_block(int layer) {
     attend(args, step_.chunks[static_cast<std::size_t>(it.chunk)],
            static_cast<int>(item % kv_heads), it.first, it.count, scratch);
   });
-  matmul_bt(*pool_, {step_.attn.data(), q_width, w.wo.data(), step_.x.data(), hidden, rows, hidden,
-                     q_width, 1.0f});  // x += attn . Wo^T
+  matmul_bt(*pool_,
+            {step_.attn.data(), q_width, nullptr, nullptr, step_.x.data(), hidden, rows, hidden,
+             q_width, 1.0f},
+            w.wo);  // x += attn . Wo^T
   if (!w.bo.empty()) {
     pool_->parallel_for(rows, [&](std::size_t t) {
       float* x = step_.x.data() + t * hidden;
@@ -142,14 +146,18 @@ void CpuBackend::mlp_block(int layer) {
     rms_norm(step_.x.data() + t * hidden, w.ffn_norm.data(), hidden, eps,
              step_.h.data() + t * hidden);
   });
-  matmul_bt(*pool_, {step_.h.data(), hidden, w.w_gate_up.data(), step_.gate_up.data(), 2 * inter,
-                     rows, 2 * inter, hidden, 0.0f});
+  matmul_bt(*pool_,
+            {step_.h.data(), hidden, nullptr, nullptr, step_.gate_up.data(), 2 * inter, rows,
+             2 * inter, hidden, 0.0f},
+            w.w_gate_up);
   pool_->parallel_for(rows, [&](std::size_t t) {
     const float* g = step_.gate_up.data() + t * 2 * inter;
     silu_mul(g, g + inter, inter, step_.act.data() + t * inter);
   });
-  matmul_bt(*pool_, {step_.act.data(), inter, w.w_down.data(), step_.x.data(), hidden, rows, hidden,
-                     inter, 1.0f});  // x += act . Wdown^T
+  matmul_bt(*pool_,
+            {step_.act.data(), inter, nullptr, nullptr, step_.x.data(), hidden, rows, hidden, inter,
+             1.0f},
+            w.w_down);  // x += act . Wdown^T
 }
 
 void CpuBackend::write_logits(Logits& out) {
@@ -165,8 +173,10 @@ void CpuBackend::write_logits(Logits& out) {
   out.rows = static_cast<int>(n);
   out.vocab = config_.vocab_size;
   out.data.resize(n * vocab);
-  matmul_bt(*pool_, {step_.h.data(), hidden, weights_.lm_head_data(), out.data.data(), vocab, n,
-                     vocab, hidden, 0.0f});
+  matmul_bt(
+      *pool_,
+      {step_.h.data(), hidden, nullptr, nullptr, out.data.data(), vocab, n, vocab, hidden, 0.0f},
+      weights_.lm_head_matrix());
 }
 
 }  // namespace agentrt::cpu

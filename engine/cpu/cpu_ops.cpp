@@ -1,11 +1,13 @@
 #include "engine/cpu/cpu_ops.h"
 
+#include "engine/cpu/bf16_matmul.h"
 #include "engine/cpu/skinny_matmul.h"
 
 #include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace agentrt::cpu {
 
@@ -27,15 +29,51 @@ void silu_mul(const float* gate, const float* up, std::size_t n, float* out) {
   }
 }
 
+namespace {
+
+// Columns [n0, n1) of C with B in bf16: the skinny kernel for a few rows of A, else sgemm
+// over panels of B widened into a per-thread buffer that stays in L2.
+void bf16_slice(const MatmulArgs& a, std::size_t n0, std::size_t n1) {
+  if (a.m <= kBf16SkinnyMaxRows) {
+    bf16_skinny_matmul(a.a, a.lda, a.b16, a.k, a.c, a.ldc, a.m, n0, n1, a.beta);
+    return;
+  }
+  constexpr std::size_t kPanelFloats = 1024 * 1024;  // 4 MB
+  const std::size_t panel = std::max<std::size_t>(16, kPanelFloats / std::max<std::size_t>(a.k, 1));
+  thread_local std::vector<float> buf;
+  buf.resize(std::min(panel, n1 - n0) * a.k);
+  for (std::size_t j = n0; j < n1; j += panel) {
+    const std::size_t cols = std::min(panel, n1 - j);
+    bf16_to_f32(a.b16 + j * a.k, cols * a.k, buf.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(a.m),
+                static_cast<int>(cols), static_cast<int>(a.k), 1.0f, a.a, static_cast<int>(a.lda),
+                buf.data(), static_cast<int>(a.k), a.beta, a.c + j, static_cast<int>(a.ldc));
+  }
+}
+
+}  // namespace
+
+void matmul_bt(ThreadPool& pool, MatmulArgs args, const WeightMatrix& w) {
+  args.b = w.is_bf16() ? nullptr : w.f32.data();
+  args.b16 = w.is_bf16() ? w.bf16.data() : nullptr;
+  matmul_bt(pool, args);
+}
+
 void matmul_bt(ThreadPool& pool, const MatmulArgs& a) {
   if (a.m == 0 || a.n == 0) return;
-  // Slices of at least 64 output columns keep each sgemm call efficient.
-  const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(pool.size(), a.n / 64));
+  // Slices of at least 64 output columns keep each sgemm call efficient. Skinny products
+  // (decode) take four slices per thread, so when the shared machine deschedules a thread
+  // the others take over its unclaimed slices.
+  const bool skinny = a.m <= (a.b16 != nullptr ? kBf16SkinnyMaxRows : kSkinnyMaxRows);
+  const std::size_t per_thread = skinny ? 4 : 1;
+  const std::size_t parts = std::max<std::size_t>(
+      1, std::min<std::size_t>(per_thread * static_cast<std::size_t>(pool.size()), a.n / 64));
   const std::size_t step = (a.n + parts - 1) / parts;
   pool.parallel_for(parts, [&](std::size_t p) {
     const std::size_t n0 = p * step;
     const std::size_t n1 = std::min(a.n, n0 + step);
     if (n0 >= n1) return;
+    if (a.b16 != nullptr) return bf16_slice(a, n0, n1);
     if (a.m == 1) {  // decode: a GEMV streams the weights once
       cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(n1 - n0), static_cast<int>(a.k),
                   1.0f, a.b + n0 * a.k, static_cast<int>(a.k), a.a, 1, a.beta, a.c + n0, 1);

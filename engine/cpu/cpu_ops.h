@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
+#include "engine/cpu/cpu_weights.h"
 #include "engine/cpu/thread_pool.h"
 
 namespace agentrt::cpu {
@@ -14,16 +16,21 @@ void rms_norm(const float* x, const float* w, std::size_t n, float eps, float* o
 void silu_mul(const float* gate, const float* up, std::size_t n, float* out);
 
 // C[m, n] = A[m, k] . B[n, k]^T + beta * C, row-major with row strides lda/ldc (ldb = k),
-// split over n across the pool; each slice is one OpenBLAS sgemm.
+// split over n across the pool. B is f32 (b) or bf16 bits (b16; exactly one is set). Each
+// slice is a GEMV or skinny kernel for a few rows of A, else OpenBLAS sgemm (over panels of
+// B widened to f32 when B is bf16).
 struct MatmulArgs {
   const float* a = nullptr;
   std::size_t lda = 0;
   const float* b = nullptr;
+  const std::uint16_t* b16 = nullptr;
   float* c = nullptr;
   std::size_t ldc = 0;
   std::size_t m = 0, n = 0, k = 0;
   float beta = 0.0f;
 };
 void matmul_bt(ThreadPool& pool, const MatmulArgs& args);
+// The same with B = w (f32 or bf16).
+void matmul_bt(ThreadPool& pool, MatmulArgs args, const WeightMatrix& w);
 
 }  // namespace agentrt::cpu

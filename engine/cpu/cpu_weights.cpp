@@ -1,8 +1,10 @@
 #include "engine/cpu/cpu_weights.h"
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
+#include "engine/cpu/bf16_matmul.h"
 #include "engine/model/dtype.h"
 
 namespace agentrt::cpu {
@@ -15,9 +17,9 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
   return s + "]";
 }
 
-// Appends tensor `t` (checked to have `shape`) to dst as f32.
-Status append(const model::TensorView* t, const std::vector<std::int64_t>& shape, const char* role,
-              std::vector<float>& dst) {
+// Checks tensor `t` against `shape`; returns its element count.
+Result<std::size_t> check_tensor(const model::TensorView* t, const std::vector<std::int64_t>& shape,
+                                 const char* role) {
   if (t == nullptr) {
     return make_error(ErrorCode::not_found, std::string("weight '") + role + "' is missing");
   }
@@ -34,10 +36,39 @@ Status append(const model::TensorView* t, const std::vector<std::int64_t>& shape
     return make_error(ErrorCode::corrupt, where + ": " + std::to_string(t->data.size()) +
                                               " bytes for " + std::to_string(n) + " elements");
   }
+  return n;
+}
+
+// Appends tensor `t` (checked to have `shape`) to dst as f32.
+Status append(const model::TensorView* t, const std::vector<std::int64_t>& shape, const char* role,
+              std::vector<float>& dst) {
+  auto n = check_tensor(t, shape, role);
+  if (!n.ok()) return n.error();
   const std::size_t offset = dst.size();
-  dst.resize(offset + n);
-  model::convert_to_f32(t->dtype, t->data.data(), n, dst.data() + offset);
+  dst.resize(offset + *n);
+  model::convert_to_f32(t->dtype, t->data.data(), *n, dst.data() + offset);
   return ok_status();
+}
+
+// Appends a matrix: bf16 stays bf16 while every part so far is bf16; any other dtype turns
+// the whole matrix into f32.
+Status append(const model::TensorView* t, const std::vector<std::int64_t>& shape, const char* role,
+              WeightMatrix& dst) {
+  auto n = check_tensor(t, shape, role);
+  if (!n.ok()) return n.error();
+  const bool empty = dst.size() == 0;
+  if (t->dtype == model::DType::bf16 && (empty || dst.is_bf16())) {
+    const std::size_t offset = dst.bf16.size();
+    dst.bf16.resize(offset + *n);
+    if (*n > 0) std::memcpy(dst.bf16.data() + offset, t->data.data(), *n * sizeof(std::uint16_t));
+    return ok_status();
+  }
+  if (dst.is_bf16()) {  // mixed dtypes: widen what is there
+    dst.f32.resize(dst.bf16.size());
+    bf16_to_f32(dst.bf16.data(), dst.bf16.size(), dst.f32.data());
+    dst.bf16 = {};
+  }
+  return append(t, shape, role, dst.f32);
 }
 
 Result<CpuLayerWeights> convert_layer(const model::ModelConfig& c, const model::LayerWeights& w,
@@ -47,7 +78,7 @@ Result<CpuLayerWeights> convert_layer(const model::ModelConfig& c, const model::
   CpuLayerWeights out;
   const std::string ctx = "layer " + std::to_string(index);
   auto add = [&](const model::TensorView* t, std::vector<std::int64_t> shape, const char* role,
-                 std::vector<float>& dst) {
+                 auto& dst) {
     Status st = append(t, shape, role, dst);
     return st.ok() ? st : Status(st.error().with_context(ctx));
   };
@@ -74,6 +105,14 @@ Result<CpuLayerWeights> convert_layer(const model::ModelConfig& c, const model::
 }
 
 }  // namespace
+
+void WeightMatrix::row(std::size_t r, std::size_t cols, float* out) const {
+  if (is_bf16()) {
+    bf16_to_f32(bf16.data() + r * cols, cols, out);
+  } else {
+    std::memcpy(out, f32.data() + r * cols, cols * sizeof(float));
+  }
+}
 
 Status check_cpu_config(const model::ModelConfig& c) {
   auto bad = [](const std::string& m) { return make_error(ErrorCode::unsupported, m); };

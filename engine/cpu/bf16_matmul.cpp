@@ -1,0 +1,165 @@
+#include "engine/cpu/bf16_matmul.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/cpu/cpu_isa.h"
+#include "engine/cpu/simd_ops.h"
+
+namespace agentrt::cpu {
+namespace {
+
+float widen(std::uint16_t bits) {
+  const std::uint32_t u = static_cast<std::uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof(f));
+  return f;
+}
+
+void store(float* c, float value, float beta) {
+  *c = value + (beta != 0.0f ? beta * *c : 0.0f);
+}
+
+void skinny_scalar(const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k, float* c,
+                   std::size_t ldc, std::size_t m, std::size_t n0, std::size_t n1, float beta) {
+  for (std::size_t j = n0; j < n1; ++j) {
+    const std::uint16_t* bj = b + j * k;
+    for (std::size_t i = 0; i < m; ++i) {
+      const float* ai = a + i * lda;
+      float acc = 0.0f;
+      for (std::size_t t = 0; t < k; ++t)
+        acc += ai[t] * widen(bj[t]);
+      store(c + i * ldc + j, acc, beta);
+    }
+  }
+}
+
+// NB rows of B against MA rows of A: NB * MA accumulators, one widening per weight vector.
+template <int NB, int MA>
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void tile512(
+    const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k, float* c,
+    std::size_t ldc, std::size_t j, std::size_t rows, float beta) {
+  __m512 acc[NB][MA];
+  for (int x = 0; x < NB; ++x)
+    for (int y = 0; y < MA; ++y)
+      acc[x][y] = _mm512_setzero_ps();
+  for (std::size_t t = 0; t < k; t += 16) {
+    const auto mask =
+        static_cast<__mmask16>(k - t >= 16 ? 0xffffu : (1u << (k - t)) - 1);  // the tail
+    __m512 w[NB];
+    for (int x = 0; x < NB; ++x) {
+      const __m256i raw = _mm256_maskz_loadu_epi16(mask, b + (j + x) * k + t);
+      w[x] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+    }
+    for (int y = 0; y < MA; ++y) {
+      if (static_cast<std::size_t>(y) >= rows) break;
+      const __m512 v = _mm512_maskz_loadu_ps(mask, a + y * lda + t);
+      for (int x = 0; x < NB; ++x)
+        acc[x][y] = _mm512_fmadd_ps(v, w[x], acc[x][y]);
+    }
+  }
+  for (int x = 0; x < NB; ++x)
+    for (int y = 0; y < MA && static_cast<std::size_t>(y) < rows; ++y)
+      store(c + y * ldc + j + x, _mm512_reduce_add_ps(acc[x][y]), beta);
+}
+
+template <int NB, int MA>
+__attribute__((target("avx2,fma"), always_inline)) inline void tile256(
+    const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k, float* c,
+    std::size_t ldc, std::size_t j, std::size_t rows, float beta) {
+  __m256 acc[NB][MA];
+  for (int x = 0; x < NB; ++x)
+    for (int y = 0; y < MA; ++y)
+      acc[x][y] = _mm256_setzero_ps();
+  std::size_t t = 0;
+  for (; t + 8 <= k; t += 8) {
+    __m256 w[NB];
+    for (int x = 0; x < NB; ++x) {
+      const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + (j + x) * k + t));
+      w[x] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
+    }
+    for (int y = 0; y < MA; ++y) {
+      if (static_cast<std::size_t>(y) >= rows) break;
+      const __m256 v = _mm256_loadu_ps(a + y * lda + t);
+      for (int x = 0; x < NB; ++x)
+        acc[x][y] = _mm256_fmadd_ps(v, w[x], acc[x][y]);
+    }
+  }
+  for (int x = 0; x < NB; ++x) {
+    for (int y = 0; y < MA && static_cast<std::size_t>(y) < rows; ++y) {
+      float s = simd::Avx2Ops::hsum(acc[x][y]);
+      for (std::size_t r = t; r < k; ++r)
+        s += a[y * lda + r] * widen(b[(j + x) * k + r]);
+      store(c + y * ldc + j + x, s, beta);
+    }
+  }
+}
+
+// Tiles of NB weight rows by MA activation rows, NB * MA = 8 accumulators.
+#define AGENTRT_SKINNY_BODY(TILE)                              \
+  for (std::size_t i0 = 0; i0 < m; i0 += 8) {                  \
+    const std::size_t rows = std::min<std::size_t>(8, m - i0); \
+    const float* ai = a + i0 * lda;                            \
+    float* ci = c + i0 * ldc;                                  \
+    std::size_t j = n0;                                        \
+    if (rows <= 2) {                                           \
+      for (; j + 4 <= n1; j += 4)                              \
+        TILE<4, 2>(ai, lda, b, k, ci, ldc, j, rows, beta);     \
+    } else if (rows <= 4) {                                    \
+      for (; j + 2 <= n1; j += 2)                              \
+        TILE<2, 4>(ai, lda, b, k, ci, ldc, j, rows, beta);     \
+    }                                                          \
+    for (; j < n1; ++j)                                        \
+      TILE<1, 8>(ai, lda, b, k, ci, ldc, j, rows, beta);       \
+  }
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void skinny_avx512(
+    const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k, float* c,
+    std::size_t ldc, std::size_t m, std::size_t n0, std::size_t n1, float beta) {
+  AGENTRT_SKINNY_BODY(tile512)
+}
+
+__attribute__((target("avx2,fma"))) void skinny_avx2(const float* a, std::size_t lda,
+                                                     const std::uint16_t* b, std::size_t k,
+                                                     float* c, std::size_t ldc, std::size_t m,
+                                                     std::size_t n0, std::size_t n1, float beta) {
+  AGENTRT_SKINNY_BODY(tile256)
+}
+
+#undef AGENTRT_SKINNY_BODY
+
+__attribute__((target("avx512f,avx512bw"))) void widen_avx512(const std::uint16_t* b,
+                                                              std::size_t count, float* out) {
+  std::size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
+    _mm512_storeu_si512(out + i, _mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+  }
+  for (; i < count; ++i)
+    out[i] = widen(b[i]);
+}
+
+}  // namespace
+
+void bf16_skinny_matmul(const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k,
+                        float* c, std::size_t ldc, std::size_t m, std::size_t n0, std::size_t n1,
+                        float beta) {
+  if (n0 >= n1 || m == 0) return;
+  switch (cpu_isa()) {
+    case CpuIsa::avx512:
+      return skinny_avx512(a, lda, b, k, c, ldc, m, n0, n1, beta);
+    case CpuIsa::avx2:
+      return skinny_avx2(a, lda, b, k, c, ldc, m, n0, n1, beta);
+    case CpuIsa::scalar:
+      break;
+  }
+  skinny_scalar(a, lda, b, k, c, ldc, m, n0, n1, beta);
+}
+
+void bf16_to_f32(const std::uint16_t* b, std::size_t count, float* out) {
+  if (cpu_isa() == CpuIsa::avx512) return widen_avx512(b, count, out);
+  for (std::size_t i = 0; i < count; ++i)
+    out[i] = widen(b[i]);
+}
+
+}  // namespace agentrt::cpu
