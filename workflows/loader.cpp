@@ -11,6 +11,7 @@
 
 #include "workflows/inputs.h"
 #include "workflows/output_schema_loader.h"
+#include "workflows/step_control_loader.h"
 #include "workflows/tool_loader.h"
 #include "workflows/validator.h"
 #include "workflows/yaml_reader.h"
@@ -205,9 +206,9 @@ class Loader {
       const YAML::Node id = n["id"];  // absent: an undefined node (IsScalar would throw)
       if (id.IsDefined() && id.IsScalar()) what = "step '" + echo_value(id.Scalar()) + "'";
     }
-    auto e = r_.mapping(
-        n, what,
-        {"id", "agent", "input", "after", "extract", "output_schema", "best_of", "map", "loop"});
+    auto e = r_.mapping(n, what,
+                        {"id", "agent", "input", "after", "extract", "output_schema", "best_of",
+                         "map", "loop", "when", "timeout", "retries", "backoff"});
     if (!e) return;
     Step s;
     s.loc = r_.loc(n);
@@ -227,7 +228,9 @@ class Loader {
       if (f.key == "best_of") best_of(f, s, what + ".best_of");
       if (f.key == "map") map(f, s, what + ".map");
       if (f.key == "loop") loop(f, s, what + ".loop");
+      load_step_control(r_, f, what, s);  // when, timeout, retries, backoff
     }
+    check_step_control(r_, *e, what, s);
     if (s.map && s.loop)
       r_.diags().error(s.loop->loc, what + ": a step has either 'map' or 'loop', not both");
     wf_.steps.push_back(std::move(s));

@@ -28,6 +28,12 @@ std::vector<std::vector<StepEdge>> step_dependencies(const Workflow& wf) {
     }
     add_template_deps(wf, s.input, all);
     if (s.map) add_template_deps(wf, s.map->over, all);
+    if (s.when)  // a condition over a step waits for it, as a template does
+      for (const auto& e : s.when->cond.references())
+        if (const int j =
+                e.path.size() >= 2 && e.path[0] == "steps" ? wf.step_index(e.path[1]) : -1;
+            j >= 0)
+          all.push_back({j, s.when->loc_of(e.offset)});
     for (const auto& e : all)
       if (std::none_of(deps[i].begin(), deps[i].end(),
                        [&](const StepEdge& d) { return d.from == e.from; }))

@@ -90,6 +90,18 @@ class Validator {
     templ(s.input, Scope{what + " input", true, s.map ? s.map->as : "", s.loop.has_value()});
     if (s.map) templ(s.map->over, Scope{what + " map.over", true, "", false});
     if (s.best_of) best_of(*s.best_of, what);
+    if (s.when) condition(*s.when, Scope{what + " when", true, "", false});
+  }
+
+  // A `when:` condition's paths: inputs and steps only (it is read before any unit).
+  void condition(const ConditionText& c, const Scope& scope) {
+    for (const auto& e : c.cond.references()) {
+      std::string problem = check_path(e.path, scope);
+      if (!problem.empty() && e.path.size() == 1 && e.filters.empty())
+        problem += "; text is quoted: \"" + echo_value(e.path[0]) + "\"";
+      if (!problem.empty())
+        d_.error(c.loc_of(e.offset), scope.where + ": " + echo_value(e.source) + " " + problem);
+    }
   }
 
   void best_of(const BestOfSpec& b, const std::string& what) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "workflows/condition.h"
 #include "workflows/diagnostic.h"
 #include "workflows/template.h"
 #include "workflows/value.h"
@@ -150,6 +151,17 @@ struct Step {
   std::optional<BestOfSpec> best_of;
   std::optional<MapSpec> map;
   std::optional<LoopSpec> loop;
+  // Control flow (docs/workflows.md): run only when `when` holds; each attempt of a unit
+  // (the agent run or best-of of the step, a map item, a loop iteration) may take
+  // timeout_ms (0: no limit); a failed unit runs again up to `retries` times, waiting
+  // backoff_ms before the first retry and twice as long before each next one.
+  std::optional<ConditionText> when;
+  int timeout_ms = 0;
+  int retries = 0;
+  int backoff_ms = 1000;
+  static constexpr int kMaxTimeoutMs = 24 * 3600 * 1000;  // 24 h
+  static constexpr int kMaxRetries = 10;
+  static constexpr int kMaxBackoffMs = 3600 * 1000;  // 1 h, also each doubled wait's cap
 
   // map and loop wrap the unit of work, which is one agent run or one best-of.
   StepKind kind() const {

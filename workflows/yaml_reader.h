@@ -58,9 +58,12 @@ class YamlReader {
   // A name usable in templates: [A-Za-z_][A-Za-z0-9_-]*.
   bool check_name(const YAML::Node& n, const std::string& name, const std::string& what);
 
+  // Column offset of `text` (n's scalar) from loc(n) when it appears verbatim on one line
+  // of the file (TemplateText::verbatim_shift); -1 otherwise.
+  int verbatim_shift(const YAML::Node& n, const std::string& text) const;
+
  private:
   bool scalar(const YAML::Node& n, const std::string& what, const char* expected);
-  int verbatim_shift(const YAML::Node& n, const std::string& text) const;
 
   std::string_view source_;
   Diagnostics& d_;

@@ -16,11 +16,12 @@ namespace agentrt::actors::workflow {
 
 // One structured event. `data` by kind:
 //   step_started     {}
-//   step_finished    {state, tokens, tool_calls, error, elapsed}
+//   step_finished    {state, tokens, tool_calls, error, elapsed, attempts, reason}
 //   tool_call        {name, arguments}
 //   tool_result      {name, result}          (an error result starts with "error: ")
 //   sample_finished  {answer (or null), tokens, finished, error}   best-of samples
 //   unit_finished    {output, tokens}        map items and loop iterations (unit_done)
+//   unit_retry       {attempt, attempts, error, wait_ms}  a failed unit runs again (retries)
 //   line             {}                      text only
 // `line` is the plain progress text that `agentrt run` prints ("started", "call calculator
 // {...}", "done: 12 tokens, 1 tool calls, 0.4s"); empty for events the CLI does not print.
@@ -32,6 +33,7 @@ struct RunEvent {
     tool_result,
     sample_finished,
     unit_finished,
+    unit_retry,
     line
   };
   Kind kind = Kind::line;

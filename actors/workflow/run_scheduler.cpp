@@ -19,9 +19,10 @@ std::string fmt_confidence(double c) {
 }
 
 struct Action {
-  enum class Kind { none, begin, unit, complete } kind = Kind::none;
+  enum class Kind { none, begin, unit, complete, skip } kind = Kind::none;
   int step = 0;
   PendingUnit unit;
+  int dep = -1;  // skip: the skipped dependency
 };
 
 bool is_over(StepState s) {
@@ -66,7 +67,10 @@ std::string finished_line(const StepStatus& st) {
   char buf[160];
   std::snprintf(buf, sizeof buf, "%s: %lld tokens, %d tool calls, %.1fs", to_string(st.state),
                 static_cast<long long>(st.tokens), st.tool_calls, st.elapsed);
-  return buf + (st.error.empty() ? "" : ": " + st.error);
+  std::string line = buf;
+  if (st.attempts > 1) line += ", " + std::to_string(st.attempts) + " attempts";
+  if (st.state == StepState::skipped && !st.reason.empty()) return "skipped: " + st.reason;
+  return line + (st.error.empty() ? "" : ": " + st.error);
 }
 
 RunEvent finished_event(const StepStatus& st) {
@@ -75,7 +79,8 @@ RunEvent finished_event(const StepStatus& st) {
   e.step = st.id;
   e.data = {
       {"state", to_string(st.state)}, {"tokens", st.tokens}, {"cached_tokens", st.cached_tokens},
-      {"tool_calls", st.tool_calls},  {"error", st.error},   {"elapsed", st.elapsed}};
+      {"tool_calls", st.tool_calls},  {"error", st.error},   {"elapsed", st.elapsed},
+      {"attempts", st.attempts},      {"reason", st.reason}};
   e.line = finished_line(st);
   return e;
 }
@@ -98,6 +103,7 @@ void WorkflowRunner::Impl::fail_locked(int si, const Error& e,
   if (stop) return;
   stop = true;
   cancel.insert(cancel.end(), jobs.begin(), jobs.end());
+  timer.expedite();  // retry waits end now (their units end as cancelled)
 }
 
 void WorkflowRunner::Impl::pump() {
@@ -111,15 +117,24 @@ void WorkflowRunner::Impl::pump() {
       //    cancel, cancel) those that cannot run.
       for (std::size_t i = 0; i < n && a.kind == Action::Kind::none; ++i) {
         if (status[i].state != StepState::waiting) continue;
+        // A dependency skipped by its `when` (the run goes on) skips this step too, unless
+        // its own `when` decides (it then reads the skipped step's output as empty).
         bool ready = true, blocked = stop;
+        int skipped_dep = -1;
         for (const auto& d : dependencies[i]) {
           const StepState s = status[static_cast<std::size_t>(d.from)].state;
-          ready = ready && s == StepState::done;
-          blocked = blocked || (is_over(s) && s != StepState::done);
+          ready = ready && (s == StepState::done || s == StepState::skipped);
+          if (s == StepState::skipped && skipped_dep < 0) skipped_dep = d.from;
+          blocked = blocked || (is_over(s) && s != StepState::done && s != StepState::skipped);
         }
         if (blocked) {
           status[i].state = cancelled ? StepState::cancelled : StepState::skipped;
           i = static_cast<std::size_t>(-1);  // a step it blocks may come earlier
+        } else if (ready && skipped_dep >= 0 && !wf.steps[i].when) {
+          status[i].state = StepState::running;  // skip_step ends it, with its event
+          started_at[i] = std::chrono::steady_clock::now();
+          a = {Action::Kind::skip, static_cast<int>(i), {}};
+          a.dep = skipped_dep;
         } else if (ready) {
           status[i].state = StepState::running;
           started_at[i] = std::chrono::steady_clock::now();
@@ -138,7 +153,7 @@ void WorkflowRunner::Impl::pump() {
           s.ready.pop_front();
           ++s.active;
           ++active_units;
-        } else if (s.active == 0 && (halted || s.ready.empty())) {
+        } else if (s.active == 0 && s.backing_off == 0 && (halted || s.ready.empty())) {
           s.completing = true;
           a = {Action::Kind::complete, static_cast<int>(i), {}};
         }
@@ -160,6 +175,10 @@ void WorkflowRunner::Impl::pump() {
         break;
       case Action::Kind::complete:
         complete_step(a.step);
+        break;
+      case Action::Kind::skip:
+        skip_step(a.step,
+                  "step '" + wf.steps[static_cast<std::size_t>(a.dep)].id + "' was skipped");
         break;
       case Action::Kind::none:
         break;
@@ -204,6 +223,7 @@ void WorkflowRunner::Impl::begin_step(int si) {
     steps[i].begun = steps[i].completing = true;
     return;
   }
+  if (check_when(si)) return;  // skipped, or its condition failed
   RunEvent begun;
   begun.kind = RunEvent::Kind::step_started;
   begun.step = step.id;

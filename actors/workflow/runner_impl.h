@@ -23,6 +23,7 @@
 #include <tuple>
 
 #include "actors/mcp/job_tools.h"
+#include "actors/workflow/run_timer.h"
 #include "actors/workflow/workflow_runner.h"
 #include "workflows/pattern.h"
 #include "workflows/planner.h"
@@ -40,6 +41,7 @@ struct PendingUnit {
   int item = 0;
   int iteration = 0;
   std::string previous;  // loop.previous
+  int attempt = 1;       // 2.. for a retry of a failed unit (Step::retries)
 };
 
 // A running step's units (guarded by Impl::mu).
@@ -51,6 +53,7 @@ struct StepRun {
   std::deque<PendingUnit> ready;
   std::size_t width = 1;                    // units of this step at once (map.concurrency)
   int active = 0;                           // started, not ended
+  int backing_off = 0;                      // failed units waiting to retry (Step::backoff)
   std::optional<workflows::Pattern> until;  // a loop's end condition
   std::optional<Error> error;               // the first failure of a unit
 };
@@ -61,6 +64,8 @@ struct JobSlot {
   Runtime* rt = nullptr;
   std::optional<JobId> id;
   bool ended = false;
+  std::uint64_t timer = 0;  // the unit's timeout (RunTimer id; 0: none)
+  bool timed_out = false;   // the timeout fired and cancelled the job
 };
 
 struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl> {
@@ -108,6 +113,9 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   RunHooks hooks;
   ResumeState resume;
   std::function<void(WorkflowOutcome)> done;
+  // Step timeouts and retry waits (its thread starts at the first use). Its callbacks hold
+  // the run weakly; a run that stops expedites them.
+  RunTimer timer;
 
   // workflow_runner.cpp
   void enter();
@@ -127,6 +135,18 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   // are added to `cancel`). Under mu.
   void fail_locked(int step, const Error& e, std::vector<std::shared_ptr<JobSlot>>& cancel);
   static void cancel_jobs(const std::vector<std::shared_ptr<JobSlot>>& jobs);
+  // Control flow (step_control.cpp): `when` before a step begins (false: the step ends as
+  // skipped, with `reason`); a unit's timeout; a failed unit's retry after its backoff.
+  // True when the step was skipped or failed here (begin_step stops).
+  bool check_when(int step);
+  void skip_step(int step, const std::string& reason);
+  void arm_timeout(int step, const std::shared_ptr<JobSlot>& slot);
+  // A unit's failure: retried (true: a retry is scheduled) or not. Under mu.
+  bool retry_locked(int step, const PendingUnit& u, const Error& e, RunEvent& event,
+                    std::chrono::milliseconds& wait);
+  void schedule_retry(int step, PendingUnit u, std::chrono::milliseconds wait);
+  // What a job's error becomes: a timeout when the step's timer cancelled it.
+  Error unit_error(int step, const std::shared_ptr<JobSlot>& slot, const Error& e) const;
 
   // step_execution.cpp
   void start_unit(int step, PendingUnit u);
@@ -143,7 +163,7 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   // (cancelled at once when the run has stopped by then).
   std::shared_ptr<JobSlot> add_slot(Runtime* rt);
   void set_job_id(const std::shared_ptr<JobSlot>& slot, JobId id);
-  void end_slot(const std::shared_ptr<JobSlot>& slot);
+  void end_slot(const std::shared_ptr<JobSlot>& slot);  // also disarms its timeout
 };
 
 }  // namespace agentrt::actors::workflow

@@ -94,6 +94,8 @@ std::optional<Value> WorkflowRunner::Impl::lookup(const std::vector<std::string>
     if (j < 0) return std::nullopt;
     std::lock_guard lk(mu);
     const auto& r = results[static_cast<std::size_t>(j)];
+    // A step skipped by `when` reads as empty (a run that failed has no outputs to render).
+    if (status[static_cast<std::size_t>(j)].state == StepState::skipped) return Value("");
     if (status[static_cast<std::size_t>(j)].state != StepState::done) return std::nullopt;
     if (p[2] == "output") return r.output;
     auto f = r.fields.find(p[2]);
@@ -162,6 +164,7 @@ void WorkflowRunner::Impl::end_slot(const std::shared_ptr<JobSlot>& slot) {
   std::lock_guard lk(mu);
   slot->ended = true;
   jobs.erase(slot);
+  if (slot->timer) timer.cancel(slot->timer);
 }
 
 void WorkflowRunner::Impl::emit(const RunEvent& e) const {
@@ -260,6 +263,7 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
     std::lock_guard lk(mu);
     extras = steps[i].items[static_cast<std::size_t>(pu.item)];
     if (step.loop && !step.map) status[i].units_total = std::max(status[i].units_total, unit + 1);
+    status[i].attempts = std::max(status[i].attempts, pu.attempt);
   }
   if (step.loop) {
     extras["loop.index"] = Value(std::to_string(pu.iteration));
@@ -293,16 +297,16 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
   auto slot = add_slot(rt);
   Result<JobId> job = make_error(ErrorCode::internal, "not started");
   if (!step.best_of) {
-    job =
-        rt->start_agent(*agent, *input, std::move(progress),
-                        [self, si, pu, unit, slot, &step](Result<AgentResult> r) {
-                          self->enter();
-                          self->end_slot(slot);
-                          self->unit_ended(si, pu,
-                                           r.ok() ? checked(step, agent_outcome(*r, unit), r->stop)
-                                                  : Result<UnitOutcome>(r.error()));
-                          self->leave();
-                        });
+    job = rt->start_agent(
+        *agent, *input, std::move(progress),
+        [self, si, pu, unit, slot, &step](Result<AgentResult> r) {
+          self->enter();
+          self->end_slot(slot);
+          self->unit_ended(si, pu,
+                           r.ok() ? checked(step, agent_outcome(*r, unit), r->stop)
+                                  : Result<UnitOutcome>(self->unit_error(si, slot, r.error())));
+          self->leave();
+        });
   } else {
     auto spec = best_of_spec(step, *agent);
     if (!spec.ok()) return unit_ended(si, pu, spec.error());
@@ -311,19 +315,21 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
       std::lock_guard lk(mu);
       status[i].samples_total += spec->n;
     }
-    job = rt->start_best_of(*agent, *input, *spec, std::move(progress),
-                            [self, si, pu, unit, slot, &step](Result<BestOfResult> r) {
-                              self->enter();
-                              self->end_slot(slot);
-                              self->unit_ended(si, pu,
-                                               r.ok() ? checked(step, best_of_outcome(*r, unit),
-                                                                StopReason::final_answer)
-                                                      : Result<UnitOutcome>(r.error()));
-                              self->leave();
-                            });
+    job = rt->start_best_of(
+        *agent, *input, *spec, std::move(progress),
+        [self, si, pu, unit, slot, &step](Result<BestOfResult> r) {
+          self->enter();
+          self->end_slot(slot);
+          self->unit_ended(si, pu,
+                           r.ok()
+                               ? checked(step, best_of_outcome(*r, unit), StopReason::final_answer)
+                               : Result<UnitOutcome>(self->unit_error(si, slot, r.error())));
+          self->leave();
+        });
   }
   if (!job.ok()) return unit_ended(si, pu, job.error());
   set_job_id(slot, *job);
+  arm_timeout(si, slot);
 }
 
 void WorkflowRunner::Impl::unit_ended(int si, const PendingUnit& pu, Result<UnitOutcome> r) {
@@ -331,13 +337,28 @@ void WorkflowRunner::Impl::unit_ended(int si, const PendingUnit& pu, Result<Unit
   const auto& step = wf.steps[i];
   std::vector<std::shared_ptr<JobSlot>> cancel;
   if (!r.ok()) {
+    RunEvent retry;
+    std::chrono::milliseconds wait{0};
+    bool again = false;
     {
       std::lock_guard lk(mu);
       --steps[i].active;
       --active_units;
-      fail_locked(si, r.error(), cancel);
+      again = retry_locked(si, pu, r.error(), retry, wait);
+      if (!again)
+        fail_locked(si,
+                    pu.attempt > 1 ? r.error().with_context("after " + std::to_string(pu.attempt) +
+                                                            " attempts")
+                                   : r.error(),
+                    cancel);
     }
     cancel_jobs(cancel);
+    if (again) {
+      emit(retry);
+      PendingUnit next = pu;
+      ++next.attempt;
+      schedule_retry(si, std::move(next), wait);
+    }
     return pump();
   }
   bool more = false;  // the loop goes on

@@ -45,6 +45,8 @@ struct StepStatus {
   int samples_total = 0;  // best_of: n per unit, over all units
   int samples_done = 0;
   std::string error;
+  int attempts = 0;    // the most attempts one of its units took (1 without retries)
+  std::string reason;  // skipped: why ("when: ... is false", "step 'x' was skipped")
 };
 
 // What one unit of work produced: one agent run or one best-of (a map item, a loop

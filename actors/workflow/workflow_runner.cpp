@@ -46,6 +46,8 @@ const char* to_string(RunEvent::Kind k) {
       return "sample_finished";
     case RunEvent::Kind::unit_finished:
       return "unit_finished";
+    case RunEvent::Kind::unit_retry:
+      return "unit_retry";
     case RunEvent::Kind::line:
       return "line";
   }
@@ -245,6 +247,7 @@ void WorkflowRunner::cancel() {
     std::lock_guard lk(impl_->mu);
     impl_->cancelled = impl_->stop = true;
     jobs.assign(impl_->jobs.begin(), impl_->jobs.end());
+    impl_->timer.expedite();  // retry waits end now
     started = impl_->started;
   }
   Impl::cancel_jobs(jobs);
