@@ -8,6 +8,7 @@
 #include "api/body/api_limits.h"
 #include "api/body/job_request.h"
 #include "api/body/openai_request.h"
+#include "api/dashboard/dashboard_routes.h"
 #include "api/server_impl.h"
 #include "engine/common/echo.h"
 
@@ -95,7 +96,7 @@ void Server::Impl::install_routes() {
       });
   // Authentication for everything but health checks; the client's identity for its limits.
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == "/healthz" || req.path == "/readyz")
+    if (req.path == "/healthz" || req.path == "/readyz" || is_dashboard_asset_path(req.path))
       return httplib::Server::HandlerResponse::Unhandled;
     if (keys && !keys->check(req.get_header_value("Authorization"))) {
       res.set_header("WWW-Authenticate", "Bearer");

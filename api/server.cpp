@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
+#include "api/dashboard/dashboard_routes.h"
 #include "api/server_impl.h"
 #include "storage/kv_store.h"
 
@@ -113,6 +114,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
   impl->install_routes();
   impl->install_openai_routes();
   install_metrics_route(*impl);
+  install_dashboard_routes(*impl);
   const auto& o = impl->opt;
   if (o.port == 0) {
     impl->port = impl->http.bind_to_any_port(o.host);

@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev librocksdb-dev libcpp-httplib-dev libcaf-dev libssl-dev
   curl jq wrk
   nodejs
+  chromium  # the dashboard's browser test (tests/dashboard, puppeteer-core)
 )
 # npm ships inside nodesource's nodejs; Debian's own nodejs needs the separate npm package.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
