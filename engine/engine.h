@@ -20,7 +20,7 @@
 
 #include "engine/backend.h"
 #include "engine/common/result.h"
-#include "engine/generator.h"
+#include "engine/finish_reason.h"
 #include "engine/kv/clock.h"
 #include "engine/kv/host_tier.h"
 #include "engine/kv/kv_manager.h"

@@ -29,7 +29,8 @@ bool device_samplable(const sampling::SamplingParams& p, bool sampled_on_device)
 void Engine::sample(Seq& s, std::span<const float> logits, std::vector<EngineEvent>& events) {
   const auto step = std::ssize(s.tokens) - static_cast<std::int64_t>(s.turn_start);
   if (auto bad = sampling::check_logits(logits, step)) {  // fails this request only
-    events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, std::move(*bad)});
+    events.push_back(
+        {s.id, EventKind::error, -1, 0.0f, std::nullopt, std::move(*bad), ErrorCode::corrupt});
     return end(s);
   }
   const std::span<const std::int32_t> all(s.tokens);

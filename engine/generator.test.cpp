@@ -212,7 +212,7 @@ TEST(Generator, Errors) {
   auto bad = request(3, 4);
   bad.params.top_p = 2.0f;
   expect_error(bad, ErrorCode::invalid_argument, "top_p");
-  expect_error(request(30, 10), ErrorCode::out_of_memory, "needs 10 KV blocks");
+  expect_error(request(30, 10), ErrorCode::out_of_memory, "needs 40 tokens of KV");
   auto full = request(4096, 1);
   expect_error(full, ErrorCode::invalid_argument, "context");
   auto outside = request(3, 4);
