@@ -2,6 +2,7 @@
 // exit codes, located messages, JSON output.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,17 @@ std::string example(const std::string& name) {
   return std::string(AGENTRT_SOURCE_DIR) + "/workflows/examples/" + name;
 }
 
+// Every workflows/examples/*.yaml, sorted: a new example is validated and run without being
+// listed here.
+std::vector<std::string> example_names() {
+  std::vector<std::string> names;
+  for (const auto& f :
+       std::filesystem::directory_iterator(std::string(AGENTRT_SOURCE_DIR) + "/workflows/examples"))
+    if (f.path().extension() == ".yaml") names.push_back(f.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::string write_temp(const std::string& name, const std::string& text) {
   const auto path = std::filesystem::temp_directory_path() / ("agentrt_wf_" + name);
   std::ofstream(path) << text;
@@ -29,8 +41,9 @@ std::string write_temp(const std::string& name, const std::string& text) {
 }
 
 TEST(Validate, ExamplesAreValid) {
-  for (const char* name : {"single_agent.yaml", "best_of_majority.yaml", "team_review.yaml",
-                           "map_questions.yaml", "loop_until_answer.yaml", "research_files.yaml"}) {
+  const auto names = example_names();
+  EXPECT_GE(names.size(), 8u);
+  for (const auto& name : names) {
     auto r = agentrt("validate " + example(name));
     EXPECT_EQ(r.exit_code, 0) << name << "\n" << r.output;
     EXPECT_NE(r.output.find("valid workflow"), std::string::npos) << r.output;
@@ -143,10 +156,9 @@ TEST(Run, KvStoreServesTheNextProcess) {
 }
 
 TEST(Run, EveryExampleRuns) {
-  for (const char* name : {"single_agent.yaml", "best_of_majority.yaml", "team_review.yaml",
-                           "map_questions.yaml", "loop_until_answer.yaml", "research_files.yaml"}) {
+  for (const auto& name : example_names()) {
     auto ok = agentrt("run --quiet " + example(name) +
-                      (std::string(name) == "best_of_majority.yaml" ? " --input n=2" : ""));
+                      (name == "best_of_majority.yaml" ? " --input n=2" : ""));
     EXPECT_EQ(ok.exit_code, 0) << name << "\n" << ok.output;
   }
 }
