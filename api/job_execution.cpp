@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/workflow/checkpoint.h"
+#include "actors/workflow/tool_records_json.h"
 #include "api/body/api_error.h"
 #include "api/job_live.h"
 #include "api/job_manager.h"
@@ -64,6 +65,12 @@ void apply_status(StepView& v, const wf::StepStatus& s) {
   v.units_total = s.units_total;
   v.units_done = s.units_done;
   v.error = s.error;
+}
+
+void apply_tool_records(StepView& v, const wf::StepResult& r) {
+  std::size_t dropped = 0;
+  v.tool_records = wf::step_tool_records_json(r.samples, wf::kMaxStepToolRecords, dropped);
+  v.tool_records_dropped = static_cast<std::int64_t>(dropped);
 }
 
 }  // namespace
@@ -240,6 +247,7 @@ Status JobManager::launch(Live& live) {
       if (step >= 0 && static_cast<std::size_t>(step) < job.steps.size()) {
         auto& v = job.steps[static_cast<std::size_t>(step)];
         apply_status(v, result.status);
+        apply_tool_records(v, result);
         v.state = "done";
       }
       job.updated_ms = unix_ms_now();
@@ -288,8 +296,10 @@ void JobManager::on_done(const std::string& id, wf::WorkflowOutcome outcome) {
       rec.error = error_json(e);
     }
     for (std::size_t i = 0; i < outcome.steps.size() && i < rec.steps.size(); ++i)
-      if (rec.steps[i].state != "done" || outcome.steps[i].status.state == wf::StepState::done)
+      if (rec.steps[i].state != "done" || outcome.steps[i].status.state == wf::StepState::done) {
         apply_status(rec.steps[i], outcome.steps[i].status);
+        apply_tool_records(rec.steps[i], outcome.steps[i]);
+      }
     rec.updated_ms = unix_ms_now();
     if (auto st = persist(rec, true); !st.ok())
       spdlog::warn("job {}: final state not stored: {}", id, st.error().message);

@@ -16,7 +16,9 @@ json step_json(const StepView& s) {
           {"elapsed", s.elapsed},
           {"units_total", s.units_total},
           {"units_done", s.units_done},
-          {"error", s.error}};
+          {"error", s.error},
+          {"tool_records", s.tool_records},
+          {"tool_records_dropped", s.tool_records_dropped}};
 }
 
 template <class T>
@@ -128,6 +130,12 @@ Result<JobRecord> job_record_from_json(const json& j) {
     AGENTRT_TRY(get_to(steps[i], "units_total", s.units_total, where));
     AGENTRT_TRY(get_to(steps[i], "units_done", s.units_done, where));
     AGENTRT_TRY(get_to(steps[i], "error", s.error, where));
+    if (steps[i].contains("tool_records")) {  // records stored before they existed lack it
+      AGENTRT_TRY(get_to(steps[i], "tool_records", s.tool_records, where));
+      AGENTRT_TRY(get_to(steps[i], "tool_records_dropped", s.tool_records_dropped, where));
+      if (!s.tool_records.is_array())
+        return make_error(ErrorCode::parse, where + "/tool_records: expected an array");
+    }
     r.steps.push_back(std::move(s));
   }
   return r;

@@ -33,6 +33,10 @@ struct StepView {
   int units_total = 0;
   int units_done = 0;
   std::string error;
+  // Its units' tool calls (actors/workflow/tool_records_json.h), at most
+  // kMaxStepToolRecords; the rest are counted in tool_records_dropped.
+  nlohmann::json tool_records = nlohmann::json::array();
+  std::int64_t tool_records_dropped = 0;
 };
 
 struct JobRecord {

@@ -62,6 +62,14 @@ TEST(Server, RunsANamedWorkflowAndStreamsItsEvents) {
   EXPECT_EQ(done["steps"][0]["state"], "done");
   EXPECT_GT(done["steps"][0]["tokens"].get<int>(), 0);
   EXPECT_GT(done["steps"][0]["tool_calls"].get<int>(), 0);
+  // Each tool call is recorded on its step: the call, its result, how long it took.
+  const auto& records = done["steps"][0]["tool_records"];
+  ASSERT_EQ(records.size(), done["steps"][0]["tool_calls"].get<std::size_t>()) << done.dump();
+  EXPECT_EQ(records[0]["name"], "calculator");
+  EXPECT_TRUE(records[0]["arguments"].contains("expression")) << records.dump();
+  EXPECT_EQ(records[0]["ok"], true);
+  EXPECT_GE(records[0]["duration_ms"].get<double>(), 0.0);
+  EXPECT_EQ(records[0]["unit"], 0);
   // The turn after the tool call resumes on its pinned KV.
   const auto reused = done["steps"][0]["kv_reused_tokens"].get<std::int64_t>();
   EXPECT_GT(reused, 0);
@@ -82,6 +90,7 @@ TEST(Server, RunsANamedWorkflowAndStreamsItsEvents) {
                            "step_finished", "job_finished"})
     EXPECT_NE(stream.find(std::string("event: ") + type), std::string::npos) << type << stream;
   EXPECT_LT(stream.find("event: step_started"), stream.find("event: step_finished"));
+  EXPECT_NE(stream.find("\"duration_ms\""), std::string::npos) << stream;  // tool_result
   EXPECT_EQ(stream.rfind("event: "), stream.find("event: job_finished"));
 
   // Resuming after event 2 leaves out events 1 and 2.

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "actors/workflow/tool_records_json.h"
 #include "cli/json_output.h"
 
 namespace agentrt::cli {
@@ -15,13 +16,7 @@ nlohmann::json to_json(const workflows::Value& v) {
 nlohmann::json tool_records_json(const std::vector<actors::ToolCallRecord>& records) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : records)
-    out.push_back({{"name", r.name},
-                   {"arguments", json_or_text(r.arguments)},
-                   {"ok", r.ok},
-                   {"result", r.result},
-                   {"duration_ms", r.duration_ms},
-                   {"attempts", r.attempts},
-                   {"turn", r.turn}});
+    out.push_back(actors::workflow::tool_record_json(r));
   return out;
 }
 

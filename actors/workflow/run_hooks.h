@@ -18,7 +18,7 @@ namespace agentrt::actors::workflow {
 //   step_started     {}
 //   step_finished    {state, tokens, tool_calls, error, elapsed, attempts, reason}
 //   tool_call        {name, arguments}
-//   tool_result      {name, result}          (an error result starts with "error: ")
+//   tool_result      {name, result, duration_ms}  (an error result starts with "error: ")
 //   sample_finished  {answer (or null), tokens, finished, error}   best-of samples
 //   unit_finished    {output, tokens}        map items and loop iterations (unit_done)
 //   unit_retry       {attempt, attempts, error, wait_ms}  a failed unit runs again (retries)
