@@ -52,13 +52,30 @@ std::uint64_t ThreadPool::wait_for_job(std::uint64_t seen) {
   return generation_.load(std::memory_order_acquire);
 }
 
+namespace {
+constexpr std::uint64_t kClosed = ~std::uint64_t{0};
+std::uint64_t job_tag(std::uint64_t generation) {
+  return (generation & 0x7fffffffu) << 32;
+}
+}  // namespace
+
 void ThreadPool::worker_loop() {
   std::uint64_t seen = 0;
   for (;;) {
     seen = wait_for_job(seen);
     if (stop_.load()) return;
+    // Join the job unless the caller has closed it (or moved on to a later one).
+    std::uint64_t e = entered_.load(std::memory_order_acquire);
+    bool joined = false;
+    while (e != kClosed && (e & ~std::uint64_t{0xffffffffu}) == job_tag(seen)) {
+      if (entered_.compare_exchange_weak(e, e + 1, std::memory_order_acq_rel)) {
+        joined = true;
+        break;
+      }
+    }
+    if (!joined) continue;
     run_items();
-    active_.fetch_sub(1, std::memory_order_acq_rel);
+    left_.fetch_add(1, std::memory_order_release);
   }
 }
 
@@ -72,14 +89,18 @@ void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_
   fn_ = &fn;
   n_ = n;
   next_.store(0, std::memory_order_relaxed);
-  active_.store(workers_.size(), std::memory_order_relaxed);
-  generation_.fetch_add(1);  // seq_cst: publishes the job, then sleepers_ is read
+  left_.store(0, std::memory_order_relaxed);
+  const std::uint64_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  entered_.store(job_tag(generation), std::memory_order_release);
+  generation_.store(generation);  // seq_cst: publishes the job, then sleepers_ is read
   if (sleepers_.load() > 0) {
     { std::lock_guard<std::mutex> lock(mu_); }
     start_cv_.notify_all();
   }
   run_items();
-  for (int spins = 0; active_.load(std::memory_order_acquire) != 0; ++spins) {
+  // Every index is claimed: close the job and wait for the workers that joined it.
+  const std::uint64_t joined = entered_.exchange(kClosed, std::memory_order_acq_rel) & 0xffffffffu;
+  for (int spins = 0; left_.load(std::memory_order_acquire) < joined; ++spins) {
     if (spins < 256) {
       AGENTRT_CPU_RELAX();
     } else {

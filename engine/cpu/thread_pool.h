@@ -5,7 +5,9 @@
 // A forward step makes about ten parallel_for calls per layer, microseconds apart, so a
 // condition-variable hand-off per call would cost more than the small calls themselves.
 // Workers therefore spin (with pause) for kSpinMicros after a job before they sleep on a
-// condition variable, and the caller spins (yielding) until the workers are done.
+// condition variable. The caller never waits for a worker that has not joined the job yet
+// (on a shared machine it may be descheduled): it runs the unclaimed indices itself, closes
+// the job, and waits only for the workers that joined before the close.
 #pragma once
 
 #include <atomic>
@@ -47,7 +49,10 @@ class ThreadPool {
   std::condition_variable start_cv_;
   std::atomic<std::uint64_t> generation_{0};  // bumped per parallel_for, after the job is set
   std::atomic<int> sleepers_{0};              // workers blocked (or about to) on start_cv_
-  std::atomic<std::size_t> active_{0};        // workers still inside the current job
+  // High 32 bits: the open job's generation; low: workers that joined it. kClosed once
+  // the caller closed it.
+  std::atomic<std::uint64_t> entered_{0};
+  std::atomic<std::size_t> left_{0};  // workers that joined the current job and finished
   std::atomic<bool> stop_{false};
   const std::function<void(std::size_t)>* fn_ = nullptr;
   std::size_t n_ = 0;
