@@ -2,7 +2,9 @@
 #include "actors/agent_actor.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
+#include <string_view>
 
 #include "actors/agent_prompt.h"
 #include "actors/tool_actor.h"
@@ -313,6 +315,13 @@ void Agent::on_tool_result(std::size_t idx, const std::string& text, bool ok, kv
   rec.ok = ok;
   rec.result = cap_tool_text(*results_[idx]);
   rec.duration_ms = ms;
+  // A limited tool's failure says how often it tried ("...: after 3 attempts: ...").
+  if (const auto at = text.find("after "); !ok && at != std::string::npos) {
+    char* end = nullptr;
+    const long n = std::strtol(text.c_str() + at + 6, &end, 10);
+    if (n > 0 && n < 1000 && std::string_view(end).starts_with(" attempts"))
+      rec.attempts = static_cast<int>(n);
+  }
   emit(ProgressKind::tool_result, *results_[idx], &calls_[idx], ms);
   maybe_continue();
 }
