@@ -46,7 +46,9 @@ Result<nlohmann::json> job_graph_json(std::string_view yaml, const std::string& 
     steps.push_back({{"id", s.id},
                      {"agent", s.agent.name},
                      {"kind", kind_name(s.kind())},
-                     {"best_of", s.best_of ? s.best_of->n : 0},
+                     {"best_of", !s.best_of              ? 0
+                                 : s.best_of->n_template ? -1
+                                                         : s.best_of->n},
                      {"needs", needs},
                      {"level", level[i]}});
   }

@@ -1,6 +1,7 @@
 // The step graph of a job's workflow, for the dashboard's DAG (GET /v1/jobs/{id}/graph):
 // {"name", "steps": [{"id", "agent", "kind" (agent, best_of, map, loop), "best_of" (n; 0 if
-// none), "needs": [step ids it waits for], "level" (its depth in the graph)}]}.
+// none; -1 when a template sets it), "needs": [step ids it waits for], "level" (its depth in
+// the graph)}]}.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,7 @@
 // The dashboard (GET /, api/dashboard/assets) in Debian's chromium driven by puppeteer-core,
 // against a fresh `agentrt serve` on tiny-calc (tests/dashboard/run.sh starts it):
+// - the page loads without the server's API key, says it needs one, and works once the key
+//   is entered in its key field (the server runs with --api-key-file);
 // - an invalid workflow submitted through the form shows its diagnostics with line and
 //   column, the same as POST /v1/workflows/validate gives;
 // - team_review submitted through the form opens its job page and finishes there;
@@ -15,6 +17,8 @@ import puppeteer from "puppeteer-core";
 
 const BASE_URL = process.env.AGENTRT_URL ?? "http://127.0.0.1:8080";
 const SRC = process.env.AGENTRT_SOURCE_DIR ?? "../..";
+const API_KEY = process.env.AGENTRT_API_KEY ?? "";
+const AUTH = API_KEY ? { Authorization: `Bearer ${API_KEY}` } : {};
 const SHOTS = process.env.SCREENSHOT_DIR ?? ".";
 const TEAM_REVIEW = readFileSync(join(SRC, "workflows/examples/team_review.yaml"), "utf8");
 // Line 6 names an agent nobody declared; line 8's step has an unknown key.
@@ -53,7 +57,7 @@ after(async () => {
 });
 
 async function getJson(path) {
-  const res = await fetch(`${BASE_URL}${path}`);
+  const res = await fetch(`${BASE_URL}${path}`, { headers: AUTH });
   assert.equal(res.status, 200, `${path}: ${res.status}`);
   return res.json();
 }
@@ -85,6 +89,20 @@ test("the page is served by the server with its assets", async () => {
   await page.goto(`${BASE_URL}/#/jobs`, { waitUntil: "networkidle0" });
   assert.equal(await page.title(), "agentrt dashboard");
   assert.equal(await page.evaluate(() => typeof window.uPlot), "function");
+  if (API_KEY) {
+    // Without the key the data requests are refused (the browser logs each 401), and the
+    // page asks for the key; with it entered and saved, they succeed.
+    assert.equal((await fetch(`${BASE_URL}/v1/jobs`)).status, 401);
+    await page.waitForSelector("#banner:not([hidden])");
+    assert.match(await page.$eval("#banner", (el) => el.textContent), /API key/);
+    assert.ok(problems.length > 0 && problems.every((p) => / 401 /.test(p)), problems.join("\n"));
+    problems.length = 0;
+    await page.type("#api-key", API_KEY);
+    await page.click("#key-form button");
+    await page.waitForSelector("#banner", { hidden: true });
+    await page.waitForFunction(() => document.querySelector("#jobs-count")?.textContent.startsWith("0 job"));
+    assert.equal(await page.evaluate(() => localStorage.getItem("agentrt.apiKey")), API_KEY);
+  }
   noProblems("load");
 });
 
@@ -92,7 +110,7 @@ test("an invalid workflow shows its diagnostics with line and column", async () 
   const expected = await (
     await fetch(`${BASE_URL}/v1/workflows/validate`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", ...AUTH },
       body: JSON.stringify({ yaml: INVALID }),
     })
   ).json();
@@ -200,7 +218,7 @@ test("the Engine page shows KV tiers, pins and charts from /metrics", async () =
   // Two scrapes, so per-interval series have a point.
   await page.waitForFunction(() => document.querySelectorAll("#chart-pins .uplot").length === 1 && document.getElementById("view").dataset.ready === "metrics", { timeout: 20_000 });
   await new Promise((r) => setTimeout(r, 2500));
-  const text = await (await fetch(`${BASE_URL}/metrics`)).text();
+  const text = await (await fetch(`${BASE_URL}/metrics`, { headers: AUTH })).text();
   const value = (re) => Number(text.match(re)?.[1]);
   const created = value(/^agentrt:kv_pins_created_total\{model_name="tiny-calc"\} (\S+)$/m);
   const shown = await page.$eval('[data-metric="pins created"]', (el) => Number(el.textContent.replace(/,/g, "")));

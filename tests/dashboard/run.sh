@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The web dashboard in a real browser: starts a fresh `agentrt serve` with tiny-calc on a free
 # port, then tests/dashboard/dashboard.test.mjs drives Debian's chromium with puppeteer-core
-# (submit team_review through the form, watch it finish, check the DAG, the tool-call timeline
+# (enter the API key, submit team_review through the form, watch it finish, check the DAG, the tool-call timeline
 # and the KV pins against the REST API, an invalid workflow's diagnostics, the Engine page,
 # no console errors) and saves a screenshot of each page into SCREENSHOT_DIR.
 # Needs node >= 20, chromium (scripts/setup.sh) and tests/dashboard/node_modules (`npm ci` in
@@ -33,9 +33,12 @@ cleanup() {
 }
 trap cleanup EXIT
 : >"$tmp/log"
+# With an API key, entered through the page as a user would.
+key="dashboard-test-key-$RANDOM$RANDOM$RANDOM"
+echo "$key" >"$tmp/keys"
 # The embedded dashboard is what is tested: no AGENTRT_DASHBOARD_DIR override.
 env -u AGENTRT_DASHBOARD_DIR "$bin" serve --port 0 --data "$tmp/data" \
-  --model "$src/models/tiny-calc" --threads 2 2>"$tmp/log" &
+  --model "$src/models/tiny-calc" --threads 2 --api-key-file "$tmp/keys" 2>"$tmp/log" &
 pid=$!
 port=
 for _ in $(seq 1 600); do
@@ -48,7 +51,7 @@ done
 url="http://127.0.0.1:$port"
 echo "dashboard: $("$browser" --version 2>/dev/null || echo chromium) via node $(node --version) against $url"
 rc=0
-(cd "$dir" && AGENTRT_URL="$url" CHROMIUM="$browser" SCREENSHOT_DIR="$shots" \
+(cd "$dir" && AGENTRT_URL="$url" AGENTRT_API_KEY="$key" CHROMIUM="$browser" SCREENSHOT_DIR="$shots" \
   AGENTRT_SOURCE_DIR="$src" node --test --test-concurrency=1 "$@" ./*.test.mjs) || rc=$?
 srv=0
 if kill -0 "$pid" 2>/dev/null; then

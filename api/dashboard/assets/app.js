@@ -311,7 +311,7 @@
           const where = d.line > 0 ? `line ${d.line}, column ${d.column}` : "workflow";
           const src = d.line > 0 && lines[d.line - 1] != null ? lines[d.line - 1] : null;
           const caret = src != null ? `\n${esc(src)}\n${" ".repeat(Math.max(0, d.column - 1))}^` : "";
-          return `<li data-line="${d.line}" data-column="${d.column}"><span class="where">${where}</span>${esc(d.message)}<span class="mono" style="white-space:pre">${caret}</span></li>`;
+          return `<li data-line="${d.line}" data-column="${d.column}"><span class="where">${where}</span>${esc(d.message)}${caret ? `<span class="src">${caret.slice(1)}</span>` : ""}</li>`;
         })
         .join("");
     }
@@ -518,7 +518,7 @@
       const p = pos.get(s.id);
       const st = byId.get(s.id) ?? {};
       const state = st.state ?? "waiting";
-      const kind = s.kind === "best_of" ? `best of ${s.best_of}` : s.kind;
+      const kind = s.kind === "best_of" ? `best of ${s.best_of > 0 ? s.best_of : "n"}` : s.kind;
       const units = st.units_total > 1 ? ` · ${st.units_done}/${st.units_total}` : "";
       nodes += `<g class="node" data-step="${esc(s.id)}" data-state="${esc(state)}" transform="translate(${p.x},${p.y})">
         <title>${esc(s.id)}: ${esc(state)}, agent ${esc(s.agent)}, ${st.tokens ?? 0} tokens, ${st.tool_calls ?? 0} tool calls, ${st.kv_reused_tokens ?? 0} KV-reused tokens</title>
