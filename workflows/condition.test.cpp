@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
+#include <string>
+#include <vector>
 
 namespace agentrt::workflows {
 namespace {
@@ -157,6 +160,50 @@ TEST(Condition, UndecidableConditionsAreErrors) {
   EXPECT_FALSE(eval("steps.m.output < 1", v).ok());
   EXPECT_FALSE(eval("steps.m.output in 'abc'", v).ok());
   EXPECT_FALSE(eval("true < 1", v).ok());
+}
+
+// Random edits of valid conditions: parse and evaluate never crash, parse errors lie
+// inside the text, references too (the fuzz target's checks, run in every test pass).
+TEST(Condition, MutatedConditionsNeverCrash) {
+  const std::vector<std::string> seeds = {
+      "steps.a.answer > inputs.limit and not (inputs.x | lower in ['a', \"b\"])",
+      "{{ steps.a.output | trim contains 'yes' }}",
+      "steps.m.output | length >= 2 or steps.m.output not in [1, -2.5]", "((not false)) == true",
+      "missing == 1 or steps.b.output | default(\"x\") != 'y'"};
+  const std::string alphabet = "()[]'\"|.,=!<>-+ 0123456789abcdefnotandorin{}\\\n";
+  std::mt19937_64 rng(18);
+  const std::map<std::string, Value> values = {
+      {"steps.a.answer", Value("12")},
+      {"inputs.limit", Value("10")},
+      {"inputs.x", Value("A")},
+      {"steps.a.output", Value("yes")},
+      {"steps.m.output", Value(std::vector<std::string>{"1"})},
+      {"steps.b.output", Value("")}};
+  for (int i = 0; i < 20000; ++i) {
+    std::string t = seeds[rng() % seeds.size()];
+    for (int k = 1 + static_cast<int>(rng() % 4); k > 0; --k) {
+      const std::size_t at = t.empty() ? 0 : rng() % (t.size() + 1);
+      switch (rng() % 3) {
+        case 0:
+          t.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        case 1:
+          if (at < t.size()) t.erase(at, 1 + rng() % 3);
+          break;
+        default:
+          if (at < t.size()) t[at] = alphabet[rng() % alphabet.size()];
+      }
+    }
+    std::size_t off = 0;
+    auto c = Condition::parse(t, &off);
+    if (!c.ok()) {
+      ASSERT_LE(off, t.size()) << t;
+      continue;
+    }
+    for (const auto& r : c->references())
+      ASSERT_LT(r.offset, t.size()) << t;
+    (void)eval(t, values);
+  }
 }
 
 }  // namespace

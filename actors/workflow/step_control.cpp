@@ -150,6 +150,8 @@ void WorkflowRunner::Impl::schedule_retry(int si, PendingUnit u, std::chrono::mi
     self->pump();
     self->leave();
   });
+  std::lock_guard lk(mu);
+  if (stop) timer.expedite();  // the run stopped before the wait was scheduled
 }
 
 }  // namespace agentrt::actors::workflow

@@ -326,5 +326,41 @@ steps:
   EXPECT_EQ(retries, 2);
 }
 
+// A cancel while a retry waits for its backoff (an hour here) ends the run at once.
+TEST(StepControl, ACancelEndsARetryWait) {
+  auto r = workflows::load_workflow(R"(agents: { a: { sampling: { max_tokens: 2 }, max_turns: 1 } }
+inputs: { n: { type: int, default: 0 } }
+steps:
+  - { id: bad, agent: a, input: "1 + 1?", best_of: { n: "{{ inputs.n }}" }, retries: 1, backoff: 1h }
+  - { id: after, agent: a, input: "{{ steps.bad.output }}" }
+)",
+                                    "retry_cancel.yaml");
+  ASSERT_TRUE(r.ok()) << r.diagnostics.to_string();
+  Loaded l{r.workflow, workflows::resolve_inputs(r.workflow, {}, r.diagnostics)};
+  RuntimePool pool{RuntimeOptions{}};
+  auto runner = WorkflowRunner::create(l.wf, options(), pool);
+  ASSERT_TRUE(runner.ok()) << runner.error().to_string();
+  WorkflowRunner* w = runner->get();
+  RunHooks hooks;
+  std::atomic<int> retries{0};
+  hooks.event = [&](const RunEvent& e) {
+    if (e.kind == RunEvent::Kind::unit_retry && retries.fetch_add(1) == 0) w->cancel();
+  };
+  std::promise<WorkflowOutcome> done;
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(w->start(l.inputs, std::move(hooks), {}, [&](WorkflowOutcome o) {
+                 done.set_value(std::move(o));
+               }).ok());
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const auto o = f.get();
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 10.0);
+  EXPECT_EQ(retries.load(), 1);
+  ASSERT_FALSE(o.status.ok());
+  EXPECT_EQ(o.status.error().code, ErrorCode::cancelled);
+  EXPECT_EQ(step(o, "bad").status.state, StepState::cancelled);
+  EXPECT_EQ(step(o, "after").status.state, StepState::cancelled);
+}
+
 }  // namespace
 }  // namespace agentrt::actors::workflow
