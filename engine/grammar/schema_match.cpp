@@ -28,7 +28,10 @@ Result<nlohmann::ordered_json> parse_matching(const SchemaGrammar& grammar, std:
   try {
     value = nlohmann::ordered_json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
-    return make_error(ErrorCode::parse, std::string("not valid JSON: ") + e.what());
+    std::string what = e.what();  // "[json.exception.parse_error.101] parse error at ..."
+    if (what.rfind("[json.exception.", 0) == 0 && what.find("] ") != std::string::npos)
+      what = what.substr(what.find("] ") + 2);
+    return make_error(ErrorCode::parse, "not valid JSON: " + what);
   }
   const std::string compact =
       value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
