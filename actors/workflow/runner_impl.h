@@ -7,7 +7,9 @@
 // done, progress) enter the run, change its state under `mu`, then pump(): pick one action
 // under the lock (begin a step, start a unit, complete a step), do it outside the lock, and
 // repeat until nothing is left to do. When every step has ended, the last thread to leave
-// the run delivers `done`, so no callback of this run is still inside it by then.
+// the run delivers `done`, so no callback of this run is still inside it by then. The
+// RunTimer's callbacks (a unit's timeout, a retry after its backoff) enter the run the same
+// way; a pending retry keeps its step running, so the run cannot end under it.
 #pragma once
 
 #include <chrono>

@@ -4,10 +4,12 @@
 // from a RuntimePool shared with other runs), so shared prompt prefixes (system prompt, a
 // shared document first in the input, a best-of prompt) are computed once and reused from
 // the KV cache.
-// Threads: the runner has none of its own. start() returns at once; steps and units
-// advance from the runtime's completion callbacks (no OS thread per step or map item).
-// Hooks, events and `done` run on runtime threads (or on the caller's, inside start() and
-// cancel()). cancel() and snapshot() may be called from any thread at any time.
+// Threads: start() returns at once; steps and units advance from the runtime's completion
+// callbacks (no OS thread per step or map item). A run whose steps have a `timeout` or
+// `retries` has one timer thread (run_timer.h), started at the first use. Hooks, events and
+// `done` run on runtime threads, on that timer thread (a timeout, a retry), or on the
+// caller's, inside start() and cancel(). cancel() and snapshot() may be called from any
+// thread at any time.
 #pragma once
 
 #include <atomic>
