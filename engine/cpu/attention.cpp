@@ -62,6 +62,84 @@ void attend_rows(const AttentionArgs& a, const ChunkRows& chunk, int kv_head, in
   }
 }
 
+// AVX-512 fast path for head_dim = 16 * ND (64 and 128): scores for 16 keys at a time,
+// summed across lanes by one transpose tree instead of a reduction per key, and the output
+// accumulated in registers.
+__attribute__((target("avx512f"), always_inline)) inline __m512 sum16(__m512 v[16]) {
+  __m512 a[8], b[4], c[2];
+  for (int i = 0; i < 8; ++i)
+    a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
+                         _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  for (int i = 0; i < 4; ++i) {
+    const __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
+    b[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)),
+                         _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+  }
+  for (int i = 0; i < 2; ++i)
+    c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88),
+                         _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xdd));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88),
+                       _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
+}
+
+template <int ND>
+__attribute__((target("avx512f"), flatten)) void attend_fixed512(const AttentionArgs& a,
+                                                                 const ChunkRows& chunk,
+                                                                 int kv_head, int first, int count,
+                                                                 std::vector<float>& scratch) {
+  constexpr std::size_t d = 16 * ND;
+  const auto bs = static_cast<std::size_t>(a.kv->geometry().block_size);
+  const int group = a.num_heads / a.num_kv_heads;
+  const std::size_t kv_off = static_cast<std::size_t>(kv_head) * d;
+  const auto& table = *chunk.block_table;
+  const auto max_len = static_cast<std::size_t>(chunk.start_pos + first + count);
+  scratch.resize(max_len + 16);
+  float* s = scratch.data();
+  for (int i = first; i < first + count; ++i) {
+    const std::size_t row = static_cast<std::size_t>(chunk.row0 + i);
+    const auto len = static_cast<std::size_t>(chunk.start_pos + i + 1);
+    for (int h = 0; h < group; ++h) {
+      const auto head = static_cast<std::size_t>(kv_head * group + h);
+      const float* q = a.q + row * a.q_stride + head * d;
+      __m512 qv[ND];
+      for (int c = 0; c < ND; ++c)
+        qv[c] = _mm512_loadu_ps(q + 16 * c);
+      __m512 mx = _mm512_set1_ps(-INFINITY);
+      const __m512 scale = _mm512_set1_ps(a.scale);
+      for (std::size_t j0 = 0; j0 < len; j0 += 16) {
+        const std::size_t n = std::min<std::size_t>(16, len - j0);
+        __m512 acc[16];
+        for (std::size_t k = 0; k < 16; ++k) {
+          acc[k] = _mm512_setzero_ps();
+          if (k >= n) continue;
+          const std::size_t j = j0 + k;
+          const float* kp = a.kv->k(a.layer, table[j / bs], static_cast<int>(j % bs)) + kv_off;
+          for (int c = 0; c < ND; ++c)
+            acc[k] = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kp + 16 * c), acc[k]);
+        }
+        const auto m = static_cast<__mmask16>(n == 16 ? 0xffffu : (1u << n) - 1);
+        const __m512 sc = _mm512_mul_ps(sum16(acc), scale);
+        _mm512_mask_storeu_ps(s + j0, m, sc);
+        mx = _mm512_mask_max_ps(mx, m, mx, sc);
+      }
+      const float inv = 1.0f / simd::Avx512Ops::exp_sum(s, len, _mm512_reduce_max_ps(mx));
+      __m512 out[ND];
+      for (int c = 0; c < ND; ++c)
+        out[c] = _mm512_setzero_ps();
+      for (std::size_t j = 0; j < len; ++j) {
+        const float* vp = a.kv->v(a.layer, table[j / bs], static_cast<int>(j % bs)) + kv_off;
+        const __m512 p = _mm512_set1_ps(s[j]);
+        for (int c = 0; c < ND; ++c)
+          out[c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[c]);
+      }
+      float* o = a.out + row * a.out_stride + head * d;
+      const __m512 vinv = _mm512_set1_ps(inv);
+      for (int c = 0; c < ND; ++c)
+        _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(out[c], vinv));
+    }
+  }
+}
+
 AGENTRT_AVX512 void attend_avx512(const AttentionArgs& a, const ChunkRows& chunk, int kv_head,
                                   int first, int count, std::vector<float>& scratch) {
   attend_rows<simd::Avx512Ops>(a, chunk, kv_head, first, count, scratch);
@@ -78,6 +156,8 @@ void attend(const AttentionArgs& a, const ChunkRows& chunk, int kv_head, int fir
             std::vector<float>& scratch) {
   switch (cpu_isa()) {
     case CpuIsa::avx512:
+      if (a.head_dim == 64) return attend_fixed512<4>(a, chunk, kv_head, first, count, scratch);
+      if (a.head_dim == 128) return attend_fixed512<8>(a, chunk, kv_head, first, count, scratch);
       return attend_avx512(a, chunk, kv_head, first, count, scratch);
     case CpuIsa::avx2:
       return attend_avx2(a, chunk, kv_head, first, count, scratch);

@@ -14,7 +14,7 @@ namespace {
 // Every ISA path against a double-precision reference, on a GQA layout with head_dim not a
 // multiple of 16 (masked tails) and a chunk that spans several blocks.
 TEST(Attention, EveryIsaMatchesReference) {
-  for (int head_dim : {64, 40, 6}) {
+  for (int head_dim : {64, 128, 40, 6}) {
     KvGeometry geo;
     geo.num_blocks = 8;
     geo.block_size = 4;
