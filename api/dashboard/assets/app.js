@@ -141,10 +141,9 @@
           const { value, done } = await reader.read();
           if (done) break;
           buf += value;
-          let cut;
-          while ((cut = buf.indexOf("\n\n")) >= 0) {
-            const frame = buf.slice(0, cut);
-            buf = buf.slice(cut + 2);
+          const frames = buf.split("\n\n");
+          buf = frames.pop();
+          for (const frame of frames) {
             let seq = 0;
             let type = "message";
             let data = "";
@@ -411,6 +410,8 @@
       this.tools = [];  // {lane, name, start, end, duration, args, result}
       this.start = null;
       this.end = null;
+      this.toolsVersion = 0;  // bumped by tool calls and results
+      this.samplesVersion = 0;  // bumped by finished samples
     }
     lane(d, t) {
       const key = laneKey(d);
@@ -447,6 +448,7 @@
           l.open.push(call);
           l.segs.push(call);
           this.tools.push(call);
+          this.toolsVersion += 1;
           break;
         }
         case "tool_result": {
@@ -458,6 +460,7 @@
             call.duration = d.duration_ms ?? t - call.start;
             call.result = d.result;
           }
+          this.toolsVersion += 1;
           if (l.open.length === 0) {
             l.genFrom = t;
             l.resumes.push(t);
@@ -468,6 +471,7 @@
           this.closeLane(this.lane(d, t), t);
           if (!this.samples.has(d.step)) this.samples.set(d.step, new Map());
           this.samples.get(d.step).set(d.sample, { answer: d.answer, tokens: d.tokens, finished: d.finished, error: d.error });
+          this.samplesVersion += 1;
           break;
         }
         case "unit_finished":
@@ -558,6 +562,9 @@
     let jobFinished = false;
     let streamEnded = false;
     let renderedEvents = 0;
+    let toolsDrawn = -1;
+    let samplesDrawn = -1;
+    let graphDrawn = null;
 
     const head = view.querySelector("#job-head");
     const dagBody = view.querySelector("#dag .body");
@@ -615,6 +622,8 @@
         })
         .join("");
       const tools = model.tools;
+      if (toolsDrawn === model.toolsVersion && tools.length) return;
+      toolsDrawn = model.toolsVersion;
       toolsBody.innerHTML = tools.length
         ? `<table class="tool-table"><thead><tr><th>Agent run</th><th>Tool</th><th>Arguments</th><th>Result</th><th class="num">Duration</th></tr></thead><tbody>
           ${tools.slice(-200).map((c) => `<tr class="tool-row" data-tool="${esc(c.name)}"><td>${esc(laneName(model.lanes.get(c.lane)))}</td><td>${esc(c.name)}</td>
@@ -625,6 +634,9 @@
     }
 
     function renderBestOf() {
+      if (samplesDrawn === model.samplesVersion && graph === graphDrawn) return;
+      samplesDrawn = model.samplesVersion;
+      graphDrawn = graph;
       const steps = (graph?.steps ?? []).filter((s) => s.kind === "best_of" || model.samples.has(s.id));
       if (!steps.length) {
         bestPanel.hidden = true;
@@ -656,6 +668,7 @@
 
     function renderEvents() {
       const evs = model.events;
+      view.querySelector("#event-count").textContent = `${evs.length}${streamEnded ? " (stream ended)" : " (live)"}`;
       if (renderedEvents === evs.length) return;
       const atBottom = eventsBox.scrollTop + eventsBox.clientHeight >= eventsBox.scrollHeight - 4;
       const from = Math.max(renderedEvents, evs.length - MAX_EVENT_LINES);
@@ -672,19 +685,30 @@
       eventsBox.appendChild(frag);
       while (eventsBox.childElementCount > MAX_EVENT_LINES) eventsBox.firstElementChild.remove();
       renderedEvents = evs.length;
-      view.querySelector("#event-count").textContent = `${evs.length}${streamEnded ? " (stream ended)" : " (live)"}`;
       if (atBottom) eventsBox.scrollTop = eventsBox.scrollHeight;
     }
 
+    // Only what changed is drawn again: the job's JSON (head, DAG, outputs), the events
+    // (lanes, samples, event list); running lanes grow at most once a second without events.
+    const dirty = { job: false, events: false };
+    let lastLanes = 0;
     const render = throttled(() => {
-      renderHead();
-      if (graph) dagBody.innerHTML = dagSvg(graph, job);
-      renderTimeline();
-      renderBestOf();
-      renderEvents();
-      if (job) view.querySelector("#outputs pre").textContent = job.outputs && Object.keys(job.outputs).length ? JSON.stringify(job.outputs, null, 2) : "–";
+      if (dirty.job) {
+        renderHead();
+        if (graph) dagBody.innerHTML = dagSvg(graph, job);
+        if (job) view.querySelector("#outputs pre").textContent = job.outputs && Object.keys(job.outputs).length ? JSON.stringify(job.outputs, null, 2) : "–";
+      }
+      const tick = !jobFinished && performance.now() - lastLanes > 1000;
+      if (dirty.events || dirty.job || tick) {
+        renderTimeline();
+        lastLanes = performance.now();
+      }
+      if (dirty.events || dirty.job) renderBestOf();
+      if (dirty.events) renderEvents();
+      dirty.job = dirty.events = false;
       view.dataset.ready = jobFinished && streamEnded ? "finished" : "live";
     }, RENDER_MS);
+    const ticker = setInterval(() => !jobFinished && render(), 1000);
 
     async function pollJob() {
       const r = await apiJson(`/v1/jobs/${encodeURIComponent(id)}`);
@@ -694,10 +718,14 @@
       }
       if (!r.ok) return true;
       job = r.body;
+      dirty.job = true;
       jobFinished = !["queued", "running"].includes(job.state);
       if (!graph) {
         const g = await apiJson(`/v1/jobs/${encodeURIComponent(id)}/graph`);
-        if (g.ok) graph = g.body;
+        if (g.ok) {
+          graph = g.body;
+          toolsDrawn = -1;  // lane names depend on the step kinds
+        }
         else dagBody.textContent = g.body?.error?.message ?? "no step graph";
       }
       render();
@@ -706,13 +734,15 @@
     const stopPoll = poller(pollJob, JOB_POLL_MS);
     streamEvents(id, (ev) => {
       model.add(ev);
+      dirty.events = true;
       if (ev.type === "step_finished" || ev.type === "step_started" || ev.type === "job_finished") pollJob().catch(() => {});
       render();
     }, abort.signal, () => {
       streamEnded = true;
+      dirty.events = true;
       render();
     });
-    return { dispose: () => (abort.abort(), stopPoll(), render.cancel()) };
+    return { dispose: () => (abort.abort(), stopPoll(), render.cancel(), clearInterval(ticker)) };
   }
 
   // ---- Engine page ---------------------------------------------------------------------------
