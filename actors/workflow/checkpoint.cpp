@@ -28,6 +28,19 @@ json optional_json(const std::optional<std::string>& s) {
   return s ? json(*s) : json(nullptr);
 }
 
+json tool_records_json(const std::vector<ToolCallRecord>& records) {
+  json out = json::array();
+  for (const auto& r : records)  // arguments as their text: exact round trips
+    out.push_back({{"name", r.name},
+                   {"arguments", r.arguments},
+                   {"ok", r.ok},
+                   {"result", r.result},
+                   {"duration_ms", r.duration_ms},
+                   {"attempts", r.attempts},
+                   {"turn", r.turn}});
+  return out;
+}
+
 json samples_json(const std::vector<SampleSummary>& samples) {
   json out = json::array();
   for (const auto& s : samples)
@@ -38,7 +51,8 @@ json samples_json(const std::vector<SampleSummary>& samples) {
                    {"error", s.error},
                    {"messages", s.messages},
                    {"unit", s.unit},
-                   {"sample", s.sample}});
+                   {"sample", s.sample},
+                   {"tool_records", tool_records_json(s.tool_records)}});
   return out;
 }
 
@@ -130,6 +144,25 @@ Result<Value> value_from(const json& j, const std::string& at) {
   return Value(std::move(items));
 }
 
+Result<std::vector<ToolCallRecord>> tool_records_from(const json& j, const std::string& at) {
+  if (!j.is_array()) return bad(at, "expected an array");
+  std::vector<ToolCallRecord> out;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    Reader r(j[i], at + "/" + std::to_string(i));
+    AGENTRT_TRY(r.object());
+    ToolCallRecord t;
+    CHECKPOINT_READ(t.name, r.text("name"));
+    CHECKPOINT_READ(t.arguments, r.text("arguments"));
+    CHECKPOINT_READ(t.ok, r.boolean("ok"));
+    CHECKPOINT_READ(t.result, r.text("result"));
+    CHECKPOINT_READ(t.duration_ms, r.number("duration_ms"));
+    CHECKPOINT_READ(t.attempts, r.small("attempts"));
+    CHECKPOINT_READ(t.turn, r.small("turn"));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 Result<std::vector<SampleSummary>> samples_from(const json& j, const std::string& at) {
   if (!j.is_array()) return bad(at, "expected an array");
   std::vector<SampleSummary> out;
@@ -145,6 +178,9 @@ Result<std::vector<SampleSummary>> samples_from(const json& j, const std::string
     CHECKPOINT_READ(s.messages, r.text("messages"));
     CHECKPOINT_READ(s.unit, r.small("unit"));
     CHECKPOINT_READ(s.sample, r.small("sample"));
+    if (j[i].contains("tool_records"))  // checkpoints written before records existed lack it
+      CHECKPOINT_READ(s.tool_records,
+                      tool_records_from(j[i]["tool_records"], r.ptr("tool_records")));
     out.push_back(std::move(s));
   }
   return out;

@@ -17,6 +17,9 @@ SampleSummary sample(int unit, int index) {
       R"([{"role":"user","content":"2 + 2?"},{"role":"assistant","content":"\u00e9 \ud83d\ude00"}])";
   s.unit = unit;
   s.sample = index;
+  if (index == 0)
+    s.tool_records.push_back({"calculator", R"({"expression":"2 + 2"})", index == 0,
+                              "error: after 3 attempts: \u00e9", 0.1 + 0.2, 3, 2});
   return s;
 }
 
@@ -51,6 +54,17 @@ void expect_equal(const SampleSummary& a, const SampleSummary& b) {
   EXPECT_EQ(a.messages, b.messages);
   EXPECT_EQ(a.unit, b.unit);
   EXPECT_EQ(a.sample, b.sample);
+  ASSERT_EQ(a.tool_records.size(), b.tool_records.size());
+  for (std::size_t i = 0; i < a.tool_records.size(); ++i) {
+    const auto &x = a.tool_records[i], &y = b.tool_records[i];
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.arguments, y.arguments);
+    EXPECT_EQ(x.ok, y.ok);
+    EXPECT_EQ(x.result, y.result);
+    EXPECT_EQ(x.duration_ms, y.duration_ms);
+    EXPECT_EQ(x.attempts, y.attempts);
+    EXPECT_EQ(x.turn, y.turn);
+  }
 }
 
 TEST(Checkpoint, StepResultRoundTripsThroughText) {
