@@ -262,23 +262,66 @@
             <td class="num">${fmtInt(jobSum(j, "tool_calls"))}</td></tr>`;
         })
         .join("");
-      count.textContent = `${jobs.length} job(s)${jobs.length >= 200 ? " (newest 200)" : ""}`;
+      count.textContent = `${jobs.length} job(s)${jobs.length >= 200 ? " (the newest 200)" : ""}`;
     }, RENDER_MS);
-    // Jobs come oldest first, a page at a time: read up to 10 pages, show the newest 200.
-    const stop = poller(async () => {
+    // Jobs come oldest first (id order; a cursor is the last id seen). Without a filter the
+    // first poll reads up to 10 pages; later ones read only the jobs after the newest id seen
+    // and refresh the unfinished ones shown (?state=running and ?state=queued, short lists by
+    // the server's capacity, then each job that left them). With a filter: the filtered list
+    // (up to 10 pages) on every poll for queued and running, every 5th for finished states.
+    const shown = new Map();  // id -> job: the newest 200
+    let maxId = "";
+    let polls = 0;
+    async function walk(state, from, pages) {
       let all = [];
-      let cursor = "";
-      for (let page = 0; page < 10; ++page) {
+      let cursor = from;
+      for (let page = 0; page < pages; ++page) {
         const q = new URLSearchParams({ limit: "1000" });
-        if (filter) q.set("state", filter);
+        if (state) q.set("state", state);
         if (cursor) q.set("cursor", cursor);
         const r = await apiJson(`/v1/jobs?${q}`);
-        if (!r.ok) return;
+        if (!r.ok) return null;
         all = all.concat(r.body.jobs ?? []);
         if (!r.body.next_cursor) break;
         cursor = r.body.next_cursor;
       }
-      jobs = all.slice(-200).reverse();
+      return all;
+    }
+    const stop = poller(async () => {
+      const n = polls++;
+      if (filter) {
+        if (!["queued", "running"].includes(filter) && n % 5 !== 0) return;
+        const all = await walk(filter, "", 10);
+        if (!all) return;
+        shown.clear();
+        for (const j of all.slice(-200)) shown.set(j.id, j);
+      } else {
+        const fresh = await walk("", maxId, 10);
+        if (!fresh) return;
+        for (const j of fresh) {
+          shown.set(j.id, j);
+          if (j.id > maxId) maxId = j.id;
+        }
+        const ids = [...shown.keys()].sort();
+        for (const id of ids.slice(0, Math.max(0, ids.length - 200))) shown.delete(id);
+        const open = [...shown.values()].filter((j) => j.state === "queued" || j.state === "running");
+        if (open.length) {
+          const live = new Map();
+          for (const st of ["running", "queued"]) {
+            const l = await walk(st, "", 1);
+            if (!l) return;
+            for (const j of l) live.set(j.id, j);
+          }
+          for (const j of open) {
+            if (live.has(j.id)) shown.set(j.id, live.get(j.id));
+            else {
+              const r = await apiJson(`/v1/jobs/${encodeURIComponent(j.id)}`);
+              if (r.ok) shown.set(j.id, r.body);
+            }
+          }
+        }
+      }
+      jobs = [...shown.values()].sort((a, b) => (a.id < b.id ? 1 : -1));
       render();
     }, LIST_POLL_MS);
     view.querySelector("#state-filter").addEventListener("change", (e) => {
