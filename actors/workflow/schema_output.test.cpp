@@ -52,6 +52,31 @@ TEST(SchemaOutput, ValueOfJson) {
             workflows::Value(std::vector<std::string>{"a", "2", R"({"b":null})", "[3]"}));
 }
 
+TEST(SchemaOutput, FieldsOfAPlainStepAndOfAMapStep) {
+  workflows::Step step;
+  step.output_schema = workflows::OutputSchemaSpec{"{}", {"items", "n", "missing"}, {}};
+  const std::string a = R"({"items": [{"q": "x"}, "two", 3], "n": 1.5})";
+  const std::string b = R"({"items": [], "n": null})";
+  std::map<std::string, workflows::Value> fields;
+  add_schema_fields(step, {&a}, fields);
+  // An array is a list (objects as JSON text): what a later map iterates.
+  EXPECT_EQ(fields.at("items"),
+            workflows::Value(std::vector<std::string>{R"({"q":"x"})", "two", "3"}));
+  auto items = fields.at("items").to_items("map.over");
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ(items->size(), 3u);
+  EXPECT_EQ(fields.at("n"), workflows::Value("1.5"));
+  EXPECT_EQ(fields.at("missing"), workflows::Value(""));
+  // A map step: one entry per item, each the property's text (arrays as JSON).
+  step.map = workflows::MapSpec{};
+  fields.clear();
+  const std::string bad = "not json";
+  add_schema_fields(step, {&a, &b, &bad, nullptr}, fields);
+  EXPECT_EQ(fields.at("items"),
+            workflows::Value(std::vector<std::string>{R"([{"q":"x"},"two",3])", "[]", "", ""}));
+  EXPECT_EQ(fields.at("n"), workflows::Value(std::vector<std::string>{"1.5", "", "", ""}));
+}
+
 TEST(SchemaOutput, ExampleFeedsAMapAndAsksToolAgentsForJson) {
   auto o = run(workflows::check_workflow_file(std::string(AGENTRT_SOURCE_DIR) +
                                               "/workflows/examples/schema_map.yaml"));
