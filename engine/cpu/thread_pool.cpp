@@ -31,7 +31,7 @@ void ThreadPool::run_items() {
   for (;;) {
     const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed);
     if (i >= n_) return;
-    (*fn_)(i);
+    call_(fn_, i);
   }
 }
 
@@ -79,14 +79,15 @@ void ThreadPool::worker_loop() {
   }
 }
 
-void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) {
+void ThreadPool::run(std::size_t n, Call call, const void* fn) {
   if (n == 0) return;
   if (workers_.empty() || n == 1) {
     for (std::size_t i = 0; i < n; ++i)
-      fn(i);
+      call(fn, i);
     return;
   }
-  fn_ = &fn;
+  call_ = call;
+  fn_ = fn;
   n_ = n;
   next_.store(0, std::memory_order_relaxed);
   left_.store(0, std::memory_order_relaxed);

@@ -14,7 +14,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -35,10 +34,17 @@ class ThreadPool {
   // Threads that take part in parallel_for, the caller included.
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Runs fn(i) once for every i in [0, n), spread over the pool; fn must not throw.
-  void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
+  // Runs fn(i) once for every i in [0, n), spread over the pool; fn must not throw. fn is
+  // called through a plain pointer (no std::function, so nothing is allocated per call).
+  template <class Fn>
+  void parallel_for(std::size_t n, const Fn& fn) {
+    run(
+        n, [](const void* f, std::size_t i) { (*static_cast<const Fn*>(f))(i); }, &fn);
+  }
 
  private:
+  using Call = void (*)(const void* fn, std::size_t i);
+  void run(std::size_t n, Call call, const void* fn);
   void worker_loop();
   void run_items();
   // Waits until generation_ differs from seen (or stop); returns the new generation.
@@ -54,7 +60,8 @@ class ThreadPool {
   std::atomic<std::uint64_t> entered_{0};
   std::atomic<std::size_t> left_{0};  // workers that joined the current job and finished
   std::atomic<bool> stop_{false};
-  const std::function<void(std::size_t)>* fn_ = nullptr;
+  Call call_ = nullptr;
+  const void* fn_ = nullptr;
   std::size_t n_ = 0;
   std::atomic<std::size_t> next_{0};
 };
