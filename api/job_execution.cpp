@@ -65,6 +65,8 @@ void apply_status(StepView& v, const wf::StepStatus& s) {
   v.units_total = s.units_total;
   v.units_done = s.units_done;
   v.error = s.error;
+  v.attempts = s.attempts;
+  v.reason = s.reason;
 }
 
 void apply_tool_records(StepView& v, const wf::StepResult& r) {

@@ -286,6 +286,8 @@ std::optional<nlohmann::json> JobManager::get(const std::string& id) const {
       v.units_total = live[i].units_total;
       v.units_done = live[i].units_done;
       v.error = live[i].error;
+      v.attempts = live[i].attempts;
+      v.reason = live[i].reason;
     }
   }
   return public_view(rec);

@@ -17,6 +17,8 @@ json step_json(const StepView& s) {
           {"units_total", s.units_total},
           {"units_done", s.units_done},
           {"error", s.error},
+          {"attempts", s.attempts},
+          {"reason", s.reason},
           {"tool_records", s.tool_records},
           {"tool_records_dropped", s.tool_records_dropped}};
 }
@@ -130,6 +132,10 @@ Result<JobRecord> job_record_from_json(const json& j) {
     AGENTRT_TRY(get_to(steps[i], "units_total", s.units_total, where));
     AGENTRT_TRY(get_to(steps[i], "units_done", s.units_done, where));
     AGENTRT_TRY(get_to(steps[i], "error", s.error, where));
+    if (steps[i].contains("attempts")) {  // records stored before they existed lack them
+      AGENTRT_TRY(get_to(steps[i], "attempts", s.attempts, where));
+      AGENTRT_TRY(get_to(steps[i], "reason", s.reason, where));
+    }
     if (steps[i].contains("tool_records")) {  // records stored before they existed lack it
       AGENTRT_TRY(get_to(steps[i], "tool_records", s.tool_records, where));
       AGENTRT_TRY(get_to(steps[i], "tool_records_dropped", s.tool_records_dropped, where));

@@ -33,6 +33,8 @@ struct StepView {
   int units_total = 0;
   int units_done = 0;
   std::string error;
+  int attempts = 0;      // the most attempts one of its units took (retries); 0: never started
+  std::string reason{};  // skipped: why ("when: ... is false", "step 'x' was skipped")
   // Its units' tool calls (actors/workflow/tool_records_json.h), at most
   // kMaxStepToolRecords; the rest are counted in tool_records_dropped.
   nlohmann::json tool_records = nlohmann::json::array();

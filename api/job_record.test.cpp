@@ -18,6 +18,8 @@ TEST(JobRecord, RoundTripsThroughJson) {
   r.steps = {StepView{"solve", "done", 12, 1, 40, 0.5, 1, 1, ""}};
   r.steps[0].tool_records = nlohmann::json::array({{{"name", "calculator"}, {"ok", true}}});
   r.steps[0].tool_records_dropped = 3;
+  r.steps[0].attempts = 2;
+  r.steps[0].reason = "when: x is false";
   r.created_ms = 5;
   r.updated_ms = 6;
   r.resumes = 2;

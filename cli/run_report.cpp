@@ -44,6 +44,8 @@ nlohmann::json step_json(const actors::workflow::StepResult& r) {
           {"tool_calls", r.status.tool_calls},
           {"seconds", r.status.elapsed},
           {"error", r.status.error},
+          {"attempts", r.status.attempts},
+          {"reason", r.status.reason},
           {"output", to_json(r.output)},
           {"fields", fields},
           {"samples", samples_json(r.samples)}};
