@@ -12,6 +12,7 @@
   const JOB_POLL_MS = 1000;
   const LIST_POLL_MS = 2000;
   const METRICS_POLL_MS = 2000;
+  const METRICS_IDLE_POLL_MS = 10000;
   const HISTORY_POINTS = 300;
   const MAX_EVENT_LINES = 300;
   const view = document.getElementById("view");
@@ -790,7 +791,36 @@
 
   // ---- Engine page ---------------------------------------------------------------------------
   const history = [];  // snapshots kept across visits to the page: {t, model -> values}
-  let lastFamilies = null;
+
+  // /metrics scraped for the whole app, so the Engine page opens with a history: every 2 s
+  // while the Engine page listens, every 10 s otherwise (never while the tab is hidden).
+  const metricsFeed = (() => {
+    const listeners = new Set();
+    let stop = null;
+    async function scrape() {
+      const res = await api("/metrics");
+      if (!res.ok) return true;
+      history.push(snapshot(parseProm(await res.text())));
+      if (history.length > HISTORY_POINTS) history.splice(0, history.length - HISTORY_POINTS);
+      for (const f of listeners) f();
+      return true;
+    }
+    function restart() {
+      if (stop) stop();
+      stop = poller(scrape, listeners.size ? METRICS_POLL_MS : METRICS_IDLE_POLL_MS);
+    }
+    return {
+      start: () => stop || restart(),
+      subscribe(f) {
+        listeners.add(f);
+        restart();
+        return () => {
+          listeners.delete(f);
+          restart();
+        };
+      },
+    };
+  })();
 
   function snapshot(families) {
     const models = new Set();
@@ -944,15 +974,7 @@
       model = select.value;
       render();
     });
-    const stop = poller(async () => {
-      const res = await api("/metrics");
-      if (!res.ok) return true;
-      lastFamilies = parseProm(await res.text());
-      history.push(snapshot(lastFamilies));
-      if (history.length > HISTORY_POINTS) history.splice(0, history.length - HISTORY_POINTS);
-      render();
-      return true;
-    }, METRICS_POLL_MS);
+    const stop = metricsFeed.subscribe(render);
     const onResize = throttled(() => {
       makePlots();
       render();
@@ -998,4 +1020,5 @@
   });
   window.addEventListener("hashchange", route);
   route();
+  metricsFeed.start();
 })();
