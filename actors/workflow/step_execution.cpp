@@ -197,7 +197,9 @@ void WorkflowRunner::Impl::on_progress(int si, int unit, const Progress& p) {
     } else if (p.kind == ProgressKind::tool_result && p.call) {
       e.kind = RunEvent::Kind::tool_result;
       e.data = {{"name", p.call->name}, {"result", p.text}, {"duration_ms", p.duration_ms}};
-      e.line = who + p.call->name + " -> " + p.text;
+      char took[32];
+      std::snprintf(took, sizeof took, " (%.1f ms)", p.duration_ms);
+      e.line = who + p.call->name + " -> " + p.text + took;
     } else if (p.kind == ProgressKind::sample_done && p.sample_result) {
       const SampleResult& s = *p.sample_result;
       ended[i].push_back({s.finished, s.answer, s.result.generated_tokens, s.result.tool_calls,
