@@ -95,14 +95,19 @@ __attribute__((target("avx2,fma"), always_inline)) inline void tile256(
   }
 }
 
-// Tiles of NB weight rows by MA activation rows, NB * MA = 8 accumulators.
+// Tiles of NB weight rows by MA activation rows, NB * MA = 8 accumulators (8 weight rows in
+// flight for one activation row: about 12% more bandwidth than 4 on this 2-core VM). Every
+// accumulator sums over k in the same order, so a row's result does not depend on m.
 #define AGENTRT_SKINNY_BODY(TILE)                              \
   for (std::size_t i0 = 0; i0 < m; i0 += 8) {                  \
     const std::size_t rows = std::min<std::size_t>(8, m - i0); \
     const float* ai = a + i0 * lda;                            \
     float* ci = c + i0 * ldc;                                  \
     std::size_t j = n0;                                        \
-    if (rows <= 2) {                                           \
+    if (rows == 1) {                                           \
+      for (; j + 8 <= n1; j += 8)                              \
+        TILE<8, 1>(ai, lda, b, k, ci, ldc, j, rows, beta);     \
+    } else if (rows <= 2) {                                    \
       for (; j + 4 <= n1; j += 4)                              \
         TILE<4, 2>(ai, lda, b, k, ci, ldc, j, rows, beta);     \
     } else if (rows <= 4) {                                    \

@@ -94,6 +94,26 @@ TEST(Bf16Matmul, MatmulBtWithBf16WeightsMatchesReference) {
   }
 }
 
+// A row's result does not depend on how many rows share the call (decode batches).
+TEST(Bf16Matmul, RowResultIsIndependentOfBatchSize) {
+  std::mt19937 rng(11);
+  for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
+    if (static_cast<int>(isa) > static_cast<int>(detected_cpu_isa())) continue;
+    force_cpu_isa(isa);
+    const Case s{8, 77, 21};
+    Data d = random_data(s, rng);
+    std::vector<float> all(d.c.size(), 0.0f), one(d.ldc, 0.0f);
+    bf16_skinny_matmul(d.a.data(), d.lda, d.b.data(), s.k, all.data(), d.ldc, 8, 0, s.n, 0.0f);
+    for (std::size_t i = 0; i < 8; ++i) {
+      bf16_skinny_matmul(d.a.data() + i * d.lda, d.lda, d.b.data(), s.k, one.data(), d.ldc, 1, 0,
+                         s.n, 0.0f);
+      for (std::size_t j = 0; j < s.n; ++j)
+        ASSERT_EQ(one[j], all[i * d.ldc + j]) << cpu_isa_name(isa) << " row " << i << " col " << j;
+    }
+  }
+  force_cpu_isa(std::nullopt);
+}
+
 TEST(Bf16Matmul, WidensExactly) {
   std::vector<std::uint16_t> b(37);
   for (std::size_t i = 0; i < b.size(); ++i)
