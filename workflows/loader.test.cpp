@@ -259,7 +259,7 @@ TEST(Validator, AllErrorsAtOnceAndSortedOutput) {
 
 TEST(Loader, ExamplesAreValid) {
   for (const char* name : {"single_agent", "best_of_majority", "team_review", "map_questions",
-                           "loop_until_answer", "research_files", "when_branch"}) {
+                           "loop_until_answer", "research_files", "when_branch", "schema_map"}) {
     auto r = check_workflow_file(std::string(AGENTRT_SOURCE_DIR) + "/workflows/examples/" + name +
                                  ".yaml");
     EXPECT_TRUE(r.ok()) << name << "\n" << r.diagnostics.to_string();

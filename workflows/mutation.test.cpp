@@ -68,7 +68,7 @@ void check_located(const std::string& text) {
 TEST(Mutation, MutatedExamplesNeverCrashAndErrorsHavePlaces) {
   const char* names[] = {"single_agent.yaml",  "best_of_majority.yaml",  "team_review.yaml",
                          "map_questions.yaml", "loop_until_answer.yaml", "research_files.yaml",
-                         "when_branch.yaml"};
+                         "when_branch.yaml",   "schema_map.yaml"};
   std::mt19937_64 rng(20261201);
   int failing = 0, total = 0;
   for (const char* name : names) {
