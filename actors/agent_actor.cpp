@@ -19,23 +19,6 @@ using SteadyClock = std::chrono::steady_clock;
 // To self, delayed: re-pin the turn's KV before its slowest call is predicted to end.
 using prefetch_atom = caf::atom_constant<caf::atom("prefetch")>;
 
-// Text that follows a reply ending in its end-of-turn token: a user message and the next
-// generation prompt (as tool_results_suffix, for a user turn). Errors (unsupported): a
-// family this file does not know.
-Result<std::string> user_turn_suffix(chat::Family family, const std::string& text,
-                                     std::optional<bool> enable_thinking) {
-  if (family == chat::Family::chatml_qwen) {
-    std::string s = "\n<|im_start|>user\n" + text + "<|im_end|>\n<|im_start|>assistant\n";
-    if (enable_thinking.has_value() && !*enable_thinking) s += "<think>\n\n</think>\n\n";
-    return s;
-  }
-  if (family == chat::Family::llama3 || family == chat::Family::llama3_tools) {
-    return "<|start_header_id|>user<|end_header_id|>\n\n" + text +
-           "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
-  }
-  return make_error(ErrorCode::unsupported, "user turn: unknown chat family");
-}
-
 class Agent : public std::enable_shared_from_this<Agent> {
  public:
   Agent(caf::event_based_actor* self, AgentInit init) : self_(self), in_(std::move(init)) {}
@@ -54,6 +37,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   void on_tool_result(std::size_t idx, const std::string& text, bool ok, kv::Duration took);
   void end_of_reply(const TokenBatch& b);
   void maybe_continue();
+  void reprefill(std::vector<std::int32_t> prompt, const char* state,
+                 std::shared_ptr<const sampling::Constraint> constraint = nullptr);
   bool wants_json_turn() const;
   void json_turn();
   void finish(StopReason why);
@@ -70,6 +55,8 @@ class Agent : public std::enable_shared_from_this<Agent> {
   AgentInit in_;
   chat::Conversation conv_;
   std::optional<RequestId> req_;
+  std::vector<std::int32_t> held_;  // the tokens the sequence holds (next_prompt needs them)
+  std::optional<RequestId> stale_;  // a request ended by reprefill: its late batches are ignored
   bool cancel_pending_ = false;
   bool done_ = false;
   SteadyClock::time_point t0_ = SteadyClock::now();
@@ -109,8 +96,10 @@ void Agent::emit(ProgressKind kind, std::string text, const chat::ToolCall* call
 }
 
 void Agent::reset_turn() {
-  stream_.emplace(ctx().family);
-  decoder_.emplace(ctx().tokenizer, true);
+  const auto format = ctx().chat_template.tool_call_format();
+  stream_.emplace(format);
+  // Mistral's [TOOL_CALLS] and harmony's <|channel|> are special tokens: keep them.
+  decoder_.emplace(ctx().tokenizer, !chat::needs_special_tokens(format));
   content_.clear();
   parse_error_.reset();
   calls_.clear();
@@ -196,11 +185,12 @@ std::optional<int> Agent::turn_max_tokens() const {
 }
 
 void Agent::start() {
-  auto first = render_first_prompt(ctx().family, ctx().tokenizer,
+  auto first = render_first_prompt(ctx().chat_template, ctx().tokenizer,
                                    registry_of(in_.spec, *ctx().tools), in_.spec, in_.input);
   if (!first.ok()) return complete(first.error());
   conv_ = std::move(first->conversation);
   context_tokens_ = std::ssize(first->tokens);
+  held_ = first->tokens;
   reset_turn();
   emit(ProgressKind::state, "generating");
   if (in_.adopt) return;  // the sampler's request streams to us
@@ -225,7 +215,8 @@ void Agent::start() {
 
 void Agent::on_batch(const TokenBatch& b) {
   if (done_) return;
-  if (!req_ && b.id != 0) req_ = b.id;  // id 0: the request never started (queued, failed)
+  if (stale_ && b.id == *stale_) return;  // the request reprefill() ended
+  if (!req_ && b.id != 0) req_ = b.id;    // id 0: the request never started (queued, failed)
   if (b.cancelled || (cancel_pending_ && b.id == 0))
     return complete(make_error(ErrorCode::cancelled, "agent '" + in_.spec.name + "': cancelled"));
   if (cancel_pending_) return on_cancel();
@@ -238,6 +229,7 @@ void Agent::on_batch(const TokenBatch& b) {
 }
 
 bool Agent::on_token(std::int32_t token, float logprob) {
+  held_.push_back(token);
   ++res_.generated_tokens;
   ++turn_tokens_;
   logprob_sum_ += logprob;
@@ -374,14 +366,17 @@ void Agent::maybe_continue() {
     ++res_.tool_errors;
     conv_.messages.push_back({chat::Role::tool, texts.back(), {}, {}, {}, {}});
   }
-  auto suffix = tool_results_suffix(ctx().family, texts, in_.spec.enable_thinking);
-  if (!suffix.ok()) {
+  auto next =
+      next_prompt(ctx().chat_template, ctx().tokenizer, conv_, held_, in_.spec.enable_thinking);
+  if (!next.ok()) {
     stop_request();
-    return complete(suffix.error().with_context("agent '" + in_.spec.name + "'"));
+    return complete(next.error().with_context("agent '" + in_.spec.name + "'"));
   }
+  if (next->reprefill) return reprefill(std::move(next->tokens), "resumed");
   ResumeMsg msg;
   msg.id = *req_;
-  msg.appended = ctx().tokenizer.encode(*suffix, false);
+  msg.appended = std::move(next->tokens);
+  held_.insert(held_.end(), msg.appended.begin(), msg.appended.end());
   context_tokens_ += turn_tokens_ + std::ssize(msg.appended);
   msg.max_tokens = turn_max_tokens();
   msg.pause_at_eos = turn_ttl();
@@ -408,15 +403,20 @@ void Agent::json_turn() {
   std::string ask = "Now give only your final answer, as JSON";
   ask += in_.spec.output_schema.empty() ? "."
                                         : " matching this JSON schema:\n" + in_.spec.output_schema;
-  auto suffix = user_turn_suffix(ctx().family, ask, in_.spec.enable_thinking);
-  if (!suffix.ok()) {  // the caller finds the answer is not JSON of the schema
+  conv_.messages.push_back({chat::Role::user, ask, {}, {}, {}, {}});
+  auto next =
+      next_prompt(ctx().chat_template, ctx().tokenizer, conv_, held_, in_.spec.enable_thinking);
+  if (!next.ok()) {  // the caller finds the answer is not JSON of the schema
+    conv_.messages.resize(conv_.messages.size() - 2);  // finish() adds the reply again
     stop_request();
     return finish(StopReason::final_answer);
   }
-  conv_.messages.push_back({chat::Role::user, ask, {}, {}, {}, {}});
+  if (next->reprefill)
+    return reprefill(std::move(next->tokens), "json answer", in_.spec.output_constraint);
   ResumeMsg msg;
   msg.id = *req_;
-  msg.appended = ctx().tokenizer.encode(*suffix, false);
+  msg.appended = std::move(next->tokens);
+  held_.insert(held_.end(), msg.appended.begin(), msg.appended.end());
   context_tokens_ += turn_tokens_ + std::ssize(msg.appended);
   msg.max_tokens = turn_max_tokens();
   msg.pause_at_eos = turn_ttl();
@@ -427,6 +427,37 @@ void Agent::json_turn() {
       .then([this, keep = shared_from_this()](const GenerateReply& r) {
         if (r.error) complete(r.error->with_context("agent '" + in_.spec.name + "': resume"));
       });
+}
+
+// The template renders the conversation other than the sequence holds it (Jinja templates
+// only): the whole new prompt is prefilled as a new request (the prefix cache serves what
+// still matches); the paused one ends.
+void Agent::reprefill(std::vector<std::int32_t> prompt, const char* state,
+                      std::shared_ptr<const sampling::Constraint> constraint) {
+  if (req_) stale_ = *req_;
+  stop_request();
+  held_ = prompt;
+  context_tokens_ = std::ssize(prompt);
+  reset_turn();
+  emit(ProgressKind::state, state);
+  GenerateMsg msg;
+  msg.request.prompt = std::move(prompt);
+  msg.request.params = in_.spec.sampling;
+  msg.request.params.max_tokens = *turn_max_tokens();
+  if (constraint) msg.request.params.constraint = std::move(constraint);
+  msg.request.program = in_.program;
+  msg.pause_at_eos = turn_ttl();
+  msg.subscribers.push_back(caf::actor_cast<caf::actor>(self_));
+  self_->request(ctx().engine, caf::infinite, generate_atom::value, std::move(msg))
+      .then(
+          [this, keep = shared_from_this()](const GenerateReply& r) {
+            if (r.error) return complete(r.error->with_context("agent '" + in_.spec.name + "'"));
+            if (!req_ && r.id != 0) req_ = r.id;
+            if (cancel_pending_) on_cancel();
+          },
+          [this, keep = shared_from_this()](const caf::error& e) {
+            complete(make_error(ErrorCode::internal, "engine actor: " + to_string(e)));
+          });
 }
 
 void Agent::stop_request() {

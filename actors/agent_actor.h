@@ -46,6 +46,8 @@ struct AgentContext {
   int block_size = 16;
   std::function<RuntimeMetrics()> metrics;  // the engine loop's latest snapshot
   bool host_tier = false;  // evicted KV goes to host RAM: prefetch before a tool's end
+  // The model's chat template (family renderer or Jinja): prompts and the tool-call format.
+  chat::ChatTemplate chat_template = chat::ChatTemplate::of_family(chat::Family::chatml_qwen);
 };
 
 using AgentDone = std::function<void(Result<AgentResult>)>;

@@ -79,9 +79,6 @@ Status Runtime::Impl::check_agent(const AgentSpec& a) const {
   for (const auto& t : a.tools)
     if (!registry_of(a, *tools).find(t))
       return make_error(ErrorCode::invalid_argument, where + ": unknown tool '" + t + "'");
-  if (!chat.family())  // B-INTERIM: until the agent actor renders through ctx->chat_template
-    return make_error(ErrorCode::unsupported,
-                      where + ": agents need a hand-written chat family (Qwen, Llama-3)");
   return ok_status();
 }
 
@@ -205,6 +202,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
     return l ? l->metrics() : RuntimeMetrics{};
   };
   ctx->host_tier = eo.host_tier_bytes > 0;
+  ctx->chat_template = impl->chat;
   impl->ctx = ctx;
   std::unique_ptr<Runtime> rt(new Runtime(std::move(impl)));
   for (const auto& t : options.tools)

@@ -152,7 +152,7 @@ Status Sampler::check_spec() const {
 
 void Sampler::start() {
   if (auto st = check_spec(); !st.ok()) return complete(st.error());
-  auto first = render_first_prompt(ctx().family, ctx().tokenizer,
+  auto first = render_first_prompt(ctx().chat_template, ctx().tokenizer,
                                    registry_of(in_.spec, *ctx().tools), in_.spec, in_.input);
   if (!first.ok()) return complete(first.error());
   const int n = in_.best.n;
