@@ -45,12 +45,18 @@ class Backend {
   // rows draw from Sampler's distribution, the draw fixed by (seed, step), not by Sampler's
   // generator. out[i].logprob is the chosen token's raw log-softmax when want_logprobs (else
   // 0). Errors: those of forward(); a params count other than plan.seqs.size(); unsupported
-  // where samples_on_device() is false.
+  // where samples_on_device() is false. A row whose params[i].mask >= 0 draws only among
+  // the tokens of masks' mask number params[i].mask (its logprob is then under the masked
+  // logits), after calling masks.fill when set (see DeviceTokenMasks); backends whose
+  // masks_on_device() is false refuse masks (unsupported).
   virtual bool samples_on_device() const { return false; }
+  virtual bool masks_on_device() const { return false; }
   virtual Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
-                                bool want_logprobs, std::vector<DeviceSample>& out) {
+                                const DeviceTokenMasks& masks, bool want_logprobs,
+                                std::vector<DeviceSample>& out) {
     (void)plan;
     (void)params;
+    (void)masks;
     (void)want_logprobs;
     (void)out;
     return make_error(ErrorCode::unsupported, name() + ": forward_sample is not supported");

@@ -360,6 +360,69 @@ TEST(Engine, TinyTemperatureIsGreedyOnTheDevice) {
   EXPECT_EQ(run(true, 1e-6f), greedy);
 }
 
+// Allows token (3 + 5k) % 32 at output position k, then only its end token 31 (complete).
+class Stride final : public sampling::Constraint {
+ public:
+  class State final : public sampling::ConstraintState {
+   public:
+    void allowed(sampling::TokenMask& mask) const override {
+      if (k_ < 3) mask.set((3 + 5 * k_) % 32);
+      if (k_ == 3) mask.set(31);
+    }
+    bool accept(std::int32_t token) override {
+      if (k_ >= 3 || token != (3 + 5 * k_) % 32) return false;
+      ++k_;
+      return true;
+    }
+    bool complete() const override { return k_ == 3; }
+    std::unique_ptr<sampling::ConstraintState> clone() const override {
+      return std::make_unique<State>(*this);
+    }
+
+   private:
+    int k_ = 0;
+  };
+  std::unique_ptr<sampling::ConstraintState> start() const override {
+    return std::make_unique<State>();
+  }
+  std::span<const std::int32_t> end_tokens() const override { return end_; }
+
+ private:
+  std::vector<std::int32_t> end_{31};
+};
+
+// Structured output on a backend that applies token masks: the host computes each step's
+// mask from the tokens so far, the device draws within it, and the tokens equal the
+// host-sampled ones (greedy and sampled); with logprobs the batch samples on the host.
+TEST(Engine, ConstrainedRowsSampleOnTheDeviceWithTheirMasks) {
+  auto run = [](bool on_device, float temperature, int logprobs) {
+    Rig rig(32);
+    rig.backend.on_device = on_device;
+    auto r = req(4, 6, 8);
+    r.params.temperature = temperature;
+    r.params.logprobs = logprobs;
+    r.params.constraint = std::make_shared<Stride>();
+    r.params.stop_token_ids = {31};  // the constraint's end token ends the turn
+    EXPECT_TRUE(rig.engine->add_request(r).ok());
+    std::vector<std::int32_t> tokens;
+    while (rig.engine->has_work()) {
+      auto ev = rig.engine->step();
+      EXPECT_TRUE(ev.ok());
+      for (const auto& e : *ev)
+        if (e.kind == EventKind::token) tokens.push_back(e.token);
+    }
+    const bool device = on_device && logprobs < 0;
+    EXPECT_EQ(rig.backend.masked_rows, device ? 4 : 0);
+    EXPECT_EQ(rig.backend.device_rows.size(), device ? 4u : 0u);
+    return tokens;
+  };
+  const std::vector<std::int32_t> want{3, 8, 13, 31};  // 31: the end token, once complete
+  EXPECT_EQ(run(false, 0.0f, -1), want);
+  EXPECT_EQ(run(true, 0.0f, -1), want);
+  EXPECT_EQ(run(true, 0.8f, -1), want);  // one allowed token: any draw gives it
+  EXPECT_EQ(run(true, 0.0f, 0), want);   // logprobs: on the host
+}
+
 // max_requests bounds the requests held at once (forks included); finished ones free slots.
 TEST(Engine, MaxRequestsBoundsHeldRequests) {
   EngineOptions opt;

@@ -16,11 +16,14 @@ bool is_stop(const sampling::SamplingParams& p, const model::ModelConfig& config
 }
 
 // Params the backend's forward_sample() can serve: no penalties (they need the output so
-// far, on the host), no token constraint (structured output masks on the host) and no
-// top-logprob alternatives. Greedy ones always (the device gives
-// Sampler's token exactly); sampled ones when the options allow.
-bool device_samplable(const sampling::SamplingParams& p, bool sampled_on_device) {
-  return !p.constraint && (p.greedy() || sampled_on_device) && p.repetition_penalty == 1.0f &&
+// far, on the host) and no top-logprob alternatives. Greedy ones always (the device gives
+// Sampler's token exactly); sampled ones when the options allow. A token constraint
+// (structured output) when the backend applies masks (the host computes each row's mask,
+// the device draws within it), without logprobs (Sampler reports them unmasked).
+bool device_samplable(const sampling::SamplingParams& p, bool sampled_on_device,
+                      bool masks_on_device) {
+  return (!p.constraint || (masks_on_device && p.logprobs < 0)) &&
+         (p.greedy() || sampled_on_device) && p.repetition_penalty == 1.0f &&
          p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f && p.logprobs <= 0;
 }
 
@@ -84,24 +87,52 @@ Result<std::vector<EngineEvent>> Engine::step() {
   }
   // Batches whose every sequence the backend can sample on the device skip the logits'
   // trip to the host.
-  const bool on_device = deps_.backend->samples_on_device() &&
-                         std::all_of(plan.chunks.begin(), plan.chunks.end(), [&](const auto& ch) {
-                           return device_samplable(seqs_.at(ch.seq)->params, opt_.device_sampling);
-                         });
+  const bool masks = deps_.backend->masks_on_device();
+  const bool on_device =
+      deps_.backend->samples_on_device() &&
+      std::all_of(plan.chunks.begin(), plan.chunks.end(), [&](const auto& ch) {
+        return device_samplable(seqs_.at(ch.seq)->params, opt_.device_sampling, masks);
+      });
   Logits logits;
   std::vector<DeviceSample> sampled;
   if (on_device) {
     std::vector<DeviceSampling> rows;
+    std::vector<Seq*> constrained;  // the rows with masks, in mask order
     bool want_logprobs = false;
     for (const auto& ch : plan.chunks) {
-      const Seq& s = *seqs_.at(ch.seq);
+      Seq& s = *seqs_.at(ch.seq);
       const auto& p = s.params;
       // The device sees temperature 0 for every greedy row (SamplingParams::greedy).
       rows.push_back({p.greedy() ? 0.0f : p.temperature, p.top_k, p.top_p, p.min_p, s.seed,
                       static_cast<std::uint64_t>(s.tokens.size())});
       want_logprobs = want_logprobs || p.logprobs == 0;
+      if (!p.constraint || ch.start + ch.count != std::ssize(s.tokens)) continue;
+      rows.back().mask = static_cast<std::int32_t>(constrained.size());
+      constrained.push_back(&s);
     }
-    if (auto st = deps_.backend->forward_sample(batch, rows, want_logprobs, sampled); !st.ok()) {
+    // The masks are computed while the device runs the step (DeviceTokenMasks::fill).
+    const auto vocab = static_cast<std::size_t>(deps_.config->vocab_size);
+    const std::size_t words = (vocab + 63) / 64;
+    std::vector<std::uint64_t> mask_words(constrained.size() * words);
+    DeviceTokenMasks row_masks{mask_words.data(), static_cast<std::int32_t>(words),
+                               static_cast<std::int32_t>(constrained.size()), nullptr};
+    if (!constrained.empty()) {
+      row_masks.fill = [&] {
+        for (std::size_t m = 0; m < constrained.size(); ++m) {
+          Seq& s = *constrained[m];
+          const std::span<const std::int32_t> all(s.tokens);
+          const auto allowed = s.sampler->allowed_tokens(all.subspan(s.turn_start), vocab);
+          const auto out = mask_words.begin() + static_cast<std::ptrdiff_t>(m * words);
+          if (allowed.empty()) {
+            std::fill_n(out, words, ~0ull);  // nothing to fall back to: unconstrained
+          } else {
+            std::copy(allowed.begin(), allowed.end(), out);
+          }
+        }
+      };
+    }
+    if (auto st = deps_.backend->forward_sample(batch, rows, row_masks, want_logprobs, sampled);
+        !st.ok()) {
       return st.error().with_context("engine step");
     }
   } else if (auto st = deps_.backend->forward(batch, logits); !st.ok()) {

@@ -70,18 +70,32 @@ class ToyBackend final : public Backend {
     return ok_status();
   }
   // Device sampling as the CUDA backend offers it: records each row's DeviceSampling and
-  // picks the argmax of greedy rows (temperature 0), the lowest id of sampled ones.
+  // picks the argmax of greedy rows (temperature 0), the lowest id of sampled ones, among
+  // the tokens of the row's mask when it has one.
   bool samples_on_device() const override { return on_device; }
-  Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params, bool,
+  bool masks_on_device() const override { return on_device; }
+  Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                        const DeviceTokenMasks& masks, bool,
                         std::vector<DeviceSample>& out) override {
     Logits logits;
     AGENTRT_TRY(forward(plan, logits));
+    if (masks.fill) masks.fill();
     out.clear();
+    masked_rows += masks.count;
     for (std::size_t i = 0; i < params.size(); ++i) {
       device_rows.push_back(params[i]);
       const auto row = logits.row(static_cast<int>(i));
-      const auto best = std::max_element(row.begin(), row.end()) - row.begin();
-      out.push_back({params[i].temperature == 0.0f ? static_cast<std::int32_t>(best) : 0, 0.0f});
+      const std::uint64_t* m =
+          params[i].mask >= 0 ? masks.words + params[i].mask * masks.words_per_row : nullptr;
+      auto allowed = [m](std::size_t t) { return !m || ((m[t / 64] >> (t % 64)) & 1u); };
+      std::int32_t best = -1, first = -1;
+      for (std::size_t t = 0; t < row.size(); ++t) {
+        if (!allowed(t)) continue;
+        if (first < 0) first = static_cast<std::int32_t>(t);
+        if (best < 0 || row[t] > row[static_cast<std::size_t>(best)])
+          best = static_cast<std::int32_t>(t);
+      }
+      out.push_back({params[i].temperature == 0.0f ? best : first, 0.0f});
     }
     return ok_status();
   }
@@ -90,6 +104,7 @@ class ToyBackend final : public Backend {
   int nan_at_pos = -1;  // the logits row of a chunk ending at this position gets an inf
   bool on_device = false;
   std::vector<DeviceSampling> device_rows;
+  std::int64_t masked_rows = 0;  // masks passed to forward_sample
 
  private:
   std::size_t at(std::int32_t b, int i) const {

@@ -81,13 +81,17 @@ class CudaBackend final : public Backend {
   cudaStream_t stream() const { return stream_; }
   // Samples one token per logits row of the last forward_device() on the GPU (params: one
   // per row) and copies only the tokens back (and, when logprobs is set, each token's raw
-  // logprob). Errors: a params count that differs from logit_rows(), a CUDA failure.
+  // logprob). Rows with params[r].mask >= 0 first have the logits of tokens outside that
+  // mask set to -inf on the device (the masks are uploaded once per call). Errors: a params
+  // count that differs from logit_rows(), a mask index outside masks, a CUDA failure.
   Status sample_device(std::span<const SampleParams> params, std::vector<std::int32_t>& tokens,
-                       std::vector<float>* logprobs = nullptr);
+                       std::vector<float>* logprobs = nullptr, const DeviceTokenMasks& masks = {});
   // Backend's device sampling: forward_device() then sample_device().
   bool samples_on_device() const override { return true; }
+  bool masks_on_device() const override { return true; }
   Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
-                        bool want_logprobs, std::vector<DeviceSample>& out) override;
+                        const DeviceTokenMasks& masks, bool want_logprobs,
+                        std::vector<DeviceSample>& out) override;
 
   // Errors (nothing copied) when any id is outside [0, num_blocks).
   Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override;
@@ -162,7 +166,7 @@ class CudaBackend final : public Backend {
     DeviceBuffer meta, x, y, h, qkv, q, attn, gate_up, act, hl, logits;
     DeviceBuffer part_o16, part_lse16, part_o_tall, part_lse_tall;
     PinnedBuffer meta_host, logits_host, block_host;
-    DeviceBuffer pairs, sample_params, sampled;
+    DeviceBuffer pairs, sample_params, sampled, sample_masks;
     PinnedBuffer sample_host;
   };
 

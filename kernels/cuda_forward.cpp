@@ -289,12 +289,31 @@ Status CudaBackend::run_step() {
 }
 
 Status CudaBackend::sample_device(std::span<const SampleParams> params,
-                                  std::vector<std::int32_t>& tokens, std::vector<float>* logprobs) {
+                                  std::vector<std::int32_t>& tokens, std::vector<float>* logprobs,
+                                  const DeviceTokenMasks& masks) {
   const std::size_t n = static_cast<std::size_t>(step_.out_rows);
   if (params.size() != n) {
     return make_error(ErrorCode::invalid_argument,
                       "sample_device: " + std::to_string(params.size()) + " params for " +
                           std::to_string(n) + " logits rows");
+  }
+  const int words_per_row = (config_.vocab_size + 63) / 64;
+  for (const auto& p : params) {
+    if (p.mask >= masks.count || (p.mask >= 0 && masks.words_per_row != words_per_row)) {
+      return make_error(ErrorCode::invalid_argument,
+                        "sample_device: mask " + std::to_string(p.mask) + " of " +
+                            std::to_string(masks.count) + " (" +
+                            std::to_string(masks.words_per_row) + " words a mask, expected " +
+                            std::to_string(words_per_row) + ")");
+    }
+  }
+  if (masks.count > 0) {
+    const std::size_t mbytes = static_cast<std::size_t>(masks.count) *
+                               static_cast<std::size_t>(words_per_row) * sizeof(std::uint64_t);
+    AGENTRT_TRY(buf_.sample_masks.reserve(mbytes));
+    // Pageable source: the copy is staged by the driver and done when the call returns.
+    AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.sample_masks.get(), masks.words, mbytes,
+                                     cudaMemcpyHostToDevice, stream_));
   }
   const std::size_t pbytes = n * sizeof(SampleParams);
   const std::size_t back_bytes = n * 4 * (logprobs ? 2 : 1);
@@ -307,6 +326,12 @@ Status CudaBackend::sample_device(std::span<const SampleParams> params,
   // Tokens, then (when asked) logprobs, in one buffer: one copy back.
   auto* d_tokens = buf_.sampled.get<std::int32_t>();
   float* d_logprobs = logprobs ? reinterpret_cast<float*>(d_tokens + n) : nullptr;
+  if (masks.count > 0) {
+    AGENTRT_CUDA_TRY(
+        launch_apply_token_masks(buf_.logits.get<float>(), static_cast<int>(n), config_.vocab_size,
+                                 buf_.sample_params.get<SampleParams>(),
+                                 buf_.sample_masks.get<std::uint64_t>(), words_per_row, stream_));
+  }
   AGENTRT_CUDA_TRY(launch_sample(buf_.logits.get<float>(), static_cast<int>(n), config_.vocab_size,
                                  buf_.sample_params.get<SampleParams>(), d_tokens, d_logprobs,
                                  stream_));
@@ -324,7 +349,8 @@ Status CudaBackend::sample_device(std::span<const SampleParams> params,
 }
 
 Status CudaBackend::forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
-                                   bool want_logprobs, std::vector<DeviceSample>& out) {
+                                   const DeviceTokenMasks& masks, bool want_logprobs,
+                                   std::vector<DeviceSample>& out) {
   if (params.size() != plan.seqs.size()) {
     return make_error(ErrorCode::invalid_argument,
                       "forward_sample: " + std::to_string(params.size()) + " params for " +
@@ -337,9 +363,10 @@ Status CudaBackend::forward_sample(const BatchPlan& plan, std::span<const Device
     }
   }
   AGENTRT_TRY(forward_device(plan));
+  if (masks.fill) masks.fill();  // on the host while the device runs the step
   std::vector<std::int32_t> tokens;
   std::vector<float> logprobs;
-  AGENTRT_TRY(sample_device(params, tokens, want_logprobs ? &logprobs : nullptr));
+  AGENTRT_TRY(sample_device(params, tokens, want_logprobs ? &logprobs : nullptr, masks));
   out.resize(tokens.size());
   for (std::size_t i = 0; i < tokens.size(); ++i)
     out[i] = {tokens[i], want_logprobs ? logprobs[i] : 0.0f};

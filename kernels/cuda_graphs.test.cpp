@@ -136,7 +136,7 @@ TEST(CudaGraphs, ForwardSampleGreedyIsArgmaxOfForward) {
       const std::vector<float> rows = test::forward_logits(*b, plan);
       std::vector<DeviceSample> out;
       const std::vector<DeviceSampling> greedy(static_cast<std::size_t>(batch));
-      const Status st = b->forward_sample(plan, greedy, true, out);
+      const Status st = b->forward_sample(plan, greedy, {}, true, out);
       ASSERT_TRUE(st.ok()) << st.error().to_string();
       ASSERT_EQ(out.size(), static_cast<std::size_t>(batch));
       for (int r = 0; r < batch; ++r) {
@@ -153,7 +153,7 @@ TEST(CudaGraphs, ForwardSampleGreedyIsArgmaxOfForward) {
     // A params count that does not match the sequences is refused.
     std::vector<DeviceSample> out;
     const std::vector<DeviceSampling> two(2);
-    EXPECT_FALSE(b->forward_sample(decode_plan(3, 450), two, false, out).ok());
+    EXPECT_FALSE(b->forward_sample(decode_plan(3, 450), two, {}, false, out).ok());
   }
 }
 

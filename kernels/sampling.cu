@@ -192,6 +192,32 @@ __global__ void __launch_bounds__(kThreads)
 
 }  // namespace
 
+__global__ void apply_token_masks_kernel(float* logits, int vocab, const SampleParams* params,
+                                         const std::uint64_t* masks, int words_per_row) {
+  const int m = params[blockIdx.y].mask;
+  if (m < 0) return;
+  // One thread a token: coalesced writes; a warp's 32 tokens share one mask word.
+  const int t = blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= vocab) return;
+  const std::uint64_t bits = masks[static_cast<std::size_t>(m) * words_per_row + (t >> 6)];
+  if (!((bits >> (t & 63)) & 1ull))
+    logits[static_cast<std::size_t>(blockIdx.y) * vocab + t] = -INFINITY;
+}
+
+cudaError_t launch_apply_token_masks(float* logits, int rows, int vocab, const SampleParams* params,
+                                     const std::uint64_t* masks, int words_per_row,
+                                     cudaStream_t stream) {
+  if (vocab < 1 || static_cast<std::int64_t>(words_per_row) * 64 < vocab) {
+    return cudaErrorInvalidValue;
+  }
+  if (rows == 0) return cudaSuccess;
+  constexpr int kBlock = 256;
+  const dim3 grid((vocab + kBlock - 1) / kBlock, rows);
+  apply_token_masks_kernel<<<grid, kBlock, 0, stream>>>(logits, vocab, params, masks,
+                                                        words_per_row);
+  return cudaGetLastError();
+}
+
 cudaError_t launch_sample(const float* logits, int rows, int vocab, const SampleParams* params,
                           std::int32_t* tokens, float* logprobs, cudaStream_t stream) {
   if (vocab < 1) return cudaErrorInvalidValue;

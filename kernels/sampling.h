@@ -25,4 +25,12 @@ using SampleParams = DeviceSampling;
 cudaError_t launch_sample(const float* logits, int rows, int vocab, const SampleParams* params,
                           std::int32_t* tokens, float* logprobs, cudaStream_t stream);
 
+// Structured output: for each row r with params[r].mask >= 0, sets logits[r][t] = -inf for
+// every token t whose bit is clear in mask params[r].mask of `masks` (words_per_row 64-bit
+// words a mask; bit t % 64 of word t / 64). Rows without a mask are untouched. Device
+// pointers.
+cudaError_t launch_apply_token_masks(float* logits, int rows, int vocab, const SampleParams* params,
+                                     const std::uint64_t* masks, int words_per_row,
+                                     cudaStream_t stream);
+
 }  // namespace agentrt::kernels

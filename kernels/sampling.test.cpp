@@ -8,6 +8,7 @@
 #include <cmath>
 #include <iostream>
 #include <numeric>
+#include <random>
 
 #include "engine/sampling/sampler.h"
 #include "kernels/sampling.h"
@@ -184,6 +185,53 @@ TEST_F(GpuSampling, LogprobsAreRawLogSoftmaxOfTheChosenToken) {
   }
   // Row 0 is greedy: the argmax.
   EXPECT_EQ(tokens[0], std::max_element(logits.begin(), logits.begin() + vocab) - logits.begin());
+}
+
+// Structured output: rows with a mask draw only among its tokens (greedy: the best allowed
+// one, as Sampler does after masking to -inf); rows without one are untouched.
+TEST_F(GpuSampling, TokenMasksRestrictEachRowsDraw) {
+  const int vocab = 1000, rows = 4, words = (vocab + 63) / 64;
+  std::vector<float> logits(static_cast<std::size_t>(rows) * vocab);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> d(0.0f, 2.0f);
+  for (auto& x : logits)
+    x = d(rng);
+  // Mask 0: every third id; mask 1: only id 777.
+  std::vector<std::uint64_t> masks(2 * static_cast<std::size_t>(words), 0);
+  for (int t = 0; t < vocab; t += 3)
+    masks[static_cast<std::size_t>(t / 64)] |= 1ull << (t % 64);
+  masks[static_cast<std::size_t>(words + 777 / 64)] |= 1ull << (777 % 64);
+  std::vector<SampleParams> params(rows);
+  params[0].mask = 0;  // greedy, every third id
+  params[1].mask = 1;  // greedy, only 777
+  params[2].mask = 0;  // sampled, every third id
+  params[2].temperature = 1.0f;
+  params[2].seed = 11;
+  // params[3]: greedy, no mask
+  auto d_logits = test::upload(logits, Dtype::f32);
+  auto d_params = test::upload_raw(params);
+  auto d_masks = test::upload_raw(masks);
+  ASSERT_EQ(
+      launch_apply_token_masks(d_logits.get<float>(), rows, vocab, d_params.get<SampleParams>(),
+                               d_masks.get<std::uint64_t>(), words, nullptr),
+      cudaSuccess);
+  DeviceBuffer d_out;
+  ASSERT_TRUE(d_out.allocate(rows * 4).ok());
+  ASSERT_EQ(launch_sample(d_logits.get<float>(), rows, vocab, d_params.get<SampleParams>(),
+                          d_out.get<std::int32_t>(), nullptr, nullptr),
+            cudaSuccess);
+  std::vector<std::int32_t> out(rows);
+  ASSERT_EQ(cudaMemcpy(out.data(), d_out.get(), rows * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+  auto best = [&](int r, auto allowed) {
+    int b = -1;
+    for (int t = 0; t < vocab; ++t)
+      if (allowed(t) && (b < 0 || logits[r * vocab + t] > logits[r * vocab + b])) b = t;
+    return b;
+  };
+  EXPECT_EQ(out[0], best(0, [](int t) { return t % 3 == 0; }));
+  EXPECT_EQ(out[1], 777);
+  EXPECT_EQ(out[2] % 3, 0);
+  EXPECT_EQ(out[3], best(3, [](int) { return true; }));
 }
 
 }  // namespace

@@ -31,9 +31,8 @@ void ConstraintCursor::sync(std::span<const std::int32_t> output) {
   }
 }
 
-bool ConstraintCursor::mask_logits(std::span<float> logits,
-                                   std::span<const std::int32_t> extra_end) {
-  mask_.reset(logits.size());
+bool ConstraintCursor::compute_mask(std::size_t vocab, std::span<const std::int32_t> extra_end) {
+  mask_.reset(vocab);
   if (broken_) {
     for (std::int32_t t : constraint_->end_tokens())
       mask_.set(t);
@@ -44,7 +43,12 @@ bool ConstraintCursor::mask_logits(std::span<float> logits,
     for (std::int32_t t : extra_end)
       mask_.set(t);
   }
-  if (!mask_.any()) return false;
+  return mask_.any();
+}
+
+bool ConstraintCursor::mask_logits(std::span<float> logits,
+                                   std::span<const std::int32_t> extra_end) {
+  if (!compute_mask(logits.size(), extra_end)) return false;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const auto& words = mask_.words();
   for (std::size_t w = 0; w < words.size(); ++w) {

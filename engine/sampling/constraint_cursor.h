@@ -32,6 +32,10 @@ class ConstraintCursor {
   // ids) count as end tokens. Returns false, logits untouched, when no token is allowed.
   bool mask_logits(std::span<float> logits, std::span<const std::int32_t> extra_end);
 
+  // The mask mask_logits() applies, over `vocab` ids, in last_mask(). Returns false when no
+  // token is allowed.
+  bool compute_mask(std::size_t vocab, std::span<const std::int32_t> extra_end);
+
   // The token to emit when mask_logits() found none allowed: the first end token, or -1.
   std::int32_t fallback_token(std::span<const std::int32_t> extra_end) const;
 

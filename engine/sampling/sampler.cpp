@@ -174,6 +174,20 @@ Sampler::Sampler(const SamplingParams& params, std::uint64_t default_seed)
   if (params_.constraint) cursor_.emplace(params_.constraint);
 }
 
+std::span<const std::uint64_t> Sampler::allowed_tokens(std::span<const std::int32_t> output,
+                                                       std::size_t vocab) {
+  if (!cursor_) return {};
+  cursor_->sync(output);
+  if (!cursor_->compute_mask(vocab, params_.stop_token_ids)) {
+    const std::int32_t end = cursor_->fallback_token(params_.stop_token_ids);
+    if (end < 0 || static_cast<std::size_t>(end) >= vocab) return {};
+    fallback_.reset(vocab);
+    fallback_.set(end);
+    return fallback_.words();
+  }
+  return cursor_->last_mask().words();
+}
+
 SampledToken Sampler::sample(std::span<const float> logits, std::span<const std::int32_t> prompt,
                              std::span<const std::int32_t> output) {
   SampledToken result;

@@ -48,12 +48,21 @@ class Sampler {
   SampledToken sample(std::span<const float> logits, std::span<const std::int32_t> prompt,
                       std::span<const std::int32_t> output);
 
+  // For a draw made elsewhere (a backend that samples on the device): the tokens this
+  // request may draw next over `vocab` ids, as sample() would mask them after `output`, in
+  // words of 64 ids (bit t set: token t allowed); when none is allowed, only the token
+  // sample() would emit then (the first end token). Empty when there is no constraint, or
+  // nothing to fall back to (sample() takes the argmax then). Valid until the next call.
+  std::span<const std::uint64_t> allowed_tokens(std::span<const std::int32_t> output,
+                                                std::size_t vocab);
+
  private:
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<float> work_;
   std::vector<std::int32_t> index_;
   std::optional<ConstraintCursor> cursor_;  // when params.constraint is set
+  TokenMask fallback_;                      // allowed_tokens() when the constraint allows none
 };
 
 }  // namespace agentrt::sampling
