@@ -76,11 +76,28 @@ Result<NextPrompt> next_prompt(const chat::ChatTemplate& chat, const tokenizer::
     next.tokens = tok.encode(*suffix, false);
     return next;
   }
-  auto text = chat.render(conv, options_for(tok, enable_thinking));
+  // Replies as parse_reply gives them: content trimmed (a template writes the separator
+  // before a call itself).
+  chat::Conversation c = conv;
+  for (auto& m : c.messages) {
+    if (m.role != chat::Role::assistant) continue;
+    const std::size_t b = m.content.find_first_not_of(" \t\r\n");
+    m.content = b == std::string::npos
+                    ? std::string()
+                    : m.content.substr(b, m.content.find_last_not_of(" \t\r\n") - b + 1);
+  }
+  auto text = chat.render(c, options_for(tok, enable_thinking));
   if (!text.ok()) return text.error().with_context("next prompt");
   auto full = tok.encode(*text, false);
   if (full.size() > held.size() && std::equal(held.begin(), held.end(), full.begin())) {
     next.tokens.assign(full.begin() + static_cast<std::ptrdiff_t>(held.size()), full.end());
+    return next;
+  }
+  // The same text, tokenized otherwise (a model need not sample the canonical tokens of
+  // what it writes): append the rest of the text, as the family paths do.
+  if (auto held_text = tok.decode(held, false);
+      held_text.ok() && text->size() > held_text->size() && text->starts_with(*held_text)) {
+    next.tokens = tok.encode(std::string_view(*text).substr(held_text->size()), false);
     return next;
   }
   next.tokens = std::move(full);

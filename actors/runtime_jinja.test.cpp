@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -81,7 +82,10 @@ TEST(RuntimeJinja, AgentRunsOnATemplateNoFamilyMatches) {
   ASSERT_EQ(t.find("<|im_start|>"), std::string::npos);
   config["chat_template"] = t;
   ModelCopy model(config);
-  auto rt = Runtime::create(options(model.dir));
+  RuntimeOptions o = options(model.dir);
+  std::atomic<int> generates{0};
+  o.on_generate = [&](const EngineRequest&) { ++generates; };
+  auto rt = Runtime::create(o);
   ASSERT_TRUE(rt.ok()) << rt.error().to_string();
   EXPECT_FALSE((*rt)->chat_template().family().has_value());
   EXPECT_EQ((*rt)->chat_template().tool_call_format(), chat::ToolCallFormat::hermes);
@@ -91,6 +95,10 @@ TEST(RuntimeJinja, AgentRunsOnATemplateNoFamilyMatches) {
   EXPECT_GE(r->tool_calls, 1);
   EXPECT_EQ(r->stop, StopReason::final_answer);
   EXPECT_NE(r->output.find("Answer: 20"), std::string::npos) << r->output;
+  // enable_thinking false puts an empty <think></think> into the generation prompt, which
+  // Qwen's template drops from the history it renders back: each tool round is prefilled
+  // anew (the fast path appends instead, keeping it); the run is the same.
+  EXPECT_EQ(generates.load(), r->turns);
 
   auto fast = Runtime::create(options(fs::path(AGENTRT_SOURCE_DIR) / "models/tiny-calc"));
   ASSERT_TRUE(fast.ok());
@@ -102,6 +110,57 @@ TEST(RuntimeJinja, AgentRunsOnATemplateNoFamilyMatches) {
   EXPECT_EQ(r->generated_tokens, f->generated_tokens);
   EXPECT_EQ((*rt)->agent_prefix_tokens(solver()).value(),
             (*fast)->agent_prefix_tokens(solver()).value());
+}
+
+// A template that renders a call back other than the model wrote it (two spaces after
+// "name":): the held tokens are not a prefix of the re-render, so each tool round is
+// prefilled anew as a new engine request, and the run still completes.
+// Without the think block the re-render extends what the paused sequence holds: every
+// tool round is appended to it (one engine request for the whole run).
+TEST(RuntimeJinja, TurnsAppendWhenTheReRenderExtendsTheHeldTokens) {
+  chat::Json config = tiny_calc_config();
+  std::string t = config["chat_template"].get<std::string>();
+  for (std::size_t p; (p = t.find("'<|im_start|>")) != std::string::npos;)
+    t.replace(p, 13, "'<|im_' + 'start|>");
+  config["chat_template"] = t;
+  ModelCopy model(config);
+  RuntimeOptions o = options(model.dir);
+  std::atomic<int> generates{0};
+  o.on_generate = [&](const EngineRequest&) { ++generates; };
+  auto rt = Runtime::create(o);
+  ASSERT_TRUE(rt.ok()) << rt.error().to_string();
+  AgentSpec a = solver();
+  a.enable_thinking = std::nullopt;
+  a.max_turns = 3;
+  auto r = (*rt)->run_agent(a, kProblem);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_GE(r->tool_calls, 1);
+  EXPECT_GE(r->turns, 2);
+  EXPECT_EQ(generates.load(), 1);
+}
+
+TEST(RuntimeJinja, ReplyRenderedBackDifferentlyIsPrefilledAnew) {
+  chat::Json config = tiny_calc_config();
+  std::string t = config["chat_template"].get<std::string>();
+  for (std::size_t p; (p = t.find("'<|im_start|>")) != std::string::npos;)
+    t.replace(p, 13, "'<|im_' + 'start|>");
+  const std::string call = "{\"name\": \"' }}";
+  const std::size_t at = t.find(call);
+  ASSERT_NE(at, std::string::npos);
+  t.replace(at, call.size(), "{\"name\":  \"' }}");
+  config["chat_template"] = t;
+  ModelCopy model(config);
+  RuntimeOptions o = options(model.dir);
+  std::atomic<int> generates{0};
+  o.on_generate = [&](const EngineRequest&) { ++generates; };
+  auto rt = Runtime::create(o);
+  ASSERT_TRUE(rt.ok()) << rt.error().to_string();
+  auto r = (*rt)->run_agent(solver(), kProblem);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_GE(r->tool_calls, 1);
+  EXPECT_GE(r->turns, 2);
+  EXPECT_EQ(generates.load(), r->turns) << "one engine request per turn: each was prefilled anew";
+  EXPECT_GT(r->cached_tokens, 0) << "the prefix cache serves the unchanged start";
 }
 
 TEST(RuntimeJinja, PlainTemplateRunsAgentsWithoutTools) {
