@@ -8,12 +8,15 @@
 //     the real templates): the suffix text is written directly (tool_results_suffix,
 //     user_message_suffix);
 //   - any other template (Jinja): the whole conversation is rendered again with the
-//     generation prompt and tokenized; when the tokens the sequence holds (its prompt and
-//     the reply as generated) are a prefix of it, the rest is appended. Otherwise (the model
-//     wrote its reply other than the template renders it back, or the template rewrites
-//     history, e.g. drops earlier reasoning) the sequence is prefilled anew from the full
-//     rendering: the prefix cache serves the part that still matches. Either way the KV
-//     holds exactly the tokens a re-render gives.
+//     generation prompt (replies with their content trimmed, as parse_reply gives them) and
+//     tokenized; when the tokens the sequence holds (its prompt and the reply as generated)
+//     are a prefix of it, the rest is appended; when they differ only in tokenization (they
+//     decode to a prefix of the rendered text: a model need not sample canonical tokens),
+//     the rest of the text is appended, as the family paths do. Otherwise (the model wrote
+//     its reply other than the template renders it back, or the template rewrites history,
+//     e.g. Qwen3 drops an empty <think></think> or earlier reasoning) the sequence is
+//     prefilled anew from the full rendering: the prefix cache serves the part that still
+//     matches. Either way the KV holds the text a re-render gives.
 #pragma once
 
 #include <optional>
