@@ -110,8 +110,9 @@ TEST(OpenAiRoutes, ToolChoiceRequiredOrNamedMakesTheModelCall) {
     const auto args = json::parse(msg["tool_calls"][0]["function"]["arguments"].get<std::string>());
     EXPECT_TRUE(args["expression"].is_string()) << args.dump();
   }
-  // After the tool result tiny-calc answers without a call: required continues the reply
-  // from its own text into a call.
+  // After the tool result tiny-calc answers without a call. tool_choice required makes the
+  // reply a call from its first token, under the call's grammar (api/forced_call.h): the
+  // call parses and its arguments follow the tool's parameters schema.
   json after = beads_request();
   const json first = json::parse(c.Post("/v1/chat/completions", after.dump(), kJson)->body);
   const json reply = first["choices"][0]["message"];
@@ -126,9 +127,24 @@ TEST(OpenAiRoutes, ToolChoiceRequiredOrNamedMakesTheModelCall) {
   const json& fc = forced["choices"][0];
   EXPECT_EQ(fc["finish_reason"], "tool_calls") << forced.dump();
   ASSERT_TRUE(fc["message"].contains("tool_calls")) << forced.dump();
-  EXPECT_EQ(fc["message"]["content"], answer["choices"][0]["message"]["content"]);
+  EXPECT_TRUE(fc["message"]["content"].is_null() || fc["message"]["content"] == "")
+      << forced.dump();
+  const json fargs =
+      json::parse(fc["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>());
+  ASSERT_TRUE(fargs.is_object()) << forced.dump();
+  EXPECT_EQ(fargs.size(), 1u) << fargs.dump();  // additionalProperties of the call: only
+  EXPECT_TRUE(fargs["expression"].is_string()) << fargs.dump();  // the schema's key
   EXPECT_LE(forced["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(),
             forced["usage"]["prompt_tokens"].get<int>());
+  // A tool whose parameters use a keyword the grammar does not support: the call is forced
+  // by its opening only, after the reply's own text (the model first writes freely).
+  json loose = after;
+  loose["tools"][0]["function"]["parameters"]["properties"]["expression"]["pattern"] = "^[0-9]";
+  const json late = json::parse(c.Post("/v1/chat/completions", loose.dump(), kJson)->body);
+  const json& lc = late["choices"][0];
+  EXPECT_EQ(lc["finish_reason"], "tool_calls") << late.dump();
+  ASSERT_TRUE(lc["message"].contains("tool_calls")) << late.dump();
+  EXPECT_EQ(lc["message"]["content"], answer["choices"][0]["message"]["content"]);
   json none = beads_request();
   none["tool_choice"] = "none";
   const json msg = json::parse(c.Post("/v1/chat/completions", none.dump(), kJson)->body);

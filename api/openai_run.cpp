@@ -1,5 +1,7 @@
 // OpenAiCall: prompt, admission, the event loop over the choices, and session pins.
 #include "api/openai_run.h"
+
+#include "api/forced_call.h"
 #include "engine/grammar/json_schema_constraint.h"
 
 #include <spdlog/spdlog.h>
@@ -130,9 +132,17 @@ ApiOr<bool> OpenAiCall::prepare() {
     if (!rendered.ok()) return openai_error(rendered.error(), "/messages");
     auto prefix = forced_prefix(tmpl, req_.tool_choice, conv.tools);
     if (!prefix.ok()) return prefix.error();
-    // With one choice the model first writes freely (a model may explain before it calls);
-    // only a reply that ends without a call is continued from the forced call.
-    (req_.n == 1 ? late_force_ : forced_prefix_) = *prefix;
+    auto vocab = deps_.runtime->token_vocabulary();
+    if (auto fc = forced_call(tmpl.tool_call_format(), req_.tool_choice, conv.tools,
+                              vocab.ok() ? *vocab : nullptr)) {
+      // The call's grammar from the reply's first token: it parses, its arguments validate.
+      forced_prefix_ = fc->open;
+      req_.params.constraint = fc->constraint;
+    } else {
+      // With one choice the model first writes freely (a model may explain before it
+      // calls); only a reply that ends without a call is continued from the forced call.
+      (req_.n == 1 ? late_force_ : forced_prefix_) = *prefix;
+    }
     prompt_ends_thinking_ = forced_prefix_.empty() && rendered->ends_with("<think>\n");
     prompt_ = tok.encode(*rendered + forced_prefix_, false);
   } else if (req_.prompt_is_tokens) {
