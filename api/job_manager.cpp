@@ -305,7 +305,12 @@ nlohmann::json JobManager::list(std::optional<JobState> state, int limit,
       more = true;
       break;
     }
-    jobs.push_back(public_view(it->second));
+    json view = public_view(it->second);
+    // The list leaves out each step's tool-call records (GET /v1/jobs/{id} has them).
+    if (auto steps = view.find("steps"); steps != view.end() && steps->is_array())
+      for (auto& step : *steps)
+        step.erase("tool_records");
+    jobs.push_back(std::move(view));
     last = it->first;
   }
   return {{"jobs", jobs}, {"next_cursor", more ? json(last) : json()}};
