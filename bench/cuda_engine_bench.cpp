@@ -70,6 +70,7 @@ std::vector<std::int32_t> random_prompt(int n, int vocab, std::mt19937& rng) {
 struct RunResult {
   double seconds = 0;
   std::int64_t output_tokens = 0, steps = 0, preemptions = 0;
+  double mask_seconds = 0, masked_step_seconds = 0;  // EngineStats, structured output
 };
 
 // Queues `n` requests and steps the engine until every one has finished.
@@ -106,6 +107,8 @@ RunResult run_requests(Engine& engine, const Args& a, int n, int vocab, std::uin
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const EngineStats after = engine.stats();
   out.steps = after.steps - before.steps;
+  out.mask_seconds = after.mask_seconds - before.mask_seconds;
+  out.masked_step_seconds = after.masked_step_seconds - before.masked_step_seconds;
   out.preemptions = after.preemptions - before.preemptions;
   if (finished != n ||
       (a.constraint == nullptr && out.output_tokens != static_cast<std::int64_t>(n) * a.output)) {
@@ -180,6 +183,10 @@ int run(Args a) {
       r.seconds, static_cast<long long>(r.steps), static_cast<long long>(replays),
       static_cast<long long>(r.preemptions), out_tps, all_tps,
       r.steps > 0 ? r.seconds * 1e3 / static_cast<double>(r.steps) : 0.0);
+  if (a.constraint && r.steps > 0)
+    std::printf("  masks: %.3f ms of host time per step; forward_sample with masks %.3f ms\n",
+                r.mask_seconds * 1e3 / static_cast<double>(r.steps),
+                r.masked_step_seconds * 1e3 / static_cast<double>(r.steps));
   if (!a.json_path.empty()) {
     nlohmann::json j = {{"device", device},
                         {"shape", a.shape},

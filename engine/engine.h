@@ -129,6 +129,11 @@ struct EngineStats {
   std::int64_t decoded_tokens = 0;
   std::int64_t preemptions = 0;
   std::int64_t swap_preemptions = 0;  // of those, by swap (the rest dropped KV for recompute)
+  // Structured output on a device-sampling backend: constrained rows masked, and the host
+  // time the masks took (DeviceTokenMasks::fill) and the whole forward_sample call took.
+  std::int64_t masked_rows = 0;
+  double mask_seconds = 0.0;
+  double masked_step_seconds = 0.0;
 };
 
 class Engine {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -421,6 +422,29 @@ TEST(Engine, ConstrainedRowsSampleOnTheDeviceWithTheirMasks) {
   EXPECT_EQ(run(true, 0.0f, -1), want);
   EXPECT_EQ(run(true, 0.8f, -1), want);  // one allowed token: any draw gives it
   EXPECT_EQ(run(true, 0.0f, 0), want);   // logprobs: on the host
+}
+
+// Many constrained rows in one step: each row's mask comes from its own tokens.
+TEST(Engine, ManyConstrainedRowsGetTheirOwnMasks) {
+  Rig rig(64);
+  rig.backend.on_device = true;
+  for (int i = 0; i < 24; ++i) {
+    auto r = req(1 + i % 5, 4, 8);
+    r.params.constraint = std::make_shared<Stride>();
+    r.params.stop_token_ids = {31};
+    ASSERT_TRUE(rig.engine->add_request(r).ok());
+  }
+  std::map<RequestId, std::vector<std::int32_t>> tokens;
+  while (rig.engine->has_work()) {
+    auto ev = rig.engine->step();
+    ASSERT_TRUE(ev.ok());
+    for (const auto& e : *ev)
+      if (e.kind == EventKind::token) tokens[e.request].push_back(e.token);
+  }
+  ASSERT_EQ(tokens.size(), 24u);
+  for (const auto& [id, t] : tokens)
+    EXPECT_EQ(t, (std::vector<std::int32_t>{3, 8, 13, 31})) << "request " << id;
+  EXPECT_EQ(rig.backend.masked_rows, 24 * 4);
 }
 
 // max_requests bounds the requests held at once (forks included); finished ones free slots.

@@ -1,5 +1,6 @@
 // Engine::step(): one batch from the scheduler's plan, then sampling and turn ends.
 #include <algorithm>
+#include <chrono>
 
 #include "engine/engine.h"
 #include "engine/engine_internal.h"
@@ -118,7 +119,8 @@ Result<std::vector<EngineEvent>> Engine::step() {
                                static_cast<std::int32_t>(constrained.size()), nullptr};
     if (!constrained.empty()) {
       row_masks.fill = [&] {
-        for (std::size_t m = 0; m < constrained.size(); ++m) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto one = [&](std::size_t m) {
           Seq& s = *constrained[m];
           const std::span<const std::int32_t> all(s.tokens);
           const auto allowed = s.sampler->allowed_tokens(all.subspan(s.turn_start), vocab);
@@ -128,13 +130,23 @@ Result<std::vector<EngineEvent>> Engine::step() {
           } else {
             std::copy(allowed.begin(), allowed.end(), out);
           }
-        }
+        };
+        const std::size_t n = constrained.size();
+        for (std::size_t m = 0; m < n; ++m)
+          one(m);
+        stats_.masked_rows += static_cast<std::int64_t>(n);
+        stats_.mask_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       };
     }
+    const auto sample_start = std::chrono::steady_clock::now();
     if (auto st = deps_.backend->forward_sample(batch, rows, row_masks, want_logprobs, sampled);
         !st.ok()) {
       return st.error().with_context("engine step");
     }
+    if (!constrained.empty())
+      stats_.masked_step_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
   } else if (auto st = deps_.backend->forward(batch, logits); !st.ok()) {
     return st.error().with_context("engine step");
   }

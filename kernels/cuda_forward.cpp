@@ -307,22 +307,25 @@ Status CudaBackend::sample_device(std::span<const SampleParams> params,
                             std::to_string(words_per_row) + ")");
     }
   }
-  if (masks.count > 0) {
-    const std::size_t mbytes = static_cast<std::size_t>(masks.count) *
-                               static_cast<std::size_t>(words_per_row) * sizeof(std::uint64_t);
-    AGENTRT_TRY(buf_.sample_masks.reserve(mbytes));
-    // Pageable source: the copy is staged by the driver and done when the call returns.
-    AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.sample_masks.get(), masks.words, mbytes,
-                                     cudaMemcpyHostToDevice, stream_));
-  }
+  const std::size_t mbytes = static_cast<std::size_t>(std::max(masks.count, 0)) *
+                             static_cast<std::size_t>(words_per_row) * sizeof(std::uint64_t);
   const std::size_t pbytes = n * sizeof(SampleParams);
   const std::size_t back_bytes = n * 4 * (logprobs ? 2 : 1);
-  AGENTRT_TRY(buf_.sample_host.reserve(pbytes + back_bytes));
+  // Pinned staging, [params | tokens and logprobs back | masks]: the uploads stay
+  // asynchronous (a pageable source would hold the host until the stream reaches them).
+  AGENTRT_TRY(buf_.sample_host.reserve(pbytes + back_bytes + mbytes));
   AGENTRT_TRY(buf_.sample_params.reserve(pbytes));
   AGENTRT_TRY(buf_.sampled.reserve(back_bytes));
   std::memcpy(buf_.sample_host.get(), params.data(), pbytes);
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.sample_params.get(), buf_.sample_host.get(), pbytes,
                                    cudaMemcpyHostToDevice, stream_));
+  if (mbytes > 0) {
+    AGENTRT_TRY(buf_.sample_masks.reserve(mbytes));
+    char* staged = buf_.sample_host.get<char>() + pbytes + back_bytes;
+    std::memcpy(staged, masks.words, mbytes);
+    AGENTRT_CUDA_TRY(
+        cudaMemcpyAsync(buf_.sample_masks.get(), staged, mbytes, cudaMemcpyHostToDevice, stream_));
+  }
   // Tokens, then (when asked) logprobs, in one buffer: one copy back.
   auto* d_tokens = buf_.sampled.get<std::int32_t>();
   float* d_logprobs = logprobs ? reinterpret_cast<float*>(d_tokens + n) : nullptr;
