@@ -126,8 +126,13 @@ bool WorkflowRunner::Impl::retry_locked(int si, const PendingUnit& pu, const Err
   event.kind = RunEvent::Kind::unit_retry;
   event.step = step.id;
   event.unit = step.map ? pu.item : step.loop ? pu.iteration : -1;
-  event.data = {
-      {"attempt", pu.attempt + 1}, {"attempts", total}, {"error", e.message}, {"wait_ms", ms}};
+  // failed: the attempt that failed (the progress line's K of "attempt K/N"); attempt: the
+  // one that runs after the wait.
+  event.data = {{"failed", pu.attempt},
+                {"attempt", pu.attempt + 1},
+                {"attempts", total},
+                {"error", e.message},
+                {"wait_ms", ms}};
   event.line = (step.map ? "item " + std::to_string(pu.item) + ": " : std::string()) + "attempt " +
                std::to_string(pu.attempt) + "/" + std::to_string(total) + " failed (" + e.message +
                "); retrying in " + fmt_ms(ms);

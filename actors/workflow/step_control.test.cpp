@@ -290,6 +290,7 @@ TEST(StepControl, ARetryAfterATimeoutSucceeds) {
   for (const auto& e : x.events)
     if (e.kind == RunEvent::Kind::unit_retry) {
       ++retries;
+      EXPECT_EQ(e.data["failed"], 1);
       EXPECT_EQ(e.data["attempt"], 2);
       EXPECT_EQ(e.data["attempts"], 3);
       EXPECT_EQ(e.data["error"], "timed out after 4s (the step's timeout)");
