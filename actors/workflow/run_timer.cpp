@@ -50,7 +50,10 @@ std::uint64_t RunTimer::at(Clock::time_point when, std::function<void()> fn) {
         }
         auto first = st->pending.begin();
         if (first->first.first > Clock::now()) {
-          st->cv.wait_until(held, first->first.first);
+          // A copy: wait_until reads its deadline again after waking, when cancel() may
+          // have erased the entry.
+          const Clock::time_point deadline = first->first.first;
+          st->cv.wait_until(held, deadline);
           continue;
         }
         auto due = std::move(first->second);
