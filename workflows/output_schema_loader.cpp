@@ -7,78 +7,12 @@
 
 #include "engine/common/echo.h"
 #include "engine/grammar/schema_compiler.h"
+#include "workflows/yaml_json.h"
 
 namespace agentrt::workflows {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// YAML -> JSON, as tool schemas are read (tool_loader.cpp): plain scalars become booleans,
-// numbers or null when they read as one, quoted scalars stay strings; key order is kept.
-bool to_json(YamlReader& r, const YAML::Node& n, Json& out, const std::string& what, int depth,
-             int& budget) {
-  if (--budget < 0) {  // aliases can repeat a subtree exponentially often
-    if (budget == -1)
-      r.diags().error(r.loc(n), what + ": more than " + std::to_string(kMaxOutputSchemaNodes) +
-                                    " values (counting each alias' expansion)");
-    return false;
-  }
-  if (depth > kMaxOutputSchemaDepth) {
-    r.diags().error(r.loc(n), what + ": nested deeper than " +
-                                  std::to_string(kMaxOutputSchemaDepth) + " levels");
-    return false;
-  }
-  if (n.IsNull()) {
-    out = nullptr;
-    return true;
-  }
-  if (n.IsScalar()) {
-    const std::string& s = n.Scalar();
-    long long i = 0;
-    double d = 0;
-    if (n.Tag() == "!") {  // quoted
-      out = s;
-    } else if (s == "true" || s == "false") {
-      out = s == "true";
-    } else if (!s.empty() && YAML::convert<long long>::decode(n, i) &&
-               s.find_first_of(".eE") == std::string::npos) {
-      out = i;
-    } else if (!s.empty() &&
-               (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.') &&
-               YAML::convert<double>::decode(n, d) && std::isfinite(d)) {
-      out = d;
-    } else {
-      out = s;
-    }
-    return true;
-  }
-  if (n.IsSequence()) {
-    out = Json::array();
-    for (std::size_t i = 0; i < n.size(); ++i) {
-      Json item;
-      if (!to_json(r, n[i], item, what + "[" + std::to_string(i) + "]", depth + 1, budget))
-        return false;
-      out.push_back(std::move(item));
-    }
-    return true;
-  }
-  if (n.IsMap()) {
-    out = Json::object();
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      if (!it->first.IsScalar()) {
-        r.diags().error(r.loc(it->first), what + ": keys must be strings");
-        return false;
-      }
-      Json v;
-      const std::string key = it->first.Scalar();
-      if (!to_json(r, it->second, v, what + "." + key, depth + 1, budget)) return false;
-      out[key] = std::move(v);
-    }
-    return true;
-  }
-  r.diags().error(r.loc(n), what + ": unsupported YAML node");
-  return false;
-}
 
 // "~1" -> "/", "~0" -> "~" (RFC 6901).
 std::string unescape_token(const std::string& t) {
@@ -134,18 +68,10 @@ SourceLoc locate(YamlReader& r, const YAML::Node& root, const std::string& messa
 }  // namespace
 
 void load_output_schema(YamlReader& r, const YamlEntry& f, const std::string& what, Step& s) {
-  Json j;
   const bool text = f.value.IsScalar();
-  if (text) {
-    j = Json::parse(f.value.Scalar(), nullptr, false);
-    if (j.is_discarded()) {
-      r.diags().error(r.loc(f.value), what + ": expected a mapping or JSON object text, got '" +
-                                          echo_value(f.value.Scalar(), 40) + "'");
-      return;
-    }
-  } else if (int budget = kMaxOutputSchemaNodes; !to_json(r, f.value, j, what, 0, budget)) {
-    return;
-  }
+  auto read = read_yaml_json(r, f.value, what, kMaxOutputSchemaDepth, kMaxOutputSchemaNodes);
+  if (!read) return;
+  Json& j = *read;
   const Json* props = j.is_object() && j.contains("properties") ? &j["properties"] : nullptr;
   OutputSchemaSpec o;
   o.json = j.dump(-1, ' ', false, Json::error_handler_t::replace);
