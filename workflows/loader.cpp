@@ -10,6 +10,7 @@
 #include "engine/common/echo.h"
 
 #include "workflows/inputs.h"
+#include "workflows/kv_reuse_loader.h"
 #include "workflows/output_schema_loader.h"
 #include "workflows/step_control_loader.h"
 #include "workflows/tool_loader.h"
@@ -30,9 +31,9 @@ class Loader {
   Loader(std::string_view src, Workflow& wf, Diagnostics& d) : r_(src, d), wf_(wf) {}
 
   void top(const YAML::Node& root) {
-    auto e = r_.mapping(
-        root, "workflow",
-        {"name", "description", "models", "tools", "agents", "inputs", "steps", "outputs"});
+    auto e = r_.mapping(root, "workflow",
+                        {"name", "description", "models", "tools", "agents", "inputs", "steps",
+                         "outputs", "kv_reuse", "blend_recompute"});
     if (!e) return;
     r_.require(*e, root, "agents", "workflow");
     r_.require(*e, root, "steps", "workflow");
@@ -45,7 +46,9 @@ class Loader {
       if (x.key == "inputs") each(x, "inputs", &Loader::input);
       if (x.key == "outputs") each(x, "outputs", &Loader::output);
       if (x.key == "steps") steps(x);
+      load_kv_reuse(r_, x, "workflow", wf_.kv_reuse);
     }
+    check_kv_reuse(r_, *e, "workflow", wf_.kv_reuse);
     if (wf_.models.empty()) wf_.models.emplace_back().name = "default";
   }
 
@@ -110,7 +113,9 @@ class Loader {
     a.name = x.key;
     a.loc = r_.loc(x.key_node);
     if (!x.value.IsNull()) {
-      auto e = r_.mapping(x.value, what, {"model", "system", "tools", "sampling", "max_turns"});
+      auto e = r_.mapping(
+          x.value, what,
+          {"model", "system", "tools", "sampling", "max_turns", "kv_reuse", "blend_recompute"});
       if (!e) return;
       for (const auto& f : e->all()) {
         const std::string w = what + "." + f.key;
@@ -119,7 +124,9 @@ class Loader {
         if (f.key == "tools") r_.read(f, a.tools, w);
         if (f.key == "sampling") sampling(f, a.sampling, w);
         if (f.key == "max_turns") r_.read(f, a.max_turns, w, 1, 256);
+        load_kv_reuse(r_, f, what, a.kv_reuse);
       }
+      check_kv_reuse(r_, *e, what, a.kv_reuse);
     }
   }
 
@@ -206,9 +213,10 @@ class Loader {
       const YAML::Node id = n["id"];  // absent: an undefined node (IsScalar would throw)
       if (id.IsDefined() && id.IsScalar()) what = "step '" + echo_value(id.Scalar()) + "'";
     }
-    auto e = r_.mapping(n, what,
-                        {"id", "agent", "input", "after", "extract", "output_schema", "best_of",
-                         "map", "loop", "when", "timeout", "retries", "backoff"});
+    auto e = r_.mapping(
+        n, what,
+        {"id", "agent", "input", "after", "extract", "output_schema", "best_of", "map", "loop",
+         "when", "timeout", "retries", "backoff", "kv_reuse", "blend_recompute"});
     if (!e) return;
     Step s;
     s.loc = r_.loc(n);
@@ -229,8 +237,10 @@ class Loader {
       if (f.key == "map") map(f, s, what + ".map");
       if (f.key == "loop") loop(f, s, what + ".loop");
       load_step_control(r_, f, what, s);  // when, timeout, retries, backoff
+      load_kv_reuse(r_, f, what, s.kv_reuse);
     }
     check_step_control(r_, *e, what, s);
+    check_kv_reuse(r_, *e, what, s.kv_reuse);
     if (s.map && s.loop)
       r_.diags().error(s.loop->loc, what + ": a step has either 'map' or 'loop', not both");
     wf_.steps.push_back(std::move(s));

@@ -275,6 +275,27 @@ Result<Template> Template::parse(std::string_view text, std::size_t* error_offse
 }
 
 Result<Value> Template::render(const Lookup& lookup) const {
+  return render(lookup, nullptr);
+}
+
+namespace {
+
+// Marks for `v` placed at byte `at` of the rendered text: each item of a list (to_text
+// joins them with newlines), or the whole text.
+void mark_value(const Value& v, std::size_t at, int expr, std::vector<TemplateMark>& marks) {
+  if (!v.is_list()) {
+    if (!v.text().empty()) marks.push_back({at, at + v.text().size(), expr});
+    return;
+  }
+  for (const auto& item : v.list()) {
+    if (!item.empty()) marks.push_back({at, at + item.size(), expr});
+    at += item.size() + 1;
+  }
+}
+
+}  // namespace
+
+Result<Value> Template::render(const Lookup& lookup, std::vector<TemplateMark>* marks) const {
   std::vector<Value> values;
   for (const auto& e : exprs_) {
     Value v;
@@ -292,10 +313,23 @@ Result<Value> Template::render(const Lookup& lookup) const {
     }
     values.push_back(std::move(v));
   }
-  if (pieces_.size() == 1 && pieces_[0].expr >= 0) return values[0];
+  auto mark = [&](int expr, std::size_t at) {
+    if (marks && !exprs_[static_cast<std::size_t>(expr)].literal)
+      mark_value(values[static_cast<std::size_t>(expr)], at, expr, *marks);
+  };
+  if (pieces_.size() == 1 && pieces_[0].expr >= 0) {
+    mark(pieces_[0].expr, 0);
+    return values[0];
+  }
   std::string out;
-  for (const auto& p : pieces_)
-    out += p.expr >= 0 ? values[static_cast<std::size_t>(p.expr)].to_text() : p.literal;
+  for (const auto& p : pieces_) {
+    if (p.expr < 0) {
+      out += p.literal;
+      continue;
+    }
+    mark(p.expr, out.size());
+    out += values[static_cast<std::size_t>(p.expr)].to_text();
+  }
   return Value(std::move(out));
 }
 

@@ -30,6 +30,14 @@ struct TemplateExpr {
   std::string dotted() const;
 };
 
+// Where one expression's value landed in a rendered template: bytes [begin, end) of its
+// text (a list value: one mark per item). Literal expressions leave no mark.
+struct TemplateMark {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  int expr = 0;  // index into Template::expressions()
+};
+
 // The filters a template may use, with what each does (docs/workflows.md lists them).
 const std::vector<std::string>& template_filter_names();
 
@@ -47,6 +55,9 @@ class Template {
   // a list); otherwise the text with every expression's value in place (lists joined by
   // newlines). Errors (not_found): a path the lookup does not know.
   Result<Value> render(const Lookup& lookup) const;
+  // The same; `marks` (when not null) receives where each path expression's value lies in
+  // the value's text (Value::to_text), in order.
+  Result<Value> render(const Lookup& lookup, std::vector<TemplateMark>* marks) const;
 
   const std::vector<TemplateExpr>& expressions() const { return exprs_; }
   const std::string& text() const { return text_; }

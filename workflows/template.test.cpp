@@ -54,6 +54,37 @@ TEST(Template, SingleExpressionKeepsListsAndTextJoinsThem) {
   EXPECT_EQ(render("{{ xs | upper | json }}", v).text(), R"(["A","B","C"])");
 }
 
+TEST(Template, MarksWhereEachPathValueLands) {
+  std::map<std::string, Value> vars{{"inputs.doc", "the document"},
+                                    {"xs", std::vector<std::string>{"one", "", "three"}}};
+  auto lookup = [&](const std::vector<std::string>& path) -> std::optional<Value> {
+    std::string key;
+    for (std::size_t i = 0; i < path.size(); ++i)
+      key += (i ? "." : "") + path[i];
+    auto it = vars.find(key);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+  std::vector<TemplateMark> marks;
+  auto r = parse("Read {{ inputs.doc }} {{ 'lit' }}:\n{{ xs }}|{{ inputs.doc | upper }}")
+               .render(lookup, &marks);
+  ASSERT_TRUE(r.ok());
+  const std::string text = r->to_text();
+  ASSERT_EQ(marks.size(), 4u);  // the literal and the empty item leave none
+  std::vector<std::string> got;
+  for (const auto& m : marks)
+    got.push_back(text.substr(m.begin, m.end - m.begin));
+  EXPECT_EQ(got, (std::vector<std::string>{"the document", "one", "three", "THE DOCUMENT"}));
+  EXPECT_EQ(marks[1].expr, 2);
+  EXPECT_EQ(marks[3].expr, 3);
+  // A lone list expression: items in the joined text.
+  marks.clear();
+  r = parse("{{ xs }}").render(lookup, &marks);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(marks.size(), 2u);
+  EXPECT_EQ(r->to_text().substr(marks[1].begin, marks[1].end - marks[1].begin), "three");
+}
+
 TEST(Template, Filters) {
   std::map<std::string, Value> v{{"s", "  Hello\nWorld  "}, {"e", ""}};
   EXPECT_EQ(render("{{ s | trim | lower }}", v).text(), "hello\nworld");

@@ -74,6 +74,28 @@ const ModelSpec* Workflow::model_of(const AgentSpec& agent) const {
   return models.size() == 1 ? &models[0] : nullptr;
 }
 
+KvReuseSpec Workflow::kv_reuse_of(const AgentSpec& agent, const Step& step) const {
+  KvReuseSpec out;
+  for (const KvReuseSpec* s : {&kv_reuse, &agent.kv_reuse, &step.kv_reuse}) {
+    if (s->mode) out.mode = s->mode, out.loc = s->loc;
+    if (s->blend_recompute) out.blend_recompute = s->blend_recompute;
+  }
+  if (!out.mode) out.mode = KvReuseMode::exact;
+  return out;
+}
+
+void Workflow::override_kv_reuse(const KvReuseSpec& spec) {
+  kv_reuse = spec;
+  for (auto& a : agents)
+    a.kv_reuse = {};
+  for (auto& s : steps)
+    s.kv_reuse = {};
+}
+
+const char* to_string(KvReuseMode m) {
+  return m == KvReuseMode::blend ? "blend" : "exact";
+}
+
 const std::vector<std::string>& builtin_tool_names() {
   static const std::vector<std::string> names = {"calculator", "http", "command"};
   return names;

@@ -80,6 +80,20 @@ struct SamplingSpec {
   std::optional<std::uint64_t> seed;
 };
 
+// Cross-agent KV reuse beyond exact prefixes (issue 21): `kv_reuse: exact | blend` and
+// `blend_recompute: F` on the workflow, an agent or a step. Under blend the runtime marks
+// text that recurs in other agents' prompts (step outputs, map items, tool results, input
+// documents) and the engine may place its KV computed elsewhere, recomputing a fraction F
+// of its tokens. Unset fields inherit (step over agent over workflow); default exact.
+enum class KvReuseMode { exact, blend };
+const char* to_string(KvReuseMode m);
+
+struct KvReuseSpec {
+  std::optional<KvReuseMode> mode;
+  std::optional<double> blend_recompute;  // in [0, 1]; unset: the engine's default
+  SourceLoc loc;                          // of the kv_reuse value (unknown when unset)
+};
+
 struct AgentSpec {
   std::string name;
   Ref model;  // empty name: the workflow's only model, or the one named "default"
@@ -87,6 +101,7 @@ struct AgentSpec {
   std::vector<Ref> tools;
   SamplingSpec sampling;
   int max_turns = 8;
+  KvReuseSpec kv_reuse;
   SourceLoc loc;
 };
 
@@ -162,6 +177,7 @@ struct Step {
   static constexpr int kMaxTimeoutMs = 24 * 3600 * 1000;  // 24 h
   static constexpr int kMaxRetries = 10;
   static constexpr int kMaxBackoffMs = 3600 * 1000;  // 1 h, also each doubled wait's cap
+  KvReuseSpec kv_reuse;
 
   // map and loop wrap the unit of work, which is one agent run or one best-of.
   StepKind kind() const {
@@ -198,6 +214,7 @@ struct Workflow {
   std::vector<InputSpec> inputs;
   std::vector<Step> steps;
   std::vector<OutputSpec> outputs;
+  KvReuseSpec kv_reuse;
 
   const ModelSpec* find_model(const std::string& name) const;
   const ToolSpec* find_tool(const std::string& name) const;
@@ -206,6 +223,11 @@ struct Workflow {
   int step_index(const std::string& id) const;  // -1 when absent
   // The model an agent runs on: its named model, else "default", else the only model.
   const ModelSpec* model_of(const AgentSpec& agent) const;
+  // The KV reuse of `step` run by `agent`: each field from the step, else the agent, else
+  // the workflow; mode exact when none sets it.
+  KvReuseSpec kv_reuse_of(const AgentSpec& agent, const Step& step) const;
+  // A job's override (REST `kv_reuse`): replaces the setting at every level.
+  void override_kv_reuse(const KvReuseSpec& spec);
 };
 
 // The builtin tools the runtime provides.
