@@ -128,6 +128,42 @@ class Backend {
   // Undoes register_host_memory(p, ...). No-op for memory not registered.
   virtual void unregister_host_memory(void* p) { (void)p; }
 
+  // --- Segment KV for KvReuse::blend (issue 21). A backend whose token_kv_bytes() is 0
+  // cannot blend: the engine then computes segments as under exact. ---
+  // Bytes of one token's KV (every layer, K and V) as read_token_kv() writes it.
+  virtual std::size_t token_kv_bytes() const { return 0; }
+  // Copies the KV of positions [begin, begin + count) of the sequence whose blocks are
+  // `block_table` into `out` (count * token_kv_bytes()). Errors: bad positions or size.
+  virtual Status read_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                               std::int32_t count, std::span<std::byte> out) {
+    (void)block_table, (void)begin, (void)count, (void)out;
+    return make_error(ErrorCode::unsupported, name() + ": read_token_kv is not supported");
+  }
+  // Writes `in` (KV of consecutive tokens computed at positions source_begin, ...; a
+  // multiple of token_kv_bytes()) to positions begin, ... of `block_table`, the keys
+  // re-rotated by begin - source_begin. Errors as read_token_kv().
+  virtual Status place_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                std::span<const std::byte> in, std::int32_t source_begin) {
+    (void)block_table, (void)begin, (void)in, (void)source_begin;
+    return make_error(ErrorCode::unsupported, name() + ": place_token_kv is not supported");
+  }
+  // Runs `plan` as forward() would through layers [0, layer) and the K/V projection of
+  // `layer`, writing those layers' K/V of every chunk's tokens; no logits. Errors: those
+  // of forward(), a layer outside [0, num_layers).
+  virtual Status forward_kv_probe(const BatchPlan& plan, int layer) {
+    (void)plan, (void)layer;
+    return make_error(ErrorCode::unsupported, name() + ": forward_kv_probe is not supported");
+  }
+  // For each token of `in` (as place_token_kv() takes it), the squared L2 distance between
+  // its layer-`layer` K (re-rotated to its new position) and V and those now at positions
+  // begin, ... of `block_table`: out[i], one per token. Errors as read_token_kv().
+  virtual Status token_kv_deviation(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                    std::span<const std::byte> in, std::int32_t source_begin,
+                                    int layer, std::span<float> out) {
+    (void)block_table, (void)begin, (void)in, (void)source_begin, (void)layer, (void)out;
+    return make_error(ErrorCode::unsupported, name() + ": token_kv_deviation is not supported");
+  }
+
  protected:
   Status block_count_error(const char* what) const {
     return make_error(ErrorCode::invalid_argument,

@@ -103,6 +103,15 @@ Result<RequestId> Engine::add_request(EngineRequest request) {
                                                        std::to_string(max_context));
   }
   AGENTRT_TRY(check_token_ids(request.prompt, deps_.config->vocab_size, "prompt"));
+  if (request.kv_reuse == KvReuse::blend) {  // under exact, segments are ignored
+    AGENTRT_TRY(check_segments(request.segments, std::ssize(request.prompt)));
+    if (request.blend_recompute &&
+        !(*request.blend_recompute >= 0.0f && *request.blend_recompute <= 1.0f)) {
+      return make_error(
+          ErrorCode::invalid_argument,
+          "blend_recompute " + std::to_string(*request.blend_recompute) + " is outside [0, 1]");
+    }
+  }
   const auto& geo = deps_.backend->kv_geometry();
   const std::int64_t total =
       std::min<std::int64_t>(std::ssize(request.prompt) + request.params.max_tokens, max_context);

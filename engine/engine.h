@@ -24,7 +24,9 @@
 #include "engine/kv/clock.h"
 #include "engine/kv/host_tier.h"
 #include "engine/kv/kv_manager.h"
+#include "engine/kv_reuse.h"
 #include "engine/model/config.h"
+#include "engine/prompt_segment.h"
 #include "engine/sampling/sampler.h"
 #include "engine/scheduler/scheduler.h"
 
@@ -60,6 +62,10 @@ struct EngineOptions {
   // End-of-turn ids beyond the model config's eos_token_ids (e.g. the tokenizer's
   // eos_token): a sampled one finishes a turn as they do, unless params.ignore_eos.
   std::vector<std::int32_t> extra_eos_ids;
+  // Issue 21: EngineRequest::blend_recompute when a blend request leaves it unset, and the
+  // bytes the segment cache may hold (segment KV kept on the host, evicted LRU).
+  float blend_recompute = 0.15f;
+  std::size_t segment_cache_bytes = 64u << 20;
 };
 
 struct EngineDeps {
@@ -86,6 +92,11 @@ struct EngineRequest {
   // params.stop_token_ids) pauses, as an agent's turn does before its tool calls run; one
   // that reaches max_tokens ends the request.
   bool pause_only_at_stop = false;
+  // Issue 21. Spans of `prompt` ([begin, end) token indices, sorted, disjoint) whose KV the
+  // engine may take from the segment cache, computed in another context and placed here.
+  std::vector<PromptSegment> segments;   // engine/prompt_segment.h: {int32 begin, end}
+  KvReuse kv_reuse = KvReuse::exact;     // engine/kv_reuse.h: exact | blend
+  std::optional<float> blend_recompute;  // fraction in [0,1]; nullopt: engine default
 };
 
 // What Engine::resume changes for the turns to come; unset fields keep the request's own.
