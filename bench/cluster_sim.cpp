@@ -1,0 +1,756 @@
+// cluster_sim: a discrete-event simulation of G GPUs behind one coordinator (issue 20), past
+// what the test machines hold. The real Router (cluster/router.h) routes every agent turn
+// from the real KV events; each simulated GPU keeps its KV in a real KvManager (engine/kv)
+// over a FakeBlockMemory, so prefix hits, evictions, pins and their revocation are the
+// engine's own bookkeeping. No model runs: a step takes the time the Llama-3.1-8B shape took
+// on an H200 (bench/RESULTS.md, runs C and D), and the workload is bench/agentic_workload.h's
+// multi-turn agent programs, many at once. Reports per policy: prefix hit rate, tokens
+// prefilled, load imbalance, mean and p99 JCT, and the coordinator's CPU time per routed
+// request (measured wall time of route(), load reports and KV-event updates).
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <queue>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/agentic_workload.h"
+#include "cluster/router.h"
+#include "engine/kv/fake_block_memory.h"
+#include "engine/kv/kv_manager.h"
+
+namespace agentrt::bench {
+namespace {
+
+using cluster::NodeId;
+using WallClock = std::chrono::steady_clock;
+
+// The Llama-3.1-8B shape on one H200 (bench/RESULTS.md). Decode: the graph step over its
+// floor (weights + KV bytes over the copy bandwidth) was 1.46x / 1.42x / 1.39x at batch
+// 1 / 32 / 256 (run D, context 1024); 1.42x is used at every batch. Prefill: 32926 tok/s
+// for a 4096-token chunk from position 0 (run C), slowed with the context as attention's
+// FLOPs per token grow (4 x layers x hidden x position against ~15 GFLOP of weights).
+struct StepModel {
+  double weight_bytes = 15.0e9;
+  double kv_bytes_per_token = 32.0 * 8 * 128 * 2 * 2;  // layers x kv heads x dim x K,V x bf16
+  double copy_bandwidth = 4.236e12;
+  double decode_over_floor = 1.42;
+  double prefill_tok_s = 32926;
+  double attention_ctx_equal = 15.0e9 / (4.0 * 32 * 4096);  // position where attention = GEMMs
+
+  // One decode step of `batch` sequences holding `context` tokens in all.
+  double decode_s(std::size_t batch, double context) const {
+    if (batch == 0) return 0;
+    return decode_over_floor * (weight_bytes + context * kv_bytes_per_token) / copy_bandwidth;
+  }
+  // Prefill of n tokens at positions [start, start + n).
+  double prefill_s(std::int64_t n, std::int64_t start) const {
+    const double mid = static_cast<double>(start) + static_cast<double>(n) / 2;
+    const double slow = (1 + mid / attention_ctx_equal) / (1 + 2048 / attention_ctx_equal);
+    return static_cast<double>(n) / prefill_tok_s * slow;
+  }
+};
+
+struct SimOptions {
+  int gpus = 8;
+  int programs_per_gpu = 40;
+  double rate_per_gpu = 0.5;        // programs arriving per second per GPU
+  int families = 8;                 // agent types: programs of one share a system prompt
+  std::int64_t kv_tokens = 786432;  // per GPU: 0.9 x 141 GB - 16 GB weights - 8 GB, / 128 KiB
+  int block_size = 16;
+  int max_batch = 256;
+  std::int64_t token_budget = 8192;  // per step, decodes included (chunked prefill)
+  double pin_slack_s = 2.0;          // pin TTL = the tool's duration + this
+  std::uint64_t seed = 20;
+  std::string workload = "swe";
+  bool fake_memory = true;      // false: a BlockMemory that keeps nothing (large runs)
+  double load_report_s = 0.05;  // a GPU reports its load at most this often
+};
+
+// A BlockMemory that stores nothing: the simulation never reads KV back.
+class NullBlockMemory final : public kv::BlockMemory {
+ public:
+  std::size_t block_bytes() const override { return 1; }
+  Status copy(std::span<const std::pair<std::int32_t, std::int32_t>>) override {
+    return ok_status();
+  }
+  Status read(std::int32_t, std::span<std::byte>) override { return ok_status(); }
+  Status write(std::int32_t, std::span<const std::byte>) override { return ok_status(); }
+};
+
+struct Program {
+  ScriptedProgram script;
+  std::string name;
+  std::vector<std::int32_t> history;  // tokens of the conversation so far
+  std::vector<kv::BlockKey> keys;     // chained keys of history's full blocks
+  std::size_t turn = 0;
+  double arrival = 0;
+  NodeId node = -1;  // where its last turn ran
+  bool pinned = false;
+};
+
+struct Seq {
+  int prog = 0;
+  std::int64_t target = 0;    // prompt tokens to have computed before decoding
+  std::int64_t computed = 0;  // tokens committed in the KV manager
+  int out_left = 0;
+  bool admitted_once = false;
+};
+
+struct Gpu {
+  std::unique_ptr<kv::BlockMemory> memory;
+  std::unique_ptr<kv::KvManager> kv;
+  std::deque<int> waiting;  // seq ids
+  std::deque<int> prefill;
+  std::vector<int> running;
+  std::vector<std::optional<kv::BlockKey>> reported;  // key the router was told, per block
+  bool stepping = false;
+  bool fluid = false;  // a run of decode-only steps
+  double step_start = 0, step_len = 0;
+  int steps = 0;
+  std::uint64_t version = 0;
+  std::vector<std::pair<int, std::int64_t>> chunk;  // this step's prefill: (seq, tokens)
+  double busy_s = 0;
+  double last_report = -1;
+};
+
+struct Event {
+  double t = 0;
+  std::uint64_t order = 0;
+  enum Kind { arrival, tool_return, step_end } kind = arrival;
+  int who = 0;  // program or GPU
+  std::uint64_t version = 0;
+  bool operator>(const Event& o) const { return t != o.t ? t > o.t : order > o.order; }
+};
+
+struct PolicyResult {
+  std::string policy;
+  double hit_rate = 0, predicted_hit_rate = 0;
+  std::int64_t prompt_tokens = 0, hit_tokens = 0, prefilled_tokens = 0, recomputed_tokens = 0;
+  double imbalance = 0, mean_busy_s = 0, max_busy_s = 0;
+  double mean_jct_s = 0, p99_jct_s = 0, makespan_s = 0;
+  std::int64_t routed = 0, kv_events = 0, preemptions = 0, evictions = 0, pins_revoked = 0;
+  double route_us = 0, update_us = 0, coordinator_us = 0, hash_us = 0;
+  double routed_per_s = 0;  // simulated turns routed per simulated second
+  double saturation_per_s = 0;
+  std::size_t index_entries = 0;
+  double wall_s = 0;
+};
+
+class Sim {
+ public:
+  Sim(const SimOptions& o, std::unique_ptr<cluster::RoutingPolicy> policy)
+      : o_(o), router_(std::move(policy), router_options(o)) {}
+
+  PolicyResult run();
+
+ private:
+  static cluster::RouterOptions router_options(const SimOptions& o) {
+    cluster::RouterOptions r;
+    r.block_size = o.block_size;
+    return r;
+  }
+  template <class F>
+  auto coordinator(double& acc_ns, F&& f) {
+    const auto t0 = WallClock::now();
+    auto r = f();
+    acc_ns += std::chrono::duration<double, std::nano>(WallClock::now() - t0).count();
+    return r;
+  }
+  void push(double t, Event::Kind k, int who, std::uint64_t version = 0) {
+    events_.push(Event{t, ++order_, k, who, version});
+  }
+  std::int32_t output_token(int prog, std::size_t pos) const {
+    std::uint64_t x = (static_cast<std::uint64_t>(prog) << 32) ^ pos ^ o_.seed;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return static_cast<std::int32_t>(16 + x % 31000);
+  }
+  void make_programs_();
+  void extend_keys(Program& p);
+  void request_turn(int prog, double now);
+  void kick(int g, double now);
+  void start_step(int g, double now);
+  void end_step(int g, double now);
+  bool admit(int g, int s);
+  bool grow(int g, int s, std::int64_t tokens);
+  void preempt_last(int g);
+  void scan(int g, int s, std::size_t from_block, bool after_commit);
+  void turn_done(int g, int s, double now);
+  void report(int g);
+  void emit(NodeId g, cluster::KvEventKind kind, std::vector<kv::BlockKey> keys);
+
+  SimOptions o_;
+  StepModel model_;
+  cluster::Router router_;
+  kv::FakeClock clock_;
+  double now_ = 0;
+  std::vector<Program> programs_;
+  std::vector<Seq> seqs_;
+  std::vector<Gpu> gpus_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::uint64_t order_ = 0;
+  std::vector<double> jct_;
+  PolicyResult r_;
+  double route_ns_ = 0, update_ns_ = 0, hash_ns_ = 0;
+  std::int64_t predicted_hit_tokens_ = 0;
+};
+
+void Sim::make_programs_() {
+  WorkloadOptions w;
+  apply_workload_preset(o_.workload, w);
+  const int total = o_.gpus * o_.programs_per_gpu;
+  w.programs = total;
+  w.seed = o_.seed;
+  std::vector<ScriptedProgram> all = make_programs(w);
+  // Families: program i belongs to family i % families, whose system prompt replaces the
+  // shared one (make_programs gives every program the same one).
+  std::vector<std::vector<std::int32_t>> systems;
+  for (int f = 0; f < o_.families; ++f) {
+    WorkloadOptions one = w;
+    one.programs = 1;
+    one.seed = o_.seed * 1000 + static_cast<std::uint64_t>(f) + 1;
+    auto p = make_programs(one);
+    systems.emplace_back(p[0].prompt.begin(), p[0].prompt.begin() + w.system_tokens);
+  }
+  const double rate = o_.rate_per_gpu * o_.gpus;
+  programs_.resize(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    Program& p = programs_[i];
+    p.script = std::move(all[i]);
+    const auto& sys = systems[i % systems.size()];
+    std::copy(sys.begin(), sys.end(), p.script.prompt.begin());
+    p.name = "p" + std::to_string(i);
+    p.arrival = p.script.arrival / rate;
+    push(p.arrival, Event::arrival, static_cast<int>(i));
+  }
+}
+
+void Sim::extend_keys(Program& p) {
+  const auto t0 = WallClock::now();
+  const auto bs = static_cast<std::size_t>(o_.block_size);
+  kv::BlockKey parent = p.keys.empty() ? kv::root_key("sim") : p.keys.back();
+  while ((p.keys.size() + 1) * bs <= p.history.size()) {
+    std::span<const std::int32_t> part(p.history.data() + p.keys.size() * bs, bs);
+    parent = kv::chain_key(parent, part, "sim");
+    p.keys.push_back(parent);
+  }
+  hash_ns_ += std::chrono::duration<double, std::nano>(WallClock::now() - t0).count();
+}
+
+void Sim::request_turn(int prog, double now) {
+  Program& p = programs_[static_cast<std::size_t>(prog)];
+  extend_keys(p);
+  cluster::RouteRequest req;
+  req.blocks = p.keys;
+  req.program = p.name;
+  if (p.node >= 0) req.resume_of = p.node;
+  req.prompt_tokens = static_cast<std::int64_t>(p.history.size());
+  auto d = coordinator(route_ns_, [&] { return router_.decide(req); });
+  if (!d.ok()) {
+    std::cerr << "cluster_sim: " << d.error().to_string() << "\n";
+    std::exit(1);
+  }
+  const NodeId g = d->node;
+  predicted_hit_tokens_ += std::int64_t{d->match.blocks} * o_.block_size;
+  if (p.pinned && p.node >= 0 && p.node != g) {
+    // The program moves: its old node drops the pin (the coordinator tells it).
+    gpus_[static_cast<std::size_t>(p.node)].kv->unpin(prog);
+    emit(p.node, cluster::KvEventKind::unpinned, p.keys);
+    p.pinned = false;
+  }
+  p.node = g;
+  Seq s;
+  s.prog = prog;
+  s.target = static_cast<std::int64_t>(p.history.size());
+  s.out_left = p.script.turns[p.turn].output_tokens;
+  seqs_.push_back(s);
+  gpus_[static_cast<std::size_t>(g)].waiting.push_back(static_cast<int>(seqs_.size() - 1));
+  kick(g, now);
+}
+
+void Sim::emit(NodeId g, cluster::KvEventKind kind, std::vector<kv::BlockKey> keys) {
+  if (keys.empty()) return;
+  cluster::KvEvent e{g, kind, cluster::KvTierKind::device, std::move(keys)};
+  const Status st = coordinator(update_ns_, [&] { return router_.apply(e); });
+  if (!st.ok()) std::cerr << "cluster_sim: " << st.error().to_string() << "\n";
+}
+
+// Tells the router what changed in the blocks of seq `s` from `from_block` on: blocks
+// reclaimed from the cache for it (evicted), and, after a commit, blocks sealed (stored).
+void Sim::scan(int g, int s, std::size_t from_block, bool after_commit) {
+  Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+  auto table = gpu.kv->block_table(s);
+  std::vector<kv::BlockKey> evicted, stored;
+  for (std::size_t i = from_block; i < table.size(); ++i) {
+    const auto id = table[i];
+    auto& rep = gpu.reported[static_cast<std::size_t>(id)];
+    const kv::Block& b = gpu.kv->pool().block(id);
+    const std::optional<kv::BlockKey> now = b.indexed ? b.key : std::nullopt;
+    if (rep && rep != now) {
+      evicted.push_back(*rep);
+      rep.reset();
+    }
+    if (after_commit && now && !rep) {
+      stored.push_back(*now);
+      rep = now;
+    }
+  }
+  emit(g, cluster::KvEventKind::evicted, std::move(evicted));
+  emit(g, cluster::KvEventKind::stored, std::move(stored));
+}
+
+bool Sim::admit(int g, int s) {
+  Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+  Seq& q = seqs_[static_cast<std::size_t>(s)];
+  Program& p = programs_[static_cast<std::size_t>(q.prog)];
+  std::span<const std::int32_t> prompt(p.history.data(), static_cast<std::size_t>(q.target));
+  auto cached = gpu.kv->open(s, prompt);
+  if (!cached.ok()) return false;
+  if (!gpu.kv->reserve(s, q.target).ok()) {
+    gpu.kv->release(s);
+    return false;
+  }
+  if (p.pinned) {
+    gpu.kv->unpin(q.prog);  // the turn holds its blocks now
+    p.pinned = false;
+    emit(g, cluster::KvEventKind::unpinned,
+         std::vector<kv::BlockKey>(
+             p.keys.begin(), p.keys.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                  p.keys.size(), static_cast<std::size_t>(
+                                                                     *cached / o_.block_size)))));
+  }
+  q.computed = *cached;
+  if (!q.admitted_once) {
+    r_.prompt_tokens += q.target;
+    r_.hit_tokens += *cached;
+    q.admitted_once = true;
+  } else {
+    r_.recomputed_tokens += q.target - *cached;
+  }
+  r_.prefilled_tokens += q.target - *cached;
+  scan(g, s, 0, false);
+  return true;
+}
+
+bool Sim::grow(int g, int s, std::int64_t tokens) {
+  Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+  const std::size_t before = gpu.kv->block_table(s).size();
+  if (!gpu.kv->reserve(s, tokens).ok()) return false;
+  scan(g, s, before == 0 ? 0 : before - 1, false);
+  return true;
+}
+
+// Preempts the most recently admitted running sequence: its KV is released (its full
+// blocks stay cached) and it waits at the front of the queue, to be recomputed.
+void Sim::preempt_last(int g) {
+  Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+  const int s = gpu.running.back();
+  gpu.running.pop_back();
+  gpu.kv->release(s);
+  Seq& q = seqs_[static_cast<std::size_t>(s)];
+  q.target = static_cast<std::int64_t>(programs_[static_cast<std::size_t>(q.prog)].history.size());
+  q.computed = 0;
+  gpu.waiting.push_front(s);
+  ++r_.preemptions;
+}
+
+void Sim::kick(int g, double now) {
+  Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+  if (!gpu.stepping) {
+    start_step(g, now);
+    return;
+  }
+  if (!gpu.fluid) return;  // a prefill step ends soon; admission happens then
+  // Cut the decode run at the step in flight so the new turn is admitted there.
+  const int done = static_cast<int>(std::floor((now - gpu.step_start) / gpu.step_len)) + 1;
+  if (done >= gpu.steps) return;
+  gpu.steps = done;
+  ++gpu.version;
+  push(gpu.step_start + done * gpu.step_len, Event::step_end, g, gpu.version);
+}
+
+void Sim::start_step(int g, double now) {
+  Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+  while (!gpu.waiting.empty() &&
+         gpu.running.size() + gpu.prefill.size() < static_cast<std::size_t>(o_.max_batch)) {
+    const int s = gpu.waiting.front();
+    if (!admit(g, s)) break;
+    gpu.waiting.pop_front();
+    gpu.prefill.push_back(s);
+  }
+  if (now - gpu.last_report >= o_.load_report_s) {
+    gpu.last_report = now;
+    report(g);
+  }
+  gpu.chunk.clear();
+  double context = 0;
+  for (int s : gpu.running)
+    context += static_cast<double>(seqs_[static_cast<std::size_t>(s)].computed);
+  if (!gpu.prefill.empty()) {
+    // One mixed step: a decode token for every running sequence, prefill chunks after.
+    for (std::size_t i = 0; i < gpu.running.size();) {
+      const int s = gpu.running[i];
+      if (grow(g, s, seqs_[static_cast<std::size_t>(s)].computed + 1)) {
+        ++i;
+      } else {
+        preempt_last(g);
+      }
+    }
+    std::int64_t budget = o_.token_budget - static_cast<std::int64_t>(gpu.running.size());
+    double prefill_s = 0;
+    for (int s : gpu.prefill) {
+      if (budget <= 0) break;
+      const Seq& q = seqs_[static_cast<std::size_t>(s)];
+      const std::int64_t n = std::min(budget, q.target - q.computed);
+      gpu.chunk.emplace_back(s, n);
+      prefill_s += model_.prefill_s(n, q.computed);
+      budget -= n;
+    }
+    gpu.fluid = false;
+    gpu.steps = 1;
+    gpu.step_len = model_.decode_s(gpu.running.size(), context) + prefill_s;
+  } else if (!gpu.running.empty()) {
+    int k = INT32_MAX;
+    for (int s : gpu.running)
+      k = std::min(k, seqs_[static_cast<std::size_t>(s)].out_left);
+    for (std::size_t i = 0; i < gpu.running.size();) {
+      const int s = gpu.running[i];
+      if (grow(g, s, seqs_[static_cast<std::size_t>(s)].computed + k)) {
+        ++i;
+      } else {
+        preempt_last(g);
+      }
+    }
+    if (gpu.running.empty()) return start_step(g, now);
+    const double mid = context + static_cast<double>(gpu.running.size()) * k / 2.0;
+    gpu.fluid = true;
+    gpu.steps = k;
+    gpu.step_len = model_.decode_s(gpu.running.size(), mid);
+  } else {
+    gpu.stepping = false;
+    return;
+  }
+  gpu.stepping = true;
+  gpu.step_start = now;
+  ++gpu.version;
+  push(now + gpu.steps * gpu.step_len, Event::step_end, g, gpu.version);
+}
+
+void Sim::end_step(int g, double now) {
+  Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+  const int k = gpu.steps;
+  gpu.busy_s += k * gpu.step_len;
+  gpu.stepping = false;
+  const auto bs = static_cast<std::size_t>(o_.block_size);
+  std::vector<int> finished;
+  for (int s : gpu.running) {
+    Seq& q = seqs_[static_cast<std::size_t>(s)];
+    Program& p = programs_[static_cast<std::size_t>(q.prog)];
+    const auto from = static_cast<std::size_t>(q.computed);
+    for (int i = 0; i < k; ++i)
+      if (p.history.size() < from + static_cast<std::size_t>(k))
+        p.history.push_back(output_token(q.prog, p.history.size()));
+    const Status st =
+        gpu.kv->commit(s, std::span(p.history).subspan(from, static_cast<std::size_t>(k)));
+    if (!st.ok()) std::cerr << "cluster_sim: commit: " << st.error().to_string() << "\n";
+    q.computed += k;
+    q.out_left -= k;
+    scan(g, s, from / bs, true);
+    if (q.out_left <= 0) finished.push_back(s);
+  }
+  for (auto [s, n] : gpu.chunk) {
+    Seq& q = seqs_[static_cast<std::size_t>(s)];
+    Program& p = programs_[static_cast<std::size_t>(q.prog)];
+    const auto from = static_cast<std::size_t>(q.computed);
+    const Status st =
+        gpu.kv->commit(s, std::span(p.history).subspan(from, static_cast<std::size_t>(n)));
+    if (!st.ok()) std::cerr << "cluster_sim: commit: " << st.error().to_string() << "\n";
+    q.computed += n;
+    scan(g, s, from / bs, true);
+    if (q.computed >= q.target) {
+      gpu.prefill.erase(std::find(gpu.prefill.begin(), gpu.prefill.end(), s));
+      gpu.running.push_back(s);
+    }
+  }
+  gpu.chunk.clear();
+  for (int s : finished) {
+    gpu.running.erase(std::find(gpu.running.begin(), gpu.running.end(), s));
+    turn_done(g, s, now);
+  }
+  start_step(g, now);
+}
+
+void Sim::turn_done(int g, int s, double now) {
+  Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+  Seq& q = seqs_[static_cast<std::size_t>(s)];
+  Program& p = programs_[static_cast<std::size_t>(q.prog)];
+  const ScriptedTurn& turn = p.script.turns[p.turn];
+  ++p.turn;
+  if (p.turn == p.script.turns.size()) {
+    gpu.kv->release(s);
+    router_.program_done(p.name);
+    jct_.push_back(now - p.arrival);
+    p.history = {};
+    p.keys = {};
+    return;
+  }
+  const double ttl = turn.tool_seconds + o_.pin_slack_s;
+  if (gpu.kv
+          ->pin(q.prog, s,
+                std::chrono::duration_cast<kv::Duration>(std::chrono::duration<double>(ttl)))
+          .ok()) {
+    p.pinned = true;
+    extend_keys(p);
+    emit(g, cluster::KvEventKind::pinned, p.keys);
+  }
+  gpu.kv->release(s);
+  push(now + turn.tool_seconds, Event::tool_return, q.prog);
+}
+
+void Sim::report(int g) {
+  const Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+  cluster::NodeLoad load;
+  load.running = static_cast<std::int32_t>(gpu.running.size());
+  load.waiting = static_cast<std::int32_t>(gpu.waiting.size() + gpu.prefill.size());
+  for (int s : gpu.prefill) {
+    const Seq& q = seqs_[static_cast<std::size_t>(s)];
+    load.pending_tokens += q.target - q.computed;
+  }
+  load.free_blocks = gpu.kv->available_blocks();
+  const Status st = coordinator(update_ns_, [&] { return router_.report_load(g, load); });
+  if (!st.ok()) std::cerr << "cluster_sim: " << st.error().to_string() << "\n";
+}
+
+PolicyResult Sim::run() {
+  const auto wall0 = WallClock::now();
+  r_.policy = std::string(router_.policy().name());
+  const int num_blocks = static_cast<int>(o_.kv_tokens / o_.block_size);
+  gpus_.resize(static_cast<std::size_t>(o_.gpus));
+  for (int g = 0; g < o_.gpus; ++g) {
+    Gpu& gpu = gpus_[static_cast<std::size_t>(g)];
+    if (o_.fake_memory)
+      gpu.memory = std::make_unique<kv::testing::FakeBlockMemory>(num_blocks, o_.block_size);
+    else
+      gpu.memory = std::make_unique<NullBlockMemory>();
+    kv::KvManagerOptions ko;
+    ko.num_blocks = num_blocks;
+    ko.block_size = o_.block_size;
+    ko.model_fingerprint = "sim";
+    kv::KvManagerDeps deps;
+    deps.memory = gpu.memory.get();
+    deps.clock = &clock_;
+    auto m = kv::KvManager::create(ko, std::move(deps));
+    if (!m.ok()) {
+      std::cerr << "cluster_sim: " << m.error().to_string() << "\n";
+      std::exit(1);
+    }
+    gpu.kv = std::move(m).value();
+    gpu.reported.resize(static_cast<std::size_t>(num_blocks));
+    if (!router_.join(g, cluster::NodeInfo{"gpu" + std::to_string(g), num_blocks}).ok())
+      std::exit(1);
+  }
+  make_programs_();
+  while (!events_.empty()) {
+    const Event e = events_.top();
+    events_.pop();
+    if (e.t > now_) {
+      clock_.advance(
+          std::chrono::duration_cast<kv::Duration>(std::chrono::duration<double>(e.t - now_)));
+      now_ = e.t;
+    }
+    switch (e.kind) {
+      case Event::arrival: {
+        Program& p = programs_[static_cast<std::size_t>(e.who)];
+        p.history = p.script.prompt;
+        request_turn(e.who, now_);
+        break;
+      }
+      case Event::tool_return: {
+        Program& p = programs_[static_cast<std::size_t>(e.who)];
+        const auto& result = p.script.turns[p.turn - 1].result;
+        p.history.insert(p.history.end(), result.begin(), result.end());
+        request_turn(e.who, now_);
+        break;
+      }
+      case Event::step_end: {
+        Gpu& gpu = gpus_[static_cast<std::size_t>(e.who)];
+        if (e.version == gpu.version && gpu.stepping) end_step(e.who, now_);
+        break;
+      }
+    }
+  }
+  // Results.
+  r_.makespan_s = now_;
+  r_.hit_rate = static_cast<double>(r_.hit_tokens) / static_cast<double>(r_.prompt_tokens);
+  r_.predicted_hit_rate =
+      static_cast<double>(predicted_hit_tokens_) / static_cast<double>(r_.prompt_tokens);
+  double sum = 0;
+  for (const Gpu& gpu : gpus_) {
+    sum += gpu.busy_s;
+    r_.max_busy_s = std::max(r_.max_busy_s, gpu.busy_s);
+    const kv::KvMetrics m = gpu.kv->metrics();
+    r_.evictions += m.evictions;
+    r_.pins_revoked += m.pins_revoked;
+  }
+  r_.mean_busy_s = sum / o_.gpus;
+  r_.imbalance = r_.max_busy_s / r_.mean_busy_s;
+  std::sort(jct_.begin(), jct_.end());
+  double jsum = 0;
+  for (double j : jct_)
+    jsum += j;
+  r_.mean_jct_s = jsum / static_cast<double>(jct_.size());
+  r_.p99_jct_s = jct_[std::min(jct_.size() - 1, static_cast<std::size_t>(0.99 * jct_.size()))];
+  const auto st = router_.stats();
+  r_.routed = st.routed;
+  r_.kv_events = st.events;
+  r_.route_us = route_ns_ / 1e3 / static_cast<double>(st.routed);
+  r_.update_us = update_ns_ / 1e3 / static_cast<double>(st.routed);
+  r_.coordinator_us = r_.route_us + r_.update_us;
+  r_.hash_us = hash_ns_ / 1e3 / static_cast<double>(st.routed);
+  r_.routed_per_s = static_cast<double>(st.routed) / now_;
+  r_.saturation_per_s = 1e6 / r_.coordinator_us;
+  r_.index_entries = router_.index().entries();
+  r_.wall_s = std::chrono::duration<double>(WallClock::now() - wall0).count();
+  if (jct_.size() != programs_.size()) {
+    std::cerr << "cluster_sim: " << jct_.size() << " of " << programs_.size()
+              << " programs finished\n";
+    std::exit(1);
+  }
+  return r_;
+}
+
+nlohmann::json to_json(const PolicyResult& r) {
+  return {{"policy", r.policy},
+          {"hit_rate", r.hit_rate},
+          {"predicted_hit_rate", r.predicted_hit_rate},
+          {"prompt_tokens", r.prompt_tokens},
+          {"hit_tokens", r.hit_tokens},
+          {"prefilled_tokens", r.prefilled_tokens},
+          {"recomputed_tokens", r.recomputed_tokens},
+          {"imbalance_max_over_mean_busy", r.imbalance},
+          {"mean_busy_s", r.mean_busy_s},
+          {"max_busy_s", r.max_busy_s},
+          {"mean_jct_s", r.mean_jct_s},
+          {"p99_jct_s", r.p99_jct_s},
+          {"makespan_s", r.makespan_s},
+          {"routed", r.routed},
+          {"kv_events", r.kv_events},
+          {"preemptions", r.preemptions},
+          {"evictions", r.evictions},
+          {"pins_revoked", r.pins_revoked},
+          {"route_us_per_request", r.route_us},
+          {"updates_us_per_request", r.update_us},
+          {"coordinator_us_per_request", r.coordinator_us},
+          {"key_hashing_us_per_request", r.hash_us},
+          {"routed_per_sim_s", r.routed_per_s},
+          {"coordinator_saturation_per_s", r.saturation_per_s},
+          {"index_entries", r.index_entries},
+          {"wall_s", r.wall_s}};
+}
+
+int main_impl(int argc, char** argv) {
+  SimOptions o;
+  std::string policies = "round_robin,least_loaded,prefix_aware,program_affinity";
+  std::string json_path;
+  bool check = false;
+  CLI::App app{"cluster simulation: the real Router and KvManager bookkeeping, modelled steps"};
+  app.add_option("--gpus", o.gpus);
+  app.add_option("--programs-per-gpu", o.programs_per_gpu);
+  app.add_option("--rate-per-gpu", o.rate_per_gpu, "programs arriving per second per GPU");
+  app.add_option("--families", o.families, "agent types (distinct system prompts)");
+  app.add_option("--kv-tokens", o.kv_tokens, "KV capacity of one GPU in tokens");
+  app.add_option("--block-size", o.block_size);
+  app.add_option("--max-batch", o.max_batch);
+  app.add_option("--token-budget", o.token_budget);
+  app.add_option("--workload", o.workload, "swe or bfcl");
+  app.add_option("--seed", o.seed);
+  app.add_option("--load-report-s", o.load_report_s, "seconds between a GPU's load reports");
+  app.add_option("--policies", policies);
+  bool null_memory = false;
+  app.add_flag("--null-memory", null_memory,
+               "a BlockMemory that keeps no contents (large runs; bookkeeping unchanged)");
+  app.add_option("--json", json_path);
+  app.add_flag("--check", check,
+               "exit 1 unless prefix_aware and program_affinity hit more "
+               "than round_robin");
+  CLI11_PARSE(app, argc, argv);
+  o.fake_memory = !null_memory;
+
+  std::vector<PolicyResult> results;
+  std::stringstream list(policies);
+  for (std::string name; std::getline(list, name, ',');) {
+    auto policy = cluster::make_policy(name);
+    if (!policy.ok()) {
+      std::cerr << policy.error().to_string() << "\n";
+      return 2;
+    }
+    Sim sim(o, std::move(policy).value());
+    results.push_back(sim.run());
+  }
+  std::printf(
+      "cluster_sim: %d GPUs (Llama-3.1-8B shape, H200 step times), %d programs (%s), "
+      "%.2f programs/s/GPU, %lld KV tokens/GPU\n",
+      o.gpus, o.gpus * o.programs_per_gpu, o.workload.c_str(), o.rate_per_gpu,
+      static_cast<long long>(o.kv_tokens));
+  std::printf("%-17s %7s %13s %8s %9s %9s %8s %10s %10s %10s %8s\n", "policy", "hit", "prefilled",
+              "vs rr", "imbalance", "mean JCT", "p99 JCT", "route us", "update us", "sat req/s",
+              "wall s");
+  const PolicyResult* rr = nullptr;
+  for (const auto& r : results)
+    if (r.policy == "round_robin") rr = &r;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : results) {
+    const double vs =
+        rr ? static_cast<double>(r.prefilled_tokens) / static_cast<double>(rr->prefilled_tokens)
+           : 1.0;
+    std::printf("%-17s %6.1f%% %13lld %7.3fx %9.3f %8.1fs %7.1fs %10.2f %10.2f %10.0f %8.1f\n",
+                r.policy.c_str(), 100 * r.hit_rate, static_cast<long long>(r.prefilled_tokens), vs,
+                r.imbalance, r.mean_jct_s, r.p99_jct_s, r.route_us, r.update_us, r.saturation_per_s,
+                r.wall_s);
+    auto j = to_json(r);
+    j["prefilled_vs_round_robin"] = vs;
+    out.push_back(j);
+  }
+  if (!json_path.empty()) {
+    nlohmann::json doc{{"bench", "cluster_sim"},
+                       {"gpus", o.gpus},
+                       {"programs", o.gpus * o.programs_per_gpu},
+                       {"rate_per_gpu", o.rate_per_gpu},
+                       {"families", o.families},
+                       {"kv_tokens_per_gpu", o.kv_tokens},
+                       {"block_size", o.block_size},
+                       {"workload", o.workload},
+                       {"seed", o.seed},
+                       {"results", out}};
+    std::ofstream(json_path) << doc.dump(2) << "\n";
+  }
+  if (check && rr != nullptr) {
+    for (const auto& r : results) {
+      if ((r.policy == "prefix_aware" || r.policy == "program_affinity") &&
+          r.hit_rate <= rr->hit_rate) {
+        std::fprintf(stderr, "cluster_sim: %s hit rate %.3f <= round_robin's %.3f\n",
+                     r.policy.c_str(), r.hit_rate, rr->hit_rate);
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace agentrt::bench
+
+int main(int argc, char** argv) {
+  return agentrt::bench::main_impl(argc, argv);
+}
