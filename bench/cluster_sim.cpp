@@ -143,6 +143,8 @@ struct PolicyResult {
   double routed_per_s = 0;  // simulated turns routed per simulated second
   double saturation_per_s = 0;
   std::size_t index_entries = 0;
+  std::int64_t index_dropped = 0;
+  double events_us = 0, loads_us = 0;  // the updates split: KV events, load reports
   double wall_s = 0;
 };
 
@@ -202,7 +204,7 @@ class Sim {
   std::uint64_t order_ = 0;
   std::vector<double> jct_;
   PolicyResult r_;
-  double route_ns_ = 0, update_ns_ = 0, hash_ns_ = 0;
+  double route_ns_ = 0, update_ns_ = 0, hash_ns_ = 0, events_ns_ = 0;
   std::int64_t predicted_hit_tokens_ = 0;
 };
 
@@ -282,7 +284,9 @@ void Sim::request_turn(int prog, double now) {
 void Sim::emit(NodeId g, cluster::KvEventKind kind, std::vector<kv::BlockKey> keys) {
   if (keys.empty()) return;
   cluster::KvEvent e{g, kind, cluster::KvTierKind::device, std::move(keys)};
+  const double before = update_ns_;
   const Status st = coordinator(update_ns_, [&] { return router_.apply(e); });
+  events_ns_ += update_ns_ - before;
   if (!st.ok()) std::cerr << "cluster_sim: " << st.error().to_string() << "\n";
 }
 
@@ -621,6 +625,9 @@ PolicyResult Sim::run() {
   r_.routed_per_s = static_cast<double>(st.routed) / now_;
   r_.saturation_per_s = 1e6 / r_.coordinator_us;
   r_.index_entries = router_.index().entries();
+  r_.index_dropped = router_.index().dropped_entries();
+  r_.events_us = events_ns_ / 1e3 / static_cast<double>(st.routed);
+  r_.loads_us = r_.update_us - r_.events_us;
   r_.wall_s = std::chrono::duration<double>(WallClock::now() - wall0).count();
   if (jct_.size() != programs_.size()) {
     std::cerr << "cluster_sim: " << jct_.size() << " of " << programs_.size()
@@ -656,6 +663,9 @@ nlohmann::json to_json(const PolicyResult& r) {
           {"routed_per_sim_s", r.routed_per_s},
           {"coordinator_saturation_per_s", r.saturation_per_s},
           {"index_entries", r.index_entries},
+          {"index_dropped_entries", r.index_dropped},
+          {"kv_events_us_per_request", r.events_us},
+          {"load_reports_us_per_request", r.loads_us},
           {"wall_s", r.wall_s}};
 }
 
@@ -722,6 +732,14 @@ int main_impl(int argc, char** argv) {
     j["prefilled_vs_round_robin"] = vs;
     out.push_back(j);
   }
+  for (const auto& r : results)
+    std::printf(
+        "%-17s coordinator us/request: route %.2f, KV events %.2f, load reports %.2f; "
+        "key hashing %.2f; index %zu entries (%lld dropped by the cap); %lld preemptions, "
+        "%lld pins revoked; %.0f requests/s routed in simulated time\n",
+        r.policy.c_str(), r.route_us, r.events_us, r.loads_us, r.hash_us, r.index_entries,
+        static_cast<long long>(r.index_dropped), static_cast<long long>(r.preemptions),
+        static_cast<long long>(r.pins_revoked), r.routed_per_s);
   if (!json_path.empty()) {
     nlohmann::json doc{{"bench", "cluster_sim"},
                        {"gpus", o.gpus},
