@@ -66,6 +66,16 @@ class CpuBackend final : public Backend {
   std::size_t block_bytes() const override;
   Status read_block(std::int32_t id, std::span<std::byte> out) override;
   Status write_block(std::int32_t id, std::span<const std::byte> in) override;
+  // Segment KV for blend (cpu_segment_kv.cpp): per token, f32 K then V of each layer.
+  std::size_t token_kv_bytes() const override;
+  Status read_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                       std::int32_t count, std::span<std::byte> out) override;
+  Status place_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                        std::span<const std::byte> in, std::int32_t source_begin) override;
+  Status forward_kv_probe(const BatchPlan& plan, int layer) override;
+  Status token_kv_deviation(std::span<const std::int32_t> block_table, std::int32_t begin,
+                            std::span<const std::byte> in, std::int32_t source_begin, int layer,
+                            std::span<float> out) override;
 
  private:
   CpuBackend(const model::ModelConfig& config, CpuWeights weights, const KvGeometry& geometry,
@@ -73,7 +83,11 @@ class CpuBackend final : public Backend {
 
   Status check_plan(const BatchPlan& plan) const;
   Status check_block_io(const char* what, std::int32_t id, std::size_t size) const;
+  Status check_token_range(const char* what, std::span<const std::int32_t> block_table,
+                           std::int32_t begin, std::int64_t count) const;
   void lay_out(const BatchPlan& plan);
+  void embed_tokens();
+  void project_qkv(int layer);  // h, qkv; K/V of the step's tokens written to kv_
   void attention_block(int layer);
   void prepare_qkv(int layer, std::size_t row);
   void mlp_block(int layer);

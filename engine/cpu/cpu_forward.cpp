@@ -17,6 +17,16 @@ constexpr int kAttnRowsPerItem = 16;
 Status CpuBackend::forward(const BatchPlan& plan, Logits& out) {
   AGENTRT_TRY(check_plan(plan));
   lay_out(plan);
+  embed_tokens();
+  for (int layer = 0; layer < config_.num_layers; ++layer) {
+    attention_block(layer);
+    mlp_block(layer);
+  }
+  write_logits(out);
+  return ok_status();
+}
+
+void CpuBackend::embed_tokens() {
   const auto hidden = static_cast<std::size_t>(config_.hidden_size);
   const std::size_t rows = step_.tokens.size();
   step_.x.resize(rows * hidden);
@@ -24,12 +34,6 @@ Status CpuBackend::forward(const BatchPlan& plan, Logits& out) {
     weights_.embed.row(static_cast<std::size_t>(step_.tokens[t]), hidden,
                        step_.x.data() + t * hidden);
   });
-  for (int layer = 0; layer < config_.num_layers; ++layer) {
-    attention_block(layer);
-    mlp_block(layer);
-  }
-  write_logits(out);
-  return ok_status();
 }
 
 void CpuBackend::lay_out(const BatchPlan& plan) {
@@ -83,18 +87,16 @@ void CpuBackend::prepare_qkv(int layer, std::size_t row) {
   std::copy_n(r + (heads + kv_heads) * hd, kv_heads * hd, kv_.v(layer, block, pos % bs));
 }
 
-void CpuBackend::attention_block(int layer) {
+void CpuBackend::project_qkv(int layer) {
   const auto& w = weights_.layers[static_cast<std::size_t>(layer)];
   const auto hidden = static_cast<std::size_t>(config_.hidden_size);
   const auto hd = static_cast<std::size_t>(config_.head_dim);
-  const auto heads = static_cast<std::size_t>(config_.num_heads);
-  const std::size_t q_width = heads * hd;
-  const std::size_t width = q_width + 2 * static_cast<std::size_t>(config_.num_kv_heads) * hd;
+  const std::size_t width =
+      (static_cast<std::size_t>(config_.num_heads) + 2 * config_.num_kv_heads) * hd;
   const std::size_t rows = step_.tokens.size();
   const auto eps = static_cast<float>(config_.rms_norm_eps);
   step_.h.resize(rows * hidden);
   step_.qkv.resize(rows * width);
-  step_.attn.resize(rows * q_width);
   pool_->parallel_for(rows, [&](std::size_t t) {
     rms_norm(step_.x.data() + t * hidden, w.attn_norm.data(), hidden, eps,
              step_.h.data() + t * hidden);
@@ -104,6 +106,18 @@ void CpuBackend::attention_block(int layer) {
              0.0f},
             w.wqkv);
   pool_->parallel_for(rows, [&](std::size_t t) { prepare_qkv(layer, t); });
+}
+
+void CpuBackend::attention_block(int layer) {
+  const auto& w = weights_.layers[static_cast<std::size_t>(layer)];
+  const auto hidden = static_cast<std::size_t>(config_.hidden_size);
+  const auto hd = static_cast<std::size_t>(config_.head_dim);
+  const auto heads = static_cast<std::size_t>(config_.num_heads);
+  const std::size_t q_width = heads * hd;
+  const std::size_t width = q_width + 2 * static_cast<std::size_t>(config_.num_kv_heads) * hd;
+  const std::size_t rows = step_.tokens.size();
+  step_.attn.resize(rows * q_width);
+  project_qkv(layer);
   AttentionArgs args{&kv_,
                      layer,
                      config_.num_heads,

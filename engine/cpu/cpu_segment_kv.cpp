@@ -1,0 +1,151 @@
+// CpuBackend's segment KV for KvReuse::blend (issue 21): token-granular KV copies, placement
+// at a new offset with the keys re-rotated, the early-layer probe and the KV deviation that
+// CacheBlend selects tokens by. Keys are stored after RoPE (and after q/k norm), so a key
+// computed at p0 moves to p1 by one more rotation: R(p1) = R(p1 - p0) R(p0).
+#include <cstring>
+#include <string>
+
+#include "engine/cpu/cpu_backend.h"
+
+namespace agentrt::cpu {
+
+namespace {
+constexpr std::size_t kMaxHalfDim = 256;  // head_dim <= 512, checked at creation
+}  // namespace
+
+std::size_t CpuBackend::token_kv_bytes() const {
+  const auto& g = kv_.geometry();
+  return sizeof(float) * 2u * static_cast<std::size_t>(g.num_layers) * g.num_kv_heads * g.head_dim;
+}
+
+Status CpuBackend::check_token_range(const char* what, std::span<const std::int32_t> block_table,
+                                     std::int32_t begin, std::int64_t count) const {
+  const auto& g = kv_.geometry();
+  const std::int64_t end = static_cast<std::int64_t>(begin) + count;
+  if (begin < 0 || count < 0 ||
+      end > static_cast<std::int64_t>(block_table.size()) * g.block_size) {
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(what) + ": positions [" + std::to_string(begin) + ", " +
+                          std::to_string(end) + ") are outside the block table's " +
+                          std::to_string(block_table.size() * g.block_size));
+  }
+  for (std::int64_t p = begin; p < end; p += g.block_size) {
+    const std::int32_t id = block_table[static_cast<std::size_t>(p / g.block_size)];
+    if (id < 0 || id >= g.num_blocks) {
+      return make_error(ErrorCode::invalid_argument, std::string(what) + ": block id " +
+                                                         std::to_string(id) + " is outside [0, " +
+                                                         std::to_string(g.num_blocks) + ")");
+    }
+  }
+  return ok_status();
+}
+
+Status CpuBackend::read_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                 std::int32_t count, std::span<std::byte> out) {
+  AGENTRT_TRY(check_token_range("read_token_kv", block_table, begin, count));
+  if (out.size() != static_cast<std::size_t>(count) * token_kv_bytes()) {
+    return make_error(ErrorCode::invalid_argument, "read_token_kv: buffer of " +
+                                                       std::to_string(out.size()) + " bytes for " +
+                                                       std::to_string(count) + " tokens");
+  }
+  const auto& g = kv_.geometry();
+  const std::size_t n = static_cast<std::size_t>(g.num_kv_heads) * g.head_dim * sizeof(float);
+  std::byte* dst = out.data();
+  for (std::int32_t p = begin; p < begin + count; ++p) {
+    const std::int32_t block = block_table[static_cast<std::size_t>(p / g.block_size)];
+    for (int layer = 0; layer < g.num_layers; ++layer) {
+      std::memcpy(dst, kv_.k(layer, block, p % g.block_size), n);
+      std::memcpy(dst + n, kv_.v(layer, block, p % g.block_size), n);
+      dst += 2 * n;
+    }
+  }
+  return ok_status();
+}
+
+Status CpuBackend::place_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                  std::span<const std::byte> in, std::int32_t source_begin) {
+  const std::size_t tkb = token_kv_bytes();
+  if (in.size() % tkb != 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      "place_token_kv: " + std::to_string(in.size()) +
+                          " bytes are not a whole number of tokens of " + std::to_string(tkb));
+  }
+  const auto count = static_cast<std::int64_t>(in.size() / tkb);
+  AGENTRT_TRY(check_token_range("place_token_kv", block_table, begin, count));
+  const auto& g = kv_.geometry();
+  const auto hd = static_cast<std::size_t>(g.head_dim);
+  const std::size_t floats = static_cast<std::size_t>(g.num_kv_heads) * hd;
+  float cos[kMaxHalfDim], sin[kMaxHalfDim];
+  rope_.angles(begin - source_begin, cos, sin);
+  const std::byte* src = in.data();
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto p = static_cast<std::int32_t>(begin + i);
+    const std::int32_t block = block_table[static_cast<std::size_t>(p / g.block_size)];
+    for (int layer = 0; layer < g.num_layers; ++layer) {
+      float* k = kv_.k(layer, block, p % g.block_size);
+      std::memcpy(k, src, floats * sizeof(float));
+      std::memcpy(kv_.v(layer, block, p % g.block_size), src + floats * sizeof(float),
+                  floats * sizeof(float));
+      for (int h = 0; h < g.num_kv_heads; ++h)
+        rope_.apply(k + static_cast<std::size_t>(h) * hd, cos, sin);
+      src += 2 * floats * sizeof(float);
+    }
+  }
+  return ok_status();
+}
+
+Status CpuBackend::forward_kv_probe(const BatchPlan& plan, int layer) {
+  if (layer < 0 || layer >= config_.num_layers) {
+    return make_error(ErrorCode::invalid_argument, "forward_kv_probe: layer " +
+                                                       std::to_string(layer) + " is outside [0, " +
+                                                       std::to_string(config_.num_layers) + ")");
+  }
+  AGENTRT_TRY(check_plan(plan));
+  lay_out(plan);
+  embed_tokens();
+  for (int l = 0; l < layer; ++l) {
+    attention_block(l);
+    mlp_block(l);
+  }
+  project_qkv(layer);
+  return ok_status();
+}
+
+Status CpuBackend::token_kv_deviation(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                      std::span<const std::byte> in, std::int32_t source_begin,
+                                      int layer, std::span<float> out) {
+  const std::size_t tkb = token_kv_bytes();
+  const auto count = static_cast<std::int64_t>(in.size() / tkb);
+  if (in.size() % tkb != 0 || out.size() != static_cast<std::size_t>(count) || layer < 0 ||
+      layer >= config_.num_layers) {
+    return make_error(ErrorCode::invalid_argument,
+                      "token_kv_deviation: " + std::to_string(in.size()) + " bytes, " +
+                          std::to_string(out.size()) + " outputs, layer " + std::to_string(layer));
+  }
+  AGENTRT_TRY(check_token_range("token_kv_deviation", block_table, begin, count));
+  const auto& g = kv_.geometry();
+  const auto hd = static_cast<std::size_t>(g.head_dim);
+  const std::size_t floats = static_cast<std::size_t>(g.num_kv_heads) * hd;
+  float cos[kMaxHalfDim], sin[kMaxHalfDim];
+  rope_.angles(begin - source_begin, cos, sin);
+  std::vector<float> k(floats), v(floats);
+  for (std::int64_t i = 0; i < count; ++i) {
+    const std::byte* src = in.data() + static_cast<std::size_t>(i) * tkb +
+                           static_cast<std::size_t>(layer) * 2 * floats * sizeof(float);
+    std::memcpy(k.data(), src, floats * sizeof(float));
+    std::memcpy(v.data(), src + floats * sizeof(float), floats * sizeof(float));
+    for (int h = 0; h < g.num_kv_heads; ++h)
+      rope_.apply(k.data() + static_cast<std::size_t>(h) * hd, cos, sin);
+    const auto p = static_cast<std::int32_t>(begin + i);
+    const std::int32_t block = block_table[static_cast<std::size_t>(p / g.block_size)];
+    const float* ck = kv_.k(layer, block, p % g.block_size);
+    const float* cv = kv_.v(layer, block, p % g.block_size);
+    float d = 0.0f;
+    for (std::size_t j = 0; j < floats; ++j)
+      d += (k[j] - ck[j]) * (k[j] - ck[j]) + (v[j] - cv[j]) * (v[j] - cv[j]);
+    out[static_cast<std::size_t>(i)] = d;
+  }
+  return ok_status();
+}
+
+}  // namespace agentrt::cpu

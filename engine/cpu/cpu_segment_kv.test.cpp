@@ -1,0 +1,156 @@
+// CpuBackend segment KV (issue 21): re-rotated keys equal keys computed at the new position,
+// the probe writes exactly forward()'s early-layer K/V, bad ranges are errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/test_model.h"
+
+namespace agentrt::cpu {
+namespace {
+
+using testing::make_test_model;
+using testing::TestModelOptions;
+
+std::vector<std::int32_t> random_tokens(std::size_t n, int vocab, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::int32_t> t(n);
+  for (auto& x : t)
+    x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(vocab));
+  return t;
+}
+
+std::unique_ptr<CpuBackend> make_backend(const model::ModelConfig& c,
+                                         const model::ModelWeights& w) {
+  auto b = CpuBackend::create(c, w, {64, 16, 1});
+  EXPECT_TRUE(b.ok()) << (b.ok() ? "" : b.error().to_string());
+  return std::move(b).value();
+}
+
+void prefill(CpuBackend& b, const std::vector<std::int32_t>& tokens, int start,
+             const std::vector<std::int32_t>& table) {
+  BatchPlan plan;
+  plan.seqs.push_back({tokens, start, table, false});
+  Logits out;
+  ASSERT_TRUE(b.forward(plan, out).ok());
+}
+
+std::vector<float> floats(const std::vector<std::byte>& bytes) {
+  std::vector<float> f(bytes.size() / sizeof(float));
+  std::memcpy(f.data(), bytes.data(), bytes.size());
+  return f;
+}
+
+// Layer 0's K/V depend only on the token and its position: a segment computed at p0 and
+// placed at p1 (keys re-rotated) must match the segment computed at p1, to f32 rounding.
+class ReRotation : public ::testing::TestWithParam<TestModelOptions> {};
+
+TEST_P(ReRotation, PlacedKeysEqualKeysComputedThere) {
+  const auto m = make_test_model(GetParam());
+  auto b = make_backend(m->config, m->weights);
+  const int V = m->config.vocab_size;
+  const auto segment = random_tokens(20, V, 5);
+  const int kv_floats = m->config.num_kv_heads * m->config.head_dim;
+  for (const int p1 : {37, 300, 3}) {
+    const int p0 = 11;
+    // Seq A: 11 tokens of prefix, then the segment at 11. Seq B: p1 tokens, then it at p1.
+    std::vector<std::int32_t> a = random_tokens(p0, V, 1), bt = random_tokens(p1, V, 2);
+    a.insert(a.end(), segment.begin(), segment.end());
+    bt.insert(bt.end(), segment.begin(), segment.end());
+    const std::vector<std::int32_t> ta{0, 1},
+        tb{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22};
+    prefill(*b, a, 0, ta);
+    prefill(*b, bt, 0, tb);
+    const std::size_t tkb = b->token_kv_bytes();
+    std::vector<std::byte> from_a(20 * tkb), from_b(20 * tkb), placed(20 * tkb);
+    ASSERT_TRUE(b->read_token_kv(ta, p0, 20, from_a).ok());
+    ASSERT_TRUE(b->read_token_kv(tb, p1, 20, from_b).ok());
+    // Place A's segment into a third table at p1, read it back.
+    const std::vector<std::int32_t> tc{30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+                                       41, 42, 43, 44, 45, 46, 47, 48, 49, 50};
+    ASSERT_TRUE(b->place_token_kv(tc, p1, from_a, p0).ok());
+    ASSERT_TRUE(b->read_token_kv(tc, p1, 20, placed).ok());
+    const auto fa = floats(from_a), fb = floats(from_b), fp = floats(placed);
+    const std::size_t per_token = tkb / sizeof(float);
+    double worst = 0, scale = 0, moved = 0;
+    for (int t = 0; t < 20; ++t) {
+      for (int j = 0; j < 2 * kv_floats; ++j) {  // layer 0: K then V
+        const std::size_t i = static_cast<std::size_t>(t) * per_token + static_cast<std::size_t>(j);
+        worst = std::max(worst, static_cast<double>(std::abs(fp[i] - fb[i])));
+        scale = std::max(scale, static_cast<double>(std::abs(fb[i])));
+        if (j < kv_floats) moved = std::max(moved, static_cast<double>(std::abs(fa[i] - fb[i])));
+      }
+    }
+    EXPECT_LT(worst, 2e-5 * std::max(1.0, scale)) << "p1 " << p1;
+    EXPECT_GT(moved, 1e-3) << "the keys at p0 and p1 differ; the test must be able to fail";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, ReRotation, ::testing::Values(TestModelOptions{}, [] {
+                           TestModelOptions o;
+                           o.qk_norm = true;
+                           o.llama3_rope = true;
+                           o.bias = true;
+                           return o;
+                         }()));
+
+// The probe writes layers [0, layer] exactly as forward() does; deeper layers untouched.
+TEST(CpuSegmentKv, ProbeWritesTheEarlyLayersAsForwardDoes) {
+  TestModelOptions o;
+  o.layers = 3;
+  const auto m = make_test_model(o);
+  auto full = make_backend(m->config, m->weights);
+  auto probed = make_backend(m->config, m->weights);
+  const auto tokens = random_tokens(24, m->config.vocab_size, 9);
+  const std::vector<std::int32_t> table{3, 4};
+  prefill(*full, tokens, 0, table);
+  BatchPlan plan;
+  plan.seqs.push_back({tokens, 0, table, false});
+  ASSERT_TRUE(probed->forward_kv_probe(plan, 1).ok());
+  const std::size_t tkb = full->token_kv_bytes();
+  std::vector<std::byte> a(24 * tkb), b(24 * tkb);
+  ASSERT_TRUE(full->read_token_kv(table, 0, 24, a).ok());
+  ASSERT_TRUE(probed->read_token_kv(table, 0, 24, b).ok());
+  const auto fa = floats(a), fb = floats(b);
+  const std::size_t layer_floats = tkb / sizeof(float) / 3;
+  double early = 0, late = 0;
+  for (std::size_t t = 0; t < 24; ++t) {
+    for (std::size_t j = 0; j < 3 * layer_floats; ++j) {
+      const std::size_t i = t * 3 * layer_floats + j;
+      const double d = std::abs(fa[i] - fb[i]);
+      (j < 2 * layer_floats ? early : late) = std::max(j < 2 * layer_floats ? early : late, d);
+    }
+  }
+  EXPECT_LT(early, 1e-6);
+  EXPECT_GT(late, 1e-3);  // layer 2 was never computed by the probe
+  // Deviation against the full run's own KV is zero at layer 1.
+  std::vector<float> dev(24);
+  ASSERT_TRUE(probed->token_kv_deviation(table, 0, a, 0, 1, dev).ok());
+  for (float d : dev)
+    EXPECT_LT(d, 1e-9f);
+  ASSERT_TRUE(probed->token_kv_deviation(table, 0, a, 0, 2, dev).ok());
+  EXPECT_GT(*std::max_element(dev.begin(), dev.end()), 1e-6f);
+}
+
+TEST(CpuSegmentKv, BadRangesAreErrors) {
+  const auto m = make_test_model({});
+  auto b = make_backend(m->config, m->weights);
+  const std::size_t tkb = b->token_kv_bytes();
+  std::vector<std::byte> buf(4 * tkb);
+  const std::vector<std::int32_t> table{1};
+  auto st = b->read_token_kv(table, 14, 4, buf);  // past the one block
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("read_token_kv"), std::string::npos);
+  EXPECT_FALSE(b->read_token_kv(table, 0, 3, buf).ok());  // wrong size
+  EXPECT_FALSE(b->place_token_kv(std::vector<std::int32_t>{99}, 0, buf, 0).ok());
+  EXPECT_FALSE(b->place_token_kv(table, 0, std::span(buf).first(tkb - 1), 0).ok());
+  BatchPlan plan;
+  plan.seqs.push_back({{1, 2}, 0, table, false});
+  EXPECT_FALSE(b->forward_kv_probe(plan, 2).ok());
+}
+
+}  // namespace
+}  // namespace agentrt::cpu
