@@ -15,6 +15,7 @@ CommandFn add_tokenize_command(CLI::App& app);
 CommandFn add_validate_command(CLI::App& app);
 CommandFn add_run_command(CLI::App& app);
 CommandFn add_serve_command(CLI::App& app);
+CommandFn add_node_command(CLI::App& app);
 
 // Exit codes shared by the commands.
 inline constexpr int kExitOk = 0;

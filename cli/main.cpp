@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   commands["validate"] = agentrt::cli::add_validate_command(app);
   commands["run"] = agentrt::cli::add_run_command(app);
   commands["serve"] = agentrt::cli::add_serve_command(app);
+  commands["node"] = agentrt::cli::add_node_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

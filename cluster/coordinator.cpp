@@ -1,0 +1,74 @@
+// The Coordinator facade (coordinator.h): its actor system, the published actor, submits.
+#include "cluster/coordinator.h"
+
+#include <caf/io/middleman.hpp>
+
+#include "cluster/coordinator_actor.h"
+#include "cluster/secret.h"
+
+namespace agentrt::cluster {
+
+struct Coordinator::Impl {
+  std::shared_ptr<CoordinatorShared> shared;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  caf::actor actor;
+  std::uint16_t port = 0;
+};
+
+Result<std::unique_ptr<Coordinator>> Coordinator::start(CoordinatorOptions options) {
+  if (options.secret.size() < kMinSecretBytes)
+    return make_error(ErrorCode::invalid_argument, "the cluster secret must have at least " +
+                                                       std::to_string(kMinSecretBytes) + " bytes");
+  if (auto p = make_policy(options.policy); !p.ok()) return p.error();
+  if (options.heartbeat.count() <= 0 || options.heartbeat_timeout <= options.heartbeat)
+    return make_error(ErrorCode::invalid_argument,
+                      "the heartbeat timeout must be longer than the heartbeat interval");
+  auto impl = std::make_unique<Impl>();
+  impl->shared = std::make_shared<CoordinatorShared>();
+  impl->shared->options = std::move(options);
+  configure_wire(impl->cfg);
+  impl->system = std::make_unique<caf::actor_system>(impl->cfg);
+  impl->actor = impl->system->spawn(coordinator_actor, impl->shared);
+  const auto& opt = impl->shared->options;
+  auto port = impl->system->middleman().publish(impl->actor, opt.port, opt.bind.c_str(), true);
+  if (!port) {
+    caf::anon_send_exit(impl->actor, caf::exit_reason::user_shutdown);
+    return make_error(ErrorCode::io, "cannot listen on " + opt.bind + ":" +
+                                         std::to_string(opt.port) + ": " +
+                                         impl->system->render(port.error()));
+  }
+  impl->port = *port;
+  return std::unique_ptr<Coordinator>(new Coordinator(std::move(impl)));
+}
+
+Coordinator::Coordinator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Coordinator::~Coordinator() {
+  auto unpublished = impl_->system->middleman().unpublish(impl_->actor, impl_->port);
+  static_cast<void>(unpublished);  // the port closes with the system either way
+  caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+  impl_->actor = nullptr;
+  impl_->system.reset();  // waits for the actor (its state ends the unfinished jobs)
+}
+
+std::uint16_t Coordinator::port() const {
+  return impl_->port;
+}
+
+void Coordinator::submit(ClusterJob job, std::function<void(ClusterJobResult)> done) {
+  auto sub = std::make_shared<Submission>(Submission{std::move(job), std::move(done)});
+  caf::anon_send(impl_->actor, submit_atom::value, std::move(sub));
+}
+
+std::vector<ClusterNodeView> Coordinator::nodes() const {
+  std::lock_guard lock(impl_->shared->mu);
+  return impl_->shared->nodes;
+}
+
+std::int64_t Coordinator::refused() const {
+  std::lock_guard lock(impl_->shared->mu);
+  return impl_->shared->refused;
+}
+
+}  // namespace agentrt::cluster

@@ -1,0 +1,89 @@
+// The coordinator of a cluster (`agentrt serve --cluster-port P`): publishes one actor on
+// bind:port (127.0.0.1 unless told otherwise), admits worker nodes that prove the shared
+// secret (secret.h), keeps a table of them with their load, and routes each submitted
+// workflow job to a node through the Router (router.h, the policy named in the options).
+//
+// Failure: a node that misses heartbeats for `heartbeat_timeout`, or whose connection
+// drops, is dead; each job it was running goes to another node with the checkpoints that
+// node had sent (finished steps and map items are not run again). Results of an attempt
+// that was moved away are dropped, so a job completes exactly once. A job waits while no
+// node is live. A dead node that comes back joins again as a new member.
+//
+// Threads: every method may be called from any thread; callbacks run on the coordinator's
+// actor thread and must return quickly.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster/kv_index.h"
+#include "engine/common/result.h"
+
+namespace agentrt::cluster {
+
+struct CoordinatorOptions {
+  std::string bind = "127.0.0.1";            // the address to listen on (--cluster-bind)
+  std::uint16_t port = 0;                    // 0: any free port (port() says which)
+  std::string secret;                        // secret.h's load_secret
+  std::string policy = "least_loaded";       // make_policy's names
+  std::chrono::milliseconds heartbeat{250};  // the interval told to nodes
+  std::chrono::milliseconds heartbeat_timeout{2000};
+};
+
+struct ClusterJob {
+  std::string id;  // unique among this coordinator's jobs
+  std::string workflow_yaml;
+  std::string workflow_file;  // names the text in messages, anchors relative model paths
+  std::vector<std::pair<std::string, std::string>> inputs;       // NAME=VALUE, as --input
+  std::vector<std::pair<std::string, std::string>> checkpoints;  // a resumed job's ("step:N")
+  // Told each new checkpoint (key, JSON) before the coordinator keeps it (a job store writes
+  // it here). Optional.
+  std::function<void(const std::string& key, const std::string& doc)> on_checkpoint;
+};
+
+struct ClusterJobResult {
+  Status status;                   // the run's first failure, or ok
+  nlohmann::json report;           // {"outputs": {name: value}, "steps": [checkpoint JSON]}
+  std::vector<std::string> nodes;  // the names of the nodes its attempts ran on, in order
+};
+
+struct ClusterNodeView {
+  NodeId id = 0;
+  std::string name;
+  std::string model;
+  int running_jobs = 0;  // as routed by the coordinator
+};
+
+class Coordinator {
+ public:
+  // Starts the actor system and publishes the coordinator. Errors: an unknown policy
+  // (invalid_argument), a secret shorter than kMinSecretBytes, the port cannot be bound (io).
+  static Result<std::unique_ptr<Coordinator>> start(CoordinatorOptions options);
+  // Ends every unfinished job with a cancelled error and stops.
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  std::uint16_t port() const;
+  // Accepts a job; `done` is called exactly once. A duplicate id ends with invalid_argument.
+  void submit(ClusterJob job, std::function<void(ClusterJobResult)> done);
+  // Live nodes, by id.
+  std::vector<ClusterNodeView> nodes() const;
+  // Nodes refused so far (a wrong secret or protocol).
+  std::int64_t refused() const;
+
+  struct Impl;
+
+ private:
+  explicit Coordinator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace agentrt::cluster

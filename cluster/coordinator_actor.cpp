@@ -1,0 +1,285 @@
+// The coordinator actor (coordinator_actor.h): admission with the secret handshake, the node
+// table with heartbeats, routing jobs through the Router, and moving a dead node's jobs.
+#include "cluster/coordinator_actor.h"
+
+#include <spdlog/spdlog.h>
+
+#include "cluster/secret.h"
+
+namespace agentrt::cluster {
+namespace {
+
+using Self = caf::stateful_actor<CoordinatorState>;
+using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
+using Clock = std::chrono::steady_clock;
+// Joins half done (hello without auth) kept at once; more are refused.
+constexpr std::size_t kMaxPendingJoins = 256;
+
+caf::actor_addr sender_of(Self* self) {
+  return caf::actor_cast<caf::actor_addr>(self->current_sender());
+}
+
+// The member that sent the current message, or null.
+MemberNode* member(Self* self) {
+  auto& st = self->state;
+  auto it = st.by_addr.find(sender_of(self));
+  if (it == st.by_addr.end()) return nullptr;
+  auto n = st.nodes.find(it->second);
+  return n == st.nodes.end() ? nullptr : &n->second;
+}
+
+void publish_nodes(Self* self) {
+  auto& st = self->state;
+  std::vector<ClusterNodeView> view;
+  for (const auto& [id, n] : st.nodes)
+    view.push_back({id, n.name, n.model, static_cast<int>(n.jobs.size())});
+  std::lock_guard lock(st.shared->mu);
+  st.shared->nodes = std::move(view);
+}
+
+void finish(Self* self, const std::string& id, ClusterJobResult result) {
+  auto& st = self->state;
+  auto it = st.jobs.find(id);
+  if (it == st.jobs.end()) return;
+  auto sub = it->second.sub;
+  result.nodes = it->second.ran_on;
+  st.jobs.erase(it);
+  st.router->program_done(id);
+  if (sub->done) sub->done(std::move(result));
+}
+
+void dispatch(Self* self) {
+  auto& st = self->state;
+  while (!st.queue.empty() && !st.nodes.empty()) {
+    const std::string id = st.queue.front();
+    auto it = st.jobs.find(id);
+    if (it == st.jobs.end()) {
+      st.queue.pop_front();
+      continue;
+    }
+    RouteRequest req;
+    req.program = id;
+    auto node = st.router->route(req);
+    if (!node.ok()) break;  // no live node: the job waits
+    st.queue.pop_front();
+    auto& job = it->second;
+    auto& target = st.nodes.at(*node);
+    JobSpec spec;
+    spec.job = id;
+    spec.attempt = job.attempt;
+    spec.workflow_yaml = job.sub->job.workflow_yaml;
+    spec.workflow_file = job.sub->job.workflow_file;
+    for (const auto& [k, v] : job.sub->job.inputs)
+      spec.inputs.push_back({k, v});
+    for (const auto& [k, v] : job.checkpoints)
+      spec.resume.push_back({k, v});
+    job.node = *node;
+    job.ran_on.push_back(target.name);
+    target.jobs.insert(id);
+    spdlog::info("cluster: job {} (attempt {}) -> node {} '{}' ({} checkpoints)", id, job.attempt,
+                 target.id, target.name, spec.resume.size());
+    self->send(target.handle, run_job_atom::value, std::move(spec));
+  }
+  publish_nodes(self);
+}
+
+// Drops a member; its jobs go back to the front of the queue with a new attempt.
+void declare_dead(Self* self, NodeId id, const char* why) {
+  auto& st = self->state;
+  auto it = st.nodes.find(id);
+  if (it == st.nodes.end()) return;
+  MemberNode node = std::move(it->second);
+  st.nodes.erase(it);
+  st.by_addr.erase(node.handle.address());
+  st.router->leave(id).permit_unchecked();  // not_found: it never joined the router
+  spdlog::warn("cluster: node {} '{}' is dead ({}); moving {} job(s)", id, node.name, why,
+               node.jobs.size());
+  for (auto j = node.jobs.rbegin(); j != node.jobs.rend(); ++j) {
+    auto job = st.jobs.find(*j);
+    if (job == st.jobs.end()) continue;
+    // Tell the node in case it is alive but late: its attempt is void either way.
+    self->send(node.handle, cancel_job_atom::value, *j, job->second.attempt);
+    job->second.node.reset();
+    ++job->second.attempt;
+    st.queue.push_front(*j);
+  }
+  dispatch(self);
+}
+
+caf::result<Challenge> on_hello(Self* self, const NodeHello& hello) {
+  auto& st = self->state;
+  auto refuse = [&](const std::string& why) -> caf::result<Challenge> {
+    {
+      std::lock_guard lock(st.shared->mu);
+      ++st.shared->refused;
+    }
+    spdlog::warn("cluster: refused node '{}': {}", hello.name, why);
+    return caf::make_error(caf::sec::runtime_error, why);
+  };
+  if (hello.protocol != kProtocolVersion)
+    return refuse("protocol " + std::to_string(hello.protocol) + ", this coordinator speaks " +
+                  std::to_string(kProtocolVersion));
+  if (hello.nonce.size() < 32) return refuse("a nonce shorter than 16 bytes");
+  if (st.pending.size() >= kMaxPendingJoins) return refuse("too many joins in progress");
+  auto nonce = make_nonce();
+  if (!nonce.ok()) return refuse(nonce.error().message);
+  st.pending[sender_of(self)] = {*nonce, hello};
+  return Challenge{prove(st.shared->options.secret, "coordinator|" + hello.nonce), *nonce};
+}
+
+caf::result<Welcome> on_auth(Self* self, const AuthProof& proof) {
+  auto& st = self->state;
+  const auto addr = sender_of(self);
+  auto it = st.pending.find(addr);
+  if (it == st.pending.end()) return caf::make_error(caf::sec::runtime_error, "hello first");
+  auto [nonce, hello] = std::move(it->second);
+  st.pending.erase(it);
+  if (!check_proof(st.shared->options.secret, "worker|" + nonce + "|" + hello.name, proof.proof)) {
+    {
+      std::lock_guard lock(st.shared->mu);
+      ++st.shared->refused;
+    }
+    spdlog::warn("cluster: refused node '{}': it did not prove the cluster secret", hello.name);
+    return caf::make_error(caf::sec::runtime_error, "wrong cluster secret");
+  }
+  if (auto old = st.by_addr.find(addr); old != st.by_addr.end())
+    declare_dead(self, old->second, "joined again");
+  MemberNode node;
+  node.id = st.next_id++;
+  node.handle = caf::actor_cast<caf::actor>(self->current_sender());
+  node.name = hello.name;
+  node.model = hello.model;
+  node.last_beat = Clock::now();
+  if (auto s = st.router->join(node.id, NodeInfo{hello.name, 0}); !s.ok())
+    return caf::make_error(caf::sec::runtime_error, s.error().message);
+  self->monitor(node.handle);
+  st.by_addr[addr] = node.id;
+  const NodeId id = node.id;
+  spdlog::info("cluster: node {} '{}' joined ({})", id, hello.name, hello.model);
+  st.nodes.emplace(id, std::move(node));
+  dispatch(self);
+  return Welcome{id, st.shared->options.heartbeat.count()};
+}
+
+bool on_heartbeat(Self* self, const LoadReport& r) {
+  auto* n = member(self);
+  if (n == nullptr) return false;
+  n->last_beat = Clock::now();
+  NodeLoad load;
+  load.running = r.running_jobs;
+  load.waiting = r.queued_requests;
+  load.free_blocks = r.kv_available_blocks;
+  self->state.router->report_load(n->id, load).permit_unchecked();  // a member is live
+  return true;
+}
+
+void on_kv_event(Self* self, const KvEventMsg& m) {
+  auto* n = member(self);
+  if (n == nullptr || m.kind < 0 || m.kind > 3 || m.tier < 0 || m.tier >= kKvTierCount) return;
+  KvEvent e;
+  e.node = n->id;
+  e.kind = static_cast<KvEventKind>(m.kind);
+  e.tier = static_cast<KvTierKind>(m.tier);
+  for (std::size_t i = 0; i + 1 < m.keys.size(); i += 2)
+    e.keys.push_back({m.keys[i], m.keys[i + 1]});
+  self->state.router->apply(e).permit_unchecked();  // a member is live
+}
+
+// The job entry a member's message about (job, attempt) may change, or null (stale).
+JobEntry* current_job(Self* self, const std::string& job, std::int32_t attempt) {
+  auto* n = member(self);
+  if (n == nullptr) return nullptr;
+  auto it = self->state.jobs.find(job);
+  if (it == self->state.jobs.end() || it->second.node != n->id || it->second.attempt != attempt)
+    return nullptr;
+  return &it->second;
+}
+
+void on_checkpoint(Self* self, const JobCheckpoint& c) {
+  auto* job = current_job(self, c.job, c.attempt);
+  if (job == nullptr) return;
+  if (job->sub->job.on_checkpoint) job->sub->job.on_checkpoint(c.checkpoint.key, c.checkpoint.text);
+  job->checkpoints[c.checkpoint.key] = c.checkpoint.text;
+}
+
+void on_done(Self* self, const JobResultMsg& r) {
+  auto* job = current_job(self, r.job, r.attempt);
+  if (job == nullptr) return;
+  if (auto n = self->state.nodes.find(*job->node); n != self->state.nodes.end())
+    n->second.jobs.erase(r.job);
+  ClusterJobResult result;
+  if (r.error_code >= 0)
+    result.status = make_error(static_cast<ErrorCode>(r.error_code), r.error_message);
+  result.report = nlohmann::json::parse(r.report, nullptr, false);
+  if (result.report.is_discarded()) result.report = nullptr;
+  finish(self, r.job, std::move(result));
+  dispatch(self);
+}
+
+void on_submit(Self* self, const std::shared_ptr<Submission>& sub) {
+  auto& st = self->state;
+  const std::string id = sub->job.id;
+  if (st.jobs.count(id) != 0) {
+    ClusterJobResult r;
+    r.status = make_error(ErrorCode::invalid_argument, "cluster job '" + id + "' exists already");
+    if (sub->done) sub->done(std::move(r));
+    return;
+  }
+  JobEntry entry;
+  entry.sub = sub;
+  for (const auto& [k, v] : sub->job.checkpoints)
+    entry.checkpoints[k] = v;
+  st.jobs.emplace(id, std::move(entry));
+  st.queue.push_back(id);
+  dispatch(self);
+}
+
+void on_tick(Self* self) {
+  auto& st = self->state;
+  const auto now = Clock::now();
+  std::vector<NodeId> dead;
+  for (const auto& [id, n] : st.nodes)
+    if (now - n.last_beat > st.shared->options.heartbeat_timeout) dead.push_back(id);
+  for (NodeId id : dead)
+    declare_dead(self, id, "missed heartbeats");
+  self->delayed_send(self, st.shared->options.heartbeat / 2, tick_atom::value);
+}
+
+}  // namespace
+
+CoordinatorState::~CoordinatorState() {
+  for (auto& [id, job] : jobs) {
+    ClusterJobResult r;
+    r.status = make_error(ErrorCode::cancelled, "the coordinator stopped");
+    r.nodes = job.ran_on;
+    if (job.sub->done) job.sub->done(std::move(r));
+  }
+}
+
+caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> shared) {
+  auto& st = self->state;
+  st.shared = std::move(shared);
+  auto policy = make_policy(st.shared->options.policy);  // checked by Coordinator::start
+  st.router = std::make_unique<Router>(std::move(*policy));
+  self->set_down_handler([self](caf::down_msg& m) {
+    auto it = self->state.by_addr.find(m.source);
+    if (it != self->state.by_addr.end()) declare_dead(self, it->second, "connection lost");
+    self->state.pending.erase(m.source);
+  });
+  self->send(self, tick_atom::value);
+  return {
+      [self](hello_atom, const NodeHello& h) { return on_hello(self, h); },
+      [self](auth_atom, const AuthProof& p) { return on_auth(self, p); },
+      [self](heartbeat_atom, const LoadReport& r) { return on_heartbeat(self, r); },
+      [self](kv_event_atom, const KvEventMsg& m) { on_kv_event(self, m); },
+      [self](checkpoint_atom, const JobCheckpoint& c) { on_checkpoint(self, c); },
+      [self](job_done_atom, const JobResultMsg& r) { on_done(self, r); },
+      [self](submit_atom, const std::shared_ptr<Submission>& sub) {
+        // Only local callers can send this type (it has no serialization).
+        on_submit(self, sub);
+      },
+      [self](tick_atom) { on_tick(self); },
+  };
+}
+
+}  // namespace agentrt::cluster

@@ -1,0 +1,72 @@
+// Inside the Coordinator (coordinator.h): the actor that owns the node table, the Router and
+// the jobs. Only coordinator.cpp spawns it.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "cluster/coordinator.h"
+#include "cluster/router.h"
+#include "cluster/wire.h"
+
+namespace agentrt::cluster {
+
+// A submit, on its way from Coordinator::submit to the actor.
+struct Submission {
+  ClusterJob job;
+  std::function<void(ClusterJobResult)> done;
+};
+
+// What the facade reads without asking the actor.
+struct CoordinatorShared {
+  CoordinatorOptions options;
+  mutable std::mutex mu;
+  std::vector<ClusterNodeView> nodes;  // guarded by mu
+  std::int64_t refused = 0;            // guarded by mu
+};
+
+struct MemberNode {
+  NodeId id = 0;
+  caf::actor handle;
+  std::string name;
+  std::string model;
+  std::chrono::steady_clock::time_point last_beat;
+  std::set<std::string> jobs;
+};
+
+struct JobEntry {
+  std::shared_ptr<Submission> sub;
+  std::int32_t attempt = 0;
+  std::optional<NodeId> node;  // running there; nullopt: queued
+  std::map<std::string, std::string> checkpoints;
+  std::vector<std::string> ran_on;
+};
+
+struct CoordinatorState {
+  std::shared_ptr<CoordinatorShared> shared;
+  std::unique_ptr<Router> router;
+  std::map<caf::actor_addr, std::pair<std::string, NodeHello>> pending;  // nonce, hello
+  std::map<NodeId, MemberNode> nodes;
+  std::map<caf::actor_addr, NodeId> by_addr;
+  std::map<std::string, JobEntry> jobs;
+  std::deque<std::string> queue;  // jobs waiting for a node
+  NodeId next_id = 1;
+  ~CoordinatorState();
+  static inline const char* name = "cluster_coordinator";
+};
+
+using submit_atom = caf::atom_constant<caf::atom("cl_submit")>;
+
+caf::behavior coordinator_actor(caf::stateful_actor<CoordinatorState>* self,
+                                std::shared_ptr<CoordinatorShared> shared);
+
+}  // namespace agentrt::cluster
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<agentrt::cluster::Submission>)

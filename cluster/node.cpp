@@ -1,0 +1,236 @@
+// run_node (node.h): the node actor (join handshake, heartbeats, jobs) and the loop that
+// reconnects it to the coordinator.
+#include "cluster/node.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <caf/io/middleman.hpp>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "actors/workflow/workflow_runner.h"
+#include "cluster/node_job.h"
+#include "cluster/secret.h"
+#include "cluster/wire.h"
+
+namespace agentrt::cluster {
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
+
+// How one membership ended, for run_node's loop.
+enum class Ending { lost, refused };
+
+struct NodeContext {
+  const NodeOptions* options = nullptr;
+  actors::RuntimePool* pool = nullptr;
+  NodeJobOptions job_options;
+  std::string name;
+  std::mutex mu;
+  Ending ending = Ending::lost;
+  std::optional<Error> refusal;  // set with Ending::refused
+};
+
+struct NodeState {
+  std::shared_ptr<NodeContext> ctx;
+  caf::actor coordinator;
+  std::int64_t node = 0;                     // 0: not joined yet
+  std::chrono::milliseconds heartbeat{250};  // the coordinator's (Welcome)
+  std::map<std::string, std::pair<std::int32_t, std::unique_ptr<NodeJob>>>
+      jobs;  // by id: attempt, run
+  static inline const char* name = "cluster_node";
+};
+
+LoadReport load_report(NodeState& st) {
+  LoadReport r;
+  r.running_jobs = static_cast<std::int32_t>(st.jobs.size());
+  for (auto* rt : st.ctx->pool->all()) {
+    const auto m = rt->metrics();
+    r.active_requests += m.active_requests;
+    r.queued_requests += m.queued_requests;
+    r.kv_blocks += m.kv_blocks;
+    r.kv_available_blocks += m.kv_available_blocks;
+  }
+  return r;
+}
+
+void refuse(caf::stateful_actor<NodeState>* self, Error e) {
+  {
+    std::lock_guard lock(self->state.ctx->mu);
+    self->state.ctx->ending = Ending::refused;
+    self->state.ctx->refusal = std::move(e);
+  }
+  self->quit();
+}
+
+void start_job(caf::stateful_actor<NodeState>* self, const JobSpec& spec) {
+  auto& st = self->state;
+  if (auto it = st.jobs.find(spec.job); it != st.jobs.end()) st.jobs.erase(it);  // a new attempt
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto job = NodeJob::start(
+      spec, st.ctx->job_options, *st.ctx->pool,
+      [me, id = spec.job, attempt = spec.attempt](NamedText c) {
+        caf::anon_send(me, checkpoint_atom::value, JobCheckpoint{id, attempt, std::move(c)});
+      },
+      [me](JobResultMsg r) { caf::anon_send(me, job_done_atom::value, std::move(r)); });
+  if (!job.ok()) {
+    JobResultMsg r;
+    r.job = spec.job;
+    r.attempt = spec.attempt;
+    r.error_code = static_cast<std::int32_t>(job.error().code);
+    r.error_message = job.error().message;
+    self->send(st.coordinator, job_done_atom::value, std::move(r));
+    return;
+  }
+  spdlog::info("node {}: job {} (attempt {}) started, {} checkpoints given", st.node, spec.job,
+               spec.attempt, spec.resume.size());
+  st.jobs[spec.job] = {spec.attempt, std::move(*job)};
+}
+
+void joined(caf::stateful_actor<NodeState>* self, const Welcome& w) {
+  self->state.node = w.node;
+  if (w.heartbeat_ms > 0) self->state.heartbeat = std::chrono::milliseconds(w.heartbeat_ms);
+  spdlog::info("node '{}' joined as node {}", self->state.ctx->name, w.node);
+  self->send(self, tick_atom::value);
+}
+
+void join(caf::stateful_actor<NodeState>* self) {
+  auto& st = self->state;
+  auto nonce = make_nonce();
+  if (!nonce.ok()) return refuse(self, nonce.error());
+  NodeHello hello;
+  hello.name = st.ctx->name;
+  hello.model = st.ctx->job_options.model_dir.empty() ? st.ctx->job_options.fallback_model_dir
+                                                      : st.ctx->job_options.model_dir;
+  hello.backend = st.ctx->job_options.backend;
+  hello.nonce = *nonce;
+  self->request(st.coordinator, kRequestTimeout, hello_atom::value, hello)
+      .then(
+          [self, n = *nonce](const Challenge& c) {
+            const auto& ctx = *self->state.ctx;
+            if (!check_proof(ctx.options->secret, "coordinator|" + n, c.proof))
+              return refuse(self, make_error(ErrorCode::invalid_argument,
+                                             "the coordinator did not prove the cluster secret"));
+            AuthProof proof{prove(ctx.options->secret, "worker|" + c.nonce + "|" + ctx.name)};
+            self->request(self->state.coordinator, kRequestTimeout, auth_atom::value, proof)
+                .then([self](const Welcome& w) { joined(self, w); },
+                      [self](caf::error& e) {
+                        refuse(self, make_error(ErrorCode::invalid_argument,
+                                                "the coordinator refused this node: " +
+                                                    self->system().render(e)));
+                      });
+          },
+          [self](caf::error& e) {
+            refuse(self,
+                   make_error(ErrorCode::invalid_argument,
+                              "the coordinator refused this node: " + self->system().render(e)));
+          });
+}
+
+caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<NodeContext> ctx,
+                         caf::actor coordinator) {
+  self->state.ctx = std::move(ctx);
+  self->state.coordinator = coordinator;
+  self->state.heartbeat = self->state.ctx->options->heartbeat;
+  self->monitor(coordinator);
+  self->set_down_handler([self](caf::down_msg&) {
+    spdlog::warn("node {}: lost the coordinator", self->state.node);
+    self->quit();
+  });
+  join(self);
+  return {
+      [self](run_job_atom, const JobSpec& spec) {
+        if (self->state.node != 0) start_job(self, spec);
+      },
+      [self](cancel_job_atom, const std::string& job, std::int32_t) {
+        if (auto it = self->state.jobs.find(job); it != self->state.jobs.end())
+          it->second.second->cancel();
+      },
+      [self](checkpoint_atom, JobCheckpoint& c) {
+        self->send(self->state.coordinator, checkpoint_atom::value, std::move(c));
+      },
+      [self](job_done_atom, JobResultMsg& r) {
+        auto& st = self->state;
+        spdlog::info("node {}: job {} (attempt {}) ended{}", st.node, r.job, r.attempt,
+                     r.error_code < 0 ? "" : ": " + r.error_message);
+        // ~NodeJob waits for the done callback that sent this.
+        if (auto it = st.jobs.find(r.job); it != st.jobs.end() && it->second.first == r.attempt)
+          st.jobs.erase(it);
+        self->send(st.coordinator, job_done_atom::value, std::move(r));
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        self->request(st.coordinator, kRequestTimeout, heartbeat_atom::value, load_report(st))
+            .then(
+                [self](bool member) {
+                  if (member) return;
+                  spdlog::warn("node {}: the coordinator forgot this node; joining again",
+                               self->state.node);
+                  self->quit();  // run_node joins again
+                },
+                [](caf::error&) {});
+        self->delayed_send(self, st.heartbeat, tick_atom::value);
+      },
+  };
+}
+
+std::string default_name() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = 0;
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+}  // namespace
+
+Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
+  auto ctx = std::make_shared<NodeContext>();
+  ctx->options = &options;
+  ctx->name = options.name.empty() ? default_name() : options.name;
+  ctx->job_options = {options.model_dir, options.fallback_model_dir, options.backend,
+                      options.threads, options.kv_blocks};
+  actors::RuntimePool pool{actors::RuntimeOptions{}};
+  ctx->pool = &pool;
+  actors::ModelKey key;  // load before joining: a node takes jobs only once it can run them
+  key.dir = options.model_dir.empty() ? options.fallback_model_dir : options.model_dir;
+  key.backend = options.backend;
+  key.kv_blocks = options.kv_blocks;
+  key.threads = options.threads;
+  key.max_live_requests = actors::workflow::kDefaultRunnerLiveRequests;
+  if (auto rt = pool.get(key); !rt.ok()) return rt.error();
+
+  caf::actor_system_config cfg;
+  configure_wire(cfg);
+  caf::actor_system system{cfg};
+  while (!stop.load()) {
+    auto coordinator = system.middleman().remote_actor(options.host, options.port);
+    if (!coordinator) {
+      std::this_thread::sleep_for(options.reconnect);
+      continue;
+    }
+    {
+      std::lock_guard lock(ctx->mu);
+      ctx->ending = Ending::lost;
+    }
+    auto node = system.spawn(node_actor, ctx, *coordinator);
+    caf::scoped_actor waiter{system};
+    waiter->monitor(node);
+    bool down = false;
+    while (!down) {
+      waiter->receive([&](caf::down_msg&) { down = true; },
+                      caf::after(std::chrono::milliseconds(100)) >>
+                          [&] {
+                            if (stop.load())
+                              caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+                          });
+    }
+    std::lock_guard lock(ctx->mu);
+    if (ctx->ending == Ending::refused) return *ctx->refusal;
+    if (!stop.load()) std::this_thread::sleep_for(options.reconnect);
+  }
+  return ok_status();
+}
+
+}  // namespace agentrt::cluster

@@ -1,0 +1,41 @@
+// A worker node (`agentrt node --join HOST:PORT`): loads its model into a RuntimePool, joins
+// the coordinator (proving the shared secret, secret.h), then runs the workflow jobs the
+// coordinator routes to it on its own engine, sending back each step's and map item's
+// checkpoint as it finishes and the job's result at the end (wire.h). It sends a heartbeat
+// with its load every `heartbeat`, and the KV events of its engine.
+//
+// The node listens on nothing: it connects to the coordinator's published actor and hands
+// over its own actor in the first message, so the coordinator talks back on that connection.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "engine/common/result.h"
+
+namespace agentrt::cluster {
+
+struct NodeOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string secret;              // secret.h's load_secret
+  std::string name;                // empty: "<hostname>:<pid>"
+  std::string model_dir;           // the workflows' default model (empty: fallback_model_dir)
+  std::string fallback_model_dir;  // models without a path (the CLI: tiny-calc)
+  std::string backend = "cpu";
+  int threads = 0;                           // CPU threads; 0: all cores
+  int kv_blocks = 0;                         // 0: the pool's default
+  std::chrono::milliseconds heartbeat{250};  // until the coordinator names its own
+  // Wait between attempts to reach the coordinator (it is down, or restarting).
+  std::chrono::milliseconds reconnect{500};
+};
+
+// Loads the model, joins and serves until `stop` becomes true. When the coordinator goes
+// away (or forgets the node after missed heartbeats) it cancels its jobs and joins again.
+// Errors: the model does not load; the coordinator refused the node (wrong secret, another
+// protocol version: invalid_argument), or does not prove the secret itself.
+Status run_node(const NodeOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace agentrt::cluster

@@ -1,0 +1,155 @@
+// The messages that cross the wire between a coordinator (`agentrt serve --cluster-port`)
+// and its worker nodes (`agentrt node --join`), with their CAF 0.17 serialization
+// (inspect) and the atoms that tag them. Everything else in the runtime stays local.
+//
+// Protocol (worker W, coordinator C; C is the one published actor, W reaches it with
+// remote_actor and hands C its own node actor inside the first message):
+//   W -> C  (hello_atom, NodeHello)        -> Challenge  (C proves the secret on W's nonce)
+//   W -> C  (auth_atom, AuthProof)          -> Welcome    (W proved it on C's nonce)
+//   W -> C  (heartbeat_atom, LoadReport)    -> bool       (false: not a member, join again)
+//   W -> C  (kv_event_atom, KvEventMsg)     (no reply)
+//   C -> W  (run_job_atom, JobSpec)         (no reply; W answers with checkpoints, a result)
+//   W -> C  (checkpoint_atom, JobCheckpoint), (job_done_atom, JobResultMsg)
+//   C -> W  (cancel_job_atom, job id, attempt)
+// C drops every message but hello/auth from an actor that has not proved the secret.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace agentrt::cluster {
+
+// Bumped when a message changes shape; a worker of another version is refused at hello.
+inline constexpr std::uint32_t kProtocolVersion = 1;
+
+using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
+using auth_atom = caf::atom_constant<caf::atom("cl_auth")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("cl_beat")>;
+using kv_event_atom = caf::atom_constant<caf::atom("cl_kv")>;
+using run_job_atom = caf::atom_constant<caf::atom("cl_run")>;
+using checkpoint_atom = caf::atom_constant<caf::atom("cl_ckpt")>;
+using job_done_atom = caf::atom_constant<caf::atom("cl_done")>;
+using cancel_job_atom = caf::atom_constant<caf::atom("cl_cancel")>;
+
+// A key and a text (a checkpoint key and its JSON, an input name and its value).
+struct NamedText {
+  std::string key;
+  std::string text;
+};
+
+struct NodeHello {
+  std::uint32_t protocol = kProtocolVersion;
+  std::string name;     // the node's name (--name, else host:pid)
+  std::string model;    // the model directory it serves
+  std::string backend;  // "cpu" or "cuda"
+  std::int32_t slots = 1;
+  std::string nonce;  // hex; the coordinator proves the secret on it
+};
+
+struct Challenge {
+  std::string proof;  // hex HMAC-SHA256(secret, "coordinator|" + hello.nonce)
+  std::string nonce;  // hex; the worker proves the secret on it
+};
+
+struct AuthProof {
+  std::string proof;  // hex HMAC-SHA256(secret, "worker|" + challenge.nonce + "|" + name)
+};
+
+struct Welcome {
+  std::int64_t node = 0;  // the node's id for this membership (a rejoin gets a new one)
+  std::int64_t heartbeat_ms = 0;
+};
+
+// Sent with every heartbeat.
+struct LoadReport {
+  std::int32_t running_jobs = 0;
+  std::int32_t active_requests = 0;  // engine requests admitted (RuntimeMetrics)
+  std::int32_t queued_requests = 0;
+  std::int32_t kv_blocks = 0;
+  std::int32_t kv_available_blocks = 0;
+};
+
+// Blocks of one tier stored, evicted, pinned or unpinned on the node (chained block keys
+// only, engine/kv/block_key.h). kind: 0 stored, 1 evicted, 2 pinned, 3 unpinned.
+struct KvEventMsg {
+  std::int32_t kind = 0;
+  std::int32_t tier = 0;  // 0 device, 1 host, 2 persistent
+  std::vector<std::uint64_t> keys;
+};
+
+// A workflow job for a node, with the checkpoints of earlier attempts (resume state).
+struct JobSpec {
+  std::string job;
+  std::int32_t attempt = 0;  // results of other attempts are stale
+  std::string workflow_yaml;
+  std::string workflow_file;      // names the text in messages, anchors relative paths
+  std::vector<NamedText> inputs;  // --input NAME=VALUE pairs
+  std::vector<NamedText> resume;  // "step:N" / "unit:N:M" -> checkpoint JSON
+};
+
+struct JobCheckpoint {
+  std::string job;
+  std::int32_t attempt = 0;
+  NamedText checkpoint;
+};
+
+struct JobResultMsg {
+  std::string job;
+  std::int32_t attempt = 0;
+  std::int32_t error_code = -1;  // -1: ok, else an agentrt::ErrorCode
+  std::string error_message;
+  std::string report;  // the run report's JSON (cli's run_report_json shape)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, NamedText& x) {
+  return f(caf::meta::type_name("agentrt_NamedText"), x.key, x.text);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, NodeHello& x) {
+  return f(caf::meta::type_name("agentrt_NodeHello"), x.protocol, x.name, x.model, x.backend,
+           x.slots, x.nonce);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Challenge& x) {
+  return f(caf::meta::type_name("agentrt_Challenge"), x.proof, x.nonce);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, AuthProof& x) {
+  return f(caf::meta::type_name("agentrt_AuthProof"), x.proof);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Welcome& x) {
+  return f(caf::meta::type_name("agentrt_Welcome"), x.node, x.heartbeat_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, LoadReport& x) {
+  return f(caf::meta::type_name("agentrt_LoadReport"), x.running_jobs, x.active_requests,
+           x.queued_requests, x.kv_blocks, x.kv_available_blocks);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, KvEventMsg& x) {
+  return f(caf::meta::type_name("agentrt_KvEventMsg"), x.kind, x.tier, x.keys);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, JobSpec& x) {
+  return f(caf::meta::type_name("agentrt_JobSpec"), x.job, x.attempt, x.workflow_yaml,
+           x.workflow_file, x.inputs, x.resume);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, JobCheckpoint& x) {
+  return f(caf::meta::type_name("agentrt_JobCheckpoint"), x.job, x.attempt, x.checkpoint);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, JobResultMsg& x) {
+  return f(caf::meta::type_name("agentrt_JobResultMsg"), x.job, x.attempt, x.error_code,
+           x.error_message, x.report);
+}
+
+// Registers every type above on a config (both ends must), and loads the middleman.
+void configure_wire(caf::actor_system_config& cfg);
+
+}  // namespace agentrt::cluster
