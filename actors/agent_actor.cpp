@@ -196,6 +196,9 @@ void Agent::start() {
   if (in_.adopt) return;  // the sampler's request streams to us
   GenerateMsg msg;
   msg.request.prompt = std::move(first->tokens);
+  msg.request.segments = std::move(first->segments);
+  msg.request.kv_reuse = in_.spec.kv_reuse;
+  msg.request.blend_recompute = in_.spec.blend_recompute;
   msg.request.params = first_turn_params(in_.spec);
   msg.request.params.max_tokens = *turn_max_tokens();
   msg.request.program = in_.program;

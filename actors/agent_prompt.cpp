@@ -37,6 +37,16 @@ Result<FirstPrompt> render_first_prompt(const chat::ChatTemplate& chat,
   if (!text.ok()) return text.error().with_context(where + ": prompt");
   p.text = std::move(*text);
   p.tokens = tok.encode(p.text, false);
+  if (spec.kv_reuse == KvReuse::blend) {
+    std::size_t after_system = 0;
+    std::vector<TextSpan> ranges;
+    if (!spec.system_prompt.empty())
+      ranges =
+          place_spans(p.text, spec.system_prompt, spec.system_segments, 0, false, &after_system);
+    auto in = place_spans(p.text, input, spec.input_segments, after_system, true);
+    ranges.insert(ranges.end(), in.begin(), in.end());
+    p.segments = token_spans(tok, p.tokens, p.text, ranges, spec.min_segment_tokens);
+  }
   return p;
 }
 

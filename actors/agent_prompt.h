@@ -36,6 +36,9 @@ struct FirstPrompt {
   chat::Conversation conversation;  // system (if any) + user
   std::string text;
   std::vector<std::int32_t> tokens;
+  // Under spec.kv_reuse blend: the token spans of spec's marked system and input text
+  // (prompt_segments.h); empty under exact.
+  std::vector<PromptSegment> segments;
 };
 
 // Renders the agent's first turn. Errors: an unknown tool, the template's errors, tools on

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "actors/completion_stream.h"
+#include "actors/prompt_segments.h"
 #include "actors/tool.h"
 #include "actors/tool_call_record.h"
 #include "actors/tool_registry.h"
@@ -35,6 +36,7 @@
 #include "engine/grammar/token_vocabulary.h"
 #include "engine/kv/kv_metrics.h"
 #include "engine/kv/kv_tier.h"
+#include "engine/kv_reuse.h"
 #include "engine/model/model.h"
 #include "engine/sampling/sampling_params.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -126,6 +128,16 @@ struct AgentSpec {
   // go one past max_turns. Null: free text.
   std::shared_ptr<const grammar::JsonSchemaConstraint> output_constraint;
   std::string output_schema;  // its schema as JSON text, shown in the extra turn's message
+  // Cross-agent KV reuse (issue 21). Under blend the first turn's request carries the
+  // marked text below as EngineRequest::segments (token spans of the rendered prompt of
+  // at least min_segment_tokens tokens), whose KV the engine may take from other
+  // contexts, recomputing blend_recompute of it (nullopt: the engine's default). Under
+  // exact the marks are ignored.
+  KvReuse kv_reuse = KvReuse::exact;
+  std::optional<float> blend_recompute;
+  std::vector<TextSpan> system_segments;  // bytes of system_prompt
+  std::vector<TextSpan> input_segments;   // bytes of the input (run_agent's, start_best_of's)
+  int min_segment_tokens = kMinSegmentTokens;
 };
 
 // The sampling params of an agent's first turn: `sampling`, constrained to

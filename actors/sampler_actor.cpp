@@ -179,6 +179,9 @@ void Sampler::start() {
     msg.subscribers.push_back(agents_.back());
   }
   msg.request.prompt = std::move(first->tokens);
+  msg.request.segments = std::move(first->segments);
+  msg.request.kv_reuse = in_.spec.kv_reuse;
+  msg.request.blend_recompute = in_.spec.blend_recompute;
   msg.request.params = first_turn_params(in_.spec);
   msg.request.program = in_.spec.program;  // the probe's, and the samples' first turns
   msg.pause_at_eos = ctx()
@@ -263,9 +266,18 @@ void Sampler::score_with_verifier(int i) {
   const SampleResult& s = res_.samples[static_cast<std::size_t>(i)];
   auto me = caf::actor_cast<caf::actor>(self_);
   const std::string accept = in_.best.verifier_accept;
+  // The verifier reads the question and the sample's output: both are segments.
+  const std::string head = "Question: ";
+  const std::string mid = "\nProposed: ";
+  AgentSpec verifier = *in_.best.verifier;
+  verifier.input_segments.clear();
+  for (const auto& t : in_.spec.input_segments)
+    verifier.input_segments.push_back({head.size() + t.begin, head.size() + t.end});
+  const std::size_t at = head.size() + in_.input.size() + mid.size();
+  verifier.input_segments.push_back({at, at + s.result.output.size()});
   AgentInit ai{in_.ctx,
-               *in_.best.verifier,
-               "Question: " + in_.input + "\nProposed: " + s.result.output,
+               std::move(verifier),
+               head + in_.input + mid + s.result.output,
                in_.job,
                i,
                nullptr,

@@ -110,6 +110,7 @@ Status JobManager::recover() {
       continue;
     }
     live->wf = std::move(*loaded);
+    apply_kv_reuse(*rec, live->wf);
     if (rec->state == JobState::running) ++rec->resumes;
     rec->state = JobState::queued;
     jobs_[id] = std::move(*rec);

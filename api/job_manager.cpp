@@ -199,6 +199,14 @@ std::optional<ApiOr<Submitted>> JobManager::replay(const std::string& index_key,
   return ApiOr<Submitted>(Submitted{**found, true});
 }
 
+void JobManager::apply_kv_reuse(const JobRecord& rec, workflows::Workflow& wf) {
+  if (rec.kv_reuse.empty()) return;
+  workflows::KvReuseSpec k;
+  k.mode = rec.kv_reuse == "blend" ? workflows::KvReuseMode::blend : workflows::KvReuseMode::exact;
+  k.blend_recompute = rec.blend_recompute;
+  wf.override_kv_reuse(k);
+}
+
 ApiOr<Submitted> JobManager::submit(const JobRequest& req, const std::string& client,
                                     const std::string& idempotency_key,
                                     const std::string& body_hash) {
@@ -240,6 +248,9 @@ ApiOr<Submitted> JobManager::submit(const JobRequest& req, const std::string& cl
   rec.yaml = yaml;
   rec.inputs = req.inputs;
   rec.request_hash = body_hash;
+  rec.kv_reuse = req.kv_reuse;
+  rec.blend_recompute = req.blend_recompute;
+  apply_kv_reuse(rec, *wf);
   rec.created_ms = rec.updated_ms = unix_ms_now();
   for (const auto& s : wf->steps)
     rec.steps.push_back(StepView{s.id, "waiting", 0, 0, 0, 0.0, 0, 0, ""});

@@ -126,6 +126,8 @@ class JobManager {
       const std::vector<std::pair<std::string, std::string>>& inputs,
       workflows::InputValues* values) const;
   ApiOr<std::string> read_named(const std::string& name) const;
+  // The job's kv_reuse override (JobRecord::kv_reuse), when it has one, on `wf`.
+  static void apply_kv_reuse(const JobRecord& rec, workflows::Workflow& wf);
   void forget_old_jobs();  // under mu_
   // 429 when the server or this client has no room for another job (takes mu_).
   std::optional<ApiError> admission_error(const std::string& client) const;

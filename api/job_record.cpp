@@ -70,6 +70,8 @@ json to_json(const JobRecord& r) {
   json j = public_view(r);
   j["yaml"] = r.yaml;
   j["request_hash"] = r.request_hash;
+  if (!r.kv_reuse.empty()) j["kv_reuse"] = r.kv_reuse;
+  if (r.blend_recompute) j["blend_recompute"] = *r.blend_recompute;
   return j;
 }
 
@@ -111,6 +113,10 @@ Result<JobRecord> job_record_from_json(const json& j) {
   AGENTRT_TRY(get_to(j, "created_ms", r.created_ms, ""));
   AGENTRT_TRY(get_to(j, "updated_ms", r.updated_ms, ""));
   AGENTRT_TRY(get_to(j, "resumes", r.resumes, ""));
+  if (const auto k = j.find("kv_reuse"); k != j.end() && k->is_string())
+    r.kv_reuse = k->get<std::string>();
+  if (const auto b = j.find("blend_recompute"); b != j.end() && b->is_number())
+    r.blend_recompute = b->get<double>();
   auto st = parse_job_state(state);
   if (!st) return make_error(ErrorCode::parse, "/state: unknown state '" + state + "'");
   r.state = *st;

@@ -55,6 +55,9 @@ struct JobRecord {
   std::int64_t created_ms = 0;  // Unix time
   std::int64_t updated_ms = 0;
   int resumes = 0;  // times the job was restarted after the server stopped
+  // The job's kv_reuse override (JobRequest): "" for none.
+  std::string kv_reuse{};
+  std::optional<double> blend_recompute{};
 };
 
 nlohmann::json to_json(const JobRecord& r);

@@ -1,6 +1,7 @@
 // OpenAiCall: prompt, admission, the event loop over the choices, and session pins.
 #include "api/openai_run.h"
 
+#include "actors/prompt_segments.h"
 #include "api/forced_call.h"
 #include "engine/grammar/json_schema_constraint.h"
 
@@ -145,6 +146,11 @@ ApiOr<bool> OpenAiCall::prepare() {
     }
     prompt_ends_thinking_ = forced_prefix_.empty() && rendered->ends_with("<think>\n");
     prompt_ = tok.encode(*rendered + forced_prefix_, false);
+    if (req_.kv_reuse == KvReuse::blend) {  // the caller's messages are the quoted text
+      const auto ranges = actors::place_messages(*rendered, conv.messages);
+      segments_ = actors::token_spans(tok, prompt_, *rendered + forced_prefix_, ranges,
+                                      actors::kMinSegmentTokens);
+    }
   } else if (req_.prompt_is_tokens) {
     prompt_ = req_.prompt_tokens;
   } else {
@@ -189,6 +195,9 @@ ApiOr<bool> OpenAiCall::submit() {
   actors::CompletionRequest cr;
   cr.request.prompt = prompt_;
   cr.request.params = req_.params;
+  cr.request.segments = segments_;
+  cr.request.kv_reuse = req_.kv_reuse;
+  cr.request.blend_recompute = req_.blend_recompute;
   // One scheduler program per conversation: its turns rank together (EngineOptions::order).
   if (!session_key_.empty()) cr.request.program = actors::Runtime::program_of_key(session_key_);
   cr.n = req_.n;

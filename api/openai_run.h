@@ -63,9 +63,10 @@ class OpenAiCall {
   OpenAiRequest req_;
   OpenAiDeps deps_;
   std::vector<std::int32_t> prompt_;
-  std::string forced_prefix_;          // in the prompt (n > 1)
-  std::string late_force_;             // appended when a reply ends without a call (n == 1)
-  bool prompt_ends_thinking_ = false;  // the rendered prompt opened <think> itself
+  std::vector<PromptSegment> segments_;  // kv_reuse blend: each message's content
+  std::string forced_prefix_;            // in the prompt (n > 1)
+  std::string late_force_;               // appended when a reply ends without a call (n == 1)
+  bool prompt_ends_thinking_ = false;    // the rendered prompt opened <think> itself
   bool parse_tools_ = false;
   std::string session_key_;
   std::shared_ptr<actors::CompletionStream> stream_;

@@ -183,6 +183,7 @@ class Validator {
       return "references unknown step '" + echo_value(p[1]) + "' (steps: " + ids + ")";
     }
     const auto fields = step_fields(wf_.steps[static_cast<std::size_t>(j)]);
+    if (p[2] == "tool_results") return "";  // every step's: its agents' tool results
     if (std::find(fields.begin(), fields.end(), p[2]) == fields.end())
       return "references nothing: step '" + p[1] + "' has no field '" + echo_value(p[2]) +
              "' (fields: " + join(fields) + ")";

@@ -154,6 +154,15 @@ struct WorkflowRunner::Impl : std::enable_shared_from_this<WorkflowRunner::Impl>
   void start_unit(int step, PendingUnit u);
   void unit_ended(int step, const PendingUnit& u, Result<UnitOutcome> r);
   Result<std::string> render(const workflows::TemplateText& t, const Extras& extras) const;
+  // segment_marks.cpp (issue 21): render, and where its path expressions' values (step
+  // outputs and fields, map items, inputs, loop.previous) landed, into `marks`.
+  Result<std::string> render_marked(const workflows::TemplateText& t, const Extras& extras,
+                                    std::vector<TextSpan>& marks) const;
+  // `agent`'s KV reuse for `step` (step over agent over workflow); under blend, its
+  // system_segments, and `input_segments` for `input` (rendered with `input_marks`) with
+  // the tool results of done steps that occur in it carved out as segments of their own.
+  void set_kv_reuse(AgentSpec& agent, const workflows::AgentSpec& wa, const workflows::Step& step,
+                    const std::string& input, std::vector<TextSpan> input_marks) const;
   std::optional<workflows::Value> lookup(const std::vector<std::string>& path,
                                          const Extras& extras) const;
   Result<AgentSpec> agent_spec(const workflows::AgentSpec& a) const;

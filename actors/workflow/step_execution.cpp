@@ -100,6 +100,13 @@ std::optional<Value> WorkflowRunner::Impl::lookup(const std::vector<std::string>
     if (p[2] == "output") return r.output;
     auto f = r.fields.find(p[2]);
     if (f != r.fields.end()) return f->second;
+    if (p[2] == "tool_results") {  // the results its agents' tool calls returned, in order
+      std::vector<std::string> texts;
+      for (const auto& smp : r.samples)
+        for (const auto& rec : smp.tool_records)
+          if (rec.ok) texts.push_back(rec.result);
+      return Value(std::move(texts));
+    }
     return std::nullopt;
   }
   std::string key;
@@ -271,7 +278,8 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
     extras["loop.index"] = Value(std::to_string(pu.iteration));
     extras["loop.previous"] = Value(pu.previous);
   }
-  auto input = render(step.input, extras);
+  std::vector<TextSpan> input_marks;
+  auto input = render_marked(step.input, extras, input_marks);
   if (!input.ok()) return unit_ended(si, pu, input.error());
   const workflows::AgentSpec* wa = wf.find_agent(step.agent.name);
   if (!wa)
@@ -281,6 +289,7 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
   auto agent = agent_spec(*wa);
   if (!agent.ok()) return unit_ended(si, pu, agent.error());
   agent->program = programs.at(rt);
+  set_kv_reuse(*agent, *wa, step, *input, std::move(input_marks));
   if (step.output_schema) {
     auto constraint = output_constraint(*step.output_schema, *rt);
     if (!constraint.ok()) return unit_ended(si, pu, constraint.error());
@@ -312,7 +321,10 @@ void WorkflowRunner::Impl::start_unit(int si, PendingUnit pu) {
   } else {
     auto spec = best_of_spec(step, *agent);
     if (!spec.ok()) return unit_ended(si, pu, spec.error());
-    if (spec->verifier) spec->verifier->program = agent->program;
+    if (spec->verifier) {
+      spec->verifier->program = agent->program;
+      set_kv_reuse(*spec->verifier, *wf.find_agent(step.best_of->verifier.name), step, "", {});
+    }
     {
       std::lock_guard lk(mu);
       status[i].samples_total += spec->n;

@@ -47,6 +47,8 @@ struct RunnerOptions {
   std::string backend;  // "cpu" or "cuda": replaces the default model's backend
   int max_live_requests = 0;                                     // 0: kDefaultRunnerLiveRequests
   model::WeightCheck weight_check = model::WeightCheck::sample;  // for every model loaded
+  // kv_reuse blend: marked text shorter than this many tokens is not a segment (tests).
+  int min_segment_tokens = kMinSegmentTokens;
 };
 
 // A plain progress line about one step ("calculator {"expression": "13 + 7"} -> 20").

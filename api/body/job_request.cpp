@@ -99,11 +99,22 @@ ApiOr<JobRequest> parse_job_request(std::string_view body) {
         if (!text.ok()) return text.error();
         r.inputs.emplace_back(name, std::move(*text));
       }
+    } else if (key == "kv_reuse") {
+      if (!value.is_string() || (value != "exact" && value != "blend"))
+        return invalid("kv_reuse: expected \"exact\" or \"blend\"", ptr);
+      r.kv_reuse = value.get<std::string>();
+    } else if (key == "blend_recompute") {
+      if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 1)
+        return invalid("blend_recompute: expected a number in [0, 1]", ptr);
+      r.blend_recompute = value.get<double>();
     } else {
-      return invalid("unknown member '" + echo_value(key) + "' (expected yaml, workflow, inputs)",
+      return invalid("unknown member '" + echo_value(key) +
+                         "' (expected yaml, workflow, inputs, kv_reuse, blend_recompute)",
                      ptr);
     }
   }
+  if (r.blend_recompute && r.kv_reuse != "blend")
+    return invalid("blend_recompute applies to \"kv_reuse\": \"blend\" only", "/blend_recompute");
   if (r.yaml.empty() == r.workflow.empty())
     return invalid(r.yaml.empty() ? "give the workflow: \"yaml\" (inline) or \"workflow\" (a name)"
                                   : "give either \"yaml\" or \"workflow\", not both",

@@ -4,6 +4,7 @@
 // the offending member with a JSON pointer.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,11 +19,17 @@ struct JobRequest {
   std::string workflow;  // a workflow name (file name without directories)
   // Input values as `agentrt run --input NAME=VALUE` texts, in the body's order.
   std::vector<std::pair<std::string, std::string>> inputs;
+  // Issue 21: the job's KV reuse, replacing the workflow's at every level ("exact" or
+  // "blend"; empty: the workflow's own), and its recompute fraction in [0, 1].
+  std::string kv_reuse;
+  std::optional<double> blend_recompute;
 };
 
 // Errors: 400 invalid_body (not JSON, not an object, nested deeper than kMaxJsonDepth),
 // 422 invalid_request (unknown or missing members, wrong types, both or neither of yaml and
-// workflow, a bad workflow name, too many inputs), 413 too_large (yaml over kMaxYamlBytes).
+// workflow, a bad workflow name, too many inputs, kv_reuse other than exact or blend,
+// blend_recompute outside [0, 1] or without kv_reuse blend), 413 too_large (yaml over
+// kMaxYamlBytes).
 ApiOr<JobRequest> parse_job_request(std::string_view body);
 
 // Whether `name` may name a workflow file: letters, digits, '_', '-', '.', not starting

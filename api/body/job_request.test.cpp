@@ -49,6 +49,11 @@ TEST(JobRequest, ErrorsPointAtTheMember) {
       {R"({"yaml": "x", "inputs": {"l": ["a", 2]}})", 422, "/inputs/l/1"},
       {R"({"yaml": "x", "inputs": {"n": null}})", 422, "/inputs/n"},
       {R"({"yaml": "x", "extra": 1})", 422, "/extra"},
+      {R"({"yaml": "x", "kv_reuse": "partial"})", 422, "/kv_reuse"},
+      {R"({"yaml": "x", "kv_reuse": 1})", 422, "/kv_reuse"},
+      {R"({"yaml": "x", "kv_reuse": "blend", "blend_recompute": 1.5})", 422, "/blend_recompute"},
+      {R"({"yaml": "x", "kv_reuse": "blend", "blend_recompute": "a"})", 422, "/blend_recompute"},
+      {R"({"yaml": "x", "blend_recompute": 0.1})", 422, "/blend_recompute"},
   };
   for (const auto& c : cases) {
     auto r = parse_job_request(c.body);
@@ -57,6 +62,17 @@ TEST(JobRequest, ErrorsPointAtTheMember) {
     EXPECT_EQ(r.error().pointer, c.pointer) << c.body;
     EXPECT_FALSE(r.error().message.empty());
   }
+}
+
+TEST(JobRequest, KvReuseOverride) {
+  auto r = parse_job_request(R"({"workflow": "w", "kv_reuse": "blend", "blend_recompute": 0.05})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->kv_reuse, "blend");
+  EXPECT_EQ(r->blend_recompute, 0.05);
+  auto plain = parse_job_request(R"({"workflow": "w"})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->kv_reuse.empty());
+  EXPECT_FALSE(plain->blend_recompute.has_value());
 }
 
 TEST(JobRequest, DeepNestingIsRefusedBeforeParsing) {

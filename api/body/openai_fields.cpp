@@ -385,12 +385,25 @@ Opt field_agentrt(OpenAiParse& p, const std::string&, const Json& v, const std::
       double d = 0;
       if (auto e = get_number(x, kp, 0.0, kMaxOpenAiRetainSeconds, d)) return e;
       p.r.retain_s = d;
+    } else if (k == "kv_reuse") {
+      std::string s;
+      if (auto e = get_string(x, kp, kMaxOpenAiNameBytes, s)) return e;
+      if (s != "exact" && s != "blend")
+        return invalid_value(kp, "must be \"exact\" or \"blend\", got '" + echo_value(s) + "'");
+      p.r.kv_reuse = s == "blend" ? KvReuse::blend : KvReuse::exact;
+    } else if (k == "blend_recompute") {
+      double d = 0;
+      if (auto e = get_number(x, kp, 0.0, 1.0, d)) return e;
+      p.r.blend_recompute = static_cast<float>(d);
     } else {
-      return api_error(
-          400, "unknown_parameter",
-          "Unrecognized agentrt option: " + echo_value(k) + " (expected session, retain_s)", kp);
+      return api_error(400, "unknown_parameter",
+                       "Unrecognized agentrt option: " + echo_value(k) +
+                           " (expected session, retain_s, kv_reuse, blend_recompute)",
+                       kp);
     }
   }
+  if (p.r.blend_recompute && p.r.kv_reuse != KvReuse::blend)
+    return invalid_value(ptr + "/blend_recompute", "applies to \"kv_reuse\": \"blend\" only");
   return std::nullopt;
 }
 

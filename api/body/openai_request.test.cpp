@@ -287,6 +287,21 @@ TEST(OpenAiRequest, UnknownFieldsAreNamed) {
   expect_refused(chat_body(R"("agentrt": {"ttl": 3})"), kChat, "unknown_parameter", "/agentrt/ttl");
 }
 
+TEST(OpenAiRequest, AgentrtKvReuse) {
+  auto r = parse_openai_request(
+      chat_body(R"("agentrt": {"kv_reuse": "blend", "blend_recompute": 0.15})"), kChat);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->kv_reuse, KvReuse::blend);
+  EXPECT_FLOAT_EQ(*r->blend_recompute, 0.15f);
+  auto c =
+      parse_openai_request(completion_body(R"("agentrt": {"kv_reuse": "exact"})"), kCompletions);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->kv_reuse, KvReuse::exact);
+  EXPECT_FALSE(c->blend_recompute.has_value());
+  expect_refused(chat_body(R"("agentrt": {"kv_reuse": 1})"), kChat, "invalid_type",
+                 "/agentrt/kv_reuse");
+}
+
 TEST(OpenAiRequest, BadTypes) {
   struct Case {
     const char* extra;
@@ -362,6 +377,10 @@ TEST(OpenAiRequest, RangesAndCaps) {
       {R"("agentrt": {"retain_s": -1})", "/agentrt/retain_s"},
       {R"("agentrt": {"retain_s": 3601})", "/agentrt/retain_s"},
       {R"("agentrt": {"session": ""})", "/agentrt/session"},
+      {R"("agentrt": {"kv_reuse": "partial"})", "/agentrt/kv_reuse"},
+      {R"("agentrt": {"kv_reuse": "blend", "blend_recompute": 1.5})", "/agentrt/blend_recompute"},
+      {R"("agentrt": {"kv_reuse": "blend", "blend_recompute": -0.5})", "/agentrt/blend_recompute"},
+      {R"("agentrt": {"blend_recompute": 0.1})", "/agentrt/blend_recompute"},
       {R"("top_k": -2)", "/top_k"},
       {R"("min_p": 1.5)", "/min_p"},
       {R"("repetition_penalty": 0)", "/repetition_penalty"},

@@ -1,0 +1,108 @@
+// Prompt segments (issue 21): spans merge and nest as documented, and marked text becomes
+// the token spans of the rendered, tokenized first prompt (tiny-calc's Qwen ChatML
+// template and tokenizer): decoded, each span is the marked text less at most one token
+// at an edge the tokenizer merged with the text around it.
+#include "actors/prompt_segments.h"
+
+#include <gtest/gtest.h>
+
+#include "actors/agent_prompt.h"
+
+namespace agentrt::actors {
+namespace {
+
+const tokenizer::Tokenizer& tiny_calc() {
+  static const tokenizer::Tokenizer tok = [] {
+    auto t = tokenizer::Tokenizer::load_dir(std::string(AGENTRT_SOURCE_DIR) + "/models/tiny-calc");
+    EXPECT_TRUE(t.ok());
+    return *t;
+  }();
+  return tok;
+}
+
+std::string span_text(std::span<const std::int32_t> tokens, const PromptSegment& s) {
+  auto t = tiny_calc().decode(tokens.subspan(s.begin, s.end - s.begin), false);
+  return t.ok() ? *t : "?";
+}
+
+TEST(PromptSegments, InnerSpansCutOuterOnes) {
+  EXPECT_EQ(merge_spans({{0, 10}, {20, 30}}, {{4, 6}}),
+            (std::vector<TextSpan>{{0, 4}, {4, 6}, {6, 10}, {20, 30}}));
+  EXPECT_EQ(merge_spans({{0, 10}, {5, 12}}, {}), (std::vector<TextSpan>{{0, 12}}));
+  EXPECT_EQ(merge_spans({{2, 8}}, {{0, 4}, {6, 9}}),
+            (std::vector<TextSpan>{{0, 4}, {4, 6}, {6, 9}}));
+  EXPECT_EQ(find_all("abcabcab", "ab"), (std::vector<TextSpan>{{0, 2}, {3, 5}, {6, 8}}));
+  EXPECT_TRUE(find_all("abc", "").empty());
+}
+
+TEST(PromptSegments, PlacedWhereTheContentIsOrPieceByPiece) {
+  const std::vector<TextSpan> spans{{2, 5}};
+  EXPECT_EQ(place_spans("xx hello hello", "hello", spans, 0, true),
+            (std::vector<TextSpan>{{11, 14}}));
+  std::size_t end = 0;
+  EXPECT_EQ(place_spans("xx hello hello", "hello", spans, 0, false, &end),
+            (std::vector<TextSpan>{{5, 8}}));
+  EXPECT_EQ(end, 8u);
+  // The template trimmed the content: the span's own text is found.
+  EXPECT_EQ(place_spans("<u>hello</u>", "  hello  ", std::vector<TextSpan>{{2, 7}}, 0, true),
+            (std::vector<TextSpan>{{3, 8}}));
+}
+
+TEST(PromptSegments, FirstPromptCarriesTokenSpansOfTheMarkedText) {
+  const std::string doc = "Tara has 9 cookies and Quinn has 4 more cookies than Tara.";
+  const std::string prior = "Kate has 3 cookies. Sam has 5 cookies. Answer: 8";
+  AgentSpec spec;
+  spec.system_prompt = "You check proposed answers. Document: " + doc;
+  spec.system_segments = {{spec.system_prompt.size() - doc.size(), spec.system_prompt.size()}};
+  const std::string input = "Proposed: " + prior + "\nIs it right?";
+  spec.input_segments = {{10, 10 + prior.size()}};
+  spec.min_segment_tokens = 4;
+  ToolRegistry tools;
+  // exact: no segments.
+  auto exact = render_first_prompt(chat::Family::chatml_qwen, tiny_calc(), tools, spec, input);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_TRUE(exact->segments.empty());
+  spec.kv_reuse = KvReuse::blend;
+  auto p = render_first_prompt(chat::Family::chatml_qwen, tiny_calc(), tools, spec, input);
+  ASSERT_TRUE(p.ok()) << p.error().to_string();
+  ASSERT_EQ(p->segments.size(), 2u);
+  EXPECT_TRUE(check_segments(p->segments, std::ssize(p->tokens)).ok());
+  for (const auto& [s, text] : {std::pair{p->segments[0], doc}, std::pair{p->segments[1], prior}}) {
+    const std::string got = span_text(p->tokens, s);
+    EXPECT_NE(text.find(got), std::string::npos) << got;
+    EXPECT_GE(got.size() + 8, text.size()) << got;
+  }
+  // Whole tokens only: " Kate" begins with the template's space, so the span starts after it.
+  EXPECT_EQ(span_text(p->tokens, p->segments[1]).substr(0, 4), " has");
+  // A minimum longer than the spans drops them.
+  spec.min_segment_tokens = 64;
+  auto none = render_first_prompt(chat::Family::chatml_qwen, tiny_calc(), tools, spec, input);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->segments.empty());
+}
+
+TEST(PromptSegments, ChatMessagesAreSegmentsInOrder) {
+  chat::Conversation c;
+  c.messages = {
+      {chat::Role::system, "You are terse.", {}, {}, {}, {}},
+      {chat::Role::user, "Sam has 13 stamps. Kate has 7 more stamps than Sam.", {}, {}, {}, {}},
+      {chat::Role::assistant, "Kate has 20 stamps.", {}, {}, {}, {}},
+      {chat::Role::user, "Sam has 13 stamps. Kate has 7 more stamps than Sam.", {}, {}, {}, {}}};
+  chat::RenderOptions ro;
+  ro.add_generation_prompt = true;
+  ro.enable_thinking = false;
+  auto text = chat::ChatTemplate::of_family(chat::Family::chatml_qwen).render(c, ro);
+  ASSERT_TRUE(text.ok());
+  const auto spans = place_messages(*text, c.messages);
+  ASSERT_EQ(spans.size(), 4u);
+  for (std::size_t i = 0; i < spans.size(); ++i)
+    EXPECT_EQ(text->substr(spans[i].begin, spans[i].end - spans[i].begin), c.messages[i].content);
+  EXPECT_LT(spans[1].end, spans[3].begin);  // the repeated message: its own place
+  const auto tokens = tiny_calc().encode(*text, false);
+  const auto segs = token_spans(tiny_calc(), tokens, *text, spans, 2);
+  ASSERT_EQ(segs.size(), 4u);
+  EXPECT_EQ(span_text(tokens, segs[3]), c.messages[3].content);
+}
+
+}  // namespace
+}  // namespace agentrt::actors
