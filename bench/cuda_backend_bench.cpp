@@ -28,6 +28,7 @@ struct Args {
   int context = 1024;
   int prefill = 4096;
   int steps = 10;
+  bool kernel_times = false;  // per-kernel device time of each decode step (eager)
   bool graphs = false;  // decode steps through CUDA graphs (CudaBackendOptions::decode_graphs)
   bool attention_only = false;
   bool skip_attention = false;
@@ -61,6 +62,35 @@ BatchPlan decode_plan(int batch, int context, int block_size, int vocab) {
     plan.seqs.push_back(std::move(c));
   }
   return plan;
+}
+
+// One eager step's device time by kernel (CUDA events between launches), averaged over
+// `steps`; the events themselves add a little, so the sum exceeds the step's time.
+nlohmann::json kernel_times(kernels::CudaBackend& b, const BatchPlan& plan, int batch, int steps) {
+  b.set_graph_replay(false);
+  b.reset_kernel_times();
+  b.set_kernel_timing(true);
+  for (int i = 0; i < steps; ++i) {
+    Status s = b.forward_device(plan);
+    if (s.ok()) s = b.collect_kernel_times();
+    if (!s.ok()) fail(s.error());
+  }
+  b.set_kernel_timing(false);
+  b.set_graph_replay(true);
+  nlohmann::json j = {{"batch", batch}};
+  double total = 0;
+  std::printf("  batch %d, device time per step by kernel (eager, events between launches):\n",
+              batch);
+  for (const auto& [name, t] : b.kernel_times()) {
+    const double us = t.ms * 1e3 / steps;
+    total += us;
+    std::printf("    %-14s %9.1f us  %5lld launches  %7.2f us each\n", name.c_str(), us,
+                static_cast<long long>(t.launches / steps), us / (t.launches / steps));
+    j["kernels"][name] = {{"us_per_step", us}, {"launches_per_step", t.launches / steps}};
+  }
+  std::printf("    %-14s %9.1f us\n", "sum", total);
+  j["sum_us"] = total;
+  return j;
 }
 
 nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_gbps,
@@ -113,6 +143,7 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
       std::printf("  batch %d: graph replay %.3f ms, same layout eager %.3f ms (%.2fx)\n", batch,
                   ms, eager_ms, eager_ms / ms);
     }
+    if (a.kernel_times) out["kernel_times"].push_back(kernel_times(b, plan, batch, a.steps));
     Logits logits;
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < a.steps; ++i) {
@@ -195,6 +226,7 @@ int main(int argc, char** argv) {
   app.add_option("--prefill", a.prefill, "prefill chunk length");
   app.add_option("--steps", a.steps, "timed decode steps per batch size");
   app.add_flag("--graphs", a.graphs, "decode steps through CUDA graphs");
+  app.add_flag("--kernel-times", a.kernel_times, "each decode step's device time by kernel");
   app.add_flag("--no-attention", a.skip_attention, "skip the decode-attention kernel table");
   app.add_flag("--attention-only", a.attention_only, "only the ceilings and the attention table");
   CLI11_PARSE(app, argc, argv);

@@ -44,6 +44,28 @@ for s in $STAGES; do
     timeout 150 $B/cuda_cascade_bench --json $OUT/cascade.json 2>&1 | tee -a $L ;;
   hfc) step hf-compiled  # transformers, static cache + torch.compile (reduce-overhead)
     PYTHONUNBUFFERED=1 timeout ${HFCT:-400} python3 bench/hf_compiled_baseline.py --shape ${HFCS:-llama-3.1-8b} --batch ${HFCB:-1,32} --json $OUT/hfc.json 2>&1 | tail -20 | tee -a $L ;;
+  kt) step kernel-times  # each decode step's device time by kernel, batch 1 and 32
+    timeout 120 $B/cuda_backend_bench --graphs --no-attention --kernel-times --batch ${KTB:-1,32} --json $OUT/kernel_times.json 2>&1 | tee -a $L ;;
+  llama-build) step llama-build  # llama.cpp CUDA from .bundle/llama_src.tar.xz (NOTES.md), in /tmp
+    if [ ! -x /tmp/llama/b/bin/llama-bench ]; then
+      mkdir -p /tmp/llama && tar xJf .bundle/llama_src.tar.xz -C /tmp/llama
+      (cd /tmp/llama && cmake -S . -B b -G Ninja -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DLLAMA_CURL=OFF \
+        -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF > $OUT/llama_cmake.log 2>&1 &&
+       cmake --build b -j16 --target llama-bench llama-batched-bench > $OUT/llama_build.log 2>&1)
+      echo "llama build rc=$?" | tee -a $L
+    fi ;;
+  llama05|llama8) step $s  # random bf16 GGUF of the shape (../shared/tools/random-gguf.py), then llama.cpp
+    g=qwen05b; tok=qwen3; [ $s = llama8 ] && g=llama8b && tok=llama3_1
+    [ -f /tmp/$g.gguf ] || PYTHONPATH=/tmp/llama/gguf-py python3 .bundle/random-gguf.py $g .bundle/tok/$tok/tokenizer.json /tmp/$g.gguf 2>&1 | tail -2 | tee -a $L
+    LB=/tmp/llama/b/bin
+    timeout 300 $LB/llama-bench -m /tmp/$g.gguf -ngl 99 -fa 1 -p 4096 -n 128 -d 0,512,4096 -r 3 -o json > $OUT/$s-bench.json 2> $OUT/$s-bench.err
+    echo "llama-bench rc=$?" | tee -a $L
+    timeout 200 $LB/llama-batched-bench -m /tmp/$g.gguf -ngl 99 -fa on -c 70000 -b 2048 -ub 512 -npp 512 -ntg 128 -npl 1,32,256 > $OUT/$s-batched.log 2>&1
+    echo "llama-batched-bench rc=$?" | tee -a $L; tail -8 $OUT/$s-batched.log | tee -a $L ;;
+  ours05|ours8) step $s  # agentrt at llama-bench's and batched-bench's points (context 576 = 512 + 128/2)
+    sh=qwen2.5-0.5b; [ $s = ours8 ] && sh=llama-3.1-8b
+    timeout 120 $B/cuda_backend_bench --shapes $sh --graphs --no-attention --batch 1,32,256 --context 576 --json $OUT/$s.json 2>&1 | tee -a $L
+    timeout 120 $B/cuda_backend_bench --shapes $sh --graphs --no-attention --batch 1 --context 4160 --json $OUT/$s-4k.json 2>&1 | tee -a $L ;;
   benchg) step bench-graphs
     timeout 100 $B/cuda_backend_bench --graphs --no-attention --json $OUT/bench_graphs.json 2>&1 | tee -a $L ;;
   esac

@@ -20,6 +20,7 @@
 #include "kernels/attention.h"
 #include "kernels/device_buffer.h"
 #include "kernels/gemm.h"
+#include "kernels/kernel_timer.h"
 #include "kernels/ops.h"
 #include "kernels/sampling.h"
 
@@ -136,6 +137,13 @@ class CudaBackend final : public Backend {
     gemm_->set_skinny(on);
     drop_graphs();
   }
+  // For benchmarks: times each kernel of later eager steps (CUDA events between launches;
+  // graph replay bypasses it, so turn set_graph_replay(false) too). collect_kernel_times()
+  // waits for the step and adds its intervals to kernel_times(), by kernel name.
+  void set_kernel_timing(bool on) { timer_.set_enabled(on); }
+  Status collect_kernel_times() { return timer_.collect(); }
+  const std::map<std::string, KernelTime>& kernel_times() const { return timer_.times(); }
+  void reset_kernel_times() { timer_.reset(); }
   // Turns CudaBackendOptions::cascade_decode on or off for later steps (benchmarks compare).
   void set_cascade_decode(bool on) { options_.cascade_decode = on; }
   // Steps whose attention ran a cascade over a shared prefix.
@@ -226,6 +234,7 @@ class CudaBackend final : public Backend {
   bool graph_replay_ = true;
   std::int64_t graph_replays_ = 0;
   std::int64_t cascade_steps_ = 0;
+  KernelTimer timer_;
   // Device pointers into buf_.meta for the current step.
   struct MetaPtrs {
     const std::int32_t *tokens, *positions, *row_block, *row_chunk, *logit_rows, *tables;

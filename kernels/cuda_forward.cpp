@@ -200,9 +200,11 @@ Status CudaBackend::run_layer(int layer) {
                    h,
                    eps};
   AGENTRT_CUDA_TRY(launch_add_rmsnorm(t, n1, stream_));
+  AGENTRT_TRY(timer_.mark("add_norm", stream_));
   AGENTRT_TRY(gemm_->run(
       {t, Dtype::f32, buf_.h.get(), L.wqkv.get(), buf_.qkv.get(), rows, width, h, 0, 0, 0.0f},
       stream_));
+  AGENTRT_TRY(timer_.mark("gemm_qkv", stream_));
   QkvParams qp;
   qp.qkv = buf_.qkv.get<float>();
   qp.bias = L.bqkv.get<float>();
@@ -219,10 +221,13 @@ Status CudaBackend::run_layer(int layer) {
   qp.num_heads = c.num_heads;
   qp.eps = eps;
   AGENTRT_CUDA_TRY(launch_qkv_prepare(t, qp, stream_));
+  AGENTRT_TRY(timer_.mark("qkv_prepare", stream_));
   AGENTRT_CUDA_TRY(launch_attention(attention_params(layer), stream_));
+  AGENTRT_TRY(timer_.mark("attention", stream_));
   AGENTRT_TRY(gemm_->run(
       {t, Dtype::f32, buf_.attn.get(), L.wo.get(), buf_.y.get(), rows, h, q_width, 0, 0, 0.0f},
       stream_));
+  AGENTRT_TRY(timer_.mark("gemm_o", stream_));
   AddNormParams n2{buf_.x.get<float>(),
                    buf_.y.get<float>(),
                    L.bo.get<float>(),
@@ -234,13 +239,17 @@ Status CudaBackend::run_layer(int layer) {
                    h,
                    eps};
   AGENTRT_CUDA_TRY(launch_add_rmsnorm(t, n2, stream_));
+  AGENTRT_TRY(timer_.mark("add_norm", stream_));
   AGENTRT_TRY(gemm_->run(
       {t, t, buf_.h.get(), L.w_gate_up.get(), buf_.gate_up.get(), rows, 2 * inter, h, 0, 0, 0.0f},
       stream_));
+  AGENTRT_TRY(timer_.mark("gemm_gate_up", stream_));
   AGENTRT_CUDA_TRY(launch_swiglu(t, buf_.gate_up.get(), rows, inter, buf_.act.get(), stream_));
-  return gemm_->run(
+  AGENTRT_TRY(timer_.mark("swiglu", stream_));
+  AGENTRT_TRY(gemm_->run(
       {t, Dtype::f32, buf_.act.get(), L.w_down.get(), buf_.y.get(), rows, h, inter, 0, 0, 0.0f},
-      stream_);
+      stream_));
+  return timer_.mark("gemm_down", stream_);
 }
 
 Status CudaBackend::forward_device(const BatchPlan& plan) {
@@ -267,8 +276,10 @@ Status CudaBackend::run_step() {
   const auto& c = config_;
   const int rows = static_cast<int>(step_.tokens.size());
   const int n = static_cast<int>(step_.logit_rows.size());
+  AGENTRT_TRY(timer_.begin(stream_));
   AGENTRT_CUDA_TRY(launch_embed(dtype_, w_.embed.get(), meta_.tokens, rows, c.hidden_size,
                                 buf_.x.get<float>(), stream_));
+  AGENTRT_TRY(timer_.mark("embed", stream_));
   for (int layer = 0; layer < c.num_layers; ++layer)
     AGENTRT_TRY(run_layer(layer));
   // The last residual add and the final norm, only for the rows that need logits.
@@ -283,9 +294,11 @@ Status CudaBackend::run_step() {
                     c.hidden_size,
                     static_cast<float>(c.rms_norm_eps)};
   AGENTRT_CUDA_TRY(launch_add_rmsnorm(dtype_, fin, stream_));
-  return gemm_->run({dtype_, Dtype::f32, buf_.hl.get(), w_.lm_head_ptr(), buf_.logits.get(), n,
-                     c.vocab_size, c.hidden_size, 0, 0, 0.0f},
-                    stream_);
+  AGENTRT_TRY(timer_.mark("add_norm", stream_));
+  AGENTRT_TRY(gemm_->run({dtype_, Dtype::f32, buf_.hl.get(), w_.lm_head_ptr(), buf_.logits.get(),
+                          n, c.vocab_size, c.hidden_size, 0, 0, 0.0f},
+                         stream_));
+  return timer_.mark("gemm_logits", stream_);
 }
 
 Status CudaBackend::sample_device(std::span<const SampleParams> params,

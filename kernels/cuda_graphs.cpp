@@ -138,8 +138,11 @@ Status CudaBackend::run_bucket() {
   AGENTRT_TRY(run_step());  // eager; the first run of a shape also tunes its GEMMs
   if (!graph_replay_) return ok_status();
   cudaGraph_t graph = nullptr;
+  const bool timing = timer_.enabled();
+  timer_.set_enabled(false);  // events are not timed inside a graph
   AGENTRT_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   const Status st = run_step();
+  timer_.set_enabled(timing);
   const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
   if (!st.ok()) {
     if (graph) cudaGraphDestroy(graph);

@@ -1,8 +1,9 @@
-// Device helpers shared by the .cu files: element loads/stores for both storage types and
-// warp/block reductions.
+// Device helpers shared by the .cu files: element loads/stores for both storage types,
+// warp/block reductions and programmatic dependent launch.
 #pragma once
 
 #include <cuda_bf16.h>
+#include <cuda_runtime.h>
 
 namespace agentrt::kernels {
 
@@ -42,6 +43,40 @@ __device__ __forceinline__ float block_sum(float v) {
   const int warps = blockDim.x / 32;
   float t = lane < warps ? partial[lane] : 0.0f;
   return warp_sum(t);
+}
+
+// Programmatic dependent launch (Hopper; kernels launched with launch_pdl()). A kernel so
+// launched may start while the kernel before it on the stream is still running: it must call
+// pdl_wait() before it reads anything an earlier kernel wrote (the wait returns once that
+// kernel has finished and its writes are visible), and may do independent work (weight
+// loads) before. pdl_trigger() lets the next such kernel start launching now. No-ops for a
+// kernel launched without the attribute.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Launches `kernel` on `stream` with programmatic stream serialization allowed (see pdl_wait).
+template <class... Params, class... Args>
+cudaError_t launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream,
+                       Args&&... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = 0;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  return cudaLaunchKernelEx(&cfg, kernel, static_cast<Params>(args)...);
 }
 
 }  // namespace agentrt::kernels

@@ -20,6 +20,8 @@ __global__ void embed_kernel(const T* embed, const std::int32_t* tokens, int hid
 
 template <class T>
 __global__ void add_rmsnorm_kernel(AddNormParams p) {
+  pdl_trigger();  // the next kernel (a GEMM) may launch and load its weights meanwhile
+  pdl_wait();
   const int r = blockIdx.x;
   const int src_row = p.rows_of ? p.rows_of[r] : r;
   float* x = p.x + static_cast<std::size_t>(src_row) * p.hidden;
@@ -119,6 +121,8 @@ __global__ void qkv_prepare_kernel(QkvParams p) {
 
 template <class T>
 __global__ void swiglu_kernel(const T* gate_up, int inter, T* out) {
+  pdl_trigger();
+  pdl_wait();
   const int r = blockIdx.y;
   const T* g = gate_up + static_cast<std::size_t>(r) * 2 * inter;
   T* o = out + static_cast<std::size_t>(r) * inter;
@@ -183,11 +187,8 @@ cudaError_t launch_add_rmsnorm(Dtype dt, const AddNormParams& p, cudaStream_t st
   if (p.rows == 0) return cudaSuccess;
   const int threads = norm_threads(p.hidden);
   if (threads * 8 < p.hidden) return cudaErrorInvalidValue;  // hidden > 8192
-  if (dt == Dtype::f32)
-    add_rmsnorm_kernel<float><<<p.rows, threads, 0, stream>>>(p);
-  else
-    add_rmsnorm_kernel<bf16><<<p.rows, threads, 0, stream>>>(p);
-  return cudaGetLastError();
+  if (dt == Dtype::f32) return launch_pdl(add_rmsnorm_kernel<float>, p.rows, threads, stream, p);
+  return launch_pdl(add_rmsnorm_kernel<bf16>, p.rows, threads, stream, p);
 }
 
 cudaError_t launch_qkv_prepare(Dtype dt, const QkvParams& p, cudaStream_t stream) {
@@ -207,13 +208,12 @@ cudaError_t launch_swiglu(Dtype dt, const void* gate_up, int rows, int inter, vo
                           cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
   const dim3 grid((inter + 255) / 256 < 64 ? (inter + 255) / 256 : 64, rows);
-  if (dt == Dtype::f32)
-    swiglu_kernel<<<grid, 256, 0, stream>>>(static_cast<const float*>(gate_up), inter,
-                                            static_cast<float*>(out));
-  else
-    swiglu_kernel<<<grid, 256, 0, stream>>>(static_cast<const bf16*>(gate_up), inter,
-                                            static_cast<bf16*>(out));
-  return cudaGetLastError();
+  if (dt == Dtype::f32) {
+    return launch_pdl(swiglu_kernel<float>, grid, 256, stream,
+                      static_cast<const float*>(gate_up), inter, static_cast<float*>(out));
+  }
+  return launch_pdl(swiglu_kernel<bf16>, grid, 256, stream, static_cast<const bf16*>(gate_up),
+                    inter, static_cast<bf16*>(out));
 }
 
 cudaError_t launch_copy_blocks(void* pool, std::size_t block_bytes, const std::int32_t* pairs,

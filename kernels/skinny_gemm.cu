@@ -1,6 +1,7 @@
 // Skinny GEMM: a warp per output column, W streamed once with 16-byte loads.
 #include <cuda_bf16.h>
 
+#include "kernels/device_math.cuh"
 #include "kernels/skinny_gemm.h"
 
 namespace agentrt::kernels {
@@ -65,17 +66,30 @@ __global__ void __launch_bounds__(kWarps * 32)
     acc[r] = 0.0f;
   constexpr int kStep = 32 * 8;  // elements per warp-wide pass
   int i = lane * 8;
-  for (; i + (kUnroll - 1) * kStep < k; i += kUnroll * kStep) {
-    uint4 wv[kUnroll];
+  // W does not depend on the kernel before (launched with PDL): the first group of loads
+  // goes out before waiting for that kernel's A and C.
+  uint4 wv[kUnroll];
+  bool loaded = i + (kUnroll - 1) * kStep < k;
+  if (loaded) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
       wv[u] = __ldcs(reinterpret_cast<const uint4*>(row + i + u * kStep));
+  }
+  pdl_wait();
+  for (; i + (kUnroll - 1) * kStep < k; i += kUnroll * kStep) {
+    if (!loaded) {
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u)
+        wv[u] = __ldcs(reinterpret_cast<const uint4*>(row + i + u * kStep));
+    }
+    loaded = false;
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
       accumulate<M>(a, lda, i + u * kStep, wv[u], acc);
   }
   for (; i < k; i += kStep)
     accumulate<M>(a, lda, i, __ldcs(reinterpret_cast<const uint4*>(row + i)), acc);
+  pdl_trigger();  // W is read: the next kernel may start launching
 #pragma unroll
   for (int r = 0; r < M; ++r) {
 #pragma unroll
@@ -101,13 +115,11 @@ cudaError_t launch_m(Dtype out, const void* a, int lda, const void* w, void* c, 
   const auto* A = static_cast<const bf16*>(a);
   const auto* W = static_cast<const bf16*>(w);
   if (out == Dtype::f32) {
-    skinny_kernel<M, float>
-        <<<grid, kWarps * 32, 0, stream>>>(A, lda, W, static_cast<float*>(c), ldc, n, k, beta);
-  } else {
-    skinny_kernel<M, bf16>
-        <<<grid, kWarps * 32, 0, stream>>>(A, lda, W, static_cast<bf16*>(c), ldc, n, k, beta);
+    return launch_pdl(skinny_kernel<M, float>, grid, dim3(kWarps * 32), stream, A, lda, W,
+                      static_cast<float*>(c), ldc, n, k, beta);
   }
-  return cudaGetLastError();
+  return launch_pdl(skinny_kernel<M, bf16>, grid, dim3(kWarps * 32), stream, A, lda, W,
+                    static_cast<bf16*>(c), ldc, n, k, beta);
 }
 
 }  // namespace
