@@ -295,8 +295,8 @@ Status CudaBackend::run_step() {
                     static_cast<float>(c.rms_norm_eps)};
   AGENTRT_CUDA_TRY(launch_add_rmsnorm(dtype_, fin, stream_));
   AGENTRT_TRY(timer_.mark("add_norm", stream_));
-  AGENTRT_TRY(gemm_->run({dtype_, Dtype::f32, buf_.hl.get(), w_.lm_head_ptr(), buf_.logits.get(),
-                          n, c.vocab_size, c.hidden_size, 0, 0, 0.0f},
+  AGENTRT_TRY(gemm_->run({dtype_, Dtype::f32, buf_.hl.get(), w_.lm_head_ptr(), buf_.logits.get(), n,
+                          c.vocab_size, c.hidden_size, 0, 0, 0.0f},
                          stream_));
   return timer_.mark("gemm_logits", stream_);
 }

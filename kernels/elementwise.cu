@@ -209,8 +209,8 @@ cudaError_t launch_swiglu(Dtype dt, const void* gate_up, int rows, int inter, vo
   if (rows == 0) return cudaSuccess;
   const dim3 grid((inter + 255) / 256 < 64 ? (inter + 255) / 256 : 64, rows);
   if (dt == Dtype::f32) {
-    return launch_pdl(swiglu_kernel<float>, grid, 256, stream,
-                      static_cast<const float*>(gate_up), inter, static_cast<float*>(out));
+    return launch_pdl(swiglu_kernel<float>, grid, 256, stream, static_cast<const float*>(gate_up),
+                      inter, static_cast<float*>(out));
   }
   return launch_pdl(swiglu_kernel<bf16>, grid, 256, stream, static_cast<const bf16*>(gate_up),
                     inter, static_cast<bf16*>(out));
