@@ -43,8 +43,8 @@ Status KernelTimer::collect() {
   AGENTRT_TRY(cuda_status(cudaEventSynchronize(events_[used_ - 1]), "kernel timer: sync"));
   for (std::size_t i = 0; i + 1 < used_; ++i) {
     float ms = 0;
-    AGENTRT_TRY(
-        cuda_status(cudaEventElapsedTime(&ms, events_[i], events_[i + 1]), "kernel timer: elapsed"));
+    AGENTRT_TRY(cuda_status(cudaEventElapsedTime(&ms, events_[i], events_[i + 1]),
+                            "kernel timer: elapsed"));
     KernelTime& t = times_[names_[i]];
     t.ms += ms;
     ++t.launches;

@@ -13,7 +13,7 @@
 namespace agentrt::kernels {
 
 struct KernelTime {
-  double ms = 0;      // summed over the collected steps
+  double ms = 0;  // summed over the collected steps
   std::int64_t launches = 0;
 };
 
