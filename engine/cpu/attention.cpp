@@ -155,6 +155,7 @@ AGENTRT_AVX2 void attend_avx2(const AttentionArgs& a, const ChunkRows& chunk, in
 void attend(const AttentionArgs& a, const ChunkRows& chunk, int kv_head, int first, int count,
             std::vector<float>& scratch) {
   switch (cpu_isa()) {
+    case CpuIsa::avx512bf16:
     case CpuIsa::avx512:
       if (a.head_dim == 64) return attend_fixed512<4>(a, chunk, kv_head, first, count, scratch);
       if (a.head_dim == 128) return attend_fixed512<8>(a, chunk, kv_head, first, count, scratch);

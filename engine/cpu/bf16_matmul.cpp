@@ -151,6 +151,7 @@ void bf16_skinny_matmul(const float* a, std::size_t lda, const std::uint16_t* b,
                         float beta) {
   if (n0 >= n1 || m == 0) return;
   switch (cpu_isa()) {
+    case CpuIsa::avx512bf16:
     case CpuIsa::avx512:
       return skinny_avx512(a, lda, b, k, c, ldc, m, n0, n1, beta);
     case CpuIsa::avx2:
@@ -162,7 +163,7 @@ void bf16_skinny_matmul(const float* a, std::size_t lda, const std::uint16_t* b,
 }
 
 void bf16_to_f32(const std::uint16_t* b, std::size_t count, float* out) {
-  if (cpu_isa() == CpuIsa::avx512) return widen_avx512(b, count, out);
+  if (cpu_isa() >= CpuIsa::avx512) return widen_avx512(b, count, out);
   for (std::size_t i = 0; i < count; ++i)
     out[i] = widen(b[i]);
 }

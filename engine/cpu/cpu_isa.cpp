@@ -14,6 +14,7 @@ std::optional<CpuIsa> parse(std::string_view s) {
   if (s == "scalar") return CpuIsa::scalar;
   if (s == "avx2") return CpuIsa::avx2;
   if (s == "avx512") return CpuIsa::avx512;
+  if (s == "avx512bf16") return CpuIsa::avx512bf16;
   return std::nullopt;
 }
 
@@ -23,10 +24,8 @@ CpuIsa lower(CpuIsa a, CpuIsa b) {
 
 CpuIsa from_env() {
   const char* env = std::getenv("AGENTRT_CPU_ISA");
-  const CpuIsa best = detected_cpu_isa();
-  if (env == nullptr) return best;
-  const auto want = parse(env);
-  return want ? lower(*want, best) : best;
+  const auto want = env != nullptr ? parse(env) : std::nullopt;
+  return lower(want.value_or(CpuIsa::avx512), detected_cpu_isa());  // bf16 only by name
 }
 
 }  // namespace
@@ -36,7 +35,7 @@ CpuIsa detected_cpu_isa() {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
-      return CpuIsa::avx512;
+      return __builtin_cpu_supports("avx512bf16") ? CpuIsa::avx512bf16 : CpuIsa::avx512;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CpuIsa::avx2;
     return CpuIsa::scalar;
@@ -63,6 +62,8 @@ std::string_view cpu_isa_name(CpuIsa isa) {
       return "avx2";
     case CpuIsa::avx512:
       return "avx512";
+    case CpuIsa::avx512bf16:
+      return "avx512bf16";
   }
   return "?";
 }

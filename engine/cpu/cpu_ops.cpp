@@ -1,6 +1,9 @@
 #include "engine/cpu/cpu_ops.h"
 
+#include "engine/cpu/amx_matmul.h"
+#include "engine/cpu/bf16_dot_matmul.h"
 #include "engine/cpu/bf16_matmul.h"
+#include "engine/cpu/cpu_isa.h"
 #include "engine/cpu/skinny_matmul.h"
 
 #include <cblas.h>
@@ -59,8 +62,59 @@ void matmul_bt(ThreadPool& pool, MatmulArgs args, const WeightMatrix& w) {
   matmul_bt(pool, args);
 }
 
+namespace {
+
+// The avx512bf16 path: A rounded to bf16 once (on the caller for a few rows, spread over the
+// pool for prefill), then vdpbf16ps (a few rows) or AMX tiles (more) over column slices.
+void bf16_rounded_product(ThreadPool& pool, const MatmulArgs& a, bool amx) {
+  thread_local std::vector<std::uint16_t> a16;  // the step thread's; grows once, then reused
+  const std::size_t lda = amx ? amx_lda(a.k) : a.k;
+  const std::size_t rows = amx ? amx_rows(a.m) : a.m;
+  a16.resize(rows * lda);
+  std::uint16_t* a16_data = a16.data();
+  constexpr std::size_t kRowsPerItem = 32;
+  const auto round_rows = [&](std::size_t i0, std::size_t count) {
+    round_rows_to_bf16(a.a + i0 * a.lda, a.lda, count, a.k, a16_data + i0 * lda, lda);
+    for (std::size_t i = i0; i < i0 + count && lda > a.k; ++i)  // AMX reads k up to lda
+      std::fill(a16_data + i * lda + a.k, a16_data + (i + 1) * lda, std::uint16_t{0});
+  };
+  if (a.m <= kRowsPerItem) {
+    round_rows(0, a.m);
+  } else {
+    pool.parallel_for((a.m + kRowsPerItem - 1) / kRowsPerItem, [&](std::size_t p) {
+      const std::size_t i0 = p * kRowsPerItem;
+      round_rows(i0, std::min(kRowsPerItem, a.m - i0));
+    });
+  }
+  std::fill(a16_data + a.m * lda, a16_data + rows * lda, std::uint16_t{0});
+  // Slices of 32-column blocks, four per thread for a few rows (a descheduled thread's share
+  // is taken over), one per thread for prefill (each repacks its own panel of B).
+  const std::size_t blocks = (a.n + 31) / 32;
+  const std::size_t per_thread = amx ? 1 : 4;
+  const std::size_t parts = std::max<std::size_t>(
+      1, std::min<std::size_t>(per_thread * static_cast<std::size_t>(pool.size()), blocks));
+  const std::size_t step = (blocks + parts - 1) / parts * 32;
+  pool.parallel_for(parts, [&](std::size_t p) {
+    const std::size_t n0 = p * step;
+    const std::size_t n1 = std::min(a.n, n0 + step);
+    if (n0 >= n1) return;
+    if (amx)
+      amx_matmul(a16_data, a.b16, a.k, a.c, a.ldc, a.m, n0, n1, a.beta);
+    else
+      bf16_dot_matmul(a16_data, a.b16, a.k, a.c, a.ldc, a.m, n0, n1, a.beta);
+  });
+}
+
+}  // namespace
+
 void matmul_bt(ThreadPool& pool, const MatmulArgs& a) {
   if (a.m == 0 || a.n == 0) return;
+  // vdpbf16ps runs at half the f32 FMA rate, so it serves the weight-streaming products
+  // (decode: no widening, a quarter of the instructions per weight); AMX serves prefill.
+  if (a.b16 != nullptr && cpu_isa() == CpuIsa::avx512bf16 && bf16_dot_supported()) {
+    if (a.m <= kBf16SkinnyMaxRows) return bf16_rounded_product(pool, a, false);
+    if (amx_supported()) return bf16_rounded_product(pool, a, true);
+  }
   // Slices of at least 64 output columns keep each sgemm call efficient. Skinny products
   // (decode) take four slices per thread, so when the shared machine deschedules a thread
   // the others take over its unclaimed slices.
