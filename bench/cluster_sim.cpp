@@ -72,8 +72,9 @@ struct SimOptions {
   double pin_slack_s = 2.0;          // pin TTL = the tool's duration + this
   std::uint64_t seed = 20;
   std::string workload = "swe";
-  bool fake_memory = true;      // false: a BlockMemory that keeps nothing (large runs)
-  double load_report_s = 0.05;  // a GPU reports its load at most this often
+  bool fake_memory = true;        // false: a BlockMemory that keeps nothing (large runs)
+  double load_report_s = 0.05;    // a GPU reports its load at most this often
+  std::size_t index_entries = 0;  // the router's index cap; 0: RouterOptions' default
 };
 
 // A BlockMemory that stores nothing: the simulation never reads KV back.
@@ -159,6 +160,7 @@ class Sim {
   static cluster::RouterOptions router_options(const SimOptions& o) {
     cluster::RouterOptions r;
     r.block_size = o.block_size;
+    if (o.index_entries > 0) r.index.max_entries = o.index_entries;
     return r;
   }
   template <class F>
@@ -685,6 +687,8 @@ int main_impl(int argc, char** argv) {
   app.add_option("--token-budget", o.token_budget);
   app.add_option("--workload", o.workload, "swe or bfcl");
   app.add_option("--seed", o.seed);
+  app.add_option("--index-entries", o.index_entries,
+                 "cap of the router's index in (key, node) entries; 0: the default (4Mi)");
   app.add_option("--load-report-s", o.load_report_s, "seconds between a GPU's load reports");
   app.add_option("--policies", policies);
   bool null_memory = false;
@@ -748,6 +752,7 @@ int main_impl(int argc, char** argv) {
                        {"families", o.families},
                        {"kv_tokens_per_gpu", o.kv_tokens},
                        {"block_size", o.block_size},
+                       {"index_entries", o.index_entries},
                        {"workload", o.workload},
                        {"seed", o.seed},
                        {"results", out}};

@@ -115,7 +115,6 @@ void KvIndex::match(std::span<const kv::BlockKey> keys, std::vector<PrefixMatch>
     if (m == map_.end()) break;
     m->second.stamp = stamp;
     const auto& hs = m->second.holders;
-    const auto depth = static_cast<std::int32_t>(i);
     bool extended = false;
     auto count = [](PrefixMatch& pm, const Holder& h) {
       ++pm.blocks;
@@ -128,24 +127,30 @@ void KvIndex::match(std::span<const kv::BlockKey> keys, std::vector<PrefixMatch>
       if (h.pins > 0) ++pm.pinned_blocks;
     };
     if (i == 0) {
+      alive_.clear();
       for (const Holder& h : hs) {
+        alive_.push_back(static_cast<std::uint32_t>(out.size()));
         out.push_back(PrefixMatch{h.node});
         count(out.back(), h);
       }
       extended = !out.empty();
     } else {
-      // Both lists are sorted by node: one merge walk.
-      std::size_t h = 0;
-      for (PrefixMatch& pm : out) {
-        if (pm.blocks != depth) continue;
-        while (h < hs.size() && hs[h].node < pm.node)
-          ++h;
-        if (h == hs.size()) break;
-        if (hs[h].node == pm.node) {
-          count(pm, hs[h]);
-          extended = true;
+      // Both lists are sorted by node: each node still matching is looked up from where the
+      // previous one was found, so a key held by many nodes costs O(alive x log holders).
+      next_.clear();
+      auto h = hs.begin();
+      for (const std::uint32_t a : alive_) {
+        PrefixMatch& pm = out[a];
+        h = std::lower_bound(h, hs.end(), pm.node,
+                             [](const Holder& x, NodeId n) { return x.node < n; });
+        if (h == hs.end()) break;
+        if (h->node == pm.node) {
+          count(pm, *h);
+          next_.push_back(a);
         }
       }
+      alive_.swap(next_);
+      extended = !alive_.empty();
     }
     if (!extended) break;
   }

@@ -61,7 +61,8 @@ class KvIndex {
   void remove_node(NodeId node);
   // The longest prefix of `keys` (a request's chained keys, in order) held by each node
   // holding keys[0], sorted by node id, into `out` (cleared first). Nodes that hold no
-  // prefix are absent. O(prefix length x holders per key). Marks the matched keys as used.
+  // prefix are absent. O(sum over the matched keys of the nodes still matching there x
+  // log holders). Marks the matched keys as used.
   void match(std::span<const kv::BlockKey> keys, std::vector<PrefixMatch>& out);
 
   std::size_t entries() const { return entries_; }  // (key, node) pairs
@@ -93,6 +94,7 @@ class KvIndex {
   std::size_t entries_ = 0;
   std::uint64_t clock_ = 0;
   std::int64_t dropped_ = 0;
+  std::vector<std::uint32_t> alive_, next_;  // match(): indices into `out` still matching
 };
 
 }  // namespace agentrt::cluster

@@ -136,5 +136,20 @@ TEST(KvIndex, SharedPrefixThenDivergingSuffixes) {
   EXPECT_EQ(out[1].blocks, 7);
 }
 
+TEST(KvIndex, ManyHoldersOfTheSharedPrefixFewOfTheRest) {
+  KvIndex index;
+  const auto sys = chain(4);
+  const auto mine = chain(3, 7000, sys);
+  for (NodeId n = 0; n < 100; ++n)
+    index.apply(event(n, KvEventKind::stored, KvTierKind::device, sys));
+  index.apply(event(57, KvEventKind::stored, KvTierKind::device, mine));
+  index.apply(event(90, KvEventKind::stored, KvTierKind::device, {mine[5], mine[6]}));
+  std::vector<PrefixMatch> out;
+  index.match(mine, out);
+  ASSERT_EQ(out.size(), 100u);
+  for (const PrefixMatch& m : out)
+    EXPECT_EQ(m.blocks, m.node == 57 ? 7 : 4) << m.node;
+}
+
 }  // namespace
 }  // namespace agentrt::cluster
