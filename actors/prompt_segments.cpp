@@ -22,6 +22,28 @@ std::vector<TextSpan> normalized(std::vector<TextSpan> s) {
   return out;
 }
 
+bool is_space(char c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+// The part of `r` whose tokens do not depend on the text around it: from its first
+// whitespace to its last. A BPE pre-tokenizer attaches the space before a word to that word
+// and may merge punctuation with letters after it, so the value's first word tokenizes
+// differently after "\n" than after "Question: " (" Kate" vs "Kate"), and its last word may
+// merge with what follows; the words between are the same tokens in every prompt, which
+// the segment cache's keys (exact tokens) need. A value without inner whitespace is kept
+// whole.
+TextSpan stable_part(std::string_view text, TextSpan r) {
+  std::size_t lo = r.begin + 1;
+  while (lo < r.end && !is_space(text[lo]))
+    ++lo;
+  std::size_t hi = r.end;
+  while (hi > lo && !is_space(text[hi - 1]))
+    --hi;
+  if (lo >= r.end || hi < lo + 2) return r;  // one or two words: whole
+  return {lo, hi - 1};
+}
+
 }  // namespace
 
 std::vector<TextSpan> merge_spans(std::vector<TextSpan> outer, std::vector<TextSpan> inner) {
@@ -109,6 +131,7 @@ std::vector<PromptSegment> token_spans(const tokenizer::Tokenizer& tok,
       b = {p, p + piece.size()};
     }
     from = b.end;
+    b = stable_part(joined, b);
     // Tokens [first, stop): the first starts at or after b.begin, and each ends (where the
     // next starts) at or before b.end.
     const auto first = std::lower_bound(start.begin(), start.end(), b.begin) - start.begin();

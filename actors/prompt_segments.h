@@ -50,8 +50,10 @@ std::vector<TextSpan> place_messages(std::string_view rendered,
                                      const std::vector<chat::Message>& messages);
 
 // Token spans of `tokens` (tok's encoding of `text`): for each byte range of `text`, the
-// whole tokens whose bytes lie inside it; spans of fewer than `min_tokens` tokens are
-// dropped. Sorted and disjoint when `ranges` are.
+// whole tokens whose bytes lie inside it, less its first and last word (from its first
+// whitespace to its last), whose tokens depend on the text around it: the same value gives
+// the same tokens in every prompt, as the segment cache's keys need. Spans of fewer than
+// `min_tokens` tokens are dropped. Sorted and disjoint when `ranges` are.
 std::vector<PromptSegment> token_spans(const tokenizer::Tokenizer& tok,
                                        std::span<const std::int32_t> tokens, std::string_view text,
                                        std::span<const TextSpan> ranges, int min_tokens);
