@@ -60,7 +60,7 @@ for s in $STAGES; do
     LB=/tmp/llama/b/bin
     timeout 300 $LB/llama-bench -m /tmp/$g.gguf -ngl 99 -fa 1 -p 4096 -n 128 -d 0,512,4096 -r 3 -o json > $OUT/$s-bench.json 2> $OUT/$s-bench.err
     echo "llama-bench rc=$?" | tee -a $L
-    timeout 200 $LB/llama-batched-bench -m /tmp/$g.gguf -ngl 99 -fa on -c 70000 -b 2048 -ub 512 -npp 512 -ntg 128 -npl 1,32,256 > $OUT/$s-batched.log 2>&1
+    timeout 200 $LB/llama-batched-bench -m /tmp/$g.gguf -ngl 99 -fa on -c 196608 -b 2048 -ub 512 -npp 512 -ntg 128 -npl 1,32,256 > $OUT/$s-batched.log 2>&1
     echo "llama-batched-bench rc=$?" | tee -a $L; tail -8 $OUT/$s-batched.log | tee -a $L ;;
   ours05|ours8) step $s  # agentrt at llama-bench's and batched-bench's points (context 576 = 512 + 128/2)
     sh=qwen2.5-0.5b; [ $s = ours8 ] && sh=llama-3.1-8b

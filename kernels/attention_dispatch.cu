@@ -33,12 +33,12 @@ cudaError_t run_tc(const AttentionParams& p, const AttnWork* work, int n,
   static const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (attr != cudaSuccess) return attr;
-  kernel<<<n, WARPS * C::kSplit * 32, kSmem, stream>>>(p, work, part_o, part_lse);
-  cudaError_t err = cudaGetLastError();
+  cudaError_t err =
+      launch_pdl(kernel, n, WARPS * C::kSplit * 32, kSmem, stream, p, work, part_o, part_lse);
   if (err != cudaSuccess || num_combine == 0) return err;
-  tc::combine_kernel<16 * WARPS>
-      <<<dim3(num_combine, 16 * WARPS), D, 0, stream>>>(p, combine, part_o, part_lse);
-  return cudaGetLastError();
+  return launch_pdl(tc::combine_kernel<16 * WARPS>, dim3(num_combine, 16 * WARPS), D, 0, stream, p,
+                    combine, static_cast<const float*>(part_o),
+                    static_cast<const float*>(part_lse));
 }
 
 template <int D>
@@ -50,8 +50,7 @@ cudaError_t run_tc_all(const AttentionParams& p, cudaStream_t stream) {
                                   p.num_combine_tall, p.partial_o_tall, p.partial_lse_tall, stream);
   if (err != cudaSuccess || p.num_cascade == 0) return err;
   const int group = p.num_heads / p.kv.num_kv_heads;
-  tc::cascade_combine_kernel<<<dim3(p.num_cascade, group), D, 0, stream>>>(p);
-  return cudaGetLastError();
+  return launch_pdl(tc::cascade_combine_kernel, dim3(p.num_cascade, group), D, 0, stream, p);
 }
 
 // CTAs of the WARPS-warp tensor-core kernel for head_dim D resident on one SM at once.

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/attention.h"
+#include "kernels/device_math.cuh"
 
 namespace agentrt::kernels::tc {
 
@@ -146,6 +147,7 @@ __global__ void __launch_bounds__(WARPS* KSPLIT * 32)
   static_assert(KW % 16 == 0, "each warp's share of a tile is whole 16-key steps");
   constexpr int TILE_BYTES = KT * D * 2;
   extern __shared__ __align__(16) unsigned char smem[];
+  pdl_wait();  // q and the new keys come from the kernel before
   const AttnWork w = works[blockIdx.x];
   const AttnChunk c = p.chunks[w.chunk];
   const int kv_heads = p.kv.num_kv_heads, group = p.num_heads / kv_heads;
@@ -321,6 +323,7 @@ __global__ void __launch_bounds__(WARPS* KSPLIT * 32)
     }
   }
   cp_async_wait<0>();
+  pdl_trigger();  // the keys are read: the next kernel may start launching
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
     l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
@@ -360,6 +363,8 @@ __global__ void __launch_bounds__(WARPS* KSPLIT * 32)
 template <int ROWS>
 __global__ void combine_kernel(AttentionParams p, const AttnCombine* entries, const float* part_o,
                                const float* part_lse) {
+  pdl_trigger();
+  pdl_wait();
   const AttnCombine e = entries[blockIdx.x];
   const int rl = blockIdx.y;
   const AttnChunk c = p.chunks[e.chunk];
@@ -391,6 +396,8 @@ __global__ void combine_kernel(AttentionParams p, const AttnCombine* entries, co
 // columns over the sources.
 __global__ void cascade_combine_kernel(AttentionParams p) {
   __shared__ float weight[kMaxCascadeSources];
+  pdl_trigger();
+  pdl_wait();
   const AttnCascade e = p.cascade[blockIdx.x];
   const int rl = blockIdx.y, n = e.prefix_splits + e.suffix_splits;
   const AttnChunk c = p.chunks[e.chunk];

@@ -5,6 +5,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <cstddef>
+
 namespace agentrt::kernels {
 
 __device__ __forceinline__ float to_f32(float v) {
@@ -62,14 +64,15 @@ __device__ __forceinline__ void pdl_trigger() {
 #endif
 }
 
-// Launches `kernel` on `stream` with programmatic stream serialization allowed (see pdl_wait).
+// Launches `kernel` on `stream` with programmatic stream serialization allowed (see pdl_wait)
+// and `smem` bytes of dynamic shared memory.
 template <class... Params, class... Args>
-cudaError_t launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream,
-                       Args&&... args) {
+cudaError_t launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t smem,
+                       cudaStream_t stream, Args&&... args) {
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = grid;
   cfg.blockDim = block;
-  cfg.dynamicSmemBytes = 0;
+  cfg.dynamicSmemBytes = smem;
   cfg.stream = stream;
   cudaLaunchAttribute attr[1];
   attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;

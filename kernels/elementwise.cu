@@ -55,6 +55,7 @@ __global__ void add_rmsnorm_kernel(AddNormParams p) {
 // One warp per (row, head) where heads run over q heads, k heads, then v heads.
 template <class T>
 __global__ void qkv_prepare_kernel(QkvParams p) {
+  pdl_wait();
   const int kv_heads = p.kv.num_kv_heads;
   const int all_heads = p.num_heads + 2 * kv_heads;
   const int item = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
@@ -187,8 +188,8 @@ cudaError_t launch_add_rmsnorm(Dtype dt, const AddNormParams& p, cudaStream_t st
   if (p.rows == 0) return cudaSuccess;
   const int threads = norm_threads(p.hidden);
   if (threads * 8 < p.hidden) return cudaErrorInvalidValue;  // hidden > 8192
-  if (dt == Dtype::f32) return launch_pdl(add_rmsnorm_kernel<float>, p.rows, threads, stream, p);
-  return launch_pdl(add_rmsnorm_kernel<bf16>, p.rows, threads, stream, p);
+  if (dt == Dtype::f32) return launch_pdl(add_rmsnorm_kernel<float>, p.rows, threads, 0, stream, p);
+  return launch_pdl(add_rmsnorm_kernel<bf16>, p.rows, threads, 0, stream, p);
 }
 
 cudaError_t launch_qkv_prepare(Dtype dt, const QkvParams& p, cudaStream_t stream) {
@@ -198,10 +199,8 @@ cudaError_t launch_qkv_prepare(Dtype dt, const QkvParams& p, cudaStream_t stream
   const int warps = 4;
   const int blocks = (items + warps - 1) / warps;
   if (dt == Dtype::f32)
-    qkv_prepare_kernel<float><<<blocks, warps * 32, 0, stream>>>(p);
-  else
-    qkv_prepare_kernel<bf16><<<blocks, warps * 32, 0, stream>>>(p);
-  return cudaGetLastError();
+    return launch_pdl(qkv_prepare_kernel<float>, blocks, warps * 32, 0, stream, p);
+  return launch_pdl(qkv_prepare_kernel<bf16>, blocks, warps * 32, 0, stream, p);
 }
 
 cudaError_t launch_swiglu(Dtype dt, const void* gate_up, int rows, int inter, void* out,
@@ -209,10 +208,10 @@ cudaError_t launch_swiglu(Dtype dt, const void* gate_up, int rows, int inter, vo
   if (rows == 0) return cudaSuccess;
   const dim3 grid((inter + 255) / 256 < 64 ? (inter + 255) / 256 : 64, rows);
   if (dt == Dtype::f32) {
-    return launch_pdl(swiglu_kernel<float>, grid, 256, stream, static_cast<const float*>(gate_up),
-                      inter, static_cast<float*>(out));
+    return launch_pdl(swiglu_kernel<float>, grid, 256, 0, stream,
+                      static_cast<const float*>(gate_up), inter, static_cast<float*>(out));
   }
-  return launch_pdl(swiglu_kernel<bf16>, grid, 256, stream, static_cast<const bf16*>(gate_up),
+  return launch_pdl(swiglu_kernel<bf16>, grid, 256, 0, stream, static_cast<const bf16*>(gate_up),
                     inter, static_cast<bf16*>(out));
 }
 

@@ -115,10 +115,10 @@ cudaError_t launch_m(Dtype out, const void* a, int lda, const void* w, void* c, 
   const auto* A = static_cast<const bf16*>(a);
   const auto* W = static_cast<const bf16*>(w);
   if (out == Dtype::f32) {
-    return launch_pdl(skinny_kernel<M, float>, grid, dim3(kWarps * 32), stream, A, lda, W,
+    return launch_pdl(skinny_kernel<M, float>, grid, dim3(kWarps * 32), 0, stream, A, lda, W,
                       static_cast<float*>(c), ldc, n, k, beta);
   }
-  return launch_pdl(skinny_kernel<M, bf16>, grid, dim3(kWarps * 32), stream, A, lda, W,
+  return launch_pdl(skinny_kernel<M, bf16>, grid, dim3(kWarps * 32), 0, stream, A, lda, W,
                     static_cast<bf16*>(c), ldc, n, k, beta);
 }
 
