@@ -80,6 +80,8 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
       std::move(kd));
   if (!kv.ok()) return kv.error();
   e->kv_ = std::move(*kv);
+  if (options.segment_cache_bytes > 0 && e->deps_.backend->token_kv_bytes() > 0)
+    e->segments_ = std::make_unique<kv::SegmentCache>(options.segment_cache_bytes, kv_fingerprint);
   e->sched_ = std::make_unique<scheduler::Scheduler>(
       scheduler::SchedulerOptions{options.max_tokens_per_step, options.max_running,
                                   options.swap_preemption, options.order},
@@ -174,6 +176,10 @@ Status Engine::flush_persistent() {
                                        "'");
 }
 
+kv::SegmentCacheStats Engine::segment_stats() const {
+  return segments_ ? segments_->stats() : kv::SegmentCacheStats{};
+}
+
 EngineStats Engine::stats() const {
   EngineStats s = stats_;
   s.preemptions = sched_->preemptions();
@@ -193,6 +199,11 @@ void Engine::start(RequestId id, EngineRequest req) {
   s->sampler.emplace(s->params, s->seed);
   s->pause_on_finish = req.pause_on_finish;
   s->pause_only_at_stop = req.pause_only_at_stop;
+  if (req.kv_reuse == KvReuse::blend && segments_) {
+    for (const PromptSegment& g : req.segments)
+      s->blend.push_back({g, false, nullptr, false});
+    s->blend_recompute = req.blend_recompute.value_or(opt_.blend_recompute);
+  }
   sched_->add(id, s->program, &s->tokens);
   seqs_.emplace(id, std::move(s));
 }

@@ -24,6 +24,7 @@
 #include "engine/kv/clock.h"
 #include "engine/kv/host_tier.h"
 #include "engine/kv/kv_manager.h"
+#include "engine/kv/segment_cache.h"
 #include "engine/kv_reuse.h"
 #include "engine/model/config.h"
 #include "engine/prompt_segment.h"
@@ -190,6 +191,9 @@ class Engine {
   // kv_metrics().persist_errors). No-op without a persistent tier.
   Status flush_persistent();
   EngineStats stats() const;
+  // The segment cache's counters (KvReuse::blend); zeros when the backend cannot blend or
+  // EngineOptions::segment_cache_bytes is 0.
+  kv::SegmentCacheStats segment_stats() const;
   // Tells the KV manager that the full blocks of `tokens` are next used in `steps` steps
   // (a workflow planner's hint, KVFlow; steps < 0 drops `owner`'s hint) and, with `prefetch`,
   // copies those only the host tier holds back to the device now, evicting only blocks
@@ -216,6 +220,14 @@ class Engine {
   void accept(Seq& s, const sampling::SampledToken& tok, std::vector<EngineEvent>& events);
   void push(Command c);
   bool take_slot();  // counts one more held request unless max_requests are held
+  // KvReuse::blend (engine_blend.cpp): places the step's cached segments and rewrites
+  // `batch` (one entry per chunk) into the runs of tokens still to compute; row_of[i] is
+  // chunk i's logits row (-1: none), computed[i] its computed tokens. Returns whether it
+  // changed the batch.
+  Result<bool> blend_batch(const scheduler::StepSchedule& plan, BatchPlan& batch,
+                           std::vector<int>& row_of, std::vector<std::int64_t>& computed);
+  // Stores the segments whose computation (a miss) ended in this step.
+  void store_segments(const scheduler::StepSchedule& plan);
 
   EngineDeps deps_;
   EngineOptions opt_;
@@ -225,6 +237,7 @@ class Engine {
   std::unique_ptr<kv::KvPersister> persister_;  // declared before kv_, which uses it
   std::unique_ptr<kv::KvManager> kv_;
   std::unique_ptr<scheduler::Scheduler> sched_;
+  std::unique_ptr<kv::SegmentCache> segments_;  // null: blend falls back to exact
   std::unordered_map<RequestId, std::unique_ptr<Seq>> seqs_;
   EngineStats stats_;
 

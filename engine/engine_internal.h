@@ -19,6 +19,15 @@ struct Engine::Seq {
   std::optional<kv::Duration> pause_on_finish;
   bool pause_only_at_stop = false;
   bool paused = false;
+  // KvReuse::blend (issue 21): the prompt's segments and how each was served.
+  struct BlendSegment {
+    PromptSegment span;
+    bool looked_up = false;                       // at the first step that reached it
+    std::shared_ptr<const kv::SegmentEntry> hit;  // placed from the segment cache
+    bool stored = false;                          // a miss, stored once computed
+  };
+  std::vector<BlendSegment> blend;  // empty unless kv_reuse is blend on a capable backend
+  float blend_recompute = 0.0f;
 };
 
 struct Engine::Command {

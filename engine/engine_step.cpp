@@ -86,11 +86,24 @@ Result<std::vector<EngineEvent>> Engine::step() {
                           static_cast<std::int32_t>(ch.start),
                           std::vector<std::int32_t>(table.begin(), table.end()), false});
   }
+  // KvReuse::blend: cached segments are placed, the batch keeps only the tokens to compute.
+  std::vector<int> row_of(plan.chunks.size());
+  std::vector<std::int64_t> computed(plan.chunks.size());
+  for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
+    row_of[i] = static_cast<int>(i);
+    computed[i] = plan.chunks[i].count;
+  }
+  bool rewritten = false;
+  if (segments_) {
+    auto blended = blend_batch(plan, batch, row_of, computed);
+    if (!blended.ok()) return blended.error().with_context("engine step: blend");
+    rewritten = *blended;
+  }
   // Batches whose every sequence the backend can sample on the device skip the logits'
   // trip to the host.
   const bool masks = deps_.backend->masks_on_device();
   const bool on_device =
-      deps_.backend->samples_on_device() &&
+      !rewritten && deps_.backend->samples_on_device() &&
       std::all_of(plan.chunks.begin(), plan.chunks.end(), [&](const auto& ch) {
         return device_samplable(seqs_.at(ch.seq)->params, opt_.device_sampling, masks);
       });
@@ -147,26 +160,32 @@ Result<std::vector<EngineEvent>> Engine::step() {
     if (!constrained.empty())
       stats_.masked_step_seconds +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
-  } else if (auto st = deps_.backend->forward(batch, logits); !st.ok()) {
-    return st.error().with_context("engine step");
+  } else if (!batch.seqs.empty()) {
+    if (auto st = deps_.backend->forward(batch, logits); !st.ok())
+      return st.error().with_context("engine step");
   }
+  if (segments_) store_segments(plan);
   ++stats_.steps;
   for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
     const auto& ch = plan.chunks[i];
     Seq& s = *seqs_.at(ch.seq);
     const bool decode = ch.count == 1 && ch.start + 1 == std::ssize(s.tokens) &&
                         static_cast<std::size_t>(ch.start) >= s.turn_start;
-    if (!decode) stats_.prefilled_tokens += ch.count;
-    if (s.tokens.size() == s.turn_start) s.turn_prefilled += ch.count;
-    if (auto st = kv_->commit(ch.seq, batch.seqs[i].tokens); !st.ok()) {
+    if (!decode) stats_.prefilled_tokens += computed[i];
+    if (s.tokens.size() == s.turn_start) s.turn_prefilled += computed[i];
+    const std::span<const std::int32_t> chunk_tokens =
+        std::span<const std::int32_t>(s.tokens).subspan(static_cast<std::size_t>(ch.start),
+                                                        static_cast<std::size_t>(ch.count));
+    if (auto st = kv_->commit(ch.seq, chunk_tokens); !st.ok()) {
       return st.error().with_context("engine step");
     }
     if (ch.start + ch.count != std::ssize(s.tokens)) continue;
+    const auto row = static_cast<std::size_t>(row_of[i]);  // >= 0: a prompt's end is computed
     if (on_device) {
-      const float logprob = s.params.logprobs == 0 ? sampled[i].logprob : 0.0f;
-      accept(s, {sampled[i].token, logprob, {}}, events);
+      const float logprob = s.params.logprobs == 0 ? sampled[row].logprob : 0.0f;
+      accept(s, {sampled[row].token, logprob, {}}, events);
     } else {
-      sample(s, logits.row(static_cast<int>(i)), events);
+      sample(s, logits.row(row_of[i]), events);
     }
   }
   return events;

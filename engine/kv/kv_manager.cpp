@@ -187,7 +187,7 @@ Status KvManager::reserve(SeqId seq, std::int64_t total_tokens) {
 
 void KvManager::seal_full_blocks(SeqState& s, std::size_t from_block) {
   const auto bs = static_cast<std::size_t>(opt_.block_size);
-  const std::size_t full = s.tokens.size() / bs;
+  const std::size_t full = std::min(s.tokens.size() / bs, s.seal_limit);
   BlockKey parent = root_;
   for (std::size_t i = 0; i < full; ++i) {
     const Block& b = pool_.block(s.table[i]);
@@ -196,6 +196,13 @@ void KvManager::seal_full_blocks(SeqState& s, std::size_t from_block) {
         (i >= from_block || !b.key) ? chain_key(parent, part, opt_.model_fingerprint) : *b.key;
     if (!b.key) pool_.seal(s.table[i], key, part);
     parent = key;
+  }
+}
+
+void KvManager::stop_sealing(SeqId seq, std::int64_t from) {
+  if (SeqState* s = find_seq(seq); s != nullptr && from >= 0) {
+    s->seal_limit = std::min(
+        s->seal_limit, static_cast<std::size_t>(from) / static_cast<std::size_t>(opt_.block_size));
   }
 }
 
@@ -231,6 +238,7 @@ Status KvManager::fork(SeqId parent, SeqId child) {
   SeqState copy;
   copy.table = p->table;
   copy.tokens = p->tokens;
+  copy.seal_limit = p->seal_limit;
   for (std::int32_t id : copy.table)
     pool_.ref(id, now());
   seqs_.emplace(child, std::move(copy));

@@ -80,6 +80,10 @@ class KvManager {
   std::span<const std::int32_t> block_table(SeqId seq) const;
   // Blocks needed to grow `seq` to total_tokens (new blocks plus a copy-on-write one).
   int blocks_to_grow(SeqId seq, std::int64_t total_tokens) const;
+  // The KV of `seq` from token `from` on is not what a full recompute gives (KvReuse::blend
+  // placed it): its blocks from the one holding `from` are never sealed, so no prefix match,
+  // pin or persistent write serves them. No-op for an unknown seq.
+  void stop_sealing(SeqId seq, std::int64_t from);
 
   // --- swap (kv_manager_tiers.cpp) ---
   // Copies the sequence's KV to host swap space and frees its device blocks. Errors:
@@ -145,6 +149,7 @@ class KvManager {
     std::vector<std::int32_t> tokens;          // whose KV is in the table's blocks
     std::vector<std::vector<std::byte>> swap;  // while swapped out: one buffer per block
     bool swapped = false;
+    std::size_t seal_limit = SIZE_MAX;  // blocks from this index on stay unsealed (blend)
   };
   struct Pin {
     std::vector<std::int32_t> blocks;

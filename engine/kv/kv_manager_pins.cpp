@@ -12,7 +12,8 @@ Status KvManager::pin(PinOwner owner, SeqId seq, Duration ttl) {
     return make_error(ErrorCode::invalid_argument,
                       "KV pin: unknown sequence " + std::to_string(seq));
   }
-  const std::size_t full = s->tokens.size() / static_cast<std::size_t>(opt_.block_size);
+  const std::size_t full =
+      std::min(s->tokens.size() / static_cast<std::size_t>(opt_.block_size), s->seal_limit);
   return pin_blocks(owner, std::span(s->table).first(std::min(full, s->table.size())), ttl);
 }
 
