@@ -213,23 +213,7 @@ void JobManager::start_job(const std::string& id) {
   }
 }
 
-Status JobManager::launch(Live& live) {
-  const std::string id = live.id;
-  auto resume = resume_state(*store_, id);
-  if (!resume.ok()) return resume.error();
-  auto runner = wf::WorkflowRunner::create(live.wf, opt_.runner, pool_);
-  if (!runner.ok()) return runner.error();
-  std::shared_ptr<wf::WorkflowRunner> r = std::move(*runner);
-  bool cancel_now = false;
-  {
-    std::lock_guard lk(mu_);
-    live.runner = r;
-    cancel_now = live.cancel_requested;
-    if (stopping_) {
-      live.interrupting = true;
-      cancel_now = true;
-    }
-  }
+wf::RunHooks JobManager::run_hooks(const std::string& id) {
   wf::RunHooks hooks;
   hooks.event = [this, id](const wf::RunEvent& e) {
     {
@@ -266,6 +250,28 @@ Status JobManager::launch(Live& live) {
       spdlog::warn("job {}: checkpoint of step {} item {} not stored: {}", id, step, unit,
                    st.error().message);
   };
+  return hooks;
+}
+
+Status JobManager::launch(Live& live) {
+  const std::string id = live.id;
+  if (opt_.remote && opt_.remote->available()) return launch_remote(live);
+  auto resume = resume_state(*store_, id);
+  if (!resume.ok()) return resume.error();
+  auto runner = wf::WorkflowRunner::create(live.wf, opt_.runner, pool_);
+  if (!runner.ok()) return runner.error();
+  std::shared_ptr<wf::WorkflowRunner> r = std::move(*runner);
+  bool cancel_now = false;
+  {
+    std::lock_guard lk(mu_);
+    live.runner = r;
+    cancel_now = live.cancel_requested;
+    if (stopping_) {
+      live.interrupting = true;
+      cancel_now = true;
+    }
+  }
+  wf::RunHooks hooks = run_hooks(id);
   auto st = r->start(live.inputs, std::move(hooks), std::move(*resume),
                      [this, id](wf::WorkflowOutcome outcome) { on_done(id, std::move(outcome)); });
   if (!st.ok()) {
@@ -332,6 +338,7 @@ void JobManager::on_done(const std::string& id, wf::WorkflowOutcome outcome) {
 
 void JobManager::shutdown() {
   std::vector<std::shared_ptr<wf::WorkflowRunner>> runners;
+  std::vector<std::string> remote;
   {
     std::lock_guard lk(mu_);
     if (stopping_ && !dispatcher_.joinable()) return;
@@ -339,12 +346,17 @@ void JobManager::shutdown() {
     for (auto& [id, live] : live_) {
       if (jobs_[id].state != JobState::running) continue;
       live->interrupting = true;
-      if (live->runner) runners.push_back(live->runner);
+      if (live->runner)
+        runners.push_back(live->runner);
+      else if (opt_.remote)
+        remote.push_back(id);
     }
   }
-  spdlog::info("stopping: {} running job(s) interrupted", runners.size());
+  spdlog::info("stopping: {} running job(s) interrupted", runners.size() + remote.size());
   for (auto& r : runners)
     r->cancel();
+  for (const auto& id : remote)  // on the cluster: they resume on the next start too
+    opt_.remote->cancel(id);
   cv_.notify_all();
   if (dispatcher_.joinable()) dispatcher_.join();
   std::lock_guard lk(mu_);

@@ -364,8 +364,9 @@ ApiOr<nlohmann::json> JobManager::cancel(const std::string& id) {
       runner = l->second->runner;
     }
   }
-  if (runner) {
-    runner->cancel();
+  if (runner || (!dropped && opt_.remote)) {
+    if (runner) runner->cancel();
+    if (!runner) opt_.remote->cancel(id);  // a job on the cluster (unknown there: ignored)
     spdlog::info("job {} cancelling", id);
     return json{{"id", id}, {"state", "cancelling"}};
   }

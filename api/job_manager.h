@@ -30,6 +30,7 @@
 #include "api/body/api_error.h"
 #include "api/body/job_request.h"
 #include "api/job_record.h"
+#include "api/remote_jobs.h"
 #include "storage/job_store.h"
 #include "workflows/tool_policy.h"
 
@@ -49,6 +50,9 @@ struct JobManagerOptions {
   // servers): off unless the server enables them (`agentrt serve --allow-tools`). A workflow
   // declaring one that is off is refused with its place (422 invalid_workflow).
   workflows::ToolPolicy tools;
+  // A cluster (`agentrt serve --cluster-port`): while it has a live node, jobs start there
+  // instead of on this process's runner. Null: every job runs here.
+  std::shared_ptr<RemoteJobs> remote;
 };
 
 // The answer to a submission.
@@ -117,6 +121,9 @@ class JobManager {
   void dispatch_loop();
   void start_job(const std::string& id);
   Status launch(Live& live);
+  Status launch_remote(Live& live);  // job_remote.cpp
+  // The hooks of a run of job `id`: each checkpoint stored, its step's view updated.
+  actors::workflow::RunHooks run_hooks(const std::string& id);
   void on_done(const std::string& id, actors::workflow::WorkflowOutcome outcome);
   void fail_job(const std::string& id, const Error& e);
   void emit(const std::string& id, nlohmann::json event, bool sync = false);

@@ -11,10 +11,12 @@
 
 #include "api/server.h"
 #include "cli/cancel_signals.h"
+#include "cli/cluster_jobs.h"
 #include "cli/command.h"
 #include "cli/default_model.h"
 #include "cli/flag_text.h"
 #include "cli/flags/resource_flags.h"
+#include "cluster/secret.h"
 #include "engine/model/weight_check.h"
 #include "engine/scheduler/scheduler.h"
 
@@ -43,7 +45,28 @@ struct ServeArgs {
   double host_tier_gib = -1;  // < 0: the runtime's default
   std::string schedule = "attained";
   std::vector<std::string> allow_tools;  // http, command, mcp
+  int cluster_port = -1;                 // < 0: no cluster
+  std::string cluster_bind = "127.0.0.1";
+  std::string cluster_secret_file;
+  std::string cluster_policy = "least_loaded";
 };
+
+// --cluster-port: the coordinator that worker nodes (`agentrt node --join`) join; jobs run
+// on them while one is live. Null when the flag is absent.
+Result<std::shared_ptr<api::RemoteJobs>> start_cluster(const ServeArgs& a) {
+  if (a.cluster_port < 0) return std::shared_ptr<api::RemoteJobs>();
+  auto secret = cluster::load_secret(a.cluster_secret_file);
+  if (!secret.ok()) return secret.error();
+  cluster::CoordinatorOptions co;
+  co.bind = a.cluster_bind;
+  co.port = static_cast<std::uint16_t>(a.cluster_port);
+  co.secret = std::move(*secret);
+  co.policy = a.cluster_policy;
+  auto c = cluster::Coordinator::start(std::move(co));
+  if (!c.ok()) return c.error();
+  spdlog::info("cluster: workers join at {}:{}", a.cluster_bind, (*c)->port());
+  return std::shared_ptr<api::RemoteJobs>(std::make_shared<ClusterJobs>(std::move(*c)));
+}
 
 int serve(const ServeArgs& a) {
   auto resources = flags::parse_resource_flags(a.resources, std::thread::hardware_concurrency());
@@ -84,6 +107,12 @@ int serve(const ServeArgs& a) {
   o.sessions.mode = *api::parse_session_mode(a.session_pins);  // CLI11 checked it
   o.sessions.ttl =
       std::chrono::duration_cast<kv::Duration>(std::chrono::duration<double>(a.session_ttl));
+  auto cluster = start_cluster(a);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "agentrt serve: --cluster-port: %s\n", cluster.error().message.c_str());
+    return kExitFailure;
+  }
+  o.jobs.remote = std::move(*cluster);
   install_cancel_signals();  // a signal while the model loads stops the start
   auto server = api::Server::create(o);
   if (!server.ok()) {
@@ -147,6 +176,19 @@ CommandFn add_serve_command(CLI::App& app) {
                   "http, command (builtin command and custom commands), mcp (comma-separated)")
       ->delimiter(',')
       ->check(CLI::IsMember({"http", "command", "mcp"}));
+  cmd->add_option("--cluster-port", a->cluster_port,
+                  "Coordinate a cluster: worker nodes (agentrt node --join) join on this port "
+                  "(0 = any free port); jobs run on them while one is live")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--cluster-bind", a->cluster_bind,
+                  "Address the cluster port listens on (default 127.0.0.1)");
+  cmd->add_option("--cluster-secret-file", a->cluster_secret_file,
+                  "File holding the cluster secret (else $AGENTRT_CLUSTER_SECRET_FILE or "
+                  "$AGENTRT_CLUSTER_SECRET)");
+  cmd->add_option("--cluster-policy", a->cluster_policy,
+                  "Routing policy: least_loaded (default), round_robin, prefix_aware, "
+                  "program_affinity")
+      ->check(CLI::IsMember({"least_loaded", "round_robin", "prefix_aware", "program_affinity"}));
   cmd->add_option("--host-tier-gib", a->host_tier_gib,
                   "RAM in GiB for KV blocks evicted from the device (default: 1/8 of RAM, at "
                   "most 16; 0 = none)")

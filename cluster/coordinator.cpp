@@ -61,6 +61,10 @@ void Coordinator::submit(ClusterJob job, std::function<void(ClusterJobResult)> d
   caf::anon_send(impl_->actor, submit_atom::value, std::move(sub));
 }
 
+void Coordinator::cancel(const std::string& id) {
+  caf::anon_send(impl_->actor, LocalCancel{id});
+}
+
 std::vector<ClusterNodeView> Coordinator::nodes() const {
   std::lock_guard lock(impl_->shared->mu);
   return impl_->shared->nodes;

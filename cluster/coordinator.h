@@ -74,6 +74,9 @@ class Coordinator {
   std::uint16_t port() const;
   // Accepts a job; `done` is called exactly once. A duplicate id ends with invalid_argument.
   void submit(ClusterJob job, std::function<void(ClusterJobResult)> done);
+  // Ends a job with a cancelled error at once and tells its node to stop it (a result that
+  // node sends later is dropped). Unknown or finished ids are ignored.
+  void cancel(const std::string& id);
   // Live nodes, by id.
   std::vector<ClusterNodeView> nodes() const;
   // Nodes refused so far (a wrong secret or protocol).

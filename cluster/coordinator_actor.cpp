@@ -234,6 +234,23 @@ void on_submit(Self* self, const std::shared_ptr<Submission>& sub) {
   dispatch(self);
 }
 
+void on_cancel(Self* self, const std::string& id) {
+  auto& st = self->state;
+  auto it = st.jobs.find(id);
+  if (it == st.jobs.end()) return;
+  if (it->second.node) {
+    if (auto n = st.nodes.find(*it->second.node); n != st.nodes.end()) {
+      self->send(n->second.handle, cancel_job_atom::value, id, it->second.attempt);
+      n->second.jobs.erase(id);
+    }
+  }
+  std::erase(st.queue, id);
+  ClusterJobResult r;
+  r.status = make_error(ErrorCode::cancelled, "cluster job '" + id + "' was cancelled");
+  finish(self, id, std::move(r));
+  dispatch(self);
+}
+
 void on_tick(Self* self) {
   auto& st = self->state;
   const auto now = Clock::now();
@@ -278,6 +295,7 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
         // Only local callers can send this type (it has no serialization).
         on_submit(self, sub);
       },
+      [self](const LocalCancel& c) { on_cancel(self, c.id); },  // no wire format: local only
       [self](tick_atom) { on_tick(self); },
   };
 }

@@ -24,6 +24,11 @@ struct Submission {
   std::function<void(ClusterJobResult)> done;
 };
 
+// A cancel, from Coordinator::cancel.
+struct LocalCancel {
+  std::string id;
+};
+
 // What the facade reads without asking the actor.
 struct CoordinatorShared {
   CoordinatorOptions options;
@@ -70,3 +75,4 @@ caf::behavior coordinator_actor(caf::stateful_actor<CoordinatorState>* self,
 }  // namespace agentrt::cluster
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<agentrt::cluster::Submission>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalCancel)

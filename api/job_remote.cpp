@@ -1,0 +1,45 @@
+// JobManager::launch_remote: a job run on the cluster (RemoteJobs) instead of this process's
+// runner, with the same checkpoints, step views and end as a local run.
+#include <spdlog/spdlog.h>
+
+#include "api/job_live.h"
+#include "api/job_manager.h"
+
+namespace agentrt::api {
+
+Status JobManager::launch_remote(Live& live) {
+  const std::string id = live.id;
+  RemoteJob job;
+  job.id = id;
+  bool cancel_now = false;
+  {
+    std::lock_guard lk(mu_);
+    const auto& rec = jobs_[id];
+    job.yaml = rec.yaml;
+    job.file = rec.workflow_name.empty() ? "inline.yaml" : rec.workflow_name;
+    cancel_now = live.cancel_requested || stopping_;
+    if (stopping_) live.interrupting = true;
+  }
+  for (const auto& [name, value] : live.inputs)
+    job.inputs.emplace_back(name,
+                            value.is_list() ? nlohmann::json(value.list()).dump() : value.text());
+  std::vector<storage::DroppedRecord> dropped;
+  auto cps = store_->checkpoints(id, &dropped);
+  if (!cps.ok()) return cps.error();
+  if (!dropped.empty())
+    return make_error(ErrorCode::corrupt,
+                      dropped.front().what + " is damaged: " + dropped.front().reason);
+  for (const auto& [key, doc] : *cps)
+    job.checkpoints.emplace_back(
+        key, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  job.hooks = run_hooks(id);
+  job.done = [this, id](actors::workflow::WorkflowOutcome outcome) {
+    on_done(id, std::move(outcome));
+  };
+  spdlog::info("job {} runs on the cluster ({} checkpoints)", id, job.checkpoints.size());
+  opt_.remote->start(std::move(job));
+  if (cancel_now) opt_.remote->cancel(id);
+  return ok_status();
+}
+
+}  // namespace agentrt::api

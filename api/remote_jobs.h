@@ -1,0 +1,39 @@
+// RemoteJobs: another place the job manager can run a job, instead of its own runner: a
+// cluster's coordinator (cluster/coordinator.h), wired in by `agentrt serve --cluster-port`.
+// The manager still owns the job: its record, checkpoints, events and final state.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/workflow/run_hooks.h"
+#include "actors/workflow/workflow_runner.h"
+
+namespace agentrt::api {
+
+struct RemoteJob {
+  std::string id;
+  std::string yaml;
+  std::string file;                                              // names the YAML in messages
+  std::vector<std::pair<std::string, std::string>> inputs;       // resolved values, as text
+  std::vector<std::pair<std::string, std::string>> checkpoints;  // the store's: key -> JSON
+  // step_done and unit_done are called as a local run calls them (each new checkpoint);
+  // `done` exactly once, with outputs, steps and status (cancelled after cancel()).
+  actors::workflow::RunHooks hooks;
+  std::function<void(actors::workflow::WorkflowOutcome)> done;
+};
+
+class RemoteJobs {
+ public:
+  virtual ~RemoteJobs() = default;
+  // Whether a job started now runs remotely (some node is live). Any thread.
+  virtual bool available() const = 0;
+  // Starts the job; it waits remotely while no node is live. Any thread.
+  virtual void start(RemoteJob job) = 0;
+  // Cancels a job started here; unknown ids are ignored. Any thread.
+  virtual void cancel(const std::string& id) = 0;
+};
+
+}  // namespace agentrt::api

@@ -1,0 +1,133 @@
+// `agentrt serve --cluster-port 0` with one `agentrt node`: a REST job runs on the node (the
+// server's log says so) and ends with the outputs of a one-process run.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "actors/runtime_pool.h"
+#include "actors/workflow/workflow_runner.h"
+#include "workflows/inputs.h"
+#include "workflows/loader.h"
+
+namespace agentrt::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+const std::string kSource = AGENTRT_SOURCE_DIR;
+const std::string kModel = kSource + "/models/tiny-calc";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A child process with stdout and stderr in `log`; SIGKILLed on destruction.
+struct Child {
+  pid_t pid = -1;
+  Child(std::vector<std::string> args, const std::string& log) {
+    pid = fork();
+    if (pid == 0) {
+      if (std::freopen(log.c_str(), "w", stdout) == nullptr || dup2(fileno(stdout), 2) < 0)
+        _exit(126);
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(AGENTRT_BIN, argv.data());
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+// The first group of `pattern` in the file, once it appears (within `limit`).
+std::string wait_for(const std::string& file, const std::string& pattern,
+                     std::chrono::milliseconds limit) {
+  const std::regex re(pattern);
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    std::smatch m;
+    const std::string text = read_text(file);
+    if (std::regex_search(text, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
+    std::this_thread::sleep_for(50ms);
+  }
+  return "";
+}
+
+TEST(ClusterServe, RestJobRunsOnAJoinedNodeWithTheOutputsOfOneProcess) {
+  const std::string dir = ::testing::TempDir() + "cluster_serve_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string secret = dir + "/secret";
+  std::ofstream(secret) << "serve-test-secret-0123456789\n";
+  const std::string serve_log = dir + "/serve.log";
+  Child serve(
+      {AGENTRT_BIN, "serve", "--port", "0", "--data", dir + "/data", "--model", kModel, "--threads",
+       "1", "--kv-blocks", "512", "--cluster-port", "0", "--cluster-secret-file", secret},
+      serve_log);
+  const std::string http_port = wait_for(serve_log, R"(serving on http://127\.0\.0\.1:(\d+))", 30s);
+  const std::string cluster_port = wait_for(serve_log, R"(workers join at 127\.0\.0\.1:(\d+))", 5s);
+  ASSERT_FALSE(http_port.empty()) << read_text(serve_log);
+  ASSERT_FALSE(cluster_port.empty()) << read_text(serve_log);
+  Child node({AGENTRT_BIN, "node", "--join", "127.0.0.1:" + cluster_port, "--secret-file", secret,
+              "--name", "n1", "--model", kModel, "--threads", "1", "--kv-blocks", "512"},
+             dir + "/node.log");
+  ASSERT_FALSE(wait_for(serve_log, "node 1 'n1' joined", 30s).empty())
+      << read_text(dir + "/node.log");
+
+  const std::string file = kSource + "/workflows/examples/map_questions.yaml";
+  httplib::Client http("127.0.0.1", std::stoi(http_port));
+  nlohmann::json body = {{"yaml", read_text(file)}};
+  auto posted = http.Post("/v1/jobs", body.dump(), "application/json");
+  ASSERT_TRUE(posted);
+  ASSERT_LT(posted->status, 300) << posted->body;
+  const std::string id = nlohmann::json::parse(posted->body).at("id");
+  nlohmann::json job;
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto got = http.Get("/v1/jobs/" + id);
+    ASSERT_TRUE(got);
+    job = nlohmann::json::parse(got->body);
+    if (job.value("state", "") != "queued" && job.value("state", "") != "running") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(job.value("state", ""), "succeeded") << job.dump();
+  EXPECT_FALSE(wait_for(serve_log, "job " + id + " runs on the cluster", 1s).empty());
+  EXPECT_FALSE(wait_for(serve_log, "the job ran on n1", 1s).empty());
+
+  auto loaded = workflows::load_workflow(read_text(file), file);
+  workflows::Diagnostics diags;
+  auto inputs = workflows::resolve_inputs(loaded.workflow, {}, diags);
+  actors::RuntimePool pool{actors::RuntimeOptions{}};
+  actors::workflow::RunnerOptions opt;
+  opt.model_dir = kModel;
+  opt.threads = 1;
+  opt.kv_blocks = 512;
+  auto runner = actors::workflow::WorkflowRunner::create(loaded.workflow, opt, pool);
+  ASSERT_TRUE(runner.ok());
+  auto outcome = (*runner)->run(inputs);
+  ASSERT_TRUE(outcome.status.ok());
+  for (const auto& [name, v] : outcome.outputs)
+    EXPECT_EQ(job["outputs"][name],
+              v.is_list() ? nlohmann::json(v.list()) : nlohmann::json(v.text()))
+        << name;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace agentrt::cluster
