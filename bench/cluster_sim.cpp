@@ -75,6 +75,7 @@ struct SimOptions {
   bool fake_memory = true;        // false: a BlockMemory that keeps nothing (large runs)
   double load_report_s = 0.05;    // a GPU reports its load at most this often
   std::size_t index_entries = 0;  // the router's index cap; 0: RouterOptions' default
+  bool pin_events = true;         // send pinned / unpinned KV events
 };
 
 // A BlockMemory that stores nothing: the simulation never reads KV back.
@@ -285,6 +286,8 @@ void Sim::request_turn(int prog, double now) {
 
 void Sim::emit(NodeId g, cluster::KvEventKind kind, std::vector<kv::BlockKey> keys) {
   if (keys.empty()) return;
+  const bool pin = kind == cluster::KvEventKind::pinned || kind == cluster::KvEventKind::unpinned;
+  if (pin && !o_.pin_events) return;
   cluster::KvEvent e{g, kind, cluster::KvTierKind::device, std::move(keys)};
   const double before = update_ns_;
   const Status st = coordinator(update_ns_, [&] { return router_.apply(e); });
@@ -689,6 +692,9 @@ int main_impl(int argc, char** argv) {
   app.add_option("--seed", o.seed);
   app.add_option("--index-entries", o.index_entries,
                  "cap of the router's index in (key, node) entries; 0: the default (4Mi)");
+  bool no_pin_events = false;
+  app.add_flag("--no-pin-events", no_pin_events,
+               "send no pinned / unpinned events (no policy reads pins)");
   app.add_option("--load-report-s", o.load_report_s, "seconds between a GPU's load reports");
   app.add_option("--policies", policies);
   bool null_memory = false;
@@ -700,6 +706,7 @@ int main_impl(int argc, char** argv) {
                "than round_robin");
   CLI11_PARSE(app, argc, argv);
   o.fake_memory = !null_memory;
+  o.pin_events = !no_pin_events;
 
   std::vector<PolicyResult> results;
   std::stringstream list(policies);
@@ -753,6 +760,7 @@ int main_impl(int argc, char** argv) {
                        {"kv_tokens_per_gpu", o.kv_tokens},
                        {"block_size", o.block_size},
                        {"index_entries", o.index_entries},
+                       {"pin_events", o.pin_events},
                        {"workload", o.workload},
                        {"seed", o.seed},
                        {"results", out}};
