@@ -23,9 +23,13 @@ TEST(JobRecord, RoundTripsThroughJson) {
   r.created_ms = 5;
   r.updated_ms = 6;
   r.resumes = 2;
+  r.kv_reuse = "blend";
+  r.blend_recompute = 0.05;
   auto back = job_record_from_json(to_json(r));
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(to_json(*back), to_json(r));
+  EXPECT_EQ(back->kv_reuse, "blend");
+  EXPECT_EQ(back->blend_recompute, 0.05);
   EXPECT_FALSE(public_view(r).contains("yaml"));
 }
 
