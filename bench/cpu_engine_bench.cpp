@@ -16,6 +16,7 @@
 #include "bench/machine_baselines.h"
 #include "bench/synthetic_model.h"
 #include "engine/cpu/cpu_backend.h"
+#include "engine/cpu/cpu_isa.h"
 #include "engine/model/model.h"
 
 namespace agentrt::bench {
@@ -97,6 +98,7 @@ int run(const Args& a) {
   const double read_gbps = measure_read_gbps(1024, threads);
   nlohmann::json out = {{"model", dir},
                         {"threads", threads},
+                        {"cpu_isa", cpu::cpu_isa_name(cpu::cpu_isa())},
                         {"baseline_sgemm_gflops", gemm_gflops},
                         {"baseline_read_gbps", read_gbps}};
 
@@ -156,8 +158,9 @@ int run(const Args& a) {
         ("decode batch " + std::to_string(batch) + ", ctx " + std::to_string(a.context)).c_str(),
         batch / step_s, step_s * 1e3, step_s / floor_s, floor_s * 1e3, case_gbps);
   }
-  std::printf("ceilings: sgemm %.1f GFLOP/s, memory read %.1f GB/s, %d threads\n", gemm_gflops,
-              read_gbps, threads);
+  std::printf("ceilings: sgemm %.1f GFLOP/s, memory read %.1f GB/s, %d threads, kernels %s\n",
+              gemm_gflops, read_gbps, threads,
+              std::string(cpu::cpu_isa_name(cpu::cpu_isa())).c_str());
   if (!a.json_path.empty()) std::ofstream(a.json_path) << out.dump(2) << "\n";
   return 0;
 }

@@ -11,10 +11,24 @@ namespace {
 
 constexpr int kHeadsPerPass = 8;  // query heads whose scores share one read of K and V
 
+// Block and slot of key j: shifts for the usual power-of-two block sizes (a 64-bit division
+// per key cost more than the key's dot product at head_dim 64).
+struct KeySlot {
+  explicit KeySlot(std::size_t block_size)
+      : bs(block_size),
+        shift(static_cast<unsigned>(__builtin_ctzll(block_size))),
+        pow2((block_size & (block_size - 1)) == 0) {}
+  std::size_t block(std::size_t j) const { return pow2 ? j >> shift : j / bs; }
+  int slot(std::size_t j) const { return static_cast<int>(pow2 ? j & (bs - 1) : j % bs); }
+  std::size_t bs;
+  unsigned shift;
+  bool pow2;
+};
+
 template <class Ops>
 void attend_rows(const AttentionArgs& a, const ChunkRows& chunk, int kv_head, int first, int count,
                  std::vector<float>& scratch) {
-  const int bs = a.kv->geometry().block_size;
+  const KeySlot ks(static_cast<std::size_t>(a.kv->geometry().block_size));
   const int group = a.num_heads / a.num_kv_heads;
   const auto d = static_cast<std::size_t>(a.head_dim);
   const std::size_t kv_off = static_cast<std::size_t>(kv_head) * d;
@@ -38,9 +52,7 @@ void attend_rows(const AttentionArgs& a, const ChunkRows& chunk, int kv_head, in
       }
       float* s = scratch.data();
       for (std::size_t j = 0; j < len; ++j) {
-        const float* kp =
-            a.kv->k(a.layer, table[j / static_cast<std::size_t>(bs)], static_cast<int>(j % bs)) +
-            kv_off;
+        const float* kp = a.kv->k(a.layer, table[ks.block(j)], ks.slot(j)) + kv_off;
         for (int k = 0; k < g; ++k) {
           const float v = Ops::dot(q[k], kp, d) * a.scale;
           s[static_cast<std::size_t>(k) * len + j] = v;
@@ -52,9 +64,7 @@ void attend_rows(const AttentionArgs& a, const ChunkRows& chunk, int kv_head, in
         std::fill_n(out[k], d, 0.0f);
       }
       for (std::size_t j = 0; j < len; ++j) {
-        const float* vp =
-            a.kv->v(a.layer, table[j / static_cast<std::size_t>(bs)], static_cast<int>(j % bs)) +
-            kv_off;
+        const float* vp = a.kv->v(a.layer, table[ks.block(j)], ks.slot(j)) + kv_off;
         for (int k = 0; k < g; ++k)
           Ops::axpy(out[k], s[static_cast<std::size_t>(k) * len + j] * inv[k], vp, d);
       }
@@ -88,7 +98,7 @@ __attribute__((target("avx512f"), flatten)) void attend_fixed512(const Attention
                                                                  int kv_head, int first, int count,
                                                                  std::vector<float>& scratch) {
   constexpr std::size_t d = 16 * ND;
-  const auto bs = static_cast<std::size_t>(a.kv->geometry().block_size);
+  const KeySlot ks(static_cast<std::size_t>(a.kv->geometry().block_size));
   const int group = a.num_heads / a.num_kv_heads;
   const std::size_t kv_off = static_cast<std::size_t>(kv_head) * d;
   const auto& table = *chunk.block_table;
@@ -113,7 +123,7 @@ __attribute__((target("avx512f"), flatten)) void attend_fixed512(const Attention
           acc[k] = _mm512_setzero_ps();
           if (k >= n) continue;
           const std::size_t j = j0 + k;
-          const float* kp = a.kv->k(a.layer, table[j / bs], static_cast<int>(j % bs)) + kv_off;
+          const float* kp = a.kv->k(a.layer, table[ks.block(j)], ks.slot(j)) + kv_off;
           for (int c = 0; c < ND; ++c)
             acc[k] = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kp + 16 * c), acc[k]);
         }
@@ -127,7 +137,7 @@ __attribute__((target("avx512f"), flatten)) void attend_fixed512(const Attention
       for (int c = 0; c < ND; ++c)
         out[c] = _mm512_setzero_ps();
       for (std::size_t j = 0; j < len; ++j) {
-        const float* vp = a.kv->v(a.layer, table[j / bs], static_cast<int>(j % bs)) + kv_off;
+        const float* vp = a.kv->v(a.layer, table[ks.block(j)], ks.slot(j)) + kv_off;
         const __m512 p = _mm512_set1_ps(s[j]);
         for (int c = 0; c < ND; ++c)
           out[c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[c]);

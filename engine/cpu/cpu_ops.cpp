@@ -4,6 +4,7 @@
 #include "engine/cpu/bf16_dot_matmul.h"
 #include "engine/cpu/bf16_matmul.h"
 #include "engine/cpu/cpu_isa.h"
+#include "engine/cpu/simd_ops.h"
 #include "engine/cpu/skinny_matmul.h"
 
 #include <cblas.h>
@@ -14,7 +15,9 @@
 
 namespace agentrt::cpu {
 
-void rms_norm(const float* x, const float* w, std::size_t n, float eps, float* out) {
+namespace {
+
+void rms_norm_scalar(const float* x, const float* w, std::size_t n, float eps, float* out) {
   // Double accumulation stays closest to torch's pairwise f32 mean.
   double sum = 0.0;
   for (std::size_t i = 0; i < n; ++i)
@@ -25,11 +28,59 @@ void rms_norm(const float* x, const float* w, std::size_t n, float eps, float* o
     out[i] = w[i] * (x[i] * r);
 }
 
-void silu_mul(const float* gate, const float* up, std::size_t n, float* out) {
+// The same sums in double, 8 lanes at a time.
+AGENTRT_AVX512 void rms_norm_avx512(const float* x, const float* w, std::size_t n, float eps,
+                                    float* out) {
+  __m512d acc = _mm512_setzero_pd();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+    acc = _mm512_fmadd_pd(v, v, acc);
+  }
+  alignas(64) double lanes[8];
+  _mm512_store_pd(lanes, acc);
+  double sum = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) +
+               ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+  for (; i < n; ++i)
+    sum += static_cast<double>(x[i]) * x[i];
+  const auto variance = static_cast<float>(sum / static_cast<double>(n));
+  const __m512 r = _mm512_set1_ps(1.0f / std::sqrt(variance + eps));
+  for (i = 0; i < n; i += 16) {
+    const auto m = static_cast<__mmask16>(n - i >= 16 ? 0xffffu : (1u << (n - i)) - 1);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), r);
+    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, w + i), v));
+  }
+}
+
+void silu_mul_scalar(const float* gate, const float* up, std::size_t n, float* out) {
   for (std::size_t i = 0; i < n; ++i) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
+}
+
+// silu with the vector exp of simd_ops.h (about 1 ulp), 16 lanes at a time.
+AGENTRT_AVX512 void silu_mul_avx512(const float* gate, const float* up, std::size_t n, float* out) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (std::size_t i = 0; i < n; i += 16) {
+    const auto m = static_cast<__mmask16>(n - i >= 16 ? 0xffffu : (1u << (n - i)) - 1);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+    const __m512 e = simd::Avx512Ops::exp(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, e));
+    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, up + i)));
+  }
+}
+
+}  // namespace
+
+void rms_norm(const float* x, const float* w, std::size_t n, float eps, float* out) {
+  if (cpu_isa() >= CpuIsa::avx512) return rms_norm_avx512(x, w, n, eps, out);
+  rms_norm_scalar(x, w, n, eps, out);
+}
+
+void silu_mul(const float* gate, const float* up, std::size_t n, float* out) {
+  if (cpu_isa() >= CpuIsa::avx512) return silu_mul_avx512(gate, up, n, out);
+  silu_mul_scalar(gate, up, n, out);
 }
 
 namespace {
