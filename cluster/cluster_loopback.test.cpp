@@ -3,8 +3,11 @@
 // killed with SIGKILL mid-job loses nothing (the job completes elsewhere, from its
 // checkpoints, with the same outputs) and rejoins when restarted; a node with the wrong
 // secret is refused.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <caf/io/middleman.hpp>
@@ -269,6 +272,39 @@ TEST_F(ClusterLoopback, KilledNodeJobCompletesElsewhereAndTheNodeRejoins) {
   EXPECT_TRUE(eventually([&] { return has_node(*coordinator_, victim); }, 30s))
       << victim << " did not rejoin";
   EXPECT_EQ(coordinator_->nodes().size(), 3u);
+}
+
+// A free TCP port on loopback (bound, read, closed).
+std::uint16_t free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    ADD_FAILURE() << "no free port";
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST(ClusterRejoin, NodeWaitsForTheCoordinatorAndJoinsItAgainAfterARestart) {
+  const std::string secret = "rejoin-test-secret-0123456789";
+  const std::string file = write_secret("rejoin_secret", secret);
+  CoordinatorOptions o;
+  o.secret = secret;
+  o.port = free_port();
+  o.heartbeat = 100ms;
+  o.heartbeat_timeout = 1500ms;
+  NodeProcess node(o.port, file, "early");  // before any coordinator listens
+  std::this_thread::sleep_for(700ms);
+  for (int round = 0; round < 2; ++round) {  // the coordinator starts, stops, starts again
+    auto c = Coordinator::start(o);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_TRUE(eventually([&] { return has_node(**c, "early"); }, 30s))
+        << "round " << round << ": " << node.log();
+  }
+  std::remove(file.c_str());
 }
 
 TEST_F(ClusterLoopback, NodeWithTheWrongSecretIsRefused) {
