@@ -156,6 +156,27 @@ TEST(Blend, PartialFractionRecomputesThatShare) {
   EXPECT_EQ(s.tokens_reused, 28);
 }
 
+// Small steps: the segment spans several prefill chunks, placed and computed piecewise.
+TEST(Blend, ChunkedPrefillAcrossTheSegment) {
+  const auto m = model();
+  const Prompts p;
+  EngineOptions small;
+  small.max_tokens_per_step = 16;
+  CpuRig exact(*m), blend(*m, small);
+  const Outcome want = exact.run(p.second, {}, KvReuse::exact, std::nullopt);
+  (void)blend.run(p.first, p.first_seg, KvReuse::blend, 1.0f);
+  EXPECT_EQ(blend.engine->segment_stats().inserts, 1);
+  const Outcome got = blend.run(p.second, p.second_seg, KvReuse::blend, 1.0f);
+  EXPECT_EQ(got.tokens, want.tokens);
+  for (std::size_t i = 0; i < want.logprobs.size(); ++i)
+    EXPECT_NEAR(got.logprobs[i], want.logprobs[i], 1e-5f) << i;
+  std::vector<std::int32_t> third = p.second;
+  third[0] = (third[0] + 1) % 64;  // another prefix, the same segment
+  const Outcome reused = blend.run(third, p.second_seg, KvReuse::blend, 0.0f);
+  EXPECT_EQ(reused.cached, 40);
+  EXPECT_EQ(blend.engine->segment_stats().tokens_reused, 40);
+}
+
 TEST(Blend, ExactIgnoresSegments) {
   const auto m = model();
   const Prompts p;
