@@ -107,5 +107,17 @@ steps:
   EXPECT_TRUE(has_error(errs, "16:22", "step 't'.blend_recompute: must be in")) << dump(errs);
 }
 
+// A step's tool results may be quoted to another agent (and are marked as segments there).
+TEST(KvReuse, ToolResultsIsAFieldOfEveryStep) {
+  const auto ok = errors_of(
+      "agents: { a: {} }\nsteps:\n  - { id: s, agent: a, input: x }\n"
+      "  - { id: t, agent: a, after: [s], input: \"{{ steps.s.tool_results }}\" }\n");
+  EXPECT_TRUE(ok.empty()) << dump(ok);
+  const auto bad = errors_of(
+      "agents: { a: {} }\nsteps:\n  - { id: s, agent: a, input: x }\n"
+      "  - { id: t, agent: a, after: [s], input: \"{{ steps.s.tool_result }}\" }\n");
+  EXPECT_TRUE(has_error(bad, "4:44", "has no field 'tool_result'")) << dump(bad);
+}
+
 }  // namespace
 }  // namespace agentrt::workflows
