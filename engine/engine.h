@@ -67,6 +67,9 @@ struct EngineOptions {
   // bytes the segment cache may hold (segment KV kept on the host, evicted LRU).
   float blend_recompute = 0.15f;
   std::size_t segment_cache_bytes = 64u << 20;
+  // Which segment tokens blend recomputes: true, those whose layer-1 K/V deviate most
+  // (CacheBlend); false, the segment's first tokens (a baseline for measurements).
+  bool blend_select_by_deviation = true;
 };
 
 struct EngineDeps {

@@ -76,7 +76,7 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
     auto& c = compute[p.chunk];
     if (c.empty()) c.assign(static_cast<std::size_t>(ch.count), 1);
     std::fill(c.begin() + (p.lo - ch.start), c.begin() + (p.hi - ch.start), 0);
-    if (p.recompute > 0 && p.recompute < p.hi - p.lo)
+    if (p.recompute > 0 && p.recompute < p.hi - p.lo && opt_.blend_select_by_deviation)
       probe_end[p.chunk] = std::max(probe_end[p.chunk], p.hi);
   }
   // CacheBlend's selection: one probe over every chunk that selects, up to its last part.
@@ -99,8 +99,8 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
     const auto n = static_cast<std::size_t>(p.hi - p.lo);
     const auto first = c.begin() + (p.lo - ch.start);
     if (p.recompute == 0) continue;
-    if (p.recompute >= p.hi - p.lo) {
-      std::fill_n(first, n, 1);
+    if (p.recompute >= p.hi - p.lo || !opt_.blend_select_by_deviation) {
+      std::fill_n(first, std::min<std::size_t>(n, static_cast<std::size_t>(p.recompute)), 1);
       continue;
     }
     dev.assign(n, 0.0f);
