@@ -57,5 +57,30 @@ TEST(KvReuse, ExactIgnoresSegmentsBlendChecksThem) {
   EXPECT_TRUE(rig.engine->add_request(r).ok());
 }
 
+// A backend that cannot blend (token_kv_bytes() == 0, e.g. CUDA today) serves blend
+// requests as exact ones: same tokens, no segment cache.
+TEST(KvReuse, BlendFallsBackToExactWithoutBackendSupport) {
+  auto tokens_of = [](KvReuse reuse) {
+    testing::Rig rig(16);
+    EngineRequest r = testing::req(3, 10, 4);
+    r.segments = {{2, 8}};
+    r.kv_reuse = reuse;
+    EXPECT_TRUE(rig.engine->add_request(r).ok());
+    std::vector<std::int32_t> out;
+    while (rig.engine->has_work()) {
+      auto ev = rig.engine->step();
+      EXPECT_TRUE(ev.ok());
+      if (!ev.ok()) break;
+      for (const auto& e : *ev)
+        if (e.kind == EventKind::token) out.push_back(e.token);
+    }
+    EXPECT_EQ(rig.engine->segment_stats().lookups, 0);
+    return out;
+  };
+  const auto exact = tokens_of(KvReuse::exact);
+  EXPECT_EQ(exact.size(), 4u);
+  EXPECT_EQ(tokens_of(KvReuse::blend), exact);
+}
+
 }  // namespace
 }  // namespace agentrt
