@@ -46,14 +46,19 @@ void KvManager::evict(std::int32_t id) {
       } else if (memory_->read(id, *slot).ok()) {
         tier.commit(*b.key);
         ++metrics_.offloaded_blocks;
+        emit(KvEventType::stored, 1, *b.key);
       } else {
         tier.cancel(*b.key);
       }
     } else {
       std::vector<std::byte> copy(bytes);
-      if (memory_->read(id, copy).ok() && tier.put(*b.key, copy).ok()) ++metrics_.offloaded_blocks;
+      if (memory_->read(id, copy).ok() && tier.put(*b.key, copy).ok()) {
+        ++metrics_.offloaded_blocks;
+        emit(KvEventType::stored, 1, *b.key);
+      }
     }
   }
+  if (b.indexed) emit(KvEventType::evicted, 0, *b.key);
   ++metrics_.evictions;
   pool_.reclaim(id);
 }
@@ -194,7 +199,10 @@ void KvManager::seal_full_blocks(SeqState& s, std::size_t from_block) {
     std::span<const std::int32_t> part(s.tokens.data() + i * bs, bs);
     const BlockKey key =
         (i >= from_block || !b.key) ? chain_key(parent, part, opt_.model_fingerprint) : *b.key;
-    if (!b.key) pool_.seal(s.table[i], key, part);
+    if (!b.key) {
+      pool_.seal(s.table[i], key, part);
+      if (b.indexed) emit(KvEventType::stored, 0, key);
+    }
     parent = key;
   }
 }

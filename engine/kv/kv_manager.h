@@ -2,7 +2,8 @@
 // BlockPool, reuses full blocks by content (prefix matching across sequences, the host tier
 // and a persistent tier), forks sequences copy-on-write, pins blocks with a TTL, swaps
 // preempted sequences to host memory, offers full blocks to the persistent tier's
-// write-behind (KvPersister), and counts what it did (KvMetrics).
+// write-behind (KvPersister), counts what it did (KvMetrics) and, when a listener is set,
+// reports blocks stored, evicted, pinned and unpinned per tier (kv_events.h), in batches.
 // Every method runs on the engine thread; none blocks on anything but the lower tiers.
 #pragma once
 
@@ -19,6 +20,7 @@
 #include "engine/kv/block_memory.h"
 #include "engine/kv/block_pool.h"
 #include "engine/kv/clock.h"
+#include "engine/kv/kv_events.h"
 #include "engine/kv/kv_metrics.h"
 #include "engine/kv/kv_persister.h"
 #include "engine/kv/kv_tier.h"
@@ -139,6 +141,16 @@ class KvManager {
   // copied (counted in prefetched_blocks too).
   std::int64_t prefetch(std::span<const std::int32_t> tokens, std::int32_t steps);
 
+  // --- events (kv_manager_events.cpp) ---
+  // Sets (or with an empty one clears) the listener of KV events. Without one no event is
+  // recorded. Events wait in a buffer until flush_events(), or until kMaxBufferedEvents are
+  // waiting, when they are handed over at once (still on this thread, inside the call that
+  // made them: the listener must not call the manager).
+  void set_event_listener(KvEventListener listener);
+  // Hands the buffered events to the listener (the engine: once per step). No-op when none.
+  void flush_events();
+  static constexpr std::size_t kMaxBufferedEvents = 1024;
+
   // Checks refcounts, pin counts, the free list and the evictable set against the
   // sequences and pins (tests). Errors: internal, naming the broken invariant.
   Status check_invariants() const;
@@ -222,6 +234,11 @@ class KvManager {
   void seal_full_blocks(SeqState& s, std::size_t from_block);
   SeqState* find_seq(SeqId seq);
   TimePoint now() const { return clock_->now(); }
+  // Records one event when a listener is set (a branch otherwise).
+  void emit(KvEventType type, std::size_t tier, const BlockKey& key) {
+    if (listener_) record(type, tier, key);
+  }
+  void record(KvEventType type, std::size_t tier, const BlockKey& key);
 
   KvManagerOptions opt_;
   BlockMemory* memory_;
@@ -235,6 +252,8 @@ class KvManager {
   std::size_t swap_used_ = 0;
   KvMetrics metrics_;
   TierBatch* batch_ = nullptr;  // while one is open, evict() queues its reads there
+  KvEventListener listener_;
+  std::vector<KvBlockEvent> events_;  // recorded, not yet flushed
 };
 
 }  // namespace agentrt::kv

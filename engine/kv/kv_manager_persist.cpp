@@ -29,6 +29,11 @@ KvMetrics KvManager::metrics() const {
 void KvManager::persist_blocks(std::span<const std::int32_t> ids, bool wait) {
   if (persister_ == nullptr) return;
   bool offered = false;
+  // Events name tiers from 1 in the lower tiers' order.
+  const std::size_t event_tier =
+      static_cast<std::size_t>(std::find(tiers_.begin(), tiers_.end(), persister_->tier()) -
+                               tiers_.begin()) +
+      1;
   for (std::int32_t id : ids) {
     const Block& b = pool_.block(id);
     if (!b.key || !persister_->wants(*b.key)) continue;
@@ -39,6 +44,7 @@ void KvManager::persist_blocks(std::span<const std::int32_t> ids, bool wait) {
     }
     persister_->offer(*b.key, std::move(bytes), wait);
     offered = true;
+    emit(KvEventType::stored, event_tier, *b.key);
   }
   if (offered) persister_->submit();
 }

@@ -30,6 +30,7 @@ Status KvManager::pin_blocks(PinOwner owner, std::span<const std::int32_t> block
   for (std::int32_t id : p.blocks) {
     if (pool_.block(id).pins == 0) ++metrics_.pinned_blocks;
     pool_.pin(id);
+    if (const Block& b = pool_.block(id); b.key) emit(KvEventType::pinned, 0, *b.key);
   }
   unpin(owner);
   pins_.emplace(owner, std::move(p));
@@ -41,6 +42,7 @@ Status KvManager::pin_blocks(PinOwner owner, std::span<const std::int32_t> block
 
 void KvManager::drop_pin(std::map<PinOwner, Pin>::iterator it) {
   for (std::int32_t id : it->second.blocks) {
+    if (const Block& b = pool_.block(id); b.key) emit(KvEventType::unpinned, 0, *b.key);
     pool_.unpin(id, now());
     if (pool_.block(id).pins == 0) --metrics_.pinned_blocks;
   }

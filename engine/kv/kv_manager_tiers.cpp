@@ -66,6 +66,7 @@ std::optional<KvManager::TierHit> KvManager::match_tiers(std::span<const std::in
       // Passed the tier's own checks but is no block of this pool: never served, dropped.
       tier.erase(key).permit_unchecked();
       ++metrics_.tier_dropped_blocks;
+      emit(KvEventType::evicted, i + 1, key);
       continue;
     }
     // Evictions to make room queue their reads in the batch, ahead of its writes.
@@ -109,6 +110,7 @@ bool KvManager::flush_tiers(TierBatch& batch, std::vector<std::int32_t>& ids) {
   for (const auto& e : batch.evicted) {
     if (ok) {
       tiers_.front()->commit(e.key);
+      emit(KvEventType::stored, 1, e.key);
     } else {
       tiers_.front()->cancel(e.key);
     }
@@ -117,8 +119,10 @@ bool KvManager::flush_tiers(TierBatch& batch, std::vector<std::int32_t>& ids) {
   if (ok) {
     for (const auto& p : batch.promoted) {
       pool_.seal(p.block, p.key, p.tokens);
+      if (pool_.block(p.block).indexed) emit(KvEventType::stored, 0, p.key);
       KvTier& tier = *tiers_[p.tier];
       if (tier.move_on_promote() && !tier.zero_copy()) tier.erase(p.key).permit_unchecked();
+      if (tier.move_on_promote()) emit(KvEventType::evicted, p.tier + 1, p.key);
       if (persister_ != nullptr && &tier == persister_->tier()) persister_->mark_known(p.key);
     }
   } else if (!batch.promoted.empty()) {
