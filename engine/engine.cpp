@@ -80,6 +80,7 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
       std::move(kd));
   if (!kv.ok()) return kv.error();
   e->kv_ = std::move(*kv);
+  if (options.kv_events) e->kv_->set_event_listener(options.kv_events);
   if (options.segment_cache_bytes > 0 && e->deps_.backend->token_kv_bytes() > 0)
     e->segments_ = std::make_unique<kv::SegmentCache>(options.segment_cache_bytes, kv_fingerprint);
   e->sched_ = std::make_unique<scheduler::Scheduler>(
@@ -332,7 +333,9 @@ void Engine::apply(Command& c, std::vector<EngineEvent>& events) {
 std::int64_t Engine::hint_reuse(kv::HintOwner owner, std::span<const std::int32_t> tokens,
                                 std::int32_t steps, bool prefetch) {
   kv_->hint_reuse(owner, tokens, steps);
-  return prefetch && steps >= 0 ? kv_->prefetch(tokens, steps) : 0;
+  const std::int64_t copied = prefetch && steps >= 0 ? kv_->prefetch(tokens, steps) : 0;
+  kv_->flush_events();
+  return copied;
 }
 
 }  // namespace agentrt

@@ -70,6 +70,10 @@ struct EngineOptions {
   // Which segment tokens blend recomputes: true, those whose layer-1 K/V deviate most
   // (CacheBlend); false, the segment's first tokens (a baseline for measurements).
   bool blend_select_by_deviation = true;
+  // Told the KV manager's events (engine/kv/kv_events.h: blocks stored, evicted, pinned,
+  // unpinned per tier) in batches, at the end of each step, on the engine thread; must be
+  // quick (a cluster node queues them for its coordinator). Unset: none are recorded.
+  kv::KvEventListener kv_events;
 };
 
 struct EngineDeps {

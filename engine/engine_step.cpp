@@ -76,7 +76,10 @@ Result<std::vector<EngineEvent>> Engine::step() {
   for (auto& c : commands)
     apply(c, events);
   const scheduler::StepSchedule plan = sched_->schedule();
-  if (plan.chunks.empty()) return events;
+  if (plan.chunks.empty()) {
+    kv_->flush_events();
+    return events;
+  }
   BatchPlan batch;
   for (const auto& ch : plan.chunks) {
     const Seq& s = *seqs_.at(ch.seq);
@@ -188,6 +191,7 @@ Result<std::vector<EngineEvent>> Engine::step() {
       sample(s, logits.row(row_of[i]), events);
     }
   }
+  kv_->flush_events();
   return events;
 }
 
