@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libpcre2-dev libopenblas-dev libxxhash-dev libzstd-dev
   libyaml-cpp-dev librocksdb-dev libcpp-httplib-dev libcaf-dev libssl-dev
+  openssl  # the cluster TLS tests make their certificates with it
   curl jq wrk
   nodejs
   chromium  # the dashboard's browser test (tests/dashboard, puppeteer-core)
