@@ -73,7 +73,11 @@ struct LoadReport {
 };
 
 // Blocks of one tier stored, evicted, pinned or unpinned on the node (chained block keys
-// only, engine/kv/block_key.h). kind: 0 stored, 1 evicted, 2 pinned, 3 unpinned.
+// only, engine/kv/block_key.h, as (hi, lo) pairs). kind: 0 stored, 1 evicted, 2 pinned,
+// 3 unpinned (engine/kv/kv_events.h), 4 clear: the node dropped events (its backlog was
+// full), so the coordinator forgets what it knew of the node's blocks (tier and keys unused).
+// A node sends at most NodeKvEventsOptions::max_batch keys in one message.
+inline constexpr std::int32_t kKvEventClear = 4;
 struct KvEventMsg {
   std::int32_t kind = 0;
   std::int32_t tier = 0;  // 0 device, 1 host, 2 persistent
