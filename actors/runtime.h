@@ -318,6 +318,9 @@ class Runtime {
   int max_context() const;
   // The KV pool's shape (blocks, tokens per block, bytes per block).
   KvGeometry kv_geometry() const;
+  // The fingerprint the engine's KV block keys chain from (kv::layout_fingerprint of the
+  // model and the backend's block layout): a cluster router keys prompts with it.
+  std::string kv_key_fingerprint() const;
 
   // Cancels a job: its engine requests end and their KV is released; the job ends with
   // a cancelled error. Unknown or finished ids are ignored.

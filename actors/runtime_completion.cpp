@@ -6,6 +6,7 @@
 #include "actors/messages.h"
 #include "actors/runtime.h"
 #include "actors/runtime_impl.h"
+#include "engine/kv/block_key.h"
 
 namespace agentrt::actors {
 namespace {
@@ -62,6 +63,10 @@ void Runtime::cancel_request(RequestId id) {
 
 KvGeometry Runtime::kv_geometry() const {
   return impl_->backend->kv_geometry();
+}
+
+std::string Runtime::kv_key_fingerprint() const {
+  return kv::layout_fingerprint(impl_->model->fingerprint(), impl_->backend->kv_layout());
 }
 
 int Runtime::max_context() const {

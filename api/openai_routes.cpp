@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <span>
 
 #include "api/body/api_limits.h"
 #include "api/body/openai_request.h"
 #include "api/body/openai_response.h"
+#include "api/openai_relay.h"
 #include "api/openai_run.h"
 #include "api/server_impl.h"
 
@@ -48,6 +50,47 @@ void Server::Impl::reap_sessions() {
       if (rt.ok()) rt->second->cancel_request(turn.request);
     }
   }
+}
+
+// A completion on a cluster node: validated and rendered here (the same errors as a local
+// call), routed by its prompt's block keys and session key, relayed back as it streams.
+void Server::Impl::relay(const httplib::Request& req, httplib::Response& res, OpenAiRequest parsed,
+                         OpenAiDeps deps, OpenAiEndpoint endpoint, std::shared_ptr<void> slot) {
+  const bool sse = parsed.stream;
+  actors::Runtime& rt = *deps.runtime;
+  RemoteCompletion rc;
+  rc.endpoint = endpoint;
+  rc.body = req.body;
+  rc.model = deps.model;
+  rc.client = deps.client;
+  rc.session_header = deps.session_header;
+  rc.enable_thinking = deps.enable_thinking;
+  auto key = OpenAiCall::route_key(std::move(parsed), std::move(deps));
+  if (!key.ok()) return reply_openai_error(res, key.error());
+  rc.prompt_tokens = std::ssize(key->prompt);
+  rc.program = std::move(key->session_key);
+  const int block = std::max(1, rt.kv_geometry().block_size);
+  const std::string fingerprint = rt.kv_key_fingerprint();
+  kv::BlockKey parent = kv::root_key(fingerprint);
+  for (std::size_t at = 0; at + block <= key->prompt.size(); at += block) {
+    parent = kv::chain_key(parent, std::span(key->prompt).subspan(at, block), fingerprint);
+    rc.blocks.push_back(parent);
+  }
+  auto relayed = OpenAiRelay::start(*opt.remote_completions, std::move(rc), sse);
+  if (!relayed.ok()) return reply_openai_error(res, relayed.error());
+  std::shared_ptr<OpenAiRelay> r = std::move(*relayed);
+  res.set_header("X-Agentrt-Node", r->node());
+  if (sse) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+  }
+  res.set_chunked_content_provider(
+      sse ? "text/event-stream" : "application/json",
+      [r, slot](std::size_t, httplib::DataSink& sink) {
+        r->run([&sink](const std::string& s) { return sink.write(s.data(), s.size()); });
+        sink.done();
+        return true;
+      });
 }
 
 void Server::Impl::install_openai_routes() {
@@ -101,6 +144,8 @@ void Server::Impl::install_openai_routes() {
                                                   std::to_string(kMaxOpenAiNameBytes) + " bytes",
                                               "X-Agentrt-Session"));
       }
+      if (opt.remote_completions && opt.remote_completions->available())
+        return relay(req, res, std::move(*parsed), std::move(deps), endpoint, slot);
       auto call = OpenAiCall::start(std::move(*parsed), std::move(deps));
       if (!call.ok()) return reply_openai_error(res, call.error());
       std::shared_ptr<OpenAiCall> c = std::move(*call);

@@ -114,6 +114,26 @@ ApiOr<std::unique_ptr<OpenAiCall>> OpenAiCall::start(OpenAiRequest req, OpenAiDe
   return call;
 }
 
+ApiOr<OpenAiRouteKey> OpenAiCall::route_key(OpenAiRequest req, OpenAiDeps deps) {
+  OpenAiCall call(std::move(req), std::move(deps));
+  if (auto p = call.prepare(); !p.ok()) return p.error();
+  return OpenAiRouteKey{std::move(call.prompt_), call.session_key()};
+}
+
+bool OpenAiCall::heartbeat(const std::string& bytes) {
+  if (!bytes.empty() && bytes.front() == ':') return true;  // an SSE comment
+  return std::all_of(bytes.begin(), bytes.end(), [](char ch) { return ch == ' '; });
+}
+
+// The conversation's key: the session the client named, else (chat) its first messages.
+std::string OpenAiCall::session_key() const {
+  const auto& explicit_session = req_.session ? req_.session : deps_.session_header;
+  if (explicit_session) return explicit_session_key(deps_.model, *explicit_session);
+  if (req_.endpoint == OpenAiEndpoint::chat)
+    return conversation_key(deps_.model, req_.conversation);
+  return "";
+}
+
 ApiOr<bool> OpenAiCall::prepare() {
   const auto& tok = deps_.runtime->tokenizer();
   const chat::ChatTemplate& tmpl = deps_.runtime->chat_template();
@@ -174,12 +194,7 @@ ApiOr<bool> OpenAiCall::prepare() {
 
 ApiOr<bool> OpenAiCall::submit() {
   SessionTable& sessions = *deps_.sessions;
-  const auto& explicit_session = req_.session ? req_.session : deps_.session_header;
-  if (explicit_session) {
-    session_key_ = explicit_session_key(deps_.model, *explicit_session);
-  } else if (req_.endpoint == OpenAiEndpoint::chat) {
-    session_key_ = conversation_key(deps_.model, req_.conversation);
-  }
+  session_key_ = session_key();
   std::optional<PausedTurn> previous;
   if (!session_key_.empty()) previous = sessions.take(session_key_, deps_.client, prompt_);
 

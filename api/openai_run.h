@@ -35,9 +35,22 @@ struct OpenAiDeps {
 // Writes reply bytes; false when the client has gone (the call then cancels its work).
 using ReplyWriter = std::function<bool(const std::string&)>;
 
+// What a cluster routes a call by (docs/cluster.md): the prompt's tokens as the engine gets
+// them, and the conversation's session key ("" for none: a completion without a session).
+struct OpenAiRouteKey {
+  std::vector<std::int32_t> prompt;
+  std::string session_key;
+};
+
 class OpenAiCall {
  public:
   static ApiOr<std::unique_ptr<OpenAiCall>> start(OpenAiRequest req, OpenAiDeps deps);
+  // Renders and tokenizes the prompt as start() does, without submitting it. Errors: those
+  // start() gives before admission (an invalid prompt, tools without a tool-call format).
+  static ApiOr<OpenAiRouteKey> route_key(OpenAiRequest req, OpenAiDeps deps);
+  // Whether run() wrote `bytes` only to keep the connection alive (whitespace before a
+  // whole reply, an SSE comment): a relay may drop them.
+  static bool heartbeat(const std::string& bytes);
   ~OpenAiCall();
   bool streaming() const { return req_.stream; }
   // Runs to the end: SSE chunks and "data: [DONE]" when streaming, else one JSON object
@@ -50,6 +63,7 @@ class OpenAiCall {
   OpenAiCall(OpenAiRequest req, OpenAiDeps deps);
   ApiOr<bool> prepare();
   ApiOr<bool> submit();
+  std::string session_key() const;
   // Takes one event; false when the client has gone.
   bool handle(actors::CompletionEvent& e, const ReplyWriter& write);
   bool emit_delta(Choice& c, int index, ChoiceDelta d, const ReplyWriter& write);

@@ -15,6 +15,7 @@
 
 #include "actors/workflow/workflow_runner.h"
 #include "api/job_manager.h"
+#include "api/remote_completions.h"
 #include "api/session_table.h"
 #include "engine/common/result.h"
 #include "engine/scheduler/scheduler.h"
@@ -45,6 +46,9 @@ struct ServerOptions {
   // The engine's queue order (engine/scheduler/scheduler.h): attained (default), program
   // or fcfs.
   scheduler::Order order = scheduler::Order::attained;
+  // A cluster's nodes: while one is live, OpenAI completions run there (openai_relay.h),
+  // else on the server's own engine. Null: always local.
+  std::shared_ptr<RemoteCompletions> remote_completions;
 };
 
 // The KV snapshot store's default size bound (least recently used blocks go past it).

@@ -13,6 +13,7 @@
 #include "actors/runtime_pool.h"
 #include "api/api_keys.h"
 #include "api/metrics.h"
+#include "api/openai_run.h"
 #include "api/server.h"
 #include "api/session_table.h"
 #include "storage/db.h"
@@ -46,6 +47,10 @@ struct Server::Impl {
   // path as given), loaded on first use. Errors: not_found for an unknown name, load errors.
   Result<std::pair<std::string, actors::Runtime*>> openai_model(const std::string& name);
   void reap_sessions();  // session_reaper's loop
+  // Answers an OpenAI completion from a cluster node (openai_routes.cpp); `slot` is held
+  // until the reply is written.
+  void relay(const httplib::Request& req, httplib::Response& res, OpenAiRequest parsed,
+             OpenAiDeps deps, OpenAiEndpoint endpoint, std::shared_ptr<void> slot);
 };
 
 // The OpenAI API's name of a model directory: its basename ("tiny-calc").

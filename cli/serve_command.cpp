@@ -11,6 +11,7 @@
 
 #include "api/server.h"
 #include "cli/cancel_signals.h"
+#include "cli/cluster_completions.h"
 #include "cli/cluster_jobs.h"
 #include "cli/command.h"
 #include "cli/default_model.h"
@@ -113,6 +114,8 @@ int serve(const ServeArgs& a) {
     return kExitFailure;
   }
   o.jobs.remote = std::move(*cluster);
+  if (auto jobs = std::dynamic_pointer_cast<ClusterJobs>(o.jobs.remote))
+    o.remote_completions = std::make_shared<ClusterCompletions>(std::move(jobs));
   install_cancel_signals();  // a signal while the model loads stops the start
   auto server = api::Server::create(o);
   if (!server.ok()) {

@@ -1,6 +1,7 @@
 // The Coordinator facade (coordinator.h): its actor system, the published actor, submits.
 #include "cluster/coordinator.h"
 
+#include <atomic>
 #include <caf/io/middleman.hpp>
 
 #include "cluster/coordinator_actor.h"
@@ -14,6 +15,7 @@ struct Coordinator::Impl {
   std::unique_ptr<caf::actor_system> system;
   caf::actor actor;
   std::uint16_t port = 0;
+  std::atomic<std::uint64_t> next_completion{1};
 };
 
 Result<std::unique_ptr<Coordinator>> Coordinator::start(CoordinatorOptions options) {
@@ -63,6 +65,19 @@ void Coordinator::submit(ClusterJob job, std::function<void(ClusterJobResult)> d
 
 void Coordinator::cancel(const std::string& id) {
   caf::anon_send(impl_->actor, LocalCancel{id});
+}
+
+std::uint64_t Coordinator::submit_completion(ClusterCompletion completion, CompletionSink sink) {
+  const std::uint64_t id = impl_->next_completion.fetch_add(1);
+  completion.call.id = id;
+  auto sub = std::make_shared<CompletionSubmission>(
+      CompletionSubmission{std::move(completion), std::move(sink)});
+  caf::anon_send(impl_->actor, std::move(sub));
+  return id;
+}
+
+void Coordinator::cancel_completion(std::uint64_t id) {
+  caf::anon_send(impl_->actor, LocalCompletionCancel{id});
 }
 
 std::vector<ClusterNodeView> Coordinator::nodes() const {

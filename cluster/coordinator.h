@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cluster/kv_index.h"
+#include "cluster/wire.h"
 #include "engine/common/result.h"
 
 namespace agentrt::cluster {
@@ -54,6 +55,18 @@ struct ClusterJobResult {
   std::vector<std::string> nodes;  // the names of the nodes its attempts ran on, in order
 };
 
+// One OpenAI completion for a node (api/remote_completions.h's, in its wire form).
+struct ClusterCompletion {
+  CompletionCall call;               // id and attempt are the coordinator's to set
+  std::vector<kv::BlockKey> blocks;  // the prompt's full blocks' chained keys (prefix_aware)
+  std::string program;               // the conversation's key (program_affinity); "" none
+  std::int64_t prompt_tokens = 0;
+};
+// Told each part of a completion's reply in order (wire.h's CompletionPart kinds), with the
+// name of the node that sent it, on the coordinator's actor thread; the last is an end or an
+// error. Must return quickly.
+using CompletionSink = std::function<void(const CompletionPart& part, const std::string& node)>;
+
 struct ClusterNodeView {
   NodeId id = 0;
   std::string name;
@@ -77,6 +90,14 @@ class Coordinator {
   // Ends a job with a cancelled error at once and tells its node to stop it (a result that
   // node sends later is dropped). Unknown or finished ids are ignored.
   void cancel(const std::string& id);
+  // Routes a completion to a live node by the policy and relays its reply to `sink`.
+  // No live node: an error part (503). Its node dies before any reply bytes: it runs again
+  // on another live node (the sink sees another head); after some bytes: an error part
+  // (502). Returns the id cancel_completion() takes.
+  std::uint64_t submit_completion(ClusterCompletion completion, CompletionSink sink);
+  // Tells the completion's node to stop it; its sink is told nothing more. Unknown or
+  // finished ids are ignored.
+  void cancel_completion(std::uint64_t id);
   // Live nodes, by id.
   std::vector<ClusterNodeView> nodes() const;
   // Nodes refused so far (a wrong secret or protocol).

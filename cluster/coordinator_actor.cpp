@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/secret.h"
+#include "cluster/wire_checks.h"
 
 namespace agentrt::cluster {
 namespace {
@@ -94,6 +95,7 @@ void declare_dead(Self* self, NodeId id, const char* why) {
   st.router->leave(id).permit_unchecked();  // not_found: it never joined the router
   spdlog::warn("cluster: node {} '{}' is dead ({}); moving {} job(s)", id, node.name, why,
                node.jobs.size());
+  on_completion_node_down(self, id, node.name);
   for (auto j = node.jobs.rbegin(); j != node.jobs.rend(); ++j) {
     auto job = st.jobs.find(*j);
     if (job == st.jobs.end()) continue;
@@ -116,10 +118,7 @@ caf::result<Challenge> on_hello(Self* self, const NodeHello& hello) {
     spdlog::warn("cluster: refused node '{}': {}", hello.name, why);
     return caf::make_error(caf::sec::runtime_error, why);
   };
-  if (hello.protocol != kProtocolVersion)
-    return refuse("protocol " + std::to_string(hello.protocol) + ", this coordinator speaks " +
-                  std::to_string(kProtocolVersion));
-  if (hello.nonce.size() < 32) return refuse("a nonce shorter than 16 bytes");
+  if (auto s = check_hello(hello); !s.ok()) return refuse(s.error().message);
   if (st.pending.size() >= kMaxPendingJoins) return refuse("too many joins in progress");
   auto nonce = make_nonce();
   if (!nonce.ok()) return refuse(nonce.error().message);
@@ -207,11 +206,10 @@ void on_done(Self* self, const JobResultMsg& r) {
   if (job == nullptr) return;
   if (auto n = self->state.nodes.find(*job->node); n != self->state.nodes.end())
     n->second.jobs.erase(r.job);
+  auto checked = check_job_result(r);
   ClusterJobResult result;
-  if (r.error_code >= 0)
-    result.status = make_error(static_cast<ErrorCode>(r.error_code), r.error_message);
-  result.report = nlohmann::json::parse(r.report, nullptr, false);
-  if (result.report.is_discarded()) result.report = nullptr;
+  result.status = std::move(checked.status);
+  result.report = std::move(checked.report);
   finish(self, r.job, std::move(result));
   dispatch(self);
 }
@@ -265,6 +263,7 @@ void on_tick(Self* self) {
 }  // namespace
 
 CoordinatorState::~CoordinatorState() {
+  end_completions(*this);
   for (auto& [id, job] : jobs) {
     ClusterJobResult r;
     r.status = make_error(ErrorCode::cancelled, "the coordinator stopped");
@@ -296,6 +295,10 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
         on_submit(self, sub);
       },
       [self](const LocalCancel& c) { on_cancel(self, c.id); },  // no wire format: local only
+      // Local only, as submit and cancel: these types have no wire format.
+      [self](const std::shared_ptr<CompletionSubmission>& s) { on_completion_submit(self, s); },
+      [self](const LocalCompletionCancel& c) { on_completion_cancel(self, c.id); },
+      [self](completion_part_atom, const CompletionPart& p) { on_completion_part(self, p); },
       [self](tick_atom) { on_tick(self); },
   };
 }

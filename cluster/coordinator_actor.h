@@ -29,6 +29,17 @@ struct LocalCancel {
   std::string id;
 };
 
+// A completion, from Coordinator::submit_completion.
+struct CompletionSubmission {
+  ClusterCompletion completion;
+  CompletionSink sink;
+};
+
+// A cancel, from Coordinator::cancel_completion.
+struct LocalCompletionCancel {
+  std::uint64_t id = 0;
+};
+
 // What the facade reads without asking the actor.
 struct CoordinatorShared {
   CoordinatorOptions options;
@@ -54,6 +65,13 @@ struct JobEntry {
   std::vector<std::string> ran_on;
 };
 
+struct CompletionEntry {
+  std::shared_ptr<CompletionSubmission> sub;
+  std::int32_t attempt = 0;
+  NodeId node = 0;
+  bool replied = false;  // reply bytes went to the sink: the call cannot move any more
+};
+
 struct CoordinatorState {
   std::shared_ptr<CoordinatorShared> shared;
   std::unique_ptr<Router> router;
@@ -62,12 +80,24 @@ struct CoordinatorState {
   std::map<caf::actor_addr, NodeId> by_addr;
   std::map<std::string, JobEntry> jobs;
   std::deque<std::string> queue;  // jobs waiting for a node
+  // Completions in flight on nodes, by id.
+  std::map<std::uint64_t, CompletionEntry> completions;
   NodeId next_id = 1;
   ~CoordinatorState();
   static inline const char* name = "cluster_coordinator";
 };
 
 using submit_atom = caf::atom_constant<caf::atom("cl_submit")>;
+
+// The completions' handlers (coordinator_completions.cpp).
+using CoordinatorSelf = caf::stateful_actor<CoordinatorState>;
+void on_completion_submit(CoordinatorSelf* self, const std::shared_ptr<CompletionSubmission>& sub);
+void on_completion_part(CoordinatorSelf* self, const CompletionPart& part);
+void on_completion_cancel(CoordinatorSelf* self, std::uint64_t id);
+// A node left: its completions without reply bytes run again elsewhere, the others fail.
+void on_completion_node_down(CoordinatorSelf* self, NodeId node, const std::string& name);
+// The coordinator stops: every completion in flight ends with an error.
+void end_completions(CoordinatorState& state);
 
 caf::behavior coordinator_actor(caf::stateful_actor<CoordinatorState>* self,
                                 std::shared_ptr<CoordinatorShared> shared);
@@ -76,3 +106,5 @@ caf::behavior coordinator_actor(caf::stateful_actor<CoordinatorState>* self,
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<agentrt::cluster::Submission>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalCancel)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<agentrt::cluster::CompletionSubmission>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalCompletionCancel)

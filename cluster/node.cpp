@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "actors/workflow/workflow_runner.h"
+#include "cluster/node_completions.h"
 #include "cluster/node_job.h"
 #include "cluster/secret.h"
 #include "cluster/wire.h"
@@ -27,6 +28,7 @@ enum class Ending { lost, refused };
 struct NodeContext {
   const NodeOptions* options = nullptr;
   actors::RuntimePool* pool = nullptr;
+  api::OpenAiHost* openai = nullptr;  // runs routed OpenAI completions
   NodeJobOptions job_options;
   std::string name;
   std::mutex mu;
@@ -41,12 +43,13 @@ struct NodeState {
   std::chrono::milliseconds heartbeat{250};  // the coordinator's (Welcome)
   std::map<std::string, std::pair<std::int32_t, std::unique_ptr<NodeJob>>>
       jobs;  // by id: attempt, run
+  std::unique_ptr<NodeCompletions> completions;
   static inline const char* name = "cluster_node";
 };
 
 LoadReport load_report(NodeState& st) {
   LoadReport r;
-  r.running_jobs = static_cast<std::int32_t>(st.jobs.size());
+  r.running_jobs = static_cast<std::int32_t>(st.jobs.size()) + st.completions->running();
   for (auto* rt : st.ctx->pool->all()) {
     const auto m = rt->metrics();
     r.active_requests += m.active_requests;
@@ -136,6 +139,10 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
   self->state.coordinator = coordinator;
   self->state.heartbeat = self->state.ctx->options->heartbeat;
   self->monitor(coordinator);
+  self->state.completions = std::make_unique<NodeCompletions>(
+      *self->state.ctx->openai, [me = caf::actor_cast<caf::actor>(self)](CompletionPart p) {
+        caf::anon_send(me, completion_part_atom::value, std::move(p));
+      });
   self->set_down_handler([self](caf::down_msg&) {
     spdlog::warn("node {}: lost the coordinator", self->state.node);
     self->quit();
@@ -148,6 +155,15 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
       [self](cancel_job_atom, const std::string& job, std::int32_t) {
         if (auto it = self->state.jobs.find(job); it != self->state.jobs.end())
           it->second.second->cancel();
+      },
+      [self](complete_atom, CompletionCall& c) {
+        if (self->state.node != 0) self->state.completions->start(std::move(c));
+      },
+      [self](cancel_completion_atom, std::uint64_t id, std::int32_t attempt) {
+        self->state.completions->cancel(id, attempt);
+      },
+      [self](completion_part_atom, CompletionPart& p) {
+        self->send(self->state.coordinator, completion_part_atom::value, std::move(p));
       },
       [self](checkpoint_atom, JobCheckpoint& c) {
         self->send(self->state.coordinator, checkpoint_atom::value, std::move(c));
@@ -199,7 +215,10 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   key.kv_blocks = options.kv_blocks;
   key.threads = options.threads;
   key.max_live_requests = actors::workflow::kDefaultRunnerLiveRequests;
-  if (auto rt = pool.get(key); !rt.ok()) return rt.error();
+  auto rt = pool.get(key);
+  if (!rt.ok()) return rt.error();
+  api::OpenAiHost openai(*rt);  // before the actor system, which is destroyed first
+  ctx->openai = &openai;
 
   caf::actor_system_config cfg;
   configure_wire(cfg);

@@ -17,6 +17,8 @@ void configure_wire(caf::actor_system_config& cfg) {
   cfg.add_message_type<JobSpec>("agentrt_JobSpec");
   cfg.add_message_type<JobCheckpoint>("agentrt_JobCheckpoint");
   cfg.add_message_type<JobResultMsg>("agentrt_JobResultMsg");
+  cfg.add_message_type<CompletionCall>("agentrt_CompletionCall");
+  cfg.add_message_type<CompletionPart>("agentrt_CompletionPart");
   cfg.add_message_type<std::vector<std::uint64_t>>("agentrt_u64_vector");
 }
 

@@ -11,6 +11,10 @@
 //   C -> W  (run_job_atom, JobSpec)         (no reply; W answers with checkpoints, a result)
 //   W -> C  (checkpoint_atom, JobCheckpoint), (job_done_atom, JobResultMsg)
 //   C -> W  (cancel_job_atom, job id, attempt)
+//   C -> W  (complete_atom, CompletionCall) (no reply; W answers with CompletionPart messages:
+//           one head, then bytes, then one end; or one error head)
+//   W -> C  (completion_part_atom, CompletionPart)
+//   C -> W  (cancel_completion_atom, completion id, attempt)
 // C drops every message but hello/auth from an actor that has not proved the secret.
 #pragma once
 
@@ -23,7 +27,7 @@
 namespace agentrt::cluster {
 
 // Bumped when a message changes shape; a worker of another version is refused at hello.
-inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kProtocolVersion = 2;
 
 using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
 using auth_atom = caf::atom_constant<caf::atom("cl_auth")>;
@@ -33,6 +37,9 @@ using run_job_atom = caf::atom_constant<caf::atom("cl_run")>;
 using checkpoint_atom = caf::atom_constant<caf::atom("cl_ckpt")>;
 using job_done_atom = caf::atom_constant<caf::atom("cl_done")>;
 using cancel_job_atom = caf::atom_constant<caf::atom("cl_cancel")>;
+using complete_atom = caf::atom_constant<caf::atom("cl_compl")>;
+using completion_part_atom = caf::atom_constant<caf::atom("cl_cpart")>;
+using cancel_completion_atom = caf::atom_constant<caf::atom("cl_ccanc")>;
 
 // A key and a text (a checkpoint key and its JSON, an input name and its value).
 struct NamedText {
@@ -108,6 +115,34 @@ struct JobResultMsg {
   std::string report;  // the run report's JSON (cli's run_report_json shape)
 };
 
+// One OpenAI request (POST /v1/chat/completions or /v1/completions) for a node's engine: the
+// client's body as it came, with what the server decided about it (docs/cluster.md).
+struct CompletionCall {
+  std::uint64_t id = 0;
+  std::int32_t attempt = 0;   // parts of other attempts are stale
+  std::int32_t endpoint = 0;  // 0 chat, 1 completions
+  std::string body;           // the request's JSON
+  std::string model;          // the name replies carry
+  std::string client;         // the API key's name ("" without keys)
+  bool has_session_header = false;
+  std::string session_header;  // X-Agentrt-Session
+  std::int32_t thinking = -1;  // the server's enable_thinking: -1 unset, 0 off, 1 on
+};
+
+// What a node's run of a CompletionCall writes back, in order.
+//   kind 0 head: the call was admitted; `status` 200.
+//   kind 1 error: the call failed before its reply began; `status` is the HTTP status and
+//          `bytes` the OpenAI error object (JSON). No more parts follow.
+//   kind 2 bytes: reply bytes (SSE frames, or the whole JSON reply), never heartbeats.
+//   kind 3 end: the reply is complete.
+struct CompletionPart {
+  std::uint64_t id = 0;
+  std::int32_t attempt = 0;
+  std::int32_t kind = 0;
+  std::int32_t status = 200;
+  std::string bytes;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, NamedText& x) {
   return f(caf::meta::type_name("agentrt_NamedText"), x.key, x.text);
@@ -151,6 +186,17 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobResultMsg& x) {
   return f(caf::meta::type_name("agentrt_JobResultMsg"), x.job, x.attempt, x.error_code,
            x.error_message, x.report);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, CompletionCall& x) {
+  return f(caf::meta::type_name("agentrt_CompletionCall"), x.id, x.attempt, x.endpoint, x.body,
+           x.model, x.client, x.has_session_header, x.session_header, x.thinking);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, CompletionPart& x) {
+  return f(caf::meta::type_name("agentrt_CompletionPart"), x.id, x.attempt, x.kind, x.status,
+           x.bytes);
 }
 
 // Registers every type above on a config (both ends must), and loads the middleman.

@@ -1,0 +1,305 @@
+// OpenAI completions through a cluster (docs/cluster.md, "OpenAI requests"): `agentrt serve
+// --cluster-port 0` with `agentrt node` workers. A completion runs on a node (the reply's
+// X-Agentrt-Node header names it) with the greedy output of the server's own engine;
+// program_affinity keeps a conversation on its node; a request whose node stops before any
+// reply bytes moves to another node.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace agentrt::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+const std::string kSource = AGENTRT_SOURCE_DIR;
+const std::string kModel = kSource + "/models/tiny-calc";
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A child process with stdout and stderr in `log`; SIGKILLed on destruction.
+struct Child {
+  pid_t pid = -1;
+  Child(std::vector<std::string> args, const std::string& log) {
+    pid = fork();
+    if (pid == 0) {
+      if (std::freopen(log.c_str(), "w", stdout) == nullptr || dup2(fileno(stdout), 2) < 0)
+        _exit(126);
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(AGENTRT_BIN, argv.data());
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid > 0) {
+      ::kill(pid, SIGCONT);
+      ::kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+// The first group of `pattern` in the file, once it appears (within `limit`).
+std::string wait_for(const std::string& file, const std::string& pattern,
+                     std::chrono::milliseconds limit) {
+  const std::regex re(pattern);
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    std::smatch m;
+    const std::string text = read_text(file);
+    if (std::regex_search(text, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
+    std::this_thread::sleep_for(50ms);
+  }
+  return "";
+}
+
+// A coordinator with a data directory and a secret; nodes join it with node().
+struct Cluster {
+  std::string dir;
+  std::string secret;
+  std::string serve_log;
+  std::unique_ptr<Child> serve;
+  std::vector<std::unique_ptr<Child>> nodes;
+  int http_port = 0;
+  std::string cluster_port;
+
+  Cluster(const std::string& name, const std::string& policy) {
+    dir = ::testing::TempDir() + name + "_" + std::to_string(getpid());
+    std::filesystem::create_directories(dir);
+    secret = dir + "/secret";
+    std::ofstream(secret) << "openai-test-secret-0123456789\n";
+    serve_log = dir + "/serve.log";
+    serve = std::make_unique<Child>(
+        std::vector<std::string>{AGENTRT_BIN, "serve", "--port", "0", "--data", dir + "/data",
+                                 "--model", kModel, "--threads", "1", "--kv-blocks", "512",
+                                 "--cluster-port", "0", "--cluster-secret-file", secret,
+                                 "--cluster-policy", policy},
+        serve_log);
+    const std::string port = wait_for(serve_log, R"(serving on http://127\.0\.0\.1:(\d+))", 30s);
+    cluster_port = wait_for(serve_log, R"(workers join at 127\.0\.0\.1:(\d+))", 5s);
+    if (!port.empty()) http_port = std::stoi(port);
+  }
+  ~Cluster() {
+    nodes.clear();
+    serve.reset();
+    std::filesystem::remove_all(dir);
+  }
+  bool ok() const { return http_port != 0 && !cluster_port.empty(); }
+  // Starts node `name` and waits for the coordinator to log its join as member `id`.
+  Child* node(const std::string& name, int id) {
+    nodes.push_back(std::make_unique<Child>(
+        std::vector<std::string>{AGENTRT_BIN, "node", "--join", "127.0.0.1:" + cluster_port,
+                                 "--secret-file", secret, "--name", name, "--model", kModel,
+                                 "--threads", "1", "--kv-blocks", "512"},
+        dir + "/" + name + ".log"));
+    const std::string joined = "node " + std::to_string(id) + " '" + name + "' joined";
+    return wait_for(serve_log, joined, 30s).empty() ? nullptr : nodes.back().get();
+  }
+};
+
+struct Reply {
+  int status = 0;
+  std::string node;  // X-Agentrt-Node
+  json body;         // the whole reply, or the SSE frames' array
+};
+
+Reply post(int port, const std::string& path, const json& req) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(120, 0);
+  auto r = c.Post(path, req.dump(), "application/json");
+  Reply out;
+  if (!r) return out;
+  out.status = r->status;
+  out.node = r->get_header_value("X-Agentrt-Node");
+  if (!req.value("stream", false)) {
+    out.body = json::parse(r->body, nullptr, false);
+    return out;
+  }
+  out.body = json::array();
+  std::size_t pos = 0;
+  while ((pos = r->body.find("data: ", pos)) != std::string::npos) {
+    const std::size_t end = r->body.find("\n\n", pos);
+    const std::string data = r->body.substr(pos + 6, end - pos - 6);
+    pos = end;
+    out.body.push_back(data == "[DONE]" ? json("[DONE]") : json::parse(data, nullptr, false));
+  }
+  return out;
+}
+
+// What greedy decoding decides in a reply, without ids, times and cache figures.
+json outcome(const Reply& r) {
+  json out = {{"status", r.status}};
+  if (r.body.is_object() && r.body.contains("error")) {
+    out["error"] = r.body["error"];
+    return out;
+  }
+  if (r.body.is_object()) {
+    for (const auto& ch : r.body["choices"]) {
+      json c = {{"finish_reason", ch["finish_reason"]}};
+      if (ch.contains("text")) c["text"] = ch["text"];
+      if (ch.contains("message")) {
+        c["content"] = ch["message"].value("content", json());
+        for (const auto& call : ch["message"].value("tool_calls", json::array()))
+          c["calls"].push_back(call["function"]);
+      }
+      out["choices"].push_back(c);
+    }
+    out["prompt_tokens"] = r.body["usage"]["prompt_tokens"];
+    out["completion_tokens"] = r.body["usage"]["completion_tokens"];
+    return out;
+  }
+  std::string text, args, finish;  // a stream: its deltas joined
+  for (const auto& f : r.body) {
+    if (!f.is_object() || !f.contains("choices") || f["choices"].empty()) continue;
+    const json& ch = f["choices"][0];
+    if (ch.contains("text")) text += ch["text"].get<std::string>();
+    if (ch.contains("delta")) {
+      const json& d = ch["delta"];
+      if (d.contains("content") && d["content"].is_string())
+        text += d["content"].get<std::string>();
+      for (const auto& call : d.value("tool_calls", json::array()))
+        if (call.contains("function"))
+          args += call["function"].value("name", "") + call["function"].value("arguments", "");
+    }
+    if (ch.contains("finish_reason") && ch["finish_reason"].is_string())
+      finish = ch["finish_reason"];
+  }
+  out["text"] = text;
+  out["calls"] = args;
+  out["finish_reason"] = finish;
+  out["done"] = !r.body.empty() && r.body.back() == "[DONE]";
+  return out;
+}
+
+json beads_request() {
+  std::ifstream f(kSource + "/models/tiny-calc/examples/beads.json");
+  json r = json::parse(f);
+  r["model"] = "tiny-calc";
+  r["temperature"] = 0;
+  r["max_tokens"] = 120;
+  return r;
+}
+
+TEST(ClusterOpenAi, CompletionsRunOnTheNodeWithTheOutputsOfTheServersEngine) {
+  Cluster cl("cluster_openai", "prefix_aware");
+  ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
+  const json schema = json::parse(R"({"type": "object",
+      "properties": {"answer": {"type": "integer"}, "unit": {"enum": ["stamps", "beads"]}},
+      "required": ["answer", "unit"], "additionalProperties": false})");
+  json stream = beads_request();
+  stream["stream"] = true;
+  json plain_stream = {{"model", "tiny-calc"},
+                       {"messages", {{{"role", "user"}, {"content", "What is 17 + 25?"}}}},
+                       {"temperature", 0},
+                       {"max_tokens", 40},
+                       {"stream", true}};
+  const std::vector<std::pair<std::string, json>> requests = {
+      {"/v1/chat/completions", beads_request()},
+      {"/v1/chat/completions", stream},
+      {"/v1/chat/completions", plain_stream},
+      {"/v1/completions",
+       {{"model", "tiny-calc"}, {"prompt", "12 + 30 ="}, {"temperature", 0}, {"max_tokens", 24}}},
+      {"/v1/chat/completions",
+       {{"model", "tiny-calc"},
+        {"messages", {{{"role", "user"}, {"content", "How many stamps? Answer in JSON."}}}},
+        {"temperature", 0},
+        {"max_tokens", 200},
+        {"response_format",
+         {{"type", "json_schema"}, {"json_schema", {{"name", "r"}, {"schema", schema}}}}}}},
+      {"/v1/chat/completions",  // a 400 before routing: the server's own validation
+       {{"model", "tiny-calc"}, {"messages", json::array()}, {"max_tokens", 8}}},
+  };
+  std::vector<json> local;
+  for (const auto& [path, req] : requests) {
+    const Reply r = post(cl.http_port, path, req);
+    EXPECT_EQ(r.node, "") << "no node has joined yet";
+    local.push_back(outcome(r));
+  }
+  ASSERT_NE(cl.node("n1", 1), nullptr) << read_text(cl.dir + "/n1.log");
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const Reply r = post(cl.http_port, requests[i].first, requests[i].second);
+    const json got = outcome(r);
+    EXPECT_EQ(got, local[i]) << "request " << i << ": " << requests[i].second.dump();
+    if (local[i]["status"] == 200) {
+      EXPECT_EQ(r.node, "n1") << i;
+    } else {
+      EXPECT_EQ(local[i]["status"], 400);
+    }
+  }
+  EXPECT_EQ(local[0]["choices"][0]["finish_reason"], "tool_calls") << local[0].dump();
+  EXPECT_EQ(local[1]["done"], true);
+  EXPECT_FALSE(local[2]["text"].get<std::string>().empty()) << local[2].dump();
+  EXPECT_FALSE(
+      wait_for(cl.serve_log, "completion \\d+ \\(attempt 0\\) -> node 1 'n1'", 1s).empty());
+}
+
+TEST(ClusterOpenAi, AConversationStaysOnItsNodeAndMovesWhenTheNodeStopsBeforeItsReply) {
+  Cluster cl("cluster_openai_aff", "program_affinity");
+  ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
+  Child* n1 = cl.node("n1", 1);
+  ASSERT_NE(n1, nullptr) << read_text(cl.dir + "/n1.log");
+  ASSERT_NE(cl.node("n2", 2), nullptr) << read_text(cl.dir + "/n2.log");
+  auto turn = [](int conversation, int turns) {
+    json messages = {
+        {{"role", "user"}, {"content", "What is " + std::to_string(conversation) + " + 25?"}}};
+    for (int t = 1; t < turns; ++t) {
+      messages.push_back({{"role", "assistant"}, {"content", "Let me see."}});
+      messages.push_back({{"role", "user"}, {"content", "And times " + std::to_string(t) + "?"}});
+    }
+    return json{
+        {"model", "tiny-calc"}, {"messages", messages}, {"temperature", 0}, {"max_tokens", 16}};
+  };
+  // First turns at once, so the load spreads them; then each next turn goes home.
+  std::vector<std::future<Reply>> first;
+  for (int c = 0; c < 4; ++c)
+    first.push_back(std::async(std::launch::async, [&, c] {
+      return post(cl.http_port, "/v1/chat/completions", turn(c, 1));
+    }));
+  std::vector<std::string> home;
+  for (auto& f : first) {
+    const Reply r = f.get();
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    home.push_back(r.node);
+  }
+  EXPECT_NE(std::count(home.begin(), home.end(), "n1"), 4) << "the first turns spread";
+  for (int c = 0; c < 4; ++c) {
+    const Reply r = post(cl.http_port, "/v1/chat/completions", turn(c, 2));
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.node, home[c]) << "conversation " << c;
+  }
+  // A conversation at home on n1 while n1 is stopped: no reply bytes come, the coordinator
+  // declares n1 dead (missed heartbeats) and runs the request on n2, with n2's output.
+  const int c1 = static_cast<int>(std::find(home.begin(), home.end(), "n1") - home.begin());
+  ASSERT_LT(c1, 4);
+  ::kill(n1->pid, SIGSTOP);
+  const Reply moved = post(cl.http_port, "/v1/chat/completions", turn(c1, 3));
+  ASSERT_EQ(moved.status, 200) << moved.body.dump();
+  EXPECT_EQ(moved.node, "n2");
+  EXPECT_FALSE(wait_for(cl.serve_log, "completion \\d+ moves off node 1 'n1'", 1s).empty())
+      << read_text(cl.serve_log);
+  const Reply again = post(cl.http_port, "/v1/chat/completions", turn(c1, 3));
+  EXPECT_EQ(again.node, "n2");
+  EXPECT_EQ(outcome(again), outcome(moved));
+}
+
+}  // namespace
+}  // namespace agentrt::cluster
