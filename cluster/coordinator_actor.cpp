@@ -45,7 +45,7 @@ void finish(Self* self, const std::string& id, ClusterJobResult result) {
   auto sub = it->second.sub;
   result.nodes = it->second.ran_on;
   st.jobs.erase(it);
-  st.router->program_done(id);
+  if (sub->job.program.empty()) st.router->program_done(id);  // a named program goes on
   if (sub->done) sub->done(std::move(result));
 }
 
@@ -58,13 +58,16 @@ void dispatch(Self* self) {
       st.queue.pop_front();
       continue;
     }
+    const ClusterJob& cj = it->second.sub->job;
     RouteRequest req;
-    req.program = id;
-    auto node = st.router->route(req);
-    if (!node.ok()) break;  // no live node: the job waits
+    req.program = cj.program.empty() ? id : cj.program;
+    req.blocks = cj.blocks;
+    req.prompt_tokens = cj.prompt_tokens;
+    auto decided = st.router->decide(req);
+    if (!decided.ok()) break;  // no live node: the job waits
     st.queue.pop_front();
     auto& job = it->second;
-    auto& target = st.nodes.at(*node);
+    auto& target = st.nodes.at(decided->node);
     JobSpec spec;
     spec.job = id;
     spec.attempt = job.attempt;
@@ -74,11 +77,14 @@ void dispatch(Self* self) {
       spec.inputs.push_back({k, v});
     for (const auto& [k, v] : job.checkpoints)
       spec.resume.push_back({k, v});
-    job.node = *node;
+    job.node = decided->node;
     job.ran_on.push_back(target.name);
     target.jobs.insert(id);
-    spdlog::info("cluster: job {} (attempt {}) -> node {} '{}' ({} checkpoints)", id, job.attempt,
-                 target.id, target.name, spec.resume.size());
+    spdlog::info(
+        "cluster: job {} (attempt {}) -> node {} '{}' ({} checkpoints, {}/{} prompt "
+        "blocks cached there)",
+        id, job.attempt, target.id, target.name, spec.resume.size(), decided->match.blocks,
+        req.blocks.size());
     self->send(target.handle, run_job_atom::value, std::move(spec));
   }
   publish_nodes(self);
@@ -174,7 +180,12 @@ bool on_heartbeat(Self* self, const LoadReport& r) {
 
 void on_kv_event(Self* self, const KvEventMsg& m) {
   auto* n = member(self);
-  if (n == nullptr || m.kind < 0 || m.kind > 3 || m.tier < 0 || m.tier >= kKvTierCount) return;
+  if (n == nullptr) return;
+  if (m.kind == kKvEventClear) {  // the node lost events: what is known of it may be wrong
+    self->state.router->clear(n->id).permit_unchecked();  // a member is live
+    return;
+  }
+  if (m.kind < 0 || m.kind > 3 || m.tier < 0 || m.tier >= kKvTierCount) return;
   KvEvent e;
   e.node = n->id;
   e.kind = static_cast<KvEventKind>(m.kind);

@@ -13,6 +13,7 @@
 #include "actors/workflow/workflow_runner.h"
 #include "cluster/node_completions.h"
 #include "cluster/node_job.h"
+#include "cluster/node_kv_events.h"
 #include "cluster/secret.h"
 #include "cluster/wire.h"
 
@@ -28,7 +29,7 @@ enum class Ending { lost, refused };
 struct NodeContext {
   const NodeOptions* options = nullptr;
   actors::RuntimePool* pool = nullptr;
-  api::OpenAiHost* openai = nullptr;  // runs routed OpenAI completions
+  NodeKvEvents* kv_events = nullptr;  // its engines' KV events, for the coordinator
   NodeJobOptions job_options;
   std::string name;
   std::mutex mu;
@@ -58,6 +59,15 @@ LoadReport load_report(NodeState& st) {
     r.kv_available_blocks += m.kv_available_blocks;
   }
   return r;
+}
+
+// Sends the KV events that wait, in order. Before each job result too, so the coordinator
+// routes the next job knowing what this one left cached.
+void send_kv_events(caf::stateful_actor<NodeState>* self) {
+  auto& st = self->state;
+  if (st.node == 0) return;  // not joined yet: they wait (up to the backlog cap)
+  for (auto& m : st.ctx->kv_events->drain())
+    self->send(st.coordinator, kv_event_atom::value, std::move(m));
 }
 
 void refuse(caf::stateful_actor<NodeState>* self, Error e) {
@@ -175,10 +185,12 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
         // ~NodeJob waits for the done callback that sent this.
         if (auto it = st.jobs.find(r.job); it != st.jobs.end() && it->second.first == r.attempt)
           st.jobs.erase(it);
+        send_kv_events(self);
         self->send(st.coordinator, job_done_atom::value, std::move(r));
       },
       [self](tick_atom) {
         auto& st = self->state;
+        send_kv_events(self);
         self->request(st.coordinator, kRequestTimeout, heartbeat_atom::value, load_report(st))
             .then(
                 [self](bool member) {
@@ -207,8 +219,12 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   ctx->name = options.name.empty() ? default_name() : options.name;
   ctx->job_options = {options.model_dir, options.fallback_model_dir, options.backend,
                       options.threads, options.kv_blocks};
-  actors::RuntimePool pool{actors::RuntimeOptions{}};
+  NodeKvEvents kv_events;  // outlives the pool's engines, which push into it
+  actors::RuntimeOptions base;
+  base.engine.kv_events = kv_events.listener();
+  actors::RuntimePool pool{base};
   ctx->pool = &pool;
+  ctx->kv_events = &kv_events;
   actors::ModelKey key;  // load before joining: a node takes jobs only once it can run them
   key.dir = options.model_dir.empty() ? options.fallback_model_dir : options.model_dir;
   key.backend = options.backend;

@@ -50,6 +50,14 @@ Status Router::apply(const KvEvent& event) {
   return ok_status();
 }
 
+Status Router::clear(NodeId node) {
+  if (nodes_.count(node) == 0)
+    return make_error(ErrorCode::not_found,
+                      "router: node " + std::to_string(node) + " is not live");
+  index_.remove_node(node);
+  return ok_status();
+}
+
 void Router::program_done(std::string_view program) {
   policy_->program_done(program);
 }

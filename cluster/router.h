@@ -59,6 +59,9 @@ class Router {
   // Applies a KV event to the index. Errors: not_found when event.node is not live (the
   // event is dropped and counted).
   Status apply(const KvEvent& event);
+  // Drops the node's index entries: it lost KV events (its backlog overflowed), and its
+  // next ones rebuild them. Errors: not_found when `node` is not live.
+  Status clear(NodeId node);
   // The program finished: policies drop its affinity.
   void program_done(std::string_view program);
 

@@ -149,5 +149,18 @@ TEST(Router, LeaveDropsTheNodesIndexEntries) {
   EXPECT_EQ(d->node, 1);
 }
 
+TEST(Router, ClearDropsTheNodesEntriesAndKeepsItLive) {
+  Router r = make_router("prefix_aware", 2, not_counting());
+  const auto keys = chain(4);
+  ASSERT_TRUE(r.apply(KvEvent{0, KvEventKind::stored, KvTierKind::device, keys}).ok());
+  ASSERT_TRUE(r.apply(KvEvent{1, KvEventKind::stored, KvTierKind::device, chain(2)}).ok());
+  EXPECT_EQ(r.decide(req(keys))->node, 0);
+  ASSERT_TRUE(r.clear(0).ok());
+  EXPECT_EQ(r.index().entries(), 2u);
+  EXPECT_TRUE(r.live(0));
+  EXPECT_EQ(r.decide(req(keys))->node, 1);  // the longer prefix it knew is forgotten
+  EXPECT_FALSE(r.clear(7).ok());
+}
+
 }  // namespace
 }  // namespace agentrt::cluster
