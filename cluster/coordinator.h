@@ -44,16 +44,16 @@ struct ClusterJob {
   std::string workflow_file;  // names the text in messages, anchors relative model paths
   std::vector<std::pair<std::string, std::string>> inputs;       // NAME=VALUE, as --input
   std::vector<std::pair<std::string, std::string>> checkpoints;  // a resumed job's ("step:N")
-  // The chained keys of the job's first prompt (job_prefix.h), for prefix_aware routing;
-  // empty: the router sees no prefix (the policy ranks by load, or program).
-  std::vector<kv::BlockKey> blocks;
-  std::int64_t prompt_tokens = 0;  // of that prompt; 0: blocks x block size
-  // The program the job belongs to (program_affinity sends a program's jobs to one node).
-  // Empty: the job is a program of its own, forgotten when it ends.
-  std::string program;
   // Told each new checkpoint (key, JSON) before the coordinator keeps it (a job store writes
   // it here). Optional.
   std::function<void(const std::string& key, const std::string& doc)> on_checkpoint;
+  // The chained keys of the job's first prompt (job_prefix.h), for prefix_aware routing;
+  // empty: the router sees no prefix (the policy ranks by load, or program).
+  std::vector<kv::BlockKey> blocks{};
+  std::int64_t prompt_tokens = 0;  // of that prompt; 0: blocks x block size
+  // The program the job belongs to (program_affinity sends a program's jobs to one node).
+  // Empty: the job is a program of its own, forgotten when it ends.
+  std::string program{};
 };
 
 struct ClusterJobResult {
