@@ -42,6 +42,9 @@ class OpenAiHost {
   // answers before a reply begins (an invalid body, an overloaded engine), as its ApiError.
   ApiOr<std::unique_ptr<OpenAiCall>> start(const OpenAiHostCall& call);
   const ServerMetrics& metrics() const { return metrics_; }
+  // The agent sessions paused on this node (their KV pinned), most recent last.
+  std::vector<PausedTurn> paused() const { return sessions_.paused(); }
+  actors::Runtime& runtime() const { return *runtime_; }
 
  private:
   void reap();

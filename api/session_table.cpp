@@ -168,6 +168,11 @@ std::optional<PausedTurn> SessionTable::take(const std::string& key, const std::
   return std::nullopt;
 }
 
+std::vector<PausedTurn> SessionTable::paused() const {
+  std::lock_guard lock(mu_);
+  return live_;
+}
+
 std::vector<PausedTurn> SessionTable::expire() {
   std::vector<PausedTurn> out;
   std::lock_guard lock(mu_);

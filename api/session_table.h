@@ -109,6 +109,8 @@ class SessionTable {
 
   SessionCounters metrics() const;
   const SessionOptions& options() const { return opt_; }
+  // The pins live now (e.g. for a draining cluster node to ship their KV), most recent last.
+  std::vector<PausedTurn> paused() const;
 
  private:
   // An expired, evicted or unpinned pause, remembered so a late return teaches its gap.

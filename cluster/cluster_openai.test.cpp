@@ -2,7 +2,8 @@
 // --cluster-port 0` with `agentrt node` workers. A completion runs on a node (the reply's
 // X-Agentrt-Node header names it) with the greedy output of the server's own engine;
 // program_affinity keeps a conversation on its node; a request whose node stops before any
-// reply bytes moves to another node.
+// reply bytes moves to another node; a paused agent session's KV moves with it when its node
+// drains (SIGTERM).
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -122,8 +123,10 @@ struct Reply {
   json body;         // the whole reply, or the SSE frames' array
 };
 
-Reply post(int port, const std::string& path, const json& req) {
+Reply post(int port, const std::string& path, const json& req,
+           const httplib::Headers& headers = {}) {
   httplib::Client c("127.0.0.1", port);
+  c.set_default_headers(headers);
   c.set_read_timeout(120, 0);
   auto r = c.Post(path, req.dump(), "application/json");
   Reply out;
@@ -299,6 +302,61 @@ TEST(ClusterOpenAi, AConversationStaysOnItsNodeAndMovesWhenTheNodeStopsBeforeIts
   const Reply again = post(cl.http_port, "/v1/chat/completions", turn(c1, 3));
   EXPECT_EQ(again.node, "n2");
   EXPECT_EQ(outcome(again), outcome(moved));
+}
+
+// Turn 1 of an agent session pauses on n1 (a tool call: its KV is pinned there). n1 drains
+// on SIGTERM: the coordinator routes nothing new to it, the session's KV goes to n2, n1
+// exits. Turn 2 runs on n2 with the greedy output of the server's own engine, prefilling
+// only what the shipped blocks do not cover (a recompute would prefill the whole prompt).
+TEST(ClusterOpenAi, APausedSessionContinuesOnAnotherNodeWithItsKvAfterItsNodeDrains) {
+  Cluster cl("cluster_openai_drain", "program_affinity");
+  ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
+  const httplib::Headers session = {{"X-Agentrt-Session", "agent-7"}};
+  json first = beads_request();
+  auto second_of = [](json req, const json& reply) {
+    const json msg = reply["choices"][0]["message"];
+    req["messages"].push_back(msg);
+    req["messages"].push_back(
+        {{"role", "tool"}, {"tool_call_id", msg["tool_calls"][0]["id"]}, {"content", "23"}});
+    return req;
+  };
+  const Reply local1 = post(cl.http_port, "/v1/chat/completions", first, session);
+  ASSERT_EQ(local1.status, 200) << local1.body.dump();
+  ASSERT_EQ(local1.body["choices"][0]["finish_reason"], "tool_calls") << local1.body.dump();
+  const Reply local2 =
+      post(cl.http_port, "/v1/chat/completions", second_of(first, local1.body), session);
+  ASSERT_EQ(local2.status, 200) << local2.body.dump();
+
+  Child* n1 = cl.node("n1", 1);
+  ASSERT_NE(n1, nullptr) << read_text(cl.dir + "/n1.log");
+  const httplib::Headers moved_session = {{"X-Agentrt-Session", "agent-8"}};
+  const Reply turn1 = post(cl.http_port, "/v1/chat/completions", first, moved_session);
+  ASSERT_EQ(turn1.node, "n1");
+  ASSERT_EQ(outcome(turn1), outcome(local1));
+  ASSERT_NE(cl.node("n2", 2), nullptr) << read_text(cl.dir + "/n2.log");
+
+  ::kill(n1->pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(n1->pid, &status, 0), n1->pid);
+  n1->pid = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_text(cl.dir + "/n1.log");
+  EXPECT_FALSE(
+      wait_for(cl.serve_log, "KV of a session moves from node 1 'n1' to node 2 'n2'", 1s).empty())
+      << read_text(cl.serve_log);
+  const std::string shipped =
+      wait_for(cl.dir + "/n1.log", R"(drained; (\d+) KV blocks shipped)", 1s);
+  ASSERT_FALSE(shipped.empty()) << read_text(cl.dir + "/n1.log");
+  EXPECT_GT(std::stoi(shipped), 0);
+
+  const Reply turn2 =
+      post(cl.http_port, "/v1/chat/completions", second_of(first, turn1.body), moved_session);
+  ASSERT_EQ(turn2.status, 200) << turn2.body.dump();
+  EXPECT_EQ(turn2.node, "n2");
+  EXPECT_EQ(outcome(turn2), outcome(local2));
+  const int prompt = turn2.body["usage"]["prompt_tokens"];
+  const int cached = turn2.body["usage"]["prompt_tokens_details"]["cached_tokens"];
+  // n2 never saw this conversation: without the shipped blocks it would prefill all of it.
+  EXPECT_GT(cached, prompt / 2) << turn2.body.dump();
 }
 
 }  // namespace

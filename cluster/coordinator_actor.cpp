@@ -310,6 +310,8 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
       [self](const std::shared_ptr<CompletionSubmission>& s) { on_completion_submit(self, s); },
       [self](const LocalCompletionCancel& c) { on_completion_cancel(self, c.id); },
       [self](completion_part_atom, const CompletionPart& p) { on_completion_part(self, p); },
+      [self](drain_atom) { return on_drain(self); },
+      [self](kv_ship_atom, KvShipment& s) { return on_kv_ship(self, s); },
       [self](tick_atom) { on_tick(self); },
   };
 }

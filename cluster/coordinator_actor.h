@@ -82,6 +82,8 @@ struct CoordinatorState {
   std::deque<std::string> queue;  // jobs waiting for a node
   // Completions in flight on nodes, by id.
   std::map<std::uint64_t, CompletionEntry> completions;
+  // Sessions whose KV is being shipped off a draining node: the node taking each over.
+  std::map<std::string, NodeId> shipping;
   NodeId next_id = 1;
   ~CoordinatorState();
   static inline const char* name = "cluster_coordinator";
@@ -98,6 +100,12 @@ void on_completion_cancel(CoordinatorSelf* self, std::uint64_t id);
 void on_completion_node_down(CoordinatorSelf* self, NodeId node, const std::string& name);
 // The coordinator stops: every completion in flight ends with an error.
 void end_completions(CoordinatorState& state);
+
+// A node leaving gracefully (coordinator_drain.cpp): the sender is routed nothing new.
+bool on_drain(CoordinatorSelf* self);
+// Forwards a batch of a paused session's KV from a draining node to the session's new node
+// and answers with that node's reply (blocks imported).
+caf::result<std::int32_t> on_kv_ship(CoordinatorSelf* self, KvShipment& s);
 
 caf::behavior coordinator_actor(caf::stateful_actor<CoordinatorState>* self,
                                 std::shared_ptr<CoordinatorShared> shared);

@@ -12,6 +12,7 @@
 
 #include "actors/workflow/workflow_runner.h"
 #include "cluster/node_completions.h"
+#include "cluster/node_drain.h"
 #include "cluster/node_job.h"
 #include "cluster/node_kv_events.h"
 #include "cluster/secret.h"
@@ -22,6 +23,8 @@ namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
+// How long a drain may take before the node leaves anyway.
+constexpr auto kDrainLimit = std::chrono::seconds(60);
 
 // How one membership ended, for run_node's loop.
 enum class Ending { lost, refused };
@@ -29,6 +32,8 @@ enum class Ending { lost, refused };
 struct NodeContext {
   const NodeOptions* options = nullptr;
   actors::RuntimePool* pool = nullptr;
+  api::OpenAiHost* openai = nullptr;  // runs routed OpenAI completions
+  NodeKvStore* kv_store = nullptr;    // the engine's snapshot tier: shipped KV goes there
   NodeKvEvents* kv_events = nullptr;  // its engines' KV events, for the coordinator
   NodeJobOptions job_options;
   std::string name;
@@ -45,6 +50,8 @@ struct NodeState {
   std::map<std::string, std::pair<std::int32_t, std::unique_ptr<NodeJob>>>
       jobs;  // by id: attempt, run
   std::unique_ptr<NodeCompletions> completions;
+  std::deque<KvShipment> outbox;  // a drain's batches still to ship
+  std::int64_t shipped = 0;       // blocks the receivers imported
   static inline const char* name = "cluster_node";
 };
 
@@ -101,6 +108,44 @@ void start_job(caf::stateful_actor<NodeState>* self, const JobSpec& spec) {
   spdlog::info("node {}: job {} (attempt {}) started, {} checkpoints given", st.node, spec.job,
                spec.attempt, spec.resume.size());
   st.jobs[spec.job] = {spec.attempt, std::move(*job)};
+}
+
+// Ships the drain's next batch through the coordinator; quits after the last.
+void ship_next(caf::stateful_actor<NodeState>* self) {
+  auto& st = self->state;
+  if (st.outbox.empty()) {
+    spdlog::info("node {}: drained; {} KV blocks shipped", st.node, st.shipped);
+    return self->quit();
+  }
+  KvShipment batch = std::move(st.outbox.front());
+  st.outbox.pop_front();
+  self->request(st.coordinator, std::chrono::seconds(60), kv_ship_atom::value, std::move(batch))
+      .then(
+          [self](std::int32_t n) {
+            self->state.shipped += n;
+            ship_next(self);
+          },
+          [self](caf::error& e) {
+            spdlog::warn("node {}: a KV batch was not taken: {}", self->state.node,
+                         self->system().render(e));
+            ship_next(self);
+          });
+}
+
+// SIGTERM/SIGINT: the coordinator routes nothing new here; the paused sessions' KV is
+// shipped to the nodes that take them over; then the node leaves.
+void drain(caf::stateful_actor<NodeState>* self) {
+  auto& st = self->state;
+  if (st.node == 0) return self->quit();
+  self->request(st.coordinator, kRequestTimeout, drain_atom::value)
+      .then(
+          [self](bool) {
+            auto& s = self->state;
+            s.outbox = drain_batches(*s.ctx->openai, *s.ctx->kv_store);
+            spdlog::info("node {}: draining: {} KV batch(es) to ship", s.node, s.outbox.size());
+            ship_next(self);
+          },
+          [self](caf::error&) { self->quit(); });
 }
 
 void joined(caf::stateful_actor<NodeState>* self, const Welcome& w) {
@@ -175,6 +220,18 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
       [self](completion_part_atom, CompletionPart& p) {
         self->send(self->state.coordinator, completion_part_atom::value, std::move(p));
       },
+      [self](drain_atom) { drain(self); },
+      [self](kv_ship_atom, const KvShipment& s) -> caf::result<std::int32_t> {
+        auto n = import_batch(*self->state.ctx->openai, *self->state.ctx->kv_store, s);
+        if (!n.ok()) {
+          spdlog::warn("node {}: {}", self->state.node, n.error().message);
+          return caf::make_error(caf::sec::runtime_error, n.error().message);
+        }
+        if (s.last)
+          spdlog::info("node {}: imported the KV of a session ({} tokens)", self->state.node,
+                       s.tokens.size());
+        return *n;
+      },
       [self](checkpoint_atom, JobCheckpoint& c) {
         self->send(self->state.coordinator, checkpoint_atom::value, std::move(c));
       },
@@ -222,6 +279,10 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   NodeKvEvents kv_events;  // outlives the pool's engines, which push into it
   actors::RuntimeOptions base;
   base.engine.kv_events = kv_events.listener();
+  NodeKvStore kv_store(kNodeSnapshotBytes);  // outlives the pool's engines, which write to it
+  base.persistent = [&kv_store](const std::string&) -> Result<std::shared_ptr<kv::KvTier>> {
+    return std::shared_ptr<kv::KvTier>(&kv_store, [](kv::KvTier*) {});
+  };
   actors::RuntimePool pool{base};
   ctx->pool = &pool;
   ctx->kv_events = &kv_events;
@@ -235,6 +296,7 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   if (!rt.ok()) return rt.error();
   api::OpenAiHost openai(*rt);  // before the actor system, which is destroyed first
   ctx->openai = &openai;
+  ctx->kv_store = &kv_store;
 
   caf::actor_system_config cfg;
   configure_wire(cfg);
@@ -253,12 +315,19 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
     caf::scoped_actor waiter{system};
     waiter->monitor(node);
     bool down = false;
+    std::optional<std::chrono::steady_clock::time_point> drain_until;
     while (!down) {
       waiter->receive([&](caf::down_msg&) { down = true; },
                       caf::after(std::chrono::milliseconds(100)) >>
                           [&] {
-                            if (stop.load())
+                            if (!stop.load()) return;
+                            const auto now = std::chrono::steady_clock::now();
+                            if (!drain_until) {  // drain first: the node quits when it is done
+                              drain_until = now + kDrainLimit;
+                              caf::anon_send(node, drain_atom::value);
+                            } else if (now > *drain_until) {
                               caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+                            }
                           });
     }
     std::lock_guard lock(ctx->mu);

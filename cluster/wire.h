@@ -15,6 +15,9 @@
 //           one head, then bytes, then one end; or one error head)
 //   W -> C  (completion_part_atom, CompletionPart)
 //   C -> W  (cancel_completion_atom, completion id, attempt)
+//   W -> C  (drain_atom)                    -> bool  (W leaves: C routes nothing new to it)
+//   W -> C  (kv_ship_atom, KvShipment)      -> int32 (C forwards it to the session's new
+//   C -> W  (kv_ship_atom, KvShipment)      -> int32  node, which imports it: blocks stored)
 // C drops every message but hello/auth from an actor that has not proved the secret.
 #pragma once
 
@@ -40,6 +43,8 @@ using cancel_job_atom = caf::atom_constant<caf::atom("cl_cancel")>;
 using complete_atom = caf::atom_constant<caf::atom("cl_compl")>;
 using completion_part_atom = caf::atom_constant<caf::atom("cl_cpart")>;
 using cancel_completion_atom = caf::atom_constant<caf::atom("cl_ccanc")>;
+using drain_atom = caf::atom_constant<caf::atom("cl_drain")>;
+using kv_ship_atom = caf::atom_constant<caf::atom("cl_kvship")>;
 
 // A key and a text (a checkpoint key and its JSON, an input name and its value).
 struct NamedText {
@@ -143,6 +148,20 @@ struct CompletionPart {
   std::string bytes;
 };
 
+// One batch of a paused agent session's KV blocks, shipped off a draining node: blocks
+// [first_block, first_block + blocks.size()) of the chain of `tokens` (16-token blocks keyed
+// with kv::chain_key under `fingerprint`), each the bytes the KV snapshot store keeps for it
+// (Backend::read_block's layout). cluster/kv_shipping.h makes and checks them.
+struct KvShipment {
+  std::string session;               // the session's key (program_affinity's program)
+  std::string fingerprint;           // kv::layout_fingerprint: model and block layout
+  std::int32_t block_size = 16;      // tokens per block
+  std::vector<std::int32_t> tokens;  // the session's tokens, at least the shipped blocks'
+  std::int32_t first_block = 0;
+  std::vector<std::string> blocks;  // one block's bytes each
+  bool last = false;                // the session's last batch
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, NamedText& x) {
   return f(caf::meta::type_name("agentrt_NamedText"), x.key, x.text);
@@ -197,6 +216,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, CompletionPart& x) {
   return f(caf::meta::type_name("agentrt_CompletionPart"), x.id, x.attempt, x.kind, x.status,
            x.bytes);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, KvShipment& x) {
+  return f(caf::meta::type_name("agentrt_KvShipment"), x.session, x.fingerprint, x.block_size,
+           x.tokens, x.first_block, x.blocks, x.last);
 }
 
 // Registers every type above on a config (both ends must), and loads the middleman.

@@ -1,0 +1,28 @@
+// A node's side of KV shipping (kv_shipping.h): what a draining node sends, and how a node
+// takes a shipped batch in. A node drains on SIGTERM/SIGINT (run_node's stop): the
+// coordinator routes it nothing new, the paused agent sessions' KV goes to the nodes that
+// take them over, then it leaves (docs/cluster.md, "KV moves with an agent").
+#pragma once
+
+#include <deque>
+
+#include "api/openai_host.h"
+#include "cluster/node_kv_store.h"
+#include "cluster/wire.h"
+
+namespace agentrt::cluster {
+
+// Blocks per KvShipment a draining node sends.
+inline constexpr std::size_t kDrainBatchBlocks = 32;
+// The node's snapshot tier (NodeKvStore) capacity.
+inline constexpr std::size_t kNodeSnapshotBytes = std::size_t{1} << 30;
+
+// Writes the engine's cached blocks into `store` (Runtime::flush_kv) and returns the batches
+// of every paused session, sessions in pause order. A session whose blocks fail to read is
+// logged and left out.
+std::deque<KvShipment> drain_batches(api::OpenAiHost& openai, NodeKvStore& store);
+
+// Checks a batch against this node's engine and imports it into `store` (import_shipment).
+Result<std::int32_t> import_batch(api::OpenAiHost& openai, NodeKvStore& store, const KvShipment& s);
+
+}  // namespace agentrt::cluster
