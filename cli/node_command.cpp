@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/cancel_signals.h"
+#include "cli/cluster_tls_flags.h"
 #include "cli/command.h"
 #include "cli/default_model.h"
 #include "cli/flag_text.h"
@@ -25,6 +26,7 @@ struct NodeArgs {
   std::string secret_file;
   std::string name;
   flags::ResourceFlags resources;
+  cluster::TlsFiles tls;
 };
 
 int usage(const std::string& message) {
@@ -56,6 +58,7 @@ int run_node_command(const NodeArgs& a) {
   o.backend = a.backend;
   o.threads = resources->threads;
   o.kv_blocks = resources->kv_blocks;
+  o.tls = a.tls;
 
   install_cancel_signals();
   std::atomic<bool> stop{false};
@@ -88,6 +91,7 @@ CommandFn add_node_command(CLI::App& app) {
   cmd->add_option("--secret-file", a->secret_file,
                   "File holding the cluster secret (else $AGENTRT_CLUSTER_SECRET_FILE or "
                   "$AGENTRT_CLUSTER_SECRET)");
+  add_cluster_tls_options(cmd, "--tls-", a->tls);
   cmd->add_option("--name", a->name, "The node's name in the coordinator (default host:pid)");
   add_flag_text(cmd, "--threads", a->resources.threads, "CPU threads (default: all cores)");
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks, "KV blocks of 16 tokens");

@@ -13,6 +13,7 @@
 #include "cli/cancel_signals.h"
 #include "cli/cluster_completions.h"
 #include "cli/cluster_jobs.h"
+#include "cli/cluster_tls_flags.h"
 #include "cli/command.h"
 #include "cli/default_model.h"
 #include "cli/flag_text.h"
@@ -50,6 +51,7 @@ struct ServeArgs {
   std::string cluster_bind = "127.0.0.1";
   std::string cluster_secret_file;
   std::string cluster_policy = "least_loaded";
+  cluster::TlsFiles cluster_tls;  // --cluster-tls-*
 };
 
 // --cluster-port: the coordinator that worker nodes (`agentrt node --join`) join; jobs run
@@ -63,9 +65,11 @@ Result<std::shared_ptr<api::RemoteJobs>> start_cluster(const ServeArgs& a) {
   co.port = static_cast<std::uint16_t>(a.cluster_port);
   co.secret = std::move(*secret);
   co.policy = a.cluster_policy;
+  co.tls = a.cluster_tls;
   auto c = cluster::Coordinator::start(std::move(co));
   if (!c.ok()) return c.error();
-  spdlog::info("cluster: workers join at {}:{}", a.cluster_bind, (*c)->port());
+  spdlog::info("cluster: workers join at {}:{}{}", a.cluster_bind, (*c)->port(),
+               a.cluster_tls.enabled() ? " (TLS)" : "");
   return std::shared_ptr<api::RemoteJobs>(std::make_shared<ClusterJobs>(std::move(*c)));
 }
 
@@ -179,15 +183,17 @@ CommandFn add_serve_command(CLI::App& app) {
                   "http, command (builtin command and custom commands), mcp (comma-separated)")
       ->delimiter(',')
       ->check(CLI::IsMember({"http", "command", "mcp"}));
-  cmd->add_option("--cluster-port", a->cluster_port,
-                  "Coordinate a cluster: worker nodes (agentrt node --join) join on this port "
-                  "(0 = any free port); jobs run on them while one is live")
-      ->check(CLI::Range(0, 65535));
+  auto* cluster_port =
+      cmd->add_option("--cluster-port", a->cluster_port,
+                      "Coordinate a cluster: worker nodes (agentrt node --join) join on this port "
+                      "(0 = any free port); jobs run on them while one is live")
+          ->check(CLI::Range(0, 65535));
   cmd->add_option("--cluster-bind", a->cluster_bind,
                   "Address the cluster port listens on (default 127.0.0.1)");
   cmd->add_option("--cluster-secret-file", a->cluster_secret_file,
                   "File holding the cluster secret (else $AGENTRT_CLUSTER_SECRET_FILE or "
                   "$AGENTRT_CLUSTER_SECRET)");
+  add_cluster_tls_options(cmd, "--cluster-tls-", a->cluster_tls, cluster_port);
   cmd->add_option("--cluster-policy", a->cluster_policy,
                   "Routing policy: least_loaded (default), round_robin, prefix_aware, "
                   "program_affinity")

@@ -29,16 +29,17 @@ Result<std::unique_ptr<Coordinator>> Coordinator::start(CoordinatorOptions optio
   auto impl = std::make_unique<Impl>();
   impl->shared = std::make_shared<CoordinatorShared>();
   impl->shared->options = std::move(options);
+  const auto& opt = impl->shared->options;
+  if (opt.tls.enabled())
+    if (auto s = check_tls_files(opt.tls); !s.ok()) return s.error();
   configure_wire(impl->cfg);
+  configure_transport(impl->cfg, opt.tls);
   impl->system = std::make_unique<caf::actor_system>(impl->cfg);
   impl->actor = impl->system->spawn(coordinator_actor, impl->shared);
-  const auto& opt = impl->shared->options;
-  auto port = impl->system->middleman().publish(impl->actor, opt.port, opt.bind.c_str(), true);
-  if (!port) {
+  auto port = publish_on(impl->actor, opt.port, opt.bind, opt.tls.enabled());
+  if (!port.ok()) {
     caf::anon_send_exit(impl->actor, caf::exit_reason::user_shutdown);
-    return make_error(ErrorCode::io, "cannot listen on " + opt.bind + ":" +
-                                         std::to_string(opt.port) + ": " +
-                                         impl->system->render(port.error()));
+    return port.error();
   }
   impl->port = *port;
   return std::unique_ptr<Coordinator>(new Coordinator(std::move(impl)));

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cluster/kv_index.h"
+#include "cluster/transport.h"
 #include "cluster/wire.h"
 #include "engine/common/result.h"
 
@@ -36,6 +37,7 @@ struct CoordinatorOptions {
   std::string policy = "least_loaded";       // make_policy's names
   std::chrono::milliseconds heartbeat{250};  // the interval told to nodes
   std::chrono::milliseconds heartbeat_timeout{2000};
+  TlsFiles tls;  // --cluster-tls-*: all empty for plain TCP (transport.h)
 };
 
 struct ClusterJob {
@@ -84,7 +86,8 @@ struct ClusterNodeView {
 class Coordinator {
  public:
   // Starts the actor system and publishes the coordinator. Errors: an unknown policy
-  // (invalid_argument), a secret shorter than kMinSecretBytes, the port cannot be bound (io).
+  // (invalid_argument), a secret shorter than kMinSecretBytes, TLS files that
+  // check_tls_files refuses, the port cannot be bound (io).
   static Result<std::unique_ptr<Coordinator>> start(CoordinatorOptions options);
   // Ends every unfinished job with a cancelled error and stops.
   ~Coordinator();

@@ -271,6 +271,8 @@ std::string default_name() {
 }  // namespace
 
 Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
+  if (options.tls.enabled())
+    if (auto s = check_tls_files(options.tls); !s.ok()) return s;
   auto ctx = std::make_shared<NodeContext>();
   ctx->options = &options;
   ctx->name = options.name.empty() ? default_name() : options.name;
@@ -300,13 +302,20 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
 
   caf::actor_system_config cfg;
   configure_wire(cfg);
+  configure_transport(cfg, options.tls);
   caf::actor_system system{cfg};
+  std::string last_failure;  // logged once until it changes
   while (!stop.load()) {
-    auto coordinator = system.middleman().remote_actor(options.host, options.port);
-    if (!coordinator) {
+    auto coordinator = connect_to(system, options.host, options.port, options.tls.enabled(),
+                                  options.connect_timeout);
+    if (!coordinator.ok()) {
+      if (coordinator.error().message != last_failure)
+        spdlog::warn("node: {}; trying again", coordinator.error().message);
+      last_failure = coordinator.error().message;
       std::this_thread::sleep_for(options.reconnect);
       continue;
     }
+    last_failure.clear();
     {
       std::lock_guard lock(ctx->mu);
       ctx->ending = Ending::lost;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cluster/transport.h"
 #include "engine/common/result.h"
 
 namespace agentrt::cluster {
@@ -31,12 +32,18 @@ struct NodeOptions {
   std::chrono::milliseconds heartbeat{250};  // until the coordinator names its own
   // Wait between attempts to reach the coordinator (it is down, or restarting).
   std::chrono::milliseconds reconnect{500};
+  // The longest wait for the coordinator's connection and handshake (a node without TLS
+  // gets no answer from a coordinator with TLS).
+  std::chrono::milliseconds connect_timeout{10000};
+  TlsFiles tls;  // --tls-*: all empty for plain TCP (transport.h)
 };
 
 // Loads the model, joins and serves until `stop` becomes true. When the coordinator goes
 // away (or forgets the node after missed heartbeats) it cancels its jobs and joins again.
-// Errors: the model does not load; the coordinator refused the node (wrong secret, another
-// protocol version: invalid_argument), or does not prove the secret itself.
+// Errors: TLS files that check_tls_files refuses; the model does not load; the coordinator
+// refused the node (wrong secret, another protocol version: invalid_argument), or does not
+// prove the secret itself. A coordinator it cannot reach (down, or a TLS mismatch) is logged
+// and tried again.
 Status run_node(const NodeOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace agentrt::cluster

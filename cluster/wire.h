@@ -19,6 +19,7 @@
 //   W -> C  (kv_ship_atom, KvShipment)      -> int32 (C forwards it to the session's new
 //   C -> W  (kv_ship_atom, KvShipment)      -> int32  node, which imports it: blocks stored)
 // C drops every message but hello/auth from an actor that has not proved the secret.
+// Strings and lists are capped (wire_caps.h): a message over a cap does not deserialize.
 #pragma once
 
 #include <caf/all.hpp>
@@ -26,6 +27,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "cluster/wire_caps.h"
 
 namespace agentrt::cluster {
 
@@ -164,20 +167,23 @@ struct KvShipment {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, NamedText& x) {
-  return f(caf::meta::type_name("agentrt_NamedText"), x.key, x.text);
+  return f(caf::meta::type_name("agentrt_NamedText"), capped<kMaxWireShortBytes>(x.key),
+           capped<kMaxWireTextBytes>(x.text));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, NodeHello& x) {
-  return f(caf::meta::type_name("agentrt_NodeHello"), x.protocol, x.name, x.model, x.backend,
-           x.slots, x.nonce);
+  return f(caf::meta::type_name("agentrt_NodeHello"), x.protocol,
+           capped<kMaxWireShortBytes>(x.name), capped<kMaxWireShortBytes>(x.model),
+           capped<kMaxWireShortBytes>(x.backend), x.slots, capped<kMaxWireShortBytes>(x.nonce));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, Challenge& x) {
-  return f(caf::meta::type_name("agentrt_Challenge"), x.proof, x.nonce);
+  return f(caf::meta::type_name("agentrt_Challenge"), capped<kMaxWireShortBytes>(x.proof),
+           capped<kMaxWireShortBytes>(x.nonce));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, AuthProof& x) {
-  return f(caf::meta::type_name("agentrt_AuthProof"), x.proof);
+  return f(caf::meta::type_name("agentrt_AuthProof"), capped<kMaxWireShortBytes>(x.proof));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, Welcome& x) {
@@ -190,32 +196,38 @@ typename Inspector::result_type inspect(Inspector& f, LoadReport& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, KvEventMsg& x) {
-  return f(caf::meta::type_name("agentrt_KvEventMsg"), x.kind, x.tier, x.keys);
+  return f(caf::meta::type_name("agentrt_KvEventMsg"), x.kind, x.tier,
+           capped_list<kMaxWireListItems>(x.keys));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobSpec& x) {
-  return f(caf::meta::type_name("agentrt_JobSpec"), x.job, x.attempt, x.workflow_yaml,
-           x.workflow_file, x.inputs, x.resume);
+  return f(caf::meta::type_name("agentrt_JobSpec"), capped<kMaxWireShortBytes>(x.job), x.attempt,
+           capped<kMaxWireTextBytes>(x.workflow_yaml), capped<kMaxWireShortBytes>(x.workflow_file),
+           capped_list<kMaxWireListItems>(x.inputs), capped_list<kMaxWireListItems>(x.resume));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobCheckpoint& x) {
-  return f(caf::meta::type_name("agentrt_JobCheckpoint"), x.job, x.attempt, x.checkpoint);
+  return f(caf::meta::type_name("agentrt_JobCheckpoint"), capped<kMaxWireShortBytes>(x.job),
+           x.attempt, x.checkpoint);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobResultMsg& x) {
-  return f(caf::meta::type_name("agentrt_JobResultMsg"), x.job, x.attempt, x.error_code,
-           x.error_message, x.report);
+  return f(caf::meta::type_name("agentrt_JobResultMsg"), capped<kMaxWireShortBytes>(x.job),
+           x.attempt, x.error_code, capped<kMaxWireTextBytes>(x.error_message),
+           capped<kMaxWireTextBytes>(x.report));
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, CompletionCall& x) {
-  return f(caf::meta::type_name("agentrt_CompletionCall"), x.id, x.attempt, x.endpoint, x.body,
-           x.model, x.client, x.has_session_header, x.session_header, x.thinking);
+  return f(caf::meta::type_name("agentrt_CompletionCall"), x.id, x.attempt, x.endpoint,
+           capped<kMaxWireTextBytes>(x.body), capped<kMaxWireShortBytes>(x.model),
+           capped<kMaxWireShortBytes>(x.client), x.has_session_header,
+           capped<kMaxWireShortBytes>(x.session_header), x.thinking);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, CompletionPart& x) {
   return f(caf::meta::type_name("agentrt_CompletionPart"), x.id, x.attempt, x.kind, x.status,
-           x.bytes);
+           capped<kMaxWireTextBytes>(x.bytes));
 }
 
 template <class Inspector>

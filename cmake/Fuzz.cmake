@@ -1,6 +1,7 @@
-# AGENTRT_FUZZ=ON (clang only): every NAME.fuzz.cpp under engine/, workflows/, cli/ and api/
-# becomes a libFuzzer binary fuzz_NAME, linked with the library of its folder (agentrt_FOLDER,
-# agentrt_api_FOLDER under api/; workflows/ and api/ targets also with agentrt_chat and
+# AGENTRT_FUZZ=ON (clang only): every NAME.fuzz.cpp under engine/, workflows/, cli/, api/ and
+# cluster/ becomes a libFuzzer binary fuzz_NAME, linked with the library of its folder
+# (agentrt_FOLDER, agentrt_api_FOLDER under api/, agentrt_cluster_wire under cluster/ (the
+# wire types without the runtime); workflows/ and api/ targets also with agentrt_chat and
 # agentrt_workflows). scripts/fuzz.sh builds and runs them, starting
 # from the seeds in tests/fuzz/corpus/NAME/.
 option(AGENTRT_FUZZ "Build libFuzzer targets (needs clang)" OFF)
@@ -13,7 +14,7 @@ function(agentrt_add_fuzzers)
   endif()
   file(GLOB_RECURSE fuzzers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/engine/*.fuzz.cpp
        ${PROJECT_SOURCE_DIR}/workflows/*.fuzz.cpp ${PROJECT_SOURCE_DIR}/cli/*.fuzz.cpp
-       ${PROJECT_SOURCE_DIR}/api/*.fuzz.cpp)
+       ${PROJECT_SOURCE_DIR}/api/*.fuzz.cpp ${PROJECT_SOURCE_DIR}/cluster/*.fuzz.cpp)
   foreach(src ${fuzzers})
     get_filename_component(name ${src} NAME_WE)
     get_filename_component(folder ${src} DIRECTORY)
@@ -21,7 +22,9 @@ function(agentrt_add_fuzzers)
     get_filename_component(parent ${parent} NAME)
     get_filename_component(folder ${folder} NAME)
     add_executable(fuzz_${name} ${src})
-    if(parent STREQUAL "api")
+    if(folder STREQUAL "cluster")
+      target_link_libraries(fuzz_${name} PRIVATE agentrt_cluster_wire agentrt_options)
+    elseif(parent STREQUAL "api")
       target_link_libraries(fuzz_${name} PRIVATE agentrt_api_${folder} agentrt_workflows
                             agentrt_options)
     else()

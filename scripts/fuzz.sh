@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (every NAME.fuzz.cpp under engine/, workflows/ and cli/) with
-# clang, ASan and UBSan in build-fuzz/, and runs each for SECONDS (default 60). Each target
+# Builds the libFuzzer targets (every NAME.fuzz.cpp under engine/, workflows/, cli/, api/ and
+# cluster/: cmake/Fuzz.cmake) with clang, ASan and UBSan in build-fuzz/, and runs each for
+# SECONDS (default 60). Each target
 # starts from the committed seeds tests/fuzz/corpus/NAME/, copied into its working corpus
 # build-fuzz/corpus/fuzz_NAME/ (which keeps what runs find). A crash leaves its input in
 # build-fuzz/crashes/; the script then fails after running the other targets.

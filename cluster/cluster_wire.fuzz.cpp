@@ -1,0 +1,185 @@
+// libFuzzer: arbitrary bytes through CAF's binary deserializer into the cluster's wire
+// messages (wire.h), the way BASP hands a received payload to the coordinator or a node, then
+// the receiver's checks (wire_checks.h). The first byte picks the target: 0, a whole
+// caf::message (type names, an atom, then the values, as on the wire), dispatched like the
+// coordinator's behavior; 1 to 12, one wire type read directly. Besides "no crash, no
+// sanitizer report": the caps of wire_caps.h hold; a value that deserializes serializes back
+// to bytes that read as the same value; a refused hello or result comes with a
+// reason, and a checked report dumps.
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/wire.h"
+#include "cluster/wire_caps.h"
+#include "cluster/wire_checks.h"
+
+namespace {
+
+using namespace agentrt::cluster;
+
+// One actor system for every input (the type registry BASP reads message types from).
+caf::actor_system& wire_system() {
+  struct Holder {
+    caf::actor_system_config cfg;
+    std::unique_ptr<caf::actor_system> sys;
+    Holder() {
+      configure_wire(cfg);
+      sys = std::make_unique<caf::actor_system>(cfg);
+    }
+  };
+  static Holder* h = new Holder();  // never torn down: libFuzzer exits without unwinding
+  return *h->sys;
+}
+
+void require(bool ok) {
+  if (!ok) std::abort();
+}
+
+bool fits(const std::string& s, std::size_t max) {
+  return s.size() <= max;
+}
+bool fits(const std::vector<NamedText>& v) {
+  if (v.size() > kMaxWireListItems) return false;
+  for (const auto& t : v)
+    if (!fits(t.key, kMaxWireShortBytes) || !fits(t.text, kMaxWireTextBytes)) return false;
+  return true;
+}
+
+// Whether a deserialized value respects the caps (the deserializer must have refused it
+// otherwise).
+bool within_caps(const NamedText& x) {
+  return fits(x.key, kMaxWireShortBytes) && fits(x.text, kMaxWireTextBytes);
+}
+bool within_caps(const NodeHello& x) {
+  return fits(x.name, kMaxWireShortBytes) && fits(x.model, kMaxWireShortBytes) &&
+         fits(x.backend, kMaxWireShortBytes) && fits(x.nonce, kMaxWireShortBytes);
+}
+bool within_caps(const Challenge& x) {
+  return fits(x.proof, kMaxWireShortBytes) && fits(x.nonce, kMaxWireShortBytes);
+}
+bool within_caps(const AuthProof& x) {
+  return fits(x.proof, kMaxWireShortBytes);
+}
+bool within_caps(const Welcome&) {
+  return true;
+}
+bool within_caps(const LoadReport&) {
+  return true;
+}
+bool within_caps(const KvEventMsg& x) {
+  return x.keys.size() <= kMaxWireListItems;
+}
+bool within_caps(const JobSpec& x) {
+  return fits(x.job, kMaxWireShortBytes) && fits(x.workflow_yaml, kMaxWireTextBytes) &&
+         fits(x.workflow_file, kMaxWireShortBytes) && fits(x.inputs) && fits(x.resume);
+}
+bool within_caps(const JobCheckpoint& x) {
+  return fits(x.job, kMaxWireShortBytes) && within_caps(x.checkpoint);
+}
+bool within_caps(const CompletionCall& x) {
+  return fits(x.body, kMaxWireTextBytes) && fits(x.model, kMaxWireShortBytes) &&
+         fits(x.client, kMaxWireShortBytes) && fits(x.session_header, kMaxWireShortBytes);
+}
+bool within_caps(const CompletionPart& x) {
+  return fits(x.bytes, kMaxWireTextBytes);
+}
+bool within_caps(const JobResultMsg& x) {
+  return fits(x.job, kMaxWireShortBytes) && fits(x.error_message, kMaxWireTextBytes) &&
+         fits(x.report, kMaxWireTextBytes);
+}
+
+template <class T>
+std::vector<char> bytes_of(T& x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{wire_system(), buf};
+  require(!sink(x));  // a value that was read can be written
+  return buf;
+}
+
+// The receiver's checks, as the coordinator applies them.
+void receive(const NodeHello& h) {
+  auto s = check_hello(h);
+  require(s.ok() || !s.error().message.empty());
+}
+void receive(const JobResultMsg& r) {
+  auto checked = check_job_result(r);
+  require(checked.status.ok() || !checked.status.error().message.empty());
+  (void)checked.report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+template <class T>
+void receive(const T&) {}
+
+// One wire type read from `bytes`: caps, round trip, the receiver's checks.
+template <class T>
+void read_as(const char* bytes, std::size_t size) {
+  T x;
+  caf::binary_deserializer source{wire_system(), bytes, size};
+  if (source(x)) return;  // refused: a short input, or a length over a cap
+  require(within_caps(x));
+  auto once = bytes_of(x);
+  T y;
+  caf::binary_deserializer again{wire_system(), once};
+  require(!again(y));
+  require(bytes_of(y) == once);
+  receive(x);
+}
+
+// A whole message, dispatched on its atom and type like the coordinator's behavior.
+template <class T>
+bool dispatch_as(const caf::message& msg, caf::atom_value atom) {
+  if (!msg.match_elements<caf::atom_value, T>() || msg.get_as<caf::atom_value>(0) != atom)
+    return false;
+  const T& x = msg.get_as<T>(1);
+  require(within_caps(x));
+  receive(x);
+  return true;
+}
+
+void read_message(const char* bytes, std::size_t size) {
+  caf::message msg;
+  caf::binary_deserializer source{wire_system(), bytes, size};
+  if (source(msg)) return;
+  (void)(dispatch_as<NodeHello>(msg, hello_atom::value) ||
+         dispatch_as<AuthProof>(msg, auth_atom::value) ||
+         dispatch_as<LoadReport>(msg, heartbeat_atom::value) ||
+         dispatch_as<KvEventMsg>(msg, kv_event_atom::value) ||
+         dispatch_as<JobCheckpoint>(msg, checkpoint_atom::value) ||
+         dispatch_as<JobResultMsg>(msg, job_done_atom::value) ||
+         dispatch_as<JobSpec>(msg, run_job_atom::value) ||
+         dispatch_as<CompletionCall>(msg, complete_atom::value) ||
+         dispatch_as<CompletionPart>(msg, completion_part_atom::value));
+  (void)caf::to_string(msg);  // CAF's log and error paths print messages
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const char* bytes = reinterpret_cast<const char*>(data) + 1;
+  const std::size_t n = size - 1;
+  using Reader = void (*)(const char*, std::size_t);
+  static constexpr Reader kReaders[] = {
+      read_message,
+      read_as<NamedText>,
+      read_as<NodeHello>,
+      read_as<Challenge>,
+      read_as<AuthProof>,
+      read_as<Welcome>,
+      read_as<LoadReport>,
+      read_as<KvEventMsg>,
+      read_as<JobSpec>,
+      read_as<JobCheckpoint>,
+      read_as<JobResultMsg>,
+      read_as<CompletionCall>,
+      read_as<CompletionPart>,
+  };
+  kReaders[data[0] % std::size(kReaders)](bytes, n);
+  return 0;
+}

@@ -1,0 +1,42 @@
+// Checks of received wire messages (wire_checks.h).
+#include "cluster/wire_checks.h"
+
+#include "engine/common/json_depth.h"
+
+namespace agentrt::cluster {
+
+Status check_hello(const NodeHello& hello) {
+  if (hello.protocol != kProtocolVersion)
+    return make_error(ErrorCode::invalid_argument, "protocol " + std::to_string(hello.protocol) +
+                                                       ", this coordinator speaks " +
+                                                       std::to_string(kProtocolVersion));
+  if (hello.nonce.size() < 32)
+    return make_error(ErrorCode::invalid_argument, "a nonce shorter than 16 bytes");
+  return ok_status();
+}
+
+CheckedJobResult check_job_result(const JobResultMsg& r) {
+  CheckedJobResult out;
+  constexpr auto kLastCode = static_cast<std::int32_t>(ErrorCode::internal);
+  if (r.error_code > kLastCode || r.error_code < -1)
+    out.status =
+        make_error(ErrorCode::internal, "the node sent an unknown error code " +
+                                            std::to_string(r.error_code) + ": " + r.error_message);
+  else if (r.error_code >= 0)
+    out.status = make_error(
+        static_cast<ErrorCode>(r.error_code),
+        r.error_message.empty() ? "the node reported an error without a message" : r.error_message);
+  if (auto deep = check_json_depth(r.report, "the node's report"); !deep.ok()) {
+    if (out.status.ok()) out.status = make_error(ErrorCode::corrupt, deep.error().message);
+    return out;
+  }
+  out.report = nlohmann::json::parse(r.report, nullptr, false);
+  if (out.report.is_discarded()) {
+    out.report = nullptr;
+    if (out.status.ok())
+      out.status = make_error(ErrorCode::corrupt, "the node's report is not JSON");
+  }
+  return out;
+}
+
+}  // namespace agentrt::cluster
