@@ -44,6 +44,8 @@ for s in $STAGES; do
     timeout 150 $B/cuda_cascade_bench --json $OUT/cascade.json 2>&1 | tee -a $L ;;
   hfc) step hf-compiled  # transformers, static cache + torch.compile (reduce-overhead)
     PYTHONUNBUFFERED=1 timeout ${HFCT:-400} python3 bench/hf_compiled_baseline.py --shape ${HFCS:-llama-3.1-8b} --batch ${HFCB:-1,32} --json $OUT/hfc.json 2>&1 | tail -20 | tee -a $L ;;
+  blend) step blend  # KvReuse::blend in KVCOMM's shape (issue 21), 8B
+    timeout ${BLT:-400} $B/cuda_blend_bench ${BLA:-} 2>&1 | tee -a $L ;;
   kt) step kernel-times  # each decode step's device time by kernel, batch 1 and 32
     timeout 120 $B/cuda_backend_bench --graphs --no-attention --kernel-times --batch ${KTB:-1,32} --json $OUT/kernel_times.json 2>&1 | tee -a $L ;;
   llama-build) step llama-build  # llama.cpp CUDA from .bundle/llama_src.tar.xz (NOTES.md), in /tmp

@@ -20,6 +20,9 @@ struct SequenceChunk {
   std::vector<std::int32_t> block_table;
   // false: one logits row (for the last token); true: one row per token (golden tests).
   bool all_logits = false;
+  // true (and all_logits false): no logits row at all. KvReuse::blend splits a prompt chunk
+  // into runs of recomputed tokens; only the run that ends the chunk needs its logits.
+  bool no_logits = false;
 };
 
 struct BatchPlan {
@@ -44,7 +47,7 @@ Status check_block_io(const char* what, std::int32_t id, std::size_t size, int n
                       std::size_t block_bytes);
 
 // Logits of one step, row-major [rows, vocab]. Rows follow the plan's order: one per
-// sequence, or one per token for sequences with all_logits.
+// sequence, or one per token for sequences with all_logits, none for those with no_logits.
 struct Logits {
   std::vector<float> data;
   int rows = 0;

@@ -131,13 +131,15 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
     const auto recomputed = std::count(first, first + (p.hi - p.lo), 1);
     segments_->count_use(p.hi - p.lo - recomputed, recomputed);
   }
-  // The batch: each chunk's runs of computed rows.
+  // The batch: each chunk's runs of computed rows; only a chunk's last run has a logits row
+  // (row_of[i] counts logits rows, not sequences).
   BatchPlan out;
+  int logits_rows = 0;
   for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
     auto& seq = batch.seqs[i];
     const auto& c = compute[i];
     if (c.empty()) {
-      row_of[i] = static_cast<int>(out.seqs.size());
+      row_of[i] = logits_rows++;
       out.seqs.push_back(std::move(seq));
       continue;
     }
@@ -151,12 +153,14 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
       std::size_t e = r;
       while (e < c.size() && c[e])
         ++e;
-      out.seqs.push_back(
-          {std::vector<std::int32_t>(seq.tokens.begin() + static_cast<std::ptrdiff_t>(r),
-                                     seq.tokens.begin() + static_cast<std::ptrdiff_t>(e)),
-           static_cast<std::int32_t>(seq.start_pos + static_cast<std::int32_t>(r)), seq.block_table,
-           false});
-      row_of[i] = static_cast<int>(out.seqs.size()) - 1;
+      SequenceChunk run{
+          std::vector<std::int32_t>(seq.tokens.begin() + static_cast<std::ptrdiff_t>(r),
+                                    seq.tokens.begin() + static_cast<std::ptrdiff_t>(e)),
+          static_cast<std::int32_t>(seq.start_pos + static_cast<std::int32_t>(r)), seq.block_table,
+          false};
+      run.no_logits = std::find(c.begin() + static_cast<std::ptrdiff_t>(e), c.end(), 1) != c.end();
+      if (!run.no_logits) row_of[i] = logits_rows++;
+      out.seqs.push_back(std::move(run));
       r = e;
     }
   }

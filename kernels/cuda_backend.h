@@ -144,6 +144,19 @@ class CudaBackend final : public Backend {
   Status collect_kernel_times() { return timer_.collect(); }
   const std::map<std::string, KernelTime>& kernel_times() const { return timer_.times(); }
   void reset_kernel_times() { timer_.reset(); }
+  // Segment KV for KvReuse::blend (cuda_segment_kv.cpp; token KV as kernels/segment_kv.h
+  // lays it out, in the pool's dtype). Each call finishes its device work before it
+  // returns, except forward_kv_probe(), which the stream orders before later calls.
+  std::size_t token_kv_bytes() const override;
+  Status read_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                       std::int32_t count, std::span<std::byte> out) override;
+  Status place_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                        std::span<const std::byte> in, std::int32_t source_begin) override;
+  Status forward_kv_probe(const BatchPlan& plan, int layer) override;
+  Status token_kv_deviation(std::span<const std::int32_t> block_table, std::int32_t begin,
+                            std::span<const std::byte> in, std::int32_t source_begin, int layer,
+                            std::span<float> out) override;
+
   // Turns CudaBackendOptions::cascade_decode on or off for later steps (benchmarks compare).
   void set_cascade_decode(bool on) { options_.cascade_decode = on; }
   // Steps whose attention ran a cascade over a shared prefix.
@@ -176,6 +189,7 @@ class CudaBackend final : public Backend {
     PinnedBuffer meta_host, logits_host, block_host;
     DeviceBuffer pairs, sample_params, sampled, sample_masks;
     PinnedBuffer sample_host;
+    DeviceBuffer seg_tokens, seg_table, seg_out;  // segment KV (cuda_segment_kv.cpp)
   };
 
   CudaBackend(const model::ModelConfig& config, const CudaBackendOptions& options);
@@ -208,6 +222,13 @@ class CudaBackend final : public Backend {
   std::vector<const void*> buffer_signature() const;
   void drop_graphs();
   Status run_layer(int layer);
+  // The first part of run_layer(): the residual add and norm, the QKV GEMM, and q/k/v
+  // preparation, which writes the layer's K/V of every row into the pool.
+  Status run_qkv(int layer);
+  // Segment KV: checks [begin, begin + count) against the table, and uploads the table.
+  Status check_token_range(const char* what, std::span<const std::int32_t> block_table,
+                           std::int32_t begin, std::int64_t count) const;
+  Status upload_token_table(std::span<const std::int32_t> block_table);
   AttentionParams attention_params(int layer) const;
 
   model::ModelConfig config_;

@@ -61,7 +61,7 @@ Status CudaBackend::lay_out_rows(const BatchPlan& plan) {
       s.positions.push_back(pos);
       s.row_block.push_back(seq.block_table[static_cast<std::size_t>(pos / bs)]);
       s.row_chunk.push_back(chunk);
-      if (seq.all_logits || i == count - 1) s.logit_rows.push_back(row0 + i);
+      if (seq.all_logits || (!seq.no_logits && i == count - 1)) s.logit_rows.push_back(row0 + i);
     }
   }
   return ok_status();
@@ -180,12 +180,12 @@ AttentionParams CudaBackend::attention_params(int layer) const {
   return a;
 }
 
-Status CudaBackend::run_layer(int layer) {
+Status CudaBackend::run_qkv(int layer) {
   const auto& c = config_;
   const Layer& L = w_.layers[static_cast<std::size_t>(layer)];
   const int rows = static_cast<int>(step_.tokens.size());
   const int h = c.hidden_size, hd = c.head_dim, q_width = c.num_heads * hd;
-  const int width = q_width + 2 * c.num_kv_heads * hd, inter = c.intermediate_size;
+  const int width = q_width + 2 * c.num_kv_heads * hd;
   const float eps = static_cast<float>(c.rms_norm_eps);
   const Dtype t = dtype_;
   // x += y (the previous layer's MLP output); h = norm(x).
@@ -221,7 +221,18 @@ Status CudaBackend::run_layer(int layer) {
   qp.num_heads = c.num_heads;
   qp.eps = eps;
   AGENTRT_CUDA_TRY(launch_qkv_prepare(t, qp, stream_));
-  AGENTRT_TRY(timer_.mark("qkv_prepare", stream_));
+  return timer_.mark("qkv_prepare", stream_);
+}
+
+Status CudaBackend::run_layer(int layer) {
+  const auto& c = config_;
+  const Layer& L = w_.layers[static_cast<std::size_t>(layer)];
+  const int rows = static_cast<int>(step_.tokens.size());
+  const int h = c.hidden_size, hd = c.head_dim, q_width = c.num_heads * hd;
+  const int inter = c.intermediate_size;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  const Dtype t = dtype_;
+  AGENTRT_TRY(run_qkv(layer));
   AGENTRT_CUDA_TRY(launch_attention(attention_params(layer), stream_));
   AGENTRT_TRY(timer_.mark("attention", stream_));
   AGENTRT_TRY(gemm_->run(

@@ -29,7 +29,7 @@ int CudaBackend::graph_bucket(const BatchPlan& plan) const {
   const int n = static_cast<int>(plan.seqs.size());
   if (n > kMaxGraphBatch) return 0;
   for (const auto& seq : plan.seqs)
-    if (seq.tokens.size() != 1 || seq.all_logits) return 0;
+    if (seq.tokens.size() != 1 || seq.all_logits || seq.no_logits) return 0;
   return *std::lower_bound(kBuckets.begin(), kBuckets.end(), n);
 }
 

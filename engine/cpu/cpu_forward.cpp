@@ -51,7 +51,7 @@ void CpuBackend::lay_out(const BatchPlan& plan) {
       s.tokens.push_back(seq.tokens[static_cast<std::size_t>(i)]);
       s.positions.push_back(seq.start_pos + i);
       s.chunk_of_row.push_back(static_cast<int>(s.chunks.size()));
-      if (seq.all_logits || i == count - 1) s.logit_rows.push_back(row0 + i);
+      if (seq.all_logits || (!seq.no_logits && i == count - 1)) s.logit_rows.push_back(row0 + i);
     }
     const int chunk = static_cast<int>(s.chunks.size());
     s.chunks.push_back({row0, count, seq.start_pos, &seq.block_table});

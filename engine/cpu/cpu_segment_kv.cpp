@@ -29,8 +29,9 @@ Status CpuBackend::check_token_range(const char* what, std::span<const std::int3
                           std::to_string(end) + ") are outside the block table's " +
                           std::to_string(block_table.size() * g.block_size));
   }
-  for (std::int64_t p = begin; p < end; p += g.block_size) {
-    const std::int32_t id = block_table[static_cast<std::size_t>(p / g.block_size)];
+  // Every block the range touches (a stride from `begin` would step over the last one).
+  for (std::int64_t b = begin / g.block_size; end > begin && b <= (end - 1) / g.block_size; ++b) {
+    const std::int32_t id = block_table[static_cast<std::size_t>(b)];
     if (id < 0 || id >= g.num_blocks) {
       return make_error(ErrorCode::invalid_argument, std::string(what) + ": block id " +
                                                          std::to_string(id) + " is outside [0, " +

@@ -1,0 +1,216 @@
+// KvReuse::blend on the CUDA backend in KVCOMM's shape (issue 21): per round, agent 0 reads a
+// new shared context and computes it; then agents 1..N-1 read the same context after their
+// own instructions (so at other offsets), all at once. Each prompt: a common system prompt,
+// the agent's instruction, the shared context, the agent's query, `--prompt` tokens in all;
+// `--output` tokens out (greedy, ignore_eos). Modes, measured in the same run on one backend
+// shape (random weights, which cost what real ones do): full recompute (no prefix reuse),
+// exact prefix reuse, and blend at each --fractions value. Reported per mode: the share of
+// the timed agents' prompt tokens served from cache, their mean TTFT (from being queued to
+// their first token), and the ratio to exact-prefix reuse.
+//
+//   cuda_blend_bench [--shape llama-3.1-8b] [--agents 5] [--rounds 10] [--prompt 1024]
+//                    [--context 512] [--system 320] [--output 512] [--fractions 0.05,0.15]
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
+
+#include "bench/cuda_model_shapes.h"
+#include "engine/engine.h"
+#include "kernels/cuda_backend.h"
+#include "kernels/device_info.h"
+
+namespace agentrt::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string shape = "llama-3.1-8b";
+  int agents = 5;
+  int rounds = 10;
+  int prompt = 1024;
+  int context = 512;
+  int system = 320;
+  int output = 512;
+  std::vector<float> fractions{0.05f, 0.15f};
+  int tokens_per_step = 8192;
+};
+
+[[noreturn]] void fail(const Error& e) {
+  std::fprintf(stderr, "cuda_blend_bench: %s\n", e.to_string().c_str());
+  std::exit(1);
+}
+
+std::vector<std::int32_t> random_tokens(std::mt19937_64& rng, int n, int vocab) {
+  std::vector<std::int32_t> t(static_cast<std::size_t>(n));
+  for (auto& x : t)
+    x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(vocab));
+  return t;
+}
+
+struct Mode {
+  std::string name;
+  bool prefix_reuse;
+  KvReuse reuse;
+  float fraction;
+};
+
+struct ModeResult {
+  double ttft_ms = 0;  // mean over the timed agents
+  double reused = 0;   // share of their prompt tokens served from cache
+  double seconds = 0;  // wall time of the mode's rounds
+  std::int64_t prefilled = 0;
+};
+
+// One request per agent of `prompts`, queued at once; steps until all finish. Returns each
+// one's TTFT (seconds) and cached prompt tokens.
+std::vector<std::pair<double, std::int64_t>> run_agents(
+    Engine& engine, const std::vector<std::vector<std::int32_t>>& prompts,
+    const std::vector<std::int32_t>& at, const Args& a, const Mode& m, int max_tokens) {
+  std::map<RequestId, std::size_t> index;
+  const auto t0 = Clock::now();
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    EngineRequest r;
+    r.prompt = prompts[i];
+    r.params.temperature = 0.0f;
+    r.params.max_tokens = max_tokens;
+    r.params.ignore_eos = true;
+    r.kv_reuse = m.reuse;
+    if (m.reuse == KvReuse::blend) {
+      r.segments = {{at[i], at[i] + a.context}};
+      r.blend_recompute = m.fraction;
+    }
+    auto id = engine.add_request(std::move(r));
+    if (!id.ok()) fail(id.error());
+    index[*id] = i;
+  }
+  std::vector<std::pair<double, std::int64_t>> out(prompts.size(), {-1.0, 0});
+  while (engine.has_work()) {
+    auto events = engine.step();
+    if (!events.ok()) fail(events.error());
+    const double now = std::chrono::duration<double>(Clock::now() - t0).count();
+    for (const auto& ev : *events) {
+      if (ev.kind == EventKind::error) fail(Error{ErrorCode::internal, ev.message});
+      if (ev.kind != EventKind::token) continue;
+      auto& o = out[index.at(ev.request)];
+      if (o.first < 0) o = {now, ev.cached_tokens};
+    }
+  }
+  return out;
+}
+
+ModeResult run_mode(const model::ModelConfig& cfg, const Args& a, const Mode& m) {
+  kernels::CudaBackendOptions opt;
+  opt.block_size = 16;
+  opt.decode_graphs = true;
+  const int per_seq = (a.prompt + a.output + 15) / 16 + 1;
+  opt.num_blocks = per_seq * a.agents * 4 + 256;
+  auto backend = kernels::CudaBackend::create_random(cfg, opt, 1);
+  if (!backend.ok()) fail(backend.error());
+  EngineOptions eo;
+  eo.max_tokens_per_step = a.tokens_per_step;
+  eo.max_running = 64;
+  eo.prefix_reuse = m.prefix_reuse;
+  eo.segment_cache_bytes = std::size_t{8} << 30;
+  EngineDeps deps{backend->get(), &cfg, "random-" + a.shape, nullptr, nullptr};
+  auto engine = Engine::create(deps, eo);
+  if (!engine.ok()) fail(engine.error());
+  std::mt19937_64 rng(7);
+  const auto system = random_tokens(rng, a.system, cfg.vocab_size);
+  ModeResult res;
+  double ttft = 0, reused = 0, total = 0;
+  const auto before = (*engine)->stats().prefilled_tokens;
+  const auto t0 = Clock::now();
+  // Round -1 warms up (cuBLASLt plans, graphs, pinned buffers) and is not counted.
+  for (int round = -1; round < a.rounds; ++round) {
+    const auto shared = random_tokens(rng, a.context, cfg.vocab_size);
+    std::vector<std::vector<std::int32_t>> prompts;
+    std::vector<std::int32_t> at;
+    for (int agent = 0; agent < a.agents; ++agent) {
+      auto p = system;
+      const int own = 32 + 16 * agent;
+      const auto instruction = random_tokens(rng, own, cfg.vocab_size);
+      p.insert(p.end(), instruction.begin(), instruction.end());
+      at.push_back(static_cast<std::int32_t>(p.size()));
+      p.insert(p.end(), shared.begin(), shared.end());
+      const auto query =
+          random_tokens(rng, std::max(1, a.prompt - static_cast<int>(p.size())), cfg.vocab_size);
+      p.insert(p.end(), query.begin(), query.end());
+      prompts.push_back(std::move(p));
+    }
+    // Agent 0 computes the context (a segment-cache miss under blend) and is not timed.
+    run_agents(**engine, {prompts[0]}, {at[0]}, a, m, 1);
+    prompts.erase(prompts.begin());
+    at.erase(at.begin());
+    const auto out = run_agents(**engine, prompts, at, a, m, a.output);
+    if (round < 0) continue;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      ttft += out[i].first;
+      reused += static_cast<double>(out[i].second);
+      total += static_cast<double>(prompts[i].size());
+    }
+  }
+  res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double timed = static_cast<double>(a.rounds) * (a.agents - 1);
+  res.ttft_ms = 1e3 * ttft / timed;
+  res.reused = reused / total;
+  res.prefilled = (*engine)->stats().prefilled_tokens - before;
+  return res;
+}
+
+int run(const Args& a) {
+  auto cfg = shape_config(a.shape);
+  if (!cfg.ok()) fail(cfg.error());
+  std::vector<Mode> modes{{"full recompute", false, KvReuse::exact, 0.0f},
+                          {"exact prefix", true, KvReuse::exact, 0.0f}};
+  for (float f : a.fractions) {
+    char name[64];
+    std::snprintf(name, sizeof name, "blend %.0f%%", 100.0 * f);
+    modes.push_back({name, true, KvReuse::blend, f});
+  }
+  auto devices = kernels::list_devices();
+  const std::string device = devices.ok() && !devices->empty() ? (*devices)[0].name : "?";
+  std::printf(
+      "KVCOMM shape on %s, %s (random weights, bf16): %d agents, %d-token prompts (%d-token "
+      "common system prompt, instructions of 32-%d tokens, a %d-token shared context, the rest "
+      "a query), %d output tokens, %d rounds; agents 1-%d queued together after agent 0 "
+      "computed the context\n",
+      device.c_str(), a.shape.c_str(), a.agents, a.prompt, a.system, 32 + 16 * (a.agents - 1),
+      a.context, a.output, a.rounds, a.agents - 1);
+  std::printf(
+      "| mode | prompt tokens reused | mean TTFT ms | vs exact prefix | vs full recompute | "
+      "tokens prefilled | wall s |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  double full = 0, exact = 0;
+  for (const Mode& m : modes) {
+    const ModeResult r = run_mode(*cfg, a, m);
+    if (m.name == "full recompute") full = r.ttft_ms;
+    if (m.name == "exact prefix") exact = r.ttft_ms;
+    std::printf("| %s | %.1f%% | %.2f | %.2fx | %.2fx | %lld | %.1f |\n", m.name.c_str(),
+                100.0 * r.reused, r.ttft_ms, exact > 0 ? exact / r.ttft_ms : 0.0, full / r.ttft_ms,
+                static_cast<long long>(r.prefilled), r.seconds);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace agentrt::bench
+
+int main(int argc, char** argv) {
+  agentrt::bench::Args a;
+  CLI::App app{"KvReuse::blend in KVCOMM's shape on the CUDA backend"};
+  app.add_option("--shape", a.shape, "qwen2.5-0.5b or llama-3.1-8b");
+  app.add_option("--agents", a.agents, "agents per round (agent 0 computes the context)")
+      ->check(CLI::Range(2, 64));
+  app.add_option("--rounds", a.rounds, "timed rounds")->check(CLI::Range(1, 1000));
+  app.add_option("--prompt", a.prompt, "prompt tokens per agent")->check(CLI::Range(64, 32768));
+  app.add_option("--context", a.context, "shared context tokens")->check(CLI::Range(16, 16384));
+  app.add_option("--system", a.system, "common system prompt tokens")->check(CLI::Range(0, 16384));
+  app.add_option("--output", a.output, "output tokens per agent")->check(CLI::Range(1, 8192));
+  app.add_option("--fractions", a.fractions, "blend recompute fractions")->delimiter(',');
+  app.add_option("--tokens-per-step", a.tokens_per_step, "Engine max_tokens_per_step");
+  CLI11_PARSE(app, argc, argv);
+  return agentrt::bench::run(a);
+}

@@ -1,0 +1,152 @@
+// CudaBackend's segment KV for KvReuse::blend (issue 21): token-granular KV copies between
+// the paged pool and the host, placement at a new offset with the keys re-rotated on the
+// device (kernels/segment_kv.cu), the early-layer probe, and the per-token KV deviation that
+// CacheBlend selects recomputed tokens by. As on the CPU, keys are stored after RoPE (and
+// q/k norm), so a key computed at p0 moves to p1 by one more rotation by p1 - p0.
+#include <string>
+
+#include "kernels/cuda_backend.h"
+#include "kernels/cuda_check.h"
+#include "kernels/segment_kv.h"
+
+namespace agentrt::kernels {
+
+std::size_t CudaBackend::token_kv_bytes() const {
+  return dtype_bytes(dtype_) * 2u * static_cast<std::size_t>(geo_.num_layers) *
+         static_cast<std::size_t>(geo_.num_kv_heads) * static_cast<std::size_t>(geo_.head_dim);
+}
+
+Status CudaBackend::check_token_range(const char* what, std::span<const std::int32_t> block_table,
+                                      std::int32_t begin, std::int64_t count) const {
+  const std::int64_t end = static_cast<std::int64_t>(begin) + count;
+  if (begin < 0 || count < 0 ||
+      end > static_cast<std::int64_t>(block_table.size()) * geo_.block_size) {
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(what) + ": positions [" + std::to_string(begin) + ", " +
+                          std::to_string(end) + ") are outside the block table's " +
+                          std::to_string(block_table.size() * geo_.block_size));
+  }
+  for (std::int64_t b = begin / geo_.block_size; end > begin && b <= (end - 1) / geo_.block_size;
+       ++b) {
+    const std::int32_t id = block_table[static_cast<std::size_t>(b)];
+    if (id < 0 || id >= geo_.num_blocks) {
+      return make_error(ErrorCode::invalid_argument, std::string(what) + ": block id " +
+                                                         std::to_string(id) + " is outside [0, " +
+                                                         std::to_string(geo_.num_blocks) + ")");
+    }
+  }
+  return ok_status();
+}
+
+Status CudaBackend::upload_token_table(std::span<const std::int32_t> block_table) {
+  const std::size_t bytes = block_table.size() * sizeof(std::int32_t);
+  AGENTRT_TRY(buf_.seg_table.reserve(bytes));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.seg_table.get(), block_table.data(), bytes,
+                                   cudaMemcpyHostToDevice, stream_));
+  return ok_status();
+}
+
+Status CudaBackend::read_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                  std::int32_t count, std::span<std::byte> out) {
+  AGENTRT_TRY(check_token_range("read_token_kv", block_table, begin, count));
+  if (out.size() != static_cast<std::size_t>(count) * token_kv_bytes()) {
+    return make_error(ErrorCode::invalid_argument, "read_token_kv: buffer of " +
+                                                       std::to_string(out.size()) + " bytes for " +
+                                                       std::to_string(count) + " tokens");
+  }
+  if (count == 0) return ok_status();
+  AGENTRT_TRY(upload_token_table(block_table));
+  AGENTRT_TRY(buf_.seg_tokens.reserve(out.size()));
+  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
+                   geo_.block_size, geo_.head_dim},
+                  buf_.seg_table.get<std::int32_t>(),
+                  begin,
+                  count,
+                  buf_.seg_tokens.get()};
+  AGENTRT_CUDA_TRY(launch_gather_token_kv(dtype_, p, stream_));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(out.data(), buf_.seg_tokens.get(), out.size(),
+                                   cudaMemcpyDeviceToHost, stream_));
+  return synchronize();
+}
+
+Status CudaBackend::place_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                   std::span<const std::byte> in, std::int32_t source_begin) {
+  const std::size_t tkb = token_kv_bytes();
+  if (in.size() % tkb != 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      "place_token_kv: " + std::to_string(in.size()) +
+                          " bytes are not a whole number of tokens of " + std::to_string(tkb));
+  }
+  const auto count = static_cast<std::int64_t>(in.size() / tkb);
+  AGENTRT_TRY(check_token_range("place_token_kv", block_table, begin, count));
+  if (count == 0) return ok_status();
+  AGENTRT_TRY(upload_token_table(block_table));
+  AGENTRT_TRY(buf_.seg_tokens.reserve(in.size()));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.seg_tokens.get(), in.data(), in.size(),
+                                   cudaMemcpyHostToDevice, stream_));
+  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
+                   geo_.block_size, geo_.head_dim},
+                  buf_.seg_table.get<std::int32_t>(),
+                  begin,
+                  static_cast<int>(count),
+                  buf_.seg_tokens.get()};
+  AGENTRT_CUDA_TRY(
+      launch_place_token_kv(dtype_, p, w_.inv_freq.get<float>(), begin - source_begin, stream_));
+  // `in` may be freed once this returns: the copy above has left it (a pageable source is
+  // staged before cudaMemcpyAsync returns; a pinned one is not), so wait for the stream.
+  return synchronize();
+}
+
+Status CudaBackend::forward_kv_probe(const BatchPlan& plan, int layer) {
+  if (layer < 0 || layer >= config_.num_layers) {
+    return make_error(ErrorCode::invalid_argument, "forward_kv_probe: layer " +
+                                                       std::to_string(layer) + " is outside [0, " +
+                                                       std::to_string(config_.num_layers) + ")");
+  }
+  AGENTRT_TRY(check_plan(plan));
+  AGENTRT_TRY(lay_out_rows(plan));
+  AGENTRT_TRY(lay_out({}));
+  AGENTRT_CUDA_TRY(launch_embed(dtype_, w_.embed.get(), meta_.tokens,
+                                static_cast<int>(step_.tokens.size()), config_.hidden_size,
+                                buf_.x.get<float>(), stream_));
+  for (int l = 0; l < layer; ++l)
+    AGENTRT_TRY(run_layer(l));
+  return run_qkv(layer);
+}
+
+Status CudaBackend::token_kv_deviation(std::span<const std::int32_t> block_table,
+                                       std::int32_t begin, std::span<const std::byte> in,
+                                       std::int32_t source_begin, int layer, std::span<float> out) {
+  const std::size_t tkb = token_kv_bytes();
+  const auto count = static_cast<std::int64_t>(in.size() / tkb);
+  if (in.size() % tkb != 0 || out.size() != static_cast<std::size_t>(count) || layer < 0 ||
+      layer >= config_.num_layers) {
+    return make_error(ErrorCode::invalid_argument,
+                      "token_kv_deviation: " + std::to_string(in.size()) + " bytes, " +
+                          std::to_string(out.size()) + " outputs, layer " + std::to_string(layer));
+  }
+  AGENTRT_TRY(check_token_range("token_kv_deviation", block_table, begin, count));
+  if (count == 0) return ok_status();
+  AGENTRT_TRY(upload_token_table(block_table));
+  // Only the layer's slice of each token: [count][K|V][kv_head][head_dim].
+  const std::size_t slice = tkb / static_cast<std::size_t>(geo_.num_layers);
+  AGENTRT_TRY(buf_.seg_tokens.reserve(slice * static_cast<std::size_t>(count)));
+  AGENTRT_TRY(buf_.seg_out.reserve(out.size_bytes()));
+  AGENTRT_CUDA_TRY(cudaMemcpy2DAsync(
+      buf_.seg_tokens.get(), slice, in.data() + static_cast<std::size_t>(layer) * slice, tkb, slice,
+      static_cast<std::size_t>(count), cudaMemcpyHostToDevice, stream_));
+  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
+                   geo_.block_size, geo_.head_dim},
+                  buf_.seg_table.get<std::int32_t>(),
+                  begin,
+                  static_cast<int>(count),
+                  buf_.seg_tokens.get()};
+  AGENTRT_CUDA_TRY(launch_token_kv_deviation(dtype_, p, w_.inv_freq.get<float>(),
+                                             begin - source_begin, layer, buf_.seg_out.get<float>(),
+                                             stream_));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(out.data(), buf_.seg_out.get(), out.size_bytes(),
+                                   cudaMemcpyDeviceToHost, stream_));
+  return synchronize();
+}
+
+}  // namespace agentrt::kernels

@@ -1,0 +1,41 @@
+// Launchers of the token-granular KV kernels that KvReuse::blend uses on the CUDA backend
+// (issue 21): gathering a run of tokens' KV out of the paged pool, scattering it back at
+// other positions with the keys re-rotated, and the per-token deviation that CacheBlend
+// selects recomputed tokens by. Plain C++17, as ops.h.
+//
+// Token-major layout of the copies ("token KV"): for each token, [layer][K|V][kv_head]
+// [head_dim] in the pool's Dtype, the same order as the CPU backend's (in f32 there).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/ops.h"
+
+namespace agentrt::kernels {
+
+struct TokenKvParams {
+  KvLayout kv;
+  const std::int32_t* table = nullptr;  // the sequence's block table, on the device
+  int begin = 0;                        // first position
+  int count = 0;                        // tokens
+  void* tokens = nullptr;               // [count][layer][2][kv_head][head_dim] Dtype
+};
+
+// tokens <- the pool's KV at positions [begin, begin + count) of `table`.
+cudaError_t launch_gather_token_kv(Dtype dt, const TokenKvParams& p, cudaStream_t stream);
+
+// The pool at positions [begin, begin + count) <- tokens, each key rotated by `delta`
+// positions more (RoPE rotate_half layout, angle delta * inv_freq[i]); values copied.
+cudaError_t launch_place_token_kv(Dtype dt, const TokenKvParams& p, const float* inv_freq,
+                                  int delta, cudaStream_t stream);
+
+// out[i] = squared L2 distance between token i's layer-`layer` K (rotated by delta) and V in
+// `tokens` and those in the pool at position begin + i, summed over kv heads; f32.
+// Here `tokens` holds that layer's slice only: [count][K|V][kv_head][head_dim].
+// Deterministic (a fixed reduction order).
+cudaError_t launch_token_kv_deviation(Dtype dt, const TokenKvParams& p, const float* inv_freq,
+                                      int delta, int layer, float* out, cudaStream_t stream);
+
+}  // namespace agentrt::kernels
