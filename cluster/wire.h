@@ -232,8 +232,10 @@ typename Inspector::result_type inspect(Inspector& f, CompletionPart& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, KvShipment& x) {
-  return f(caf::meta::type_name("agentrt_KvShipment"), x.session, x.fingerprint, x.block_size,
-           x.tokens, x.first_block, x.blocks, x.last);
+  return f(caf::meta::type_name("agentrt_KvShipment"), capped<kMaxWireShortBytes>(x.session),
+           capped<kMaxWireShortBytes>(x.fingerprint), x.block_size,
+           capped_list<kMaxWireListItems>(x.tokens), x.first_block,
+           capped_list<kMaxWireListItems>(x.blocks), x.last);
 }
 
 // Registers every type above on a config (both ends must), and loads the middleman.
