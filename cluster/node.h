@@ -2,8 +2,11 @@
 // the coordinator (proving the shared secret, secret.h), then runs the workflow jobs the
 // coordinator routes to it on its own engine, sending back each step's and map item's
 // checkpoint as it finishes and the job's result at the end (wire.h). It sends a heartbeat
-// with its load every `heartbeat`. It does not send its engine's KV events yet (the KvManager
-// has no event hook; wire.h has the message and the coordinator applies it).
+// with its load every `heartbeat`. Its engines' KV events (blocks stored, evicted, pinned,
+// unpinned per tier, by chained key: EngineOptions::kv_events) go to the coordinator in
+// batches (KvEventMsg) with every heartbeat and before each job result, through a bounded
+// queue (node_kv_events.h: past its cap the oldest are dropped and a clear marker sent), so
+// the coordinator's KvIndex knows which prefixes the node holds.
 //
 // The node listens on nothing: it connects to the coordinator's published actor and hands
 // over its own actor in the first message, so the coordinator talks back on that connection.
