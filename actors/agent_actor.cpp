@@ -39,6 +39,9 @@ class Agent : public std::enable_shared_from_this<Agent> {
   void maybe_continue();
   void reprefill(std::vector<std::int32_t> prompt, const char* state,
                  std::shared_ptr<const sampling::Constraint> constraint = nullptr);
+  bool blends() const { return in_.spec.kv_reuse == KvReuse::blend; }
+  std::vector<PromptSegment> segments_of(std::span<const std::int32_t> tokens,
+                                         std::span<const std::string> texts) const;
   bool wants_json_turn() const;
   void json_turn();
   void finish(StopReason why);
@@ -56,6 +59,9 @@ class Agent : public std::enable_shared_from_this<Agent> {
   chat::Conversation conv_;
   std::optional<RequestId> req_;
   std::vector<std::int32_t> held_;  // the tokens the sequence holds (next_prompt needs them)
+  // Under kv_reuse blend: the marked text of the conversation so far, in prompt order (the
+  // first prompt's marks, then every tool result), for a reprefill's segments.
+  std::vector<std::string> marked_;
   std::optional<RequestId> stale_;  // a request ended by reprefill: its late batches are ignored
   bool cancel_pending_ = false;
   bool done_ = false;
@@ -184,6 +190,13 @@ std::optional<int> Agent::turn_max_tokens() const {
   return static_cast<int>(std::max<std::int64_t>(n, 1));
 }
 
+// Under blend: where `texts` lie in `tokens`, as segments for the engine.
+std::vector<PromptSegment> Agent::segments_of(std::span<const std::int32_t> tokens,
+                                              std::span<const std::string> texts) const {
+  if (!blends()) return {};
+  return text_segments(ctx().tokenizer, tokens, texts, in_.spec.min_segment_tokens);
+}
+
 void Agent::start() {
   auto first = render_first_prompt(ctx().chat_template, ctx().tokenizer,
                                    registry_of(in_.spec, *ctx().tools), in_.spec, in_.input);
@@ -191,6 +204,15 @@ void Agent::start() {
   conv_ = std::move(first->conversation);
   context_tokens_ = std::ssize(first->tokens);
   held_ = first->tokens;
+  if (blends()) {
+    const auto& sp = in_.spec;
+    for (const auto& r : sp.system_segments)
+      if (r.begin < r.end && r.end <= sp.system_prompt.size())
+        marked_.push_back(sp.system_prompt.substr(r.begin, r.end - r.begin));
+    for (const auto& r : sp.input_segments)
+      if (r.begin < r.end && r.end <= in_.input.size())
+        marked_.push_back(in_.input.substr(r.begin, r.end - r.begin));
+  }
   reset_turn();
   emit(ProgressKind::state, "generating");
   if (in_.adopt) return;  // the sampler's request streams to us
@@ -369,6 +391,7 @@ void Agent::maybe_continue() {
     ++res_.tool_errors;
     conv_.messages.push_back({chat::Role::tool, texts.back(), {}, {}, {}, {}});
   }
+  if (blends()) marked_.insert(marked_.end(), texts.begin(), texts.end());
   auto next =
       next_prompt(ctx().chat_template, ctx().tokenizer, conv_, held_, in_.spec.enable_thinking);
   if (!next.ok()) {
@@ -379,6 +402,7 @@ void Agent::maybe_continue() {
   ResumeMsg msg;
   msg.id = *req_;
   msg.appended = std::move(next->tokens);
+  msg.segments = segments_of(msg.appended, texts);  // tool results: blended, as quoted elsewhere
   held_.insert(held_.end(), msg.appended.begin(), msg.appended.end());
   context_tokens_ += turn_tokens_ + std::ssize(msg.appended);
   msg.max_tokens = turn_max_tokens();
@@ -444,6 +468,9 @@ void Agent::reprefill(std::vector<std::int32_t> prompt, const char* state,
   reset_turn();
   emit(ProgressKind::state, state);
   GenerateMsg msg;
+  msg.request.segments = segments_of(prompt, marked_);
+  msg.request.kv_reuse = in_.spec.kv_reuse;
+  msg.request.blend_recompute = in_.spec.blend_recompute;
   msg.request.prompt = std::move(prompt);
   msg.request.params = in_.spec.sampling;
   msg.request.params.max_tokens = *turn_max_tokens();

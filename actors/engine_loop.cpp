@@ -233,6 +233,7 @@ Status EngineLoop::resume(ResumeMsg msg) {
     options.set_constraint = true;
     options.constraint = std::move(*msg.constraint);
   }
+  options.segments = std::move(msg.segments);
   engine_->resume(msg.id, std::move(msg.appended), std::move(options));
   wake();
   return ok_status();
@@ -376,6 +377,7 @@ void EngineLoop::update_snapshot(const EngineStats& stats, double step_s, double
   std::lock_guard lock(mu_);
   snapshot_.kv = engine_->kv_metrics();
   snapshot_.engine = stats;
+  snapshot_.segments = engine_->segment_stats();
   snapshot_.step_seconds += step_s;
   snapshot_.loop_seconds += loop_s;
   snapshot_.active_requests = static_cast<int>(routes_.size());

@@ -59,6 +59,9 @@ struct ResumeMsg {
   // When set: the request's constraint from this turn on (null: none), e.g. an agent's
   // last turn constrained to JSON of its output schema (Engine::resume's set_constraint).
   std::optional<std::shared_ptr<const sampling::Constraint>> constraint{};
+  // Spans of `appended` (e.g. tool results) for a request under KvReuse::blend
+  // (ResumeOptions::segments).
+  std::vector<PromptSegment> segments{};
 };
 
 // The engine actor's answer to GenerateMsg: the request id, or why it was refused.

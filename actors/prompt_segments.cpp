@@ -143,4 +143,21 @@ std::vector<PromptSegment> token_spans(const tokenizer::Tokenizer& tok,
   return out;
 }
 
+std::vector<PromptSegment> text_segments(const tokenizer::Tokenizer& tok,
+                                         std::span<const std::int32_t> tokens,
+                                         std::span<const std::string> texts, int min_tokens) {
+  std::string text;
+  if (texts.empty() || !tok.decode_bytes(tokens, false, text).ok()) return {};
+  std::vector<TextSpan> ranges;
+  std::size_t from = 0;
+  for (const auto& t : texts) {
+    if (t.empty()) continue;
+    const std::size_t at = text.find(t, from);
+    if (at == std::string::npos) continue;
+    ranges.push_back({at, at + t.size()});
+    from = at + t.size();
+  }
+  return token_spans(tok, tokens, text, ranges, min_tokens);
+}
+
 }  // namespace agentrt::actors

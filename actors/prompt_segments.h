@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -57,5 +58,12 @@ std::vector<TextSpan> place_messages(std::string_view rendered,
 std::vector<PromptSegment> token_spans(const tokenizer::Tokenizer& tok,
                                        std::span<const std::int32_t> tokens, std::string_view text,
                                        std::span<const TextSpan> ranges, int min_tokens);
+
+// Token spans of `tokens` where each of `texts` (e.g. tool results appended on a resumed
+// turn) occurs in their decoding, as token_spans gives them: each text is searched after
+// the place of the last one found, and one not found there is skipped. Sorted, disjoint.
+std::vector<PromptSegment> text_segments(const tokenizer::Tokenizer& tok,
+                                         std::span<const std::int32_t> tokens,
+                                         std::span<const std::string> texts, int min_tokens);
 
 }  // namespace agentrt::actors

@@ -123,5 +123,33 @@ TEST(PromptSegments, OneValueGivesTheSameTokensInEveryContext) {
   EXPECT_GE(seen[0].size(), 10u);
 }
 
+// A resumed turn's appended tokens (tiny-calc's ChatML tool responses): each tool result
+// found in order, the same tokens as the result quoted in another prompt.
+TEST(PromptSegments, TextSegmentsFindToolResultsInAppendedTokens) {
+  const std::vector<std::string> results{
+      "The calculator service says the result is 20, checked twice",
+      "error: tool 'calc' timed out after 5000 ms",
+      "The calculator service says the result is 20, checked twice"};
+  auto suffix = tool_results_suffix(chat::Family::chatml_qwen, results, std::nullopt);
+  ASSERT_TRUE(suffix.ok());
+  const auto appended = tiny_calc().encode(*suffix, false);
+  const auto segs = text_segments(tiny_calc(), appended, results, 4);
+  ASSERT_EQ(segs.size(), 3u);
+  EXPECT_EQ(span_text(appended, segs[0]), " calculator service says the result is 20, checked");
+  EXPECT_EQ(span_text(appended, segs[2]), span_text(appended, segs[0]));
+  EXPECT_LT(segs[0].end, segs[1].begin);
+  EXPECT_LT(segs[1].end, segs[2].begin);
+  const std::string quoted = "The tool said: " + results[0] + "\nIs it right?";
+  const auto q = tiny_calc().encode(quoted, false);
+  const auto in_quote = text_segments(tiny_calc(), q, std::span(results).first(1), 4);
+  ASSERT_EQ(in_quote.size(), 1u);
+  EXPECT_TRUE(std::equal(q.begin() + in_quote[0].begin, q.begin() + in_quote[0].end,
+                         appended.begin() + segs[0].begin, appended.begin() + segs[0].end));
+  // Under the minimum, or not there: nothing.
+  EXPECT_TRUE(text_segments(tiny_calc(), appended, results, 100).empty());
+  const std::vector<std::string> absent{"nowhere in these tokens"};
+  EXPECT_TRUE(text_segments(tiny_calc(), appended, absent, 1).empty());
+}
+
 }  // namespace
 }  // namespace agentrt::actors

@@ -253,8 +253,9 @@ struct BestOfResult {
 };
 
 struct RuntimeMetrics {
-  kv::KvMetrics kv;    // snapshot after the engine's latest step
-  EngineStats engine;  // steps, prefilled / decoded tokens, preemptions
+  kv::KvMetrics kv;                // snapshot after the engine's latest step
+  EngineStats engine;              // steps, prefilled / decoded tokens, preemptions
+  kv::SegmentCacheStats segments;  // the segment cache (kv_reuse blend), same snapshot
   int kv_blocks = 0;
   int kv_available_blocks = 0;         // estimate: blocks not held by live turns or pins
   int active_requests = 0;             // admitted by the engine actor, not yet ended

@@ -81,8 +81,14 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
   if (!kv.ok()) return kv.error();
   e->kv_ = std::move(*kv);
   if (options.kv_events) e->kv_->set_event_listener(options.kv_events);
-  if (options.segment_cache_bytes > 0 && e->deps_.backend->token_kv_bytes() > 0)
-    e->segments_ = std::make_unique<kv::SegmentCache>(options.segment_cache_bytes, kv_fingerprint);
+  if (options.segment_cache_bytes > 0 && e->deps_.backend->token_kv_bytes() > 0) {
+    kv::SegmentStoreOptions store;
+    if (options.persist_segments) store.tier = e->deps_.persistent;
+    store.token_kv_bytes = e->deps_.backend->token_kv_bytes();
+    store.persist = options.persist;
+    e->segments_ =
+        std::make_unique<kv::SegmentCache>(options.segment_cache_bytes, kv_fingerprint, store);
+  }
   e->sched_ = std::make_unique<scheduler::Scheduler>(
       scheduler::SchedulerOptions{options.max_tokens_per_step, options.max_running,
                                   options.swap_preemption, options.order},
@@ -170,8 +176,9 @@ Status Engine::flush_persistent() {
   const std::int64_t errors_before = persister_->errors();
   kv_->persist_cached();
   persister_->drain();
+  const Status segments = segments_ ? segments_->flush() : ok_status();
   const std::int64_t failed = persister_->errors() - errors_before;
-  if (failed == 0) return ok_status();
+  if (failed == 0) return segments;
   return make_error(ErrorCode::io, "KV flush: " + std::to_string(failed) +
                                        " blocks failed to write to '" + persister_->tier()->name() +
                                        "'");
@@ -201,6 +208,7 @@ void Engine::start(RequestId id, EngineRequest req) {
   s->pause_on_finish = req.pause_on_finish;
   s->pause_only_at_stop = req.pause_only_at_stop;
   if (req.kv_reuse == KvReuse::blend && segments_) {
+    s->blends = true;
     for (const PromptSegment& g : req.segments)
       s->blend.push_back({g, false, nullptr, false});
     s->blend_recompute = req.blend_recompute.value_or(opt_.blend_recompute);
@@ -251,6 +259,10 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, const Resume
     valid = make_error(ErrorCode::invalid_argument,
                        "resume: max_tokens must be >= 1, got " + std::to_string(*max_tokens));
   }
+  if (valid.ok() && s.blends) {
+    valid = check_segments(options.segments, std::ssize(appended));
+    if (!valid.ok()) valid = valid.error().with_context("resume: appended");
+  }
   if (!valid.ok()) {
     events.push_back({s.id, EventKind::error, -1, 0.0f, std::nullopt, valid.error().message,
                       valid.error().code});
@@ -260,6 +272,11 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, const Resume
   if (options.set_constraint) {
     s.params.constraint = options.constraint;
     s.sampler.emplace(s.params, s.seed);  // its cursor follows the new constraint
+  }
+  const auto offset = static_cast<std::int32_t>(s.tokens.size());
+  if (s.blends) {  // e.g. a tool result: looked up when its first chunk is scheduled
+    for (const PromptSegment& g : options.segments)
+      s.blend.push_back({{offset + g.begin, offset + g.end}, false, nullptr, false});
   }
   s.tokens.insert(s.tokens.end(), appended.begin(), appended.end());
   s.turn_start = s.tokens.size();

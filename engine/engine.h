@@ -64,9 +64,14 @@ struct EngineOptions {
   // eos_token): a sampled one finishes a turn as they do, unless params.ignore_eos.
   std::vector<std::int32_t> extra_eos_ids;
   // Issue 21: EngineRequest::blend_recompute when a blend request leaves it unset, and the
-  // bytes the segment cache may hold (segment KV kept on the host, evicted LRU).
-  float blend_recompute = 0.15f;
+  // bytes the segment cache may hold (segment KV kept on the host, evicted LRU). 0.5: the
+  // smallest fraction whose accuracy loss was within noise on a 200-problem tiny-calc
+  // workflow (0.05-0.4 lost 2.5-3.5 points; docs/workflows.md, "Accuracy on a workflow").
+  float blend_recompute = 0.5f;
   std::size_t segment_cache_bytes = 64u << 20;
+  // With a persistent tier (EngineDeps::persistent): segments are written behind to it and
+  // read back on a RAM miss, so they survive a restart (kv::SegmentCache).
+  bool persist_segments = true;
   // Which segment tokens blend recomputes: true, those whose layer-1 K/V deviate most
   // (CacheBlend); false, the segment's first tokens (a baseline for measurements).
   bool blend_select_by_deviation = true;
@@ -120,6 +125,11 @@ struct ResumeOptions {
   // request's seed.
   bool set_constraint = false;
   std::shared_ptr<const sampling::Constraint> constraint{};
+  // Issue 21: spans of `appended` ([begin, end) indices into it, sorted, disjoint), e.g. a
+  // tool result, that a request added with KvReuse::blend may take from the segment cache,
+  // as EngineRequest::segments are for the prompt; ignored under exact. Bad spans end the
+  // request with an error event, as a bad token does.
+  std::vector<PromptSegment> segments{};
 };
 
 enum class EventKind { token, paused, cancelled, error };
@@ -193,9 +203,10 @@ class Engine {
   // command is queued.
   bool has_work();
   kv::KvMetrics kv_metrics() const { return kv_->metrics(); }
-  // Writes every cached full block that the persistent tier lacks and waits until the
-  // writer has stored them (shutdown). Errors: io when some writes failed (counted in
-  // kv_metrics().persist_errors). No-op without a persistent tier.
+  // Writes every cached full block that the persistent tier lacks, and the segments queued
+  // for it, and waits until the writers have stored them (shutdown). Errors: io when some
+  // writes failed (counted in kv_metrics().persist_errors, segment_stats().store_errors).
+  // No-op without a persistent tier.
   Status flush_persistent();
   EngineStats stats() const;
   // The segment cache's counters (KvReuse::blend); zeros when the backend cannot blend or

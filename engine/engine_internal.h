@@ -27,6 +27,7 @@ struct Engine::Seq {
     bool stored = false;                          // a miss, stored once computed
   };
   std::vector<BlendSegment> blend;  // empty unless kv_reuse is blend on a capable backend
+  bool blends = false;              // kv_reuse blend on a capable backend: resumes add segments
   float blend_recompute = 0.0f;
 };
 

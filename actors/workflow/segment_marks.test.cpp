@@ -144,6 +144,10 @@ TEST(SegmentMarks, TemplatedOutputsToolResultsAndMapItemsReachTheEngine) {
   }
   for (std::size_t i = 1; i < quote->segments.size(); ++i)
     EXPECT_LE(quote->segments[i - 1].end, quote->segments[i].begin);
+  // The tool result was a segment of solve's resumed turn, so its KV was in the segment
+  // cache when quote's prompt quoted it: the only segment any step could find there.
+  const auto segments = pool.all()[0]->metrics().segments;
+  EXPECT_GE(segments.hits, 1) << "lookups " << segments.lookups << ", inserts " << segments.inserts;
 
   for (const char* item : {"Tara has 9 cookies and Quinn has 4 more cookies than Tara.",
                            "Jack has twice as many marbles as Xena, who has 6 marbles."}) {

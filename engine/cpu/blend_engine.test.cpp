@@ -3,12 +3,15 @@
 // every token, exact ignores segments, blended blocks never serve an exact prefix match.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <initializer_list>
 #include <random>
 
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/test_model.h"
 #include "engine/engine.h"
+#include "engine/kv/memory_tier.h"
 
 namespace agentrt::cpu {
 namespace {
@@ -31,13 +34,24 @@ struct Outcome {
 };
 
 struct CpuRig {
-  explicit CpuRig(const testing::TestModel& m, EngineOptions opt = {}) {
+  explicit CpuRig(const testing::TestModel& m, EngineOptions opt = {},
+                  kv::KvTier* persistent = nullptr) {
     auto b = CpuBackend::create(m.config, m.weights, {128, 16, 1});
     EXPECT_TRUE(b.ok());
     backend = std::move(b).value();
-    auto e = Engine::create({backend.get(), &m.config, "test-model", nullptr, nullptr}, opt);
+    auto e = Engine::create({backend.get(), &m.config, "test-model", persistent, nullptr}, opt);
     EXPECT_TRUE(e.ok());
     engine = std::move(e).value();
+  }
+  std::vector<EngineEvent> drain() {
+    std::vector<EngineEvent> all;
+    while (engine->has_work()) {
+      auto ev = engine->step();
+      EXPECT_TRUE(ev.ok());
+      if (!ev.ok()) break;
+      all.insert(all.end(), ev->begin(), ev->end());
+    }
+    return all;
   }
   Outcome run(std::vector<std::int32_t> prompt, std::vector<PromptSegment> segments, KvReuse reuse,
               std::optional<float> fraction) {
@@ -186,6 +200,111 @@ TEST(Blend, ExactIgnoresSegments) {
   const auto s = rig.engine->segment_stats();
   EXPECT_EQ(s.lookups, 0);
   EXPECT_EQ(s.inserts, 0);
+}
+
+std::vector<std::int32_t> concat(std::initializer_list<std::vector<std::int32_t>> parts) {
+  std::vector<std::int32_t> out;
+  for (const auto& p : parts)
+    out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+// An agent's turn that pauses for its tool; the tool result comes back on the resume.
+RequestId paused_turn(CpuRig& rig, KvReuse reuse, float fraction) {
+  EngineRequest r;
+  r.prompt = random_tokens(21, 64, 11);
+  r.params.temperature = 0.0f;
+  r.params.max_tokens = 3;
+  r.params.ignore_eos = true;
+  r.kv_reuse = reuse;
+  r.blend_recompute = fraction;
+  r.pause_on_finish = std::chrono::seconds(60);
+  auto id = rig.engine->add_request(r);
+  EXPECT_TRUE(id.ok());
+  const auto events = rig.drain();
+  EXPECT_TRUE(!events.empty() && events.back().kind == EventKind::paused);
+  return id.ok() ? *id : 0;
+}
+
+// Segments appended on a resumed turn (tool results) are blended as the prompt's are: a
+// cached one is placed, a new one is stored once computed and found by the next prompt
+// that quotes it at another offset.
+TEST(Blend, ResumedTurnBlendsAppendedSegments) {
+  const auto m = model();
+  const Prompts p;
+  const auto fresh = random_tokens(30, 64, 12);  // a tool result no prompt had
+  const auto appended = concat({random_tokens(5, 64, 13), p.segment, random_tokens(6, 64, 14),
+                                fresh, random_tokens(2, 64, 15)});
+  ResumeOptions o;
+  o.segments = {{5, 45}, {51, 81}};
+  // The resumed turn's prefill, under exact (segments ignored) and under blend.
+  std::int64_t prefilled[2] = {0, 0};
+  CpuRig exact(*m), rig(*m);
+  for (CpuRig* r : {&exact, &rig}) {
+    const KvReuse reuse = r == &rig ? KvReuse::blend : KvReuse::exact;
+    (void)r->run(p.first, p.first_seg, reuse, 0.0f);
+    const RequestId id = paused_turn(*r, reuse, 0.0f);
+    const auto before = r->engine->stats().prefilled_tokens;
+    r->engine->resume(id, appended, o);
+    (void)r->drain();
+    prefilled[r == &rig] = r->engine->stats().prefilled_tokens - before;
+  }
+  EXPECT_EQ(exact.engine->segment_stats().lookups, 0);
+  auto s = rig.engine->segment_stats();
+  EXPECT_EQ(s.hits, 1);
+  EXPECT_EQ(s.tokens_reused, 40);
+  EXPECT_EQ(s.inserts, 2);                     // the fresh result, stored
+  EXPECT_EQ(prefilled[1], prefilled[0] - 40);  // placed, not computed
+  const auto quoted = concat({random_tokens(9, 64, 16), fresh, random_tokens(3, 64, 17)});
+  (void)rig.run(quoted, {{9, 39}}, KvReuse::blend, 0.0f);
+  s = rig.engine->segment_stats();
+  EXPECT_EQ(s.hits, 2);
+  EXPECT_EQ(s.tokens_reused, 70);
+}
+
+TEST(Blend, ResumeSegmentsOutsideTheAppendedTokensEndTheRequest) {
+  const auto m = model();
+  CpuRig rig(*m);
+  const RequestId id = paused_turn(rig, KvReuse::blend, 0.0f);
+  ResumeOptions o;
+  o.segments = {{2, 12}};
+  rig.engine->resume(id, random_tokens(10, 64, 3), o);
+  const auto events = rig.drain();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().kind, EventKind::error);
+  EXPECT_NE(events.back().message.find("resume: appended: segments[0] [2, 12)"), std::string::npos)
+      << events.back().message;
+}
+
+// The segment cache's persistent tier: a second engine over the same store (a restart)
+// places the segment the first one computed, exactly as a RAM hit would.
+TEST(Blend, SegmentsSurviveARestartThroughThePersistentTier) {
+  const auto m = model();
+  const Prompts p;
+  CpuRig ram(*m);
+  (void)ram.run(p.first, p.first_seg, KvReuse::blend, 0.0f);
+  const Outcome want = ram.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
+  kv::testing::MemoryTier tier;
+  {
+    CpuRig before(*m, {}, &tier);
+    (void)before.run(p.first, p.first_seg, KvReuse::blend, 0.0f);
+    ASSERT_TRUE(before.engine->flush_persistent().ok());
+    EXPECT_EQ(before.engine->segment_stats().store_written, 1);
+  }
+  CpuRig after(*m, {}, &tier);
+  const Outcome got = after.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
+  const auto s = after.engine->segment_stats();
+  EXPECT_EQ(s.store_hits, 1);
+  EXPECT_EQ(s.tokens_reused, 40);
+  EXPECT_EQ(got.tokens, want.tokens);
+  ASSERT_EQ(got.logprobs.size(), want.logprobs.size());
+  for (std::size_t i = 0; i < want.logprobs.size(); ++i)
+    EXPECT_EQ(got.logprobs[i], want.logprobs[i]) << i;
+  EngineOptions off;
+  off.persist_segments = false;
+  CpuRig without(*m, off, &tier);
+  (void)without.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
+  EXPECT_EQ(without.engine->segment_stats().hits, 0);
 }
 
 }  // namespace

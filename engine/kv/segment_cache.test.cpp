@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/kv/memory_tier.h"
+#include "engine/kv/segment_value.h"
+
 namespace agentrt::kv {
 namespace {
 
@@ -72,6 +75,112 @@ TEST(SegmentCache, ReplacingAnEntryKeepsTheByteCount) {
   cache.count_use(12, 3);
   EXPECT_EQ(cache.stats().tokens_reused, 12);
   EXPECT_EQ(cache.stats().tokens_recomputed, 3);
+}
+
+// The persistent tier: entries written behind survive the cache (a restart) and are read
+// back on a RAM miss; the test layout has kv_bytes / 4 bytes a token.
+SegmentStoreOptions store_of(testing::MemoryTier& tier) {
+  SegmentStoreOptions o;
+  o.tier = &tier;
+  o.token_kv_bytes = 25;
+  return o;
+}
+
+TEST(SegmentCache, EntriesSurviveARestartThroughThePersistentTier) {
+  for (const bool thread_safe : {true, false}) {
+    testing::MemoryTier tier(thread_safe);
+    const std::vector<std::int32_t> t{10, 11, 12, 13};
+    {
+      SegmentCache first(1 << 20, "m", store_of(tier));
+      ASSERT_TRUE(first.insert(entry(10, 4, 7, 100)));
+      ASSERT_TRUE(first.flush().ok());
+      EXPECT_EQ(first.stats().store_written, 1);
+      EXPECT_EQ(tier.size(), 1u);
+    }
+    SegmentCache other_model(1 << 20, "m2", store_of(tier));
+    EXPECT_EQ(other_model.find(t), nullptr);  // keyed by the fingerprint
+    SegmentCache again(1 << 20, "m", store_of(tier));
+    auto hit = again.find(t);
+    ASSERT_NE(hit, nullptr);
+    EXPECT_EQ(hit->position, 7);
+    EXPECT_EQ(hit->kv, entry(10, 4, 7, 100).kv);
+    const auto s = again.stats();
+    EXPECT_EQ(s.store_hits, 1);
+    EXPECT_EQ(s.hits, 1);
+    EXPECT_EQ(s.entries, 1);  // now in RAM: the next find does not read the tier
+    const auto gets = tier.gets();
+    EXPECT_NE(again.find(t), nullptr);
+    EXPECT_EQ(tier.gets(), gets);
+    EXPECT_EQ(again.stats().store_written, 0);  // nothing new to write
+  }
+}
+
+TEST(SegmentCache, ACorruptOrMismatchedStoredSegmentIsRefusedAndRecomputed) {
+  testing::MemoryTier tier(false);
+  const std::vector<std::int32_t> t{10, 11, 12, 13};
+  {
+    SegmentCache first(1 << 20, "m", store_of(tier));
+    ASSERT_TRUE(first.insert(entry(10, 4, 7, 100)));
+    ASSERT_TRUE(first.flush().ok());
+  }
+  SegmentCache probe(1 << 20, "m", store_of(tier));
+  const BlockKey k = probe.key(t);
+  auto value = tier.value(k);
+  ASSERT_TRUE(value.has_value());
+  (*value)[kSegmentHeaderBytes + 30] ^= std::byte{1};
+  ASSERT_TRUE(tier.put(k, *value).ok());
+  EXPECT_EQ(probe.find(t), nullptr);
+  auto s = probe.stats();
+  EXPECT_EQ(s.store_rejected, 1);
+  EXPECT_NE(s.last_store_error.find("bad checksum"), std::string::npos) << s.last_store_error;
+  EXPECT_NE(s.last_store_error.find(k.hex()), std::string::npos) << s.last_store_error;
+  EXPECT_FALSE(tier.value(k).has_value());  // erased: never read again
+  // The engine recomputes the segment and inserts it: written anew, served again.
+  ASSERT_TRUE(probe.insert(entry(10, 4, 7, 100)));
+  ASSERT_TRUE(probe.flush().ok());
+  SegmentCache later(1 << 20, "m", store_of(tier));
+  EXPECT_NE(later.find(t), nullptr);
+  // Another KV layout (token KV bytes) under the same key is refused too.
+  SegmentStoreOptions wide = store_of(tier);
+  wide.token_kv_bytes = 50;
+  SegmentCache other_layout(1 << 20, "m", wide);
+  EXPECT_EQ(other_layout.find(t), nullptr);
+  EXPECT_NE(other_layout.stats().last_store_error.find("layout has 50"), std::string::npos);
+}
+
+TEST(SegmentCache, TheTierRespectsTheRamCapAndReportsFailedWrites) {
+  testing::MemoryTier tier(false);
+  const std::size_t one = 100 + 4 * sizeof(std::int32_t);
+  {
+    SegmentCache first(1 << 20, "m", store_of(tier));
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE(first.insert(entry(10 * i, 4, 0, 100)));
+    ASSERT_TRUE(first.flush().ok());
+  }
+  // Room for two: the third read from the tier evicts the least recently used.
+  SegmentCache small(2 * one, "m", store_of(tier));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NE(small.find(std::vector<std::int32_t>{10 * i, 10 * i + 1, 10 * i + 2, 10 * i + 3}),
+              nullptr);
+  EXPECT_EQ(small.stats().entries, 2);
+  EXPECT_EQ(small.stats().evictions, 1);
+  EXPECT_LE(small.stats().bytes, static_cast<std::int64_t>(2 * one));
+  // Smaller than one entry: the tier is not even read.
+  SegmentCache tiny(one - 1, "m", store_of(tier));
+  const auto gets = tier.gets();
+  EXPECT_EQ(tiny.find(std::vector<std::int32_t>{0, 1, 2, 3}), nullptr);
+  EXPECT_EQ(tier.gets(), gets);
+  // A refused write is an error of flush(), counted, and never fails an insert.
+  tier.fail_writes(true);
+  SegmentCache failing(1 << 20, "m", store_of(tier));
+  EXPECT_TRUE(failing.insert(entry(50, 4, 0, 100)));
+  const Status flushed = failing.flush();
+  ASSERT_FALSE(flushed.ok());
+  EXPECT_NE(flushed.error().message.find("1 segments failed to write to 'memory'"),
+            std::string::npos)
+      << flushed.error().message;
+  EXPECT_EQ(failing.stats().store_errors, 1);
+  EXPECT_TRUE(failing.flush().ok());  // reported once
 }
 
 }  // namespace
