@@ -33,6 +33,7 @@ Status JobManager::launch_remote(Live& live) {
     job.checkpoints.emplace_back(
         key, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   job.hooks = run_hooks(id);
+  if (auto loaded = pool_.all(); loaded.size() == 1) job.keys_runtime = loaded.front();
   job.done = [this, id](actors::workflow::WorkflowOutcome outcome) {
     on_done(id, std::move(outcome));
   };

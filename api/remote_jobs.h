@@ -19,6 +19,10 @@ struct RemoteJob {
   std::string file;                                              // names the YAML in messages
   std::vector<std::pair<std::string, std::string>> inputs;       // resolved values, as text
   std::vector<std::pair<std::string, std::string>> checkpoints;  // the store's: key -> JSON
+  // A runtime of the model the job's prompts render for (the server's, when it serves one
+  // model): the cluster keys the job's first prompt with it (cluster/job_prefix.h) to route
+  // it by cached prefix. Null: routed without prefix keys.
+  const actors::Runtime* keys_runtime = nullptr;
   // step_done and unit_done are called as a local run calls them (each new checkpoint);
   // `done` exactly once, with outputs, steps and status (cancelled after cancel()).
   actors::workflow::RunHooks hooks;

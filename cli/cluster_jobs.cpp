@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "actors/workflow/checkpoint.h"
+#include "cluster/job_prefix.h"
 
 namespace agentrt::cli {
 namespace {
@@ -74,6 +75,14 @@ void ClusterJobs::start(api::RemoteJob job) {
   cj.workflow_file = std::move(job.file);
   cj.inputs = std::move(job.inputs);
   cj.checkpoints = std::move(job.checkpoints);
+  if (job.keys_runtime != nullptr) {  // a job that cannot be keyed is routed without keys
+    if (auto prefix = cluster::job_prefix(*job.keys_runtime, cj.workflow_yaml, cj.workflow_file,
+                                          cj.inputs);
+        prefix.ok()) {
+      cj.blocks = std::move(prefix->blocks);
+      cj.prompt_tokens = prefix->prompt_tokens;
+    }
+  }
   auto hooks = std::make_shared<wf::RunHooks>(std::move(job.hooks));
   cj.on_checkpoint = [hooks, id = job.id](const std::string& key, const std::string& text) {
     replay_checkpoint(*hooks, id, key, text);
