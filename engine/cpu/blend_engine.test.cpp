@@ -307,5 +307,38 @@ TEST(Blend, SegmentsSurviveARestartThroughThePersistentTier) {
   EXPECT_EQ(without.engine->segment_stats().hits, 0);
 }
 
+// Pins: a segment evicted while a request still places it (here by the request's own
+// earlier segment, stored mid-prefill) stays valid for that request, which holds the entry:
+// the result equals a run whose cache never evicts.
+TEST(Blend, ASegmentEvictedWhileInUseStaysValidForItsRequest) {
+  const auto m = model();
+  const Prompts p;
+  const auto other = random_tokens(40, 64, 21);
+  // Chunks of 16: the one holding [32, 48) ends `other` (stored after that step) and starts
+  // p.segment (placed from the cache over this chunk and the next three).
+  const auto prompt =
+      concat({random_tokens(5, 64, 22), other, p.segment, random_tokens(3, 64, 23)});
+  const std::vector<PromptSegment> segs{{5, 45}, {45, 85}};
+  EngineOptions big, small;
+  big.max_tokens_per_step = small.max_tokens_per_step = 16;
+  CpuRig probe(*m);
+  small.segment_cache_bytes = 40 * (probe.backend->token_kv_bytes() + sizeof(std::int32_t));
+  CpuRig roomy(*m, big), tight(*m, small);
+  Outcome out[2];
+  for (CpuRig* r : {&roomy, &tight}) {
+    (void)r->run(p.first, p.first_seg, KvReuse::blend, 0.0f);
+    out[r == &tight] = r->run(prompt, segs, KvReuse::blend, 0.0f);
+  }
+  const auto s = tight.engine->segment_stats();
+  EXPECT_EQ(s.evictions, 1);  // p.segment, by `other`
+  EXPECT_EQ(s.tokens_reused, 40);
+  EXPECT_EQ(s.entries, 1);
+  EXPECT_EQ(roomy.engine->segment_stats().tokens_reused, 40);
+  EXPECT_EQ(out[1].tokens, out[0].tokens);
+  ASSERT_EQ(out[1].logprobs.size(), out[0].logprobs.size());
+  for (std::size_t i = 0; i < out[0].logprobs.size(); ++i)
+    EXPECT_EQ(out[1].logprobs[i], out[0].logprobs[i]) << i;
+}
+
 }  // namespace
 }  // namespace agentrt::cpu
