@@ -359,5 +359,45 @@ TEST(ClusterOpenAi, APausedSessionContinuesOnAnotherNodeWithItsKvAfterItsNodeDra
   EXPECT_GT(cached, prompt / 2) << turn2.body.dump();
 }
 
+// A node that stops after the reply began: the stream cannot move; once the coordinator
+// declares the node dead (missed heartbeats) the stream ends with a node_lost error event
+// and [DONE], and the connection closes.
+TEST(ClusterOpenAi, AStreamWhoseNodeDiesMidReplyEndsWithAnErrorEvent) {
+  Cluster cl("cluster_openai_lost", "least_loaded");
+  ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
+  Child* n1 = cl.node("n1", 1);
+  ASSERT_NE(n1, nullptr) << read_text(cl.dir + "/n1.log");
+  const json req = {{"model", "tiny-calc"},
+                    {"prompt", "Ian has 7 cups."},
+                    {"max_tokens", 3000},
+                    {"ignore_eos", true},
+                    {"stream", true}};
+  httplib::Client c("127.0.0.1", cl.http_port);
+  c.set_read_timeout(60, 0);
+  std::string body;
+  bool stopped = false;
+  httplib::Request hr;
+  hr.method = "POST";
+  hr.path = "/v1/completions";
+  hr.body = req.dump();
+  hr.set_header("Content-Type", "application/json");
+  hr.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+    body.append(data, n);
+    if (!stopped && body.find("data: {") != std::string::npos) {
+      ::kill(n1->pid, SIGSTOP);  // the reply has begun
+      stopped = true;
+    }
+    return true;
+  };
+  httplib::Response res;
+  httplib::Error err = httplib::Error::Success;
+  const bool ended = c.send(hr, res, err);
+  ASSERT_TRUE(stopped) << body;
+  ASSERT_TRUE(ended) << "the stream did not end: " << httplib::to_string(err);
+  EXPECT_NE(body.find("\"code\":\"node_lost\""), std::string::npos) << body.substr(0, 2000);
+  EXPECT_EQ(body.rfind("data: [DONE]"), body.size() - std::string("data: [DONE]\n\n").size());
+  EXPECT_FALSE(wait_for(cl.serve_log, "node 1 'n1' is dead", 1s).empty());
+}
+
 }  // namespace
 }  // namespace agentrt::cluster
