@@ -76,8 +76,8 @@ void ClusterJobs::start(api::RemoteJob job) {
   cj.inputs = std::move(job.inputs);
   cj.checkpoints = std::move(job.checkpoints);
   if (job.keys_runtime != nullptr) {  // a job that cannot be keyed is routed without keys
-    if (auto prefix = cluster::job_prefix(*job.keys_runtime, cj.workflow_yaml, cj.workflow_file,
-                                          cj.inputs);
+    if (auto prefix =
+            cluster::job_prefix(*job.keys_runtime, cj.workflow_yaml, cj.workflow_file, cj.inputs);
         prefix.ok()) {
       cj.blocks = std::move(prefix->blocks);
       cj.prompt_tokens = prefix->prompt_tokens;
