@@ -10,6 +10,7 @@
 //
 //   cuda_blend_bench [--shape llama-3.1-8b] [--agents 5] [--rounds 10] [--prompt 1024]
 //                    [--context 512] [--system 320] [--output 512] [--fractions 0.05,0.15]
+//                    [--instruction-base 32] [--instruction-step 16]
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -34,6 +35,8 @@ struct Args {
   int context = 512;
   int system = 320;
   int output = 512;
+  int instruction_base = 32;  // agent i's instruction: base + step * i tokens
+  int instruction_step = 16;
   std::vector<float> fractions{0.05f, 0.15f};
   int tokens_per_step = 8192;
 };
@@ -50,6 +53,81 @@ std::vector<std::int32_t> random_tokens(std::mt19937_64& rng, int n, int vocab) 
   return t;
 }
 
+// Forwards to the CUDA backend and adds up the host time of each call (every segment-KV
+// call synchronizes, and so do forward() and forward_sample()).
+class TimedBackend final : public Backend {
+ public:
+  explicit TimedBackend(kernels::CudaBackend& b) : b_(b) {}
+  std::map<std::string, double> seconds;
+
+  std::string name() const override { return b_.name(); }
+  std::string kv_layout() const override { return b_.kv_layout(); }
+  const KvGeometry& kv_geometry() const override { return b_.kv_geometry(); }
+  Status forward(const BatchPlan& plan, Logits& out) override {
+    return timed("forward (blended steps)", [&] { return b_.forward(plan, out); });
+  }
+  bool samples_on_device() const override { return b_.samples_on_device(); }
+  bool masks_on_device() const override { return b_.masks_on_device(); }
+  Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                        const DeviceTokenMasks& masks, bool want_logprobs,
+                        std::vector<DeviceSample>& out) override {
+    return timed("forward_sample",
+                 [&] { return b_.forward_sample(plan, params, masks, want_logprobs, out); });
+  }
+  Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> p) override {
+    return b_.copy_blocks(p);
+  }
+  std::size_t block_bytes() const override { return b_.block_bytes(); }
+  Status read_block(std::int32_t id, std::span<std::byte> out) override {
+    return b_.read_block(id, out);
+  }
+  Status write_block(std::int32_t id, std::span<const std::byte> in) override {
+    return b_.write_block(id, in);
+  }
+  std::size_t token_kv_bytes() const override { return b_.token_kv_bytes(); }
+  Status read_token_kv(std::span<const std::int32_t> t, std::int32_t begin, std::int32_t count,
+                       std::span<std::byte> out) override {
+    return timed("read_token_kv", [&] { return b_.read_token_kv(t, begin, count, out); });
+  }
+  Status place_token_kv(std::span<const std::int32_t> t, std::int32_t begin,
+                        std::span<const std::byte> in, std::int32_t source) override {
+    return timed("place_token_kv", [&] { return b_.place_token_kv(t, begin, in, source); });
+  }
+  Status read_segment_kv(std::uint64_t id, std::span<const std::int32_t> t, std::int32_t begin,
+                         std::int32_t count, std::span<std::byte> out) override {
+    return timed("read_segment_kv", [&] { return b_.read_segment_kv(id, t, begin, count, out); });
+  }
+  Status place_segment_kv(std::uint64_t id, std::span<const std::int32_t> t, std::int32_t begin,
+                          std::span<const std::byte> in, std::int32_t source) override {
+    return timed("place_segment_kv", [&]() -> Status {
+      AGENTRT_TRY(b_.place_segment_kv(id, t, begin, in, source));
+      return b_.synchronize();
+    });
+  }
+  Status forward_kv_probe(const BatchPlan& plan, int layer) override {
+    return timed("forward_kv_probe", [&]() -> Status {
+      AGENTRT_TRY(b_.forward_kv_probe(plan, layer));
+      return b_.synchronize();
+    });
+  }
+  Status token_kv_deviation(std::span<const std::int32_t> t, std::int32_t begin,
+                            std::span<const std::byte> in, std::int32_t source, int layer,
+                            std::span<float> out) override {
+    return timed("token_kv_deviation",
+                 [&] { return b_.token_kv_deviation(t, begin, in, source, layer, out); });
+  }
+
+ private:
+  template <class F>
+  Status timed(const char* what, F&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Status st = f();
+    seconds[what] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return st;
+  }
+  kernels::CudaBackend& b_;
+};
+
 struct Mode {
   std::string name;
   bool prefix_reuse;
@@ -62,6 +140,7 @@ struct ModeResult {
   double reused = 0;   // share of their prompt tokens served from cache
   double seconds = 0;  // wall time of the mode's rounds
   std::int64_t prefilled = 0;
+  std::map<std::string, double> calls;  // backend host seconds by call, timed rounds only
 };
 
 // One request per agent of `prompts`, queued at once; steps until all finish. Returns each
@@ -114,7 +193,8 @@ ModeResult run_mode(const model::ModelConfig& cfg, const Args& a, const Mode& m)
   eo.max_running = 64;
   eo.prefix_reuse = m.prefix_reuse;
   eo.segment_cache_bytes = std::size_t{8} << 30;
-  EngineDeps deps{backend->get(), &cfg, "random-" + a.shape, nullptr, nullptr};
+  TimedBackend timed(**backend);
+  EngineDeps deps{&timed, &cfg, "random-" + a.shape, nullptr, nullptr};
   auto engine = Engine::create(deps, eo);
   if (!engine.ok()) fail(engine.error());
   std::mt19937_64 rng(7);
@@ -130,7 +210,7 @@ ModeResult run_mode(const model::ModelConfig& cfg, const Args& a, const Mode& m)
     std::vector<std::int32_t> at;
     for (int agent = 0; agent < a.agents; ++agent) {
       auto p = system;
-      const int own = 32 + 16 * agent;
+      const int own = a.instruction_base + a.instruction_step * agent;
       const auto instruction = random_tokens(rng, own, cfg.vocab_size);
       p.insert(p.end(), instruction.begin(), instruction.end());
       at.push_back(static_cast<std::int32_t>(p.size()));
@@ -144,8 +224,13 @@ ModeResult run_mode(const model::ModelConfig& cfg, const Args& a, const Mode& m)
     run_agents(**engine, {prompts[0]}, {at[0]}, a, m, 1);
     prompts.erase(prompts.begin());
     at.erase(at.begin());
+    const auto calls_before = timed.seconds;
     const auto out = run_agents(**engine, prompts, at, a, m, a.output);
     if (round < 0) continue;
+    for (const auto& [k, v] : timed.seconds) {
+      const auto it = calls_before.find(k);
+      res.calls[k] += v - (it == calls_before.end() ? 0.0 : it->second);
+    }
     for (std::size_t i = 0; i < out.size(); ++i) {
       ttft += out[i].first;
       reused += static_cast<double>(out[i].second);
@@ -153,8 +238,8 @@ ModeResult run_mode(const model::ModelConfig& cfg, const Args& a, const Mode& m)
     }
   }
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double timed = static_cast<double>(a.rounds) * (a.agents - 1);
-  res.ttft_ms = 1e3 * ttft / timed;
+  const double agents_timed = static_cast<double>(a.rounds) * (a.agents - 1);
+  res.ttft_ms = 1e3 * ttft / agents_timed;
   res.reused = reused / total;
   res.prefilled = (*engine)->stats().prefilled_tokens - before;
   return res;
@@ -174,11 +259,12 @@ int run(const Args& a) {
   const std::string device = devices.ok() && !devices->empty() ? (*devices)[0].name : "?";
   std::printf(
       "KVCOMM shape on %s, %s (random weights, bf16): %d agents, %d-token prompts (%d-token "
-      "common system prompt, instructions of 32-%d tokens, a %d-token shared context, the rest "
+      "common system prompt, instructions of %d-%d tokens, a %d-token shared context, the rest "
       "a query), %d output tokens, %d rounds; agents 1-%d queued together after agent 0 "
       "computed the context\n",
-      device.c_str(), a.shape.c_str(), a.agents, a.prompt, a.system, 32 + 16 * (a.agents - 1),
-      a.context, a.output, a.rounds, a.agents - 1);
+      device.c_str(), a.shape.c_str(), a.agents, a.prompt, a.system, a.instruction_base,
+      a.instruction_base + a.instruction_step * (a.agents - 1), a.context, a.output, a.rounds,
+      a.agents - 1);
   std::printf(
       "| mode | prompt tokens reused | mean TTFT ms | vs exact prefix | vs full recompute | "
       "tokens prefilled | wall s |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -190,6 +276,11 @@ int run(const Args& a) {
     std::printf("| %s | %.1f%% | %.2f | %.2fx | %.2fx | %lld | %.1f |\n", m.name.c_str(),
                 100.0 * r.reused, r.ttft_ms, exact > 0 ? exact / r.ttft_ms : 0.0, full / r.ttft_ms,
                 static_cast<long long>(r.prefilled), r.seconds);
+    std::string calls;
+    for (const auto& [k, v] : r.calls)
+      calls += " " + k + " " + std::to_string(1e3 * v / a.rounds).substr(0, 6) + " ms;";
+    std::fprintf(stderr, "  %s, backend host time per round (agents 1-%d):%s\n", m.name.c_str(),
+                 a.agents - 1, calls.c_str());
     std::fflush(stdout);
   }
   return 0;
@@ -209,6 +300,10 @@ int main(int argc, char** argv) {
   app.add_option("--context", a.context, "shared context tokens")->check(CLI::Range(16, 16384));
   app.add_option("--system", a.system, "common system prompt tokens")->check(CLI::Range(0, 16384));
   app.add_option("--output", a.output, "output tokens per agent")->check(CLI::Range(1, 8192));
+  app.add_option("--instruction-base", a.instruction_base, "agent 0's instruction tokens")
+      ->check(CLI::Range(1, 16384));
+  app.add_option("--instruction-step", a.instruction_step, "instruction tokens added per agent")
+      ->check(CLI::Range(0, 4096));
   app.add_option("--fractions", a.fractions, "blend recompute fractions")->delimiter(',');
   app.add_option("--tokens-per-step", a.tokens_per_step, "Engine max_tokens_per_step");
   CLI11_PARSE(app, argc, argv);

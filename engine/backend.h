@@ -154,6 +154,21 @@ class Backend {
     (void)plan, (void)layer;
     return make_error(ErrorCode::unsupported, name() + ": forward_kv_probe is not supported");
   }
+  // read_token_kv() and place_token_kv() of a segment named by `id`: ids are unique for the
+  // process's life and always name the same bytes, so a backend may keep a copy under one
+  // (CUDA: on the device, which spares the upload when the segment is placed). 0 names
+  // nothing. Defaults: read_token_kv() and place_token_kv().
+  virtual Status read_segment_kv(std::uint64_t id, std::span<const std::int32_t> block_table,
+                                 std::int32_t begin, std::int32_t count, std::span<std::byte> out) {
+    (void)id;
+    return read_token_kv(block_table, begin, count, out);
+  }
+  virtual Status place_segment_kv(std::uint64_t id, std::span<const std::int32_t> block_table,
+                                  std::int32_t begin, std::span<const std::byte> in,
+                                  std::int32_t source_begin) {
+    (void)id;
+    return place_token_kv(block_table, begin, in, source_begin);
+  }
   // For each token of `in` (as place_token_kv() takes it), the squared L2 distance between
   // its layer-`layer` K (re-rotated to its new position) and V and those now at positions
   // begin, ... of `block_table`: out[i], one per token. Errors as read_token_kv().

@@ -72,7 +72,10 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
   for (const Part& p : parts) {
     const auto& ch = plan.chunks[p.chunk];
     const auto& table = batch.seqs[p.chunk].block_table;
-    AGENTRT_TRY(be.place_token_kv(table, static_cast<std::int32_t>(p.lo), kv_of(p), source_of(p)));
+    // A part of a segment is named only when it is the whole segment (the id names all of it).
+    const std::uint64_t id = p.lo == p.span.begin && p.hi == p.span.end ? p.hit->id : 0;
+    AGENTRT_TRY(
+        be.place_segment_kv(id, table, static_cast<std::int32_t>(p.lo), kv_of(p), source_of(p)));
     auto& c = compute[p.chunk];
     if (c.empty()) c.assign(static_cast<std::size_t>(ch.count), 1);
     std::fill(c.begin() + (p.lo - ch.start), c.begin() + (p.hi - ch.start), 0);
@@ -183,8 +186,10 @@ void Engine::store_segments(const scheduler::StepSchedule& plan) {
       kv::SegmentEntry e;
       e.tokens.assign(s.tokens.begin() + g.span.begin, s.tokens.begin() + g.span.end);
       e.position = g.span.begin;
+      e.id = kv::next_segment_id();
       e.kv.resize(static_cast<std::size_t>(n) * tkb);
-      if (deps_.backend->read_token_kv(kv_->block_table(ch.seq), g.span.begin, n, e.kv).ok())
+      if (deps_.backend->read_segment_kv(e.id, kv_->block_table(ch.seq), g.span.begin, n, e.kv)
+              .ok())
         segments_->insert(std::move(e));
     }
   }

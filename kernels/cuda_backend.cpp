@@ -35,7 +35,10 @@ Status check_options(const model::ModelConfig& c, const CudaBackendOptions& o) {
 }  // namespace
 
 CudaBackend::CudaBackend(const model::ModelConfig& config, const CudaBackendOptions& options)
-    : config_(config), options_(options), dtype_(options.dtype) {
+    : config_(config),
+      options_(options),
+      dtype_(options.dtype),
+      seg_cache_(options.segment_device_bytes) {
   geo_.num_blocks = options.num_blocks;
   geo_.block_size = options.block_size;
   geo_.num_layers = config.num_layers;

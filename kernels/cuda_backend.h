@@ -19,6 +19,7 @@
 #include "engine/model/model.h"
 #include "kernels/attention.h"
 #include "kernels/device_buffer.h"
+#include "kernels/device_segment_cache.h"
 #include "kernels/gemm.h"
 #include "kernels/kernel_timer.h"
 #include "kernels/ops.h"
@@ -40,6 +41,10 @@ struct CudaBackendOptions {
   // or more in consecutive rows, read the shared prefix once per step (cascade decode,
   // find_shared_prefixes), with decode_graphs too (a graph per list shape).
   bool cascade_decode = true;
+  // Device copies of segment KV for KvReuse::blend (read_segment_kv, place_segment_kv), at
+  // most this many bytes, allocated as segments are stored or placed; 0: none (every
+  // placement uploads from the host).
+  std::size_t segment_device_bytes = std::size_t{1} << 30;
 };
 
 class CudaBackend final : public Backend {
@@ -152,6 +157,13 @@ class CudaBackend final : public Backend {
                        std::int32_t count, std::span<std::byte> out) override;
   Status place_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
                         std::span<const std::byte> in, std::int32_t source_begin) override;
+  // Keep the segment's copy on the device (DeviceSegmentCache, segment_device_bytes).
+  Status read_segment_kv(std::uint64_t id, std::span<const std::int32_t> block_table,
+                         std::int32_t begin, std::int32_t count, std::span<std::byte> out) override;
+  Status place_segment_kv(std::uint64_t id, std::span<const std::int32_t> block_table,
+                          std::int32_t begin, std::span<const std::byte> in,
+                          std::int32_t source_begin) override;
+  const DeviceSegmentCache& segment_device_cache() const { return seg_cache_; }
   Status forward_kv_probe(const BatchPlan& plan, int layer) override;
   Status token_kv_deviation(std::span<const std::int32_t> block_table, std::int32_t begin,
                             std::span<const std::byte> in, std::int32_t source_begin, int layer,
@@ -229,6 +241,13 @@ class CudaBackend final : public Backend {
   Status check_token_range(const char* what, std::span<const std::int32_t> block_table,
                            std::int32_t begin, std::int64_t count) const;
   Status upload_token_table(std::span<const std::int32_t> block_table);
+  // Checks `bytes` of token KV for [begin, ...) of the table: the token count, or an error.
+  Result<std::int64_t> check_token_bytes(const char* what,
+                                         std::span<const std::int32_t> block_table,
+                                         std::int32_t begin, std::size_t bytes) const;
+  // The placement kernel from token KV already on the device (the table uploaded).
+  Status place_from_device(std::int32_t begin, std::int64_t count, const void* tokens,
+                           std::int32_t source_begin);
   AttentionParams attention_params(int layer) const;
 
   model::ModelConfig config_;
@@ -256,6 +275,7 @@ class CudaBackend final : public Backend {
   std::int64_t graph_replays_ = 0;
   std::int64_t cascade_steps_ = 0;
   KernelTimer timer_;
+  DeviceSegmentCache seg_cache_;
   // Device pointers into buf_.meta for the current step.
   struct MetaPtrs {
     const std::int32_t *tokens, *positions, *row_block, *row_chunk, *logit_rows, *tables;

@@ -278,6 +278,9 @@ TEST(CudaBlend, EngineRequestsMatchTheCpuBackend) {
       const std::string where =
           "fraction " + std::to_string(fraction) + ", step " + std::to_string(step_tokens);
       EXPECT_EQ(sg.hits, 1) << where;
+      // The stored segment's copy stayed on the device, and the placement used it.
+      EXPECT_EQ(static_cast<CudaBackend&>(*g->backend).segment_device_cache().entries(), 1u)
+          << where;
       EXPECT_EQ(sg.tokens_reused, sc.tokens_reused) << where;
       EXPECT_EQ(sg.tokens_recomputed, sc.tokens_recomputed) << where;
       for (std::size_t i = 0; i < 2; ++i) {
@@ -289,6 +292,23 @@ TEST(CudaBlend, EngineRequestsMatchTheCpuBackend) {
       }
     }
   }
+}
+
+TEST(DeviceSegmentCache, KeepsCopiesByIdWithinItsCapLeastRecentlyUsedFirst) {
+  AGENTRT_REQUIRE_CUDA_DEVICE();
+  DeviceSegmentCache cache(1000);
+  EXPECT_EQ(cache.insert(0, 10), nullptr);  // id 0 names nothing
+  EXPECT_EQ(cache.insert(1, 1001), nullptr);
+  void* a = cache.insert(1, 400);
+  void* b = cache.insert(2, 400);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(cache.find(1, 400), a);  // 1 is now the most recently used
+  EXPECT_EQ(cache.find(1, 399), nullptr);
+  ASSERT_NE(cache.insert(3, 400), nullptr);  // evicts 2
+  EXPECT_EQ(cache.find(2, 400), nullptr);
+  EXPECT_EQ(cache.find(1, 400), a);
+  EXPECT_EQ(cache.bytes(), 800u);
+  EXPECT_EQ(cache.entries(), 2u);
 }
 
 }  // namespace

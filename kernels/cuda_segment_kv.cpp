@@ -69,32 +69,89 @@ Status CudaBackend::read_token_kv(std::span<const std::int32_t> block_table, std
   return synchronize();
 }
 
-Status CudaBackend::place_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
-                                   std::span<const std::byte> in, std::int32_t source_begin) {
+Status CudaBackend::read_segment_kv(std::uint64_t id, std::span<const std::int32_t> block_table,
+                                    std::int32_t begin, std::int32_t count,
+                                    std::span<std::byte> out) {
+  AGENTRT_TRY(check_token_range("read_segment_kv", block_table, begin, count));
+  if (out.size() != static_cast<std::size_t>(count) * token_kv_bytes()) {
+    return make_error(ErrorCode::invalid_argument, "read_segment_kv: buffer of " +
+                                                       std::to_string(out.size()) + " bytes for " +
+                                                       std::to_string(count) + " tokens");
+  }
+  void* copy = count == 0 ? nullptr : seg_cache_.insert(id, out.size());
+  if (copy == nullptr) return read_token_kv(block_table, begin, count, out);
+  AGENTRT_TRY(upload_token_table(block_table));
+  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
+                   geo_.block_size, geo_.head_dim},
+                  buf_.seg_table.get<std::int32_t>(),
+                  begin,
+                  count,
+                  copy};
+  AGENTRT_CUDA_TRY(launch_gather_token_kv(dtype_, p, stream_));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(out.data(), copy, out.size(), cudaMemcpyDeviceToHost, stream_));
+  return synchronize();
+}
+
+Result<std::int64_t> CudaBackend::check_token_bytes(const char* what,
+                                                    std::span<const std::int32_t> block_table,
+                                                    std::int32_t begin, std::size_t bytes) const {
   const std::size_t tkb = token_kv_bytes();
-  if (in.size() % tkb != 0) {
+  if (bytes % tkb != 0) {
     return make_error(ErrorCode::invalid_argument,
-                      "place_token_kv: " + std::to_string(in.size()) +
+                      std::string(what) + ": " + std::to_string(bytes) +
                           " bytes are not a whole number of tokens of " + std::to_string(tkb));
   }
-  const auto count = static_cast<std::int64_t>(in.size() / tkb);
-  AGENTRT_TRY(check_token_range("place_token_kv", block_table, begin, count));
-  if (count == 0) return ok_status();
-  AGENTRT_TRY(upload_token_table(block_table));
-  AGENTRT_TRY(buf_.seg_tokens.reserve(in.size()));
-  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.seg_tokens.get(), in.data(), in.size(),
-                                   cudaMemcpyHostToDevice, stream_));
+  const auto count = static_cast<std::int64_t>(bytes / tkb);
+  AGENTRT_TRY(check_token_range(what, block_table, begin, count));
+  return count;
+}
+
+Status CudaBackend::place_from_device(std::int32_t begin, std::int64_t count, const void* tokens,
+                                      std::int32_t source_begin) {
   TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
                    geo_.block_size, geo_.head_dim},
                   buf_.seg_table.get<std::int32_t>(),
                   begin,
                   static_cast<int>(count),
-                  buf_.seg_tokens.get()};
+                  const_cast<void*>(tokens)};
   AGENTRT_CUDA_TRY(
       launch_place_token_kv(dtype_, p, w_.inv_freq.get<float>(), begin - source_begin, stream_));
+  return ok_status();
+}
+
+Status CudaBackend::place_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                   std::span<const std::byte> in, std::int32_t source_begin) {
+  auto counted = check_token_bytes("place_token_kv", block_table, begin, in.size());
+  if (!counted.ok()) return counted.error();
+  const std::int64_t count = *counted;
+  if (count == 0) return ok_status();
+  AGENTRT_TRY(upload_token_table(block_table));
+  AGENTRT_TRY(buf_.seg_tokens.reserve(in.size()));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.seg_tokens.get(), in.data(), in.size(),
+                                   cudaMemcpyHostToDevice, stream_));
+  AGENTRT_TRY(place_from_device(begin, count, buf_.seg_tokens.get(), source_begin));
   // `in` may be freed once this returns: the copy above has left it (a pageable source is
   // staged before cudaMemcpyAsync returns; a pinned one is not), so wait for the stream.
   return synchronize();
+}
+
+Status CudaBackend::place_segment_kv(std::uint64_t id, std::span<const std::int32_t> block_table,
+                                     std::int32_t begin, std::span<const std::byte> in,
+                                     std::int32_t source_begin) {
+  auto counted = check_token_bytes("place_segment_kv", block_table, begin, in.size());
+  if (!counted.ok()) return counted.error();
+  const std::int64_t count = *counted;
+  if (count == 0) return ok_status();
+  const void* copy = seg_cache_.find(id, in.size());
+  if (copy == nullptr) {
+    void* room = seg_cache_.insert(id, in.size());
+    if (room == nullptr) return place_token_kv(block_table, begin, in, source_begin);
+    AGENTRT_CUDA_TRY(cudaMemcpyAsync(room, in.data(), in.size(), cudaMemcpyHostToDevice, stream_));
+    AGENTRT_TRY(synchronize());  // `in` may be freed once this returns
+    copy = room;
+  }
+  AGENTRT_TRY(upload_token_table(block_table));
+  return place_from_device(begin, count, copy, source_begin);
 }
 
 Status CudaBackend::forward_kv_probe(const BatchPlan& plan, int layer) {

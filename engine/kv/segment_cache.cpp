@@ -60,6 +60,7 @@ std::shared_ptr<const SegmentEntry> SegmentCache::load(const BlockKey& k,
     store_.tier->erase(k).permit_unchecked();  // the recomputed segment is written anew
     return nullptr;
   }
+  entry->id = next_segment_id();  // a new copy in this process: a new name for it
   auto kept = keep(k, std::move(*entry));
   if (kept) {
     ++stats_.hits;
