@@ -83,7 +83,10 @@ TEST_F(Bf16ActivationsGolden, LogitsWithinTheStatedTolerance) {
               << max_abs << ", max rel error " << max_rel << "\n";
     EXPECT_LE(max_abs, kMaxAbsError) << c["name"];
     EXPECT_LE(max_rel, kMaxRelError) << c["name"];
-    EXPECT_GT(max_abs, 1e-4) << "the bf16 path did not run";  // the exact path is under 1e-5
+    // A prefill takes the bf16 path on AMX only (without it, the exact path: under 1e-5).
+    if (amx_supported()) {
+      EXPECT_GT(max_abs, 1e-4) << "the bf16 path did not run";
+    }
   }
 }
 
