@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.h' '*.cpp' '*.cu' '*.cuh' \
-  | grep -E '^(engine|kernels|actors|workflows|storage|api|cli|bench|tests)/')
+  | grep -E '^(engine|kernels|actors|workflows|storage|api|cli|cluster|bench|tests)/')
 if [ "${1:-}" = "--check" ]; then
   bad=()
   for f in "${files[@]}"; do
