@@ -71,6 +71,7 @@ struct RunResult {
   double seconds = 0;
   std::int64_t output_tokens = 0, steps = 0, preemptions = 0;
   double mask_seconds = 0, masked_step_seconds = 0;  // EngineStats, structured output
+  double step_seconds = 0, forward_seconds = 0;      // EngineStats: engine host time
 };
 
 // Queues `n` requests and steps the engine until every one has finished.
@@ -109,6 +110,8 @@ RunResult run_requests(Engine& engine, const Args& a, int n, int vocab, std::uin
   out.steps = after.steps - before.steps;
   out.mask_seconds = after.mask_seconds - before.mask_seconds;
   out.masked_step_seconds = after.masked_step_seconds - before.masked_step_seconds;
+  out.step_seconds = after.step_seconds - before.step_seconds;
+  out.forward_seconds = after.forward_seconds - before.forward_seconds;
   out.preemptions = after.preemptions - before.preemptions;
   if (finished != n ||
       (a.constraint == nullptr && out.output_tokens != static_cast<std::int64_t>(n) * a.output)) {
@@ -183,6 +186,12 @@ int run(Args a) {
       r.seconds, static_cast<long long>(r.steps), static_cast<long long>(replays),
       static_cast<long long>(r.preemptions), out_tps, all_tps,
       r.steps > 0 ? r.seconds * 1e3 / static_cast<double>(r.steps) : 0.0);
+  const double per_step = r.steps > 0 ? 1e3 / static_cast<double>(r.steps) : 0.0;
+  std::printf(
+      "  per step: %.3f ms in Engine::step, of which %.3f ms in the backend's forward "
+      "(launches and the wait for the device) and %.3f ms the engine's own host time\n",
+      r.step_seconds * per_step, r.forward_seconds * per_step,
+      (r.step_seconds - r.forward_seconds) * per_step);
   if (a.constraint && r.steps > 0)
     std::printf("  masks: %.3f ms of host time per step; forward_sample with masks %.3f ms\n",
                 r.mask_seconds * 1e3 / static_cast<double>(r.steps),
@@ -207,7 +216,10 @@ int run(Args a) {
                         {"sampling", a.host_sampling ? "host" : "device"},
                         {"json_schema", a.json_schema_path},
                         {"output_tokens", r.output_tokens},
-                        {"graph_replays", replays}};
+                        {"graph_replays", replays},
+                        {"engine_step_ms", r.step_seconds * per_step},
+                        {"backend_forward_ms", r.forward_seconds * per_step},
+                        {"engine_host_ms", (r.step_seconds - r.forward_seconds) * per_step}};
     std::ofstream(a.json_path) << j.dump(2) << "\n";
   }
   return 0;

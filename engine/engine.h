@@ -163,6 +163,12 @@ struct EngineStats {
   std::int64_t masked_rows = 0;
   double mask_seconds = 0.0;
   double masked_step_seconds = 0.0;
+  // Wall time inside step(), and the part of it inside the backend's forward() or
+  // forward_sample() (launches, and the wait for the device where the backend has one):
+  // step_seconds - forward_seconds is the engine's own host time (commands, scheduling,
+  // the batch's layout, blend, sampling on the host, events).
+  double step_seconds = 0.0;
+  double forward_seconds = 0.0;
 };
 
 class Engine {

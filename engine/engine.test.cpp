@@ -130,6 +130,18 @@ TEST(Engine, RejectsRequestsThatCanNeverFit) {
   EXPECT_FALSE(rig.engine->add_request(req(0, 0, 4)).ok());
 }
 
+// The step timers: the backend's forward is a part of the step, and both grow.
+TEST(Engine, StatsTimeStepsAndTheirForward) {
+  Rig rig(32);
+  ASSERT_TRUE(rig.engine->add_request(req(1, 5, 6)).ok());
+  while (rig.engine->has_work())
+    ASSERT_TRUE(rig.engine->step().ok());
+  const EngineStats s = rig.engine->stats();
+  EXPECT_GT(s.steps, 0);
+  EXPECT_GT(s.forward_seconds, 0.0);
+  EXPECT_GE(s.step_seconds, s.forward_seconds);
+}
+
 TEST(Engine, RejectsBadOptionsAndTokens) {
   ToyBackend backend(8, 4);
   model::ModelConfig config;

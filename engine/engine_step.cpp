@@ -67,6 +67,14 @@ void Engine::accept(Seq& s, const sampling::SampledToken& tok, std::vector<Engin
 }
 
 Result<std::vector<EngineEvent>> Engine::step() {
+  struct StepTimer {  // adds the step's wall time on every return path
+    EngineStats& stats;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    ~StepTimer() {
+      stats.step_seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  } timer{stats_};
   std::vector<EngineEvent> events;
   std::vector<Command> commands;
   {
@@ -160,12 +168,16 @@ Result<std::vector<EngineEvent>> Engine::step() {
         !st.ok()) {
       return st.error().with_context("engine step");
     }
-    if (!constrained.empty())
-      stats_.masked_step_seconds +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
+    stats_.forward_seconds += took;
+    if (!constrained.empty()) stats_.masked_step_seconds += took;
   } else if (!batch.seqs.empty()) {
+    const auto forward_start = std::chrono::steady_clock::now();
     if (auto st = deps_.backend->forward(batch, logits); !st.ok())
       return st.error().with_context("engine step");
+    stats_.forward_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - forward_start).count();
   }
   if (segments_) store_segments(plan);
   ++stats_.steps;
