@@ -72,6 +72,9 @@ struct RunResult {
   std::int64_t output_tokens = 0, steps = 0, preemptions = 0;
   double mask_seconds = 0, masked_step_seconds = 0;  // EngineStats, structured output
   double step_seconds = 0, forward_seconds = 0;      // EngineStats: engine host time
+  // Steps that prefilled prompt tokens (mixed) and the rest (decode only): count, wall time.
+  std::int64_t mixed_steps = 0;
+  double mixed_seconds = 0, decode_seconds = 0;
 };
 
 // Queues `n` requests and steps the engine until every one has finished.
@@ -97,7 +100,17 @@ RunResult run_requests(Engine& engine, const Args& a, int n, int vocab, std::uin
   RunResult out;
   int finished = 0;
   while (engine.has_work()) {
+    const auto prefilled = engine.stats().prefilled_tokens;
+    const auto s0 = std::chrono::steady_clock::now();
     auto events = engine.step();
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+    if (engine.stats().prefilled_tokens > prefilled) {
+      ++out.mixed_steps;
+      out.mixed_seconds += took;
+    } else {
+      out.decode_seconds += took;
+    }
     if (!events.ok()) fail(events.error());
     for (const auto& ev : *events) {
       if (ev.kind == EventKind::error) fail(Error{ErrorCode::internal, ev.message});
@@ -192,6 +205,14 @@ int run(Args a) {
       "(launches and the wait for the device) and %.3f ms the engine's own host time\n",
       r.step_seconds * per_step, r.forward_seconds * per_step,
       (r.step_seconds - r.forward_seconds) * per_step);
+  const std::int64_t decode_steps = r.steps - r.mixed_steps;
+  std::printf(
+      "  %lld steps with prefill: %.3f s (%.3f ms each); %lld decode-only steps: %.3f s (%.3f "
+      "ms each)\n",
+      static_cast<long long>(r.mixed_steps), r.mixed_seconds,
+      r.mixed_steps > 0 ? 1e3 * r.mixed_seconds / static_cast<double>(r.mixed_steps) : 0.0,
+      static_cast<long long>(decode_steps), r.decode_seconds,
+      decode_steps > 0 ? 1e3 * r.decode_seconds / static_cast<double>(decode_steps) : 0.0);
   if (a.constraint && r.steps > 0)
     std::printf("  masks: %.3f ms of host time per step; forward_sample with masks %.3f ms\n",
                 r.mask_seconds * 1e3 / static_cast<double>(r.steps),
@@ -219,7 +240,10 @@ int run(Args a) {
                         {"graph_replays", replays},
                         {"engine_step_ms", r.step_seconds * per_step},
                         {"backend_forward_ms", r.forward_seconds * per_step},
-                        {"engine_host_ms", (r.step_seconds - r.forward_seconds) * per_step}};
+                        {"engine_host_ms", (r.step_seconds - r.forward_seconds) * per_step},
+                        {"mixed_steps", r.mixed_steps},
+                        {"mixed_seconds", r.mixed_seconds},
+                        {"decode_seconds", r.decode_seconds}};
     std::ofstream(a.json_path) << j.dump(2) << "\n";
   }
   return 0;
