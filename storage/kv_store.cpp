@@ -187,19 +187,27 @@ Status KvStore::Impl::write(std::span<const Write> writes) {
 }
 
 // After a read: hits become the most recently used; rows found missing leave the LRU; corrupt
-// rows are deleted. Best effort: recency is advisory, so a failed write is ignored.
+// rows are deleted. Best effort: recency is advisory, so a failed write is ignored. The read
+// ran outside the lock, so a write may have come between; both cases are checked against
+// the table under the lock. A hit whose row a write has since evicted is not tracked again
+// (an untracked hit still stored is), and a row found missing that a write has since stored
+// stays tracked: else the LRU would lose a stored row and the store outgrow max_bytes.
 void KvStore::Impl::record_reads(const std::vector<std::pair<std::string, std::uint64_t>>& hits,
                                  const std::vector<std::string>& missing,
                                  const std::vector<std::string>& corrupt) {
   if (hits.empty() && corrupt.empty() && missing.empty()) return;
   std::lock_guard lock(mu);
   rocksdb::WriteBatch batch;
+  std::string value;
   for (const auto& [row, bytes] : hits) {
+    if (!lru.contains(row) && !raw()->Get({}, blocks(), row, &value).ok()) continue;
     lru.touch(row, bytes);
     batch.Put(meta(), use_key(row), use_value(++tick, bytes)).PermitUncheckedError();
   }
   for (const auto& row : missing) {
     if (!lru.contains(row)) continue;
+    const auto now = raw()->Get({}, blocks(), row, &value);
+    if (!now.IsNotFound()) continue;  // stored since the read (or unreadable: keep it)
     lru.remove(row);
     batch.Delete(meta(), use_key(row)).PermitUncheckedError();
   }
