@@ -278,6 +278,9 @@ TEST(EngineLoop, PauseOnFinishRepinAndResume) {
   ASSERT_TRUE(id.ok());
   while (rig.loop->metrics().paused_requests != 1)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // The snapshot can show the pause before the subscriber has taken the turn's last batch
+  // (seen under TSan): wait for that batch, or a later clear of `ended` would miss it.
+  rig.wait_ended(1);
   EXPECT_EQ(rig.count(*id), 12);
   EXPECT_EQ(rig.tally->ended.count(*id), 1u) << "the turn's last batch has its finish";
   EXPECT_GT(rig.loop->metrics().kv.pinned_blocks, 0);
