@@ -71,4 +71,25 @@ Status check_block_io(const char* what, std::int32_t id, std::size_t size, int n
   return ok_status();
 }
 
+Status check_token_range(const char* what, std::span<const std::int32_t> block_table,
+                         std::int32_t begin, std::int64_t count, int num_blocks, int block_size) {
+  const std::int64_t end = static_cast<std::int64_t>(begin) + count;
+  if (begin < 0 || count < 0 || end > static_cast<std::int64_t>(block_table.size()) * block_size) {
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(what) + ": positions [" + std::to_string(begin) + ", " +
+                          std::to_string(end) + ") are outside the block table's " +
+                          std::to_string(block_table.size() * block_size));
+  }
+  // Every block the range touches (a stride from `begin` would step over the last one).
+  for (std::int64_t b = begin / block_size; end > begin && b <= (end - 1) / block_size; ++b) {
+    const std::int32_t id = block_table[static_cast<std::size_t>(b)];
+    if (id < 0 || id >= num_blocks) {
+      return make_error(ErrorCode::invalid_argument, std::string(what) + ": block id " +
+                                                         std::to_string(id) + " is outside [0, " +
+                                                         std::to_string(num_blocks) + ")");
+    }
+  }
+  return ok_status();
+}
+
 }  // namespace agentrt

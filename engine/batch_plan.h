@@ -46,6 +46,12 @@ Status check_token_ids(std::span<const std::int32_t> tokens, int vocab_size,
 Status check_block_io(const char* what, std::int32_t id, std::size_t size, int num_blocks,
                       std::size_t block_bytes);
 
+// The checks of the backends' token KV copies (read_token_kv, place_token_kv, ...):
+// invalid_argument naming `what` when positions [begin, begin + count) leave the block table,
+// or a block they touch is outside [0, num_blocks).
+Status check_token_range(const char* what, std::span<const std::int32_t> block_table,
+                         std::int32_t begin, std::int64_t count, int num_blocks, int block_size);
+
 // Logits of one step, row-major [rows, vocab]. Rows follow the plan's order: one per
 // sequence, or one per token for sequences with all_logits, none for those with no_logits.
 struct Logits {

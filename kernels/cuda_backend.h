@@ -237,9 +237,7 @@ class CudaBackend final : public Backend {
   // The first part of run_layer(): the residual add and norm, the QKV GEMM, and q/k/v
   // preparation, which writes the layer's K/V of every row into the pool.
   Status run_qkv(int layer);
-  // Segment KV: checks [begin, begin + count) against the table, and uploads the table.
-  Status check_token_range(const char* what, std::span<const std::int32_t> block_table,
-                           std::int32_t begin, std::int64_t count) const;
+  // Segment KV: uploads the block table (checked by check_token_range, batch_plan.h).
   Status upload_token_table(std::span<const std::int32_t> block_table);
   // Checks `bytes` of token KV for [begin, ...) of the table: the token count, or an error.
   Result<std::int64_t> check_token_bytes(const char* what,

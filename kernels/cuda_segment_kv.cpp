@@ -16,28 +16,6 @@ std::size_t CudaBackend::token_kv_bytes() const {
          static_cast<std::size_t>(geo_.num_kv_heads) * static_cast<std::size_t>(geo_.head_dim);
 }
 
-Status CudaBackend::check_token_range(const char* what, std::span<const std::int32_t> block_table,
-                                      std::int32_t begin, std::int64_t count) const {
-  const std::int64_t end = static_cast<std::int64_t>(begin) + count;
-  if (begin < 0 || count < 0 ||
-      end > static_cast<std::int64_t>(block_table.size()) * geo_.block_size) {
-    return make_error(ErrorCode::invalid_argument,
-                      std::string(what) + ": positions [" + std::to_string(begin) + ", " +
-                          std::to_string(end) + ") are outside the block table's " +
-                          std::to_string(block_table.size() * geo_.block_size));
-  }
-  for (std::int64_t b = begin / geo_.block_size; end > begin && b <= (end - 1) / geo_.block_size;
-       ++b) {
-    const std::int32_t id = block_table[static_cast<std::size_t>(b)];
-    if (id < 0 || id >= geo_.num_blocks) {
-      return make_error(ErrorCode::invalid_argument, std::string(what) + ": block id " +
-                                                         std::to_string(id) + " is outside [0, " +
-                                                         std::to_string(geo_.num_blocks) + ")");
-    }
-  }
-  return ok_status();
-}
-
 Status CudaBackend::upload_token_table(std::span<const std::int32_t> block_table) {
   const std::size_t bytes = block_table.size() * sizeof(std::int32_t);
   AGENTRT_TRY(buf_.seg_table.reserve(bytes));
@@ -48,7 +26,8 @@ Status CudaBackend::upload_token_table(std::span<const std::int32_t> block_table
 
 Status CudaBackend::read_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
                                   std::int32_t count, std::span<std::byte> out) {
-  AGENTRT_TRY(check_token_range("read_token_kv", block_table, begin, count));
+  AGENTRT_TRY(check_token_range("read_token_kv", block_table, begin, count, geo_.num_blocks,
+                                geo_.block_size));
   if (out.size() != static_cast<std::size_t>(count) * token_kv_bytes()) {
     return make_error(ErrorCode::invalid_argument, "read_token_kv: buffer of " +
                                                        std::to_string(out.size()) + " bytes for " +
@@ -72,7 +51,8 @@ Status CudaBackend::read_token_kv(std::span<const std::int32_t> block_table, std
 Status CudaBackend::read_segment_kv(std::uint64_t id, std::span<const std::int32_t> block_table,
                                     std::int32_t begin, std::int32_t count,
                                     std::span<std::byte> out) {
-  AGENTRT_TRY(check_token_range("read_segment_kv", block_table, begin, count));
+  AGENTRT_TRY(check_token_range("read_segment_kv", block_table, begin, count, geo_.num_blocks,
+                                geo_.block_size));
   if (out.size() != static_cast<std::size_t>(count) * token_kv_bytes()) {
     return make_error(ErrorCode::invalid_argument, "read_segment_kv: buffer of " +
                                                        std::to_string(out.size()) + " bytes for " +
@@ -102,7 +82,7 @@ Result<std::int64_t> CudaBackend::check_token_bytes(const char* what,
                           " bytes are not a whole number of tokens of " + std::to_string(tkb));
   }
   const auto count = static_cast<std::int64_t>(bytes / tkb);
-  AGENTRT_TRY(check_token_range(what, block_table, begin, count));
+  AGENTRT_TRY(check_token_range(what, block_table, begin, count, geo_.num_blocks, geo_.block_size));
   return count;
 }
 
@@ -182,7 +162,8 @@ Status CudaBackend::token_kv_deviation(std::span<const std::int32_t> block_table
                       "token_kv_deviation: " + std::to_string(in.size()) + " bytes, " +
                           std::to_string(out.size()) + " outputs, layer " + std::to_string(layer));
   }
-  AGENTRT_TRY(check_token_range("token_kv_deviation", block_table, begin, count));
+  AGENTRT_TRY(check_token_range("token_kv_deviation", block_table, begin, count, geo_.num_blocks,
+                                geo_.block_size));
   if (count == 0) return ok_status();
   AGENTRT_TRY(upload_token_table(block_table));
   // Only the layer's slice of each token: [count][K|V][kv_head][head_dim].

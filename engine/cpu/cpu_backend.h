@@ -83,8 +83,6 @@ class CpuBackend final : public Backend {
 
   Status check_plan(const BatchPlan& plan) const;
   Status check_block_io(const char* what, std::int32_t id, std::size_t size) const;
-  Status check_token_range(const char* what, std::span<const std::int32_t> block_table,
-                           std::int32_t begin, std::int64_t count) const;
   void lay_out(const BatchPlan& plan);
   void embed_tokens();
   void project_qkv(int layer);  // h, qkv; K/V of the step's tokens written to kv_

@@ -18,32 +18,10 @@ std::size_t CpuBackend::token_kv_bytes() const {
   return sizeof(float) * 2u * static_cast<std::size_t>(g.num_layers) * g.num_kv_heads * g.head_dim;
 }
 
-Status CpuBackend::check_token_range(const char* what, std::span<const std::int32_t> block_table,
-                                     std::int32_t begin, std::int64_t count) const {
-  const auto& g = kv_.geometry();
-  const std::int64_t end = static_cast<std::int64_t>(begin) + count;
-  if (begin < 0 || count < 0 ||
-      end > static_cast<std::int64_t>(block_table.size()) * g.block_size) {
-    return make_error(ErrorCode::invalid_argument,
-                      std::string(what) + ": positions [" + std::to_string(begin) + ", " +
-                          std::to_string(end) + ") are outside the block table's " +
-                          std::to_string(block_table.size() * g.block_size));
-  }
-  // Every block the range touches (a stride from `begin` would step over the last one).
-  for (std::int64_t b = begin / g.block_size; end > begin && b <= (end - 1) / g.block_size; ++b) {
-    const std::int32_t id = block_table[static_cast<std::size_t>(b)];
-    if (id < 0 || id >= g.num_blocks) {
-      return make_error(ErrorCode::invalid_argument, std::string(what) + ": block id " +
-                                                         std::to_string(id) + " is outside [0, " +
-                                                         std::to_string(g.num_blocks) + ")");
-    }
-  }
-  return ok_status();
-}
-
 Status CpuBackend::read_token_kv(std::span<const std::int32_t> block_table, std::int32_t begin,
                                  std::int32_t count, std::span<std::byte> out) {
-  AGENTRT_TRY(check_token_range("read_token_kv", block_table, begin, count));
+  AGENTRT_TRY(check_token_range("read_token_kv", block_table, begin, count,
+                                kv_.geometry().num_blocks, kv_.geometry().block_size));
   if (out.size() != static_cast<std::size_t>(count) * token_kv_bytes()) {
     return make_error(ErrorCode::invalid_argument, "read_token_kv: buffer of " +
                                                        std::to_string(out.size()) + " bytes for " +
@@ -72,7 +50,8 @@ Status CpuBackend::place_token_kv(std::span<const std::int32_t> block_table, std
                           " bytes are not a whole number of tokens of " + std::to_string(tkb));
   }
   const auto count = static_cast<std::int64_t>(in.size() / tkb);
-  AGENTRT_TRY(check_token_range("place_token_kv", block_table, begin, count));
+  AGENTRT_TRY(check_token_range("place_token_kv", block_table, begin, count,
+                                kv_.geometry().num_blocks, kv_.geometry().block_size));
   const auto& g = kv_.geometry();
   const auto hd = static_cast<std::size_t>(g.head_dim);
   const std::size_t floats = static_cast<std::size_t>(g.num_kv_heads) * hd;
@@ -123,7 +102,8 @@ Status CpuBackend::token_kv_deviation(std::span<const std::int32_t> block_table,
                       "token_kv_deviation: " + std::to_string(in.size()) + " bytes, " +
                           std::to_string(out.size()) + " outputs, layer " + std::to_string(layer));
   }
-  AGENTRT_TRY(check_token_range("token_kv_deviation", block_table, begin, count));
+  AGENTRT_TRY(check_token_range("token_kv_deviation", block_table, begin, count,
+                                kv_.geometry().num_blocks, kv_.geometry().block_size));
   const auto& g = kv_.geometry();
   const auto hd = static_cast<std::size_t>(g.head_dim);
   const std::size_t floats = static_cast<std::size_t>(g.num_kv_heads) * hd;
