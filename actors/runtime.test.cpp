@@ -25,8 +25,8 @@ const char* kSystem =
     "You solve arithmetic word problems. Use the calculator tool for every operation, then "
     "give the final line as 'Answer: N'.";
 const char* kProblems[] = {
-    "Sam has 13 stamps. Kate has 7 more stamps than Sam. Rosa has 4 coins. How many stamps "
-    "does Kate have?",
+    ("Sam has 13 stamps. Kate has 7 more stamps than Sam. Rosa has 4 coins. How many stamps "
+     "does Kate have?"),
     "Ali has 24 apples. Ben has half as many apples as Ali. How many apples does Ben have?",
     "Mia has 9 pens. Leo has 3 times as many pens as Mia. How many pens does Leo have?",
     "Tom has 40 cards. Eva has 12 fewer cards than Tom. How many cards does Eva have?",

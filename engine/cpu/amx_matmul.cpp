@@ -1,5 +1,6 @@
 #include "engine/cpu/amx_matmul.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -108,9 +109,13 @@ bool amx_supported() {
   static const bool ok = [] {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
-        !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq") ||
-        !__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-bf16"))
+        !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq"))
       return false;
+    // AMX-TILE and AMX-BF16 from cpuid leaf 7 (EDX bits 24 and 22): clang 14's
+    // __builtin_cpu_supports does not know them.
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    if (!(d & (1u << 24)) || !(d & (1u << 22))) return false;
     constexpr long kReqXcompPerm = 0x1023, kXtileData = 18;
     return syscall(SYS_arch_prctl, kReqXcompPerm, kXtileData) == 0;
   }();

@@ -6,7 +6,9 @@
 
 // GCC 12 reports the undefined vectors inside the masked-load intrinsics as
 // maybe-uninitialized once inlined (a false positive, as in simd_ops.h).
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #define AGENTRT_BF16DOT __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
 

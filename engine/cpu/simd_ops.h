@@ -13,7 +13,9 @@
 // GCC 12 reports the deliberately undefined vectors inside the AVX-512 reduce and masked-load
 // intrinsics as maybe-uninitialized once they are inlined (a false positive). This holds for
 // the rest of each kernel file that includes this header.
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace agentrt::cpu::simd {
 
