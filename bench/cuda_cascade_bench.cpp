@@ -10,6 +10,10 @@
 //
 //   cuda_cascade_bench [--shapes qwen2.5-0.5b,llama-3.1-8b] [--samples 64] [--prompt 4096]
 //                      [--generated 64] [--steps 10] [--json FILE]
+//   cuda_cascade_bench --sweep [--shapes ...] [--json FILE]
+// --sweep: one layer's attention alone (independent against cascade) over N in {8, 64, 256,
+// 1024} samples and prompts of {1k, 4k, 16k, 32k} tokens; points whose independent KV would
+// not fit in 96 GiB are skipped.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
@@ -30,6 +34,7 @@ struct Args {
   int generated = 64;
   int steps = 10;
   std::string json_path;
+  bool sweep = false;
 };
 
 constexpr int kBlock = 16;
@@ -164,6 +169,50 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
   return out;
 }
 
+// The kernel-level sweep (issue 17): independent against cascade attention, one layer.
+nlohmann::json sweep_shape(const std::string& shape, const Args& a, cudaStream_t stream) {
+  auto cfg = shape_config(shape);
+  if (!cfg.ok()) fail(cfg.error());
+  const int heads = cfg->num_heads, kv_heads = cfg->num_kv_heads, d = cfg->head_dim;
+  std::printf("\n%s, one layer's decode attention, %d tokens generated per sample\n",
+              shape.c_str(), a.generated);
+  std::printf(
+      "| samples | prompt | independent ms | cascade ms | cascade vs independent | prefix tiles "
+      "ms | prefix TFLOP/s | independent GB/s |\n| ---: | ---: | ---: | ---: | ---: | ---: | "
+      "---: | ---: |\n");
+  nlohmann::json rows = nlohmann::json::array();
+  for (int n : {8, 64, 256, 1024}) {
+    for (int prompt : {1024, 4096, 16384, 32768}) {
+      const double kv_bytes = static_cast<double>(n) * (prompt + a.generated) * kv_heads * d * 4;
+      if (kv_bytes > 96.0 * (1u << 30)) {
+        std::printf("| %d | %d | (skipped: %.0f GiB of KV) | | | | | |\n", n, prompt,
+                    kv_bytes / (1u << 30));
+        continue;
+      }
+      const auto r = bench_cascade_attention(shape.c_str(), heads, kv_heads, d, n, prompt,
+                                             a.generated, stream);
+      const double flop = 4.0 * n * heads * static_cast<double>(prompt) * d;
+      const double tflops = flop / (r.prefix_ms * 1e-3) / 1e12;
+      const double gbps = kv_bytes / (r.independent_ms * 1e-3) / 1e9;
+      std::printf("| %d | %d | %.4f | %.4f | %.2fx | %.4f | %.0f | %.0f |\n", n, prompt,
+                  r.independent_ms, r.cascade_ms, r.independent_ms / r.cascade_ms, r.prefix_ms,
+                  tflops, gbps);
+      std::fflush(stdout);
+      rows.push_back({{"samples", n},
+                      {"prompt", prompt},
+                      {"independent_ms", r.independent_ms},
+                      {"cascade_ms", r.cascade_ms},
+                      {"prefix_ms", r.prefix_ms},
+                      {"suffix_ms", r.suffix_ms},
+                      {"merge_ms", r.merge_ms},
+                      {"prefix_splits", r.prefix_splits},
+                      {"prefix_tflops", tflops},
+                      {"independent_gbps", gbps}});
+    }
+  }
+  return {{"shape", shape}, {"sweep", rows}};
+}
+
 }  // namespace
 }  // namespace agentrt::bench
 
@@ -178,6 +227,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   app.add_option("--steps", a.steps, "timed steps per layout")->check(CLI::Range(1, 1000));
   app.add_option("--json", a.json_path, "write every figure here");
+  app.add_flag("--sweep", a.sweep, "one layer's attention over samples x prompt lengths");
   CLI11_PARSE(app, argc, argv);
   auto devices = kernels::list_devices();
   if (!devices.ok() || devices->empty()) {
@@ -191,7 +241,8 @@ int main(int argc, char** argv) {
               (*devices)[0].name.c_str(), copy);
   nlohmann::json j = {{"device", (*devices)[0].name}, {"copy_gbps", copy}};
   for (const auto& s : a.shapes)
-    j["shapes"].push_back(bench::bench_shape(s, a, copy));
+    j["shapes"].push_back(a.sweep ? bench::sweep_shape(s, a, stream)
+                                  : bench::bench_shape(s, a, copy));
   if (!a.json_path.empty()) std::ofstream(a.json_path) << j.dump(2) << "\n";
   return 0;
 }

@@ -42,6 +42,8 @@ for s in $STAGES; do
     done ;;
   cascade) step cascade
     timeout 150 $B/cuda_cascade_bench --json $OUT/cascade.json 2>&1 | tee -a $L ;;
+  csweep) step cascade-sweep  # one layer's attention, N x prompt (issue 17)
+    timeout ${CST:-400} $B/cuda_cascade_bench --sweep --shapes ${CSS:-llama-3.1-8b,qwen2.5-0.5b} --json $OUT/cascade_sweep.json 2>&1 | tee -a $L ;;
   hfc) step hf-compiled  # transformers, static cache + torch.compile (reduce-overhead)
     PYTHONUNBUFFERED=1 timeout ${HFCT:-400} python3 bench/hf_compiled_baseline.py --shape ${HFCS:-llama-3.1-8b} --batch ${HFCB:-1,32} --json $OUT/hfc.json 2>&1 | tail -20 | tee -a $L ;;
   blend) step blend  # KvReuse::blend in KVCOMM's shape (issue 21), 8B
