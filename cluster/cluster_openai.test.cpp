@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -397,6 +398,117 @@ TEST(ClusterOpenAi, AStreamWhoseNodeDiesMidReplyEndsWithAnErrorEvent) {
   EXPECT_NE(body.find("\"code\":\"node_lost\""), std::string::npos) << body.substr(0, 2000);
   EXPECT_EQ(body.rfind("data: [DONE]"), body.size() - std::string("data: [DONE]\n\n").size());
   EXPECT_FALSE(wait_for(cl.serve_log, "node 1 'n1' is dead", 1s).empty());
+}
+
+// Streams `n` long text completions at once (each keeps its node busy until stop()).
+struct Load {
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads;
+  Load(int port, int n) {
+    for (int i = 0; i < n; ++i)
+      threads.emplace_back([this, port] {
+        httplib::Client c("127.0.0.1", port);
+        c.set_read_timeout(60, 0);
+        httplib::Request hr;
+        hr.method = "POST";
+        hr.path = "/v1/completions";
+        const json req = {{"model", "tiny-calc"},
+                          {"prompt", "Ian has 7 cups."},
+                          {"max_tokens", 3000},
+                          {"ignore_eos", true},
+                          {"stream", true}};
+        hr.body = req.dump();
+        hr.set_header("Content-Type", "application/json");
+        hr.content_receiver = [this](const char*, std::size_t, std::uint64_t, std::uint64_t) {
+          return !stop_.load();
+        };
+        httplib::Response res;
+        httplib::Error err = httplib::Error::Success;
+        c.send(hr, res, err);
+      });
+  }
+  void stop() {
+    stop_ = true;
+    for (auto& t : threads)
+      t.join();
+    threads.clear();
+  }
+  ~Load() { stop(); }
+};
+
+// program_affinity with 3 nodes. Agent sessions pause on n1 (tool calls: their KV pinned
+// there); then 16 long streams keep n1 busy (active 16 > 2 x mean 5.3 + 4) while n2 and n3
+// are idle. A session's next turn moves off n1 for load and its KV follows: it runs on n2
+// with the greedy output of the server's own engine, most of its prompt from the shipped
+// blocks (n2 never saw it). With n1 stopped (SIGSTOP) the next moved turn waits for its
+// shipment at most kMoveWait, then runs elsewhere and recomputes, with the same output.
+TEST(ClusterOpenAi, ASessionMovedOffItsNodeForLoadTakesItsKvAlong) {
+  Cluster cl("cluster_openai_move", "program_affinity");
+  ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
+  json first = beads_request();
+  json other = first;  // another conversation from its first block, for the stopped node
+  other["messages"][0]["content"] = "Note: " + other["messages"][0]["content"].get<std::string>();
+  auto second_of = [](json req, const json& reply) {
+    const json msg = reply["choices"][0]["message"];
+    req["messages"].push_back(msg);
+    req["messages"].push_back(
+        {{"role", "tool"}, {"tool_call_id", msg["tool_calls"][0]["id"]}, {"content", "23"}});
+    return req;
+  };
+  const httplib::Headers a = {{"X-Agentrt-Session", "agent-a"}};
+  const httplib::Headers b = {{"X-Agentrt-Session", "agent-b"}};
+  std::vector<Reply> local;  // the server's own engine: turn 1 and 2 of each conversation
+  for (const json& req : {first, other}) {
+    const Reply t1 = post(cl.http_port, "/v1/chat/completions", req, {{"X-Agentrt-Session", "l"}});
+    ASSERT_EQ(t1.status, 200) << t1.body.dump();
+    ASSERT_EQ(t1.body["choices"][0]["finish_reason"], "tool_calls") << t1.body.dump();
+    local.push_back(t1);
+    local.push_back(post(cl.http_port, "/v1/chat/completions", second_of(req, t1.body),
+                         {{"X-Agentrt-Session", "l"}}));
+  }
+
+  Child* n1 = cl.node("n1", 1);
+  ASSERT_NE(n1, nullptr) << read_text(cl.dir + "/n1.log");
+  const Reply a1 = post(cl.http_port, "/v1/chat/completions", first, a);
+  const Reply b1 = post(cl.http_port, "/v1/chat/completions", other, b);
+  ASSERT_EQ(a1.node, "n1");
+  ASSERT_EQ(b1.node, "n1");
+  ASSERT_EQ(outcome(a1), outcome(local[0]));
+  ASSERT_EQ(outcome(b1), outcome(local[2]));
+  Load load(cl.http_port, 16);  // all on n1, the only node
+  const std::regex routed("-> node 1 'n1'");
+  for (int i = 0; i < 200; ++i) {  // a1, b1 and the 16 streams
+    const std::string log = read_text(cl.serve_log);
+    if (std::distance(std::sregex_iterator(log.begin(), log.end(), routed),
+                      std::sregex_iterator()) >= 18)
+      break;
+    std::this_thread::sleep_for(25ms);
+  }
+  ASSERT_NE(cl.node("n2", 2), nullptr) << read_text(cl.dir + "/n2.log");
+  ASSERT_NE(cl.node("n3", 3), nullptr) << read_text(cl.dir + "/n3.log");
+  std::this_thread::sleep_for(600ms);  // a load report of each node
+
+  const Reply a2 = post(cl.http_port, "/v1/chat/completions", second_of(first, a1.body), a);
+  ASSERT_EQ(a2.status, 200) << a2.body.dump();
+  EXPECT_EQ(a2.node, "n2") << read_text(cl.serve_log);
+  EXPECT_EQ(outcome(a2), outcome(local[1]));
+  EXPECT_FALSE(wait_for(cl.serve_log, R"((\d+) KV blocks of the moved session landed)", 1s).empty())
+      << read_text(cl.serve_log);
+  const int prompt = a2.body["usage"]["prompt_tokens"];
+  const int cached = a2.body["usage"]["prompt_tokens_details"]["cached_tokens"];
+  EXPECT_GT(cached, prompt / 2) << a2.body.dump();
+
+  // n1 hangs: nothing waits for its shipment past the bound.
+  ::kill(n1->pid, SIGSTOP);
+  const auto start = std::chrono::steady_clock::now();
+  const Reply b2 = post(cl.http_port, "/v1/chat/completions", second_of(other, b1.body), b);
+  ASSERT_EQ(b2.status, 200) << b2.body.dump();
+  EXPECT_NE(b2.node, "n1");
+  EXPECT_EQ(outcome(b2), outcome(local[3]));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_FALSE(wait_for(cl.serve_log, "the moved session's KV did not land", 1s).empty())
+      << read_text(cl.serve_log);
+  load.stop();
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // messages (wire.h), the way BASP hands a received payload to the coordinator or a node, then
 // the receiver's checks (wire_checks.h). The first byte picks the target: 0, a whole
 // caf::message (type names, an atom, then the values, as on the wire), dispatched like the
-// coordinator's behavior; 1 to 13, one wire type read directly. Besides "no crash, no
+// coordinator's behavior; 1 to 14, one wire type read directly. Besides "no crash, no
 // sanitizer report": the caps of wire_caps.h hold; a value that deserializes serializes back
 // to bytes that read as the same value; a refused hello or result comes with a
 // reason, and a checked report dumps.
@@ -94,6 +94,9 @@ bool within_caps(const KvShipment& x) {
   return fits(x.session, kMaxWireShortBytes) && fits(x.fingerprint, kMaxWireShortBytes) &&
          x.tokens.size() <= kMaxWireListItems && x.blocks.size() <= kMaxWireListItems;
 }
+bool within_caps(const KvMoveCall& x) {
+  return fits(x.session, kMaxWireShortBytes);
+}
 bool within_caps(const JobResultMsg& x) {
   return fits(x.job, kMaxWireShortBytes) && fits(x.error_message, kMaxWireTextBytes) &&
          fits(x.report, kMaxWireTextBytes);
@@ -159,7 +162,8 @@ void read_message(const char* bytes, std::size_t size) {
          dispatch_as<JobSpec>(msg, run_job_atom::value) ||
          dispatch_as<CompletionCall>(msg, complete_atom::value) ||
          dispatch_as<CompletionPart>(msg, completion_part_atom::value) ||
-         dispatch_as<KvShipment>(msg, kv_ship_atom::value));
+         dispatch_as<KvShipment>(msg, kv_ship_atom::value) ||
+         dispatch_as<KvMoveCall>(msg, kv_move_atom::value));
   (void)caf::to_string(msg);  // CAF's log and error paths print messages
 }
 
@@ -185,6 +189,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       read_as<CompletionCall>,
       read_as<CompletionPart>,
       read_as<KvShipment>,
+      read_as<KvMoveCall>,
   };
   kReaders[data[0] % std::size(kReaders)](bytes, n);
   return 0;

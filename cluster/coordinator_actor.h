@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,6 +85,8 @@ struct CoordinatorState {
   std::map<std::uint64_t, CompletionEntry> completions;
   // Sessions whose KV is being shipped off a draining node: the node taking each over.
   std::map<std::string, NodeId> shipping;
+  // The node each session's last completion was routed to (coordinator_kv_move.cpp).
+  std::map<std::string, NodeId> session_nodes;
   NodeId next_id = 1;
   ~CoordinatorState();
   static inline const char* name = "cluster_coordinator";
@@ -106,6 +109,17 @@ bool on_drain(CoordinatorSelf* self);
 // Forwards a batch of a paused session's KV from a draining node to the session's new node
 // and answers with that node's reply (blocks imported).
 caf::result<std::int32_t> on_kv_ship(CoordinatorSelf* self, KvShipment& s);
+
+// A session's KV follows its turn (coordinator_kv_move.cpp). Under program_affinity, when
+// the router sends completion `c`'s turn to `to` (decision `d`) while its session's last turn
+// ran on another live node (a move for load) that holds kMoveMinBlocks more of its prompt,
+// asks that node to ship the session's KV to `to` and calls `then` once it landed, failed,
+// or after kMoveWait; returns true. Otherwise returns false without calling `then`. Records
+// the session's node either way.
+bool move_session_kv(CoordinatorSelf* self, const ClusterCompletion& c, const RouteDecision& d,
+                     std::function<void()> then);
+// A node left: forget it as the last node of sessions.
+void forget_session_nodes(CoordinatorState& state, NodeId node);
 
 caf::behavior coordinator_actor(caf::stateful_actor<CoordinatorState>* self,
                                 std::shared_ptr<CoordinatorShared> shared);

@@ -30,7 +30,25 @@ void fail(CoordinatorSelf* self, std::uint64_t id, const CompletionPart& part) {
   sub->sink(part, "");
 }
 
-// Sends the completion's current attempt to the node the router picks.
+// Sends attempt `attempt` of the completion to its node, unless it was cancelled or moved
+// meanwhile (while its session's KV was on its way).
+void dispatch(CoordinatorSelf* self, std::uint64_t id, std::int32_t attempt) {
+  auto& st = self->state;
+  auto it = st.completions.find(id);
+  if (it == st.completions.end() || it->second.attempt != attempt) return;
+  auto target = st.nodes.find(it->second.node);
+  if (target == st.nodes.end()) return;  // it left: on_completion_node_down moves the call
+  const auto& c = it->second.sub->completion;
+  CompletionCall call = c.call;
+  call.id = id;
+  call.attempt = attempt;
+  spdlog::info("cluster: completion {} (attempt {}) -> node {} '{}' ({} prompt tokens)", id,
+               attempt, target->second.id, target->second.name, c.prompt_tokens);
+  self->send(target->second.handle, complete_atom::value, std::move(call));
+}
+
+// Sends the completion's current attempt to the node the router picks; when its session's
+// turn moves there for load, once the session's KV has followed (move_session_kv).
 void route(CoordinatorSelf* self, std::uint64_t id) {
   auto& st = self->state;
   auto& entry = st.completions.at(id);
@@ -39,18 +57,14 @@ void route(CoordinatorSelf* self, std::uint64_t id) {
   req.blocks = c.blocks;
   req.program = c.program;
   req.prompt_tokens = c.prompt_tokens;
-  auto node = st.router->route(req);
-  if (!node.ok())
+  auto decision = st.router->decide(req);
+  if (!decision.ok())
     return fail(self, id,
                 error_part(id, 503, "no_node", "no cluster node is live to run the request"));
-  auto& target = st.nodes.at(*node);
-  entry.node = *node;
-  CompletionCall call = c.call;
-  call.id = id;
-  call.attempt = entry.attempt;
-  spdlog::info("cluster: completion {} (attempt {}) -> node {} '{}' ({} prompt tokens)", id,
-               entry.attempt, target.id, target.name, c.prompt_tokens);
-  self->send(target.handle, complete_atom::value, std::move(call));
+  entry.node = decision->node;
+  const std::int32_t attempt = entry.attempt;
+  if (!move_session_kv(self, c, *decision, [self, id, attempt] { dispatch(self, id, attempt); }))
+    dispatch(self, id, attempt);
 }
 
 }  // namespace
@@ -92,6 +106,7 @@ void on_completion_cancel(CoordinatorSelf* self, std::uint64_t id) {
 
 void on_completion_node_down(CoordinatorSelf* self, NodeId node, const std::string& name) {
   auto& st = self->state;
+  forget_session_nodes(st, node);
   std::vector<std::uint64_t> moved;
   std::vector<std::uint64_t> broken;
   for (auto& [id, entry] : st.completions)

@@ -6,6 +6,7 @@
 // the session's next turn finds the blocks instead of recomputing them.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,15 @@ namespace agentrt::cluster {
 
 inline constexpr std::size_t kMaxShipmentBlocks = 256;       // blocks per batch, at most
 inline constexpr std::size_t kMaxShipmentTokens = 1u << 20;  // tokens of one session
+
+// A paused session's next turn that the router moves off its (live) node for load takes its
+// KV along (coordinator_kv_move.cpp) when the old node holds at least kMoveMinBlocks more
+// blocks of its prompt than the new one: below that, recomputing costs less than the
+// shipment's round trips (bench/RESULTS.md, "Cluster crash and load (issue 20)").
+inline constexpr std::int32_t kMoveMinBlocks = 8;
+// How long the moved turn waits for its shipment to land; past it, it runs and recomputes
+// what has not landed (a late batch only fills the new node's snapshot tier).
+inline constexpr std::chrono::milliseconds kMoveWait{1500};
 
 // The chained keys of the full blocks of `tokens`, the first `blocks` of them (all when
 // larger), under `fingerprint`, as the engines key them.

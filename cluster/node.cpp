@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <caf/io/middleman.hpp>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -50,8 +51,6 @@ struct NodeState {
   std::map<std::string, std::pair<std::int32_t, std::unique_ptr<NodeJob>>>
       jobs;  // by id: attempt, run
   std::unique_ptr<NodeCompletions> completions;
-  std::deque<KvShipment> outbox;  // a drain's batches still to ship
-  std::int64_t shipped = 0;       // blocks the receivers imported
   static inline const char* name = "cluster_node";
 };
 
@@ -110,26 +109,38 @@ void start_job(caf::stateful_actor<NodeState>* self, const JobSpec& spec) {
   st.jobs[spec.job] = {spec.attempt, std::move(*job)};
 }
 
-// Ships the drain's next batch through the coordinator; quits after the last.
-void ship_next(caf::stateful_actor<NodeState>* self) {
-  auto& st = self->state;
-  if (st.outbox.empty()) {
-    spdlog::info("node {}: drained; {} KV blocks shipped", st.node, st.shipped);
-    return self->quit();
-  }
-  KvShipment batch = std::move(st.outbox.front());
-  st.outbox.pop_front();
-  self->request(st.coordinator, std::chrono::seconds(60), kv_ship_atom::value, std::move(batch))
+// Batches on their way through the coordinator, one at a time, each acknowledged; `done` is
+// told the blocks the receivers imported after the last (a drain's, or one moved session's).
+struct Shipping {
+  std::deque<KvShipment> outbox;
+  std::int64_t shipped = 0;
+  std::function<void(std::int64_t)> done;
+};
+
+void ship_next(caf::stateful_actor<NodeState>* self, std::shared_ptr<Shipping> sh) {
+  if (sh->outbox.empty()) return sh->done(sh->shipped);
+  KvShipment batch = std::move(sh->outbox.front());
+  sh->outbox.pop_front();
+  self->request(self->state.coordinator, std::chrono::seconds(60), kv_ship_atom::value,
+                std::move(batch))
       .then(
-          [self](std::int32_t n) {
-            self->state.shipped += n;
-            ship_next(self);
+          [self, sh](std::int32_t n) {
+            sh->shipped += n;
+            ship_next(self, sh);
           },
-          [self](caf::error& e) {
+          [self, sh](caf::error& e) {
             spdlog::warn("node {}: a KV batch was not taken: {}", self->state.node,
                          self->system().render(e));
-            ship_next(self);
+            ship_next(self, sh);
           });
+}
+
+void ship(caf::stateful_actor<NodeState>* self, std::deque<KvShipment> batches,
+          std::function<void(std::int64_t)> done) {
+  auto sh = std::make_shared<Shipping>();
+  sh->outbox = std::move(batches);
+  sh->done = std::move(done);
+  ship_next(self, std::move(sh));
 }
 
 // SIGTERM/SIGINT: the coordinator routes nothing new here; the paused sessions' KV is
@@ -141,9 +152,12 @@ void drain(caf::stateful_actor<NodeState>* self) {
       .then(
           [self](bool) {
             auto& s = self->state;
-            s.outbox = drain_batches(*s.ctx->openai, *s.ctx->kv_store);
-            spdlog::info("node {}: draining: {} KV batch(es) to ship", s.node, s.outbox.size());
-            ship_next(self);
+            auto batches = drain_batches(*s.ctx->openai, *s.ctx->kv_store);
+            spdlog::info("node {}: draining: {} KV batch(es) to ship", s.node, batches.size());
+            ship(self, std::move(batches), [self](std::int64_t shipped) {
+              spdlog::info("node {}: drained; {} KV blocks shipped", self->state.node, shipped);
+              self->quit();
+            });
           },
           [self](caf::error&) { self->quit(); });
 }
@@ -221,6 +235,18 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
         self->send(self->state.coordinator, completion_part_atom::value, std::move(p));
       },
       [self](drain_atom) { drain(self); },
+      [self](kv_move_atom, const KvMoveCall& m) -> caf::result<std::int32_t> {
+        auto& st = self->state;
+        auto batches = move_batches(*st.ctx->openai, *st.ctx->kv_store, m.session, m.min_blocks);
+        if (batches.empty()) return 0;  // not paused here, or fewer blocks than asked
+        spdlog::info("node {}: a session's next turn moves away: {} KV batch(es) to ship", st.node,
+                     batches.size());
+        auto rp = self->make_response_promise<std::int32_t>();
+        ship(self, std::move(batches), [rp](std::int64_t shipped) mutable {
+          rp.deliver(static_cast<std::int32_t>(shipped));
+        });
+        return rp;
+      },
       [self](kv_ship_atom, const KvShipment& s) -> caf::result<std::int32_t> {
         auto n = import_batch(*self->state.ctx->openai, *self->state.ctx->kv_store, s);
         if (!n.ok()) {

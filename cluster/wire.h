@@ -18,6 +18,8 @@
 //   W -> C  (drain_atom)                    -> bool  (W leaves: C routes nothing new to it)
 //   W -> C  (kv_ship_atom, KvShipment)      -> int32 (C forwards it to the session's new
 //   C -> W  (kv_ship_atom, KvShipment)      -> int32  node, which imports it: blocks stored)
+//   C -> W  (kv_move_atom, KvMoveCall)      -> int32 (W ships one paused session's KV with
+//           kv_ship_atom as above, to the node C moved its next turn to: blocks imported)
 // C drops every message but hello/auth from an actor that has not proved the secret.
 // Strings and lists are capped (wire_caps.h): a message over a cap does not deserialize.
 #pragma once
@@ -48,6 +50,7 @@ using completion_part_atom = caf::atom_constant<caf::atom("cl_cpart")>;
 using cancel_completion_atom = caf::atom_constant<caf::atom("cl_ccanc")>;
 using drain_atom = caf::atom_constant<caf::atom("cl_drain")>;
 using kv_ship_atom = caf::atom_constant<caf::atom("cl_kvship")>;
+using kv_move_atom = caf::atom_constant<caf::atom("cl_kvmove")>;
 
 // A key and a text (a checkpoint key and its JSON, an input name and its value).
 struct NamedText {
@@ -165,6 +168,14 @@ struct KvShipment {
   bool last = false;                // the session's last batch
 };
 
+// The coordinator moved a paused session's next turn off this node for load: ship the
+// session's KV (KvShipment batches, through the coordinator), if this node holds at least
+// `min_blocks` of its chain.
+struct KvMoveCall {
+  std::string session;  // the session's key (program_affinity's program)
+  std::int32_t min_blocks = 0;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, NamedText& x) {
   return f(caf::meta::type_name("agentrt_NamedText"), capped<kMaxWireShortBytes>(x.key),
@@ -236,6 +247,12 @@ typename Inspector::result_type inspect(Inspector& f, KvShipment& x) {
            capped<kMaxWireShortBytes>(x.fingerprint), x.block_size,
            capped_list<kMaxWireListItems>(x.tokens), x.first_block,
            capped_list<kMaxWireListItems>(x.blocks), x.last);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, KvMoveCall& x) {
+  return f(caf::meta::type_name("agentrt_KvMoveCall"), capped<kMaxWireShortBytes>(x.session),
+           x.min_blocks);
 }
 
 // Registers every type above on a config (both ends must), and loads the middleman.
