@@ -305,6 +305,24 @@ void EngineLoop::run_hints() {
     engine_->hint_reuse(h.owner, h.tokens, h.steps, h.prefetch);
 }
 
+void EngineLoop::kv_snapshot(std::size_t max,
+                             std::function<void(std::vector<kv::KvHeldBlock>)> sink) {
+  std::lock_guard lock(mu_);
+  if (stop_) return;
+  snapshots_.push_back({max, std::move(sink)});
+  wake();
+}
+
+void EngineLoop::run_snapshots() {
+  std::vector<SnapshotCall> calls;
+  {
+    std::lock_guard lock(mu_);
+    calls.swap(snapshots_);
+  }
+  for (auto& c : calls)
+    c.sink(engine_->kv_snapshot(c.max));
+}
+
 void EngineLoop::cancel(RequestId id) {
   std::lock_guard lock(mu_);
   engine_->cancel(id);
@@ -355,6 +373,7 @@ void EngineLoop::run() {
     }
     run_flushes();
     run_hints();
+    run_snapshots();
     const auto t0 = Clock::now();
     const std::int64_t prefilled_before = engine_->stats().prefilled_tokens;
     auto events = engine_->step();

@@ -68,6 +68,10 @@ class EngineLoop {
   // steps, in the order given.
   void hint_reuse(kv::HintOwner owner, std::vector<std::int32_t> tokens, std::int32_t steps,
                   bool prefetch);
+  // Takes Engine::kv_snapshot(max) on the loop thread between steps and hands it to `sink`
+  // there, so the sink hears it after every KV event before it and before any after it.
+  // Dropped when the loop stops first. `sink` must be quick.
+  void kv_snapshot(std::size_t max, std::function<void(std::vector<kv::KvHeldBlock>)> sink);
   // Forks a live request; the child (sharing its KV copy-on-write) streams to subscriber.
   // Errors: unknown id, overloaded.
   Result<RequestId> fork(RequestId parent, caf::actor subscriber);
@@ -118,8 +122,9 @@ class EngineLoop {
   using Outbox = std::vector<std::pair<caf::actor, TokenBatch>>;
 
   void run();
-  void run_flushes();  // the loop thread: answers the waiting flush_kv() calls
-  void run_hints();    // the loop thread: applies the queued reuse hints
+  void run_flushes();    // the loop thread: answers the waiting flush_kv() calls
+  void run_hints();      // the loop thread: applies the queued reuse hints
+  void run_snapshots();  // the loop thread: answers the queued kv_snapshot() calls
   Result<RequestId> admit(GenerateMsg& msg);  // holds mu_
   // Starts waiting samples, then queued submits, while slots are free (holds mu_).
   void admit_waiting(Outbox& out);
@@ -154,6 +159,11 @@ class EngineLoop {
     bool prefetch = false;
   };
   std::vector<Hint> hints_;  // hint_reuse() calls waiting for the loop
+  struct SnapshotCall {
+    std::size_t max = 0;
+    std::function<void(std::vector<kv::KvHeldBlock>)> sink;
+  };
+  std::vector<SnapshotCall> snapshots_;  // kv_snapshot() calls waiting for the loop
   bool pending_ = false;
   bool stop_ = false;
   RuntimeMetrics snapshot_;

@@ -341,6 +341,10 @@ void Runtime::hint_reuse(kv::HintOwner owner, std::vector<std::int32_t> tokens, 
   impl_->loop->hint_reuse(owner, std::move(tokens), steps, prefetch);
 }
 
+void Runtime::kv_snapshot(std::size_t max, std::function<void(std::vector<kv::KvHeldBlock>)> sink) {
+  impl_->loop->kv_snapshot(max, std::move(sink));
+}
+
 kv::Duration Runtime::predicted_tool_duration(const std::string& tool) const {
   return impl_->ttl->predict(tool);
 }

@@ -350,6 +350,10 @@ class Runtime {
   // device (EngineLoop::hint_reuse). Asynchronous: applied between engine steps.
   void hint_reuse(kv::HintOwner owner, std::vector<std::int32_t> tokens, std::int32_t steps,
                   bool prefetch);
+  // Hands `sink` what the engine's KV holds (Engine::kv_snapshot, at most `max` blocks), on
+  // the engine thread between steps, in order with its KV events (EngineLoop::kv_snapshot).
+  // Asynchronous; dropped when the engine stops first.
+  void kv_snapshot(std::size_t max, std::function<void(std::vector<kv::KvHeldBlock>)> sink);
 
   // Writes every cached full KV block that the persistent tier lacks and waits until the
   // writer has stored them (on the engine thread, between steps). ~Runtime calls it after

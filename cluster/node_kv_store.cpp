@@ -51,4 +51,11 @@ void NodeKvStore::drop(const kv::BlockKey& key) {
   map_.erase(it);
 }
 
+void NodeKvStore::list_keys(std::vector<kv::BlockKey>& out, std::size_t max) const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (auto it = order_.begin(); it != order_.end() && n < max; ++it, ++n)
+    out.push_back(*it);
+}
+
 }  // namespace agentrt::cluster

@@ -28,6 +28,8 @@ class NodeKvStore final : public kv::KvTier {
   bool move_on_promote() const override { return false; }
   bool thread_safe() const override { return true; }
   std::int64_t stored_bytes() const override;
+  // Most recently used first.
+  void list_keys(std::vector<kv::BlockKey>& out, std::size_t max) const override;
   // The size of the blocks stored so far (they all have the engine's size), 0 when none.
   std::size_t block_bytes() const;
 

@@ -355,4 +355,9 @@ std::int64_t Engine::hint_reuse(kv::HintOwner owner, std::span<const std::int32_
   return copied;
 }
 
+std::vector<kv::KvHeldBlock> Engine::kv_snapshot(std::size_t max) {
+  kv_->flush_events();
+  return kv_->held_blocks(max);
+}
+
 }  // namespace agentrt

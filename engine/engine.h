@@ -225,6 +225,10 @@ class Engine {
   // between steps.
   std::int64_t hint_reuse(kv::HintOwner owner, std::span<const std::int32_t> tokens,
                           std::int32_t steps, bool prefetch);
+  // Hands the KV manager's buffered events to EngineOptions::kv_events, then returns what
+  // it holds (KvManager::held_blocks, at most `max`): in order with the events, since both
+  // come from this thread. Engine thread only, between steps.
+  std::vector<kv::KvHeldBlock> kv_snapshot(std::size_t max);
 
  private:
   struct Seq;

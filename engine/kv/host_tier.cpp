@@ -145,4 +145,15 @@ void HostTier::cancel(const BlockKey& key) {
   reserved_.erase(it);
 }
 
+void HostTier::list_keys(std::vector<BlockKey>& out, std::size_t max) const {
+  std::size_t n = 0;
+  for (std::int32_t s = head_; s != kNone && n < max; s = next_slot_[s]) {
+    const BlockKey& key = keys_[static_cast<std::size_t>(s)];
+    auto it = index_.find(key);
+    if (it == index_.end() || it->second != s) continue;  // not published
+    out.push_back(key);
+    ++n;
+  }
+}
+
 }  // namespace agentrt::kv

@@ -29,6 +29,8 @@ class HostTier final : public KvTier {
   Status erase(const BlockKey& key) override;
   bool move_on_promote() const override { return true; }
   std::int64_t stored_bytes() const override { return static_cast<std::int64_t>(used_bytes()); }
+  // Published values only (not those taken or reserved), most recently used first.
+  void list_keys(std::vector<BlockKey>& out, std::size_t max) const override;
 
   bool zero_copy() const override { return true; }
   std::optional<std::span<const std::byte>> peek(const BlockKey& key) override;

@@ -30,6 +30,14 @@ namespace agentrt::kv {
 using SeqId = std::int64_t;
 using PinOwner = std::int64_t;
 
+// One block a KvManager holds (held_blocks): its chained key, the tier holding it as events
+// name tiers (0 the device, 1.. the lower tiers), and on the device the pins holding it.
+struct KvHeldBlock {
+  std::uint8_t tier = 0;
+  BlockKey key;
+  std::int32_t pins = 0;  // device only: summed over the blocks with this key
+};
+
 struct KvManagerOptions {
   int num_blocks = 0;
   int block_size = 16;
@@ -150,6 +158,14 @@ class KvManager {
   // Hands the buffered events to the listener (the engine: once per step). No-op when none.
   void flush_events();
   static constexpr std::size_t kMaxBufferedEvents = 1024;
+
+  // --- snapshot (kv_manager_snapshot.cpp) ---
+  // What it holds: each key in the device prefix index with its pins (the device as its
+  // events so far describe it), then each lower tier's keys as the tier lists them
+  // (KvTier::list_keys; one that cannot list them gives none), at most `max` in all, the
+  // device's first. Buffered events are not flushed: a caller that needs the snapshot in
+  // order with them calls flush_events() first. O(device blocks + keys listed).
+  std::vector<KvHeldBlock> held_blocks(std::size_t max) const;
 
   // Checks refcounts, pin counts, the free list and the evictable set against the
   // sequences and pins (tests). Errors: internal, naming the broken invariant.

@@ -62,6 +62,13 @@ class KvTier {
   virtual bool thread_safe() const { return false; }
   // Bytes the tier holds now (metrics); -1 when it does not keep count.
   virtual std::int64_t stored_bytes() const { return -1; }
+  // Appends the keys it holds, at most `max` of them, most recently used first where it
+  // keeps an order (KvManager::held_blocks: a cluster node's snapshot). A tier that cannot
+  // list its keys (a RocksDB store) appends none. O(keys appended).
+  virtual void list_keys(std::vector<BlockKey>& out, std::size_t max) const {
+    (void)out;
+    (void)max;
+  }
 
   // --- zero-copy access (host RAM); a tier without it returns false / nullopt ---
   // Whether peek(), take() and reserve() are supported.
