@@ -2,10 +2,10 @@
 // messages (wire.h), the way BASP hands a received payload to the coordinator or a node, then
 // the receiver's checks (wire_checks.h). The first byte picks the target: 0, a whole
 // caf::message (type names, an atom, then the values, as on the wire), dispatched like the
-// coordinator's behavior; 1 to 14, one wire type read directly. Besides "no crash, no
+// coordinator's behavior; 1 to 15, one wire type read directly. Besides "no crash, no
 // sanitizer report": the caps of wire_caps.h hold; a value that deserializes serializes back
-// to bytes that read as the same value; a refused hello or result comes with a
-// reason, and a checked report dumps.
+// to bytes that read as the same value; a refused hello, result or KV snapshot part comes
+// with a reason, and a checked report dumps.
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <cstddef>
@@ -76,6 +76,9 @@ bool within_caps(const LoadReport&) {
 bool within_caps(const KvEventMsg& x) {
   return x.keys.size() <= kMaxWireListItems;
 }
+bool within_caps(const KvSnapshotMsg& x) {
+  return x.keys.size() <= kMaxWireSnapshotWords && x.pins.size() <= kMaxWireSnapshotWords / 2;
+}
 bool within_caps(const JobSpec& x) {
   return fits(x.job, kMaxWireShortBytes) && fits(x.workflow_yaml, kMaxWireTextBytes) &&
          fits(x.workflow_file, kMaxWireShortBytes) && fits(x.inputs) && fits(x.resume);
@@ -120,6 +123,12 @@ void receive(const JobResultMsg& r) {
   require(checked.status.ok() || !checked.status.error().message.empty());
   (void)checked.report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+void receive(const KvSnapshotMsg& m) {
+  auto s = check_kv_snapshot(m);
+  require(s.ok() || !s.error().message.empty());
+  if (s.ok())
+    require(m.keys.size() % 2 == 0 && (m.pins.empty() || 2 * m.pins.size() == m.keys.size()));
+}
 template <class T>
 void receive(const T&) {}
 
@@ -157,6 +166,7 @@ void read_message(const char* bytes, std::size_t size) {
          dispatch_as<AuthProof>(msg, auth_atom::value) ||
          dispatch_as<LoadReport>(msg, heartbeat_atom::value) ||
          dispatch_as<KvEventMsg>(msg, kv_event_atom::value) ||
+         dispatch_as<KvSnapshotMsg>(msg, kv_snapshot_atom::value) ||
          dispatch_as<JobCheckpoint>(msg, checkpoint_atom::value) ||
          dispatch_as<JobResultMsg>(msg, job_done_atom::value) ||
          dispatch_as<JobSpec>(msg, run_job_atom::value) ||
@@ -190,6 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       read_as<CompletionPart>,
       read_as<KvShipment>,
       read_as<KvMoveCall>,
+      read_as<KvSnapshotMsg>,
   };
   kReaders[data[0] % std::size(kReaders)](bytes, n);
   return 0;

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cluster/kv_reports.h"
 #include "cluster/secret.h"
 #include "cluster/wire_checks.h"
 
@@ -181,18 +182,15 @@ bool on_heartbeat(Self* self, const LoadReport& r) {
 void on_kv_event(Self* self, const KvEventMsg& m) {
   auto* n = member(self);
   if (n == nullptr) return;
-  if (m.kind == kKvEventClear) {  // the node lost events: what is known of it may be wrong
-    self->state.router->clear(n->id).permit_unchecked();  // a member is live
-    return;
-  }
-  if (m.kind < 0 || m.kind > 3 || m.tier < 0 || m.tier >= kKvTierCount) return;
-  KvEvent e;
-  e.node = n->id;
-  e.kind = static_cast<KvEventKind>(m.kind);
-  e.tier = static_cast<KvTierKind>(m.tier);
-  for (std::size_t i = 0; i + 1 < m.keys.size(); i += 2)
-    e.keys.push_back({m.keys[i], m.keys[i + 1]});
-  self->state.router->apply(e).permit_unchecked();  // a member is live
+  apply_kv_event(*self->state.router, n->id, m).permit_unchecked();  // a member is live
+}
+
+// A part of the member's KV snapshot: part 0 replaces what the index knew of it.
+void on_kv_snapshot(Self* self, const KvSnapshotMsg& m) {
+  auto* n = member(self);
+  if (n == nullptr) return;
+  if (auto s = apply_kv_snapshot(*self->state.router, n->id, m); !s.ok())
+    spdlog::warn("cluster: node {} '{}': {}", n->id, n->name, s.error().message);
 }
 
 // The job entry a member's message about (job, attempt) may change, or null (stale).
@@ -299,6 +297,7 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
       [self](auth_atom, const AuthProof& p) { return on_auth(self, p); },
       [self](heartbeat_atom, const LoadReport& r) { return on_heartbeat(self, r); },
       [self](kv_event_atom, const KvEventMsg& m) { on_kv_event(self, m); },
+      [self](kv_snapshot_atom, const KvSnapshotMsg& m) { on_kv_snapshot(self, m); },
       [self](checkpoint_atom, const JobCheckpoint& c) { on_checkpoint(self, c); },
       [self](job_done_atom, const JobResultMsg& r) { on_done(self, r); },
       [self](submit_atom, const std::shared_ptr<Submission>& sub) {

@@ -33,9 +33,10 @@ enum class Ending { lost, refused };
 struct NodeContext {
   const NodeOptions* options = nullptr;
   actors::RuntimePool* pool = nullptr;
-  api::OpenAiHost* openai = nullptr;  // runs routed OpenAI completions
-  NodeKvStore* kv_store = nullptr;    // the engine's snapshot tier: shipped KV goes there
-  NodeKvEvents* kv_events = nullptr;  // its engines' KV events, for the coordinator
+  api::OpenAiHost* openai = nullptr;   // runs routed OpenAI completions
+  NodeKvStore* kv_store = nullptr;     // the engine's snapshot tier: shipped KV goes there
+  NodeKvEvents* kv_events = nullptr;   // its engines' KV events, for the coordinator
+  actors::Runtime* runtime = nullptr;  // the node's model: its engine's KV snapshots
   NodeJobOptions job_options;
   std::string name;
   std::mutex mu;
@@ -67,12 +68,26 @@ LoadReport load_report(NodeState& st) {
   return r;
 }
 
-// Sends the KV events that wait, in order. Before each job result too, so the coordinator
-// routes the next job knowing what this one left cached.
+// Asks the node's engine for a snapshot of its KV (node_kv_events.h: taken on the engine
+// thread, in order with its events); the next send_kv_events sends it. Only the engine of the
+// node's model: another model's engine in the pool is known by its events alone.
+void request_kv_snapshot(NodeContext& ctx) {
+  NodeKvEvents* events = ctx.kv_events;  // outlives the engines
+  ctx.runtime->kv_snapshot(
+      events->options().max_snapshot,
+      [events](std::vector<kv::KvHeldBlock> blocks) { events->push_snapshot(std::move(blocks)); });
+}
+
+// Sends the KV snapshot and events that wait, in order. Before each job result too, so the
+// coordinator routes the next job knowing what this one left cached.
 void send_kv_events(caf::stateful_actor<NodeState>* self) {
   auto& st = self->state;
   if (st.node == 0) return;  // not joined yet: they wait (up to the backlog cap)
-  for (auto& m : st.ctx->kv_events->drain())
+  if (st.ctx->kv_events->take_snapshot_request()) request_kv_snapshot(*st.ctx);
+  auto out = st.ctx->kv_events->drain();
+  for (auto& m : out.snapshot)
+    self->send(st.coordinator, kv_snapshot_atom::value, std::move(m));
+  for (auto& m : out.events)
     self->send(st.coordinator, kv_event_atom::value, std::move(m));
 }
 
@@ -166,6 +181,9 @@ void joined(caf::stateful_actor<NodeState>* self, const Welcome& w) {
   self->state.node = w.node;
   if (w.heartbeat_ms > 0) self->state.heartbeat = std::chrono::milliseconds(w.heartbeat_ms);
   spdlog::info("node '{}' joined as node {}", self->state.ctx->name, w.node);
+  // The coordinator's index of this membership starts empty: a snapshot fills it.
+  (void)self->state.ctx->kv_events->take_snapshot_request();
+  request_kv_snapshot(*self->state.ctx);
   self->send(self, tick_atom::value);
 }
 
@@ -325,6 +343,7 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   api::OpenAiHost openai(*rt);  // before the actor system, which is destroyed first
   ctx->openai = &openai;
   ctx->kv_store = &kv_store;
+  ctx->runtime = *rt;
 
   caf::actor_system_config cfg;
   configure_wire(cfg);

@@ -1,8 +1,17 @@
 // Tests of NodeKvEvents: runs of one kind and tier become one message, batches are capped,
-// and a full backlog drops its oldest events and announces it with a clear marker.
+// a full backlog drops its oldest events, announces it with a clear marker and asks for a
+// snapshot, and a snapshot replaces the events before it. With a real KvManager and the
+// coordinator's side (kv_reports.h, a Router): after an overflow, and for a node that joined
+// again under a new id, the index again holds the node's blocks.
 #include "cluster/node_kv_events.h"
 
 #include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "cluster/kv_reports.h"
+#include "engine/kv/fake_block_memory.h"
+#include "engine/kv/host_tier.h"
 
 namespace agentrt::cluster {
 namespace {
@@ -21,7 +30,7 @@ TEST(NodeKvEvents, RunsOfOneKindAndTierBecomeOneMessageInOrder) {
                                            ev(kv::KvEventType::pinned, 0, 2)};
   q.listener()(a);
   q.push(b);
-  auto m = q.drain();
+  auto m = q.drain().events;
   ASSERT_EQ(m.size(), 4u);
   EXPECT_EQ(m[0].kind, 0);
   EXPECT_EQ(m[0].tier, 0);
@@ -40,7 +49,7 @@ TEST(NodeKvEvents, BatchesHoldAtMostMaxBatchKeys) {
   for (std::uint64_t i = 0; i < 7; ++i)
     a.push_back(ev(kv::KvEventType::stored, 0, i));
   q.push(a);
-  auto m = q.drain();
+  auto m = q.drain().events;
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(m[0].keys.size(), 6u);
   EXPECT_EQ(m[1].keys.size(), 6u);
@@ -55,15 +64,178 @@ TEST(NodeKvEvents, AFullBacklogDropsTheOldestAndSendsAClearMarker) {
     a.push_back(ev(kv::KvEventType::stored, 0, i));
   q.push(a);
   EXPECT_EQ(q.dropped(), 2);
-  auto m = q.drain();
+  EXPECT_TRUE(q.take_snapshot_request());
+  EXPECT_FALSE(q.take_snapshot_request()) << "asked once";
+  auto out = q.drain();
+  EXPECT_TRUE(out.snapshot.empty());
+  auto m = out.events;
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[0].kind, kKvEventClear);
   EXPECT_TRUE(m[0].keys.empty());
   EXPECT_EQ(m[1].keys, (std::vector<std::uint64_t>{2, 1002, 3, 1003, 4, 1004, 5, 1005}));
   q.push(std::span(a).first(1));
-  m = q.drain();
+  m = q.drain().events;
   ASSERT_EQ(m.size(), 1u) << "the marker is sent once";
   EXPECT_EQ(m[0].kind, 0);
+}
+
+kv::KvHeldBlock held(int tier, std::uint64_t n, std::int32_t pins = 0) {
+  return {static_cast<std::uint8_t>(tier), kv::BlockKey{n, n + 1000}, pins};
+}
+
+TEST(NodeKvEvents, ASnapshotReplacesTheEventsBeforeItAndGoesFirstInParts) {
+  NodeKvEvents q({2, 100});
+  q.push(std::vector{ev(kv::KvEventType::stored, 0, 50)});  // before: in the snapshot or not
+  q.push_snapshot({held(0, 1, 2), held(0, 2), held(0, 3), held(1, 4), held(2, 5)});
+  q.push(std::vector{ev(kv::KvEventType::evicted, 0, 1)});  // after: applies on top
+  auto out = q.drain();
+  ASSERT_EQ(out.snapshot.size(), 4u);
+  EXPECT_EQ(out.snapshot[0].part, 0);
+  EXPECT_EQ(out.snapshot[0].tier, 0);
+  EXPECT_EQ(out.snapshot[0].keys, (std::vector<std::uint64_t>{1, 1001, 2, 1002}));
+  EXPECT_EQ(out.snapshot[0].pins, (std::vector<std::int32_t>{2, 0}));
+  EXPECT_EQ(out.snapshot[1].part, 1);
+  EXPECT_EQ(out.snapshot[1].keys, (std::vector<std::uint64_t>{3, 1003}));
+  EXPECT_TRUE(out.snapshot[1].pins.empty()) << "no pins: none sent";
+  EXPECT_EQ(out.snapshot[2].tier, 1);
+  EXPECT_EQ(out.snapshot[3].tier, 2);
+  EXPECT_EQ(out.snapshot[3].part, 3);
+  ASSERT_EQ(out.events.size(), 1u) << "only the event after the snapshot";
+  EXPECT_EQ(out.events[0].kind, 1);
+  EXPECT_TRUE(q.drain().empty());
+  q.push_snapshot({});  // an engine that holds nothing: part 0 still clears
+  out = q.drain();
+  ASSERT_EQ(out.snapshot.size(), 1u);
+  EXPECT_TRUE(out.snapshot[0].keys.empty());
+}
+
+TEST(NodeKvEvents, AnOverflowAfterASnapshotDropsItAndAsksAgain) {
+  NodeKvEvents q({100, 2});
+  q.push_snapshot({held(0, 1)});
+  EXPECT_FALSE(q.take_snapshot_request());
+  std::vector<kv::KvBlockEvent> a;
+  for (std::uint64_t i = 0; i < 3; ++i)
+    a.push_back(ev(kv::KvEventType::stored, 0, i));
+  q.push(a);
+  EXPECT_TRUE(q.take_snapshot_request());
+  auto out = q.drain();
+  EXPECT_TRUE(out.snapshot.empty()) << "events after it were lost";
+  ASSERT_EQ(out.events.size(), 2u);
+  EXPECT_EQ(out.events[0].kind, kKvEventClear);
+}
+
+// The coordinator's side, as its actor applies each message a member sends.
+void deliver(Router& router, NodeId node, const KvOutbox& out) {
+  for (const auto& m : out.snapshot)
+    ASSERT_TRUE(apply_kv_snapshot(router, node, m).ok());
+  for (const auto& m : out.events)
+    ASSERT_TRUE(apply_kv_event(router, node, m).ok());
+}
+
+constexpr int kBs = 4;
+
+std::vector<std::int32_t> tokens(int n, int from) {
+  std::vector<std::int32_t> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), from);
+  return v;
+}
+
+std::vector<kv::BlockKey> keys_of(const std::vector<std::int32_t>& t) {
+  std::vector<kv::BlockKey> out;
+  kv::BlockKey parent = kv::root_key("fp");
+  for (std::size_t i = 0; i + kBs <= t.size(); i += kBs) {
+    parent = kv::chain_key(parent, std::span(t).subspan(i, kBs), "fp");
+    out.push_back(parent);
+  }
+  return out;
+}
+
+// A node's engine KV (a real KvManager with a host tier) whose events go to `q`.
+struct NodeKv {
+  explicit NodeKv(NodeKvEvents& q) : mem(8, kBs), host(4096) {
+    auto m = kv::KvManager::create({8, kBs, "fp", true, 0}, {&mem, &clock, {&host}, nullptr});
+    EXPECT_TRUE(m.ok());
+    kv = std::move(*m);
+    kv->set_event_listener(q.listener());
+  }
+  void run(kv::SeqId seq, const std::vector<std::int32_t>& t) {
+    auto hit = kv->open(seq, t);
+    ASSERT_TRUE(hit.ok());
+    ASSERT_TRUE(kv->reserve(seq, std::ssize(t)).ok());
+    auto rest = std::span(t).subspan(static_cast<std::size_t>(*hit));
+    mem.write_tokens(kv->block_table(seq), static_cast<std::size_t>(*hit), rest);
+    ASSERT_TRUE(kv->commit(seq, rest).ok());
+    kv->flush_events();  // the engine's step boundary
+  }
+  // What Engine::kv_snapshot does on the engine thread, and the node's sink.
+  void snapshot(NodeKvEvents& q) {
+    kv->flush_events();
+    q.push_snapshot(kv->held_blocks(q.options().max_snapshot));
+  }
+  kv::testing::FakeBlockMemory mem;
+  kv::FakeClock clock;
+  kv::HostTier host;
+  std::unique_ptr<kv::KvManager> kv;
+};
+
+Router two_nodes() {
+  auto p = make_policy("prefix_aware");
+  EXPECT_TRUE(p.ok());
+  Router r(std::move(p).value());
+  EXPECT_TRUE(r.join(0, NodeInfo{"a"}).ok());
+  EXPECT_TRUE(r.join(1, NodeInfo{"b"}).ok());
+  return r;
+}
+
+TEST(NodeKvEventsResync, AfterAnOverflowTheSnapshotRebuildsTheIndex) {
+  NodeKvEvents q({3, 4});
+  NodeKv node(q);
+  Router router = two_nodes();
+  const auto prompt = tokens(24, 0);
+  const auto keys = keys_of(prompt);
+  node.run(1, prompt);  // 6 blocks stored: 2 events more than the backlog holds
+  EXPECT_EQ(q.dropped(), 2);
+  deliver(router, 1, q.drain());
+  EXPECT_FALSE(router.index().holds(1, keys[0], KvTierKind::device)) << "its event was dropped";
+  EXPECT_TRUE(router.index().holds(1, keys[5], KvTierKind::device));
+  ASSERT_TRUE(q.take_snapshot_request());
+  node.snapshot(q);
+  const auto table = node.kv->block_table(1);  // after the snapshot: 2 blocks pinned
+  ASSERT_TRUE(node.kv->pin_blocks(7, table.first(2), std::chrono::seconds(10)).ok());
+  node.kv->flush_events();
+  deliver(router, 1, q.drain());
+  for (const auto& k : keys)
+    EXPECT_TRUE(router.index().holds(1, k, KvTierKind::device));
+  auto d = router.decide(RouteRequest{keys, "", std::nullopt, 24});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->node, 1);
+  EXPECT_EQ(d->match.blocks, 6);
+  EXPECT_EQ(d->match.pinned_blocks, 2) << "the pins after the snapshot apply on top";
+}
+
+TEST(NodeKvEventsResync, ANodeThatJoinsAgainIsRebuiltUnderItsNewId) {
+  NodeKvEvents q;
+  NodeKv node(q);
+  Router router = two_nodes();
+  const auto first = tokens(16, 0), second = tokens(32, 100);
+  node.run(1, first);
+  node.kv->release(1);
+  node.run(2, second);  // 8 blocks: the first prompt's 4 go to the host tier
+  deliver(router, 1, q.drain());
+  // The node loses the coordinator, which drops it, and joins again as node 2.
+  ASSERT_TRUE(router.leave(1).ok());
+  ASSERT_TRUE(router.join(2, NodeInfo{"b"}).ok());
+  EXPECT_FALSE(router.index().holds(2, keys_of(first)[0], KvTierKind::host));
+  node.snapshot(q);  // asked for at the join
+  deliver(router, 2, q.drain());
+  for (const auto& k : keys_of(first))
+    EXPECT_TRUE(router.index().holds(2, k, KvTierKind::host));
+  for (const auto& k : keys_of(second))
+    EXPECT_TRUE(router.index().holds(2, k, KvTierKind::device));
+  auto d = router.decide(RouteRequest{keys_of(first), "", std::nullopt, 16});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->node, 2);
+  EXPECT_EQ(d->match.host_blocks, 4);
 }
 
 }  // namespace

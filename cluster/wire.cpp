@@ -14,6 +14,7 @@ void configure_wire(caf::actor_system_config& cfg) {
   cfg.add_message_type<Welcome>("agentrt_Welcome");
   cfg.add_message_type<LoadReport>("agentrt_LoadReport");
   cfg.add_message_type<KvEventMsg>("agentrt_KvEventMsg");
+  cfg.add_message_type<KvSnapshotMsg>("agentrt_KvSnapshotMsg");
   cfg.add_message_type<JobSpec>("agentrt_JobSpec");
   cfg.add_message_type<JobCheckpoint>("agentrt_JobCheckpoint");
   cfg.add_message_type<JobResultMsg>("agentrt_JobResultMsg");

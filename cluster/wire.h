@@ -8,6 +8,8 @@
 //   W -> C  (auth_atom, AuthProof)          -> Welcome    (W proved it on C's nonce)
 //   W -> C  (heartbeat_atom, LoadReport)    -> bool       (false: not a member, join again)
 //   W -> C  (kv_event_atom, KvEventMsg)     (no reply)
+//   W -> C  (kv_snapshot_atom, KvSnapshotMsg) (no reply; parts of what W's KV holds, after a
+//           join or a lost event: C replaces what it knew of W with them, events apply on top)
 //   C -> W  (run_job_atom, JobSpec)         (no reply; W answers with checkpoints, a result)
 //   W -> C  (checkpoint_atom, JobCheckpoint), (job_done_atom, JobResultMsg)
 //   C -> W  (cancel_job_atom, job id, attempt)
@@ -35,12 +37,13 @@
 namespace agentrt::cluster {
 
 // Bumped when a message changes shape; a worker of another version is refused at hello.
-inline constexpr std::uint32_t kProtocolVersion = 2;
+inline constexpr std::uint32_t kProtocolVersion = 3;  // 3: KvSnapshotMsg
 
 using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
 using auth_atom = caf::atom_constant<caf::atom("cl_auth")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("cl_beat")>;
 using kv_event_atom = caf::atom_constant<caf::atom("cl_kv")>;
+using kv_snapshot_atom = caf::atom_constant<caf::atom("cl_kvsnap")>;
 using run_job_atom = caf::atom_constant<caf::atom("cl_run")>;
 using checkpoint_atom = caf::atom_constant<caf::atom("cl_ckpt")>;
 using job_done_atom = caf::atom_constant<caf::atom("cl_done")>;
@@ -100,6 +103,18 @@ struct KvEventMsg {
   std::int32_t kind = 0;
   std::int32_t tier = 0;  // 0 device, 1 host, 2 persistent
   std::vector<std::uint64_t> keys;
+};
+
+// One part of a snapshot of what a node's engine KV holds (cluster/node_kv_events.h), sent
+// when it joins and after its event backlog overflowed: `keys` of `tier` are held, and on the
+// device key i has pins[i] pins (pins empty: none). Part 0 starts a snapshot: the coordinator
+// first forgets what it knew of the node's blocks. Events sent after the last part apply on
+// top. wire_checks.h's check_kv_snapshot says what a coordinator accepts.
+struct KvSnapshotMsg {
+  std::int32_t part = 0;
+  std::int32_t tier = 0;            // 0 device, 1 host, 2 persistent
+  std::vector<std::uint64_t> keys;  // (hi, lo) pairs
+  std::vector<std::int32_t> pins;   // one per key, or empty
 };
 
 // A workflow job for a node, with the checkpoints of earlier attempts (resume state).
@@ -209,6 +224,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, KvEventMsg& x) {
   return f(caf::meta::type_name("agentrt_KvEventMsg"), x.kind, x.tier,
            capped_list<kMaxWireListItems>(x.keys));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, KvSnapshotMsg& x) {
+  return f(caf::meta::type_name("agentrt_KvSnapshotMsg"), x.part, x.tier,
+           capped_list<kMaxWireSnapshotWords>(x.keys),
+           capped_list<kMaxWireSnapshotWords / 2>(x.pins));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobSpec& x) {

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ namespace agentrt::cluster {
 inline constexpr std::size_t kMaxWireShortBytes = 4096;      // names, ids, nonces, proofs, paths
 inline constexpr std::size_t kMaxWireTextBytes = 64u << 20;  // YAML, JSON, reports, bodies
 inline constexpr std::size_t kMaxWireListItems = 1u << 20;   // inputs, checkpoints, block keys
+// A KvSnapshotMsg's key words (two per key; a node sends at most 2 x NodeKvEventsOptions::
+// max_batch) and, half of it, its pin counts; wire_checks.h bounds each pin count.
+inline constexpr std::size_t kMaxWireSnapshotWords = 1u << 16;
+inline constexpr std::int32_t kMaxWireSnapshotPins = 65535;  // pins on one key
 
 template <std::size_t Max>
 struct CappedString {

@@ -6,6 +6,8 @@
 
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
+#include <fstream>
+#include <iterator>
 
 #include "cluster/wire.h"
 #include "cluster/wire_checks.h"
@@ -126,6 +128,52 @@ TEST_F(WireCaps, CappedMessagesKeepTheirWireFormat) {
   EXPECT_EQ(read(plain, got), "");
   EXPECT_EQ(got.inputs[0].text, "2+2");
   EXPECT_EQ(got.resume[0].key, "step:0");
+}
+
+TEST_F(WireCaps, KvSnapshotPartsRoundTripAndTheirListsAreCapped) {
+  KvSnapshotMsg m{3, 1, {1, 1001, 2, 1002}, {2, 0}};
+  KvSnapshotMsg got;
+  EXPECT_EQ(read(bytes_of(m), got), "");
+  EXPECT_EQ(got.part, 3);
+  EXPECT_EQ(got.tier, 1);
+  EXPECT_EQ(got.keys, m.keys);
+  EXPECT_EQ(got.pins, m.pins);
+  // A key list claimed over the cap is refused before it is read.
+  std::vector<char> bytes = bytes_of(KvSnapshotMsg{});
+  bytes.resize(8);  // part and tier
+  for (char c : varbyte(static_cast<std::uint32_t>(kMaxWireSnapshotWords + 1)))
+    bytes.push_back(c);
+  EXPECT_NE(read(bytes, got).find("over the cap"), std::string::npos);
+  // The fuzz corpus's seed (its first byte picks the reader) is such a part.
+  std::ifstream seed(
+      std::string(AGENTRT_SOURCE_DIR) + "/tests/fuzz/corpus/cluster_wire/kv_snapshot",
+      std::ios::binary);
+  std::vector<char> file((std::istreambuf_iterator<char>(seed)), std::istreambuf_iterator<char>());
+  ASSERT_GT(file.size(), 1u);
+  EXPECT_EQ(read(std::vector<char>(file.begin() + 1, file.end()), got), "");
+  EXPECT_EQ(got.pins, (std::vector<std::int32_t>{2, 0}));
+  EXPECT_TRUE(check_kv_snapshot(got).ok());
+}
+
+TEST(WireChecks, KvSnapshotPartsNeedATierPairedKeysAndOnePinCountEach) {
+  EXPECT_TRUE(check_kv_snapshot({0, 2, {1, 2}, {}}).ok());
+  EXPECT_TRUE(check_kv_snapshot({1, 0, {1, 2, 3, 4}, {0, kMaxWireSnapshotPins}}).ok());
+  EXPECT_TRUE(check_kv_snapshot({0, 0, {}, {}}).ok()) << "an empty engine's part 0";
+  const std::vector<std::pair<KvSnapshotMsg, std::string>> bad = {
+      {{-1, 0, {}, {}}, "part -1"},
+      {{0, 3, {}, {}}, "tier 3"},
+      {{0, -1, {}, {}}, "tier -1"},
+      {{0, 0, {1, 2, 3}, {}}, "odd number"},
+      {{0, 0, {1, 2, 3, 4}, {1}}, "1 pin counts for 2 keys"},
+      {{0, 0, {1, 2}, {-1}}, "pin count of -1"},
+      {{0, 0, {1, 2}, {kMaxWireSnapshotPins + 1}}, "pin count of 65536"},
+  };
+  for (const auto& [m, why] : bad) {
+    auto s = check_kv_snapshot(m);
+    ASSERT_FALSE(s.ok()) << why;
+    EXPECT_EQ(s.error().code, ErrorCode::invalid_argument);
+    EXPECT_NE(s.error().message.find(why), std::string::npos) << s.error().message;
+  }
 }
 
 TEST(WireChecks, HelloNeedsThisProtocolAndANonce) {

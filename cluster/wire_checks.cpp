@@ -15,6 +15,21 @@ Status check_hello(const NodeHello& hello) {
   return ok_status();
 }
 
+Status check_kv_snapshot(const KvSnapshotMsg& m) {
+  auto refuse = [](const std::string& why) {
+    return make_error(ErrorCode::invalid_argument, "KV snapshot part: " + why);
+  };
+  if (m.part < 0) return refuse("part " + std::to_string(m.part));
+  if (m.tier < 0 || m.tier > 2) return refuse("tier " + std::to_string(m.tier));
+  if (m.keys.size() % 2 != 0) return refuse("an odd number of key words");
+  if (!m.pins.empty() && m.pins.size() != m.keys.size() / 2)
+    return refuse(std::to_string(m.pins.size()) + " pin counts for " +
+                  std::to_string(m.keys.size() / 2) + " keys");
+  for (std::int32_t p : m.pins)
+    if (p < 0 || p > kMaxWireSnapshotPins) return refuse("a pin count of " + std::to_string(p));
+  return ok_status();
+}
+
 CheckedJobResult check_job_result(const JobResultMsg& r) {
   CheckedJobResult out;
   constexpr auto kLastCode = static_cast<std::int32_t>(ErrorCode::internal);

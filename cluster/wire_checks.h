@@ -14,6 +14,11 @@ namespace agentrt::cluster {
 // hex digits). Error (invalid_argument): why it is refused, for the log.
 Status check_hello(const NodeHello& hello);
 
+// A node's snapshot part the coordinator applies: part >= 0, a tier of the index (0..2), an
+// even number of key words, pins empty or one per key, each in [0, kMaxWireSnapshotPins].
+// Error (invalid_argument): what is wrong, for the log.
+Status check_kv_snapshot(const KvSnapshotMsg& m);
+
 // A node's job result: the status (error_code -1 is ok; a code outside ErrorCode becomes
 // internal; an error always has a message) and the report parsed. A report that is not JSON, or
 // nests deeper than kMaxJsonDepth, is null, and an ok status becomes corrupt.
