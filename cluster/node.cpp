@@ -35,6 +35,7 @@ struct NodeContext {
   actors::RuntimePool* pool = nullptr;
   api::OpenAiHost* openai = nullptr;   // runs routed OpenAI completions
   NodeKvStore* kv_store = nullptr;     // the engine's snapshot tier: shipped KV goes there
+  RecentSessions* recent = nullptr;    // paused sessions' tokens, kept past their pins
   NodeKvEvents* kv_events = nullptr;   // its engines' KV events, for the coordinator
   actors::Runtime* runtime = nullptr;  // the node's model: its engine's KV snapshots
   NodeJobOptions job_options;
@@ -255,7 +256,8 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
       [self](drain_atom) { drain(self); },
       [self](kv_move_atom, const KvMoveCall& m) -> caf::result<std::int32_t> {
         auto& st = self->state;
-        auto batches = move_batches(*st.ctx->openai, *st.ctx->kv_store, m.session, m.min_blocks);
+        auto batches = move_batches(st.ctx->openai->runtime(), *st.ctx->kv_store, *st.ctx->recent,
+                                    m.session, m.min_blocks);
         if (batches.empty()) return 0;  // not paused here, or fewer blocks than asked
         spdlog::info("node {}: a session's next turn moves away: {} KV batch(es) to ship", st.node,
                      batches.size());
@@ -343,6 +345,16 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   api::OpenAiHost openai(*rt);  // before the actor system, which is destroyed first
   ctx->openai = &openai;
   ctx->kv_store = &kv_store;
+  RecentSessions recent;
+  ctx->recent = &recent;
+  // Records the paused sessions' tokens every 250 ms, off the node actor's thread (the
+  // session table's lock can wait on a long engine step), until run_node returns.
+  std::jthread watcher([&openai, &recent](std::stop_token done) {
+    while (!done.stop_requested()) {
+      recent.update(openai.paused());
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  });
   ctx->runtime = *rt;
 
   caf::actor_system_config cfg;

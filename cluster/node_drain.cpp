@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "cluster/kv_shipping.h"
 
 namespace agentrt::cluster {
@@ -46,17 +48,43 @@ std::deque<KvShipment> drain_batches(api::OpenAiHost& openai, NodeKvStore& store
   return out;
 }
 
-std::deque<KvShipment> move_batches(api::OpenAiHost& openai, NodeKvStore& store,
-                                    const std::string& session, std::int32_t min_blocks) {
-  auto& rt = openai.runtime();
-  std::deque<KvShipment> out;
-  for (const auto& turn : openai.paused()) {
-    if (turn.key != session) continue;
-    const std::size_t blocks = session_batches(store, turn, rt.kv_key_fingerprint(),
-                                               rt.kv_geometry().block_size, "move", out);
-    if (blocks < static_cast<std::size_t>(std::max(min_blocks, 1))) out.clear();
-    break;
+void RecentSessions::update(const std::vector<api::PausedTurn>& paused) {
+  std::lock_guard lock(mu_);
+  for (const auto& turn : paused) {
+    auto& e = by_key_[turn.key];
+    if (e.tokens != turn.tokens) e.tokens = turn.tokens;
+    e.stamp = ++clock_;
   }
+  if (by_key_.size() <= kMaxRecentSessions) return;
+  std::vector<std::uint64_t> stamps;  // drop the least recently seen eighth
+  stamps.reserve(by_key_.size());
+  for (const auto& [key, e] : by_key_)
+    stamps.push_back(e.stamp);
+  const std::size_t cut = by_key_.size() / 8;
+  std::nth_element(stamps.begin(), stamps.begin() + static_cast<std::ptrdiff_t>(cut), stamps.end());
+  const std::uint64_t keep_from = stamps[cut];
+  std::erase_if(by_key_, [keep_from](const auto& kv) { return kv.second.stamp < keep_from; });
+}
+
+std::optional<std::vector<std::int32_t>> RecentSessions::find(const std::string& session) const {
+  std::lock_guard lock(mu_);
+  auto it = by_key_.find(session);
+  if (it == by_key_.end()) return std::nullopt;
+  return it->second.tokens;
+}
+
+std::deque<KvShipment> move_batches(const actors::Runtime& rt, NodeKvStore& store,
+                                    const RecentSessions& recent, const std::string& session,
+                                    std::int32_t min_blocks) {
+  auto tokens = recent.find(session);  // paused, or its pin gone and its blocks still stored
+  if (!tokens) return {};
+  api::PausedTurn turn;
+  turn.key = session;
+  turn.tokens = std::move(*tokens);
+  std::deque<KvShipment> out;
+  const std::size_t blocks = session_batches(store, turn, rt.kv_key_fingerprint(),
+                                             rt.kv_geometry().block_size, "move", out);
+  if (blocks < static_cast<std::size_t>(std::max(min_blocks, 1))) out.clear();
   return out;
 }
 

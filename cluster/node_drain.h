@@ -7,6 +7,11 @@
 #pragma once
 
 #include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "api/openai_host.h"
 #include "cluster/node_kv_store.h"
@@ -24,12 +29,38 @@ inline constexpr std::size_t kNodeSnapshotBytes = std::size_t{1} << 30;
 // logged and left out.
 std::deque<KvShipment> drain_batches(api::OpenAiHost& openai, NodeKvStore& store);
 
-// The batches of the paused session `session`, as drain_batches makes them, when `store`
-// holds at least `min_blocks` (>= 1) blocks of its chain; else none. Reads only the store
-// (no flush: a pause writes the turn's blocks behind at once, and a flush would stall the
-// busy engine); a chain the writer has not finished is shipped as far as it goes.
-std::deque<KvShipment> move_batches(api::OpenAiHost& openai, NodeKvStore& store,
-                                    const std::string& session, std::int32_t min_blocks);
+// The tokens of the agent sessions this node paused lately, kept past their pins: a pin
+// expires (--session-ttl) or is dropped under KV pressure while the turn's blocks stay in the
+// snapshot tier, and a load move still ships them. At most kMaxRecentSessions sessions, the
+// least recently seen paused go first. Thread-safe: run_node's watcher thread updates it (the
+// session table's lock can wait on a long engine step: never on the node actor's thread).
+class RecentSessions {
+ public:
+  static constexpr std::size_t kMaxRecentSessions = 1024;
+  // Records the sessions paused now (OpenAiHost::paused(); a session's tokens are copied only
+  // when they changed).
+  void update(const std::vector<api::PausedTurn>& paused);
+  // The tokens of `session`'s last paused turn seen; none when not seen.
+  std::optional<std::vector<std::int32_t>> find(const std::string& session) const;
+
+ private:
+  struct Entry {
+    std::vector<std::int32_t> tokens;
+    std::uint64_t stamp = 0;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> by_key_;  // guarded by mu_
+  std::uint64_t clock_ = 0;                        // guarded by mu_
+};
+
+// The batches of session `session` (its last paused turn in `recent`), as drain_batches
+// makes them, when `store` holds at least `min_blocks` (>= 1) blocks of its
+// chain; else none. Reads only the store (no flush: a pause writes the turn's blocks behind
+// at once, and a flush would stall the busy engine); a chain the writer has not finished is
+// shipped as far as it goes.
+std::deque<KvShipment> move_batches(const actors::Runtime& rt, NodeKvStore& store,
+                                    const RecentSessions& recent, const std::string& session,
+                                    std::int32_t min_blocks);
 
 // Checks a batch against this node's engine and imports it into `store` (import_shipment).
 Result<std::int32_t> import_batch(api::OpenAiHost& openai, NodeKvStore& store, const KvShipment& s);
