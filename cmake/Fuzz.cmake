@@ -1,5 +1,5 @@
-# AGENTRT_FUZZ=ON (clang only): every NAME.fuzz.cpp under engine/, workflows/, cli/, api/ and
-# cluster/ becomes a libFuzzer binary fuzz_NAME, linked with the library of its folder
+# AGENTRT_FUZZ=ON (clang only): every NAME.fuzz.cpp under engine/, workflows/, cli/, api/,
+# cluster/ and actors/ becomes a libFuzzer binary fuzz_NAME, linked with the library of its folder
 # (agentrt_FOLDER, agentrt_api_FOLDER under api/, agentrt_cluster_wire under cluster/ (the
 # wire types without the runtime); workflows/ and api/ targets also with agentrt_chat and
 # agentrt_workflows). scripts/fuzz.sh builds and runs them, starting
@@ -14,7 +14,8 @@ function(agentrt_add_fuzzers)
   endif()
   file(GLOB_RECURSE fuzzers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/engine/*.fuzz.cpp
        ${PROJECT_SOURCE_DIR}/workflows/*.fuzz.cpp ${PROJECT_SOURCE_DIR}/cli/*.fuzz.cpp
-       ${PROJECT_SOURCE_DIR}/api/*.fuzz.cpp ${PROJECT_SOURCE_DIR}/cluster/*.fuzz.cpp)
+       ${PROJECT_SOURCE_DIR}/api/*.fuzz.cpp ${PROJECT_SOURCE_DIR}/cluster/*.fuzz.cpp
+       ${PROJECT_SOURCE_DIR}/actors/*.fuzz.cpp)
   foreach(src ${fuzzers})
     get_filename_component(name ${src} NAME_WE)
     get_filename_component(folder ${src} DIRECTORY)

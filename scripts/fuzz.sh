@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (every NAME.fuzz.cpp under engine/, workflows/, cli/, api/ and
-# cluster/: cmake/Fuzz.cmake) with clang, ASan and UBSan in $dir/, and runs each for
-# SECONDS (default 60). With FUZZ_BUILD=DIR it uses the targets of an existing build
-# directory configured with -DAGENTRT_FUZZ=ON instead (scripts/test.sh passes its clang
-# ASan build, which builds them with the tests). Each target
-# starts from the committed seeds tests/fuzz/corpus/NAME/, copied into its working corpus
-# DIR/corpus/fuzz_NAME/ (which keeps what runs find). A crash leaves its input in
+# Builds the libFuzzer targets (every NAME.fuzz.cpp under engine/, workflows/, cli/, api/,
+# cluster/ and actors/: cmake/Fuzz.cmake) with clang, ASan and UBSan in build-fuzz/, and runs
+# each for SECONDS (default 60). With FUZZ_BUILD=DIR it uses an existing build directory
+# configured with -DAGENTRT_FUZZ=ON instead (scripts/test.sh passes its clang ASan build,
+# which builds the targets with the tests). Each target starts from the committed seeds
+# tests/fuzz/corpus/NAME/, copied into its working corpus DIR/corpus/fuzz_NAME/ (which keeps
+# what runs find; DIR is build-fuzz or FUZZ_BUILD). A crash leaves its input in
 # DIR/crashes/; the script then fails after running the other targets.
 # Usage: [FUZZ_JOBS=N] [FUZZ_BUILD=DIR] scripts/fuzz.sh [SECONDS [TARGET...]]   (SECONDS 0:
 # build only; TARGET: fuzz_NAME; FUZZ_JOBS: targets fuzzed at once, default 1)
