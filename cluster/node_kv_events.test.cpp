@@ -7,9 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <numeric>
+#include <set>
+#include <thread>
 
+#include "actors/engine_loop.h"
 #include "cluster/kv_reports.h"
+#include "engine/cpu/cpu_backend.h"
 #include "engine/kv/fake_block_memory.h"
 #include "engine/kv/host_tier.h"
 
@@ -236,6 +241,91 @@ TEST(NodeKvEventsResync, ANodeThatJoinsAgainIsRebuiltUnderItsNewId) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->node, 2);
   EXPECT_EQ(d->match.host_blocks, 4);
+}
+
+// What a sink saw when the engine loop handed it a snapshot.
+struct SnapshotSeen {
+  bool same_thread = false;  // as the KV events'
+  bool matches = false;      // the device keys the events stored and did not evict, no more
+  std::size_t device = 0;
+};
+
+TEST(NodeKvEventsResync, TheEngineLoopTakesTheSnapshotBetweenStepsInOrderWithTheEvents) {
+  auto model = model::Model::load(std::string(AGENTRT_SOURCE_DIR) + "/models/tiny-calc");
+  ASSERT_TRUE(model.ok());
+  auto backend = cpu::CpuBackend::create(*model, {128, 16, 2}).value();
+  NodeKvEvents q;
+  std::mutex mu;  // the replay below, written on the engine thread
+  std::set<std::pair<std::uint64_t, std::uint64_t>> device;
+  std::thread::id events_thread;
+  EngineOptions opts;
+  opts.kv_events = [&](std::span<const kv::KvBlockEvent> events) {
+    {
+      std::lock_guard lock(mu);
+      events_thread = std::this_thread::get_id();
+      for (const auto& e : events) {
+        if (e.tier != 0) continue;
+        if (e.type == kv::KvEventType::stored) device.insert({e.key.hi, e.key.lo});
+        if (e.type == kv::KvEventType::evicted) device.erase({e.key.hi, e.key.lo});
+      }
+    }
+    q.push(events);
+  };
+  auto engine = Engine::create(
+      {backend.get(), &(*model)->config(), (*model)->fingerprint(), nullptr, nullptr}, opts);
+  ASSERT_TRUE(engine.ok());
+  actors::EngineLoop loop(std::move(*engine), 8, backend->kv_geometry(), nullptr);
+  auto snapshot = [&] {
+    auto seen = std::make_shared<std::promise<SnapshotSeen>>();
+    loop.kv_snapshot(1000, [&, seen](std::vector<kv::KvHeldBlock> blocks) {
+      std::set<std::pair<std::uint64_t, std::uint64_t>> held;
+      for (const auto& b : blocks)
+        if (b.tier == 0) held.insert({b.key.hi, b.key.lo});
+      std::lock_guard lock(mu);
+      const SnapshotSeen s{events_thread == std::this_thread::get_id(), held == device,
+                           held.size()};
+      q.push_snapshot(std::move(blocks));  // before the test thread may drain
+      seen->set_value(s);
+    });
+    return seen->get_future();
+  };
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto tokens = std::make_shared<std::atomic<int>>(0);
+  auto ended = std::make_shared<std::atomic<int>>(0);
+  auto sub = sys.spawn([tokens, ended](caf::event_based_actor*) -> caf::behavior {
+    return {[tokens, ended](const actors::TokenBatch& b) {
+      *tokens += static_cast<int>(b.tokens.size());
+      if (b.finish || b.cancelled || b.error) ++*ended;
+    }};
+  });
+  for (int r = 0; r < 2; ++r) {
+    actors::GenerateMsg m;
+    for (int t = 0; t < 70; ++t)
+      m.request.prompt.push_back(10 + (r * 301 + t * 7) % 700);
+    m.request.params.max_tokens = 40;
+    m.request.params.ignore_eos = true;
+    m.subscribers = {sub};
+    ASSERT_TRUE(loop.submit(std::move(m)).ok());
+  }
+  for (int i = 0; i < 120000 && tokens->load() == 0; ++i)  // a hang guard only
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto running = snapshot().get();  // while both decode: between two of their steps
+  EXPECT_TRUE(running.same_thread);
+  EXPECT_TRUE(running.matches);
+  EXPECT_GE(running.device, 4u) << "a prefilled prompt's 4 full blocks at least";
+  for (int i = 0; i < 120000 && ended->load() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto done = snapshot().get();
+  EXPECT_TRUE(done.matches);
+  EXPECT_GE(done.device, running.device);
+  auto out = q.drain();
+  ASSERT_FALSE(out.snapshot.empty());
+  std::size_t keys = 0;
+  for (const auto& m : out.snapshot)
+    keys += m.tier == 0 ? m.keys.size() / 2 : 0;
+  EXPECT_EQ(keys, done.device) << "the last snapshot replaced the first and the events";
+  caf::anon_send_exit(sub, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace
