@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cluster/node_drain.h"
 #include "cluster/node_kv_store.h"
 
 namespace agentrt::cluster {
@@ -115,6 +116,31 @@ TEST(NodeKvStore, DropsTheLeastRecentlyUsedBlocksPastItsCapacity) {
   EXPECT_FALSE(store.get(keys[1])->has_value());
   EXPECT_EQ(store.stored_bytes(), 3 * 64);
   EXPECT_FALSE(store.put(keys[0], std::vector<std::byte>(4 * 64)).ok());
+}
+
+// A load move ships a session by the tokens of its last paused turn, also once its pin is
+// gone: the node's record keeps them, the latest turn's, and drops the least recently seen
+// past its cap.
+TEST(RecentSessions, KeepsTheLastPausedTokensOfEachSessionWithinItsCap) {
+  RecentSessions recent;
+  auto turn = [](const std::string& key, int n) {
+    api::PausedTurn t;
+    t.key = key;
+    t.tokens = tokens(n);
+    return t;
+  };
+  recent.update({turn("a", 40), turn("b", 20)});
+  recent.update({});  // both pins gone
+  ASSERT_TRUE(recent.find("a").has_value());
+  EXPECT_EQ(*recent.find("a"), tokens(40));
+  recent.update({turn("a", 90)});  // a's next turn paused
+  EXPECT_EQ(*recent.find("a"), tokens(90));
+  EXPECT_FALSE(recent.find("c").has_value());
+  for (std::size_t i = 0; i <= RecentSessions::kMaxRecentSessions; ++i)
+    recent.update({turn("s" + std::to_string(i), 1), turn("a", 90)});
+  EXPECT_TRUE(recent.find("a").has_value()) << "seen at every update";
+  EXPECT_FALSE(recent.find("b").has_value()) << "the least recently seen go first";
+  EXPECT_TRUE(recent.find("s" + std::to_string(RecentSessions::kMaxRecentSessions)).has_value());
 }
 
 }  // namespace
