@@ -48,7 +48,7 @@ struct Replay {
     std::vector<Entry> out;
     for (const auto& [tier, keys] : held)
       for (const auto& k : keys) {
-        auto p = tier == 0 && pins.count(k) ? pins.at(k) : 0;
+        auto p = (tier == 0 && pins.count(k) != 0) ? pins.at(k) : 0;
         out.emplace_back(tier, k.first, k.second, p);
       }
     std::sort(out.begin(), out.end());
