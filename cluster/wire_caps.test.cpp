@@ -153,6 +153,18 @@ TEST_F(WireCaps, KvSnapshotPartsRoundTripAndTheirListsAreCapped) {
   EXPECT_EQ(read(std::vector<char>(file.begin() + 1, file.end()), got), "");
   EXPECT_EQ(got.pins, (std::vector<std::int32_t>{2, 0}));
   EXPECT_TRUE(check_kv_snapshot(got).ok());
+  // And its whole-message seed reads as the coordinator's behavior receives it.
+  std::ifstream msg_seed(
+      std::string(AGENTRT_SOURCE_DIR) + "/tests/fuzz/corpus/cluster_wire/msg_kv_snapshot",
+      std::ios::binary);
+  std::vector<char> msg_file((std::istreambuf_iterator<char>(msg_seed)),
+                             std::istreambuf_iterator<char>());
+  ASSERT_GT(msg_file.size(), 1u);
+  caf::message msg;
+  EXPECT_EQ(read(std::vector<char>(msg_file.begin() + 1, msg_file.end()), msg), "");
+  ASSERT_TRUE((msg.match_elements<caf::atom_value, KvSnapshotMsg>()));
+  EXPECT_EQ(msg.get_as<caf::atom_value>(0), kv_snapshot_atom::value);
+  EXPECT_EQ(msg.get_as<KvSnapshotMsg>(1).keys, got.keys);
 }
 
 TEST(WireChecks, KvSnapshotPartsNeedATierPairedKeysAndOnePinCountEach) {
