@@ -47,23 +47,27 @@ bool move_session_kv(CoordinatorSelf* self, const ClusterCompletion& c, const Ro
                                                                  start)
         .count();
   };
+  // The turn goes once the shipment is over, either way; a stale forward entry goes with it.
+  auto settle = [self, then, session = c.program, to_node = d.node] {
+    auto& shipping = self->state.shipping;
+    if (auto it = shipping.find(session); it != shipping.end() && it->second == to_node)
+      shipping.erase(it);
+    then();
+  };
   self->request(old->second.handle, kMoveWait, kv_move_atom::value,
                 KvMoveCall{c.program, kMoveMinBlocks})
       .then(
-          [then, waited](std::int32_t blocks) {
+          [settle, waited](std::int32_t blocks) {
             spdlog::info("cluster: {} KV blocks of the moved session landed in {} ms", blocks,
                          waited());
-            then();
+            settle();
           },
-          [self, then, waited, session = c.program, target = d.node](caf::error& e) {
+          [self, settle, waited](caf::error& e) {
             spdlog::warn(
                 "cluster: the moved session's KV did not land ({} after {} ms); its turn "
                 "recomputes",
                 self->system().render(e), waited());
-            auto& shipping = self->state.shipping;
-            if (auto it = shipping.find(session); it != shipping.end() && it->second == target)
-              shipping.erase(it);
-            then();
+            settle();
           });
   return true;
 }
