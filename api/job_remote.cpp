@@ -37,6 +37,22 @@ Status JobManager::launch_remote(Live& live) {
   job.done = [this, id](actors::workflow::WorkflowOutcome outcome) {
     on_done(id, std::move(outcome));
   };
+  // The workflow outlives the runner (its deleter holds it); the inputs are copied at start.
+  auto wf = std::make_shared<const workflows::Workflow>(live.wf);
+  job.run_here = [this, id, wf, inputs = live.inputs](
+                     actors::workflow::ResumeState resume, actors::workflow::RunHooks hooks,
+                     std::function<void(actors::workflow::WorkflowOutcome)> done)
+      -> Result<std::shared_ptr<actors::workflow::WorkflowRunner>> {
+    auto created = actors::workflow::WorkflowRunner::create(*wf, opt_.runner, pool_);
+    if (!created.ok()) return created.error();
+    std::shared_ptr<actors::workflow::WorkflowRunner> runner(
+        created->release(), [wf](actors::workflow::WorkflowRunner* r) { delete r; });
+    hooks.event = run_hooks(id).event;
+    if (auto st = runner->start(inputs, std::move(hooks), std::move(resume), std::move(done));
+        !st.ok())
+      return st.error();
+    return runner;
+  };
   spdlog::info("job {} runs on the cluster ({} checkpoints)", id, job.checkpoints.size());
   opt_.remote->start(std::move(job));
   if (cancel_now) opt_.remote->cancel(id);

@@ -65,6 +65,7 @@ void Server::Impl::relay(const httplib::Request& req, httplib::Response& res, Op
   rc.client = deps.client;
   rc.session_header = deps.session_header;
   rc.enable_thinking = deps.enable_thinking;
+  rc.run_here = [parsed, deps] { return OpenAiCall::start(parsed, deps); };
   auto key = OpenAiCall::route_key(std::move(parsed), std::move(deps));
   if (!key.ok()) return reply_openai_error(res, key.error());
   rc.prompt_tokens = std::ssize(key->prompt);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/body/openai_request.h"
+#include "api/openai_run.h"
 #include "engine/kv/block_key.h"
 
 namespace agentrt::api {
@@ -27,6 +28,10 @@ struct RemoteCompletion {
   std::vector<kv::BlockKey> blocks;
   std::string program;
   std::int64_t prompt_tokens = 0;
+  // Starts the call on this server's own engine, as the local route does: for a cluster
+  // whose router may pick the server itself (`--cluster-local-engine`). May be called more
+  // than once (each an attempt), from any thread.
+  std::function<ApiOr<std::unique_ptr<OpenAiCall>>()> run_here;
 };
 
 // One piece of a remote reply, in order: head (admitted; `node` names where it runs),

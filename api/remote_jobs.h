@@ -27,6 +27,14 @@ struct RemoteJob {
   // `done` exactly once, with outputs, steps and status (cancelled after cancel()).
   actors::workflow::RunHooks hooks;
   std::function<void(actors::workflow::WorkflowOutcome)> done;
+  // Starts the job on this process's own engine instead, as a local run (with its run
+  // events), from `resume`, reporting through the given hooks and done: for a cluster whose
+  // router may pick the server itself (`--cluster-local-engine`). Returns the runner
+  // (cancel() stops it; destroying it waits for its done). Any thread.
+  std::function<Result<std::shared_ptr<actors::workflow::WorkflowRunner>>(
+      actors::workflow::ResumeState resume, actors::workflow::RunHooks hooks,
+      std::function<void(actors::workflow::WorkflowOutcome)> done)>
+      run_here;
 };
 
 class RemoteJobs {

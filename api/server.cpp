@@ -85,6 +85,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
   };
   if (options.host_tier_bytes) base.host_tier_bytes = options.host_tier_bytes;
   base.engine.order = options.order;
+  base.engine.kv_events = options.kv_events;
   storage::KvStoreOptions kv;
   kv.max_bytes = options.kv_store_max_bytes > 0 ? options.kv_store_max_bytes : kDefaultKvStoreBytes;
   base.persistent = storage::KvStore::tier_factory(impl->db, kv);
@@ -131,6 +132,13 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
                impl->keys ? "API keys required" : "no API key");
   impl->session_reaper = std::thread([p = impl.get()] { p->reap_sessions(); });
   return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+std::vector<actors::RuntimeMetrics> Server::engine_metrics() const {
+  std::vector<actors::RuntimeMetrics> out;
+  for (auto* rt : impl_->pool->all())
+    out.push_back(rt->metrics());
+  return out;
 }
 
 void Server::run() {

@@ -18,6 +18,7 @@
 #include "api/remote_completions.h"
 #include "api/session_table.h"
 #include "engine/common/result.h"
+#include "engine/kv/kv_events.h"
 #include "engine/scheduler/scheduler.h"
 
 namespace agentrt::api {
@@ -49,6 +50,9 @@ struct ServerOptions {
   // A cluster's nodes: while one is live, OpenAI completions run there (openai_relay.h),
   // else on the server's own engine. Null: always local.
   std::shared_ptr<RemoteCompletions> remote_completions;
+  // Told the engines' KV events (EngineOptions::kv_events): a cluster's router indexes the
+  // server's own engine with them (`--cluster-local-engine`). Empty: none.
+  kv::KvEventListener kv_events;
 };
 
 // The KV snapshot store's default size bound (least recently used blocks go past it).
@@ -67,6 +71,8 @@ class Server {
   // What opening the data directory dropped or repaired, one line each ("job j-...: job is
   // damaged: checksum mismatch"); also logged.
   std::vector<std::string> startup_problems() const;
+  // The loaded engines' metrics now, one per model (load for a cluster's router). Any thread.
+  std::vector<actors::RuntimeMetrics> engine_metrics() const;
   // Serves until stop().
   void run();
   // Stops taking requests and jobs, interrupts the running ones (they resume on the next

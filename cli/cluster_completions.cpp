@@ -24,6 +24,7 @@ std::uint64_t ClusterCompletions::start(api::RemoteCompletion c,
   cc.blocks = std::move(c.blocks);
   cc.program = std::move(c.program);
   cc.prompt_tokens = c.prompt_tokens;
+  cc.run_here = std::move(c.run_here);
   return jobs_->coordinator().submit_completion(
       std::move(cc),
       [sink = std::move(sink)](const cluster::CompletionPart& p, const std::string& node) {

@@ -75,6 +75,7 @@ void ClusterJobs::start(api::RemoteJob job) {
   cj.workflow_file = std::move(job.file);
   cj.inputs = std::move(job.inputs);
   cj.checkpoints = std::move(job.checkpoints);
+  cj.run_here = std::move(job.run_here);
   if (job.keys_runtime != nullptr) {  // a job that cannot be keyed is routed without keys
     if (auto prefix =
             cluster::job_prefix(*job.keys_runtime, cj.workflow_yaml, cj.workflow_file, cj.inputs);

@@ -51,7 +51,8 @@ struct ServeArgs {
   std::string cluster_bind = "127.0.0.1";
   std::string cluster_secret_file;
   std::string cluster_policy = "least_loaded";
-  cluster::TlsFiles cluster_tls;  // --cluster-tls-*
+  bool cluster_local_engine = false;  // the server's engine is a routing candidate too
+  cluster::TlsFiles cluster_tls;      // --cluster-tls-*
 };
 
 // --cluster-port: the coordinator that worker nodes (`agentrt node --join`) join; jobs run
@@ -118,8 +119,10 @@ int serve(const ServeArgs& a) {
     return kExitFailure;
   }
   o.jobs.remote = std::move(*cluster);
-  if (auto jobs = std::dynamic_pointer_cast<ClusterJobs>(o.jobs.remote))
-    o.remote_completions = std::make_shared<ClusterCompletions>(std::move(jobs));
+  auto cluster_jobs = std::dynamic_pointer_cast<ClusterJobs>(o.jobs.remote);
+  if (cluster_jobs) o.remote_completions = std::make_shared<ClusterCompletions>(cluster_jobs);
+  const bool local_engine = cluster_jobs && a.cluster_local_engine;
+  if (local_engine) o.kv_events = cluster_jobs->coordinator().local_kv_listener();
   install_cancel_signals();  // a signal while the model loads stops the start
   auto server = api::Server::create(o);
   if (!server.ok()) {
@@ -127,11 +130,22 @@ int serve(const ServeArgs& a) {
     remove_cancel_signals();
     return kExitFailure;
   }
+  if (local_engine)  // --cluster-local-engine: the server's engine joins the router
+    cluster_jobs->coordinator().attach_local([s = server->get()] {
+      cluster::NodeLoad load;  // as a worker's heartbeat reports it
+      load.free_blocks = 0;
+      for (const auto& m : s->engine_metrics()) {
+        load.waiting += m.queued_requests;
+        load.free_blocks += m.kv_available_blocks;
+      }
+      return load;
+    });
   std::thread http([s = server->get()] { s->run(); });
   while (take_cancel_signal() == 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   (*server)->stop();
   http.join();
+  if (local_engine) cluster_jobs->coordinator().stop_local();  // before the engines stop
   remove_cancel_signals();
   return kExitOk;
 }
@@ -198,6 +212,10 @@ CommandFn add_serve_command(CLI::App& app) {
                   "Routing policy: least_loaded (default), round_robin, prefix_aware, "
                   "program_affinity")
       ->check(CLI::IsMember({"least_loaded", "round_robin", "prefix_aware", "program_affinity"}));
+  cmd->add_flag("--cluster-local-engine,!--no-cluster-local-engine", a->cluster_local_engine,
+                "Make the server's own engine a routing candidate beside the workers (node "
+                "'local'); off by default: with a worker joined, everything runs on workers")
+      ->needs(cluster_port);
   cmd->add_option("--host-tier-gib", a->host_tier_gib,
                   "RAM in GiB for KV blocks evicted from the device (default: 1/8 of RAM, at "
                   "most 16; 0 = none)")

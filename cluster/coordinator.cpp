@@ -16,6 +16,7 @@ struct Coordinator::Impl {
   caf::actor actor;
   std::uint16_t port = 0;
   std::atomic<std::uint64_t> next_completion{1};
+  std::shared_ptr<LocalEngine> local;  // attach_local's
 };
 
 Result<std::unique_ptr<Coordinator>> Coordinator::start(CoordinatorOptions options) {
@@ -48,6 +49,7 @@ Result<std::unique_ptr<Coordinator>> Coordinator::start(CoordinatorOptions optio
 Coordinator::Coordinator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Coordinator::~Coordinator() {
+  stop_local();
   auto unpublished = impl_->system->middleman().unpublish(impl_->actor, impl_->port);
   static_cast<void>(unpublished);  // the port closes with the system either way
   caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
@@ -79,6 +81,45 @@ std::uint64_t Coordinator::submit_completion(ClusterCompletion completion, Compl
 
 void Coordinator::cancel_completion(std::uint64_t id) {
   caf::anon_send(impl_->actor, LocalCompletionCancel{id});
+}
+
+void Coordinator::attach_local(std::function<NodeLoad()> engine_load) {
+  if (impl_->local) return;
+  const caf::actor_addr to = impl_->actor.address();  // weak: the engines may outlive it
+  auto send = [to](auto message) {
+    if (auto a = caf::actor_cast<caf::actor>(to)) caf::anon_send(a, std::move(message));
+  };
+  LocalEngineCallbacks cb;
+  cb.engine_load = std::move(engine_load);
+  cb.checkpoint = [send](JobCheckpoint c) { send(LocalCheckpoint{std::move(c)}); };
+  cb.job_done = [send](JobResultMsg r) { send(LocalJobDone{std::move(r)}); };
+  cb.part = [send](CompletionPart p) { send(LocalPart{std::move(p)}); };
+  impl_->local = std::make_shared<LocalEngine>(std::move(cb));
+  caf::anon_send(impl_->actor, LocalAttach{impl_->local});
+}
+
+kv::KvEventListener Coordinator::local_kv_listener() {
+  const caf::actor_addr to = impl_->actor.address();
+  return [to](std::span<const kv::KvBlockEvent> events) {
+    LocalKvEvents m;
+    for (const auto& e : events) {  // runs of one kind and tier, in order
+      const auto kind = static_cast<KvEventKind>(e.type);
+      if (e.tier >= kKvTierCount) continue;
+      const auto tier = static_cast<KvTierKind>(e.tier);
+      if (m.events.empty() || m.events.back().kind != kind || m.events.back().tier != tier)
+        m.events.push_back(KvEvent{kLocalNode, kind, tier, {}});
+      m.events.back().keys.push_back(e.key);
+    }
+    if (m.events.empty()) return;
+    if (auto a = caf::actor_cast<caf::actor>(to)) caf::anon_send(a, std::move(m));
+  };
+}
+
+void Coordinator::stop_local() {
+  if (!impl_->local) return;
+  caf::anon_send(impl_->actor, LocalAttach{nullptr});
+  impl_->local->shutdown();
+  impl_->local.reset();
 }
 
 std::vector<ClusterNodeView> Coordinator::nodes() const {

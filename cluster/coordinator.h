@@ -9,6 +9,10 @@
 // that was moved away are dropped, so a job completes exactly once. A job waits while no
 // node is live. A dead node that comes back joins again as a new member.
 //
+// With attach_local(), the server's own engine is a member too (local_engine.h): node 0,
+// "local", never dead; it runs what the router gives it through the closures each job and
+// completion carries (run_here).
+//
 // Threads: every method may be called from any thread; callbacks run on the coordinator's
 // actor thread and must return quickly.
 #pragma once
@@ -24,9 +28,11 @@
 #include <vector>
 
 #include "cluster/kv_index.h"
+#include "cluster/local_engine.h"
 #include "cluster/transport.h"
 #include "cluster/wire.h"
 #include "engine/common/result.h"
+#include "engine/kv/kv_events.h"
 
 namespace agentrt::cluster {
 
@@ -56,6 +62,9 @@ struct ClusterJob {
   // The program the job belongs to (program_affinity sends a program's jobs to one node).
   // Empty: the job is a program of its own, forgotten when it ends.
   std::string program{};
+  // Runs the job on the server's own engine when the router picks it (attach_local). Empty:
+  // such a job fails there.
+  LocalJobFn run_here{};
 };
 
 struct ClusterJobResult {
@@ -70,6 +79,7 @@ struct ClusterCompletion {
   std::vector<kv::BlockKey> blocks;  // the prompt's full blocks' chained keys (prefix_aware)
   std::string program;               // the conversation's key (program_affinity); "" none
   std::int64_t prompt_tokens = 0;
+  LocalCompletionFn run_here;  // runs it on the server's own engine (attach_local)
 };
 // Told each part of a completion's reply in order (wire.h's CompletionPart kinds), with the
 // name of the node that sent it, on the coordinator's actor thread; the last is an end or an
@@ -108,7 +118,17 @@ class Coordinator {
   // Tells the completion's node to stop it; its sink is told nothing more. Unknown or
   // finished ids are ignored.
   void cancel_completion(std::uint64_t id);
-  // Live nodes, by id.
+  // Makes the server's own engine a member of the router (kLocalNode, "local"), its load
+  // read with `engine_load` (waiting sequences and free blocks; see LocalEngineCallbacks)
+  // every half heartbeat. Call once, after the engine is up.
+  void attach_local(std::function<NodeLoad()> engine_load);
+  // A listener for the server's EngineOptions::kv_events: its engines' KV events go to the
+  // router's index as the local node's (dropped while it is not attached).
+  kv::KvEventListener local_kv_listener();
+  // Takes the local node out of the router, then cancels its runs and waits for them (their
+  // jobs end cancelled, as on a worker that stops). Call before the server's engine stops.
+  void stop_local();
+  // Live nodes, by id (the local one included once attached).
   std::vector<ClusterNodeView> nodes() const;
   // Nodes refused so far (a wrong secret or protocol).
   std::int64_t refused() const;

@@ -35,6 +35,7 @@ void publish_nodes(Self* self) {
   std::vector<ClusterNodeView> view;
   for (const auto& [id, n] : st.nodes)
     view.push_back({id, n.name, n.model, static_cast<int>(n.jobs.size())});
+  add_local_view(st, view);
   std::lock_guard lock(st.shared->mu);
   st.shared->nodes = std::move(view);
 }
@@ -52,7 +53,7 @@ void finish(Self* self, const std::string& id, ClusterJobResult result) {
 
 void dispatch(Self* self) {
   auto& st = self->state;
-  while (!st.queue.empty() && !st.nodes.empty()) {
+  while (!st.queue.empty() && (!st.nodes.empty() || st.local)) {
     const std::string id = st.queue.front();
     auto it = st.jobs.find(id);
     if (it == st.jobs.end()) {
@@ -68,7 +69,6 @@ void dispatch(Self* self) {
     if (!decided.ok()) break;  // no live node: the job waits
     st.queue.pop_front();
     auto& job = it->second;
-    auto& target = st.nodes.at(decided->node);
     JobSpec spec;
     spec.job = id;
     spec.attempt = job.attempt;
@@ -79,6 +79,11 @@ void dispatch(Self* self) {
     for (const auto& [k, v] : job.checkpoints)
       spec.resume.push_back({k, v});
     job.node = decided->node;
+    if (decided->node == kLocalNode) {
+      run_local_job(self, job, std::move(spec));
+      continue;
+    }
+    auto& target = st.nodes.at(decided->node);
     job.ran_on.push_back(target.name);
     target.jobs.insert(id);
     spdlog::info(
@@ -193,25 +198,23 @@ void on_kv_snapshot(Self* self, const KvSnapshotMsg& m) {
     spdlog::warn("cluster: node {} '{}': {}", n->id, n->name, s.error().message);
 }
 
-// The job entry a member's message about (job, attempt) may change, or null (stale).
-JobEntry* current_job(Self* self, const std::string& job, std::int32_t attempt) {
-  auto* n = member(self);
-  if (n == nullptr) return nullptr;
+// The job entry that node `from`'s message about (job, attempt) may change, or null (stale).
+JobEntry* current_job(Self* self, NodeId from, const std::string& job, std::int32_t attempt) {
   auto it = self->state.jobs.find(job);
-  if (it == self->state.jobs.end() || it->second.node != n->id || it->second.attempt != attempt)
+  if (it == self->state.jobs.end() || it->second.node != from || it->second.attempt != attempt)
     return nullptr;
   return &it->second;
 }
 
-void on_checkpoint(Self* self, const JobCheckpoint& c) {
-  auto* job = current_job(self, c.job, c.attempt);
+void on_checkpoint(Self* self, NodeId from, const JobCheckpoint& c) {
+  auto* job = current_job(self, from, c.job, c.attempt);
   if (job == nullptr) return;
   if (job->sub->job.on_checkpoint) job->sub->job.on_checkpoint(c.checkpoint.key, c.checkpoint.text);
   job->checkpoints[c.checkpoint.key] = c.checkpoint.text;
 }
 
-void on_done(Self* self, const JobResultMsg& r) {
-  auto* job = current_job(self, r.job, r.attempt);
+void on_done(Self* self, NodeId from, const JobResultMsg& r) {
+  auto* job = current_job(self, from, r.job, r.attempt);
   if (job == nullptr) return;
   if (auto n = self->state.nodes.find(*job->node); n != self->state.nodes.end())
     n->second.jobs.erase(r.job);
@@ -245,6 +248,7 @@ void on_cancel(Self* self, const std::string& id) {
   auto& st = self->state;
   auto it = st.jobs.find(id);
   if (it == st.jobs.end()) return;
+  if (it->second.node == kLocalNode) cancel_local_job(self, id, it->second.attempt);
   if (it->second.node) {
     if (auto n = st.nodes.find(*it->second.node); n != st.nodes.end()) {
       self->send(n->second.handle, cancel_job_atom::value, id, it->second.attempt);
@@ -266,6 +270,7 @@ void on_tick(Self* self) {
     if (now - n.last_beat > st.shared->options.heartbeat_timeout) dead.push_back(id);
   for (NodeId id : dead)
     declare_dead(self, id, "missed heartbeats");
+  report_local_load(self);
   self->delayed_send(self, st.shared->options.heartbeat / 2, tick_atom::value);
 }
 
@@ -298,8 +303,12 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
       [self](heartbeat_atom, const LoadReport& r) { return on_heartbeat(self, r); },
       [self](kv_event_atom, const KvEventMsg& m) { on_kv_event(self, m); },
       [self](kv_snapshot_atom, const KvSnapshotMsg& m) { on_kv_snapshot(self, m); },
-      [self](checkpoint_atom, const JobCheckpoint& c) { on_checkpoint(self, c); },
-      [self](job_done_atom, const JobResultMsg& r) { on_done(self, r); },
+      [self](checkpoint_atom, const JobCheckpoint& c) {
+        if (auto* n = member(self)) on_checkpoint(self, n->id, c);
+      },
+      [self](job_done_atom, const JobResultMsg& r) {
+        if (auto* n = member(self)) on_done(self, n->id, r);
+      },
       [self](submit_atom, const std::shared_ptr<Submission>& sub) {
         // Only local callers can send this type (it has no serialization).
         on_submit(self, sub);
@@ -308,10 +317,24 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
       // Local only, as submit and cancel: these types have no wire format.
       [self](const std::shared_ptr<CompletionSubmission>& s) { on_completion_submit(self, s); },
       [self](const LocalCompletionCancel& c) { on_completion_cancel(self, c.id); },
-      [self](completion_part_atom, const CompletionPart& p) { on_completion_part(self, p); },
+      [self](completion_part_atom, const CompletionPart& p) {
+        if (auto* n = member(self)) on_completion_part(self, n->id, p);
+      },
       [self](drain_atom) { return on_drain(self); },
       [self](kv_ship_atom, KvShipment& s) { return on_kv_ship(self, s); },
       [self](tick_atom) { on_tick(self); },
+      // The local engine's (coordinator_local.cpp); local only, without a wire format.
+      [self](const LocalAttach& m) {
+        on_local_attach(self, m);
+        dispatch(self);
+      },
+      [self](const LocalCheckpoint& m) { on_checkpoint(self, kLocalNode, m.c); },
+      [self](const LocalJobDone& m) {
+        if (self->state.local) self->state.local->end_job(m.r.job, m.r.attempt);
+        on_done(self, kLocalNode, m.r);
+      },
+      [self](const LocalPart& m) { on_completion_part(self, kLocalNode, m.p); },
+      [self](const LocalKvEvents& m) { on_local_kv_events(self, m); },
   };
 }
 

@@ -41,6 +41,24 @@ struct LocalCompletionCancel {
   std::uint64_t id = 0;
 };
 
+// The local engine's messages (coordinator_local.cpp): its attach (null: detach), and what
+// its runs and engines report.
+struct LocalAttach {
+  std::shared_ptr<LocalEngine> engine;
+};
+struct LocalCheckpoint {
+  JobCheckpoint c;
+};
+struct LocalJobDone {
+  JobResultMsg r;
+};
+struct LocalPart {
+  CompletionPart p;
+};
+struct LocalKvEvents {
+  std::vector<KvEvent> events;
+};
+
 // What the facade reads without asking the actor.
 struct CoordinatorShared {
   CoordinatorOptions options;
@@ -87,6 +105,7 @@ struct CoordinatorState {
   std::map<std::string, NodeId> shipping;
   // The node each session's last completion was routed to (coordinator_kv_move.cpp).
   std::map<std::string, NodeId> session_nodes;
+  std::shared_ptr<LocalEngine> local;  // the server's engine, while attached (kLocalNode)
   NodeId next_id = 1;
   ~CoordinatorState();
   static inline const char* name = "cluster_coordinator";
@@ -97,12 +116,23 @@ using submit_atom = caf::atom_constant<caf::atom("cl_submit")>;
 // The completions' handlers (coordinator_completions.cpp).
 using CoordinatorSelf = caf::stateful_actor<CoordinatorState>;
 void on_completion_submit(CoordinatorSelf* self, const std::shared_ptr<CompletionSubmission>& sub);
-void on_completion_part(CoordinatorSelf* self, const CompletionPart& part);
+// A part of a completion's reply from node `from` (a member, or kLocalNode).
+void on_completion_part(CoordinatorSelf* self, NodeId from, const CompletionPart& part);
 void on_completion_cancel(CoordinatorSelf* self, std::uint64_t id);
 // A node left: its completions without reply bytes run again elsewhere, the others fail.
 void on_completion_node_down(CoordinatorSelf* self, NodeId node, const std::string& name);
 // The coordinator stops: every completion in flight ends with an error.
 void end_completions(CoordinatorState& state);
+
+// The local engine (coordinator_local.cpp): attach or detach, its runs' reports and its KV
+// events, its load (each tick), and its entry in the nodes' view.
+void on_local_attach(CoordinatorSelf* self, const LocalAttach& m);
+void on_local_kv_events(CoordinatorSelf* self, const LocalKvEvents& m);
+void report_local_load(CoordinatorSelf* self);
+void add_local_view(const CoordinatorState& state, std::vector<ClusterNodeView>& view);
+// A job's attempt on the local engine: its spec goes there; the cancel of one running there.
+void run_local_job(CoordinatorSelf* self, JobEntry& job, JobSpec spec);
+void cancel_local_job(CoordinatorSelf* self, const std::string& id, std::int32_t attempt);
 
 // A node leaving gracefully (coordinator_drain.cpp): the sender is routed nothing new.
 bool on_drain(CoordinatorSelf* self);
@@ -130,3 +160,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<agentrt::cluster::Submission>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalCancel)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<agentrt::cluster::CompletionSubmission>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalCompletionCancel)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalAttach)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalCheckpoint)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalJobDone)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalPart)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::LocalKvEvents)

@@ -36,6 +36,16 @@ void dispatch(CoordinatorSelf* self, std::uint64_t id, std::int32_t attempt) {
   auto& st = self->state;
   auto it = st.completions.find(id);
   if (it == st.completions.end() || it->second.attempt != attempt) return;
+  if (it->second.node == kLocalNode) {
+    const auto& c = it->second.sub->completion;
+    CompletionCall call = c.call;
+    call.id = id;
+    call.attempt = attempt;
+    spdlog::info("cluster: completion {} (attempt {}) -> the server's engine ({} prompt tokens)",
+                 id, attempt, c.prompt_tokens);
+    if (st.local) return st.local->start_completion(std::move(call), c.run_here);
+    return fail(self, id, error_part(id, 503, "no_node", "the server's engine left the cluster"));
+  }
   auto target = st.nodes.find(it->second.node);
   if (target == st.nodes.end()) return;  // it left: on_completion_node_down moves the call
   const auto& c = it->second.sub->completion;
@@ -63,6 +73,10 @@ void route(CoordinatorSelf* self, std::uint64_t id) {
                 error_part(id, 503, "no_node", "no cluster node is live to run the request"));
   entry.node = decision->node;
   const std::int32_t attempt = entry.attempt;
+  if (decision->node == kLocalNode) {  // the server's engine ships no KV, in or out
+    st.session_nodes.erase(c.program);
+    return dispatch(self, id, attempt);
+  }
   if (!move_session_kv(self, c, *decision, [self, id, attempt] { dispatch(self, id, attempt); }))
     dispatch(self, id, attempt);
 }
@@ -76,19 +90,17 @@ void on_completion_submit(CoordinatorSelf* self, const std::shared_ptr<Completio
     sub->sink(error_part(id, 500, "internal", "cluster completion id reused"), "");
     return;
   }
-  st.completions[id] = CompletionEntry{sub, 0, 0, false};
+  st.completions[id] = CompletionEntry{sub, 0, -1, false};  // -1: not routed yet
   route(self, id);
 }
 
-void on_completion_part(CoordinatorSelf* self, const CompletionPart& part) {
+void on_completion_part(CoordinatorSelf* self, NodeId from, const CompletionPart& part) {
   auto& st = self->state;
-  auto from = st.by_addr.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
-  if (from == st.by_addr.end()) return;  // not a member
   auto it = st.completions.find(part.id);
-  if (it == st.completions.end() || it->second.node != from->second ||
-      it->second.attempt != part.attempt || part.kind < 0 || part.kind > 3)
+  if (it == st.completions.end() || it->second.node != from || it->second.attempt != part.attempt ||
+      part.kind < 0 || part.kind > 3)
     return;  // stale: cancelled, moved, or another attempt
-  const std::string& name = st.nodes.at(from->second).name;
+  const std::string name = from == kLocalNode ? kLocalNodeName : st.nodes.at(from).name;
   auto sub = it->second.sub;
   if (part.kind == 2) it->second.replied = true;
   if (part.kind == 1 || part.kind == 3) st.completions.erase(it);
@@ -99,6 +111,8 @@ void on_completion_cancel(CoordinatorSelf* self, std::uint64_t id) {
   auto& st = self->state;
   auto it = st.completions.find(id);
   if (it == st.completions.end()) return;
+  if (it->second.node == kLocalNode && st.local)
+    st.local->cancel_completion(id, it->second.attempt);
   if (auto n = st.nodes.find(it->second.node); n != st.nodes.end())
     self->send(n->second.handle, cancel_completion_atom::value, id, it->second.attempt);
   st.completions.erase(it);

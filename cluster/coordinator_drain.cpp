@@ -45,6 +45,8 @@ caf::result<std::int32_t> on_kv_ship(CoordinatorSelf* self, KvShipment& s) {
     home = st.shipping.insert_or_assign(s.session, *node).first;
   }
   const NodeId target = home->second;
+  if (target == kLocalNode)  // the server's own engine: the session recomputes there
+    return caf::make_error(caf::sec::runtime_error, "the server's engine takes no shipped KV");
   if (target == from->id) return caf::make_error(caf::sec::runtime_error, "the node drains");
   auto& to = st.nodes.at(target);
   if (s.first_block == 0)

@@ -4,9 +4,25 @@
 #include <spdlog/spdlog.h>
 
 namespace agentrt::cluster {
+namespace {
+
+api::OpenAiHostCall host_call(const CompletionCall& call) {
+  api::OpenAiHostCall hc;
+  hc.endpoint = call.endpoint == 1 ? api::OpenAiEndpoint::completions : api::OpenAiEndpoint::chat;
+  hc.body = call.body;
+  hc.model = call.model;
+  hc.client = call.client;
+  if (call.has_session_header) hc.session_header = call.session_header;
+  if (call.thinking >= 0) hc.enable_thinking = call.thinking == 1;
+  return hc;
+}
+
+}  // namespace
 
 NodeCompletions::NodeCompletions(api::OpenAiHost& host, SendFn send)
-    : host_(host), send_(std::move(send)) {}
+    : host_(&host), send_(std::move(send)) {}
+
+NodeCompletions::NodeCompletions(SendFn send) : send_(std::move(send)) {}
 
 NodeCompletions::~NodeCompletions() {
   for (auto& [id, run] : runs_)
@@ -27,6 +43,12 @@ void NodeCompletions::join_ended() {
 }
 
 void NodeCompletions::start(CompletionCall call) {
+  StartFn start_fn;
+  if (host_ != nullptr) start_fn = [host = host_, hc = host_call(call)] { return host->start(hc); };
+  start(std::move(call), std::move(start_fn));
+}
+
+void NodeCompletions::start(CompletionCall call, StartFn start_fn) {
   join_ended();
   if (auto it = runs_.find(call.id); it != runs_.end()) {  // an older attempt
     it->second->cancelled = true;
@@ -37,8 +59,8 @@ void NodeCompletions::start(CompletionCall call) {
   run->attempt = call.attempt;
   Run* r = run.get();
   const std::uint64_t id = call.id;
-  run->thread = std::thread([this, r, c = std::move(call)] {
-    execute(c, *r);
+  run->thread = std::thread([this, r, c = std::move(call), f = std::move(start_fn)] {
+    execute(c, f, *r);
     r->ended = true;
   });
   runs_[id] = std::move(run);
@@ -57,18 +79,13 @@ int NodeCompletions::running() const {
   return n;
 }
 
-void NodeCompletions::execute(const CompletionCall& call, Run& run) {
-  api::OpenAiHostCall hc;
-  hc.endpoint = call.endpoint == 1 ? api::OpenAiEndpoint::completions : api::OpenAiEndpoint::chat;
-  hc.body = call.body;
-  hc.model = call.model;
-  hc.client = call.client;
-  if (call.has_session_header) hc.session_header = call.session_header;
-  if (call.thinking >= 0) hc.enable_thinking = call.thinking == 1;
+void NodeCompletions::execute(const CompletionCall& call, const StartFn& start_fn, Run& run) {
   auto part = [&](std::int32_t kind, std::int32_t status, std::string bytes) {
     return CompletionPart{call.id, call.attempt, kind, status, std::move(bytes)};
   };
-  auto started = host_.start(hc);
+  auto started = start_fn ? start_fn()
+                          : api::ApiOr<std::unique_ptr<api::OpenAiCall>>(api::api_error(
+                                500, "internal", "no engine here can run this request"));
   if (!started.ok()) {
     const auto& e = started.error();
     spdlog::info("node: completion {} (attempt {}) refused: {} {}", call.id, call.attempt, e.status,

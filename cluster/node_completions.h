@@ -3,6 +3,8 @@
 // so a reply has the bytes `agentrt serve` would write. The reply goes back as
 // CompletionPart messages through `send`: one head, the bytes (without heartbeats), one end;
 // or one error before the reply began.
+// The coordinator's own engine (local_engine.h) runs its calls the same way, each started by
+// a closure of the server's instead of the host.
 // Threads: start(), cancel() and running() from one thread (the node actor); `send` is called
 // from the calls' threads.
 #pragma once
@@ -22,15 +24,22 @@ namespace agentrt::cluster {
 class NodeCompletions {
  public:
   using SendFn = std::function<void(CompletionPart)>;
+  // Starts one call as the HTTP route would (its errors are those before the reply began).
+  using StartFn = std::function<api::ApiOr<std::unique_ptr<api::OpenAiCall>>()>;
   // `host` must outlive this object.
   NodeCompletions(api::OpenAiHost& host, SendFn send);
+  // Without a host: every call comes with its StartFn.
+  explicit NodeCompletions(SendFn send);
   // Cancels every call and waits for its thread.
   ~NodeCompletions();
   NodeCompletions(const NodeCompletions&) = delete;
   NodeCompletions& operator=(const NodeCompletions&) = delete;
 
-  // Runs `call` on a new thread. A call with the id of a running one replaces it.
+  // Runs `call` on a new thread, through the host. A call with the id of a running one
+  // replaces it.
   void start(CompletionCall call);
+  // The same, started by `start_fn` (the body and model in `call` are not read).
+  void start(CompletionCall call, StartFn start_fn);
   // Stops the call's reply (seen at its next write, at most ~2.5 s later) and sends nothing
   // more for it. Unknown ids and other attempts are ignored.
   void cancel(std::uint64_t id, std::int32_t attempt);
@@ -44,10 +53,10 @@ class NodeCompletions {
     std::atomic<bool> ended{false};
     std::thread thread;
   };
-  void execute(const CompletionCall& call, Run& run);
+  void execute(const CompletionCall& call, const StartFn& start_fn, Run& run);
   void join_ended();
 
-  api::OpenAiHost& host_;
+  api::OpenAiHost* host_ = nullptr;
   SendFn send_;
   std::map<std::uint64_t, std::unique_ptr<Run>> runs_;
 };

@@ -33,6 +33,32 @@ std::string report_of(const wf::WorkflowOutcome& outcome) {
 
 }  // namespace
 
+wf::RunHooks checkpoint_hooks(std::function<void(NamedText)> checkpoint) {
+  wf::RunHooks hooks;
+  hooks.step_done = [checkpoint](int step, const wf::StepResult& r) {
+    checkpoint({"step:" + std::to_string(step),
+                wf::to_json(r).dump(-1, ' ', false, json::error_handler_t::replace)});
+  };
+  hooks.unit_done = [checkpoint](int step, int unit, const wf::UnitOutcome& u) {
+    checkpoint({"unit:" + std::to_string(step) + ":" + std::to_string(unit),
+                wf::to_json(u).dump(-1, ' ', false, json::error_handler_t::replace)});
+  };
+  return hooks;
+}
+
+JobResultMsg job_result(const std::string& job, std::int32_t attempt,
+                        const wf::WorkflowOutcome& outcome) {
+  JobResultMsg r;
+  r.job = job;
+  r.attempt = attempt;
+  if (!outcome.status.ok()) {
+    r.error_code = static_cast<std::int32_t>(outcome.status.error().code);
+    r.error_message = outcome.status.error().message;
+  }
+  r.report = report_of(outcome);
+  return r;
+}
+
 Result<wf::ResumeState> resume_state_of(const std::vector<NamedText>& checkpoints) {
   wf::ResumeState rs;
   for (const auto& c : checkpoints) {
@@ -85,30 +111,11 @@ Result<std::unique_ptr<NodeJob>> NodeJob::start(const JobSpec& spec, const NodeJ
 
   std::unique_ptr<NodeJob> job(new NodeJob());
   job->runner_ = std::move(*runner);
-  wf::RunHooks hooks;
-  hooks.step_done = [checkpoint](int step, const wf::StepResult& r) {
-    checkpoint({"step:" + std::to_string(step),
-                wf::to_json(r).dump(-1, ' ', false, json::error_handler_t::replace)});
-  };
-  hooks.unit_done = [checkpoint](int step, int unit, const wf::UnitOutcome& u) {
-    checkpoint({"unit:" + std::to_string(step) + ":" + std::to_string(unit),
-                wf::to_json(u).dump(-1, ' ', false, json::error_handler_t::replace)});
-  };
   const std::string id = spec.job;
   const std::int32_t attempt = spec.attempt;
-  auto st = job->runner_->start(inputs, std::move(hooks), std::move(*resume),
-                                [id, attempt, done](wf::WorkflowOutcome outcome) {
-                                  JobResultMsg r;
-                                  r.job = id;
-                                  r.attempt = attempt;
-                                  if (!outcome.status.ok()) {
-                                    r.error_code =
-                                        static_cast<std::int32_t>(outcome.status.error().code);
-                                    r.error_message = outcome.status.error().message;
-                                  }
-                                  r.report = report_of(outcome);
-                                  done(std::move(r));
-                                });
+  auto st = job->runner_->start(
+      inputs, checkpoint_hooks(std::move(checkpoint)), std::move(*resume),
+      [id, attempt, done](wf::WorkflowOutcome outcome) { done(job_result(id, attempt, outcome)); });
   if (!st.ok()) return st.error();
   return job;
 }

@@ -14,7 +14,8 @@
 
 namespace agentrt::actors::workflow {
 class WorkflowRunner;
-}
+struct WorkflowOutcome;
+}  // namespace agentrt::actors::workflow
 
 namespace agentrt::cluster {
 
@@ -29,6 +30,13 @@ struct NodeJobOptions {
 // The resume state of checkpoints named "step:N" or "unit:N:M" (the job store's keys).
 // Errors (corrupt): a key of another shape, a checkpoint that does not parse.
 Result<actors::workflow::ResumeState> resume_state_of(const std::vector<NamedText>& checkpoints);
+
+// Run hooks that report each finished step ("step:N") and map item or loop iteration
+// ("unit:N:M") as a checkpoint (key, JSON), on the runner's threads.
+actors::workflow::RunHooks checkpoint_hooks(std::function<void(NamedText)> checkpoint);
+// The result message of a run's outcome: its error, and {"outputs", "steps"} as JSON.
+JobResultMsg job_result(const std::string& job, std::int32_t attempt,
+                        const actors::workflow::WorkflowOutcome& outcome);
 
 class NodeJob {
  public:

@@ -36,6 +36,10 @@ const llm = new ChatOpenAI({
   configuration: { baseURL: API_URL },
 });
 
+// run.sh with AGENTRT_CLIENTS_NODES: completions run on cluster workers, whose session pins
+// the server's /metrics does not count; the agents' answers are checked all the same.
+const onCluster = Number(process.env.AGENTRT_CLIENTS_NODES ?? 0) > 0;
+
 const SESSION_CREATED = "agentrt:session_pins_created_total";
 const SESSION_HITS = "agentrt:session_pin_hits_total";
 
@@ -55,6 +59,7 @@ test("LangGraph ReAct agent solves a tiny-calc problem; the session pin is hit",
   const last = result.messages.at(-1);
   assert.ok(AIMessage.isInstance(last));
   assert.equal(finalAnswer(last.content), problem.answer, String(last.content));
+  if (onCluster) return;
 
   const names = after.map((f) => f.name).filter((n) => n.includes("session"));
   const created = metricValue(after, SESSION_CREATED) - metricValue(before, SESSION_CREATED);
