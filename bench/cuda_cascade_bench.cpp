@@ -174,8 +174,8 @@ nlohmann::json sweep_shape(const std::string& shape, const Args& a, cudaStream_t
   auto cfg = shape_config(shape);
   if (!cfg.ok()) fail(cfg.error());
   const int heads = cfg->num_heads, kv_heads = cfg->num_kv_heads, d = cfg->head_dim;
-  std::printf("\n%s, one layer's decode attention, %d tokens generated per sample\n",
-              shape.c_str(), a.generated);
+  std::printf("\n%s, one layer's decode attention, %d tokens generated per sample\n", shape.c_str(),
+              a.generated);
   std::printf(
       "| samples | prompt | independent ms | cascade ms | cascade vs independent | prefix tiles "
       "ms | prefix TFLOP/s | independent GB/s |\n| ---: | ---: | ---: | ---: | ---: | ---: | "
