@@ -6,7 +6,12 @@
 // unpinned per tier, by chained key: EngineOptions::kv_events) go to the coordinator in
 // batches (KvEventMsg) with every heartbeat and before each job result, through a bounded
 // queue (node_kv_events.h: past its cap the oldest are dropped and a clear marker sent), so
-// the coordinator's KvIndex knows which prefixes the node holds.
+// the coordinator's KvIndex knows which prefixes the node holds. When it joins or rejoins,
+// and after such an overflow, it sends a snapshot of everything its model's engine holds
+// (KvSnapshotMsg, taken between two engine steps in order with the events), which replaces
+// the coordinator's view of the node. It also runs the OpenAI completions routed to it, and
+// ships a paused agent session's KV blocks to another node when it drains or when the
+// coordinator moves the session's next turn away for load (node_drain.h, kv_shipping.h).
 //
 // The node listens on nothing: it connects to the coordinator's published actor and hands
 // over its own actor in the first message, so the coordinator talks back on that connection.
