@@ -290,7 +290,9 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
   auto& st = self->state;
   st.shared = std::move(shared);
   auto policy = make_policy(st.shared->options.policy);  // checked by Coordinator::start
-  st.router = std::make_unique<Router>(std::move(*policy));
+  RouterOptions router;
+  router.routed_grace = 2 * st.shared->options.heartbeat;  // a report may predate a route
+  st.router = std::make_unique<Router>(std::move(*policy), router);
   self->set_down_handler([self](caf::down_msg& m) {
     auto it = self->state.by_addr.find(m.source);
     if (it != self->state.by_addr.end()) declare_dead(self, it->second, "connection lost");

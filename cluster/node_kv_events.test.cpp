@@ -293,12 +293,18 @@ TEST(NodeKvEventsResync, TheEngineLoopTakesTheSnapshotBetweenStepsInOrderWithThe
   caf::actor_system sys{cfg};
   auto tokens = std::make_shared<std::atomic<int>>(0);
   auto ended = std::make_shared<std::atomic<int>>(0);
-  auto sub = sys.spawn([tokens, ended](caf::event_based_actor*) -> caf::behavior {
-    return {[tokens, ended](const actors::TokenBatch& b) {
-      *tokens += static_cast<int>(b.tokens.size());
-      if (b.finish || b.cancelled || b.error) ++*ended;
-    }};
-  });
+  // The counters go in as spawn arguments, not captures: CAF 0.17 binds a null
+  // shared_ptr<tuple<>> to a reference when a function actor has no arguments (clang's UBSan
+  // reports it).
+  using Counter = std::shared_ptr<std::atomic<int>>;
+  auto sub = sys.spawn(
+      [](caf::event_based_actor*, Counter token_count, Counter end_count) -> caf::behavior {
+        return {[token_count, end_count](const actors::TokenBatch& b) {
+          *token_count += static_cast<int>(b.tokens.size());
+          if (b.finish || b.cancelled || b.error) ++*end_count;
+        }};
+      },
+      tokens, ended);
   for (int r = 0; r < 2; ++r) {
     actors::GenerateMsg m;
     for (int t = 0; t < 70; ++t)

@@ -17,7 +17,7 @@ Status Router::join(NodeId node, NodeInfo info) {
   if (nodes_.count(node) != 0)
     return make_error(ErrorCode::invalid_argument,
                       "router: node " + std::to_string(node) + " is live already");
-  nodes_.emplace(node, Node{std::move(info), NodeLoad{}});
+  nodes_.emplace(node, Node{std::move(info), NodeLoad{}, {}});
   return ok_status();
 }
 
@@ -36,7 +36,21 @@ Status Router::report_load(NodeId node, const NodeLoad& load) {
     return make_error(ErrorCode::not_found,
                       "router: load from node " + std::to_string(node) + ", which is not live");
   it->second.load = load;
+  if (opt_.routed_grace.count() > 0) {
+    auto& recent = it->second.recent;
+    const auto since = now() - opt_.routed_grace;
+    while (!recent.empty() && recent.front().at < since)
+      recent.pop_front();
+    for (const Routed& r : recent) {
+      it->second.load.waiting += 1;
+      it->second.load.pending_tokens += r.tokens;
+    }
+  }
   return ok_status();
+}
+
+std::chrono::steady_clock::time_point Router::now() const {
+  return opt_.now ? opt_.now() : std::chrono::steady_clock::now();
 }
 
 Status Router::apply(const KvEvent& event) {
@@ -95,9 +109,15 @@ Result<RouteDecision> Router::decide(const RouteRequest& request) {
         request.prompt_tokens > 0
             ? request.prompt_tokens
             : static_cast<std::int64_t>(request.blocks.size()) * opt_.block_size;
-    it->second.load.waiting += 1;
-    it->second.load.pending_tokens +=
+    const std::int64_t uncached =
         std::max<std::int64_t>(0, tokens - std::int64_t{d.match.blocks} * opt_.block_size);
+    it->second.load.waiting += 1;
+    it->second.load.pending_tokens += uncached;
+    if (opt_.routed_grace.count() > 0) {
+      auto& recent = it->second.recent;
+      if (recent.size() == kMaxRecent) recent.pop_front();
+      recent.push_back({now(), uncached});
+    }
   }
   ++stats_.routed;
   return d;

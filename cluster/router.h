@@ -5,7 +5,10 @@
 // every method.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,6 +32,14 @@ struct RouterOptions {
   // tokens) until the node's next load report replaces the figures, so a burst of routes
   // between two reports does not all land on one node.
   bool count_routed = true;
+  // With count_routed: the requests routed to a node less than this long before its load
+  // report are counted again on top of the report, which may have left the node before they
+  // arrived (a report landing inside a burst made the rest of the burst pile onto that
+  // node). They may be counted twice for that long. Zero: a report replaces the counts.
+  // The coordinator uses two heartbeats; simulations keep 0 (they have their own clock).
+  std::chrono::milliseconds routed_grace{0};
+  // The clock of routed_grace; empty: std::chrono::steady_clock::now.
+  std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 // What route() decided, with the chosen node's cached prefix.
@@ -79,10 +90,17 @@ class Router {
   RouterStats stats() const { return stats_; }
 
  private:
+  struct Routed {
+    std::chrono::steady_clock::time_point at;
+    std::int64_t tokens = 0;  // uncached prompt tokens
+  };
   struct Node {
     NodeInfo info;
     NodeLoad load;
+    std::deque<Routed> recent;  // routed within routed_grace, at most kMaxRecent
   };
+  static constexpr std::size_t kMaxRecent = 4096;
+  std::chrono::steady_clock::time_point now() const;
 
   RouterOptions opt_;
   std::unique_ptr<RoutingPolicy> policy_;

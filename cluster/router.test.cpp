@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <numeric>
 
 #include "cluster/policy_least_loaded.h"
@@ -127,6 +128,26 @@ TEST(Router, CountsRoutedRequestsUntilTheNextLoadReport) {
   ASSERT_TRUE(r.report_load(0, NodeLoad{}).ok());
   EXPECT_EQ(r.load(0)->waiting, 0);
   EXPECT_EQ(r.stats().routed, 3);
+}
+
+TEST(Router, AReportInsideTheGraceKeepsTheRecentRoutesCounted) {
+  auto t = std::chrono::steady_clock::time_point{};
+  RouterOptions o = block_size_16();
+  o.routed_grace = std::chrono::milliseconds(500);
+  o.now = [&t] { return t; };
+  Router r = make_router("least_loaded", 2, o);
+  EXPECT_EQ(*r.route(req(chain(2))), 0);
+  // Node 0's report left it before that request arrived: the burst must still spread.
+  t += std::chrono::milliseconds(100);
+  ASSERT_TRUE(r.report_load(0, NodeLoad{}).ok());
+  EXPECT_EQ(r.load(0)->waiting, 1);
+  EXPECT_EQ(r.load(0)->pending_tokens, 32);
+  EXPECT_EQ(*r.route(req(chain(2))), 1);
+  // Past the grace the report stands alone.
+  t += std::chrono::milliseconds(500);
+  ASSERT_TRUE(r.report_load(0, NodeLoad{}).ok());
+  EXPECT_EQ(r.load(0)->waiting, 0);
+  EXPECT_EQ(r.load(0)->pending_tokens, 0);
 }
 
 TEST(Router, WithoutCountingEveryRouteSeesTheReportedLoad) {
