@@ -498,7 +498,9 @@ TEST(ClusterOpenAi, ASessionMovedOffItsNodeForLoadTakesItsKvAlong) {
   const int cached = a2.body["usage"]["prompt_tokens_details"]["cached_tokens"];
   EXPECT_GT(cached, prompt / 2) << a2.body.dump();
 
-  // n1 hangs: nothing waits for its shipment past the bound.
+  // n1 hangs: nothing waits for its shipment past the bound. First a2's routed count on n2
+  // expires (RouterOptions::routed_grace, two heartbeats), so n1 is again the only busy node.
+  std::this_thread::sleep_for(600ms);
   ::kill(n1->pid, SIGSTOP);
   const auto start = std::chrono::steady_clock::now();
   const Reply b2 = post(cl.http_port, "/v1/chat/completions", second_of(other, b1.body), b);
