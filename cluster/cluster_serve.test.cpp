@@ -18,6 +18,8 @@
 #include "workflows/inputs.h"
 #include "workflows/loader.h"
 
+#include "cluster/cluster_test_process.h"
+
 namespace agentrt::cluster {
 namespace {
 
@@ -25,50 +27,9 @@ using namespace std::chrono_literals;
 const std::string kSource = AGENTRT_SOURCE_DIR;
 const std::string kModel = kSource + "/models/tiny-calc";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A child process with stdout and stderr in `log`; SIGKILLed on destruction.
-struct Child {
-  pid_t pid = -1;
-  Child(std::vector<std::string> args, const std::string& log) {
-    pid = fork();
-    if (pid == 0) {
-      if (std::freopen(log.c_str(), "w", stdout) == nullptr || dup2(fileno(stdout), 2) < 0)
-        _exit(126);
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(AGENTRT_BIN, argv.data());
-      _exit(127);
-    }
-  }
-  ~Child() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-};
-
-// The first group of `pattern` in the file, once it appears (within `limit`).
-std::string wait_for(const std::string& file, const std::string& pattern,
-                     std::chrono::milliseconds limit) {
-  const std::regex re(pattern);
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    std::smatch m;
-    const std::string text = read_text(file);
-    if (std::regex_search(text, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
-    std::this_thread::sleep_for(50ms);
-  }
-  return "";
-}
+using test_process::Child;
+using test_process::read_text;
+using test_process::wait_for;
 
 TEST(ClusterServe, RestJobRunsOnAJoinedNodeWithTheOutputsOfOneProcess) {
   const std::string dir = ::testing::TempDir() + "cluster_serve_" + std::to_string(getpid());
