@@ -85,7 +85,10 @@ Value number_filter(bool is_int, const Value& operand, const Args& a) {
   if (operand.is(K::string)) {
     const auto d = parse_number(operand.s, is_int);
     if (!d) return def;
-    return is_int ? Value::integer(static_cast<std::int64_t>(*d)) : Value::floating(*d);
+    if (!is_int) return Value::floating(*d);
+    const auto i = checked_int64(*d);
+    if (!i) fail("integer overflow");
+    return Value::integer(*i);
   }
   if (operand.is_number()) return operand;
   if (operand.is(K::boolean))

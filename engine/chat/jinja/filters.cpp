@@ -122,7 +122,10 @@ Value Interpreter::filter(const Value& operand, const Node& f, const EnvPtr& env
     if (name == "join" || name == "string") return operand;
     if (name == "int") {
       const auto d = parse_number(s, true);
-      return Value::integer(d ? static_cast<std::int64_t>(*d) : 0);
+      if (!d) return Value::integer(0);
+      const auto i = checked_int64(*d);
+      if (!i) fail("integer overflow");
+      return Value::integer(*i);
     }
     if (name == "float") {
       const auto d = parse_number(s, false);
@@ -141,9 +144,9 @@ Value Interpreter::filter(const Value& operand, const Node& f, const EnvPtr& env
     }
     if (name == "int") {
       if (is_int) return operand;
-      const double fl = std::floor(operand.d);
-      if (!std::isfinite(fl) || std::fabs(fl) > 9.2e18) fail("integer overflow");
-      return Value::integer(static_cast<std::int64_t>(fl));
+      const auto i = checked_int64(std::floor(operand.d));
+      if (!i) fail("integer overflow");
+      return Value::integer(*i);
     }
     if (name == "float")
       return Value::floating(is_int ? static_cast<double>(operand.i) : operand.d);

@@ -203,8 +203,9 @@ Value Interpreter::binary(const Node& n, const EnvPtr& env) {
     const double r = std::pow(a, b);
     if (!std::isfinite(r)) fail("Exponentiation result is not a finite real number");
     if (left.is(K::floating) || right.is(K::floating) || b < 0) return Value::floating(r);
-    if (std::fabs(r) > 9.2e18) fail("integer overflow");
-    return Value::integer(static_cast<std::int64_t>(r));
+    const auto i = checked_int64(r);
+    if (!i) fail("integer overflow");
+    return Value::integer(*i);
   }
   if (left.is_number() && right.is_number()) {
     const bool is_float = left.is(K::floating) || right.is(K::floating);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace agentrt::chat::jinja {
 namespace {
@@ -49,6 +50,25 @@ TEST(JinjaTemplate, RuntimeErrorsNameTheNode) {
   auto out = render("{{ 'a' | nosuch }}");
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().message, "t.jinja:1:8: Unknown StringValue filter: nosuch");
+}
+
+// Found by fuzz_jinja under UBSan: a number too large for int64 reached a double-to-int
+// conversion (undefined behaviour). Each conversion now fails with "integer overflow".
+TEST(JinjaTemplate, NumbersOutsideInt64AreAnErrorWhereAnIntegerIsAsked) {
+  const std::string huge(70, '6');
+  for (const std::string& text : std::vector<std::string>{
+           "{{ '" + huge + "' | int }}", "{{ '" + huge + "' | int(0) }}",
+           "{{ 10000000000000000000.0 | int }}", "{{ -9300000000000000000.0 | int }}",
+           "{{ 2 ** 63 }}", "{{ (-2) ** 64 }}"}) {
+    auto out = render(text);
+    ASSERT_FALSE(out.ok()) << text << " gave " << *out;
+    EXPECT_NE(out.error().message.find("integer overflow"), std::string::npos)
+        << text << ": " << out.error().message;
+  }
+  auto in_range =
+      render("{{ '123' | int }} {{ 'x' | int }} {{ 9100000000000000000.0 | int }} {{ 2 ** 62 }}");
+  ASSERT_TRUE(in_range.ok()) << in_range.error().to_string();
+  EXPECT_EQ(*in_range, "123 0 9100000000000000000 4611686018427387904");
 }
 
 TEST(JinjaTemplate, DeepNestingIsRefusedAtParse) {

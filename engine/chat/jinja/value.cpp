@@ -122,6 +122,13 @@ void Value::set(const std::string& key, Value v) {
   obj->emplace_back(key, std::move(v));
 }
 
+std::optional<std::int64_t> checked_int64(double d) {
+  // 2^63 is exact as a double; every double in (-2^63, 2^63) truncates into range.
+  constexpr double kLimit = 9223372036854775808.0;
+  if (!std::isfinite(d) || d >= kLimit || d <= -kLimit) return std::nullopt;
+  return static_cast<std::int64_t>(d);
+}
+
 std::string js_number(double d) {
   if (std::isnan(d)) return "NaN";
   if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";

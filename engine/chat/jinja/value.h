@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -92,6 +93,9 @@ std::string to_display(const Value& v, const Limits& limits);
 std::string to_js_string(const Value& v, const Limits& limits);
 // JavaScript Number.prototype.toString.
 std::string js_number(double d);
+// d as an integer value, truncated toward zero; empty when d is not finite or does not fit
+// in int64 (a template asking for it fails with "integer overflow" instead).
+std::optional<std::int64_t> checked_int64(double d);
 
 // Converts template input (parsed JSON) to values: integral numbers become integers, as
 // JSON.parse + Number.isInteger do in the reference.
