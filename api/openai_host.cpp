@@ -4,12 +4,6 @@
 #include "api/body/openai_request.h"
 
 namespace agentrt::api {
-namespace {
-
-// As the server's reaper (openai_routes.cpp): pins end at most this late after their TTL.
-constexpr auto kReapPeriod = std::chrono::milliseconds(50);
-
-}  // namespace
 
 OpenAiHost::OpenAiHost(actors::Runtime* runtime, SessionOptions sessions)
     : runtime_(runtime), sessions_(std::move(sessions)) {
@@ -28,7 +22,7 @@ OpenAiHost::~OpenAiHost() {
 void OpenAiHost::reap() {
   std::unique_lock lock(mu_);
   while (!stopped_) {
-    cv_.wait_for(lock, kReapPeriod);
+    cv_.wait_for(lock, kSessionReapPeriod);
     for (const auto& turn : sessions_.expire())
       runtime_->cancel_request(turn.request);
   }

@@ -7,9 +7,6 @@ namespace agentrt::api {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// As OpenAiCall's: the wait for admission, and the silence before a heartbeat.
-constexpr auto kFirstEventWait = std::chrono::minutes(10);
-constexpr auto kHeartbeat = std::chrono::seconds(2);
 
 }  // namespace
 

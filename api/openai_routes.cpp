@@ -18,9 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-// The session reaper's period: pins end at most this late after their TTL.
-constexpr auto kReapPeriod = std::chrono::milliseconds(50);
-
 }  // namespace
 
 void reply_openai_error(httplib::Response& res, const ApiError& e) {
@@ -44,7 +41,7 @@ Result<std::pair<std::string, actors::Runtime*>> Server::Impl::openai_model(
 void Server::Impl::reap_sessions() {
   std::unique_lock lock(reaper_mu);
   while (!stopped) {
-    reaper_cv.wait_for(lock, kReapPeriod);
+    reaper_cv.wait_for(lock, kSessionReapPeriod);
     for (const auto& turn : sessions->expire()) {
       auto rt = openai_model(turn.model);
       if (rt.ok()) rt->second->cancel_request(turn.request);

@@ -15,11 +15,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// How long a request may wait for its first event (queue wait and prefill).
-constexpr auto kFirstEventWait = std::chrono::minutes(10);
-// Silence after which a waiting reply writes a heartbeat (whitespace, or an SSE comment).
-constexpr auto kHeartbeat = std::chrono::seconds(2);
-
 ApiError openai_error(const Error& e, std::string param = "") {
   ApiError a = from_error(e, std::move(param));
   if (e.code == ErrorCode::invalid_argument) a.status = 400;

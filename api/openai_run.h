@@ -22,6 +22,12 @@
 
 namespace agentrt::api {
 
+// How long a request may wait for its first event (queue wait and prefill), and the silence
+// after which a waiting reply writes a heartbeat (whitespace, or an SSE comment). OpenAiCall
+// and the relay of a worker's reply (openai_relay.h) both use them.
+inline constexpr auto kFirstEventWait = std::chrono::minutes(10);
+inline constexpr auto kHeartbeat = std::chrono::seconds(2);
+
 struct OpenAiDeps {
   actors::Runtime* runtime = nullptr;
   std::string model;  // the name replies carry

@@ -34,6 +34,10 @@ enum class SessionMode { predict, off, fixed };
 std::optional<SessionMode> parse_session_mode(std::string_view text);
 const char* to_string(SessionMode mode);
 
+// The period of a session reaper (the server's, and OpenAiHost's): pins end at most this
+// late after their TTL.
+inline constexpr auto kSessionReapPeriod = std::chrono::milliseconds(50);
+
 struct SessionOptions {
   SessionMode mode = SessionMode::predict;
   // Mode fixed: the TTL of every pin. Mode predict: the gap assumed before a (client, model,

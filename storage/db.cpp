@@ -33,6 +33,10 @@ bool is_damage(const rocksdb::Status& s) {
 
 }  // namespace
 
+Error rocksdb_error(std::string_view store, const std::string& what, const rocksdb::Status& s) {
+  return make_error(ErrorCode::io, std::string(store) + ": " + what + ": " + s.ToString());
+}
+
 const char* cf_name(Cf which) {
   return kCfNames[static_cast<std::size_t>(which)];
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/common/result.h"
@@ -15,6 +16,7 @@ namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 class Env;
+class Status;
 }  // namespace rocksdb
 
 namespace agentrt::storage {
@@ -40,6 +42,9 @@ struct LostKey {
   Cf cf;
   std::string key;
 };
+
+// An io error for a failed RocksDB call: "STORE: WHAT: RocksDB's message".
+Error rocksdb_error(std::string_view store, const std::string& what, const rocksdb::Status& s);
 
 class Db {
  public:

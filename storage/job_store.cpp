@@ -12,10 +12,6 @@ namespace agentrt::storage {
 
 namespace {
 
-Error io_error(const std::string& what, const rocksdb::Status& s) {
-  return make_error(ErrorCode::io, "job store: " + what + ": " + s.ToString());
-}
-
 rocksdb::WriteOptions write_options(bool sync) {
   rocksdb::WriteOptions o;
   o.sync = sync;
@@ -90,7 +86,7 @@ Status JobStore::put_job(const std::string& id, const nlohmann::json& doc, bool 
     if (s.ok()) s = batch.Put(jobs, job_keys::reverse_prefix(id) + idempotency_key, "");
   }
   if (s.ok()) s = db_->raw()->Write(write_options(sync), &batch);
-  if (!s.ok()) return io_error("put job " + id, s);
+  if (!s.ok()) return rocksdb_error("job store", "put job " + id, s);
   return ok_status();
 }
 
@@ -101,7 +97,7 @@ Result<std::optional<nlohmann::json>> JobStore::get_job(const std::string& id) {
   auto s = db_->raw()->Get({}, db_->cf(Cf::jobs), key, &value);
   if (s.IsNotFound()) return std::optional<nlohmann::json>();
   if (s.IsCorruption()) return make_error(ErrorCode::corrupt, "job " + id + ": " + s.ToString());
-  if (!s.ok()) return io_error("get job " + id, s);
+  if (!s.ok()) return rocksdb_error("job store", "get job " + id, s);
   auto doc = decode_json_record(key, value);
   if (!doc.ok()) return doc.error().with_context("job " + id);
   return std::optional<nlohmann::json>(std::move(*doc));
@@ -112,7 +108,7 @@ Result<std::optional<std::string>> JobStore::find_idempotent(const std::string& 
   std::string value;
   auto s = db_->raw()->Get({}, db_->cf(Cf::jobs), index, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return io_error("get idempotency key", s);
+  if (!s.ok()) return rocksdb_error("job store", "get idempotency key", s);
   auto id = decode_json_record(index, value);
   if (!id.ok()) return id.error().with_context("idempotency key");
   if (!id->is_string()) return make_error(ErrorCode::corrupt, "idempotency key: not a job id");
@@ -137,7 +133,7 @@ Result<JobScan> JobStore::scan_jobs() {
   if (it->status().IsCorruption()) {
     out.dropped.push_back(unreadable("", "jobs after '" + last + "'", it->status()));
   } else if (!it->status().ok()) {
-    return io_error("scan jobs", it->status());
+    return rocksdb_error("job store", "scan jobs", it->status());
   }
   report_lost(*db_, out.dropped);
   return out;
@@ -149,7 +145,7 @@ Status JobStore::put_checkpoint(const std::string& id, const std::string& key,
   const std::string row = job_keys::checkpoint(id, key);
   auto s = db_->raw()->Put(write_options(sync), db_->cf(Cf::checkpoints), row,
                            encode_json_record(row, doc));
-  if (!s.ok()) return io_error("put checkpoint " + id + " " + key, s);
+  if (!s.ok()) return rocksdb_error("job store", "put checkpoint " + id + " " + key, s);
   return ok_status();
 }
 
@@ -172,7 +168,7 @@ Result<std::vector<std::pair<std::string, nlohmann::json>>> JobStore::checkpoint
   if (it->status().IsCorruption()) {
     if (dropped != nullptr) dropped->push_back(unreadable(id, "checkpoints", it->status()));
   } else if (!it->status().ok()) {
-    return io_error("read checkpoints of " + id, it->status());
+    return rocksdb_error("job store", "read checkpoints of " + id, it->status());
   }
   return out;
 }
@@ -193,7 +189,7 @@ Status JobStore::erase_job(const std::string& id) {
     if (s.ok()) s = batch.DeleteRange(db_->cf(cf), job_keys::prefix(id), job_keys::prefix_end(id));
   }
   if (s.ok()) s = db_->raw()->Write(write_options(true), &batch);
-  if (!s.ok()) return io_error("erase job " + id, s);
+  if (!s.ok()) return rocksdb_error("job store", "erase job " + id, s);
   std::lock_guard lock(logs_mu_);
   logs_.erase(id);
   return ok_status();

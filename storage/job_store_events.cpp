@@ -9,10 +9,6 @@ namespace agentrt::storage {
 
 namespace {
 
-Error io_error(const std::string& what, const rocksdb::Status& s) {
-  return make_error(ErrorCode::io, "job store: " + what + ": " + s.ToString());
-}
-
 bool is_event_of(const rocksdb::Slice& key, std::string_view prefix) {
   return key.size() == prefix.size() + 8 && key.ToStringView().substr(0, prefix.size()) == prefix;
 }
@@ -29,7 +25,7 @@ Result<std::shared_ptr<JobStore::EventLog>> JobStore::event_log(const std::strin
   it->SeekForPrev(job_keys::event(id, -1));  // the largest key a seq can have
   if (!it->status().ok()) {
     logs_.erase(id);
-    return io_error("read events of " + id, it->status());
+    return rocksdb_error("job store", "read events of " + id, it->status());
   }
   auto fresh = std::make_shared<EventLog>();
   fresh->next = 1;
@@ -51,7 +47,7 @@ Result<std::int64_t> JobStore::append_event(const std::string& id, const nlohman
   rocksdb::WriteOptions o;
   o.sync = sync;
   auto s = db_->raw()->Put(o, db_->cf(Cf::events), key, encode_json_record(key, data));
-  if (!s.ok()) return io_error("append event to " + id, s);
+  if (!s.ok()) return rocksdb_error("job store", "append event to " + id, s);
   (*log)->next = seq + 1;
   return seq;
 }
@@ -81,7 +77,7 @@ Result<std::vector<StoredEvent>> JobStore::events_after(const std::string& id, s
           {id, "events after " + std::to_string(seq), "unreadable: " + it->status().ToString()});
     }
   } else if (!it->status().ok()) {
-    return io_error("read events of " + id, it->status());
+    return rocksdb_error("job store", "read events of " + id, it->status());
   }
   return out;
 }

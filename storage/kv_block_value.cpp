@@ -26,11 +26,6 @@ T get_le(const char* p) {
   return v;
 }
 
-void append_key(std::string& out, const kv::BlockKey& k) {
-  const auto b = k.bytes();
-  out.append(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
 std::uint64_t checksum(std::string_view header_without_sum, std::string_view payload) {
   XXH3_state_t* st = XXH3_createState();
   XXH3_64bits_reset(st);
@@ -42,6 +37,11 @@ std::uint64_t checksum(std::string_view header_without_sum, std::string_view pay
 }
 
 }  // namespace
+
+void append_key(std::string& out, const kv::BlockKey& k) {
+  const auto b = k.bytes();
+  out.append(reinterpret_cast<const char*>(b.data()), b.size());
+}
 
 std::string encode_kv_block(const kv::BlockKey& model, const kv::BlockKey& key,
                             std::span<const std::byte> payload) {

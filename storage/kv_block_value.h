@@ -29,5 +29,7 @@ std::string encode_kv_block(const kv::BlockKey& model, const kv::BlockKey& key,
 std::optional<std::vector<std::byte>> decode_kv_block(const kv::BlockKey& model,
                                                       const kv::BlockKey& key,
                                                       std::string_view value);
+// Appends the key's bytes to out (store row keys and the value's key fields).
+void append_key(std::string& out, const kv::BlockKey& k);
 
 }  // namespace agentrt::storage

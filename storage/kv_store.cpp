@@ -19,10 +19,6 @@ namespace {
 // without reading the blocks.
 constexpr std::string_view kUsePrefix = "use:";
 
-Error io_error(const std::string& what, const rocksdb::Status& s) {
-  return make_error(ErrorCode::io, "kv store: " + what + ": " + s.ToString());
-}
-
 std::string use_key(const std::string& row) {
   return std::string(kUsePrefix) + row;
 }
@@ -41,11 +37,6 @@ std::uint64_t le64(const char* p) {
   for (int i = 7; i >= 0; --i)
     v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
-}
-
-void append_key(std::string& out, const kv::BlockKey& k) {
-  const auto b = k.bytes();
-  out.append(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
 }  // namespace
@@ -96,17 +87,19 @@ std::string KvStore::format_tag() {
 Status KvStore::Impl::check_format() {
   std::string recorded;
   auto s = raw()->Get({}, meta(), "format", &recorded);
-  if (!s.ok() && !s.IsNotFound()) return io_error("read kv_meta", s);
+  if (!s.ok() && !s.IsNotFound()) return rocksdb_error("kv store", "read kv_meta", s);
   if (s.ok() && recorded != format_tag()) {
     // Row keys are 32 bytes, all in ["\0", 33 bytes of 0xff); Db's sentinel "" stays.
     rocksdb::WriteBatch batch;
     s = batch.DeleteRange(blocks(), std::string(1, '\0'), std::string(33, '\xff'));
     if (s.ok()) s = batch.DeleteRange(meta(), "use:", "use;");
     if (s.ok()) s = raw()->Write({}, &batch);
-    if (!s.ok()) return io_error("drop blocks of format '" + recorded.substr(0, 200) + "'", s);
+    if (!s.ok())
+      return rocksdb_error("kv store", "drop blocks of format '" + recorded.substr(0, 200) + "'",
+                           s);
   }
   s = raw()->Put({}, meta(), "format", format_tag());
-  if (!s.ok()) return io_error("write kv_meta", s);
+  if (!s.ok()) return rocksdb_error("kv store", "write kv_meta", s);
   return ok_status();
 }
 
@@ -125,7 +118,7 @@ Status KvStore::Impl::load_recency() {
     }
     rows.emplace_back(le64(v.data()), k.ToString().substr(kUsePrefix.size()), le64(v.data() + 8));
   }
-  if (!it->status().ok()) return io_error("read kv_meta", it->status());
+  if (!it->status().ok()) return rocksdb_error("kv store", "read kv_meta", it->status());
   std::sort(rows.begin(), rows.end());
   for (const auto& [t, row, bytes] : rows) {
     lru.touch(row, bytes);
@@ -148,7 +141,7 @@ Status KvStore::Impl::write(std::span<const Write> writes) {
     const std::uint64_t bytes = row.size() + value.size();
     auto s = batch.Put(blocks(), row, value);
     if (s.ok()) s = batch.Put(meta(), use_key(row), use_value(tick + order.size() + 1, bytes));
-    if (!s.ok()) return io_error("put " + w.key->hex(), s);
+    if (!s.ok()) return rocksdb_error("kv store", "put " + w.key->hex(), s);
     incoming[row] = bytes;
     order.emplace_back(std::move(row), bytes);
   }
@@ -172,9 +165,10 @@ Status KvStore::Impl::write(std::span<const Write> writes) {
   if (batch.Count() == 0) return ok_status();
   auto s = raw()->Write({}, &batch);
   if (!s.ok()) {
-    return io_error(order.size() == 1 ? "put " + writes[0].key->hex()
-                                      : "put " + std::to_string(order.size()) + " blocks",
-                    s);
+    return rocksdb_error("kv store",
+                         order.size() == 1 ? "put " + writes[0].key->hex()
+                                           : "put " + std::to_string(order.size()) + " blocks",
+                         s);
   }
   for (const auto& [row, bytes] : order) {
     ++tick;
@@ -229,7 +223,7 @@ Result<std::unique_ptr<KvStore>> KvStore::open(std::shared_ptr<Db> db,
   impl->options = options;
   AGENTRT_TRY(impl->check_format());
   auto s = impl->raw()->Put({}, impl->meta(), "model:" + impl->model.hex(), model_fingerprint);
-  if (!s.ok()) return io_error("write kv_meta", s);
+  if (!s.ok()) return rocksdb_error("kv store", "write kv_meta", s);
   AGENTRT_TRY(impl->load_recency());
   if (options.max_bytes != 0) AGENTRT_TRY(impl->write({}));  // a smaller bound than before
   return std::unique_ptr<KvStore>(new KvStore(std::move(impl)));
@@ -310,7 +304,7 @@ Result<std::vector<std::optional<KvStore::Value>>> KvStore::get_many(
       corrupt.push_back(rows[i]);
       continue;
     }
-    if (!statuses[i].ok()) return io_error("get " + keys[i].hex(), statuses[i]);
+    if (!statuses[i].ok()) return rocksdb_error("kv store", "get " + keys[i].hex(), statuses[i]);
     out[i] = decode_kv_block(impl_->model, keys[i], values[i].ToStringView());
     if (out[i]) {
       hits.emplace_back(rows[i], rows[i].size() + values[i].size());
@@ -330,7 +324,7 @@ Status KvStore::erase(const kv::BlockKey& key) {
   auto s = batch.Delete(impl_->blocks(), row);
   if (s.ok()) s = batch.Delete(impl_->meta(), use_key(row));
   if (s.ok()) s = impl_->raw()->Write({}, &batch);
-  if (!s.ok()) return io_error("delete " + key.hex(), s);
+  if (!s.ok()) return rocksdb_error("kv store", "delete " + key.hex(), s);
   impl_->lru.remove(row);
   return ok_status();
 }

@@ -8,11 +8,6 @@ namespace {
 
 constexpr int kUnknown = -2;
 
-bool is_over(StepState s) {
-  return s == StepState::done || s == StepState::failed || s == StepState::cancelled ||
-         s == StepState::skipped;
-}
-
 int distance(std::size_t i, const std::vector<std::vector<workflows::StepEdge>>& deps,
              const std::vector<StepState>& states, std::vector<int>& memo) {
   if (memo[i] != kUnknown) return memo[i];

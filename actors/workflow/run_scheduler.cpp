@@ -25,11 +25,6 @@ struct Action {
   int dep = -1;  // skip: the skipped dependency
 };
 
-bool is_over(StepState s) {
-  return s == StepState::done || s == StepState::failed || s == StepState::cancelled ||
-         s == StepState::skipped;
-}
-
 // A finished step's output and fields from its units' outcomes, in item order.
 StepResult step_result(const workflows::Step& step,
                        const std::vector<std::optional<UnitOutcome>>& outcomes) {

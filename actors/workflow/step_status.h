@@ -17,6 +17,11 @@ namespace agentrt::actors::workflow {
 
 enum class StepState { waiting, running, done, failed, cancelled, skipped };
 const char* to_string(StepState s);
+// done, failed, cancelled or skipped: the step will not run again.
+inline bool is_over(StepState s) {
+  return s == StepState::done || s == StepState::failed || s == StepState::cancelled ||
+         s == StepState::skipped;
+}
 
 // One best-of sample (or the single run of a plain agent unit).
 struct SampleSummary {

@@ -15,10 +15,6 @@ namespace {
 
 using Opt = std::optional<ApiError>;
 
-std::string shown(const Json& v) {
-  return echo_value(v.dump(-1, ' ', false, Json::error_handler_t::replace));
-}
-
 Opt check_content(const Json& c, const std::string& ptr) {
   if (c.is_null() || c.is_string()) return std::nullopt;
   if (!c.is_array()) return invalid_type(ptr, "a string, null or an array of text parts");

@@ -19,10 +19,6 @@ std::string name_of(const std::string& ptr) {
   return ptr.empty() ? ptr : ptr.substr(1);
 }
 
-std::string shown(const Json& v) {
-  return echo_value(v.dump(-1, ' ', false, Json::error_handler_t::replace));
-}
-
 std::string range_text(double lo, double hi) {
   auto num = [](double x) {
     if (x == std::trunc(x) && std::fabs(x) < 1e15) return std::to_string(std::int64_t(x));
@@ -85,6 +81,10 @@ Opt get_string(const Json& v, const std::string& ptr, std::size_t max_bytes, std
 }
 
 }  // namespace
+
+std::string shown(const Json& v) {
+  return echo_value(v.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
 
 ApiError invalid_type(const std::string& ptr, const std::string& expected) {
   return api_error(400, "invalid_type",

@@ -34,6 +34,9 @@ struct OpenAiParse {
 using FieldHandler = std::optional<ApiError> (*)(OpenAiParse& p, const std::string& key,
                                                  const Json& v, const std::string& ptr);
 
+// A value as error messages quote it: one line of JSON, echo-capped (engine/common/echo.h).
+std::string shown(const Json& v);
+
 // Errors, each 400 with the pointer and the code its name says.
 ApiError invalid_type(const std::string& ptr, const std::string& expected);
 ApiError invalid_value(const std::string& ptr, const std::string& message);

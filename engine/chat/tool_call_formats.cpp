@@ -10,12 +10,12 @@ namespace {
 
 using detail::check_call_depth;
 using detail::json_object_length;
+using detail::kSpace;
 using detail::partial_marker_suffix;
 
 constexpr std::string_view kToolCalls = "[TOOL_CALLS]";
 constexpr std::string_view kArgs = "[ARGS]";
 constexpr std::string_view kEos = "</s>";
-constexpr std::string_view kSpace = " \t\r\n";
 
 constexpr std::string_view kMessage = "<|message|>";
 constexpr std::string_view kChannel = "<|channel|>";

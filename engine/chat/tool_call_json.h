@@ -7,6 +7,9 @@
 
 namespace agentrt::chat::detail {
 
+// The whitespace the parsers skip between and around calls.
+inline constexpr std::string_view kSpace = " \t\r\n";
+
 // Parses one call object {"name": ..., "arguments"|"parameters": ...}. offset is where json
 // starts in the reply (for error positions); index is the 1-based call number. JSON nested
 // deeper than kMaxJsonDepth fails as check_call_depth says, before anything is parsed.

@@ -8,13 +8,13 @@ namespace {
 
 using detail::check_call_depth;
 using detail::json_object_length;
+using detail::kSpace;
 using detail::parse_call_json;
 using detail::partial_marker_suffix;
 
 constexpr std::string_view kCallOpen = "<tool_call>";
 constexpr std::string_view kCallClose = "</tool_call>";
 constexpr std::string_view kPythonTag = "<|python_tag|>";
-constexpr std::string_view kSpace = " \t\r\n";
 
 // Parses the body between <tool_call> and </tool_call> that starts at byte `offset`.
 Result<ToolCall> parse_qwen_body(std::string_view body, std::size_t offset, int index) {

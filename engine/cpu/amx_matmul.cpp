@@ -14,9 +14,9 @@
 namespace agentrt::cpu {
 namespace {
 
-constexpr std::size_t kTile = 16;                // rows and f32 columns of a tile
-constexpr std::size_t kTileK = 32;               // bf16 elements of k per tile row
-constexpr std::size_t kPanelBytes = 512 * 1024;  // packed B per panel: stays in L2
+constexpr std::size_t kTile = 16;                   // rows and f32 columns of a tile
+constexpr std::size_t kTileK = 32;                  // bf16 elements of k per tile row
+constexpr std::size_t kAmxPanelBytes = 512 * 1024;  // packed B per panel: stays in L2
 
 std::size_t round_up(std::size_t x, std::size_t to) {
   return (x + to - 1) / to * to;
@@ -136,7 +136,7 @@ AGENTRT_AMX void amx_matmul(const std::uint16_t* a16, const std::uint16_t* b, st
   if (m == 0 || n0 >= n1) return;
   const std::size_t lda = amx_lda(k), kblocks = lda / kTileK;
   const std::size_t panel = std::max<std::size_t>(
-      2 * kTile, kPanelBytes / (lda * sizeof(std::uint16_t)) / (2 * kTile) * (2 * kTile));
+      2 * kTile, kAmxPanelBytes / (lda * sizeof(std::uint16_t)) / (2 * kTile) * (2 * kTile));
   thread_local std::vector<std::uint32_t> packed;
   packed.resize(std::min(panel, round_up(n1 - n0, 2 * kTile)) * lda / 2);
   alignas(64) float out[4][kTile * kTile];

@@ -16,7 +16,7 @@ namespace agentrt::cpu {
 namespace {
 
 // Weight rows per L2 panel in a prefill product: about 1 MB of B, reused by every row of A.
-constexpr std::size_t kPanelBytes = 1024 * 1024;
+constexpr std::size_t kBf16PanelBytes = 1024 * 1024;
 
 // r[i] = sum of the 16 lanes of v[i]. Every lane is summed by the same tree whatever i is, so
 // an output does not depend on its slot in the tile.
@@ -135,7 +135,7 @@ AGENTRT_BF16DOT void bf16_dot_matmul(const std::uint16_t* a16, const std::uint16
                                      std::size_t n0, std::size_t n1, float beta) {
   if (m == 0 || n0 >= n1) return;
   const std::size_t panel =
-      std::max<std::size_t>(16, kPanelBytes / (2 * std::max<std::size_t>(k, 1)));
+      std::max<std::size_t>(16, kBf16PanelBytes / (2 * std::max<std::size_t>(k, 1)));
   for (std::size_t j0 = n0; j0 < n1; j0 += panel) {
     const std::size_t j1 = std::min(n1, j0 + panel);
     for (std::size_t i0 = 0; i0 < m; i0 += 4) {

@@ -5,36 +5,12 @@
 #include <optional>
 
 #include "engine/chat/jinja/interpreter.h"
+#include "engine/chat/jinja/lexer.h"
 
 namespace agentrt::chat::jinja {
 namespace {
 
 using K = Value::Kind;
-
-std::size_t decode(std::string_view s, std::size_t i, char32_t* cp) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-  if (i + n > s.size()) n = 1;
-  if (n == 1) {
-    *cp = c;
-    return 1;
-  }
-  char32_t v = c & (0x7F >> n);
-  for (std::size_t k = 1; k < n; ++k)
-    v = (v << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-  *cp = v;
-  return n;
-}
-
-bool js_space(char32_t c) {
-  return c == ' ' || (c >= 0x09 && c <= 0x0D) || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-         c == 0x3000 || c == 0xFEFF;
-}
-
-bool is_word(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
 
 const Value* kwarg(const std::vector<Value>& args, const std::string& name) {
   if (args.empty() || !args.back().is(K::object) || !args.back().is_kwargs) return nullptr;
@@ -58,14 +34,14 @@ Value split(const std::string& s, const std::vector<Value>& args) {
     std::size_t p = 0;
     while (p < text.size()) {
       char32_t cp = 0;
-      std::size_t len = decode(text, p, &cp);
+      std::size_t len = decode_utf8(text, p, &cp);
       if (js_space(cp)) {
         p += len;
         continue;
       }
       std::size_t e = p;
       while (e < text.size()) {
-        len = decode(text, e, &cp);
+        len = decode_utf8(text, e, &cp);
         if (js_space(cp)) break;
         e += len;
       }
@@ -129,7 +105,7 @@ Value replace(const std::string& s, const std::vector<Value>& args, const Limits
       }
       if (p == s.size()) break;
       char32_t cp = 0;
-      const std::size_t len = decode(s, p, &cp);
+      const std::size_t len = decode_utf8(s, p, &cp);
       out += s.substr(p, len);
       p += len;
       if (out.size() > limits.max_output_bytes) fail("text too long");
@@ -259,7 +235,7 @@ std::string js_trim(const std::string& s, bool start, bool end) {
   if (start)
     while (b < e) {
       char32_t cp = 0;
-      const std::size_t n = decode(s, b, &cp);
+      const std::size_t n = decode_utf8(s, b, &cp);
       if (!js_space(cp)) break;
       b += n;
     }
@@ -269,7 +245,7 @@ std::string js_trim(const std::string& s, bool start, bool end) {
       while (q > b && (static_cast<unsigned char>(s[q]) & 0xC0) == 0x80)
         --q;
       char32_t cp = 0;
-      if (decode(s, q, &cp) != e - q || !js_space(cp)) break;
+      if (decode_utf8(s, q, &cp) != e - q || !js_space(cp)) break;
       e = q;
     }
   return s.substr(b, e - b);
@@ -421,7 +397,8 @@ Value builtin_member(const Value& object, const std::string& name, const Limits&
       return method([s](auto&) {
         std::string out = s;
         for (std::size_t k = 0; k < out.size(); ++k)
-          if (is_word(out[k]) && (k == 0 || !is_word(out[k - 1])) && out[k] >= 'a' && out[k] <= 'z')
+          if (is_word_char(out[k]) && (k == 0 || !is_word_char(out[k - 1])) && out[k] >= 'a' &&
+              out[k] <= 'z')
             out[k] = static_cast<char>(out[k] - 'a' + 'A');
         return Value::string(std::move(out));
       });

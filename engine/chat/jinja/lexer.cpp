@@ -5,10 +5,7 @@
 #include <utility>
 
 namespace agentrt::chat::jinja {
-namespace {
-
-// Decodes the UTF-8 code point at s[i] (invalid bytes decode as themselves); returns length.
-std::size_t decode(std::string_view s, std::size_t i, char32_t* cp) {
+std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t* cp) {
   const auto c = static_cast<unsigned char>(s[i]);
   std::size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
   if (i + n > s.size()) n = 1;
@@ -23,26 +20,28 @@ std::size_t decode(std::string_view s, std::size_t i, char32_t* cp) {
   return n;
 }
 
-// JavaScript's /\s/ (what trim() and the reference's lexer treat as whitespace).
 bool js_space(char32_t c) {
   return c == ' ' || (c >= 0x09 && c <= 0x0D) || c == 0xA0 || c == 0x1680 ||
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
          c == 0x3000 || c == 0xFEFF;
 }
 
+bool is_word_char(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+namespace {
+
 // Length of the whitespace character at s[i], 0 when it is not whitespace.
 std::size_t space_at(std::string_view s, std::size_t i) {
   if (i >= s.size()) return 0;
   char32_t cp = 0;
-  const std::size_t n = decode(s, i, &cp);
+  const std::size_t n = decode_utf8(s, i, &cp);
   return js_space(cp) ? n : 0;
 }
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-bool is_word(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
 // Text after preprocessing, with each byte's offset in the original.
@@ -418,9 +417,9 @@ Status Lexer::one() {
     push(Tok::number, std::move(*num), start);
     return ok_status();
   }
-  if (is_word(ch)) {
+  if (is_word_char(ch)) {
     const std::size_t start = pos;
-    auto word = consume_while(is_word);
+    auto word = consume_while(is_word_char);
     if (!word.ok()) return word.error();
     push(Tok::identifier, std::move(*word), start);
     return ok_status();

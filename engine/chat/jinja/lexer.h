@@ -54,4 +54,12 @@ std::string line_col(std::string_view text, std::size_t offset);
 // Tokenizes template text. Errors name "SOURCE:LINE:COL".
 Result<std::vector<Token>> tokenize(std::string_view text, const std::string& source);
 
+// Character classes shared by the lexer and the string builtins. decode_utf8 decodes the
+// UTF-8 code point at s[i] into *cp (invalid bytes decode as themselves) and returns its
+// length; js_space is JavaScript's /\s/ (what trim() and the reference's lexer treat as
+// whitespace); is_word_char is [0-9A-Za-z_].
+std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t* cp);
+bool js_space(char32_t c);
+bool is_word_char(char c);
+
 }  // namespace agentrt::chat::jinja
