@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace agentrt::cli {
 
@@ -21,5 +22,8 @@ CommandFn add_node_command(CLI::App& app);
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+
+// Prints "agentrt COMMAND: MESSAGE" to stderr and returns kExitUsage.
+int usage_error(const char* command, const std::string& message);
 
 }  // namespace agentrt::cli

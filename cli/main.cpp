@@ -9,6 +9,15 @@
 #include "cli/command.h"
 #include "cli/default_model.h"
 
+namespace agentrt::cli {
+
+int usage_error(const char* command, const std::string& message) {
+  std::fprintf(stderr, "agentrt %s: %s\n", command, message.c_str());
+  return kExitUsage;
+}
+
+}  // namespace agentrt::cli
+
 namespace {
 
 // CLI11 reports a malformed command line with its own codes (104-114); agentrt's is 2.

@@ -29,24 +29,19 @@ struct NodeArgs {
   cluster::TlsFiles tls;
 };
 
-int usage(const std::string& message) {
-  std::fprintf(stderr, "agentrt node: %s\n", message.c_str());
-  return kExitUsage;
-}
-
 int run_node_command(const NodeArgs& a) {
   const auto colon = a.join.rfind(':');
   if (colon == std::string::npos || colon == 0)
-    return usage("--join: expected HOST:PORT, got '" + a.join + "'");
+    return usage_error("node", "--join: expected HOST:PORT, got '" + a.join + "'");
   int port = 0;
   const std::string port_text = a.join.substr(colon + 1);
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 1 || port > 65535)
-    return usage("--join: the port must be 1..65535, got '" + port_text + "'");
+    return usage_error("node", "--join: the port must be 1..65535, got '" + port_text + "'");
   auto resources = flags::parse_resource_flags(a.resources, std::thread::hardware_concurrency());
-  if (!resources.ok()) return usage(resources.error().message);
+  if (!resources.ok()) return usage_error("node", resources.error().message);
   auto secret = cluster::load_secret(a.secret_file);
-  if (!secret.ok()) return usage(secret.error().message);
+  if (!secret.ok()) return usage_error("node", secret.error().message);
 
   cluster::NodeOptions o;
   o.host = a.join.substr(0, colon);

@@ -47,11 +47,6 @@ struct RunArgs {
   std::string schedule = "attained";
 };
 
-int usage(const std::string& message) {
-  std::fprintf(stderr, "agentrt run: %s\n", message.c_str());
-  return kExitUsage;
-}
-
 // Runs the workflow; a signal cancels it from a watcher thread (handlers may not lock).
 actors::workflow::WorkflowOutcome run_cancellable(actors::workflow::WorkflowRunner& runner,
                                                   const workflows::InputValues& inputs,
@@ -71,14 +66,14 @@ actors::workflow::WorkflowOutcome run_cancellable(actors::workflow::WorkflowRunn
 }
 
 int run_workflow(const RunArgs& a) {
-  if (a.file.empty()) return usage("give a workflow file (agentrt run WF.yaml)");
+  if (a.file.empty()) return usage_error("run", "give a workflow file (agentrt run WF.yaml)");
   // stat only: a FIFO or device never blocks here, and a symlink loop is named as such.
   if (auto st = check_regular_file(a.file, kMaxWorkflowFileBytes); !st.ok())
-    return usage(st.error().message);
+    return usage_error("run", st.error().message);
   auto given = parse_input_flags(a.inputs);
-  if (!given.ok()) return usage(given.error().message);
+  if (!given.ok()) return usage_error("run", given.error().message);
   auto resources = flags::parse_resource_flags(a.resources, std::thread::hardware_concurrency());
-  if (!resources.ok()) return usage(resources.error().message);
+  if (!resources.ok()) return usage_error("run", resources.error().message);
   install_cancel_signals();  // before the model loads: a signal during loading cancels too
   const auto checked = check_workflow(a.file, *given, true);
   if (!checked.loaded.ok()) {
