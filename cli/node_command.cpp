@@ -27,6 +27,8 @@ struct NodeArgs {
   std::string name;
   flags::ResourceFlags resources;
   cluster::TlsFiles tls;
+  std::string kv_store;
+  double kv_store_gib = 1;
 };
 
 int run_node_command(const NodeArgs& a) {
@@ -54,6 +56,8 @@ int run_node_command(const NodeArgs& a) {
   o.threads = resources->threads;
   o.kv_blocks = resources->kv_blocks;
   o.tls = a.tls;
+  o.kv_store_dir = a.kv_store;
+  o.kv_store_bytes = static_cast<std::uint64_t>(a.kv_store_gib * (1ull << 30));
 
   install_cancel_signals();
   std::atomic<bool> stop{false};
@@ -90,6 +94,12 @@ CommandFn add_node_command(CLI::App& app) {
   cmd->add_option("--name", a->name, "The node's name in the coordinator (default host:pid)");
   add_flag_text(cmd, "--threads", a->resources.threads, "CPU threads (default: all cores)");
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks, "KV blocks of 16 tokens");
+  cmd->add_option("--kv-store", a->kv_store,
+                  "Directory of a RocksDB KV snapshot tier that outlives the process "
+                  "(default: in memory)");
+  cmd->add_option("--kv-store-gib", a->kv_store_gib,
+                  "Size bound of the KV snapshot tier in GiB (default 1; LRU beyond)")
+      ->check(CLI::Range(0.001, 1048576.0));
   return [a] { return run_node_command(*a); };
 }
 

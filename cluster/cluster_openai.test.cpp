@@ -67,12 +67,14 @@ struct Cluster {
   }
   bool ok() const { return http_port != 0 && !cluster_port.empty(); }
   // Starts node `name` and waits for the coordinator to log its join as member `id`.
-  Child* node(const std::string& name, int id) {
-    nodes.push_back(std::make_unique<Child>(
-        std::vector<std::string>{AGENTRT_BIN, "node", "--join", "127.0.0.1:" + cluster_port,
-                                 "--secret-file", secret, "--name", name, "--model", kModel,
-                                 "--threads", "1", "--kv-blocks", "512"},
-        dir + "/" + name + ".log"));
+  // `extra`: more flags for the node.
+  Child* node(const std::string& name, int id, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{AGENTRT_BIN,     "node", "--join",    "127.0.0.1:" + cluster_port,
+                                  "--secret-file", secret, "--name",    name,
+                                  "--model",       kModel, "--threads", "1",
+                                  "--kv-blocks",   "512"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    nodes.push_back(std::make_unique<Child>(argv, dir + "/" + name + ".log"));  // truncated
     const std::string joined = "node " + std::to_string(id) + " '" + name + "' joined";
     return wait_for(serve_log, joined, 30s).empty() ? nullptr : nodes.back().get();
   }
@@ -318,6 +320,57 @@ TEST(ClusterOpenAi, APausedSessionContinuesOnAnotherNodeWithItsKvAfterItsNodeDra
   const int cached = turn2.body["usage"]["prompt_tokens_details"]["cached_tokens"];
   // n2 never saw this conversation: without the shipped blocks it would prefill all of it.
   EXPECT_GT(cached, prompt / 2) << turn2.body.dump();
+}
+
+// A node with --kv-store keeps its snapshot tier in RocksDB: killed with SIGKILL (no drain)
+// and started again on the same directory, it rejoins with the paused session's blocks, and
+// the session's next turn prefills only what follows them, with the same greedy output.
+TEST(ClusterOpenAi, ANodeRestartedOnItsKvStoreServesTheSessionsNextTurnFromIt) {
+  Cluster cl("cluster_openai_kvstore", "program_affinity");
+  ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
+  const httplib::Headers session = {{"X-Agentrt-Session", "agent-9"}};
+  json first = beads_request();
+  auto second_of = [](json req, const json& reply) {
+    const json msg = reply["choices"][0]["message"];
+    req["messages"].push_back(msg);
+    req["messages"].push_back(
+        {{"role", "tool"}, {"tool_call_id", msg["tool_calls"][0]["id"]}, {"content", "23"}});
+    return req;
+  };
+  const Reply local1 = post(cl.http_port, "/v1/chat/completions", first, session);
+  ASSERT_EQ(local1.status, 200) << local1.body.dump();
+  ASSERT_EQ(local1.body["choices"][0]["finish_reason"], "tool_calls") << local1.body.dump();
+  const Reply local2 =
+      post(cl.http_port, "/v1/chat/completions", second_of(first, local1.body), session);
+  ASSERT_EQ(local2.status, 200) << local2.body.dump();
+
+  const std::vector<std::string> store = {"--kv-store", cl.dir + "/n1-kv"};
+  Child* n1 = cl.node("n1", 1, store);
+  ASSERT_NE(n1, nullptr) << read_text(cl.dir + "/n1.log");
+  const httplib::Headers on_node = {{"X-Agentrt-Session", "agent-10"}};
+  const Reply turn1 = post(cl.http_port, "/v1/chat/completions", first, on_node);
+  ASSERT_EQ(turn1.node, "n1");
+  ASSERT_EQ(outcome(turn1), outcome(local1));
+  // The pause writes the turn's full blocks behind at once; give the write a moment.
+  std::this_thread::sleep_for(1500ms);
+  ::kill(n1->pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(n1->pid, &status, 0), n1->pid);
+  n1->pid = -1;
+  ASSERT_FALSE(wait_for(cl.serve_log, "node 1 'n1' is dead", 10s).empty())
+      << read_text(cl.serve_log);
+
+  ASSERT_NE(cl.node("n1", 2, store), nullptr) << read_text(cl.dir + "/n1.log");
+  EXPECT_FALSE(wait_for(cl.dir + "/n1.log", "KV snapshot tier: RocksDB at", 1s).empty());
+  const Reply turn2 =
+      post(cl.http_port, "/v1/chat/completions", second_of(first, turn1.body), on_node);
+  ASSERT_EQ(turn2.status, 200) << turn2.body.dump();
+  EXPECT_EQ(turn2.node, "n1");
+  EXPECT_EQ(outcome(turn2), outcome(local2));
+  const int prompt = turn2.body["usage"]["prompt_tokens"];
+  const int cached = turn2.body["usage"]["prompt_tokens_details"]["cached_tokens"];
+  // The restarted process's device cache is empty: without the store it prefills it all.
+  EXPECT_GT(cached, prompt / 2) << turn2.body.dump() << read_text(cl.dir + "/n1.log");
 }
 
 // A node that stops after the reply began: the stream cannot move; once the coordinator

@@ -16,8 +16,11 @@
 #include "cluster/node_drain.h"
 #include "cluster/node_job.h"
 #include "cluster/node_kv_events.h"
+#include "cluster/node_kv_store.h"
 #include "cluster/secret.h"
 #include "cluster/wire.h"
+#include "storage/db.h"
+#include "storage/kv_store.h"
 
 namespace agentrt::cluster {
 namespace {
@@ -33,11 +36,12 @@ enum class Ending { lost, refused };
 struct NodeContext {
   const NodeOptions* options = nullptr;
   actors::RuntimePool* pool = nullptr;
-  api::OpenAiHost* openai = nullptr;   // runs routed OpenAI completions
-  NodeKvStore* kv_store = nullptr;     // the engine's snapshot tier: shipped KV goes there
-  RecentSessions* recent = nullptr;    // paused sessions' tokens, kept past their pins
-  NodeKvEvents* kv_events = nullptr;   // its engines' KV events, for the coordinator
-  actors::Runtime* runtime = nullptr;  // the node's model: its engine's KV snapshots
+  api::OpenAiHost* openai = nullptr;    // runs routed OpenAI completions
+  kv::KvTier* kv_store = nullptr;       // the engine's snapshot tier: shipped KV goes there
+  NodeKvStore* memory_store = nullptr;  // the same when it is in memory (no --kv-store)
+  RecentSessions* recent = nullptr;     // paused sessions' tokens, kept past their pins
+  NodeKvEvents* kv_events = nullptr;    // its engines' KV events, for the coordinator
+  actors::Runtime* runtime = nullptr;   // the node's model: its engine's KV snapshots
   NodeJobOptions job_options;
   std::string name;
   std::mutex mu;
@@ -268,7 +272,9 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
         return rp;
       },
       [self](kv_ship_atom, const KvShipment& s) -> caf::result<std::int32_t> {
-        auto n = import_batch(*self->state.ctx->openai, *self->state.ctx->kv_store, s);
+        const NodeContext& c = *self->state.ctx;
+        auto n = import_batch(*c.openai, *c.kv_store,
+                              c.memory_store != nullptr ? c.memory_store->block_bytes() : 0, s);
         if (!n.ok()) {
           spdlog::warn("node {}: {}", self->state.node, n.error().message);
           return caf::make_error(caf::sec::runtime_error, n.error().message);
@@ -327,10 +333,31 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   NodeKvEvents kv_events;  // outlives the pool's engines, which push into it
   actors::RuntimeOptions base;
   base.engine.kv_events = kv_events.listener();
-  NodeKvStore kv_store(kNodeSnapshotBytes);  // outlives the pool's engines, which write to it
-  base.persistent = [&kv_store](const std::string&) -> Result<std::shared_ptr<kv::KvTier>> {
-    return std::shared_ptr<kv::KvTier>(&kv_store, [](kv::KvTier*) {});
-  };
+  // The snapshot tier outlives the pool's engines, which write to it.
+  NodeKvStore memory_store(static_cast<std::size_t>(options.kv_store_bytes));
+  std::shared_ptr<kv::KvTier> disk_store;  // with --kv-store: the model's storage::KvStore
+  std::mutex disk_mu;
+  if (options.kv_store_dir.empty()) {
+    base.persistent = [&memory_store](const std::string&) -> Result<std::shared_ptr<kv::KvTier>> {
+      return std::shared_ptr<kv::KvTier>(&memory_store, [](kv::KvTier*) {});
+    };
+  } else {
+    auto db = storage::Db::open(options.kv_store_dir);
+    if (!db.ok()) return db.error();
+    for (const auto& problem : (*db)->recovered_problems())
+      spdlog::warn("node: KV store {}: {}", options.kv_store_dir, problem);
+    storage::KvStoreOptions store_options;
+    store_options.max_bytes = options.kv_store_bytes;
+    auto factory = storage::KvStore::tier_factory(*db, store_options);
+    // The node's model opens its store first (pool.get below, on this thread); jobs naming
+    // other models open theirs later, and only the first is the one shipped KV goes to.
+    base.persistent = [factory, &disk_store, &disk_mu](const std::string& fingerprint) {
+      auto tier = factory(fingerprint);
+      std::lock_guard lock(disk_mu);
+      if (tier.ok() && disk_store == nullptr) disk_store = *tier;
+      return tier;
+    };
+  }
   actors::RuntimePool pool{base};
   ctx->pool = &pool;
   ctx->kv_events = &kv_events;
@@ -344,7 +371,18 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   if (!rt.ok()) return rt.error();
   api::OpenAiHost openai(*rt);  // before the actor system, which is destroyed first
   ctx->openai = &openai;
-  ctx->kv_store = &kv_store;
+  if (std::lock_guard lock(disk_mu); disk_store != nullptr) {
+    ctx->kv_store = disk_store.get();
+    spdlog::info("node: KV snapshot tier: RocksDB at {} ({} MiB held, {} MiB bound)",
+                 options.kv_store_dir, disk_store->stored_bytes() >> 20,
+                 options.kv_store_bytes >> 20);
+  } else if (!options.kv_store_dir.empty()) {
+    return make_error(ErrorCode::internal,
+                      "the engine opened no KV store in " + options.kv_store_dir);
+  } else {
+    ctx->kv_store = &memory_store;
+    ctx->memory_store = &memory_store;
+  }
   RecentSessions recent;
   ctx->recent = &recent;
   // Records the paused sessions' tokens every 250 ms, off the node actor's thread (the

@@ -44,6 +44,11 @@ struct NodeOptions {
   // gets no answer from a coordinator with TLS).
   std::chrono::milliseconds connect_timeout{10000};
   TlsFiles tls;  // --tls-*: all empty for plain TCP (transport.h)
+  // The KV snapshot tier: empty, in memory (NodeKvStore, lost with the process); else a
+  // RocksDB store in this directory (storage::KvStore), which a restarted node opens again:
+  // it rejoins with the KV it had, and its resync snapshot reports those blocks.
+  std::string kv_store_dir;
+  std::uint64_t kv_store_bytes = std::uint64_t{1} << 30;  // the tier's bound, LRU beyond
 };
 
 // Loads the model, joins and serves until `stop` becomes true. When the coordinator goes

@@ -12,7 +12,7 @@ namespace {
 
 // The batches of one paused turn, appended to `out`; returns the blocks added. A read error
 // is logged ("node: WHY: session KEY: ...") and adds none.
-std::size_t session_batches(NodeKvStore& store, const api::PausedTurn& turn,
+std::size_t session_batches(kv::KvTier& store, const api::PausedTurn& turn,
                             const std::string& fingerprint, int block_size, const char* why,
                             std::deque<KvShipment>& out) {
   auto batches =
@@ -34,7 +34,7 @@ std::size_t session_batches(NodeKvStore& store, const api::PausedTurn& turn,
 
 }  // namespace
 
-std::deque<KvShipment> drain_batches(api::OpenAiHost& openai, NodeKvStore& store) {
+std::deque<KvShipment> drain_batches(api::OpenAiHost& openai, kv::KvTier& store) {
   auto& rt = openai.runtime();
   if (auto s = rt.flush_kv(); !s.ok())
     spdlog::warn("node: drain: writing the KV cache out: {}", s.error().message);
@@ -73,7 +73,7 @@ std::optional<std::vector<std::int32_t>> RecentSessions::find(const std::string&
   return it->second.tokens;
 }
 
-std::deque<KvShipment> move_batches(const actors::Runtime& rt, NodeKvStore& store,
+std::deque<KvShipment> move_batches(const actors::Runtime& rt, kv::KvTier& store,
                                     const RecentSessions& recent, const std::string& session,
                                     std::int32_t min_blocks) {
   auto tokens = recent.find(session);  // paused, or its pin gone and its blocks still stored
@@ -88,11 +88,11 @@ std::deque<KvShipment> move_batches(const actors::Runtime& rt, NodeKvStore& stor
   return out;
 }
 
-Result<std::int32_t> import_batch(api::OpenAiHost& openai, NodeKvStore& store,
-                                  const KvShipment& s) {
+Result<std::int32_t> import_batch(api::OpenAiHost& openai, kv::KvTier& store,
+                                  std::size_t block_bytes, const KvShipment& s) {
   auto& rt = openai.runtime();
   return import_shipment(store, s, rt.kv_key_fingerprint(), rt.kv_geometry().block_size,
-                         store.block_bytes());
+                         block_bytes);
 }
 
 }  // namespace agentrt::cluster

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "api/openai_host.h"
-#include "cluster/node_kv_store.h"
 #include "cluster/wire.h"
+#include "engine/kv/kv_tier.h"
 
 namespace agentrt::cluster {
 
@@ -27,7 +27,7 @@ inline constexpr std::size_t kNodeSnapshotBytes = std::size_t{1} << 30;
 // Writes the engine's cached blocks into `store` (Runtime::flush_kv) and returns the batches
 // of every paused session, sessions in pause order. A session whose blocks fail to read is
 // logged and left out.
-std::deque<KvShipment> drain_batches(api::OpenAiHost& openai, NodeKvStore& store);
+std::deque<KvShipment> drain_batches(api::OpenAiHost& openai, kv::KvTier& store);
 
 // The tokens of the agent sessions this node paused lately, kept past their pins: a pin
 // expires (--session-ttl) or is dropped under KV pressure while the turn's blocks stay in the
@@ -58,11 +58,12 @@ class RecentSessions {
 // chain; else none. Reads only the store (no flush: a pause writes the turn's blocks behind
 // at once, and a flush would stall the busy engine); a chain the writer has not finished is
 // shipped as far as it goes.
-std::deque<KvShipment> move_batches(const actors::Runtime& rt, NodeKvStore& store,
+std::deque<KvShipment> move_batches(const actors::Runtime& rt, kv::KvTier& store,
                                     const RecentSessions& recent, const std::string& session,
                                     std::int32_t min_blocks);
 
 // Checks a batch against this node's engine and imports it into `store` (import_shipment).
-Result<std::int32_t> import_batch(api::OpenAiHost& openai, NodeKvStore& store, const KvShipment& s);
+Result<std::int32_t> import_batch(api::OpenAiHost& openai, kv::KvTier& store,
+                                  std::size_t block_bytes, const KvShipment& s);
 
 }  // namespace agentrt::cluster

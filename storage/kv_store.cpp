@@ -4,7 +4,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstring>
 #include <mutex>
 #include <tuple>
 
@@ -245,6 +247,21 @@ std::string KvStore::row_key(const kv::BlockKey& key) const {
 
 std::int64_t KvStore::corrupt_dropped() const {
   return impl_->corrupt_dropped.load();
+}
+
+void KvStore::list_keys(std::vector<kv::BlockKey>& out, std::size_t max) const {
+  constexpr std::size_t kKey = 16;  // BlockKey::bytes()
+  std::lock_guard lock(impl_->mu);
+  std::size_t added = 0;
+  impl_->lru.for_each_recent([&](const std::string& row) {
+    if (added >= max) return false;
+    if (row.size() != 2 * kKey) return true;  // every row is the model's key, then the block's
+    std::array<std::byte, kKey> b{};
+    std::memcpy(b.data(), row.data() + kKey, kKey);
+    out.push_back(kv::BlockKey::from_bytes(b));
+    ++added;
+    return true;
+  });
 }
 
 std::int64_t KvStore::lru_deleted() const {

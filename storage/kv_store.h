@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/common/result.h"
 #include "engine/kv/kv_tier.h"
@@ -61,6 +62,8 @@ class KvStore final : public kv::KvTier {
   // One MultiGet. Errors: the first I/O failure.
   Result<std::vector<std::optional<Value>>> get_many(std::span<const kv::BlockKey> keys) override;
   bool thread_safe() const override { return true; }
+  // This model's block keys, most recently used first (from the in-memory recency, no read).
+  void list_keys(std::vector<kv::BlockKey>& out, std::size_t max) const override;
   std::int64_t stored_bytes() const override { return static_cast<std::int64_t>(bytes_used()); }
 
   // Values dropped for failing a check since open.

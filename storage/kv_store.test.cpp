@@ -67,6 +67,37 @@ TEST(KvStore, OtherModelsDoNotSeeTheBlock) {
   EXPECT_FALSE(got->has_value());
 }
 
+// A cluster node's resync snapshot lists its store's keys: most recently used first, this
+// model's only, the same after a reopen (a restarted node reports what it kept).
+TEST(KvStore, ListsItsModelsKeysMostRecentFirstAcrossReopen) {
+  TempDir dir;
+  const kv::BlockKey k1{1, 10}, k2{2, 20}, k3{3, 30}, other{4, 40};
+  auto keys_of = [](const KvStore& store, std::size_t max) {
+    std::vector<kv::BlockKey> out;
+    store.list_keys(out, max);
+    return out;
+  };
+  {
+    auto db = Db::open(dir.path());
+    ASSERT_TRUE(db.ok());
+    auto a = KvStore::open(*db, "model-a");
+    auto b = KvStore::open(*db, "model-b");
+    ASSERT_TRUE(a.ok() && b.ok());
+    for (const auto& k : {k1, k2, k3})
+      ASSERT_TRUE((*a)->put(k, payload(64, 3)).ok());
+    ASSERT_TRUE((*b)->put(other, payload(64, 4)).ok());
+    auto got = (*a)->get(k1);  // k1 becomes the most recently used
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ(keys_of(**a, 10), (std::vector<kv::BlockKey>{k1, k3, k2}));
+    EXPECT_EQ(keys_of(**a, 2), (std::vector<kv::BlockKey>{k1, k3}));
+    EXPECT_EQ(keys_of(**b, 10), (std::vector<kv::BlockKey>{other}));
+    ASSERT_TRUE((*a)->erase(k3).ok());
+  }
+  auto a = KvStore::open(dir.path(), "model-a");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(keys_of(**a, 10), (std::vector<kv::BlockKey>{k1, k2}));
+}
+
 // Flips one byte of the stored value at `offset` through RocksDB directly.
 void corrupt(const std::filesystem::path& dir, const std::string& row, std::size_t offset) {
   auto db = Db::open(dir);

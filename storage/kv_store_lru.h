@@ -55,6 +55,13 @@ class KvStoreLru {
     return out;
   }
 
+  // Calls fn(row) for rows from the most recently used, while fn returns true.
+  template <class Fn>
+  void for_each_recent(Fn fn) const {
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it)
+      if (!fn(*it)) return;
+  }
+
   std::uint64_t total_bytes() const { return total_; }
   std::size_t size() const { return rows_.size(); }
 
