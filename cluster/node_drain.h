@@ -21,8 +21,6 @@ namespace agentrt::cluster {
 
 // Blocks per KvShipment a node sends.
 inline constexpr std::size_t kDrainBatchBlocks = 32;
-// The node's snapshot tier (NodeKvStore) capacity.
-inline constexpr std::size_t kNodeSnapshotBytes = std::size_t{1} << 30;
 
 // Writes the engine's cached blocks into `store` (Runtime::flush_kv) and returns the batches
 // of every paused session, sessions in pause order. A session whose blocks fail to read is

@@ -17,7 +17,8 @@ dir=${FUZZ_BUILD:-build-fuzz}
 if [ -z "${FUZZ_BUILD:-}" ]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DAGENTRT_FUZZ=ON \
     -DAGENTRT_SANITIZE=address,undefined -DAGENTRT_BUILD_TESTS=OFF -DAGENTRT_BUILD_BENCH=OFF \
-    -DAGENTRT_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+    -DAGENTRT_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS=-O1 -fsanitize=fuzzer-no-link" \
+    >/dev/null
 fi
 [ -f "$dir/build.ninja" ] || { echo "fuzz: $dir is not a configured build directory"; exit 1; }
 if [ $# -gt 0 ]; then

@@ -27,11 +27,14 @@ stage "test"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
 
 # The second compiler: clang builds the tests again under ASan + UBSan at -O1 (asserts on),
-# with the libFuzzer targets (-DAGENTRT_FUZZ=ON), which the fuzz stage runs from here.
+# with the libFuzzer targets (-DAGENTRT_FUZZ=ON), which the fuzz stage runs from here. All
+# code gets libFuzzer's coverage instrumentation (fuzzer-no-link; the tests ignore it):
+# without it the fuzzers saw only their own file's edges (fuzz_jinja: 162 edges in 30 s,
+# 3,034 with it in 150 s).
 stage "build (clang, ASan + UBSan, -O1, with the libFuzzer targets)"
 CC=clang CXX=clang++ bash scripts/build.sh build-asan -DAGENTRT_SANITIZE=address,undefined \
   -DAGENTRT_FUZZ=ON -DAGENTRT_BUILD_BENCH=OFF -DAGENTRT_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS=-O1
+  "-DCMAKE_CXX_FLAGS=-O1 -fsanitize=fuzzer-no-link"
 stage "test (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
