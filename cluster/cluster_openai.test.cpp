@@ -373,6 +373,57 @@ TEST(ClusterOpenAi, ANodeRestartedOnItsKvStoreServesTheSessionsNextTurnFromIt) {
   EXPECT_GT(cached, prompt / 2) << turn2.body.dump() << read_text(cl.dir + "/n1.log");
 }
 
+// A dead node's on-disk store is read by the node its session moves to: n1 (--kv-store) runs
+// the first turn and is killed (SIGKILL, no drain, no restart); the next turn goes to n2,
+// which copies the turn's prompt blocks out of n1's store (read-only) before it runs, and
+// prefills only what follows them, with the same greedy output.
+TEST(ClusterOpenAi, ADeadNodesSessionMovesWithItsKvReadFromTheDeadNodesStore) {
+  Cluster cl("cluster_openai_adopt", "program_affinity");
+  ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
+  const httplib::Headers session = {{"X-Agentrt-Session", "agent-11"}};
+  json first = beads_request();
+  auto second_of = [](json req, const json& reply) {
+    const json msg = reply["choices"][0]["message"];
+    req["messages"].push_back(msg);
+    req["messages"].push_back(
+        {{"role", "tool"}, {"tool_call_id", msg["tool_calls"][0]["id"]}, {"content", "23"}});
+    return req;
+  };
+  const Reply local1 = post(cl.http_port, "/v1/chat/completions", first, session);
+  ASSERT_EQ(local1.status, 200) << local1.body.dump();
+  const Reply local2 =
+      post(cl.http_port, "/v1/chat/completions", second_of(first, local1.body), session);
+  ASSERT_EQ(local2.status, 200) << local2.body.dump();
+
+  Child* n1 = cl.node("n1", 1, {"--kv-store", cl.dir + "/n1-kv"});
+  ASSERT_NE(n1, nullptr) << read_text(cl.dir + "/n1.log");
+  const httplib::Headers moved = {{"X-Agentrt-Session", "agent-12"}};
+  const Reply turn1 = post(cl.http_port, "/v1/chat/completions", first, moved);
+  ASSERT_EQ(turn1.node, "n1");
+  ASSERT_EQ(outcome(turn1), outcome(local1));
+  ASSERT_NE(cl.node("n2", 2), nullptr) << read_text(cl.dir + "/n2.log");
+  std::this_thread::sleep_for(1500ms);  // the pause's write-behind
+  ::kill(n1->pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(n1->pid, &status, 0), n1->pid);
+  n1->pid = -1;
+  ASSERT_FALSE(wait_for(cl.serve_log, "node 1 'n1' is dead", 10s).empty());
+
+  const Reply turn2 =
+      post(cl.http_port, "/v1/chat/completions", second_of(first, turn1.body), moved);
+  ASSERT_EQ(turn2.status, 200) << turn2.body.dump();
+  EXPECT_EQ(turn2.node, "n2");
+  EXPECT_EQ(outcome(turn2), outcome(local2));
+  EXPECT_FALSE(
+      wait_for(cl.serve_log, R"(([1-9]\d*) KV blocks of the dead node's session adopted)", 1s)
+          .empty())
+      << read_text(cl.serve_log);
+  const int prompt = turn2.body["usage"]["prompt_tokens"];
+  const int cached = turn2.body["usage"]["prompt_tokens_details"]["cached_tokens"];
+  // n2 never saw this conversation: without n1's store it would prefill all of it.
+  EXPECT_GT(cached, prompt / 2) << turn2.body.dump() << read_text(cl.dir + "/n2.log");
+}
+
 // A node that stops after the reply began: the stream cannot move; once the coordinator
 // declares the node dead (missed heartbeats) the stream ends with a node_lost error event
 // and [DONE], and the connection closes.

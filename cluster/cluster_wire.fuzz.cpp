@@ -59,7 +59,8 @@ bool within_caps(const NamedText& x) {
 }
 bool within_caps(const NodeHello& x) {
   return fits(x.name, kMaxWireShortBytes) && fits(x.model, kMaxWireShortBytes) &&
-         fits(x.backend, kMaxWireShortBytes) && fits(x.nonce, kMaxWireShortBytes);
+         fits(x.backend, kMaxWireShortBytes) && fits(x.nonce, kMaxWireShortBytes) &&
+         fits(x.kv_store, kMaxWireShortBytes);
 }
 bool within_caps(const Challenge& x) {
   return fits(x.proof, kMaxWireShortBytes) && fits(x.nonce, kMaxWireShortBytes);
@@ -100,6 +101,10 @@ bool within_caps(const KvShipment& x) {
 bool within_caps(const KvMoveCall& x) {
   return fits(x.session, kMaxWireShortBytes);
 }
+bool within_caps(const KvAdoptCall& x) {
+  return fits(x.session, kMaxWireShortBytes) && fits(x.store, kMaxWireShortBytes) &&
+         x.keys.size() <= kMaxWireListItems;
+}
 bool within_caps(const JobResultMsg& x) {
   return fits(x.job, kMaxWireShortBytes) && fits(x.error_message, kMaxWireTextBytes) &&
          fits(x.report, kMaxWireTextBytes);
@@ -128,6 +133,11 @@ void receive(const KvSnapshotMsg& m) {
   require(s.ok() || !s.error().message.empty());
   if (s.ok())
     require(m.keys.size() % 2 == 0 && (m.pins.empty() || 2 * m.pins.size() == m.keys.size()));
+}
+void receive(const KvAdoptCall& m) {
+  auto s = check_kv_adopt(m);
+  require(s.ok() || !s.error().message.empty());
+  if (s.ok()) require(m.keys.size() % 2 == 0 && m.store.front() == '/');
 }
 template <class T>
 void receive(const T&) {}
@@ -173,7 +183,8 @@ void read_message(const char* bytes, std::size_t size) {
          dispatch_as<CompletionCall>(msg, complete_atom::value) ||
          dispatch_as<CompletionPart>(msg, completion_part_atom::value) ||
          dispatch_as<KvShipment>(msg, kv_ship_atom::value) ||
-         dispatch_as<KvMoveCall>(msg, kv_move_atom::value));
+         dispatch_as<KvMoveCall>(msg, kv_move_atom::value) ||
+         dispatch_as<KvAdoptCall>(msg, kv_adopt_atom::value));
   (void)caf::to_string(msg);  // CAF's log and error paths print messages
 }
 
@@ -201,6 +212,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       read_as<KvShipment>,
       read_as<KvMoveCall>,
       read_as<KvSnapshotMsg>,
+      read_as<KvAdoptCall>,
   };
   kReaders[data[0] % std::size(kReaders)](bytes, n);
   return 0;

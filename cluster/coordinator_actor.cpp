@@ -107,7 +107,7 @@ void declare_dead(Self* self, NodeId id, const char* why) {
   st.router->leave(id).permit_unchecked();  // not_found: it never joined the router
   spdlog::warn("cluster: node {} '{}' is dead ({}); moving {} job(s)", id, node.name, why,
                node.jobs.size());
-  on_completion_node_down(self, id, node.name);
+  on_completion_node_down(self, id, node.name, node.kv_store);
   for (auto j = node.jobs.rbegin(); j != node.jobs.rend(); ++j) {
     auto job = st.jobs.find(*j);
     if (job == st.jobs.end()) continue;
@@ -160,6 +160,7 @@ caf::result<Welcome> on_auth(Self* self, const AuthProof& proof) {
   node.handle = caf::actor_cast<caf::actor>(self->current_sender());
   node.name = hello.name;
   node.model = hello.model;
+  node.kv_store = hello.kv_store;
   node.last_beat = Clock::now();
   if (auto s = st.router->join(node.id, NodeInfo{hello.name, 0}); !s.ok())
     return caf::make_error(caf::sec::runtime_error, s.error().message);

@@ -72,6 +72,7 @@ struct MemberNode {
   caf::actor handle;
   std::string name;
   std::string model;
+  std::string kv_store;  // NodeHello::kv_store: its on-disk KV store, "" when in memory
   std::chrono::steady_clock::time_point last_beat;
   std::set<std::string> jobs;
 };
@@ -105,6 +106,9 @@ struct CoordinatorState {
   std::map<std::string, NodeId> shipping;
   // The node each session's last completion was routed to (coordinator_kv_move.cpp).
   std::map<std::string, NodeId> session_nodes;
+  // Sessions whose last node died with an on-disk KV store: that store's path, until their
+  // next turn's node adopts the KV from it (coordinator_kv_move.cpp).
+  std::map<std::string, std::string> orphan_stores;
   std::shared_ptr<LocalEngine> local;  // the server's engine, while attached (kLocalNode)
   NodeId next_id = 1;
   ~CoordinatorState();
@@ -120,7 +124,10 @@ void on_completion_submit(CoordinatorSelf* self, const std::shared_ptr<Completio
 void on_completion_part(CoordinatorSelf* self, NodeId from, const CompletionPart& part);
 void on_completion_cancel(CoordinatorSelf* self, std::uint64_t id);
 // A node left: its completions without reply bytes run again elsewhere, the others fail.
-void on_completion_node_down(CoordinatorSelf* self, NodeId node, const std::string& name);
+// `kv_store`: its on-disk KV store ("" when in memory), which its sessions' next turns'
+// nodes may adopt KV from.
+void on_completion_node_down(CoordinatorSelf* self, NodeId node, const std::string& name,
+                             const std::string& kv_store);
 // The coordinator stops: every completion in flight ends with an error.
 void end_completions(CoordinatorState& state);
 
@@ -144,12 +151,15 @@ caf::result<std::int32_t> on_kv_ship(CoordinatorSelf* self, KvShipment& s);
 // the router sends completion `c`'s turn to `to` (decision `d`) while its session's last turn
 // ran on another live node (a move for load) that holds kMoveMinBlocks more of its prompt,
 // asks that node to ship the session's KV to `to` and calls `then` once it landed, failed,
-// or after kMoveWait; returns true. Otherwise returns false without calling `then`. Records
-// the session's node either way.
+// or after kMoveWait; returns true. When the session's last node died with an on-disk KV
+// store (orphan_stores), under any policy, asks `to` to adopt the turn's prompt blocks from
+// that store (KvAdoptCall) and calls `then` likewise. Otherwise returns false without calling
+// `then`. Records the session's node either way.
 bool move_session_kv(CoordinatorSelf* self, const ClusterCompletion& c, const RouteDecision& d,
                      std::function<void()> then);
-// A node left: forget it as the last node of sessions.
-void forget_session_nodes(CoordinatorState& state, NodeId node);
+// A node left: forget it as the last node of sessions; with an on-disk KV store
+// (`kv_store` not empty) its sessions become orphan_stores entries.
+void forget_session_nodes(CoordinatorState& state, NodeId node, const std::string& kv_store);
 
 caf::behavior coordinator_actor(caf::stateful_actor<CoordinatorState>* self,
                                 std::shared_ptr<CoordinatorShared> shared);

@@ -118,9 +118,10 @@ void on_completion_cancel(CoordinatorSelf* self, std::uint64_t id) {
   st.completions.erase(it);
 }
 
-void on_completion_node_down(CoordinatorSelf* self, NodeId node, const std::string& name) {
+void on_completion_node_down(CoordinatorSelf* self, NodeId node, const std::string& name,
+                             const std::string& kv_store) {
   auto& st = self->state;
-  forget_session_nodes(st, node);
+  forget_session_nodes(st, node, kv_store);
   std::vector<std::uint64_t> moved;
   std::vector<std::uint64_t> broken;
   for (auto& [id, entry] : st.completions)

@@ -16,15 +16,68 @@ constexpr std::size_t kMaxSessionNodes = std::size_t{1} << 16;
 
 }  // namespace
 
+namespace {
+
+// The session's last node died with an on-disk store: its new node `d.node` copies the turn's
+// prompt blocks out of that store, bounded by kMoveWait like a move for load.
+bool adopt_session_kv(CoordinatorSelf* self, const ClusterCompletion& c, const RouteDecision& d,
+                      const std::function<void()>& then) {
+  auto& st = self->state;
+  auto orphan = st.orphan_stores.find(c.program);
+  if (orphan == st.orphan_stores.end()) return false;
+  const std::string store = std::move(orphan->second);
+  st.orphan_stores.erase(orphan);
+  auto target = st.nodes.find(d.node);
+  if (target == st.nodes.end()) return false;          // the server's engine: it recomputes
+  if (target->second.kv_store == store) return false;  // the dead node, back on its store
+  if (static_cast<std::int64_t>(c.blocks.size()) < std::int64_t{d.match.blocks} + kMoveMinBlocks)
+    return false;
+  KvAdoptCall call;
+  call.session = c.program;
+  call.store = store;
+  call.keys.reserve(2 * c.blocks.size());
+  for (const auto& k : c.blocks) {
+    call.keys.push_back(k.hi);
+    call.keys.push_back(k.lo);
+  }
+  spdlog::info(
+      "cluster: a session whose node died goes to node {} '{}', which adopts its KV from {} "
+      "({} prompt blocks, {} cached there)",
+      target->second.id, target->second.name, store, c.blocks.size(), d.match.blocks);
+  const auto start = std::chrono::steady_clock::now();
+  auto waited = [start] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start)
+        .count();
+  };
+  self->request(target->second.handle, kMoveWait, kv_adopt_atom::value, std::move(call))
+      .then(
+          [then, waited](std::int32_t blocks) {
+            spdlog::info("cluster: {} KV blocks of the dead node's session adopted in {} ms",
+                         blocks, waited());
+            then();
+          },
+          [self, then, waited](caf::error& e) {
+            spdlog::warn(
+                "cluster: the dead node's session KV was not adopted ({} after {} ms); its turn "
+                "recomputes",
+                self->system().render(e), waited());
+            then();
+          });
+  return true;
+}
+
+}  // namespace
+
 bool move_session_kv(CoordinatorSelf* self, const ClusterCompletion& c, const RouteDecision& d,
                      std::function<void()> then) {
   auto& st = self->state;
   if (c.program.empty()) return false;
   auto at = st.session_nodes.find(c.program);
-  if (at == st.session_nodes.end()) {  // its first turn here: nothing to move
+  if (at == st.session_nodes.end()) {  // its first turn here, or its node died
     if (st.session_nodes.size() >= kMaxSessionNodes) st.session_nodes.clear();
     st.session_nodes.emplace(c.program, d.node);
-    return false;
+    return adopt_session_kv(self, c, d, then);
   }
   const NodeId from = std::exchange(at->second, d.node);
   if (from == d.node || !st.router->live(from)) return false;  // it stays, or its node died
@@ -72,8 +125,18 @@ bool move_session_kv(CoordinatorSelf* self, const ClusterCompletion& c, const Ro
   return true;
 }
 
-void forget_session_nodes(CoordinatorState& state, NodeId node) {
-  std::erase_if(state.session_nodes, [node](const auto& kv) { return kv.second == node; });
+void forget_session_nodes(CoordinatorState& state, NodeId node, const std::string& kv_store) {
+  for (auto it = state.session_nodes.begin(); it != state.session_nodes.end();) {
+    if (it->second != node) {
+      ++it;
+      continue;
+    }
+    if (!kv_store.empty()) {
+      if (state.orphan_stores.size() >= kMaxSessionNodes) state.orphan_stores.clear();
+      state.orphan_stores.insert_or_assign(it->first, kv_store);
+    }
+    it = state.session_nodes.erase(it);
+  }
 }
 
 }  // namespace agentrt::cluster

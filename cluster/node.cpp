@@ -39,6 +39,8 @@ struct NodeContext {
   api::OpenAiHost* openai = nullptr;    // runs routed OpenAI completions
   kv::KvTier* kv_store = nullptr;       // the engine's snapshot tier: shipped KV goes there
   NodeKvStore* memory_store = nullptr;  // the same when it is in memory (no --kv-store)
+  std::string kv_store_path;            // --kv-store, absolute; empty when in memory
+  std::string model_fingerprint;        // the node's model's (its KV stores' rows are per model)
   RecentSessions* recent = nullptr;     // paused sessions' tokens, kept past their pins
   NodeKvEvents* kv_events = nullptr;    // its engines' KV events, for the coordinator
   actors::Runtime* runtime = nullptr;   // the node's model: its engine's KV snapshots
@@ -202,6 +204,7 @@ void join(caf::stateful_actor<NodeState>* self) {
                                                       : st.ctx->job_options.model_dir;
   hello.backend = st.ctx->job_options.backend;
   hello.nonce = *nonce;
+  hello.kv_store = st.ctx->kv_store_path;
   self->request(st.coordinator, kRequestTimeout, hello_atom::value, hello)
       .then(
           [self, n = *nonce](const Challenge& c) {
@@ -271,6 +274,22 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
         });
         return rp;
       },
+      [self](kv_adopt_atom, const KvAdoptCall& m) -> caf::result<std::int32_t> {
+        const NodeContext& c = *self->state.ctx;
+        const auto start = std::chrono::steady_clock::now();
+        auto n = adopt_blocks(*c.kv_store, c.model_fingerprint, m);
+        if (!n.ok()) {
+          spdlog::warn("node {}: adopting a dead node's session KV: {}", self->state.node,
+                       n.error().message);
+          return caf::make_error(caf::sec::runtime_error, n.error().message);
+        }
+        spdlog::info("node {}: adopted {} KV blocks of a dead node's session from {} in {} ms",
+                     self->state.node, *n, m.store,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - start)
+                         .count());
+        return *n;
+      },
       [self](kv_ship_atom, const KvShipment& s) -> caf::result<std::int32_t> {
         const NodeContext& c = *self->state.ctx;
         auto n = import_batch(*c.openai, *c.kv_store,
@@ -338,7 +357,10 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   std::shared_ptr<kv::KvTier> disk_store;  // with --kv-store: the model's storage::KvStore
   std::mutex disk_mu;
   if (options.kv_store_dir.empty()) {
-    base.persistent = [&memory_store](const std::string&) -> Result<std::shared_ptr<kv::KvTier>> {
+    base.persistent = [&memory_store, &disk_mu,
+                       ctx](const std::string& fingerprint) -> Result<std::shared_ptr<kv::KvTier>> {
+      std::lock_guard lock(disk_mu);
+      if (ctx->model_fingerprint.empty()) ctx->model_fingerprint = fingerprint;
       return std::shared_ptr<kv::KvTier>(&memory_store, [](kv::KvTier*) {});
     };
   } else {
@@ -351,10 +373,13 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
     auto factory = storage::KvStore::tier_factory(*db, store_options);
     // The node's model opens its store first (pool.get below, on this thread); jobs naming
     // other models open theirs later, and only the first is the one shipped KV goes to.
-    base.persistent = [factory, &disk_store, &disk_mu](const std::string& fingerprint) {
+    base.persistent = [factory, &disk_store, &disk_mu, ctx](const std::string& fingerprint) {
       auto tier = factory(fingerprint);
       std::lock_guard lock(disk_mu);
-      if (tier.ok() && disk_store == nullptr) disk_store = *tier;
+      if (tier.ok() && disk_store == nullptr) {
+        disk_store = *tier;
+        ctx->model_fingerprint = fingerprint;
+      }
       return tier;
     };
   }
@@ -373,6 +398,7 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   ctx->openai = &openai;
   if (std::lock_guard lock(disk_mu); disk_store != nullptr) {
     ctx->kv_store = disk_store.get();
+    ctx->kv_store_path = std::filesystem::absolute(options.kv_store_dir).lexically_normal();
     spdlog::info("node: KV snapshot tier: RocksDB at {} ({} MiB held, {} MiB bound)",
                  options.kv_store_dir, disk_store->stored_bytes() >> 20,
                  options.kv_store_bytes >> 20);

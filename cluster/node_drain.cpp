@@ -6,6 +6,9 @@
 #include <algorithm>
 
 #include "cluster/kv_shipping.h"
+#include "cluster/wire_checks.h"
+#include "storage/db.h"
+#include "storage/kv_store.h"
 
 namespace agentrt::cluster {
 namespace {
@@ -86,6 +89,25 @@ std::deque<KvShipment> move_batches(const actors::Runtime& rt, kv::KvTier& store
                                              rt.kv_geometry().block_size, "move", out);
   if (blocks < static_cast<std::size_t>(std::max(min_blocks, 1))) out.clear();
   return out;
+}
+
+Result<std::int32_t> adopt_blocks(kv::KvTier& store, const std::string& model_fingerprint,
+                                  const KvAdoptCall& m) {
+  if (auto st = check_kv_adopt(m); !st.ok()) return st.error();
+  std::vector<kv::BlockKey> keys;
+  keys.reserve(m.keys.size() / 2);
+  for (std::size_t i = 0; i + 1 < m.keys.size(); i += 2)
+    keys.push_back(kv::BlockKey{m.keys[i], m.keys[i + 1]});  // (hi, lo) pairs on the wire
+  auto db = storage::Db::open_read_only(m.store);
+  if (!db.ok()) return db.error();
+  auto blocks = storage::read_kv_chain(**db, model_fingerprint, keys);
+  if (!blocks.ok()) return blocks.error();
+  std::vector<kv::KvTier::Item> items;
+  items.reserve(blocks->size());
+  for (std::size_t i = 0; i < blocks->size(); ++i)
+    items.emplace_back(keys[i], std::move((*blocks)[i]));
+  if (auto st = store.put_many(items); !st.ok()) return st.error();
+  return static_cast<std::int32_t>(items.size());
 }
 
 Result<std::int32_t> import_batch(api::OpenAiHost& openai, kv::KvTier& store,

@@ -60,6 +60,14 @@ std::deque<KvShipment> move_batches(const actors::Runtime& rt, kv::KvTier& store
                                     const RecentSessions& recent, const std::string& session,
                                     std::int32_t min_blocks);
 
+// A dead node's session (KvAdoptCall): opens its store at m.store read-only and copies the
+// blocks of m.keys, in order up to the first one it lacks (each value checked against its
+// model and key), into `store`. `model_fingerprint` is this node's model's (the store's rows
+// are per model). Returns the blocks copied. Errors: the call fails check_kv_adopt
+// (invalid_argument), the store does not open or a read fails (io).
+Result<std::int32_t> adopt_blocks(kv::KvTier& store, const std::string& model_fingerprint,
+                                  const KvAdoptCall& m);
+
 // Checks a batch against this node's engine and imports it into `store` (import_shipment).
 Result<std::int32_t> import_batch(api::OpenAiHost& openai, kv::KvTier& store,
                                   std::size_t block_bytes, const KvShipment& s);

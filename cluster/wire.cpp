@@ -22,6 +22,7 @@ void configure_wire(caf::actor_system_config& cfg) {
   cfg.add_message_type<CompletionPart>("agentrt_CompletionPart");
   cfg.add_message_type<KvShipment>("agentrt_KvShipment");
   cfg.add_message_type<KvMoveCall>("agentrt_KvMoveCall");
+  cfg.add_message_type<KvAdoptCall>("agentrt_KvAdoptCall");
   cfg.add_message_type<std::vector<std::uint64_t>>("agentrt_u64_vector");
 }
 

@@ -22,6 +22,8 @@
 //   C -> W  (kv_ship_atom, KvShipment)      -> int32  node, which imports it: blocks stored)
 //   C -> W  (kv_move_atom, KvMoveCall)      -> int32 (W ships one paused session's KV with
 //           kv_ship_atom as above, to the node C moved its next turn to: blocks imported)
+//   C -> W  (kv_adopt_atom, KvAdoptCall)    -> int32 (W copies a session's blocks out of the
+//           on-disk KV store of the dead node that ran its last turn: blocks copied)
 // C drops every message but hello/auth from an actor that has not proved the secret.
 // Strings and lists are capped (wire_caps.h): a message over a cap does not deserialize.
 #pragma once
@@ -37,7 +39,7 @@
 namespace agentrt::cluster {
 
 // Bumped when a message changes shape; a worker of another version is refused at hello.
-inline constexpr std::uint32_t kProtocolVersion = 3;  // 3: KvSnapshotMsg
+inline constexpr std::uint32_t kProtocolVersion = 4;  // 4: NodeHello::kv_store, KvAdoptCall
 
 using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
 using auth_atom = caf::atom_constant<caf::atom("cl_auth")>;
@@ -54,6 +56,7 @@ using cancel_completion_atom = caf::atom_constant<caf::atom("cl_ccanc")>;
 using drain_atom = caf::atom_constant<caf::atom("cl_drain")>;
 using kv_ship_atom = caf::atom_constant<caf::atom("cl_kvship")>;
 using kv_move_atom = caf::atom_constant<caf::atom("cl_kvmove")>;
+using kv_adopt_atom = caf::atom_constant<caf::atom("cl_kvadopt")>;
 
 // A key and a text (a checkpoint key and its JSON, an input name and its value).
 struct NamedText {
@@ -68,6 +71,9 @@ struct NodeHello {
   std::string backend;  // "cpu" or "cuda"
   std::int32_t slots = 1;
   std::string nonce;  // hex; the coordinator proves the secret on it
+  // The absolute path of its on-disk KV snapshot store (--kv-store), empty when in memory:
+  // where another node can read this one's KV after it dies (a shared filesystem).
+  std::string kv_store;
 };
 
 struct Challenge {
@@ -191,6 +197,16 @@ struct KvMoveCall {
   std::int32_t min_blocks = 0;
 };
 
+// The node that ran a session's last turn died; its KV store (NodeHello::kv_store) is at
+// `store`. Copy the blocks of `keys` (the next turn's prompt, chained block keys as (hi, lo)
+// pairs, the coordinator's own model and layout), in order up to the first one missing, from
+// that store into this node's snapshot tier, where the turn's prefix lookup finds them.
+struct KvAdoptCall {
+  std::string session;
+  std::string store;
+  std::vector<std::uint64_t> keys;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, NamedText& x) {
   return f(caf::meta::type_name("agentrt_NamedText"), capped<kMaxWireShortBytes>(x.key),
@@ -200,7 +216,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, NodeHello& x) {
   return f(caf::meta::type_name("agentrt_NodeHello"), x.protocol,
            capped<kMaxWireShortBytes>(x.name), capped<kMaxWireShortBytes>(x.model),
-           capped<kMaxWireShortBytes>(x.backend), x.slots, capped<kMaxWireShortBytes>(x.nonce));
+           capped<kMaxWireShortBytes>(x.backend), x.slots, capped<kMaxWireShortBytes>(x.nonce),
+           capped<kMaxWireShortBytes>(x.kv_store));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, Challenge& x) {
@@ -274,6 +291,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, KvMoveCall& x) {
   return f(caf::meta::type_name("agentrt_KvMoveCall"), capped<kMaxWireShortBytes>(x.session),
            x.min_blocks);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, KvAdoptCall& x) {
+  return f(caf::meta::type_name("agentrt_KvAdoptCall"), capped<kMaxWireShortBytes>(x.session),
+           capped<kMaxWireShortBytes>(x.store), capped_list<kMaxWireListItems>(x.keys));
 }
 
 // Registers every type above on a config (both ends must), and loads the middleman.

@@ -167,6 +167,57 @@ TEST_F(WireCaps, KvSnapshotPartsRoundTripAndTheirListsAreCapped) {
   EXPECT_EQ(msg.get_as<KvSnapshotMsg>(1).keys, got.keys);
 }
 
+TEST_F(WireCaps, AdoptCallsAndHellosWithAStoreRoundTripAndTheirSeedsRead) {
+  KvAdoptCall a{"agent-1", "/var/lib/agentrt/n1-kv", {1, 1001, 2, 1002}};
+  KvAdoptCall got;
+  EXPECT_EQ(read(bytes_of(a), got), "");
+  EXPECT_EQ(got.session, a.session);
+  EXPECT_EQ(got.store, a.store);
+  EXPECT_EQ(got.keys, a.keys);
+  NodeHello h;
+  h.name = "n1";
+  h.nonce = std::string(32, 'a');
+  h.kv_store = "/var/lib/agentrt/n1-kv";
+  NodeHello hgot;
+  EXPECT_EQ(read(bytes_of(h), hgot), "");
+  EXPECT_EQ(hgot.kv_store, h.kv_store);
+  // The fuzz corpus's seeds (the first byte picks the reader) are such values.
+  auto seed = [](const char* name) {
+    std::ifstream in(std::string(AGENTRT_SOURCE_DIR) + "/tests/fuzz/corpus/cluster_wire/" + name,
+                     std::ios::binary);
+    std::vector<char> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return file.size() > 1 ? std::vector<char>(file.begin() + 1, file.end()) : file;
+  };
+  EXPECT_EQ(read(seed("kv_adopt_call"), got), "");
+  EXPECT_TRUE(check_kv_adopt(got).ok());
+  EXPECT_EQ(read(seed("hello"), hgot), "");
+  EXPECT_TRUE(check_hello(hgot).ok());
+  caf::message msg;
+  EXPECT_EQ(read(seed("msg_kv_adopt"), msg), "");
+  ASSERT_TRUE((msg.match_elements<caf::atom_value, KvAdoptCall>()));
+  EXPECT_EQ(msg.get_as<caf::atom_value>(0), kv_adopt_atom::value);
+  EXPECT_EQ(read(seed("msg_hello"), msg), "");
+  ASSERT_TRUE((msg.match_elements<caf::atom_value, NodeHello>()));
+  EXPECT_TRUE(check_hello(msg.get_as<NodeHello>(1)).ok());
+}
+
+TEST(WireChecks, AdoptCallsNeedAnAbsoluteStoreAndPairedKeys) {
+  EXPECT_TRUE(check_kv_adopt({"s", "/kv", {1, 2}}).ok());
+  EXPECT_TRUE(check_kv_adopt({"s", "/kv", {}}).ok());
+  const std::vector<std::pair<KvAdoptCall, std::string>> bad = {
+      {{"s", "", {}}, "not absolute"},
+      {{"s", "kv/n1", {}}, "not absolute"},
+      {{"s", "/kv", {1, 2, 3}}, "odd number"},
+      {{"s", "/kv", std::vector<std::uint64_t>(2 * (kMaxAdoptBlocks + 1), 7)}, "at most 65536"},
+  };
+  for (const auto& [m, why] : bad) {
+    auto s = check_kv_adopt(m);
+    ASSERT_FALSE(s.ok()) << why;
+    EXPECT_EQ(s.error().code, ErrorCode::invalid_argument);
+    EXPECT_NE(s.error().message.find(why), std::string::npos) << s.error().message;
+  }
+}
+
 TEST(WireChecks, KvSnapshotPartsNeedATierPairedKeysAndOnePinCountEach) {
   EXPECT_TRUE(check_kv_snapshot({0, 2, {1, 2}, {}}).ok());
   EXPECT_TRUE(check_kv_snapshot({1, 0, {1, 2, 3, 4}, {0, kMaxWireSnapshotPins}}).ok());
@@ -195,6 +246,10 @@ TEST(WireChecks, HelloNeedsThisProtocolAndANonce) {
   h.protocol = kProtocolVersion + 1;
   EXPECT_NE(check_hello(h).error().message.find("this coordinator speaks"), std::string::npos);
   h.protocol = kProtocolVersion;
+  h.kv_store = "relative/kv";
+  EXPECT_NE(check_hello(h).error().message.find("not absolute"), std::string::npos);
+  h.kv_store = "/abs/kv";
+  EXPECT_TRUE(check_hello(h).ok());
   h.nonce = "abc";
   EXPECT_FALSE(check_hello(h).ok());
 }

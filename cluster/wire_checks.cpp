@@ -12,6 +12,20 @@ Status check_hello(const NodeHello& hello) {
                                                        std::to_string(kProtocolVersion));
   if (hello.nonce.size() < 32)
     return make_error(ErrorCode::invalid_argument, "a nonce shorter than 16 bytes");
+  if (!hello.kv_store.empty() && hello.kv_store.front() != '/')
+    return make_error(ErrorCode::invalid_argument, "a KV store path that is not absolute");
+  return ok_status();
+}
+
+Status check_kv_adopt(const KvAdoptCall& m) {
+  auto refuse = [](const std::string& why) {
+    return make_error(ErrorCode::invalid_argument, "KV adopt call: " + why);
+  };
+  if (m.store.empty() || m.store.front() != '/') return refuse("a store path that is not absolute");
+  if (m.keys.size() % 2 != 0) return refuse("an odd number of key words");
+  if (m.keys.size() / 2 > kMaxAdoptBlocks)
+    return refuse(std::to_string(m.keys.size() / 2) + " keys, at most " +
+                  std::to_string(kMaxAdoptBlocks));
   return ok_status();
 }
 

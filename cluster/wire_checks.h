@@ -11,8 +11,14 @@
 namespace agentrt::cluster {
 
 // A hello the coordinator answers: this protocol version, a nonce of at least 16 bytes (32
-// hex digits). Error (invalid_argument): why it is refused, for the log.
+// hex digits), a KV store path empty or absolute. Error (invalid_argument): why it is
+// refused, for the log.
 Status check_hello(const NodeHello& hello);
+
+// An adopt call a node carries out: a store path that is absolute, an even number of key
+// words, at most kMaxAdoptBlocks keys. Error (invalid_argument): what is wrong.
+inline constexpr std::size_t kMaxAdoptBlocks = 65536;  // 1 Mi tokens of 16-token blocks
+Status check_kv_adopt(const KvAdoptCall& m);
 
 // A node's snapshot part the coordinator applies: part >= 0, a tier of the index (0..2), an
 // even number of key words, pins empty or one per key, each in [0, kMaxWireSnapshotPins].

@@ -198,6 +198,31 @@ Result<std::shared_ptr<Db>> Db::open(const std::filesystem::path& dir, const DbO
   return std::shared_ptr<Db>(new Db(std::move(impl)));
 }
 
+Result<std::shared_ptr<Db>> Db::open_read_only(const std::filesystem::path& dir,
+                                               const DbOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto& o = impl->options;
+  if (options.env != nullptr) o.env = options.env;
+  o.max_open_files = options.max_open_files;
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  std::vector<std::string> names;
+  auto s = rocksdb::DB::ListColumnFamilies(o, dir.string(), &names);
+  if (!s.ok()) return io_error(dir, "open read-only", s);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : names)
+    cfs.emplace_back(n, impl->cf_options(n));
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(o, dir.string(), cfs, &impl->handles, &raw);
+  if (!s.ok()) return io_error(dir, "open read-only", s);
+  impl->db.reset(raw);
+  for (std::size_t i = 0; i < cfs.size(); ++i)
+    for (std::size_t c = 0; c < kCfCount; ++c)
+      if (cfs[i].name == kCfNames[c]) impl->ours[c] = impl->handles[i];
+  return std::shared_ptr<Db>(new Db(std::move(impl)));
+}
+
 rocksdb::DB* Db::raw() const {
   return impl_->db.get();
 }

@@ -54,6 +54,11 @@ class Db {
   // recovered_problems(). Errors: io (RocksDB's message, naming `dir`), also when repair fails.
   static Result<std::shared_ptr<Db>> open(const std::filesystem::path& dir,
                                           const DbOptions& options = {});
+  // Opens the database in `dir` read-only (RocksDB's OpenForReadOnly: no lock taken, nothing
+  // written, the WAL replayed in memory), e.g. the store of a process that died or that still
+  // runs. No repair; cf() is null for a column family the store does not have. Errors: io.
+  static Result<std::shared_ptr<Db>> open_read_only(const std::filesystem::path& dir,
+                                                    const DbOptions& options = {});
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

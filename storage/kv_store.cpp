@@ -346,4 +346,27 @@ Status KvStore::erase(const kv::BlockKey& key) {
   return ok_status();
 }
 
+Result<std::vector<kv::KvTier::Value>> read_kv_chain(const Db& db,
+                                                     const std::string& model_fingerprint,
+                                                     std::span<const kv::BlockKey> keys) {
+  std::vector<kv::KvTier::Value> out;
+  auto* blocks = db.cf(Cf::kv_blocks);
+  if (blocks == nullptr) return out;  // a store that never held KV
+  const kv::BlockKey model = kv::root_key(model_fingerprint);
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // read once, for another process's engine
+  for (const auto& key : keys) {
+    std::string row, value;
+    append_key(row, model);
+    append_key(row, key);
+    auto s = db.raw()->Get(ro, blocks, row, &value);
+    if (s.IsNotFound() || s.IsCorruption()) break;
+    if (!s.ok()) return rocksdb_error("kv store", "get " + key.hex(), s);
+    auto payload = decode_kv_block(model, key, value);
+    if (!payload) break;
+    out.push_back(std::move(*payload));
+  }
+  return out;
+}
+
 }  // namespace agentrt::storage

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -80,5 +81,12 @@ class KvStore final : public kv::KvTier {
   explicit KvStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Reads the blocks of `keys`, in order, up to the first one absent or failing a check, from
+// the rows of model `model_fingerprint` in `db`, changing nothing (no recency, no deletes), so
+// `db` may be read-only: the store of a cluster node that died. Errors: io.
+Result<std::vector<kv::KvTier::Value>> read_kv_chain(const Db& db,
+                                                     const std::string& model_fingerprint,
+                                                     std::span<const kv::BlockKey> keys);
 
 }  // namespace agentrt::storage

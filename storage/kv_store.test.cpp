@@ -98,6 +98,38 @@ TEST(KvStore, ListsItsModelsKeysMostRecentFirstAcrossReopen) {
   EXPECT_EQ(keys_of(**a, 10), (std::vector<kv::BlockKey>{k1, k2}));
 }
 
+// Another process's store, read-only while its owner still has it open (or died with its
+// writes only in the WAL): the chain of keys up to the first block it lacks, this model's
+// rows only, and the store left as it was.
+TEST(KvStore, ReadsAChainOfBlocksFromAStoreOpenedReadOnly) {
+  TempDir dir;
+  const kv::BlockKey k1{1, 10}, k2{2, 20}, k3{3, 30}, absent{9, 90};
+  auto db = Db::open(dir.path());
+  ASSERT_TRUE(db.ok());
+  auto owner = KvStore::open(*db, "model-a");
+  ASSERT_TRUE(owner.ok());
+  ASSERT_TRUE((*owner)->put(k1, payload(64, 1)).ok());
+  ASSERT_TRUE((*owner)->put(k2, payload(64, 2)).ok());
+  ASSERT_TRUE((*owner)->put(k3, payload(64, 3)).ok());  // unflushed: in the WAL only
+
+  auto ro = Db::open_read_only(dir.path());
+  ASSERT_TRUE(ro.ok()) << ro.error().to_string();
+  const std::vector<kv::BlockKey> chain{k1, k2, absent, k3};
+  auto got = read_kv_chain(**ro, "model-a", chain);
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0], payload(64, 1));
+  EXPECT_EQ((*got)[1], payload(64, 2));
+  auto other = read_kv_chain(**ro, "model-b", chain);
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->empty());
+  EXPECT_FALSE((*ro)->raw()->Put({}, (*ro)->cf(Cf::kv_blocks), "x", "y").ok());  // read-only
+
+  auto missing = Db::open_read_only(dir.path() / "nothing-here");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::io);
+}
+
 // Flips one byte of the stored value at `offset` through RocksDB directly.
 void corrupt(const std::filesystem::path& dir, const std::string& row, std::size_t offset) {
   auto db = Db::open(dir);
