@@ -93,6 +93,7 @@ std::deque<KvShipment> move_batches(const actors::Runtime& rt, kv::KvTier& store
 
 Result<std::int32_t> adopt_blocks(kv::KvTier& store, const std::string& model_fingerprint,
                                   const KvAdoptCall& m) {
+  const auto deadline = std::chrono::steady_clock::now() + kAdoptBudget;
   if (auto st = check_kv_adopt(m); !st.ok()) return st.error();
   std::vector<kv::BlockKey> keys;
   keys.reserve(m.keys.size() / 2);
@@ -100,14 +101,22 @@ Result<std::int32_t> adopt_blocks(kv::KvTier& store, const std::string& model_fi
     keys.push_back(kv::BlockKey{m.keys[i], m.keys[i + 1]});  // (hi, lo) pairs on the wire
   auto db = storage::Db::open_read_only(m.store);
   if (!db.ok()) return db.error();
-  auto blocks = storage::read_kv_chain(**db, model_fingerprint, keys);
-  if (!blocks.ok()) return blocks.error();
-  std::vector<kv::KvTier::Item> items;
-  items.reserve(blocks->size());
-  for (std::size_t i = 0; i < blocks->size(); ++i)
-    items.emplace_back(keys[i], std::move((*blocks)[i]));
-  if (auto st = store.put_many(items); !st.ok()) return st.error();
-  return static_cast<std::int32_t>(items.size());
+  // A batch at a time, so that memory holds kDrainBatchBlocks blocks whatever the chain's length.
+  std::size_t copied = 0;
+  for (std::size_t at = 0; at < keys.size(); at += kDrainBatchBlocks) {
+    const auto batch = std::span(keys).subspan(at, std::min(kDrainBatchBlocks, keys.size() - at));
+    auto blocks = storage::read_kv_chain(**db, model_fingerprint, batch);
+    if (!blocks.ok()) return blocks.error();
+    std::vector<kv::KvTier::Item> items;
+    items.reserve(blocks->size());
+    for (std::size_t i = 0; i < blocks->size(); ++i)
+      items.emplace_back(batch[i], std::move((*blocks)[i]));
+    if (auto st = store.put_many(items); !st.ok()) return st.error();
+    copied += items.size();
+    if (items.size() < batch.size()) break;  // the chain ends in the dead node's store
+    if (std::chrono::steady_clock::now() >= deadline) break;  // the prefix so far is useful
+  }
+  return static_cast<std::int32_t>(copied);
 }
 
 Result<std::int32_t> import_batch(api::OpenAiHost& openai, kv::KvTier& store,

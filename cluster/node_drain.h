@@ -6,6 +6,7 @@
 // (docs/cluster.md, "KV moves with an agent").
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -60,9 +61,14 @@ std::deque<KvShipment> move_batches(const actors::Runtime& rt, kv::KvTier& store
                                     const RecentSessions& recent, const std::string& session,
                                     std::int32_t min_blocks);
 
+// How long one adoption may read: it runs on the node actor's thread, whose heartbeats must
+// keep going (a node silent for 2 s is dead), and the turn waits for it at most kMoveWait.
+inline constexpr std::chrono::milliseconds kAdoptBudget{1000};
+
 // A dead node's session (KvAdoptCall): opens its store at m.store read-only and copies the
 // blocks of m.keys, in order up to the first one it lacks (each value checked against its
-// model and key), into `store`. `model_fingerprint` is this node's model's (the store's rows
+// model and key) or until kAdoptBudget has passed, into `store`, kDrainBatchBlocks at a
+// time. `model_fingerprint` is this node's model's (the store's rows
 // are per model). Returns the blocks copied. Errors: the call fails check_kv_adopt
 // (invalid_argument), the store does not open or a read fails (io).
 Result<std::int32_t> adopt_blocks(kv::KvTier& store, const std::string& model_fingerprint,
