@@ -96,12 +96,17 @@ test("the page is served by the server with its assets", async () => {
     await page.waitForSelector("#banner:not([hidden])");
     assert.match(await page.$eval("#banner", (el) => el.textContent), /API key/);
     assert.ok(problems.length > 0 && problems.every((p) => / 401 /.test(p)), problems.join("\n"));
-    problems.length = 0;
     await page.type("#api-key", API_KEY);
     await page.click("#key-form button");
     await page.waitForSelector("#banner", { hidden: true });
     await page.waitForFunction(() => document.querySelector("#jobs-count")?.textContent.startsWith("0 job"));
     assert.equal(await page.evaluate(() => localStorage.getItem("agentrt.apiKey")), API_KEY);
+    // The page keeps polling while the key is typed: a poll sent before it was saved may
+    // log its 401 after that. Once the network is idle, every request carries the key; the
+    // 401s so far are all the keyless page's, and any later one fails the next check.
+    await page.waitForNetworkIdle({ idleTime: 500 });
+    assert.ok(problems.every((p) => / 401 /.test(p)), problems.join("\n"));
+    problems.length = 0;
   }
   noProblems("load");
 });
