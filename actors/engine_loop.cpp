@@ -363,7 +363,7 @@ RuntimeMetrics EngineLoop::metrics() const {
 }
 
 void EngineLoop::run() {
-  using Clock = std::chrono::steady_clock;
+  using LoopClock = std::chrono::steady_clock;
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -374,16 +374,16 @@ void EngineLoop::run() {
     run_flushes();
     run_hints();
     run_snapshots();
-    const auto t0 = Clock::now();
+    const auto t0 = LoopClock::now();
     const std::int64_t prefilled_before = engine_->stats().prefilled_tokens;
     auto events = engine_->step();
-    const auto t1 = Clock::now();
+    const auto t1 = LoopClock::now();
     if (!events.ok()) {
       fail_all(events.error());
       continue;
     }
     route_events(*events);
-    const auto t2 = Clock::now();
+    const auto t2 = LoopClock::now();
     const EngineStats stats = engine_->stats();
     const double step_s = std::chrono::duration<double>(t1 - t0).count();
     update_snapshot(stats, step_s, std::chrono::duration<double>(t2 - t0).count());

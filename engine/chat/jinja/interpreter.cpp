@@ -6,6 +6,8 @@
 namespace agentrt::chat::jinja {
 namespace {
 
+using K = Value::Kind;
+
 // Evaluation recursion (nodes, macro calls) beyond this is an error, not a stack overflow.
 constexpr int kMaxEvalDepth = 400;
 
@@ -183,7 +185,6 @@ Value Interpreter::binary(const Node& n, const EnvPtr& env) {
   const Value right = eval(*n.b, env);
   if (op == "==") return Value::boolean(loose_equals(left, right));
   if (op == "!=") return Value::boolean(!loose_equals(left, right));
-  using K = Value::Kind;
   if (left.is(K::undefined) || right.is(K::undefined)) {
     if (right.is(K::undefined) && (op == "in" || op == "not in"))
       return Value::boolean(op == "not in");
@@ -264,7 +265,6 @@ Value Interpreter::binary(const Node& n, const EnvPtr& env) {
 }
 
 Value Interpreter::slice(const Value& object, const Node& n, const EnvPtr& env) {
-  using K = Value::Kind;
   if (!object.is(K::array) && !object.is(K::string))
     fail("Slice object must be an array or string");
   const Value start = n.a ? eval(*n.a, env) : Value::undefined();
@@ -315,7 +315,6 @@ Value Interpreter::slice(const Value& object, const Node& n, const EnvPtr& env) 
 }
 
 Value Interpreter::member(const Node& n, const EnvPtr& env) {
-  using K = Value::Kind;
   const Value object = eval(*n.a, env);
   Value property;
   if (n.flag) {

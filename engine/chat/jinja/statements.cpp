@@ -8,6 +8,8 @@
 namespace agentrt::chat::jinja {
 namespace {
 
+using K = Value::Kind;
+
 // Identifiers named kwargs/varargs in a macro body (the reference collects the ones read
 // before any declaration; reading them at all is what real templates do).
 void find_special(const Node& n, bool* kwargs, bool* varargs) {
@@ -25,7 +27,6 @@ void find_special(const Node& n, bool* kwargs, bool* varargs) {
 }  // namespace
 
 Value Interpreter::for_loop(const Node& n, const EnvPtr& env) {
-  using K = Value::Kind;
   auto scope = std::make_shared<Env>(env);
   const Node* test = nullptr;
   Value iterable;
@@ -106,7 +107,6 @@ Value Interpreter::for_loop(const Node& n, const EnvPtr& env) {
 }
 
 Value Interpreter::set(const Node& n, const EnvPtr& env) {
-  using K = Value::Kind;
   Value rhs = n.b ? eval(*n.b, env) : Value::string(block(n.body, env));
   const Node& target = *n.a;
   if (target.kind == NodeKind::identifier) {
