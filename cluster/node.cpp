@@ -230,6 +230,7 @@ void join(caf::stateful_actor<NodeState>* self) {
 
 caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<NodeContext> ctx,
                          caf::actor coordinator) {
+  self->set_default_handler(caf::drop);  // unprinted, as the coordinator's (coordinator_actor.cpp)
   self->state.ctx = std::move(ctx);
   self->state.coordinator = coordinator;
   self->state.heartbeat = self->state.ctx->options->heartbeat;
