@@ -156,6 +156,16 @@ json outcome(const Reply& r) {
   return out;
 }
 
+// The next turn of `req` after `reply`, which called a tool: the assistant's message and the
+// tool's answer, 23, appended.
+json second_of(json req, const json& reply) {
+  const json msg = reply["choices"][0]["message"];
+  req["messages"].push_back(msg);
+  req["messages"].push_back(
+      {{"role", "tool"}, {"tool_call_id", msg["tool_calls"][0]["id"]}, {"content", "23"}});
+  return req;
+}
+
 json beads_request() {
   std::ifstream f(kSource + "/models/tiny-calc/examples/beads.json");
   json r = json::parse(f);
@@ -276,13 +286,6 @@ TEST(ClusterOpenAi, APausedSessionContinuesOnAnotherNodeWithItsKvAfterItsNodeDra
   ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
   const httplib::Headers session = {{"X-Agentrt-Session", "agent-7"}};
   json first = beads_request();
-  auto second_of = [](json req, const json& reply) {
-    const json msg = reply["choices"][0]["message"];
-    req["messages"].push_back(msg);
-    req["messages"].push_back(
-        {{"role", "tool"}, {"tool_call_id", msg["tool_calls"][0]["id"]}, {"content", "23"}});
-    return req;
-  };
   const Reply local1 = post(cl.http_port, "/v1/chat/completions", first, session);
   ASSERT_EQ(local1.status, 200) << local1.body.dump();
   ASSERT_EQ(local1.body["choices"][0]["finish_reason"], "tool_calls") << local1.body.dump();
@@ -330,13 +333,6 @@ TEST(ClusterOpenAi, ANodeRestartedOnItsKvStoreServesTheSessionsNextTurnFromIt) {
   ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
   const httplib::Headers session = {{"X-Agentrt-Session", "agent-9"}};
   json first = beads_request();
-  auto second_of = [](json req, const json& reply) {
-    const json msg = reply["choices"][0]["message"];
-    req["messages"].push_back(msg);
-    req["messages"].push_back(
-        {{"role", "tool"}, {"tool_call_id", msg["tool_calls"][0]["id"]}, {"content", "23"}});
-    return req;
-  };
   const Reply local1 = post(cl.http_port, "/v1/chat/completions", first, session);
   ASSERT_EQ(local1.status, 200) << local1.body.dump();
   ASSERT_EQ(local1.body["choices"][0]["finish_reason"], "tool_calls") << local1.body.dump();
@@ -382,13 +378,6 @@ TEST(ClusterOpenAi, ADeadNodesSessionMovesWithItsKvReadFromTheDeadNodesStore) {
   ASSERT_TRUE(cl.ok()) << read_text(cl.serve_log);
   const httplib::Headers session = {{"X-Agentrt-Session", "agent-11"}};
   json first = beads_request();
-  auto second_of = [](json req, const json& reply) {
-    const json msg = reply["choices"][0]["message"];
-    req["messages"].push_back(msg);
-    req["messages"].push_back(
-        {{"role", "tool"}, {"tool_call_id", msg["tool_calls"][0]["id"]}, {"content", "23"}});
-    return req;
-  };
   const Reply local1 = post(cl.http_port, "/v1/chat/completions", first, session);
   ASSERT_EQ(local1.status, 200) << local1.body.dump();
   const Reply local2 =
@@ -512,13 +501,6 @@ TEST(ClusterOpenAi, ASessionMovedOffItsNodeForLoadTakesItsKvAlong) {
   json first = beads_request();
   json other = first;  // another conversation from its first block, for the stopped node
   other["messages"][0]["content"] = "Note: " + other["messages"][0]["content"].get<std::string>();
-  auto second_of = [](json req, const json& reply) {
-    const json msg = reply["choices"][0]["message"];
-    req["messages"].push_back(msg);
-    req["messages"].push_back(
-        {{"role", "tool"}, {"tool_call_id", msg["tool_calls"][0]["id"]}, {"content", "23"}});
-    return req;
-  };
   const httplib::Headers a = {{"X-Agentrt-Session", "agent-a"}};
   const httplib::Headers b = {{"X-Agentrt-Session", "agent-b"}};
   std::vector<Reply> local;  // the server's own engine: turn 1 and 2 of each conversation

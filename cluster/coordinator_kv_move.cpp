@@ -11,6 +11,13 @@
 namespace agentrt::cluster {
 namespace {
 
+// Milliseconds since `start`, for the log.
+std::int64_t since_ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
 // Past this many sessions the table starts over: a moved session then recomputes.
 constexpr std::size_t kMaxSessionNodes = std::size_t{1} << 16;
 
@@ -45,11 +52,7 @@ bool adopt_session_kv(CoordinatorSelf* self, const ClusterCompletion& c, const R
       "({} prompt blocks, {} cached there)",
       target->second.id, target->second.name, store, c.blocks.size(), d.match.blocks);
   const auto start = std::chrono::steady_clock::now();
-  auto waited = [start] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                 start)
-        .count();
-  };
+  auto waited = [start] { return since_ms(start); };
   self->request(target->second.handle, kMoveWait, kv_adopt_atom::value, std::move(call))
       .then(
           [then, waited](std::int32_t blocks) {
@@ -95,11 +98,7 @@ bool move_session_kv(CoordinatorSelf* self, const ClusterCompletion& c, const Ro
       old->second.id, old->second.name, to.id, to.name, prompt_blocks, d.match.blocks);
   st.shipping.insert_or_assign(c.program, d.node);  // on_kv_ship forwards the batches there
   const auto start = std::chrono::steady_clock::now();
-  auto waited = [start] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                 start)
-        .count();
-  };
+  auto waited = [start] { return since_ms(start); };
   // The turn goes once the shipment is over, either way; a stale forward entry goes with it.
   auto settle = [self, then, session = c.program, to_node = d.node] {
     auto& shipping = self->state.shipping;
