@@ -79,8 +79,8 @@ nlohmann::json kernel_times(kernels::CudaBackend& b, const BatchPlan& plan, int 
   b.set_graph_replay(true);
   nlohmann::json j = {{"batch", batch}};
   double total = 0;
-  std::printf("  batch %d, device time per step by kernel (eager, events between launches):\n",
-              batch);
+  std::printf("  %s %d, device time per step by kernel (eager, events between launches):\n",
+              plan.seqs.size() == 1 && plan.seqs[0].tokens.size() > 1 ? "prefill" : "batch", batch);
   for (const auto& [name, t] : b.kernel_times()) {
     const double us = t.ms * 1e3 / steps;
     total += us;
@@ -195,6 +195,7 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
     Status s = b.forward_device(pre);
     if (!s.ok()) fail(s.error());
   });
+  if (a.kernel_times) out["prefill_kernel_times"] = kernel_times(b, pre, a.prefill, 3);
   const double n = a.prefill;
   const double attn_flops =
       4.0 * cfg->num_layers * cfg->num_heads * cfg->head_dim * (n * (n + 1) / 2);

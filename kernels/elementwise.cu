@@ -1,6 +1,9 @@
 // Element-wise kernels of the forward pass; see ops.h for each one's contract.
 #include <cuda_bf16.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "kernels/device_math.cuh"
 #include "kernels/ops.h"
 
@@ -52,21 +55,32 @@ __global__ void add_rmsnorm_kernel(AddNormParams p) {
   }
 }
 
-// One warp per (row, head) where heads run over q heads, k heads, then v heads.
+// A CTA of kQkvWarps warps per (row, group of kQkvWarps heads), a warp per head, where heads
+// run over q heads, k heads, then v heads. The CTA computes the row's rotation (cos, sin per
+// frequency) once into shared memory for all its heads.
+constexpr int kQkvWarps = 8;
+
 template <class T>
-__global__ void qkv_prepare_kernel(QkvParams p) {
-  pdl_wait();
+__global__ void __launch_bounds__(kQkvWarps * 32) qkv_prepare_kernel(QkvParams p) {
+  __shared__ float rot_cos[128], rot_sin[128];
   const int kv_heads = p.kv.num_kv_heads;
   const int all_heads = p.num_heads + 2 * kv_heads;
-  const int item = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+  const int r = blockIdx.x;
+  const int h = blockIdx.y * kQkvWarps + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
-  if (item >= p.rows * all_heads) return;
-  const int r = item / all_heads, h = item % all_heads;
   const int d = p.kv.head_dim, half = d / 2;
+  pdl_wait();
+  const int pos = p.positions[r];
+  for (int i = threadIdx.x; i < half; i += blockDim.x) {
+    const float angle = static_cast<float>(pos) * p.inv_freq[i];
+    rot_cos[i] = cosf(angle);
+    rot_sin[i] = sinf(angle);
+  }
+  __syncthreads();
+  if (h >= all_heads) return;
   const int width = all_heads * d;
   const float* src = p.qkv + static_cast<std::size_t>(r) * width + h * d;
   const float* bias = p.bias ? p.bias + h * d : nullptr;
-  const int pos = p.positions[r];
   T* dst;
   const bool is_q = h < p.num_heads, is_k = !is_q && h < p.num_heads + kv_heads;
   if (is_q) {
@@ -113,11 +127,14 @@ __global__ void qkv_prepare_kernel(QkvParams p) {
       x0 = norm[i] * (x0 * inv);
       x1 = norm[i + half] * (x1 * inv);
     }
-    const float angle = static_cast<float>(pos) * p.inv_freq[i];
-    const float c = cosf(angle), s = sinf(angle);
+    const float c = rot_cos[i], s = rot_sin[i];
     dst[i] = from_f32<T>(x0 * c - x1 * s);
     dst[i + half] = from_f32<T>(x1 * c + x0 * s);
   }
+}
+
+__device__ __forceinline__ float silu_times(float g, float u) {
+  return g / (1.0f + expf(-g)) * u;
 }
 
 template <class T>
@@ -127,9 +144,32 @@ __global__ void swiglu_kernel(const T* gate_up, int inter, T* out) {
   const int r = blockIdx.y;
   const T* g = gate_up + static_cast<std::size_t>(r) * 2 * inter;
   T* o = out + static_cast<std::size_t>(r) * inter;
-  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < inter; i += gridDim.x * blockDim.x) {
-    const float gv = to_f32(g[i]);
-    o[i] = from_f32<T>(gv / (1.0f + expf(-gv)) * to_f32(g[inter + i]));
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < inter; i += gridDim.x * blockDim.x)
+    o[i] = from_f32<T>(silu_times(to_f32(g[i]), to_f32(g[inter + i])));
+}
+
+// bf16 with inter % 8 == 0: a thread per 8 outputs, 16-byte loads and stores, over all rows.
+__global__ void swiglu_bf16x8_kernel(const bf16* gate_up, int rows, int inter, bf16* out) {
+  pdl_trigger();
+  pdl_wait();
+  const std::size_t vecs = static_cast<std::size_t>(inter / 8);
+  const std::size_t total = vecs * static_cast<std::size_t>(rows);
+  for (std::size_t idx = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+       idx < total; idx += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    const std::size_t r = idx / vecs, v = idx % vecs;
+    const bf16* g = gate_up + r * 2 * inter + v * 8;
+    const uint4 gv = *reinterpret_cast<const uint4*>(g);
+    const uint4 uv = *reinterpret_cast<const uint4*>(g + inter);
+    const auto* g2 = reinterpret_cast<const __nv_bfloat162*>(&gv);
+    const auto* u2 = reinterpret_cast<const __nv_bfloat162*>(&uv);
+    uint4 ov;
+    auto* o2 = reinterpret_cast<__nv_bfloat162*>(&ov);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 gf = __bfloat1622float2(g2[k]), uf = __bfloat1622float2(u2[k]);
+      o2[k] = __floats2bfloat162_rn(silu_times(gf.x, uf.x), silu_times(gf.y, uf.y));
+    }
+    *reinterpret_cast<uint4*>(out + r * inter + v * 8) = ov;
   }
 }
 
@@ -195,17 +235,24 @@ cudaError_t launch_add_rmsnorm(Dtype dt, const AddNormParams& p, cudaStream_t st
 cudaError_t launch_qkv_prepare(Dtype dt, const QkvParams& p, cudaStream_t stream) {
   if (p.rows == 0) return cudaSuccess;
   if (p.kv.head_dim > 256 || p.kv.head_dim % 2) return cudaErrorInvalidValue;
-  const int items = p.rows * (p.num_heads + 2 * p.kv.num_kv_heads);
-  const int warps = 4;
-  const int blocks = (items + warps - 1) / warps;
+  const int heads = p.num_heads + 2 * p.kv.num_kv_heads;
+  const dim3 grid(p.rows, (heads + kQkvWarps - 1) / kQkvWarps);
   if (dt == Dtype::f32)
-    return launch_pdl(qkv_prepare_kernel<float>, blocks, warps * 32, 0, stream, p);
-  return launch_pdl(qkv_prepare_kernel<bf16>, blocks, warps * 32, 0, stream, p);
+    return launch_pdl(qkv_prepare_kernel<float>, grid, kQkvWarps * 32, 0, stream, p);
+  return launch_pdl(qkv_prepare_kernel<bf16>, grid, kQkvWarps * 32, 0, stream, p);
 }
 
 cudaError_t launch_swiglu(Dtype dt, const void* gate_up, int rows, int inter, void* out,
                           cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
+  const auto aligned = [](const void* q) { return reinterpret_cast<std::uintptr_t>(q) % 16 == 0; };
+  if (dt == Dtype::bf16 && inter % 8 == 0 && aligned(gate_up) && aligned(out)) {
+    const std::size_t vecs = static_cast<std::size_t>(rows) * (inter / 8);
+    const unsigned blocks =
+        static_cast<unsigned>(std::min<std::size_t>((vecs + 255) / 256, 1 << 16));
+    return launch_pdl(swiglu_bf16x8_kernel, blocks, 256, 0, stream,
+                      static_cast<const bf16*>(gate_up), rows, inter, static_cast<bf16*>(out));
+  }
   const dim3 grid((inter + 255) / 256 < 64 ? (inter + 255) / 256 : 64, rows);
   if (dt == Dtype::f32) {
     return launch_pdl(swiglu_kernel<float>, grid, 256, 0, stream,
