@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "bench/offline_run.h"
 #include "bench/synthetic_model.h"
 #include "engine/engine.h"
 #include "engine/grammar/json_schema_constraint.h"
@@ -33,6 +34,8 @@
 
 namespace agentrt::bench {
 namespace {
+
+using RunResult = OfflineResult;
 
 struct Args {
   std::string shape = "qwen2.5-0.5b";
@@ -59,80 +62,11 @@ struct Args {
   std::exit(1);
 }
 
-std::vector<std::int32_t> random_prompt(int n, int vocab, std::mt19937& rng) {
-  std::uniform_int_distribution<std::int32_t> d(0, vocab - 1);
-  std::vector<std::int32_t> t(static_cast<std::size_t>(n));
-  for (auto& x : t)
-    x = d(rng);
-  return t;
-}
-
-struct RunResult {
-  double seconds = 0;
-  std::int64_t output_tokens = 0, steps = 0, preemptions = 0;
-  double mask_seconds = 0, masked_step_seconds = 0;  // EngineStats, structured output
-  double step_seconds = 0, forward_seconds = 0;      // EngineStats: engine host time
-  // Steps that prefilled prompt tokens (mixed) and the rest (decode only): count, wall time.
-  std::int64_t mixed_steps = 0;
-  double mixed_seconds = 0, decode_seconds = 0;
-};
-
-// Queues `n` requests and steps the engine until every one has finished.
 RunResult run_requests(Engine& engine, const Args& a, int n, int vocab, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<EngineRequest> reqs;
-  for (int i = 0; i < n; ++i) {
-    EngineRequest r;
-    r.prompt = random_prompt(a.prompt, vocab, rng);
-    r.params.temperature = a.temperature;
-    r.params.top_p = a.top_p;
-    r.params.max_tokens = a.output;
-    r.params.ignore_eos = a.constraint == nullptr;
-    r.params.constraint = a.constraint;
-    reqs.push_back(std::move(r));
-  }
-  const EngineStats before = engine.stats();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (auto& r : reqs) {
-    auto id = engine.add_request(std::move(r));
-    if (!id.ok()) fail(id.error());
-  }
-  RunResult out;
-  int finished = 0;
-  while (engine.has_work()) {
-    const auto prefilled = engine.stats().prefilled_tokens;
-    const auto s0 = std::chrono::steady_clock::now();
-    auto events = engine.step();
-    const double took =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
-    if (engine.stats().prefilled_tokens > prefilled) {
-      ++out.mixed_steps;
-      out.mixed_seconds += took;
-    } else {
-      out.decode_seconds += took;
-    }
-    if (!events.ok()) fail(events.error());
-    for (const auto& ev : *events) {
-      if (ev.kind == EventKind::error) fail(Error{ErrorCode::internal, ev.message});
-      if (ev.kind == EventKind::token) ++out.output_tokens;
-      if (ev.finish) ++finished;
-    }
-  }
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const EngineStats after = engine.stats();
-  out.steps = after.steps - before.steps;
-  out.mask_seconds = after.mask_seconds - before.mask_seconds;
-  out.masked_step_seconds = after.masked_step_seconds - before.masked_step_seconds;
-  out.step_seconds = after.step_seconds - before.step_seconds;
-  out.forward_seconds = after.forward_seconds - before.forward_seconds;
-  out.preemptions = after.preemptions - before.preemptions;
-  if (finished != n ||
-      (a.constraint == nullptr && out.output_tokens != static_cast<std::int64_t>(n) * a.output)) {
-    std::fprintf(stderr, "cuda_engine_bench: %d of %d requests finished, %lld tokens\n", finished,
-                 n, static_cast<long long>(out.output_tokens));
-    std::exit(1);
-  }
-  return out;
+  const OfflineWorkload w{a.prompt, a.output, a.temperature, a.top_p, a.constraint};
+  auto r = run_offline(engine, w, n, vocab, seed);
+  if (!r.ok()) fail(r.error());
+  return *r;
 }
 
 // The constraint of --json-schema over --tokenizer's vocabulary.
