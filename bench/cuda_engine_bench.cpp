@@ -16,12 +16,10 @@
 // ends at the tokenizer's EOS once the JSON is complete, so requests end early: compare
 // steps/s and output tokens/s with the same run without the schema (--host-sampling).
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "bench/offline_run.h"
 #include "bench/synthetic_model.h"
@@ -34,8 +32,6 @@
 
 namespace agentrt::bench {
 namespace {
-
-using RunResult = OfflineResult;
 
 struct Args {
   std::string shape = "qwen2.5-0.5b";
@@ -62,7 +58,7 @@ struct Args {
   std::exit(1);
 }
 
-RunResult run_requests(Engine& engine, const Args& a, int n, int vocab, std::uint32_t seed) {
+OfflineResult run_requests(Engine& engine, const Args& a, int n, int vocab, std::uint32_t seed) {
   const OfflineWorkload w{a.prompt, a.output, a.temperature, a.top_p, a.constraint};
   auto r = run_offline(engine, w, n, vocab, seed);
   if (!r.ok()) fail(r.error());
@@ -115,7 +111,7 @@ int run(Args a) {
   // Warm-up: cuBLASLt plans for the common shapes, pinned buffers at their sizes.
   run_requests(**engine, a, a.warmup_requests, cfg.vocab_size, 1);
   const std::int64_t replays_before = (*backend)->graph_replays();
-  const RunResult r = run_requests(**engine, a, a.requests, cfg.vocab_size, 2);
+  const OfflineResult r = run_requests(**engine, a, a.requests, cfg.vocab_size, 2);
   const std::int64_t replays = (*backend)->graph_replays() - replays_before;
   const double out_tps = r.output_tokens / r.seconds;
   const double all_tps = (static_cast<double>(a.requests) * a.prompt + r.output_tokens) / r.seconds;
