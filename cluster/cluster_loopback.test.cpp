@@ -12,12 +12,15 @@
 #include <unistd.h>
 #include <caf/io/middleman.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -52,17 +55,25 @@ std::string write_secret(const std::string& name, const std::string& secret) {
 // A worker process; killed (SIGKILL) on destruction if still running.
 class NodeProcess {
  public:
-  NodeProcess(std::uint16_t port, const std::string& secret_file, const std::string& name)
+  NodeProcess(std::uint16_t port, const std::string& secret_file, const std::string& name,
+              const std::vector<std::string>& extra = {})
       : log_(::testing::TempDir() + "node_" + name + "_" + std::to_string(getpid()) + ".log") {
+    std::vector<std::string> args = {
+        AGENTRT_BIN,     "node",      "--join",    "127.0.0.1:" + std::to_string(port),
+        "--secret-file", secret_file, "--name",    name,
+        "--model",       kModel,      "--threads", "1",
+        "--kv-blocks",   "512"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = fork();
     if (pid_ == 0) {
-      const std::string join = "127.0.0.1:" + std::to_string(port);
       // The node's log (spdlog writes to stdout) and errors, for a failing test's reader.
       if (std::freopen(log_.c_str(), "w", stdout) == nullptr || dup2(fileno(stdout), 2) < 0)
         _exit(126);
-      execl(AGENTRT_BIN, AGENTRT_BIN, "node", "--join", join.c_str(), "--secret-file",
-            secret_file.c_str(), "--name", name.c_str(), "--model", kModel.c_str(), "--threads",
-            "1", "--kv-blocks", "512", static_cast<char*>(nullptr));
+      execv(AGENTRT_BIN, argv.data());
       _exit(127);
     }
   }
@@ -173,8 +184,8 @@ class ClusterLoopback : public ::testing::Test {
         eventually([&] { return static_cast<int>(coordinator_->nodes().size()) == n; }, 30s))
         << coordinator_->nodes().size() << " nodes joined";
   }
-  void start_node(const std::string& name) {
-    nodes_[name] = std::make_unique<NodeProcess>(coordinator_->port(), secret_file_, name);
+  void start_node(const std::string& name, const std::vector<std::string>& extra = {}) {
+    nodes_[name] = std::make_unique<NodeProcess>(coordinator_->port(), secret_file_, name, extra);
   }
   void TearDown() override {
     nodes_.clear();
@@ -272,6 +283,59 @@ TEST_F(ClusterLoopback, KilledNodeJobCompletesElsewhereAndTheNodeRejoins) {
   EXPECT_TRUE(eventually([&] { return has_node(*coordinator_, victim); }, 30s))
       << victim << " did not rejoin";
   EXPECT_EQ(coordinator_->nodes().size(), 3u);
+}
+
+// Workers keep their snapshot tiers on disk (--kv-store): the job of one killed mid-run moves
+// to the other, which reads the KV its first attempt wrote behind from the dead node's store
+// (JobSpec::kv_store) instead of recomputing it, with the outputs of one process.
+TEST_F(ClusterLoopback, AJobMovedOffADeadNodeReadsTheKvItsNodeWroteBehind) {
+  std::map<std::string, std::string> dirs;
+  for (const std::string name : {"d0", "d1"}) {
+    dirs[name] = ::testing::TempDir() + "kv_" + name + "_" + std::to_string(getpid());
+    std::filesystem::remove_all(dirs[name]);
+    start_node(name, {"--kv-store", dirs[name]});
+  }
+  ASSERT_TRUE(eventually([&] { return coordinator_->nodes().size() == 2; }, 30s));
+  const std::string yaml = long_map_workflow();
+  const std::string file = kSource + "/workflows/examples/long_map.yaml";
+  std::atomic<int> checkpoints{0};
+  Waiter waiter;
+  ClusterJob job{"moved", yaml, file, {}, {}, {}};
+  job.on_checkpoint = [&](const std::string&, const std::string&) { ++checkpoints; };
+  coordinator_->submit(std::move(job), waiter.callback());
+  ASSERT_TRUE(eventually([&] { return checkpoints.load() > 0; }, 30s)) << "no checkpoint arrived";
+  std::string victim;
+  for (const auto& n : coordinator_->nodes())
+    if (n.running_jobs > 0) victim = n.name;
+  ASSERT_FALSE(victim.empty());
+  std::this_thread::sleep_for(200ms);  // the write-behind of the first item's turns
+  nodes_.at(victim)->kill_now();
+
+  auto r = waiter.wait(60s);
+  ASSERT_TRUE(r.has_value()) << "the job did not finish";
+  ASSERT_TRUE(r->status.ok()) << r->status.error().message;
+  ASSERT_EQ(r->nodes.size(), 2u);
+  const std::string survivor = r->nodes[1];
+  ASSERT_NE(survivor, victim);
+  actors::RuntimePool pool{actors::RuntimeOptions{}};
+  EXPECT_EQ(r->report["outputs"], one_process_outputs(pool, yaml, file));
+  // The survivor logs the blocks it read from the dead node's store when the job ends.
+  const std::regex read_line("read ([0-9]+) KV blocks from " + dirs.at(victim));
+  std::smatch m;
+  std::string log;
+  ASSERT_TRUE(eventually(
+      [&] {
+        log = nodes_.at(survivor)->log();
+        return std::regex_search(log, m, read_line);
+      },
+      5s))
+      << log;
+  // At least the agent's system prompt and tools (shared by every item), and more when the
+  // interrupted item had paused there.
+  EXPECT_GE(std::stoi(m[1].str()), 4) << log;
+  nodes_.clear();
+  for (const auto& [name, dir] : dirs)
+    std::filesystem::remove_all(dir);
 }
 
 // A free TCP port on loopback (bound, read, closed).

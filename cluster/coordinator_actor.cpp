@@ -86,11 +86,14 @@ void dispatch(Self* self) {
     auto& target = st.nodes.at(decided->node);
     job.ran_on.push_back(target.name);
     target.jobs.insert(id);
+    // A node back on its own store reads it as its own tier already.
+    if (job.dead_store != target.kv_store) spec.kv_store = job.dead_store;
     spdlog::info(
         "cluster: job {} (attempt {}) -> node {} '{}' ({} checkpoints, {}/{} prompt "
-        "blocks cached there)",
+        "blocks cached there{})",
         id, job.attempt, target.id, target.name, spec.resume.size(), decided->match.blocks,
-        req.blocks.size());
+        req.blocks.size(),
+        spec.kv_store.empty() ? "" : "; it reads the dead node's KV from " + spec.kv_store);
     self->send(target.handle, run_job_atom::value, std::move(spec));
   }
   publish_nodes(self);
@@ -115,6 +118,7 @@ void declare_dead(Self* self, NodeId id, const char* why) {
     self->send(node.handle, cancel_job_atom::value, *j, job->second.attempt);
     job->second.node.reset();
     ++job->second.attempt;
+    if (!node.kv_store.empty()) job->second.dead_store = node.kv_store;
     st.queue.push_front(*j);
   }
   dispatch(self);

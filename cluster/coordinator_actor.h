@@ -83,6 +83,9 @@ struct JobEntry {
   std::optional<NodeId> node;  // running there; nullopt: queued
   std::map<std::string, std::string> checkpoints;
   std::vector<std::string> ran_on;
+  // The on-disk KV store of the last node an attempt died on ("" none): the next attempt's
+  // node reads through it (JobSpec::kv_store).
+  std::string dead_store;
 };
 
 struct CompletionEntry {

@@ -17,15 +17,28 @@
 #include "cluster/node_job.h"
 #include "cluster/node_kv_events.h"
 #include "cluster/node_kv_store.h"
+#include "cluster/orphan_stores.h"
+#include "cluster/read_through_tier.h"
 #include "cluster/secret.h"
 #include "cluster/wire.h"
 #include "storage/db.h"
 #include "storage/kv_store.h"
 
 namespace agentrt::cluster {
+// A job whose dead node's store was opened for it (or failed to open), back on the node actor.
+struct OpenedStore {
+  JobSpec spec;
+  std::optional<OrphanStores::Lease> store;
+};
+}  // namespace agentrt::cluster
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<agentrt::cluster::OpenedStore>)
+
+namespace agentrt::cluster {
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
+using job_ready_atom = caf::atom_constant<caf::atom("cl_jobrdy")>;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 // How long a drain may take before the node leaves anyway.
 constexpr auto kDrainLimit = std::chrono::seconds(60);
@@ -36,14 +49,15 @@ enum class Ending { lost, refused };
 struct NodeContext {
   const NodeOptions* options = nullptr;
   actors::RuntimePool* pool = nullptr;
-  api::OpenAiHost* openai = nullptr;    // runs routed OpenAI completions
-  kv::KvTier* kv_store = nullptr;       // the engine's snapshot tier: shipped KV goes there
-  NodeKvStore* memory_store = nullptr;  // the same when it is in memory (no --kv-store)
-  std::string kv_store_path;            // --kv-store, absolute; empty when in memory
-  std::string model_fingerprint;        // the node's model's (its KV stores' rows are per model)
-  RecentSessions* recent = nullptr;     // paused sessions' tokens, kept past their pins
-  NodeKvEvents* kv_events = nullptr;    // its engines' KV events, for the coordinator
-  actors::Runtime* runtime = nullptr;   // the node's model: its engine's KV snapshots
+  api::OpenAiHost* openai = nullptr;      // runs routed OpenAI completions
+  kv::KvTier* kv_store = nullptr;         // the engine's snapshot tier: shipped KV goes there
+  NodeKvStore* memory_store = nullptr;    // the same when it is in memory (no --kv-store)
+  std::string kv_store_path;              // --kv-store, absolute; empty when in memory
+  std::string model_fingerprint;          // the node's model's (its KV stores' rows are per model)
+  RecentSessions* recent = nullptr;       // paused sessions' tokens, kept past their pins
+  std::shared_ptr<OrphanStores> orphans;  // dead nodes' stores its engine reads through
+  NodeKvEvents* kv_events = nullptr;      // its engines' KV events, for the coordinator
+  actors::Runtime* runtime = nullptr;     // the node's model: its engine's KV snapshots
   NodeJobOptions job_options;
   std::string name;
   std::mutex mu;
@@ -51,13 +65,22 @@ struct NodeContext {
   std::optional<Error> refusal;  // set with Ending::refused
 };
 
+// A job the node runs, with the lease of the dead node's store it reads KV from (JobSpec::
+// kv_store); the run ends (~NodeJob) before the lease.
+struct RunningJob {
+  std::int32_t attempt = 0;
+  std::optional<OrphanStores::Lease> store;
+  std::unique_ptr<NodeJob> run;
+};
+
 struct NodeState {
   std::shared_ptr<NodeContext> ctx;
   caf::actor coordinator;
   std::int64_t node = 0;                     // 0: not joined yet
   std::chrono::milliseconds heartbeat{250};  // the coordinator's (Welcome)
-  std::map<std::string, std::pair<std::int32_t, std::unique_ptr<NodeJob>>>
-      jobs;  // by id: attempt, run
+  std::map<std::string, RunningJob> jobs;    // by id
+  // Jobs whose dead node's store is being opened (off this thread), by id: the attempt.
+  std::map<std::string, std::int32_t> opening;
   std::unique_ptr<NodeCompletions> completions;
   static inline const char* name = "cluster_node";
 };
@@ -107,7 +130,8 @@ void refuse(caf::stateful_actor<NodeState>* self, Error e) {
   self->quit();
 }
 
-void start_job(caf::stateful_actor<NodeState>* self, const JobSpec& spec) {
+void start_job(caf::stateful_actor<NodeState>* self, const JobSpec& spec,
+               std::optional<OrphanStores::Lease> store) {
   auto& st = self->state;
   if (auto it = st.jobs.find(spec.job); it != st.jobs.end()) st.jobs.erase(it);  // a new attempt
   caf::actor me = caf::actor_cast<caf::actor>(self);
@@ -126,9 +150,31 @@ void start_job(caf::stateful_actor<NodeState>* self, const JobSpec& spec) {
     self->send(st.coordinator, job_done_atom::value, std::move(r));
     return;
   }
-  spdlog::info("node {}: job {} (attempt {}) started, {} checkpoints given", st.node, spec.job,
-               spec.attempt, spec.resume.size());
-  st.jobs[spec.job] = {spec.attempt, std::move(*job)};
+  spdlog::info("node {}: job {} (attempt {}) started, {} checkpoints given{}", st.node, spec.job,
+               spec.attempt, spec.resume.size(),
+               store ? "; reading the KV it lacks from " + store->path() : "");
+  st.jobs[spec.job] = {spec.attempt, std::move(store), std::move(*job)};
+}
+
+// A job moved off a dead node with an on-disk store: the store is opened read-only on a thread
+// of its own (RocksDB replays its WAL, which may outlast a heartbeat), then the job starts here.
+// A store that does not open (another machine's path) is logged and the job runs without it.
+void open_store_then_start(caf::stateful_actor<NodeState>* self, const JobSpec& spec) {
+  auto& st = self->state;
+  st.opening[spec.job] = spec.attempt;
+  auto opened = std::make_shared<OpenedStore>();
+  opened->spec = spec;
+  // A blocking actor has a thread of its own, and the actor system waits for it at shutdown.
+  self->spawn([me = caf::actor_cast<caf::actor>(self), orphans = st.ctx->orphans,
+               opened](caf::blocking_actor*) {
+    auto lease = OrphanStores::lease(orphans, opened->spec.kv_store);
+    if (lease.ok())
+      opened->store = std::move(*lease);
+    else
+      spdlog::warn("node: job {} cannot read the dead node's KV: {}; it recomputes",
+                   opened->spec.job, lease.error().message);
+    caf::anon_send(me, job_ready_atom::value, opened);
+  });
 }
 
 // Batches on their way through the coordinator, one at a time, each acknowledged; `done` is
@@ -246,11 +292,22 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
   join(self);
   return {
       [self](run_job_atom, const JobSpec& spec) {
-        if (self->state.node != 0) start_job(self, spec);
+        if (self->state.node == 0) return;
+        if (spec.kv_store.empty() || spec.kv_store == self->state.ctx->kv_store_path)
+          return start_job(self, spec, std::nullopt);
+        open_store_then_start(self, spec);
+      },
+      [self](job_ready_atom, const std::shared_ptr<OpenedStore>& o) {
+        auto& opening = self->state.opening;
+        auto it = opening.find(o->spec.job);
+        if (it == opening.end() || it->second != o->spec.attempt) return;  // cancelled, or moved
+        opening.erase(it);
+        start_job(self, o->spec, std::move(o->store));
       },
       [self](cancel_job_atom, const std::string& job, std::int32_t) {
+        self->state.opening.erase(job);
         if (auto it = self->state.jobs.find(job); it != self->state.jobs.end())
-          it->second.second->cancel();
+          it->second.run->cancel();
       },
       [self](complete_atom, CompletionCall& c) {
         if (self->state.node != 0) self->state.completions->start(std::move(c));
@@ -312,8 +369,12 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
         spdlog::info("node {}: job {} (attempt {}) ended{}", st.node, r.job, r.attempt,
                      r.error_code < 0 ? "" : ": " + r.error_message);
         // ~NodeJob waits for the done callback that sent this.
-        if (auto it = st.jobs.find(r.job); it != st.jobs.end() && it->second.first == r.attempt)
+        if (auto it = st.jobs.find(r.job); it != st.jobs.end() && it->second.attempt == r.attempt) {
+          if (it->second.store)
+            spdlog::info("node {}: job {} (attempt {}) read {} KV blocks from {}", st.node, r.job,
+                         r.attempt, it->second.store->blocks_read(), it->second.store->path());
           st.jobs.erase(it);
+        }
         send_kv_events(self);
         self->send(st.coordinator, job_done_atom::value, std::move(r));
       },
@@ -350,6 +411,7 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   ctx->name = options.name.empty() ? default_name() : options.name;
   ctx->job_options = {options.model_dir, options.fallback_model_dir, options.backend,
                       options.threads, options.kv_blocks};
+  ctx->orphans = std::make_shared<OrphanStores>();
   NodeKvEvents kv_events;  // outlives the pool's engines, which push into it
   actors::RuntimeOptions base;
   base.engine.kv_events = kv_events.listener();
@@ -362,7 +424,9 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
                        ctx](const std::string& fingerprint) -> Result<std::shared_ptr<kv::KvTier>> {
       std::lock_guard lock(disk_mu);
       if (ctx->model_fingerprint.empty()) ctx->model_fingerprint = fingerprint;
-      return std::shared_ptr<kv::KvTier>(&memory_store, [](kv::KvTier*) {});
+      std::shared_ptr<kv::KvTier> own(&memory_store, [](kv::KvTier*) {});
+      return std::shared_ptr<kv::KvTier>(
+          std::make_shared<ReadThroughTier>(std::move(own), ctx->orphans, fingerprint));
     };
   } else {
     auto db = storage::Db::open(options.kv_store_dir);
@@ -376,12 +440,14 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
     // other models open theirs later, and only the first is the one shipped KV goes to.
     base.persistent = [factory, &disk_store, &disk_mu, ctx](const std::string& fingerprint) {
       auto tier = factory(fingerprint);
+      if (!tier.ok()) return tier;
       std::lock_guard lock(disk_mu);
-      if (tier.ok() && disk_store == nullptr) {
+      if (disk_store == nullptr) {
         disk_store = *tier;
         ctx->model_fingerprint = fingerprint;
       }
-      return tier;
+      return Result<std::shared_ptr<kv::KvTier>>(
+          std::make_shared<ReadThroughTier>(*tier, ctx->orphans, fingerprint));
     };
   }
   actors::RuntimePool pool{base};

@@ -39,7 +39,8 @@
 namespace agentrt::cluster {
 
 // Bumped when a message changes shape; a worker of another version is refused at hello.
-inline constexpr std::uint32_t kProtocolVersion = 4;  // 4: NodeHello::kv_store, KvAdoptCall
+inline constexpr std::uint32_t kProtocolVersion =
+    5;  // 4: NodeHello::kv_store, KvAdoptCall; 5: JobSpec::kv_store
 
 using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
 using auth_atom = caf::atom_constant<caf::atom("cl_auth")>;
@@ -131,6 +132,9 @@ struct JobSpec {
   std::string workflow_file;      // names the text in messages, anchors relative paths
   std::vector<NamedText> inputs;  // --input NAME=VALUE pairs
   std::vector<NamedText> resume;  // "step:N" / "unit:N:M" -> checkpoint JSON
+  // The on-disk KV store (NodeHello::kv_store) of the node the job's last attempt died on, which
+  // the node reads the KV it lacks from while it runs the job (orphan_stores.h); "" none.
+  std::string kv_store{};
 };
 
 struct JobCheckpoint {
@@ -252,7 +256,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobSpec& x) {
   return f(caf::meta::type_name("agentrt_JobSpec"), capped<kMaxWireShortBytes>(x.job), x.attempt,
            capped<kMaxWireTextBytes>(x.workflow_yaml), capped<kMaxWireShortBytes>(x.workflow_file),
-           capped_list<kMaxWireListItems>(x.inputs), capped_list<kMaxWireListItems>(x.resume));
+           capped_list<kMaxWireListItems>(x.inputs), capped_list<kMaxWireListItems>(x.resume),
+           capped<kMaxWireShortBytes>(x.kv_store));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobCheckpoint& x) {

@@ -107,7 +107,9 @@ TEST_F(WireCaps, ListCountOverTheCapIsRefusedAndAClaimedCountAllocatesNothingAhe
 
   // NamedText lists (a job's inputs and checkpoints) the same way.
   auto spec = bytes_of(JobSpec{"j", 0, "y", "f", {}, {}});
-  ASSERT_EQ(spec.back(), 0);
+  ASSERT_EQ(spec.back(), 0);  // kv_store's length
+  spec.pop_back();
+  ASSERT_EQ(spec.back(), 0);  // the checkpoints' count
   spec.pop_back();
   for (char c : varbyte(static_cast<std::uint32_t>(kMaxWireListItems + 1)))
     spec.push_back(c);
@@ -122,7 +124,8 @@ TEST_F(WireCaps, CappedMessagesKeepTheirWireFormat) {
   caf::binary_serializer sink{*sys_, plain};
   using Pairs = std::vector<std::pair<std::string, std::string>>;
   EXPECT_FALSE(sink(std::string("job"), std::int32_t{2}, std::string("name: x\n"),
-                    std::string("wf.yaml"), Pairs{{"q", "2+2"}}, Pairs{{"step:0", "{}"}}));
+                    std::string("wf.yaml"), Pairs{{"q", "2+2"}}, Pairs{{"step:0", "{}"}},
+                    std::string()));
   EXPECT_EQ(bytes_of(spec), plain);
   JobSpec got;
   EXPECT_EQ(read(plain, got), "");
@@ -192,6 +195,9 @@ TEST_F(WireCaps, AdoptCallsAndHellosWithAStoreRoundTripAndTheirSeedsRead) {
   EXPECT_TRUE(check_kv_adopt(got).ok());
   EXPECT_EQ(read(seed("hello"), hgot), "");
   EXPECT_TRUE(check_hello(hgot).ok());
+  JobSpec spec;  // a job moved off a dead node with a store (protocol 5)
+  EXPECT_EQ(read(seed("job_spec"), spec), "");
+  EXPECT_EQ(spec.kv_store, "/var/lib/agentrt/n1-kv");
   caf::message msg;
   EXPECT_EQ(read(seed("msg_kv_adopt"), msg), "");
   ASSERT_TRUE((msg.match_elements<caf::atom_value, KvAdoptCall>()));
