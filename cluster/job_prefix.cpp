@@ -2,12 +2,41 @@
 // engine keys it.
 #include "cluster/job_prefix.h"
 
+#include <set>
+
 #include "actors/agent_prompt.h"
+#include "actors/mcp/job_tools.h"
 #include "actors/tool_registry.h"
+#include "actors/workflow/workflow_tools.h"
 #include "workflows/inputs.h"
 #include "workflows/loader.h"
 
 namespace agentrt::cluster {
+namespace {
+
+// The agent's tools as the workflow runner gives them (the job's own registry: builtins with
+// the workflow's settings, custom commands), so that the template renders their definitions
+// as on the node. Null when they cannot be known here: the agent uses an MCP server's tools
+// (its server is not started for a routing key), or the job's tools do not start.
+std::unique_ptr<actors::mcp::JobTools> agent_tools(const actors::Runtime& rt,
+                                                   const workflows::Workflow& wf,
+                                                   const workflows::AgentSpec& agent) {
+  std::vector<actors::mcp::JobToolDecl> decls;
+  std::set<std::string> servers;
+  for (auto& d : actors::workflow::job_tool_decls(wf)) {
+    if (d.server)
+      servers.insert(d.server->name);
+    else
+      decls.push_back(std::move(d));
+  }
+  for (const auto& t : agent.tools)
+    if (servers.count(t.name)) return nullptr;
+  auto tools = actors::mcp::JobTools::start(rt.tools(), decls);
+  if (!tools.ok()) return nullptr;
+  return std::move(*tools);
+}
+
+}  // namespace
 
 std::vector<kv::BlockKey> block_keys(std::span<const std::int32_t> tokens, int block_size,
                                      std::string_view fingerprint) {
@@ -59,8 +88,19 @@ Result<JobPrefix> job_prefix(const actors::Runtime& rt, std::string_view workflo
     if (auto in = first->input.tpl.render(lookup); in.ok()) input = in->to_text();
   }
   const actors::ToolRegistry no_tools;
+  const actors::ToolRegistry* registry = &no_tools;
+  auto tools = agent.tools.empty() ? nullptr : agent_tools(rt, wf, agent);
+  if (tools) {
+    for (const auto& t : agent.tools)
+      spec.tools.push_back(t.name);
+    registry = tools->registry().get();
+  }
   auto prompt =
-      actors::render_first_prompt(rt.chat_template(), rt.tokenizer(), no_tools, spec, input);
+      actors::render_first_prompt(rt.chat_template(), rt.tokenizer(), *registry, spec, input);
+  if (!prompt.ok() && tools) {  // keyed without the tools, as far as the system text goes
+    spec.tools.clear();
+    prompt = actors::render_first_prompt(rt.chat_template(), rt.tokenizer(), no_tools, spec, input);
+  }
   if (!prompt.ok()) return prompt.error();
   JobPrefix out;
   out.prompt_tokens = std::ssize(prompt->tokens);

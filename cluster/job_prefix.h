@@ -4,11 +4,12 @@
 // key fingerprint), so they are the keys a node's engine reports in its KV events.
 //
 // The first prompt is that of the first step (in file order) that waits for no other: its
-// agent's system prompt and the step's input, rendered from the job's inputs. What cannot
-// be known before the run is left out, which only shortens the prefix that can match: an
-// input naming another step's output, a map item or a loop value is rendered empty, and the
-// agent's tools are not rendered (templates put their definitions after the system text,
-// where the keys stop matching).
+// agent's system prompt, tool definitions and the step's input, rendered from the job's
+// inputs. What cannot be known before the run is left out, which only shortens the prefix
+// that can match: an input naming another step's output, a map item or a loop value is
+// rendered empty, and an agent that uses an MCP server's tools (the server is not started
+// here) is rendered without tools (templates put their definitions after the system text,
+// where its keys then stop matching).
 #pragma once
 
 #include <cstdint>
