@@ -17,6 +17,8 @@ Status JobManager::launch_remote(Live& live) {
     const auto& rec = jobs_[id];
     job.yaml = rec.yaml;
     job.file = rec.workflow_name.empty() ? "inline.yaml" : rec.workflow_name;
+    job.kv_reuse = rec.kv_reuse;
+    job.blend_recompute = rec.blend_recompute;
     cancel_now = live.cancel_requested || stopping_;
     if (stopping_) live.interrupting = true;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,10 @@ struct RemoteJob {
   std::string file;                                              // names the YAML in messages
   std::vector<std::pair<std::string, std::string>> inputs;       // resolved values, as text
   std::vector<std::pair<std::string, std::string>> checkpoints;  // the store's: key -> JSON
+  // The job's kv_reuse override (JobRecord::kv_reuse: "", "exact" or "blend") and its
+  // blend_recompute, which the node applies to the workflow it loads from `yaml`.
+  std::string kv_reuse{};
+  std::optional<double> blend_recompute{};
   // A runtime of the model the job's prompts render for (the server's, when it serves one
   // model): the cluster keys the job's first prompt with it (cluster/job_prefix.h) to route
   // it by cached prefix. Null: routed without prefix keys.

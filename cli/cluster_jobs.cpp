@@ -75,6 +75,8 @@ void ClusterJobs::start(api::RemoteJob job) {
   cj.workflow_file = std::move(job.file);
   cj.inputs = std::move(job.inputs);
   cj.checkpoints = std::move(job.checkpoints);
+  cj.kv_reuse = std::move(job.kv_reuse);
+  cj.blend_recompute = job.blend_recompute;
   cj.run_here = std::move(job.run_here);
   if (job.keys_runtime != nullptr) {  // a job that cannot be keyed is routed without keys
     if (auto prefix =

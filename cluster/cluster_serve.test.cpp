@@ -53,7 +53,9 @@ TEST(ClusterServe, RestJobRunsOnAJoinedNodeWithTheOutputsOfOneProcess) {
 
   const std::string file = kSource + "/workflows/examples/map_questions.yaml";
   httplib::Client http("127.0.0.1", std::stoi(http_port));
-  nlohmann::json body = {{"yaml", read_text(file)}};
+  // The job's kv_reuse override goes with it to the node (exact: the example's own mode, so
+  // the outputs stay those of one process).
+  nlohmann::json body = {{"yaml", read_text(file)}, {"kv_reuse", "exact"}};
   auto posted = http.Post("/v1/jobs", body.dump(), "application/json");
   ASSERT_TRUE(posted);
   ASSERT_LT(posted->status, 300) << posted->body;
@@ -70,6 +72,8 @@ TEST(ClusterServe, RestJobRunsOnAJoinedNodeWithTheOutputsOfOneProcess) {
   ASSERT_EQ(job.value("state", ""), "succeeded") << job.dump();
   EXPECT_FALSE(wait_for(serve_log, "job " + id + " runs on the cluster", 1s).empty());
   EXPECT_FALSE(wait_for(serve_log, "the job ran on n1", 1s).empty());
+  EXPECT_FALSE(wait_for(dir + "/node.log", "kv_reuse override exact", 1s).empty())
+      << read_text(dir + "/node.log");
 
   auto loaded = workflows::load_workflow(read_text(file), file);
   workflows::Diagnostics diags;

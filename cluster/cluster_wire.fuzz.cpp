@@ -83,7 +83,7 @@ bool within_caps(const KvSnapshotMsg& x) {
 bool within_caps(const JobSpec& x) {
   return fits(x.job, kMaxWireShortBytes) && fits(x.workflow_yaml, kMaxWireTextBytes) &&
          fits(x.workflow_file, kMaxWireShortBytes) && fits(x.inputs) && fits(x.resume) &&
-         fits(x.kv_store, kMaxWireShortBytes);
+         fits(x.kv_store, kMaxWireShortBytes) && fits(x.kv_reuse, kMaxWireShortBytes);
 }
 bool within_caps(const JobCheckpoint& x) {
   return fits(x.job, kMaxWireShortBytes) && within_caps(x.checkpoint);

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +66,10 @@ struct ClusterJob {
   // Runs the job on the server's own engine when the router picks it (attach_local). Empty:
   // such a job fails there.
   LocalJobFn run_here{};
+  // The job's kv_reuse override ("", "exact" or "blend"; api::JobRecord::kv_reuse) and its
+  // blend_recompute: the node applies them to the workflow (JobSpec::kv_reuse).
+  std::string kv_reuse{};
+  std::optional<double> blend_recompute{};
 };
 
 struct ClusterJobResult {

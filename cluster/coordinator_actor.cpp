@@ -78,6 +78,8 @@ void dispatch(Self* self) {
       spec.inputs.push_back({k, v});
     for (const auto& [k, v] : job.checkpoints)
       spec.resume.push_back({k, v});
+    spec.kv_reuse = job.sub->job.kv_reuse;
+    spec.blend_recompute = job.sub->job.blend_recompute.value_or(-1.0);
     job.node = decided->node;
     if (decided->node == kLocalNode) {
       run_local_job(self, job, std::move(spec));

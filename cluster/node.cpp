@@ -150,8 +150,9 @@ void start_job(caf::stateful_actor<NodeState>* self, const JobSpec& spec,
     self->send(st.coordinator, job_done_atom::value, std::move(r));
     return;
   }
-  spdlog::info("node {}: job {} (attempt {}) started, {} checkpoints given{}", st.node, spec.job,
+  spdlog::info("node {}: job {} (attempt {}) started, {} checkpoints given{}{}", st.node, spec.job,
                spec.attempt, spec.resume.size(),
+               spec.kv_reuse.empty() ? "" : "; kv_reuse override " + spec.kv_reuse,
                store ? "; reading the KV it lacks from " + store->path() : "");
   st.jobs[spec.job] = {spec.attempt, std::move(store), std::move(*job)};
 }

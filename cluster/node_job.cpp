@@ -84,6 +84,27 @@ Result<wf::ResumeState> resume_state_of(const std::vector<NamedText>& checkpoint
   return rs;
 }
 
+Status apply_kv_reuse(const JobSpec& spec, workflows::Workflow& wf) {
+  if (spec.kv_reuse.empty()) return ok_status();
+  workflows::KvReuseSpec k;
+  if (spec.kv_reuse == "exact") {
+    k.mode = workflows::KvReuseMode::exact;
+  } else if (spec.kv_reuse == "blend") {
+    k.mode = workflows::KvReuseMode::blend;
+  } else {
+    return make_error(
+        ErrorCode::invalid_argument,
+        "job " + spec.job + ": kv_reuse '" + spec.kv_reuse + "': expected exact or blend");
+  }
+  if (spec.blend_recompute > 1.0)
+    return make_error(ErrorCode::invalid_argument, "job " + spec.job + ": blend_recompute " +
+                                                       std::to_string(spec.blend_recompute) +
+                                                       ": expected a value in [0, 1]");
+  if (spec.blend_recompute >= 0.0) k.blend_recompute = spec.blend_recompute;
+  wf.override_kv_reuse(k);
+  return ok_status();
+}
+
 Result<std::unique_ptr<NodeJob>> NodeJob::start(const JobSpec& spec, const NodeJobOptions& options,
                                                 actors::RuntimePool& pool, CheckpointFn checkpoint,
                                                 DoneFn done) {
@@ -97,6 +118,7 @@ Result<std::unique_ptr<NodeJob>> NodeJob::start(const JobSpec& spec, const NodeJ
   if (loaded.parsed && loaded.ok())
     inputs = workflows::resolve_inputs(loaded.workflow, given, loaded.diagnostics);
   if (!loaded.ok()) return make_error(ErrorCode::invalid_argument, loaded.diagnostics.to_string());
+  if (auto st = apply_kv_reuse(spec, loaded.workflow); !st.ok()) return st.error();
   auto resume = resume_state_of(spec.resume);
   if (!resume.ok()) return resume.error();
 

@@ -11,6 +11,7 @@
 #include "actors/workflow/run_hooks.h"
 #include "cluster/wire.h"
 #include "engine/common/result.h"
+#include "workflows/workflow.h"
 
 namespace agentrt::actors::workflow {
 class WorkflowRunner;
@@ -26,6 +27,11 @@ struct NodeJobOptions {
   int threads = 0;
   int kv_blocks = 0;
 };
+
+// The job's kv_reuse override (JobSpec::kv_reuse, blend_recompute) on `wf`, as the server
+// applies a REST job's (api::JobManager::apply_kv_reuse); none when kv_reuse is empty.
+// Errors (invalid_argument): a mode other than exact or blend, blend_recompute above 1.
+Status apply_kv_reuse(const JobSpec& spec, workflows::Workflow& wf);
 
 // The resume state of checkpoints named "step:N" or "unit:N:M" (the job store's keys).
 // Errors (corrupt): a key of another shape, a checkpoint that does not parse.

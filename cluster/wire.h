@@ -39,8 +39,8 @@
 namespace agentrt::cluster {
 
 // Bumped when a message changes shape; a worker of another version is refused at hello.
-inline constexpr std::uint32_t kProtocolVersion =
-    5;  // 4: NodeHello::kv_store, KvAdoptCall; 5: JobSpec::kv_store
+// 4: NodeHello::kv_store, KvAdoptCall; 5: JobSpec::kv_store, kv_reuse, blend_recompute.
+inline constexpr std::uint32_t kProtocolVersion = 5;
 
 using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
 using auth_atom = caf::atom_constant<caf::atom("cl_auth")>;
@@ -135,6 +135,10 @@ struct JobSpec {
   // The on-disk KV store (NodeHello::kv_store) of the node the job's last attempt died on, which
   // the node reads the KV it lacks from while it runs the job (orphan_stores.h); "" none.
   std::string kv_store{};
+  // The job's kv_reuse override: "" none, "exact" or "blend", with blend_recompute in [0, 1]
+  // (negative: the workflow's own), applied to the loaded workflow as the server applies it.
+  std::string kv_reuse{};
+  double blend_recompute = -1.0;
 };
 
 struct JobCheckpoint {
@@ -257,7 +261,8 @@ typename Inspector::result_type inspect(Inspector& f, JobSpec& x) {
   return f(caf::meta::type_name("agentrt_JobSpec"), capped<kMaxWireShortBytes>(x.job), x.attempt,
            capped<kMaxWireTextBytes>(x.workflow_yaml), capped<kMaxWireShortBytes>(x.workflow_file),
            capped_list<kMaxWireListItems>(x.inputs), capped_list<kMaxWireListItems>(x.resume),
-           capped<kMaxWireShortBytes>(x.kv_store));
+           capped<kMaxWireShortBytes>(x.kv_store), capped<kMaxWireShortBytes>(x.kv_reuse),
+           x.blend_recompute);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobCheckpoint& x) {
