@@ -13,6 +13,7 @@
 #include "cli/default_model.h"
 #include "cli/flag_text.h"
 #include "cli/flags/resource_flags.h"
+#include "cli/session_pin_flags.h"
 #include "cluster/node.h"
 #include "cluster/secret.h"
 
@@ -29,6 +30,7 @@ struct NodeArgs {
   cluster::TlsFiles tls;
   std::string kv_store;
   double kv_store_gib = 1;
+  SessionPinFlags sessions;
 };
 
 int run_node_command(const NodeArgs& a) {
@@ -58,6 +60,7 @@ int run_node_command(const NodeArgs& a) {
   o.tls = a.tls;
   o.kv_store_dir = a.kv_store;
   o.kv_store_bytes = static_cast<std::uint64_t>(a.kv_store_gib * (1ull << 30));
+  o.sessions = session_options(a.sessions);
 
   install_cancel_signals();
   std::atomic<bool> stop{false};
@@ -100,6 +103,7 @@ CommandFn add_node_command(CLI::App& app) {
   cmd->add_option("--kv-store-gib", a->kv_store_gib,
                   "Size bound of the KV snapshot tier in GiB (default 1; LRU beyond)")
       ->check(CLI::Range(0.001, 1048576.0));
+  add_session_pin_options(cmd, a->sessions);
   return [a] { return run_node_command(*a); };
 }
 

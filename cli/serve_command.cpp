@@ -18,6 +18,7 @@
 #include "cli/default_model.h"
 #include "cli/flag_text.h"
 #include "cli/flags/resource_flags.h"
+#include "cli/session_pin_flags.h"
 #include "cluster/secret.h"
 #include "engine/model/weight_check.h"
 #include "engine/scheduler/scheduler.h"
@@ -40,8 +41,7 @@ struct ServeArgs {
   int max_per_client = 32;
   double kv_store_gib = 16;
   std::string thinking = "auto";
-  std::string session_pins = "predict";
-  double session_ttl = 2.0;
+  SessionPinFlags sessions;
   int http_threads = 64;
   int max_completions = 0;
   double host_tier_gib = -1;  // < 0: the runtime's default
@@ -110,9 +110,7 @@ int serve(const ServeArgs& a) {
     o.jobs.tools.command = o.jobs.tools.command || t == "command";
     o.jobs.tools.mcp = o.jobs.tools.mcp || t == "mcp";
   }
-  o.sessions.mode = *api::parse_session_mode(a.session_pins);  // CLI11 checked it
-  o.sessions.ttl =
-      std::chrono::duration_cast<kv::Duration>(std::chrono::duration<double>(a.session_ttl));
+  o.sessions = session_options(a.sessions);
   auto cluster = start_cluster(a);
   if (!cluster.ok()) {
     std::fprintf(stderr, "agentrt serve: --cluster-port: %s\n", cluster.error().message.c_str());
@@ -187,10 +185,7 @@ CommandFn add_serve_command(CLI::App& app) {
                   "Qwen3 enable_thinking of OpenAI chat requests that do not set "
                   "chat_template_kwargs: auto (template default), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}));
-  cmd->add_option("--session-pins", a->session_pins,
-                  "KV of a reply ending in tool calls, kept for the client's next request: "
-                  "predict (TTL from the gaps seen; default), fixed (--session-ttl), off")
-      ->check(CLI::IsMember({"predict", "fixed", "off"}));
+  add_session_pin_options(cmd, a->sessions);
   add_schedule_option(cmd, a->schedule);
   cmd->add_option("--allow-tools", a->allow_tools,
                   "Workflow tools that reach the network or run programs, off by default: "
@@ -226,9 +221,6 @@ CommandFn add_serve_command(CLI::App& app) {
   cmd->add_option("--max-completions", a->max_completions,
                   "OpenAI completions in flight before 429 (default --http-threads - 8)")
       ->check(CLI::Range(1, 4096));
-  cmd->add_option("--session-ttl", a->session_ttl,
-                  "Seconds: the fixed session pin, and predict's cold start (default 2)")
-      ->check(CLI::Range(0.001, 3600.0));
   return [a]() { return serve(*a); };
 }
 

@@ -293,8 +293,11 @@ TEST(ClusterOpenAi, APausedSessionContinuesOnAnotherNodeWithItsKvAfterItsNodeDra
       post(cl.http_port, "/v1/chat/completions", second_of(first, local1.body), session);
   ASSERT_EQ(local2.status, 200) << local2.body.dump();
 
-  Child* n1 = cl.node("n1", 1);
+  // n1 pins with its own flags (a fixed 30 s, past the drain below).
+  Child* n1 = cl.node("n1", 1, {"--session-pins", "fixed", "--session-ttl", "30"});
   ASSERT_NE(n1, nullptr) << read_text(cl.dir + "/n1.log");
+  EXPECT_FALSE(wait_for(cl.dir + "/n1.log", "session pins fixed \\(TTL 30000 ms\\)", 1s).empty())
+      << read_text(cl.dir + "/n1.log");
   const httplib::Headers moved_session = {{"X-Agentrt-Session", "agent-8"}};
   const Reply turn1 = post(cl.http_port, "/v1/chat/completions", first, moved_session);
   ASSERT_EQ(turn1.node, "n1");

@@ -462,7 +462,11 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
   key.max_live_requests = actors::workflow::kDefaultRunnerLiveRequests;
   auto rt = pool.get(key);
   if (!rt.ok()) return rt.error();
-  api::OpenAiHost openai(*rt);  // before the actor system, which is destroyed first
+  api::OpenAiHost openai(*rt, options.sessions);  // before the actor system, destroyed first
+  spdlog::info("node: OpenAI agent-session pins {} (TTL {} ms{})",
+               api::to_string(options.sessions.mode),
+               std::chrono::duration_cast<std::chrono::milliseconds>(options.sessions.ttl).count(),
+               options.sessions.mode == api::SessionMode::predict ? " until gaps are seen" : "");
   ctx->openai = &openai;
   if (std::lock_guard lock(disk_mu); disk_store != nullptr) {
     ctx->kv_store = disk_store.get();

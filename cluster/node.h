@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <string>
 
+#include "api/session_table.h"
 #include "cluster/transport.h"
 #include "engine/common/result.h"
 
@@ -49,6 +50,8 @@ struct NodeOptions {
   // it rejoins with the KV it had, and its resync snapshot reports those blocks.
   std::string kv_store_dir;
   std::uint64_t kv_store_bytes = std::uint64_t{1} << 30;  // the tier's bound, LRU beyond
+  // The agent-session pins of the OpenAI completions it runs (--session-pins, --session-ttl).
+  api::SessionOptions sessions{};
 };
 
 // Loads the model, joins and serves until `stop` becomes true. When the coordinator goes
