@@ -116,6 +116,12 @@ TEST(NodeKvStore, DropsTheLeastRecentlyUsedBlocksPastItsCapacity) {
   EXPECT_FALSE(store.get(keys[1])->has_value());
   EXPECT_EQ(store.stored_bytes(), 3 * 64);
   EXPECT_FALSE(store.put(keys[0], std::vector<std::byte>(4 * 64)).ok());
+  std::vector<kv::BlockKey> dropped;  // told once, for the node's KV events
+  store.take_dropped(dropped);
+  EXPECT_EQ(dropped, std::vector<kv::BlockKey>{keys[1]});
+  dropped.clear();
+  store.take_dropped(dropped);
+  EXPECT_TRUE(dropped.empty());
 }
 
 // A load move ships a session by the tokens of its last paused turn, also once its pin is

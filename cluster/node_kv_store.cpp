@@ -10,8 +10,10 @@ Status NodeKvStore::put(const kv::BlockKey& key, std::span<const std::byte> byte
                           " bytes exceeds its capacity of " + std::to_string(capacity_));
   std::lock_guard lock(mu_);
   drop(key);
-  while (used_ + bytes.size() > capacity_ && !order_.empty())
+  while (used_ + bytes.size() > capacity_ && !order_.empty()) {
+    dropped_.add(order_.back());
     drop(order_.back());
+  }
   order_.push_front(key);
   map_[key] = Entry{Value(bytes.begin(), bytes.end()), order_.begin()};
   used_ += bytes.size();
@@ -49,6 +51,11 @@ void NodeKvStore::drop(const kv::BlockKey& key) {
   used_ -= it->second.bytes.size();
   order_.erase(it->second.at);
   map_.erase(it);
+}
+
+void NodeKvStore::take_dropped(std::vector<kv::BlockKey>& out) {
+  std::lock_guard lock(mu_);
+  dropped_.take(out);
 }
 
 void NodeKvStore::list_keys(std::vector<kv::BlockKey>& out, std::size_t max) const {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "engine/kv/dropped_keys.h"
 #include "engine/kv/kv_tier.h"
 
 namespace agentrt::cluster {
@@ -30,6 +31,8 @@ class NodeKvStore final : public kv::KvTier {
   std::int64_t stored_bytes() const override;
   // Most recently used first.
   void list_keys(std::vector<kv::BlockKey>& out, std::size_t max) const override;
+  // The least recently used blocks it dropped past its capacity.
+  void take_dropped(std::vector<kv::BlockKey>& out) override;
   // The size of the blocks stored so far (they all have the engine's size), 0 when none.
   std::size_t block_bytes() const;
 
@@ -46,6 +49,7 @@ class NodeKvStore final : public kv::KvTier {
   std::list<kv::BlockKey> order_;  // front = most recent
   std::size_t used_ = 0;
   std::size_t block_bytes_ = 0;
+  kv::DroppedKeys dropped_;  // guarded by mu_
 };
 
 }  // namespace agentrt::cluster

@@ -36,6 +36,7 @@ class ReadThroughTier final : public kv::KvTier {
   void list_keys(std::vector<kv::BlockKey>& out, std::size_t max) const override {
     own_->list_keys(out, max);
   }
+  void take_dropped(std::vector<kv::BlockKey>& out) override { own_->take_dropped(out); }
 
  private:
   std::shared_ptr<kv::KvTier> own_;

@@ -8,8 +8,10 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
+#include "engine/kv/dropped_keys.h"
 #include "storage/kv_store_lru.h"
 
 namespace agentrt::storage {
@@ -43,6 +45,17 @@ std::uint64_t le64(const char* p) {
 
 }  // namespace
 
+namespace {
+// The block key of a row (the model's key, then the block's); nullopt for another shape.
+std::optional<kv::BlockKey> block_key_of_row(const std::string& row) {
+  constexpr std::size_t kKey = 16;  // BlockKey::bytes()
+  if (row.size() != 2 * kKey) return std::nullopt;
+  std::array<std::byte, kKey> b{};
+  std::memcpy(b.data(), row.data() + kKey, kKey);
+  return kv::BlockKey::from_bytes(b);
+}
+}  // namespace
+
 struct KvStore::Impl {
   std::shared_ptr<Db> db;
   kv::BlockKey model;
@@ -50,9 +63,10 @@ struct KvStore::Impl {
   std::atomic<std::int64_t> corrupt_dropped{0};
   std::atomic<std::int64_t> lru_deleted{0};
 
-  std::mutex mu;  // guards lru and tick, and orders the writes that change them
+  std::mutex mu;  // guards lru, tick and dropped, and orders the writes that change them
   KvStoreLru lru;
   std::uint64_t tick = 0;
+  kv::DroppedKeys dropped;  // rows deleted past max_bytes, as block keys
 
   rocksdb::DB* raw() const { return db->raw(); }
   rocksdb::ColumnFamilyHandle* blocks() const { return db->cf(Cf::kv_blocks); }
@@ -176,8 +190,10 @@ Status KvStore::Impl::write(std::span<const Write> writes) {
     ++tick;
     lru.touch(row, bytes);
   }
-  for (const auto& row : victims)
+  for (const auto& row : victims) {
     lru.remove(row);
+    if (auto key = block_key_of_row(row)) dropped.add(*key);
+  }
   lru_deleted += static_cast<std::int64_t>(victims.size());
   return ok_status();
 }
@@ -250,18 +266,21 @@ std::int64_t KvStore::corrupt_dropped() const {
 }
 
 void KvStore::list_keys(std::vector<kv::BlockKey>& out, std::size_t max) const {
-  constexpr std::size_t kKey = 16;  // BlockKey::bytes()
   std::lock_guard lock(impl_->mu);
   std::size_t added = 0;
   impl_->lru.for_each_recent([&](const std::string& row) {
     if (added >= max) return false;
-    if (row.size() != 2 * kKey) return true;  // every row is the model's key, then the block's
-    std::array<std::byte, kKey> b{};
-    std::memcpy(b.data(), row.data() + kKey, kKey);
-    out.push_back(kv::BlockKey::from_bytes(b));
-    ++added;
+    if (auto key = block_key_of_row(row)) {
+      out.push_back(*key);
+      ++added;
+    }
     return true;
   });
+}
+
+void KvStore::take_dropped(std::vector<kv::BlockKey>& out) {
+  std::lock_guard lock(impl_->mu);
+  impl_->dropped.take(out);
 }
 
 std::int64_t KvStore::lru_deleted() const {

@@ -65,6 +65,8 @@ class KvStore final : public kv::KvTier {
   bool thread_safe() const override { return true; }
   // This model's block keys, most recently used first (from the in-memory recency, no read).
   void list_keys(std::vector<kv::BlockKey>& out, std::size_t max) const override;
+  // The blocks it deleted past max_bytes (least recently used first out).
+  void take_dropped(std::vector<kv::BlockKey>& out) override;
   std::int64_t stored_bytes() const override { return static_cast<std::int64_t>(bytes_used()); }
 
   // Values dropped for failing a check since open.

@@ -54,6 +54,13 @@ TEST(KvStoreBound, PutsPastMaxBytesDeleteTheOldest) {
     ASSERT_TRUE(store->put(key(i), payload(i)).ok());
   EXPECT_EQ(store->lru_deleted(), 2);
   EXPECT_EQ(store->bytes_used(), 3 * kRowBytes);
+  // The deleted blocks are told once (KvTier::take_dropped: a node's KV events).
+  std::vector<kv::BlockKey> dropped;
+  store->take_dropped(dropped);
+  EXPECT_EQ(dropped, (std::vector<kv::BlockKey>{key(1), key(2)}));
+  dropped.clear();
+  store->take_dropped(dropped);
+  EXPECT_TRUE(dropped.empty());
   EXPECT_EQ(held(*store, 5), (std::vector<int>{3, 4, 5}));
 }
 

@@ -57,6 +57,7 @@ std::int32_t HostTier::acquire_slot() {
   }
   unlink(victim);
   index_.erase(keys_[victim]);
+  dropped_.add(keys_[victim]);
   return victim;
 }
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/kv/dropped_keys.h"
 #include "engine/kv/kv_tier.h"
 
 namespace agentrt::kv {
@@ -31,6 +32,8 @@ class HostTier final : public KvTier {
   std::int64_t stored_bytes() const override { return static_cast<std::int64_t>(used_bytes()); }
   // Published values only (not those taken or reserved), most recently used first.
   void list_keys(std::vector<BlockKey>& out, std::size_t max) const override;
+  // The least recently used values it dropped (or demoted to `next`) to make room.
+  void take_dropped(std::vector<BlockKey>& out) override { dropped_.take(out); }
 
   bool zero_copy() const override { return true; }
   std::optional<std::span<const std::byte>> peek(const BlockKey& key) override;
@@ -74,6 +77,7 @@ class HostTier final : public KvTier {
   std::vector<std::int32_t> taken_;
   std::unordered_map<BlockKey, std::int32_t, BlockKeyHash> index_, reserved_;
   std::int64_t demoted_ = 0;
+  DroppedKeys dropped_;
 };
 
 }  // namespace agentrt::kv

@@ -6,7 +6,8 @@
 //             index, written back to the host tier on eviction, offered to the persistent
 //             tier's write-behind (the write may still fail), promoted back to the device
 //   evicted   it left `tier`: reclaimed on the device, taken out of the host tier on promotion,
-//             dropped from a lower tier as unusable
+//             dropped from a lower tier as unusable, or by that tier's own LRU (told at the
+//             next flush_events, KvTier::take_dropped)
 //   pinned    a pin now holds the device block (one event per pin: two pins, two events)
 //   unpinned  a pin let go of it (unpin, expiry, revocation)
 //

@@ -270,6 +270,7 @@ class KvManager {
   TierBatch* batch_ = nullptr;  // while one is open, evict() queues its reads there
   KvEventListener listener_;
   std::vector<KvBlockEvent> events_;  // recorded, not yet flushed
+  std::vector<BlockKey> dropped_;     // flush_events' scratch: a tier's take_dropped
 };
 
 }  // namespace agentrt::kv

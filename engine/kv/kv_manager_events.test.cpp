@@ -124,6 +124,24 @@ TEST(KvManagerEvents, BlocksMoveToTheHostTierAndBack) {
   EXPECT_EQ(f.kv->metrics().hit_tokens[1], 8);
 }
 
+TEST(KvManagerEvents, ABlockTheHostTierDropsForRoomIsEvictedThere) {
+  const std::size_t block = testing::FakeBlockMemory(3, kBs).block_bytes();
+  Fixture f(3, /*host_bytes=*/block);  // the host tier holds one block
+  Recorder r;
+  f.kv->set_event_listener(r.listener());
+  f.run(1, iota(9));  // two cached blocks
+  f.kv->release(1);
+  f.run(2, iota(12, 100));  // evicts both to the host tier: the second pushes the first out
+  f.kv->release(2);
+  f.kv->flush_events();
+  const auto stored = r.keys(KvEventType::stored, 1);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(r.keys(KvEventType::evicted, 1), std::vector<BlockKey>{stored[0]});
+  r.events.clear();
+  f.kv->flush_events();
+  EXPECT_TRUE(r.events.empty()) << "a drop is told once";
+}
+
 TEST(KvManagerEvents, PinsAndUnpinsAreReportedPerPin) {
   Fixture f(8);
   Recorder r;

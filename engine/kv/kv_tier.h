@@ -69,6 +69,12 @@ class KvTier {
     (void)out;
     (void)max;
   }
+  // Appends the keys the tier dropped on its own since the last call (least recently used
+  // past its bound; not erase() calls, not take()) and forgets them. A tier records at most
+  // kMaxDroppedKeys between calls (past that, the oldest are lost); one that does not record
+  // them appends none. KvManager reports them as evicted events (kv_events.h).
+  virtual void take_dropped(std::vector<BlockKey>& out) { (void)out; }
+  static constexpr std::size_t kMaxDroppedKeys = 65536;
 
   // --- zero-copy access (host RAM); a tier without it returns false / nullopt ---
   // Whether peek(), take() and reserve() are supported.
