@@ -33,17 +33,23 @@ Result<OrphanStores::Lease> OrphanStores::lease(const std::shared_ptr<OrphanStor
                                                 const std::string& path) {
   if (path.empty() || path.front() != '/')
     return make_error(ErrorCode::invalid_argument, "KV store '" + path + "': not an absolute path");
-  std::lock_guard lock(self->mu_);
+  std::unique_lock lock(self->mu_);
   auto it = self->stores_.find(path);
   if (it == self->stores_.end()) {
-    // Opening replays the store's WAL: the caller runs off the node actor's thread.
+    // Opening replays the store's WAL (the caller runs off the node actor's thread), so it
+    // runs unlocked: the engine's reads through the stores already open go on meanwhile.
+    lock.unlock();
     auto db = storage::Db::open_read_only(path);
     if (!db.ok()) return db.error();
-    Open o;
-    o.db = std::move(*db);
-    o.blocks_read = std::make_shared<std::atomic<std::int64_t>>(0);
-    it = self->stores_.emplace(path, std::move(o)).first;
-    self->open_.fetch_add(1, std::memory_order_acq_rel);
+    lock.lock();
+    it = self->stores_.find(path);
+    if (it == self->stores_.end()) {  // else another lease opened it meanwhile: share that one
+      Open o;
+      o.db = std::move(*db);
+      o.blocks_read = std::make_shared<std::atomic<std::int64_t>>(0);
+      it = self->stores_.emplace(path, std::move(o)).first;
+      self->open_.fetch_add(1, std::memory_order_acq_rel);
+    }
   }
   ++it->second.leases;
   Lease l;
