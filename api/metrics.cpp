@@ -330,6 +330,7 @@ std::string ServerMetrics::render(const MetricsSnapshot& s) const {
   render_kv_tiers(out, s);
   render_kv_events(out, s);
   render_jobs_and_sessions(out, s);
+  if (s.cluster) render_cluster(out, *s.cluster);
 
   std::lock_guard lock(mu_);
   // Every runtime's model has request series (zero until its first request), as vLLM's.

@@ -11,11 +11,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "actors/runtime.h"
+#include "api/cluster_metrics.h"
 #include "api/session_counters.h"
 
 namespace agentrt::api {
@@ -39,6 +41,7 @@ struct MetricsSnapshot {
   // JobManager::counts_by_state(): every state, zero included.
   std::map<std::string, std::int64_t> jobs_by_state;
   SessionCounters sessions;
+  std::optional<ClusterMetrics> cluster;  // with a cluster (cluster_metrics.h)
 };
 
 // Content-Type of render()'s output.

@@ -221,6 +221,41 @@ TEST(Metrics, EmptyServerDeclaresEveryFamily) {
   EXPECT_TRUE(families["vllm:request_success_total"].samples.empty());
 }
 
+// With a cluster: each live node's load and routed attempts under label node, and the
+// coordinator's counters; without one the section is absent.
+TEST(Metrics, ClusterNodesAndCountersWhenTheServerCoordinatesOne) {
+  ServerMetrics metrics;
+  EXPECT_EQ(parse(metrics.render({})).count("agentrt:cluster_nodes"), 0u);
+  MetricsSnapshot s;
+  ClusterMetrics c;
+  c.nodes.push_back({"gpu0", 3, 1, 4096, 1000, 7, 12});
+  c.nodes.push_back({"local", 0, 0, 0, 512, 1, 0});
+  c.nodes_lost = 2;
+  c.jobs_moved = 3;
+  c.completions_moved = 1;
+  c.nodes_refused = 4;
+  s.cluster = c;
+  auto families = parse(metrics.render(s));
+  ASSERT_EQ(families["agentrt:cluster_nodes"].samples.size(), 1u);
+  EXPECT_EQ(families["agentrt:cluster_nodes"].samples[0].value, 2);
+  auto value = [&](const std::string& name, const std::map<std::string, std::string>& labels) {
+    const Sample* x = find(families[name], name, labels);
+    EXPECT_NE(x, nullptr) << name;
+    return x != nullptr ? x->value : -1;
+  };
+  EXPECT_EQ(value("agentrt:cluster_node_running", {{"node", "gpu0"}}), 3);
+  EXPECT_EQ(value("agentrt:cluster_node_waiting", {{"node", "gpu0"}}), 1);
+  EXPECT_EQ(value("agentrt:cluster_node_kv_blocks", {{"node", "gpu0"}}), 4096);
+  EXPECT_EQ(value("agentrt:cluster_node_kv_available_blocks", {{"node", "local"}}), 512);
+  EXPECT_EQ(value("agentrt:cluster_node_jobs_routed_total", {{"node", "gpu0"}}), 7);
+  EXPECT_EQ(value("agentrt:cluster_node_completions_routed_total", {{"node", "gpu0"}}), 12);
+  EXPECT_EQ(families["agentrt:cluster_node_jobs_routed_total"].type, "counter");
+  EXPECT_EQ(value("agentrt:cluster_nodes_lost_total", {}), 2);
+  EXPECT_EQ(value("agentrt:cluster_jobs_moved_total", {}), 3);
+  EXPECT_EQ(value("agentrt:cluster_completions_moved_total", {}), 1);
+  EXPECT_EQ(value("agentrt:cluster_nodes_refused_total", {}), 4);
+}
+
 TEST(Metrics, RequestsAreCountedPerModelAndReason) {
   ServerMetrics metrics;
   RequestObservation o;

@@ -45,6 +45,7 @@ void install_metrics_route(Server::Impl& impl) {
     if (impl.pool) s.models = runtime_metrics(impl);
     if (impl.jobs) s.jobs_by_state = impl.jobs->counts_by_state();
     if (impl.sessions) s.sessions = impl.sessions->metrics();
+    if (impl.opt.cluster_metrics) s.cluster = impl.opt.cluster_metrics();
     res.status = 200;
     res.set_content(impl.metrics.render(s), kMetricsContentType);
   });

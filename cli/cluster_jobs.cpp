@@ -103,4 +103,17 @@ void ClusterJobs::cancel(const std::string& id) {
   coordinator_->cancel(id);
 }
 
+api::ClusterMetrics ClusterJobs::metrics() const {
+  api::ClusterMetrics m;
+  for (const auto& n : coordinator_->nodes())
+    m.nodes.push_back({n.name, n.running, n.waiting, n.kv_blocks, n.kv_available_blocks,
+                       n.jobs_routed, n.completions_routed});
+  const auto c = coordinator_->counters();
+  m.nodes_refused = c.refused;
+  m.nodes_lost = c.nodes_lost;
+  m.jobs_moved = c.jobs_moved;
+  m.completions_moved = c.completions_moved;
+  return m;
+}
+
 }  // namespace agentrt::cli

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "api/cluster_metrics.h"
 #include "api/remote_jobs.h"
 #include "cluster/coordinator.h"
 
@@ -17,6 +18,8 @@ class ClusterJobs : public api::RemoteJobs {
   void start(api::RemoteJob job) override;
   void cancel(const std::string& id) override;
   cluster::Coordinator& coordinator() { return *coordinator_; }
+  // The live nodes' load and routed attempts and the coordinator's counters, for /metrics.
+  api::ClusterMetrics metrics() const;
 
  private:
   std::unique_ptr<cluster::Coordinator> coordinator_;

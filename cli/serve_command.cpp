@@ -118,7 +118,10 @@ int serve(const ServeArgs& a) {
   }
   o.jobs.remote = std::move(*cluster);
   auto cluster_jobs = std::dynamic_pointer_cast<ClusterJobs>(o.jobs.remote);
-  if (cluster_jobs) o.remote_completions = std::make_shared<ClusterCompletions>(cluster_jobs);
+  if (cluster_jobs) {
+    o.remote_completions = std::make_shared<ClusterCompletions>(cluster_jobs);
+    o.cluster_metrics = [cluster_jobs] { return cluster_jobs->metrics(); };
+  }
   const bool local_engine = cluster_jobs && a.cluster_local_engine;
   if (local_engine) o.kv_events = cluster_jobs->coordinator().local_kv_listener();
   install_cancel_signals();  // a signal while the model loads stops the start

@@ -74,6 +74,13 @@ TEST(ClusterServe, RestJobRunsOnAJoinedNodeWithTheOutputsOfOneProcess) {
   EXPECT_FALSE(wait_for(serve_log, "the job ran on n1", 1s).empty());
   EXPECT_FALSE(wait_for(dir + "/node.log", "kv_reuse override exact", 1s).empty())
       << read_text(dir + "/node.log");
+  // The server's /metrics shows the node and the job routed to it.
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("agentrt:cluster_nodes 1\n"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("agentrt:cluster_node_jobs_routed_total{node=\"n1\"} 1\n"),
+            std::string::npos)
+      << metrics->body;
 
   auto loaded = workflows::load_workflow(read_text(file), file);
   workflows::Diagnostics diags;

@@ -129,7 +129,12 @@ std::vector<ClusterNodeView> Coordinator::nodes() const {
 
 std::int64_t Coordinator::refused() const {
   std::lock_guard lock(impl_->shared->mu);
-  return impl_->shared->refused;
+  return impl_->shared->counters.refused;
+}
+
+ClusterCounters Coordinator::counters() const {
+  std::lock_guard lock(impl_->shared->mu);
+  return impl_->shared->counters;
 }
 
 }  // namespace agentrt::cluster

@@ -96,6 +96,23 @@ struct ClusterNodeView {
   std::string name;
   std::string model;
   int running_jobs = 0;  // as routed by the coordinator
+  // Its last load report (a worker's heartbeat; the local engine's every half heartbeat):
+  // jobs and completions running, requests waiting, KV blocks in all and not held.
+  int running = 0;
+  int waiting = 0;
+  int kv_blocks = 0;
+  int kv_available_blocks = 0;
+  // Job attempts and completion attempts sent to it during this membership.
+  std::int64_t jobs_routed = 0;
+  std::int64_t completions_routed = 0;
+};
+
+// The coordinator's counters since it started (Coordinator::counters()).
+struct ClusterCounters {
+  std::int64_t refused = 0;            // joins refused (a wrong secret or protocol)
+  std::int64_t nodes_lost = 0;         // members declared dead (a drop, missed heartbeats)
+  std::int64_t jobs_moved = 0;         // job attempts moved off a lost node
+  std::int64_t completions_moved = 0;  // completions moved off a lost node before any reply
 };
 
 class Coordinator {
@@ -137,6 +154,8 @@ class Coordinator {
   std::vector<ClusterNodeView> nodes() const;
   // Nodes refused so far (a wrong secret or protocol).
   std::int64_t refused() const;
+  // The counters since start.
+  ClusterCounters counters() const;
 
   struct Impl;
 

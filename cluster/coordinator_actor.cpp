@@ -33,8 +33,16 @@ MemberNode* member(Self* self) {
 void publish_nodes(Self* self) {
   auto& st = self->state;
   std::vector<ClusterNodeView> view;
-  for (const auto& [id, n] : st.nodes)
-    view.push_back({id, n.name, n.model, static_cast<int>(n.jobs.size())});
+  for (const auto& [id, n] : st.nodes) {
+    ClusterNodeView v{id, n.name, n.model, static_cast<int>(n.jobs.size())};
+    v.running = n.load.running_jobs;
+    v.waiting = n.load.queued_requests;
+    v.kv_blocks = n.load.kv_blocks;
+    v.kv_available_blocks = n.load.kv_available_blocks;
+    v.jobs_routed = n.jobs_routed;
+    v.completions_routed = n.completions_routed;
+    view.push_back(std::move(v));
+  }
   add_local_view(st, view);
   std::lock_guard lock(st.shared->mu);
   st.shared->nodes = std::move(view);
@@ -88,6 +96,7 @@ void dispatch(Self* self) {
     auto& target = st.nodes.at(decided->node);
     job.ran_on.push_back(target.name);
     target.jobs.insert(id);
+    ++target.jobs_routed;
     // A node back on its own store reads it as its own tier already.
     if (job.dead_store != target.kv_store) spec.kv_store = job.dead_store;
     spdlog::info(
@@ -112,6 +121,11 @@ void declare_dead(Self* self, NodeId id, const char* why) {
   st.router->leave(id).permit_unchecked();  // not_found: it never joined the router
   spdlog::warn("cluster: node {} '{}' is dead ({}); moving {} job(s)", id, node.name, why,
                node.jobs.size());
+  {
+    std::lock_guard lock(st.shared->mu);
+    ++st.shared->counters.nodes_lost;
+    st.shared->counters.jobs_moved += static_cast<std::int64_t>(node.jobs.size());
+  }
   on_completion_node_down(self, id, node.name, node.kv_store);
   for (auto j = node.jobs.rbegin(); j != node.jobs.rend(); ++j) {
     auto job = st.jobs.find(*j);
@@ -131,7 +145,7 @@ caf::result<Challenge> on_hello(Self* self, const NodeHello& hello) {
   auto refuse = [&](const std::string& why) -> caf::result<Challenge> {
     {
       std::lock_guard lock(st.shared->mu);
-      ++st.shared->refused;
+      ++st.shared->counters.refused;
     }
     spdlog::warn("cluster: refused node '{}': {}", hello.name, why);
     return caf::make_error(caf::sec::runtime_error, why);
@@ -154,7 +168,7 @@ caf::result<Welcome> on_auth(Self* self, const AuthProof& proof) {
   if (!check_proof(st.shared->options.secret, "worker|" + nonce + "|" + hello.name, proof.proof)) {
     {
       std::lock_guard lock(st.shared->mu);
-      ++st.shared->refused;
+      ++st.shared->counters.refused;
     }
     spdlog::warn("cluster: refused node '{}': it did not prove the cluster secret", hello.name);
     return caf::make_error(caf::sec::runtime_error, "wrong cluster secret");
@@ -183,11 +197,13 @@ bool on_heartbeat(Self* self, const LoadReport& r) {
   auto* n = member(self);
   if (n == nullptr) return false;
   n->last_beat = Clock::now();
+  n->load = r;
   NodeLoad load;
   load.running = r.running_jobs;
   load.waiting = r.queued_requests;
   load.free_blocks = r.kv_available_blocks;
   self->state.router->report_load(n->id, load).permit_unchecked();  // a member is live
+  publish_nodes(self);                                              // the view's load (metrics)
   return true;
 }
 

@@ -64,7 +64,7 @@ struct CoordinatorShared {
   CoordinatorOptions options;
   mutable std::mutex mu;
   std::vector<ClusterNodeView> nodes;  // guarded by mu
-  std::int64_t refused = 0;            // guarded by mu
+  ClusterCounters counters;            // guarded by mu
 };
 
 struct MemberNode {
@@ -75,6 +75,9 @@ struct MemberNode {
   std::string kv_store;  // NodeHello::kv_store: its on-disk KV store, "" when in memory
   std::chrono::steady_clock::time_point last_beat;
   std::set<std::string> jobs;
+  LoadReport load;  // its last heartbeat's
+  std::int64_t jobs_routed = 0;
+  std::int64_t completions_routed = 0;
 };
 
 struct JobEntry {
@@ -112,7 +115,9 @@ struct CoordinatorState {
   // Sessions whose last node died with an on-disk KV store: that store's path, until their
   // next turn's node adopts the KV from it (coordinator_kv_move.cpp).
   std::map<std::string, std::string> orphan_stores;
-  std::shared_ptr<LocalEngine> local;  // the server's engine, while attached (kLocalNode)
+  std::shared_ptr<LocalEngine> local;         // the server's engine, while attached (kLocalNode)
+  std::int64_t local_jobs_routed = 0;         // job attempts sent to it
+  std::int64_t local_completions_routed = 0;  // completion attempts sent to it
   NodeId next_id = 1;
   ~CoordinatorState();
   static inline const char* name = "cluster_coordinator";

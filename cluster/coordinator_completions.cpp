@@ -43,7 +43,10 @@ void dispatch(CoordinatorSelf* self, std::uint64_t id, std::int32_t attempt) {
     call.attempt = attempt;
     spdlog::info("cluster: completion {} (attempt {}) -> the server's engine ({} prompt tokens)",
                  id, attempt, c.prompt_tokens);
-    if (st.local) return st.local->start_completion(std::move(call), c.run_here);
+    if (st.local) {
+      ++st.local_completions_routed;
+      return st.local->start_completion(std::move(call), c.run_here);
+    }
     return fail(self, id, error_part(id, 503, "no_node", "the server's engine left the cluster"));
   }
   auto target = st.nodes.find(it->second.node);
@@ -54,6 +57,7 @@ void dispatch(CoordinatorSelf* self, std::uint64_t id, std::int32_t attempt) {
   call.attempt = attempt;
   spdlog::info("cluster: completion {} (attempt {}) -> node {} '{}' ({} prompt tokens)", id,
                attempt, target->second.id, target->second.name, c.prompt_tokens);
+  ++target->second.completions_routed;
   self->send(target->second.handle, complete_atom::value, std::move(call));
 }
 
@@ -135,6 +139,10 @@ void on_completion_node_down(CoordinatorSelf* self, NodeId node, const std::stri
     ++st.completions.at(id).attempt;
     spdlog::warn("cluster: completion {} moves off node {} '{}' (no reply bytes yet)", id, node,
                  name);
+    {
+      std::lock_guard lock(st.shared->mu);
+      ++st.shared->counters.completions_moved;
+    }
     route(self, id);
   }
 }

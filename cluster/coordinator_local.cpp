@@ -3,6 +3,8 @@
 // (its load is read each tick), and its KV events reach the index in-process.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "cluster/coordinator_actor.h"
 
 namespace agentrt::cluster {
@@ -41,12 +43,20 @@ void report_local_load(CoordinatorSelf* self) {
 void add_local_view(const CoordinatorState& state, std::vector<ClusterNodeView>& view) {
   if (!state.local) return;
   // The highest id: last, as the view is sorted by id.
-  view.push_back(ClusterNodeView{kLocalNode, kLocalNodeName, "", state.local->running_jobs()});
+  ClusterNodeView v{kLocalNode, kLocalNodeName, "", state.local->running_jobs()};
+  const NodeLoad load = state.local->load();
+  v.running = load.running;
+  v.waiting = load.waiting;
+  v.kv_available_blocks = static_cast<int>(std::max<std::int64_t>(load.free_blocks, 0));
+  v.jobs_routed = state.local_jobs_routed;
+  v.completions_routed = state.local_completions_routed;
+  view.push_back(std::move(v));
 }
 
 void run_local_job(CoordinatorSelf* self, JobEntry& job, JobSpec spec) {
   auto& st = self->state;
   job.ran_on.push_back(kLocalNodeName);
+  ++st.local_jobs_routed;
   spdlog::info("cluster: job {} (attempt {}) -> the server's engine ({} checkpoints)", spec.job,
                spec.attempt, spec.resume.size());
   st.local->start_job(spec, job.sub->job.run_here);
