@@ -250,6 +250,7 @@ ApiOr<Submitted> JobManager::submit(const JobRequest& req, const std::string& cl
   rec.request_hash = body_hash;
   rec.kv_reuse = req.kv_reuse;
   rec.blend_recompute = req.blend_recompute;
+  rec.program = req.program;
   apply_kv_reuse(rec, *wf);
   rec.created_ms = rec.updated_ms = unix_ms_now();
   for (const auto& s : wf->steps)

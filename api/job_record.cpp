@@ -82,17 +82,19 @@ json public_view(const JobRecord& r) {
   json steps = json::array();
   for (const auto& s : r.steps)
     steps.push_back(step_json(s));
-  return {{"id", r.id},
-          {"state", to_string(r.state)},
-          {"client", r.client},
-          {"workflow", r.workflow_name},
-          {"inputs", inputs},
-          {"outputs", r.outputs},
-          {"error", r.error},
-          {"steps", steps},
-          {"created_ms", r.created_ms},
-          {"updated_ms", r.updated_ms},
-          {"resumes", r.resumes}};
+  json v = {{"id", r.id},
+            {"state", to_string(r.state)},
+            {"client", r.client},
+            {"workflow", r.workflow_name},
+            {"inputs", inputs},
+            {"outputs", r.outputs},
+            {"error", r.error},
+            {"steps", steps},
+            {"created_ms", r.created_ms},
+            {"updated_ms", r.updated_ms},
+            {"resumes", r.resumes}};
+  if (!r.program.empty()) v["program"] = r.program;
+  return v;
 }
 
 Result<JobRecord> job_record_from_json(const json& j) {
@@ -117,6 +119,8 @@ Result<JobRecord> job_record_from_json(const json& j) {
     r.kv_reuse = k->get<std::string>();
   if (const auto b = j.find("blend_recompute"); b != j.end() && b->is_number())
     r.blend_recompute = b->get<double>();
+  if (const auto p = j.find("program"); p != j.end() && p->is_string())
+    r.program = p->get<std::string>();
   auto st = parse_job_state(state);
   if (!st) return make_error(ErrorCode::parse, "/state: unknown state '" + state + "'");
   r.state = *st;

@@ -57,6 +57,8 @@ struct JobRecord {
   int resumes = 0;  // times the job was restarted after the server stopped
   // The job's kv_reuse override (JobRequest): "" for none.
   std::string kv_reuse{};
+  // The job's program (JobRequest::program): "" for none.
+  std::string program{};
   std::optional<double> blend_recompute{};
 };
 

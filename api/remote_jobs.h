@@ -24,6 +24,9 @@ struct RemoteJob {
   // blend_recompute, which the node applies to the workflow it loads from `yaml`.
   std::string kv_reuse{};
   std::optional<double> blend_recompute{};
+  // The job's program (JobRecord::program): a cluster keeps a program's jobs together
+  // (ClusterJob::program). Empty: a program of its own.
+  std::string program{};
   // A runtime of the model the job's prompts render for (the server's, when it serves one
   // model): the cluster keys the job's first prompt with it (cluster/job_prefix.h) to route
   // it by cached prefix. Null: routed without prefix keys.

@@ -55,7 +55,7 @@ TEST(ClusterServe, RestJobRunsOnAJoinedNodeWithTheOutputsOfOneProcess) {
   httplib::Client http("127.0.0.1", std::stoi(http_port));
   // The job's kv_reuse override goes with it to the node (exact: the example's own mode, so
   // the outputs stay those of one process).
-  nlohmann::json body = {{"yaml", read_text(file)}, {"kv_reuse", "exact"}};
+  nlohmann::json body = {{"yaml", read_text(file)}, {"kv_reuse", "exact"}, {"program", "user-7"}};
   auto posted = http.Post("/v1/jobs", body.dump(), "application/json");
   ASSERT_TRUE(posted);
   ASSERT_LT(posted->status, 300) << posted->body;
@@ -71,6 +71,10 @@ TEST(ClusterServe, RestJobRunsOnAJoinedNodeWithTheOutputsOfOneProcess) {
   }
   ASSERT_EQ(job.value("state", ""), "succeeded") << job.dump();
   EXPECT_FALSE(wait_for(serve_log, "job " + id + " runs on the cluster", 1s).empty());
+  // Its program reaches the router (program_affinity keeps a program's jobs on one node).
+  EXPECT_FALSE(wait_for(serve_log, "job " + id + " \\(attempt 0, program user-7\\)", 1s).empty())
+      << read_text(serve_log);
+  EXPECT_EQ(job.value("program", ""), "user-7");
   EXPECT_FALSE(wait_for(serve_log, "the job ran on n1", 1s).empty());
   EXPECT_FALSE(wait_for(dir + "/node.log", "kv_reuse override exact", 1s).empty())
       << read_text(dir + "/node.log");

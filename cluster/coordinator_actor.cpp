@@ -100,10 +100,10 @@ void dispatch(Self* self) {
     // A node back on its own store reads it as its own tier already.
     if (job.dead_store != target.kv_store) spec.kv_store = job.dead_store;
     spdlog::info(
-        "cluster: job {} (attempt {}) -> node {} '{}' ({} checkpoints, {}/{} prompt "
+        "cluster: job {} (attempt {}{}) -> node {} '{}' ({} checkpoints, {}/{} prompt "
         "blocks cached there{})",
-        id, job.attempt, target.id, target.name, spec.resume.size(), decided->match.blocks,
-        req.blocks.size(),
+        id, job.attempt, cj.program.empty() ? "" : ", program " + cj.program, target.id,
+        target.name, spec.resume.size(), decided->match.blocks, req.blocks.size(),
         spec.kv_store.empty() ? "" : "; it reads the dead node's KV from " + spec.kv_store);
     self->send(target.handle, run_job_atom::value, std::move(spec));
   }

@@ -14,6 +14,8 @@ inline constexpr std::size_t kMaxRequestBodyBytes = 8u << 20;
 inline constexpr std::size_t kMaxYamlBytes = kMaxWorkflowFileBytes;
 // Named inputs in one submission.
 inline constexpr std::size_t kMaxJobInputs = 256;
+// A job's program name (POST /v1/jobs "program"): 1 to 256 bytes, no control characters.
+inline constexpr std::size_t kMaxProgramBytes = 256;
 // GET /v1/jobs page size: default and most.
 inline constexpr int kDefaultListLimit = 50;
 inline constexpr int kMaxListLimit = 1000;

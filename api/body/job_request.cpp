@@ -1,5 +1,7 @@
 #include "api/body/job_request.h"
 
+#include <algorithm>
+
 #include "api/body/api_limits.h"
 #include "engine/common/echo.h"
 #include "engine/common/json_depth.h"
@@ -107,9 +109,20 @@ ApiOr<JobRequest> parse_job_request(std::string_view body) {
       if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 1)
         return invalid("blend_recompute: expected a number in [0, 1]", ptr);
       r.blend_recompute = value.get<double>();
+    } else if (key == "program") {
+      if (!value.is_string()) return invalid("program: expected a string", ptr);
+      r.program = value.get<std::string>();
+      const bool control = std::any_of(r.program.begin(), r.program.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      });
+      if (r.program.empty() || r.program.size() > kMaxProgramBytes || control)
+        return invalid("program: expected 1 to " + std::to_string(kMaxProgramBytes) +
+                           " bytes without control characters",
+                       ptr);
     } else {
       return invalid("unknown member '" + echo_value(key) +
-                         "' (expected yaml, workflow, inputs, kv_reuse, blend_recompute)",
+                         "' (expected yaml, workflow, inputs, kv_reuse, blend_recompute, "
+                         "program)",
                      ptr);
     }
   }

@@ -23,13 +23,16 @@ struct JobRequest {
   // "blend"; empty: the workflow's own), and its recompute fraction in [0, 1].
   std::string kv_reuse;
   std::optional<double> blend_recompute;
+  // The agent program the job belongs to: on a cluster, program_affinity keeps a program's
+  // jobs on one node (cluster.md). Empty: the job is a program of its own.
+  std::string program;
 };
 
 // Errors: 400 invalid_body (not JSON, not an object, nested deeper than kMaxJsonDepth),
 // 422 invalid_request (unknown or missing members, wrong types, both or neither of yaml and
 // workflow, a bad workflow name, too many inputs, kv_reuse other than exact or blend,
-// blend_recompute outside [0, 1] or without kv_reuse blend), 413 too_large (yaml over
-// kMaxYamlBytes).
+// blend_recompute outside [0, 1] or without kv_reuse blend, a program name empty, over
+// kMaxProgramBytes or with control characters), 413 too_large (yaml over kMaxYamlBytes).
 ApiOr<JobRequest> parse_job_request(std::string_view body);
 
 // Whether `name` may name a workflow file: letters, digits, '_', '-', '.', not starting

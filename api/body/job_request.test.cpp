@@ -75,6 +75,23 @@ TEST(JobRequest, KvReuseOverride) {
   EXPECT_FALSE(plain->blend_recompute.has_value());
 }
 
+TEST(JobRequest, ProgramNamesTheJobsAgentProgram) {
+  auto r = parse_job_request(R"({"workflow": "w", "program": "user-42/chat"})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->program, "user-42/chat");
+  for (const char* bad :
+       {R"({"workflow": "w", "program": ""})", R"({"workflow": "w", "program": 7})",
+        R"({"workflow": "w", "program": "a\nb"})"}) {
+    auto e = parse_job_request(bad);
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_EQ(e.error().pointer, "/program") << bad;
+  }
+  auto e = parse_job_request(R"({"workflow": "w", "program": ")" +
+                             std::string(kMaxProgramBytes + 1, 'p') + R"("})");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().pointer, "/program");
+}
+
 TEST(JobRequest, DeepNestingIsRefusedBeforeParsing) {
   std::string body = R"({"yaml": "x", "inputs": {"a": )" + std::string(100000, '[') + "]}}";
   auto r = parse_job_request(body);
