@@ -203,7 +203,6 @@ bool on_heartbeat(Self* self, const LoadReport& r) {
   load.waiting = r.queued_requests;
   load.free_blocks = r.kv_available_blocks;
   self->state.router->report_load(n->id, load).permit_unchecked();  // a member is live
-  publish_nodes(self);                                              // the view's load (metrics)
   return true;
 }
 
@@ -294,6 +293,7 @@ void on_tick(Self* self) {
   for (NodeId id : dead)
     declare_dead(self, id, "missed heartbeats");
   report_local_load(self);
+  publish_nodes(self);  // the view's load (metrics): each tick, not each of N heartbeats
   self->delayed_send(self, st.shared->options.heartbeat / 2, tick_atom::value);
 }
 
