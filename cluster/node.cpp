@@ -160,22 +160,27 @@ void start_job(caf::stateful_actor<NodeState>* self, const JobSpec& spec,
 // A job moved off a dead node with an on-disk store: the store is opened read-only on a thread
 // of its own (RocksDB replays its WAL, which may outlast a heartbeat), then the job starts here.
 // A store that does not open (another machine's path) is logged and the job runs without it.
+// The body of the blocking actor that opens the store: leases it, then hands the job back.
+void open_store(caf::blocking_actor*, caf::actor node, std::shared_ptr<OrphanStores> orphans,
+                std::shared_ptr<OpenedStore> opened) {
+  auto lease = OrphanStores::lease(orphans, opened->spec.kv_store);
+  if (lease.ok())
+    opened->store = std::move(*lease);
+  else
+    spdlog::warn("node: job {} cannot read the dead node's KV: {}; it recomputes", opened->spec.job,
+                 lease.error().message);
+  caf::anon_send(node, job_ready_atom::value, std::move(opened));
+}
+
 void open_store_then_start(caf::stateful_actor<NodeState>* self, const JobSpec& spec) {
   auto& st = self->state;
   st.opening[spec.job] = spec.attempt;
   auto opened = std::make_shared<OpenedStore>();
   opened->spec = spec;
   // A blocking actor has a thread of its own, and the actor system waits for it at shutdown.
-  self->spawn([me = caf::actor_cast<caf::actor>(self), orphans = st.ctx->orphans,
-               opened](caf::blocking_actor*) {
-    auto lease = OrphanStores::lease(orphans, opened->spec.kv_store);
-    if (lease.ok())
-      opened->store = std::move(*lease);
-    else
-      spdlog::warn("node: job {} cannot read the dead node's KV: {}; it recomputes",
-                   opened->spec.job, lease.error().message);
-    caf::anon_send(me, job_ready_atom::value, opened);
-  });
+  // Its arguments go through spawn: CAF 0.17 dereferences a null argument tuple for a
+  // function actor spawned without any (UBSan: reference binding to null pointer).
+  self->spawn(open_store, caf::actor_cast<caf::actor>(self), st.ctx->orphans, std::move(opened));
 }
 
 // Batches on their way through the coordinator, one at a time, each acknowledged; `done` is
