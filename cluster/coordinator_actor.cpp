@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include "cluster/kv_reports.h"
 #include "cluster/secret.h"
 #include "cluster/wire_checks.h"
@@ -87,7 +89,8 @@ void dispatch(Self* self) {
     for (const auto& [k, v] : job.checkpoints)
       spec.resume.push_back({k, v});
     spec.kv_reuse = job.sub->job.kv_reuse;
-    spec.blend_recompute = job.sub->job.blend_recompute.value_or(-1.0);
+    if (const auto f = job.sub->job.blend_recompute; f && *f >= 0.0 && *f <= 1.0)
+      spec.blend_recompute_ppm = static_cast<std::int32_t>(std::lround(*f * 1e6));
     job.node = decided->node;
     if (decided->node == kLocalNode) {
       run_local_job(self, job, std::move(spec));

@@ -96,11 +96,11 @@ Status apply_kv_reuse(const JobSpec& spec, workflows::Workflow& wf) {
         ErrorCode::invalid_argument,
         "job " + spec.job + ": kv_reuse '" + spec.kv_reuse + "': expected exact or blend");
   }
-  if (spec.blend_recompute > 1.0)
+  if (spec.blend_recompute_ppm > 1000000)
     return make_error(ErrorCode::invalid_argument, "job " + spec.job + ": blend_recompute " +
-                                                       std::to_string(spec.blend_recompute) +
-                                                       ": expected a value in [0, 1]");
-  if (spec.blend_recompute >= 0.0) k.blend_recompute = spec.blend_recompute;
+                                                       std::to_string(spec.blend_recompute_ppm) +
+                                                       " millionths: expected a value in [0, 1]");
+  if (spec.blend_recompute_ppm >= 0) k.blend_recompute = spec.blend_recompute_ppm / 1e6;
   wf.override_kv_reuse(k);
   return ok_status();
 }

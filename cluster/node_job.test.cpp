@@ -36,7 +36,7 @@ TEST(NodeJobKvReuse, TheJobsOverrideReplacesTheWorkflowsSettings) {
   EXPECT_EQ(of(wf, 1).mode, workflows::KvReuseMode::exact);
 
   spec.kv_reuse = "blend";
-  spec.blend_recompute = 0.4;
+  spec.blend_recompute_ppm = 400000;
   ASSERT_TRUE(apply_kv_reuse(spec, wf).ok());
   for (int s : {0, 1}) {
     EXPECT_EQ(of(wf, s).mode, workflows::KvReuseMode::blend) << s;
@@ -45,7 +45,7 @@ TEST(NodeJobKvReuse, TheJobsOverrideReplacesTheWorkflowsSettings) {
 
   wf = load();
   spec.kv_reuse = "exact";
-  spec.blend_recompute = -1.0;
+  spec.blend_recompute_ppm = -1;
   ASSERT_TRUE(apply_kv_reuse(spec, wf).ok());
   EXPECT_EQ(of(wf, 0).mode, workflows::KvReuseMode::exact);
   EXPECT_FALSE(of(wf, 0).blend_recompute.has_value());
@@ -61,7 +61,7 @@ TEST(NodeJobKvReuse, AnUnknownModeOrFractionIsRefusedWithTheJob) {
   EXPECT_NE(st.error().message.find("j2: kv_reuse 'fuzzy'"), std::string::npos)
       << st.error().message;
   spec.kv_reuse = "blend";
-  spec.blend_recompute = 1.5;
+  spec.blend_recompute_ppm = 1500000;
   st = apply_kv_reuse(spec, wf);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("blend_recompute"), std::string::npos) << st.error().message;

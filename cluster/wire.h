@@ -39,7 +39,7 @@
 namespace agentrt::cluster {
 
 // Bumped when a message changes shape; a worker of another version is refused at hello.
-// 4: NodeHello::kv_store, KvAdoptCall; 5: JobSpec::kv_store, kv_reuse, blend_recompute.
+// 4: NodeHello::kv_store, KvAdoptCall; 5: JobSpec::kv_store, kv_reuse, blend_recompute_ppm.
 inline constexpr std::uint32_t kProtocolVersion = 5;
 
 using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
@@ -135,10 +135,11 @@ struct JobSpec {
   // The on-disk KV store (NodeHello::kv_store) of the node the job's last attempt died on, which
   // the node reads the KV it lacks from while it runs the job (orphan_stores.h); "" none.
   std::string kv_store{};
-  // The job's kv_reuse override: "" none, "exact" or "blend", with blend_recompute in [0, 1]
-  // (negative: the workflow's own), applied to the loaded workflow as the server applies it.
+  // The job's kv_reuse override: "" none, "exact" or "blend", with blend_recompute in
+  // millionths, [0, 1000000] (negative: the workflow's own), applied to the loaded workflow as
+  // the server applies it. An integer: CAF 0.17's float serializer loops forever on infinity.
   std::string kv_reuse{};
-  double blend_recompute = -1.0;
+  std::int32_t blend_recompute_ppm = -1;
 };
 
 struct JobCheckpoint {
@@ -262,7 +263,7 @@ typename Inspector::result_type inspect(Inspector& f, JobSpec& x) {
            capped<kMaxWireTextBytes>(x.workflow_yaml), capped<kMaxWireShortBytes>(x.workflow_file),
            capped_list<kMaxWireListItems>(x.inputs), capped_list<kMaxWireListItems>(x.resume),
            capped<kMaxWireShortBytes>(x.kv_store), capped<kMaxWireShortBytes>(x.kv_reuse),
-           x.blend_recompute);
+           x.blend_recompute_ppm);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobCheckpoint& x) {
