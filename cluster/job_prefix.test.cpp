@@ -5,12 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "actors/runtime_pool.h"
 #include "actors/workflow/workflow_runner.h"
+#include "cluster/cluster_test_process.h"
 #include "workflows/inputs.h"
 #include "workflows/loader.h"
 
@@ -20,12 +19,7 @@ namespace {
 const std::string kSource = AGENTRT_SOURCE_DIR;
 const std::string kModel = kSource + "/models/tiny-calc";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_process::read_text;
 
 TEST(JobPrefix, KeysAnAgentsToolsAsTheRunnerRendersThem) {
   const std::string file = kSource + "/workflows/examples/map_questions.yaml";
