@@ -33,7 +33,8 @@ Result<std::shared_ptr<const grammar::JsonSchemaConstraint>> output_constraint(
   if (!g.ok()) return g.error();
   auto vocab = rt.token_vocabulary();
   if (!vocab.ok()) return vocab.error().with_context("output_schema");
-  return std::make_shared<const grammar::JsonSchemaConstraint>(std::move(*g), std::move(*vocab));
+  return std::make_shared<const grammar::JsonSchemaConstraint>(std::move(*g), std::move(*vocab),
+                                                               schema.json);
 }
 
 std::string schema_prompt(const workflows::OutputSchemaSpec& schema) {

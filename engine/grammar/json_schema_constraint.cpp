@@ -53,15 +53,20 @@ class JsonSchemaState final : public sampling::ConstraintState {
 }  // namespace
 
 JsonSchemaConstraint::JsonSchemaConstraint(std::shared_ptr<const SchemaGrammar> grammar,
-                                           std::shared_ptr<const TokenVocabulary> vocab)
-    : grammar_(std::move(grammar)), vocab_(std::move(vocab)) {}
+                                           std::shared_ptr<const TokenVocabulary> vocab,
+                                           std::string schema_text)
+    : grammar_(std::move(grammar)),
+      vocab_(std::move(vocab)),
+      schema_text_(std::move(schema_text)) {}
 
 Result<std::shared_ptr<const JsonSchemaConstraint>> JsonSchemaConstraint::make(
     const nlohmann::ordered_json& schema, std::shared_ptr<const TokenVocabulary> vocab,
     const CompileLimits& limits) {
   auto grammar = compile_schema(schema, limits);
   if (!grammar.ok()) return grammar.error();
-  return std::make_shared<const JsonSchemaConstraint>(std::move(*grammar), std::move(vocab));
+  return std::make_shared<const JsonSchemaConstraint>(
+      std::move(*grammar), std::move(vocab),
+      schema.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 std::unique_ptr<sampling::ConstraintState> JsonSchemaConstraint::start() const {
