@@ -3,6 +3,8 @@
 
 #include <caf/io/middleman.hpp>
 
+#include "cluster/engine_wire.h"
+
 namespace agentrt::cluster {
 
 void configure_wire(caf::actor_system_config& cfg) {
@@ -24,6 +26,7 @@ void configure_wire(caf::actor_system_config& cfg) {
   cfg.add_message_type<KvMoveCall>("agentrt_KvMoveCall");
   cfg.add_message_type<KvAdoptCall>("agentrt_KvAdoptCall");
   cfg.add_message_type<std::vector<std::uint64_t>>("agentrt_u64_vector");
+  configure_engine_wire(cfg);
 }
 
 }  // namespace agentrt::cluster

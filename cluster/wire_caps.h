@@ -35,12 +35,23 @@ struct CappedList {
   std::vector<T>& v;
 };
 
+// A list of at most MaxItems strings of at most MaxBytes bytes each.
+template <std::size_t MaxItems, std::size_t MaxBytes>
+struct CappedStrings {
+  std::vector<std::string>& v;
+};
+
 template <std::size_t Max>
 CappedString<Max> capped(std::string& s) {
   return {s};
 }
 template <std::size_t Max, class T>
 CappedList<Max, T> capped_list(std::vector<T>& v) {
+  return {v};
+}
+
+template <std::size_t MaxItems, std::size_t MaxBytes>
+CappedStrings<MaxItems, MaxBytes> capped_strings(std::vector<std::string>& v) {
   return {v};
 }
 
@@ -84,6 +95,28 @@ typename Inspector::result_type inspect(Inspector& f, CappedList<Max, T>& x) {
     for (std::size_t i = 0; i < n; ++i) {
       T item;
       if (auto err = f(item)) return err;
+      x.v.push_back(std::move(item));
+    }
+    return f.end_sequence();
+  } else {
+    return f(x.v);
+  }
+}
+
+// Loading: the claimed count is checked first, then each string as capped() reads it.
+template <class Inspector, std::size_t MaxItems, std::size_t MaxBytes>
+typename Inspector::result_type inspect(Inspector& f, CappedStrings<MaxItems, MaxBytes>& x) {
+  if constexpr (Inspector::writes_state) {
+    std::size_t n = 0;
+    if (auto err = f.begin_sequence(n)) return err;
+    if (n > MaxItems)
+      return caf::make_error(caf::sec::invalid_argument, "wire list of " + std::to_string(n) +
+                                                             " strings, over the cap of " +
+                                                             std::to_string(MaxItems));
+    x.v.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string item;
+      if (auto err = f(capped<MaxBytes>(item))) return err;
       x.v.push_back(std::move(item));
     }
     return f.end_sequence();
