@@ -2,10 +2,13 @@
 // messages (wire.h), the way BASP hands a received payload to the coordinator or a node, then
 // the receiver's checks (wire_checks.h). The first byte picks the target: 0, a whole
 // caf::message (type names, an atom, then the values, as on the wire), dispatched like the
-// coordinator's behavior; 1 to 15, one wire type read directly. Besides "no crash, no
-// sanitizer report": the caps of wire_caps.h hold; a value that deserializes serializes back
-// to bytes that read as the same value; a refused hello, result or KV snapshot part comes
-// with a reason, and a checked report dumps.
+// coordinator's behavior; 1 to 20, one wire type read directly (17 to 20 the engine messages of
+// engine_wire.h). Besides "no crash, no sanitizer report": the caps of wire_caps.h hold; a
+// value that deserializes serializes back to bytes that read as the same value; a refused
+// hello, result or KV snapshot part comes with a reason, and a checked report dumps; an engine
+// message converts (from_wire) or is refused with a message, and one that converts converts
+// back (to_wire) to a message that converts again.
+#include <algorithm>
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <cstddef>
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/engine_wire.h"
 #include "cluster/wire.h"
 #include "cluster/wire_caps.h"
 #include "cluster/wire_checks.h"
@@ -24,18 +28,33 @@ namespace {
 
 using namespace agentrt::cluster;
 
-// One actor system for every input (the type registry BASP reads message types from).
-caf::actor_system& wire_system() {
-  struct Holder {
-    caf::actor_system_config cfg;
-    std::unique_ptr<caf::actor_system> sys;
-    Holder() {
-      configure_wire(cfg);
-      sys = std::make_unique<caf::actor_system>(cfg);
-    }
-  };
+// One actor system for every input (the type registry BASP reads message types from), with
+// an actor to stand for a request's subscribers (a handle read here never names a live actor:
+// it needs BASP's proxy registry), and a node's compiled schemas over a small vocabulary.
+struct Holder {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor subscriber;
+  std::unique_ptr<SchemaConstraints> schemas;
+  Holder() {
+    configure_wire(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    // With an argument: CAF 0.17 dereferences a null argument tuple for a function actor
+    // spawned without any (UBSan: reference binding to null pointer).
+    subscriber = sys->spawn([](int) -> caf::behavior { return {[](const WireTokenBatch&) {}}; }, 0);
+    schemas = std::make_unique<SchemaConstraints>(
+        std::make_shared<const agentrt::grammar::TokenVocabulary>(
+            std::vector<std::string>{"{", "}", "\"", "a", ":", "1", "[", "]", ",", "", "true",
+                                     "null"},
+            std::vector<std::int32_t>{9}));
+  }
+};
+Holder& holder() {
   static Holder* h = new Holder();  // never torn down: libFuzzer exits without unwinding
-  return *h->sys;
+  return *h;
+}
+caf::actor_system& wire_system() {
+  return *holder().sys;
 }
 
 void require(bool ok) {
@@ -106,6 +125,34 @@ bool within_caps(const KvAdoptCall& x) {
   return fits(x.session, kMaxWireShortBytes) && fits(x.store, kMaxWireShortBytes) &&
          x.keys.size() <= kMaxWireListItems;
 }
+bool within_caps(const WireSampling& x) {
+  if (x.stop_token_ids.size() > agentrt::sampling::kMaxStopTokenIds ||
+      x.stop_strings.size() > agentrt::sampling::kMaxStopStrings)
+    return false;
+  for (const auto& s : x.stop_strings)
+    if (!fits(s, agentrt::sampling::kMaxStopStringBytes)) return false;
+  return fits(x.constraint_schema, kMaxWireSchemaBytes);
+}
+bool within_caps(const WireGenerate& x) {
+  return x.request.prompt.size() <= kMaxWireListItems &&
+         x.request.segments.size() <= kMaxWireListItems && within_caps(x.request.params) &&
+         x.subscribers.size() <= kMaxWireSubscribers;
+}
+bool within_caps(const WireResume& x) {
+  return x.appended.size() <= kMaxWireListItems && x.segments.size() <= kMaxWireListItems &&
+         fits(x.constraint_schema, kMaxWireSchemaBytes);
+}
+bool within_caps(const WireReply& x) {
+  return fits(x.error_message, kMaxWireTextBytes);
+}
+bool within_caps(const WireTokenBatch& x) {
+  if (x.tokens.size() > kMaxWireListItems || x.logprobs.size() > kMaxWireListItems ||
+      x.top.size() > kMaxWireListItems || !fits(x.error_message, kMaxWireTextBytes))
+    return false;
+  for (const auto& t : x.top)
+    if (t.alternatives.size() > kMaxWireTopLogprobs) return false;
+  return true;
+}
 bool within_caps(const JobResultMsg& x) {
   return fits(x.job, kMaxWireShortBytes) && fits(x.error_message, kMaxWireTextBytes) &&
          fits(x.report, kMaxWireTextBytes);
@@ -139,6 +186,66 @@ void receive(const KvAdoptCall& m) {
   auto s = check_kv_adopt(m);
   require(s.ok() || !s.error().message.empty());
   if (s.ok()) require(m.keys.size() % 2 == 0 && m.store.front() == '/');
+}
+// An engine message as a node (or, for replies and batches, the coordinator) converts it:
+// refused with a message, or converted; a converted one goes back to the wire and converts
+// again.
+agentrt::Result<WireGenerate> back_to_wire(const agentrt::actors::GenerateMsg& m) {
+  return to_wire(m);
+}
+agentrt::Result<WireResume> back_to_wire(const agentrt::actors::ResumeMsg& m) {
+  return to_wire(m);
+}
+agentrt::Result<WireReply> back_to_wire(const agentrt::actors::GenerateReply& m) {
+  return to_wire(m);
+}
+agentrt::Result<WireTokenBatch> back_to_wire(const agentrt::actors::TokenBatch& m) {
+  return to_wire(m);
+}
+auto convert(WireGenerate w) {
+  return from_wire(std::move(w), *holder().schemas);
+}
+auto convert(WireResume w) {
+  return from_wire(std::move(w), *holder().schemas);
+}
+auto convert(WireReply w) {
+  return from_wire(std::move(w));
+}
+auto convert(WireTokenBatch w) {
+  return from_wire(std::move(w));
+}
+template <class W>
+void converts_back(W w) {
+  auto local = convert(std::move(w));
+  if (!local.ok()) {
+    require(!local.error().message.empty());
+    return;
+  }
+  auto again = back_to_wire(*local);
+  require(again.ok());
+  require(convert(std::move(*again)).ok());
+}
+void receive(const WireGenerate& m) {
+  // As read, its subscribers are none (or null): always refused.
+  auto as_read = convert(m);
+  require(!as_read.ok() && !as_read.error().message.empty());
+  // With live subscribers, as many as it asks for (when that is within the cap).
+  WireGenerate live = m;
+  const std::int64_t want = m.samples_after_prefill > 0 ? std::int64_t{m.samples_after_prefill}
+                                                        : std::int64_t{m.fork_after_prefill} + 1;
+  live.subscribers.assign(
+      static_cast<std::size_t>(std::clamp<std::int64_t>(want, 0, kMaxWireSubscribers)),
+      holder().subscriber);
+  converts_back(std::move(live));
+}
+void receive(const WireResume& m) {
+  converts_back(m);
+}
+void receive(const WireReply& m) {
+  converts_back(m);
+}
+void receive(const WireTokenBatch& m) {
+  converts_back(m);
 }
 template <class T>
 void receive(const T&) {}
@@ -217,6 +324,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       read_as<KvMoveCall>,
       read_as<KvSnapshotMsg>,
       read_as<KvAdoptCall>,
+      read_as<WireGenerate>,
+      read_as<WireResume>,
+      read_as<WireReply>,
+      read_as<WireTokenBatch>,
   };
   kReaders[data[0] % std::size(kReaders)](bytes, n);
   return 0;
