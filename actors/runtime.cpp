@@ -195,6 +195,11 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   impl->engine = impl->sys->spawn(engine_actor, impl->loop);
   caf::actor front = impl->engine;
   if (options.on_generate) front = impl->sys->spawn(engine_tap, impl->engine, options.on_generate);
+  if (options.engine_front) {
+    caf::actor other =
+        options.engine_front({front, dir, impl->model->fingerprint(), geo.block_size});
+    if (other) front = std::move(other);
+  }
   auto ctx = std::make_shared<AgentContext>(AgentContext{
       front, impl->tools, impl->ttl, *impl->tok, impl->family, geo.num_blocks, geo.block_size, {}});
   ctx->metrics = [w = std::weak_ptr<EngineLoop>(impl->loop)] {
@@ -301,6 +306,10 @@ Status Runtime::flush_kv() {
 
 RuntimeMetrics Runtime::metrics() const {
   return impl_->loop->metrics();
+}
+
+caf::actor Runtime::engine_handle() const {
+  return impl_->engine;
 }
 
 chat::Family Runtime::chat_family() const {

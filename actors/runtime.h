@@ -11,6 +11,8 @@
 // Errors are values: no exception leaves these calls.
 #pragma once
 
+#include <caf/actor.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -62,6 +64,14 @@ using PersistentTierFactory =
 // max_queued_requests); waiting best-of samples are not counted (n <= kMaxBestOfSamples each).
 inline constexpr int kDefaultMaxQueuedRequests = 4096;
 
+// What RuntimeOptions::engine_front is told about the engine it stands in front of.
+struct EngineFrontContext {
+  caf::actor engine;        // the engine actor (engine_actor.h)
+  std::string model_dir;    // as RuntimeOptions::model_dir
+  std::string fingerprint;  // the model's KV key fingerprint (model::Model::fingerprint)
+  int block_size = 16;      // tokens per KV block
+};
+
 struct RuntimeOptions {
   std::string model_dir;  // required: config.json, model.safetensors, tokenizer
   // The backend, made by backends::make_backend (engine/backends/backend_factory.h):
@@ -101,6 +111,13 @@ struct RuntimeOptions {
   // completions; not resumes) before it is submitted, on runtime threads; must be
   // thread-safe and quick. Unset: nothing stands between the agents and the engine.
   std::function<void(const EngineRequest&)> on_generate;
+  // Stands in front of the engine actor for the runtime's agents and samplers when set and
+  // it returns an actor: called once, at create, with the engine actor and the model's KV
+  // key layout; the actor it returns gets every message the agents send the engine and must
+  // answer as engine_actor.h's does (e.g. the cluster's turn router, cluster/turn_front.h,
+  // which may live in another actor system of the process: it gets only local sends).
+  // Null: the agents talk to the engine (through on_generate's tap when set).
+  std::function<caf::actor(const EngineFrontContext&)> engine_front;
 };
 
 // One agent: its prompt, tools and limits.
@@ -363,6 +380,9 @@ class Runtime {
   Status flush_kv();
 
   RuntimeMetrics metrics() const;
+  // The engine actor itself (engine_actor.h's messages), not engine_front's actor: what a
+  // cluster node serves remote turns with (cluster/node_engine.h).
+  caf::actor engine_handle() const;
   // The hand-written family of the model's chat template; chatml_qwen when the template
   // renders through Jinja only (see chat_template()).
   chat::Family chat_family() const;

@@ -17,7 +17,7 @@ void render_cluster(PrometheusText& out, const ClusterMetrics& m) {
     const char* help;
     Field field;
   };
-  static const std::array<PerNode, 6> kPerNode{{
+  static const std::array<PerNode, 7> kPerNode{{
       {"agentrt:cluster_node_running", MetricType::gauge,
        "Jobs and completions a node runs, from its last load report.",
        &ClusterNodeMetrics::running},
@@ -36,6 +36,10 @@ void render_cluster(PrometheusText& out, const ClusterMetrics& m) {
       {"agentrt:cluster_node_completions_routed_total", MetricType::counter,
        "OpenAI completion attempts the coordinator sent to a node during its membership.",
        &ClusterNodeMetrics::completions_routed},
+      {"agentrt:cluster_node_turns_routed_total", MetricType::counter,
+       "Agent turns and best-of groups the coordinator sent to a node's engine during its "
+       "membership (--cluster-route turns).",
+       &ClusterNodeMetrics::turns_routed},
   }};
   for (const auto& f : kPerNode) {
     out.family(f.name, f.type, f.help);

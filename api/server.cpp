@@ -86,6 +86,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options) {
   if (options.host_tier_bytes) base.host_tier_bytes = options.host_tier_bytes;
   base.engine.order = options.order;
   base.engine.kv_events = options.kv_events;
+  base.engine_front = options.engine_front;
   storage::KvStoreOptions kv;
   kv.max_bytes = options.kv_store_max_bytes > 0 ? options.kv_store_max_bytes : kDefaultKvStoreBytes;
   base.persistent = storage::KvStore::tier_factory(impl->db, kv);

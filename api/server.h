@@ -53,6 +53,9 @@ struct ServerOptions {
   // Told the engines' KV events (EngineOptions::kv_events): a cluster's router indexes the
   // server's own engine with them (`--cluster-local-engine`). Empty: none.
   kv::KvEventListener kv_events;
+  // Stands in front of each model's engine actor (actors::RuntimeOptions::engine_front): a
+  // cluster coordinator routing agent turns to its workers (`--cluster-route turns`).
+  std::function<caf::actor(const actors::EngineFrontContext&)> engine_front;
   // A cluster's nodes and counters for GET /metrics (api/cluster_metrics.h); called on HTTP
   // threads. Empty: no cluster section.
   std::function<ClusterMetrics()> cluster_metrics;

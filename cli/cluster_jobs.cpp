@@ -108,7 +108,7 @@ api::ClusterMetrics ClusterJobs::metrics() const {
   api::ClusterMetrics m;
   for (const auto& n : coordinator_->nodes())
     m.nodes.push_back({n.name, n.running, n.waiting, n.kv_blocks, n.kv_available_blocks,
-                       n.jobs_routed, n.completions_routed});
+                       n.jobs_routed, n.completions_routed, n.turns_routed});
   const auto c = coordinator_->counters();
   m.nodes_refused = c.refused;
   m.nodes_lost = c.nodes_lost;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "api/server.h"
@@ -25,6 +26,13 @@
 
 namespace agentrt::cli {
 namespace {
+
+// Two spellings of one model directory compare equal (as the runtime pool keys them).
+std::string canonical_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(dir, ec);
+  return (ec ? dir : p).string();
+}
 
 struct ServeArgs {
   std::string host = "127.0.0.1";
@@ -51,8 +59,9 @@ struct ServeArgs {
   std::string cluster_bind = "127.0.0.1";
   std::string cluster_secret_file;
   std::string cluster_policy = "least_loaded";
-  bool cluster_local_engine = false;  // the server's engine is a routing candidate too
-  cluster::TlsFiles cluster_tls;      // --cluster-tls-*
+  bool cluster_local_engine = false;   // the server's engine is a routing candidate too
+  std::string cluster_route = "jobs";  // jobs: whole jobs to nodes; turns: each agent turn
+  cluster::TlsFiles cluster_tls;       // --cluster-tls-*
 };
 
 // --cluster-port: the coordinator that worker nodes (`agentrt node --join`) join; jobs run
@@ -67,6 +76,7 @@ Result<std::shared_ptr<api::RemoteJobs>> start_cluster(const ServeArgs& a) {
   co.secret = std::move(*secret);
   co.policy = a.cluster_policy;
   co.tls = a.cluster_tls;
+  co.route_turns = a.cluster_route == "turns";
   auto c = cluster::Coordinator::start(std::move(co));
   if (!c.ok()) return c.error();
   spdlog::info("cluster: workers join at {}:{}{}", a.cluster_bind, (*c)->port(),
@@ -124,6 +134,14 @@ int serve(const ServeArgs& a) {
   }
   const bool local_engine = cluster_jobs && a.cluster_local_engine;
   if (local_engine) o.kv_events = cluster_jobs->coordinator().local_kv_listener();
+  // --cluster-route turns: jobs run here, and the default model's agent turns go to workers.
+  const bool route_turns = cluster_jobs && a.cluster_route == "turns";
+  if (route_turns)
+    o.engine_front = [c = &cluster_jobs->coordinator(), dir = canonical_dir(o.model_dirs.front())](
+                         const actors::EngineFrontContext& e) {
+      if (canonical_dir(e.model_dir) != dir) return caf::actor();  // other models run here
+      return c->turn_front(e.engine, e.fingerprint, e.block_size);
+    };
   install_cancel_signals();  // a signal while the model loads stops the start
   auto server = api::Server::create(o);
   if (!server.ok()) {
@@ -131,22 +149,27 @@ int serve(const ServeArgs& a) {
     remove_cancel_signals();
     return kExitFailure;
   }
-  if (local_engine)  // --cluster-local-engine: the server's engine joins the router
-    cluster_jobs->coordinator().attach_local([s = server->get()] {
-      cluster::NodeLoad load;  // as a worker's heartbeat reports it
-      load.free_blocks = 0;
-      for (const auto& m : s->engine_metrics()) {
-        load.waiting += m.queued_requests;
-        load.free_blocks += m.kv_available_blocks;
-      }
-      return load;
-    });
+  // --cluster-local-engine: the server's engine joins the router; with turn routing it runs
+  // the jobs either way.
+  if (local_engine || route_turns)
+    cluster_jobs->coordinator().attach_local(
+        [s = server->get()] {
+          cluster::NodeLoad load;  // as a worker's heartbeat reports it
+          load.free_blocks = 0;
+          for (const auto& m : s->engine_metrics()) {
+            load.waiting += m.queued_requests;
+            load.free_blocks += m.kv_available_blocks;
+          }
+          return load;
+        },
+        local_engine);
   std::thread http([s = server->get()] { s->run(); });
   while (take_cancel_signal() == 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   (*server)->stop();
   http.join();
-  if (local_engine) cluster_jobs->coordinator().stop_local();  // before the engines stop
+  if (local_engine || route_turns)
+    cluster_jobs->coordinator().stop_local();  // before the engines stop
   remove_cancel_signals();
   return kExitOk;
 }
@@ -213,6 +236,12 @@ CommandFn add_serve_command(CLI::App& app) {
   cmd->add_flag("--cluster-local-engine,!--no-cluster-local-engine", a->cluster_local_engine,
                 "Make the server's own engine a routing candidate beside the workers (node "
                 "'local'); off by default: with a worker joined, everything runs on workers")
+      ->needs(cluster_port);
+  cmd->add_option("--cluster-route", a->cluster_route,
+                  "What the cluster routes: jobs (default; each job runs whole on one node, tools "
+                  "included) or turns (jobs run on this server, each agent turn and best-of group "
+                  "goes to a worker's engine)")
+      ->check(CLI::IsMember({"jobs", "turns"}))
       ->needs(cluster_port);
   cmd->add_option("--host-tier-gib", a->host_tier_gib,
                   "RAM in GiB for KV blocks evicted from the device (default: 1/8 of RAM, at "

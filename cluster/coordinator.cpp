@@ -83,7 +83,7 @@ void Coordinator::cancel_completion(std::uint64_t id) {
   caf::anon_send(impl_->actor, LocalCompletionCancel{id});
 }
 
-void Coordinator::attach_local(std::function<NodeLoad()> engine_load) {
+void Coordinator::attach_local(std::function<NodeLoad()> engine_load, bool candidate) {
   if (impl_->local) return;
   const caf::actor_addr to = impl_->actor.address();  // weak: the engines may outlive it
   auto send = [to](auto message) {
@@ -95,7 +95,13 @@ void Coordinator::attach_local(std::function<NodeLoad()> engine_load) {
   cb.job_done = [send](JobResultMsg r) { send(LocalJobDone{std::move(r)}); };
   cb.part = [send](CompletionPart p) { send(LocalPart{std::move(p)}); };
   impl_->local = std::make_shared<LocalEngine>(std::move(cb));
-  caf::anon_send(impl_->actor, LocalAttach{impl_->local});
+  caf::anon_send(impl_->actor, LocalAttach{impl_->local, candidate});
+}
+
+caf::actor Coordinator::turn_front(caf::actor engine, std::string fingerprint, int block_size) {
+  return impl_->system->spawn(
+      cluster::turn_front,
+      TurnFrontInit{impl_->actor, engine.address(), std::move(fingerprint), block_size});
 }
 
 kv::KvEventListener Coordinator::local_kv_listener() {

@@ -9,6 +9,10 @@
 // that was moved away are dropped, so a job completes exactly once. A job waits while no
 // node is live. A dead node that comes back joins again as a new member.
 //
+// With route_turns, jobs run on the server's runtime and each agent turn is routed instead
+// (turn_front.h); a job whose attempt fails after a node was lost runs again from its
+// checkpoints (at most kMaxTurnLossRetries times).
+//
 // With attach_local(), the server's own engine is a member too (local_engine.h): node 0,
 // "local", never dead; it runs what the router gives it through the closures each job and
 // completion carries (run_here).
@@ -45,6 +49,10 @@ struct CoordinatorOptions {
   std::chrono::milliseconds heartbeat{250};  // the interval told to nodes
   std::chrono::milliseconds heartbeat_timeout{2000};
   TlsFiles tls;  // --cluster-tls-*: all empty for plain TCP (transport.h)
+  // `--cluster-route turns`: every job runs on the server's runtime (attach_local) and its
+  // agents' turns and best-of groups are routed one by one through turn_front(); false:
+  // each job is routed whole to one node, which runs its agents and tools.
+  bool route_turns = false;
 };
 
 struct ClusterJob {
@@ -105,6 +113,7 @@ struct ClusterNodeView {
   // Job attempts and completion attempts sent to it during this membership.
   std::int64_t jobs_routed = 0;
   std::int64_t completions_routed = 0;
+  std::int64_t turns_routed = 0;  // agent turns and best-of groups (route_turns)
 };
 
 // The coordinator's counters since it started (Coordinator::counters()).
@@ -143,7 +152,13 @@ class Coordinator {
   // Makes the server's own engine a member of the router (kLocalNode, "local"), its load
   // read with `engine_load` (waiting sequences and free blocks; see LocalEngineCallbacks)
   // every half heartbeat. Call once, after the engine is up.
-  void attach_local(std::function<NodeLoad()> engine_load);
+  // `candidate` false (route_turns only): the engine runs the jobs (their turns are routed)
+  // but is not itself a routing candidate, so turns go to workers while one is live.
+  void attach_local(std::function<NodeLoad()> engine_load, bool candidate = true);
+  // With route_turns: the actor to stand in front of the server's engine actor `engine`
+  // (actors::RuntimeOptions::engine_front; turn_front.h), for a model whose KV keys use
+  // `fingerprint` and `block_size`. It ends with the coordinator.
+  caf::actor turn_front(caf::actor engine, std::string fingerprint, int block_size);
   // A listener for the server's EngineOptions::kv_events: its engines' KV events go to the
   // router's index as the local node's (dropped while it is not attached).
   kv::KvEventListener local_kv_listener();

@@ -43,6 +43,7 @@ void publish_nodes(Self* self) {
     v.kv_available_blocks = n.load.kv_available_blocks;
     v.jobs_routed = n.jobs_routed;
     v.completions_routed = n.completions_routed;
+    v.turns_routed = n.turns_routed;
     view.push_back(std::move(v));
   }
   add_local_view(st, view);
@@ -61,9 +62,44 @@ void finish(Self* self, const std::string& id, ClusterJobResult result) {
   if (sub->done) sub->done(std::move(result));
 }
 
+JobSpec spec_of(const std::string& id, const JobEntry& job) {
+  JobSpec spec;
+  spec.job = id;
+  spec.attempt = job.attempt;
+  spec.workflow_yaml = job.sub->job.workflow_yaml;
+  spec.workflow_file = job.sub->job.workflow_file;
+  for (const auto& [k, v] : job.sub->job.inputs)
+    spec.inputs.push_back({k, v});
+  for (const auto& [k, v] : job.checkpoints)
+    spec.resume.push_back({k, v});
+  spec.kv_reuse = job.sub->job.kv_reuse;
+  if (const auto f = job.sub->job.blend_recompute; f && *f >= 0.0 && *f <= 1.0)
+    spec.blend_recompute_ppm = static_cast<std::int32_t>(std::lround(*f * 1e6));
+  return spec;
+}
+
+// Turn routing: every job runs on the server's runtime, whose turn front routes its turns.
+void dispatch_turn_jobs(Self* self) {
+  auto& st = self->state;
+  while (!st.queue.empty() && st.local) {
+    const std::string id = st.queue.front();
+    st.queue.pop_front();
+    auto it = st.jobs.find(id);
+    if (it == st.jobs.end()) continue;
+    auto& job = it->second;
+    job.node = kLocalNode;
+    {
+      std::lock_guard lock(st.shared->mu);
+      job.losses_at_start = st.shared->counters.nodes_lost;
+    }
+    run_local_job(self, job, spec_of(id, job));
+  }
+}
+
 void dispatch(Self* self) {
   auto& st = self->state;
-  while (!st.queue.empty() && (!st.nodes.empty() || st.local)) {
+  if (st.shared->options.route_turns) dispatch_turn_jobs(self);
+  while (!st.shared->options.route_turns && !st.queue.empty() && (!st.nodes.empty() || st.local)) {
     const std::string id = st.queue.front();
     auto it = st.jobs.find(id);
     if (it == st.jobs.end()) {
@@ -79,18 +115,7 @@ void dispatch(Self* self) {
     if (!decided.ok()) break;  // no live node: the job waits
     st.queue.pop_front();
     auto& job = it->second;
-    JobSpec spec;
-    spec.job = id;
-    spec.attempt = job.attempt;
-    spec.workflow_yaml = job.sub->job.workflow_yaml;
-    spec.workflow_file = job.sub->job.workflow_file;
-    for (const auto& [k, v] : job.sub->job.inputs)
-      spec.inputs.push_back({k, v});
-    for (const auto& [k, v] : job.checkpoints)
-      spec.resume.push_back({k, v});
-    spec.kv_reuse = job.sub->job.kv_reuse;
-    if (const auto f = job.sub->job.blend_recompute; f && *f >= 0.0 && *f <= 1.0)
-      spec.blend_recompute_ppm = static_cast<std::int32_t>(std::lround(*f * 1e6));
+    JobSpec spec = spec_of(id, job);
     job.node = decided->node;
     if (decided->node == kLocalNode) {
       run_local_job(self, job, std::move(spec));
@@ -130,6 +155,7 @@ void declare_dead(Self* self, NodeId id, const char* why) {
     st.shared->counters.jobs_moved += static_cast<std::int64_t>(node.jobs.size());
   }
   on_completion_node_down(self, id, node.name, node.kv_store);
+  turns_node_down(self, id, node.name);
   for (auto j = node.jobs.rbegin(); j != node.jobs.rend(); ++j) {
     auto job = st.jobs.find(*j);
     if (job == st.jobs.end()) continue;
@@ -363,7 +389,14 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
       [self](const LocalCheckpoint& m) { on_checkpoint(self, kLocalNode, m.c); },
       [self](const LocalJobDone& m) {
         if (self->state.local) self->state.local->end_job(m.r.job, m.r.attempt);
+        if (retry_lost_turns(self, m.r)) return dispatch(self);
         on_done(self, kLocalNode, m.r);
+      },
+      // Agent turns (coordinator_turns.cpp): TurnFrontJoin and RouteRequest are local only.
+      [self](const TurnFrontJoin& j) { on_turn_front(self, j.front); },
+      [self](route_turn_atom, const RouteRequest& r) { return on_route_turn(self, r); },
+      [self](turn_engine_atom, const caf::actor& engine) {
+        if (auto* n = member(self)) on_turn_engine(self, *n, engine);
       },
       [self](const LocalPart& m) { on_completion_part(self, kLocalNode, m.p); },
       [self](const LocalKvEvents& m) { on_local_kv_events(self, m); },

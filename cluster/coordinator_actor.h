@@ -15,6 +15,7 @@
 
 #include "cluster/coordinator.h"
 #include "cluster/router.h"
+#include "cluster/turn_front.h"
 #include "cluster/wire.h"
 
 namespace agentrt::cluster {
@@ -45,6 +46,7 @@ struct LocalCompletionCancel {
 // its runs and engines report.
 struct LocalAttach {
   std::shared_ptr<LocalEngine> engine;
+  bool candidate = true;  // a routing candidate (else it only runs turn-routed jobs)
 };
 struct LocalCheckpoint {
   JobCheckpoint c;
@@ -78,6 +80,8 @@ struct MemberNode {
   LoadReport load;  // its last heartbeat's
   std::int64_t jobs_routed = 0;
   std::int64_t completions_routed = 0;
+  std::int64_t turns_routed = 0;
+  caf::actor engine;  // its engine front for agent turns (node_engine.h); null until told
 };
 
 struct JobEntry {
@@ -89,6 +93,10 @@ struct JobEntry {
   // The on-disk KV store of the last node an attempt died on ("" none): the next attempt's
   // node reads through it (JobSpec::kv_store).
   std::string dead_store;
+  // Turn routing: the coordinator's nodes_lost count when the attempt started, and the
+  // attempts that failed after a node was lost (each ran again, up to kMaxTurnLossRetries).
+  std::int64_t losses_at_start = 0;
+  int loss_retries = 0;
 };
 
 struct CompletionEntry {
@@ -116,6 +124,9 @@ struct CoordinatorState {
   // next turn's node adopts the KV from it (coordinator_kv_move.cpp).
   std::map<std::string, std::string> orphan_stores;
   std::shared_ptr<LocalEngine> local;         // the server's engine, while attached (kLocalNode)
+  bool local_candidate = false;               // attached as a routing candidate (in the router)
+  std::vector<caf::actor> turn_fronts;        // the server's turn routers (turn_front.h)
+  std::int64_t local_turns_routed = 0;        // turns left on the server's engine
   std::int64_t local_jobs_routed = 0;         // job attempts sent to it
   std::int64_t local_completions_routed = 0;  // completion attempts sent to it
   NodeId next_id = 1;
@@ -148,6 +159,16 @@ void add_local_view(const CoordinatorState& state, std::vector<ClusterNodeView>&
 // A job's attempt on the local engine: its spec goes there; the cancel of one running there.
 void run_local_job(CoordinatorSelf* self, JobEntry& job, JobSpec spec);
 void cancel_local_job(CoordinatorSelf* self, const std::string& id, std::int32_t attempt);
+
+// Agent turns (coordinator_turns.cpp, turn_front.h): a front starts, a member names its engine
+// front, a front asks where a turn goes, a node is lost (the fronts end its streams), and a
+// turn-routed job that failed after a node was lost goes back to the queue (true).
+inline constexpr int kMaxTurnLossRetries = 3;
+void on_turn_front(CoordinatorSelf* self, const caf::actor& front);
+void on_turn_engine(CoordinatorSelf* self, MemberNode& node, const caf::actor& engine);
+TurnRoute on_route_turn(CoordinatorSelf* self, const RouteRequest& request);
+void turns_node_down(CoordinatorSelf* self, NodeId node, const std::string& name);
+bool retry_lost_turns(CoordinatorSelf* self, const JobResultMsg& r);
 
 // A node leaving gracefully (coordinator_drain.cpp): the sender is routed nothing new.
 bool on_drain(CoordinatorSelf* self);

@@ -12,16 +12,20 @@ namespace agentrt::cluster {
 void on_local_attach(CoordinatorSelf* self, const LocalAttach& m) {
   auto& st = self->state;
   if (m.engine && !st.local) {
-    if (auto s = st.router->join(kLocalNode, NodeInfo{kLocalNodeName, 0}); !s.ok()) {
-      spdlog::error("cluster: the server's engine cannot join the router: {}", s.error().message);
-      return;
-    }
+    if (m.candidate)
+      if (auto s = st.router->join(kLocalNode, NodeInfo{kLocalNodeName, 0}); !s.ok()) {
+        spdlog::error("cluster: the server's engine cannot join the router: {}", s.error().message);
+        return;
+      }
     st.local = m.engine;
-    spdlog::info("cluster: node {} '{}' (the server's own engine) joined", kLocalNode,
-                 kLocalNodeName);
+    st.local_candidate = m.candidate;
+    spdlog::info("cluster: node {} '{}' (the server's own engine) joined{}", kLocalNode,
+                 kLocalNodeName, m.candidate ? "" : " to run jobs; turns go to workers");
   } else if (!m.engine && st.local) {
-    st.router->leave(kLocalNode).permit_unchecked();  // it joined with the attach
-    st.local.reset();                                 // the owner's stop_local() cancels its runs
+    if (st.local_candidate)
+      st.router->leave(kLocalNode).permit_unchecked();  // it joined with the attach
+    st.local.reset();                                   // the owner's stop_local() cancels its runs
+    st.local_candidate = false;
     spdlog::info("cluster: the server's own engine left the cluster");
   }
   report_local_load(self);  // the caller publishes the nodes' view
@@ -29,15 +33,15 @@ void on_local_attach(CoordinatorSelf* self, const LocalAttach& m) {
 
 void on_local_kv_events(CoordinatorSelf* self, const LocalKvEvents& m) {
   auto& st = self->state;
-  if (!st.local) return;  // not attached: the router does not know the node
+  if (!st.local_candidate) return;  // the router does not know the node
   for (const auto& e : m.events)
     st.router->apply(e).permit_unchecked();  // attached: the node is live
 }
 
 void report_local_load(CoordinatorSelf* self) {
   auto& st = self->state;
-  if (!st.local) return;
-  st.router->report_load(kLocalNode, st.local->load()).permit_unchecked();  // attached
+  if (!st.local_candidate) return;
+  st.router->report_load(kLocalNode, st.local->load()).permit_unchecked();  // a candidate
 }
 
 void add_local_view(const CoordinatorState& state, std::vector<ClusterNodeView>& view) {
@@ -50,6 +54,7 @@ void add_local_view(const CoordinatorState& state, std::vector<ClusterNodeView>&
   v.kv_available_blocks = static_cast<int>(std::max<std::int64_t>(load.free_blocks, 0));
   v.jobs_routed = state.local_jobs_routed;
   v.completions_routed = state.local_completions_routed;
+  v.turns_routed = state.local_turns_routed;
   view.push_back(std::move(v));
 }
 

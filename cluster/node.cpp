@@ -14,11 +14,13 @@
 #include "actors/workflow/workflow_runner.h"
 #include "cluster/node_completions.h"
 #include "cluster/node_drain.h"
+#include "cluster/node_engine.h"
 #include "cluster/node_job.h"
 #include "cluster/node_kv_events.h"
 #include "cluster/node_kv_store.h"
 #include "cluster/orphan_stores.h"
 #include "cluster/read_through_tier.h"
+#include "cluster/schema_constraints.h"
 #include "cluster/secret.h"
 #include "cluster/wire.h"
 #include "storage/db.h"
@@ -49,10 +51,11 @@ enum class Ending { lost, refused };
 struct NodeContext {
   const NodeOptions* options = nullptr;
   actors::RuntimePool* pool = nullptr;
-  api::OpenAiHost* openai = nullptr;      // runs routed OpenAI completions
-  kv::KvTier* kv_store = nullptr;         // the engine's snapshot tier: shipped KV goes there
-  NodeKvStore* memory_store = nullptr;    // the same when it is in memory (no --kv-store)
-  std::string kv_store_path;              // --kv-store, absolute; empty when in memory
+  api::OpenAiHost* openai = nullptr;    // runs routed OpenAI completions
+  kv::KvTier* kv_store = nullptr;       // the engine's snapshot tier: shipped KV goes there
+  NodeKvStore* memory_store = nullptr;  // the same when it is in memory (no --kv-store)
+  std::shared_ptr<const SchemaConstraints> schemas;  // turns' constraints (node_engine.h)
+  std::string kv_store_path;                         // --kv-store, absolute; empty when in memory
   std::string model_fingerprint;          // the node's model's (its KV stores' rows are per model)
   RecentSessions* recent = nullptr;       // paused sessions' tokens, kept past their pins
   std::shared_ptr<OrphanStores> orphans;  // dead nodes' stores its engine reads through
@@ -243,6 +246,11 @@ void joined(caf::stateful_actor<NodeState>* self, const Welcome& w) {
   // The coordinator's index of this membership starts empty: a snapshot fills it.
   (void)self->state.ctx->kv_events->take_snapshot_request();
   request_kv_snapshot(*self->state.ctx);
+  // Its engine front for the coordinator's turn routers (node_engine.h), for this membership.
+  const auto& ctx = *self->state.ctx;
+  auto front = self->spawn(node_engine, caf::actor_cast<caf::actor>(self),
+                           ctx.runtime->engine_handle(), ctx.schemas);
+  self->send(self->state.coordinator, turn_engine_atom::value, std::move(front));
   self->send(self, tick_atom::value);
 }
 
@@ -497,6 +505,11 @@ Status run_node(const NodeOptions& options, const std::atomic<bool>& stop) {
     }
   });
   ctx->runtime = *rt;
+  // Turns' JSON-schema constraints compile with the node's own vocabulary; a model without
+  // one refuses such turns (the server's runtime then runs them).
+  auto vocab = (*rt)->token_vocabulary();
+  if (!vocab.ok()) spdlog::warn("node: structured-output turns refused: {}", vocab.error().message);
+  ctx->schemas = std::make_shared<const SchemaConstraints>(vocab.ok() ? *vocab : nullptr);
 
   caf::actor_system_config cfg;
   configure_wire(cfg);

@@ -24,6 +24,16 @@
 //           kv_ship_atom as above, to the node C moved its next turn to: blocks imported)
 //   C -> W  (kv_adopt_atom, KvAdoptCall)    -> int32 (W copies a session's blocks out of the
 //           on-disk KV store of the dead node that ran its last turn: blocks copied)
+// Agent turns (`serve --cluster-route turns`, turn_front.h and node_engine.h; the types in
+// engine_wire.h): after Welcome W hands C its engine front,
+//   W -> C  (turn_engine_atom, actor)       (no reply)
+// which C's turn fronts then send a turn's messages to, with request ids local to W:
+//   C -> W' (turn_generate_atom, WireGenerate) -> WireReply; the tokens go to the
+//           subscribers named in it (C's relays) as (turn_batch_atom, WireTokenBatch)
+//   C -> W' (turn_resume_atom, WireResume)  -> WireReply
+//   C -> W' (turn_pause_atom | turn_repin_atom, id, ttl ns) -> WireReply
+//   C -> W' (turn_fork_atom, id, subscriber) -> WireReply (the child's id)
+//   C -> W' (turn_cancel_atom, id); (turn_cancel_atom, subscriber): withdraw waiting work
 // C drops every message but hello/auth from an actor that has not proved the secret.
 // Strings and lists are capped (wire_caps.h): a message over a cap does not deserialize.
 #pragma once
@@ -39,8 +49,9 @@
 namespace agentrt::cluster {
 
 // Bumped when a message changes shape; a worker of another version is refused at hello.
-// 4: NodeHello::kv_store, KvAdoptCall; 5: JobSpec::kv_store, kv_reuse, blend_recompute_ppm.
-inline constexpr std::uint32_t kProtocolVersion = 5;
+// 4: NodeHello::kv_store, KvAdoptCall; 5: JobSpec::kv_store, kv_reuse, blend_recompute_ppm;
+// 6: agent turns on the nodes' engines (turn_* atoms, engine_wire.h).
+inline constexpr std::uint32_t kProtocolVersion = 6;
 
 using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
 using auth_atom = caf::atom_constant<caf::atom("cl_auth")>;
@@ -58,6 +69,14 @@ using drain_atom = caf::atom_constant<caf::atom("cl_drain")>;
 using kv_ship_atom = caf::atom_constant<caf::atom("cl_kvship")>;
 using kv_move_atom = caf::atom_constant<caf::atom("cl_kvmove")>;
 using kv_adopt_atom = caf::atom_constant<caf::atom("cl_kvadopt")>;
+using turn_engine_atom = caf::atom_constant<caf::atom("cl_teng")>;
+using turn_generate_atom = caf::atom_constant<caf::atom("cl_tgen")>;
+using turn_resume_atom = caf::atom_constant<caf::atom("cl_tres")>;
+using turn_pause_atom = caf::atom_constant<caf::atom("cl_tpause")>;
+using turn_repin_atom = caf::atom_constant<caf::atom("cl_trepin")>;
+using turn_fork_atom = caf::atom_constant<caf::atom("cl_tfork")>;
+using turn_cancel_atom = caf::atom_constant<caf::atom("cl_tcanc")>;
+using turn_batch_atom = caf::atom_constant<caf::atom("cl_tbatch")>;
 
 // A key and a text (a checkpoint key and its JSON, an input name and its value).
 struct NamedText {

@@ -1,0 +1,77 @@
+// The coordinator actor's side of agent turns routed one by one (`--cluster-route turns`,
+// turn_front.h, coordinator_actor.h): which node a turn goes to, the workers' engine fronts,
+// and what a lost node means for the fronts and the jobs.
+#include <spdlog/spdlog.h>
+
+#include "cluster/coordinator_actor.h"
+
+namespace agentrt::cluster {
+
+void on_turn_front(CoordinatorSelf* self, const caf::actor& front) {
+  if (front) self->state.turn_fronts.push_back(front);
+}
+
+void on_turn_engine(CoordinatorSelf* /*self*/, MemberNode& node, const caf::actor& engine) {
+  if (!engine || node.engine) return;  // one per membership
+  node.engine = engine;
+  spdlog::info("cluster: node {} '{}' takes agent turns", node.id, node.name);
+}
+
+TurnRoute on_route_turn(CoordinatorSelf* self, const RouteRequest& request) {
+  auto& st = self->state;
+  auto decided = st.router->decide(request);
+  MemberNode* to = nullptr;
+  if (decided.ok() && decided->node != kLocalNode) {
+    auto it = st.nodes.find(decided->node);
+    if (it != st.nodes.end() && it->second.engine) to = &it->second;
+    // Joined but its engine front not announced yet (a moment after its welcome): another.
+    for (auto n = st.nodes.begin(); to == nullptr && n != st.nodes.end(); ++n)
+      if (n->second.engine) to = &n->second;
+  }
+  if (to == nullptr || to->id > kMaxTurnNode) {
+    ++st.local_turns_routed;  // the router chose the server's engine, or no worker is live
+    return TurnRoute{};
+  }
+  ++to->turns_routed;
+  spdlog::debug("cluster: turn of {} ({} prompt tokens, {} blocks cached) -> node {} '{}'",
+                request.program.empty() ? "no program" : request.program, request.prompt_tokens,
+                decided.ok() && decided->node == to->id ? decided->match.blocks : 0, to->id,
+                to->name);
+  return TurnRoute{to->id, to->engine, to->name};
+}
+
+void turns_node_down(CoordinatorSelf* self, NodeId node, const std::string& name) {
+  for (const auto& f : self->state.turn_fronts)
+    self->send(f, TurnNodeDown{node, name});
+}
+
+bool retry_lost_turns(CoordinatorSelf* self, const JobResultMsg& r) {
+  auto& st = self->state;
+  if (!st.shared->options.route_turns || r.error_code < 0 ||
+      r.error_code == static_cast<std::int32_t>(ErrorCode::cancelled))
+    return false;
+  auto it = st.jobs.find(r.job);
+  if (it == st.jobs.end() || it->second.node != kLocalNode || it->second.attempt != r.attempt)
+    return false;
+  auto& job = it->second;
+  std::int64_t lost = 0;
+  {
+    std::lock_guard lock(st.shared->mu);
+    lost = st.shared->counters.nodes_lost;
+    if (lost <= job.losses_at_start || job.loss_retries >= kMaxTurnLossRetries) return false;
+    ++st.shared->counters.jobs_moved;
+  }
+  // Its turns on the lost node ended with errors (turn_front.h); an unrelated failure while
+  // a node was lost runs again too, at most kMaxTurnLossRetries times.
+  spdlog::warn(
+      "cluster: job {} (attempt {}) failed after a node was lost ({}); it runs again from its "
+      "{} checkpoint(s)",
+      r.job, r.attempt, r.error_message, job.checkpoints.size());
+  ++job.loss_retries;
+  ++job.attempt;
+  job.node.reset();
+  st.queue.push_front(r.job);
+  return true;
+}
+
+}  // namespace agentrt::cluster
