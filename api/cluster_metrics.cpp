@@ -37,7 +37,7 @@ void render_cluster(PrometheusText& out, const ClusterMetrics& m) {
        "OpenAI completion attempts the coordinator sent to a node during its membership.",
        &ClusterNodeMetrics::completions_routed},
       {"agentrt:cluster_node_turns_routed_total", MetricType::counter,
-       "Agent turns and best-of groups the coordinator sent to a node's engine during its "
+       "Agent turns and best-of samples the coordinator sent to a node's engine during its "
        "membership (--cluster-route turns).",
        &ClusterNodeMetrics::turns_routed},
   }};

@@ -20,7 +20,7 @@ struct ClusterNodeMetrics {
   std::int64_t kv_available_blocks = 0;
   std::int64_t jobs_routed = 0;         // job attempts sent to it during its membership
   std::int64_t completions_routed = 0;  // completion attempts sent to it
-  std::int64_t turns_routed = 0;        // agent turns and best-of groups (--cluster-route turns)
+  std::int64_t turns_routed = 0;        // agent turns and best-of samples (--cluster-route turns)
 };
 
 struct ClusterMetrics {

@@ -239,7 +239,7 @@ CommandFn add_serve_command(CLI::App& app) {
       ->needs(cluster_port);
   cmd->add_option("--cluster-route", a->cluster_route,
                   "What the cluster routes: jobs (default; each job runs whole on one node, tools "
-                  "included) or turns (jobs run on this server, each agent turn and best-of group "
+                  "included) or turns (jobs run on this server, each agent turn and best-of sample "
                   "goes to a worker's engine)")
       ->check(CLI::IsMember({"jobs", "turns"}))
       ->needs(cluster_port);

@@ -39,11 +39,12 @@ std::string example(const std::string& name) {
 }
 
 // The outputs of a one-process run of the example, as the REST job shows them.
-Json one_process_outputs(const std::string& name) {
+Json one_process_outputs(const std::string& name,
+                         const std::vector<std::pair<std::string, std::string>>& given = {}) {
   const std::string file = example(name);
   auto loaded = workflows::load_workflow(read_text(file), file);
   workflows::Diagnostics diags;
-  auto inputs = workflows::resolve_inputs(loaded.workflow, {}, diags);
+  auto inputs = workflows::resolve_inputs(loaded.workflow, given, diags);
   actors::RuntimePool pool{actors::RuntimeOptions{}};
   actors::workflow::RunnerOptions opt;
   opt.model_dir = kModel;
@@ -70,8 +71,8 @@ long metric(httplib::Client& http, const std::string& name, const std::string& n
   return std::stol(m[1].str());
 }
 
-std::string post(httplib::Client& http, const std::string& name) {
-  Json body = {{"yaml", read_text(example(name))}};
+std::string post(httplib::Client& http, const std::string& name, Json inputs = Json::object()) {
+  Json body = {{"yaml", read_text(example(name))}, {"inputs", std::move(inputs)}};
   auto posted = http.Post("/v1/jobs", body.dump(), "application/json");
   if (!posted || posted->status >= 300) return "";
   return Json::parse(posted->body).at("id");
@@ -154,6 +155,16 @@ class ClusterTurns : public ::testing::Test {
 
 TEST_F(ClusterTurns, JobsRunHereWithTheirTurnsOnTheWorkersAndTheOutputsOfOneProcess) {
   httplib::Client http("127.0.0.1", std::stoi(http_port_));
+  // A best-of group's samples are routed one by one: round robin splits four over both
+  // workers (greedy samples, so the vote is one process's).
+  const std::string best = post(http, "best_of_majority", {{"n", 4}, {"temperature", 0}});
+  ASSERT_FALSE(best.empty());
+  const Json best_job = wait_job(http, best);
+  ASSERT_EQ(best_job.value("state", ""), "succeeded") << best_job.dump();
+  EXPECT_EQ(best_job["outputs"],
+            one_process_outputs("best_of_majority", {{"n", "4"}, {"temperature", "0"}}));
+  EXPECT_EQ(metric(http, "agentrt:cluster_node_turns_routed_total", "n1"), 2);
+  EXPECT_EQ(metric(http, "agentrt:cluster_node_turns_routed_total", "n2"), 2);
   // A map of tool-calling agents, a structured-output (JSON schema) map, a team with a
   // verifier: greedy, so one process's outputs are the reference.
   for (const std::string name : {"map_questions", "schema_map", "team_review"}) {
@@ -167,7 +178,7 @@ TEST_F(ClusterTurns, JobsRunHereWithTheirTurnsOnTheWorkersAndTheOutputsOfOneProc
   EXPECT_GT(metric(http, "agentrt:cluster_node_turns_routed_total", "n1"), 0);
   EXPECT_GT(metric(http, "agentrt:cluster_node_turns_routed_total", "n2"), 0);
   EXPECT_EQ(metric(http, "agentrt:cluster_node_turns_routed_total", "local"), 0);
-  EXPECT_EQ(metric(http, "agentrt:cluster_node_jobs_routed_total", "local"), 3);
+  EXPECT_EQ(metric(http, "agentrt:cluster_node_jobs_routed_total", "local"), 4);
   EXPECT_EQ(metric(http, "agentrt:cluster_node_jobs_routed_total", "n1"), 0);
 }
 

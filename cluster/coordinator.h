@@ -113,7 +113,7 @@ struct ClusterNodeView {
   // Job attempts and completion attempts sent to it during this membership.
   std::int64_t jobs_routed = 0;
   std::int64_t completions_routed = 0;
-  std::int64_t turns_routed = 0;  // agent turns and best-of groups (route_turns)
+  std::int64_t turns_routed = 0;  // agent turns and best-of samples (route_turns)
 };
 
 // The coordinator's counters since it started (Coordinator::counters()).

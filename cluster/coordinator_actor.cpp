@@ -394,7 +394,9 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
       },
       // Agent turns (coordinator_turns.cpp): TurnFrontJoin and RouteRequest are local only.
       [self](const TurnFrontJoin& j) { on_turn_front(self, j.front); },
-      [self](route_turn_atom, const RouteRequest& r) { return on_route_turn(self, r); },
+      [self](route_turn_atom, const RouteRequest& r, std::int32_t count) {
+        return on_route_turn(self, r, count);
+      },
       [self](turn_engine_atom, const caf::actor& engine) {
         if (auto* n = member(self)) on_turn_engine(self, *n, engine);
       },

@@ -166,7 +166,9 @@ void cancel_local_job(CoordinatorSelf* self, const std::string& id, std::int32_t
 inline constexpr int kMaxTurnLossRetries = 3;
 void on_turn_front(CoordinatorSelf* self, const caf::actor& front);
 void on_turn_engine(CoordinatorSelf* self, MemberNode& node, const caf::actor& engine);
-TurnRoute on_route_turn(CoordinatorSelf* self, const RouteRequest& request);
+// `count` routes for one request (a best-of group's samples, else 1), at most kMaxWireSubscribers.
+std::vector<TurnRoute> on_route_turn(CoordinatorSelf* self, const RouteRequest& request,
+                                     std::int32_t count);
 void turns_node_down(CoordinatorSelf* self, NodeId node, const std::string& name);
 bool retry_lost_turns(CoordinatorSelf* self, const JobResultMsg& r);
 

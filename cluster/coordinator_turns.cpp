@@ -3,7 +3,10 @@
 // and what a lost node means for the fronts and the jobs.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "cluster/coordinator_actor.h"
+#include "cluster/engine_wire.h"
 
 namespace agentrt::cluster {
 
@@ -17,7 +20,9 @@ void on_turn_engine(CoordinatorSelf* /*self*/, MemberNode& node, const caf::acto
   spdlog::info("cluster: node {} '{}' takes agent turns", node.id, node.name);
 }
 
-TurnRoute on_route_turn(CoordinatorSelf* self, const RouteRequest& request) {
+namespace {
+
+TurnRoute route_one(CoordinatorSelf* self, const RouteRequest& request) {
   auto& st = self->state;
   auto decided = st.router->decide(request);
   MemberNode* to = nullptr;
@@ -38,6 +43,19 @@ TurnRoute on_route_turn(CoordinatorSelf* self, const RouteRequest& request) {
                 decided.ok() && decided->node == to->id ? decided->match.blocks : 0, to->id,
                 to->name);
   return TurnRoute{to->id, to->engine, to->name};
+}
+
+}  // namespace
+
+std::vector<TurnRoute> on_route_turn(CoordinatorSelf* self, const RouteRequest& request,
+                                     std::int32_t count) {
+  const auto n = static_cast<std::size_t>(
+      std::clamp<std::int32_t>(count, 1, static_cast<std::int32_t>(kMaxWireSubscribers)));
+  std::vector<TurnRoute> routes;
+  routes.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    routes.push_back(route_one(self, request));
+  return routes;
 }
 
 void turns_node_down(CoordinatorSelf* self, NodeId node, const std::string& name) {

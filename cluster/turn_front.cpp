@@ -2,8 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -12,6 +17,7 @@
 #include "cluster/job_prefix.h"
 #include "cluster/turn_relay.h"
 #include "cluster/wire.h"
+#include "engine/sampling/sampling_params.h"
 
 namespace agentrt::cluster {
 
@@ -40,7 +46,12 @@ namespace {
 using FrontSelf = caf::stateful_actor<TurnFrontState>;
 using actors::GenerateMsg;
 using actors::GenerateReply;
-using Promise = caf::response_promise;
+// Where a GenerateReply goes: the asker's response promise, or a split group's join.
+using Reply = std::function<void(GenerateReply)>;
+
+Reply to_promise(caf::response_promise rp) {
+  return [rp](GenerateReply r) mutable { rp.deliver(std::move(r)); };
+}
 
 // A worker answers an engine message within this, or the call fails (it runs no model step
 // to answer: admission only).
@@ -59,21 +70,16 @@ Error failed(FrontSelf* self, NodeId node, const caf::error& e) {
                                         " did not answer: " + self->system().render(e)};
 }
 
-void reply(Promise& rp, GenerateReply r) {
-  rp.deliver(std::move(r));
-}
-
 // Runs a message on the server's own engine and passes its answer on.
 template <class... Ts>
-void on_local(FrontSelf* self, Promise rp, Ts&&... xs) {
+void on_local(FrontSelf* self, Reply rp, Ts&&... xs) {
   auto engine = caf::actor_cast<caf::actor>(self->state.init.local_engine);
-  if (!engine)
-    return reply(rp, GenerateReply{0, Error{ErrorCode::cancelled, "the engine has stopped"}});
+  if (!engine) return rp(GenerateReply{0, Error{ErrorCode::cancelled, "the engine has stopped"}});
   self->request(engine, caf::infinite, std::forward<Ts>(xs)...)
-      .then([rp](GenerateReply& r) mutable { reply(rp, std::move(r)); },
+      .then([rp](GenerateReply& r) mutable { rp(std::move(r)); },
             [self, rp](caf::error& e) mutable {
-              reply(rp, GenerateReply{0, Error{ErrorCode::internal,
-                                               "the engine: " + self->system().render(e)}});
+              rp(GenerateReply{
+                  0, Error{ErrorCode::internal, "the engine: " + self->system().render(e)}});
             });
 }
 
@@ -108,22 +114,21 @@ void drop_relays(FrontSelf* self, NodeId node, const std::vector<caf::actor>& re
 }
 
 // The worker's answer to a request's start (generate or fork), with ids made the agents'.
-void on_started(FrontSelf* self, Promise rp, NodeId node, std::vector<caf::actor> relays,
+void on_started(FrontSelf* self, Reply rp, NodeId node, std::vector<caf::actor> relays,
                 WireReply& wr) {
   auto r = from_wire(std::move(wr));
   if (!r.ok()) {
     drop_relays(self, node, relays);
-    return reply(rp,
-                 GenerateReply{0, r.error().with_context("cluster: node " + std::to_string(node))});
+    return rp(GenerateReply{0, r.error().with_context("cluster: node " + std::to_string(node))});
   }
   if (r->error)
     drop_relays(self, node, relays);  // refused: no batch follows
   else if (r->id != 0)
     r->id = turn_id(node, r->id);
-  reply(rp, std::move(*r));
+  rp(std::move(*r));
 }
 
-void generate_on(FrontSelf* self, Promise rp, GenerateMsg m, const TurnRoute& route) {
+void generate_on(FrontSelf* self, Reply rp, GenerateMsg m, const TurnRoute& route) {
   auto& st = self->state;
   auto w = route.engine ? to_wire(m) : Result<WireGenerate>(WireGenerate{});
   if (!route.engine || !w.ok()) {
@@ -144,8 +149,72 @@ void generate_on(FrontSelf* self, Promise rp, GenerateMsg m, const TurnRoute& ro
           },
           [self, rp, node, relays](caf::error& e) mutable {
             drop_relays(self, node, relays);
-            reply(rp, GenerateReply{0, failed(self, node, e)});
+            rp(GenerateReply{0, failed(self, node, e)});
           });
+}
+
+void cancel_request(FrontSelf* self, RequestId id) {
+  if (turn_node(id) == 0) {
+    if (auto e = caf::actor_cast<caf::actor>(self->state.init.local_engine))
+      self->send(e, actors::cancel_atom::value, id);
+  } else if (auto e = self->state.engines.find(turn_node(id)); e != self->state.engines.end()) {
+    self->send(e->second, turn_cancel_atom::value, turn_local(id));
+  }
+}
+
+// A best-of group whose samples the router sent to several nodes: one group of samples per
+// node, each drawing from seeds of its own; the asker gets the first refusal, else the first
+// answer, once every group answered (a refused group cancels the others).
+void generate_split(FrontSelf* self, Reply rp, GenerateMsg m,
+                    const std::vector<TurnRoute>& routes) {
+  std::map<NodeId, std::pair<TurnRoute, std::vector<caf::actor>>> groups;
+  for (std::size_t i = 0; i < m.subscribers.size(); ++i) {
+    auto& g = groups[routes[i].node];
+    g.first = routes[i];
+    g.second.push_back(m.subscribers[i]);
+  }
+  auto& st = self->state;
+  const std::uint64_t base = m.request.params.seed.value_or(
+      sampling::derive_seed(st.seed_base, static_cast<std::uint64_t>(++st.seeds_drawn)));
+  struct Join {
+    Reply rp;
+    std::size_t left = 0;
+    std::optional<GenerateReply> answer, refusal;
+    std::vector<RequestId> started;
+  };
+  auto join = std::make_shared<Join>();
+  join->rp = std::move(rp);
+  join->left = groups.size();
+  std::uint64_t first = 0;
+  for (auto& [node, g] : groups) {
+    GenerateMsg part = m;
+    part.samples_after_prefill = static_cast<int>(g.second.size());
+    part.subscribers = std::move(g.second);
+    part.request.params.seed = sampling::derive_seed(base, first);
+    first += part.subscribers.size();
+    auto done = [self, join](GenerateReply r) {
+      if (r.error && !join->refusal) join->refusal = r;
+      if (!r.error && r.id != 0) join->started.push_back(r.id);
+      if (!r.error && !join->answer) join->answer = r;
+      if (--join->left > 0) return;
+      if (join->refusal)
+        for (RequestId id : join->started)
+          cancel_request(self, id);
+      join->rp(join->refusal ? *join->refusal : *join->answer);
+    };
+    generate_on(self, std::move(done), std::move(part), g.first);
+  }
+  spdlog::debug("cluster: a best-of group of {} samples goes to {} nodes", m.subscribers.size(),
+                groups.size());
+}
+
+void generate_routed(FrontSelf* self, Reply rp, GenerateMsg m,
+                     const std::vector<TurnRoute>& routes) {
+  const bool split = m.samples_after_prefill > 1 && routes.size() == m.subscribers.size() &&
+                     std::any_of(routes.begin(), routes.end(),
+                                 [&](const TurnRoute& r) { return r.node != routes[0].node; });
+  if (split) return generate_split(self, std::move(rp), std::move(m), routes);
+  generate_on(self, std::move(rp), std::move(m), routes.empty() ? TurnRoute{} : routes[0]);
 }
 
 // The worker engine holding request `id`, or null (the node was lost or never routed to).
@@ -156,20 +225,20 @@ const caf::actor* engine_of(FrontSelf* self, RequestId id) {
 
 // A call about an existing request on worker `node`, answered with a GenerateReply.
 template <class... Ts>
-void call_node(FrontSelf* self, Promise rp, RequestId id, Ts&&... xs) {
+void call_node(FrontSelf* self, Reply rp, RequestId id, Ts&&... xs) {
   const NodeId node = turn_node(id);
   const caf::actor* e = engine_of(self, id);
-  if (e == nullptr) return reply(rp, GenerateReply{id, lost(self->state, node)});
+  if (e == nullptr) return rp(GenerateReply{id, lost(self->state, node)});
   self->request(*e, kNodeTimeout, std::forward<Ts>(xs)...)
       .then(
           [rp, node](WireReply& wr) mutable {
             auto r = from_wire(std::move(wr));
-            if (!r.ok()) return reply(rp, GenerateReply{0, r.error()});
+            if (!r.ok()) return rp(GenerateReply{0, r.error()});
             if (r->id != 0) r->id = turn_id(node, r->id);
-            reply(rp, std::move(*r));
+            rp(std::move(*r));
           },
           [self, rp, id, node](caf::error& err) mutable {
-            reply(rp, GenerateReply{id, failed(self, node, err)});
+            rp(GenerateReply{id, failed(self, node, err)});
           });
 }
 
@@ -191,6 +260,8 @@ void on_node_down(FrontSelf* self, const TurnNodeDown& d) {
 caf::behavior turn_front(caf::stateful_actor<TurnFrontState>* self, TurnFrontInit init) {
   self->set_default_handler(caf::drop);
   self->state.init = std::move(init);
+  std::random_device rd;
+  self->state.seed_base = (std::uint64_t{rd()} << 32) ^ rd();
   // It ends with the coordinator (a monitor, not a link: its end must not end the coordinator).
   self->monitor(self->state.init.coordinator);
   self->set_down_handler([self](caf::down_msg&) { self->quit(); });
@@ -198,35 +269,42 @@ caf::behavior turn_front(caf::stateful_actor<TurnFrontState>* self, TurnFrontIni
   return {
       [self](actors::generate_atom, GenerateMsg& m) -> caf::result<GenerateReply> {
         auto& st = self->state;
-        auto rp = self->make_response_promise();
+        auto rp = to_promise(self->make_response_promise());
         RouteRequest rr;
         rr.blocks = block_keys(m.request.prompt, st.init.block_size, st.init.fingerprint);
         rr.prompt_tokens = static_cast<std::int64_t>(m.request.prompt.size());
         if (m.request.program) rr.program = "program:" + std::to_string(*m.request.program);
+        // A best-of group's samples are routed one by one; a fork group stays together
+        // (its children share the parent's KV copy-on-write).
+        const std::int32_t count = std::max(m.samples_after_prefill, 1);
         auto msg = std::make_shared<GenerateMsg>(std::move(m));
-        self->request(st.init.coordinator, kAskTimeout, route_turn_atom::value, std::move(rr))
-            .then([self, rp,
-                   msg](const TurnRoute& r) mutable { generate_on(self, rp, std::move(*msg), r); },
-                  [self, rp, msg](caf::error&) mutable {
-                    generate_on(self, rp, std::move(*msg), TurnRoute{});
-                  });
+        self->request(st.init.coordinator, kAskTimeout, route_turn_atom::value, std::move(rr),
+                      count)
+            .then(
+                [self, rp, msg](const std::vector<TurnRoute>& routes) mutable {
+                  generate_routed(self, rp, std::move(*msg), routes);
+                },
+                [self, rp, msg](caf::error&) mutable {
+                  generate_on(self, rp, std::move(*msg), TurnRoute{});
+                });
         return caf::result<GenerateReply>(caf::delegated<GenerateReply>{});
       },
       [self](actors::resume_atom r, actors::ResumeMsg& m) -> caf::result<GenerateReply> {
         if (turn_node(m.id) == 0) {
-          on_local(self, self->make_response_promise(), r, std::move(m));
+          on_local(self, to_promise(self->make_response_promise()), r, std::move(m));
           return caf::delegated<GenerateReply>{};
         }
         const RequestId id = m.id;
         m.id = turn_local(id);
         auto w = to_wire(m);
         if (!w.ok()) return GenerateReply{id, w.error()};
-        call_node(self, self->make_response_promise(), id, turn_resume_atom::value, std::move(*w));
+        call_node(self, to_promise(self->make_response_promise()), id, turn_resume_atom::value,
+                  std::move(*w));
         return caf::delegated<GenerateReply>{};
       },
       [self](actors::pause_atom p, RequestId id,
              std::int64_t ttl_ns) -> caf::result<GenerateReply> {
-        auto rp = self->make_response_promise();
+        auto rp = to_promise(self->make_response_promise());
         if (turn_node(id) == 0)
           on_local(self, rp, p, id, ttl_ns);
         else
@@ -235,7 +313,7 @@ caf::behavior turn_front(caf::stateful_actor<TurnFrontState>* self, TurnFrontIni
       },
       [self](actors::repin_atom p, RequestId id,
              std::int64_t ttl_ns) -> caf::result<GenerateReply> {
-        auto rp = self->make_response_promise();
+        auto rp = to_promise(self->make_response_promise());
         if (turn_node(id) == 0)
           on_local(self, rp, p, id, ttl_ns);
         else
@@ -246,12 +324,12 @@ caf::behavior turn_front(caf::stateful_actor<TurnFrontState>* self, TurnFrontIni
              const caf::actor& subscriber) -> caf::result<GenerateReply> {
         const NodeId node = turn_node(parent);
         if (node == 0) {
-          on_local(self, self->make_response_promise(), f, parent, subscriber);
+          on_local(self, to_promise(self->make_response_promise()), f, parent, subscriber);
           return caf::delegated<GenerateReply>{};
         }
         const caf::actor* e = engine_of(self, parent);
         if (e == nullptr) return GenerateReply{0, lost(self->state, node)};
-        auto rp = self->make_response_promise();
+        auto rp = to_promise(self->make_response_promise());
         auto relays = open_relays(self, node, {subscriber});
         self->request(*e, kNodeTimeout, turn_fork_atom::value, turn_local(parent), relays[0])
             .then(
@@ -260,18 +338,11 @@ caf::behavior turn_front(caf::stateful_actor<TurnFrontState>* self, TurnFrontIni
                 },
                 [self, rp, node, relays](caf::error& err) mutable {
                   drop_relays(self, node, relays);
-                  reply(rp, GenerateReply{0, failed(self, node, err)});
+                  rp(GenerateReply{0, failed(self, node, err)});
                 });
         return caf::delegated<GenerateReply>{};
       },
-      [self](actors::cancel_atom c, RequestId id) {
-        if (turn_node(id) == 0) {
-          if (auto e = caf::actor_cast<caf::actor>(self->state.init.local_engine))
-            self->send(e, c, id);
-        } else if (const caf::actor* e = engine_of(self, id)) {
-          self->send(*e, turn_cancel_atom::value, turn_local(id));
-        }
-      },
+      [self](actors::cancel_atom, RequestId id) { cancel_request(self, id); },
       [self](actors::cancel_atom c, const caf::actor& subscriber) {
         auto& st = self->state;
         auto it = subscriber ? st.by_subscriber.find(subscriber.address()) : st.by_subscriber.end();

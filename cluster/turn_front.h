@@ -2,8 +2,10 @@
 // docs/cluster.md): an actor standing where the engine actor stands for the server's agents
 // and samplers (actors::RuntimeOptions::engine_front). It answers engine_actor.h's messages:
 // - generate (an agent's turn, a best-of group): the coordinator's Router picks the node from
-//   the prompt's chained block keys, the request's program and the nodes' load; the request
-//   goes to that worker's engine (node_engine.h, in engine_wire.h's form) with one relay per
+//   the prompt's chained block keys, the request's program and the nodes' load (for each
+//   sample of a best-of group: samples the router sends to several nodes go as one group per
+//   node, each with seeds of its own; a fork group stays whole); the request goes to that
+//   worker's engine (node_engine.h, in engine_wire.h's form) with one relay per
 //   subscriber (turn_relay.h), or to the server's own engine (the router chose "local", no
 //   worker is live, or the request cannot cross the wire);
 // - resume, pause, repin, fork and cancel of a request go to the node that holds it: a
@@ -39,6 +41,9 @@ NodeId turn_node(RequestId id);  // 0: the server's own engine
 RequestId turn_local(RequestId id);
 
 // Local messages between the fronts and the coordinator actor (no wire format).
+// (route_turn_atom, RouteRequest, count) -> std::vector<TurnRoute>: `count` routes for one
+// request, routed one after another (each counted in its node's load): a best-of group's
+// samples, or 1.
 using route_turn_atom = caf::atom_constant<caf::atom("cl_troute")>;
 struct TurnRoute {
   NodeId node = 0;
@@ -74,6 +79,9 @@ struct TurnFrontState {
   std::map<NodeId, std::set<caf::actor>> relays;  // open relays by node
   std::map<caf::actor_addr, std::pair<NodeId, caf::actor>> by_subscriber;  // -> its relay
   std::int64_t routed = 0;
+  // Seeds of best-of groups split over nodes without a seed of their own.
+  std::uint64_t seed_base = 0;
+  std::int64_t seeds_drawn = 0;
   ~TurnFrontState();  // stops the open relays
   static inline const char* name = "cluster_turn_front";
 };
@@ -84,6 +92,7 @@ caf::behavior turn_front(caf::stateful_actor<TurnFrontState>* self, TurnFrontIni
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::RouteRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::TurnRoute)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<agentrt::cluster::TurnRoute>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::TurnFrontJoin)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::TurnNodeDown)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(agentrt::cluster::TurnRelayDone)
