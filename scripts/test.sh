@@ -92,8 +92,10 @@ tsan_pids+=($!)
     # many times over three nodes or through the HTTP server (ClusterLoopback's examples and
     # kill -9 tests, ClusterServe, ClusterOpenAi), which the other stages run. The router and
     # KV index (agentrt_cluster_router_tests) are used on the coordinator's actor only.
+    # ClusterTurns' first test: agents of the server's actor system talking to the turn front
+    # in the coordinator's, relays and the nodes' engine fronts.
     tsan_run cluster "halt_on_error=1 $supp" ./build-tsan/cluster/agentrt_cluster_tests \
-      --gtest_filter='ClusterSecret.*:ClusterWire.*:ClusterTls.*:ClusterRejoin.*:*WrongSecret*:NodeKvEvents.*'
+      --gtest_filter='ClusterSecret.*:ClusterWire.*:ClusterTls.*:ClusterRejoin.*:*WrongSecret*:NodeKvEvents.*:ClusterTurns.JobsRun*'
 ) &
 tsan_pids+=($!)
 tsan_failed=0
