@@ -144,7 +144,8 @@ class ClusterTurns : public ::testing::Test {
     nodes_[name] = std::make_unique<Child>(
         std::vector<std::string>{AGENTRT_BIN, "node", "--join", "127.0.0.1:" + cluster_port_,
                                  "--secret-file", secret_, "--name", name, "--model", kModel,
-                                 "--threads", "1", "--kv-blocks", "512"},
+                                 "--threads", "1", "--kv-blocks", "512", "--kv-store",
+                                 dir_ + "/" + name + "-kv"},
         dir_ + "/" + name + ".log");
   }
 
@@ -214,6 +215,27 @@ TEST_F(ClusterTurns, AWorkerKilledMidJobCostsARerunWithTheSameOutputsAndRejoins)
   ASSERT_EQ(job.value("state", ""), "succeeded") << job.dump();
   EXPECT_EQ(job["outputs"], expected);
   EXPECT_GT(metric(http, "agentrt:cluster_node_turns_routed_total", "n1"), 0);
+}
+
+TEST_F(ClusterTurns, ADeadWorkersStoreServesItsTurnsWhenTheyRunAgainElsewhere) {
+  httplib::Client http("127.0.0.1", std::stoi(http_port_));
+  const Json expected = one_process_outputs("map_questions");
+  // Round robin puts the map's units on both workers; each writes its turns' blocks behind.
+  const std::string first = post(http, "map_questions");
+  ASSERT_EQ(wait_job(http, first).value("state", ""), "succeeded");
+  ::kill(nodes_["n1"]->pid, SIGKILL);
+  ASSERT_FALSE(wait_for(serve_log_, "node \\d+ 'n1' is dead", 10s).empty());
+  // The coordinator names n1's store to n2, which holds it open.
+  ASSERT_FALSE(wait_for(dir_ + "/n2.log", "holds the dead node's KV store .*n1-kv", 10s).empty())
+      << read_text(dir_ + "/n2.log");
+  // The same job again, all on n2: the units n1 ran find their blocks in n1's store.
+  const Json job = wait_job(http, post(http, "map_questions"));
+  ASSERT_EQ(job.value("state", ""), "succeeded") << job.dump();
+  EXPECT_EQ(job["outputs"], expected);
+  const std::string read =
+      wait_for(dir_ + "/n2.log", "turns read (\\d+) blocks from the dead node's KV store", 5s);
+  ASSERT_FALSE(read.empty()) << read_text(dir_ + "/n2.log");
+  EXPECT_GT(std::stoi(read), 0);
 }
 
 }  // namespace

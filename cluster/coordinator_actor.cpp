@@ -155,7 +155,7 @@ void declare_dead(Self* self, NodeId id, const char* why) {
     st.shared->counters.jobs_moved += static_cast<std::int64_t>(node.jobs.size());
   }
   on_completion_node_down(self, id, node.name, node.kv_store);
-  turns_node_down(self, id, node.name);
+  turns_node_down(self, id, node.name, node.kv_store);
   for (auto j = node.jobs.rbegin(); j != node.jobs.rend(); ++j) {
     auto job = st.jobs.find(*j);
     if (job == st.jobs.end()) continue;

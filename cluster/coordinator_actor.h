@@ -169,7 +169,11 @@ void on_turn_engine(CoordinatorSelf* self, MemberNode& node, const caf::actor& e
 // `count` routes for one request (a best-of group's samples, else 1), at most kMaxWireSubscribers.
 std::vector<TurnRoute> on_route_turn(CoordinatorSelf* self, const RouteRequest& request,
                                      std::int32_t count);
-void turns_node_down(CoordinatorSelf* self, NodeId node, const std::string& name);
+// With an on-disk KV store (`kv_store` not empty) the live workers hold it open for
+// kTurnOrphanHold (turn_orphan_atom), reading through it.
+inline constexpr std::chrono::milliseconds kTurnOrphanHold{120000};
+void turns_node_down(CoordinatorSelf* self, NodeId node, const std::string& name,
+                     const std::string& kv_store);
 bool retry_lost_turns(CoordinatorSelf* self, const JobResultMsg& r);
 
 // A node leaving gracefully (coordinator_drain.cpp): the sender is routed nothing new.

@@ -58,9 +58,17 @@ std::vector<TurnRoute> on_route_turn(CoordinatorSelf* self, const RouteRequest& 
   return routes;
 }
 
-void turns_node_down(CoordinatorSelf* self, NodeId node, const std::string& name) {
-  for (const auto& f : self->state.turn_fronts)
+void turns_node_down(CoordinatorSelf* self, NodeId node, const std::string& name,
+                     const std::string& kv_store) {
+  auto& st = self->state;
+  for (const auto& f : st.turn_fronts)
     self->send(f, TurnNodeDown{node, name});
+  // The jobs that ran turns there run again on the others, which read what it kept on disk.
+  if (!st.shared->options.route_turns || kv_store.empty()) return;
+  for (const auto& [id, n] : st.nodes)
+    if (n.kv_store != kv_store)
+      self->send(n.handle, turn_orphan_atom::value, kv_store,
+                 static_cast<std::int64_t>(kTurnOrphanHold.count()));
 }
 
 bool retry_lost_turns(CoordinatorSelf* self, const JobResultMsg& r) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <caf/io/middleman.hpp>
 #include <functional>
 #include <map>
@@ -15,6 +16,7 @@
 #include "cluster/node_completions.h"
 #include "cluster/node_drain.h"
 #include "cluster/node_engine.h"
+#include "cluster/node_held_stores.h"
 #include "cluster/node_job.h"
 #include "cluster/node_kv_events.h"
 #include "cluster/node_kv_store.h"
@@ -31,6 +33,7 @@ namespace agentrt::cluster {
 struct OpenedStore {
   JobSpec spec;
   std::optional<OrphanStores::Lease> store;
+  std::chrono::steady_clock::time_point hold_until{};  // a held store's (turn_orphan_atom)
 };
 }  // namespace agentrt::cluster
 
@@ -41,6 +44,7 @@ namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
 using job_ready_atom = caf::atom_constant<caf::atom("cl_jobrdy")>;
+using store_held_atom = caf::atom_constant<caf::atom("cl_held")>;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 // How long a drain may take before the node leaves anyway.
 constexpr auto kDrainLimit = std::chrono::seconds(60);
@@ -85,6 +89,7 @@ struct NodeState {
   // Jobs whose dead node's store is being opened (off this thread), by id: the attempt.
   std::map<std::string, std::int32_t> opening;
   std::unique_ptr<NodeCompletions> completions;
+  HeldStores held;  // dead workers' stores held open for turn-routed reruns
   static inline const char* name = "cluster_node";
 };
 
@@ -184,6 +189,42 @@ void open_store_then_start(caf::stateful_actor<NodeState>* self, const JobSpec& 
   // Its arguments go through spawn: CAF 0.17 dereferences a null argument tuple for a
   // function actor spawned without any (UBSan: reference binding to null pointer).
   self->spawn(open_store, caf::actor_cast<caf::actor>(self), st.ctx->orphans, std::move(opened));
+}
+
+// A dead worker's store the coordinator named (turn routing): opened as a job's is, then held.
+void hold_store(caf::blocking_actor*, caf::actor node, std::shared_ptr<OrphanStores> orphans,
+                std::shared_ptr<OpenedStore> opened) {
+  auto lease = OrphanStores::lease(orphans, opened->spec.kv_store);
+  if (lease.ok())
+    opened->store = std::move(*lease);
+  else
+    spdlog::warn("node: cannot read the dead node's KV store {}: {}", opened->spec.kv_store,
+                 lease.error().message);
+  caf::anon_send(node, store_held_atom::value, std::move(opened));
+}
+
+// Turns may read a dead worker's store for hold_ms (clamped to [1 s, 10 min]) from now.
+void on_turn_orphan(caf::stateful_actor<NodeState>* self, const std::string& path,
+                    std::int64_t hold_ms) {
+  auto& st = self->state;
+  if (st.node == 0 || path.empty() || path == st.ctx->kv_store_path) return;
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(std::clamp<std::int64_t>(hold_ms, 1000, 600000));
+  if (st.held.extend(path, until)) return;
+  auto opened = std::make_shared<OpenedStore>();
+  opened->spec.kv_store = path;
+  opened->hold_until = until;
+  self->spawn(hold_store, caf::actor_cast<caf::actor>(self), st.ctx->orphans, std::move(opened));
+}
+
+// Gives back the held stores whose time is up, and logs what turns read from them.
+void tend_held_stores(NodeState& st) {
+  for (const auto& [path, n] : st.held.newly_read())
+    spdlog::info("node {}: turns read {} blocks from the dead node's KV store {}", st.node, n,
+                 path);
+  for (const auto& [path, n] : st.held.expire(std::chrono::steady_clock::now()))
+    spdlog::info("node {}: let go of the dead node's KV store {} ({} blocks read)", st.node, path,
+                 n);
 }
 
 // Batches on their way through the coordinator, one at a time, each acknowledged; `done` is
@@ -392,8 +433,18 @@ caf::behavior node_actor(caf::stateful_actor<NodeState>* self, std::shared_ptr<N
         send_kv_events(self);
         self->send(st.coordinator, job_done_atom::value, std::move(r));
       },
+      [self](turn_orphan_atom, const std::string& path, std::int64_t hold_ms) {
+        on_turn_orphan(self, path, hold_ms);
+      },
+      [self](store_held_atom, const std::shared_ptr<OpenedStore>& o) {
+        if (!o->store) return;
+        spdlog::info("node {}: holds the dead node's KV store {} open for its jobs' turns",
+                     self->state.node, o->spec.kv_store);
+        self->state.held.hold(std::move(*o->store), o->hold_until);
+      },
       [self](tick_atom) {
         auto& st = self->state;
+        tend_held_stores(st);
         send_kv_events(self);
         self->request(st.coordinator, kRequestTimeout, heartbeat_atom::value, load_report(st))
             .then(

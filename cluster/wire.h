@@ -34,6 +34,9 @@
 //   C -> W' (turn_pause_atom | turn_repin_atom, id, ttl ns) -> WireReply
 //   C -> W' (turn_fork_atom, id, subscriber) -> WireReply (the child's id)
 //   C -> W' (turn_cancel_atom, id); (turn_cancel_atom, subscriber): withdraw waiting work
+//   C -> W  (turn_orphan_atom, store path, hold ms) (no reply): a dead worker's on-disk KV
+//           store (NodeHello::kv_store); W holds it open and reads through it for that long
+//           (node_held_stores.h), while the jobs that ran turns there run again
 // C drops every message but hello/auth from an actor that has not proved the secret.
 // Strings and lists are capped (wire_caps.h): a message over a cap does not deserialize.
 #pragma once
@@ -77,6 +80,7 @@ using turn_repin_atom = caf::atom_constant<caf::atom("cl_trepin")>;
 using turn_fork_atom = caf::atom_constant<caf::atom("cl_tfork")>;
 using turn_cancel_atom = caf::atom_constant<caf::atom("cl_tcanc")>;
 using turn_batch_atom = caf::atom_constant<caf::atom("cl_tbatch")>;
+using turn_orphan_atom = caf::atom_constant<caf::atom("cl_torphan")>;
 
 // A key and a text (a checkpoint key and its JSON, an input name and its value).
 struct NamedText {
