@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "cluster/kv_shipping.h"
+#include "cluster/node_held_stores.h"
 #include "cluster/node_kv_store.h"
 #include "storage/kv_store.h"
 
@@ -111,6 +112,38 @@ TEST(OrphanStores, LeasesShareOneOpenStoreAndRefuseBadPaths) {
   EXPECT_NE(relative.error().message.find("n1-kv"), std::string::npos);
   EXPECT_FALSE(OrphanStores::lease(orphans, dead.dir + "-missing").ok());
   EXPECT_FALSE(orphans->any());
+}
+
+TEST(HeldStores, HoldAStoreUntilItsTimeAndReportWhatWasReadThroughIt) {
+  const auto keys = chain_keys(tokens(kBlock * 3), kBlock, kPrint);
+  DeadStore dead("rt_held", keys, 3);
+  auto orphans = std::make_shared<OrphanStores>();
+  HeldStores held;
+  const auto t0 = HeldStores::Clock::now();
+  auto lease = OrphanStores::lease(orphans, dead.dir);
+  ASSERT_TRUE(lease.ok());
+  held.hold(std::move(*lease), t0 + std::chrono::seconds(10));
+  EXPECT_TRUE(held.newly_read().empty());
+  EXPECT_EQ(orphans->read(kPrint, keys).size(), 3u);
+  const auto read = held.newly_read();
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0], std::make_pair(dead.dir, std::int64_t{3}));
+  EXPECT_TRUE(held.newly_read().empty()) << "reported once";
+  // A second hold of the same store (a later death notice) keeps one lease, the later time.
+  auto again = OrphanStores::lease(orphans, dead.dir);
+  ASSERT_TRUE(again.ok());
+  held.hold(std::move(*again), t0 + std::chrono::seconds(20));
+  EXPECT_EQ(held.size(), 1u);
+  EXPECT_TRUE(held.expire(t0 + std::chrono::seconds(15)).empty());
+  EXPECT_TRUE(held.extend(dead.dir, t0 + std::chrono::seconds(30)));
+  EXPECT_FALSE(held.extend(dead.dir + "-other", t0 + std::chrono::seconds(30)));
+  EXPECT_TRUE(held.expire(t0 + std::chrono::seconds(25)).empty());
+  EXPECT_TRUE(orphans->any());
+  const auto gone = held.expire(t0 + std::chrono::seconds(30));
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].second, 3);
+  EXPECT_EQ(held.size(), 0u);
+  EXPECT_FALSE(orphans->any()) << "the store closes with its last lease";
 }
 
 }  // namespace
