@@ -11,7 +11,9 @@
 // Reports per policy: prefix hit rate (prompt tokens whose KV was cached on the node that ran
 // the turn, from the steps' cached_tokens / the prompts' tokens), tokens prefilled, mean turn
 // (job) completion time, mean program completion time, and jobs per node; then each figure
-// against round_robin. Fresh node processes (cold caches) for every policy.
+// against round_robin. Fresh node processes (cold caches) for every policy. With --route turns
+// the jobs run on a runtime of this process and each agent turn is routed to a node's engine
+// (`agentrt serve --cluster-route turns`); the per-node column then counts turns.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,8 +37,12 @@
 #include <vector>
 
 #include "actors/runtime_pool.h"
+#include "actors/workflow/workflow_runner.h"
 #include "cluster/coordinator.h"
 #include "cluster/job_prefix.h"
+#include "cluster/local_engine.h"
+#include "workflows/inputs.h"
+#include "workflows/loader.h"
 
 namespace agentrt::bench {
 namespace {
@@ -57,6 +63,8 @@ struct Options {
   int tool_ms = 150;     // mean wait between a program's turns
   int arrival_ms = 250;  // mean gap between program starts
   std::uint64_t seed = 20;
+  bool turns =
+      false;  // --route turns: jobs run here, each turn routed (serve --cluster-route turns)
 };
 
 const std::string kSecret = "cluster-routing-bench-secret-0123";
@@ -187,6 +195,34 @@ std::optional<cluster::ClusterJobResult> run_job(cluster::Coordinator& c, cluste
   return out;
 }
 
+// --route turns: the jobs run on a runtime of this process whose agents' turns the
+// coordinator routes (turn_front.h), as `agentrt serve --cluster-route turns` runs them.
+struct TurnRuntime {
+  std::unique_ptr<actors::RuntimePool> pool;
+  actors::workflow::RunnerOptions runner;
+
+  cluster::LocalJobFn run(const std::string& yaml, const std::string& file,
+                          const std::vector<std::pair<std::string, std::string>>& inputs) {
+    auto loaded = workflows::load_workflow(yaml, file);
+    workflows::Diagnostics diags;
+    auto values = workflows::resolve_inputs(loaded.workflow, inputs, diags);
+    auto wf = std::make_shared<const workflows::Workflow>(std::move(loaded.workflow));
+    return
+        [this, wf, values](actors::workflow::ResumeState resume, actors::workflow::RunHooks hooks,
+                           std::function<void(actors::workflow::WorkflowOutcome)> done)
+            -> Result<std::shared_ptr<actors::workflow::WorkflowRunner>> {
+          auto created = actors::workflow::WorkflowRunner::create(*wf, runner, *pool);
+          if (!created.ok()) return created.error();
+          std::shared_ptr<actors::workflow::WorkflowRunner> r(
+              created->release(), [wf](actors::workflow::WorkflowRunner* x) { delete x; });
+          if (auto st = r->start(values, std::move(hooks), std::move(resume), std::move(done));
+              !st.ok())
+            return st.error();
+          return r;
+        };
+  }
+};
+
 Result<PolicyResult> run_policy(const Options& o, const std::string& policy,
                                 const std::vector<Program>& programs, const actors::Runtime& rt,
                                 const std::string& secret_file) {
@@ -195,9 +231,22 @@ Result<PolicyResult> run_policy(const Options& o, const std::string& policy,
   co.policy = policy;
   co.heartbeat = 100ms;
   co.heartbeat_timeout = 5000ms;
+  co.route_turns = o.turns;
   auto started = cluster::Coordinator::start(co);
   if (!started.ok()) return started.error();
   std::unique_ptr<cluster::Coordinator> coordinator = std::move(*started);
+  TurnRuntime here;
+  if (o.turns) {
+    actors::RuntimeOptions base;
+    base.engine_front = [c = coordinator.get()](const actors::EngineFrontContext& e) {
+      return c->turn_front(e.engine, e.fingerprint, e.block_size);
+    };
+    here.pool = std::make_unique<actors::RuntimePool>(base);
+    here.runner.model_dir = o.model;
+    here.runner.threads = 1;
+    here.runner.kv_blocks = 64;  // its engine runs no turn while a worker is live
+    coordinator->attach_local([] { return cluster::NodeLoad{}; }, false);
+  }
   std::vector<std::unique_ptr<NodeProcess>> nodes;
   for (int i = 0; i < o.nodes; ++i)
     nodes.push_back(std::make_unique<NodeProcess>(o, coordinator->port(), secret_file,
@@ -226,6 +275,7 @@ Result<PolicyResult> run_policy(const Options& o, const std::string& policy,
         j.workflow_file = "role" + std::to_string(g.role) + ".yaml";
         j.inputs = {{"context", context}};
         j.program = "p" + std::to_string(p);
+        if (o.turns) j.run_here = here.run(j.workflow_yaml, j.workflow_file, j.inputs);
         TurnRecord rec;
         if (auto prefix = cluster::job_prefix(rt, j.workflow_yaml, j.workflow_file, j.inputs);
             prefix.ok()) {
@@ -272,8 +322,16 @@ Result<PolicyResult> run_policy(const Options& o, const std::string& policy,
       ++res.per_node[r.node];
     }
   }
+  if (o.turns) {  // every job ran here: count where its turns went
+    res.per_node.clear();
+    for (const auto& n : coordinator->nodes())
+      if (n.name != cluster::kLocalNodeName || n.turns_routed > 0)
+        res.per_node[n.name] = static_cast<int>(n.turns_routed);
+  }
   res.mean_turn_s = turn_sum / std::max(1, res.turns - res.failed);
   res.mean_program_s = program_sum / static_cast<double>(std::max<std::size_t>(1, programs.size()));
+  if (o.turns) coordinator->stop_local();
+  here.pool.reset();
   coordinator.reset();
   nodes.clear();
   return res;
@@ -303,9 +361,15 @@ int main_impl(int argc, char** argv) {
   app.add_option("--tool-ms", o.tool_ms, "Mean wait between turns");
   app.add_option("--arrival-ms", o.arrival_ms, "Mean gap between program starts");
   app.add_option("--seed", o.seed, "Workload seed");
+  std::string route = "jobs";
+  app.add_option("--route", route,
+                 "jobs: each turn is a job routed whole to a node; turns: the jobs run here and "
+                 "each agent turn is routed (serve --cluster-route turns)")
+      ->check(CLI::IsMember({"jobs", "turns"}));
   bool verbose = false;
   app.add_flag("--verbose", verbose, "Log each routing decision");
   CLI11_PARSE(app, argc, argv);
+  o.turns = route == "turns";
   if (!verbose) spdlog::set_level(spdlog::level::warn);
 
   const std::string secret_file = "/tmp/cluster_routing_bench_secret_" + std::to_string(getpid());
@@ -339,7 +403,7 @@ int main_impl(int argc, char** argv) {
   for (const auto& r : results)
     if (r.policy == "round_robin") base = &r;
   std::cout << "| policy | turns (failed) | prompt tokens | hit rate | tokens prefilled | "
-               "mean turn s | mean program s | wall s | jobs per node |\n"
+               "mean turn s | mean program s | wall s | jobs (turns) per node |\n"
                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& r : results) {
     std::string spread;
