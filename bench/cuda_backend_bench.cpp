@@ -32,6 +32,7 @@ struct Args {
   bool graphs = false;  // decode steps through CUDA graphs (CudaBackendOptions::decode_graphs)
   bool attention_only = false;
   bool skip_attention = false;
+  bool prefill_only = false;  // no decode steps (e.g. to profile the prefill's kernels alone)
 };
 
 void fail(const Error& e) {
@@ -113,7 +114,7 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
               b.weight_bytes() / 1e9);
   std::printf("%-6s %9s %12s %12s %9s %14s %16s\n", "batch", "step ms", "floor ms", "ratio",
               "tok/s", "+logits D2H ms", "+GPU sample ms");
-  for (int batch : a.batches) {
+  for (int batch : a.prefill_only ? std::vector<int>{} : a.batches) {
     const BatchPlan plan = decode_plan(batch, a.context, bs, cfg->vocab_size);
     const double ms = median_ms(b.stream(), 3, a.steps, [&] {
       Status s = b.forward_device(plan);
@@ -229,6 +230,7 @@ int main(int argc, char** argv) {
   app.add_flag("--graphs", a.graphs, "decode steps through CUDA graphs");
   app.add_flag("--kernel-times", a.kernel_times, "each decode step's device time by kernel");
   app.add_flag("--no-attention", a.skip_attention, "skip the decode-attention kernel table");
+  app.add_flag("--prefill-only", a.prefill_only, "only the prefill chunk, no decode steps");
   app.add_flag("--attention-only", a.attention_only, "only the ceilings and the attention table");
   CLI11_PARSE(app, argc, argv);
   auto devices = kernels::list_devices();

@@ -146,6 +146,8 @@ inline int attention_target_ctas(int sms) {
 // Chunks of a `shared` run get cascade work instead: the prefix as kTallRows tiles whose
 // rows are whole sequences, split over keys to fill the device, each sequence's own keys as
 // a 16-row tile, and an AttnCascade merge per (sequence, kv head).
+// Each work list runs longest key range first (stable otherwise), so that the longest CTAs
+// do not form the kernel's last wave.
 AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads, int num_kv_heads,
                              int target_ctas, int decode_slots = 0,
                              const std::vector<SharedPrefix>& shared = {});

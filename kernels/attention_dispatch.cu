@@ -28,7 +28,8 @@ cudaError_t run_tc(const AttentionParams& p, const AttnWork* work, int n,
                    cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   using C = TcConfig<D, WARPS>;
-  constexpr int kSmem = tc::smem_bytes<D, C::kKeyTile, C::kStages, C::kSplit>();
+  constexpr int kQRows = tc::q_in_smem<WARPS>() ? 16 * WARPS : 0;
+  constexpr int kSmem = tc::smem_bytes<D, C::kKeyTile, C::kStages, C::kSplit, kQRows>();
   auto* kernel = tc::attention_tc_kernel<D, WARPS, C::kKeyTile, C::kStages, C::kSplit>;
   static const cudaError_t attr =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
@@ -57,7 +58,8 @@ cudaError_t run_tc_all(const AttentionParams& p, cudaStream_t stream) {
 template <int D, int WARPS>
 int ctas_per_sm() {
   using C = TcConfig<D, WARPS>;
-  constexpr int kSmem = tc::smem_bytes<D, C::kKeyTile, C::kStages, C::kSplit>();
+  constexpr int kQRows = tc::q_in_smem<WARPS>() ? 16 * WARPS : 0;
+  constexpr int kSmem = tc::smem_bytes<D, C::kKeyTile, C::kStages, C::kSplit, kQRows>();
   auto* kernel = tc::attention_tc_kernel<D, WARPS, C::kKeyTile, C::kStages, C::kSplit>;
   int n = 0;
   if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem) !=

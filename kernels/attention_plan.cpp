@@ -206,6 +206,15 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
   }
   for (const SharedPrefix& sp : shared)
     plan_cascade(chunks, sp, group, num_kv_heads, target_ctas, plan);
+  // CTAs start in work order. Causal prefill tiles' key ranges grow with their rows, so in
+  // row order the longest ones would start last and run alone at the end of the kernel.
+  const auto longest_first = [](std::vector<AttnWork>& work) {
+    std::stable_sort(work.begin(), work.end(), [](const AttnWork& a, const AttnWork& b) {
+      return a.kv_end - a.kv_begin > b.kv_end - b.kv_begin;
+    });
+  };
+  longest_first(plan.work_tall);
+  longest_first(plan.work16);
   return plan;
 }
 

@@ -1,7 +1,7 @@
 // plan_attention (host only, no GPU needed): on random mixes of decodes and prefill chunks,
 // every (chunk, kv head, query row) is covered by exactly one tile, every tile's key range is
-// covered exactly once by its splits, and split partial slots are unique and match their
-// combine entries.
+// covered exactly once by its splits, split partial slots are unique and match their
+// combine entries, and each work list runs longest key range first.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -24,6 +24,8 @@ void check_plan(const std::vector<AttnChunk>& chunks, int heads, int kv_heads, i
   auto add = [&](const std::vector<AttnWork>& work, const std::vector<AttnCombine>& combine,
                  int partials, int tile_rows, std::set<std::tuple<int, int, int>>& tiles) {
     std::set<int> slots;
+    for (std::size_t i = 1; i < work.size(); ++i)  // longest key range first
+      EXPECT_GE(work[i - 1].kv_end - work[i - 1].kv_begin, work[i].kv_end - work[i].kv_begin);
     for (const AttnWork& w : work) {
       ranges[{w.chunk, w.kv_head, w.row_begin}].push_back({w.kv_begin, w.kv_end});
       tiles.insert({w.chunk, w.kv_head, w.row_begin});

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/cuda_backend.h"
+#include "kernels/skinny_gemm.h"
 
 namespace agentrt::kernels {
 namespace {
@@ -251,12 +252,19 @@ Status CudaBackend::run_layer(int layer) {
                    eps};
   AGENTRT_CUDA_TRY(launch_add_rmsnorm(t, n2, stream_));
   AGENTRT_TRY(timer_.mark("add_norm", stream_));
-  AGENTRT_TRY(gemm_->run(
-      {t, t, buf_.h.get(), L.w_gate_up.get(), buf_.gate_up.get(), rows, 2 * inter, h, 0, 0, 0.0f},
-      stream_));
-  AGENTRT_TRY(timer_.mark("gemm_gate_up", stream_));
-  AGENTRT_CUDA_TRY(launch_swiglu(t, buf_.gate_up.get(), rows, inter, buf_.act.get(), stream_));
-  AGENTRT_TRY(timer_.mark("swiglu", stream_));
+  if (rows == 1 && gemm_->skinny() &&
+      skinny_gemm_fits(t, 1, h, h, buf_.h.get(), L.w_gate_up.get())) {
+    AGENTRT_CUDA_TRY(
+        launch_skinny_swiglu(buf_.h.get(), L.w_gate_up.get(), buf_.act.get(), inter, h, stream_));
+    AGENTRT_TRY(timer_.mark("gemm_gate_up_swiglu", stream_));
+  } else {
+    AGENTRT_TRY(gemm_->run(
+        {t, t, buf_.h.get(), L.w_gate_up.get(), buf_.gate_up.get(), rows, 2 * inter, h, 0, 0, 0.0f},
+        stream_));
+    AGENTRT_TRY(timer_.mark("gemm_gate_up", stream_));
+    AGENTRT_CUDA_TRY(launch_swiglu(t, buf_.gate_up.get(), rows, inter, buf_.act.get(), stream_));
+    AGENTRT_TRY(timer_.mark("swiglu", stream_));
+  }
   AGENTRT_TRY(gemm_->run(
       {t, Dtype::f32, buf_.act.get(), L.w_down.get(), buf_.y.get(), rows, h, inter, 0, 0, 0.0f},
       stream_));

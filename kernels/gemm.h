@@ -42,6 +42,7 @@ class Gemm {
   // the skinny kernel unless set_skinny(false).
   Status run(const GemmArgs& args, cudaStream_t stream);
   void set_skinny(bool on) { skinny_ = on; }
+  bool skinny() const { return skinny_; }
 
  private:
   Gemm() = default;

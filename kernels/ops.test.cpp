@@ -8,6 +8,7 @@
 #include "engine/cpu/rope.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
+#include "kernels/skinny_gemm.h"
 #include "kernels/test_util.h"
 
 namespace agentrt::kernels {
@@ -263,6 +264,34 @@ TEST_P(Ops, GemmMatchesReference) {
     EXPECT_LE(
         err, test::tolerance(s.out == Dtype::f32 && dt() == Dtype::f32 ? Dtype::f32 : Dtype::bf16));
   }
+}
+
+// The batch-1 gate/up product with SwiGLU in one kernel (bf16 only), against the product and
+// the activation in double; k = 4104 leaves a remainder after the unrolled loop.
+TEST_P(Ops, SkinnySwiGluMatchesReference) {
+  if (dt() != Dtype::bf16) GTEST_SKIP() << "the fused kernel is bf16 only";
+  for (const int k : {4096, 4104}) {
+    const int inter = 1000;
+    auto a = rounded(random_vector(k, 43), dt());
+    auto w = rounded(random_vector(2 * inter * k, 44, -0.05f, 0.05f), dt());
+    auto da = upload(a, dt()), dw = upload(w, dt());
+    DeviceBuffer out;
+    ASSERT_TRUE(out.allocate(inter * dtype_bytes(dt())).ok());
+    test::poison(out);
+    ASSERT_EQ(launch_skinny_swiglu(da.get(), dw.get(), out.get(), inter, k, nullptr), cudaSuccess);
+    std::vector<double> ref(inter);
+    for (int j = 0; j < inter; ++j) {
+      double g = 0, u = 0;
+      for (int i = 0; i < k; ++i) {
+        g += double(a[i]) * w[std::size_t(j) * k + i];
+        u += double(a[i]) * w[(std::size_t(inter) + j) * k + i];
+      }
+      ref[j] = g / (1.0 + std::exp(-g)) * u;
+    }
+    report("skinny swiglu", rel_error(download(out.get(), inter, dt()), ref));
+  }
+  // Not the skinny kernel's shape: refused, not run.
+  EXPECT_EQ(launch_skinny_swiglu(nullptr, nullptr, nullptr, 8, 12, nullptr), cudaErrorInvalidValue);
 }
 
 TEST_P(Ops, RandomFillStaysInRange) {

@@ -108,6 +108,63 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
+// Batch-1 gate/up projection with SwiGLU: a warp per output column j streams W's rows j
+// (gate) and inter + j (up) and writes silu(gate) * up as bf16, so the f32 products are not
+// rounded to bf16 before the activation, and no separate SwiGLU kernel runs.
+__global__ void __launch_bounds__(kWarps * 32)
+    skinny_swiglu_kernel(const bf16* __restrict__ a, const bf16* __restrict__ w, bf16* out,
+                         int inter, int k) {
+  const int col = blockIdx.x * kWarps + threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (col >= inter) return;
+  const bf16* rows[2] = {w + static_cast<std::size_t>(col) * k,
+                         w + (static_cast<std::size_t>(inter) + col) * k};
+  float acc[2][1] = {{0.0f}, {0.0f}};
+  constexpr int kStep = 32 * 8;
+  constexpr int kHalf = kUnroll / 2;  // loads in flight per row: as many bytes as skinny_kernel
+  int i = lane * 8;
+  uint4 wv[2][kHalf];
+  bool loaded = i + (kHalf - 1) * kStep < k;
+  if (loaded) {
+#pragma unroll
+    for (int g = 0; g < 2; ++g)
+#pragma unroll
+      for (int u = 0; u < kHalf; ++u)
+        wv[g][u] = __ldcs(reinterpret_cast<const uint4*>(rows[g] + i + u * kStep));
+  }
+  pdl_wait();
+  for (; i + (kHalf - 1) * kStep < k; i += kHalf * kStep) {
+    if (!loaded) {
+#pragma unroll
+      for (int g = 0; g < 2; ++g)
+#pragma unroll
+        for (int u = 0; u < kHalf; ++u)
+          wv[g][u] = __ldcs(reinterpret_cast<const uint4*>(rows[g] + i + u * kStep));
+    }
+    loaded = false;
+#pragma unroll
+    for (int g = 0; g < 2; ++g)
+#pragma unroll
+      for (int u = 0; u < kHalf; ++u)
+        accumulate<1>(a, 0, i + u * kStep, wv[g][u], acc[g]);
+  }
+  for (; i < k; i += kStep) {
+#pragma unroll
+    for (int g = 0; g < 2; ++g)
+      accumulate<1>(a, 0, i, __ldcs(reinterpret_cast<const uint4*>(rows[g] + i)), acc[g]);
+  }
+  pdl_trigger();
+#pragma unroll
+  for (int g = 0; g < 2; ++g) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1)
+      acc[g][0] += __shfl_xor_sync(0xffffffffu, acc[g][0], o);
+  }
+  if (lane == 0) {
+    const float gate = acc[0][0], up = acc[1][0];
+    out[col] = __float2bfloat16_rn(gate / (1.0f + expf(-gate)) * up);
+  }
+}
+
 template <int M>
 cudaError_t launch_m(Dtype out, const void* a, int lda, const void* w, void* c, int ldc, int n,
                      int k, float beta, cudaStream_t stream) {
@@ -135,6 +192,16 @@ cudaError_t launch_skinny_gemm(Dtype out, const void* a, int lda, const void* w,
   if (!skinny_gemm_fits(Dtype::bf16, m, k, lda, a, w) || n <= 0) return cudaErrorInvalidValue;
   static_assert(kSkinnyMaxRows == 1, "instantiate launch_m for every m up to kSkinnyMaxRows");
   return launch_m<kSkinnyMaxRows>(out, a, lda, w, c, ldc, n, k, beta, stream);
+}
+
+cudaError_t launch_skinny_swiglu(const void* a, const void* w_gate_up, void* out, int inter, int k,
+                                 cudaStream_t stream) {
+  if (!skinny_gemm_fits(Dtype::bf16, 1, k, k, a, w_gate_up) || inter <= 0)
+    return cudaErrorInvalidValue;
+  const dim3 grid((inter + kWarps - 1) / kWarps);
+  return launch_pdl(skinny_swiglu_kernel, grid, dim3(kWarps * 32), 0, stream,
+                    static_cast<const bf16*>(a), static_cast<const bf16*>(w_gate_up),
+                    static_cast<bf16*>(out), inter, k);
 }
 
 }  // namespace agentrt::kernels

@@ -26,4 +26,10 @@ bool skinny_gemm_fits(Dtype in, int m, int k, int lda, const void* a, const void
 cudaError_t launch_skinny_gemm(Dtype out, const void* a, int lda, const void* w, void* c, int ldc,
                                int m, int n, int k, float beta, cudaStream_t stream);
 
+// One row (m = 1) of the MLP's gate/up product followed by SwiGLU: out[j] = silu(a . W[j]) *
+// (a . W[inter + j]) for j < inter, W the [2 inter, k] gate/up weight, out bf16. Errors:
+// cudaErrorInvalidValue when skinny_gemm_fits(bf16, 1, k, k, a, w_gate_up) is false.
+cudaError_t launch_skinny_swiglu(const void* a, const void* w_gate_up, void* out, int inter, int k,
+                                 cudaStream_t stream);
+
 }  // namespace agentrt::kernels
