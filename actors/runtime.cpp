@@ -15,6 +15,7 @@
 #include "actors/runtime_impl.h"
 #include "actors/sampler_actor.h"
 #include "actors/tool_registry.h"
+#include "engine/kv/block_key.h"
 #include "engine/kv_pool_limits.h"
 
 namespace agentrt::actors {
@@ -196,8 +197,9 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   caf::actor front = impl->engine;
   if (options.on_generate) front = impl->sys->spawn(engine_tap, impl->engine, options.on_generate);
   if (options.engine_front) {
-    caf::actor other =
-        options.engine_front({front, dir, impl->model->fingerprint(), geo.block_size});
+    caf::actor other = options.engine_front(
+        {front, dir, kv::layout_fingerprint(impl->model->fingerprint(), impl->backend->kv_layout()),
+         geo.block_size});
     if (other) front = std::move(other);
   }
   auto ctx = std::make_shared<AgentContext>(AgentContext{

@@ -66,10 +66,12 @@ inline constexpr int kDefaultMaxQueuedRequests = 4096;
 
 // What RuntimeOptions::engine_front is told about the engine it stands in front of.
 struct EngineFrontContext {
-  caf::actor engine;        // the engine actor (engine_actor.h)
-  std::string model_dir;    // as RuntimeOptions::model_dir
-  std::string fingerprint;  // the model's KV key fingerprint (model::Model::fingerprint)
-  int block_size = 16;      // tokens per KV block
+  caf::actor engine;      // the engine actor (engine_actor.h)
+  std::string model_dir;  // as RuntimeOptions::model_dir
+  // What the engine's KV block keys chain from (kv::layout_fingerprint of the model and the
+  // backend's block layout, as Runtime::kv_key_fingerprint()): a router keys prompts with it.
+  std::string fingerprint;
+  int block_size = 16;  // tokens per KV block
 };
 
 struct RuntimeOptions {

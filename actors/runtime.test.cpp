@@ -181,6 +181,24 @@ bool has_tool_message(const AgentResult& r, const std::string& prefix) {
   return false;
 }
 
+// RuntimeOptions::engine_front is told the engine actor and the fingerprint the engine's KV
+// block keys chain from (a cluster router keys prompts with it), not the model's own.
+TEST(Runtime, EngineFrontIsToldTheEngineAndItsKvKeyFingerprint) {
+  std::optional<EngineFrontContext> told;
+  RuntimeOptions o = options();
+  o.engine_front = [&](const EngineFrontContext& c) {
+    told = c;
+    return caf::actor();  // none: the agents talk to the engine
+  };
+  auto rt = Runtime::create(o);
+  ASSERT_TRUE(rt.ok()) << rt.error().to_string();
+  ASSERT_TRUE(told.has_value());
+  EXPECT_EQ(told->fingerprint, (*rt)->kv_key_fingerprint());
+  EXPECT_EQ(told->block_size, (*rt)->kv_geometry().block_size);
+  EXPECT_EQ(told->engine, (*rt)->engine_handle());
+  EXPECT_EQ(told->model_dir, o.model_dir);
+}
+
 TEST(Runtime, ManyConcurrentAgentsMakeToolCalls) {
   auto rt = make_runtime(options());
   ASSERT_TRUE(rt);

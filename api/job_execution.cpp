@@ -258,7 +258,12 @@ Status JobManager::launch(Live& live) {
   if (opt_.remote && opt_.remote->available()) return launch_remote(live);
   auto resume = resume_state(*store_, id);
   if (!resume.ok()) return resume.error();
-  auto runner = wf::WorkflowRunner::create(live.wf, opt_.runner, pool_);
+  wf::RunnerOptions ro = opt_.runner;
+  {
+    std::lock_guard lk(mu_);
+    ro.program = jobs_[id].program;  // the job's agent program, when it names one
+  }
+  auto runner = wf::WorkflowRunner::create(live.wf, ro, pool_);
   if (!runner.ok()) return runner.error();
   std::shared_ptr<wf::WorkflowRunner> r = std::move(*runner);
   bool cancel_now = false;

@@ -42,11 +42,13 @@ Status JobManager::launch_remote(Live& live) {
   };
   // The workflow outlives the runner (its deleter holds it); the inputs are copied at start.
   auto wf = std::make_shared<const workflows::Workflow>(live.wf);
-  job.run_here = [this, id, wf, inputs = live.inputs](
+  job.run_here = [this, id, wf, inputs = live.inputs, program = job.program](
                      actors::workflow::ResumeState resume, actors::workflow::RunHooks hooks,
                      std::function<void(actors::workflow::WorkflowOutcome)> done)
       -> Result<std::shared_ptr<actors::workflow::WorkflowRunner>> {
-    auto created = actors::workflow::WorkflowRunner::create(*wf, opt_.runner, pool_);
+    actors::workflow::RunnerOptions ro = opt_.runner;
+    ro.program = program;  // turn routing keys the job's turns by it (program_affinity)
+    auto created = actors::workflow::WorkflowRunner::create(*wf, ro, pool_);
     if (!created.ok()) return created.error();
     std::shared_ptr<actors::workflow::WorkflowRunner> runner(
         created->release(), [wf](actors::workflow::WorkflowRunner* r) { delete r; });

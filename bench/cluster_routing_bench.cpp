@@ -202,24 +202,27 @@ struct TurnRuntime {
   actors::workflow::RunnerOptions runner;
 
   cluster::LocalJobFn run(const std::string& yaml, const std::string& file,
-                          const std::vector<std::pair<std::string, std::string>>& inputs) {
+                          const std::vector<std::pair<std::string, std::string>>& inputs,
+                          const std::string& program) {
     auto loaded = workflows::load_workflow(yaml, file);
     workflows::Diagnostics diags;
     auto values = workflows::resolve_inputs(loaded.workflow, inputs, diags);
     auto wf = std::make_shared<const workflows::Workflow>(std::move(loaded.workflow));
-    return
-        [this, wf, values](actors::workflow::ResumeState resume, actors::workflow::RunHooks hooks,
-                           std::function<void(actors::workflow::WorkflowOutcome)> done)
-            -> Result<std::shared_ptr<actors::workflow::WorkflowRunner>> {
-          auto created = actors::workflow::WorkflowRunner::create(*wf, runner, *pool);
-          if (!created.ok()) return created.error();
-          std::shared_ptr<actors::workflow::WorkflowRunner> r(
-              created->release(), [wf](actors::workflow::WorkflowRunner* x) { delete x; });
-          if (auto st = r->start(values, std::move(hooks), std::move(resume), std::move(done));
-              !st.ok())
-            return st.error();
-          return r;
-        };
+    actors::workflow::RunnerOptions ro = runner;
+    ro.program = program;  // the program's turns share a key (program_affinity)
+    return [this, wf, values, ro](actors::workflow::ResumeState resume,
+                                  actors::workflow::RunHooks hooks,
+                                  std::function<void(actors::workflow::WorkflowOutcome)> done)
+               -> Result<std::shared_ptr<actors::workflow::WorkflowRunner>> {
+      auto created = actors::workflow::WorkflowRunner::create(*wf, ro, *pool);
+      if (!created.ok()) return created.error();
+      std::shared_ptr<actors::workflow::WorkflowRunner> r(
+          created->release(), [wf](actors::workflow::WorkflowRunner* x) { delete x; });
+      if (auto st = r->start(values, std::move(hooks), std::move(resume), std::move(done));
+          !st.ok())
+        return st.error();
+      return r;
+    };
   }
 };
 
@@ -275,7 +278,7 @@ Result<PolicyResult> run_policy(const Options& o, const std::string& policy,
         j.workflow_file = "role" + std::to_string(g.role) + ".yaml";
         j.inputs = {{"context", context}};
         j.program = "p" + std::to_string(p);
-        if (o.turns) j.run_here = here.run(j.workflow_yaml, j.workflow_file, j.inputs);
+        if (o.turns) j.run_here = here.run(j.workflow_yaml, j.workflow_file, j.inputs, j.program);
         TurnRecord rec;
         if (auto prefix = cluster::job_prefix(rt, j.workflow_yaml, j.workflow_file, j.inputs);
             prefix.ok()) {

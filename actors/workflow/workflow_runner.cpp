@@ -96,7 +96,9 @@ Result<std::unique_ptr<WorkflowRunner>> WorkflowRunner::create(const workflows::
       if (!jt.ok()) return jt.error().with_context("workflow tools");
       impl->job_tools = std::move(*jt);
     }
-    if (!impl->programs.count(*rt)) impl->programs[*rt] = (*rt)->new_program();
+    if (!impl->programs.count(*rt))
+      impl->programs[*rt] =
+          options.program.empty() ? (*rt)->new_program() : Runtime::program_of_key(options.program);
   }
   return std::unique_ptr<WorkflowRunner>(new WorkflowRunner(std::move(impl)));
 }

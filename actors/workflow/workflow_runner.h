@@ -49,6 +49,11 @@ struct RunnerOptions {
   model::WeightCheck weight_check = model::WeightCheck::sample;  // for every model loaded
   // kv_reuse blend: marked text shorter than this many tokens is not a segment (tests).
   int min_segment_tokens = kMinSegmentTokens;
+  // The agent program the run belongs to (a REST job's `program`): its engine requests carry
+  // Runtime::program_of_key(program), so the scheduler's program order and a cluster's
+  // program_affinity (turn routing) keep a program's runs together. Empty: a program of the
+  // run's own.
+  std::string program;
 };
 
 // A plain progress line about one step ("calculator {"expression": "13 + 7"} -> 20").

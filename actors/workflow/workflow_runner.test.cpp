@@ -740,6 +740,32 @@ TEST(WorkflowRunner, ARunsAgentsShareOneSchedulerProgram) {
   EXPECT_NE(runs[0][0], runs[1][0]);
 }
 
+// A run that names its agent program (a REST job's `program`) carries that program's key, the
+// same in every run of it, so the scheduler and a cluster's program_affinity see one program.
+TEST(WorkflowRunner, ARunNamingItsProgramCarriesThatProgramsKey) {
+  std::mutex mu;
+  std::vector<std::int64_t> seen;
+  RuntimeOptions base;
+  base.on_generate = [&](const EngineRequest& r) {
+    std::lock_guard lk(mu);
+    seen.push_back(r.program.value_or(0));
+  };
+  RuntimePool pool{base};
+  const Loaded l = load(example("single_agent.yaml"));
+  RunnerOptions named = options();
+  named.program = "user-7";
+  for (int run = 0; run < 2; ++run) {
+    auto runner = WorkflowRunner::create(l.wf, named, pool);
+    ASSERT_TRUE(runner.ok()) << runner.error().to_string();
+    const auto o = (*runner)->run(l.inputs);
+    ASSERT_TRUE(o.status.ok()) << o.status.error().to_string();
+  }
+  std::lock_guard lk(mu);
+  ASSERT_GE(seen.size(), 2u);
+  for (const std::int64_t p : seen)
+    EXPECT_EQ(p, Runtime::program_of_key("user-7"));
+}
+
 // Workflow-aware KV (KVFlow): the runner tells the engine when each step's agent prefix is
 // next needed (the checker's while the reviewers run, then its own), and drops every hint
 // once the run has ended.
