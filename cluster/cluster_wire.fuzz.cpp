@@ -16,7 +16,9 @@
 #include <cstdlib>
 #include <iterator>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cluster/engine_wire.h"
@@ -279,7 +281,16 @@ bool dispatch_as(const caf::message& msg, caf::atom_value atom) {
 void read_message(const char* bytes, std::size_t size) {
   caf::message msg;
   caf::binary_deserializer source{wire_system(), bytes, size};
-  if (source(msg)) return;
+  try {
+    if (source(msg)) return;
+  } catch (const std::runtime_error& e) {
+    // Known, not ours: CAF 0.17 throws "invalid type found" reading a caf::config_value (a
+    // built-in message type) whose variant index a peer set out of range (seed
+    // crash_config_value). BASP reads payloads the same way, so a peer that reaches the
+    // cluster port can end the process with it: docs/cluster.md "Limits" (loopback, or TLS).
+    if (std::string_view(e.what()) == "invalid type found") return;
+    throw;
+  }
   const bool ours = (dispatch_as<NodeHello>(msg, hello_atom::value) ||
                      dispatch_as<AuthProof>(msg, auth_atom::value) ||
                      dispatch_as<LoadReport>(msg, heartbeat_atom::value) ||
