@@ -9,14 +9,6 @@
 namespace agentrt::actors {
 namespace {
 
-// The directory as the OS resolves it (symlinks, "..", "."); as written when it does not
-// exist (Runtime::create then names it in its error).
-std::string canonical_dir(const std::string& dir) {
-  std::error_code ec;
-  auto p = std::filesystem::weakly_canonical(dir, ec);
-  return ec ? std::filesystem::path(dir).lexically_normal().string() : p.string();
-}
-
 // Fails before the model loads for a backend this build cannot make.
 Status check_backend(const ModelKey& key) {
   if (key.backend != "cpu" && key.backend != "cuda")
@@ -31,13 +23,19 @@ Status check_backend(const ModelKey& key) {
 
 }  // namespace
 
+std::string canonical_model_dir(const std::string& dir) {
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(dir, ec);
+  return ec ? std::filesystem::path(dir).lexically_normal().string() : p.string();
+}
+
 RuntimePool::RuntimePool(RuntimeOptions base) : base_(std::move(base)) {}
 
 RuntimePool::~RuntimePool() = default;
 
 Result<Runtime*> RuntimePool::get(const ModelKey& key) {
   AGENTRT_TRY(check_backend(key));
-  const std::string dir = canonical_dir(key.dir);
+  const std::string dir = canonical_model_dir(key.dir);
   const std::string id = dir + '\n' + key.backend + '\n' + std::to_string(key.device);
   Entry* e = nullptr;
   {

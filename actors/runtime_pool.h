@@ -22,6 +22,10 @@
 
 namespace agentrt::actors {
 
+// The directory as the OS resolves it (symlinks, "..", "."), as the pool keys its runtimes
+// (RuntimeOptions::model_dir); as written, normalised, when it does not exist.
+std::string canonical_model_dir(const std::string& dir);
+
 // Which runtime: the model directory (canonicalised: two spellings of one directory share
 // a runtime), backend and device. The other fields apply only when the key is first seen.
 struct ModelKey {

@@ -7,9 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <filesystem>
 #include <thread>
 
+#include "actors/runtime_pool.h"
 #include "api/server.h"
 #include "cli/cancel_signals.h"
 #include "cli/cluster_completions.h"
@@ -26,13 +26,6 @@
 
 namespace agentrt::cli {
 namespace {
-
-// Two spellings of one model directory compare equal (as the runtime pool keys them).
-std::string canonical_dir(const std::filesystem::path& dir) {
-  std::error_code ec;
-  auto p = std::filesystem::weakly_canonical(dir, ec);
-  return (ec ? dir : p).string();
-}
 
 struct ServeArgs {
   std::string host = "127.0.0.1";
@@ -137,9 +130,10 @@ int serve(const ServeArgs& a) {
   // --cluster-route turns: jobs run here, and the default model's agent turns go to workers.
   const bool route_turns = cluster_jobs && a.cluster_route == "turns";
   if (route_turns)
-    o.engine_front = [c = &cluster_jobs->coordinator(), dir = canonical_dir(o.model_dirs.front())](
+    o.engine_front = [c = &cluster_jobs->coordinator(),
+                      dir = actors::canonical_model_dir(o.model_dirs.front().string())](
                          const actors::EngineFrontContext& e) {
-      if (canonical_dir(e.model_dir) != dir) return caf::actor();  // other models run here
+      if (e.model_dir != dir) return caf::actor();  // other models run here
       return c->turn_front(e.engine, e.fingerprint, e.block_size);
     };
   install_cancel_signals();  // a signal while the model loads stops the start

@@ -26,6 +26,7 @@
 
 #include "actors/runtime_pool.h"
 #include "actors/workflow/workflow_runner.h"
+#include "cluster/cluster_test_reference.h"
 #include "cluster/coordinator.h"
 #include "cluster/secret.h"
 #include "cluster/wire.h"
@@ -146,22 +147,7 @@ struct Waiter {
 // The outputs of one in-process run of `yaml`: the reference.
 nlohmann::json one_process_outputs(actors::RuntimePool& pool, const std::string& yaml,
                                    const std::string& file) {
-  auto loaded = workflows::load_workflow(yaml, file);
-  EXPECT_TRUE(loaded.ok()) << loaded.diagnostics.to_string();
-  workflows::Diagnostics diags;
-  auto inputs = workflows::resolve_inputs(loaded.workflow, {}, diags);
-  actors::workflow::RunnerOptions opt;
-  opt.model_dir = kModel;
-  opt.threads = 1;
-  opt.kv_blocks = 512;
-  auto runner = actors::workflow::WorkflowRunner::create(loaded.workflow, opt, pool);
-  EXPECT_TRUE(runner.ok());
-  auto outcome = (*runner)->run(inputs);
-  EXPECT_TRUE(outcome.status.ok());
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [name, v] : outcome.outputs)
-    out[name] = v.is_list() ? nlohmann::json(v.list()) : nlohmann::json(v.text());
-  return out;
+  return test_reference::one_process_outputs(pool, kModel, yaml, file);
 }
 
 class ClusterLoopback : public ::testing::Test {

@@ -16,11 +16,9 @@
 #include <thread>
 
 #include "actors/runtime_pool.h"
-#include "actors/workflow/workflow_runner.h"
-#include "workflows/inputs.h"
-#include "workflows/loader.h"
 
 #include "cluster/cluster_test_process.h"
+#include "cluster/cluster_test_reference.h"
 
 namespace agentrt::cluster {
 namespace {
@@ -41,24 +39,9 @@ std::string example(const std::string& name) {
 // The outputs of a one-process run of the example, as the REST job shows them.
 Json one_process_outputs(const std::string& name,
                          const std::vector<std::pair<std::string, std::string>>& given = {}) {
-  const std::string file = example(name);
-  auto loaded = workflows::load_workflow(read_text(file), file);
-  workflows::Diagnostics diags;
-  auto inputs = workflows::resolve_inputs(loaded.workflow, given, diags);
   actors::RuntimePool pool{actors::RuntimeOptions{}};
-  actors::workflow::RunnerOptions opt;
-  opt.model_dir = kModel;
-  opt.threads = 1;
-  opt.kv_blocks = 512;
-  auto runner = actors::workflow::WorkflowRunner::create(loaded.workflow, opt, pool);
-  EXPECT_TRUE(runner.ok());
-  if (!runner.ok()) return {};
-  auto outcome = (*runner)->run(inputs);
-  EXPECT_TRUE(outcome.status.ok()) << outcome.status.error().to_string();
-  Json out = Json::object();
-  for (const auto& [k, v] : outcome.outputs)
-    out[k] = v.is_list() ? Json(v.list()) : Json(v.text());
-  return out;
+  return test_reference::one_process_outputs(pool, kModel, read_text(example(name)), example(name),
+                                             given);
 }
 
 // The value of a per-node metric sample, or -1.

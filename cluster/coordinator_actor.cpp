@@ -398,7 +398,7 @@ caf::behavior coordinator_actor(Self* self, std::shared_ptr<CoordinatorShared> s
         return on_route_turn(self, r, count);
       },
       [self](turn_engine_atom, const caf::actor& engine) {
-        if (auto* n = member(self)) on_turn_engine(self, *n, engine);
+        if (auto* n = member(self)) on_turn_engine(*n, engine);
       },
       [self](const LocalPart& m) { on_completion_part(self, kLocalNode, m.p); },
       [self](const LocalKvEvents& m) { on_local_kv_events(self, m); },

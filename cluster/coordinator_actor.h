@@ -165,7 +165,7 @@ void cancel_local_job(CoordinatorSelf* self, const std::string& id, std::int32_t
 // turn-routed job that failed after a node was lost goes back to the queue (true).
 inline constexpr int kMaxTurnLossRetries = 3;
 void on_turn_front(CoordinatorSelf* self, const caf::actor& front);
-void on_turn_engine(CoordinatorSelf* self, MemberNode& node, const caf::actor& engine);
+void on_turn_engine(MemberNode& node, const caf::actor& engine);
 // `count` routes for one request (a best-of group's samples, else 1), at most kMaxWireSubscribers.
 std::vector<TurnRoute> on_route_turn(CoordinatorSelf* self, const RouteRequest& request,
                                      std::int32_t count);

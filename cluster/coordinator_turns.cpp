@@ -14,7 +14,7 @@ void on_turn_front(CoordinatorSelf* self, const caf::actor& front) {
   if (front) self->state.turn_fronts.push_back(front);
 }
 
-void on_turn_engine(CoordinatorSelf* /*self*/, MemberNode& node, const caf::actor& engine) {
+void on_turn_engine(MemberNode& node, const caf::actor& engine) {
   if (!engine || node.engine) return;  // one per membership
   node.engine = engine;
   spdlog::info("cluster: node {} '{}' takes agent turns", node.id, node.name);

@@ -141,7 +141,6 @@ void generate_on(FrontSelf* self, Reply rp, GenerateMsg m, const TurnRoute& rout
   st.names[node] = route.name;
   auto relays = open_relays(self, node, m.subscribers);
   w->subscribers = relays;
-  ++st.routed;
   self->request(route.engine, kNodeTimeout, turn_generate_atom::value, std::move(*w))
       .then(
           [self, rp, node, relays](WireReply& wr) mutable {

@@ -78,7 +78,6 @@ struct TurnFrontState {
   std::map<NodeId, std::string> names;            // theirs
   std::map<NodeId, std::set<caf::actor>> relays;  // open relays by node
   std::map<caf::actor_addr, std::pair<NodeId, caf::actor>> by_subscriber;  // -> its relay
-  std::int64_t routed = 0;
   // Seeds of best-of groups split over nodes without a seed of their own.
   std::uint64_t seed_base = 0;
   std::int64_t seeds_drawn = 0;
