@@ -47,6 +47,8 @@ struct ServerOptions {
   // The engine's queue order (engine/scheduler/scheduler.h): attained (default), program
   // or fcfs.
   scheduler::Order order = scheduler::Order::attained;
+  // EngineOptions::blend_anchors (serve --blend-anchors).
+  bool blend_anchors = false;
   // A cluster's nodes: while one is live, OpenAI completions run there (openai_relay.h),
   // else on the server's own engine. Null: always local.
   std::shared_ptr<RemoteCompletions> remote_completions;

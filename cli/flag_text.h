@@ -19,5 +19,7 @@ CLI::Option* add_check_weights_flag(CLI::App* cmd, std::string& out);
 // Registers --schedule attained|program|fcfs (the engine's queue order,
 // engine/scheduler/scheduler.h) on `cmd`; any other value is a usage error.
 CLI::Option* add_schedule_option(CLI::App* cmd, std::string& out);
+// --blend-anchors (EngineOptions::blend_anchors).
+CLI::Option* add_blend_anchors_flag(CLI::App* cmd, bool& out);
 
 }  // namespace agentrt::cli

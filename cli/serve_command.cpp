@@ -47,6 +47,7 @@ struct ServeArgs {
   int max_completions = 0;
   double host_tier_gib = -1;  // < 0: the runtime's default
   std::string schedule = "attained";
+  bool blend_anchors = false;
   std::vector<std::string> allow_tools;  // http, command, mcp
   int cluster_port = -1;                 // < 0: no cluster
   std::string cluster_bind = "127.0.0.1";
@@ -108,7 +109,8 @@ int serve(const ServeArgs& a) {
     o.host_tier_bytes = static_cast<std::size_t>(a.host_tier_gib * (1ull << 30));
   o.max_completions = a.max_completions;
   o.order = *scheduler::parse_order(a.schedule);  // CLI11 checked the name
-  for (const auto& t : a.allow_tools) {           // CLI11 checked the names
+  o.blend_anchors = a.blend_anchors;
+  for (const auto& t : a.allow_tools) {  // CLI11 checked the names
     o.jobs.tools.http = o.jobs.tools.http || t == "http";
     o.jobs.tools.command = o.jobs.tools.command || t == "command";
     o.jobs.tools.mcp = o.jobs.tools.mcp || t == "mcp";
@@ -207,6 +209,7 @@ CommandFn add_serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "on", "off"}));
   add_session_pin_options(cmd, a->sessions);
   add_schedule_option(cmd, a->schedule);
+  add_blend_anchors_flag(cmd, a->blend_anchors);
   cmd->add_option("--allow-tools", a->allow_tools,
                   "Workflow tools that reach the network or run programs, off by default: "
                   "http, command (builtin command and custom commands), mcp (comma-separated)")

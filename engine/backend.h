@@ -179,6 +179,40 @@ class Backend {
     return make_error(ErrorCode::unsupported, name() + ": token_kv_deviation is not supported");
   }
 
+  // --- Anchors for KvReuse::blend (KVCOMM's offsets, kv/segment_anchors.h). Offsets are f32,
+  // keys taken back to position 0 (un-rotated: RoPE is linear, so K at p = R(p) k). Layout of
+  // one token: for each layer of [first_layer, last_layer), K then V, each
+  // num_kv_heads * head_dim floats (token_offset_floats()). ---
+  // Floats of one token's offsets over `layers` layers.
+  std::size_t token_offset_floats(int layers) const {
+    const auto& g = kv_geometry();
+    return 2u * static_cast<std::size_t>(layers) * static_cast<std::size_t>(g.num_kv_heads) *
+           static_cast<std::size_t>(g.head_dim);
+  }
+  // For each token i of `in` (as place_token_kv() takes it, computed at source_begin + i)
+  // and each layer of [first_layer, last_layer): `offsets` gets the KV now at position
+  // begin + i of `block_table` minus that of `in`, both un-rotated (K: R(-(begin + i)) K_now
+  // - R(-(source_begin + i)) K_in; V: V_now - V_in), and `unrotated` gets `in`'s own KV
+  // un-rotated. Either span may be empty (not written); otherwise each holds tokens *
+  // token_offset_floats(last_layer - first_layer). Errors: bad layers, sizes or positions.
+  virtual Status token_kv_offsets(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                  std::span<const std::byte> in, std::int32_t source_begin,
+                                  int first_layer, int last_layer, std::span<float> offsets,
+                                  std::span<float> unrotated) {
+    (void)block_table, (void)begin, (void)in, (void)source_begin, (void)first_layer,
+        (void)last_layer, (void)offsets, (void)unrotated;
+    return make_error(ErrorCode::unsupported, name() + ": token_kv_offsets is not supported");
+  }
+  // Adds `offsets` (token_kv_offsets()'s layout over [first_layer, last_layer), a multiple of
+  // token_offset_floats()) to the KV at positions begin, ... of `block_table`: K +=
+  // R(begin + i) dK, V += dV. Errors: bad layers, sizes or positions.
+  virtual Status add_token_kv_offsets(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                      int first_layer, int last_layer,
+                                      std::span<const float> offsets) {
+    (void)block_table, (void)begin, (void)first_layer, (void)last_layer, (void)offsets;
+    return make_error(ErrorCode::unsupported, name() + ": add_token_kv_offsets is not supported");
+  }
+
  protected:
   Status block_count_error(const char* what) const {
     return make_error(ErrorCode::invalid_argument,

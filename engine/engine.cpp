@@ -88,6 +88,12 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
     store.persist = options.persist;
     e->segments_ =
         std::make_unique<kv::SegmentCache>(options.segment_cache_bytes, kv_fingerprint, store);
+    // The probe layer (1) is matched, the layers after it predicted.
+    if (options.blend_anchors && e->deps_.config->num_layers >= 3) {
+      e->anchors_ = std::make_unique<kv::SegmentAnchors>(e->deps_.config->num_layers - 1,
+                                                         e->deps_.backend->token_offset_floats(1),
+                                                         options.anchors);
+    }
   }
   e->sched_ = std::make_unique<scheduler::Scheduler>(
       scheduler::SchedulerOptions{options.max_tokens_per_step, options.max_running,
@@ -182,6 +188,10 @@ Status Engine::flush_persistent() {
   return make_error(ErrorCode::io, "KV flush: " + std::to_string(failed) +
                                        " blocks failed to write to '" + persister_->tier()->name() +
                                        "'");
+}
+
+kv::AnchorStats Engine::anchor_stats() const {
+  return anchors_ ? anchors_->stats() : kv::AnchorStats{};
 }
 
 kv::SegmentCacheStats Engine::segment_stats() const {

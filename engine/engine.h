@@ -24,6 +24,7 @@
 #include "engine/kv/clock.h"
 #include "engine/kv/host_tier.h"
 #include "engine/kv/kv_manager.h"
+#include "engine/kv/segment_anchors.h"
 #include "engine/kv/segment_cache.h"
 #include "engine/kv_reuse.h"
 #include "engine/model/config.h"
@@ -75,6 +76,14 @@ struct EngineOptions {
   // Which segment tokens blend recomputes: true, those whose layer-1 K/V deviate most
   // (CacheBlend); false, the segment's first tokens (a baseline for measurements).
   bool blend_select_by_deviation = true;
+  // KVCOMM's anchors (kv/segment_anchors.h): a placed segment's KV after the probe layer is
+  // corrected by offsets predicted from earlier placements computed in full, and some
+  // placements are computed in full to become anchors. Needs a backend with
+  // token_kv_offsets() and at least 3 layers. Off by default: the prediction runs on the
+  // host (an n x M x kv-dim product per layer), which on the CUDA backend also copies the
+  // placement's KV there; `agentrt run/serve --blend-anchors` turn it on.
+  bool blend_anchors = false;
+  kv::AnchorOptions anchors;
   // Told the KV manager's events (engine/kv/kv_events.h: blocks stored, evicted, pinned,
   // unpinned per tier) in batches, at the end of each step, on the engine thread; must be
   // quick (a cluster node queues them for its coordinator). Unset: none are recorded.
@@ -218,6 +227,8 @@ class Engine {
   // The segment cache's counters (KvReuse::blend); zeros when the backend cannot blend or
   // EngineOptions::segment_cache_bytes is 0.
   kv::SegmentCacheStats segment_stats() const;
+  // The anchor pool's counters (zeros without one: EngineOptions::blend_anchors).
+  kv::AnchorStats anchor_stats() const;
   // Tells the KV manager that the full blocks of `tokens` are next used in `steps` steps
   // (a workflow planner's hint, KVFlow; steps < 0 drops `owner`'s hint) and, with `prefetch`,
   // copies those only the host tier holds back to the device now, evicting only blocks
@@ -256,6 +267,14 @@ class Engine {
                            std::vector<int>& row_of, std::vector<std::int64_t>& computed);
   // Stores the segments whose computation (a miss) ended in this step.
   void store_segments(const scheduler::StepSchedule& plan);
+  // Anchors (engine_blend.cpp): corrects placed segments by predicted offsets, or marks them
+  // to be computed in full and recorded after the step (record_anchors).
+  struct PendingAnchor {
+    RequestId seq = 0;
+    std::int32_t begin = 0;  // position of the segment
+    std::shared_ptr<const kv::SegmentEntry> hit;
+  };
+  Status record_anchors();
 
   EngineDeps deps_;
   EngineOptions opt_;
@@ -265,7 +284,9 @@ class Engine {
   std::unique_ptr<kv::KvPersister> persister_;  // declared before kv_, which uses it
   std::unique_ptr<kv::KvManager> kv_;
   std::unique_ptr<scheduler::Scheduler> sched_;
-  std::unique_ptr<kv::SegmentCache> segments_;  // null: blend falls back to exact
+  std::unique_ptr<kv::SegmentCache> segments_;   // null: blend falls back to exact
+  std::unique_ptr<kv::SegmentAnchors> anchors_;  // null: no anchors
+  std::vector<PendingAnchor> pending_anchors_;   // computed in full this step
   std::unordered_map<RequestId, std::unique_ptr<Seq>> seqs_;
   EngineStats stats_;
 

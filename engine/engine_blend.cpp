@@ -6,6 +6,11 @@
 // segment's end; those layers then hold the new context's K/V for every token. The
 // prompt's last token is always computed (it gives the logits). A miss is computed as
 // under exact and stored once its last token is computed.
+//
+// With anchors (kv/segment_anchors.h, KVCOMM) every placement is probed: the probe layer's
+// offsets (exact, from the probe) and the segment's first-context KV pick the anchor tokens
+// whose offsets correct the layers after the probe layer; a placement the pool has not seen
+// the like of is computed in full instead and recorded as an anchor after the step.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -27,6 +32,7 @@ struct Part {
   std::size_t chunk = 0;
   std::int64_t lo = 0, hi = 0;  // positions of the segment inside the chunk
   std::int64_t recompute = 0;   // tokens of it to recompute
+  bool anchor = false;          // computed in full, recorded as an anchor after the step
   PromptSegment span;
   std::shared_ptr<const kv::SegmentEntry> hit;
 };
@@ -54,7 +60,7 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
       if (!g.hit) continue;
       const auto k = static_cast<std::int64_t>(
           std::llround(static_cast<double>(s.blend_recompute) * static_cast<double>(hi - lo)));
-      parts.push_back({i, lo, hi, std::clamp<std::int64_t>(k, 0, hi - lo), g.span, g.hit});
+      parts.push_back({i, lo, hi, std::clamp<std::int64_t>(k, 0, hi - lo), false, g.span, g.hit});
     }
   }
   if (parts.empty()) return false;
@@ -79,7 +85,9 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
     auto& c = compute[p.chunk];
     if (c.empty()) c.assign(static_cast<std::size_t>(ch.count), 1);
     std::fill(c.begin() + (p.lo - ch.start), c.begin() + (p.hi - ch.start), 0);
-    if (p.recompute > 0 && p.recompute < p.hi - p.lo && opt_.blend_select_by_deviation)
+    const bool selects =
+        p.recompute > 0 && p.recompute < p.hi - p.lo && opt_.blend_select_by_deviation;
+    if (selects || (anchors_ && p.recompute < p.hi - p.lo))
       probe_end[p.chunk] = std::max(probe_end[p.chunk], p.hi);
   }
   // CacheBlend's selection: one probe over every chunk that selects, up to its last part.
@@ -94,6 +102,40 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
          static_cast<std::int32_t>(ch.start), batch.seqs[i].block_table, false});
   }
   if (!probe.seqs.empty()) AGENTRT_TRY(be.forward_kv_probe(probe, layer));
+  // Anchors: each placement that was probed is corrected by predicted offsets, or (one the
+  // pool has not seen the like of) computed in full to become an anchor; a placement
+  // computed in full anyway becomes one at no cost.
+  for (Part& p : parts) {
+    if (!anchors_) break;
+    const bool whole = p.lo == p.span.begin && p.hi == p.span.end;
+    const auto n = static_cast<std::size_t>(p.hi - p.lo);
+    const auto& table = batch.seqs[p.chunk].block_table;
+    if (p.recompute >= p.hi - p.lo) {
+      p.anchor = whole;
+    } else {
+      const int span = anchors_->layers();
+      const std::size_t dim = be.token_offset_floats(1), per = be.token_offset_floats(span);
+      std::vector<float> offsets(n * per), first(n * per);
+      const auto read = be.token_kv_offsets(table, static_cast<std::int32_t>(p.lo), kv_of(p),
+                                            source_of(p), layer, layer + span, offsets, first);
+      if (!read.ok() && read.error().code == ErrorCode::unsupported) {
+        anchors_.reset();  // this backend cannot: placement as CacheBlend alone
+        break;
+      }
+      AGENTRT_TRY(read);
+      std::vector<float> predicted(n * (per - dim));
+      if (anchors_->predict(first, offsets, predicted)) {
+        AGENTRT_TRY(be.add_token_kv_offsets(table, static_cast<std::int32_t>(p.lo), layer + 1,
+                                            layer + span, predicted));
+      } else {
+        p.anchor = whole;  // a part of a segment is placed as CacheBlend alone
+      }
+    }
+    if (p.anchor) {
+      pending_anchors_.push_back(
+          {plan.chunks[p.chunk].seq, static_cast<std::int32_t>(p.lo), p.hit});
+    }
+  }
   std::vector<float> dev;
   std::vector<std::size_t> order;
   for (const Part& p : parts) {
@@ -101,6 +143,10 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
     auto& c = compute[p.chunk];
     const auto n = static_cast<std::size_t>(p.hi - p.lo);
     const auto first = c.begin() + (p.lo - ch.start);
+    if (p.anchor) {
+      std::fill_n(first, n, 1);
+      continue;
+    }
     if (p.recompute == 0) continue;
     if (p.recompute >= p.hi - p.lo || !opt_.blend_select_by_deviation) {
       std::fill_n(first, std::min<std::size_t>(n, static_cast<std::size_t>(p.recompute)), 1);
@@ -193,6 +239,22 @@ void Engine::store_segments(const scheduler::StepSchedule& plan) {
         segments_->insert(std::move(e));
     }
   }
+}
+
+Status Engine::record_anchors() {
+  Backend& be = *deps_.backend;
+  const int layer = probe_layer(deps_.config->num_layers);
+  for (const PendingAnchor& a : pending_anchors_) {
+    if (!anchors_ || !seqs_.contains(a.seq)) continue;
+    const int span = anchors_->layers();
+    const std::size_t n = a.hit->tokens.size(), per = be.token_offset_floats(span);
+    std::vector<float> offsets(n * per), first(n * per);
+    AGENTRT_TRY(be.token_kv_offsets(kv_->block_table(a.seq), a.begin, a.hit->kv, a.hit->position,
+                                    layer, layer + span, offsets, first));
+    anchors_->record(first, offsets);
+  }
+  pending_anchors_.clear();
+  return ok_status();
 }
 
 }  // namespace agentrt

@@ -180,6 +180,10 @@ Result<std::vector<EngineEvent>> Engine::step() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - forward_start).count();
   }
   if (segments_) store_segments(plan);
+  if (!pending_anchors_.empty()) {
+    if (auto st = record_anchors(); !st.ok())
+      return st.error().with_context("engine step: anchors");
+  }
   ++stats_.steps;
   for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
     const auto& ch = plan.chunks[i];

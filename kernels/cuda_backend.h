@@ -168,6 +168,15 @@ class CudaBackend final : public Backend {
   Status token_kv_deviation(std::span<const std::int32_t> block_table, std::int32_t begin,
                             std::span<const std::byte> in, std::int32_t source_begin, int layer,
                             std::span<float> out) override;
+  // Anchor offsets (Backend's contract), computed in f32 on the device; `in` and `offsets`
+  // are uploaded, the outputs copied back, before each returns.
+  Status token_kv_offsets(std::span<const std::int32_t> block_table, std::int32_t begin,
+                          std::span<const std::byte> in, std::int32_t source_begin, int first_layer,
+                          int last_layer, std::span<float> offsets,
+                          std::span<float> unrotated) override;
+  Status add_token_kv_offsets(std::span<const std::int32_t> block_table, std::int32_t begin,
+                              int first_layer, int last_layer,
+                              std::span<const float> offsets) override;
 
   // Turns CudaBackendOptions::cascade_decode on or off for later steps (benchmarks compare).
   void set_cascade_decode(bool on) { options_.cascade_decode = on; }
@@ -201,7 +210,8 @@ class CudaBackend final : public Backend {
     PinnedBuffer meta_host, logits_host, block_host;
     DeviceBuffer pairs, sample_params, sampled, sample_masks;
     PinnedBuffer sample_host;
-    DeviceBuffer seg_tokens, seg_table, seg_out;  // segment KV (cuda_segment_kv.cpp)
+    // Segment KV (cuda_segment_kv.cpp): token KV, the block table, f32 results or offsets.
+    DeviceBuffer seg_tokens, seg_table, seg_out;
   };
 
   CudaBackend(const model::ModelConfig& config, const CudaBackendOptions& options);
@@ -243,6 +253,8 @@ class CudaBackend final : public Backend {
   Result<std::int64_t> check_token_bytes(const char* what,
                                          std::span<const std::int32_t> block_table,
                                          std::int32_t begin, std::size_t bytes) const;
+  // Checks [first_layer, last_layer) against the model's layers.
+  Status check_layer_range(const char* what, int first_layer, int last_layer) const;
   // The placement kernel from token KV already on the device (the table uploaded).
   Status place_from_device(std::int32_t begin, std::int64_t count, const void* tokens,
                            std::int32_t source_begin);

@@ -1,8 +1,9 @@
 // CudaBackend's segment KV for KvReuse::blend (issue 21): token-granular KV copies between
 // the paged pool and the host, placement at a new offset with the keys re-rotated on the
-// device (kernels/segment_kv.cu), the early-layer probe, and the per-token KV deviation that
-// CacheBlend selects recomputed tokens by. As on the CPU, keys are stored after RoPE (and
-// q/k norm), so a key computed at p0 moves to p1 by one more rotation by p1 - p0.
+// device (kernels/segment_kv.cu), the early-layer probe, the per-token KV deviation that
+// CacheBlend selects recomputed tokens by, and KVCOMM's anchor offsets. As on the CPU, keys are
+// stored after RoPE (and q/k norm), so a key computed at p0 moves to p1 by one more rotation by p1
+// - p0.
 #include <string>
 
 #include "kernels/cuda_backend.h"
@@ -185,6 +186,105 @@ Status CudaBackend::token_kv_deviation(std::span<const std::int32_t> block_table
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(out.data(), buf_.seg_out.get(), out.size_bytes(),
                                    cudaMemcpyDeviceToHost, stream_));
   return synchronize();
+}
+
+Status CudaBackend::check_layer_range(const char* what, int first_layer, int last_layer) const {
+  if (first_layer < 0 || first_layer > last_layer || last_layer > geo_.num_layers) {
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(what) + ": layers [" + std::to_string(first_layer) + ", " +
+                          std::to_string(last_layer) + ") are not inside [0, " +
+                          std::to_string(geo_.num_layers) + "]");
+  }
+  return ok_status();
+}
+
+Status CudaBackend::token_kv_offsets(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                     std::span<const std::byte> in, std::int32_t source_begin,
+                                     int first_layer, int last_layer, std::span<float> offsets,
+                                     std::span<float> unrotated) {
+  AGENTRT_TRY(check_layer_range("token_kv_offsets", first_layer, last_layer));
+  auto counted = check_token_bytes("token_kv_offsets", block_table, begin, in.size());
+  if (!counted.ok()) return counted.error();
+  const std::int64_t count = *counted;
+  const int layers = last_layer - first_layer;
+  const std::size_t floats = static_cast<std::size_t>(count) * token_offset_floats(layers);
+  for (const std::size_t n : {offsets.size(), unrotated.size()}) {
+    if (n != 0 && n != floats) {
+      return make_error(ErrorCode::invalid_argument,
+                        "token_kv_offsets: outputs of " + std::to_string(offsets.size()) + " and " +
+                            std::to_string(unrotated.size()) + " floats for " +
+                            std::to_string(count) + " tokens of " + std::to_string(layers) +
+                            " layers (0 or " + std::to_string(floats) + " each)");
+    }
+  }
+  if (floats == 0 || (offsets.empty() && unrotated.empty())) return ok_status();
+  AGENTRT_TRY(upload_token_table(block_table));
+  // Only the layers' slice of each token: [count][layer][K|V][kv_head][head_dim].
+  const std::size_t tkb = token_kv_bytes();
+  const std::size_t layer_bytes = tkb / static_cast<std::size_t>(geo_.num_layers);
+  const std::size_t slice = layer_bytes * static_cast<std::size_t>(layers);
+  AGENTRT_TRY(buf_.seg_tokens.reserve(slice * static_cast<std::size_t>(count)));
+  AGENTRT_TRY(buf_.seg_out.reserve(2 * floats * sizeof(float)));  // offsets, then unrotated
+  AGENTRT_CUDA_TRY(cudaMemcpy2DAsync(
+      buf_.seg_tokens.get(), slice, in.data() + static_cast<std::size_t>(first_layer) * layer_bytes,
+      tkb, slice, static_cast<std::size_t>(count), cudaMemcpyHostToDevice, stream_));
+  float* dev_offsets = buf_.seg_out.get<float>();
+  float* dev_unrotated = dev_offsets + floats;
+  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
+                   geo_.block_size, geo_.head_dim},
+                  buf_.seg_table.get<std::int32_t>(),
+                  begin,
+                  static_cast<int>(count),
+                  buf_.seg_tokens.get()};
+  TokenKvOffsetParams o;
+  o.inv_freq = w_.inv_freq.get<float>();
+  o.first_layer = first_layer;
+  o.last_layer = last_layer;
+  o.source_begin = source_begin;
+  o.offsets = offsets.empty() ? nullptr : dev_offsets;
+  o.unrotated = unrotated.empty() ? nullptr : dev_unrotated;
+  AGENTRT_CUDA_TRY(launch_token_kv_offsets(dtype_, p, o, stream_));
+  if (!offsets.empty()) {
+    AGENTRT_CUDA_TRY(cudaMemcpyAsync(offsets.data(), dev_offsets, offsets.size_bytes(),
+                                     cudaMemcpyDeviceToHost, stream_));
+  }
+  if (!unrotated.empty()) {
+    AGENTRT_CUDA_TRY(cudaMemcpyAsync(unrotated.data(), dev_unrotated, unrotated.size_bytes(),
+                                     cudaMemcpyDeviceToHost, stream_));
+  }
+  return synchronize();
+}
+
+Status CudaBackend::add_token_kv_offsets(std::span<const std::int32_t> block_table,
+                                         std::int32_t begin, int first_layer, int last_layer,
+                                         std::span<const float> offsets) {
+  AGENTRT_TRY(check_layer_range("add_token_kv_offsets", first_layer, last_layer));
+  const int layers = last_layer - first_layer;
+  const std::size_t per_token = token_offset_floats(layers);
+  if (per_token == 0) return ok_status();  // no layers: nothing to add, as on the CPU
+  if (offsets.size() % per_token != 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      "add_token_kv_offsets: " + std::to_string(offsets.size()) +
+                          " floats are not a whole number of tokens of " +
+                          std::to_string(per_token) + " (" + std::to_string(layers) + " layers)");
+  }
+  const auto count = static_cast<std::int64_t>(offsets.size() / per_token);
+  AGENTRT_TRY(check_token_range("add_token_kv_offsets", block_table, begin, count, geo_.num_blocks,
+                                geo_.block_size));
+  if (count == 0) return ok_status();
+  AGENTRT_TRY(upload_token_table(block_table));
+  AGENTRT_TRY(buf_.seg_out.reserve(offsets.size_bytes()));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.seg_out.get(), offsets.data(), offsets.size_bytes(),
+                                   cudaMemcpyHostToDevice, stream_));
+  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
+                   geo_.block_size, geo_.head_dim},
+                  buf_.seg_table.get<std::int32_t>(),
+                  begin,
+                  static_cast<int>(count),
+                  nullptr};
+  AGENTRT_CUDA_TRY(launch_add_token_kv_offsets(dtype_, p, w_.inv_freq.get<float>(), first_layer,
+                                               last_layer, buf_.seg_out.get<float>(), stream_));
+  return synchronize();  // `offsets` may be freed once this returns
 }
 
 }  // namespace agentrt::kernels

@@ -15,21 +15,28 @@ struct Row {
   int token, layer, kv;
 };
 
-// The row of warp item `item` (items run over token, layer, K|V, kv head).
-__device__ __forceinline__ Row row_of(const TokenKvParams& p, long long item) {
-  const int heads = p.kv.num_kv_heads, layers = p.kv.num_layers, d = p.kv.head_dim;
+// The row of warp item `item`, where items run over token, layer of [first_layer,
+// first_layer + layers), K|V, kv head, and `tokens` holds those layers of each token.
+__device__ __forceinline__ Row row_of(const TokenKvParams& p, long long item, int first_layer,
+                                      int layers) {
+  const int heads = p.kv.num_kv_heads, d = p.kv.head_dim;
   Row r;
   const int head = static_cast<int>(item % heads);
   r.kv = static_cast<int>((item / heads) % 2);
-  r.layer = static_cast<int>((item / (2 * heads)) % layers);
+  r.layer = first_layer + static_cast<int>((item / (2 * heads)) % layers);
   r.token = static_cast<int>(item / (2LL * heads * layers));
   const int pos = p.begin + r.token;
   const std::size_t block = static_cast<std::size_t>(p.table[pos / p.kv.block_size]);
-  r.pool = ((((block * layers + r.layer) * 2 + r.kv) * heads + head) * p.kv.block_size +
+  r.pool = ((((block * p.kv.num_layers + r.layer) * 2 + r.kv) * heads + head) * p.kv.block_size +
             static_cast<std::size_t>(pos % p.kv.block_size)) *
            d;
   r.tokens = static_cast<std::size_t>(item) * d;
   return r;
+}
+
+// Every layer of each token.
+__device__ __forceinline__ Row row_of(const TokenKvParams& p, long long item) {
+  return row_of(p, item, 0, p.kv.num_layers);
 }
 
 template <class T>
@@ -117,10 +124,81 @@ __global__ void deviation_kernel(TokenKvParams p, const float* inv_freq, int del
   }
 }
 
+// Un-rotates (to position 0) the row's K in `tokens` and in the pool, each by its own
+// position, and writes their difference and the first alone; V rows are not rotated.
+template <class T>
+__global__ void offsets_kernel(TokenKvParams p, TokenKvOffsetParams o, long long items) {
+  const long long item = blockIdx.x * static_cast<long long>(blockDim.x / 32) + threadIdx.x / 32;
+  if (item >= items) return;
+  const Row r = row_of(p, item, o.first_layer, o.last_layer - o.first_layer);
+  const T* in = static_cast<const T*>(p.tokens) + r.tokens;
+  const T* now = static_cast<const T*>(p.kv.pool) + r.pool;
+  float* off = o.offsets ? o.offsets + r.tokens : nullptr;
+  float* un = o.unrotated ? o.unrotated + r.tokens : nullptr;
+  const int lane = threadIdx.x % 32, d = p.kv.head_dim;
+  if (r.kv == 1) {
+    for (int i = lane; i < d; i += 32) {
+      const float a = to_f32(in[i]);
+      if (off) off[i] = to_f32(now[i]) - a;
+      if (un) un[i] = a;
+    }
+    return;
+  }
+  const int half = d / 2;
+  const int pos_in = o.source_begin + r.token, pos_now = p.begin + r.token;
+  for (int i = lane; i < half; i += 32) {
+    float a0 = to_f32(in[i]), a1 = to_f32(in[i + half]);
+    rotate(a0, a1, -pos_in, o.inv_freq[i]);
+    if (un) {
+      un[i] = a0;
+      un[i + half] = a1;
+    }
+    if (off) {
+      float b0 = to_f32(now[i]), b1 = to_f32(now[i + half]);
+      rotate(b0, b1, -pos_now, o.inv_freq[i]);
+      off[i] = b0 - a0;
+      off[i + half] = b1 - a1;
+    }
+  }
+}
+
+// Adds the row's offset, its K part rotated to the row's position, to the pool.
+template <class T>
+__global__ void add_offsets_kernel(TokenKvParams p, const float* inv_freq, int first_layer,
+                                   int layers, const float* offsets, long long items) {
+  const long long item = blockIdx.x * static_cast<long long>(blockDim.x / 32) + threadIdx.x / 32;
+  if (item >= items) return;
+  const Row r = row_of(p, item, first_layer, layers);
+  const float* src = offsets + r.tokens;
+  T* dst = static_cast<T*>(p.kv.pool) + r.pool;
+  const int lane = threadIdx.x % 32, d = p.kv.head_dim;
+  if (r.kv == 1) {
+    for (int i = lane; i < d; i += 32)
+      dst[i] = from_f32<T>(to_f32(dst[i]) + src[i]);
+    return;
+  }
+  const int half = d / 2, pos = p.begin + r.token;
+  for (int i = lane; i < half; i += 32) {
+    float x0 = src[i], x1 = src[i + half];
+    rotate(x0, x1, pos, inv_freq[i]);
+    dst[i] = from_f32<T>(to_f32(dst[i]) + x0);
+    dst[i + half] = from_f32<T>(to_f32(dst[i + half]) + x1);
+  }
+}
+
 constexpr int kWarpsPerBlock = 8;
 
+// Rows of the layers [first_layer, last_layer) of p.count tokens; every layer by default.
+long long rows_of(const TokenKvParams& p, int first_layer, int last_layer) {
+  return static_cast<long long>(p.count) * (last_layer - first_layer) * 2 * p.kv.num_kv_heads;
+}
+
 long long rows_of(const TokenKvParams& p) {
-  return static_cast<long long>(p.count) * p.kv.num_layers * 2 * p.kv.num_kv_heads;
+  return rows_of(p, 0, p.kv.num_layers);
+}
+
+bool bad_layers(const TokenKvParams& p, int first_layer, int last_layer) {
+  return first_layer < 0 || first_layer > last_layer || last_layer > p.kv.num_layers;
 }
 
 unsigned blocks_for(long long items) {
@@ -164,6 +242,37 @@ cudaError_t launch_token_kv_deviation(Dtype dt, const TokenKvParams& p, const fl
   } else {
     deviation_kernel<bf16>
         <<<p.count, kDeviationWarps * 32, 0, stream>>>(p, inv_freq, delta, layer, out);
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t launch_token_kv_offsets(Dtype dt, const TokenKvParams& p, const TokenKvOffsetParams& o,
+                                    cudaStream_t stream) {
+  if (p.kv.head_dim % 2 || bad_layers(p, o.first_layer, o.last_layer)) {
+    return cudaErrorInvalidValue;
+  }
+  const long long items = rows_of(p, o.first_layer, o.last_layer);
+  if (items == 0 || (o.offsets == nullptr && o.unrotated == nullptr)) return cudaSuccess;
+  if (dt == Dtype::f32)
+    offsets_kernel<float><<<blocks_for(items), kWarpsPerBlock * 32, 0, stream>>>(p, o, items);
+  else
+    offsets_kernel<bf16><<<blocks_for(items), kWarpsPerBlock * 32, 0, stream>>>(p, o, items);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_add_token_kv_offsets(Dtype dt, const TokenKvParams& p, const float* inv_freq,
+                                        int first_layer, int last_layer, const float* offsets,
+                                        cudaStream_t stream) {
+  if (p.kv.head_dim % 2 || bad_layers(p, first_layer, last_layer)) return cudaErrorInvalidValue;
+  const long long items = rows_of(p, first_layer, last_layer);
+  if (items == 0) return cudaSuccess;
+  const int layers = last_layer - first_layer;
+  if (dt == Dtype::f32) {
+    add_offsets_kernel<float><<<blocks_for(items), kWarpsPerBlock * 32, 0, stream>>>(
+        p, inv_freq, first_layer, layers, offsets, items);
+  } else {
+    add_offsets_kernel<bf16><<<blocks_for(items), kWarpsPerBlock * 32, 0, stream>>>(
+        p, inv_freq, first_layer, layers, offsets, items);
   }
   return cudaGetLastError();
 }

@@ -1,7 +1,8 @@
 // Launchers of the token-granular KV kernels that KvReuse::blend uses on the CUDA backend
 // (issue 21): gathering a run of tokens' KV out of the paged pool, scattering it back at
-// other positions with the keys re-rotated, and the per-token deviation that CacheBlend
-// selects recomputed tokens by. Plain C++17, as ops.h.
+// other positions with the keys re-rotated, the per-token deviation that CacheBlend
+// selects recomputed tokens by, and KVCOMM's anchor offsets (the KV difference between two
+// contexts, keys un-rotated to position 0). Plain C++17, as ops.h.
 //
 // Token-major layout of the copies ("token KV"): for each token, [layer][K|V][kv_head]
 // [head_dim] in the pool's Dtype, the same order as the CPU backend's (in f32 there).
@@ -37,5 +38,27 @@ cudaError_t launch_place_token_kv(Dtype dt, const TokenKvParams& p, const float*
 // Deterministic (a fixed reduction order).
 cudaError_t launch_token_kv_deviation(Dtype dt, const TokenKvParams& p, const float* inv_freq,
                                       int delta, int layer, float* out, cudaStream_t stream);
+
+// Anchor offsets over the layers [first_layer, last_layer), f32, laid out as `tokens` is
+// here: [count][layer - first_layer][K|V][kv_head][head_dim] (`tokens` holds only those
+// layers' slice of each token, in Dtype).
+struct TokenKvOffsetParams {
+  const float* inv_freq = nullptr;  // [head_dim / 2]
+  int first_layer = 0;
+  int last_layer = 0;
+  int source_begin = 0;        // tokens[i] was computed at source_begin + i
+  float* offsets = nullptr;    // K: R(-(begin + i)) K_pool - R(-(source_begin + i)) K_tokens;
+                               // V: V_pool - V_tokens. nullptr: not written
+  float* unrotated = nullptr;  // R(-(source_begin + i)) K_tokens and V_tokens; nullptr: not
+                               // written
+};
+cudaError_t launch_token_kv_offsets(Dtype dt, const TokenKvParams& p, const TokenKvOffsetParams& o,
+                                    cudaStream_t stream);
+
+// The pool at position begin + i += offsets[i] (the layout above): K += R(begin + i) dK,
+// V += dV, in f32 and rounded to Dtype once. p.tokens is unused.
+cudaError_t launch_add_token_kv_offsets(Dtype dt, const TokenKvParams& p, const float* inv_freq,
+                                        int first_layer, int last_layer, const float* offsets,
+                                        cudaStream_t stream);
 
 }  // namespace agentrt::kernels

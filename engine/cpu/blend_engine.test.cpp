@@ -340,5 +340,68 @@ TEST(Blend, ASegmentEvictedWhileInUseStaysValidForItsRequest) {
     EXPECT_EQ(out[1].logprobs[i], out[0].logprobs[i]) << i;
 }
 
+// Anchors (kv/segment_anchors.h): the first placement in a new context is computed in full
+// and recorded; the same change of context again is corrected by the recorded offsets, so
+// reuse without recomputation gives what a full recompute gives (each token's nearest anchor
+// token is itself, at distance 0).
+TEST(BlendAnchors, APlacementLikeARecordedOneIsCorrectedToTheFullRecompute) {
+  const auto m = model();
+  const Prompts p;
+  EngineOptions with;
+  with.prefix_reuse = false;  // the second placement must not be an exact prefix hit
+  with.blend_anchors = true;
+  with.anchors.min_anchors = 1;
+  with.anchors.neighbours = 1;
+  EngineOptions without = with;
+  without.blend_anchors = false;
+  CpuRig exact(*m), rig(*m, with), plain(*m, without);
+  const Outcome want = exact.run(p.second, {}, KvReuse::exact, std::nullopt);
+  for (CpuRig* r : {&rig, &plain})
+    (void)r->run(p.first, p.first_seg, KvReuse::blend, 0.0f);
+  // The first placement: no anchors yet, so it is computed in full and recorded.
+  const Outcome recorded = rig.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
+  EXPECT_EQ(rig.engine->anchor_stats().recorded, 1);
+  EXPECT_EQ(rig.engine->anchor_stats().tokens, 40);
+  EXPECT_EQ(rig.engine->segment_stats().tokens_recomputed, 40);
+  for (std::size_t i = 0; i < want.logprobs.size(); ++i)
+    EXPECT_NEAR(recorded.logprobs[i], want.logprobs[i], 1e-5f) << i;
+  // The second: predicted and reused whole.
+  const Outcome got = rig.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
+  const Outcome off = plain.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
+  EXPECT_EQ(rig.engine->anchor_stats().predicted_segments, 1);
+  EXPECT_EQ(rig.engine->segment_stats().tokens_reused, 40);
+  EXPECT_EQ(got.tokens, want.tokens);
+  double worst = 0, worst_off = 0;
+  for (std::size_t i = 0; i < want.logprobs.size(); ++i) {
+    worst = std::max(worst, static_cast<double>(std::abs(got.logprobs[i] - want.logprobs[i])));
+    worst_off =
+        std::max(worst_off, static_cast<double>(std::abs(off.logprobs[i] - want.logprobs[i])));
+  }
+  EXPECT_LT(worst, 1e-4);
+  EXPECT_GT(worst_off, 10 * worst);  // without anchors the same placement is approximate
+}
+
+// Under a recompute fraction of 1 a placement is computed in full anyway: it is recorded
+// without a probe. A model of 2 layers has nothing after the probe layer: no anchors.
+TEST(BlendAnchors, FullRecomputeRecordsAndTwoLayerModelsHaveNone) {
+  const auto m = model();
+  const Prompts p;
+  EngineOptions o;
+  o.blend_anchors = true;
+  CpuRig rig(*m, o);
+  (void)rig.run(p.first, p.first_seg, KvReuse::blend, 1.0f);
+  (void)rig.run(p.second, p.second_seg, KvReuse::blend, 1.0f);
+  EXPECT_EQ(rig.engine->anchor_stats().recorded, 1);
+  EXPECT_EQ(rig.engine->anchor_stats().predicted_segments, 0);
+  TestModelOptions two;
+  two.layers = 2;
+  const auto m2 = make_test_model(two);
+  CpuRig small(*m2, o);
+  (void)small.run(p.first, p.first_seg, KvReuse::blend, 0.0f);
+  (void)small.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
+  EXPECT_EQ(small.engine->anchor_stats().recorded, 0);
+  EXPECT_EQ(small.engine->segment_stats().tokens_reused, 40);
+}
+
 }  // namespace
 }  // namespace agentrt::cpu

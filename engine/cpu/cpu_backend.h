@@ -76,8 +76,16 @@ class CpuBackend final : public Backend {
   Status token_kv_deviation(std::span<const std::int32_t> block_table, std::int32_t begin,
                             std::span<const std::byte> in, std::int32_t source_begin, int layer,
                             std::span<float> out) override;
+  Status token_kv_offsets(std::span<const std::int32_t> block_table, std::int32_t begin,
+                          std::span<const std::byte> in, std::int32_t source_begin, int first_layer,
+                          int last_layer, std::span<float> offsets,
+                          std::span<float> unrotated) override;
+  Status add_token_kv_offsets(std::span<const std::int32_t> block_table, std::int32_t begin,
+                              int first_layer, int last_layer,
+                              std::span<const float> offsets) override;
 
  private:
+  Status check_layers(const char* what, int first_layer, int last_layer) const;
   CpuBackend(const model::ModelConfig& config, CpuWeights weights, const KvGeometry& geometry,
              int num_threads);
 

@@ -130,3 +130,108 @@ Status CpuBackend::token_kv_deviation(std::span<const std::int32_t> block_table,
 }
 
 }  // namespace agentrt::cpu
+
+namespace agentrt::cpu {
+
+Status CpuBackend::check_layers(const char* what, int first_layer, int last_layer) const {
+  if (first_layer < 0 || first_layer > last_layer || last_layer > config_.num_layers) {
+    return make_error(ErrorCode::invalid_argument,
+                      std::string(what) + ": layers [" + std::to_string(first_layer) + ", " +
+                          std::to_string(last_layer) + ") are not inside [0, " +
+                          std::to_string(config_.num_layers) + "]");
+  }
+  return ok_status();
+}
+
+Status CpuBackend::token_kv_offsets(std::span<const std::int32_t> block_table, std::int32_t begin,
+                                    std::span<const std::byte> in, std::int32_t source_begin,
+                                    int first_layer, int last_layer, std::span<float> offsets,
+                                    std::span<float> unrotated) {
+  AGENTRT_TRY(check_layers("token_kv_offsets", first_layer, last_layer));
+  const std::size_t tkb = token_kv_bytes();
+  const auto count = static_cast<std::int64_t>(in.size() / tkb);
+  const std::size_t want =
+      static_cast<std::size_t>(count) * token_offset_floats(last_layer - first_layer);
+  if (in.size() % tkb != 0 || (!offsets.empty() && offsets.size() != want) ||
+      (!unrotated.empty() && unrotated.size() != want)) {
+    return make_error(ErrorCode::invalid_argument,
+                      "token_kv_offsets: " + std::to_string(in.size()) + " bytes in, " +
+                          std::to_string(offsets.size()) + " and " +
+                          std::to_string(unrotated.size()) + " floats out (" +
+                          std::to_string(want) + " expected)");
+  }
+  AGENTRT_TRY(check_token_range("token_kv_offsets", block_table, begin, count,
+                                kv_.geometry().num_blocks, kv_.geometry().block_size));
+  const auto& g = kv_.geometry();
+  const auto hd = static_cast<std::size_t>(g.head_dim);
+  const std::size_t floats = static_cast<std::size_t>(g.num_kv_heads) * hd;
+  float cin[kMaxHalfDim], sin_in[kMaxHalfDim], cnow[kMaxHalfDim], snow[kMaxHalfDim];
+  std::vector<float> k_in(floats), k_now(floats);
+  float* off = offsets.empty() ? nullptr : offsets.data();
+  float* unr = unrotated.empty() ? nullptr : unrotated.data();
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto p = static_cast<std::int32_t>(begin + i);
+    rope_.angles(-(source_begin + static_cast<std::int32_t>(i)), cin, sin_in);
+    rope_.angles(-p, cnow, snow);
+    const std::int32_t block = block_table[static_cast<std::size_t>(p / g.block_size)];
+    for (int layer = first_layer; layer < last_layer; ++layer) {
+      const std::byte* src = in.data() + static_cast<std::size_t>(i) * tkb +
+                             static_cast<std::size_t>(layer) * 2 * floats * sizeof(float);
+      const float* v_in = reinterpret_cast<const float*>(src) + floats;
+      std::memcpy(k_in.data(), src, floats * sizeof(float));
+      std::memcpy(k_now.data(), kv_.k(layer, block, p % g.block_size), floats * sizeof(float));
+      const float* v_now = kv_.v(layer, block, p % g.block_size);
+      for (int h = 0; h < g.num_kv_heads; ++h) {
+        rope_.apply(k_in.data() + static_cast<std::size_t>(h) * hd, cin, sin_in);
+        rope_.apply(k_now.data() + static_cast<std::size_t>(h) * hd, cnow, snow);
+      }
+      for (std::size_t j = 0; j < floats; ++j) {
+        if (off != nullptr) off[j] = k_now[j] - k_in[j], off[floats + j] = v_now[j] - v_in[j];
+        if (unr != nullptr) unr[j] = k_in[j], unr[floats + j] = v_in[j];
+      }
+      if (off != nullptr) off += 2 * floats;
+      if (unr != nullptr) unr += 2 * floats;
+    }
+  }
+  return ok_status();
+}
+
+Status CpuBackend::add_token_kv_offsets(std::span<const std::int32_t> block_table,
+                                        std::int32_t begin, int first_layer, int last_layer,
+                                        std::span<const float> offsets) {
+  AGENTRT_TRY(check_layers("add_token_kv_offsets", first_layer, last_layer));
+  const std::size_t per = token_offset_floats(last_layer - first_layer);
+  if (per == 0) return ok_status();
+  if (offsets.size() % per != 0) {
+    return make_error(ErrorCode::invalid_argument,
+                      "add_token_kv_offsets: " + std::to_string(offsets.size()) +
+                          " floats are not a whole number of tokens of " + std::to_string(per));
+  }
+  const auto count = static_cast<std::int64_t>(offsets.size() / per);
+  AGENTRT_TRY(check_token_range("add_token_kv_offsets", block_table, begin, count,
+                                kv_.geometry().num_blocks, kv_.geometry().block_size));
+  const auto& g = kv_.geometry();
+  const auto hd = static_cast<std::size_t>(g.head_dim);
+  const std::size_t floats = static_cast<std::size_t>(g.num_kv_heads) * hd;
+  float cos[kMaxHalfDim], sin[kMaxHalfDim];
+  std::vector<float> dk(floats);
+  const float* off = offsets.data();
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto p = static_cast<std::int32_t>(begin + i);
+    rope_.angles(p, cos, sin);
+    const std::int32_t block = block_table[static_cast<std::size_t>(p / g.block_size)];
+    for (int layer = first_layer; layer < last_layer; ++layer) {
+      std::memcpy(dk.data(), off, floats * sizeof(float));
+      for (int h = 0; h < g.num_kv_heads; ++h)
+        rope_.apply(dk.data() + static_cast<std::size_t>(h) * hd, cos, sin);
+      float* k = kv_.k(layer, block, p % g.block_size);
+      float* v = kv_.v(layer, block, p % g.block_size);
+      for (std::size_t j = 0; j < floats; ++j)
+        k[j] += dk[j], v[j] += off[floats + j];
+      off += 2 * floats;
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace agentrt::cpu

@@ -152,5 +152,79 @@ TEST(CpuSegmentKv, BadRangesAreErrors) {
   EXPECT_FALSE(b->forward_kv_probe(plan, 2).ok());
 }
 
+// Anchors' offsets: between the segment's KV in one context and in another, token_kv_offsets
+// gives un-rotated differences such that placing the first and adding them gives the
+// second (all layers, to f32 rounding); a placed copy differs from its source by nothing.
+TEST(CpuSegmentKv, OffsetsTakeAPlacementToTheKvComputedThere) {
+  TestModelOptions o;
+  o.layers = 3;
+  o.qk_norm = true;
+  o.llama3_rope = true;
+  const auto m = make_test_model(o);
+  auto b = make_backend(m->config, m->weights);
+  const int V = m->config.vocab_size, L = m->config.num_layers;
+  const auto segment = random_tokens(20, V, 5);
+  std::vector<std::int32_t> a = random_tokens(11, V, 1), c = random_tokens(37, V, 2);
+  a.insert(a.end(), segment.begin(), segment.end());
+  c.insert(c.end(), segment.begin(), segment.end());
+  const std::vector<std::int32_t> ta{0, 1}, tc{2, 3, 4, 5};
+  prefill(*b, a, 0, ta);
+  prefill(*b, c, 0, tc);
+  const std::size_t tkb = b->token_kv_bytes(), per = b->token_offset_floats(L);
+  ASSERT_EQ(per * sizeof(float), tkb);
+  std::vector<std::byte> from_a(20 * tkb), truth(20 * tkb), placed(20 * tkb);
+  ASSERT_TRUE(b->read_token_kv(ta, 11, 20, from_a).ok());
+  ASSERT_TRUE(b->read_token_kv(tc, 37, 20, truth).ok());
+  std::vector<float> offsets(20 * per), unrotated(20 * per);
+  ASSERT_TRUE(b->token_kv_offsets(tc, 37, from_a, 11, 0, L, offsets, unrotated).ok());
+  // Layer 0 depends on the token only: no offset there; deeper layers see the context.
+  const std::size_t kv = per / static_cast<std::size_t>(L);
+  double layer0 = 0, deeper = 0;
+  for (std::size_t t = 0; t < 20; ++t)
+    for (std::size_t j = 0; j < per; ++j)
+      (j < kv ? layer0 : deeper) =
+          std::max(j < kv ? layer0 : deeper, static_cast<double>(std::abs(offsets[t * per + j])));
+  EXPECT_LT(layer0, 1e-5);
+  EXPECT_GT(deeper, 1e-3);
+  // Un-rotated keys are position-free: those of the truth at 37 equal its own offsets'
+  // reference frame, so the placed copy plus the offsets is the truth.
+  ASSERT_TRUE(b->place_token_kv(tc, 37, from_a, 11).ok());
+  ASSERT_TRUE(b->add_token_kv_offsets(tc, 37, 0, L, offsets).ok());
+  ASSERT_TRUE(b->read_token_kv(tc, 37, 20, placed).ok());
+  const auto want = floats(truth), got = floats(placed);
+  double worst = 0;
+  for (std::size_t i = 0; i < want.size(); ++i)
+    worst = std::max(worst, static_cast<double>(std::abs(got[i] - want[i])));
+  EXPECT_LT(worst, 1e-4);
+  // Now the KV there is the truth: its offsets from the truth are zero, and a layer range
+  // gives that range's slice of the unrotated copy.
+  std::vector<float> zero(20 * per), part(20 * b->token_offset_floats(2));
+  ASSERT_TRUE(b->token_kv_offsets(tc, 37, truth, 37, 0, L, zero, {}).ok());
+  for (float x : zero)
+    ASSERT_LT(std::abs(x), 1e-4);
+  ASSERT_TRUE(b->token_kv_offsets(tc, 37, from_a, 11, 1, 3, {}, part).ok());
+  for (std::size_t t = 0; t < 20; ++t)
+    for (std::size_t j = 0; j < 2 * kv; ++j)
+      ASSERT_EQ(part[t * 2 * kv + j], unrotated[t * per + kv + j]);
+}
+
+TEST(CpuSegmentKv, BadOffsetCallsAreErrors) {
+  const auto m = make_test_model({});
+  auto b = make_backend(m->config, m->weights);
+  const std::size_t tkb = b->token_kv_bytes(), per = b->token_offset_floats(2);
+  std::vector<std::byte> in(2 * tkb);
+  std::vector<float> out(2 * per);
+  const std::vector<std::int32_t> table{1};
+  auto st = b->token_kv_offsets(table, 0, in, 0, 1, 3, out, {});  // 2 layers
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("layers [1, 3)"), std::string::npos);
+  EXPECT_FALSE(b->token_kv_offsets(table, 0, in, 0, 0, 2, std::span(out).first(3), {}).ok());
+  EXPECT_FALSE(b->token_kv_offsets(table, 15, in, 0, 0, 2, out, {}).ok());  // past the block
+  EXPECT_FALSE(b->add_token_kv_offsets(table, 0, 2, 1, out).ok());
+  EXPECT_FALSE(b->add_token_kv_offsets(table, 0, 0, 2, std::span(out).first(per + 1)).ok());
+  EXPECT_FALSE(b->add_token_kv_offsets(table, 15, 0, 2, out).ok());
+  EXPECT_TRUE(b->add_token_kv_offsets(table, 0, 0, 2, out).ok());
+}
+
 }  // namespace
 }  // namespace agentrt::cpu

@@ -1,0 +1,165 @@
+#include "engine/kv/segment_anchors.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+namespace agentrt::kv {
+
+namespace {
+
+float squared_norm(const float* x, std::size_t n) {
+  return std::inner_product(x, x + n, x, 0.0f);
+}
+
+}  // namespace
+
+SegmentAnchors::SegmentAnchors(int layers, std::size_t dim, const AnchorOptions& options)
+    : layers_(layers),
+      dim_(dim),
+      opt_(options),
+      first_(static_cast<std::size_t>(layers)),
+      offsets_(static_cast<std::size_t>(layers)),
+      first_norms_(static_cast<std::size_t>(layers)),
+      offset_norms_(static_cast<std::size_t>(layers)) {}
+
+void SegmentAnchors::distances(const float* x, std::size_t n, std::size_t ld, int l, bool probe,
+                               std::vector<float>& d) const {
+  const auto layer = static_cast<std::size_t>(l);
+  const std::vector<float>& y = probe ? offsets_[0] : first_[layer];
+  const std::vector<float>& y_norms = probe ? offset_norms_[0] : first_norms_[layer];
+  const std::size_t m = y_norms.size();
+  d.resize(n * m);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(m),
+              static_cast<int>(dim_), -2.0f, x, static_cast<int>(ld), y.data(),
+              static_cast<int>(dim_), 0.0f, d.data(), static_cast<int>(m));
+  for (std::size_t i = 0; i < n; ++i) {
+    const float xn = squared_norm(x + i * ld, dim_);
+    float* row = d.data() + i * m;
+    for (std::size_t j = 0; j < m; ++j)
+      row[j] = std::max(0.0f, row[j] + xn + y_norms[j]);
+  }
+}
+
+double SegmentAnchors::novelty(std::span<const float> probe) const {
+  const std::size_t n = probe.size() / dim_;
+  if (n == 0) return 0.0;
+  if (sizes_.empty()) return std::numeric_limits<double>::infinity();
+  std::vector<float> d;
+  distances(probe.data(), n, dim_, 0, true, d);
+  const std::size_t m = d.size() / n;
+  double nearest = 0.0, size = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    nearest += *std::min_element(d.begin() + static_cast<std::ptrdiff_t>(i * m),
+                                 d.begin() + static_cast<std::ptrdiff_t>((i + 1) * m));
+    size += squared_norm(probe.data() + i * dim_, dim_);
+  }
+  return size > 0.0 ? nearest / size : 0.0;
+}
+
+void SegmentAnchors::record(std::span<const float> first, std::span<const float> offsets) {
+  const std::size_t stride = static_cast<std::size_t>(layers_) * dim_;
+  const std::size_t n = first.size() / stride;
+  const std::size_t bytes = 2 * first.size() * sizeof(float);
+  if (n == 0 || offsets.size() != first.size() || n > opt_.max_tokens ||
+      bytes > opt_.capacity_bytes)
+    return;
+  while (!sizes_.empty() && (static_cast<std::size_t>(stats_.bytes) + bytes > opt_.capacity_bytes ||
+                             static_cast<std::size_t>(stats_.tokens) + n > opt_.max_tokens)) {
+    const std::size_t old = sizes_.front();
+    for (std::size_t l = 0; l < first_.size(); ++l) {
+      first_[l].erase(first_[l].begin(),
+                      first_[l].begin() + static_cast<std::ptrdiff_t>(old * dim_));
+      offsets_[l].erase(offsets_[l].begin(),
+                        offsets_[l].begin() + static_cast<std::ptrdiff_t>(old * dim_));
+      first_norms_[l].erase(first_norms_[l].begin(),
+                            first_norms_[l].begin() + static_cast<std::ptrdiff_t>(old));
+      offset_norms_[l].erase(offset_norms_[l].begin(),
+                             offset_norms_[l].begin() + static_cast<std::ptrdiff_t>(old));
+    }
+    stats_.bytes -= static_cast<std::int64_t>(2 * old * stride * sizeof(float));
+    stats_.tokens -= static_cast<std::int64_t>(old);
+    sizes_.pop_front();
+    ++stats_.evicted;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t l = 0; l < first_.size(); ++l) {
+      const float* f = first.data() + i * stride + l * dim_;
+      const float* o = offsets.data() + i * stride + l * dim_;
+      first_[l].insert(first_[l].end(), f, f + dim_);
+      offsets_[l].insert(offsets_[l].end(), o, o + dim_);
+      first_norms_[l].push_back(squared_norm(f, dim_));
+      offset_norms_[l].push_back(squared_norm(o, dim_));
+    }
+  }
+  sizes_.push_back(n);
+  stats_.bytes += static_cast<std::int64_t>(bytes);
+  stats_.tokens += static_cast<std::int64_t>(n);
+  ++stats_.recorded;
+  stats_.anchors = std::ssize(sizes_);
+}
+
+bool SegmentAnchors::predict(std::span<const float> first, std::span<const float> probe_offsets,
+                             std::span<float> out) {
+  const std::size_t stride = static_cast<std::size_t>(layers_) * dim_;
+  const std::size_t n = first.size() / stride;
+  // Too few anchors: this one should become one, while the pool has room for it.
+  if (sizes_.empty() || (std::ssize(sizes_) < opt_.min_anchors &&
+                         static_cast<std::size_t>(stats_.tokens) + n <= opt_.max_tokens))
+    return false;
+  std::fill(out.begin(), out.end(), 0.0f);
+  if (n == 0) return true;
+  // The probe term, which is also the novelty's.
+  std::vector<float> probe_d;
+  distances(probe_offsets.data(), n, stride, 0, true, probe_d);
+  const std::size_t m = probe_d.size() / n;
+  double nearest = 0.0, size = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    nearest += *std::min_element(probe_d.begin() + static_cast<std::ptrdiff_t>(i * m),
+                                 probe_d.begin() + static_cast<std::ptrdiff_t>((i + 1) * m));
+    size += squared_norm(probe_offsets.data() + i * stride, dim_);
+  }
+  if (size > 0.0 && nearest / size > opt_.novelty) return false;
+  const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(opt_.neighbours), m);
+  const std::size_t out_stride = static_cast<std::size_t>(layers_ - 1) * dim_;
+  const float w = 1.0f / static_cast<float>(k);
+  std::vector<float> d;
+  std::vector<float> best(k);
+  std::vector<std::size_t> best_id(k);
+  for (int l = 1; l < layers_; ++l) {
+    distances(first.data() + static_cast<std::size_t>(l) * dim_, n, stride, l, false, d);
+    const float* offsets = offsets_[static_cast<std::size_t>(l)].data();
+    for (std::size_t i = 0; i < n; ++i) {
+      // The k nearest: the first k, then each closer one replaces the farthest kept.
+      const float* row = d.data() + i * m;
+      const float* prow = probe_d.data() + i * m;
+      std::size_t worst = 0;
+      for (std::size_t j = 0; j < m; ++j) {
+        const float dist = row[j] + prow[j];
+        if (j < k) {
+          best[j] = dist, best_id[j] = j;
+          if (j + 1 == k)
+            worst =
+                static_cast<std::size_t>(std::max_element(best.begin(), best.end()) - best.begin());
+        } else if (dist < best[worst]) {
+          best[worst] = dist, best_id[worst] = j;
+          worst =
+              static_cast<std::size_t>(std::max_element(best.begin(), best.end()) - best.begin());
+        }
+      }
+      float* o = out.data() + i * out_stride + static_cast<std::size_t>(l - 1) * dim_;
+      for (std::size_t q = 0; q < k; ++q) {
+        const float* y = offsets + best_id[q] * dim_;
+        for (std::size_t e = 0; e < dim_; ++e)
+          o[e] += w * y[e];
+      }
+    }
+  }
+  ++stats_.predicted_segments;
+  stats_.predicted_tokens += static_cast<std::int64_t>(n);
+  return true;
+}
+
+}  // namespace agentrt::kv
