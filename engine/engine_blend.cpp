@@ -43,6 +43,7 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
                                  std::vector<int>& row_of, std::vector<std::int64_t>& computed) {
   Backend& be = *deps_.backend;
   const std::size_t tkb = be.token_kv_bytes();
+  pending_anchors_.clear();  // a failed step's, never computed
   std::vector<Part> parts;
   for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
     const auto& ch = plan.chunks[i];
@@ -244,7 +245,9 @@ void Engine::store_segments(const scheduler::StepSchedule& plan) {
 Status Engine::record_anchors() {
   Backend& be = *deps_.backend;
   const int layer = probe_layer(deps_.config->num_layers);
-  for (const PendingAnchor& a : pending_anchors_) {
+  const std::vector<PendingAnchor> pending = std::move(pending_anchors_);
+  pending_anchors_.clear();
+  for (const PendingAnchor& a : pending) {
     if (!anchors_ || !seqs_.contains(a.seq)) continue;
     const int span = anchors_->layers();
     const std::size_t n = a.hit->tokens.size(), per = be.token_offset_floats(span);
@@ -253,7 +256,6 @@ Status Engine::record_anchors() {
                                     layer, layer + span, offsets, first));
     anchors_->record(first, offsets);
   }
-  pending_anchors_.clear();
   return ok_status();
 }
 
