@@ -12,8 +12,9 @@
 //   ||probe offset(i) - probe offset(j)||^2 + ||first-context KV_l(i) - KV_l(j)||^2:
 // tokens that saw a similar change of context (the first term: KVCOMM's offset proximity)
 // and hold similar KV (the second: its KV proximity) move alike. Anchors of every context
-// share one pool; the first term keeps unrelated ones apart. On tiny-calc this cuts the KL
-// divergence of reuse without recomputation 13x (bench/RESULTS.md, issue 21).
+// share one pool; the first term keeps unrelated ones apart. On tiny-calc word problems
+// quoted in other prompts this cuts the KL divergence of reuse without recomputation 6.3x,
+// and 1.5-1.8x at 5-30% recomputed (bench/RESULTS.md, issue 21 run A).
 //
 // Which placements become anchors instead: while the pool holds fewer than min_anchors
 // and has room for the placement's tokens, each one; then those whose novelty (the mean
@@ -25,7 +26,7 @@
 // n x M x dim product (sgemm) per layer from the probe layer on, and a scan of its n x M
 // distances.
 //
-// Bounded in bytes; the oldest anchor goes first. Engine thread only.
+// Bounded in tokens and bytes; the oldest anchor goes first. Engine thread only.
 #pragma once
 
 #include <cstddef>
