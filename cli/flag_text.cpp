@@ -31,8 +31,9 @@ CLI::Option* add_schedule_option(CLI::App* cmd, std::string& out) {
 CLI::Option* add_blend_anchors_flag(CLI::App* cmd, bool& out) {
   return cmd->add_flag("--blend-anchors", out,
                        "Under kv_reuse blend, correct placed segments by KVCOMM-style anchors "
-                       "(offsets learned from earlier placements computed in full): lower "
-                       "divergence at low blend_recompute, at a host-side cost per placement");
+                       "(offsets learned from earlier placements computed in full, kept in "
+                       "the engine's RAM): lower divergence at low blend_recompute, at a "
+                       "host-side cost per placement");
 }
 
 }  // namespace agentrt::cli
