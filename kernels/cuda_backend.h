@@ -24,6 +24,7 @@
 #include "kernels/kernel_timer.h"
 #include "kernels/ops.h"
 #include "kernels/sampling.h"
+#include "kernels/segment_kv.h"
 
 namespace agentrt::kernels {
 
@@ -249,6 +250,8 @@ class CudaBackend final : public Backend {
   Status run_qkv(int layer);
   // Segment KV: uploads the block table (checked by check_token_range, batch_plan.h).
   Status upload_token_table(std::span<const std::int32_t> block_table);
+  // The kernels' view of `count` tokens at `begin` of the uploaded table, copies in `tokens`.
+  TokenKvParams token_params(std::int32_t begin, std::int64_t count, void* tokens) const;
   // Checks `bytes` of token KV for [begin, ...) of the table: the token count, or an error.
   Result<std::int64_t> check_token_bytes(const char* what,
                                          std::span<const std::int32_t> block_table,

@@ -17,6 +17,16 @@ std::size_t CudaBackend::token_kv_bytes() const {
          static_cast<std::size_t>(geo_.num_kv_heads) * static_cast<std::size_t>(geo_.head_dim);
 }
 
+TokenKvParams CudaBackend::token_params(std::int32_t begin, std::int64_t count,
+                                        void* tokens) const {
+  return {{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads, geo_.block_size,
+           geo_.head_dim},
+          buf_.seg_table.get<std::int32_t>(),
+          begin,
+          static_cast<int>(count),
+          tokens};
+}
+
 Status CudaBackend::upload_token_table(std::span<const std::int32_t> block_table) {
   const std::size_t bytes = block_table.size() * sizeof(std::int32_t);
   AGENTRT_TRY(buf_.seg_table.reserve(bytes));
@@ -37,12 +47,7 @@ Status CudaBackend::read_token_kv(std::span<const std::int32_t> block_table, std
   if (count == 0) return ok_status();
   AGENTRT_TRY(upload_token_table(block_table));
   AGENTRT_TRY(buf_.seg_tokens.reserve(out.size()));
-  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
-                   geo_.block_size, geo_.head_dim},
-                  buf_.seg_table.get<std::int32_t>(),
-                  begin,
-                  count,
-                  buf_.seg_tokens.get()};
+  const TokenKvParams p = token_params(begin, count, buf_.seg_tokens.get());
   AGENTRT_CUDA_TRY(launch_gather_token_kv(dtype_, p, stream_));
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(out.data(), buf_.seg_tokens.get(), out.size(),
                                    cudaMemcpyDeviceToHost, stream_));
@@ -62,12 +67,7 @@ Status CudaBackend::read_segment_kv(std::uint64_t id, std::span<const std::int32
   void* copy = count == 0 ? nullptr : seg_cache_.insert(id, out.size());
   if (copy == nullptr) return read_token_kv(block_table, begin, count, out);
   AGENTRT_TRY(upload_token_table(block_table));
-  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
-                   geo_.block_size, geo_.head_dim},
-                  buf_.seg_table.get<std::int32_t>(),
-                  begin,
-                  count,
-                  copy};
+  const TokenKvParams p = token_params(begin, count, copy);
   AGENTRT_CUDA_TRY(launch_gather_token_kv(dtype_, p, stream_));
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(out.data(), copy, out.size(), cudaMemcpyDeviceToHost, stream_));
   return synchronize();
@@ -89,12 +89,7 @@ Result<std::int64_t> CudaBackend::check_token_bytes(const char* what,
 
 Status CudaBackend::place_from_device(std::int32_t begin, std::int64_t count, const void* tokens,
                                       std::int32_t source_begin) {
-  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
-                   geo_.block_size, geo_.head_dim},
-                  buf_.seg_table.get<std::int32_t>(),
-                  begin,
-                  static_cast<int>(count),
-                  const_cast<void*>(tokens)};
+  const TokenKvParams p = token_params(begin, count, const_cast<void*>(tokens));
   AGENTRT_CUDA_TRY(
       launch_place_token_kv(dtype_, p, w_.inv_freq.get<float>(), begin - source_begin, stream_));
   return ok_status();
@@ -174,12 +169,7 @@ Status CudaBackend::token_kv_deviation(std::span<const std::int32_t> block_table
   AGENTRT_CUDA_TRY(cudaMemcpy2DAsync(
       buf_.seg_tokens.get(), slice, in.data() + static_cast<std::size_t>(layer) * slice, tkb, slice,
       static_cast<std::size_t>(count), cudaMemcpyHostToDevice, stream_));
-  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
-                   geo_.block_size, geo_.head_dim},
-                  buf_.seg_table.get<std::int32_t>(),
-                  begin,
-                  static_cast<int>(count),
-                  buf_.seg_tokens.get()};
+  const TokenKvParams p = token_params(begin, count, buf_.seg_tokens.get());
   AGENTRT_CUDA_TRY(launch_token_kv_deviation(dtype_, p, w_.inv_freq.get<float>(),
                                              begin - source_begin, layer, buf_.seg_out.get<float>(),
                                              stream_));
@@ -230,12 +220,7 @@ Status CudaBackend::token_kv_offsets(std::span<const std::int32_t> block_table, 
       tkb, slice, static_cast<std::size_t>(count), cudaMemcpyHostToDevice, stream_));
   float* dev_offsets = buf_.seg_out.get<float>();
   float* dev_unrotated = dev_offsets + floats;
-  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
-                   geo_.block_size, geo_.head_dim},
-                  buf_.seg_table.get<std::int32_t>(),
-                  begin,
-                  static_cast<int>(count),
-                  buf_.seg_tokens.get()};
+  const TokenKvParams p = token_params(begin, count, buf_.seg_tokens.get());
   TokenKvOffsetParams o;
   o.inv_freq = w_.inv_freq.get<float>();
   o.first_layer = first_layer;
@@ -276,12 +261,7 @@ Status CudaBackend::add_token_kv_offsets(std::span<const std::int32_t> block_tab
   AGENTRT_TRY(buf_.seg_out.reserve(offsets.size_bytes()));
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.seg_out.get(), offsets.data(), offsets.size_bytes(),
                                    cudaMemcpyHostToDevice, stream_));
-  TokenKvParams p{{kv_pool_.get(), geo_.num_blocks, geo_.num_layers, geo_.num_kv_heads,
-                   geo_.block_size, geo_.head_dim},
-                  buf_.seg_table.get<std::int32_t>(),
-                  begin,
-                  static_cast<int>(count),
-                  nullptr};
+  const TokenKvParams p = token_params(begin, count, nullptr);
   AGENTRT_CUDA_TRY(launch_add_token_kv_offsets(dtype_, p, w_.inv_freq.get<float>(), first_layer,
                                                last_layer, buf_.seg_out.get<float>(), stream_));
   return synchronize();  // `offsets` may be freed once this returns

@@ -43,20 +43,25 @@ void SegmentAnchors::distances(const float* x, std::size_t n, std::size_t ld, in
   }
 }
 
+double SegmentAnchors::novelty_of(const std::vector<float>& d, const float* probe, std::size_t n,
+                                  std::size_t ld) const {
+  const std::size_t m = d.size() / n;
+  double nearest = 0.0, size = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    nearest += *std::min_element(d.begin() + static_cast<std::ptrdiff_t>(i * m),
+                                 d.begin() + static_cast<std::ptrdiff_t>((i + 1) * m));
+    size += squared_norm(probe + i * ld, dim_);
+  }
+  return size > 0.0 ? nearest / size : 0.0;
+}
+
 double SegmentAnchors::novelty(std::span<const float> probe) const {
   const std::size_t n = probe.size() / dim_;
   if (n == 0) return 0.0;
   if (sizes_.empty()) return std::numeric_limits<double>::infinity();
   std::vector<float> d;
   distances(probe.data(), n, dim_, 0, true, d);
-  const std::size_t m = d.size() / n;
-  double nearest = 0.0, size = 0.0;
-  for (std::size_t i = 0; i < n; ++i) {
-    nearest += *std::min_element(d.begin() + static_cast<std::ptrdiff_t>(i * m),
-                                 d.begin() + static_cast<std::ptrdiff_t>((i + 1) * m));
-    size += squared_norm(probe.data() + i * dim_, dim_);
-  }
-  return size > 0.0 ? nearest / size : 0.0;
+  return novelty_of(d, probe.data(), n, dim_);
 }
 
 void SegmentAnchors::record(std::span<const float> first, std::span<const float> offsets) {
@@ -114,14 +119,8 @@ bool SegmentAnchors::predict(std::span<const float> first, std::span<const float
   // The probe term, which is also the novelty's.
   std::vector<float> probe_d;
   distances(probe_offsets.data(), n, stride, 0, true, probe_d);
+  if (novelty_of(probe_d, probe_offsets.data(), n, stride) > opt_.novelty) return false;
   const std::size_t m = probe_d.size() / n;
-  double nearest = 0.0, size = 0.0;
-  for (std::size_t i = 0; i < n; ++i) {
-    nearest += *std::min_element(probe_d.begin() + static_cast<std::ptrdiff_t>(i * m),
-                                 probe_d.begin() + static_cast<std::ptrdiff_t>((i + 1) * m));
-    size += squared_norm(probe_offsets.data() + i * stride, dim_);
-  }
-  if (size > 0.0 && nearest / size > opt_.novelty) return false;
   const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(opt_.neighbours), m);
   const std::size_t out_stride = static_cast<std::size_t>(layers_ - 1) * dim_;
   const float w = 1.0f / static_cast<float>(k);

@@ -84,6 +84,9 @@ class SegmentAnchors {
   // at layer l (l = 0: the probe offsets, else the first-context KV), into d (n x M).
   void distances(const float* x, std::size_t n, std::size_t ld, int l, bool probe,
                  std::vector<float>& d) const;
+  // The novelty of n probe rows (stride `ld`) from their distances() to the probe offsets.
+  double novelty_of(const std::vector<float>& d, const float* probe, std::size_t n,
+                    std::size_t ld) const;
 
   int layers_;
   std::size_t dim_;
