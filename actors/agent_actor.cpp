@@ -221,6 +221,7 @@ void Agent::start() {
   msg.request.segments = std::move(first->segments);
   msg.request.kv_reuse = in_.spec.kv_reuse;
   msg.request.blend_recompute = in_.spec.blend_recompute;
+  msg.request.blend_anchors = in_.spec.blend_anchors;
   msg.request.params = first_turn_params(in_.spec);
   msg.request.params.max_tokens = *turn_max_tokens();
   msg.request.program = in_.program;
@@ -471,6 +472,7 @@ void Agent::reprefill(std::vector<std::int32_t> prompt, const char* state,
   msg.request.segments = segments_of(prompt, marked_);
   msg.request.kv_reuse = in_.spec.kv_reuse;
   msg.request.blend_recompute = in_.spec.blend_recompute;
+  msg.request.blend_anchors = in_.spec.blend_anchors;
   msg.request.prompt = std::move(prompt);
   msg.request.params = in_.spec.sampling;
   msg.request.params.max_tokens = *turn_max_tokens();

@@ -397,6 +397,7 @@ void EngineLoop::update_snapshot(const EngineStats& stats, double step_s, double
   snapshot_.kv = engine_->kv_metrics();
   snapshot_.engine = stats;
   snapshot_.segments = engine_->segment_stats();
+  snapshot_.anchors = engine_->anchor_stats();
   snapshot_.step_seconds += step_s;
   snapshot_.loop_seconds += loop_s;
   snapshot_.active_requests = static_cast<int>(routes_.size());

@@ -154,6 +154,7 @@ struct AgentSpec {
   // exact the marks are ignored.
   KvReuse kv_reuse = KvReuse::exact;
   std::optional<float> blend_recompute;
+  std::optional<bool> blend_anchors;      // nullopt: the engine's default (--blend-anchors)
   std::vector<TextSpan> system_segments;  // bytes of system_prompt
   std::vector<TextSpan> input_segments;   // bytes of the input (run_agent's, start_best_of's)
   int min_segment_tokens = kMinSegmentTokens;
@@ -275,6 +276,7 @@ struct RuntimeMetrics {
   kv::KvMetrics kv;                // snapshot after the engine's latest step
   EngineStats engine;              // steps, prefilled / decoded tokens, preemptions
   kv::SegmentCacheStats segments;  // the segment cache (kv_reuse blend), same snapshot
+  kv::AnchorStats anchors;         // the blend anchor pool (--blend-anchors), same snapshot
   int kv_blocks = 0;
   int kv_available_blocks = 0;         // estimate: blocks not held by live turns or pins
   int active_requests = 0;             // admitted by the engine actor, not yet ended

@@ -182,6 +182,7 @@ void Sampler::start() {
   msg.request.segments = std::move(first->segments);
   msg.request.kv_reuse = in_.spec.kv_reuse;
   msg.request.blend_recompute = in_.spec.blend_recompute;
+  msg.request.blend_anchors = in_.spec.blend_anchors;
   msg.request.params = first_turn_params(in_.spec);
   msg.request.program = in_.spec.program;  // the probe's, and the samples' first turns
   msg.pause_at_eos = ctx()

@@ -204,6 +204,7 @@ void JobManager::apply_kv_reuse(const JobRecord& rec, workflows::Workflow& wf) {
   workflows::KvReuseSpec k;
   k.mode = rec.kv_reuse == "blend" ? workflows::KvReuseMode::blend : workflows::KvReuseMode::exact;
   k.blend_recompute = rec.blend_recompute;
+  k.blend_anchors = rec.blend_anchors;
   wf.override_kv_reuse(k);
 }
 
@@ -250,6 +251,7 @@ ApiOr<Submitted> JobManager::submit(const JobRequest& req, const std::string& cl
   rec.request_hash = body_hash;
   rec.kv_reuse = req.kv_reuse;
   rec.blend_recompute = req.blend_recompute;
+  rec.blend_anchors = req.blend_anchors;
   rec.program = req.program;
   apply_kv_reuse(rec, *wf);
   rec.created_ms = rec.updated_ms = unix_ms_now();

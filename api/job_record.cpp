@@ -72,6 +72,7 @@ json to_json(const JobRecord& r) {
   j["request_hash"] = r.request_hash;
   if (!r.kv_reuse.empty()) j["kv_reuse"] = r.kv_reuse;
   if (r.blend_recompute) j["blend_recompute"] = *r.blend_recompute;
+  if (r.blend_anchors) j["blend_anchors"] = *r.blend_anchors;
   return j;
 }
 
@@ -119,6 +120,8 @@ Result<JobRecord> job_record_from_json(const json& j) {
     r.kv_reuse = k->get<std::string>();
   if (const auto b = j.find("blend_recompute"); b != j.end() && b->is_number())
     r.blend_recompute = b->get<double>();
+  if (const auto b = j.find("blend_anchors"); b != j.end() && b->is_boolean())
+    r.blend_anchors = b->get<bool>();
   if (const auto p = j.find("program"); p != j.end() && p->is_string())
     r.program = p->get<std::string>();
   auto st = parse_job_state(state);

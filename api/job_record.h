@@ -60,6 +60,7 @@ struct JobRecord {
   // The job's program (JobRequest::program): "" for none.
   std::string program{};
   std::optional<double> blend_recompute{};
+  std::optional<bool> blend_anchors{};  // JobRequest::blend_anchors
 };
 
 nlohmann::json to_json(const JobRecord& r);

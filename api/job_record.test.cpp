@@ -25,12 +25,14 @@ TEST(JobRecord, RoundTripsThroughJson) {
   r.resumes = 2;
   r.kv_reuse = "blend";
   r.blend_recompute = 0.05;
+  r.blend_anchors = true;
   r.program = "user-42";
   auto back = job_record_from_json(to_json(r));
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(to_json(*back), to_json(r));
   EXPECT_EQ(back->kv_reuse, "blend");
   EXPECT_EQ(back->blend_recompute, 0.05);
+  EXPECT_EQ(back->blend_anchors, true);
   EXPECT_EQ(back->program, "user-42");
   EXPECT_EQ(public_view(r)["program"], "user-42");
   EXPECT_FALSE(public_view(r).contains("yaml"));

@@ -19,6 +19,7 @@ Status JobManager::launch_remote(Live& live) {
     job.file = rec.workflow_name.empty() ? "inline.yaml" : rec.workflow_name;
     job.kv_reuse = rec.kv_reuse;
     job.blend_recompute = rec.blend_recompute;
+    job.blend_anchors = rec.blend_anchors;
     job.program = rec.program;
     cancel_now = live.cancel_requested || stopping_;
     if (stopping_) live.interrupting = true;

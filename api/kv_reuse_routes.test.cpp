@@ -39,6 +39,20 @@ TEST(KvReuseRoutes, BlendChatCompletionAndJobOverride) {
     EXPECT_EQ(r->status, 200) << r->body;
     EXPECT_FALSE(body_of(r)["choices"][0]["message"]["content"].is_null());
   }
+  // With blend_anchors the same user message after another system prompt is placed at
+  // another offset; the pool is empty, so that placement is computed in full and recorded.
+  json anchored = chat;
+  anchored["messages"][0]["content"] = "You are a careful checker of proposed answers.";
+  anchored["agentrt"]["blend_anchors"] = true;
+  auto r = c.Post("/v1/chat/completions", anchored.dump(), kJson);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(
+      metrics->body.find("agentrt:blend_anchors_recorded_total{model_name=\"tiny-calc\"} 1\n"),
+      std::string::npos)
+      << metrics->body;
   chat["agentrt"]["kv_reuse"] = "prefix";
   auto bad = c.Post("/v1/chat/completions", chat.dump(), kJson);
   ASSERT_TRUE(bad);

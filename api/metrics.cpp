@@ -211,6 +211,67 @@ void render_kv_events(PrometheusText& out, const MetricsSnapshot& s) {
   }
 }
 
+// The segment cache of kv_reuse blend and its anchor pool (issue 21, docs/metrics.md).
+void render_segments(PrometheusText& out, const MetricsSnapshot& s) {
+  struct Family {
+    const char* name;
+    MetricType type;
+    const char* help;
+    std::function<std::int64_t(const RuntimeMetrics&)> value;
+  };
+  static const std::array<Family, 16> kFamilies{{
+      {"agentrt:segment_cache_entries", MetricType::gauge,
+       "Segments (kv_reuse blend) whose first-context KV the segment cache holds in RAM now.",
+       [](const RuntimeMetrics& m) { return m.segments.entries; }},
+      {"agentrt:segment_cache_bytes", MetricType::gauge, "Bytes of the segments held in RAM now.",
+       [](const RuntimeMetrics& m) { return m.segments.bytes; }},
+      {"agentrt:segment_cache_lookups_total", MetricType::counter,
+       "Prompt segments looked up in the segment cache.",
+       [](const RuntimeMetrics& m) { return m.segments.lookups; }},
+      {"agentrt:segment_cache_hits_total", MetricType::counter,
+       "Segment lookups that found the segment (in RAM or the persistent tier).",
+       [](const RuntimeMetrics& m) { return m.segments.hits; }},
+      {"agentrt:segment_cache_inserts_total", MetricType::counter,
+       "Segments computed in a prompt and stored.",
+       [](const RuntimeMetrics& m) { return m.segments.inserts; }},
+      {"agentrt:segment_cache_evictions_total", MetricType::counter,
+       "Segments dropped from RAM to stay within the cache's bound.",
+       [](const RuntimeMetrics& m) { return m.segments.evictions; }},
+      {"agentrt:segment_reused_tokens_total", MetricType::counter,
+       "Prompt tokens whose KV was placed from the segment cache and not computed.",
+       [](const RuntimeMetrics& m) { return m.segments.tokens_reused; }},
+      {"agentrt:segment_recomputed_tokens_total", MetricType::counter,
+       "Tokens of found segments recomputed in their new context (blend_recompute).",
+       [](const RuntimeMetrics& m) { return m.segments.tokens_recomputed; }},
+      {"agentrt:segment_store_errors_total", MetricType::counter,
+       "Reads or writes of the segment cache's persistent tier that failed.",
+       [](const RuntimeMetrics& m) { return m.segments.store_errors; }},
+      {"agentrt:blend_anchors", MetricType::gauge,
+       "Anchors (--blend-anchors) held now: placements computed in full, whose offsets "
+       "correct later placements.",
+       [](const RuntimeMetrics& m) { return m.anchors.anchors; }},
+      {"agentrt:blend_anchor_tokens", MetricType::gauge, "Tokens of the anchors held now.",
+       [](const RuntimeMetrics& m) { return m.anchors.tokens; }},
+      {"agentrt:blend_anchor_bytes", MetricType::gauge, "Bytes of the anchors held now.",
+       [](const RuntimeMetrics& m) { return m.anchors.bytes; }},
+      {"agentrt:blend_anchors_recorded_total", MetricType::counter,
+       "Placements computed in full and recorded as anchors.",
+       [](const RuntimeMetrics& m) { return m.anchors.recorded; }},
+      {"agentrt:blend_anchors_evicted_total", MetricType::counter,
+       "Anchors dropped, oldest first, to stay within the pool's bounds.",
+       [](const RuntimeMetrics& m) { return m.anchors.evicted; }},
+      {"agentrt:blend_anchor_predicted_segments_total", MetricType::counter,
+       "Placements corrected by offsets predicted from anchors.",
+       [](const RuntimeMetrics& m) { return m.anchors.predicted_segments; }},
+      {"agentrt:blend_anchor_predicted_tokens_total", MetricType::counter,
+       "Placed segment tokens whose KV was corrected by offsets predicted from anchors.",
+       [](const RuntimeMetrics& m) { return m.anchors.predicted_tokens; }},
+  }};
+  for (const Family& f : kFamilies)
+    per_runtime(out, s, f.name, f.type, f.help,
+                [&f](const RuntimeMetrics& m) { return static_cast<double>(f.value(m)); });
+}
+
 void render_jobs_and_sessions(PrometheusText& out, const MetricsSnapshot& s) {
   out.family("agentrt:jobs", MetricType::gauge, "Jobs the server knows, by state.");
   for (const auto& [state, n] : s.jobs_by_state)
@@ -329,6 +390,7 @@ std::string ServerMetrics::render(const MetricsSnapshot& s) const {
   render_engine(out, s);
   render_kv_tiers(out, s);
   render_kv_events(out, s);
+  render_segments(out, s);
   render_jobs_and_sessions(out, s);
   if (s.cluster) render_cluster(out, *s.cluster);
 

@@ -207,6 +207,10 @@ TEST(Metrics, EmptyServerDeclaresEveryFamily) {
                            "agentrt:kv_pins_revoked_total",
                            "agentrt:kv_reuse_hints_total",
                            "agentrt:kv_reuse_hint_owners",
+                           "agentrt:segment_cache_hits_total",
+                           "agentrt:segment_reused_tokens_total",
+                           "agentrt:blend_anchors",
+                           "agentrt:blend_anchor_predicted_tokens_total",
                            "agentrt:jobs",
                            "agentrt:session_pins_created_total",
                            "agentrt:session_pin_hits_total",
@@ -329,6 +333,12 @@ TEST(Metrics, RuntimeSnapshotGivesKvByStateJobsAndSessions) {
   rm.kv.pins_created = 7;
   rm.kv.pins_revoked = 1;
   rm.engine.preemptions = 4;
+  rm.segments.hits = 6;
+  rm.segments.tokens_reused = 300;
+  rm.segments.tokens_recomputed = 45;
+  rm.anchors.anchors = 3;
+  rm.anchors.recorded = 5;
+  rm.anchors.predicted_tokens = 240;
   s.models.emplace_back("tiny-calc", rm);
   s.jobs_by_state = {{"queued", 1}, {"running", 2}, {"succeeded", 3}};
   s.sessions.created = 5;
@@ -365,6 +375,15 @@ TEST(Metrics, RuntimeSnapshotGivesKvByStateJobsAndSessions) {
   EXPECT_EQ(value("agentrt:kv_pins_active", m), 2);
   EXPECT_EQ(value("agentrt:kv_pins_created_total", m), 7);
   EXPECT_EQ(value("agentrt:kv_pins_revoked_total", m), 1);
+  EXPECT_EQ(value("agentrt:segment_cache_hits_total", m), 6);
+  EXPECT_EQ(value("agentrt:segment_reused_tokens_total", m), 300);
+  EXPECT_EQ(value("agentrt:segment_recomputed_tokens_total", m), 45);
+  EXPECT_EQ(value("agentrt:segment_cache_entries", m), 0);
+  EXPECT_EQ(value("agentrt:blend_anchors", m), 3);
+  EXPECT_EQ(value("agentrt:blend_anchors_recorded_total", m), 5);
+  EXPECT_EQ(value("agentrt:blend_anchor_predicted_tokens_total", m), 240);
+  EXPECT_EQ(families["agentrt:blend_anchors_recorded_total"].type, "counter");
+  EXPECT_EQ(families["agentrt:blend_anchor_tokens"].type, "gauge");
   EXPECT_EQ(value("agentrt:jobs", {{"state", "running"}}), 2);
   EXPECT_EQ(value("agentrt:session_pins_created_total", {}), 5);
   EXPECT_EQ(value("agentrt:session_pin_hits_total", {}), 4);

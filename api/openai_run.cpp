@@ -208,6 +208,7 @@ ApiOr<bool> OpenAiCall::submit() {
   cr.request.segments = segments_;
   cr.request.kv_reuse = req_.kv_reuse;
   cr.request.blend_recompute = req_.blend_recompute;
+  cr.request.blend_anchors = req_.blend_anchors;
   // One scheduler program per conversation: its turns rank together (EngineOptions::order).
   if (!session_key_.empty()) cr.request.program = actors::Runtime::program_of_key(session_key_);
   cr.n = req_.n;

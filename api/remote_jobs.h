@@ -21,9 +21,11 @@ struct RemoteJob {
   std::vector<std::pair<std::string, std::string>> inputs;       // resolved values, as text
   std::vector<std::pair<std::string, std::string>> checkpoints;  // the store's: key -> JSON
   // The job's kv_reuse override (JobRecord::kv_reuse: "", "exact" or "blend") and its
-  // blend_recompute, which the node applies to the workflow it loads from `yaml`.
+  // blend_recompute and blend_anchors, which the node applies to the workflow it loads from
+  // `yaml`.
   std::string kv_reuse{};
   std::optional<double> blend_recompute{};
+  std::optional<bool> blend_anchors{};
   // The job's program (JobRecord::program): a cluster keeps a program's jobs together
   // (ClusterJob::program). Empty: a program of its own.
   std::string program{};

@@ -14,6 +14,15 @@ the checker's answer against the problem's truth. The difference blend - exact i
 approximation to the paired differences' mean).
 
     python3 bench/kv_reuse_accuracy.py --problems 200 --ops 1 --jobs 2
+
+With --serve every mode runs its problems as REST jobs on one `agentrt serve` of its own
+(started and stopped here), so state the engine keeps across jobs carries from one problem
+to the next, as in a long-lived server: the segment cache and, with --anchor-fractions
+(blend with `--blend-anchors`), the anchor pool, which learns from the placements it
+computes in full. Its counters (GET /metrics) are reported per mode.
+
+    python3 bench/kv_reuse_accuracy.py --serve --problems 200 --ops 1 --jobs 2 \
+        --fractions 0 --anchor-fractions 0,0.05,0.15
 """
 import argparse
 import concurrent.futures as cf
@@ -21,10 +30,14 @@ import json
 import math
 import os
 import random
+import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "models", "train"))
@@ -93,6 +106,66 @@ def run(agentrt, path, question, threads):
             "check_cached": check["cached_tokens"], "seconds": out["seconds"]}
 
 
+class Server:
+    """`agentrt serve` on a free port with its own data directory; jobs over REST."""
+
+    def __init__(self, agentrt, data, threads, anchors):
+        self.log = open(os.path.join(data, "serve.log"), "wb")
+        cmd = [agentrt, "serve", "--port", "0", "--data", os.path.join(data, "d"), "--threads",
+               str(threads), "--max-queued-jobs", "1024", "--max-jobs-per-client", "1024"]
+        if anchors:
+            cmd.append("--blend-anchors")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 120
+        self.port = None
+        while self.port is None:
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("agentrt serve did not start: " +
+                                   open(self.log.name).read()[-2000:])
+            m = re.search(r"serving on http://127\.0\.0\.1:(\d+)", open(self.log.name).read())
+            if m:
+                self.port = int(m.group(1))
+            time.sleep(0.05)
+
+    def request(self, method, path, body=None):
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            raw = r.read()
+            return json.loads(raw) if path != "/metrics" else raw.decode()
+
+    def metrics(self, prefix):
+        """The samples of families named prefix* (one model), name -> value."""
+        out = {}
+        for line in self.request("GET", "/metrics").splitlines():
+            m = re.match(r"(" + re.escape(prefix) + r"[a-z_]*)(\{[^}]*\})? (\S+)$", line)
+            if m:
+                out[m.group(1)] = float(m.group(3))
+        return out
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=120)
+        self.log.close()
+
+
+def run_job(server, yaml_text, question):
+    job = server.request("POST", "/v1/jobs", {"yaml": yaml_text, "inputs": {"document": question}})
+    while True:
+        out = server.request("GET", f"/v1/jobs/{job['id']}")
+        if out["state"] in ("succeeded", "failed", "cancelled"):
+            break
+        time.sleep(0.05)
+    if out["state"] != "succeeded":
+        raise RuntimeError(f"job {job['id']}: {out['state']}: {out.get('error')}")
+    check = [s for s in out["steps"] if s["id"] == "check"][0]
+    return {"answer": as_int(out["outputs"].get("answer")), "check_seconds": check["elapsed"],
+            "check_cached": check["kv_reused_tokens"], "check_tokens": check["tokens"],
+            "tokens": sum(s["tokens"] for s in out["steps"])}
+
+
 def paired_ci(a, b):
     """Mean of b - a (paired 0/1 scores) and its 95% normal-approximation interval."""
     d = [y - x for x, y in zip(a, b)]
@@ -109,6 +182,10 @@ def main():
     ap.add_argument("--problems", type=int, default=200)
     ap.add_argument("--ops", type=int, default=2, help="operations per problem (= distractors)")
     ap.add_argument("--fractions", default="0.05,0.15,0.3")
+    ap.add_argument("--anchor-fractions", default="",
+                    help="blend with --blend-anchors at these fractions (needs --serve)")
+    ap.add_argument("--serve", action="store_true",
+                    help="each mode's problems as REST jobs on one agentrt serve")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results",
@@ -116,33 +193,59 @@ def main():
     args = ap.parse_args()
     rng = random.Random(9_100_000 + args.ops)
     probs = [pg.generate(rng, args.ops, args.ops) for _ in range(args.problems)]
-    modes = [("exact", None)] + [("blend", float(f)) for f in args.fractions.split(",")]
+    if args.anchor_fractions and not args.serve:
+        ap.error("--anchor-fractions needs --serve: the anchor pool lives in a server's RAM")
+    split = lambda text: [float(f) for f in text.split(",") if f]  # noqa: E731
+    modes = ([("exact", None, False)] + [("blend", f, False) for f in split(args.fractions)] +
+             [("blend", f, True) for f in split(args.anchor_fractions)])
     t0 = time.time()
     report = {"problems": args.problems, "ops": args.ops, "modes": []}
     with tempfile.TemporaryDirectory() as d:
-        for mode, frac in modes:
+        for mode, frac, anchors in modes:
             path = workflow_file(mode, frac, d)
             t1 = time.time()
-            with cf.ThreadPoolExecutor(args.jobs) as ex:
-                rows = list(ex.map(lambda p: run(args.agentrt, path, p.text(), args.threads),
-                                   probs))
+            counters = {}
+            if args.serve:
+                data = tempfile.mkdtemp(dir=d)
+                server = Server(args.agentrt, data, args.threads, anchors)
+                text = open(path).read()
+                try:
+                    with cf.ThreadPoolExecutor(args.jobs) as ex:
+                        rows = list(ex.map(lambda p: run_job(server, text, p.text()), probs))
+                    counters = {**server.metrics("agentrt:segment_"),
+                                **server.metrics("agentrt:blend_anchor")}
+                finally:
+                    server.stop()
+            else:
+                with cf.ThreadPoolExecutor(args.jobs) as ex:
+                    rows = list(ex.map(lambda p: run(args.agentrt, path, p.text(), args.threads),
+                                       probs))
             for r, p in zip(rows, probs):
                 r["correct"] = int(r["answer"] == p.answer)
             acc = sum(r["correct"] for r in rows) / len(rows)
-            report["modes"].append({"mode": mode, "blend_recompute": frac, "accuracy": acc,
-                                    "seconds": round(time.time() - t1, 1), "rows": rows})
-            print(f"{mode} {frac}: accuracy {acc:.3f} ({time.time() - t1:.0f}s)", flush=True)
+            report["modes"].append({"mode": mode, "blend_recompute": frac, "anchors": anchors,
+                                    "accuracy": acc, "seconds": round(time.time() - t1, 1),
+                                    "counters": counters, "rows": rows})
+            print(f"{mode} {frac}{' anchors' if anchors else ''}: accuracy {acc:.3f} "
+                  f"({time.time() - t1:.0f}s) {counters}", flush=True)
     exact = [r["correct"] for r in report["modes"][0]["rows"]]
-    print("\n| mode | blend_recompute | checker accuracy | blend - exact (95% CI) |"
-          "\n| --- | --- | --- | --- |")
+    exact_answers = [r["answer"] for r in report["modes"][0]["rows"]]
+    print("\n| mode | blend_recompute | anchors | checker accuracy | blend - exact (95% CI) | "
+          "answers equal to exact's | exact solved, blend not / blend solved, exact not |"
+          "\n| --- | --- | --- | --- | --- | --- | --- |")
     for m in report["modes"]:
         if m["mode"] == "exact":
-            print(f"| exact | - | {100 * m['accuracy']:.1f}% | - |")
+            print(f"| exact | - | - | {100 * m['accuracy']:.1f}% | - | - | - |")
             continue
-        mean, lo, hi = paired_ci(exact, [r["correct"] for r in m["rows"]])
+        got = [r["correct"] for r in m["rows"]]
+        mean, lo, hi = paired_ci(exact, got)
+        same = sum(r["answer"] == a for r, a in zip(m["rows"], exact_answers))
+        lost = sum(e and not g for e, g in zip(exact, got))
+        won = sum(g and not e for e, g in zip(exact, got))
         m["difference"] = {"mean": mean, "ci95": [lo, hi]}
-        print(f"| blend | {m['blend_recompute']} | {100 * m['accuracy']:.1f}% | "
-              f"{100 * mean:+.1f} pp [{100 * lo:+.1f}, {100 * hi:+.1f}] |")
+        print(f"| blend | {m['blend_recompute']} | {'yes' if m['anchors'] else 'no'} | "
+              f"{100 * m['accuracy']:.1f}% | {100 * mean:+.1f} pp [{100 * lo:+.1f}, "
+              f"{100 * hi:+.1f}] | {same} / {len(got)} | {lost} / {won} |")
     report["seconds"] = round(time.time() - t0, 1)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:

@@ -77,6 +77,7 @@ void ClusterJobs::start(api::RemoteJob job) {
   cj.checkpoints = std::move(job.checkpoints);
   cj.kv_reuse = std::move(job.kv_reuse);
   cj.blend_recompute = job.blend_recompute;
+  cj.blend_anchors = job.blend_anchors;
   cj.program = std::move(job.program);
   cj.run_here = std::move(job.run_here);
   if (job.keys_runtime != nullptr) {  // a job that cannot be keyed is routed without keys

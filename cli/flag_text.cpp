@@ -33,7 +33,8 @@ CLI::Option* add_blend_anchors_flag(CLI::App* cmd, bool& out) {
                        "Under kv_reuse blend, correct placed segments by KVCOMM-style anchors "
                        "(offsets learned from earlier placements computed in full, kept in "
                        "the engine's RAM): lower divergence at low blend_recompute, at a "
-                       "host-side cost per placement");
+                       "host-side cost per placement. The default for work that does not set "
+                       "blend_anchors");
 }
 
 }  // namespace agentrt::cli

@@ -75,9 +75,11 @@ struct ClusterJob {
   // such a job fails there.
   LocalJobFn run_here{};
   // The job's kv_reuse override ("", "exact" or "blend"; api::JobRecord::kv_reuse) and its
-  // blend_recompute: the node applies them to the workflow (JobSpec::kv_reuse).
+  // blend_recompute and blend_anchors: the node applies them to the workflow
+  // (JobSpec::kv_reuse).
   std::string kv_reuse{};
   std::optional<double> blend_recompute{};
+  std::optional<bool> blend_anchors{};
 };
 
 struct ClusterJobResult {

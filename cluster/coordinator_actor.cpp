@@ -75,6 +75,7 @@ JobSpec spec_of(const std::string& id, const JobEntry& job) {
   spec.kv_reuse = job.sub->job.kv_reuse;
   if (const auto f = job.sub->job.blend_recompute; f && *f >= 0.0 && *f <= 1.0)
     spec.blend_recompute_ppm = static_cast<std::int32_t>(std::lround(*f * 1e6));
+  if (const auto a = job.sub->job.blend_anchors) spec.blend_anchors = *a ? 1 : 0;
   return spec;
 }
 

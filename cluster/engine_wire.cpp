@@ -97,6 +97,7 @@ Result<WireRequest> request_to_wire(const EngineRequest& r) {
   w.kv_reuse = r.kv_reuse == KvReuse::blend ? 1 : 0;
   w.has_blend_recompute = r.blend_recompute.has_value();
   w.blend_recompute = float_bits(r.blend_recompute.value_or(0.0f));
+  w.blend_anchors = r.blend_anchors ? (*r.blend_anchors ? 1 : 0) : -1;
   return w;
 }
 

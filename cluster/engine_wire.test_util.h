@@ -111,6 +111,7 @@ class EngineWire : public ::testing::Test {
     r.segments = {{1, 3}, {4, 6}};
     r.kv_reuse = KvReuse::blend;
     r.blend_recompute = 0.25f;
+    r.blend_anchors = false;
     m.pause_at_eos = std::chrono::seconds(30);
     m.fork_after_prefill = 1;
     m.subscribers = {subscribers_[0], subscribers_[1]};
@@ -145,6 +146,7 @@ inline void expect_same_request(const EngineRequest& a, const EngineRequest& b) 
   EXPECT_EQ(a.segments, b.segments);
   EXPECT_EQ(a.kv_reuse, b.kv_reuse);
   EXPECT_EQ(a.blend_recompute, b.blend_recompute);
+  EXPECT_EQ(a.blend_anchors, b.blend_anchors);
 }
 
 }  // namespace agentrt::cluster::testing

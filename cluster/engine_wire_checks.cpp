@@ -119,6 +119,10 @@ Result<EngineRequest> request_from_wire(WireRequest w, const SchemaConstraints& 
       return wire_bad("/request/blend_recompute", "must be in [0, 1], got " + wire_number(f));
     r.blend_recompute = f;
   }
+  if (w.blend_anchors < -1 || w.blend_anchors > 1)
+    return wire_bad("/request/blend_anchors",
+                    "must be -1 (unset), 0 or 1, got " + std::to_string(w.blend_anchors));
+  if (w.blend_anchors >= 0) r.blend_anchors = w.blend_anchors == 1;
   r.prompt = std::move(w.prompt);
   return r;
 }

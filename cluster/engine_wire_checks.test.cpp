@@ -110,6 +110,8 @@ TEST_F(EngineWire, GenerateChecksNameTheFieldAPeerGotWrong) {
        "/request/kv_reuse: must be 0 (exact) or 1 (blend), got 2"},
       {[](WireGenerate& w) { w.request.blend_recompute = float_bits(1.5f); },
        "/request/blend_recompute: must be in [0, 1], got 1.5"},
+      {[](WireGenerate& w) { w.request.blend_anchors = 3; },
+       "/request/blend_anchors: must be -1 (unset), 0 or 1, got 3"},
       {[](WireGenerate& w) { w.request.params.max_tokens = 0; },
        "/request/params/max_tokens: must be >= 1, got 0"},
       {[](WireGenerate& w) { w.request.params.top_k = -1; },

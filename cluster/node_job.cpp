@@ -101,6 +101,11 @@ Status apply_kv_reuse(const JobSpec& spec, workflows::Workflow& wf) {
                                                        std::to_string(spec.blend_recompute_ppm) +
                                                        " millionths: expected a value in [0, 1]");
   if (spec.blend_recompute_ppm >= 0) k.blend_recompute = spec.blend_recompute_ppm / 1e6;
+  if (spec.blend_anchors > 1 || spec.blend_anchors < -1)
+    return make_error(ErrorCode::invalid_argument, "job " + spec.job + ": blend_anchors " +
+                                                       std::to_string(spec.blend_anchors) +
+                                                       ": expected -1 (unset), 0 or 1");
+  if (spec.blend_anchors >= 0) k.blend_anchors = spec.blend_anchors == 1;
   wf.override_kv_reuse(k);
   return ok_status();
 }

@@ -28,9 +28,11 @@ struct NodeJobOptions {
   int kv_blocks = 0;
 };
 
-// The job's kv_reuse override (JobSpec::kv_reuse, blend_recompute_ppm) on `wf`, as the server
-// applies a REST job's (api::JobManager::apply_kv_reuse); none when kv_reuse is empty.
-// Errors (invalid_argument): a mode other than exact or blend, blend_recompute above 1.
+// The job's kv_reuse override (JobSpec::kv_reuse, blend_recompute_ppm, blend_anchors) on `wf`,
+// as the server applies a REST job's (api::JobManager::apply_kv_reuse); none when kv_reuse is
+// empty.
+// Errors (invalid_argument): a mode other than exact or blend, blend_recompute above 1,
+// blend_anchors other than -1, 0 or 1.
 Status apply_kv_reuse(const JobSpec& spec, workflows::Workflow& wf);
 
 // The resume state of checkpoints named "step:N" or "unit:N:M" (the job store's keys).

@@ -37,18 +37,22 @@ TEST(NodeJobKvReuse, TheJobsOverrideReplacesTheWorkflowsSettings) {
 
   spec.kv_reuse = "blend";
   spec.blend_recompute_ppm = 400000;
+  spec.blend_anchors = 1;
   ASSERT_TRUE(apply_kv_reuse(spec, wf).ok());
   for (int s : {0, 1}) {
     EXPECT_EQ(of(wf, s).mode, workflows::KvReuseMode::blend) << s;
     EXPECT_EQ(of(wf, s).blend_recompute, 0.4) << s;
+    EXPECT_EQ(of(wf, s).blend_anchors, true) << s;
   }
 
   wf = load();
   spec.kv_reuse = "exact";
   spec.blend_recompute_ppm = -1;
+  spec.blend_anchors = -1;
   ASSERT_TRUE(apply_kv_reuse(spec, wf).ok());
   EXPECT_EQ(of(wf, 0).mode, workflows::KvReuseMode::exact);
   EXPECT_FALSE(of(wf, 0).blend_recompute.has_value());
+  EXPECT_FALSE(of(wf, 0).blend_anchors.has_value());
 }
 
 TEST(NodeJobKvReuse, AnUnknownModeOrFractionIsRefusedWithTheJob) {
@@ -65,6 +69,11 @@ TEST(NodeJobKvReuse, AnUnknownModeOrFractionIsRefusedWithTheJob) {
   st = apply_kv_reuse(spec, wf);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("blend_recompute"), std::string::npos) << st.error().message;
+  spec.blend_recompute_ppm = -1;
+  spec.blend_anchors = 2;
+  st = apply_kv_reuse(spec, wf);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("blend_anchors 2"), std::string::npos) << st.error().message;
 }
 
 }  // namespace

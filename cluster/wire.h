@@ -57,8 +57,9 @@ namespace agentrt::cluster {
 
 // Bumped when a message changes shape; a worker of another version is refused at hello.
 // 4: NodeHello::kv_store, KvAdoptCall; 5: JobSpec::kv_store, kv_reuse, blend_recompute_ppm;
-// 6: agent turns on the nodes' engines (turn_* atoms, engine_wire.h).
-inline constexpr std::uint32_t kProtocolVersion = 6;
+// 6: agent turns on the nodes' engines (turn_* atoms, engine_wire.h); 7: JobSpec::
+// blend_anchors, WireRequest::blend_anchors.
+inline constexpr std::uint32_t kProtocolVersion = 7;
 
 using hello_atom = caf::atom_constant<caf::atom("cl_hello")>;
 using auth_atom = caf::atom_constant<caf::atom("cl_auth")>;
@@ -167,6 +168,7 @@ struct JobSpec {
   // the server applies it. An integer: CAF 0.17's float serializer loops forever on infinity.
   std::string kv_reuse{};
   std::int32_t blend_recompute_ppm = -1;
+  std::int32_t blend_anchors = -1;  // -1: the workflow's own; 0 false, 1 true
 };
 
 struct JobCheckpoint {
@@ -290,7 +292,7 @@ typename Inspector::result_type inspect(Inspector& f, JobSpec& x) {
            capped<kMaxWireTextBytes>(x.workflow_yaml), capped<kMaxWireShortBytes>(x.workflow_file),
            capped_list<kMaxWireListItems>(x.inputs), capped_list<kMaxWireListItems>(x.resume),
            capped<kMaxWireShortBytes>(x.kv_store), capped<kMaxWireShortBytes>(x.kv_reuse),
-           x.blend_recompute_ppm);
+           x.blend_recompute_ppm, x.blend_anchors);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JobCheckpoint& x) {
@@ -396,6 +398,7 @@ struct WireRequest {
   std::int32_t kv_reuse = 0;
   bool has_blend_recompute = false;
   std::uint32_t blend_recompute = float_bits(0.0f);
+  std::int32_t blend_anchors = -1;  // EngineRequest::blend_anchors: -1 unset, 0 false, 1 true
 };
 
 // actors::GenerateMsg: one subscriber per sample (fork_after_prefill + 1, or
@@ -472,7 +475,7 @@ typename Inspector::result_type inspect(Inspector& f, WireRequest& x) {
   return f(caf::meta::type_name("agentrt_WireRequest"), capped_list<kMaxWireListItems>(x.prompt),
            x.params, x.has_program, x.program, x.has_pause_on_finish, x.pause_on_finish_ns,
            x.pause_only_at_stop, capped_list<kMaxWireListItems>(x.segments), x.kv_reuse,
-           x.has_blend_recompute, x.blend_recompute);
+           x.has_blend_recompute, x.blend_recompute, x.blend_anchors);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, WireGenerate& x) {

@@ -34,10 +34,12 @@ TEST(ClusterWire, JobSpecAndResultRoundTrip) {
   spec.kv_store = "/var/lib/agentrt/n1-kv";
   spec.kv_reuse = "blend";
   spec.blend_recompute_ppm = 250000;
+  spec.blend_anchors = 1;
   const JobSpec got = round_trip(sys, spec);
   EXPECT_EQ(got.kv_store, "/var/lib/agentrt/n1-kv");
   EXPECT_EQ(got.kv_reuse, "blend");
   EXPECT_EQ(got.blend_recompute_ppm, 250000);
+  EXPECT_EQ(got.blend_anchors, 1);
   EXPECT_EQ(got.job, "job-1");
   EXPECT_EQ(got.attempt, 3);
   EXPECT_EQ(got.workflow_yaml, spec.workflow_yaml);

@@ -107,7 +107,7 @@ TEST_F(WireCaps, ListCountOverTheCapIsRefusedAndAClaimedCountAllocatesNothingAhe
 
   // NamedText lists (a job's inputs and checkpoints) the same way.
   auto spec = bytes_of(JobSpec{"j", 0, "y", "f", {}, {}});
-  spec.resize(spec.size() - 4);  // blend_recompute_ppm, an int32
+  spec.resize(spec.size() - 8);  // blend_recompute_ppm and blend_anchors, two int32
   ASSERT_EQ(spec.back(), 0);     // kv_reuse's length
   spec.pop_back();
   ASSERT_EQ(spec.back(), 0);  // kv_store's length
@@ -128,7 +128,7 @@ TEST_F(WireCaps, CappedMessagesKeepTheirWireFormat) {
   using Pairs = std::vector<std::pair<std::string, std::string>>;
   EXPECT_FALSE(sink(std::string("job"), std::int32_t{2}, std::string("name: x\n"),
                     std::string("wf.yaml"), Pairs{{"q", "2+2"}}, Pairs{{"step:0", "{}"}},
-                    std::string(), std::string(), std::int32_t{-1}));
+                    std::string(), std::string(), std::int32_t{-1}, std::int32_t{-1}));
   EXPECT_EQ(bytes_of(spec), plain);
   JobSpec got;
   EXPECT_EQ(read(plain, got), "");
@@ -198,11 +198,12 @@ TEST_F(WireCaps, AdoptCallsAndHellosWithAStoreRoundTripAndTheirSeedsRead) {
   EXPECT_TRUE(check_kv_adopt(got).ok());
   EXPECT_EQ(read(seed("hello"), hgot), "");
   EXPECT_TRUE(check_hello(hgot).ok());
-  JobSpec spec;  // a job moved off a dead node with a store (protocol 5)
+  JobSpec spec;  // a job moved off a dead node with a store (protocol 7)
   EXPECT_EQ(read(seed("job_spec"), spec), "");
   EXPECT_EQ(spec.kv_store, "/var/lib/agentrt/n1-kv");
   EXPECT_EQ(spec.kv_reuse, "blend");
   EXPECT_EQ(spec.blend_recompute_ppm, 250000);
+  EXPECT_EQ(spec.blend_anchors, 1);
   caf::message msg;
   EXPECT_EQ(read(seed("msg_kv_adopt"), msg), "");
   ASSERT_TRUE((msg.match_elements<caf::atom_value, KvAdoptCall>()));

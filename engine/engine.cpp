@@ -89,7 +89,7 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
     e->segments_ =
         std::make_unique<kv::SegmentCache>(options.segment_cache_bytes, kv_fingerprint, store);
     // The probe layer (1) is matched, the layers after it predicted.
-    if (options.blend_anchors && e->deps_.config->num_layers >= 3) {
+    if (e->deps_.config->num_layers >= 3) {
       e->anchors_ = std::make_unique<kv::SegmentAnchors>(e->deps_.config->num_layers - 1,
                                                          e->deps_.backend->token_offset_floats(1),
                                                          options.anchors);
@@ -222,6 +222,7 @@ void Engine::start(RequestId id, EngineRequest req) {
     for (const PromptSegment& g : req.segments)
       s->blend.push_back({g, false, nullptr, false});
     s->blend_recompute = req.blend_recompute.value_or(opt_.blend_recompute);
+    s->blend_anchors = req.blend_anchors.value_or(opt_.blend_anchors);
   }
   sched_->add(id, s->program, &s->tokens);
   seqs_.emplace(id, std::move(s));

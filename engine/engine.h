@@ -79,9 +79,11 @@ struct EngineOptions {
   // KVCOMM's anchors (kv/segment_anchors.h): a placed segment's KV after the probe layer is
   // corrected by offsets predicted from earlier placements computed in full, and some
   // placements are computed in full to become anchors. Needs a backend with
-  // token_kv_offsets() and at least 3 layers. Off by default: the prediction runs on the
-  // host (an n x M x kv-dim product per layer), which on the CUDA backend also copies the
-  // placement's KV there; `agentrt run/serve --blend-anchors` turn it on.
+  // token_kv_offsets() and at least 3 layers. The engine keeps one pool (empty until a
+  // request records); this is the default of EngineRequest::blend_anchors. Off by default:
+  // the prediction runs on the host (an n x M x kv-dim product per layer), which on the CUDA
+  // backend also copies the placement's KV there; `agentrt run/serve --blend-anchors` turn
+  // it on.
   bool blend_anchors = false;
   kv::AnchorOptions anchors;
   // Told the KV manager's events (engine/kv/kv_events.h: blocks stored, evicted, pinned,
@@ -119,6 +121,9 @@ struct EngineRequest {
   std::vector<PromptSegment> segments;   // engine/prompt_segment.h: {int32 begin, end}
   KvReuse kv_reuse = KvReuse::exact;     // engine/kv_reuse.h: exact | blend
   std::optional<float> blend_recompute;  // fraction in [0,1]; nullopt: engine default
+  // Under blend: whether this request's placements use (and add to) the engine's anchor
+  // pool (EngineOptions::blend_anchors, its default when nullopt).
+  std::optional<bool> blend_anchors;
 };
 
 // What Engine::resume changes for the turns to come; unset fields keep the request's own.
@@ -227,7 +232,8 @@ class Engine {
   // The segment cache's counters (KvReuse::blend); zeros when the backend cannot blend or
   // EngineOptions::segment_cache_bytes is 0.
   kv::SegmentCacheStats segment_stats() const;
-  // The anchor pool's counters (zeros without one: EngineOptions::blend_anchors).
+  // The anchor pool's counters (zeros while no request used it, or without one: a model of
+  // fewer than 3 layers, or a backend without token_kv_offsets()).
   kv::AnchorStats anchor_stats() const;
   // Tells the KV manager that the full blocks of `tokens` are next used in `steps` steps
   // (a workflow planner's hint, KVFlow; steps < 0 drops `owner`'s hint) and, with `prefetch`,

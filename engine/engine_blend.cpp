@@ -32,6 +32,7 @@ struct Part {
   std::size_t chunk = 0;
   std::int64_t lo = 0, hi = 0;  // positions of the segment inside the chunk
   std::int64_t recompute = 0;   // tokens of it to recompute
+  bool anchors = false;         // its sequence uses the anchor pool
   bool anchor = false;          // computed in full, recorded as an anchor after the step
   PromptSegment span;
   std::shared_ptr<const kv::SegmentEntry> hit;
@@ -61,7 +62,8 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
       if (!g.hit) continue;
       const auto k = static_cast<std::int64_t>(
           std::llround(static_cast<double>(s.blend_recompute) * static_cast<double>(hi - lo)));
-      parts.push_back({i, lo, hi, std::clamp<std::int64_t>(k, 0, hi - lo), false, g.span, g.hit});
+      parts.push_back({i, lo, hi, std::clamp<std::int64_t>(k, 0, hi - lo),
+                       anchors_ && s.blend_anchors, false, g.span, g.hit});
     }
   }
   if (parts.empty()) return false;
@@ -88,7 +90,7 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
     std::fill(c.begin() + (p.lo - ch.start), c.begin() + (p.hi - ch.start), 0);
     const bool selects =
         p.recompute > 0 && p.recompute < p.hi - p.lo && opt_.blend_select_by_deviation;
-    if (selects || (anchors_ && p.recompute < p.hi - p.lo))
+    if (selects || (p.anchors && p.recompute < p.hi - p.lo))
       probe_end[p.chunk] = std::max(probe_end[p.chunk], p.hi);
   }
   // CacheBlend's selection: one probe over every chunk that selects, up to its last part.
@@ -108,6 +110,7 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
   // computed in full anyway becomes one at no cost.
   for (Part& p : parts) {
     if (!anchors_) break;
+    if (!p.anchors) continue;
     const bool whole = p.lo == p.span.begin && p.hi == p.span.end;
     const auto n = static_cast<std::size_t>(p.hi - p.lo);
     const auto& table = batch.seqs[p.chunk].block_table;

@@ -29,6 +29,7 @@ struct Engine::Seq {
   std::vector<BlendSegment> blend;  // empty unless kv_reuse is blend on a capable backend
   bool blends = false;              // kv_reuse blend on a capable backend: resumes add segments
   float blend_recompute = 0.0f;
+  bool blend_anchors = false;  // its placements use the anchor pool
 };
 
 struct Engine::Command {

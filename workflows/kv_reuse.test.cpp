@@ -70,7 +70,7 @@ TEST(KvReuse, JobOverrideReplacesEveryLevel) {
   auto r = load_workflow(kLevels, "wf.yaml");
   ASSERT_TRUE(r.ok());
   Workflow wf = r.workflow;
-  wf.override_kv_reuse({KvReuseMode::exact, std::nullopt, {}});
+  wf.override_kv_reuse({KvReuseMode::exact, std::nullopt, std::nullopt, {}});
   for (const auto& s : wf.steps) {
     const auto k = wf.kv_reuse_of(*wf.find_agent(s.agent.name), s);
     EXPECT_EQ(k.mode, KvReuseMode::exact) << s.id;
@@ -105,6 +105,38 @@ steps:
   EXPECT_TRUE(has_error(errs, "12:5", "blend_recompute applies to kv_reuse: blend only"))
       << dump(errs);
   EXPECT_TRUE(has_error(errs, "16:22", "step 't'.blend_recompute: must be in")) << dump(errs);
+}
+
+// blend_anchors: a boolean at any level, inherited as blend_recompute is; blend only.
+TEST(KvReuse, BlendAnchorsInheritsAndAppliesToBlendOnly) {
+  auto r = load_workflow(R"(kv_reuse: blend
+blend_anchors: true
+agents:
+  a: {}
+  b: { blend_anchors: false }
+steps:
+  - { id: s, agent: a, input: x }
+  - { id: t, agent: b, input: y }
+  - { id: u, agent: b, input: z, blend_anchors: true }
+)",
+                         "wf.yaml");
+  ASSERT_TRUE(r.ok()) << r.diagnostics.to_string();
+  const Workflow& wf = r.workflow;
+  auto of = [&](std::size_t i) {
+    return wf.kv_reuse_of(*wf.find_agent(wf.steps[i].agent.name), wf.steps[i]);
+  };
+  EXPECT_EQ(of(0).blend_anchors, true);
+  EXPECT_EQ(of(1).blend_anchors, false);
+  EXPECT_EQ(of(2).blend_anchors, true);
+  const auto errs = errors_of(R"(agents:
+  a: { kv_reuse: exact, blend_anchors: true }
+steps:
+  - { id: s, agent: a, input: x, blend_anchors: maybe }
+)");
+  EXPECT_TRUE(has_error(errs, "2:25", "blend_anchors applies to kv_reuse: blend only"))
+      << dump(errs);
+  EXPECT_TRUE(has_error(errs, "4:49", "step 's'.blend_anchors: expected true or false"))
+      << dump(errs);
 }
 
 // A step's tool results may be quoted to another agent (and are marked as segments there).

@@ -19,14 +19,19 @@ void load_kv_reuse(YamlReader& r, const YamlEntry& f, const std::string& what, K
   double fraction = 0;
   if (f.key == "blend_recompute" && r.read(f, fraction, what + ".blend_recompute", 0.0, 1.0))
     spec.blend_recompute = fraction;
+  bool anchors = false;
+  if (f.key == "blend_anchors" && r.read(f, anchors, what + ".blend_anchors"))
+    spec.blend_anchors = anchors;
 }
 
 void check_kv_reuse(YamlReader& r, const YamlEntries& e, const std::string& what,
                     const KvReuseSpec& spec) {
-  if (const auto* b = e.get("blend_recompute"); b && spec.mode == KvReuseMode::exact)
-    r.diags().error(
-        r.loc(b->key_node),
-        what + ": blend_recompute applies to kv_reuse: blend only (this one says exact)");
+  for (const char* key : {"blend_recompute", "blend_anchors"}) {
+    if (const auto* b = e.get(key); b && spec.mode == KvReuseMode::exact)
+      r.diags().error(r.loc(b->key_node), what + ": " + key +
+                                              " applies to kv_reuse: blend only (this one says "
+                                              "exact)");
+  }
 }
 
 }  // namespace agentrt::workflows

@@ -33,7 +33,7 @@ class Loader {
   void top(const YAML::Node& root) {
     auto e = r_.mapping(root, "workflow",
                         {"name", "description", "models", "tools", "agents", "inputs", "steps",
-                         "outputs", "kv_reuse", "blend_recompute"});
+                         "outputs", "kv_reuse", "blend_recompute", "blend_anchors"});
     if (!e) return;
     r_.require(*e, root, "agents", "workflow");
     r_.require(*e, root, "steps", "workflow");
@@ -113,9 +113,9 @@ class Loader {
     a.name = x.key;
     a.loc = r_.loc(x.key_node);
     if (!x.value.IsNull()) {
-      auto e = r_.mapping(
-          x.value, what,
-          {"model", "system", "tools", "sampling", "max_turns", "kv_reuse", "blend_recompute"});
+      auto e = r_.mapping(x.value, what,
+                          {"model", "system", "tools", "sampling", "max_turns", "kv_reuse",
+                           "blend_recompute", "blend_anchors"});
       if (!e) return;
       for (const auto& f : e->all()) {
         const std::string w = what + "." + f.key;
@@ -216,7 +216,7 @@ class Loader {
     auto e = r_.mapping(
         n, what,
         {"id", "agent", "input", "after", "extract", "output_schema", "best_of", "map", "loop",
-         "when", "timeout", "retries", "backoff", "kv_reuse", "blend_recompute"});
+         "when", "timeout", "retries", "backoff", "kv_reuse", "blend_recompute", "blend_anchors"});
     if (!e) return;
     Step s;
     s.loc = r_.loc(n);

@@ -79,6 +79,7 @@ KvReuseSpec Workflow::kv_reuse_of(const AgentSpec& agent, const Step& step) cons
   for (const KvReuseSpec* s : {&kv_reuse, &agent.kv_reuse, &step.kv_reuse}) {
     if (s->mode) out.mode = s->mode, out.loc = s->loc;
     if (s->blend_recompute) out.blend_recompute = s->blend_recompute;
+    if (s->blend_anchors) out.blend_anchors = s->blend_anchors;
   }
   if (!out.mode) out.mode = KvReuseMode::exact;
   return out;

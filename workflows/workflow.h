@@ -84,13 +84,16 @@ struct SamplingSpec {
 // `blend_recompute: F` on the workflow, an agent or a step. Under blend the runtime marks
 // text that recurs in other agents' prompts (step outputs, map items, tool results, input
 // documents) and the engine may place its KV computed elsewhere, recomputing a fraction F
-// of its tokens. Unset fields inherit (step over agent over workflow); default exact.
+// of its tokens, and with `blend_anchors: true` correcting the rest by offsets learned from
+// earlier placements (KVCOMM). Unset fields inherit (step over agent over workflow);
+// default exact.
 enum class KvReuseMode { exact, blend };
 const char* to_string(KvReuseMode m);
 
 struct KvReuseSpec {
   std::optional<KvReuseMode> mode;
   std::optional<double> blend_recompute;  // in [0, 1]; unset: the engine's default
+  std::optional<bool> blend_anchors;      // unset: the engine's default (--blend-anchors)
   SourceLoc loc;                          // of the kv_reuse value (unknown when unset)
 };
 

@@ -34,6 +34,7 @@ void WorkflowRunner::Impl::set_kv_reuse(AgentSpec& agent, const workflows::Agent
   const auto k = wf.kv_reuse_of(wa, step);
   agent.kv_reuse = engine_mode(*k.mode);
   if (k.blend_recompute) agent.blend_recompute = static_cast<float>(*k.blend_recompute);
+  agent.blend_anchors = k.blend_anchors;
   agent.min_segment_tokens = opt.min_segment_tokens;
   if (agent.kv_reuse != KvReuse::blend) return;
   std::vector<TextSpan> system_marks;

@@ -109,6 +109,9 @@ ApiOr<JobRequest> parse_job_request(std::string_view body) {
       if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 1)
         return invalid("blend_recompute: expected a number in [0, 1]", ptr);
       r.blend_recompute = value.get<double>();
+    } else if (key == "blend_anchors") {
+      if (!value.is_boolean()) return invalid("blend_anchors: expected true or false", ptr);
+      r.blend_anchors = value.get<bool>();
     } else if (key == "program") {
       if (!value.is_string()) return invalid("program: expected a string", ptr);
       r.program = value.get<std::string>();
@@ -122,12 +125,14 @@ ApiOr<JobRequest> parse_job_request(std::string_view body) {
     } else {
       return invalid("unknown member '" + echo_value(key) +
                          "' (expected yaml, workflow, inputs, kv_reuse, blend_recompute, "
-                         "program)",
+                         "blend_anchors, program)",
                      ptr);
     }
   }
   if (r.blend_recompute && r.kv_reuse != "blend")
     return invalid("blend_recompute applies to \"kv_reuse\": \"blend\" only", "/blend_recompute");
+  if (r.blend_anchors && r.kv_reuse != "blend")
+    return invalid("blend_anchors applies to \"kv_reuse\": \"blend\" only", "/blend_anchors");
   if (r.yaml.empty() == r.workflow.empty())
     return invalid(r.yaml.empty() ? "give the workflow: \"yaml\" (inline) or \"workflow\" (a name)"
                                   : "give either \"yaml\" or \"workflow\", not both",

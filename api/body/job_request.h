@@ -20,9 +20,11 @@ struct JobRequest {
   // Input values as `agentrt run --input NAME=VALUE` texts, in the body's order.
   std::vector<std::pair<std::string, std::string>> inputs;
   // Issue 21: the job's KV reuse, replacing the workflow's at every level ("exact" or
-  // "blend"; empty: the workflow's own), and its recompute fraction in [0, 1].
+  // "blend"; empty: the workflow's own), its recompute fraction in [0, 1] and whether its
+  // placements use the anchor pool (unset: the server's --blend-anchors).
   std::string kv_reuse;
   std::optional<double> blend_recompute;
+  std::optional<bool> blend_anchors;
   // The agent program the job belongs to: on a cluster, program_affinity keeps a program's
   // jobs on one node (cluster.md). Empty: the job is a program of its own.
   std::string program;
@@ -31,7 +33,8 @@ struct JobRequest {
 // Errors: 400 invalid_body (not JSON, not an object, nested deeper than kMaxJsonDepth),
 // 422 invalid_request (unknown or missing members, wrong types, both or neither of yaml and
 // workflow, a bad workflow name, too many inputs, kv_reuse other than exact or blend,
-// blend_recompute outside [0, 1] or without kv_reuse blend, a program name empty, over
+// blend_recompute outside [0, 1], blend_anchors not a boolean, either without kv_reuse
+// blend, a program name empty, over
 // kMaxProgramBytes or with control characters), 413 too_large (yaml over kMaxYamlBytes).
 ApiOr<JobRequest> parse_job_request(std::string_view body);
 

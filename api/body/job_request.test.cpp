@@ -54,6 +54,8 @@ TEST(JobRequest, ErrorsPointAtTheMember) {
       {R"({"yaml": "x", "kv_reuse": "blend", "blend_recompute": 1.5})", 422, "/blend_recompute"},
       {R"({"yaml": "x", "kv_reuse": "blend", "blend_recompute": "a"})", 422, "/blend_recompute"},
       {R"({"yaml": "x", "blend_recompute": 0.1})", 422, "/blend_recompute"},
+      {R"({"yaml": "x", "kv_reuse": "blend", "blend_anchors": 1})", 422, "/blend_anchors"},
+      {R"({"yaml": "x", "kv_reuse": "exact", "blend_anchors": true})", 422, "/blend_anchors"},
   };
   for (const auto& c : cases) {
     auto r = parse_job_request(c.body);
@@ -69,6 +71,11 @@ TEST(JobRequest, KvReuseOverride) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->kv_reuse, "blend");
   EXPECT_EQ(r->blend_recompute, 0.05);
+  EXPECT_FALSE(r->blend_anchors.has_value());
+  auto anchored =
+      parse_job_request(R"({"workflow": "w", "kv_reuse": "blend", "blend_anchors": false})");
+  ASSERT_TRUE(anchored.ok()) << anchored.error().message;
+  EXPECT_EQ(anchored->blend_anchors, false);
   auto plain = parse_job_request(R"({"workflow": "w"})");
   ASSERT_TRUE(plain.ok());
   EXPECT_TRUE(plain->kv_reuse.empty());

@@ -395,15 +395,22 @@ Opt field_agentrt(OpenAiParse& p, const std::string&, const Json& v, const std::
       double d = 0;
       if (auto e = get_number(x, kp, 0.0, 1.0, d)) return e;
       p.r.blend_recompute = static_cast<float>(d);
+    } else if (k == "blend_anchors") {
+      bool on = false;
+      if (auto e = get_bool(x, kp, on)) return e;
+      p.r.blend_anchors = on;
     } else {
-      return api_error(400, "unknown_parameter",
-                       "Unrecognized agentrt option: " + echo_value(k) +
-                           " (expected session, retain_s, kv_reuse, blend_recompute)",
-                       kp);
+      return api_error(
+          400, "unknown_parameter",
+          "Unrecognized agentrt option: " + echo_value(k) +
+              " (expected session, retain_s, kv_reuse, blend_recompute, blend_anchors)",
+          kp);
     }
   }
   if (p.r.blend_recompute && p.r.kv_reuse != KvReuse::blend)
     return invalid_value(ptr + "/blend_recompute", "applies to \"kv_reuse\": \"blend\" only");
+  if (p.r.blend_anchors && p.r.kv_reuse != KvReuse::blend)
+    return invalid_value(ptr + "/blend_anchors", "applies to \"kv_reuse\": \"blend\" only");
   return std::nullopt;
 }
 

@@ -52,10 +52,11 @@ struct OpenAiRequest {
   std::optional<std::string> session;   // agentrt.session (or the X-Agentrt-Session header)
   std::optional<double> retain_s;       // agentrt.retain_s, 0..kMaxOpenAiRetainSeconds
   std::optional<bool> enable_thinking;  // chat_template_kwargs.enable_thinking
-  // agentrt.kv_reuse / agentrt.blend_recompute (issue 21): under blend each message's
-  // content is a segment of the chat prompt (EngineRequest::segments).
+  // agentrt.kv_reuse / agentrt.blend_recompute / agentrt.blend_anchors (issue 21): under
+  // blend each message's content is a segment of the chat prompt (EngineRequest::segments).
   KvReuse kv_reuse = KvReuse::exact;
   std::optional<float> blend_recompute;
+  std::optional<bool> blend_anchors;
   std::string user;  // accepted, informational
   // response_format json_schema (its schema) or json_object (any object): the reply is
   // decoded constrained to compact JSON of this grammar (engine/grammar). Null: text.

@@ -289,17 +289,23 @@ TEST(OpenAiRequest, UnknownFieldsAreNamed) {
 
 TEST(OpenAiRequest, AgentrtKvReuse) {
   auto r = parse_openai_request(
-      chat_body(R"("agentrt": {"kv_reuse": "blend", "blend_recompute": 0.15})"), kChat);
+      chat_body(
+          R"("agentrt": {"kv_reuse": "blend", "blend_recompute": 0.15, "blend_anchors": true})"),
+      kChat);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->kv_reuse, KvReuse::blend);
   EXPECT_FLOAT_EQ(*r->blend_recompute, 0.15f);
+  EXPECT_EQ(r->blend_anchors, true);
   auto c =
       parse_openai_request(completion_body(R"("agentrt": {"kv_reuse": "exact"})"), kCompletions);
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->kv_reuse, KvReuse::exact);
   EXPECT_FALSE(c->blend_recompute.has_value());
+  EXPECT_FALSE(c->blend_anchors.has_value());
   expect_refused(chat_body(R"("agentrt": {"kv_reuse": 1})"), kChat, "invalid_type",
                  "/agentrt/kv_reuse");
+  expect_refused(chat_body(R"("agentrt": {"kv_reuse": "blend", "blend_anchors": "yes"})"), kChat,
+                 "invalid_type", "/agentrt/blend_anchors");
 }
 
 TEST(OpenAiRequest, BadTypes) {
@@ -381,6 +387,7 @@ TEST(OpenAiRequest, RangesAndCaps) {
       {R"("agentrt": {"kv_reuse": "blend", "blend_recompute": 1.5})", "/agentrt/blend_recompute"},
       {R"("agentrt": {"kv_reuse": "blend", "blend_recompute": -0.5})", "/agentrt/blend_recompute"},
       {R"("agentrt": {"blend_recompute": 0.1})", "/agentrt/blend_recompute"},
+      {R"("agentrt": {"blend_anchors": true})", "/agentrt/blend_anchors"},
       {R"("top_k": -2)", "/top_k"},
       {R"("min_p": 1.5)", "/min_p"},
       {R"("repetition_penalty": 0)", "/repetition_penalty"},

@@ -54,7 +54,7 @@ struct CpuRig {
     return all;
   }
   Outcome run(std::vector<std::int32_t> prompt, std::vector<PromptSegment> segments, KvReuse reuse,
-              std::optional<float> fraction) {
+              std::optional<float> fraction, std::optional<bool> anchors = std::nullopt) {
     EngineRequest r;
     r.prompt = std::move(prompt);
     r.params.temperature = 0.0f;
@@ -64,6 +64,7 @@ struct CpuRig {
     r.segments = std::move(segments);
     r.kv_reuse = reuse;
     r.blend_recompute = fraction;
+    r.blend_anchors = anchors;
     auto id = engine->add_request(r);
     EXPECT_TRUE(id.ok());
     Outcome out;
@@ -401,6 +402,32 @@ TEST(BlendAnchors, FullRecomputeRecordsAndTwoLayerModelsHaveNone) {
   (void)small.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
   EXPECT_EQ(small.engine->anchor_stats().recorded, 0);
   EXPECT_EQ(small.engine->segment_stats().tokens_reused, 40);
+}
+
+// EngineRequest::blend_anchors overrides EngineOptions::blend_anchors per request: a
+// request that says false neither uses nor adds to the pool of an engine whose default is
+// on; one that says true does on an engine whose default is off.
+TEST(BlendAnchors, TheRequestChoosesOverTheEngineDefault) {
+  const auto m = model();
+  const Prompts p;
+  EngineOptions on;
+  on.prefix_reuse = false;
+  on.blend_anchors = true;
+  on.anchors.min_anchors = 1;
+  EngineOptions off = on;
+  off.blend_anchors = false;
+  CpuRig a(*m, on), b(*m, off);
+  for (CpuRig* r : {&a, &b})
+    (void)r->run(p.first, p.first_seg, KvReuse::blend, 0.0f);
+  (void)a.run(p.second, p.second_seg, KvReuse::blend, 0.0f, false);
+  EXPECT_EQ(a.engine->anchor_stats().recorded, 0);
+  EXPECT_EQ(a.engine->segment_stats().tokens_reused, 40);
+  (void)b.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
+  EXPECT_EQ(b.engine->anchor_stats().recorded, 0);
+  (void)b.run(p.second, p.second_seg, KvReuse::blend, 0.0f, true);
+  EXPECT_EQ(b.engine->anchor_stats().recorded, 1);
+  (void)b.run(p.second, p.second_seg, KvReuse::blend, 0.0f, true);
+  EXPECT_EQ(b.engine->anchor_stats().predicted_segments, 1);
 }
 
 }  // namespace
