@@ -62,8 +62,12 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
       if (!g.hit) continue;
       const auto k = static_cast<std::int64_t>(
           std::llround(static_cast<double>(s.blend_recompute) * static_cast<double>(hi - lo)));
-      parts.push_back({i, lo, hi, std::clamp<std::int64_t>(k, 0, hi - lo),
-                       anchors_ && s.blend_anchors, false, g.span, g.hit});
+      // Anchors serve a placement the pool can predict, or one it could hold as an anchor.
+      const bool anchors =
+          anchors_ && s.blend_anchors &&
+          (anchors_->stats().anchors > 0 || anchors_->fits(static_cast<std::size_t>(hi - lo)));
+      parts.push_back(
+          {i, lo, hi, std::clamp<std::int64_t>(k, 0, hi - lo), anchors, false, g.span, g.hit});
     }
   }
   if (parts.empty()) return false;
@@ -115,7 +119,7 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
     const auto n = static_cast<std::size_t>(p.hi - p.lo);
     const auto& table = batch.seqs[p.chunk].block_table;
     if (p.recompute >= p.hi - p.lo) {
-      p.anchor = whole;
+      p.anchor = whole && anchors_->fits(n);
     } else {
       const int span = anchors_->layers();
       const std::size_t dim = be.token_offset_floats(1), per = be.token_offset_floats(span);
@@ -128,11 +132,13 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
       }
       AGENTRT_TRY(read);
       std::vector<float> predicted(n * (per - dim));
-      if (anchors_->predict(first, offsets, predicted)) {
+      const auto what = anchors_->predict(first, offsets, predicted);
+      if (what == kv::AnchorPrediction::predicted) {
         AGENTRT_TRY(be.add_token_kv_offsets(table, static_cast<std::int32_t>(p.lo), layer + 1,
                                             layer + span, predicted));
       } else {
-        p.anchor = whole;  // a part of a segment is placed as CacheBlend alone
+        // A part of a segment, or one over the pool's caps, is placed as CacheBlend alone.
+        p.anchor = whole && what == kv::AnchorPrediction::record;
       }
     }
     if (p.anchor) {

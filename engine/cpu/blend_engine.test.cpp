@@ -430,5 +430,24 @@ TEST(BlendAnchors, TheRequestChoosesOverTheEngineDefault) {
   EXPECT_EQ(b.engine->anchor_stats().predicted_segments, 1);
 }
 
+// A segment too big for the pool's caps can never become an anchor: with an empty pool it
+// is placed as blend alone (reused whole at fraction 0), not computed in full for nothing.
+TEST(BlendAnchors, ASegmentOverThePoolsCapsIsPlacedAsBlendAlone) {
+  const auto m = model();
+  const Prompts p;
+  EngineOptions o;
+  o.prefix_reuse = false;
+  o.blend_anchors = true;
+  o.anchors.max_tokens = 39;  // the segment has 40
+  CpuRig rig(*m, o);
+  (void)rig.run(p.first, p.first_seg, KvReuse::blend, 0.0f);
+  (void)rig.run(p.second, p.second_seg, KvReuse::blend, 0.0f);
+  EXPECT_EQ(rig.engine->anchor_stats().recorded, 0);
+  EXPECT_EQ(rig.engine->segment_stats().tokens_reused, 40);
+  EXPECT_EQ(rig.engine->segment_stats().tokens_recomputed, 0);
+  (void)rig.run(p.second, p.second_seg, KvReuse::blend, 1.0f);  // computed in full anyway
+  EXPECT_EQ(rig.engine->anchor_stats().recorded, 0);
+}
+
 }  // namespace
 }  // namespace agentrt::cpu

@@ -68,9 +68,7 @@ void SegmentAnchors::record(std::span<const float> first, std::span<const float>
   const std::size_t stride = static_cast<std::size_t>(layers_) * dim_;
   const std::size_t n = first.size() / stride;
   const std::size_t bytes = 2 * first.size() * sizeof(float);
-  if (n == 0 || offsets.size() != first.size() || n > opt_.max_tokens ||
-      bytes > opt_.capacity_bytes)
-    return;
+  if (n == 0 || offsets.size() != first.size() || !fits(n)) return;
   while (!sizes_.empty() && (static_cast<std::size_t>(stats_.bytes) + bytes > opt_.capacity_bytes ||
                              static_cast<std::size_t>(stats_.tokens) + n > opt_.max_tokens)) {
     const std::size_t old = sizes_.front();
@@ -106,20 +104,28 @@ void SegmentAnchors::record(std::span<const float> first, std::span<const float>
   stats_.anchors = std::ssize(sizes_);
 }
 
-bool SegmentAnchors::predict(std::span<const float> first, std::span<const float> probe_offsets,
-                             std::span<float> out) {
+bool SegmentAnchors::fits(std::size_t n) const {
+  return n <= opt_.max_tokens &&
+         2 * n * static_cast<std::size_t>(layers_) * dim_ * sizeof(float) <= opt_.capacity_bytes;
+}
+
+AnchorPrediction SegmentAnchors::predict(std::span<const float> first,
+                                         std::span<const float> probe_offsets,
+                                         std::span<float> out) {
   const std::size_t stride = static_cast<std::size_t>(layers_) * dim_;
   const std::size_t n = first.size() / stride;
+  const auto become_one = fits(n) ? AnchorPrediction::record : AnchorPrediction::none;
   // Too few anchors: this one should become one, while the pool has room for it.
-  if (sizes_.empty() || (std::ssize(sizes_) < opt_.min_anchors &&
-                         static_cast<std::size_t>(stats_.tokens) + n <= opt_.max_tokens))
-    return false;
-  std::fill(out.begin(), out.end(), 0.0f);
-  if (n == 0) return true;
+  if (sizes_.empty()) return become_one;
+  if (std::ssize(sizes_) < opt_.min_anchors &&
+      static_cast<std::size_t>(stats_.tokens) + n <= opt_.max_tokens && fits(n))
+    return AnchorPrediction::record;
+  if (n == 0) return AnchorPrediction::predicted;
   // The probe term, which is also the novelty's.
   std::vector<float> probe_d;
   distances(probe_offsets.data(), n, stride, 0, true, probe_d);
-  if (novelty_of(probe_d, probe_offsets.data(), n, stride) > opt_.novelty) return false;
+  if (novelty_of(probe_d, probe_offsets.data(), n, stride) > opt_.novelty) return become_one;
+  std::fill(out.begin(), out.end(), 0.0f);
   const std::size_t m = probe_d.size() / n;
   const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(opt_.neighbours), m);
   const std::size_t out_stride = static_cast<std::size_t>(layers_ - 1) * dim_;
@@ -158,7 +164,7 @@ bool SegmentAnchors::predict(std::span<const float> first, std::span<const float
   }
   ++stats_.predicted_segments;
   stats_.predicted_tokens += static_cast<std::int64_t>(n);
-  return true;
+  return AnchorPrediction::predicted;
 }
 
 }  // namespace agentrt::kv

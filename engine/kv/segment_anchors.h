@@ -45,6 +45,13 @@ struct AnchorOptions {
   float novelty = 0.4f;           // above this, a placement becomes an anchor
 };
 
+// What predict() did with a placement.
+enum class AnchorPrediction {
+  predicted,  // its offsets are in `out`
+  record,     // compute it in full and record() it: too few anchors, or novel
+  none,       // neither: it would become an anchor but can never be held (over a cap)
+};
+
 struct AnchorStats {
   std::int64_t anchors = 0;  // held now
   std::int64_t tokens = 0;   // held now
@@ -71,10 +78,14 @@ class SegmentAnchors {
   // A placement's offsets at the layers after the probe layer, into `out` (n x (layers - 1)
   // x dim, Backend::add_token_kv_offsets() over [probe + 1, num_layers)). `first`: n x
   // layers x dim as in record(); `probe_offsets`: n x layers x dim offsets of which only the
-  // probe layer's (each token's first dim floats) are read. Returns false, writing nothing,
-  // when the placement should become an anchor instead (too few anchors, or novel).
-  bool predict(std::span<const float> first, std::span<const float> probe_offsets,
-               std::span<float> out);
+  // probe layer's (each token's first dim floats) are read. Writes nothing unless it
+  // returns `predicted`; `record` when the placement should become an anchor instead (too
+  // few anchors, or novel), `none` when it should but fits() says it cannot.
+  AnchorPrediction predict(std::span<const float> first, std::span<const float> probe_offsets,
+                           std::span<float> out);
+  // Whether a placement of n tokens could be held: within max_tokens and capacity_bytes.
+  // A model's per-token bytes are 2 x layers x dim x 4 (32 MiB holds 64 tokens at 8B).
+  bool fits(std::size_t n) const;
 
   AnchorStats stats() const { return stats_; }
   int layers() const { return layers_; }

@@ -49,7 +49,7 @@ TEST(SegmentAnchors, AnAnchorsOwnTokensPredictItsOwnOffsets) {
   EXPECT_EQ(pool.stats().anchors, 3);
   EXPECT_EQ(pool.stats().tokens, 18);
   std::vector<float> out(6 * (kLayers - 1) * kDim);
-  ASSERT_TRUE(pool.predict(segs[1].first, segs[1].offsets, out));
+  ASSERT_EQ(pool.predict(segs[1].first, segs[1].offsets, out), AnchorPrediction::predicted);
   const auto want = predicted_part(segs[1]);
   for (std::size_t i = 0; i < want.size(); ++i)
     ASSERT_NEAR(out[i], want[i], 1e-5f) << i;
@@ -60,7 +60,7 @@ TEST(SegmentAnchors, AnAnchorsOwnTokensPredictItsOwnOffsets) {
   SegmentAnchors wide(kLayers, kDim, o);
   for (const auto& s : segs)
     wide.record(s.first, s.offsets);
-  ASSERT_TRUE(wide.predict(segs[1].first, segs[1].offsets, out));
+  ASSERT_EQ(wide.predict(segs[1].first, segs[1].offsets, out), AnchorPrediction::predicted);
   double diff = 0;
   for (std::size_t i = 0; i < want.size(); ++i)
     diff = std::max(diff, static_cast<double>(std::abs(out[i] - want[i])));
@@ -71,22 +71,53 @@ TEST(SegmentAnchors, TooFewAnchorsOrANovelContextAskForARecording) {
   SegmentAnchors pool(kLayers, kDim, {});  // min_anchors 3, novelty 0.4
   const auto s = random_segment(4, 1);
   std::vector<float> out(4 * (kLayers - 1) * kDim, 7.0f);
-  EXPECT_FALSE(pool.predict(s.first, s.offsets, out));
+  EXPECT_EQ(pool.predict(s.first, s.offsets, out), AnchorPrediction::record);
   EXPECT_TRUE(std::isinf(pool.novelty(std::vector<float>(kDim, 1.0f))));
   for (std::uint64_t i = 0; i < 2; ++i) {
     const auto a = random_segment(4, 10 + i);
     pool.record(a.first, a.offsets);
   }
-  EXPECT_FALSE(pool.predict(s.first, s.offsets, out));  // 2 anchors of 3
+  EXPECT_EQ(pool.predict(s.first, s.offsets, out), AnchorPrediction::record);  // 2 anchors of 3
   pool.record(s.first, s.offsets);
-  EXPECT_TRUE(pool.predict(s.first, s.offsets, out));  // its own probe offsets: novelty 0
+  EXPECT_EQ(pool.predict(s.first, s.offsets, out),
+            AnchorPrediction::predicted);  // its own probe offsets: novelty 0
   // Probe offsets far from every anchor's: a change of context not seen yet.
   auto far = s;
   for (std::size_t t = 0; t < 4; ++t)
     for (std::size_t j = 0; j < kDim; ++j)
       far.offsets[t * kStride + j] = 100.0f + static_cast<float>(j);
   EXPECT_GT(pool.novelty(std::vector<float>(far.offsets.begin(), far.offsets.begin() + kDim)), 0.4);
-  EXPECT_FALSE(pool.predict(far.first, far.offsets, out));
+  EXPECT_EQ(pool.predict(far.first, far.offsets, out), AnchorPrediction::record);
+}
+
+// A placement over a cap could never be held: predict() says none rather than record
+// (the engine then places it as CacheBlend alone instead of computing it in full for
+// nothing), with an empty pool and when novel alike; it is still predicted when it can be.
+TEST(SegmentAnchors, APlacementOverTheCapsIsNeverAskedToBeRecorded) {
+  AnchorOptions o;
+  o.max_tokens = 6;
+  SegmentAnchors pool(kLayers, kDim, o);
+  const auto big = random_segment(8, 3);
+  std::vector<float> out(8 * (kLayers - 1) * kDim, 7.0f);
+  EXPECT_FALSE(pool.fits(8));
+  EXPECT_TRUE(pool.fits(6));
+  EXPECT_EQ(pool.predict(big.first, big.offsets, out), AnchorPrediction::none);
+  const auto a = random_segment(4, 20);
+  pool.record(a.first, a.offsets);
+  EXPECT_EQ(pool.stats().anchors, 1);
+  auto far = big;
+  for (std::size_t t = 0; t < 8; ++t)
+    for (std::size_t j = 0; j < kDim; ++j)
+      far.offsets[t * kStride + j] = 100.0f + static_cast<float>(j);
+  EXPECT_EQ(pool.predict(far.first, far.offsets, out), AnchorPrediction::none);
+  EXPECT_EQ(out[0], 7.0f);  // only a prediction writes
+  auto near = big;          // the anchor's own probe offsets, repeated: novelty 0
+  for (std::size_t t = 0; t < 8; ++t)
+    std::copy_n(a.offsets.begin() + static_cast<std::ptrdiff_t>((t % 4) * kStride), kDim,
+                near.offsets.begin() + static_cast<std::ptrdiff_t>(t * kStride));
+  EXPECT_EQ(pool.predict(near.first, near.offsets, out), AnchorPrediction::predicted);
+  pool.record(big.first, big.offsets);  // over the cap: not kept
+  EXPECT_EQ(pool.stats().anchors, 1);
 }
 
 TEST(SegmentAnchors, KeepsToItsCapsOldestFirst) {
@@ -103,7 +134,7 @@ TEST(SegmentAnchors, KeepsToItsCapsOldestFirst) {
   EXPECT_EQ(pool.stats().evicted, 1);
   EXPECT_EQ(pool.stats().bytes, static_cast<std::int64_t>(2 * 8 * kStride * sizeof(float)));
   std::vector<float> out(4 * (kLayers - 1) * kDim);
-  ASSERT_TRUE(pool.predict(c.first, c.offsets, out));
+  ASSERT_EQ(pool.predict(c.first, c.offsets, out), AnchorPrediction::predicted);
   const auto want = predicted_part(c);
   for (std::size_t i = 0; i < want.size(); ++i)
     ASSERT_NEAR(out[i], want[i], 1e-5f);
