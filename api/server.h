@@ -19,6 +19,7 @@
 #include "api/session_table.h"
 #include "engine/common/result.h"
 #include "engine/kv/kv_events.h"
+#include "engine/kv/segment_anchors.h"
 #include "engine/scheduler/scheduler.h"
 
 namespace agentrt::api {
@@ -47,8 +48,9 @@ struct ServerOptions {
   // The engine's queue order (engine/scheduler/scheduler.h): attained (default), program
   // or fcfs.
   scheduler::Order order = scheduler::Order::attained;
-  // EngineOptions::blend_anchors (serve --blend-anchors).
+  // EngineOptions::blend_anchors and ::anchors (serve --blend-anchors, --blend-anchor-*).
   bool blend_anchors = false;
+  kv::AnchorOptions anchors;
   // A cluster's nodes: while one is live, OpenAI completions run there (openai_relay.h),
   // else on the server's own engine. Null: always local.
   std::shared_ptr<RemoteCompletions> remote_completions;

@@ -109,12 +109,13 @@ def run(agentrt, path, question, threads):
 class Server:
     """`agentrt serve` on a free port with its own data directory; jobs over REST."""
 
-    def __init__(self, agentrt, data, threads, anchors):
+    def __init__(self, agentrt, data, threads, anchors, extra=()):
         self.log = open(os.path.join(data, "serve.log"), "wb")
         cmd = [agentrt, "serve", "--port", "0", "--data", os.path.join(data, "d"), "--threads",
                str(threads), "--max-queued-jobs", "1024", "--max-jobs-per-client", "1024"]
         if anchors:
             cmd.append("--blend-anchors")
+        cmd += list(extra)
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=self.log)
         deadline = time.time() + 120
         self.port = None
@@ -186,6 +187,8 @@ def main():
                     help="blend with --blend-anchors at these fractions (needs --serve)")
     ap.add_argument("--serve", action="store_true",
                     help="each mode's problems as REST jobs on one agentrt serve")
+    ap.add_argument("--serve-args", default="",
+                    help="more agentrt serve flags, e.g. '--blend-anchor-novelty 0.1'")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results",
@@ -207,7 +210,8 @@ def main():
             counters = {}
             if args.serve:
                 data = tempfile.mkdtemp(dir=d)
-                server = Server(args.agentrt, data, args.threads, anchors)
+                server = Server(args.agentrt, data, args.threads, anchors,
+                                args.serve_args.split())
                 text = open(path).read()
                 try:
                     with cf.ThreadPoolExecutor(args.jobs) as ex:

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "engine/kv/segment_anchors.h"
+
 namespace agentrt::cli {
 
 // Registers `name` on `cmd`; when given, its text lands in `out` (which must outlive parsing).
@@ -19,7 +21,9 @@ CLI::Option* add_check_weights_flag(CLI::App* cmd, std::string& out);
 // Registers --schedule attained|program|fcfs (the engine's queue order,
 // engine/scheduler/scheduler.h) on `cmd`; any other value is a usage error.
 CLI::Option* add_schedule_option(CLI::App* cmd, std::string& out);
-// --blend-anchors (EngineOptions::blend_anchors).
-CLI::Option* add_blend_anchors_flag(CLI::App* cmd, bool& out);
+// --blend-anchors (EngineOptions::blend_anchors) and the anchor pool's bounds
+// (EngineOptions::anchors): --blend-anchor-mib, --blend-anchor-tokens, --blend-anchor-novelty,
+// each range-checked by CLI11 (a usage error names the flag).
+void add_blend_anchor_flags(CLI::App* cmd, bool& on, kv::AnchorOptions& pool);
 
 }  // namespace agentrt::cli

@@ -46,6 +46,7 @@ struct RunArgs {
   bool quiet = false;
   std::string schedule = "attained";
   bool blend_anchors = false;
+  kv::AnchorOptions anchors;
 };
 
 // Runs the workflow; a signal cancels it from a watcher thread (handlers may not lock).
@@ -92,6 +93,7 @@ int run_workflow(const RunArgs& a) {
   actors::RuntimeOptions base;
   base.engine.order = *scheduler::parse_order(a.schedule);  // CLI11 checked the name
   base.engine.blend_anchors = a.blend_anchors;
+  base.engine.anchors = a.anchors;
   std::shared_ptr<storage::Db> db;  // outlives the pool: ~Runtime flushes KV into it
   if (!a.kv_store.empty()) {
     auto opened = storage::Db::open(a.kv_store);
@@ -141,7 +143,7 @@ CommandFn add_run_command(CLI::App& app) {
                 "CPU threads (0 = the workflow's, else all cores; at most 4 per hardware "
                 "thread, 256)");
   add_schedule_option(cmd, a->schedule);
-  add_blend_anchors_flag(cmd, a->blend_anchors);
+  add_blend_anchor_flags(cmd, a->blend_anchors, a->anchors);
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks,
                 "KV cache blocks of 16 tokens (0 = 2048; at most 4194304)");
   cmd->add_option("--kv-store", a->kv_store,

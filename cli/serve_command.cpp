@@ -48,6 +48,7 @@ struct ServeArgs {
   double host_tier_gib = -1;  // < 0: the runtime's default
   std::string schedule = "attained";
   bool blend_anchors = false;
+  kv::AnchorOptions anchors;
   std::vector<std::string> allow_tools;  // http, command, mcp
   int cluster_port = -1;                 // < 0: no cluster
   std::string cluster_bind = "127.0.0.1";
@@ -110,6 +111,7 @@ int serve(const ServeArgs& a) {
   o.max_completions = a.max_completions;
   o.order = *scheduler::parse_order(a.schedule);  // CLI11 checked the name
   o.blend_anchors = a.blend_anchors;
+  o.anchors = a.anchors;
   for (const auto& t : a.allow_tools) {  // CLI11 checked the names
     o.jobs.tools.http = o.jobs.tools.http || t == "http";
     o.jobs.tools.command = o.jobs.tools.command || t == "command";
@@ -209,7 +211,7 @@ CommandFn add_serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "on", "off"}));
   add_session_pin_options(cmd, a->sessions);
   add_schedule_option(cmd, a->schedule);
-  add_blend_anchors_flag(cmd, a->blend_anchors);
+  add_blend_anchor_flags(cmd, a->blend_anchors, a->anchors);
   cmd->add_option("--allow-tools", a->allow_tools,
                   "Workflow tools that reach the network or run programs, off by default: "
                   "http, command (builtin command and custom commands), mcp (comma-separated)")

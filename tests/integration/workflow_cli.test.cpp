@@ -189,6 +189,17 @@ TEST(Run, UsageErrorsExitTwo) {
   auto order = agentrt("run " + example("single_agent.yaml") + " --schedule lifo");
   EXPECT_EQ(order.exit_code, 2);
   EXPECT_NE(order.output.find("--schedule"), std::string::npos) << order.output;
+  for (const char* bad : {"--blend-anchor-tokens 8", "--blend-anchor-mib 0", "--blend-anchor-mib x",
+                          "--blend-anchor-novelty -1"}) {
+    auto r = agentrt("run " + example("single_agent.yaml") + " --blend-anchors " + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    const std::string flag = std::string(bad).substr(0, std::string(bad).find(' '));
+    EXPECT_NE(r.output.find(flag), std::string::npos) << bad << "\n" << r.output;
+  }
+  auto pool = agentrt("run " + example("single_agent.yaml") +
+                      " --quiet --blend-anchors --blend-anchor-mib 64 --blend-anchor-tokens 4096"
+                      " --blend-anchor-novelty 0.2");
+  EXPECT_EQ(pool.exit_code, 0) << pool.output;
 }
 
 // Every queue order runs the workflow to the same greedy answer.
