@@ -82,6 +82,9 @@ class LogitsTap final : public Backend {
   std::vector<float> last_;
 };
 
+// The anchor pool's options of every rig (--anchor-novelty); set once in main.
+kv::AnchorOptions g_anchor_options;
+
 struct Rig {
   Rig(const model::Model& m, int threads, bool prefix_reuse, bool by_deviation = true,
       bool anchors = false) {
@@ -94,6 +97,7 @@ struct Rig {
     o.prefix_reuse = prefix_reuse;
     o.blend_select_by_deviation = by_deviation;
     o.blend_anchors = anchors;
+    o.anchors = g_anchor_options;
     auto e = Engine::create({tap.get(), &m.config(), "bench", nullptr, nullptr}, o);
     if (!e.ok()) std::abort();
     engine = std::move(e).value();
@@ -425,6 +429,8 @@ int main(int argc, char** argv) {
                  "workflow-shaped fidelity on the first model (tiny-calc) and nothing else");
   app.add_option("--workflow-cases", workflow_cases, "workflow fidelity: problems used");
   app.add_option("--warmup", warmup, "workflow fidelity: cases run before scoring");
+  app.add_option("--anchor-novelty", g_anchor_options.novelty,
+                 "anchors: record a placement whose novelty exceeds this (AnchorOptions)");
   CLI11_PARSE(app, argc, argv);
   if (!problems.empty()) {
     auto m = model::Model::load(models[0]);

@@ -46,7 +46,7 @@ void add_blend_anchor_flags(CLI::App* cmd, bool& on, kv::AnchorOptions& pool) {
   cmd->add_option("--blend-anchor-novelty", pool.novelty,
                   "A placement whose change of context is this far from every anchor's "
                   "(relative layer-1 offset distance) is computed in full and recorded as an "
-                  "anchor (default 0.4; lower records more)")
+                  "anchor (default 0.1; lower records more)")
       ->check(CLI::Range(0.0, 1000.0));
 }
 
