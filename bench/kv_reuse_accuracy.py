@@ -137,11 +137,13 @@ class Server:
             raw = r.read()
             return json.loads(raw) if path != "/metrics" else raw.decode()
 
-    def metrics(self, prefix):
-        """The samples of families named prefix* (one model), name -> value."""
+    def metrics(self, *prefixes):
+        """The samples of families named prefix* for any of `prefixes` (one model), one
+        scrape: name -> value."""
+        names = "|".join(re.escape(p) for p in prefixes)
         out = {}
         for line in self.request("GET", "/metrics").splitlines():
-            m = re.match(r"(" + re.escape(prefix) + r"[a-z_]*)(\{[^}]*\})? (\S+)$", line)
+            m = re.match(r"((?:" + names + r")[a-z_]*)(\{[^}]*\})? (\S+)$", line)
             if m:
                 out[m.group(1)] = float(m.group(3))
         return out
@@ -216,8 +218,7 @@ def main():
                 try:
                     with cf.ThreadPoolExecutor(args.jobs) as ex:
                         rows = list(ex.map(lambda p: run_job(server, text, p.text()), probs))
-                    counters = {**server.metrics("agentrt:segment_"),
-                                **server.metrics("agentrt:blend_anchor")}
+                    counters = server.metrics("agentrt:segment_", "agentrt:blend_anchor")
                 finally:
                     server.stop()
             else:
