@@ -11,6 +11,14 @@
 //   cuda_blend_bench [--shape llama-3.1-8b] [--agents 5] [--rounds 10] [--prompt 1024]
 //                    [--context 512] [--system 320] [--output 512] [--fractions 0.05,0.15]
 //                    [--instruction-base 32] [--instruction-step 16]
+//                    [--anchor-fractions 0] [--anchor-mib 4096] [--anchor-tokens 2048]
+//                    [--anchor-novelty 0.1] [--kernel-times]
+// --anchor-fractions adds blend modes with KVCOMM's anchors (a pool of --anchor-mib MiB and
+// --anchor-tokens tokens, kept on the GPU; --host-anchors adds the same modes with the host
+// pool). Random contexts are all novel at the default threshold: a large --anchor-novelty
+// measures the prediction path (fidelity is measured on real models on the CPU).
+// --kernel-times prints the device time by kernel of the blend modes' steps (one extra
+// eager round, CUDA events between launches).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -38,6 +46,12 @@ struct Args {
   int instruction_base = 32;  // agent i's instruction: base + step * i tokens
   int instruction_step = 16;
   std::vector<float> fractions{0.05f, 0.15f};
+  std::vector<float> anchor_fractions;
+  int anchor_mib = 4096;
+  int anchor_tokens = 2048;
+  float anchor_novelty = kv::AnchorOptions{}.novelty;
+  bool kernel_times = false;
+  bool host_anchors = false;
   int tokens_per_step = 8192;
 };
 
@@ -53,6 +67,28 @@ std::vector<std::int32_t> random_tokens(std::mt19937_64& rng, int n, int vocab) 
   return t;
 }
 
+// One round's prompts (common system prompt, the agent's instruction, a new shared context,
+// its query) and where the context starts in each.
+std::pair<std::vector<std::vector<std::int32_t>>, std::vector<std::int32_t>> make_round(
+    std::mt19937_64& rng, const std::vector<std::int32_t>& system, const Args& a, int vocab) {
+  const auto shared = random_tokens(rng, a.context, vocab);
+  std::vector<std::vector<std::int32_t>> prompts;
+  std::vector<std::int32_t> at;
+  for (int agent = 0; agent < a.agents; ++agent) {
+    auto p = system;
+    const auto instruction =
+        random_tokens(rng, a.instruction_base + a.instruction_step * agent, vocab);
+    p.insert(p.end(), instruction.begin(), instruction.end());
+    at.push_back(static_cast<std::int32_t>(p.size()));
+    p.insert(p.end(), shared.begin(), shared.end());
+    const auto query =
+        random_tokens(rng, std::max(1, a.prompt - static_cast<int>(p.size())), vocab);
+    p.insert(p.end(), query.begin(), query.end());
+    prompts.push_back(std::move(p));
+  }
+  return {std::move(prompts), std::move(at)};
+}
+
 // Forwards to the CUDA backend and adds up the host time of each call (every segment-KV
 // call synchronizes, and so do forward() and forward_sample()).
 class TimedBackend final : public Backend {
@@ -63,8 +99,20 @@ class TimedBackend final : public Backend {
   std::string name() const override { return b_.name(); }
   std::string kv_layout() const override { return b_.kv_layout(); }
   const KvGeometry& kv_geometry() const override { return b_.kv_geometry(); }
+  // With kernel_times set, each forward() runs eager with CUDA events between launches.
+  bool kernel_times = false;
+  int timed_forwards = 0;
   Status forward(const BatchPlan& plan, Logits& out) override {
-    return timed("forward (blended steps)", [&] { return b_.forward(plan, out); });
+    if (!kernel_times)
+      return timed("forward (blended steps)", [&] { return b_.forward(plan, out); });
+    b_.set_graph_replay(false);
+    b_.set_kernel_timing(true);
+    Status st = b_.forward(plan, out);
+    if (st.ok()) st = b_.collect_kernel_times();
+    b_.set_kernel_timing(false);
+    b_.set_graph_replay(true);
+    ++timed_forwards;
+    return st;
   }
   bool samples_on_device() const override { return b_.samples_on_device(); }
   bool masks_on_device() const override { return b_.masks_on_device(); }
@@ -104,6 +152,15 @@ class TimedBackend final : public Backend {
       return b_.synchronize();
     });
   }
+  // The device pool (timed, each call waited for), or none: the engine's HostAnchorPool.
+  bool host_anchors = false;
+  std::unique_ptr<AnchorPool> make_anchor_pool(int probe_layer,
+                                               const kv::AnchorOptions& options) override {
+    if (host_anchors) return nullptr;
+    auto pool = b_.make_anchor_pool(probe_layer, options);
+    if (!pool) return nullptr;
+    return std::make_unique<TimedAnchorPool>(std::move(pool), *this);
+  }
   Status forward_kv_probe(const BatchPlan& plan, int layer) override {
     return timed("forward_kv_probe", [&]() -> Status {
       AGENTRT_TRY(b_.forward_kv_probe(plan, layer));
@@ -116,8 +173,48 @@ class TimedBackend final : public Backend {
     return timed("token_kv_deviation",
                  [&] { return b_.token_kv_deviation(t, begin, in, source, layer, out); });
   }
+  Status token_kv_offsets(std::span<const std::int32_t> t, std::int32_t begin,
+                          std::span<const std::byte> in, std::int32_t source, int first_layer,
+                          int last_layer, std::span<float> offsets,
+                          std::span<float> unrotated) override {
+    return timed("token_kv_offsets", [&] {
+      return b_.token_kv_offsets(t, begin, in, source, first_layer, last_layer, offsets, unrotated);
+    });
+  }
+  Status add_token_kv_offsets(std::span<const std::int32_t> t, std::int32_t begin, int first_layer,
+                              int last_layer, std::span<const float> offsets) override {
+    return timed("add_token_kv_offsets", [&] {
+      return b_.add_token_kv_offsets(t, begin, first_layer, last_layer, offsets);
+    });
+  }
 
  private:
+  class TimedAnchorPool final : public AnchorPool {
+   public:
+    TimedAnchorPool(std::unique_ptr<AnchorPool> pool, TimedBackend& b)
+        : pool_(std::move(pool)), b_(b) {}
+    Result<kv::AnchorPrediction> predict(const SegmentPlacement& p) override {
+      Result<kv::AnchorPrediction> out = kv::AnchorPrediction::none;
+      const Status st = b_.timed("device anchors predict", [&]() -> Status {
+        out = pool_->predict(p);
+        return out.ok() ? b_.b_.synchronize() : out.error();
+      });
+      if (!st.ok()) return st.error();
+      return out;
+    }
+    Status record(const SegmentPlacement& p) override {
+      return b_.timed("device anchors record", [&]() -> Status {
+        AGENTRT_TRY(pool_->record(p));
+        return b_.b_.synchronize();
+      });
+    }
+    bool fits(std::size_t n) const override { return pool_->fits(n); }
+    kv::AnchorStats stats() const override { return pool_->stats(); }
+
+   private:
+    std::unique_ptr<AnchorPool> pool_;
+    TimedBackend& b_;
+  };
   template <class F>
   Status timed(const char* what, F&& f) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -133,6 +230,8 @@ struct Mode {
   bool prefix_reuse;
   KvReuse reuse;
   float fraction;
+  bool anchors = false;
+  bool host_anchors = false;
 };
 
 struct ModeResult {
@@ -142,6 +241,8 @@ struct ModeResult {
   std::int64_t prefilled = 0;
   double computed = 0;  // prompt tokens computed per timed agent (not served from cache)
   std::map<std::string, double> calls;  // backend host seconds by call, timed rounds only
+  double engine_host_ms = 0;  // per round: Engine::step() time outside the backend's forward
+  kv::AnchorStats anchors;
 };
 
 // One request per agent of `prompts`, queued at once; steps until all finish. Returns each
@@ -161,6 +262,7 @@ std::vector<std::pair<double, std::int64_t>> run_agents(
     if (m.reuse == KvReuse::blend) {
       r.segments = {{at[i], at[i] + a.context}};
       r.blend_recompute = m.fraction;
+      r.blend_anchors = m.anchors;
     }
     auto id = engine.add_request(std::move(r));
     if (!id.ok()) fail(id.error());
@@ -194,7 +296,11 @@ ModeResult run_mode(const model::ModelConfig& cfg, const Args& a, const Mode& m)
   eo.max_running = 64;
   eo.prefix_reuse = m.prefix_reuse;
   eo.segment_cache_bytes = std::size_t{8} << 30;
+  eo.anchors.capacity_bytes = static_cast<std::size_t>(a.anchor_mib) << 20;
+  eo.anchors.max_tokens = static_cast<std::size_t>(a.anchor_tokens);
+  eo.anchors.novelty = a.anchor_novelty;
   TimedBackend timed(**backend);
+  timed.host_anchors = m.host_anchors;
   EngineDeps deps{&timed, &cfg, "random-" + a.shape, nullptr, nullptr};
   auto engine = Engine::create(deps, eo);
   if (!engine.ok()) fail(engine.error());
@@ -203,29 +309,20 @@ ModeResult run_mode(const model::ModelConfig& cfg, const Args& a, const Mode& m)
   ModeResult res;
   double ttft = 0, reused = 0, total = 0;
   const auto before = (*engine)->stats().prefilled_tokens;
+  double host_before = 0;
   const auto t0 = Clock::now();
   // Round -1 warms up (cuBLASLt plans, graphs, pinned buffers) and is not counted.
   for (int round = -1; round < a.rounds; ++round) {
-    const auto shared = random_tokens(rng, a.context, cfg.vocab_size);
-    std::vector<std::vector<std::int32_t>> prompts;
-    std::vector<std::int32_t> at;
-    for (int agent = 0; agent < a.agents; ++agent) {
-      auto p = system;
-      const int own = a.instruction_base + a.instruction_step * agent;
-      const auto instruction = random_tokens(rng, own, cfg.vocab_size);
-      p.insert(p.end(), instruction.begin(), instruction.end());
-      at.push_back(static_cast<std::int32_t>(p.size()));
-      p.insert(p.end(), shared.begin(), shared.end());
-      const auto query =
-          random_tokens(rng, std::max(1, a.prompt - static_cast<int>(p.size())), cfg.vocab_size);
-      p.insert(p.end(), query.begin(), query.end());
-      prompts.push_back(std::move(p));
-    }
+    auto [prompts, at] = make_round(rng, system, a, cfg.vocab_size);
     // Agent 0 computes the context (a segment-cache miss under blend) and is not timed.
     run_agents(**engine, {prompts[0]}, {at[0]}, a, m, 1);
     prompts.erase(prompts.begin());
     at.erase(at.begin());
     const auto calls_before = timed.seconds;
+    if (round == 0) {
+      const auto st = (*engine)->stats();
+      host_before = st.step_seconds - st.forward_seconds;
+    }
     const auto out = run_agents(**engine, prompts, at, a, m, a.output);
     if (round < 0) continue;
     for (const auto& [k, v] : timed.seconds) {
@@ -244,6 +341,32 @@ ModeResult run_mode(const model::ModelConfig& cfg, const Args& a, const Mode& m)
   res.reused = reused / total;
   res.computed = (total - reused) / agents_timed;
   res.prefilled = (*engine)->stats().prefilled_tokens - before;
+  const auto st = (*engine)->stats();
+  res.engine_host_ms = 1e3 * (st.step_seconds - st.forward_seconds - host_before) / a.rounds;
+  res.anchors = (*engine)->anchor_stats();
+  if (a.kernel_times && m.reuse == KvReuse::blend) {
+    // One more round, eager, timing each kernel of its blended steps (the first token's).
+    (*backend)->reset_kernel_times();
+    auto [prompts, at] = make_round(rng, system, a, cfg.vocab_size);
+    run_agents(**engine, {prompts[0]}, {at[0]}, a, m, 1);
+    prompts.erase(prompts.begin());
+    at.erase(at.begin());
+    timed.kernel_times = true;
+    timed.timed_forwards = 0;
+    run_agents(**engine, prompts, at, a, m, 1);
+    timed.kernel_times = false;
+    double sum = 0;
+    std::fprintf(stderr,
+                 "  %s, device time by kernel of the agents' prefill steps (%d forward "
+                 "calls, eager, events between launches):\n",
+                 m.name.c_str(), timed.timed_forwards);
+    for (const auto& [name, t] : (*backend)->kernel_times()) {
+      sum += t.ms;
+      std::fprintf(stderr, "    %-16s %9.1f us %6lld launches\n", name.c_str(), 1e3 * t.ms,
+                   static_cast<long long>(t.launches));
+    }
+    std::fprintf(stderr, "    %-16s %9.1f us\n", "sum", 1e3 * sum);
+  }
   return res;
 }
 
@@ -256,6 +379,14 @@ int run(const Args& a) {
     char name[64];
     std::snprintf(name, sizeof name, "blend %.0f%%", 100.0 * f);
     modes.push_back({name, true, KvReuse::blend, f});
+  }
+  for (float f : a.anchor_fractions) {
+    char name[64];
+    std::snprintf(name, sizeof name, "blend %.0f%% + anchors", 100.0 * f);
+    modes.push_back({name, true, KvReuse::blend, f, true});
+    if (!a.host_anchors) continue;
+    std::snprintf(name, sizeof name, "blend %.0f%% + host anchors", 100.0 * f);
+    modes.push_back({name, true, KvReuse::blend, f, true, true});
   }
   auto devices = kernels::list_devices();
   const std::string device = devices.ok() && !devices->empty() ? (*devices)[0].name : "?";
@@ -289,8 +420,18 @@ int run(const Args& a) {
     std::string calls;
     for (const auto& [k, v] : r.calls)
       calls += " " + k + " " + std::to_string(1e3 * v / a.rounds).substr(0, 6) + " ms;";
-    std::fprintf(stderr, "  %s, backend host time per round (agents 1-%d):%s\n", m.name.c_str(),
-                 a.agents - 1, calls.c_str());
+    std::fprintf(stderr,
+                 "  %s, backend host time per round (agents 1-%d):%s engine host time %.3f ms\n",
+                 m.name.c_str(), a.agents - 1, calls.c_str(), r.engine_host_ms);
+    if (m.anchors)
+      std::fprintf(stderr,
+                   "  %s: %lld anchors recorded (%lld held, %lld tokens), %lld placements "
+                   "predicted (%lld tokens)\n",
+                   m.name.c_str(), static_cast<long long>(r.anchors.recorded),
+                   static_cast<long long>(r.anchors.anchors),
+                   static_cast<long long>(r.anchors.tokens),
+                   static_cast<long long>(r.anchors.predicted_segments),
+                   static_cast<long long>(r.anchors.predicted_tokens));
     std::fflush(stdout);
   }
   return 0;
@@ -315,6 +456,19 @@ int main(int argc, char** argv) {
   app.add_option("--instruction-step", a.instruction_step, "instruction tokens added per agent")
       ->check(CLI::Range(0, 4096));
   app.add_option("--fractions", a.fractions, "blend recompute fractions")->delimiter(',');
+  app.add_option("--anchor-fractions", a.anchor_fractions,
+                 "blend recompute fractions to run with KVCOMM's anchors")
+      ->delimiter(',');
+  app.add_option("--anchor-mib", a.anchor_mib, "the anchor pool's capacity (MiB)")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--anchor-tokens", a.anchor_tokens, "the anchor pool's token cap")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--anchor-novelty", a.anchor_novelty,
+                 "novelty above which a placement becomes an anchor");
+  app.add_flag("--host-anchors", a.host_anchors,
+               "also run each anchor mode with the host pool (offsets copied to the host)");
+  app.add_flag("--kernel-times", a.kernel_times,
+               "device time by kernel of the blend modes' prefill steps (one more round)");
   app.add_option("--tokens-per-step", a.tokens_per_step, "Engine max_tokens_per_step");
   CLI11_PARSE(app, argc, argv);
   return agentrt::bench::run(a);

@@ -5,11 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/anchor_pool.h"
 #include "engine/batch_plan.h"
 #include "engine/common/result.h"
 #include "engine/device_sampling.h"
@@ -211,6 +213,14 @@ class Backend {
                                       std::span<const float> offsets) {
     (void)block_table, (void)begin, (void)first_layer, (void)last_layer, (void)offsets;
     return make_error(ErrorCode::unsupported, name() + ": add_token_kv_offsets is not supported");
+  }
+  // An anchor pool that keeps anchors and predicts on this backend's device, covering
+  // [probe_layer, num_layers); null (the default): the engine keeps a HostAnchorPool, fed
+  // through the two calls above.
+  virtual std::unique_ptr<AnchorPool> make_anchor_pool(int probe_layer,
+                                                       const kv::AnchorOptions& options) {
+    (void)probe_layer, (void)options;
+    return nullptr;
   }
 
  protected:

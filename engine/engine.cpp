@@ -4,6 +4,7 @@
 #include <span>
 
 #include "engine/engine_internal.h"
+#include "engine/host_anchor_pool.h"
 #include "engine/kv_pool_limits.h"
 
 namespace agentrt {
@@ -90,9 +91,14 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineDeps deps, const EngineOpti
         std::make_unique<kv::SegmentCache>(options.segment_cache_bytes, kv_fingerprint, store);
     // The probe layer (1) is matched, the layers after it predicted.
     if (e->deps_.config->num_layers >= 3) {
-      e->anchors_ = std::make_unique<kv::SegmentAnchors>(e->deps_.config->num_layers - 1,
-                                                         e->deps_.backend->token_offset_floats(1),
-                                                         options.anchors);
+      Backend& be = *e->deps_.backend;
+      e->anchors_ =
+          be.make_anchor_pool(blend_probe_layer(e->deps_.config->num_layers), options.anchors);
+      if (!e->anchors_) {
+        e->anchors_ =
+            std::make_unique<HostAnchorPool>(be, blend_probe_layer(e->deps_.config->num_layers),
+                                             e->deps_.config->num_layers, options.anchors);
+      }
     }
   }
   e->sched_ = std::make_unique<scheduler::Scheduler>(

@@ -290,9 +290,9 @@ class Engine {
   std::unique_ptr<kv::KvPersister> persister_;  // declared before kv_, which uses it
   std::unique_ptr<kv::KvManager> kv_;
   std::unique_ptr<scheduler::Scheduler> sched_;
-  std::unique_ptr<kv::SegmentCache> segments_;   // null: blend falls back to exact
-  std::unique_ptr<kv::SegmentAnchors> anchors_;  // null: no anchors
-  std::vector<PendingAnchor> pending_anchors_;   // computed in full this step
+  std::unique_ptr<kv::SegmentCache> segments_;  // null: blend falls back to exact
+  std::unique_ptr<AnchorPool> anchors_;         // null: no anchors
+  std::vector<PendingAnchor> pending_anchors_;  // computed in full this step
   std::unordered_map<RequestId, std::unique_ptr<Seq>> seqs_;
   EngineStats stats_;
 

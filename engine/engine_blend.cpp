@@ -22,12 +22,6 @@ namespace agentrt {
 
 namespace {
 
-// Layer 0's K/V depend on the token and its position only; layer 1 is the first that sees
-// the context.
-int probe_layer(int num_layers) {
-  return num_layers > 1 ? 1 : 0;
-}
-
 struct Part {
   std::size_t chunk = 0;
   std::int64_t lo = 0, hi = 0;  // positions of the segment inside the chunk
@@ -98,7 +92,7 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
       probe_end[p.chunk] = std::max(probe_end[p.chunk], p.hi);
   }
   // CacheBlend's selection: one probe over every chunk that selects, up to its last part.
-  const int layer = probe_layer(deps_.config->num_layers);
+  const int layer = blend_probe_layer(deps_.config->num_layers);
   BatchPlan probe;
   for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
     if (probe_end[i] == 0) continue;
@@ -121,25 +115,16 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
     if (p.recompute >= p.hi - p.lo) {
       p.anchor = whole && anchors_->fits(n);
     } else {
-      const int span = anchors_->layers();
-      const std::size_t dim = be.token_offset_floats(1), per = be.token_offset_floats(span);
-      std::vector<float> offsets(n * per), first(n * per);
-      const auto read = be.token_kv_offsets(table, static_cast<std::int32_t>(p.lo), kv_of(p),
-                                            source_of(p), layer, layer + span, offsets, first);
-      if (!read.ok() && read.error().code == ErrorCode::unsupported) {
+      const std::uint64_t id = whole ? p.hit->id : 0;
+      const auto what =
+          anchors_->predict({table, static_cast<std::int32_t>(p.lo), kv_of(p), source_of(p), id});
+      if (!what.ok() && what.error().code == ErrorCode::unsupported) {
         anchors_.reset();  // this backend cannot: placement as CacheBlend alone
         break;
       }
-      AGENTRT_TRY(read);
-      std::vector<float> predicted(n * (per - dim));
-      const auto what = anchors_->predict(first, offsets, predicted);
-      if (what == kv::AnchorPrediction::predicted) {
-        AGENTRT_TRY(be.add_token_kv_offsets(table, static_cast<std::int32_t>(p.lo), layer + 1,
-                                            layer + span, predicted));
-      } else {
-        // A part of a segment, or one over the pool's caps, is placed as CacheBlend alone.
-        p.anchor = whole && what == kv::AnchorPrediction::record;
-      }
+      if (!what.ok()) return what.error();
+      // A part of a segment, or one over the pool's caps, is placed as CacheBlend alone.
+      p.anchor = whole && *what == kv::AnchorPrediction::record;
     }
     if (p.anchor) {
       pending_anchors_.push_back(
@@ -252,18 +237,12 @@ void Engine::store_segments(const scheduler::StepSchedule& plan) {
 }
 
 Status Engine::record_anchors() {
-  Backend& be = *deps_.backend;
-  const int layer = probe_layer(deps_.config->num_layers);
   const std::vector<PendingAnchor> pending = std::move(pending_anchors_);
   pending_anchors_.clear();
   for (const PendingAnchor& a : pending) {
     if (!anchors_ || !seqs_.contains(a.seq)) continue;
-    const int span = anchors_->layers();
-    const std::size_t n = a.hit->tokens.size(), per = be.token_offset_floats(span);
-    std::vector<float> offsets(n * per), first(n * per);
-    AGENTRT_TRY(be.token_kv_offsets(kv_->block_table(a.seq), a.begin, a.hit->kv, a.hit->position,
-                                    layer, layer + span, offsets, first));
-    anchors_->record(first, offsets);
+    AGENTRT_TRY(anchors_->record(
+        {kv_->block_table(a.seq), a.begin, a.hit->kv, a.hit->position, a.hit->id}));
   }
   return ok_status();
 }

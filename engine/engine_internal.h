@@ -86,4 +86,10 @@ class Engine::BackendMemory final : public kv::BlockMemory {
   Backend& b_;
 };
 
+// KvReuse::blend's probe layer: layer 0's K/V depend on the token and its position only;
+// layer 1 is the first that sees the context.
+inline int blend_probe_layer(int num_layers) {
+  return num_layers > 1 ? 1 : 0;
+}
+
 }  // namespace agentrt

@@ -178,6 +178,9 @@ class CudaBackend final : public Backend {
   Status add_token_kv_offsets(std::span<const std::int32_t> block_table, std::int32_t begin,
                               int first_layer, int last_layer,
                               std::span<const float> offsets) override;
+  // Anchors on the GPU (device_anchor_pool.h).
+  std::unique_ptr<AnchorPool> make_anchor_pool(int probe_layer,
+                                               const kv::AnchorOptions& options) override;
 
   // Turns CudaBackendOptions::cascade_decode on or off for later steps (benchmarks compare).
   void set_cascade_decode(bool on) { options_.cascade_decode = on; }
@@ -186,6 +189,7 @@ class CudaBackend final : public Backend {
   static constexpr int kMaxGraphBatch = 256;
 
  private:
+  friend class DeviceAnchorPool;  // the segment cache, the KV pool's kernels, the stream
   struct Layer {
     DeviceBuffer attn_norm, wqkv, bqkv, q_norm, k_norm, wo, bo, ffn_norm, w_gate_up, w_down;
   };

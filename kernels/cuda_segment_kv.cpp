@@ -8,6 +8,7 @@
 
 #include "kernels/cuda_backend.h"
 #include "kernels/cuda_check.h"
+#include "kernels/device_anchor_pool.h"
 #include "kernels/segment_kv.h"
 
 namespace agentrt::kernels {
@@ -265,6 +266,11 @@ Status CudaBackend::add_token_kv_offsets(std::span<const std::int32_t> block_tab
   AGENTRT_CUDA_TRY(launch_add_token_kv_offsets(dtype_, p, w_.inv_freq.get<float>(), first_layer,
                                                last_layer, buf_.seg_out.get<float>(), stream_));
   return synchronize();  // `offsets` may be freed once this returns
+}
+
+std::unique_ptr<AnchorPool> CudaBackend::make_anchor_pool(int probe_layer,
+                                                          const kv::AnchorOptions& options) {
+  return DeviceAnchorPool::create(*this, probe_layer, options);
 }
 
 }  // namespace agentrt::kernels

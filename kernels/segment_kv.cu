@@ -131,7 +131,15 @@ __global__ void offsets_kernel(TokenKvParams p, TokenKvOffsetParams o, long long
   const long long item = blockIdx.x * static_cast<long long>(blockDim.x / 32) + threadIdx.x / 32;
   if (item >= items) return;
   const Row r = row_of(p, item, o.first_layer, o.last_layer - o.first_layer);
-  const T* in = static_cast<const T*>(p.tokens) + r.tokens;
+  // The row in `tokens`: in the layers' slice, or among every layer of its token.
+  const int heads = p.kv.num_kv_heads;
+  const std::size_t at =
+      o.tokens_all_layers
+          ? (((static_cast<std::size_t>(r.token) * p.kv.num_layers + r.layer) * 2 + r.kv) * heads +
+             static_cast<std::size_t>(item % heads)) *
+                p.kv.head_dim
+          : r.tokens;
+  const T* in = static_cast<const T*>(p.tokens) + at;
   const T* now = static_cast<const T*>(p.kv.pool) + r.pool;
   float* off = o.offsets ? o.offsets + r.tokens : nullptr;
   float* un = o.unrotated ? o.unrotated + r.tokens : nullptr;

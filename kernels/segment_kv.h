@@ -39,18 +39,20 @@ cudaError_t launch_place_token_kv(Dtype dt, const TokenKvParams& p, const float*
 cudaError_t launch_token_kv_deviation(Dtype dt, const TokenKvParams& p, const float* inv_freq,
                                       int delta, int layer, float* out, cudaStream_t stream);
 
-// Anchor offsets over the layers [first_layer, last_layer), f32, laid out as `tokens` is
-// here: [count][layer - first_layer][K|V][kv_head][head_dim] (`tokens` holds only those
-// layers' slice of each token, in Dtype).
+// Anchor offsets over the layers [first_layer, last_layer), f32, laid out as
+// [count][layer - first_layer][K|V][kv_head][head_dim] (`tokens`, in Dtype, holds only those
+// layers' slice of each token in the same order, unless tokens_all_layers).
 struct TokenKvOffsetParams {
   const float* inv_freq = nullptr;  // [head_dim / 2]
   int first_layer = 0;
   int last_layer = 0;
-  int source_begin = 0;        // tokens[i] was computed at source_begin + i
-  float* offsets = nullptr;    // K: R(-(begin + i)) K_pool - R(-(source_begin + i)) K_tokens;
-                               // V: V_pool - V_tokens. nullptr: not written
-  float* unrotated = nullptr;  // R(-(source_begin + i)) K_tokens and V_tokens; nullptr: not
-                               // written
+  int source_begin = 0;            // tokens[i] was computed at source_begin + i
+  float* offsets = nullptr;        // K: R(-(begin + i)) K_pool - R(-(source_begin + i)) K_tokens;
+                                   // V: V_pool - V_tokens. nullptr: not written
+  float* unrotated = nullptr;      // R(-(source_begin + i)) K_tokens and V_tokens; nullptr: not
+                                   // written
+  bool tokens_all_layers = false;  // `tokens` holds every layer of each token (the token KV
+                                   // layout above), not only the slice; outputs are unchanged
 };
 cudaError_t launch_token_kv_offsets(Dtype dt, const TokenKvParams& p, const TokenKvOffsetParams& o,
                                     cudaStream_t stream);

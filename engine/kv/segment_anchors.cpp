@@ -16,10 +16,56 @@ float squared_norm(const float* x, std::size_t n) {
 
 }  // namespace
 
+AnchorBook::AnchorBook(int layers, std::size_t dim, const AnchorOptions& options)
+    : layers_(layers), dim_(dim), opt_(options) {}
+
+bool AnchorBook::fits(std::size_t n) const {
+  return n <= opt_.max_tokens && n * token_bytes() <= opt_.capacity_bytes;
+}
+
+std::optional<AnchorPrediction> AnchorBook::before_probe(std::size_t n) const {
+  // Too few anchors: this one should become one, while the pool has room for it.
+  if (sizes_.empty()) return fits(n) ? AnchorPrediction::record : AnchorPrediction::none;
+  if (std::ssize(sizes_) < opt_.min_anchors &&
+      static_cast<std::size_t>(stats_.tokens) + n <= opt_.max_tokens && fits(n))
+    return AnchorPrediction::record;
+  if (n == 0) return AnchorPrediction::predicted;
+  return std::nullopt;
+}
+
+AnchorPrediction AnchorBook::after_probe(double novelty, std::size_t n) {
+  if (novelty > opt_.novelty) return fits(n) ? AnchorPrediction::record : AnchorPrediction::none;
+  ++stats_.predicted_segments;
+  stats_.predicted_tokens += static_cast<std::int64_t>(n);
+  return AnchorPrediction::predicted;
+}
+
+std::size_t AnchorBook::evict_for(std::size_t n) {
+  std::size_t dropped = 0;
+  while (!sizes_.empty() &&
+         (static_cast<std::size_t>(stats_.bytes) + n * token_bytes() > opt_.capacity_bytes ||
+          static_cast<std::size_t>(stats_.tokens) + n > opt_.max_tokens)) {
+    const std::size_t old = sizes_.front();
+    stats_.bytes -= static_cast<std::int64_t>(old * token_bytes());
+    stats_.tokens -= static_cast<std::int64_t>(old);
+    sizes_.pop_front();
+    ++stats_.evicted;
+    dropped += old;
+  }
+  stats_.anchors = std::ssize(sizes_);
+  return dropped;
+}
+
+void AnchorBook::added(std::size_t n) {
+  sizes_.push_back(n);
+  stats_.bytes += static_cast<std::int64_t>(n * token_bytes());
+  stats_.tokens += static_cast<std::int64_t>(n);
+  ++stats_.recorded;
+  stats_.anchors = std::ssize(sizes_);
+}
+
 SegmentAnchors::SegmentAnchors(int layers, std::size_t dim, const AnchorOptions& options)
-    : layers_(layers),
-      dim_(dim),
-      opt_(options),
+    : book_(layers, dim, options),
       first_(static_cast<std::size_t>(layers)),
       offsets_(static_cast<std::size_t>(layers)),
       first_norms_(static_cast<std::size_t>(layers)),
@@ -32,11 +78,12 @@ void SegmentAnchors::distances(const float* x, std::size_t n, std::size_t ld, in
   const std::vector<float>& y_norms = probe ? offset_norms_[0] : first_norms_[layer];
   const std::size_t m = y_norms.size();
   d.resize(n * m);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(m),
-              static_cast<int>(dim_), -2.0f, x, static_cast<int>(ld), y.data(),
-              static_cast<int>(dim_), 0.0f, d.data(), static_cast<int>(m));
+  const auto k = static_cast<int>(book_.dim());
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(m), k,
+              -2.0f, x, static_cast<int>(ld), y.data(), k, 0.0f, d.data(), static_cast<int>(m));
+  const std::size_t dim = book_.dim();
   for (std::size_t i = 0; i < n; ++i) {
-    const float xn = squared_norm(x + i * ld, dim_);
+    const float xn = squared_norm(x + i * ld, dim);
     float* row = d.data() + i * m;
     for (std::size_t j = 0; j < m; ++j)
       row[j] = std::max(0.0f, row[j] + xn + y_norms[j]);
@@ -50,91 +97,72 @@ double SegmentAnchors::novelty_of(const std::vector<float>& d, const float* prob
   for (std::size_t i = 0; i < n; ++i) {
     nearest += *std::min_element(d.begin() + static_cast<std::ptrdiff_t>(i * m),
                                  d.begin() + static_cast<std::ptrdiff_t>((i + 1) * m));
-    size += squared_norm(probe + i * ld, dim_);
+    size += squared_norm(probe + i * ld, book_.dim());
   }
   return size > 0.0 ? nearest / size : 0.0;
 }
 
 double SegmentAnchors::novelty(std::span<const float> probe) const {
-  const std::size_t n = probe.size() / dim_;
+  const std::size_t n = probe.size() / book_.dim();
   if (n == 0) return 0.0;
-  if (sizes_.empty()) return std::numeric_limits<double>::infinity();
+  if (book_.stats().anchors == 0) return std::numeric_limits<double>::infinity();
   std::vector<float> d;
-  distances(probe.data(), n, dim_, 0, true, d);
-  return novelty_of(d, probe.data(), n, dim_);
+  distances(probe.data(), n, book_.dim(), 0, true, d);
+  return novelty_of(d, probe.data(), n, book_.dim());
 }
 
 void SegmentAnchors::record(std::span<const float> first, std::span<const float> offsets) {
-  const std::size_t stride = static_cast<std::size_t>(layers_) * dim_;
+  const std::size_t dim = book_.dim();
+  const std::size_t stride = static_cast<std::size_t>(book_.layers()) * dim;
   const std::size_t n = first.size() / stride;
-  const std::size_t bytes = 2 * first.size() * sizeof(float);
-  if (n == 0 || offsets.size() != first.size() || !fits(n)) return;
-  while (!sizes_.empty() && (static_cast<std::size_t>(stats_.bytes) + bytes > opt_.capacity_bytes ||
-                             static_cast<std::size_t>(stats_.tokens) + n > opt_.max_tokens)) {
-    const std::size_t old = sizes_.front();
+  if (n == 0 || offsets.size() != first.size() || !book_.fits(n)) return;
+  if (const std::size_t old = book_.evict_for(n); old > 0) {
+    const auto rows = static_cast<std::ptrdiff_t>(old);
+    const auto floats = rows * static_cast<std::ptrdiff_t>(dim);
     for (std::size_t l = 0; l < first_.size(); ++l) {
-      first_[l].erase(first_[l].begin(),
-                      first_[l].begin() + static_cast<std::ptrdiff_t>(old * dim_));
-      offsets_[l].erase(offsets_[l].begin(),
-                        offsets_[l].begin() + static_cast<std::ptrdiff_t>(old * dim_));
-      first_norms_[l].erase(first_norms_[l].begin(),
-                            first_norms_[l].begin() + static_cast<std::ptrdiff_t>(old));
-      offset_norms_[l].erase(offset_norms_[l].begin(),
-                             offset_norms_[l].begin() + static_cast<std::ptrdiff_t>(old));
+      first_[l].erase(first_[l].begin(), first_[l].begin() + floats);
+      offsets_[l].erase(offsets_[l].begin(), offsets_[l].begin() + floats);
+      first_norms_[l].erase(first_norms_[l].begin(), first_norms_[l].begin() + rows);
+      offset_norms_[l].erase(offset_norms_[l].begin(), offset_norms_[l].begin() + rows);
     }
-    stats_.bytes -= static_cast<std::int64_t>(2 * old * stride * sizeof(float));
-    stats_.tokens -= static_cast<std::int64_t>(old);
-    sizes_.pop_front();
-    ++stats_.evicted;
   }
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t l = 0; l < first_.size(); ++l) {
-      const float* f = first.data() + i * stride + l * dim_;
-      const float* o = offsets.data() + i * stride + l * dim_;
-      first_[l].insert(first_[l].end(), f, f + dim_);
-      offsets_[l].insert(offsets_[l].end(), o, o + dim_);
-      first_norms_[l].push_back(squared_norm(f, dim_));
-      offset_norms_[l].push_back(squared_norm(o, dim_));
+      const float* f = first.data() + i * stride + l * dim;
+      const float* o = offsets.data() + i * stride + l * dim;
+      first_[l].insert(first_[l].end(), f, f + dim);
+      offsets_[l].insert(offsets_[l].end(), o, o + dim);
+      first_norms_[l].push_back(squared_norm(f, dim));
+      offset_norms_[l].push_back(squared_norm(o, dim));
     }
   }
-  sizes_.push_back(n);
-  stats_.bytes += static_cast<std::int64_t>(bytes);
-  stats_.tokens += static_cast<std::int64_t>(n);
-  ++stats_.recorded;
-  stats_.anchors = std::ssize(sizes_);
-}
-
-bool SegmentAnchors::fits(std::size_t n) const {
-  return n <= opt_.max_tokens &&
-         2 * n * static_cast<std::size_t>(layers_) * dim_ * sizeof(float) <= opt_.capacity_bytes;
+  book_.added(n);
 }
 
 AnchorPrediction SegmentAnchors::predict(std::span<const float> first,
                                          std::span<const float> probe_offsets,
                                          std::span<float> out) {
-  const std::size_t stride = static_cast<std::size_t>(layers_) * dim_;
+  const int layers = book_.layers();
+  const std::size_t dim = book_.dim();
+  const std::size_t stride = static_cast<std::size_t>(layers) * dim;
   const std::size_t n = first.size() / stride;
-  const auto become_one = fits(n) ? AnchorPrediction::record : AnchorPrediction::none;
-  // Too few anchors: this one should become one, while the pool has room for it.
-  if (sizes_.empty()) return become_one;
-  if (std::ssize(sizes_) < opt_.min_anchors &&
-      static_cast<std::size_t>(stats_.tokens) + n <= opt_.max_tokens && fits(n))
-    return AnchorPrediction::record;
-  if (n == 0) return AnchorPrediction::predicted;
+  if (const auto early = book_.before_probe(n)) return *early;
   // The probe term, which is also the novelty's.
   std::vector<float> probe_d;
   distances(probe_offsets.data(), n, stride, 0, true, probe_d);
-  if (novelty_of(probe_d, probe_offsets.data(), n, stride) > opt_.novelty) return become_one;
+  const auto what = book_.after_probe(novelty_of(probe_d, probe_offsets.data(), n, stride), n);
+  if (what != AnchorPrediction::predicted) return what;
   std::fill(out.begin(), out.end(), 0.0f);
   const std::size_t m = probe_d.size() / n;
-  const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(opt_.neighbours), m);
-  const std::size_t out_stride = static_cast<std::size_t>(layers_ - 1) * dim_;
+  const std::size_t k =
+      std::min<std::size_t>(static_cast<std::size_t>(book_.options().neighbours), m);
+  const std::size_t out_stride = static_cast<std::size_t>(layers - 1) * dim;
   const float w = 1.0f / static_cast<float>(k);
   std::vector<float> d;
   std::vector<float> best(k);
   std::vector<std::size_t> best_id(k);
-  for (int l = 1; l < layers_; ++l) {
-    distances(first.data() + static_cast<std::size_t>(l) * dim_, n, stride, l, false, d);
+  for (int l = 1; l < layers; ++l) {
+    distances(first.data() + static_cast<std::size_t>(l) * dim, n, stride, l, false, d);
     const float* offsets = offsets_[static_cast<std::size_t>(l)].data();
     for (std::size_t i = 0; i < n; ++i) {
       // The k nearest: the first k, then each closer one replaces the farthest kept.
@@ -154,16 +182,14 @@ AnchorPrediction SegmentAnchors::predict(std::span<const float> first,
               static_cast<std::size_t>(std::max_element(best.begin(), best.end()) - best.begin());
         }
       }
-      float* o = out.data() + i * out_stride + static_cast<std::size_t>(l - 1) * dim_;
+      float* o = out.data() + i * out_stride + static_cast<std::size_t>(l - 1) * dim;
       for (std::size_t q = 0; q < k; ++q) {
-        const float* y = offsets + best_id[q] * dim_;
-        for (std::size_t e = 0; e < dim_; ++e)
+        const float* y = offsets + best_id[q] * dim;
+        for (std::size_t e = 0; e < dim; ++e)
           o[e] += w * y[e];
       }
     }
   }
-  ++stats_.predicted_segments;
-  stats_.predicted_tokens += static_cast<std::int64_t>(n);
   return AnchorPrediction::predicted;
 }
 

@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -65,6 +66,45 @@ struct AnchorStats {
   std::int64_t predicted_tokens = 0;
 };
 
+// The pool's policy and bookkeeping, shared by SegmentAnchors (KV on the host) and the CUDA
+// backend's device pool (kernels/device_anchor_pool.h): which placements are predicted or
+// recorded, the caps, the oldest-first eviction and the counters. It holds no KV.
+class AnchorBook {
+ public:
+  AnchorBook(int layers, std::size_t dim, const AnchorOptions& options);
+
+  // Whether a placement of n tokens could be held: within max_tokens and capacity_bytes.
+  bool fits(std::size_t n) const;
+  // predict()'s answer for a placement of n tokens before its probe is looked at: `record`
+  // (or `none` over the caps) while the pool is empty, or holds fewer than min_anchors and
+  // has room; `predicted` for no tokens; nullopt: decide by its novelty (after_probe()).
+  std::optional<AnchorPrediction> before_probe(std::size_t n) const;
+  // predict()'s answer from the placement's novelty: above the threshold `record` (or
+  // `none`), else `predicted` (counted).
+  AnchorPrediction after_probe(double novelty, std::size_t n);
+  // Before adding an anchor of n tokens (fits(n)): drops the oldest anchors until it fits
+  // and returns how many tokens they held (the first ones of the pool's order).
+  std::size_t evict_for(std::size_t n);
+  // After adding an anchor of n tokens at the end of the pool's order.
+  void added(std::size_t n);
+
+  const AnchorStats& stats() const { return stats_; }
+  const AnchorOptions& options() const { return opt_; }
+  int layers() const { return layers_; }
+  std::size_t dim() const { return dim_; }
+  // Bytes one anchor token takes (its first-context KV and offsets, f32, every layer).
+  std::size_t token_bytes() const {
+    return 2 * static_cast<std::size_t>(layers_) * dim_ * sizeof(float);
+  }
+
+ private:
+  int layers_;
+  std::size_t dim_;
+  AnchorOptions opt_;
+  std::deque<std::size_t> sizes_;  // tokens of each anchor, oldest first
+  AnchorStats stats_;
+};
+
 class SegmentAnchors {
  public:
   // `layers`: the layers an anchor covers, [probe layer, num_layers), at least 2; `dim`:
@@ -88,10 +128,10 @@ class SegmentAnchors {
                            std::span<float> out);
   // Whether a placement of n tokens could be held: within max_tokens and capacity_bytes.
   // A model's per-token bytes are 2 x layers x dim x 4 (32 MiB holds 64 tokens at 8B).
-  bool fits(std::size_t n) const;
+  bool fits(std::size_t n) const { return book_.fits(n); }
 
-  AnchorStats stats() const { return stats_; }
-  int layers() const { return layers_; }
+  AnchorStats stats() const { return book_.stats(); }
+  int layers() const { return book_.layers(); }
 
  private:
   // Squared distances from each of the n rows of x (row stride `ld`) to every anchor token
@@ -102,14 +142,10 @@ class SegmentAnchors {
   double novelty_of(const std::vector<float>& d, const float* probe, std::size_t n,
                     std::size_t ld) const;
 
-  int layers_;
-  std::size_t dim_;
-  AnchorOptions opt_;
-  std::deque<std::size_t> sizes_;  // tokens of each anchor, oldest first
+  AnchorBook book_;
   // Every anchor token, oldest anchor's first, per layer of [probe, num_layers): first-
   // context KV and offsets (M x dim each) and their squared norms (M).
   std::vector<std::vector<float>> first_, offsets_, first_norms_, offset_norms_;
-  AnchorStats stats_;
 };
 
 }  // namespace agentrt::kv

@@ -1,0 +1,223 @@
+#include "kernels/device_anchor_pool.h"
+
+#include <algorithm>
+
+#include "kernels/anchor_kernels.h"
+#include "kernels/cuda_backend.h"
+#include "kernels/cuda_check.h"
+#include "kernels/gemm.h"
+#include "kernels/segment_kv.h"
+
+namespace agentrt::kernels {
+
+std::unique_ptr<DeviceAnchorPool> DeviceAnchorPool::create(CudaBackend& backend, int probe_layer,
+                                                           const kv::AnchorOptions& options) {
+  const int span = backend.kv_geometry().num_layers - probe_layer;
+  if (span < 2 || options.neighbours < 1 || options.neighbours > kMaxAnchorNeighbours)
+    return nullptr;
+  return std::unique_ptr<DeviceAnchorPool>(
+      new DeviceAnchorPool(backend, probe_layer, span, backend.token_offset_floats(1), options));
+}
+
+DeviceAnchorPool::DeviceAnchorPool(CudaBackend& backend, int probe_layer, int span, std::size_t dim,
+                                   const kv::AnchorOptions& options)
+    : be_(backend), probe_(probe_layer), span_(span), dim_(dim), book_(span, dim, options) {
+  cap_ = std::min(options.max_tokens, options.capacity_bytes / book_.token_bytes());
+}
+
+int DeviceAnchorPool::columns() const {
+  return static_cast<int>(std::min(cap_, (held_ + 63) / 64 * 64));
+}
+
+Status DeviceAnchorPool::allocate() {
+  if (first_.bytes() != 0) return ok_status();
+  const std::size_t rows = static_cast<std::size_t>(span_) * cap_;
+  for (DeviceBuffer* b : {&first_, &offsets_}) {
+    AGENTRT_TRY(b->allocate(rows * dim_ * sizeof(float)));
+    AGENTRT_CUDA_TRY(cudaMemsetAsync(b->get(), 0, b->bytes(), be_.stream_));
+  }
+  for (DeviceBuffer* b : {&first_norms_, &offset_norms_}) {
+    AGENTRT_TRY(b->allocate(rows * sizeof(float)));
+    AGENTRT_CUDA_TRY(cudaMemsetAsync(b->get(), 0, b->bytes(), be_.stream_));
+  }
+  return ok_status();
+}
+
+Result<std::pair<const void*, std::int64_t>> DeviceAnchorPool::stage(const SegmentPlacement& p) {
+  auto counted = be_.check_token_bytes("anchors", p.block_table, p.begin, p.kv.size());
+  if (!counted.ok()) return counted.error();
+  const void* tokens = p.segment_id != 0 ? be_.seg_cache_.find(p.segment_id, p.kv.size()) : nullptr;
+  if (tokens == nullptr && !p.kv.empty()) {
+    AGENTRT_TRY(staged_.reserve(p.kv.size()));
+    // From pageable memory the call returns once `p.kv` has been read.
+    AGENTRT_CUDA_TRY(cudaMemcpyAsync(staged_.get(), p.kv.data(), p.kv.size(),
+                                     cudaMemcpyHostToDevice, be_.stream_));
+    tokens = staged_.get();
+  }
+  AGENTRT_TRY(be_.upload_token_table(p.block_table));
+  return std::pair<const void*, std::int64_t>{tokens, *counted};
+}
+
+Status DeviceAnchorPool::drop_oldest(std::size_t old) {
+  if (old == 0) return ok_status();
+  const auto move = [&](DeviceBuffer& b, std::size_t width) -> Status {
+    auto* base = b.get<float>();
+    const std::size_t pitch = cap_ * width * sizeof(float);
+    // Chunks of `old` rows: each source range is disjoint from its destination.
+    for (std::size_t r = old; r < held_; r += old) {
+      const std::size_t rows = std::min(old, held_ - r);
+      AGENTRT_CUDA_TRY(cudaMemcpy2DAsync(
+          base + (r - old) * width, pitch, base + r * width, pitch, rows * width * sizeof(float),
+          static_cast<std::size_t>(span_), cudaMemcpyDeviceToDevice, be_.stream_));
+    }
+    return ok_status();
+  };
+  AGENTRT_TRY(move(first_, dim_));
+  AGENTRT_TRY(move(offsets_, dim_));
+  AGENTRT_TRY(move(first_norms_, 1));
+  AGENTRT_TRY(move(offset_norms_, 1));
+  held_ -= old;
+  return ok_status();
+}
+
+Status DeviceAnchorPool::record(const SegmentPlacement& p) {
+  auto counted = be_.check_token_bytes("anchors", p.block_table, p.begin, p.kv.size());
+  if (!counted.ok()) return counted.error();
+  const auto n = static_cast<std::size_t>(*counted);
+  if (n == 0 || !book_.fits(n)) return ok_status();
+  AGENTRT_TRY(allocate());
+  auto staged = stage(p);
+  if (!staged.ok()) return staged.error();
+  const std::size_t floats = n * static_cast<std::size_t>(span_) * dim_;
+  AGENTRT_TRY(un_.reserve(floats * sizeof(float)));
+  AGENTRT_TRY(off_.reserve(floats * sizeof(float)));
+  TokenKvOffsetParams o;
+  o.inv_freq = be_.w_.inv_freq.get<float>();
+  o.first_layer = probe_;
+  o.last_layer = probe_ + span_;
+  o.source_begin = p.source_begin;
+  o.offsets = off_.get<float>();
+  o.unrotated = un_.get<float>();
+  o.tokens_all_layers = true;
+  const TokenKvParams tp =
+      be_.token_params(p.begin, staged->second, const_cast<void*>(staged->first));
+  AGENTRT_CUDA_TRY(launch_token_kv_offsets(be_.dtype_, tp, o, be_.stream_));
+  AGENTRT_TRY(drop_oldest(book_.evict_for(n)));
+  const auto d = static_cast<int>(dim_), cap = static_cast<int>(cap_);
+  const auto row0 = static_cast<int>(held_), count = static_cast<int>(n);
+  AGENTRT_CUDA_TRY(launch_append_anchor_rows(un_.get<float>(), count, span_, d, first_.get<float>(),
+                                             first_norms_.get<float>(), cap, row0, be_.stream_));
+  AGENTRT_CUDA_TRY(launch_append_anchor_rows(off_.get<float>(), count, span_, d,
+                                             offsets_.get<float>(), offset_norms_.get<float>(), cap,
+                                             row0, be_.stream_));
+  held_ += n;
+  book_.added(n);
+  ++generation_;
+  return ok_status();
+}
+
+Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p) {
+  auto counted = be_.check_token_bytes("anchors", p.block_table, p.begin, p.kv.size());
+  if (!counted.ok()) return counted.error();
+  const auto n = static_cast<std::size_t>(*counted);
+  if (const auto early = book_.before_probe(n)) return *early;
+  auto staged = stage(p);
+  if (!staged.ok()) return staged.error();
+  const int cols = columns(), rows = static_cast<int>(n), d = static_cast<int>(dim_);
+  const std::size_t deep = static_cast<std::size_t>(span_ - 1) * dim_;  // floats a token
+  AGENTRT_TRY(off_.reserve(n * dim_ * sizeof(float)));
+  AGENTRT_TRY(un_.reserve(n * deep * sizeof(float)));
+  AGENTRT_TRY(pred_.reserve(n * deep * sizeof(float)));
+  AGENTRT_TRY(probe_d_.reserve(n * static_cast<std::size_t>(cols) * sizeof(float)));
+  AGENTRT_TRY(probe_xn_.reserve(n * sizeof(float)));
+  AGENTRT_TRY(mins_.reserve(n * sizeof(float)));
+  cudaStream_t stream = be_.stream_;
+  const TokenKvParams tp =
+      be_.token_params(p.begin, staged->second, const_cast<void*>(staged->first));
+  // The probe layer's offsets (exact: the probe computed it in this context), and the
+  // first-context KV of the layers after it.
+  TokenKvOffsetParams o;
+  o.inv_freq = be_.w_.inv_freq.get<float>();
+  o.first_layer = probe_;
+  o.last_layer = probe_ + 1;
+  o.source_begin = p.source_begin;
+  o.offsets = off_.get<float>();
+  o.tokens_all_layers = true;
+  AGENTRT_CUDA_TRY(launch_token_kv_offsets(be_.dtype_, tp, o, stream));
+  // The KV term depends on the segment and the pool only: placements of one segment (agents
+  // reading the same document in one step) share its products while they fit kKvTermBytes.
+  const std::size_t layer_floats = n * static_cast<std::size_t>(cols);
+  const bool keep =
+      p.segment_id != 0 &&
+      layer_floats * static_cast<std::size_t>(span_ - 1) * sizeof(float) <= kKvTermBytes;
+  const KvTermKey key{p.segment_id, generation_, n, cols};
+  const bool reuse = keep && kv_term_ == key;
+  if (!reuse) {
+    o.first_layer = probe_ + 1;
+    o.last_layer = probe_ + span_;
+    o.offsets = nullptr;
+    o.unrotated = un_.get<float>();
+    AGENTRT_CUDA_TRY(launch_token_kv_offsets(be_.dtype_, tp, o, stream));
+  }
+  // The probe term and the novelty.
+  const int m = static_cast<int>(held_);
+  AGENTRT_CUDA_TRY(
+      launch_row_norms(off_.get<float>(), rows, d, dim_, probe_xn_.get<float>(), stream));
+  GemmArgs g;
+  g.in = g.out = Dtype::f32;
+  g.a = off_.get();
+  g.w = offsets_.get();
+  g.c = probe_d_.get();
+  g.m = rows;
+  g.n = cols;
+  g.k = d;
+  AGENTRT_TRY(be_.gemm_->run(g, stream));
+  AGENTRT_CUDA_TRY(launch_probe_distances(probe_d_.get<float>(), rows, m, cols,
+                                          probe_xn_.get<float>(), offset_norms_.get<float>(),
+                                          mins_.get<float>(), stream));
+  host_mins_.resize(n);
+  host_norms_.resize(n);
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(host_mins_.data(), mins_.get(), n * sizeof(float),
+                                   cudaMemcpyDeviceToHost, stream));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(host_norms_.data(), probe_xn_.get(), n * sizeof(float),
+                                   cudaMemcpyDeviceToHost, stream));
+  AGENTRT_TRY(be_.synchronize());
+  double nearest = 0.0, size = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    nearest += host_mins_[i];
+    size += host_norms_[i];
+  }
+  const auto what = book_.after_probe(size > 0.0 ? nearest / size : 0.0, n);
+  if (what != kv::AnchorPrediction::predicted) return what;
+  // Each deeper layer: the k nearest anchor tokens by both terms, their mean offset.
+  const int k = std::min(book_.options().neighbours, m);
+  kv_term_ = keep ? key : KvTermKey{};
+  AGENTRT_TRY(dot_.reserve((keep ? span_ - 1 : 1) * layer_floats * sizeof(float)));
+  AGENTRT_TRY(xn_.reserve((keep ? span_ - 1 : 1) * n * sizeof(float)));
+  for (int l = 1; l < span_; ++l) {
+    const std::size_t slot = keep ? static_cast<std::size_t>(l - 1) : 0;
+    float* dot = dot_.get<float>() + slot * layer_floats;
+    float* xn = xn_.get<float>() + slot * n;
+    if (!reuse) {
+      const float* x = un_.get<float>() + static_cast<std::size_t>(l - 1) * dim_;
+      AGENTRT_CUDA_TRY(launch_row_norms(x, rows, d, deep, xn, stream));
+      g.a = x;
+      g.lda = static_cast<int>(deep);
+      g.w = first_.get<float>() + static_cast<std::size_t>(l) * cap_ * dim_;
+      g.c = dot;
+      AGENTRT_TRY(be_.gemm_->run(g, stream));
+    }
+    AGENTRT_CUDA_TRY(launch_nearest_mean(
+        dot, probe_d_.get<float>(), rows, m, cols, xn,
+        first_norms_.get<float>() + static_cast<std::size_t>(l) * cap_, k,
+        offsets_.get<float>() + static_cast<std::size_t>(l) * cap_ * dim_, d,
+        pred_.get<float>() + static_cast<std::size_t>(l - 1) * dim_, deep, stream));
+  }
+  const TokenKvParams at = be_.token_params(p.begin, staged->second, nullptr);
+  AGENTRT_CUDA_TRY(launch_add_token_kv_offsets(be_.dtype_, at, be_.w_.inv_freq.get<float>(),
+                                               probe_ + 1, probe_ + span_, pred_.get<float>(),
+                                               stream));
+  return what;
+}
+
+}  // namespace agentrt::kernels
