@@ -99,28 +99,19 @@ class TimedBackend final : public Backend {
   std::string name() const override { return b_.name(); }
   std::string kv_layout() const override { return b_.kv_layout(); }
   const KvGeometry& kv_geometry() const override { return b_.kv_geometry(); }
-  // With kernel_times set, each forward() runs eager with CUDA events between launches.
+  // With kernel_times set, each step runs eager with CUDA events between launches.
   bool kernel_times = false;
   int timed_forwards = 0;
   Status forward(const BatchPlan& plan, Logits& out) override {
-    if (!kernel_times)
-      return timed("forward (blended steps)", [&] { return b_.forward(plan, out); });
-    b_.set_graph_replay(false);
-    b_.set_kernel_timing(true);
-    Status st = b_.forward(plan, out);
-    if (st.ok()) st = b_.collect_kernel_times();
-    b_.set_kernel_timing(false);
-    b_.set_graph_replay(true);
-    ++timed_forwards;
-    return st;
+    return step("forward", [&] { return b_.forward(plan, out); });
   }
   bool samples_on_device() const override { return b_.samples_on_device(); }
   bool masks_on_device() const override { return b_.masks_on_device(); }
   Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
                         const DeviceTokenMasks& masks, bool want_logprobs,
                         std::vector<DeviceSample>& out) override {
-    return timed("forward_sample",
-                 [&] { return b_.forward_sample(plan, params, masks, want_logprobs, out); });
+    return step("forward_sample",
+                [&] { return b_.forward_sample(plan, params, masks, want_logprobs, out); });
   }
   Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> p) override {
     return b_.copy_blocks(p);
@@ -196,8 +187,14 @@ class TimedBackend final : public Backend {
     Result<kv::AnchorPrediction> predict(const SegmentPlacement& p) override {
       Result<kv::AnchorPrediction> out = kv::AnchorPrediction::none;
       const Status st = b_.timed("device anchors predict", [&]() -> Status {
+        if (b_.kernel_times) b_.b_.set_kernel_timing(true);
         out = pool_->predict(p);
-        return out.ok() ? b_.b_.synchronize() : out.error();
+        Status done = out.ok() ? b_.b_.synchronize() : out.error();
+        if (b_.kernel_times) {
+          if (done.ok()) done = b_.b_.collect_kernel_times();
+          b_.b_.set_kernel_timing(false);
+        }
+        return done;
       });
       if (!st.ok()) return st.error();
       return out;
@@ -215,6 +212,18 @@ class TimedBackend final : public Backend {
     std::unique_ptr<AnchorPool> pool_;
     TimedBackend& b_;
   };
+  template <class F>
+  Status step(const char* what, F&& f) {
+    if (!kernel_times) return timed(what, f);
+    b_.set_graph_replay(false);
+    b_.set_kernel_timing(true);
+    Status st = f();
+    if (st.ok()) st = b_.collect_kernel_times();
+    b_.set_kernel_timing(false);
+    b_.set_graph_replay(true);
+    ++timed_forwards;
+    return st;
+  }
   template <class F>
   Status timed(const char* what, F&& f) {
     const auto t0 = std::chrono::steady_clock::now();

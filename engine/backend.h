@@ -42,11 +42,12 @@ class Backend {
   virtual Status forward(const BatchPlan& plan, Logits& out) = 0;
 
   // Sampling without the logits leaving the device: runs the step as forward() and samples
-  // plan.seqs[i]'s logits row under params[i] (one row per sequence: no all_logits). Greedy
+  // logits row i under params[i] (one row per sequence, none for no_logits ones; no
+  // all_logits). Greedy
   // rows (temperature 0) give exactly sampling::Sampler's token (lowest id on ties); sampled
   // rows draw from Sampler's distribution, the draw fixed by (seed, step), not by Sampler's
   // generator. out[i].logprob is the chosen token's raw log-softmax when want_logprobs (else
-  // 0). Errors: those of forward(); a params count other than plan.seqs.size(); unsupported
+  // 0). Errors: those of forward(); a params count other than the logits rows; unsupported
   // where samples_on_device() is false. A row whose params[i].mask >= 0 draws only among
   // the tokens of masks' mask number params[i].mask (its logprob is then under the masked
   // logits), after calling masks.fill when set (see DeviceTokenMasks); backends whose

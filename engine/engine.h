@@ -79,11 +79,11 @@ struct EngineOptions {
   // KVCOMM's anchors (kv/segment_anchors.h): a placed segment's KV after the probe layer is
   // corrected by offsets predicted from earlier placements computed in full, and some
   // placements are computed in full to become anchors. Needs a backend with
-  // token_kv_offsets() and at least 3 layers. The engine keeps one pool (empty until a
-  // request records); this is the default of EngineRequest::blend_anchors. Off by default:
-  // the prediction runs on the host (an n x M x kv-dim product per layer), which on the CUDA
-  // backend also copies the placement's KV there; `agentrt run/serve --blend-anchors` turn
-  // it on.
+  // token_kv_offsets() and at least 3 layers. The engine keeps one pool (anchor_pool.h:
+  // the backend's own, on the GPU for CUDA, else a HostAnchorPool; empty until a request
+  // records); this is the default of EngineRequest::blend_anchors. Off by default: a
+  // prediction costs an n x M x kv-dim product per layer (bench/RESULTS.md, issue 21);
+  // `agentrt run/serve --blend-anchors` turn it on.
   bool blend_anchors = false;
   kv::AnchorOptions anchors;
   // Told the KV manager's events (engine/kv/kv_events.h: blocks stored, evicted, pinned,

@@ -104,27 +104,30 @@ Result<std::vector<EngineEvent>> Engine::step() {
     row_of[i] = static_cast<int>(i);
     computed[i] = plan.chunks[i].count;
   }
-  bool rewritten = false;
   if (segments_) {
     auto blended = blend_batch(plan, batch, row_of, computed);
     if (!blended.ok()) return blended.error().with_context("engine step: blend");
-    rewritten = *blended;
   }
   // Batches whose every sequence the backend can sample on the device skip the logits'
-  // trip to the host.
+  // trip to the host (a blended batch too: its logits rows are row_of's).
   const bool masks = deps_.backend->masks_on_device();
   const bool on_device =
-      !rewritten && deps_.backend->samples_on_device() &&
+      deps_.backend->samples_on_device() &&
       std::all_of(plan.chunks.begin(), plan.chunks.end(), [&](const auto& ch) {
         return device_samplable(seqs_.at(ch.seq)->params, opt_.device_sampling, masks);
       });
   Logits logits;
   std::vector<DeviceSample> sampled;
-  if (on_device) {
+  // A blended step may compute nothing (every row of its chunks placed).
+  if (on_device && !batch.seqs.empty()) {
     std::vector<DeviceSampling> rows;
     std::vector<Seq*> constrained;  // the rows with masks, in mask order
     bool want_logprobs = false;
-    for (const auto& ch : plan.chunks) {
+    // One entry per logits row, in row order: row_of[i] for chunk i (a blended chunk all of
+    // whose rows were placed has none).
+    for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
+      const auto& ch = plan.chunks[i];
+      if (row_of[i] < 0) continue;
       Seq& s = *seqs_.at(ch.seq);
       const auto& p = s.params;
       // The device sees temperature 0 for every greedy row (SamplingParams::greedy).
@@ -172,7 +175,7 @@ Result<std::vector<EngineEvent>> Engine::step() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
     stats_.forward_seconds += took;
     if (!constrained.empty()) stats_.masked_step_seconds += took;
-  } else if (!batch.seqs.empty()) {
+  } else if (!on_device && !batch.seqs.empty()) {
     const auto forward_start = std::chrono::steady_clock::now();
     if (auto st = deps_.backend->forward(batch, logits); !st.ok())
       return st.error().with_context("engine step");

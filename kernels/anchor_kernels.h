@@ -7,6 +7,9 @@
 
 #include <cstddef>
 
+#include "kernels/ops.h"
+#include "kernels/segment_kv.h"
+
 namespace agentrt::kernels {
 
 // Most neighbours (AnchorOptions::neighbours) the nearest-mean kernel takes.
@@ -21,13 +24,31 @@ cudaError_t launch_row_norms(const float* x, int rows, int dim, std::size_t ld, 
 cudaError_t launch_probe_distances(float* dot, int n, int m, int ld, const float* xn,
                                    const float* yn, float* row_min, cudaStream_t stream);
 
-// For each row i: the k anchor tokens j < m nearest by max(0, xn[i] + yn[j] - 2 dot[i][j]) +
-// probe[i][j] (ties: the lower j), and out[i * out_ld + e] = the mean over them of
-// offsets[j * dim + e] for e < dim. dot and probe are rows of ld floats; 1 <= k <= m and
-// k <= kMaxAnchorNeighbours.
-cudaError_t launch_nearest_mean(const float* dot, const float* probe, int n, int m, int ld,
-                                const float* xn, const float* yn, int k, const float* offsets,
-                                int dim, float* out, std::size_t out_ld, cudaStream_t stream);
+// The prediction of `layers` consecutive layers of a placement, added to the KV pool. For
+// each token i < n and layer j < layers: the k anchor tokens r < m nearest by
+// max(0, xn[i] + yn[r] - 2 dot[i][r]) + probe[i][r] (ties: the lower r; rows of ld floats),
+// and the mean of their offsets rows (dim = 2 x kv_heads x head_dim floats, K then V) added
+// to the KV at position kv.begin + i of layer first_layer + j: K rotated to that position
+// (rotate_half RoPE, inv_freq), V as is, in f32 and rounded to the pool's Dtype once, as
+// launch_add_token_kv_offsets() adds. Layer j's operands start at dot + j * dot_layer, xn +
+// j * xn_layer, yn + j * yn_layer and offsets + j * offsets_layer (a stride of 0 shares
+// one). 1 <= k <= min(m, kMaxAnchorNeighbours).
+struct NearestMeanParams {
+  const float* dot = nullptr;
+  std::size_t dot_layer = 0;
+  const float* probe = nullptr;
+  int n = 0, m = 0, ld = 0, k = 0, layers = 0;
+  const float* xn = nullptr;
+  std::size_t xn_layer = 0;
+  const float* yn = nullptr;
+  std::size_t yn_layer = 0;
+  const float* offsets = nullptr;
+  std::size_t offsets_layer = 0;
+  int first_layer = 0;
+  const float* inv_freq = nullptr;
+};
+cudaError_t launch_nearest_mean_add(Dtype dt, const NearestMeanParams& p, const TokenKvParams& kv,
+                                    cudaStream_t stream);
 
 // Appends n tokens to the pool: for each token i and layer l < layers, dst[(l * cap + row0 +
 // i) * dim + e] = src[(i * layers + l) * dim + e] and norms[l * cap + row0 + i] = its squared

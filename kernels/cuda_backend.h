@@ -186,6 +186,8 @@ class CudaBackend final : public Backend {
   void set_cascade_decode(bool on) { options_.cascade_decode = on; }
   // Steps whose attention ran a cascade over a shared prefix.
   std::int64_t cascade_steps() const { return cascade_steps_; }
+  // Rows forward_sample() has sampled on the device.
+  std::int64_t device_samples() const { return device_samples_; }
   static constexpr int kMaxGraphBatch = 256;
 
  private:
@@ -291,6 +293,7 @@ class CudaBackend final : public Backend {
   bool graph_replay_ = true;
   std::int64_t graph_replays_ = 0;
   std::int64_t cascade_steps_ = 0;
+  std::int64_t device_samples_ = 0;
   KernelTimer timer_;
   DeviceSegmentCache seg_cache_;
   // Device pointers into buf_.meta for the current step.

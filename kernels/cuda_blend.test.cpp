@@ -203,6 +203,7 @@ struct Outcome {
 struct Rig {
   std::unique_ptr<Backend> backend;
   std::unique_ptr<Engine> engine;
+  int logprobs = 20;  // top logprobs of each token; <= 0 lets the CUDA backend sample
   Outcome run(std::vector<std::int32_t> prompt, std::vector<PromptSegment> segments, KvReuse reuse,
               std::optional<float> fraction) {
     EngineRequest r;
@@ -210,7 +211,7 @@ struct Rig {
     r.params.temperature = 0.0f;
     r.params.max_tokens = 6;
     r.params.ignore_eos = true;
-    r.params.logprobs = 20;
+    r.params.logprobs = logprobs;
     r.segments = std::move(segments);
     r.kv_reuse = reuse;
     r.blend_recompute = fraction;
@@ -291,6 +292,85 @@ TEST(CudaBlend, EngineRequestsMatchTheCpuBackend) {
           EXPECT_NEAR(got[i].logprobs[k], want[i].logprobs[k], 2e-4f) << where << ", " << k;
       }
     }
+  }
+}
+
+// Without top logprobs the CUDA engine samples blended steps on the device (their logits
+// rows are the runs' last rows, none for a chunk whose rows were all placed): the same
+// tokens as the CPU backend, with whole and small steps.
+TEST(CudaBlend, BlendedStepsSampleOnTheDevice) {
+  AGENTRT_REQUIRE_CUDA_DEVICE();
+  const auto m = model();
+  const int V = m->config.vocab_size;
+  const auto segment = random_tokens(40, V, 7);
+  auto first = random_tokens(13, V, 1), second = random_tokens(29, V, 3);
+  first.insert(first.end(), segment.begin(), segment.end());
+  second.insert(second.end(), segment.begin(), segment.end());
+  const auto tail = random_tokens(5, V, 2);
+  first.insert(first.end(), tail.begin(), tail.end());
+  second.insert(second.end(), tail.begin(), tail.end());
+  for (const int step_tokens : {512, 16}) {
+    for (const float fraction : {0.0f, 0.3f}) {
+      EngineOptions opt;
+      opt.max_tokens_per_step = step_tokens;
+      auto g = rig(*m, true, opt), c = rig(*m, false, opt);
+      ASSERT_TRUE(g && c);
+      g->logprobs = c->logprobs = -1;
+      const std::string where =
+          "fraction " + std::to_string(fraction) + ", step " + std::to_string(step_tokens);
+      for (Rig* r : {g.get(), c.get()})
+        r->run(first, {{13, 53}}, KvReuse::blend, fraction);
+      const auto before = static_cast<CudaBackend&>(*g->backend).device_samples();
+      const auto got = g->run(second, {{29, 69}}, KvReuse::blend, fraction);
+      const auto want = c->run(second, {{29, 69}}, KvReuse::blend, fraction);
+      EXPECT_EQ(g->engine->segment_stats().hits, 1) << where;
+      EXPECT_EQ(got.tokens, want.tokens) << where;
+      EXPECT_GT(static_cast<CudaBackend&>(*g->backend).device_samples(), before) << where;
+    }
+  }
+}
+
+// With anchors (the CUDA backend's DeviceAnchorPool, the CPU's HostAnchorPool): the second
+// context's placement is computed in full and recorded, the third's predicted, on both
+// backends alike; the same tokens and first-token logprobs.
+TEST(CudaBlend, AnchorRequestsMatchTheCpuBackend) {
+  AGENTRT_REQUIRE_CUDA_DEVICE();
+  const auto m = model();
+  const int V = m->config.vocab_size;
+  const auto segment = random_tokens(40, V, 7);
+  std::vector<std::vector<std::int32_t>> prompts;
+  for (const int prefix : {13, 29, 21}) {
+    auto p = random_tokens(static_cast<std::size_t>(prefix), V, static_cast<std::uint64_t>(prefix));
+    p.insert(p.end(), segment.begin(), segment.end());
+    const auto tail = random_tokens(5, V, static_cast<std::uint64_t>(prefix) + 100);
+    p.insert(p.end(), tail.begin(), tail.end());
+    prompts.push_back(std::move(p));
+  }
+  EngineOptions opt;
+  opt.blend_anchors = true;
+  opt.anchors.min_anchors = 1;
+  opt.anchors.novelty = 1e30f;
+  auto g = rig(*m, true, opt), c = rig(*m, false, opt);
+  ASSERT_TRUE(g && c);
+  std::vector<Outcome> got, want;
+  for (Rig* r : {g.get(), c.get()}) {
+    auto& out = r == g.get() ? got : want;
+    for (const int prefix : {13, 29, 21}) {
+      const auto& p = prompts[out.size()];
+      out.push_back(r->run(p, {{prefix, prefix + 40}}, KvReuse::blend, 0.0f));
+    }
+  }
+  const auto ag = g->engine->anchor_stats(), ac = c->engine->anchor_stats();
+  EXPECT_EQ(ag.recorded, 1);
+  EXPECT_EQ(ag.predicted_segments, 1);
+  EXPECT_EQ(ag.recorded, ac.recorded);
+  EXPECT_EQ(ag.predicted_segments, ac.predicted_segments);
+  EXPECT_EQ(ag.tokens, ac.tokens);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].tokens, want[i].tokens) << "request " << i;
+    ASSERT_EQ(got[i].logprobs.size(), want[i].logprobs.size());
+    for (std::size_t k = 0; k < want[i].logprobs.size(); ++k)
+      EXPECT_NEAR(got[i].logprobs[k], want[i].logprobs[k], 5e-4f) << "request " << i << ", " << k;
   }
 }
 

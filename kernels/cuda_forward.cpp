@@ -386,16 +386,18 @@ Status CudaBackend::sample_device(std::span<const SampleParams> params,
 Status CudaBackend::forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
                                    const DeviceTokenMasks& masks, bool want_logprobs,
                                    std::vector<DeviceSample>& out) {
-  if (params.size() != plan.seqs.size()) {
-    return make_error(ErrorCode::invalid_argument,
-                      "forward_sample: " + std::to_string(params.size()) + " params for " +
-                          std::to_string(plan.seqs.size()) + " sequences");
-  }
+  std::size_t rows = 0;
   for (const auto& seq : plan.seqs) {
     if (seq.all_logits) {
       return make_error(ErrorCode::invalid_argument,
                         "forward_sample: a sequence asks for all its logits rows");
     }
+    rows += seq.no_logits ? 0 : 1;
+  }
+  if (params.size() != rows) {
+    return make_error(ErrorCode::invalid_argument,
+                      "forward_sample: " + std::to_string(params.size()) + " params for " +
+                          std::to_string(rows) + " logits rows");
   }
   AGENTRT_TRY(forward_device(plan));
   if (masks.fill) masks.fill();  // on the host while the device runs the step
@@ -405,6 +407,7 @@ Status CudaBackend::forward_sample(const BatchPlan& plan, std::span<const Device
   out.resize(tokens.size());
   for (std::size_t i = 0; i < tokens.size(); ++i)
     out[i] = {tokens[i], want_logprobs ? logprobs[i] : 0.0f};
+  device_samples_ += std::ssize(tokens);
   return ok_status();
 }
 

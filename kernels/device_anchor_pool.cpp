@@ -127,11 +127,12 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
   const std::size_t deep = static_cast<std::size_t>(span_ - 1) * dim_;  // floats a token
   AGENTRT_TRY(off_.reserve(n * dim_ * sizeof(float)));
   AGENTRT_TRY(un_.reserve(n * deep * sizeof(float)));
-  AGENTRT_TRY(pred_.reserve(n * deep * sizeof(float)));
   AGENTRT_TRY(probe_d_.reserve(n * static_cast<std::size_t>(cols) * sizeof(float)));
   AGENTRT_TRY(probe_xn_.reserve(n * sizeof(float)));
   AGENTRT_TRY(mins_.reserve(n * sizeof(float)));
   cudaStream_t stream = be_.stream_;
+  KernelTimer& timer = be_.timer_;  // benchmarks: device time by part (off: no-ops)
+  AGENTRT_TRY(timer.begin(stream));
   const TokenKvParams tp =
       be_.token_params(p.begin, staged->second, const_cast<void*>(staged->first));
   // The probe layer's offsets (exact: the probe computed it in this context), and the
@@ -159,6 +160,7 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
     o.unrotated = un_.get<float>();
     AGENTRT_CUDA_TRY(launch_token_kv_offsets(be_.dtype_, tp, o, stream));
   }
+  AGENTRT_TRY(timer.mark("anchor_offsets", stream));
   // The probe term and the novelty.
   const int m = static_cast<int>(held_);
   AGENTRT_CUDA_TRY(
@@ -172,6 +174,7 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
   g.n = cols;
   g.k = d;
   AGENTRT_TRY(be_.gemm_->run(g, stream));
+  AGENTRT_TRY(timer.mark("anchor_probe_gemm", stream));
   AGENTRT_CUDA_TRY(launch_probe_distances(probe_d_.get<float>(), rows, m, cols,
                                           probe_xn_.get<float>(), offset_norms_.get<float>(),
                                           mins_.get<float>(), stream));
@@ -181,6 +184,7 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
                                    cudaMemcpyDeviceToHost, stream));
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(host_norms_.data(), probe_xn_.get(), n * sizeof(float),
                                    cudaMemcpyDeviceToHost, stream));
+  AGENTRT_TRY(timer.mark("anchor_novelty", stream));
   AGENTRT_TRY(be_.synchronize());
   double nearest = 0.0, size = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -189,34 +193,53 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
   }
   const auto what = book_.after_probe(size > 0.0 ? nearest / size : 0.0, n);
   if (what != kv::AnchorPrediction::predicted) return what;
-  // Each deeper layer: the k nearest anchor tokens by both terms, their mean offset.
-  const int k = std::min(book_.options().neighbours, m);
-  kv_term_ = keep ? key : KvTermKey{};
+  // Each deeper layer: the k nearest anchor tokens by both terms, their mean offset added to
+  // the KV; in one launch over every layer when the KV term's products are all kept.
+  kv_term_ = {};
   AGENTRT_TRY(dot_.reserve((keep ? span_ - 1 : 1) * layer_floats * sizeof(float)));
   AGENTRT_TRY(xn_.reserve((keep ? span_ - 1 : 1) * n * sizeof(float)));
+  NearestMeanParams nm;
+  nm.probe = probe_d_.get<float>();
+  nm.n = rows;
+  nm.m = m;
+  nm.ld = cols;
+  nm.k = std::min(book_.options().neighbours, m);
+  nm.inv_freq = be_.w_.inv_freq.get<float>();
+  nm.dot_layer = layer_floats;
+  nm.xn_layer = n;
+  nm.yn_layer = cap_;
+  nm.offsets_layer = cap_ * dim_;
+  const TokenKvParams at = be_.token_params(p.begin, staged->second, nullptr);
+  // Layers [first, first + count) of the anchors' span, their products at slot 0 on.
+  auto predict_layers = [&](int first, int count) -> Status {
+    nm.dot = dot_.get<float>();
+    nm.xn = xn_.get<float>();
+    nm.yn = first_norms_.get<float>() + static_cast<std::size_t>(first) * cap_;
+    nm.offsets = offsets_.get<float>() + static_cast<std::size_t>(first) * cap_ * dim_;
+    nm.first_layer = probe_ + first;
+    nm.layers = count;
+    AGENTRT_CUDA_TRY(launch_nearest_mean_add(be_.dtype_, nm, at, stream));
+    return timer.mark("anchor_nearest_add", stream);
+  };
   for (int l = 1; l < span_; ++l) {
     const std::size_t slot = keep ? static_cast<std::size_t>(l - 1) : 0;
-    float* dot = dot_.get<float>() + slot * layer_floats;
-    float* xn = xn_.get<float>() + slot * n;
     if (!reuse) {
       const float* x = un_.get<float>() + static_cast<std::size_t>(l - 1) * dim_;
+      float* xn = xn_.get<float>() + slot * n;
       AGENTRT_CUDA_TRY(launch_row_norms(x, rows, d, deep, xn, stream));
       g.a = x;
       g.lda = static_cast<int>(deep);
       g.w = first_.get<float>() + static_cast<std::size_t>(l) * cap_ * dim_;
-      g.c = dot;
+      g.c = dot_.get<float>() + slot * layer_floats;
       AGENTRT_TRY(be_.gemm_->run(g, stream));
+      AGENTRT_TRY(timer.mark("anchor_kv_gemm", stream));
     }
-    AGENTRT_CUDA_TRY(launch_nearest_mean(
-        dot, probe_d_.get<float>(), rows, m, cols, xn,
-        first_norms_.get<float>() + static_cast<std::size_t>(l) * cap_, k,
-        offsets_.get<float>() + static_cast<std::size_t>(l) * cap_ * dim_, d,
-        pred_.get<float>() + static_cast<std::size_t>(l - 1) * dim_, deep, stream));
+    if (!keep) AGENTRT_TRY(predict_layers(l, 1));
   }
-  const TokenKvParams at = be_.token_params(p.begin, staged->second, nullptr);
-  AGENTRT_CUDA_TRY(launch_add_token_kv_offsets(be_.dtype_, at, be_.w_.inv_freq.get<float>(),
-                                               probe_ + 1, probe_ + span_, pred_.get<float>(),
-                                               stream));
+  if (keep) {
+    AGENTRT_TRY(predict_layers(1, span_ - 1));
+    kv_term_ = key;
+  }
   return what;
 }
 

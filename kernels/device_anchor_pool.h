@@ -58,8 +58,8 @@ class DeviceAnchorPool final : public AnchorPool {
   DeviceBuffer first_, offsets_, first_norms_, offset_norms_;
   // A placement's scratch: staged token KV, un-rotated first-context KV, offsets, the KV
   // term's products and row norms (every layer's while kv_term_ names them, else one
-  // layer's), probe distances and row norms, row minima, predicted offsets.
-  DeviceBuffer staged_, un_, off_, dot_, xn_, probe_d_, probe_xn_, mins_, pred_;
+  // layer's), probe distances and row norms, row minima.
+  DeviceBuffer staged_, un_, off_, dot_, xn_, probe_d_, probe_xn_, mins_;
   // What dot_ and xn_ hold for every layer: a whole segment's KV term against the pool as
   // it was at `generation` (bumped by each record).
   struct KvTermKey {
