@@ -145,6 +145,7 @@ class TimedBackend final : public Backend {
   }
   // The device pool (timed, each call waited for), or none: the engine's HostAnchorPool.
   bool host_anchors = false;
+  std::vector<double> predict_ms;  // host time of each device-pool predict(), in call order
   std::unique_ptr<AnchorPool> make_anchor_pool(int probe_layer,
                                                const kv::AnchorOptions& options) override {
     if (host_anchors) return nullptr;
@@ -186,6 +187,7 @@ class TimedBackend final : public Backend {
         : pool_(std::move(pool)), b_(b) {}
     Result<kv::AnchorPrediction> predict(const SegmentPlacement& p) override {
       Result<kv::AnchorPrediction> out = kv::AnchorPrediction::none;
+      const auto t0 = Clock::now();
       const Status st = b_.timed("device anchors predict", [&]() -> Status {
         if (b_.kernel_times) b_.b_.set_kernel_timing(true);
         out = pool_->predict(p);
@@ -196,6 +198,7 @@ class TimedBackend final : public Backend {
         }
         return done;
       });
+      b_.predict_ms.push_back(1e3 * std::chrono::duration<double>(Clock::now() - t0).count());
       if (!st.ok()) return st.error();
       return out;
     }
@@ -252,6 +255,7 @@ struct ModeResult {
   std::map<std::string, double> calls;  // backend host seconds by call, timed rounds only
   double engine_host_ms = 0;  // per round: Engine::step() time outside the backend's forward
   kv::AnchorStats anchors;
+  std::vector<double> last_predicts_ms;  // the last timed round's predict() calls
 };
 
 // One request per agent of `prompts`, queued at once; steps until all finish. Returns each
@@ -353,6 +357,9 @@ ModeResult run_mode(const model::ModelConfig& cfg, const Args& a, const Mode& m)
   const auto st = (*engine)->stats();
   res.engine_host_ms = 1e3 * (st.step_seconds - st.forward_seconds - host_before) / a.rounds;
   res.anchors = (*engine)->anchor_stats();
+  const std::size_t calls = timed.predict_ms.size(), last = std::min<std::size_t>(calls, 4);
+  res.last_predicts_ms.assign(timed.predict_ms.end() - static_cast<std::ptrdiff_t>(last),
+                              timed.predict_ms.end());
   if (a.kernel_times && m.reuse == KvReuse::blend) {
     // One more round, eager, timing each kernel of its blended steps (the first token's).
     (*backend)->reset_kernel_times();
@@ -441,6 +448,13 @@ int run(const Args& a) {
                    static_cast<long long>(r.anchors.tokens),
                    static_cast<long long>(r.anchors.predicted_segments),
                    static_cast<long long>(r.anchors.predicted_tokens));
+    if (!r.last_predicts_ms.empty()) {
+      std::string each;
+      for (const double ms : r.last_predicts_ms)
+        each += " " + std::to_string(ms).substr(0, 6);
+      std::fprintf(stderr, "  %s: the last round's predict() calls, ms each:%s\n", m.name.c_str(),
+                   each.c_str());
+    }
     std::fflush(stdout);
   }
   return 0;

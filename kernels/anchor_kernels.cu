@@ -10,13 +10,14 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void row_norms_kernel(const float* x, int dim, std::size_t ld, float* out) {
-  const float* row = x + blockIdx.x * ld;
+__global__ void row_norms_kernel(const float* x, int dim, std::size_t ld, float* out,
+                                 std::size_t x_layer, std::size_t out_layer) {
+  const float* row = x + blockIdx.y * x_layer + blockIdx.x * ld;
   float v = 0.0f;
   for (int e = threadIdx.x; e < dim; e += kThreads)
     v += row[e] * row[e];
   v = block_sum(v);
-  if (threadIdx.x == 0) out[blockIdx.x] = v;
+  if (threadIdx.x == 0) out[blockIdx.y * out_layer + blockIdx.x] = v;
 }
 
 __global__ void probe_distances_kernel(float* dot, int m, int ld, const float* xn, const float* yn,
@@ -149,9 +150,11 @@ __global__ void append_rows_kernel(const float* src, int layers, int dim, float*
 }  // namespace
 
 cudaError_t launch_row_norms(const float* x, int rows, int dim, std::size_t ld, float* out,
-                             cudaStream_t stream) {
-  if (rows <= 0) return cudaSuccess;
-  row_norms_kernel<<<rows, kThreads, 0, stream>>>(x, dim, ld, out);
+                             cudaStream_t stream, int layers, std::size_t x_layer,
+                             std::size_t out_layer) {
+  if (rows <= 0 || layers <= 0) return cudaSuccess;
+  const dim3 grid(static_cast<unsigned>(rows), static_cast<unsigned>(layers));
+  row_norms_kernel<<<grid, kThreads, 0, stream>>>(x, dim, ld, out, x_layer, out_layer);
   return cudaGetLastError();
 }
 

@@ -15,9 +15,11 @@ namespace agentrt::kernels {
 // Most neighbours (AnchorOptions::neighbours) the nearest-mean kernel takes.
 constexpr int kMaxAnchorNeighbours = 32;
 
-// out[r] = squared L2 norm of row r of x: rows of `dim` floats, row r at x + r * ld.
+// out[j * out_layer + r] = squared L2 norm of row r of x + j * x_layer for j < layers: rows
+// of `dim` floats, row r at + r * ld.
 cudaError_t launch_row_norms(const float* x, int rows, int dim, std::size_t ld, float* out,
-                             cudaStream_t stream);
+                             cudaStream_t stream, int layers = 1, std::size_t x_layer = 0,
+                             std::size_t out_layer = 0);
 
 // The probe term: d[i][j] = max(0, xn[i] + yn[j] - 2 dot[i][j]) in place over j < m (rows
 // of ld floats), and row_min[i] = min over j < m of d[i][j] (the novelty's numerator).

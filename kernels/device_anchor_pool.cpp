@@ -221,24 +221,30 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
     AGENTRT_CUDA_TRY(launch_nearest_mean_add(be_.dtype_, nm, at, stream));
     return timer.mark("anchor_nearest_add", stream);
   };
-  for (int l = 1; l < span_; ++l) {
-    const std::size_t slot = keep ? static_cast<std::size_t>(l - 1) : 0;
-    if (!reuse) {
-      const float* x = un_.get<float>() + static_cast<std::size_t>(l - 1) * dim_;
-      float* xn = xn_.get<float>() + slot * n;
-      AGENTRT_CUDA_TRY(launch_row_norms(x, rows, d, deep, xn, stream));
-      g.a = x;
-      g.lda = static_cast<int>(deep);
-      g.w = first_.get<float>() + static_cast<std::size_t>(l) * cap_ * dim_;
-      g.c = dot_.get<float>() + slot * layer_floats;
-      AGENTRT_TRY(be_.gemm_->run(g, stream));
-      AGENTRT_TRY(timer.mark("anchor_kv_gemm", stream));
-    }
-    if (!keep) AGENTRT_TRY(predict_layers(l, 1));
-  }
-  if (keep) {
+  // The KV term of layers [first, first + count): row norms and products, at slot 0 on.
+  g.lda = static_cast<int>(deep);
+  auto kv_term = [&](int first, int count) -> Status {
+    const float* x = un_.get<float>() + static_cast<std::size_t>(first - 1) * dim_;
+    AGENTRT_CUDA_TRY(launch_row_norms(x, rows, d, deep, xn_.get<float>(), stream, count, dim_, n));
+    g.a = x;
+    g.w = first_.get<float>() + static_cast<std::size_t>(first) * cap_ * dim_;
+    g.c = dot_.get();
+    g.batch = count;
+    g.stride_a = static_cast<std::int64_t>(dim_);
+    g.stride_w = static_cast<std::int64_t>(cap_ * dim_);
+    g.stride_c = static_cast<std::int64_t>(layer_floats);
+    AGENTRT_TRY(be_.gemm_->run(g, stream));
+    return timer.mark("anchor_kv_gemm", stream);
+  };
+  if (keep) {  // every layer at once
+    if (!reuse) AGENTRT_TRY(kv_term(1, span_ - 1));
     AGENTRT_TRY(predict_layers(1, span_ - 1));
     kv_term_ = key;
+  } else {
+    for (int l = 1; l < span_; ++l) {
+      AGENTRT_TRY(kv_term(l, 1));
+      AGENTRT_TRY(predict_layers(l, 1));
+    }
   }
   return what;
 }

@@ -1,6 +1,7 @@
 #include "kernels/gemm.h"
 
 #include <string>
+#include <utility>
 
 #include "kernels/skinny_gemm.h"
 
@@ -38,8 +39,18 @@ Gemm::~Gemm() {
 // Row-major C = A . W^T is column-major C^T = W^T(op T) . A^T: cuBLAS's "A" is W.
 Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g, cudaStream_t stream) {
   const int lda = g.lda ? g.lda : g.k, ldc = g.ldc ? g.ldc : g.n;
-  const Key key{static_cast<int>(g.in), static_cast<int>(g.out), g.m, g.n, g.k, lda, ldc,
-                g.beta != 0.0f};
+  const Key key{static_cast<int>(g.in),
+                static_cast<int>(g.out),
+                g.m,
+                g.n,
+                g.k,
+                lda,
+                ldc,
+                g.beta != 0.0f,
+                g.batch,
+                g.stride_a,
+                g.stride_w,
+                g.stride_c};
   auto it = plans_.find(key);
   if (it != plans_.end()) return it->second.get();
   auto plan = std::make_unique<Plan>();
@@ -61,6 +72,20 @@ Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g, cudaStream_t stream) {
   AGENTRT_TRY(check(cublasLtMatrixLayoutCreate(&p.a, cuda_type(g.in), g.k, g.n, g.k), "layout W"));
   AGENTRT_TRY(check(cublasLtMatrixLayoutCreate(&p.b, cuda_type(g.in), g.k, g.m, lda), "layout A"));
   AGENTRT_TRY(check(cublasLtMatrixLayoutCreate(&p.c, cuda_type(g.out), g.n, g.m, ldc), "layout C"));
+  if (g.batch > 1) {
+    const std::int32_t count = g.batch;
+    const std::pair<cublasLtMatrixLayout_t, std::int64_t> layouts[] = {
+        {p.a, g.stride_w}, {p.b, g.stride_a}, {p.c, g.stride_c}};
+    for (const auto& [layout, stride] : layouts) {
+      AGENTRT_TRY(check(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
+                                                         &count, sizeof(count)),
+                        "batch count"));
+      AGENTRT_TRY(
+          check(cublasLtMatrixLayoutSetAttribute(
+                    layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)),
+                "batch stride"));
+    }
+  }
   cublasLtMatmulPreference_t pref = nullptr;
   AGENTRT_TRY(check(cublasLtMatmulPreferenceCreate(&pref), "preference"));
   const std::uint64_t ws = workspace_.bytes();
@@ -123,9 +148,13 @@ Result<int> Gemm::fastest(const Plan& p, const GemmArgs& g,
 }
 
 Status Gemm::run(const GemmArgs& g, cudaStream_t stream) {
+  if (g.batch < 1) {
+    return make_error(ErrorCode::invalid_argument,
+                      "gemm: batch " + std::to_string(g.batch) + " (at least 1)");
+  }
   if (g.m == 0) return ok_status();
   const int lda = g.lda ? g.lda : g.k, ldc = g.ldc ? g.ldc : g.n;
-  if (skinny_ && skinny_gemm_fits(g.in, g.m, g.k, lda, g.a, g.w)) {
+  if (skinny_ && g.batch == 1 && skinny_gemm_fits(g.in, g.m, g.k, lda, g.a, g.w)) {
     return cuda_status(
         launch_skinny_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, g.beta, stream),
         "skinny gemm");

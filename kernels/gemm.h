@@ -27,6 +27,10 @@ struct GemmArgs {
   int m = 0, n = 0, k = 0;
   int lda = 0, ldc = 0;  // 0: k and n
   float beta = 0.0f;
+  // Strided batch: `batch` products, the i-th on a + i * stride_a, w + i * stride_w and
+  // c + i * stride_c (elements).
+  int batch = 1;
+  std::int64_t stride_a = 0, stride_w = 0, stride_c = 0;
 };
 
 class Gemm {
@@ -38,8 +42,8 @@ class Gemm {
   Gemm& operator=(const Gemm&) = delete;
 
   // Enqueues the product on `stream`. Errors: no algorithm for the shape, or a cuBLASLt
-  // failure. m == 0 does nothing. Products skinny_gemm_fits() takes (bf16, m = 1) run on
-  // the skinny kernel unless set_skinny(false).
+  // failure. m == 0 does nothing. Products skinny_gemm_fits() takes (bf16, m = 1, one in
+  // the batch) run on the skinny kernel unless set_skinny(false).
   Status run(const GemmArgs& args, cudaStream_t stream);
   void set_skinny(bool on) { skinny_ = on; }
   bool skinny() const { return skinny_; }
@@ -55,7 +59,8 @@ class Gemm {
     Plan& operator=(const Plan&) = delete;
     ~Plan();
   };
-  using Key = std::tuple<int, int, int, int, int, int, int, bool>;
+  using Key = std::tuple<int, int, int, int, int, int, int, bool, int, std::int64_t, std::int64_t,
+                         std::int64_t>;
   Result<Plan*> plan_for(const GemmArgs& args, cudaStream_t stream);
   // Index of the fastest of `found` candidates on the real operands.
   Result<int> fastest(const Plan& plan, const GemmArgs& args,
