@@ -15,13 +15,20 @@ std::unique_ptr<DeviceAnchorPool> DeviceAnchorPool::create(CudaBackend& backend,
   const int span = backend.kv_geometry().num_layers - probe_layer;
   if (span < 2 || options.neighbours < 1 || options.neighbours > kMaxAnchorNeighbours)
     return nullptr;
+  // At most half the device memory free now (the KV pool has taken its share), whatever the
+  // caps say, so that the first record's allocation does not fail a step.
+  kv::AnchorOptions o = options;
+  std::size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess)
+    o.capacity_bytes = std::min(o.capacity_bytes, free_bytes / 2);
   return std::unique_ptr<DeviceAnchorPool>(
-      new DeviceAnchorPool(backend, probe_layer, span, backend.token_offset_floats(1), options));
+      new DeviceAnchorPool(backend, probe_layer, span, backend.token_offset_floats(1), o));
 }
 
 DeviceAnchorPool::DeviceAnchorPool(CudaBackend& backend, int probe_layer, int span, std::size_t dim,
                                    const kv::AnchorOptions& options)
     : be_(backend), probe_(probe_layer), span_(span), dim_(dim), book_(span, dim, options) {
+  // The book's caps bound the rows held (evict_for keeps tokens and bytes within them).
   cap_ = std::min(options.max_tokens, options.capacity_bytes / book_.token_bytes());
 }
 

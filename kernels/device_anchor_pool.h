@@ -6,7 +6,8 @@
 // host pool instead copies about 2 x 254 KB per token at the 8B shape each way.
 //
 // Memory: the pool's rows (2 x span x dim f32 a token, span = layers from the probe layer)
-// up to AnchorOptions' caps, allocated at the first record; scratch of a placement's
+// up to AnchorOptions' caps and at most half the device memory free at create(), allocated
+// at the first record; scratch of a placement's
 // n x span x dim f32 twice, its n x M probe distances, and the KV term's products (all
 // layers' up to kKvTermBytes, so that placements of one segment share them; else one
 // layer's). Engine thread only.
