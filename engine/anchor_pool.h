@@ -1,16 +1,15 @@
 // AnchorPool: KVCOMM's anchors for KvReuse::blend as the Engine uses them (issue 21). The
-// policy and the math are kv::SegmentAnchors' (kv/segment_anchors.h); a pool keeps the
-// anchors where its backend's KV is. The host pool (host_anchor_pool.h) moves each
-// placement's offsets through Backend::token_kv_offsets() into a kv::SegmentAnchors; the
-// CUDA backend's (kernels/device_anchor_pool.h) keeps anchors and predictions on the GPU.
-// Engine thread only.
+// policy is kv::AnchorBook's and the math kv::SegmentAnchors' (kv/segment_anchors.h); a pool keeps
+// the anchors where its backend's KV is. The host pool (host_anchor_pool.h) moves each placement's
+// offsets through Backend::token_kv_offsets() into a kv::SegmentAnchors; the CUDA backend's
+// (kernels/device_anchor_pool.h) keeps anchors and predictions on the GPU. Engine thread only.
 #pragma once
 
 #include <cstdint>
 #include <span>
 
 #include "engine/common/result.h"
-#include "engine/kv/segment_anchors.h"
+#include "engine/kv/anchor_book.h"
 
 namespace agentrt {
 

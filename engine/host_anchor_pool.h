@@ -6,6 +6,7 @@
 
 #include "engine/anchor_pool.h"
 #include "engine/backend.h"
+#include "engine/kv/segment_anchors.h"
 
 namespace agentrt {
 

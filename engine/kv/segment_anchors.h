@@ -33,77 +33,12 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
-#include <deque>
-#include <optional>
 #include <span>
 #include <vector>
 
+#include "engine/kv/anchor_book.h"
+
 namespace agentrt::kv {
-
-struct AnchorOptions {
-  std::size_t capacity_bytes = std::size_t{32} << 20;
-  std::size_t max_tokens = 2048;  // anchor tokens held (bounds a prediction's cost)
-  int neighbours = 8;             // k of the k nearest anchor tokens
-  int min_anchors = 3;            // below this, every whole placement becomes an anchor
-  float novelty = 0.1f;           // above this, a placement becomes an anchor
-};
-
-// What predict() did with a placement.
-enum class AnchorPrediction {
-  predicted,  // its offsets are in `out`
-  record,     // compute it in full and record() it: too few anchors, or novel
-  none,       // neither: it would become an anchor but can never be held (over a cap)
-};
-
-struct AnchorStats {
-  std::int64_t anchors = 0;  // held now
-  std::int64_t tokens = 0;   // held now
-  std::int64_t bytes = 0;    // held now
-  std::int64_t recorded = 0;
-  std::int64_t evicted = 0;
-  std::int64_t predicted_segments = 0;
-  std::int64_t predicted_tokens = 0;
-};
-
-// The pool's policy and bookkeeping, shared by SegmentAnchors (KV on the host) and the CUDA
-// backend's device pool (kernels/device_anchor_pool.h): which placements are predicted or
-// recorded, the caps, the oldest-first eviction and the counters. It holds no KV.
-class AnchorBook {
- public:
-  AnchorBook(int layers, std::size_t dim, const AnchorOptions& options);
-
-  // Whether a placement of n tokens could be held: within max_tokens and capacity_bytes.
-  bool fits(std::size_t n) const;
-  // predict()'s answer for a placement of n tokens before its probe is looked at: `record`
-  // (or `none` over the caps) while the pool is empty, or holds fewer than min_anchors and
-  // has room; `predicted` for no tokens; nullopt: decide by its novelty (after_probe()).
-  std::optional<AnchorPrediction> before_probe(std::size_t n) const;
-  // predict()'s answer from the placement's novelty: above the threshold `record` (or
-  // `none`), else `predicted` (counted).
-  AnchorPrediction after_probe(double novelty, std::size_t n);
-  // Before adding an anchor of n tokens (fits(n)): drops the oldest anchors until it fits
-  // and returns how many tokens they held (the first ones of the pool's order).
-  std::size_t evict_for(std::size_t n);
-  // After adding an anchor of n tokens at the end of the pool's order.
-  void added(std::size_t n);
-
-  const AnchorStats& stats() const { return stats_; }
-  const AnchorOptions& options() const { return opt_; }
-  int layers() const { return layers_; }
-  std::size_t dim() const { return dim_; }
-  // Bytes one anchor token takes (its first-context KV and offsets, f32, every layer).
-  std::size_t token_bytes() const {
-    return 2 * static_cast<std::size_t>(layers_) * dim_ * sizeof(float);
-  }
-
- private:
-  int layers_;
-  std::size_t dim_;
-  AnchorOptions opt_;
-  std::deque<std::size_t> sizes_;  // tokens of each anchor, oldest first
-  AnchorStats stats_;
-};
 
 class SegmentAnchors {
  public:
