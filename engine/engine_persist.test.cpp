@@ -91,11 +91,13 @@ TEST(EnginePersist, WriteErrorsNeverFailARequest) {
   const Status flushed = rig.engine->flush_persistent();
   ASSERT_FALSE(flushed.ok());
   EXPECT_EQ(flushed.error().code, ErrorCode::io);
-  // The finished turn's write-behind fails its 3 blocks; the flush offers them again unless
-  // they were still queued when it came (timing: a slow engine thread lets the writer fail
-  // them first, as under ASan), so 3 or 6 failed writes.
+  // The finished turn's write-behind fails its 3 blocks; the flush offers again each block
+  // the writer had already failed when it came, not one still queued (timing: a slow engine
+  // thread lets the writer fail them first, as under ASan; under TSan some of them, 5 once),
+  // so 3 to 6 failed writes.
   const auto errors = rig.engine->kv_metrics().persist_errors;
-  EXPECT_TRUE(errors == 3 || errors == 6) << errors;
+  EXPECT_GE(errors, 3);
+  EXPECT_LE(errors, 6);
   EXPECT_EQ(rig.engine->kv_metrics().persisted_blocks, 0);
   tier.fail_writes(false);  // failed blocks are offered again
   ASSERT_TRUE(rig.engine->flush_persistent().ok());
