@@ -15,8 +15,8 @@ namespace agentrt::kernels {
 // Most neighbours (AnchorOptions::neighbours) the nearest-mean kernel takes.
 constexpr int kMaxAnchorNeighbours = 32;
 
-// out[j * out_layer + r] = squared L2 norm of row r of x + j * x_layer for j < layers: rows
-// of `dim` floats, row r at + r * ld.
+// out[j * out_layer + r] = squared L2 norm of row r of layer j < layers: rows of `dim`
+// floats, that row at x + j * x_layer + r * ld.
 cudaError_t launch_row_norms(const float* x, int rows, int dim, std::size_t ld, float* out,
                              cudaStream_t stream, int layers = 1, std::size_t x_layer = 0,
                              std::size_t out_layer = 0);
