@@ -267,10 +267,9 @@ class Engine {
   bool take_slot();  // counts one more held request unless max_requests are held
   // KvReuse::blend (engine_blend.cpp): places the step's cached segments and rewrites
   // `batch` (one entry per chunk) into the runs of tokens still to compute; row_of[i] is
-  // chunk i's logits row (-1: none), computed[i] its computed tokens. Returns whether it
-  // changed the batch.
-  Result<bool> blend_batch(const scheduler::StepSchedule& plan, BatchPlan& batch,
-                           std::vector<int>& row_of, std::vector<std::int64_t>& computed);
+  // chunk i's logits row (-1: none), computed[i] its computed tokens.
+  Status blend_batch(const scheduler::StepSchedule& plan, BatchPlan& batch,
+                     std::vector<int>& row_of, std::vector<std::int64_t>& computed);
   // Stores the segments whose computation (a miss) ended in this step.
   void store_segments(const scheduler::StepSchedule& plan);
   // Anchors (engine_blend.cpp): corrects placed segments by predicted offsets, or marks them

@@ -34,8 +34,8 @@ struct Part {
 
 }  // namespace
 
-Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan& batch,
-                                 std::vector<int>& row_of, std::vector<std::int64_t>& computed) {
+Status Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan& batch,
+                           std::vector<int>& row_of, std::vector<std::int64_t>& computed) {
   Backend& be = *deps_.backend;
   const std::size_t tkb = be.token_kv_bytes();
   pending_anchors_.clear();  // a failed step's, never computed
@@ -64,7 +64,7 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
           {i, lo, hi, std::clamp<std::int64_t>(k, 0, hi - lo), anchors, false, g.span, g.hit});
     }
   }
-  if (parts.empty()) return false;
+  if (parts.empty()) return ok_status();
   auto kv_of = [&](const Part& p) {
     return std::span<const std::byte>(p.hit->kv).subspan(
         static_cast<std::size_t>(p.lo - p.span.begin) * tkb,
@@ -209,7 +209,7 @@ Result<bool> Engine::blend_batch(const scheduler::StepSchedule& plan, BatchPlan&
     }
   }
   batch = std::move(out);
-  return true;
+  return ok_status();
 }
 
 void Engine::store_segments(const scheduler::StepSchedule& plan) {

@@ -105,8 +105,8 @@ Result<std::vector<EngineEvent>> Engine::step() {
     computed[i] = plan.chunks[i].count;
   }
   if (segments_) {
-    auto blended = blend_batch(plan, batch, row_of, computed);
-    if (!blended.ok()) return blended.error().with_context("engine step: blend");
+    if (auto st = blend_batch(plan, batch, row_of, computed); !st.ok())
+      return st.error().with_context("engine step: blend");
   }
   // Batches whose every sequence the backend can sample on the device skip the logits'
   // trip to the host (a blended batch too: its logits rows are row_of's).

@@ -7,7 +7,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 
 #include "engine/cpu/test_model.h"
 #include "engine/host_anchor_pool.h"
@@ -19,6 +18,7 @@ namespace agentrt::kernels {
 namespace {
 
 using cpu::testing::make_test_model;
+using cpu::testing::random_tokens;
 using cpu::testing::TestModelOptions;
 
 constexpr int kLayers = 4;
@@ -32,14 +32,6 @@ struct Fixture {
   std::vector<std::byte> segment_kv;  // its KV at kSource, as read back
   int next_block = 0;
 };
-
-std::vector<std::int32_t> random_tokens(std::size_t n, int vocab, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::int32_t> t(n);
-  for (auto& x : t)
-    x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(vocab));
-  return t;
-}
 
 std::vector<std::int32_t> blocks(Fixture& s, int n) {
   std::vector<std::int32_t> t(static_cast<std::size_t>(n));

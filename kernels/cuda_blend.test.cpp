@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
-#include <random>
 
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/test_model.h"
@@ -21,16 +20,9 @@ namespace agentrt::kernels {
 namespace {
 
 using cpu::testing::make_test_model;
+using cpu::testing::random_tokens;
 using cpu::testing::TestModel;
 using cpu::testing::TestModelOptions;
-
-std::vector<std::int32_t> random_tokens(std::size_t n, int vocab, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::int32_t> t(n);
-  for (auto& x : t)
-    x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(vocab));
-  return t;
-}
 
 std::unique_ptr<TestModel> model() {
   TestModelOptions o;
@@ -249,20 +241,26 @@ std::unique_ptr<Rig> rig(const TestModel& m, bool on_cuda, EngineOptions opt = {
   return r;
 }
 
+// Two prompts holding the same 40-token segment at positions 13 ({13, 53}) and 29
+// ({29, 69}), each with its own tail.
+std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>> two_contexts(int vocab) {
+  const auto segment = random_tokens(40, vocab, 7);
+  auto first = random_tokens(13, vocab, 1), second = random_tokens(29, vocab, 3);
+  first.insert(first.end(), segment.begin(), segment.end());
+  second.insert(second.end(), segment.begin(), segment.end());
+  const auto tail1 = random_tokens(5, vocab, 2), tail2 = random_tokens(4, vocab, 4);
+  first.insert(first.end(), tail1.begin(), tail1.end());
+  second.insert(second.end(), tail2.begin(), tail2.end());
+  return {std::move(first), std::move(second)};
+}
+
 // The same blended requests on both backends: the same segment-cache counts, the same
 // tokens, the same first-token logprobs, at every fraction, with small steps too (the
 // segment then spans prefill chunks).
 TEST(CudaBlend, EngineRequestsMatchTheCpuBackend) {
   AGENTRT_REQUIRE_CUDA_DEVICE();
   const auto m = model();
-  const int V = m->config.vocab_size;
-  const auto segment = random_tokens(40, V, 7);
-  auto first = random_tokens(13, V, 1), second = random_tokens(29, V, 3);
-  first.insert(first.end(), segment.begin(), segment.end());
-  second.insert(second.end(), segment.begin(), segment.end());
-  const auto tail1 = random_tokens(5, V, 2), tail2 = random_tokens(4, V, 4);
-  first.insert(first.end(), tail1.begin(), tail1.end());
-  second.insert(second.end(), tail2.begin(), tail2.end());
+  const auto [first, second] = two_contexts(m->config.vocab_size);
   for (const int step_tokens : {512, 16}) {
     for (const float fraction : {0.0f, 0.15f, 0.3f, 1.0f}) {
       EngineOptions opt;
@@ -301,14 +299,7 @@ TEST(CudaBlend, EngineRequestsMatchTheCpuBackend) {
 TEST(CudaBlend, BlendedStepsSampleOnTheDevice) {
   AGENTRT_REQUIRE_CUDA_DEVICE();
   const auto m = model();
-  const int V = m->config.vocab_size;
-  const auto segment = random_tokens(40, V, 7);
-  auto first = random_tokens(13, V, 1), second = random_tokens(29, V, 3);
-  first.insert(first.end(), segment.begin(), segment.end());
-  second.insert(second.end(), segment.begin(), segment.end());
-  const auto tail = random_tokens(5, V, 2);
-  first.insert(first.end(), tail.begin(), tail.end());
-  second.insert(second.end(), tail.begin(), tail.end());
+  const auto [first, second] = two_contexts(m->config.vocab_size);
   for (const int step_tokens : {512, 16}) {
     for (const float fraction : {0.0f, 0.3f}) {
       EngineOptions opt;

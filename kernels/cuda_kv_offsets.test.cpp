@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <random>
 
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/test_model.h"
@@ -19,6 +18,7 @@ namespace agentrt::kernels {
 namespace {
 
 using cpu::testing::make_test_model;
+using cpu::testing::random_tokens;
 using cpu::testing::TestModel;
 using cpu::testing::TestModelOptions;
 
@@ -43,14 +43,6 @@ std::unique_ptr<cpu::CpuBackend> host(const TestModel& m) {
   auto b = cpu::CpuBackend::create(m.config, m.weights, {64, 16, 1});
   EXPECT_TRUE(b.ok());
   return std::move(b).value();
-}
-
-std::vector<std::int32_t> random_tokens(std::size_t n, int vocab, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::int32_t> t(n);
-  for (auto& x : t)
-    x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(vocab));
-  return t;
 }
 
 void prefill(Backend& b, const std::vector<std::int32_t>& tokens,

@@ -50,9 +50,7 @@ Status DeviceAnchorPool::allocate() {
   return ok_status();
 }
 
-Result<std::pair<const void*, std::int64_t>> DeviceAnchorPool::stage(const SegmentPlacement& p) {
-  auto counted = be_.check_token_bytes("anchors", p.block_table, p.begin, p.kv.size());
-  if (!counted.ok()) return counted.error();
+Result<const void*> DeviceAnchorPool::stage(const SegmentPlacement& p) {
   const void* tokens = p.segment_id != 0 ? be_.seg_cache_.find(p.segment_id, p.kv.size()) : nullptr;
   if (tokens == nullptr && !p.kv.empty()) {
     AGENTRT_TRY(staged_.reserve(p.kv.size()));
@@ -62,7 +60,7 @@ Result<std::pair<const void*, std::int64_t>> DeviceAnchorPool::stage(const Segme
     tokens = staged_.get();
   }
   AGENTRT_TRY(be_.upload_token_table(p.block_table));
-  return std::pair<const void*, std::int64_t>{tokens, *counted};
+  return tokens;
 }
 
 Status DeviceAnchorPool::drop_oldest(std::size_t old) {
@@ -106,8 +104,7 @@ Status DeviceAnchorPool::record(const SegmentPlacement& p) {
   o.offsets = off_.get<float>();
   o.unrotated = un_.get<float>();
   o.tokens_all_layers = true;
-  const TokenKvParams tp =
-      be_.token_params(p.begin, staged->second, const_cast<void*>(staged->first));
+  const TokenKvParams tp = be_.token_params(p.begin, *counted, const_cast<void*>(*staged));
   AGENTRT_CUDA_TRY(launch_token_kv_offsets(be_.dtype_, tp, o, be_.stream_));
   AGENTRT_TRY(drop_oldest(book_.evict_for(n)));
   const auto d = static_cast<int>(dim_), cap = static_cast<int>(cap_);
@@ -140,8 +137,7 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
   cudaStream_t stream = be_.stream_;
   KernelTimer& timer = be_.timer_;  // benchmarks: device time by part (off: no-ops)
   AGENTRT_TRY(timer.begin(stream));
-  const TokenKvParams tp =
-      be_.token_params(p.begin, staged->second, const_cast<void*>(staged->first));
+  const TokenKvParams tp = be_.token_params(p.begin, *counted, const_cast<void*>(*staged));
   // The probe layer's offsets (exact: the probe computed it in this context), and the
   // first-context KV of the layers after it.
   TokenKvOffsetParams o;
@@ -216,7 +212,7 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
   nm.xn_layer = n;
   nm.yn_layer = cap_;
   nm.offsets_layer = cap_ * dim_;
-  const TokenKvParams at = be_.token_params(p.begin, staged->second, nullptr);
+  const TokenKvParams at = be_.token_params(p.begin, *counted, nullptr);
   // Layers [first, first + count) of the anchors' span, their products at slot 0 on.
   auto predict_layers = [&](int first, int count) -> Status {
     nm.dot = dot_.get<float>();

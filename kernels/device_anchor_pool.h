@@ -39,8 +39,8 @@ class DeviceAnchorPool final : public AnchorPool {
   DeviceAnchorPool(CudaBackend& backend, int probe_layer, int span, std::size_t dim,
                    const kv::AnchorOptions& options);
   // The placement's token KV on the device (the segment cache's copy, else staged here),
-  // with its block table uploaded; its token count. Errors: sizes or positions.
-  Result<std::pair<const void*, std::int64_t>> stage(const SegmentPlacement& p);
+  // with its block table uploaded (its sizes and positions already checked).
+  Result<const void*> stage(const SegmentPlacement& p);
   // The pool's rows, at the first record.
   Status allocate();
   // Moves every layer's rows [old, held_) to [0, held_ - old) in each pool buffer.

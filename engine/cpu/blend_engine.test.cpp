@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <initializer_list>
-#include <random>
 
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/test_model.h"
@@ -17,15 +16,8 @@ namespace agentrt::cpu {
 namespace {
 
 using testing::make_test_model;
+using testing::random_tokens;
 using testing::TestModelOptions;
-
-std::vector<std::int32_t> random_tokens(std::size_t n, int vocab, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::int32_t> t(n);
-  for (auto& x : t)
-    x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(vocab));
-  return t;
-}
 
 struct Outcome {
   std::vector<std::int32_t> tokens;

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
-#include <random>
 
 #include "engine/cpu/test_model.h"
 #include "engine/kv_pool_limits.h"
@@ -14,6 +13,7 @@ namespace agentrt::cpu {
 namespace {
 
 using testing::make_test_model;
+using testing::random_tokens;
 using testing::TestModel;
 using testing::TestModelOptions;
 using Mat = std::vector<std::vector<double>>;
@@ -158,14 +158,6 @@ Mat reference_logits(const TestModel& m, const std::vector<std::int32_t>& tokens
         matvec(floats(m.weights.lm_head), rms(x[t], floats(m.weights.final_norm), c.rms_norm_eps));
   }
   return logits;
-}
-
-std::vector<std::int32_t> random_tokens(std::size_t n, int vocab, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::int32_t> t(n);
-  for (auto& x : t)
-    x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(vocab));
-  return t;
 }
 
 std::unique_ptr<CpuBackend> make_backend(const TestModel& m, int num_blocks = 64,

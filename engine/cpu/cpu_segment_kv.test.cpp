@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 
 #include "engine/cpu/cpu_backend.h"
 #include "engine/cpu/test_model.h"
@@ -13,15 +12,8 @@ namespace agentrt::cpu {
 namespace {
 
 using testing::make_test_model;
+using testing::random_tokens;
 using testing::TestModelOptions;
-
-std::vector<std::int32_t> random_tokens(std::size_t n, int vocab, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::int32_t> t(n);
-  for (auto& x : t)
-    x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(vocab));
-  return t;
-}
 
 std::unique_ptr<CpuBackend> make_backend(const model::ModelConfig& c,
                                          const model::ModelWeights& w) {

@@ -33,6 +33,15 @@ struct TestModelOptions {
   std::uint64_t seed = 1;
 };
 
+// n tokens drawn uniformly from [0, vocab), fixed by `seed`.
+inline std::vector<std::int32_t> random_tokens(std::size_t n, int vocab, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::int32_t> t(n);
+  for (auto& x : t)
+    x = static_cast<std::int32_t>(rng() % static_cast<std::uint64_t>(vocab));
+  return t;
+}
+
 struct TestModel {
   model::ModelConfig config;
   model::ModelWeights weights;
