@@ -1,6 +1,8 @@
 #include <cuda_bf16.h>
 
 #include <cfloat>
+#include <climits>
+#include <cmath>
 
 #include "kernels/anchor_kernels.h"
 #include "kernels/device_math.cuh"
@@ -48,59 +50,68 @@ __device__ __forceinline__ bool before(float d0, int j0, float d1, int j1) {
   return d0 < d1 || (d0 == d1 && j0 < j1);
 }
 
-// One block per (token, layer): each thread keeps its k nearest of the r it scans (sorted),
-// then k rounds of a block-wide minimum over the threads' heads pick the k nearest; their
-// mean offset goes into the pool.
-template <class T>
+// One warp per (token, layer), kWarps tokens of one layer a block. Each lane keeps the K
+// nearest of the anchor tokens r = lane, lane + 32, ... sorted in registers (K >= k, a
+// compile-time size so that the lists stay in registers); then k rounds of a warp-wide
+// minimum over the lanes' heads pick the k nearest, in order; their mean offset goes into the
+// pool.
+constexpr int kWarps = kThreads / 32;
+
+template <class T, int K>
 __global__ void nearest_mean_add_kernel(NearestMeanParams p, TokenKvParams kv) {
-  __shared__ float red_d[kThreads / 32];
-  __shared__ int red_j[kThreads / 32];
-  __shared__ int chosen[kMaxAnchorNeighbours];
-  const std::size_t i = blockIdx.x, j = blockIdx.y;
+  __shared__ int chosen[kWarps][kMaxAnchorNeighbours];
+  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+  const int token = static_cast<int>(blockIdx.x) * kWarps + warp;
+  if (token >= p.n) return;  // the whole warp
+  const std::size_t i = static_cast<std::size_t>(token), j = blockIdx.y;
   const float* drow = p.dot + j * p.dot_layer + i * p.ld;
   const float* prow = p.probe + i * p.ld;
   const float* yn = p.yn + j * p.yn_layer;
   const float x = p.xn[j * p.xn_layer + i];
-  const int k = p.k;
-  float best_d[kMaxAnchorNeighbours];
-  int best_j[kMaxAnchorNeighbours];
-  int kept = 0;
-  for (int r = threadIdx.x; r < p.m; r += kThreads) {
+  float best_d[K];
+  int best_j[K];
+#pragma unroll
+  for (int q = 0; q < K; ++q)
+    best_d[q] = INFINITY, best_j[q] = INT_MAX;
+  for (int r = lane; r < p.m; r += 32) {
     const float d = fmaxf(0.0f, drow[r] * -2.0f + x + yn[r]) + prow[r];
-    if (kept == k && !before(d, r, best_d[k - 1], best_j[k - 1])) continue;
-    int at = kept < k ? kept++ : k - 1;
-    while (at > 0 && before(d, r, best_d[at - 1], best_j[at - 1])) {
-      best_d[at] = best_d[at - 1];
-      best_j[at] = best_j[at - 1];
-      --at;
+    if (!before(d, r, best_d[K - 1], best_j[K - 1])) continue;
+    best_d[K - 1] = d;
+    best_j[K - 1] = r;
+#pragma unroll
+    for (int q = K - 1; q > 0; --q) {
+      if (before(best_d[q], best_j[q], best_d[q - 1], best_j[q - 1])) {
+        const float td = best_d[q];
+        const int tj = best_j[q];
+        best_d[q] = best_d[q - 1], best_j[q] = best_j[q - 1];
+        best_d[q - 1] = td, best_j[q - 1] = tj;
+      }
     }
-    best_d[at] = d;
-    best_j[at] = r;
   }
-  int head = 0;
+  const int k = p.k;
   for (int round = 0; round < k; ++round) {
-    float d = head < kept ? best_d[head] : FLT_MAX;
-    int r = head < kept ? best_j[head] : 0x7fffffff;
+    float d = best_d[0];
+    int r = best_j[0];
     for (int o = 16; o > 0; o /= 2) {
       const float od = __shfl_xor_sync(0xffffffffu, d, o);
       const int oj = __shfl_xor_sync(0xffffffffu, r, o);
       if (before(od, oj, d, r)) d = od, r = oj;
     }
-    if (threadIdx.x % 32 == 0) red_d[threadIdx.x / 32] = d, red_j[threadIdx.x / 32] = r;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      for (int w = 1; w < kThreads / 32; ++w)
-        if (before(red_d[w], red_j[w], d, r)) d = red_d[w], r = red_j[w];
-      chosen[round] = r;
+    // Every lane holds the same minimum; its r was scanned by one lane, which drops its head.
+    if (best_j[0] == r) {
+#pragma unroll
+      for (int q = 0; q + 1 < K; ++q)
+        best_d[q] = best_d[q + 1], best_j[q] = best_j[q + 1];
+      best_d[K - 1] = INFINITY, best_j[K - 1] = INT_MAX;
     }
-    __syncthreads();
-    if (head < kept && best_j[head] == chosen[round]) ++head;
+    if (lane == 0) chosen[warp][round] = r < p.m ? r : 0;  // k <= m: always a real row
   }
+  __syncwarp();
   // The mean offset, added at position kv.begin + i of layer first_layer + j.
   const float w = 1.0f / static_cast<float>(k);
   const float* offsets = p.offsets + j * p.offsets_layer;
   const int heads = kv.kv.num_kv_heads, hd = kv.kv.head_dim, half = hd / 2;
-  const int pos = kv.begin + static_cast<int>(i), layer = p.first_layer + static_cast<int>(j);
+  const int pos = kv.begin + token, layer = p.first_layer + static_cast<int>(j);
   const auto block = static_cast<std::size_t>(kv.table[pos / kv.kv.block_size]);
   auto row = [&](int part, int h) {  // the pool row of K (0) or V (1) of head h
     return static_cast<T*>(kv.kv.pool) +
@@ -108,13 +119,14 @@ __global__ void nearest_mean_add_kernel(NearestMeanParams p, TokenKvParams kv) {
             static_cast<std::size_t>(pos % kv.kv.block_size)) *
                hd;
   };
+  const int* rows = chosen[warp];
   auto mean = [&](int e) {
     float v = 0.0f;
     for (int q = 0; q < k; ++q)
-      v += w * offsets[static_cast<std::size_t>(chosen[q]) * (2 * heads * hd) + e];
+      v += w * offsets[static_cast<std::size_t>(rows[q]) * (2 * heads * hd) + e];
     return v;
   };
-  for (int t = threadIdx.x; t < heads * half; t += kThreads) {  // K: rotate_half pairs
+  for (int t = lane; t < heads * half; t += 32) {  // K: rotate_half pairs
     const int h = t / half, e = t % half;
     float x0 = mean(h * hd + e), x1 = mean(h * hd + e + half);
     const float angle = static_cast<float>(pos) * p.inv_freq[e];
@@ -126,10 +138,22 @@ __global__ void nearest_mean_add_kernel(NearestMeanParams p, TokenKvParams kv) {
     dst[e] = from_f32<T>(to_f32(dst[e]) + x0);
     dst[e + half] = from_f32<T>(to_f32(dst[e + half]) + x1);
   }
-  for (int t = threadIdx.x; t < heads * hd; t += kThreads) {  // V
+  for (int t = lane; t < heads * hd; t += 32) {  // V
     T* dst = row(1, t / hd) + t % hd;
     *dst = from_f32<T>(to_f32(*dst) + mean(heads * hd + t));
   }
+}
+
+template <class T>
+void launch_nearest(const NearestMeanParams& p, const TokenKvParams& kv, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((p.n + kWarps - 1) / kWarps),
+                  static_cast<unsigned>(p.layers));
+  if (p.k <= 8)
+    nearest_mean_add_kernel<T, 8><<<grid, kThreads, 0, stream>>>(p, kv);
+  else if (p.k <= 16)
+    nearest_mean_add_kernel<T, 16><<<grid, kThreads, 0, stream>>>(p, kv);
+  else
+    nearest_mean_add_kernel<T, kMaxAnchorNeighbours><<<grid, kThreads, 0, stream>>>(p, kv);
 }
 
 __global__ void append_rows_kernel(const float* src, int layers, int dim, float* dst, float* norms,
@@ -172,11 +196,10 @@ cudaError_t launch_nearest_mean_add(Dtype dt, const NearestMeanParams& p, const 
   if (p.k < 1 || p.k > p.m || p.k > kMaxAnchorNeighbours || p.ld < p.m || kv.kv.head_dim % 2 ||
       p.first_layer < 0 || p.first_layer + p.layers > kv.kv.num_layers || p.n > kv.count)
     return cudaErrorInvalidValue;
-  const dim3 grid(static_cast<unsigned>(p.n), static_cast<unsigned>(p.layers));
   if (dt == Dtype::f32)
-    nearest_mean_add_kernel<float><<<grid, kThreads, 0, stream>>>(p, kv);
+    launch_nearest<float>(p, kv, stream);
   else
-    nearest_mean_add_kernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(p, kv);
+    launch_nearest<__nv_bfloat16>(p, kv, stream);
   return cudaGetLastError();
 }
 

@@ -176,6 +176,7 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
   g.m = rows;
   g.n = cols;
   g.k = d;
+  g.tf32 = !book_.options().exact_products;
   AGENTRT_TRY(be_.gemm_->run(g, stream));
   AGENTRT_TRY(timer.mark("anchor_probe_gemm", stream));
   AGENTRT_CUDA_TRY(launch_probe_distances(probe_d_.get<float>(), rows, m, cols,

@@ -1,9 +1,9 @@
 // DeviceAnchorPool: the CUDA backend's AnchorPool (engine/anchor_pool.h; issue 21). The
-// same policy and math as kv::SegmentAnchors (its AnchorBook decides; the products are f32
-// cuBLASLt, not TF32), with the anchors, each placement's offsets and the prediction on the
-// GPU: a placement reads the segment's device copy (DeviceSegmentCache) and writes the
-// predicted offsets into the KV pool; only n floats of novelty come back to the host. The
-// host pool instead copies about 2 x 254 KB per token at the 8B shape each way.
+// same policy and math as kv::SegmentAnchors (its AnchorBook decides; the products are TF32
+// cuBLASLt, or f32 with AnchorOptions::exact_products), with the anchors, each placement's offsets
+// and the prediction on the GPU: a placement reads the segment's device copy (DeviceSegmentCache)
+// and writes the predicted offsets into the KV pool; only n floats of novelty come back to the
+// host. The host pool instead copies about 2 x 254 KB per token at the 8B shape each way.
 //
 // Memory: the pool's rows (2 x span x dim f32 a token, span = layers from the probe layer)
 // up to AnchorOptions' caps and at most half the device memory free at create(), allocated

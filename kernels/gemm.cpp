@@ -39,6 +39,7 @@ Gemm::~Gemm() {
 // Row-major C = A . W^T is column-major C^T = W^T(op T) . A^T: cuBLAS's "A" is W.
 Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g, cudaStream_t stream) {
   const int lda = g.lda ? g.lda : g.k, ldc = g.ldc ? g.ldc : g.n;
+  const bool tf32 = g.tf32 && g.in == Dtype::f32;
   const Key key{static_cast<int>(g.in),
                 static_cast<int>(g.out),
                 g.m,
@@ -47,6 +48,7 @@ Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g, cudaStream_t stream) {
                 lda,
                 ldc,
                 g.beta != 0.0f,
+                tf32,
                 g.batch,
                 g.stride_a,
                 g.stride_w,
@@ -60,8 +62,10 @@ Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g, cudaStream_t stream) {
   auto check = [&](cublasStatus_t st, const char* what) {
     return cublas_status(st, (where + what).c_str());
   };
-  AGENTRT_TRY(check(cublasLtMatmulDescCreate(&p.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
-                    "cublasLtMatmulDescCreate"));
+  AGENTRT_TRY(
+      check(cublasLtMatmulDescCreate(
+                &p.desc, tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F),
+            "cublasLtMatmulDescCreate"));
   const cublasOperation_t trans = CUBLAS_OP_T, no = CUBLAS_OP_N;
   AGENTRT_TRY(check(
       cublasLtMatmulDescSetAttribute(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &trans, sizeof(trans)),

@@ -1,7 +1,7 @@
 // Gemm: row-major C[m, n] = A[m, k] . W[n, k]^T + beta * C through cuBLASLt, f32
-// accumulation (bf16 or f32 inputs; f32 inputs use full f32, not TF32). Plans (layouts and
-// the fastest of the heuristic's candidates, timed once on first use) are cached per shape.
-// One thread at a time.
+// accumulation (bf16 or f32 inputs; f32 inputs use full f32 unless GemmArgs::tf32). Plans (layouts
+// and the fastest of the heuristic's candidates, timed once on first use) are cached per shape. One
+// thread at a time.
 #pragma once
 
 #include <cublasLt.h>
@@ -27,6 +27,9 @@ struct GemmArgs {
   int m = 0, n = 0, k = 0;
   int lda = 0, ldc = 0;  // 0: k and n
   float beta = 0.0f;
+  // f32 inputs only: products on TF32 tensor cores (inputs rounded to 10 mantissa bits,
+  // f32 accumulation), several times the f32 rate.
+  bool tf32 = false;
   // Strided batch: `batch` products, the i-th on a + i * stride_a, w + i * stride_w and
   // c + i * stride_c (elements).
   int batch = 1;
@@ -59,8 +62,8 @@ class Gemm {
     Plan& operator=(const Plan&) = delete;
     ~Plan();
   };
-  using Key = std::tuple<int, int, int, int, int, int, int, bool, int, std::int64_t, std::int64_t,
-                         std::int64_t>;
+  using Key = std::tuple<int, int, int, int, int, int, int, bool, bool, int, std::int64_t,
+                         std::int64_t, std::int64_t>;
   Result<Plan*> plan_for(const GemmArgs& args, cudaStream_t stream);
   // Index of the fastest of `found` candidates on the real operands.
   Result<int> fastest(const Plan& plan, const GemmArgs& args,

@@ -306,6 +306,37 @@ TEST_P(Ops, GemmStridedBatchMatchesReference) {
   EXPECT_FALSE((*gemm)->run(bad, nullptr).ok());
 }
 
+// GemmArgs::tf32: f32 operands on TF32 tensor cores agree with the double reference to TF32's
+// rounding, and measurably less than the full-f32 product does (so the flag takes effect).
+TEST(OpsTf32, Tf32ProductsAreWithinTf32Rounding) {
+  AGENTRT_REQUIRE_CUDA_DEVICE();
+  auto gemm = Gemm::create();
+  ASSERT_TRUE(gemm.ok()) << gemm.error().to_string();
+  const int m = 64, n = 96, k = 256;
+  const auto a = random_vector(std::size_t(m) * k, 47), w = random_vector(std::size_t(n) * k, 48);
+  auto da = upload(a, Dtype::f32), dw = upload(w, Dtype::f32);
+  DeviceBuffer dc;
+  ASSERT_TRUE(dc.allocate(std::size_t(m) * n * 4).ok());
+  std::vector<double> ref(std::size_t(m) * n);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j)
+      for (int q = 0; q < k; ++q)
+        ref[std::size_t(i) * n + j] +=
+            double(a[std::size_t(i) * k + q]) * w[std::size_t(j) * k + q];
+  double err[2];
+  for (const bool tf32 : {false, true}) {
+    GemmArgs g{Dtype::f32, Dtype::f32, da.get(), dw.get(), dc.get(), m, n, k, 0, 0, 0.0f};
+    g.tf32 = tf32;
+    const Status st = (*gemm)->run(g, nullptr);
+    ASSERT_TRUE(st.ok()) << st.error().to_string();
+    err[tf32] = rel_error(download(dc.get(), ref.size(), Dtype::f32), ref);
+  }
+  std::cout << "[rel error] gemm f32 " << err[0] << ", tf32 " << err[1] << "\n";
+  EXPECT_LE(err[0], 1e-5);
+  EXPECT_LE(err[1], 2e-3);
+  EXPECT_GT(err[1], 10 * err[0]);
+}
+
 // The batch-1 gate/up product with SwiGLU in one kernel (bf16 only), against the product and
 // the activation in double; k = 4104 leaves a remainder after the unrolled loop.
 TEST_P(Ops, SkinnySwiGluMatchesReference) {

@@ -19,6 +19,9 @@ struct AnchorOptions {
   int neighbours = 8;             // k of the k nearest anchor tokens
   int min_anchors = 3;            // below this, every whole placement becomes an anchor
   float novelty = 0.1f;           // above this, a placement becomes an anchor
+  // Device pools: the distance products in full f32, as the host pool computes them (tests
+  // compare the two); else on TF32 tensor cores, whose rounding can swap near-tied neighbours.
+  bool exact_products = false;
 };
 
 // What predict() did with a placement.
