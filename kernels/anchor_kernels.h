@@ -29,7 +29,8 @@ cudaError_t launch_probe_distances(float* dot, int n, int m, int ld, const float
 // The prediction of `layers` consecutive layers of a placement, added to the KV pool. For
 // each token i < n and layer j < layers: the k anchor tokens r < m nearest by
 // max(0, xn[i] + yn[r] - 2 dot[i][r]) + probe[i][r] (ties: the lower r; rows of ld floats),
-// and the mean of their offsets rows (dim = 2 x kv_heads x head_dim floats, K then V) added
+// and the mean of their offsets rows (dim = 2 x kv_heads x head_dim values, K then V, of
+// offsets_dtype) added
 // to the KV at position kv.begin + i of layer first_layer + j: K rotated to that position
 // (rotate_half RoPE, inv_freq), V as is, in f32 and rounded to the pool's Dtype once, as
 // launch_add_token_kv_offsets() adds. Layer j's operands start at dot + j * dot_layer, xn +
@@ -44,18 +45,27 @@ struct NearestMeanParams {
   std::size_t xn_layer = 0;
   const float* yn = nullptr;
   std::size_t yn_layer = 0;
-  const float* offsets = nullptr;
-  std::size_t offsets_layer = 0;
+  const void* offsets = nullptr;
+  Dtype offsets_dtype = Dtype::f32;
+  std::size_t offsets_layer = 0;  // elements
   int first_layer = 0;
   const float* inv_freq = nullptr;
 };
 cudaError_t launch_nearest_mean_add(Dtype dt, const NearestMeanParams& p, const TokenKvParams& kv,
                                     cudaStream_t stream);
 
-// Appends n tokens to the pool: for each token i and layer l < layers, dst[(l * cap + row0 +
-// i) * dim + e] = src[(i * layers + l) * dim + e] and norms[l * cap + row0 + i] = its squared
-// norm.
-cudaError_t launch_append_anchor_rows(const float* src, int n, int layers, int dim, float* dst,
-                                      float* norms, int cap, int row0, cudaStream_t stream);
+// Appends n tokens to a pool of `cap` rows per layer: for each token i and layer l < layers,
+// row (l * cap + row0 + i) of dst = src[i][first + l] (src: n x src_layers x dim f32), stored
+// as `dtype`, and unless norms is null, norms[l * cap + row0 + i] = the squared norm of the
+// stored row.
+struct AnchorRows {
+  const float* src = nullptr;
+  int n = 0, src_layers = 0, first = 0, layers = 0, dim = 0;
+  Dtype dtype = Dtype::f32;
+  void* dst = nullptr;
+  float* norms = nullptr;
+  int cap = 0, row0 = 0;
+};
+cudaError_t launch_append_anchor_rows(const AnchorRows& r, cudaStream_t stream);
 
 }  // namespace agentrt::kernels

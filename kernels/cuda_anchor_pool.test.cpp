@@ -53,10 +53,12 @@ std::vector<std::int32_t> context(Fixture& s, std::size_t prefix, std::uint64_t 
   return table;
 }
 
-Fixture setup(Dtype dt) {
+// `hidden`: 32 gives head_dim 8 (the kernels' element-wise path), 64 head_dim 16 (rows of 8).
+Fixture setup(Dtype dt, int hidden = 32) {
   Fixture s;
   TestModelOptions o;
   o.layers = kLayers;
+  o.hidden = hidden;
   o.qk_norm = true;
   o.llama3_rope = true;
   s.model = make_test_model(o);
@@ -97,10 +99,13 @@ double worst(const std::vector<float>& a, const std::vector<float>& b) {
   return w / scale;
 }
 
-void expect_same_stats(const kv::AnchorStats& a, const kv::AnchorStats& b) {
+// Bytes are compared unless `bytes` is false (a device pool without exact_math keeps fewer).
+void expect_same_stats(const kv::AnchorStats& a, const kv::AnchorStats& b, bool bytes = true) {
   EXPECT_EQ(a.anchors, b.anchors);
   EXPECT_EQ(a.tokens, b.tokens);
-  EXPECT_EQ(a.bytes, b.bytes);
+  if (bytes) {
+    EXPECT_EQ(a.bytes, b.bytes);
+  }
   EXPECT_EQ(a.recorded, b.recorded);
   EXPECT_EQ(a.evicted, b.evicted);
   EXPECT_EQ(a.predicted_segments, b.predicted_segments);
@@ -123,8 +128,8 @@ double change_error(const std::vector<float>& a, const std::vector<float>& b,
 // one; the KV must agree: within `tolerance` of the largest value everywhere, or with
 // `change` > 0, its change within that relative L2 error of the host pool's.
 void predict_alike(Dtype dt, std::uint64_t id, int anchors, const kv::AnchorOptions& opt,
-                   double tolerance, double change = 0) {
-  Fixture s = setup(dt);
+                   double tolerance, double change = 0, int hidden = 32) {
+  Fixture s = setup(dt, hidden);
   ASSERT_TRUE(s.backend);
   auto device = s.backend->make_anchor_pool(1, opt);
   ASSERT_TRUE(device);
@@ -136,7 +141,7 @@ void predict_alike(Dtype dt, std::uint64_t id, int anchors, const kv::AnchorOpti
     ASSERT_TRUE(device->record(p).ok());
     ASSERT_TRUE(host.record(p).ok());
   }
-  expect_same_stats(device->stats(), host.stats());
+  expect_same_stats(device->stats(), host.stats(), opt.exact_math);
   // Two placements in a row (the second may reuse the first's products on the device).
   for (const int at : {9, 14}) {
     const auto on_host = context(s, static_cast<std::size_t>(at), 50),
@@ -149,7 +154,7 @@ void predict_alike(Dtype dt, std::uint64_t id, int anchors, const kv::AnchorOpti
     ASSERT_TRUE(d.ok()) << d.error().to_string();
     ASSERT_EQ(*h, kv::AnchorPrediction::predicted);
     ASSERT_EQ(*d, kv::AnchorPrediction::predicted);
-    expect_same_stats(device->stats(), host.stats());
+    expect_same_stats(device->stats(), host.stats(), opt.exact_math);
     const auto after_host = kv_at(s, on_host, at), after_device = kv_at(s, on_device, at);
     EXPECT_GT(worst(after_host, before), 10 * tolerance);  // the prediction changed the KV
     if (change > 0) {
@@ -167,7 +172,7 @@ kv::AnchorOptions always_predict() {
   o.novelty = 1e30f;
   o.neighbours = 4;
   o.min_anchors = 3;
-  o.exact_products = true;  // the host pool's f32 products
+  o.exact_math = true;  // the host pool's f32 products and offsets
   return o;
 }
 
@@ -181,12 +186,18 @@ TEST(CudaAnchorPool, PredictsWhatTheHostPoolPredictsBf16FromTheDeviceCopy) {
   predict_alike(Dtype::bf16, 7, 4, always_predict(), 2e-2);
 }
 
-// The default TF32 products: the same decisions, and the prediction within a few percent of
-// the host pool's f32 one (a near tie may pick another neighbour).
+TEST(CudaAnchorPool, PredictsWhatTheHostPoolPredictsInRowsOfEight) {
+  AGENTRT_REQUIRE_CUDA_DEVICE();
+  predict_alike(Dtype::f32, 7, 3, always_predict(), 1e-4, 0, 64);
+  predict_alike(Dtype::bf16, 7, 4, always_predict(), 2e-2, 0, 64);
+}
+
+// The default TF32 products and bf16 offsets: the same decisions, and the prediction within a
+// few percent of the host pool's f32 one (a near tie may pick another neighbour).
 TEST(CudaAnchorPool, Tf32ProductsPredictNearlyWhatTheHostPoolPredicts) {
   AGENTRT_REQUIRE_CUDA_DEVICE();
   kv::AnchorOptions o = always_predict();
-  o.exact_products = false;
+  o.exact_math = false;
   predict_alike(Dtype::f32, 7, 4, o, 1e-4, 0.05);
 }
 
@@ -223,7 +234,7 @@ TEST(CudaAnchorPool, ANovelPlacementIsToBeRecordedAndBadSizesAreErrors) {
     EXPECT_FALSE(pool->record({t1, 11, odd, kSource, 0}).ok());
     EXPECT_FALSE(pool->record({t1, 60, s.segment_kv, kSource, 0}).ok());  // past the table
   }
-  expect_same_stats(device->stats(), host.stats());
+  expect_same_stats(device->stats(), host.stats(), false);  // fewer bytes a token
   // Too many neighbours for the kernel: no device pool.
   o.neighbours = 1000;
   EXPECT_FALSE(s.backend->make_anchor_pool(1, o));

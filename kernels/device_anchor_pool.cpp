@@ -25,9 +25,21 @@ std::unique_ptr<DeviceAnchorPool> DeviceAnchorPool::create(CudaBackend& backend,
       new DeviceAnchorPool(backend, probe_layer, span, backend.token_offset_floats(1), o));
 }
 
+std::size_t DeviceAnchorPool::token_bytes(int span, std::size_t dim, bool exact) {
+  const auto deep = static_cast<std::size_t>(span - 1) * dim;
+  return (dim + 1 + deep + span - 1) * sizeof(float) +
+         deep * (exact ? sizeof(float) : sizeof(std::uint16_t));
+}
+
 DeviceAnchorPool::DeviceAnchorPool(CudaBackend& backend, int probe_layer, int span, std::size_t dim,
                                    const kv::AnchorOptions& options)
-    : be_(backend), probe_(probe_layer), span_(span), dim_(dim), book_(span, dim, options) {
+    : be_(backend),
+      probe_(probe_layer),
+      span_(span),
+      dim_(dim),
+      // With exact_math the host pool's accounting, so that both evict alike.
+      book_(span, dim, options, options.exact_math ? 0 : token_bytes(span, dim, false)),
+      offsets_dt_(options.exact_math ? Dtype::f32 : Dtype::bf16) {
   // The book's caps bound the rows held (evict_for keeps tokens and bytes within them).
   cap_ = std::min(options.max_tokens, options.capacity_bytes / book_.token_bytes());
 }
@@ -38,13 +50,15 @@ int DeviceAnchorPool::columns() const {
 
 Status DeviceAnchorPool::allocate() {
   if (first_.bytes() != 0) return ok_status();
-  const std::size_t rows = static_cast<std::size_t>(span_) * cap_;
-  for (DeviceBuffer* b : {&first_, &offsets_}) {
-    AGENTRT_TRY(b->allocate(rows * dim_ * sizeof(float)));
-    AGENTRT_CUDA_TRY(cudaMemsetAsync(b->get(), 0, b->bytes(), be_.stream_));
-  }
-  for (DeviceBuffer* b : {&first_norms_, &offset_norms_}) {
-    AGENTRT_TRY(b->allocate(rows * sizeof(float)));
+  const std::size_t deep = static_cast<std::size_t>(span_ - 1) * cap_;  // rows of later layers
+  const std::pair<DeviceBuffer*, std::size_t> buffers[] = {
+      {&probe_off_, cap_ * dim_ * sizeof(float)},
+      {&probe_norms_, cap_ * sizeof(float)},
+      {&first_, deep * dim_ * sizeof(float)},
+      {&first_norms_, deep * sizeof(float)},
+      {&offsets_, deep * dim_ * dtype_bytes(offsets_dt_)}};
+  for (const auto& [b, bytes] : buffers) {
+    AGENTRT_TRY(b->allocate(bytes));
     AGENTRT_CUDA_TRY(cudaMemsetAsync(b->get(), 0, b->bytes(), be_.stream_));
   }
   return ok_status();
@@ -65,22 +79,24 @@ Result<const void*> DeviceAnchorPool::stage(const SegmentPlacement& p) {
 
 Status DeviceAnchorPool::drop_oldest(std::size_t old) {
   if (old == 0) return ok_status();
-  const auto move = [&](DeviceBuffer& b, std::size_t width) -> Status {
-    auto* base = b.get<float>();
-    const std::size_t pitch = cap_ * width * sizeof(float);
+  // `row` bytes a row, `layers` layers of cap_ rows.
+  const auto move = [&](DeviceBuffer& b, std::size_t row, int layers) -> Status {
+    auto* base = static_cast<std::byte*>(b.get());
+    const std::size_t pitch = cap_ * row;
     // Chunks of `old` rows: each source range is disjoint from its destination.
     for (std::size_t r = old; r < held_; r += old) {
       const std::size_t rows = std::min(old, held_ - r);
-      AGENTRT_CUDA_TRY(cudaMemcpy2DAsync(
-          base + (r - old) * width, pitch, base + r * width, pitch, rows * width * sizeof(float),
-          static_cast<std::size_t>(span_), cudaMemcpyDeviceToDevice, be_.stream_));
+      AGENTRT_CUDA_TRY(cudaMemcpy2DAsync(base + (r - old) * row, pitch, base + r * row, pitch,
+                                         rows * row, static_cast<std::size_t>(layers),
+                                         cudaMemcpyDeviceToDevice, be_.stream_));
     }
     return ok_status();
   };
-  AGENTRT_TRY(move(first_, dim_));
-  AGENTRT_TRY(move(offsets_, dim_));
-  AGENTRT_TRY(move(first_norms_, 1));
-  AGENTRT_TRY(move(offset_norms_, 1));
+  AGENTRT_TRY(move(probe_off_, dim_ * sizeof(float), 1));
+  AGENTRT_TRY(move(probe_norms_, sizeof(float), 1));
+  AGENTRT_TRY(move(first_, dim_ * sizeof(float), span_ - 1));
+  AGENTRT_TRY(move(first_norms_, sizeof(float), span_ - 1));
+  AGENTRT_TRY(move(offsets_, dim_ * dtype_bytes(offsets_dt_), span_ - 1));
   held_ -= old;
   return ok_status();
 }
@@ -107,13 +123,25 @@ Status DeviceAnchorPool::record(const SegmentPlacement& p) {
   const TokenKvParams tp = be_.token_params(p.begin, *counted, const_cast<void*>(*staged));
   AGENTRT_CUDA_TRY(launch_token_kv_offsets(be_.dtype_, tp, o, be_.stream_));
   AGENTRT_TRY(drop_oldest(book_.evict_for(n)));
-  const auto d = static_cast<int>(dim_), cap = static_cast<int>(cap_);
-  const auto row0 = static_cast<int>(held_), count = static_cast<int>(n);
-  AGENTRT_CUDA_TRY(launch_append_anchor_rows(un_.get<float>(), count, span_, d, first_.get<float>(),
-                                             first_norms_.get<float>(), cap, row0, be_.stream_));
-  AGENTRT_CUDA_TRY(launch_append_anchor_rows(off_.get<float>(), count, span_, d,
-                                             offsets_.get<float>(), offset_norms_.get<float>(), cap,
-                                             row0, be_.stream_));
+  AnchorRows rows;
+  rows.n = static_cast<int>(n);
+  rows.src_layers = span_;
+  rows.dim = static_cast<int>(dim_);
+  rows.cap = static_cast<int>(cap_);
+  rows.row0 = static_cast<int>(held_);
+  const auto append = [&](const DeviceBuffer& src, int first, int layers, Dtype dt,
+                          DeviceBuffer& dst, DeviceBuffer* norms) {
+    rows.src = src.get<float>();
+    rows.first = first;
+    rows.layers = layers;
+    rows.dtype = dt;
+    rows.dst = dst.get();
+    rows.norms = norms != nullptr ? norms->get<float>() : nullptr;
+    return launch_append_anchor_rows(rows, be_.stream_);
+  };
+  AGENTRT_CUDA_TRY(append(off_, 0, 1, Dtype::f32, probe_off_, &probe_norms_));
+  AGENTRT_CUDA_TRY(append(un_, 1, span_ - 1, Dtype::f32, first_, &first_norms_));
+  AGENTRT_CUDA_TRY(append(off_, 1, span_ - 1, offsets_dt_, offsets_, nullptr));
   held_ += n;
   book_.added(n);
   ++generation_;
@@ -171,16 +199,16 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
   GemmArgs g;
   g.in = g.out = Dtype::f32;
   g.a = off_.get();
-  g.w = offsets_.get();
+  g.w = probe_off_.get();
   g.c = probe_d_.get();
   g.m = rows;
   g.n = cols;
   g.k = d;
-  g.tf32 = !book_.options().exact_products;
+  g.tf32 = !book_.options().exact_math;
   AGENTRT_TRY(be_.gemm_->run(g, stream));
   AGENTRT_TRY(timer.mark("anchor_probe_gemm", stream));
   AGENTRT_CUDA_TRY(launch_probe_distances(probe_d_.get<float>(), rows, m, cols,
-                                          probe_xn_.get<float>(), offset_norms_.get<float>(),
+                                          probe_xn_.get<float>(), probe_norms_.get<float>(),
                                           mins_.get<float>(), stream));
   host_mins_.resize(n);
   host_norms_.resize(n);
@@ -213,13 +241,16 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
   nm.xn_layer = n;
   nm.yn_layer = cap_;
   nm.offsets_layer = cap_ * dim_;
+  nm.offsets_dtype = offsets_dt_;
   const TokenKvParams at = be_.token_params(p.begin, *counted, nullptr);
   // Layers [first, first + count) of the anchors' span, their products at slot 0 on.
   auto predict_layers = [&](int first, int count) -> Status {
     nm.dot = dot_.get<float>();
     nm.xn = xn_.get<float>();
-    nm.yn = first_norms_.get<float>() + static_cast<std::size_t>(first) * cap_;
-    nm.offsets = offsets_.get<float>() + static_cast<std::size_t>(first) * cap_ * dim_;
+    const auto before = static_cast<std::size_t>(first - 1) * cap_;  // rows before layer `first`
+    nm.yn = first_norms_.get<float>() + before;
+    nm.offsets =
+        static_cast<const std::byte*>(offsets_.get()) + before * dim_ * dtype_bytes(offsets_dt_);
     nm.first_layer = probe_ + first;
     nm.layers = count;
     AGENTRT_CUDA_TRY(launch_nearest_mean_add(be_.dtype_, nm, at, stream));
@@ -231,7 +262,7 @@ Result<kv::AnchorPrediction> DeviceAnchorPool::predict(const SegmentPlacement& p
     const float* x = un_.get<float>() + static_cast<std::size_t>(first - 1) * dim_;
     AGENTRT_CUDA_TRY(launch_row_norms(x, rows, d, deep, xn_.get<float>(), stream, count, dim_, n));
     g.a = x;
-    g.w = first_.get<float>() + static_cast<std::size_t>(first) * cap_ * dim_;
+    g.w = first_.get<float>() + static_cast<std::size_t>(first - 1) * cap_ * dim_;
     g.c = dot_.get();
     g.batch = count;
     g.stride_a = static_cast<std::int64_t>(dim_);

@@ -1,16 +1,17 @@
 // DeviceAnchorPool: the CUDA backend's AnchorPool (engine/anchor_pool.h; issue 21). The
-// same policy and math as kv::SegmentAnchors (its AnchorBook decides; the products are TF32
-// cuBLASLt, or f32 with AnchorOptions::exact_products), with the anchors, each placement's offsets
-// and the prediction on the GPU: a placement reads the segment's device copy (DeviceSegmentCache)
-// and writes the predicted offsets into the KV pool; only n floats of novelty come back to the
-// host. The host pool instead copies about 2 x 254 KB per token at the 8B shape each way.
+// same policy and math as kv::SegmentAnchors (its AnchorBook decides), with the anchors, each
+// placement's offsets and the prediction on the GPU: a placement reads the segment's device
+// copy (DeviceSegmentCache) and writes the predicted offsets into the KV pool; only n floats
+// of novelty come back to the host. The host pool instead copies about 2 x 254 KB per token
+// at the 8B shape each way. The products run on TF32 tensor cores and the offsets rows of the
+// layers after the probe layer are bf16, unless AnchorOptions::exact_math (f32 throughout).
 //
-// Memory: the pool's rows (2 x span x dim f32 a token, span = layers from the probe layer)
-// up to AnchorOptions' caps and at most half the device memory free at create(), allocated
-// at the first record; scratch of a placement's
-// n x span x dim f32 twice, its n x M probe distances, and the KV term's products (all
-// layers' up to kKvTermBytes, so that placements of one segment share them; else one
-// layer's). Engine thread only.
+// Memory: the pool's rows up to AnchorOptions' caps and at most half the device memory free
+// at create(), allocated at the first record: a token's probe-layer offsets (f32), and for
+// each later layer its first-context KV (f32) and offsets (bf16 or f32), with squared norms;
+// scratch of a placement's n x span x dim f32 twice, its n x M probe distances, and the KV
+// term's products (all layers' up to kKvTermBytes, so that placements of one segment share
+// them; else one layer's). Engine thread only.
 #pragma once
 
 #include <memory>
@@ -18,6 +19,7 @@
 
 #include "engine/anchor_pool.h"
 #include "kernels/device_buffer.h"
+#include "kernels/ops.h"
 
 namespace agentrt::kernels {
 
@@ -45,6 +47,8 @@ class DeviceAnchorPool final : public AnchorPool {
   Status allocate();
   // Moves every layer's rows [old, held_) to [0, held_ - old) in each pool buffer.
   Status drop_oldest(std::size_t old);
+  // Bytes one anchor token takes here.
+  static std::size_t token_bytes(int span, std::size_t dim, bool exact);
   // Columns of the distance products: the rows held, rounded up (fewer cuBLASLt plans).
   int columns() const;
 
@@ -55,8 +59,11 @@ class DeviceAnchorPool final : public AnchorPool {
   kv::AnchorBook book_;
   std::size_t cap_ = 0;   // rows a layer holds
   std::size_t held_ = 0;  // rows in use, oldest anchor's first
-  // [span][cap][dim] first-context KV and offsets, [span][cap] their squared norms.
-  DeviceBuffer first_, offsets_, first_norms_, offset_norms_;
+  // The probe layer's offsets [cap][dim] and squared norms [cap]; for each later layer
+  // [span - 1][cap][dim] first-context KV (f32) and offsets (offsets_dt_), and the KV's
+  // squared norms [span - 1][cap].
+  DeviceBuffer probe_off_, probe_norms_, first_, first_norms_, offsets_;
+  Dtype offsets_dt_;
   // A placement's scratch: staged token KV, un-rotated first-context KV, offsets, the KV
   // term's products and row norms (every layer's while kv_term_ names them, else one
   // layer's), probe distances and row norms, row minima.

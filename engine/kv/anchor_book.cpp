@@ -4,8 +4,13 @@
 
 namespace agentrt::kv {
 
-AnchorBook::AnchorBook(int layers, std::size_t dim, const AnchorOptions& options)
-    : layers_(layers), dim_(dim), opt_(options) {}
+AnchorBook::AnchorBook(int layers, std::size_t dim, const AnchorOptions& options,
+                       std::size_t token_bytes)
+    : layers_(layers),
+      dim_(dim),
+      opt_(options),
+      token_bytes_(token_bytes != 0 ? token_bytes
+                                    : 2 * static_cast<std::size_t>(layers) * dim * sizeof(float)) {}
 
 bool AnchorBook::fits(std::size_t n) const {
   return n <= opt_.max_tokens && n * token_bytes() <= opt_.capacity_bytes;

@@ -19,9 +19,10 @@ struct AnchorOptions {
   int neighbours = 8;             // k of the k nearest anchor tokens
   int min_anchors = 3;            // below this, every whole placement becomes an anchor
   float novelty = 0.1f;           // above this, a placement becomes an anchor
-  // Device pools: the distance products in full f32, as the host pool computes them (tests
-  // compare the two); else on TF32 tensor cores, whose rounding can swap near-tied neighbours.
-  bool exact_products = false;
+  // Device pools: f32 distance products and offsets rows, the host pool's math exactly (tests
+  // compare the two); else TF32 products and bf16 offsets rows of the layers after the probe
+  // layer (fewer bytes held and read), whose rounding can swap near-tied neighbours.
+  bool exact_math = false;
 };
 
 // What predict() did with a placement.
@@ -45,7 +46,10 @@ struct AnchorStats {
 // counters. It holds no KV.
 class AnchorBook {
  public:
-  AnchorBook(int layers, std::size_t dim, const AnchorOptions& options);
+  // `token_bytes`: what one anchor token takes in the pool that keeps the book; 0: the host
+  // pool's (first-context KV and offsets, f32, every layer).
+  AnchorBook(int layers, std::size_t dim, const AnchorOptions& options,
+             std::size_t token_bytes = 0);
 
   // Whether a placement of n tokens could be held: within max_tokens and capacity_bytes.
   bool fits(std::size_t n) const;
@@ -66,15 +70,14 @@ class AnchorBook {
   const AnchorOptions& options() const { return opt_; }
   int layers() const { return layers_; }
   std::size_t dim() const { return dim_; }
-  // Bytes one anchor token takes (its first-context KV and offsets, f32, every layer).
-  std::size_t token_bytes() const {
-    return 2 * static_cast<std::size_t>(layers_) * dim_ * sizeof(float);
-  }
+  // Bytes one anchor token takes (the caps and AnchorStats::bytes count these).
+  std::size_t token_bytes() const { return token_bytes_; }
 
  private:
   int layers_;
   std::size_t dim_;
   AnchorOptions opt_;
+  std::size_t token_bytes_;
   std::deque<std::size_t> sizes_;  // tokens of each anchor, oldest first
   AnchorStats stats_;
 };
