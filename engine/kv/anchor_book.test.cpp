@@ -60,5 +60,20 @@ TEST(AnchorBook, CapsAndOldestFirstEviction) {
   EXPECT_FALSE(bytes.fits(31));
 }
 
+// A pool that keeps fewer bytes a token (the device pool's bf16 rows) says so: the byte cap
+// and the counters use its figure.
+TEST(AnchorBook, ThePoolsBytesATokenSetTheByteCap) {
+  AnchorOptions o;
+  o.capacity_bytes = 1000;
+  o.min_anchors = 1;
+  AnchorBook book(3, 4, o, 40);
+  EXPECT_EQ(book.token_bytes(), 40u);
+  EXPECT_TRUE(book.fits(25));  // 1,000 bytes; with the default 96 a token, 10 would fit
+  EXPECT_FALSE(book.fits(26));
+  book.added(25);
+  EXPECT_EQ(book.stats().bytes, 1000);
+  EXPECT_EQ(book.evict_for(5), 25u);
+}
+
 }  // namespace
 }  // namespace agentrt::kv
