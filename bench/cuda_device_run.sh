@@ -46,6 +46,8 @@ for s in $STAGES; do
     timeout ${CST:-400} $B/cuda_cascade_bench --sweep --shapes ${CSS:-llama-3.1-8b,qwen2.5-0.5b} --json $OUT/cascade_sweep.json 2>&1 | tee -a $L ;;
   hfc) step hf-compiled  # transformers, static cache + torch.compile (reduce-overhead)
     PYTHONUNBUFFERED=1 timeout ${HFCT:-400} python3 bench/hf_compiled_baseline.py --shape ${HFCS:-llama-3.1-8b} --batch ${HFCB:-1,32} --json $OUT/hfc.json 2>&1 | tail -20 | tee -a $L ;;
+  samp) step sampling-kernel  # the device sampler alone, by mode (issue 17)
+    timeout 60 $B/cuda_sampling_bench 2>&1 | tee -a $L ;;
   blend) step blend  # KvReuse::blend in KVCOMM's shape (issue 21), 8B
     timeout ${BLT:-400} $B/cuda_blend_bench ${BLA:-} 2>&1 | tee -a $L ;;
   kt) step kernel-times  # each decode step's device time by kernel, batch 1 and 32

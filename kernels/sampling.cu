@@ -51,10 +51,35 @@ __device__ Best block_argmax(const float* row, int vocab) {
   return b;
 }
 
+// hist[bin] += w for each lane of the warp that is `on`. Logits crowd into a few bins (the
+// first pass's bins are sign and exponent), so the lanes of one bin are summed in the warp
+// first and added by one lane: up to kWarpGroups bins a call this way, the rest (spread
+// bins) by plain shared atomics. Every lane of the warp calls it.
+constexpr int kWarpGroups = 4;
+__device__ __forceinline__ void hist_add(float* hist, bool on, std::uint32_t bin, float w) {
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  std::uint32_t pending = __ballot_sync(0xffffffffu, on);
+#pragma unroll 1
+  for (int g = 0; g < kWarpGroups && pending != 0; ++g) {
+    const int leader = __ffs(static_cast<int>(pending)) - 1;
+    const std::uint32_t lb = __shfl_sync(0xffffffffu, bin, leader);
+    const bool mine = on && bin == lb;
+    float v = mine ? w : 0.0f;
+    for (int o = 16; o > 0; o >>= 1)
+      v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == leader) atomicAdd(&hist[lb], v);
+    if (mine) on = false;
+    pending = __ballot_sync(0xffffffffu, on);
+  }
+  if (on) atomicAdd(&hist[bin], w);
+}
+
 // The largest key K such that the weight of eligible elements (key >= min_key) with key >= K
-// reaches `target`. Weight is 1 (counts) or exp(x - mx) (mass).
-__device__ std::uint32_t radix_threshold(const float* row, int vocab, float inv_t, float mx,
-                                         std::uint32_t min_key, float target, bool mass) {
+// reaches `target`. Weight is 1 (counts) or exp(x - mx) (mass). Not inlined: inlined twice
+// into the kernel, whose 1,024 threads allow 64 registers, it spilled.
+__device__ __noinline__ std::uint32_t radix_threshold(const float* row, int vocab, float inv_t,
+                                                      float mx, std::uint32_t min_key, float target,
+                                                      bool mass) {
   __shared__ float hist[256];
   __shared__ std::uint32_t chosen;
   __shared__ float above_s;
@@ -64,11 +89,13 @@ __device__ std::uint32_t radix_threshold(const float* row, int vocab, float inv_
     for (int b = threadIdx.x; b < 256; b += kThreads)
       hist[b] = 0.0f;
     __syncthreads();
-    for (int i = threadIdx.x; i < vocab; i += kThreads) {
-      const float x = row[i] * inv_t;
+    // Whole warps every iteration (hist_add's shuffles), past the row's end too.
+    for (int base = 0; base < vocab; base += kThreads) {
+      const int i = base + static_cast<int>(threadIdx.x);
+      const float x = i < vocab ? row[i] * inv_t : -INFINITY;
       const std::uint32_t k = key_of(x);
-      if (k >= min_key && (k & mask) == prefix)
-        atomicAdd(&hist[(k >> shift) & 255u], mass ? __expf(x - mx) : 1.0f);
+      const bool on = i < vocab && k >= min_key && (k & mask) == prefix;
+      hist_add(hist, on, (k >> shift) & 255u, on ? (mass ? __expf(x - mx) : 1.0f) : 0.0f);
     }
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -142,7 +169,9 @@ __global__ void __launch_bounds__(kThreads)
       const float x = row[i] * inv_t;
       if (key_of(x) >= cut) local += __expf(x - mx);
     }
-    atomicAdd(&total_s, local);
+    for (int o = 16; o > 0; o >>= 1)
+      local += __shfl_xor_sync(0xffffffffu, local, o);
+    if (threadIdx.x % 32 == 0) atomicAdd(&total_s, local);  // a warp's sum: 32 adds, not 1024
     __syncthreads();
     cut = max(cut, radix_threshold(row, vocab, inv_t, mx, cut, p.top_p * total_s, true));
   }
