@@ -180,16 +180,16 @@ __global__ void nearest_mean_add_kernel(NearestMeanParams p, TokenKvParams kv) {
   // The mean of the chosen rows' elements [e, e + W), the k loads issued together.
   auto mean = [&](int e, float(&v)[W]) {
 #pragma unroll
-    for (int i = 0; i < W; ++i)
-      v[i] = 0.0f;
+    for (int u = 0; u < W; ++u)
+      v[u] = 0.0f;
 #pragma unroll
     for (int q = 0; q < K; ++q) {
       if (q >= k) break;
       float y[W];
       load_row<W>(offsets + static_cast<std::size_t>(rows[q]) * stride + e, y);
 #pragma unroll
-      for (int i = 0; i < W; ++i)
-        v[i] += w * y[i];
+      for (int u = 0; u < W; ++u)
+        v[u] += w * y[u];
     }
   };
   const int kc = half / W, vc = hd / W;          // chunks of W a head: K's pairs, V
@@ -202,11 +202,11 @@ __global__ void nearest_mean_add_kernel(NearestMeanParams p, TokenKvParams kv) {
     load_row<W>(dst + e, d0);
     load_row<W>(dst + e + half, d1);
 #pragma unroll
-    for (int i = 0; i < W; ++i) {
+    for (int u = 0; u < W; ++u) {
       float sn, cs;
-      sincosf(static_cast<float>(pos) * p.inv_freq[e + i], &sn, &cs);
-      d0[i] += x0[i] * cs - x1[i] * sn;
-      d1[i] += x1[i] * cs + x0[i] * sn;
+      sincosf(static_cast<float>(pos) * p.inv_freq[e + u], &sn, &cs);
+      d0[u] += x0[u] * cs - x1[u] * sn;
+      d1[u] += x1[u] * cs + x0[u] * sn;
     }
     store_row<W>(dst + e, d0);
     store_row<W>(dst + e + half, d1);
@@ -218,8 +218,8 @@ __global__ void nearest_mean_add_kernel(NearestMeanParams p, TokenKvParams kv) {
     T* dst = v_row + h * head_stride + e;
     load_row<W>(dst, d);
 #pragma unroll
-    for (int i = 0; i < W; ++i)
-      d[i] += m[i];
+    for (int u = 0; u < W; ++u)
+      d[u] += m[u];
     store_row<W>(dst, d);
   }
 }
