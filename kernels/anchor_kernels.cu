@@ -56,14 +56,7 @@ __device__ __forceinline__ bool before(float d0, int j0, float d1, int j1) {
 template <int W, class X>
 __device__ __forceinline__ void load_row(const X* p, float (&out)[W]) {
   if constexpr (W == 8 && std::is_same_v<X, __nv_bfloat16>) {
-    const uint4 u = *reinterpret_cast<const uint4*>(p);
-    const auto* h = reinterpret_cast<const __nv_bfloat162*>(&u);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const float2 f = __bfloat1622float2(h[i]);
-      out[2 * i] = f.x;
-      out[2 * i + 1] = f.y;
-    }
+    unpack_bf16x8(*reinterpret_cast<const uint4*>(p), out);
   } else if constexpr (W == 8) {
     const float4 a = reinterpret_cast<const float4*>(p)[0],
                  b = reinterpret_cast<const float4*>(p)[1];

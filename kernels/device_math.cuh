@@ -1,5 +1,5 @@
 // Device helpers shared by the .cu files: element loads/stores for both storage types,
-// warp/block reductions and programmatic dependent launch.
+// unpacking 8 bf16, warp/block reductions and programmatic dependent launch.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -25,6 +25,17 @@ __device__ __forceinline__ float from_f32<float>(float v) {
 template <>
 __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) {
   return __float2bfloat16_rn(v);
+}
+
+// The 8 bf16 of a 16-byte vector as floats.
+__device__ __forceinline__ void unpack_bf16x8(const uint4& v, float (&f)[8]) {
+  const auto* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 x = __bfloat1622float2(h[i]);
+    f[2 * i] = x.x;
+    f[2 * i + 1] = x.y;
+  }
 }
 
 __device__ __forceinline__ float warp_sum(float v) {

@@ -3,6 +3,7 @@
 // the draw is a block-wide prefix sum over candidates in id order.
 #include <cub/block/block_scan.cuh>
 
+#include "kernels/device_math.cuh"
 #include "kernels/sampling.h"
 
 namespace agentrt::kernels {
@@ -64,9 +65,7 @@ __device__ __forceinline__ void hist_add(float* hist, bool on, std::uint32_t bin
     const int leader = __ffs(static_cast<int>(pending)) - 1;
     const std::uint32_t lb = __shfl_sync(0xffffffffu, bin, leader);
     const bool mine = on && bin == lb;
-    float v = mine ? w : 0.0f;
-    for (int o = 16; o > 0; o >>= 1)
-      v += __shfl_xor_sync(0xffffffffu, v, o);
+    const float v = warp_sum(mine ? w : 0.0f);
     if (lane == leader) atomicAdd(&hist[lb], v);
     if (mine) on = false;
     pending = __ballot_sync(0xffffffffu, on);
@@ -169,8 +168,7 @@ __global__ void __launch_bounds__(kThreads)
       const float x = row[i] * inv_t;
       if (key_of(x) >= cut) local += __expf(x - mx);
     }
-    for (int o = 16; o > 0; o >>= 1)
-      local += __shfl_xor_sync(0xffffffffu, local, o);
+    local = warp_sum(local);
     if (threadIdx.x % 32 == 0) atomicAdd(&total_s, local);  // a warp's sum: 32 adds, not 1024
     __syncthreads();
     cut = max(cut, radix_threshold(row, vocab, inv_t, mx, cut, p.top_p * total_s, true));

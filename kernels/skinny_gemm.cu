@@ -11,25 +11,16 @@ using bf16 = __nv_bfloat16;
 constexpr int kWarps = 8;
 constexpr int kUnroll = 4;  // 16-byte W loads in flight per lane
 
-__device__ __forceinline__ void unpack(const uint4& v, float (&f)[8]) {
-  const auto* h = reinterpret_cast<const __nv_bfloat162*>(&v);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float2 x = __bfloat1622float2(h[i]);
-    f[2 * i] = x.x;
-    f[2 * i + 1] = x.y;
-  }
-}
-
 template <int M>
 __device__ __forceinline__ void accumulate(const bf16* a, int lda, int i, const uint4& wv,
                                            float (&acc)[M]) {
   float w[8];
-  unpack(wv, w);
+  unpack_bf16x8(wv, w);
 #pragma unroll
   for (int r = 0; r < M; ++r) {
     float x[8];
-    unpack(__ldg(reinterpret_cast<const uint4*>(a + static_cast<std::size_t>(r) * lda + i)), x);
+    unpack_bf16x8(__ldg(reinterpret_cast<const uint4*>(a + static_cast<std::size_t>(r) * lda + i)),
+                  x);
 #pragma unroll
     for (int e = 0; e < 8; ++e)
       acc[r] = fmaf(x[e], w[e], acc[r]);
