@@ -1,7 +1,7 @@
 // The device sampler alone (kernels/sampling.h): launch_sample over `rows` rows of a
 // 151,936-token vocabulary (Qwen2.5's), random logits drawn flat (N(0, 1)) or peaked
-// (N(0, 4)), for greedy, temperature, top-p, top-k and top-k with top-p rows; microseconds a
-// call, mean of 20 after one warm-up.
+// (N(0, 4)), for greedy, temperature, top-p, top-k, top-k with top-p and min-p rows;
+// microseconds a call, mean of 20 after one warm-up.
 //
 //   cuda_sampling_bench [--rows 32,256] [--vocab 151936]
 #include <cuda_runtime.h>
@@ -22,6 +22,7 @@ struct Mode {
   float temperature;
   int top_k;
   float top_p;
+  float min_p;
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -34,11 +35,11 @@ void check(cudaError_t e, const char* what) {
 }
 
 int run(const std::vector<int>& all_rows, int vocab) {
-  const Mode modes[] = {{"greedy", 0.0f, 0, 1.0f},
-                        {"temperature 0.8", 0.8f, 0, 1.0f},
-                        {"top-p 0.95", 0.8f, 0, 0.95f},
-                        {"top-k 50", 0.8f, 50, 1.0f},
-                        {"top-k 50, top-p 0.9", 0.8f, 50, 0.9f}};
+  const Mode modes[] = {
+      {"greedy", 0.0f, 0, 1.0f, 0.0f},      {"temperature 0.8", 0.8f, 0, 1.0f, 0.0f},
+      {"top-p 0.95", 0.8f, 0, 0.95f, 0.0f}, {"top-p 0.5", 0.8f, 0, 0.5f, 0.0f},
+      {"top-k 50", 0.8f, 50, 1.0f, 0.0f},   {"top-k 50, top-p 0.9", 0.8f, 50, 0.9f, 0.0f},
+      {"min-p 0.05", 0.8f, 0, 1.0f, 0.05f}};
   std::printf("| rows | logits | mode | us a call |\n| ---: | --- | --- | ---: |\n");
   for (const int rows : all_rows) {
     for (const bool peaked : {false, true}) {
@@ -62,6 +63,7 @@ int run(const std::vector<int>& all_rows, int vocab) {
           q.temperature = m.temperature;
           q.top_k = m.top_k;
           q.top_p = m.top_p;
+          q.min_p = m.min_p;
           q.seed = static_cast<std::uint64_t>(r);
           q.step = 3;
         }

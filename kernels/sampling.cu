@@ -1,6 +1,13 @@
-// GPU sampling: one 1024-thread block per row. Thresholds for top-k (count) and top-p (mass)
-// come from a 4-pass radix select over order-preserving 32-bit keys of the scaled logits;
-// the draw is a block-wide prefix sum over candidates in id order.
+// GPU sampling: one 1024-thread block per row, with no sort. A row is drawn by inverse CDF
+// over the allowed tokens; top-k and top-p are then checked on the drawn token alone
+// (rejection sampling, as FlashInfer's sorting-free samplers do): the token is kept when
+// fewer than k tokens, or less than the top-p mass, lie strictly above it. Else every token
+// at or below it is cut, and so is every token at or below the highest of a few pivots
+// between it and the maximum that fails the same test, and the row is drawn again. A round
+// is two coalesced passes over the row (16-byte loads when the vocabulary allows). After
+// kSampleMaxRejections rounds the cut is found exactly by a 4-pass radix select over
+// order-preserving 32-bit keys of the scaled logits, as is the top-k cut when top-k and
+// top-p are both set (top-p's mass is then that of the top-k set).
 #include <cub/block/block_scan.cuh>
 
 #include "kernels/device_math.cuh"
@@ -17,8 +24,11 @@ __device__ __forceinline__ std::uint32_t key_of(float x) {
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-__device__ __forceinline__ double uniform01(std::uint64_t seed, std::uint64_t step) {
-  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (step + 1);
+// The row's r-th uniform draw in [0, 1): (seed, step) fix the row's draws, r counts its
+// rejected rounds.
+__device__ __forceinline__ double uniform01(std::uint64_t seed, std::uint64_t step, int r) {
+  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (step + 1) +
+                    0xd1b54a32d192ed03ull * static_cast<std::uint64_t>(r);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   z ^= z >> 31;
@@ -33,12 +43,9 @@ __device__ __forceinline__ Best better(Best a, Best b) {
   return (b.v > a.v || (b.v == a.v && b.i < a.i)) ? b : a;
 }
 
-// Argmax over the row, ties to the lowest id; every thread gets it.
-__device__ Best block_argmax(const float* row, int vocab) {
+// The block's best of every thread's `b` (ties to the lowest id); every thread gets it.
+__device__ Best block_best(Best b) {
   __shared__ Best warp_best[kThreads / 32];
-  Best b{-INFINITY, vocab};
-  for (int i = threadIdx.x; i < vocab; i += kThreads)
-    b = better(b, Best{row[i], i});
   for (int o = 16; o > 0; o >>= 1) {
     Best other{__shfl_xor_sync(0xffffffffu, b.v, o), __shfl_xor_sync(0xffffffffu, b.i, o)};
     b = better(b, other);
@@ -50,6 +57,238 @@ __device__ Best block_argmax(const float* row, int vocab) {
     b = better(b, warp_best[w]);
   __syncthreads();
   return b;
+}
+
+// A row read V floats at a time: group g is elements [g * V, g * V + V), and thread t takes
+// groups t, t + kThreads, ... (V = 4 when the vocabulary is a multiple of 4: 16-byte loads).
+template <int V>
+__device__ __forceinline__ void load_group(const float* row, int g, float (&x)[V]) {
+  if constexpr (V == 4) {
+    const float4 v = __ldg(reinterpret_cast<const float4*>(row) + g);
+    x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+  } else {
+    x[0] = __ldg(row + g);
+  }
+}
+
+// Argmax over the row, ties to the lowest id; every thread gets it.
+template <int V>
+__device__ Best block_argmax(const float* row, int vocab) {
+  Best b{-INFINITY, vocab};
+  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
+    float x[V];
+    load_group<V>(row, g, x);
+#pragma unroll
+    for (int e = 0; e < V; ++e)
+      b = better(b, Best{x[e], g * V + e});
+  }
+  return block_best(b);
+}
+
+// One pass for a sampled row: the argmax (returned to every thread) and this thread's mass
+// sum exp((x - max) * inv_t) over its elements, kept with a running maximum (online softmax)
+// and rescaled to the row's at the end.
+template <int V>
+__device__ Best argmax_and_mass(const float* row, int vocab, float inv_t, float* mass) {
+  Best b{-INFINITY, vocab};
+  float m = -INFINITY, s = 0.0f;
+#pragma unroll 2
+  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
+    float x[V];
+    load_group<V>(row, g, x);
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+      b = better(b, Best{x[e], g * V + e});
+      if (x[e] > m) {
+        s = s * __expf((m - x[e]) * inv_t) + 1.0f;
+        m = x[e];
+      } else if (x[e] > -INFINITY) {
+        s += __expf((x[e] - m) * inv_t);
+      }
+    }
+  }
+  b = block_best(b);
+  *mass = m > -INFINITY ? s * __expf((m - b.v) * inv_t) : 0.0f;
+  return b;
+}
+
+// Weight of an element of scaled logit x in the draw: exp(x - mx) when allowed (key at least
+// `floor`), else 0.
+__device__ __forceinline__ float weight(float x, float mx, std::uint32_t floor) {
+  return key_of(x) >= floor ? __expf(x - mx) : 0.0f;
+}
+
+// This thread's mass of allowed elements.
+template <int V>
+__device__ float thread_mass(const float* row, int vocab, float inv_t, float mx,
+                             std::uint32_t floor) {
+  float s = 0.0f;
+#pragma unroll 4
+  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
+    float x[V];
+    load_group<V>(row, g, x);
+#pragma unroll
+    for (int e = 0; e < V; ++e)
+      s += weight(x[e] * inv_t, mx, floor);
+  }
+  return s;
+}
+
+__device__ __forceinline__ float warp_inclusive_sum(float v) {
+  const int lane = static_cast<int>(threadIdx.x % 32);
+#pragma unroll
+  for (int o = 1; o < 32; o <<= 1) {
+    const float t = __shfl_up_sync(0xffffffffu, v, o);
+    if (lane >= o) v += t;
+  }
+  return v;
+}
+
+// Inverse-CDF draw of one allowed element with weight(), the elements taken thread by thread
+// (thread t's groups in order, then thread t + 1's), `mass` this thread's allowed mass and
+// u01 the uniform. A block scan finds the thread whose mass holds the draw; one warp then
+// walks that thread's groups 32 at a time. `fallback` (an allowed element) when rounding
+// leaves the draw at the very end.
+template <int V>
+__device__ __noinline__ int draw(const float* row, int vocab, float inv_t, float mx,
+                                 std::uint32_t floor, float mass, float u01, int fallback) {
+  using Scan = cub::BlockScan<float, kThreads>;
+  __shared__ typename Scan::TempStorage scan_storage;
+  __shared__ int owner;
+  __shared__ float owner_u;
+  __shared__ int picked;
+  if (threadIdx.x == 0) owner = -1;
+  float prefix = 0.0f, total = 0.0f;
+  Scan(scan_storage).ExclusiveSum(mass, prefix, total);  // syncs: owner is set before
+  const float u = u01 * total;
+  if (mass > 0.0f && u >= prefix && u < prefix + mass) {
+    owner = static_cast<int>(threadIdx.x);
+    owner_u = u - prefix;
+  }
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    const int lane = static_cast<int>(threadIdx.x), t = owner, groups = vocab / V;
+    int found = -1, last = -1;
+    float cum = 0.0f;
+    for (int j = 0; t >= 0 && t + j * kThreads < groups; j += 32) {
+      const int g = t + (j + lane) * kThreads;
+      float w[V] = {};
+      float sum = 0.0f;
+      if (g < groups) {
+        float x[V];
+        load_group<V>(row, g, x);
+#pragma unroll
+        for (int e = 0; e < V; ++e)
+          sum += (w[e] = weight(x[e] * inv_t, mx, floor));
+      }
+      const float incl = warp_inclusive_sum(sum);
+      const std::uint32_t hit = __ballot_sync(0xffffffffu, sum > 0.0f && cum + incl > owner_u);
+      if (hit != 0) {
+        const int l = __ffs(static_cast<int>(hit)) - 1;
+        if (lane == l) {
+          float c = cum + incl - sum;
+          found = -1;
+#pragma unroll
+          for (int e = 0; e < V; ++e) {
+            if (w[e] > 0.0f) {
+              found = g * V + e;  // the last allowed one if rounding never reaches the draw
+              c += w[e];
+              if (c > owner_u) break;
+            }
+          }
+        }
+        found = __shfl_sync(0xffffffffu, found, l);
+        break;
+      }
+      const std::uint32_t any = __ballot_sync(0xffffffffu, sum > 0.0f);
+      if (any != 0) {
+        const int l = 31 - __clz(static_cast<int>(any));
+        int mine = -1;
+#pragma unroll
+        for (int e = 0; e < V; ++e)
+          if (w[e] > 0.0f) mine = g * V + e;
+        last = __shfl_sync(0xffffffffu, mine, l);
+      }
+      cum += __shfl_sync(0xffffffffu, incl, 31);
+    }
+    if (lane == 0) picked = found >= 0 ? found : (last >= 0 ? last : fallback);
+  }
+  __syncthreads();
+  return picked;
+}
+
+// What one pass learns about a drawn element of scaled logit xt: whether it survives the cuts
+// (fewer than k_limit elements, when k_limit > 0, and, when by_mass, less than `target` mass
+// or nothing at all strictly above it), and if not, a new floor. Besides xt the pass counts
+// above kPivots pivots evenly spaced between xt and the maximum mx: every element at or below
+// the highest pivot that fails is cut too, so a round narrows the allowed values at least
+// kPivots + 1 times once the cut lies above the draw.
+constexpr int kPivots = 4;
+struct Verdict {
+  bool keep;
+  std::uint32_t floor;
+};
+template <int V>
+__device__ __noinline__ Verdict judge(const float* row, int vocab, float inv_t, float mx, float xt,
+                                      int k_limit, bool by_mass, float target) {
+  constexpr int P = kPivots + 1;
+  std::uint32_t pivot[P];
+#pragma unroll
+  for (int q = 0; q < P; ++q)
+    pivot[q] = key_of(q == 0 ? xt : xt + (mx - xt) * static_cast<float>(q) / P);
+  float count[P] = {}, mass[P] = {};
+#pragma unroll 2
+  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
+    float x[V];
+    load_group<V>(row, g, x);
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+      const float xs = x[e] * inv_t;
+      const std::uint32_t k = key_of(xs);
+      const float w = by_mass ? __expf(xs - mx) : 0.0f;
+#pragma unroll
+      for (int q = 0; q < P; ++q) {
+        if (k > pivot[q]) {
+          count[q] += 1.0f;
+          mass[q] += w;
+        }
+      }
+    }
+  }
+  __shared__ float partial[kThreads / 32][2 * P];
+  __shared__ float sums[2 * P];
+  const int lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
+#pragma unroll
+  for (int q = 0; q < P; ++q) {
+    count[q] = warp_sum(count[q]);
+    mass[q] = warp_sum(mass[q]);
+  }
+  if (lane == 0) {
+#pragma unroll
+    for (int q = 0; q < P; ++q) {
+      partial[warp][q] = count[q];
+      partial[warp][P + q] = mass[q];
+    }
+  }
+  __syncthreads();
+  if (threadIdx.x < 2 * P) {
+    float t = 0.0f;
+    for (int w = 0; w < kThreads / 32; ++w)
+      t += partial[w][threadIdx.x];
+    sums[threadIdx.x] = t;
+  }
+  __syncthreads();
+  Verdict v{true, 0};
+  for (int q = 0; q < P; ++q) {
+    const float c = sums[q], m = sums[P + q];
+    const bool fails =
+        (k_limit > 0 && c >= static_cast<float>(k_limit)) || (by_mass && m >= target && c > 0.0f);
+    if (!fails) break;  // counts and masses only fall as the pivot rises
+    if (q == 0) v.keep = false;
+    v.floor = pivot[q] + 1;
+  }
+  __syncthreads();  // sums and partial are reused by the next call
+  return v;
 }
 
 // hist[bin] += w for each lane of the warp that is `on`. Logits crowd into a few bins (the
@@ -146,75 +385,66 @@ __device__ void emit(const float* row, int vocab, float raw_max, int token, std:
   if (threadIdx.x == 0) out[blockIdx.x] = token;
 }
 
+template <int V>
 __global__ void __launch_bounds__(kThreads)
     sample_kernel(const float* logits, int vocab, const SampleParams* params, std::int32_t* out,
-                  float* logprobs) {
+                  float* logprobs, int max_rejections) {
   const SampleParams p = params[blockIdx.x];
   const float* row = logits + static_cast<std::size_t>(blockIdx.x) * vocab;
-  const Best top = block_argmax(row, vocab);
-  if (p.temperature == 0.0f) return emit(row, vocab, top.v, top.i, out, logprobs);
+  if (p.temperature == 0.0f) {
+    const Best top = block_argmax<V>(row, vocab);
+    return emit(row, vocab, top.v, top.i, out, logprobs);
+  }
   const float inv_t = 1.0f / p.temperature;
+  float mass = 0.0f;  // this thread's mass of the allowed elements (every one, for now)
+  const Best top = argmax_and_mass<V>(row, vocab, inv_t, &mass);
   const float mx = top.v * inv_t;  // the scaled maximum (scaling by 1/T > 0 keeps the argmax)
-  std::uint32_t cut = 0;
-  if (p.top_k > 0 && p.top_k < vocab)
-    cut = radix_threshold(row, vocab, inv_t, mx, 0, static_cast<float>(p.top_k), false);
-  if (p.top_p < 1.0f) {
-    // Mass of the top-k set (everything at or above cut).
-    __shared__ float total_s;
-    if (threadIdx.x == 0) total_s = 0.0f;
-    __syncthreads();
-    float local = 0.0f;
-    for (int i = threadIdx.x; i < vocab; i += kThreads) {
-      const float x = row[i] * inv_t;
-      if (key_of(x) >= cut) local += __expf(x - mx);
+  const bool by_count = p.top_k > 0 && p.top_k < vocab, by_mass = p.top_p < 1.0f;
+  const std::uint32_t min_key = p.min_p > 0.0f ? key_of(mx + logf(p.min_p)) : 0u;
+  // Allowed: key at least `floor`. With both top-k and top-p, the top-k cut is exact.
+  std::uint32_t floor = 0;
+  if (by_count && by_mass)
+    floor = radix_threshold(row, vocab, inv_t, mx, 0, static_cast<float>(p.top_k), false);
+  float target = 0.0f;
+  if (by_mass)
+    target = p.top_p * block_sum(floor == 0 ? mass : thread_mass<V>(row, vocab, inv_t, mx, floor));
+  const int k_limit = by_count && !by_mass ? p.top_k : 0;
+  bool fresh = floor == 0;  // `mass` is still that of the allowed elements
+  int token = -1;
+  for (int r = 0; r <= max_rejections; ++r) {
+    if (!fresh) mass = thread_mass<V>(row, vocab, inv_t, mx, floor);
+    fresh = false;
+    const int t = draw<V>(row, vocab, inv_t, mx, floor, mass,
+                          static_cast<float>(uniform01(p.seed, p.step, r)), top.i);
+    const float xt = row[t] * inv_t;
+    const std::uint32_t kt = key_of(xt);
+    if (kt < min_key) {
+      floor = max(floor, min_key);  // below min-p: drawn from the whole row, now cut
+      continue;
     }
-    local = warp_sum(local);
-    if (threadIdx.x % 32 == 0) atomicAdd(&total_s, local);  // a warp's sum: 32 adds, not 1024
-    __syncthreads();
-    cut = max(cut, radix_threshold(row, vocab, inv_t, mx, cut, p.top_p * total_s, true));
-  }
-  if (p.min_p > 0.0f) cut = max(cut, key_of(mx + logf(p.min_p)));
-
-  // Draw: contiguous chunks per thread, prefix sums of candidate mass in id order.
-  using Scan = cub::BlockScan<float, kThreads>;
-  __shared__ typename Scan::TempStorage scan_storage;
-  __shared__ int picked;
-  __shared__ int last;
-  if (threadIdx.x == 0) {
-    picked = -1;
-    last = top.i;
-  }
-  __syncthreads();
-  const int chunk = (vocab + kThreads - 1) / kThreads;
-  const int begin = min(vocab, static_cast<int>(threadIdx.x) * chunk),
-            end = min(vocab, begin + chunk);
-  float local = 0.0f;
-  int local_last = -1;
-  for (int i = begin; i < end; ++i) {
-    const float x = row[i] * inv_t;
-    if (key_of(x) >= cut) {
-      local += __expf(x - mx);
-      local_last = i;
+    if (k_limit == 0 && !by_mass) {
+      token = t;
+      break;
     }
-  }
-  if (local_last >= 0) atomicMax(&last, local_last);
-  float prefix = 0.0f, total = 0.0f;
-  Scan(scan_storage).ExclusiveSum(local, prefix, total);
-  const float u = static_cast<float>(uniform01(p.seed, p.step)) * total;
-  if (local > 0.0f && u >= prefix && u < prefix + local) {
-    float cum = prefix;
-    for (int i = begin; i < end; ++i) {
-      const float x = row[i] * inv_t;
-      if (key_of(x) < cut) continue;
-      cum += __expf(x - mx);
-      if (u < cum) {
-        picked = i;
-        break;
-      }
+    const Verdict v = judge<V>(row, vocab, inv_t, mx, xt, k_limit, by_mass, target);
+    if (v.keep) {
+      token = t;
+      break;
     }
+    floor = max(floor, v.floor);
   }
-  __syncthreads();
-  emit(row, vocab, top.v, picked >= 0 ? picked : last, out, logprobs);
+  if (token < 0) {
+    // Too many rounds: the exact cut by radix select, then one draw above it.
+    std::uint32_t cut = 0;
+    if (by_count)
+      cut = radix_threshold(row, vocab, inv_t, mx, 0, static_cast<float>(p.top_k), false);
+    if (by_mass) cut = max(cut, radix_threshold(row, vocab, inv_t, mx, cut, target, true));
+    cut = max(cut, min_key);
+    mass = thread_mass<V>(row, vocab, inv_t, mx, cut);
+    token = draw<V>(row, vocab, inv_t, mx, cut, mass,
+                    static_cast<float>(uniform01(p.seed, p.step, max_rejections + 1)), top.i);
+  }
+  emit(row, vocab, top.v, token, out, logprobs);
 }
 
 }  // namespace
@@ -246,10 +476,18 @@ cudaError_t launch_apply_token_masks(float* logits, int rows, int vocab, const S
 }
 
 cudaError_t launch_sample(const float* logits, int rows, int vocab, const SampleParams* params,
-                          std::int32_t* tokens, float* logprobs, cudaStream_t stream) {
-  if (vocab < 1) return cudaErrorInvalidValue;
+                          std::int32_t* tokens, float* logprobs, cudaStream_t stream,
+                          int max_rejections) {
+  if (vocab < 1 || max_rejections < 0) return cudaErrorInvalidValue;
   if (rows == 0) return cudaSuccess;
-  sample_kernel<<<rows, kThreads, 0, stream>>>(logits, vocab, params, tokens, logprobs);
+  // 16-byte loads when every row starts 16-byte aligned.
+  if (vocab % 4 == 0 && reinterpret_cast<std::uintptr_t>(logits) % 16 == 0) {
+    sample_kernel<4>
+        <<<rows, kThreads, 0, stream>>>(logits, vocab, params, tokens, logprobs, max_rejections);
+  } else {
+    sample_kernel<1>
+        <<<rows, kThreads, 0, stream>>>(logits, vocab, params, tokens, logprobs, max_rejections);
+  }
   return cudaGetLastError();
 }
 

@@ -1,7 +1,8 @@
 // GPU sampling against engine/sampling semantics: greedy rows exactly equal Sampler's token;
 // sampled rows follow the distribution Sampler draws from (top-k, top-p, min-p and
 // temperature computed on the host as sampler.cpp does), checked per token within 5 sigma
-// over 40000 draws, never outside the kept set; (seed, step) repeats.
+// over 40000 draws, never outside the kept set, by rejection and by the exact cut alone;
+// long rows reach every part of a thread's elements; (seed, step) repeats.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,15 +23,16 @@ class GpuSampling : public ::testing::Test {
   void SetUp() override { AGENTRT_REQUIRE_CUDA_DEVICE(); }
 
   std::vector<std::int32_t> run(const std::vector<float>& logits, int vocab,
-                                const std::vector<SampleParams>& params) {
+                                const std::vector<SampleParams>& params,
+                                int max_rejections = kSampleMaxRejections) {
     auto d_logits = test::upload(logits, Dtype::f32);
     auto d_params = test::upload_raw(params);
     DeviceBuffer d_out;
     EXPECT_TRUE(d_out.allocate(params.size() * 4).ok());
-    EXPECT_EQ(
-        launch_sample(d_logits.get<float>(), static_cast<int>(params.size()), vocab,
-                      d_params.get<SampleParams>(), d_out.get<std::int32_t>(), nullptr, nullptr),
-        cudaSuccess);
+    EXPECT_EQ(launch_sample(d_logits.get<float>(), static_cast<int>(params.size()), vocab,
+                            d_params.get<SampleParams>(), d_out.get<std::int32_t>(), nullptr,
+                            nullptr, max_rejections),
+              cudaSuccess);
     std::vector<std::int32_t> out(params.size());
     EXPECT_EQ(cudaMemcpy(out.data(), d_out.get(), out.size() * 4, cudaMemcpyDeviceToHost),
               cudaSuccess);
@@ -93,8 +95,12 @@ TEST_F(GpuSampling, GreedyEqualsSamplerArgmaxWithTies) {
   }
 }
 
-TEST_F(GpuSampling, DrawsFollowSamplerDistribution) {
-  const int vocab = 96, draws = 40000;
+// Vocabularies of 96 (rows read 4 floats at a time) and 97 (one at a time).
+class GpuSamplingVocab : public GpuSampling, public ::testing::WithParamInterface<int> {};
+INSTANTIATE_TEST_SUITE_P(Widths, GpuSamplingVocab, ::testing::Values(96, 97));
+
+TEST_P(GpuSamplingVocab, DrawsFollowSamplerDistribution) {
+  const int vocab = GetParam(), draws = 40000;
   const auto base = test::random_vector(vocab, 2, -3.0f, 3.0f);
   struct Case {
     const char* name;
@@ -106,36 +112,76 @@ TEST_F(GpuSampling, DrawsFollowSamplerDistribution) {
       {"top_p 0.8", {1.0f, 0, 0.8f, 0.0f, 0, 0}},
       {"min_p 0.1, T 1.3", {1.3f, 0, 1.0f, 0.1f, 0, 0}},
       {"top_k 20 + top_p 0.9 + min_p 0.05, T 0.9", {0.9f, 20, 0.9f, 0.05f, 0, 0}},
+      {"top_p 0.1 (rounds of rejection)", {1.0f, 0, 0.1f, 0.0f, 0, 0}},
+      {"top_k 2 + min_p 0.2", {1.0f, 2, 1.0f, 0.2f, 0, 0}},
   };
-  for (const Case& c : cases) {
+  // Each case by rejection (the default), and by the exact cut alone (no rejection round).
+  for (const int rejections : {kSampleMaxRejections, 0})
+    for (const Case& c : cases) {
+      std::vector<float> logits;
+      std::vector<SampleParams> params;
+      for (int d = 0; d < draws; ++d) {
+        logits.insert(logits.end(), base.begin(), base.end());
+        SampleParams p = c.p;
+        p.seed = 1000 + d;  // a row per draw
+        params.push_back(p);
+      }
+      auto got = run(logits, vocab, params, rejections);
+      const auto prob = reference_distribution(base, c.p);
+      std::vector<int> count(vocab, 0);
+      for (int t : got) {
+        ASSERT_GE(t, 0);
+        ASSERT_LT(t, vocab);
+        ++count[t];
+      }
+      double worst = 0;
+      for (int t = 0; t < vocab; ++t) {
+        if (prob[t] == 0.0) {
+          EXPECT_EQ(count[t], 0) << c.name << ", at most " << rejections << " rejections: token "
+                                 << t << " is outside the kept set";
+          continue;
+        }
+        const double sigma = std::sqrt(prob[t] * (1 - prob[t]) / draws);
+        const double z = std::fabs(count[t] / double(draws) - prob[t]) / sigma;
+        worst = std::max(worst, z);
+      }
+      std::cout << "[sampling] " << c.name << ", at most " << rejections
+                << " rejections: worst |z| over tokens " << worst << "\n";
+      EXPECT_LT(worst, 5.0) << c.name << ", at most " << rejections << " rejections";
+    }
+}
+
+// A long row: the draw walks the chosen thread's elements (every 1024th token) 32 at a time,
+// so tokens far into one thread's elements, and in two threads, must come out as often as
+// their mass says, with and without a top-p cut.
+TEST_P(GpuSamplingVocab, DrawsReachEveryPartOfALongRow) {
+  const int vocab = GetParam() * 1024 + GetParam() % 2, draws = 1000;  // 98,304 or 99,329
+  std::vector<float> base(vocab, -20.0f);  // about 2e-4 of the mass in all
+  const int heavy[] = {5 + 3 * 1024, 5 + 40 * 1024, 5 + 70 * 1024, 6 + 90 * 1024};
+  const float heavy_logit[] = {0.0f, -0.5f, -1.0f, -1.5f};
+  for (int h = 0; h < 4; ++h)
+    base[heavy[h]] = heavy_logit[h];
+  for (const float top_p : {1.0f, 0.7f}) {
+    const SampleParams p{1.0f, 0, top_p, 0.0f, 0, 0};
     std::vector<float> logits;
     std::vector<SampleParams> params;
     for (int d = 0; d < draws; ++d) {
       logits.insert(logits.end(), base.begin(), base.end());
-      SampleParams p = c.p;
-      p.seed = 1000 + d;  // a row per draw
       params.push_back(p);
+      params.back().seed = 500 + d;
     }
-    auto got = run(logits, vocab, params);
-    const auto prob = reference_distribution(base, c.p);
-    std::vector<int> count(vocab, 0);
-    for (int t : got) {
-      ASSERT_GE(t, 0);
-      ASSERT_LT(t, vocab);
-      ++count[t];
-    }
-    double worst = 0;
-    for (int t = 0; t < vocab; ++t) {
-      if (prob[t] == 0.0) {
-        EXPECT_EQ(count[t], 0) << c.name << ": token " << t << " is outside the kept set";
-        continue;
+    const auto got = run(logits, vocab, params);
+    const auto prob = reference_distribution(base, p);
+    for (int h = 0; h < 4; ++h) {
+      const auto n = std::count(got.begin(), got.end(), heavy[h]);
+      const double sigma = std::sqrt(prob[heavy[h]] * (1 - prob[heavy[h]]) / draws);
+      if (prob[heavy[h]] == 0.0) {
+        EXPECT_EQ(n, 0) << "top_p " << top_p << ", token " << heavy[h];
+      } else {
+        EXPECT_LT(std::fabs(n / double(draws) - prob[heavy[h]]), 5 * sigma)
+            << "top_p " << top_p << ", token " << heavy[h] << ": " << n << " of " << draws;
       }
-      const double sigma = std::sqrt(prob[t] * (1 - prob[t]) / draws);
-      const double z = std::fabs(count[t] / double(draws) - prob[t]) / sigma;
-      worst = std::max(worst, z);
     }
-    std::cout << "[sampling] " << c.name << ": worst |z| over tokens " << worst << "\n";
-    EXPECT_LT(worst, 5.0) << c.name;
   }
 }
 
