@@ -12,64 +12,13 @@
 
 #include "kernels/device_math.cuh"
 #include "kernels/sampling.h"
+#include "kernels/sampling_cut.cuh"
+#include "kernels/sampling_row.cuh"
 
 namespace agentrt::kernels {
 namespace {
 
-constexpr int kThreads = 1024;
-
-// Monotone map of a float to an unsigned key (larger float, larger key).
-__device__ __forceinline__ std::uint32_t key_of(float x) {
-  const std::uint32_t u = __float_as_uint(x);
-  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-}
-
-// The row's r-th uniform draw in [0, 1): (seed, step) fix the row's draws, r counts its
-// rejected rounds.
-__device__ __forceinline__ double uniform01(std::uint64_t seed, std::uint64_t step, int r) {
-  std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (step + 1) +
-                    0xd1b54a32d192ed03ull * static_cast<std::uint64_t>(r);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) * 0x1.0p-53;
-}
-
-struct Best {
-  float v;
-  int i;
-};
-__device__ __forceinline__ Best better(Best a, Best b) {
-  return (b.v > a.v || (b.v == a.v && b.i < a.i)) ? b : a;
-}
-
-// The block's best of every thread's `b` (ties to the lowest id); every thread gets it.
-__device__ Best block_best(Best b) {
-  __shared__ Best warp_best[kThreads / 32];
-  for (int o = 16; o > 0; o >>= 1) {
-    Best other{__shfl_xor_sync(0xffffffffu, b.v, o), __shfl_xor_sync(0xffffffffu, b.i, o)};
-    b = better(b, other);
-  }
-  if (threadIdx.x % 32 == 0) warp_best[threadIdx.x / 32] = b;
-  __syncthreads();
-  b = warp_best[0];
-  for (int w = 1; w < kThreads / 32; ++w)
-    b = better(b, warp_best[w]);
-  __syncthreads();
-  return b;
-}
-
-// A row read V floats at a time: group g is elements [g * V, g * V + V), and thread t takes
-// groups t, t + kThreads, ... (V = 4 when the vocabulary is a multiple of 4: 16-byte loads).
-template <int V>
-__device__ __forceinline__ void load_group(const float* row, int g, float (&x)[V]) {
-  if constexpr (V == 4) {
-    const float4 v = __ldg(reinterpret_cast<const float4*>(row) + g);
-    x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
-  } else {
-    x[0] = __ldg(row + g);
-  }
-}
+using namespace sampling;  // NOLINT: the sampler's own primitives
 
 // Argmax over the row, ties to the lowest id; every thread gets it.
 template <int V>
@@ -112,12 +61,6 @@ __device__ Best argmax_and_mass(const float* row, int vocab, float inv_t, float*
   return b;
 }
 
-// Weight of an element of scaled logit x in the draw: exp(x - mx) when allowed (key at least
-// `floor`), else 0.
-__device__ __forceinline__ float weight(float x, float mx, std::uint32_t floor) {
-  return key_of(x) >= floor ? __expf(x - mx) : 0.0f;
-}
-
 // This thread's mass of allowed elements.
 template <int V>
 __device__ float thread_mass(const float* row, int vocab, float inv_t, float mx,
@@ -132,16 +75,6 @@ __device__ float thread_mass(const float* row, int vocab, float inv_t, float mx,
       s += weight(x[e] * inv_t, mx, floor);
   }
   return s;
-}
-
-__device__ __forceinline__ float warp_inclusive_sum(float v) {
-  const int lane = static_cast<int>(threadIdx.x % 32);
-#pragma unroll
-  for (int o = 1; o < 32; o <<= 1) {
-    const float t = __shfl_up_sync(0xffffffffu, v, o);
-    if (lane >= o) v += t;
-  }
-  return v;
 }
 
 // Inverse-CDF draw of one allowed element with weight(), the elements taken thread by thread
@@ -291,72 +224,6 @@ __device__ __noinline__ Verdict judge(const float* row, int vocab, float inv_t, 
   return v;
 }
 
-// hist[bin] += w for each lane of the warp that is `on`. Logits crowd into a few bins (the
-// first pass's bins are sign and exponent), so the lanes of one bin are summed in the warp
-// first and added by one lane: up to kWarpGroups bins a call this way, the rest (spread
-// bins) by plain shared atomics. Every lane of the warp calls it.
-constexpr int kWarpGroups = 4;
-__device__ __forceinline__ void hist_add(float* hist, bool on, std::uint32_t bin, float w) {
-  const int lane = static_cast<int>(threadIdx.x % 32);
-  std::uint32_t pending = __ballot_sync(0xffffffffu, on);
-#pragma unroll 1
-  for (int g = 0; g < kWarpGroups && pending != 0; ++g) {
-    const int leader = __ffs(static_cast<int>(pending)) - 1;
-    const std::uint32_t lb = __shfl_sync(0xffffffffu, bin, leader);
-    const bool mine = on && bin == lb;
-    const float v = warp_sum(mine ? w : 0.0f);
-    if (lane == leader) atomicAdd(&hist[lb], v);
-    if (mine) on = false;
-    pending = __ballot_sync(0xffffffffu, on);
-  }
-  if (on) atomicAdd(&hist[bin], w);
-}
-
-// The largest key K such that the weight of eligible elements (key >= min_key) with key >= K
-// reaches `target`. Weight is 1 (counts) or exp(x - mx) (mass). Not inlined: inlined twice
-// into the kernel, whose 1,024 threads allow 64 registers, it spilled.
-__device__ __noinline__ std::uint32_t radix_threshold(const float* row, int vocab, float inv_t,
-                                                      float mx, std::uint32_t min_key, float target,
-                                                      bool mass) {
-  __shared__ float hist[256];
-  __shared__ std::uint32_t chosen;
-  __shared__ float above_s;
-  std::uint32_t prefix = 0, mask = 0;
-  float above = 0.0f;  // weight of eligible elements above the current prefix
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    for (int b = threadIdx.x; b < 256; b += kThreads)
-      hist[b] = 0.0f;
-    __syncthreads();
-    // Whole warps every iteration (hist_add's shuffles), past the row's end too.
-    for (int base = 0; base < vocab; base += kThreads) {
-      const int i = base + static_cast<int>(threadIdx.x);
-      const float x = i < vocab ? row[i] * inv_t : -INFINITY;
-      const std::uint32_t k = key_of(x);
-      const bool on = i < vocab && k >= min_key && (k & mask) == prefix;
-      hist_add(hist, on, (k >> shift) & 255u, on ? (mass ? __expf(x - mx) : 1.0f) : 0.0f);
-    }
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      float cum = above;
-      std::uint32_t pick = 0;
-      for (int b = 255; b >= 0; --b) {
-        if (hist[b] == 0.0f) continue;
-        pick = static_cast<std::uint32_t>(b);  // the lowest non-empty bin if never reached
-        if (cum + hist[b] >= target) break;
-        cum += hist[b];
-      }
-      chosen = pick;
-      above_s = cum;
-    }
-    __syncthreads();
-    prefix |= chosen << shift;
-    mask |= 255u << shift;
-    above = above_s;
-    __syncthreads();
-  }
-  return prefix;
-}
-
 // Every thread of the block: log of the sum of exp(row[i] - mx) over the row.
 __device__ float block_log_sum_exp(const float* row, int vocab, float mx) {
   __shared__ float warp_sum[kThreads / 32];
@@ -401,6 +268,11 @@ __global__ void __launch_bounds__(kThreads)
   const float mx = top.v * inv_t;  // the scaled maximum (scaling by 1/T > 0 keeps the argmax)
   const bool by_count = p.top_k > 0 && p.top_k < vocab, by_mass = p.top_p < 1.0f;
   const std::uint32_t min_key = p.min_p > 0.0f ? key_of(mx + logf(p.min_p)) : 0u;
+  if (by_count && p.top_k <= kThreads) {
+    const int t = top_k_draw<V>(row, vocab, inv_t, mx, p.top_k, by_mass, p.top_p, min_key,
+                                static_cast<float>(uniform01(p.seed, p.step, 0)));
+    if (t >= 0) return emit(row, vocab, top.v, t, out, logprobs);
+  }
   // Allowed: key at least `floor`. With both top-k and top-p, the top-k cut is exact.
   std::uint32_t floor = 0;
   if (by_count && by_mass)

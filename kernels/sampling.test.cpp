@@ -10,6 +10,7 @@
 #include <iostream>
 #include <numeric>
 #include <random>
+#include <string>
 
 #include "engine/sampling/sampler.h"
 #include "kernels/sampling.h"
@@ -22,6 +23,7 @@ class GpuSampling : public ::testing::Test {
  protected:
   void SetUp() override { AGENTRT_REQUIRE_CUDA_DEVICE(); }
 
+ public:
   std::vector<std::int32_t> run(const std::vector<float>& logits, int vocab,
                                 const std::vector<SampleParams>& params,
                                 int max_rejections = kSampleMaxRejections) {
@@ -95,13 +97,47 @@ TEST_F(GpuSampling, GreedyEqualsSamplerArgmaxWithTies) {
   }
 }
 
+// Draws `draws` rows of `base` under `p` (seeds 1000, 1001, ...) and checks each token's
+// share against reference_distribution() within 5 sigma, and that no token outside the kept
+// set comes out.
+void expect_draws_follow(GpuSampling& t, const std::vector<float>& base, const SampleParams& p,
+                         int draws, int rejections, const std::string& name) {
+  const int vocab = static_cast<int>(base.size());
+  std::vector<float> logits;
+  std::vector<SampleParams> params;
+  for (int d = 0; d < draws; ++d) {
+    logits.insert(logits.end(), base.begin(), base.end());
+    params.push_back(p);
+    params.back().seed = 1000 + d;  // a row per draw
+  }
+  const auto got = t.run(logits, vocab, params, rejections);
+  const auto prob = reference_distribution(base, p);
+  std::vector<int> count(vocab, 0);
+  for (int tok : got) {
+    ASSERT_GE(tok, 0) << name;
+    ASSERT_LT(tok, vocab) << name;
+    ++count[tok];
+  }
+  const std::string what = name + ", at most " + std::to_string(rejections) + " rejections";
+  double worst = 0;
+  for (int tok = 0; tok < vocab; ++tok) {
+    if (prob[tok] == 0.0) {
+      EXPECT_EQ(count[tok], 0) << what << ": token " << tok << " is outside the kept set";
+      continue;
+    }
+    const double sigma = std::sqrt(prob[tok] * (1 - prob[tok]) / draws);
+    worst = std::max(worst, std::fabs(count[tok] / double(draws) - prob[tok]) / sigma);
+  }
+  std::cout << "[sampling] " << what << ": worst |z| over tokens " << worst << "\n";
+  EXPECT_LT(worst, 5.0) << what;
+}
+
 // Vocabularies of 96 (rows read 4 floats at a time) and 97 (one at a time).
 class GpuSamplingVocab : public GpuSampling, public ::testing::WithParamInterface<int> {};
 INSTANTIATE_TEST_SUITE_P(Widths, GpuSamplingVocab, ::testing::Values(96, 97));
 
 TEST_P(GpuSamplingVocab, DrawsFollowSamplerDistribution) {
-  const int vocab = GetParam(), draws = 40000;
-  const auto base = test::random_vector(vocab, 2, -3.0f, 3.0f);
+  const auto base = test::random_vector(GetParam(), 2, -3.0f, 3.0f);
   struct Case {
     const char* name;
     SampleParams p;
@@ -117,38 +153,38 @@ TEST_P(GpuSamplingVocab, DrawsFollowSamplerDistribution) {
   };
   // Each case by rejection (the default), and by the exact cut alone (no rejection round).
   for (const int rejections : {kSampleMaxRejections, 0})
-    for (const Case& c : cases) {
-      std::vector<float> logits;
-      std::vector<SampleParams> params;
-      for (int d = 0; d < draws; ++d) {
-        logits.insert(logits.end(), base.begin(), base.end());
-        SampleParams p = c.p;
-        p.seed = 1000 + d;  // a row per draw
-        params.push_back(p);
-      }
-      auto got = run(logits, vocab, params, rejections);
-      const auto prob = reference_distribution(base, c.p);
-      std::vector<int> count(vocab, 0);
-      for (int t : got) {
-        ASSERT_GE(t, 0);
-        ASSERT_LT(t, vocab);
-        ++count[t];
-      }
-      double worst = 0;
-      for (int t = 0; t < vocab; ++t) {
-        if (prob[t] == 0.0) {
-          EXPECT_EQ(count[t], 0) << c.name << ", at most " << rejections << " rejections: token "
-                                 << t << " is outside the kept set";
-          continue;
-        }
-        const double sigma = std::sqrt(prob[t] * (1 - prob[t]) / draws);
-        const double z = std::fabs(count[t] / double(draws) - prob[t]) / sigma;
-        worst = std::max(worst, z);
-      }
-      std::cout << "[sampling] " << c.name << ", at most " << rejections
-                << " rejections: worst |z| over tokens " << worst << "\n";
-      EXPECT_LT(worst, 5.0) << c.name << ", at most " << rejections << " rejections";
-    }
+    for (const Case& c : cases)
+      expect_draws_follow(*this, base, c.p, 40000, rejections, c.name);
+}
+
+// Rows with fewer finite logits than top_k (a grammar's mask): only finite tokens come out.
+TEST_P(GpuSamplingVocab, TopKOverMaskedRowsKeepsTheFiniteTokens) {
+  auto base = test::random_vector(GetParam(), 5, -3.0f, 3.0f);
+  for (std::size_t i = 0; i < base.size(); ++i)
+    if (i % 16 != 3) base[i] = -INFINITY;  // 6 finite tokens
+  expect_draws_follow(*this, base, {1.0f, 10, 1.0f, 0.0f, 0, 0}, 20000, kSampleMaxRejections,
+                      "top_k 10 over 6 finite");
+  expect_draws_follow(*this, base, {1.0f, 10, 0.7f, 0.0f, 0, 0}, 20000, kSampleMaxRejections,
+                      "top_k 10 + top_p 0.7 over 6 finite");
+}
+
+// top_k above 1,024 (the gathered top-k set's bound) takes the radix select or rejection.
+TEST_F(GpuSampling, LargeTopKFollowsSamplerDistribution) {
+  const auto base = test::random_vector(2000, 6, -2.0f, 2.0f);
+  for (const int rejections : {kSampleMaxRejections, 0}) {
+    expect_draws_follow(*this, base, {1.0f, 1100, 1.0f, 0.0f, 0, 0}, 20000, rejections,
+                        "top_k 1100");
+    expect_draws_follow(*this, base, {1.0f, 1100, 0.6f, 0.0f, 0, 0}, 20000, rejections,
+                        "top_k 1100 + top_p 0.6");
+  }
+}
+
+// Logits crowded within 0.2 of each other over a long row: the top-k bracket narrows over
+// several counting passes before its elements fit in shared memory.
+TEST_F(GpuSampling, TopKNarrowsCrowdedLongRows) {
+  const auto base = test::random_vector(96 * 1024, 7, -0.1f, 0.1f);
+  expect_draws_follow(*this, base, {1.0f, 5, 1.0f, 0.0f, 0, 0}, 1000, kSampleMaxRejections,
+                      "top_k 5 over a crowded long row");
 }
 
 // A long row: the draw walks the chosen thread's elements (every 1024th token) 32 at a time,
