@@ -254,6 +254,12 @@ class CudaBackend final : public Backend {
   // The first part of run_layer(): the residual add and norm, the QKV GEMM, and q/k/v
   // preparation, which writes the layer's K/V of every row into the pool.
   Status run_qkv(int layer);
+  // Whether a step of `rows` runs its layers without add_rmsnorm kernels: one row on the
+  // skinny kernels (bf16, no o_proj bias), the o and down GEMMs adding into x and the qkv and
+  // gate/up products normalizing x themselves (skinny_gemm.h). Then y is not used.
+  bool norms_in_gemms(int rows) const;
+  bool weights_take_fused_norms() const;  // every layer's shapes, alignment and no o bias
+  mutable int norms_fusable_ = -1;        // weights_take_fused_norms(), once known
   // Segment KV: uploads the block table (checked by check_token_range, batch_plan.h).
   Status upload_token_table(std::span<const std::int32_t> block_table);
   // The kernels' view of `count` tokens at `begin` of the uploaded table, copies in `tokens`.

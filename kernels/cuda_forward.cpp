@@ -181,6 +181,27 @@ AttentionParams CudaBackend::attention_params(int layer) const {
   return a;
 }
 
+bool CudaBackend::norms_in_gemms(int rows) const {
+  if (rows != 1 || !gemm_->skinny() || dtype_ != Dtype::bf16) return false;
+  if (norms_fusable_ < 0) norms_fusable_ = weights_take_fused_norms() ? 1 : 0;
+  return norms_fusable_ == 1;
+}
+
+bool CudaBackend::weights_take_fused_norms() const {
+  const int h = config_.hidden_size;
+  for (const Layer& L : w_.layers) {
+    if (L.bo.bytes() != 0 ||
+        !skinny_norm_fits(h, buf_.x.get<float>(), L.attn_norm.get<float>(), L.wqkv.get()) ||
+        !skinny_norm_fits(h, buf_.x.get<float>(), L.ffn_norm.get<float>(), L.w_gate_up.get()) ||
+        !skinny_gemm_fits(Dtype::bf16, 1, config_.num_heads * config_.head_dim,
+                          config_.num_heads * config_.head_dim, buf_.attn.get(), L.wo.get()) ||
+        !skinny_gemm_fits(Dtype::bf16, 1, config_.intermediate_size, config_.intermediate_size,
+                          buf_.act.get(), L.w_down.get()))
+      return false;
+  }
+  return true;
+}
+
 Status CudaBackend::run_qkv(int layer) {
   const auto& c = config_;
   const Layer& L = w_.layers[static_cast<std::size_t>(layer)];
@@ -189,23 +210,31 @@ Status CudaBackend::run_qkv(int layer) {
   const int width = q_width + 2 * c.num_kv_heads * hd;
   const float eps = static_cast<float>(c.rms_norm_eps);
   const Dtype t = dtype_;
-  // x += y (the previous layer's MLP output); h = norm(x).
-  AddNormParams n1{buf_.x.get<float>(),
-                   layer == 0 ? nullptr : buf_.y.get<float>(),
-                   nullptr,
-                   L.attn_norm.get<float>(),
-                   buf_.h.get(),
-                   nullptr,
-                   true,
-                   rows,
-                   h,
-                   eps};
-  AGENTRT_CUDA_TRY(launch_add_rmsnorm(t, n1, stream_));
-  AGENTRT_TRY(timer_.mark("add_norm", stream_));
-  AGENTRT_TRY(gemm_->run(
-      {t, Dtype::f32, buf_.h.get(), L.wqkv.get(), buf_.qkv.get(), rows, width, h, 0, 0, 0.0f},
-      stream_));
-  AGENTRT_TRY(timer_.mark("gemm_qkv", stream_));
+  if (norms_in_gemms(rows)) {
+    // x holds the residual already (the down GEMM before added into it): qkv = norm(x) . W.
+    AGENTRT_CUDA_TRY(launch_skinny_norm_gemm(buf_.x.get<float>(), L.attn_norm.get<float>(), eps,
+                                             L.wqkv.get(), buf_.qkv.get<float>(), 0.0f, width, h,
+                                             stream_));
+    AGENTRT_TRY(timer_.mark("gemm_norm_qkv", stream_));
+  } else {
+    // x += y (the previous layer's MLP output); h = norm(x).
+    AddNormParams n1{buf_.x.get<float>(),
+                     layer == 0 ? nullptr : buf_.y.get<float>(),
+                     nullptr,
+                     L.attn_norm.get<float>(),
+                     buf_.h.get(),
+                     nullptr,
+                     true,
+                     rows,
+                     h,
+                     eps};
+    AGENTRT_CUDA_TRY(launch_add_rmsnorm(t, n1, stream_));
+    AGENTRT_TRY(timer_.mark("add_norm", stream_));
+    AGENTRT_TRY(gemm_->run(
+        {t, Dtype::f32, buf_.h.get(), L.wqkv.get(), buf_.qkv.get(), rows, width, h, 0, 0, 0.0f},
+        stream_));
+    AGENTRT_TRY(timer_.mark("gemm_qkv", stream_));
+  }
   QkvParams qp;
   qp.qkv = buf_.qkv.get<float>();
   qp.bias = L.bqkv.get<float>();
@@ -236,6 +265,22 @@ Status CudaBackend::run_layer(int layer) {
   AGENTRT_TRY(run_qkv(layer));
   AGENTRT_CUDA_TRY(launch_attention(attention_params(layer), stream_));
   AGENTRT_TRY(timer_.mark("attention", stream_));
+  if (norms_in_gemms(rows)) {
+    // The residual adds go into the o and down GEMMs (beta = 1 on x), the norms into the
+    // products after them.
+    AGENTRT_TRY(gemm_->run(
+        {t, Dtype::f32, buf_.attn.get(), L.wo.get(), buf_.x.get(), rows, h, q_width, 0, 0, 1.0f},
+        stream_));
+    AGENTRT_TRY(timer_.mark("gemm_o_add", stream_));
+    AGENTRT_CUDA_TRY(launch_skinny_norm_swiglu(buf_.x.get<float>(), L.ffn_norm.get<float>(), eps,
+                                               L.w_gate_up.get(), buf_.act.get(), inter, h,
+                                               stream_));
+    AGENTRT_TRY(timer_.mark("gemm_norm_gate_up_swiglu", stream_));
+    AGENTRT_TRY(gemm_->run(
+        {t, Dtype::f32, buf_.act.get(), L.w_down.get(), buf_.x.get(), rows, h, inter, 0, 0, 1.0f},
+        stream_));
+    return timer_.mark("gemm_down_add", stream_);
+  }
   AGENTRT_TRY(gemm_->run(
       {t, Dtype::f32, buf_.attn.get(), L.wo.get(), buf_.y.get(), rows, h, q_width, 0, 0, 0.0f},
       stream_));
@@ -303,7 +348,7 @@ Status CudaBackend::run_step() {
     AGENTRT_TRY(run_layer(layer));
   // The last residual add and the final norm, only for the rows that need logits.
   AddNormParams fin{buf_.x.get<float>(),
-                    buf_.y.get<float>(),
+                    norms_in_gemms(rows) ? nullptr : buf_.y.get<float>(),
                     nullptr,
                     w_.final_norm.get<float>(),
                     buf_.hl.get(),

@@ -365,6 +365,58 @@ TEST_P(Ops, SkinnySwiGluMatchesReference) {
   EXPECT_EQ(launch_skinny_swiglu(nullptr, nullptr, nullptr, 8, 12, nullptr), cudaErrorInvalidValue);
 }
 
+// The batch-1 products that normalize the f32 residual row themselves (skinny_gemm.h), with
+// beta = 1 adding into C, against RMSNorm (rounded to bf16 as add_rmsnorm writes it) and the
+// product in double; n = 1003 (8-warp blocks) and 4300 (32-warp blocks) leave a block with
+// warps past the last column.
+TEST_P(Ops, SkinnyNormProductsMatchReference) {
+  if (dt() != Dtype::bf16) GTEST_SKIP() << "the fused kernels are bf16 only";
+  for (const auto& [k, n] : {std::pair{4096, 1003}, std::pair{4104, 1003}, std::pair{4096, 4300}}) {
+    const float eps = 1e-5f;
+    auto x = random_vector(k, 45, -2.0f, 2.0f), g = random_vector(k, 46, 0.5f, 1.5f);
+    auto w = rounded(random_vector(2 * std::size_t(n) * k, 47, -0.05f, 0.05f), dt());
+    auto c0 = random_vector(n, 48);
+    auto dx = upload(x, Dtype::f32), dg = upload(g, Dtype::f32), dw = upload(w, dt());
+    auto dc = upload(c0, Dtype::f32);
+    double ss = 0;
+    for (float v : x)
+      ss += double(v) * v;
+    const double rs = 1.0 / std::sqrt(ss / k + eps);
+    std::vector<float> h(k);
+    for (int i = 0; i < k; ++i)
+      h[i] = rounded(std::vector<float>{static_cast<float>(g[i] * (x[i] * rs))}, dt())[0];
+    auto dot = [&](std::size_t row) {
+      double acc = 0;
+      for (int i = 0; i < k; ++i)
+        acc += double(h[i]) * w[row * k + i];
+      return acc;
+    };
+    ASSERT_EQ(launch_skinny_norm_gemm(dx.get<float>(), dg.get<float>(), eps, dw.get(),
+                                      dc.get<float>(), 1.0f, n, k, nullptr),
+              cudaSuccess);
+    std::vector<double> ref(n);
+    for (int j = 0; j < n; ++j)
+      ref[j] = c0[j] + dot(j);
+    report("skinny norm gemm, beta 1", rel_error(download(dc.get(), n, Dtype::f32), ref));
+
+    DeviceBuffer out;
+    ASSERT_TRUE(out.allocate(n * dtype_bytes(dt())).ok());
+    test::poison(out);
+    ASSERT_EQ(launch_skinny_norm_swiglu(dx.get<float>(), dg.get<float>(), eps, dw.get(), out.get(),
+                                        n, k, nullptr),
+              cudaSuccess);
+    for (int j = 0; j < n; ++j) {
+      const double gate = dot(j), up = dot(std::size_t(n) + j);
+      ref[j] = gate / (1.0 + std::exp(-gate)) * up;
+    }
+    report("skinny norm swiglu", rel_error(download(out.get(), n, dt()), ref));
+  }
+  // Not the kernels' shape: refused, not run.
+  EXPECT_EQ(
+      launch_skinny_norm_gemm(nullptr, nullptr, 1e-5f, nullptr, nullptr, 0.0f, 8, 12, nullptr),
+      cudaErrorInvalidValue);
+}
+
 TEST_P(Ops, RandomFillStaysInRange) {
   const std::size_t n = 100000;
   DeviceBuffer b;

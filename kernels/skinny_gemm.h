@@ -32,4 +32,21 @@ cudaError_t launch_skinny_gemm(Dtype out, const void* a, int lda, const void* w,
 cudaError_t launch_skinny_swiglu(const void* a, const void* w_gate_up, void* out, int inter, int k,
                                  cudaStream_t stream);
 
+// The batch-1 decode layer without its add_rmsnorm kernels: the products below read the f32
+// residual row x and normalize it on the fly (RMSNorm with weight g and eps, each element
+// rounded to bf16 exactly as launch_add_rmsnorm() writes it), each block finding the row's
+// rms itself. The residual add itself goes into the GEMM before (beta = 1 on x).
+// Whether they take x, g, W: k a multiple of 8 up to 8,192, all three 16-byte aligned.
+bool skinny_norm_fits(int k, const float* x, const float* g, const void* w);
+
+// c[0, n] (f32) = norm(x) . W^T + beta * c. Errors: cudaErrorInvalidValue when
+// skinny_norm_fits() is false or n < 1.
+cudaError_t launch_skinny_norm_gemm(const float* x, const float* g, float eps, const void* w,
+                                    float* c, float beta, int n, int k, cudaStream_t stream);
+
+// launch_skinny_swiglu() of norm(x). Errors: as launch_skinny_norm_gemm().
+cudaError_t launch_skinny_norm_swiglu(const float* x, const float* g, float eps,
+                                      const void* w_gate_up, void* out, int inter, int k,
+                                      cudaStream_t stream);
+
 }  // namespace agentrt::kernels
