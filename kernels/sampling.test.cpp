@@ -1,7 +1,8 @@
 // GPU sampling against engine/sampling semantics: greedy rows exactly equal Sampler's token;
 // sampled rows follow the distribution Sampler draws from (top-k, top-p, min-p and
 // temperature computed on the host as sampler.cpp does), checked per token within 5 sigma
-// over 40000 draws, never outside the kept set, by rejection and by the exact cut alone;
+// over 40000 draws, never outside the kept set, with up to 32 rejections and with none
+// (the first rejected draw takes the exact cut);
 // long rows reach every part of a thread's elements; (seed, step) repeats.
 #include <gtest/gtest.h>
 
@@ -151,7 +152,8 @@ TEST_P(GpuSamplingVocab, DrawsFollowSamplerDistribution) {
       {"top_p 0.1 (rounds of rejection)", {1.0f, 0, 0.1f, 0.0f, 0, 0}},
       {"top_k 2 + min_p 0.2", {1.0f, 2, 1.0f, 0.2f, 0, 0}},
   };
-  // Each case by rejection (the default), and by the exact cut alone (no rejection round).
+  // Each case with up to 32 rejections (the default), and with none: the first rejected draw
+  // then takes the exact radix cut.
   for (const int rejections : {kSampleMaxRejections, 0})
     for (const Case& c : cases)
       expect_draws_follow(*this, base, c.p, 40000, rejections, c.name);
