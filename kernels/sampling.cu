@@ -24,13 +24,7 @@ using namespace sampling;  // NOLINT: the sampler's own primitives
 template <int V>
 __device__ Best block_argmax(const float* row, int vocab) {
   Best b{-INFINITY, vocab};
-  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
-    float x[V];
-    load_group<V>(row, g, x);
-#pragma unroll
-    for (int e = 0; e < V; ++e)
-      b = better(b, Best{x[e], g * V + e});
-  }
+  for_each_element<V, 4>(row, vocab, [&](float x, int i) { b = better(b, Best{x, i}); });
   return block_best(b);
 }
 
@@ -41,21 +35,15 @@ template <int V>
 __device__ Best argmax_and_mass(const float* row, int vocab, float inv_t, float* mass) {
   Best b{-INFINITY, vocab};
   float m = -INFINITY, s = 0.0f;
-#pragma unroll 2
-  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
-    float x[V];
-    load_group<V>(row, g, x);
-#pragma unroll
-    for (int e = 0; e < V; ++e) {
-      b = better(b, Best{x[e], g * V + e});
-      if (x[e] > m) {
-        s = s * __expf((m - x[e]) * inv_t) + 1.0f;
-        m = x[e];
-      } else if (x[e] > -INFINITY) {
-        s += __expf((x[e] - m) * inv_t);
-      }
+  for_each_element<V, 2>(row, vocab, [&](float x, int i) {
+    b = better(b, Best{x, i});
+    if (x > m) {
+      s = s * __expf((m - x) * inv_t) + 1.0f;
+      m = x;
+    } else if (x > -INFINITY) {
+      s += __expf((x - m) * inv_t);
     }
-  }
+  });
   b = block_best(b);
   *mass = m > -INFINITY ? s * __expf((m - b.v) * inv_t) : 0.0f;
   return b;
@@ -66,14 +54,7 @@ template <int V>
 __device__ float thread_mass(const float* row, int vocab, float inv_t, float mx,
                              std::uint32_t floor) {
   float s = 0.0f;
-#pragma unroll 4
-  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
-    float x[V];
-    load_group<V>(row, g, x);
-#pragma unroll
-    for (int e = 0; e < V; ++e)
-      s += weight(x[e] * inv_t, mx, floor);
-  }
+  for_each_element<V, 4>(row, vocab, [&](float x, int) { s += weight(x * inv_t, mx, floor); });
   return s;
 }
 
@@ -170,24 +151,18 @@ __device__ __noinline__ Verdict judge(const float* row, int vocab, float inv_t, 
   for (int q = 0; q < P; ++q)
     pivot[q] = key_of(q == 0 ? xt : xt + (mx - xt) * static_cast<float>(q) / P);
   float count[P] = {}, mass[P] = {};
-#pragma unroll 2
-  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
-    float x[V];
-    load_group<V>(row, g, x);
+  for_each_element<V, 2>(row, vocab, [&](float x, int) {
+    const float xs = x * inv_t;
+    const std::uint32_t k = key_of(xs);
+    const float w = by_mass ? __expf(xs - mx) : 0.0f;
 #pragma unroll
-    for (int e = 0; e < V; ++e) {
-      const float xs = x[e] * inv_t;
-      const std::uint32_t k = key_of(xs);
-      const float w = by_mass ? __expf(xs - mx) : 0.0f;
-#pragma unroll
-      for (int q = 0; q < P; ++q) {
-        if (k > pivot[q]) {
-          count[q] += 1.0f;
-          mass[q] += w;
-        }
+    for (int q = 0; q < P; ++q) {
+      if (k > pivot[q]) {
+        count[q] += 1.0f;
+        mass[q] += w;
       }
     }
-  }
+  });
   __shared__ float partial[kThreads / 32][2 * P];
   __shared__ float sums[2 * P];
   const int lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);

@@ -98,18 +98,12 @@ __device__ __noinline__ void count_above(const float* row, int vocab, float inv_
     pivot[q] = pivots[q];
     count[q] = 0;
   }
-#pragma unroll 2
-  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
-    float x[V];
-    load_group<V>(row, g, x);
+  for_each_element<V, 2>(row, vocab, [&](float x, int) {
+    const std::uint32_t k = key_of(x * inv_t);
 #pragma unroll
-    for (int e = 0; e < V; ++e) {
-      const std::uint32_t k = key_of(x[e] * inv_t);
-#pragma unroll
-      for (int q = 0; q < kCountPivots; ++q)
-        count[q] += k > pivot[q] ? 1 : 0;
-    }
-  }
+    for (int q = 0; q < kCountPivots; ++q)
+      count[q] += k > pivot[q] ? 1 : 0;
+  });
 #pragma unroll
   for (int q = 0; q < kCountPivots; ++q) {
     const int c = __reduce_add_sync(0xffffffffu, count[q]);
@@ -176,20 +170,16 @@ __device__ __noinline__ int top_k_draw(const float* row, int vocab, float inv_t,
   const std::uint32_t lo_key = key_of(lo);
   if (threadIdx.x == 0) n = 0;
   __syncthreads();
-  for (int g = threadIdx.x; g < vocab / V; g += kThreads) {
-    float x[V];
-    load_group<V>(row, g, x);
-#pragma unroll
-    for (int e = 0; e < V; ++e) {
-      const std::uint32_t key = key_of(x[e] * inv_t);
-      if (key > lo_key) {
-        const int slot = atomicAdd(&n, 1);
-        const auto id = static_cast<std::uint32_t>(g * V + e);
-        if (slot < kThreads)
-          items[slot] = (static_cast<unsigned long long>(key) << 32) | (0xffffffffu - id);
+  for_each_element<V, 2>(row, vocab, [&](float x, int i) {
+    const std::uint32_t key = key_of(x * inv_t);
+    if (key > lo_key) {
+      const int slot = atomicAdd(&n, 1);
+      if (slot < kThreads) {
+        items[slot] = (static_cast<unsigned long long>(key) << 32) |
+                      (0xffffffffu - static_cast<std::uint32_t>(i));
       }
     }
-  }
+  });
   __syncthreads();
   const int count = min(n, kThreads);
   const bool real = static_cast<int>(threadIdx.x) < count;
