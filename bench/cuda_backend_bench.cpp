@@ -16,7 +16,7 @@
 #include "bench/cuda_model_shapes.h"
 #include "kernels/cuda_backend.h"
 #include "kernels/device_info.h"
-#include "kernels/skinny_gemm.h"
+#include "kernels/small_m_gemm.h"
 
 namespace agentrt::bench {
 namespace {
@@ -120,16 +120,17 @@ nlohmann::json bench_shape(const std::string& shape, const Args& a, double copy_
       Status s = b.forward_device(plan);
       if (!s.ok()) fail(s.error());
     });
-    // Small batches: the same step with every GEMM on cuBLASLt instead of the skinny kernel.
+    // Small batches: the same step with every GEMM on cuBLASLt instead of the skinny (one
+    // row) or small-M (2-64 rows) kernels.
     double cublaslt_ms = 0;
-    if (batch <= kernels::kSkinnyMaxRows) {
+    if (batch <= kernels::kSmallMMaxRows) {
       b.set_skinny_gemm(false);
       cublaslt_ms = median_ms(b.stream(), 3, a.steps, [&] {
         Status s = b.forward_device(plan);
         if (!s.ok()) fail(s.error());
       });
       b.set_skinny_gemm(true);
-      std::printf("  batch %d: skinny GEMMs %.3f ms, cuBLASLt GEMMs %.3f ms (%.2fx)\n", batch, ms,
+      std::printf("  batch %d: own GEMMs %.3f ms, cuBLASLt GEMMs %.3f ms (%.2fx)\n", batch, ms,
                   cublaslt_ms, cublaslt_ms / ms);
     }
     // With graphs: the same bucket layout launched eagerly, for the launch-overhead saving.

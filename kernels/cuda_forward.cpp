@@ -6,6 +6,7 @@
 
 #include "kernels/cuda_backend.h"
 #include "kernels/skinny_gemm.h"
+#include "kernels/small_m_gemm.h"
 
 namespace agentrt::kernels {
 namespace {
@@ -301,6 +302,10 @@ Status CudaBackend::run_layer(int layer) {
       skinny_gemm_fits(t, 1, h, h, buf_.h.get(), L.w_gate_up.get())) {
     AGENTRT_CUDA_TRY(
         launch_skinny_swiglu(buf_.h.get(), L.w_gate_up.get(), buf_.act.get(), inter, h, stream_));
+    AGENTRT_TRY(timer_.mark("gemm_gate_up_swiglu", stream_));
+  } else if (gemm_->skinny() && small_m_gemm_fits(t, rows, h, h, buf_.h.get(), L.w_gate_up.get())) {
+    AGENTRT_CUDA_TRY(launch_small_m_swiglu(buf_.h.get(), h, L.w_gate_up.get(), buf_.act.get(), rows,
+                                           inter, h, stream_));
     AGENTRT_TRY(timer_.mark("gemm_gate_up_swiglu", stream_));
   } else {
     AGENTRT_TRY(gemm_->run(

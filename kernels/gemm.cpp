@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "kernels/skinny_gemm.h"
+#include "kernels/small_m_gemm.h"
 
 namespace agentrt::kernels {
 namespace {
@@ -162,6 +163,11 @@ Status Gemm::run(const GemmArgs& g, cudaStream_t stream) {
     return cuda_status(
         launch_skinny_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, g.beta, stream),
         "skinny gemm");
+  }
+  if (skinny_ && g.batch == 1 && small_m_gemm_fits(g.in, g.m, g.k, lda, g.a, g.w)) {
+    return cuda_status(
+        launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, g.beta, stream),
+        "small-m gemm");
   }
   auto plan = plan_for(g, stream);
   if (!plan.ok()) return plan.error();

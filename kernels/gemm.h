@@ -45,8 +45,9 @@ class Gemm {
   Gemm& operator=(const Gemm&) = delete;
 
   // Enqueues the product on `stream`. Errors: no algorithm for the shape, or a cuBLASLt
-  // failure. m == 0 does nothing. Products skinny_gemm_fits() takes (bf16, m = 1, one in
-  // the batch) run on the skinny kernel unless set_skinny(false).
+  // failure. m == 0 does nothing. Unless set_skinny(false), products of one in the batch
+  // that skinny_gemm_fits() takes (bf16, m = 1) run on the skinny kernel, and those that
+  // small_m_gemm_fits() takes (bf16, m = 2-64) on the small-M tensor-core kernel.
   Status run(const GemmArgs& args, cudaStream_t stream);
   void set_skinny(bool on) { skinny_ = on; }
   bool skinny() const { return skinny_; }

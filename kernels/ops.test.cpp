@@ -237,7 +237,8 @@ TEST_P(Ops, GemmMatchesReference) {
     Dtype out;
     float beta;
   };
-  // m = 1 in bf16 runs the skinny kernel (k a multiple of 8), the rest cuBLASLt.
+  // In bf16, m = 1 runs the skinny kernel (k a multiple of 8), m = 2-64 with k a multiple of
+  // 128 the small-M kernel (8 x 1000 x 4096, 5 x 77 x 14336), the rest cuBLASLt.
   for (const Shape s : {Shape{1, 96, 64, Dtype::f32, 0.0f}, Shape{7, 200, 136, Dtype::f32, 1.0f},
                         Shape{130, 512, 256, dt(), 0.0f}, Shape{8, 1000, 4096, dt(), 0.0f},
                         Shape{3, 333, 520, Dtype::f32, 1.0f}, Shape{5, 77, 14336, Dtype::f32, 0.0f},
