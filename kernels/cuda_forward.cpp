@@ -298,19 +298,22 @@ Status CudaBackend::run_layer(int layer) {
                    eps};
   AGENTRT_CUDA_TRY(launch_add_rmsnorm(t, n2, stream_));
   AGENTRT_TRY(timer_.mark("add_norm", stream_));
+  const GemmArgs gate_up{
+      t, t, buf_.h.get(), L.w_gate_up.get(), buf_.gate_up.get(), rows, 2 * inter, h, 0, 0, 0.0f};
+  // Where the small-M kernel is the faster product, its SwiGLU form saves the SwiGLU kernel.
+  auto small_m = gemm_->small_m_splits(gate_up, stream_);
+  if (!small_m.ok()) return small_m.error();
   if (rows == 1 && gemm_->skinny() &&
       skinny_gemm_fits(t, 1, h, h, buf_.h.get(), L.w_gate_up.get())) {
     AGENTRT_CUDA_TRY(
         launch_skinny_swiglu(buf_.h.get(), L.w_gate_up.get(), buf_.act.get(), inter, h, stream_));
     AGENTRT_TRY(timer_.mark("gemm_gate_up_swiglu", stream_));
-  } else if (gemm_->skinny() && small_m_gemm_fits(t, rows, h, h, buf_.h.get(), L.w_gate_up.get())) {
+  } else if (*small_m >= 0) {
     AGENTRT_CUDA_TRY(launch_small_m_swiglu(buf_.h.get(), h, L.w_gate_up.get(), buf_.act.get(), rows,
-                                           inter, h, stream_));
+                                           inter, h, stream_, *small_m));
     AGENTRT_TRY(timer_.mark("gemm_gate_up_swiglu", stream_));
   } else {
-    AGENTRT_TRY(gemm_->run(
-        {t, t, buf_.h.get(), L.w_gate_up.get(), buf_.gate_up.get(), rows, 2 * inter, h, 0, 0, 0.0f},
-        stream_));
+    AGENTRT_TRY(gemm_->run(gate_up, stream_));
     AGENTRT_TRY(timer_.mark("gemm_gate_up", stream_));
     AGENTRT_CUDA_TRY(launch_swiglu(t, buf_.gate_up.get(), rows, inter, buf_.act.get(), stream_));
     AGENTRT_TRY(timer_.mark("swiglu", stream_));

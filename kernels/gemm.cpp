@@ -41,19 +41,7 @@ Gemm::~Gemm() {
 Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g, cudaStream_t stream) {
   const int lda = g.lda ? g.lda : g.k, ldc = g.ldc ? g.ldc : g.n;
   const bool tf32 = g.tf32 && g.in == Dtype::f32;
-  const Key key{static_cast<int>(g.in),
-                static_cast<int>(g.out),
-                g.m,
-                g.n,
-                g.k,
-                lda,
-                ldc,
-                g.beta != 0.0f,
-                tf32,
-                g.batch,
-                g.stride_a,
-                g.stride_w,
-                g.stride_c};
+  const Key key = key_of(g);
   auto it = plans_.find(key);
   if (it != plans_.end()) return it->second.get();
   auto plan = std::make_unique<Plan>();
@@ -152,6 +140,82 @@ Result<int> Gemm::fastest(const Plan& p, const GemmArgs& g,
   return best < 0 ? 0 : best;
 }
 
+Gemm::Key Gemm::key_of(const GemmArgs& g) {
+  return {static_cast<int>(g.in),
+          static_cast<int>(g.out),
+          g.m,
+          g.n,
+          g.k,
+          g.lda ? g.lda : g.k,
+          g.ldc ? g.ldc : g.n,
+          g.beta != 0.0f,
+          g.tf32 && g.in == Dtype::f32,
+          g.batch,
+          g.stride_a,
+          g.stride_w,
+          g.stride_c};
+}
+
+Result<int> Gemm::small_m_splits(const GemmArgs& g, cudaStream_t stream) {
+  const int lda = g.lda ? g.lda : g.k;
+  if (!skinny_ || g.batch != 1 || !small_m_gemm_fits(g.in, g.m, g.k, lda, g.a, g.w)) return -1;
+  if (g.beta != 0.0f) return 0;
+  const Key key = key_of(g);
+  if (auto it = small_m_.find(key); it != small_m_.end()) return it->second;
+  auto best = time_small_m(g, stream);
+  if (!best.ok()) return best.error();
+  small_m_.emplace(key, *best);
+  return *best;
+}
+
+// Times cuBLASLt's tuned plan and the small-M kernel at 1, 2, 4 and 8 splits (as many as k's
+// chunks allow), each over 3 runs after one, on the real operands (beta = 0: reruns are
+// harmless).
+Result<int> Gemm::time_small_m(const GemmArgs& g, cudaStream_t stream) {
+  auto plan = plan_for(g, stream);
+  if (!plan.ok()) return plan.error();
+  const Plan& p = **plan;
+  const int lda = g.lda ? g.lda : g.k, ldc = g.ldc ? g.ldc : g.n;
+  cudaEvent_t start = nullptr, stop = nullptr;
+  AGENTRT_TRY(cuda_status(cudaEventCreate(&start), "small-m autotune"));
+  AGENTRT_TRY(cuda_status(cudaEventCreate(&stop), "small-m autotune"));
+  const float alpha = 1.0f;
+  int best = -1;
+  float best_ms = 0;
+  Status status = ok_status();
+  for (int splits = -1; splits <= 8 && status.ok(); splits = splits < 1 ? 1 : 2 * splits) {
+    if (splits > g.k / kSmallMChunk) break;
+    const auto launch = [&] {
+      if (splits < 0) {
+        return cublasLtMatmul(handle_, p.desc, &alpha, g.w, p.a, g.a, p.b, &g.beta, g.c, p.c, g.c,
+                              p.c, &p.algo, workspace_.get(), workspace_.bytes(),
+                              stream) == CUBLAS_STATUS_SUCCESS
+                   ? cudaSuccess
+                   : cudaErrorUnknown;
+      }
+      return launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, 0.0f, stream,
+                                 splits);
+    };
+    status = cuda_status(launch(), "small-m autotune");
+    if (!status.ok()) break;
+    cudaEventRecord(start, stream);
+    for (int r = 0; r < 3; ++r)
+      launch();
+    cudaEventRecord(stop, stream);
+    status = cuda_status(cudaEventSynchronize(stop), "small-m autotune");
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    if (status.ok() && (splits == -1 || ms < best_ms)) {
+      best = splits;
+      best_ms = ms;
+    }
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  if (!status.ok()) return status.error();
+  return best;
+}
+
 Status Gemm::run(const GemmArgs& g, cudaStream_t stream) {
   if (g.batch < 1) {
     return make_error(ErrorCode::invalid_argument,
@@ -164,9 +228,11 @@ Status Gemm::run(const GemmArgs& g, cudaStream_t stream) {
         launch_skinny_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, g.beta, stream),
         "skinny gemm");
   }
-  if (skinny_ && g.batch == 1 && small_m_gemm_fits(g.in, g.m, g.k, lda, g.a, g.w)) {
+  auto splits = small_m_splits(g, stream);
+  if (!splits.ok()) return splits.error();
+  if (*splits >= 0) {
     return cuda_status(
-        launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, g.beta, stream),
+        launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, g.beta, stream, *splits),
         "small-m gemm");
   }
   auto plan = plan_for(g, stream);

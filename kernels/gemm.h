@@ -47,8 +47,14 @@ class Gemm {
   // Enqueues the product on `stream`. Errors: no algorithm for the shape, or a cuBLASLt
   // failure. m == 0 does nothing. Unless set_skinny(false), products of one in the batch
   // that skinny_gemm_fits() takes (bf16, m = 1) run on the skinny kernel, and those that
-  // small_m_gemm_fits() takes (bf16, m = 2-64) on the small-M tensor-core kernel.
+  // small_m_gemm_fits() takes (bf16, m = 2-32) where small_m_splits() picks it.
   Status run(const GemmArgs& args, cudaStream_t stream);
+  // Which kernel takes a product small_m_gemm_fits() admits (one in the batch): -1 cuBLASLt,
+  // else the small-M kernel with that many k splits (0: its own choice). Decided once per
+  // shape by timing each split count against cuBLASLt's tuned plan on the real operands
+  // (products with beta != 0, which cannot be rerun, take the small-M kernel untimed). -1 as
+  // well for any other product, or with set_skinny(false).
+  Result<int> small_m_splits(const GemmArgs& args, cudaStream_t stream);
   void set_skinny(bool on) { skinny_ = on; }
   bool skinny() const { return skinny_; }
 
@@ -65,7 +71,9 @@ class Gemm {
   };
   using Key = std::tuple<int, int, int, int, int, int, int, bool, bool, int, std::int64_t,
                          std::int64_t, std::int64_t>;
+  static Key key_of(const GemmArgs& args);
   Result<Plan*> plan_for(const GemmArgs& args, cudaStream_t stream);
+  Result<int> time_small_m(const GemmArgs& args, cudaStream_t stream);
   // Index of the fastest of `found` candidates on the real operands.
   Result<int> fastest(const Plan& plan, const GemmArgs& args,
                       const cublasLtMatmulHeuristicResult_t* results, int found,
@@ -74,6 +82,7 @@ class Gemm {
   cublasLtHandle_t handle_ = nullptr;
   DeviceBuffer workspace_;
   std::map<Key, std::unique_ptr<Plan>> plans_;
+  std::map<Key, int> small_m_;  // small_m_splits() by shape
   bool skinny_ = true;
 };
 

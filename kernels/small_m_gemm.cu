@@ -64,11 +64,63 @@ constexpr int smem_bytes() {
   return ring > partial ? ring : partial;
 }
 
+// After the k loop (the block's shared memory no longer read): the splits of the tile add
+// their partial products through distributed shared memory, in rank (k) order, and write C
+// (or the SwiGLU output), each block its share of the tile's columns.
+template <int MT, class OutT, bool kGated>
+__device__ __forceinline__ void finish_tile(const float (&acc)[MT][4], unsigned char* smem, OutT* c,
+                                            int ldc, int m, int n, float beta) {
+  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int tile = static_cast<int>(blockIdx.x), splits = static_cast<int>(gridDim.y);
+  float* part = reinterpret_cast<float*>(smem);  // [kRows][kTileN]
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+    const int r = mt * 8 + 2 * t, col = warp * 16 + g;
+    part[r * kTileN + col] = acc[mt][0];
+    part[(r + 1) * kTileN + col] = acc[mt][1];
+    part[r * kTileN + col + 8] = acc[mt][2];
+    part[(r + 1) * kTileN + col + 8] = acc[mt][3];
+  }
+  cg::cluster_group cluster = cg::this_cluster();
+  cluster.sync();
+  // Block `rank` finishes its share of the tile's columns, adding the splits' partial
+  // products in rank (k) order.
+  const int rank = static_cast<int>(cluster.block_rank());
+  const auto sum = [&](int idx) {
+    float v = 0.0f;
+    for (int q = 0; q < splits; ++q)
+      v += cluster.map_shared_rank(part, q)[idx];
+    return v;
+  };
+  if constexpr (!kGated) {
+    const int cols = kTileN / splits;
+    for (int i = static_cast<int>(threadIdx.x); i < m * cols; i += kThreads) {
+      const int r = i / cols, l = rank * cols + i % cols, col = tile * kTileN + l;
+      if (col >= n) continue;
+      float v = sum(r * kTileN + l);
+      OutT* out = c + static_cast<std::size_t>(r) * ldc + col;
+      if (beta != 0.0f) v += beta * load_out(out);
+      store_out(out, v);
+    }
+  } else {
+    constexpr int kHalf = kTileN / 2;
+    const int cols = kHalf / splits;
+    for (int i = static_cast<int>(threadIdx.x); i < m * cols; i += kThreads) {
+      const int r = i / cols, l = rank * cols + i % cols, j = tile * kHalf + l;
+      if (j >= n) continue;
+      const float gate = sum(r * kTileN + l), up = sum(r * kTileN + kHalf + l);
+      store_out(c + static_cast<std::size_t>(r) * ldc + j, gate / (1.0f + expf(-gate)) * up);
+    }
+  }
+  cluster.sync();  // the other blocks have read this block's partial product
+}
+
 // Grid (tiles, splits), clusters of (1, splits): block (tile, s) multiplies its 128 rows of W
 // (64 gated outputs) by A over the s-th share of k's chunks. n: C's columns, or inter when
 // gated (c is then the bf16 [m, ldc] SwiGLU output).
 template <int MT, class OutT, bool kGated>
-__global__ void __launch_bounds__(kThreads, MT >= 8 ? 1 : 2)
+__global__ void __launch_bounds__(kThreads, 2)
     small_m_kernel(const bf16* __restrict__ a, int lda, const bf16* __restrict__ w, OutT* c,
                    int ldc, int m, int n, int k, float beta) {
   constexpr int kRows = 8 * MT;
@@ -151,47 +203,7 @@ __global__ void __launch_bounds__(kThreads, MT >= 8 ? 1 : 2)
   tc::cp_async_wait<0>();
   __syncthreads();  // the ring is no longer read: it becomes this block's partial C^T
 
-  float* part = reinterpret_cast<float*>(smem);  // [kRows][kTileN]
-#pragma unroll
-  for (int mt = 0; mt < MT; ++mt) {
-    const int r = mt * 8 + 2 * t, col = warp * 16 + g;
-    part[r * kTileN + col] = acc[mt][0];
-    part[(r + 1) * kTileN + col] = acc[mt][1];
-    part[r * kTileN + col + 8] = acc[mt][2];
-    part[(r + 1) * kTileN + col + 8] = acc[mt][3];
-  }
-  cg::cluster_group cluster = cg::this_cluster();
-  cluster.sync();
-  // Block `rank` finishes its share of the tile's columns, adding the splits' partial
-  // products in rank (k) order.
-  const int rank = static_cast<int>(cluster.block_rank());
-  const auto sum = [&](int idx) {
-    float v = 0.0f;
-    for (int q = 0; q < splits; ++q)
-      v += cluster.map_shared_rank(part, q)[idx];
-    return v;
-  };
-  if constexpr (!kGated) {
-    const int cols = kTileN / splits;
-    for (int i = static_cast<int>(threadIdx.x); i < m * cols; i += kThreads) {
-      const int r = i / cols, l = rank * cols + i % cols, col = tile * kTileN + l;
-      if (col >= n) continue;
-      float v = sum(r * kTileN + l);
-      OutT* out = c + static_cast<std::size_t>(r) * ldc + col;
-      if (beta != 0.0f) v += beta * load_out(out);
-      store_out(out, v);
-    }
-  } else {
-    constexpr int kHalf = kTileN / 2;
-    const int cols = kHalf / splits;
-    for (int i = static_cast<int>(threadIdx.x); i < m * cols; i += kThreads) {
-      const int r = i / cols, l = rank * cols + i % cols, j = tile * kHalf + l;
-      if (j >= n) continue;
-      const float gate = sum(r * kTileN + l), up = sum(r * kTileN + kHalf + l);
-      store_out(c + static_cast<std::size_t>(r) * ldc + j, gate / (1.0f + expf(-gate)) * up);
-    }
-  }
-  cluster.sync();  // the other blocks have read this block's partial product
+  finish_tile<MT, OutT, kGated>(acc, smem, c, ldc, m, n, beta);
 }
 
 int sm_count() {
@@ -215,14 +227,14 @@ int choose_splits(int tiles, int chunks) {
 
 template <int MT, class OutT, bool kGated>
 cudaError_t launch_mt(const bf16* a, int lda, const bf16* w, OutT* c, int ldc, int m, int n, int k,
-                      float beta, cudaStream_t stream) {
+                      float beta, int splits, cudaStream_t stream) {
   constexpr int kSmem = smem_bytes<MT>();
   const auto kernel = small_m_kernel<MT, OutT, kGated>;
   static const cudaError_t configured =
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (configured != cudaSuccess) return configured;
   const int tiles = kGated ? (n + kTileN / 2 - 1) / (kTileN / 2) : (n + kTileN - 1) / kTileN;
-  const int splits = choose_splits(tiles, k / kChunk);
+  if (splits == 0) splits = choose_splits(tiles, k / kChunk);
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = dim3(tiles, splits);
   cfg.blockDim = dim3(kThreads);
@@ -242,13 +254,15 @@ cudaError_t launch_mt(const bf16* a, int lda, const bf16* w, OutT* c, int ldc, i
 
 template <class OutT, bool kGated>
 cudaError_t launch_rows(const void* a, int lda, const void* w, OutT* c, int ldc, int m, int n,
-                        int k, float beta, cudaStream_t stream) {
+                        int k, float beta, int splits, cudaStream_t stream) {
+  if (splits != 0 &&
+      (splits > kMaxSplits || (splits & (splits - 1)) != 0 || splits > k / kChunk || splits < 0))
+    return cudaErrorInvalidValue;
   const auto* A = static_cast<const bf16*>(a);
   const auto* W = static_cast<const bf16*>(w);
-  if (m <= 8) return launch_mt<1, OutT, kGated>(A, lda, W, c, ldc, m, n, k, beta, stream);
-  if (m <= 16) return launch_mt<2, OutT, kGated>(A, lda, W, c, ldc, m, n, k, beta, stream);
-  if (m <= 32) return launch_mt<4, OutT, kGated>(A, lda, W, c, ldc, m, n, k, beta, stream);
-  return launch_mt<8, OutT, kGated>(A, lda, W, c, ldc, m, n, k, beta, stream);
+  if (m <= 8) return launch_mt<1, OutT, kGated>(A, lda, W, c, ldc, m, n, k, beta, splits, stream);
+  if (m <= 16) return launch_mt<2, OutT, kGated>(A, lda, W, c, ldc, m, n, k, beta, splits, stream);
+  return launch_mt<4, OutT, kGated>(A, lda, W, c, ldc, m, n, k, beta, splits, stream);
 }
 
 bool aligned16(const void* p) {
@@ -263,20 +277,22 @@ bool small_m_gemm_fits(Dtype in, int m, int k, int lda, const void* a, const voi
 }
 
 cudaError_t launch_small_m_gemm(Dtype out, const void* a, int lda, const void* w, void* c, int ldc,
-                                int m, int n, int k, float beta, cudaStream_t stream) {
+                                int m, int n, int k, float beta, cudaStream_t stream, int splits) {
   if (!small_m_gemm_fits(Dtype::bf16, m, k, lda, a, w) || n <= 0) return cudaErrorInvalidValue;
   if (out == Dtype::f32) {
-    return launch_rows<float, false>(a, lda, w, static_cast<float*>(c), ldc, m, n, k, beta, stream);
+    return launch_rows<float, false>(a, lda, w, static_cast<float*>(c), ldc, m, n, k, beta, splits,
+                                     stream);
   }
-  return launch_rows<bf16, false>(a, lda, w, static_cast<bf16*>(c), ldc, m, n, k, beta, stream);
+  return launch_rows<bf16, false>(a, lda, w, static_cast<bf16*>(c), ldc, m, n, k, beta, splits,
+                                  stream);
 }
 
 cudaError_t launch_small_m_swiglu(const void* a, int lda, const void* w_gate_up, void* out, int m,
-                                  int inter, int k, cudaStream_t stream) {
+                                  int inter, int k, cudaStream_t stream, int splits) {
   if (!small_m_gemm_fits(Dtype::bf16, m, k, lda, a, w_gate_up) || inter <= 0)
     return cudaErrorInvalidValue;
   return launch_rows<bf16, true>(a, lda, w_gate_up, static_cast<bf16*>(out), inter, m, inter, k,
-                                 0.0f, stream);
+                                 0.0f, splits, stream);
 }
 
 }  // namespace agentrt::kernels

@@ -15,22 +15,24 @@
 namespace agentrt::kernels {
 
 constexpr int kSmallMMinRows = 2;
-constexpr int kSmallMMaxRows = 64;
+constexpr int kSmallMMaxRows = 32;
 constexpr int kSmallMChunk = 128;  // k granularity
 
 // Whether the small-M kernels take the product: bf16 inputs, kSmallMMinRows <= m <=
 // kSmallMMaxRows, k a multiple of kSmallMChunk, lda a multiple of 8, A and W 16-byte aligned.
 bool small_m_gemm_fits(Dtype in, int m, int k, int lda, const void* a, const void* w);
 
-// out: f32 or bf16 C [m, ldc]; beta != 0 reads C first (C may not alias A). Errors:
-// cudaErrorInvalidValue when small_m_gemm_fits() is false or n < 1.
+// out: f32 or bf16 C [m, ldc]; beta != 0 reads C first (C may not alias A). splits: how many
+// blocks share each tile's k (1, 2, 4 or 8, at most k / kSmallMChunk); 0 chooses. Errors:
+// cudaErrorInvalidValue when small_m_gemm_fits() is false, n < 1 or splits is not allowed.
 cudaError_t launch_small_m_gemm(Dtype out, const void* a, int lda, const void* w, void* c, int ldc,
-                                int m, int n, int k, float beta, cudaStream_t stream);
+                                int m, int n, int k, float beta, cudaStream_t stream,
+                                int splits = 0);
 
 // The MLP's gate/up product followed by SwiGLU: out[r, j] = silu(a_r . W[j]) * (a_r .
 // W[inter + j]) for j < inter, W the [2 inter, k] gate/up weight, out bf16 [m, inter]. Errors:
 // as launch_small_m_gemm().
 cudaError_t launch_small_m_swiglu(const void* a, int lda, const void* w_gate_up, void* out, int m,
-                                  int inter, int k, cudaStream_t stream);
+                                  int inter, int k, cudaStream_t stream, int splits = 0);
 
 }  // namespace agentrt::kernels

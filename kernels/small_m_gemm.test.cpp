@@ -1,5 +1,5 @@
 // The small-M tensor-core GEMM and its SwiGLU form (small_m_gemm.h) against products in
-// double on random bf16 inputs: every row-tile size (m up to 8, 16, 32, 64), partial row and
+// double on random bf16 inputs: every row-tile size (m up to 8, 16, 32), partial row and
 // column tiles, k split 1 to 8 ways, beta = 1, a padded lda and ldc, and bit-identical
 // reruns.
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <iostream>
 
+#include "kernels/gemm.h"
 #include "kernels/small_m_gemm.h"
 #include "kernels/test_util.h"
 
@@ -35,9 +36,9 @@ TEST(SmallMGemm, MatchesReference) {
       {16, 896, 4864, 4864, 896, Dtype::f32, 0.0f},
       {17, 4100, 1024, 1032, 4100, Dtype::f32, 0.0f},
       {32, 4096, 4096, 4096, 4096, Dtype::f32, 1.0f},
-      {33, 200, 4864, 4864, 200, Dtype::bf16, 0.0f},
-      {64, 1152, 896, 896, 1152, Dtype::f32, 1.0f},
-      {64, 1000, 14336, 14336, 1000, Dtype::f32, 0.0f},
+      {31, 200, 4864, 4864, 200, Dtype::bf16, 0.0f},
+      {25, 1152, 896, 896, 1152, Dtype::f32, 1.0f},
+      {32, 1000, 14336, 14336, 1000, Dtype::f32, 0.0f},
   };
   for (const Case& cs : cases) {
     const auto a = rounded(random_vector(std::size_t(cs.m) * cs.lda, 61), Dtype::bf16);
@@ -94,7 +95,7 @@ TEST(SmallMGemm, MatchesReference) {
 TEST(SmallMGemm, SwiGluMatchesReference) {
   AGENTRT_REQUIRE_CUDA_DEVICE();
   for (const auto& [m, inter, k] : {std::tuple{3, 1000, 896}, std::tuple{32, 4864, 896},
-                                    std::tuple{64, 300, 4096}, std::tuple{24, 2000, 4096}}) {
+                                    std::tuple{32, 300, 4096}, std::tuple{24, 2000, 4096}}) {
     const auto a = rounded(random_vector(std::size_t(m) * k, 64), Dtype::bf16);
     const auto w =
         rounded(random_vector(2 * std::size_t(inter) * k, 65, -0.05f, 0.05f), Dtype::bf16);
@@ -122,13 +123,56 @@ TEST(SmallMGemm, SwiGluMatchesReference) {
   }
 }
 
+// Gemm's choice between cuBLASLt and the small-M kernel: a timed pick among the allowed
+// values, kept per shape; beta != 0 takes the small-M kernel untimed; other products and
+// set_skinny(false) stay on cuBLASLt. The product is right whichever kernel runs.
+TEST(SmallMGemm, GemmChoosesPerShape) {
+  AGENTRT_REQUIRE_CUDA_DEVICE();
+  auto gemm = Gemm::create();
+  ASSERT_TRUE(gemm.ok()) << gemm.error().to_string();
+  const int m = 16, n = 2048, k = 4096;
+  const auto a = rounded(random_vector(std::size_t(m) * k, 66), Dtype::bf16);
+  const auto w = rounded(random_vector(std::size_t(n) * k, 67, -0.05f, 0.05f), Dtype::bf16);
+  auto da = upload(a, Dtype::bf16), dw = upload(w, Dtype::bf16);
+  DeviceBuffer dc;
+  ASSERT_TRUE(dc.allocate(std::size_t(m) * n * 4).ok());
+  GemmArgs g{Dtype::bf16, Dtype::f32, da.get(), dw.get(), dc.get(), m, n, k, 0, 0, 0.0f};
+  auto first = (*gemm)->small_m_splits(g, nullptr);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  EXPECT_TRUE(*first == -1 || *first == 1 || *first == 2 || *first == 4 || *first == 8) << *first;
+  auto again = (*gemm)->small_m_splits(g, nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *first);
+  std::cout << "[choice] " << m << "x" << n << "x" << k << ": " << *first << "\n";
+  test::poison(dc);
+  ASSERT_TRUE((*gemm)->run(g, nullptr).ok());
+  std::vector<double> ref;
+  for (int r = 0; r < m; ++r)
+    for (int j = 0; j < n; ++j) {
+      double acc = 0;
+      for (int q = 0; q < k; ++q)
+        acc += double(a[std::size_t(r) * k + q]) * w[std::size_t(j) * k + q];
+      ref.push_back(acc);
+    }
+  EXPECT_LE(rel_error(download(dc.get(), ref.size(), Dtype::f32), ref), 1e-5);
+
+  GemmArgs beta = g;
+  beta.beta = 1.0f;
+  EXPECT_EQ(*(*gemm)->small_m_splits(beta, nullptr), 0);
+  GemmArgs wide = g;
+  wide.m = kSmallMMaxRows + 1;
+  EXPECT_EQ(*(*gemm)->small_m_splits(wide, nullptr), -1);
+  (*gemm)->set_skinny(false);
+  EXPECT_EQ(*(*gemm)->small_m_splits(g, nullptr), -1);
+}
+
 TEST(SmallMGemm, RefusesOtherShapes) {
   AGENTRT_REQUIRE_CUDA_DEVICE();
   DeviceBuffer buf;
   ASSERT_TRUE(buf.allocate(1 << 20).ok());
   const void* p = buf.get();
   EXPECT_FALSE(small_m_gemm_fits(Dtype::bf16, 1, 128, 128, p, p));   // one row: skinny kernel
-  EXPECT_FALSE(small_m_gemm_fits(Dtype::bf16, 65, 128, 128, p, p));  // past kSmallMMaxRows
+  EXPECT_FALSE(small_m_gemm_fits(Dtype::bf16, 33, 128, 128, p, p));  // past kSmallMMaxRows
   EXPECT_FALSE(small_m_gemm_fits(Dtype::bf16, 8, 200, 200, p, p));   // k not whole chunks
   EXPECT_FALSE(small_m_gemm_fits(Dtype::f32, 8, 128, 128, p, p));
   EXPECT_FALSE(small_m_gemm_fits(Dtype::bf16, 8, 128, 132, p, p));  // lda not 16-byte rows
