@@ -30,21 +30,26 @@ __global__ void add_rmsnorm_kernel(AddNormParams p) {
   float* x = p.x + static_cast<std::size_t>(src_row) * p.hidden;
   const float* y = p.y ? p.y + static_cast<std::size_t>(src_row) * p.hidden : nullptr;
   T* out = static_cast<T*>(p.out) + static_cast<std::size_t>(r) * p.hidden;
-  // One pass keeps the row in registers when it fits (hidden <= 8 * blockDim.x).
+  // One pass keeps the row in registers when it fits (hidden <= 8 * blockDim.x). Every load
+  // is issued before the first store to x: x and y could alias as far as the compiler knows,
+  // so loads after a store would each wait a round trip.
   constexpr int kMaxPer = 8;
-  float v[kMaxPer];
+  float v[kMaxPer], add[kMaxPer];
+#pragma unroll
+  for (int k = 0; k < kMaxPer; ++k) {
+    const int i = threadIdx.x + k * blockDim.x;
+    v[k] = i < p.hidden ? x[i] : 0.0f;
+    add[k] = y && i < p.hidden ? y[i] + (p.bias ? p.bias[i] : 0.0f) : 0.0f;
+  }
   float sq = 0.0f;
 #pragma unroll
   for (int k = 0; k < kMaxPer; ++k) {
     const int i = threadIdx.x + k * blockDim.x;
-    float t = 0.0f;
-    if (i < p.hidden) {
-      t = x[i];
-      if (y) t += y[i] + (p.bias ? p.bias[i] : 0.0f);
-      if (y && p.write_back) x[i] = t;
+    if (y) {
+      v[k] += add[k];
+      if (p.write_back && i < p.hidden) x[i] = v[k];
     }
-    v[k] = t;
-    sq += t * t;
+    sq += v[k] * v[k];
   }
   const float total = block_sum(sq);
   const float inv = rsqrtf(total / static_cast<float>(p.hidden) + p.eps);
@@ -70,6 +75,26 @@ __global__ void __launch_bounds__(kQkvWarps * 32) qkv_prepare_kernel(QkvParams p
   const int lane = threadIdx.x % 32;
   const int d = p.kv.head_dim, half = d / 2;
   pdl_wait();
+  // The row's q/k values are loaded before the rotation is computed (both wait on memory).
+  const bool live = h < all_heads;
+  const int width = all_heads * d;
+  const float* src = p.qkv + static_cast<std::size_t>(r) * width + h * d;
+  const float* bias = p.bias ? p.bias + h * d : nullptr;
+  const bool is_q = h < p.num_heads, is_k = !is_q && h < p.num_heads + kv_heads;
+  // Each lane holds rotation pairs (i, i + half) for i = lane, lane + 32, ... (half <= 128).
+  constexpr int kMaxPairs = 4;
+  float a[kMaxPairs], b[kMaxPairs];
+  float sq = 0.0f;
+#pragma unroll
+  for (int k = 0; k < kMaxPairs; ++k) {
+    const int i = lane + 32 * k;
+    a[k] = b[k] = 0.0f;
+    if (live && (is_q || is_k) && i < half) {
+      a[k] = src[i] + (bias ? bias[i] : 0.0f);
+      b[k] = src[i + half] + (bias ? bias[i + half] : 0.0f);
+      sq += a[k] * a[k] + b[k] * b[k];
+    }
+  }
   const int pos = p.positions[r];
   for (int i = threadIdx.x; i < half; i += blockDim.x) {
     const float angle = static_cast<float>(pos) * p.inv_freq[i];
@@ -77,12 +102,8 @@ __global__ void __launch_bounds__(kQkvWarps * 32) qkv_prepare_kernel(QkvParams p
     rot_sin[i] = sinf(angle);
   }
   __syncthreads();
-  if (h >= all_heads) return;
-  const int width = all_heads * d;
-  const float* src = p.qkv + static_cast<std::size_t>(r) * width + h * d;
-  const float* bias = p.bias ? p.bias + h * d : nullptr;
+  if (!live) return;
   T* dst;
-  const bool is_q = h < p.num_heads, is_k = !is_q && h < p.num_heads + kv_heads;
   if (is_q) {
     dst = static_cast<T*>(p.q_out) + (static_cast<std::size_t>(r) * p.num_heads + h) * d;
   } else {
@@ -100,20 +121,6 @@ __global__ void __launch_bounds__(kQkvWarps * 32) qkv_prepare_kernel(QkvParams p
     for (int i = lane; i < d; i += 32)
       dst[i] = from_f32<T>(src[i] + (bias ? bias[i] : 0.0f));
     return;
-  }
-  // Each lane holds rotation pairs (i, i + half) for i = lane, lane + 32, ... (half <= 128).
-  constexpr int kMaxPairs = 4;
-  float a[kMaxPairs], b[kMaxPairs];
-  float sq = 0.0f;
-#pragma unroll
-  for (int k = 0; k < kMaxPairs; ++k) {
-    const int i = lane + 32 * k;
-    a[k] = b[k] = 0.0f;
-    if (i < half) {
-      a[k] = src[i] + (bias ? bias[i] : 0.0f);
-      b[k] = src[i + half] + (bias ? bias[i + half] : 0.0f);
-      sq += a[k] * a[k] + b[k] * b[k];
-    }
   }
   const float* norm = is_q ? p.q_norm : p.k_norm;
   float inv = 1.0f;
