@@ -300,8 +300,8 @@ Status CudaBackend::run_layer(int layer) {
   AGENTRT_TRY(timer_.mark("add_norm", stream_));
   const GemmArgs gate_up{
       t, t, buf_.h.get(), L.w_gate_up.get(), buf_.gate_up.get(), rows, 2 * inter, h, 0, 0, 0.0f};
-  // Where the small-M kernel is the faster product, its SwiGLU form saves the SwiGLU kernel.
-  auto small_m = gemm_->small_m_splits(gate_up, stream_);
+  // Where the small-M kernel's SwiGLU form beats the product plus the SwiGLU kernel.
+  auto small_m = gemm_->small_m_swiglu_splits(gate_up, buf_.act.get(), stream_);
   if (!small_m.ok()) return small_m.error();
   if (rows == 1 && gemm_->skinny() &&
       skinny_gemm_fits(t, 1, h, h, buf_.h.get(), L.w_gate_up.get())) {

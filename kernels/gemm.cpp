@@ -157,21 +157,32 @@ Gemm::Key Gemm::key_of(const GemmArgs& g) {
 }
 
 Result<int> Gemm::small_m_splits(const GemmArgs& g, cudaStream_t stream) {
+  return small_m_choice(g, nullptr, stream);
+}
+
+Result<int> Gemm::small_m_swiglu_splits(const GemmArgs& g, void* act, cudaStream_t stream) {
+  if (g.n % 2 != 0 || g.out != g.in) return -1;
+  return small_m_choice(g, act, stream);
+}
+
+Result<int> Gemm::small_m_choice(const GemmArgs& g, void* act, cudaStream_t stream) {
   const int lda = g.lda ? g.lda : g.k;
   if (!skinny_ || g.batch != 1 || !small_m_gemm_fits(g.in, g.m, g.k, lda, g.a, g.w)) return -1;
   if (g.beta != 0.0f) return 0;
+  auto& chosen = act ? small_m_swiglu_ : small_m_;
   const Key key = key_of(g);
-  if (auto it = small_m_.find(key); it != small_m_.end()) return it->second;
-  auto best = time_small_m(g, stream);
+  if (auto it = chosen.find(key); it != chosen.end()) return it->second;
+  auto best = time_small_m(g, act, stream);
   if (!best.ok()) return best.error();
-  small_m_.emplace(key, *best);
+  chosen.emplace(key, *best);
   return *best;
 }
 
 // Times cuBLASLt's tuned plan and the small-M kernel at 1, 2, 4 and 8 splits (as many as k's
 // chunks allow), each over 3 runs after one, on the real operands (beta = 0: reruns are
-// harmless).
-Result<int> Gemm::time_small_m(const GemmArgs& g, cudaStream_t stream) {
+// harmless). With `act`, each candidate ends in the SwiGLU output: cuBLASLt's product then
+// the SwiGLU kernel, against the small-M kernel's SwiGLU form.
+Result<int> Gemm::time_small_m(const GemmArgs& g, void* act, cudaStream_t stream) {
   auto plan = plan_for(g, stream);
   if (!plan.ok()) return plan.error();
   const Plan& p = **plan;
@@ -187,12 +198,13 @@ Result<int> Gemm::time_small_m(const GemmArgs& g, cudaStream_t stream) {
     if (splits > g.k / kSmallMChunk) break;
     const auto launch = [&] {
       if (splits < 0) {
-        return cublasLtMatmul(handle_, p.desc, &alpha, g.w, p.a, g.a, p.b, &g.beta, g.c, p.c, g.c,
-                              p.c, &p.algo, workspace_.get(), workspace_.bytes(),
-                              stream) == CUBLAS_STATUS_SUCCESS
-                   ? cudaSuccess
-                   : cudaErrorUnknown;
+        if (cublasLtMatmul(handle_, p.desc, &alpha, g.w, p.a, g.a, p.b, &g.beta, g.c, p.c, g.c, p.c,
+                           &p.algo, workspace_.get(), workspace_.bytes(),
+                           stream) != CUBLAS_STATUS_SUCCESS)
+          return cudaErrorUnknown;
+        return act ? launch_swiglu(g.out, g.c, g.m, g.n / 2, act, stream) : cudaSuccess;
       }
+      if (act) return launch_small_m_swiglu(g.a, lda, g.w, act, g.m, g.n / 2, g.k, stream, splits);
       return launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, 0.0f, stream,
                                  splits);
     };

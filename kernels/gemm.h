@@ -55,6 +55,10 @@ class Gemm {
   // (products with beta != 0, which cannot be rerun, take the small-M kernel untimed). -1 as
   // well for any other product, or with set_skinny(false).
   Result<int> small_m_splits(const GemmArgs& args, cudaStream_t stream);
+  // As small_m_splits(), for the gate|up product (n = 2 inter, C in the input dtype) followed
+  // by SwiGLU into `act` ([m, inter]): the small-M kernel's SwiGLU form
+  // (launch_small_m_swiglu) against cuBLASLt's product plus launch_swiglu().
+  Result<int> small_m_swiglu_splits(const GemmArgs& gate_up, void* act, cudaStream_t stream);
   void set_skinny(bool on) { skinny_ = on; }
   bool skinny() const { return skinny_; }
 
@@ -73,7 +77,8 @@ class Gemm {
                          std::int64_t, std::int64_t>;
   static Key key_of(const GemmArgs& args);
   Result<Plan*> plan_for(const GemmArgs& args, cudaStream_t stream);
-  Result<int> time_small_m(const GemmArgs& args, cudaStream_t stream);
+  Result<int> small_m_choice(const GemmArgs& args, void* act, cudaStream_t stream);
+  Result<int> time_small_m(const GemmArgs& args, void* act, cudaStream_t stream);
   // Index of the fastest of `found` candidates on the real operands.
   Result<int> fastest(const Plan& plan, const GemmArgs& args,
                       const cublasLtMatmulHeuristicResult_t* results, int found,
@@ -82,7 +87,8 @@ class Gemm {
   cublasLtHandle_t handle_ = nullptr;
   DeviceBuffer workspace_;
   std::map<Key, std::unique_ptr<Plan>> plans_;
-  std::map<Key, int> small_m_;  // small_m_splits() by shape
+  std::map<Key, int> small_m_;         // small_m_splits() by shape
+  std::map<Key, int> small_m_swiglu_;  // small_m_swiglu_splits() by shape
   bool skinny_ = true;
 };
 

@@ -156,6 +156,19 @@ TEST(SmallMGemm, GemmChoosesPerShape) {
     }
   EXPECT_LE(rel_error(download(dc.get(), ref.size(), Dtype::f32), ref), 1e-5);
 
+  // The gate|up form: n = 2 inter, C in bf16, SwiGLU into act.
+  DeviceBuffer gate_up, act;
+  ASSERT_TRUE(gate_up.allocate(std::size_t(m) * n * 2).ok());
+  ASSERT_TRUE(act.allocate(std::size_t(m) * (n / 2) * 2).ok());
+  GemmArgs gu{Dtype::bf16, Dtype::bf16, da.get(), dw.get(), gate_up.get(), m, n, k, 0, 0, 0.0f};
+  auto gated = (*gemm)->small_m_swiglu_splits(gu, act.get(), nullptr);
+  ASSERT_TRUE(gated.ok()) << gated.error().to_string();
+  EXPECT_TRUE(*gated == -1 || *gated == 1 || *gated == 2 || *gated == 4 || *gated == 8) << *gated;
+  std::cout << "[choice] swiglu " << m << "x" << n / 2 << "x" << k << ": " << *gated << "\n";
+  GemmArgs odd = gu;
+  odd.n = n - 1;
+  EXPECT_EQ(*(*gemm)->small_m_swiglu_splits(odd, act.get(), nullptr), -1);
+
   GemmArgs beta = g;
   beta.beta = 1.0f;
   EXPECT_EQ(*(*gemm)->small_m_splits(beta, nullptr), 0);
