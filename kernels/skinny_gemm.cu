@@ -79,23 +79,6 @@ __device__ __forceinline__ void accumulate(const NormedRow<W>& a, int i, const u
     acc[0] = fmaf(x[e], w[e], acc[0]);
 }
 
-template <class T>
-__device__ __forceinline__ float load_out(const T* p) {
-  if constexpr (sizeof(T) == 4) {
-    return *p;
-  } else {
-    return __bfloat162float(*p);
-  }
-}
-template <class T>
-__device__ __forceinline__ void store_out(T* p, float v) {
-  if constexpr (sizeof(T) == 4) {
-    *p = v;
-  } else {
-    *p = __float2bfloat16_rn(v);
-  }
-}
-
 template <int M, class OutT, class A>
 __global__ void __launch_bounds__(A::kWarps * 32)
     skinny_kernel(A a, const bf16* __restrict__ w, OutT* c, int ldc, int n, int k, float beta,
@@ -148,8 +131,8 @@ __global__ void __launch_bounds__(A::kWarps * 32)
     for (int r = 1; r < M; ++r)
       if (lane == r) v = acc[r];
     OutT* out = c + static_cast<std::size_t>(lane) * ldc + col;
-    if (beta != 0.0f) v += beta * load_out(out);
-    store_out(out, v);
+    if (beta != 0.0f) v += beta * to_f32(*out);
+    *out = from_f32<OutT>(v);
   }
 }
 

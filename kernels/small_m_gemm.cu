@@ -40,23 +40,6 @@ __device__ __forceinline__ int gated_row(int tile, int local, int inter) {
   return local < kHalf ? j : inter + j;
 }
 
-template <class T>
-__device__ __forceinline__ float load_out(const T* p) {
-  if constexpr (sizeof(T) == 4) {
-    return *p;
-  } else {
-    return __bfloat162float(*p);
-  }
-}
-template <class T>
-__device__ __forceinline__ void store_out(T* p, float v) {
-  if constexpr (sizeof(T) == 4) {
-    *p = v;
-  } else {
-    *p = __float2bfloat16_rn(v);
-  }
-}
-
 template <int MT>
 constexpr int smem_bytes() {
   constexpr int ring = kStages * 8 * MT * kRowStride * 2;
@@ -100,8 +83,8 @@ __device__ __forceinline__ void finish_tile(const float (&acc)[MT][4], unsigned 
       if (col >= n) continue;
       float v = sum(r * kTileN + l);
       OutT* out = c + static_cast<std::size_t>(r) * ldc + col;
-      if (beta != 0.0f) v += beta * load_out(out);
-      store_out(out, v);
+      if (beta != 0.0f) v += beta * to_f32(*out);
+      *out = from_f32<OutT>(v);
     }
   } else {
     constexpr int kHalf = kTileN / 2;
@@ -110,7 +93,7 @@ __device__ __forceinline__ void finish_tile(const float (&acc)[MT][4], unsigned 
       const int r = i / cols, l = rank * cols + i % cols, j = tile * kHalf + l;
       if (j >= n) continue;
       const float gate = sum(r * kTileN + l), up = sum(r * kTileN + kHalf + l);
-      store_out(c + static_cast<std::size_t>(r) * ldc + j, gate / (1.0f + expf(-gate)) * up);
+      c[static_cast<std::size_t>(r) * ldc + j] = from_f32<OutT>(gate / (1.0f + expf(-gate)) * up);
     }
   }
   cluster.sync();  // the other blocks have read this block's partial product
