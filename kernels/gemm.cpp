@@ -208,8 +208,14 @@ Result<int> Gemm::time_small_m(const GemmArgs& g, void* act, cudaStream_t stream
       return launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, 0.0f, stream,
                                  splits);
     };
-    status = cuda_status(launch(), "small-m autotune");
-    if (!status.ok()) break;
+    if (const cudaError_t first = launch(); first != cudaSuccess) {
+      if (splits < 0) {
+        status = cuda_status(first, "small-m autotune");
+        break;
+      }
+      cudaGetLastError();  // a launch the device refuses (say, its cluster): not a candidate
+      continue;
+    }
     cudaEventRecord(start, stream);
     for (int r = 0; r < 3; ++r)
       launch();
