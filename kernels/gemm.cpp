@@ -1,5 +1,6 @@
 #include "kernels/gemm.h"
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -14,6 +15,37 @@ constexpr int kCandidates = 8;
 
 cudaDataType_t cuda_type(Dtype d) {
   return d == Dtype::f32 ? CUDA_R_32F : CUDA_R_16BF;
+}
+
+// Index of the fastest of `count` candidates, each enqueued on `stream` by launch(i), which
+// returns false when the candidate refuses (it is skipped); timed over 3 runs after one.
+// -1 when every candidate refused.
+Result<int> fastest_candidate(int count, const std::function<bool(int)>& launch,
+                              cudaStream_t stream) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  AGENTRT_TRY(cuda_status(cudaEventCreate(&start), "gemm autotune"));
+  AGENTRT_TRY(cuda_status(cudaEventCreate(&stop), "gemm autotune"));
+  int best = -1;
+  float best_ms = 0;
+  Status status = ok_status();
+  for (int i = 0; i < count && status.ok(); ++i) {
+    if (!launch(i)) continue;
+    cudaEventRecord(start, stream);
+    for (int r = 0; r < 3; ++r)
+      launch(i);
+    cudaEventRecord(stop, stream);
+    status = cuda_status(cudaEventSynchronize(stop), "gemm autotune");
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    if (status.ok() && (best < 0 || ms < best_ms)) {
+      best = i;
+      best_ms = ms;
+    }
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  if (!status.ok()) return status.error();
+  return best;
 }
 
 }  // namespace
@@ -109,35 +141,17 @@ Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g, cudaStream_t stream) {
 Result<int> Gemm::fastest(const Plan& p, const GemmArgs& g,
                           const cublasLtMatmulHeuristicResult_t* results, int found,
                           cudaStream_t stream) {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  AGENTRT_TRY(cuda_status(cudaEventCreate(&start), "gemm autotune"));
-  AGENTRT_TRY(cuda_status(cudaEventCreate(&stop), "gemm autotune"));
   const float alpha = 1.0f;
-  int best = -1;
-  float best_ms = 0;
-  Status status = ok_status();
-  for (int i = 0; i < found && status.ok(); ++i) {
-    auto launch = [&] {
-      return cublasLtMatmul(handle_, p.desc, &alpha, g.w, p.a, g.a, p.b, &g.beta, g.c, p.c, g.c,
-                            p.c, &results[i].algo, workspace_.get(), workspace_.bytes(), stream);
-    };
-    if (launch() != CUBLAS_STATUS_SUCCESS) continue;  // skip candidates that refuse the shape
-    cudaEventRecord(start, stream);
-    for (int r = 0; r < 3; ++r)
-      launch();
-    cudaEventRecord(stop, stream);
-    status = cuda_status(cudaEventSynchronize(stop), "gemm autotune");
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    if (best < 0 || ms < best_ms) {
-      best = i;
-      best_ms = ms;
-    }
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  if (!status.ok()) return status.error();
-  return best < 0 ? 0 : best;
+  auto best = fastest_candidate(
+      found,
+      [&](int i) {
+        return cublasLtMatmul(handle_, p.desc, &alpha, g.w, p.a, g.a, p.b, &g.beta, g.c, p.c, g.c,
+                              p.c, &results[i].algo, workspace_.get(), workspace_.bytes(),
+                              stream) == CUBLAS_STATUS_SUCCESS;
+      },
+      stream);
+  if (!best.ok()) return best.error();
+  return *best < 0 ? 0 : *best;
 }
 
 Gemm::Key Gemm::key_of(const GemmArgs& g) {
@@ -179,59 +193,38 @@ Result<int> Gemm::small_m_choice(const GemmArgs& g, void* act, cudaStream_t stre
 }
 
 // Times cuBLASLt's tuned plan and the small-M kernel at 1, 2, 4 and 8 splits (as many as k's
-// chunks allow), each over 3 runs after one, on the real operands (beta = 0: reruns are
-// harmless). With `act`, each candidate ends in the SwiGLU output: cuBLASLt's product then
-// the SwiGLU kernel, against the small-M kernel's SwiGLU form.
+// chunks allow) on the real operands (beta = 0: reruns are harmless). With `act`, each
+// candidate ends in the SwiGLU output: cuBLASLt's product then the SwiGLU kernel, against
+// the small-M kernel's SwiGLU form.
 Result<int> Gemm::time_small_m(const GemmArgs& g, void* act, cudaStream_t stream) {
   auto plan = plan_for(g, stream);
   if (!plan.ok()) return plan.error();
   const Plan& p = **plan;
   const int lda = g.lda ? g.lda : g.k, ldc = g.ldc ? g.ldc : g.n;
-  cudaEvent_t start = nullptr, stop = nullptr;
-  AGENTRT_TRY(cuda_status(cudaEventCreate(&start), "small-m autotune"));
-  AGENTRT_TRY(cuda_status(cudaEventCreate(&stop), "small-m autotune"));
   const float alpha = 1.0f;
-  int best = -1;
-  float best_ms = 0;
-  Status status = ok_status();
-  for (int splits = -1; splits <= 8 && status.ok(); splits = splits < 1 ? 1 : 2 * splits) {
-    if (splits > g.k / kSmallMChunk) break;
-    const auto launch = [&] {
-      if (splits < 0) {
-        if (cublasLtMatmul(handle_, p.desc, &alpha, g.w, p.a, g.a, p.b, &g.beta, g.c, p.c, g.c, p.c,
-                           &p.algo, workspace_.get(), workspace_.bytes(),
-                           stream) != CUBLAS_STATUS_SUCCESS)
-          return cudaErrorUnknown;
-        return act ? launch_swiglu(g.out, g.c, g.m, g.n / 2, act, stream) : cudaSuccess;
-      }
-      if (act) return launch_small_m_swiglu(g.a, lda, g.w, act, g.m, g.n / 2, g.k, stream, splits);
-      return launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, 0.0f, stream,
-                                 splits);
-    };
-    if (const cudaError_t first = launch(); first != cudaSuccess) {
-      if (splits < 0) {
-        status = cuda_status(first, "small-m autotune");
-        break;
-      }
-      cudaGetLastError();  // a launch the device refuses (say, its cluster): not a candidate
-      continue;
-    }
-    cudaEventRecord(start, stream);
-    for (int r = 0; r < 3; ++r)
-      launch();
-    cudaEventRecord(stop, stream);
-    status = cuda_status(cudaEventSynchronize(stop), "small-m autotune");
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    if (status.ok() && (splits == -1 || ms < best_ms)) {
-      best = splits;
-      best_ms = ms;
-    }
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  if (!status.ok()) return status.error();
-  return best;
+  int candidates = 1;  // cuBLASLt, then splits 1, 2, 4, 8
+  while (candidates < 5 && (1 << (candidates - 1)) <= g.k / kSmallMChunk)
+    ++candidates;
+  auto best = fastest_candidate(
+      candidates,
+      [&](int i) {
+        if (i == 0) {
+          return cublasLtMatmul(handle_, p.desc, &alpha, g.w, p.a, g.a, p.b, &g.beta, g.c, p.c, g.c,
+                                p.c, &p.algo, workspace_.get(), workspace_.bytes(),
+                                stream) == CUBLAS_STATUS_SUCCESS &&
+                 (!act || launch_swiglu(g.out, g.c, g.m, g.n / 2, act, stream) == cudaSuccess);
+        }
+        const int splits = 1 << (i - 1);
+        const cudaError_t e =
+            act ? launch_small_m_swiglu(g.a, lda, g.w, act, g.m, g.n / 2, g.k, stream, splits)
+                : launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, 0.0f, stream,
+                                      splits);
+        if (e != cudaSuccess) cudaGetLastError();  // say, a cluster the device refuses
+        return e == cudaSuccess;
+      },
+      stream);
+  if (!best.ok()) return best.error();
+  return *best <= 0 ? -1 : 1 << (*best - 1);
 }
 
 Status Gemm::run(const GemmArgs& g, cudaStream_t stream) {
