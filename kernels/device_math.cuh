@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <utility>
 
 namespace agentrt::kernels {
 
@@ -75,22 +76,45 @@ __device__ __forceinline__ void pdl_trigger() {
 #endif
 }
 
-// Launches `kernel` on `stream` with programmatic stream serialization allowed (see pdl_wait)
-// and `smem` bytes of dynamic shared memory.
+namespace detail {
 template <class... Params, class... Args>
-cudaError_t launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t smem,
-                       cudaStream_t stream, Args&&... args) {
+cudaError_t launch_pdl(void (*kernel)(Params...), dim3 grid, const dim3* cluster, dim3 block,
+                       std::size_t smem, cudaStream_t stream, Args&&... args) {
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = grid;
   cfg.blockDim = block;
   cfg.dynamicSmemBytes = smem;
   cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
+  cudaLaunchAttribute attr[2];
   attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
   cfg.numAttrs = 1;
+  if (cluster) {
+    attr[1].id = cudaLaunchAttributeClusterDimension;
+    attr[1].val.clusterDim.x = cluster->x;
+    attr[1].val.clusterDim.y = cluster->y;
+    attr[1].val.clusterDim.z = cluster->z;
+    cfg.numAttrs = 2;
+  }
+  cfg.attrs = attr;
   return cudaLaunchKernelEx(&cfg, kernel, static_cast<Params>(args)...);
+}
+}  // namespace detail
+
+// Launches `kernel` on `stream` with programmatic stream serialization allowed (see pdl_wait)
+// and `smem` bytes of dynamic shared memory.
+template <class... Params, class... Args>
+cudaError_t launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t smem,
+                       cudaStream_t stream, Args&&... args) {
+  return detail::launch_pdl(kernel, grid, nullptr, block, smem, stream,
+                            std::forward<Args>(args)...);
+}
+// launch_pdl() in thread block clusters of `cluster` blocks (grid a multiple of it).
+template <class... Params, class... Args>
+cudaError_t launch_pdl_clustered(void (*kernel)(Params...), dim3 grid, dim3 cluster, dim3 block,
+                                 std::size_t smem, cudaStream_t stream, Args&&... args) {
+  return detail::launch_pdl(kernel, grid, &cluster, block, smem, stream,
+                            std::forward<Args>(args)...);
 }
 
 }  // namespace agentrt::kernels

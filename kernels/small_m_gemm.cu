@@ -218,21 +218,8 @@ cudaError_t launch_mt(const bf16* a, int lda, const bf16* w, OutT* c, int ldc, i
   if (configured != cudaSuccess) return configured;
   const int tiles = kGated ? (n + kTileN / 2 - 1) / (kTileN / 2) : (n + kTileN - 1) / kTileN;
   if (splits == 0) splits = choose_splits(tiles, k / kChunk);
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(tiles, splits);
-  cfg.blockDim = dim3(kThreads);
-  cfg.dynamicSmemBytes = kSmem;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[2];
-  attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = 1;
-  attr[0].val.clusterDim.y = splits;
-  attr[0].val.clusterDim.z = 1;
-  attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[1].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = 2;
-  return cudaLaunchKernelEx(&cfg, kernel, a, lda, w, c, ldc, m, n, k, beta);
+  return launch_pdl_clustered(kernel, dim3(tiles, splits), dim3(1, splits), dim3(kThreads), kSmem,
+                              stream, a, lda, w, c, ldc, m, n, k, beta);
 }
 
 template <class OutT, bool kGated>
