@@ -3,6 +3,7 @@
 // it. Plain C++17: shared by host files and .cu files.
 #pragma once
 
+#include <cuda.h>  // CUtensorMap
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -89,6 +90,8 @@ struct AttentionParams {
   float* partial_lse16 = nullptr;
   float* partial_o_tall = nullptr;
   float* partial_lse_tall = nullptr;
+  // The KV pool as a tensor for bulk copies (launch_attention fills it; callers leave it).
+  CUtensorMap kv_map{};
 };
 
 // Query rows per tile of the prefill variant of the tensor-core kernel (8 warps); 16 rows
@@ -138,7 +141,8 @@ inline int attention_target_ctas(int sms) {
 }
 
 // Splits every chunk into tiles and, when the tiles alone would not fill the device
-// (target_ctas), splits long key ranges so that they do (flash-decoding). decode_slots > 0
+// (target_ctas, counted in one-warp CTAs: a tall tile counts as kTallRows / 16), splits long
+// key ranges so that they do (flash-decoding). decode_slots > 0
 // (decode CTAs resident on the whole device, attention_decode_slots): when every tile is a
 // 16-row tile and there are fewer tiles than slots, the split count is the one that
 // minimizes the estimated time, waves of decode_slots CTAs times each CTA's key tiles plus

@@ -24,10 +24,13 @@ struct Case {
   // forked samples do; the plan then runs a cascade over them.
   int shared_seqs = 0;
   int shared_keys = 0;
+  // 16: tall tiles load K and V by bulk tensor copies; other sizes by cp.async.
+  int block_size = 16;
 };
 
 void run_case(const Case& cs) {
-  const int H = cs.heads, KV = cs.kv_heads, D = cs.head_dim, bs = 16, layers = 2, layer = 1;
+  const int H = cs.heads, KV = cs.kv_heads, D = cs.head_dim, bs = cs.block_size, layers = 2,
+            layer = 1;
   std::vector<AttnChunk> chunks;
   std::vector<std::int32_t> tables, positions, row_chunk;
   int rows = 0, blocks_needed = cs.shared_keys / bs;
@@ -183,6 +186,23 @@ TEST_F(Attention, TensorCoresHeadDim64Group7) {
   chunks.push_back({200, 0});
   chunks.push_back({33, 500});
   run_case({"bf16 d64 gqa7", Dtype::bf16, 14, 2, 64, chunks});
+}
+
+// 32-token blocks: the tall tiles copy K and V with cp.async instead of bulk tensor copies.
+TEST_F(Attention, TensorCoresBlocksOf32) {
+  auto chunks = decodes(6, 300, 1500, 6);
+  chunks.push_back({300, 100});  // prefill after a prefix that ends inside a block
+  chunks.push_back({70, 0});
+  for (const int d : {64, 128}) {
+    Case cs{d == 64 ? "bf16 d64 gqa7 blocks of 32" : "bf16 d128 gqa4 blocks of 32",
+            Dtype::bf16,
+            d == 64 ? 14 : 32,
+            d == 64 ? 2 : 8,
+            d,
+            chunks};
+    cs.block_size = 32;
+    run_case(cs);
+  }
 }
 
 TEST_F(Attention, TensorCoresLongPrefillTiles) {

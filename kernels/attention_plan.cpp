@@ -178,10 +178,15 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
   if (decode_slots > 0 && all_decode && !tiles.empty() &&
       static_cast<int>(tiles.size()) < decode_slots) {
     splits = decode_wave_splits(static_cast<int>(tiles.size()), longest, decode_slots);
-  } else if (static_cast<int>(tiles.size()) < target_ctas) {
-    const int want = (target_ctas + static_cast<int>(tiles.size()) - 1) /
-                     std::max<int>(1, static_cast<int>(tiles.size()));
-    splits = std::max(1, std::min(want, longest / kMinSplitKeys));
+  } else {
+    // target_ctas counts one-warp CTAs; a tall tile is kTallRows / 16 warps of work.
+    int units = 0;
+    for (const Tile& t : tiles)
+      units += t.tall ? kTallRows / 16 : 1;
+    if (units < target_ctas) {
+      const int want = (target_ctas + units - 1) / std::max(1, units);
+      splits = std::max(1, std::min(want, longest / kMinSplitKeys));
+    }
   }
   AttentionPlan plan;
   for (const Tile& t : tiles) {

@@ -1,7 +1,8 @@
-// Tensor-core paged attention (bf16 in, f32 softmax and accumulators), FlashAttention-2
-// style: a warp owns 16 query rows, where a row is one (token, q head) of a kv head's group,
-// so decode of a GQA group and prefill tiles run the same code. Keys stream through shared
-// memory in tiles (cp.async, STAGES deep, XOR-swizzled 16-byte chunks so ldmatrix is
+// Tensor-core paged attention for 16-row tiles (decodes, short chunks; bf16 in, f32 softmax
+// and accumulators), FlashAttention-2 style on mma.sync: the tile's 16 query rows are
+// (token, q head) pairs of one kv head's group. Tall tiles run on attention_wg.cuh's wgmma
+// kernel under the same work-item contract; the combine kernels here serve both. Keys stream
+// through shared memory in tiles (cp.async, STAGES deep, XOR-swizzled 16-byte chunks so ldmatrix is
 // conflict-free); S = QK^T and O += PV use mma.m16n8k16. With 16-token blocks a tile is
 // copied block by block: a block's K (or V) of one kv head is contiguous, so consecutive
 // threads copy consecutive 16 bytes. For decode (one row group), KSPLIT warps share the
@@ -22,10 +23,6 @@ namespace agentrt::kernels::tc {
 
 using bf16 = __nv_bfloat16;
 
-__device__ __forceinline__ std::uint32_t pack_bf16(float lo, float hi) {
-  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<std::uint32_t*>(&v);
-}
 __device__ __forceinline__ std::uint32_t load_u32(const bf16* p) {
   return *reinterpret_cast<const std::uint32_t*>(p);
 }
@@ -36,22 +33,13 @@ __device__ __forceinline__ std::uint32_t tile_offset(int key, int ch) {
   return static_cast<std::uint32_t>((key * (D / 8) + (ch ^ (key & 7))) * 16);
 }
 
-// Shared memory of one configuration: the Q tile of Q_ROWS rows (0: Q stays in registers),
-// K and V tiles of KT keys, STAGES deep, and room for the KSPLIT warps' merge (m and l per
-// row, the o fragments of all but one warp).
-template <int D, int KT, int STAGES, int KSPLIT = 1, int Q_ROWS = 0>
+// Shared memory of one configuration: K and V tiles of KT keys, STAGES deep, and room for
+// the KSPLIT warps' merge (m and l per row, the o fragments of all but one warp).
+template <int D, int KT, int STAGES, int KSPLIT = 1>
 constexpr int smem_bytes() {
-  constexpr int tiles = Q_ROWS * D * 2 + STAGES * 2 * KT * D * 2;
+  constexpr int tiles = STAGES * 2 * KT * D * 2;
   constexpr int merge = KSPLIT > 1 ? (KSPLIT * 32 + (KSPLIT - 1) * 32 * (D / 2)) * 4 : 0;
   return tiles > merge ? tiles : merge;
-}
-
-// Whether a configuration keeps its Q tile in shared memory: the tall (prefill) tiles do, so
-// that a thread needs at most 128 registers and two CTAs of eight warps share an SM; decode
-// tiles (one row group) keep Q in registers.
-template <int WARPS>
-__host__ __device__ constexpr bool q_in_smem() {
-  return WARPS > 1;
 }
 
 // Merges the softmax states of KSPLIT warps that shared one 16-row group over disjoint keys:
@@ -115,42 +103,28 @@ __device__ __forceinline__ bool merge_key_splits(unsigned char* smem, int kwarp,
   return true;
 }
 
-// WARPS warps of 16 rows each (times KSPLIT warps splitting each tile's keys, for one row
-// group only); KT keys per tile; STAGES tiles in flight (cp.async groups). Tall tiles ask for
-// two CTAs per SM (at most 128 registers a thread; 239 with Q in registers allowed only
-// one); decode tiles leave the count to ptxas (0: unspecified).
-template <int D, int WARPS, int KT, int STAGES, int KSPLIT>
-__global__ void __launch_bounds__(WARPS* KSPLIT * 32, q_in_smem<WARPS>() ? 2 : 0)
+// KSPLIT warps share the 16 rows and split each tile's keys; KT keys per tile; STAGES tiles
+// in flight (cp.async groups). Q stays in registers.
+template <int D, int KT, int STAGES, int KSPLIT>
+__global__ void __launch_bounds__(KSPLIT * 32)
     attention_tc_kernel(AttentionParams p, const AttnWork* works, float* part_o, float* part_lse) {
-  static_assert(KSPLIT == 1 || WARPS == 1, "keys are split across warps of one row group only");
-  constexpr int CH = D / 8, ROWS = 16 * WARPS, THREADS = WARPS * KSPLIT * 32, KW = KT / KSPLIT;
+  constexpr int CH = D / 8, ROWS = 16, THREADS = KSPLIT * 32, KW = KT / KSPLIT;
   static_assert(KW % 16 == 0, "each warp's share of a tile is whole 16-key steps");
   constexpr int TILE_BYTES = KT * D * 2;
-  constexpr bool QS = q_in_smem<WARPS>();
-  extern __shared__ __align__(16) unsigned char smem_all[];
-  // [Q tile: ROWS rows of D, when QS][STAGES x (K tile, V tile)]
-  unsigned char* const qs = smem_all;
-  unsigned char* const smem = smem_all + (QS ? ROWS * D * 2 : 0);
+  extern __shared__ __align__(16) unsigned char smem[];  // STAGES x (K tile, V tile)
   pdl_wait();  // q and the new keys come from the kernel before
   const AttnWork w = works[blockIdx.x];
   const AttnChunk c = p.chunks[w.chunk];
   const int kv_heads = p.kv.num_kv_heads, group = p.num_heads / kv_heads;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int rwarp = warp % WARPS, kwarp = warp / WARPS, k0 = kwarp * KW;
+  const int kwarp = threadIdx.x / 32, lane = threadIdx.x % 32, k0 = kwarp * KW;
   const int total_rows = c.count * group;
 
-  // Element offset in q / out of tile row `rl`'s (token, head); the row must be live.
-  auto row_offset = [&](int rl) {
-    const int r = w.row_begin + rl;
-    const int head = w.kv_head * group + r % group;
-    return (static_cast<std::size_t>(c.row0 + r / group) * p.num_heads + head) * D;
-  };
   int pos[2], row_local[2];
-  std::size_t row_off[2];  // Q in registers: each row's offset in q / out, kept for the output
+  std::size_t row_off[2];  // each row's offset in q / out
   bool live[2];
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
-    row_local[i] = rwarp * 16 + lane / 4 + 8 * i;
+    row_local[i] = lane / 4 + 8 * i;
     const int r = w.row_begin + row_local[i];
     live[i] = r < total_rows;
     const int t = live[i] ? r / group : 0;
@@ -159,26 +133,14 @@ __global__ void __launch_bounds__(WARPS* KSPLIT * 32, q_in_smem<WARPS>() ? 2 : 0
     row_off[i] = (static_cast<std::size_t>(c.row0 + t) * p.num_heads + head) * D;
   }
   const bf16* q = static_cast<const bf16*>(p.q);
-  std::uint32_t qf[QS ? 1 : D / 16][4];
-  if constexpr (QS) {
-    // Each warp copies its own 16 rows (dead rows zero-filled) in the first cp.async group,
-    // which has landed before the first tile is read.
+  std::uint32_t qf[D / 16][4];
 #pragma unroll
-    for (int i = lane; i < 16 * CH; i += 32) {
-      const int rl = rwarp * 16 + i / CH, ch = i % CH;
-      const bool valid = w.row_begin + rl < total_rows;
-      cp_async16(smem_addr(qs + tile_offset<D>(rl, ch)), valid ? q + row_offset(rl) + ch * 8 : q,
-                 valid);
-    }
-  } else {
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      const int col = kk * 16 + (lane % 4) * 2;
-      qf[kk][0] = live[0] ? load_u32(q + row_off[0] + col) : 0u;
-      qf[kk][1] = live[1] ? load_u32(q + row_off[1] + col) : 0u;
-      qf[kk][2] = live[0] ? load_u32(q + row_off[0] + col + 8) : 0u;
-      qf[kk][3] = live[1] ? load_u32(q + row_off[1] + col + 8) : 0u;
-    }
+  for (int kk = 0; kk < D / 16; ++kk) {
+    const int col = kk * 16 + (lane % 4) * 2;
+    qf[kk][0] = live[0] ? load_u32(q + row_off[0] + col) : 0u;
+    qf[kk][1] = live[1] ? load_u32(q + row_off[1] + col) : 0u;
+    qf[kk][2] = live[0] ? load_u32(q + row_off[0] + col + 8) : 0u;
+    qf[kk][3] = live[1] ? load_u32(q + row_off[1] + col + 8) : 0u;
   }
 
   const bf16* pool = static_cast<const bf16*>(p.kv.pool);
@@ -259,39 +221,16 @@ __global__ void __launch_bounds__(WARPS* KSPLIT * 32, q_in_smem<WARPS>() ? 2 : 0
     const unsigned char* kb = smem + (it % STAGES) * 2 * TILE_BYTES;
     const unsigned char* vb = kb + TILE_BYTES;
     float s[KW / 8][4];
-    if constexpr (QS) {
 #pragma unroll
-      for (int nt = 0; nt < KW / 8; ++nt)
-        s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
-      // k outer: two 16-column slices of Q at a time from shared memory, each reused over
-      // the tile's keys (every s[nt] still sums its k slices in order).
-      const int qrow = rwarp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+    for (int nt = 0; nt < KW / 8; ++nt) {
+      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
 #pragma unroll
       for (int kk = 0; kk < D / 16; kk += 2) {
-        std::uint32_t qa[4], qb[4];
-        ldmatrix_x4(qa, smem_addr(qs + tile_offset<D>(qrow, kk * 2 + (lane >> 4))));
-        ldmatrix_x4(qb, smem_addr(qs + tile_offset<D>(qrow, kk * 2 + 2 + (lane >> 4))));
-#pragma unroll
-        for (int nt = 0; nt < KW / 8; ++nt) {
-          std::uint32_t b[4];
-          const int key = k0 + nt * 8 + (lane & 7);
-          ldmatrix_x4(b, smem_addr(kb + tile_offset<D>(key, kk * 2 + (lane >> 3))));
-          mma(s[nt], qa, b[0], b[1]);
-          mma(s[nt], qb, b[2], b[3]);
-        }
-      }
-    } else {
-#pragma unroll
-      for (int nt = 0; nt < KW / 8; ++nt) {
-        s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
-#pragma unroll
-        for (int kk = 0; kk < D / 16; kk += 2) {
-          std::uint32_t b[4];
-          const int key = k0 + nt * 8 + (lane & 7);
-          ldmatrix_x4(b, smem_addr(kb + tile_offset<D>(key, kk * 2 + (lane >> 3))));
-          mma(s[nt], qf[kk], b[0], b[1]);
-          mma(s[nt], qf[kk + 1], b[2], b[3]);
-        }
+        std::uint32_t b[4];
+        const int key = k0 + nt * 8 + (lane & 7);
+        ldmatrix_x4(b, smem_addr(kb + tile_offset<D>(key, kk * 2 + (lane >> 3))));
+        mma(s[nt], qf[kk], b[0], b[1]);
+        mma(s[nt], qf[kk + 1], b[2], b[3]);
       }
     }
     const int base = w.kv_begin + it * KT + k0;
@@ -364,7 +303,7 @@ __global__ void __launch_bounds__(WARPS* KSPLIT * 32, q_in_smem<WARPS>() ? 2 : 0
     const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
     if (!live[i]) continue;
     if (w.partial < 0) {
-      const std::size_t off = QS ? row_offset(row_local[i]) : row_off[i];
+      const std::size_t off = row_off[i];
 #pragma unroll
       for (int dt = 0; dt < D / 8; ++dt) {
         const int col = dt * 8 + (lane % 4) * 2;

@@ -1,7 +1,9 @@
 // Tensor-core and async-copy primitives (sm_80+ PTX) shared by the kernels that use
-// mma.sync: cp.async 16-byte copies into shared memory, ldmatrix, and the bf16
-// m16n8k16 product with f32 accumulation.
+// mma.sync or wgmma: cp.async 16-byte copies into shared memory, ldmatrix, bf16 pairs for
+// A fragments, and the bf16 m16n8k16 product with f32 accumulation.
 #pragma once
+
+#include <cuda_bf16.h>
 
 #include <cstdint>
 
@@ -9,6 +11,11 @@ namespace agentrt::kernels::tc {
 
 __device__ __forceinline__ std::uint32_t smem_addr(const void* p) {
   return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+// Two floats as the bf16 pair of an A fragment register (lo in the low half).
+__device__ __forceinline__ std::uint32_t pack_bf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<std::uint32_t*>(&v);
 }
 __device__ __forceinline__ void cp_async16(std::uint32_t dst, const void* src, bool valid) {
   const int n = valid ? 16 : 0;  // invalid: 16 zero bytes, nothing read
