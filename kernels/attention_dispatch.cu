@@ -46,7 +46,7 @@ struct Kernels {
       wgattn::attention_wg_kernel<D, kTallKeys<D>, kTallStages<D>, true>;
   static constexpr auto tall_copy =
       wgattn::attention_wg_kernel<D, kTallKeys<D>, kTallStages<D>, false>;
-  static constexpr int kTallThreads = 256;
+  static constexpr int kTallThreads = wgattn::Config<D, kTallKeys<D>, kTallStages<D>>::kThreads;
 };
 
 // Launches `kernel` over the n work items and, for split tiles, the combine of ROWS-row

@@ -4,10 +4,12 @@
 // operands in shared memory (Q and K row-major, 128-byte-swizzled), then the online softmax
 // in registers (the accumulator layout is mma.sync's), then O += P V with P from registers
 // and V read transposed from the same [keys][D] tile layout. Keys stream through STAGES
-// buffers by cp.async; a generic-to-async proxy fence makes each landed tile visible to the
-// products. Rows, masks, splits and outputs follow attention_tc_kernel's contract exactly
+// buffers: with 16-token blocks as bulk tensor copies (TMA) that complete on an mbarrier per
+// buffer, otherwise by cp.async from every thread, followed by a generic-to-async proxy
+// fence. Rows, masks, splits and outputs follow attention_tc_kernel's contract exactly
 // (AttnWork, partial buffers of kTallRows rows, log2-sum-exp), so the same plan and combine
-// kernels serve both.
+// kernels serve both; key ranges start on multiples of 16 (the plan cuts them at multiples
+// of its 64-key tile).
 #pragma once
 
 #include <cuda_bf16.h>
