@@ -70,7 +70,8 @@ cudaError_t run_tiles(int threads, int smem, const AttentionParams& p, const Att
 // copies: boxes of one block's keys by 64 columns (128 bytes), 128-byte swizzled as the
 // products read them. False when the driver lacks the encoder or the pool is too large for
 // 32-bit row coordinates. The last encoding is kept per thread (the pool rarely changes).
-bool kv_tensor_map(const KvLayout& kv, CUtensorMap* map) {
+// The driver's tensor-map encoder (nullptr when the driver lacks it), looked up once.
+PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   static const auto encode = [] {
     void* fn = nullptr;
     cudaDriverEntryPointQueryResult q{};
@@ -81,6 +82,11 @@ bool kv_tensor_map(const KvLayout& kv, CUtensorMap* map) {
     }
     return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
   }();
+  return encode;
+}
+
+bool kv_tensor_map(const KvLayout& kv, CUtensorMap* map) {
+  const auto encode = tensor_map_encoder();
   thread_local KvLayout last{};
   thread_local CUtensorMap last_map{};
   thread_local bool last_ok = false;
@@ -159,6 +165,10 @@ int attention_decode_slots(int sms, int head_dim) {
 }
 
 int attention_tall_slots(int sms, int head_dim) {
+  // The backend asks before planning a cascade, the only tall tiles a CUDA graph captures:
+  // the encoder is looked up here too, so that no capture makes the first lookup.
+  static const bool resolved = tensor_map_encoder() != nullptr;
+  (void)resolved;
   static const int per_sm64 = tall_per_sm<64>();
   static const int per_sm128 = tall_per_sm<128>();
   if (head_dim == 64) return sms * per_sm64;
