@@ -140,9 +140,10 @@ inline int attention_target_ctas(int sms) {
   return 8 * sms;
 }
 
-// Splits every chunk into tiles and, when the tiles alone would not fill the device
-// (target_ctas, counted in one-warp CTAs: a tall tile counts as kTallRows / 16), splits long
-// key ranges so that they do (flash-decoding). decode_slots > 0
+// Splits every chunk into tiles and, when the tiles of one height alone would not fill the
+// device (target_ctas, counted in one-warp CTAs: a tall tile counts as kTallRows / 16; the
+// two heights run as separate launches), splits their long key ranges so that they do
+// (flash-decoding). decode_slots > 0
 // (decode CTAs resident on the whole device, attention_decode_slots): when every tile is a
 // 16-row tile and there are fewer tiles than slots, the split count is the one that
 // minimizes the estimated time, waves of decode_slots CTAs times each CTA's key tiles plus

@@ -257,5 +257,20 @@ TEST(AttentionPlan, SplitsLongDecodesAndKeepsPrefillWhole) {
   EXPECT_EQ(covered, 4001);  // the split ranges cover every key once
 }
 
+// Each tile height fills the device by itself: a 4k prefill's 1,024 tall tiles are not
+// split, while the long decodes beside it are, as they would be alone.
+TEST(AttentionPlan, EachTileHeightFillsTheDeviceAlone) {
+  std::vector<AttnChunk> chunks;
+  for (int i = 0; i < 32; ++i)
+    chunks.push_back({i, 1, 4000, 0});
+  chunks.push_back({32, 4096, 0, 0});
+  const AttentionPlan p = plan_attention(chunks, 32, 8, 1056);
+  EXPECT_TRUE(p.combine_tall.empty());
+  EXPECT_EQ(p.work_tall.size(), 4096u * 4 / kTallRows * 8);
+  ASSERT_EQ(p.combine16.size(), 32u * 8);
+  for (const AttnCombine& c : p.combine16)
+    EXPECT_EQ(c.splits, 5);  // 1,056 one-warp CTAs over 256 decode tiles
+}
+
 }  // namespace
 }  // namespace agentrt::kernels

@@ -169,32 +169,33 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
       }
     }
   }
-  int splits = 1;
-  const bool all_decode =
-      std::none_of(tiles.begin(), tiles.end(), [](const Tile& t) { return t.tall; });
-  int longest = 0;
-  for (const Tile& t : tiles)
+  // The two tile heights run as two launches, so each gets the split count that lets it fill
+  // the device alone. target_ctas counts one-warp CTAs; a tall tile is kTallRows / 16 warps.
+  int splits16 = 1, splits_tall = 1;
+  int count16 = 0, count_tall = 0, longest16 = 0, longest_tall = 0;
+  for (const Tile& t : tiles) {
+    (t.tall ? count_tall : count16) += 1;
+    int& longest = t.tall ? longest_tall : longest16;
     longest = std::max(longest, t.kv_len);
-  if (decode_slots > 0 && all_decode && !tiles.empty() &&
-      static_cast<int>(tiles.size()) < decode_slots) {
-    splits = decode_wave_splits(static_cast<int>(tiles.size()), longest, decode_slots);
-  } else {
-    // target_ctas counts one-warp CTAs; a tall tile is kTallRows / 16 warps of work.
-    int units = 0;
-    for (const Tile& t : tiles)
-      units += t.tall ? kTallRows / 16 : 1;
-    if (units < target_ctas) {
-      const int want = (target_ctas + units - 1) / std::max(1, units);
-      splits = std::max(1, std::min(want, longest / kMinSplitKeys));
-    }
   }
+  const auto fill = [&](int units, int longest) {
+    if (units == 0 || units >= target_ctas) return 1;
+    const int want = (target_ctas + units - 1) / units;
+    return std::max(1, std::min(want, longest / kMinSplitKeys));
+  };
+  if (decode_slots > 0 && count_tall == 0 && count16 > 0 && count16 < decode_slots) {
+    splits16 = decode_wave_splits(count16, longest16, decode_slots);
+  } else {
+    splits16 = fill(count16, longest16);
+  }
+  splits_tall = fill(count_tall * (kTallRows / 16), longest_tall);
   AttentionPlan plan;
   for (const Tile& t : tiles) {
     auto& work = t.tall ? plan.work_tall : plan.work16;
     int& partials = t.tall ? plan.partials_tall : plan.partials16;
     // Splits of whole key tiles; a short range gets fewer.
     const int tiles_of_keys = (t.kv_len + kKeyTile - 1) / kKeyTile;
-    const int s = std::max(1, std::min(splits, t.kv_len / kMinSplitKeys));
+    const int s = std::max(1, std::min(t.tall ? splits_tall : splits16, t.kv_len / kMinSplitKeys));
     const int per = (tiles_of_keys + s - 1) / s * kKeyTile;
     const int n = (t.kv_len + per - 1) / per;
     if (n == 1) {
