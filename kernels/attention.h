@@ -143,11 +143,11 @@ inline int attention_target_ctas(int sms) {
 // Splits every chunk into tiles and, when the tiles of one height alone would not fill the
 // device (target_ctas, counted in one-warp CTAs: a tall tile counts as kTallRows / 16; the
 // two heights run as separate launches), splits their long key ranges so that they do
-// (flash-decoding). decode_slots > 0
-// (decode CTAs resident on the whole device, attention_decode_slots): when every tile is a
-// 16-row tile and there are fewer tiles than slots, the split count is the one that
-// minimizes the estimated time, waves of decode_slots CTAs times each CTA's key tiles plus
-// a fixed cost, rather than the one that reaches target_ctas.
+// (flash-decoding). decode_slots > 0 (decode CTAs resident on the whole device,
+// attention_decode_slots): when every tile is a 16-row tile and there are fewer tiles than
+// slots, the split count is the one that minimizes the estimated time, waves of
+// decode_slots CTAs times each CTA's key tiles plus a fixed cost, rather than the one that
+// reaches target_ctas.
 // Chunks of a `shared` run get cascade work instead: the prefix as kTallRows tiles whose
 // rows are whole sequences, split over keys to fill the device, each sequence's own keys as
 // a 16-row tile, and an AttnCascade merge per (sequence, kv head).

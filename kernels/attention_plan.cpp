@@ -171,7 +171,6 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
   }
   // The two tile heights run as two launches, so each gets the split count that lets it fill
   // the device alone. target_ctas counts one-warp CTAs; a tall tile is kTallRows / 16 warps.
-  int splits16 = 1, splits_tall = 1;
   int count16 = 0, count_tall = 0, longest16 = 0, longest_tall = 0;
   for (const Tile& t : tiles) {
     (t.tall ? count_tall : count16) += 1;
@@ -183,12 +182,10 @@ AttentionPlan plan_attention(const std::vector<AttnChunk>& chunks, int num_heads
     const int want = (target_ctas + units - 1) / units;
     return std::max(1, std::min(want, longest / kMinSplitKeys));
   };
-  if (decode_slots > 0 && count_tall == 0 && count16 > 0 && count16 < decode_slots) {
-    splits16 = decode_wave_splits(count16, longest16, decode_slots);
-  } else {
-    splits16 = fill(count16, longest16);
-  }
-  splits_tall = fill(count_tall * (kTallRows / 16), longest_tall);
+  const int splits16 = decode_slots > 0 && count_tall == 0 && count16 > 0 && count16 < decode_slots
+                           ? decode_wave_splits(count16, longest16, decode_slots)
+                           : fill(count16, longest16);
+  const int splits_tall = fill(count_tall * (kTallRows / 16), longest_tall);
   AttentionPlan plan;
   for (const Tile& t : tiles) {
     auto& work = t.tall ? plan.work_tall : plan.work16;
