@@ -65,6 +65,30 @@ class Backend {
     return make_error(ErrorCode::unsupported, name() + ": forward_sample is not supported");
   }
 
+  // Overlapped steps (issue 17): forward_sample() split in two, so that the host lays out
+  // and queues step n + 1 while the device runs step n (SGLang's overlap scheduler, vLLM
+  // v1's asynchronous scheduling). launch_sample() queues a step as forward_sample() runs
+  // it (no masks) and returns without waiting; collect_sample() waits for the oldest
+  // launched step not yet collected and gives its samples. Plans may hold
+  // pending_token(r) (batch_plan.h) for row r of the launch just before, taken on the
+  // device. At most two launches are outstanding; block copies, swaps and segment reads
+  // issued between them see the steps queued before in order, as on one stream. Errors:
+  // those of forward_sample(); a pending token of a row the previous launch lacks; a third
+  // outstanding launch; collect_sample() with none. Unsupported (the default) where
+  // overlaps_steps() is false.
+  virtual bool overlaps_steps() const { return false; }
+  virtual Status launch_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                               bool want_logprobs) {
+    (void)plan;
+    (void)params;
+    (void)want_logprobs;
+    return make_error(ErrorCode::unsupported, name() + ": launch_sample is not supported");
+  }
+  virtual Status collect_sample(std::vector<DeviceSample>& out) {
+    (void)out;
+    return make_error(ErrorCode::unsupported, name() + ": collect_sample is not supported");
+  }
+
   // Copies whole blocks (every layer, K and V): pairs of (src, dst). Used for
   // copy-on-write of a shared partial block.
   virtual Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) = 0;

@@ -18,7 +18,7 @@ Status check_token_ids(std::span<const std::int32_t> tokens, int vocab_size,
 }
 
 Status check_batch_plan(const BatchPlan& plan, int num_blocks, int block_size, int vocab_size,
-                        std::int64_t max_context) {
+                        std::int64_t max_context, int pending_rows) {
   if (plan.seqs.empty()) return make_error(ErrorCode::invalid_argument, "batch plan: no sequences");
   for (std::size_t i = 0; i < plan.seqs.size(); ++i) {
     const auto& s = plan.seqs[i];
@@ -47,6 +47,12 @@ Status check_batch_plan(const BatchPlan& plan, int num_blocks, int block_size, i
       }
     }
     for (std::size_t t = 0; t < s.tokens.size(); ++t) {
+      if (s.tokens[t] < 0 && pending_row(s.tokens[t]) < pending_rows) continue;
+      if (s.tokens[t] < 0 && pending_rows > 0) {
+        return bad("token " + std::to_string(t) + " = " + std::to_string(s.tokens[t]) +
+                   " names row " + std::to_string(pending_row(s.tokens[t])) +
+                   " of the previous launch, which samples " + std::to_string(pending_rows));
+      }
       if (s.tokens[t] < 0 || s.tokens[t] >= vocab_size) {
         return bad("token " + std::to_string(t) + " = " + std::to_string(s.tokens[t]) +
                    " is outside the vocabulary [0, " + std::to_string(vocab_size) + ")");

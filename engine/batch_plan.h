@@ -29,13 +29,26 @@ struct BatchPlan {
   std::vector<SequenceChunk> seqs;
 };
 
+// Overlapped steps (Backend::launch_sample): a token the previous launch is still sampling,
+// written into a plan as pending_token(r) for that launch's logits row r. The backend takes
+// the sampled id on the device, so step n + 1 is laid out and queued before step n's ids
+// reach the host. Never in plans given to forward() or forward_sample().
+constexpr std::int32_t pending_token(int row) {
+  return -1 - row;
+}
+constexpr int pending_row(std::int32_t token) {
+  return -1 - token;
+}
+
 // Checks a plan against a KV pool of `num_blocks` blocks of `block_size` tokens and a model
 // of `vocab_size` tokens and `max_context` positions. Fails (invalid_argument, naming the
 // sequence) on: no sequences, an empty chunk, a negative start_pos, positions past
 // max_context, a block table that does not cover the chunk or holds an id outside
 // [0, num_blocks), a token outside the vocabulary. Every Backend runs it before forward.
+// `pending_rows`: the rows the previous launch samples (launch_sample); a pending_token(r)
+// with r below it is allowed, any other negative token is not.
 Status check_batch_plan(const BatchPlan& plan, int num_blocks, int block_size, int vocab_size,
-                        std::int64_t max_context);
+                        std::int64_t max_context, int pending_rows = 0);
 // Checks that every id of `tokens` is in [0, vocab_size). Fails (invalid_argument) with
 // "<what> token 3: id 900 is outside the vocabulary [0, 832)". The Engine and generate()
 // check prompts with it, so one bad request never reaches a step that would fail them all.

@@ -180,7 +180,7 @@ bool Engine::has_work() {
     std::lock_guard lock(mu_);
     if (!queue_.empty()) return true;
   }
-  return sched_->has_work();
+  return launched_.has_value() || sched_->has_work();
 }
 
 Status Engine::flush_persistent() {

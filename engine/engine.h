@@ -58,6 +58,13 @@ struct EngineOptions {
   // tokens then follow the device's generator, not Sampler's (greedy ones are the same
   // either way). false: only greedy batches use the device.
   bool device_sampling = true;
+  // On a backend that overlaps steps (Backend::overlaps_steps: CUDA), step() queues step
+  // n + 1 before it takes step n's tokens, so the host's scheduling and layout run while
+  // the device computes: each step() returns the previous step's tokens, and a sequence
+  // that stops at a stop token computes one more token that is thrown away. Steps with
+  // host sampling, masks or blended segments, and steps after commands, wait for the step
+  // in flight first. false: every step() runs and samples its own step.
+  bool overlap_steps = true;
   // How turns rank for admission and preemption (scheduler.h): attained service per
   // program (Autellix PLAS, the default), program FCFS, or every turn FCFS (vLLM's order).
   scheduler::Order order = scheduler::Order::attained;
@@ -219,8 +226,8 @@ class Engine {
   // Applies queued commands and runs one batch. Returns the events of this step. Errors:
   // a backend failure (the step's requests get error events first where possible).
   Result<std::vector<EngineEvent>> step();
-  // Whether any request is running or waiting (paused requests do not count) or any
-  // command is queued.
+  // Whether any request is running or waiting (paused requests do not count), any command
+  // is queued, or a step's tokens are still to be taken (overlap_steps).
   bool has_work();
   kv::KvMetrics kv_metrics() const { return kv_->metrics(); }
   // Writes every cached full block that the persistent tier lacks, and the segments queued
@@ -280,6 +287,22 @@ class Engine {
     std::shared_ptr<const kv::SegmentEntry> hit;
   };
   Status record_anchors();
+  // Overlapped steps (engine_step.cpp): a step queued with Backend::launch_sample whose
+  // samples are not yet taken. Chunk i samples logits row row_of[i]; appends[i]: its token
+  // is the sequence's next (false for a prompt's inner chunk, or a sequence whose turn
+  // ended before the step's samples came).
+  struct Launched {
+    std::vector<scheduler::ScheduledChunk> chunks;
+    std::vector<int> row_of;
+    std::vector<char> appends;
+  };
+  bool overlappable(const scheduler::StepSchedule& plan) const;
+  void hold_places();
+  Status collect(std::vector<EngineEvent>& events);
+  void drop_ended(scheduler::StepSchedule& plan) const;
+  BatchPlan lay_out(const scheduler::StepSchedule& plan) const;
+  Status commit_chunk(const scheduler::ScheduledChunk& ch, std::int64_t computed);
+  Status launch(scheduler::StepSchedule& plan, std::vector<EngineEvent>& events);
 
   EngineDeps deps_;
   EngineOptions opt_;
@@ -292,6 +315,7 @@ class Engine {
   std::unique_ptr<kv::SegmentCache> segments_;  // null: blend falls back to exact
   std::unique_ptr<AnchorPool> anchors_;         // null: no anchors
   std::vector<PendingAnchor> pending_anchors_;  // computed in full this step
+  std::optional<Launched> launched_;            // the step in flight (overlap_steps)
   std::unordered_map<RequestId, std::unique_ptr<Seq>> seqs_;
   EngineStats stats_;
 

@@ -19,6 +19,9 @@ struct Engine::Seq {
   std::optional<kv::Duration> pause_on_finish;
   bool pause_only_at_stop = false;
   bool paused = false;
+  // Overlapped steps: >= 0 while tokens.back() is a placeholder for the token that the step
+  // in flight samples in this logits row (Engine::hold_places).
+  int pending_row = -1;
   // KvReuse::blend (issue 21): the prompt's segments and how each was served.
   struct BlendSegment {
     PromptSegment span;

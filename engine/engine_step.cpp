@@ -28,6 +28,14 @@ bool device_samplable(const sampling::SamplingParams& p, bool sampled_on_device,
          p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f && p.logprobs <= 0;
 }
 
+// How the device samples a sequence's next token; it sees temperature 0 for every greedy
+// row (SamplingParams::greedy). The draw is fixed by (seed, the token's position).
+DeviceSampling device_row(const sampling::SamplingParams& p, std::uint64_t seed,
+                          std::size_t position) {
+  return {p.greedy() ? 0.0f : p.temperature,   p.top_k, p.top_p, p.min_p, seed,
+          static_cast<std::uint64_t>(position)};
+}
+
 }  // namespace
 
 void Engine::sample(Seq& s, std::span<const float> logits, std::vector<EngineEvent>& events) {
@@ -66,6 +74,132 @@ void Engine::accept(Seq& s, const sampling::SampledToken& tok, std::vector<Engin
   end(s, true);
 }
 
+// Overlapped steps: the step's chunks can be queued before the step in flight is collected
+// (all sampled on the device, no masks, no blended segment still to place or store).
+bool Engine::overlappable(const scheduler::StepSchedule& plan) const {
+  if (!opt_.overlap_steps || !deps_.backend->overlaps_steps() || !pending_anchors_.empty())
+    return false;
+  return std::all_of(plan.chunks.begin(), plan.chunks.end(), [&](const auto& ch) {
+    const Seq& s = *seqs_.at(ch.seq);
+    return device_samplable(s.params, opt_.device_sampling, false) &&
+           std::none_of(s.blend.begin(), s.blend.end(),
+                        [&](const auto& g) { return g.span.end > ch.start; });
+  });
+}
+
+// The step in flight samples a token for these sequences: each gets a placeholder for it, so
+// the scheduler plans its next token now. Not for a token that ends the turn for sure
+// (max_tokens, a full context), nor for a turn's first: a caller that forks a request when
+// its first token comes (best-of-N after one prefill) forks it with that token alone.
+void Engine::hold_places() {
+  for (std::size_t i = 0; i < launched_->chunks.size(); ++i) {
+    if (!launched_->appends[i]) continue;
+    Seq& s = *seqs_.at(launched_->chunks[i].seq);
+    const auto generated = std::ssize(s.tokens) + 1 - static_cast<std::int64_t>(s.turn_start);
+    if (generated == 1 || generated >= s.params.max_tokens ||
+        std::ssize(s.tokens) + 1 >= deps_.config->max_context())
+      continue;
+    s.tokens.push_back(pending_token(0));
+    s.pending_row = launched_->row_of[i];
+  }
+}
+
+Status Engine::collect(std::vector<EngineEvent>& events) {
+  Launched l = std::move(*launched_);
+  launched_.reset();
+  std::vector<DeviceSample> sampled;
+  const auto t0 = std::chrono::steady_clock::now();
+  AGENTRT_TRY(deps_.backend->collect_sample(sampled));
+  stats_.forward_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (std::size_t i = 0; i < l.chunks.size(); ++i) {
+    if (!l.appends[i]) continue;
+    Seq& s = *seqs_.at(l.chunks[i].seq);  // alive: it ends only here or after a collect
+    if (s.pending_row >= 0) {
+      s.tokens.pop_back();
+      s.pending_row = -1;
+    }
+    const auto& d = sampled.at(static_cast<std::size_t>(l.row_of[i]));
+    accept(s, {d.token, s.params.logprobs == 0 ? d.logprob : 0.0f, {}}, events);
+  }
+  return ok_status();
+}
+
+// Chunks of sequences whose turn ended at the step just collected (they were planned with a
+// placeholder for its token) are dropped.
+void Engine::drop_ended(scheduler::StepSchedule& plan) const {
+  std::erase_if(plan.chunks, [&](const auto& ch) {
+    auto it = seqs_.find(ch.seq);
+    return it == seqs_.end() || it->second->paused;
+  });
+}
+
+BatchPlan Engine::lay_out(const scheduler::StepSchedule& plan) const {
+  BatchPlan batch;
+  for (const auto& ch : plan.chunks) {
+    const Seq& s = *seqs_.at(ch.seq);
+    const auto first = s.tokens.begin() + ch.start;
+    auto table = kv_->block_table(ch.seq);
+    batch.seqs.push_back({std::vector<std::int32_t>(first, first + ch.count),
+                          static_cast<std::int32_t>(ch.start),
+                          std::vector<std::int32_t>(table.begin(), table.end()), false});
+    // The placeholder is the last token: the device takes it from the step in flight.
+    if (s.pending_row >= 0 && ch.start + ch.count == std::ssize(s.tokens))
+      batch.seqs.back().tokens.back() = pending_token(s.pending_row);
+  }
+  return batch;
+}
+
+// Bookkeeping once chunk i's KV is queued and its tokens known: stats, and the commit.
+Status Engine::commit_chunk(const scheduler::ScheduledChunk& ch, std::int64_t computed) {
+  Seq& s = *seqs_.at(ch.seq);
+  const bool decode = ch.count == 1 && ch.start + 1 == std::ssize(s.tokens) &&
+                      static_cast<std::size_t>(ch.start) >= s.turn_start;
+  if (!decode) stats_.prefilled_tokens += computed;
+  if (s.tokens.size() == s.turn_start) s.turn_prefilled += computed;
+  const std::span<const std::int32_t> chunk_tokens =
+      std::span<const std::int32_t>(s.tokens).subspan(static_cast<std::size_t>(ch.start),
+                                                      static_cast<std::size_t>(ch.count));
+  return kv_->commit(ch.seq, chunk_tokens);
+}
+
+// Queues the step (the step in flight, if any, is collected after it) and commits its chunks
+// once their placeholders are filled.
+Status Engine::launch(scheduler::StepSchedule& plan, std::vector<EngineEvent>& events) {
+  const BatchPlan batch = lay_out(plan);
+  Launched next;
+  std::vector<DeviceSampling> rows;
+  bool want_logprobs = false;
+  for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
+    const auto& ch = plan.chunks[i];
+    const Seq& s = *seqs_.at(ch.seq);
+    const auto& p = s.params;
+    rows.push_back(device_row(p, s.seed, s.tokens.size()));
+    want_logprobs = want_logprobs || p.logprobs == 0;
+    next.chunks.push_back(ch);
+    next.row_of.push_back(static_cast<int>(i));
+    next.appends.push_back(ch.start + ch.count == std::ssize(s.tokens));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  AGENTRT_TRY(deps_.backend->launch_sample(batch, rows, want_logprobs));
+  stats_.forward_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ++stats_.steps;
+  if (launched_) AGENTRT_TRY(collect(events));
+  // A sequence whose turn ended at the step just collected computed a token it will not
+  // keep: its chunk is neither committed nor sampled.
+  for (std::size_t i = 0; i < next.chunks.size(); ++i) {
+    auto it = seqs_.find(next.chunks[i].seq);
+    if (it == seqs_.end() || it->second->paused) {
+      next.appends[i] = false;
+      continue;
+    }
+    AGENTRT_TRY(commit_chunk(next.chunks[i], next.chunks[i].count));
+  }
+  launched_ = std::move(next);
+  return ok_status();
+}
+
 Result<std::vector<EngineEvent>> Engine::step() {
   struct StepTimer {  // adds the step's wall time on every return path
     EngineStats& stats;
@@ -81,22 +215,28 @@ Result<std::vector<EngineEvent>> Engine::step() {
     std::lock_guard lock(mu_);
     commands.swap(queue_);
   }
+  // Commands see every token sampled so far.
+  if (!commands.empty() && launched_) {
+    if (auto st = collect(events); !st.ok()) return st.error().with_context("engine step");
+  }
   for (auto& c : commands)
     apply(c, events);
-  const scheduler::StepSchedule plan = sched_->schedule();
+  if (launched_) hold_places();
+  scheduler::StepSchedule plan = sched_->schedule();
+  if (launched_ && (plan.chunks.empty() || !overlappable(plan))) {
+    if (auto st = collect(events); !st.ok()) return st.error().with_context("engine step");
+    drop_ended(plan);
+  }
   if (plan.chunks.empty()) {
     kv_->flush_events();
     return events;
   }
-  BatchPlan batch;
-  for (const auto& ch : plan.chunks) {
-    const Seq& s = *seqs_.at(ch.seq);
-    const auto first = s.tokens.begin() + ch.start;
-    auto table = kv_->block_table(ch.seq);
-    batch.seqs.push_back({std::vector<std::int32_t>(first, first + ch.count),
-                          static_cast<std::int32_t>(ch.start),
-                          std::vector<std::int32_t>(table.begin(), table.end()), false});
+  if (overlappable(plan)) {
+    if (auto st = launch(plan, events); !st.ok()) return st.error().with_context("engine step");
+    kv_->flush_events();
+    return events;
   }
+  BatchPlan batch = lay_out(plan);
   // KvReuse::blend: cached segments are placed, the batch keeps only the tokens to compute.
   std::vector<int> row_of(plan.chunks.size());
   std::vector<std::int64_t> computed(plan.chunks.size());
@@ -130,9 +270,7 @@ Result<std::vector<EngineEvent>> Engine::step() {
       if (row_of[i] < 0) continue;
       Seq& s = *seqs_.at(ch.seq);
       const auto& p = s.params;
-      // The device sees temperature 0 for every greedy row (SamplingParams::greedy).
-      rows.push_back({p.greedy() ? 0.0f : p.temperature, p.top_k, p.top_p, p.min_p, s.seed,
-                      static_cast<std::uint64_t>(s.tokens.size())});
+      rows.push_back(device_row(p, s.seed, s.tokens.size()));
       want_logprobs = want_logprobs || p.logprobs == 0;
       if (!p.constraint || ch.start + ch.count != std::ssize(s.tokens)) continue;
       rows.back().mask = static_cast<std::int32_t>(constrained.size());
@@ -191,16 +329,8 @@ Result<std::vector<EngineEvent>> Engine::step() {
   for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
     const auto& ch = plan.chunks[i];
     Seq& s = *seqs_.at(ch.seq);
-    const bool decode = ch.count == 1 && ch.start + 1 == std::ssize(s.tokens) &&
-                        static_cast<std::size_t>(ch.start) >= s.turn_start;
-    if (!decode) stats_.prefilled_tokens += computed[i];
-    if (s.tokens.size() == s.turn_start) s.turn_prefilled += computed[i];
-    const std::span<const std::int32_t> chunk_tokens =
-        std::span<const std::int32_t>(s.tokens).subspan(static_cast<std::size_t>(ch.start),
-                                                        static_cast<std::size_t>(ch.count));
-    if (auto st = kv_->commit(ch.seq, chunk_tokens); !st.ok()) {
+    if (auto st = commit_chunk(ch, computed[i]); !st.ok())
       return st.error().with_context("engine step");
-    }
     if (ch.start + ch.count != std::ssize(s.tokens)) continue;
     const auto row = static_cast<std::size_t>(row_of[i]);  // >= 0: a prompt's end is computed
     if (on_device) {

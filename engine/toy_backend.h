@@ -100,9 +100,43 @@ class ToyBackend final : public Backend {
     return ok_status();
   }
 
+  // Overlapped steps as the CUDA backend offers them, in stream order: a launch computes at
+  // once (so block copies after it see its KV, as on one stream) and its samples are handed
+  // out only by collect_sample().
+  bool overlaps_steps() const override { return on_device && overlap; }
+  Status launch_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                       bool want_logprobs) override {
+    if (launched_.size() >= 2)
+      return make_error(ErrorCode::invalid_argument, "toy: two launches outstanding");
+    const int prev = static_cast<int>(last_.size());
+    BatchPlan resolved = plan;
+    for (auto& s : resolved.seqs) {
+      for (auto& t : s.tokens) {
+        if (t >= 0) continue;
+        if (pending_row(t) >= prev)
+          return make_error(ErrorCode::invalid_argument, "toy: pending token of a missing row");
+        t = last_[static_cast<std::size_t>(pending_row(t))].token;
+      }
+    }
+    std::vector<DeviceSample> out;
+    AGENTRT_TRY(forward_sample(resolved, params, {}, want_logprobs, out));
+    last_ = out;
+    launched_.push_back(std::move(out));
+    ++launches;
+    return ok_status();
+  }
+  Status collect_sample(std::vector<DeviceSample>& out) override {
+    if (launched_.empty()) return make_error(ErrorCode::invalid_argument, "toy: nothing launched");
+    out = std::move(launched_.front());
+    launched_.erase(launched_.begin());
+    return ok_status();
+  }
+
   static constexpr int kVocab = 32;
   int nan_at_pos = -1;  // the logits row of a chunk ending at this position gets an inf
   bool on_device = false;
+  bool overlap = false;       // with on_device: overlaps_steps()
+  std::int64_t launches = 0;  // launch_sample calls
   std::vector<DeviceSampling> device_rows;
   std::int64_t masked_rows = 0;  // masks passed to forward_sample
 
@@ -117,6 +151,8 @@ class ToyBackend final : public Backend {
   std::string layout_;
   KvGeometry geo_;
   std::vector<std::uint64_t> cache_;
+  std::vector<DeviceSample> last_;                   // the newest launch's samples
+  std::vector<std::vector<DeviceSample>> launched_;  // not yet collected, oldest first
 };
 
 struct Rig {

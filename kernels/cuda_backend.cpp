@@ -55,6 +55,8 @@ CudaBackend::~CudaBackend() {
   if (meta_copied_) cudaEventDestroy(meta_copied_);
   if (compute_done_) cudaEventDestroy(compute_done_);
   if (io_done_) cudaEventDestroy(io_done_);
+  for (cudaEvent_t e : sampled_ready_)
+    if (e) cudaEventDestroy(e);
   if (stream_) cudaStreamDestroy(stream_);
   if (io_stream_) cudaStreamDestroy(io_stream_);
   if (io_write_stream_) cudaStreamSynchronize(io_write_stream_);
@@ -85,6 +87,8 @@ Status CudaBackend::init_device() {
   AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&meta_copied_, cudaEventDisableTiming));
   AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&compute_done_, cudaEventDisableTiming));
   AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&io_done_, cudaEventDisableTiming));
+  for (cudaEvent_t& e : sampled_ready_)
+    AGENTRT_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
   auto gemm = Gemm::create();
   if (!gemm.ok()) return gemm.error();
   gemm_ = std::move(*gemm);
@@ -137,9 +141,9 @@ Status CudaBackend::synchronize() {
   return cuda_status(cudaStreamSynchronize(stream_), "cuda backend: stream");
 }
 
-Status CudaBackend::check_plan(const BatchPlan& plan) const {
+Status CudaBackend::check_plan(const BatchPlan& plan, int pending_rows) const {
   return check_batch_plan(plan, geo_.num_blocks, geo_.block_size, config_.vocab_size,
-                          config_.max_context());
+                          config_.max_context(), pending_rows);
 }
 
 Status CudaBackend::copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) {
@@ -161,7 +165,7 @@ Status CudaBackend::copy_blocks(std::span<const std::pair<std::int32_t, std::int
     flat.push_back(dst);
   }
   if (flat.empty()) return ok_status();
-  AGENTRT_TRY(buf_.pairs.reserve(flat.size() * 4));
+  AGENTRT_TRY(buf_.pairs.reserve(flat.size() * 4, stream_));
   // Synchronous upload: pairs are few (copy-on-write of partial blocks), and the copy must
   // follow every earlier write on the stream.
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.pairs.get(), flat.data(), flat.size() * 4,

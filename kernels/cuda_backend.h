@@ -99,6 +99,14 @@ class CudaBackend final : public Backend {
   Status forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
                         const DeviceTokenMasks& masks, bool want_logprobs,
                         std::vector<DeviceSample>& out) override;
+  // Overlapped steps (Backend's contract): a launch queues the step and its sampling, whose
+  // ids land in the device buffer that the next step's pending tokens read (the embedding
+  // kernel takes them) and are copied into one of two pinned slots, with an event;
+  // collect_sample() waits on the oldest launch's event.
+  bool overlaps_steps() const override { return true; }
+  Status launch_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                       bool want_logprobs) override;
+  Status collect_sample(std::vector<DeviceSample>& out) override;
 
   // Errors (nothing copied) when any id is outside [0, num_blocks).
   Status copy_blocks(std::span<const std::pair<std::int32_t, std::int32_t>> pairs) override;
@@ -216,7 +224,9 @@ class CudaBackend final : public Backend {
     DeviceBuffer part_o16, part_lse16, part_o_tall, part_lse_tall;
     PinnedBuffer meta_host, logits_host, block_host;
     DeviceBuffer pairs, sample_params, sampled, sample_masks;
-    PinnedBuffer sample_host;
+    // Per slot: [params | ids and logprobs back | masks]; sampling alternates slots, so a
+    // launch's ids stay until it is collected while the next launch fills the other.
+    std::array<PinnedBuffer, 2> sample_host;
     // Segment KV (cuda_segment_kv.cpp): token KV, the block table, f32 results or offsets.
     DeviceBuffer seg_tokens, seg_table, seg_out;
   };
@@ -227,7 +237,17 @@ class CudaBackend final : public Backend {
   Status random_weights(std::uint64_t seed);
   static bool is_tied(const model::ModelConfig& config, const model::ModelWeights& weights);
   Status allocate_weights(bool tied);
-  Status check_plan(const BatchPlan& plan) const;
+  // pending_rows: the rows whose ids the step before sampled (launch_sample's plans).
+  Status check_plan(const BatchPlan& plan, int pending_rows = 0) const;
+  Status forward_step(const BatchPlan& plan, int pending_rows);
+  // sample_device() in two halves: queue the sampling of the last step's logits rows and the
+  // copy of its ids (and logprobs) into pinned slot `slot`, then take them once there.
+  Status enqueue_sample(std::span<const SampleParams> params, bool logprobs,
+                        const DeviceTokenMasks& masks, int slot);
+  Status take_sample(int slot, std::size_t rows, std::vector<std::int32_t>& tokens,
+                     std::vector<float>* logprobs);
+  // Grows buf_.sampled keeping its ids (the next launch's pending tokens read them).
+  Status reserve_sampled(std::size_t bytes);
   Status check_block_io(const char* what, std::int32_t id, std::size_t size) const;
   // Queues the copy of one block on io_stream_ (after the compute stream's work, which the
   // caller made it wait for); a staged copy synchronizes, as the staging buffer is reused.
@@ -288,6 +308,17 @@ class CudaBackend final : public Backend {
   cudaEvent_t meta_copied_ = nullptr;
   cudaEvent_t compute_done_ = nullptr;
   cudaEvent_t io_done_ = nullptr;
+  std::array<cudaEvent_t, 2> sampled_ready_{};  // a slot's ids reached its pinned buffer
+  int next_slot_ = 0;
+  struct Launch {
+    int slot = 0;
+    std::size_t rows = 0;
+    bool logprobs = false;
+  };
+  std::vector<Launch> launches_;  // launched and not yet collected, oldest first
+  // Rows of the newest sampling whose ids buf_.sampled still holds for pending tokens (0
+  // after a step that did not sample on the device: forward(), forward_device()).
+  int sampled_rows_ = 0;
   std::unique_ptr<Gemm> gemm_;
   Weights w_;
   DeviceBuffer kv_pool_;

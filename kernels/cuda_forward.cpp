@@ -102,7 +102,7 @@ Status CudaBackend::upload_layout() {
   // The previous step's upload must have left the pinned buffer before it is rewritten.
   AGENTRT_CUDA_TRY(cudaEventSynchronize(meta_copied_));
   AGENTRT_TRY(buf_.meta_host.reserve(pk.size()));
-  AGENTRT_TRY(buf_.meta.reserve(pk.size()));
+  AGENTRT_TRY(buf_.meta.reserve(pk.size(), stream_));
   pk.copy_to(buf_.meta_host.get<char>());
   AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.meta.get(), buf_.meta_host.get(), pk.size(),
                                    cudaMemcpyHostToDevice, stream_));
@@ -130,21 +130,22 @@ Status CudaBackend::reserve_buffers(std::size_t rows, std::size_t n, int partial
   const std::size_t e = dtype_bytes(dtype_), h = c.hidden_size, hd = c.head_dim;
   const std::size_t q_width = c.num_heads * hd, width = q_width + 2 * c.num_kv_heads * hd;
   const std::size_t inter = c.intermediate_size;
-  AGENTRT_TRY(buf_.x.reserve(rows * h * 4));
-  AGENTRT_TRY(buf_.y.reserve(rows * h * 4));
-  AGENTRT_TRY(buf_.h.reserve(rows * h * e));
-  AGENTRT_TRY(buf_.qkv.reserve(rows * width * 4));
-  AGENTRT_TRY(buf_.q.reserve(rows * q_width * e));
-  AGENTRT_TRY(buf_.attn.reserve(rows * q_width * e));
-  AGENTRT_TRY(buf_.gate_up.reserve(rows * 2 * inter * e));
-  AGENTRT_TRY(buf_.act.reserve(rows * inter * e));
-  AGENTRT_TRY(buf_.hl.reserve(n * h * e));
-  AGENTRT_TRY(buf_.logits.reserve(n * static_cast<std::size_t>(c.vocab_size) * 4));
-  AGENTRT_TRY(buf_.part_o16.reserve(static_cast<std::size_t>(partials16) * 16 * hd * 4));
-  AGENTRT_TRY(buf_.part_lse16.reserve(static_cast<std::size_t>(partials16) * 16 * 4));
+  AGENTRT_TRY(buf_.x.reserve(rows * h * 4, stream_));
+  AGENTRT_TRY(buf_.y.reserve(rows * h * 4, stream_));
+  AGENTRT_TRY(buf_.h.reserve(rows * h * e, stream_));
+  AGENTRT_TRY(buf_.qkv.reserve(rows * width * 4, stream_));
+  AGENTRT_TRY(buf_.q.reserve(rows * q_width * e, stream_));
+  AGENTRT_TRY(buf_.attn.reserve(rows * q_width * e, stream_));
+  AGENTRT_TRY(buf_.gate_up.reserve(rows * 2 * inter * e, stream_));
+  AGENTRT_TRY(buf_.act.reserve(rows * inter * e, stream_));
+  AGENTRT_TRY(buf_.hl.reserve(n * h * e, stream_));
+  AGENTRT_TRY(buf_.logits.reserve(n * static_cast<std::size_t>(c.vocab_size) * 4, stream_));
+  AGENTRT_TRY(buf_.part_o16.reserve(static_cast<std::size_t>(partials16) * 16 * hd * 4, stream_));
+  AGENTRT_TRY(buf_.part_lse16.reserve(static_cast<std::size_t>(partials16) * 16 * 4, stream_));
+  AGENTRT_TRY(buf_.part_o_tall.reserve(static_cast<std::size_t>(partials_tall) * kTallRows * hd * 4,
+                                       stream_));
   AGENTRT_TRY(
-      buf_.part_o_tall.reserve(static_cast<std::size_t>(partials_tall) * kTallRows * hd * 4));
-  AGENTRT_TRY(buf_.part_lse_tall.reserve(static_cast<std::size_t>(partials_tall) * kTallRows * 4));
+      buf_.part_lse_tall.reserve(static_cast<std::size_t>(partials_tall) * kTallRows * 4, stream_));
   return ok_status();
 }
 
@@ -325,7 +326,12 @@ Status CudaBackend::run_layer(int layer) {
 }
 
 Status CudaBackend::forward_device(const BatchPlan& plan) {
-  AGENTRT_TRY(check_plan(plan));
+  return forward_step(plan, 0);
+}
+
+Status CudaBackend::forward_step(const BatchPlan& plan, int pending_rows) {
+  AGENTRT_TRY(check_plan(plan, pending_rows));
+  sampled_rows_ = 0;  // buf_.sampled is next written by this step's sampling, if any
   AGENTRT_TRY(lay_out_rows(plan));
   std::vector<SharedPrefix> shared;
   if (options_.cascade_decode && attention_uses_tensor_cores(dtype_, config_.head_dim)) {
@@ -349,7 +355,8 @@ Status CudaBackend::run_step() {
   const int rows = static_cast<int>(step_.tokens.size());
   const int n = static_cast<int>(step_.logit_rows.size());
   AGENTRT_TRY(timer_.begin(stream_));
-  AGENTRT_CUDA_TRY(launch_embed(dtype_, w_.embed.get(), meta_.tokens, rows, c.hidden_size,
+  AGENTRT_CUDA_TRY(launch_embed(dtype_, w_.embed.get(), meta_.tokens,
+                                buf_.sampled.get<std::int32_t>(), rows, c.hidden_size,
                                 buf_.x.get<float>(), stream_));
   AGENTRT_TRY(timer_.mark("embed", stream_));
   for (int layer = 0; layer < c.num_layers; ++layer)
@@ -376,6 +383,31 @@ Status CudaBackend::run_step() {
 Status CudaBackend::sample_device(std::span<const SampleParams> params,
                                   std::vector<std::int32_t>& tokens, std::vector<float>* logprobs,
                                   const DeviceTokenMasks& masks) {
+  if (!launches_.empty()) {
+    return make_error(
+        ErrorCode::invalid_argument,
+        "sample_device: " + std::to_string(launches_.size()) + " launched steps are not collected");
+  }
+  const int slot = next_slot_;
+  AGENTRT_TRY(enqueue_sample(params, logprobs != nullptr, masks, slot));
+  return take_sample(slot, params.size(), tokens, logprobs);
+}
+
+Status CudaBackend::reserve_sampled(std::size_t bytes) {
+  if (bytes <= buf_.sampled.bytes()) return ok_status();
+  DeviceBuffer grown;
+  AGENTRT_TRY(grown.allocate(std::max(bytes, 2 * buf_.sampled.bytes())));
+  if (buf_.sampled.bytes() > 0) {
+    AGENTRT_CUDA_TRY(cudaMemcpyAsync(grown.get(), buf_.sampled.get(), buf_.sampled.bytes(),
+                                     cudaMemcpyDeviceToDevice, stream_));
+    AGENTRT_TRY(synchronize());  // the old buffer is read by the copy and queued steps
+  }
+  buf_.sampled = std::move(grown);
+  return ok_status();
+}
+
+Status CudaBackend::enqueue_sample(std::span<const SampleParams> params, bool logprobs,
+                                   const DeviceTokenMasks& masks, int slot) {
   const std::size_t n = static_cast<std::size_t>(step_.out_rows);
   if (params.size() != n) {
     return make_error(ErrorCode::invalid_argument,
@@ -398,15 +430,17 @@ Status CudaBackend::sample_device(std::span<const SampleParams> params,
   const std::size_t back_bytes = n * 4 * (logprobs ? 2 : 1);
   // Pinned staging, [params | tokens and logprobs back | masks]: the uploads stay
   // asynchronous (a pageable source would hold the host until the stream reaches them).
-  AGENTRT_TRY(buf_.sample_host.reserve(pbytes + back_bytes + mbytes));
-  AGENTRT_TRY(buf_.sample_params.reserve(pbytes));
-  AGENTRT_TRY(buf_.sampled.reserve(back_bytes));
-  std::memcpy(buf_.sample_host.get(), params.data(), pbytes);
-  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.sample_params.get(), buf_.sample_host.get(), pbytes,
+  // The slot's previous sampling was collected: its copies are done.
+  PinnedBuffer& host = buf_.sample_host[static_cast<std::size_t>(slot)];
+  AGENTRT_TRY(host.reserve(pbytes + back_bytes + mbytes));
+  AGENTRT_TRY(buf_.sample_params.reserve(pbytes, stream_));
+  AGENTRT_TRY(reserve_sampled(back_bytes));
+  std::memcpy(host.get(), params.data(), pbytes);
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(buf_.sample_params.get(), host.get(), pbytes,
                                    cudaMemcpyHostToDevice, stream_));
   if (mbytes > 0) {
-    AGENTRT_TRY(buf_.sample_masks.reserve(mbytes));
-    char* staged = buf_.sample_host.get<char>() + pbytes + back_bytes;
+    AGENTRT_TRY(buf_.sample_masks.reserve(mbytes, stream_));
+    char* staged = host.get<char>() + pbytes + back_bytes;
     std::memcpy(staged, masks.words, mbytes);
     AGENTRT_CUDA_TRY(
         cudaMemcpyAsync(buf_.sample_masks.get(), staged, mbytes, cudaMemcpyHostToDevice, stream_));
@@ -420,37 +454,59 @@ Status CudaBackend::sample_device(std::span<const SampleParams> params,
                                  buf_.sample_params.get<SampleParams>(),
                                  buf_.sample_masks.get<std::uint64_t>(), words_per_row, stream_));
   }
-  AGENTRT_CUDA_TRY(launch_sample(buf_.logits.get<float>(), static_cast<int>(n), config_.vocab_size,
-                                 buf_.sample_params.get<SampleParams>(), d_tokens, d_logprobs,
-                                 stream_));
-  char* back = buf_.sample_host.get<char>() + pbytes;
-  AGENTRT_CUDA_TRY(
-      cudaMemcpyAsync(back, buf_.sampled.get(), back_bytes, cudaMemcpyDeviceToHost, stream_));
-  AGENTRT_TRY(synchronize());
-  tokens.resize(n);
-  std::memcpy(tokens.data(), back, n * 4);
+  AGENTRT_CUDA_TRY(kernels::launch_sample(
+      buf_.logits.get<float>(), static_cast<int>(n), config_.vocab_size,
+      buf_.sample_params.get<SampleParams>(), d_tokens, d_logprobs, stream_));
+  AGENTRT_CUDA_TRY(cudaMemcpyAsync(host.get<char>() + pbytes, buf_.sampled.get(), back_bytes,
+                                   cudaMemcpyDeviceToHost, stream_));
+  AGENTRT_CUDA_TRY(cudaEventRecord(sampled_ready_[static_cast<std::size_t>(slot)], stream_));
+  next_slot_ = 1 - slot;
+  sampled_rows_ = static_cast<int>(n);
+  return ok_status();
+}
+
+Status CudaBackend::take_sample(int slot, std::size_t rows, std::vector<std::int32_t>& tokens,
+                                std::vector<float>* logprobs) {
+  AGENTRT_CUDA_TRY(cudaEventSynchronize(sampled_ready_[static_cast<std::size_t>(slot)]));
+  const char* back =
+      buf_.sample_host[static_cast<std::size_t>(slot)].get<char>() + rows * sizeof(SampleParams);
+  tokens.resize(rows);
+  std::memcpy(tokens.data(), back, rows * 4);
   if (logprobs) {
-    logprobs->resize(n);
-    std::memcpy(logprobs->data(), back + n * 4, n * 4);
+    logprobs->resize(rows);
+    std::memcpy(logprobs->data(), back + rows * 4, rows * 4);
   }
   return ok_status();
 }
 
-Status CudaBackend::forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
-                                   const DeviceTokenMasks& masks, bool want_logprobs,
-                                   std::vector<DeviceSample>& out) {
+namespace {
+
+// Forward_sample's and launch_sample's shared checks: one logits row per sequence.
+Status check_sample_rows(const BatchPlan& plan, std::size_t params, const char* what) {
   std::size_t rows = 0;
   for (const auto& seq : plan.seqs) {
     if (seq.all_logits) {
       return make_error(ErrorCode::invalid_argument,
-                        "forward_sample: a sequence asks for all its logits rows");
+                        std::string(what) + ": a sequence asks for all its logits rows");
     }
     rows += seq.no_logits ? 0 : 1;
   }
-  if (params.size() != rows) {
+  if (params == rows) return ok_status();
+  return make_error(ErrorCode::invalid_argument, std::string(what) + ": " + std::to_string(params) +
+                                                     " params for " + std::to_string(rows) +
+                                                     " logits rows");
+}
+
+}  // namespace
+
+Status CudaBackend::forward_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                                   const DeviceTokenMasks& masks, bool want_logprobs,
+                                   std::vector<DeviceSample>& out) {
+  AGENTRT_TRY(check_sample_rows(plan, params.size(), "forward_sample"));
+  if (!launches_.empty()) {
     return make_error(ErrorCode::invalid_argument,
-                      "forward_sample: " + std::to_string(params.size()) + " params for " +
-                          std::to_string(rows) + " logits rows");
+                      "forward_sample: " + std::to_string(launches_.size()) +
+                          " launched steps are not collected");
   }
   AGENTRT_TRY(forward_device(plan));
   if (masks.fill) masks.fill();  // on the host while the device runs the step
@@ -461,6 +517,37 @@ Status CudaBackend::forward_sample(const BatchPlan& plan, std::span<const Device
   for (std::size_t i = 0; i < tokens.size(); ++i)
     out[i] = {tokens[i], want_logprobs ? logprobs[i] : 0.0f};
   device_samples_ += std::ssize(tokens);
+  return ok_status();
+}
+
+Status CudaBackend::launch_sample(const BatchPlan& plan, std::span<const DeviceSampling> params,
+                                  bool want_logprobs) {
+  AGENTRT_TRY(check_sample_rows(plan, params.size(), "launch_sample"));
+  if (launches_.size() >= 2) {
+    return make_error(ErrorCode::invalid_argument,
+                      "launch_sample: two launched steps are not collected");
+  }
+  // The sampled ids must stay where the embedding reads them: grown before the step.
+  AGENTRT_TRY(reserve_sampled(params.size() * 4 * (want_logprobs ? 2 : 1)));
+  AGENTRT_TRY(forward_step(plan, sampled_rows_));
+  const int slot = next_slot_;
+  AGENTRT_TRY(enqueue_sample(params, want_logprobs, {}, slot));
+  launches_.push_back({slot, params.size(), want_logprobs});
+  device_samples_ += std::ssize(params);
+  return ok_status();
+}
+
+Status CudaBackend::collect_sample(std::vector<DeviceSample>& out) {
+  if (launches_.empty())
+    return make_error(ErrorCode::invalid_argument, "collect_sample: no launched step");
+  const Launch l = launches_.front();
+  launches_.erase(launches_.begin());
+  std::vector<std::int32_t> tokens;
+  std::vector<float> logprobs;
+  AGENTRT_TRY(take_sample(l.slot, l.rows, tokens, l.logprobs ? &logprobs : nullptr));
+  out.resize(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i)
+    out[i] = {tokens[i], l.logprobs ? logprobs[i] : 0.0f};
   return ok_status();
 }
 

@@ -103,8 +103,9 @@ Result<int> CudaBackend::reserve_graph_meta(int slots) {
   const std::size_t max_blocks =
       static_cast<std::size_t>(config_.max_context() / geo_.block_size) + 2;
   const std::size_t rows_bytes = kMaxGraphBatch * (5 * sizeof(std::int32_t) + sizeof(AttnChunk));
-  AGENTRT_TRY(buf_.meta.reserve(16 * 16 + rows_bytes + plan_bytes +
-                                (kMaxGraphBatch * max_blocks + 1) * sizeof(std::int32_t)));
+  AGENTRT_TRY(buf_.meta.reserve(
+      16 * 16 + rows_bytes + plan_bytes + (kMaxGraphBatch * max_blocks + 1) * sizeof(std::int32_t),
+      stream_));
   return partials;
 }
 
@@ -114,7 +115,7 @@ std::vector<const void*> CudaBackend::buffer_signature() const {
           buf_.attn.get(),       buf_.gate_up.get(),     buf_.act.get(),
           buf_.hl.get(),         buf_.logits.get(),      buf_.part_o16.get(),
           buf_.part_lse16.get(), buf_.part_o_tall.get(), buf_.part_lse_tall.get(),
-          kv_pool_.get()};
+          buf_.sampled.get(),    kv_pool_.get()};
 }
 
 void CudaBackend::drop_graphs() {

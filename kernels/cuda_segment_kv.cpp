@@ -140,7 +140,7 @@ Status CudaBackend::forward_kv_probe(const BatchPlan& plan, int layer) {
   AGENTRT_TRY(check_plan(plan));
   AGENTRT_TRY(lay_out_rows(plan));
   AGENTRT_TRY(lay_out({}));
-  AGENTRT_CUDA_TRY(launch_embed(dtype_, w_.embed.get(), meta_.tokens,
+  AGENTRT_CUDA_TRY(launch_embed(dtype_, w_.embed.get(), meta_.tokens, nullptr,
                                 static_cast<int>(step_.tokens.size()), config_.hidden_size,
                                 buf_.x.get<float>(), stream_));
   for (int l = 0; l < layer; ++l)

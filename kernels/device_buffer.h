@@ -44,6 +44,16 @@ class DeviceBuffer {
   }
   // Grows (never shrinks) to at least `bytes`; contents are lost when it grows.
   Status reserve(std::size_t bytes) { return bytes <= bytes_ ? ok_status() : allocate(bytes); }
+  // reserve() for a buffer that work queued on `users` may still read or write: a growth
+  // waits for that work before the old allocation is freed (cudaFree alone may not).
+  Status reserve(std::size_t bytes, cudaStream_t users) {
+    if (bytes <= bytes_) return ok_status();
+    if (ptr_) {
+      const cudaError_t err = cudaStreamSynchronize(users);
+      if (err != cudaSuccess) return cuda_status(err, "DeviceBuffer::reserve: stream");
+    }
+    return allocate(bytes);
+  }
   void reset() {
     if (ptr_) cudaFree(ptr_);
     ptr_ = nullptr;

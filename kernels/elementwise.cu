@@ -13,9 +13,12 @@ namespace {
 using bf16 = __nv_bfloat16;
 
 template <class T>
-__global__ void embed_kernel(const T* embed, const std::int32_t* tokens, int hidden, float* x) {
+__global__ void embed_kernel(const T* embed, const std::int32_t* tokens,
+                             const std::int32_t* pending, int hidden, float* x) {
   const int r = blockIdx.x;
-  const T* src = embed + static_cast<std::size_t>(tokens[r]) * hidden;
+  std::int32_t t = tokens[r];
+  if (t < 0) t = pending[-1 - t];
+  const T* src = embed + static_cast<std::size_t>(t) * hidden;
   float* dst = x + static_cast<std::size_t>(r) * hidden;
   for (int i = threadIdx.x; i < hidden; i += blockDim.x)
     dst[i] = to_f32(src[i]);
@@ -221,13 +224,16 @@ int norm_threads(int hidden) {
 
 }  // namespace
 
-cudaError_t launch_embed(Dtype dt, const void* embed, const std::int32_t* tokens, int rows,
-                         int hidden, float* x, cudaStream_t stream) {
+cudaError_t launch_embed(Dtype dt, const void* embed, const std::int32_t* tokens,
+                         const std::int32_t* pending, int rows, int hidden, float* x,
+                         cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
   if (dt == Dtype::f32)
-    embed_kernel<<<rows, 256, 0, stream>>>(static_cast<const float*>(embed), tokens, hidden, x);
+    embed_kernel<<<rows, 256, 0, stream>>>(static_cast<const float*>(embed), tokens, pending,
+                                           hidden, x);
   else
-    embed_kernel<<<rows, 256, 0, stream>>>(static_cast<const bf16*>(embed), tokens, hidden, x);
+    embed_kernel<<<rows, 256, 0, stream>>>(static_cast<const bf16*>(embed), tokens, pending, hidden,
+                                           x);
   return cudaGetLastError();
 }
 

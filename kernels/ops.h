@@ -29,9 +29,12 @@ struct KvLayout {
   int head_dim = 0;
 };
 
-// x[r, :] = embed[tokens[r], :] as f32, for r in [0, rows).
-cudaError_t launch_embed(Dtype dt, const void* embed, const std::int32_t* tokens, int rows,
-                         int hidden, float* x, cudaStream_t stream);
+// x[r, :] = embed[tokens[r], :] as f32, for r in [0, rows). A negative token t is pending
+// (engine/batch_plan.h's pending_token): the id is pending[-1 - t], sampled by the step
+// before on the same stream. pending may be null when no token is negative.
+cudaError_t launch_embed(Dtype dt, const void* embed, const std::int32_t* tokens,
+                         const std::int32_t* pending, int rows, int hidden, float* x,
+                         cudaStream_t stream);
 
 struct AddNormParams {
   float* x = nullptr;           // [*, hidden] residual stream

@@ -32,25 +32,32 @@ class Ops : public ::testing::TestWithParam<Dtype> {
   }
 };
 
+// Every third row's token is pending: taken from the ids the step before sampled.
 TEST_P(Ops, EmbeddingLookup) {
   const int vocab = 300, hidden = 96, rows = 17;
   auto table = rounded(random_vector(vocab * hidden, 1), dt());
-  std::vector<std::int32_t> tokens(rows);
-  for (int r = 0; r < rows; ++r)
-    tokens[r] = (r * 37 + 5) % vocab;
+  std::vector<std::int32_t> tokens(rows), ids(rows), sampled;
+  for (int r = 0; r < rows; ++r) {
+    ids[r] = (r * 37 + 5) % vocab;
+    tokens[r] = ids[r];
+    if (r % 3 != 1) continue;
+    tokens[r] = -1 - static_cast<std::int32_t>(sampled.size());  // pending_token(row)
+    sampled.push_back(ids[r]);
+  }
   auto d_table = upload(table, dt());
   auto d_tokens = upload_raw(tokens);
+  auto d_sampled = upload_raw(sampled);
   DeviceBuffer x;
   ASSERT_TRUE(x.allocate(rows * hidden * 4).ok());
   test::poison(x);
-  ASSERT_EQ(launch_embed(dt(), d_table.get(), d_tokens.get<std::int32_t>(), rows, hidden,
-                         x.get<float>(), nullptr),
+  ASSERT_EQ(launch_embed(dt(), d_table.get(), d_tokens.get<std::int32_t>(),
+                         d_sampled.get<std::int32_t>(), rows, hidden, x.get<float>(), nullptr),
             cudaSuccess);
   auto out = download(x.get(), rows * hidden, Dtype::f32);
   std::vector<double> ref;
   for (int r = 0; r < rows; ++r)
     for (int i = 0; i < hidden; ++i)
-      ref.push_back(table[tokens[r] * hidden + i]);
+      ref.push_back(table[ids[r] * hidden + i]);
   EXPECT_EQ(rel_error(out, ref), 0.0);
 }
 
