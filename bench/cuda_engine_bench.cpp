@@ -47,6 +47,7 @@ struct Args {
   float temperature = 0.0f;  // 0: greedy
   float top_p = 1.0f;
   bool host_sampling = false;  // EngineOptions::device_sampling off: logits to the host
+  bool no_overlap = false;     // EngineOptions::overlap_steps off: each step waits for itself
   std::string json_path;
   std::string json_schema_path;  // constrain every output to JSON of this schema
   std::string tokenizer_dir;     // its vocabulary (tokenizer.json) for the masks
@@ -105,6 +106,7 @@ int run(Args a) {
   eo.max_tokens_per_step = a.tokens_per_step;
   eo.max_running = a.max_running;
   eo.device_sampling = !a.host_sampling;
+  eo.overlap_steps = !a.no_overlap;
   EngineDeps deps{backend->get(), &cfg, (*model)->fingerprint(), nullptr, nullptr};
   auto engine = Engine::create(deps, eo);
   if (!engine.ok()) fail(engine.error());
@@ -119,14 +121,16 @@ int run(Args a) {
   const std::string device = devices.ok() && !devices->empty() ? (*devices)[0].name : "?";
   std::printf(
       "agentrt Engine on %s (%s, bf16): %d requests x %d in / %d out, max_running %d, "
-      "%d tokens/step, temperature %.2f top_p %.2f, sampling on the %s%s\n",
+      "%d tokens/step, temperature %.2f top_p %.2f, sampling on the %s%s, %s\n",
       device.c_str(), a.shape.c_str(), a.requests, a.prompt, a.output, a.max_running,
       a.tokens_per_step, a.temperature, a.top_p, a.host_sampling ? "host" : "device",
-      a.constraint ? ", JSON-schema constrained" : "");
+      a.constraint ? ", JSON-schema constrained" : "",
+      a.no_overlap ? "steps one at a time" : "overlapped steps");
   std::printf(
-      "  %.2f s, %lld steps (%lld from CUDA graphs), %lld preemptions: %.0f output tok/s, %.0f "
-      "total tok/s, %.3f ms/step\n",
+      "  %.2f s, %lld steps (%lld from CUDA graphs, %lld queued behind the one before), %lld "
+      "preemptions: %.0f output tok/s, %.0f total tok/s, %.3f ms/step\n",
       r.seconds, static_cast<long long>(r.steps), static_cast<long long>(replays),
+      static_cast<long long>(r.overlapped_steps),
       static_cast<long long>(r.preemptions), out_tps, all_tps,
       r.steps > 0 ? r.seconds * 1e3 / static_cast<double>(r.steps) : 0.0);
   const double per_step = r.steps > 0 ? 1e3 / static_cast<double>(r.steps) : 0.0;
@@ -168,6 +172,8 @@ int run(Args a) {
                         {"json_schema", a.json_schema_path},
                         {"output_tokens", r.output_tokens},
                         {"graph_replays", replays},
+                        {"overlap_steps", !a.no_overlap},
+                        {"overlapped_steps", r.overlapped_steps},
                         {"engine_step_ms", r.step_seconds * per_step},
                         {"backend_forward_ms", r.forward_seconds * per_step},
                         {"engine_host_ms", (r.step_seconds - r.forward_seconds) * per_step},
@@ -199,6 +205,8 @@ int main(int argc, char** argv) {
   app.add_option("--temperature", a.temperature, "sampling temperature (0: greedy)")
       ->check(CLI::Range(0.0f, 100.0f));
   app.add_option("--top-p", a.top_p, "nucleus sampling mass")->check(CLI::Range(0.01f, 1.0f));
+  app.add_flag("--no-overlap", a.no_overlap,
+               "run each step to its end before the next (EngineOptions::overlap_steps off)");
   app.add_flag("--host-sampling", a.host_sampling,
                "sample on the host (logits copied back each step) instead of the device");
   app.add_option("--json-schema", a.json_schema_path,

@@ -68,6 +68,7 @@ Result<OfflineResult> run_offline(Engine& engine, const OfflineWorkload& w, int 
   out.step_seconds = after.step_seconds - before.step_seconds;
   out.forward_seconds = after.forward_seconds - before.forward_seconds;
   out.preemptions = after.preemptions - before.preemptions;
+  out.overlapped_steps = after.overlapped_steps - before.overlapped_steps;
   if (finished != n ||
       (w.constraint == nullptr && out.output_tokens != static_cast<std::int64_t>(n) * w.output)) {
     return Error{ErrorCode::internal, std::to_string(finished) + " of " + std::to_string(n) +

@@ -190,6 +190,8 @@ struct EngineStats {
   // the batch's layout, blend, sampling on the host, events).
   double step_seconds = 0.0;
   double forward_seconds = 0.0;
+  // overlap_steps: steps queued while the step before was still in flight.
+  std::int64_t overlapped_steps = 0;
 };
 
 class Engine {

@@ -185,7 +185,10 @@ Status Engine::launch(scheduler::StepSchedule& plan, std::vector<EngineEvent>& e
   stats_.forward_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ++stats_.steps;
-  if (launched_) AGENTRT_TRY(collect(events));
+  if (launched_) {
+    ++stats_.overlapped_steps;
+    AGENTRT_TRY(collect(events));
+  }
   // A sequence whose turn ended at the step just collected computed a token it will not
   // keep: its chunk is neither committed nor sampled.
   for (std::size_t i = 0; i < next.chunks.size(); ++i) {

@@ -101,7 +101,11 @@ class CudaEngine : public ::testing::Test {
 };
 
 TEST_F(CudaEngine, PrefixReuseAndForkMatchCpu) {
-  auto r = rig(true, 64, 16);
+  // The fork below comes after the 7th token is seen: with overlapped steps the 8th would
+  // be in flight and the child would start after it (EngineOptions::overlap_steps).
+  EngineOptions opt;
+  opt.overlap_steps = false;
+  auto r = rig(true, 64, 16, opt);
   ASSERT_TRUE(r);
   const auto p = prompt(2);
   auto a = r->engine->add_request(greedy(p, 20));
@@ -123,6 +127,55 @@ TEST_F(CudaEngine, PrefixReuseAndForkMatchCpu) {
   EXPECT_EQ(rest[child], std::vector<std::int32_t>(expected.begin() + 7, expected.end()));
   EXPECT_GE(r->engine->kv_metrics().hit_tokens[0], 32);
   EXPECT_GT(r->engine->kv_metrics().cow_copies, 0);
+}
+
+// Overlapped steps (the default on this backend): requests that stop at a stop token (its
+// next token computed and thrown away), pause at it and resume, and run beside others to
+// max_tokens give the CPU backend's tokens.
+TEST_F(CudaEngine, OverlappedStepsMatchCpu) {
+  auto r = rig(true, 64, 16);
+  ASSERT_TRUE(r);
+  std::vector<std::vector<std::int32_t>> prompts, want;
+  std::vector<RequestId> ids;
+  for (int i = 0; i < 6; ++i) {
+    std::vector<std::int32_t> p = prompt(i % 3);
+    p.push_back(50 + i);
+    auto full = cold_cpu(p, 20);
+    auto req = greedy(p, 20);
+    // Even ones stop at the first token from the 6th on that no earlier token repeats.
+    if (i % 2 == 0 && std::any_of(full.begin() + 5, full.end(), [&](std::int32_t t) {
+          return std::find(full.begin(), full.begin() + 5, t) == full.begin() + 5;
+        })) {
+      const auto at = static_cast<std::ptrdiff_t>(
+          std::find_if(full.begin() + 5, full.end(),
+                       [&](std::int32_t t) {
+                         return std::find(full.begin(), full.begin() + 5, t) ==
+                                full.begin() + 5;
+                       }) -
+          full.begin());
+      req.params.stop_token_ids = {full[static_cast<std::size_t>(at)]};
+      full.resize(static_cast<std::size_t>(at) + 1);
+    }
+    if (i == 2) {
+      req.pause_on_finish = 10s;
+      req.pause_only_at_stop = true;
+    }
+    prompts.push_back(p);
+    want.push_back(full);
+    ids.push_back(*r->engine->add_request(req));
+  }
+  auto out = drain(*r->engine);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    EXPECT_EQ(out[ids[i]], want[i]) << "request " << i;
+  EXPECT_GT(r->engine->stats().overlapped_steps, 10);
+  // The paused one resumes with a tool result, still overlapped.
+  const std::vector<std::int32_t> tool{5, 6, 7};
+  r->engine->resume(ids[2], tool, {.max_tokens = 12});
+  auto turn2 = drain(*r->engine)[ids[2]];
+  std::vector<std::int32_t> context = prompts[2];
+  context.insert(context.end(), want[2].begin(), want[2].end());
+  context.insert(context.end(), tool.begin(), tool.end());
+  EXPECT_EQ(turn2, cold_cpu(context, 12));
 }
 
 TEST_F(CudaEngine, PauseResumeAndHostTierMatchCpu) {

@@ -157,5 +157,57 @@ TEST(CudaGraphs, ForwardSampleGreedyIsArgmaxOfForward) {
   }
 }
 
+// Overlapped steps: a step launched before the one before it is collected takes that step's
+// ids on the device (pending tokens, here in reversed row order), with and without graphs,
+// and gives bit for bit what forward_sample() gives with the ids known on the host.
+TEST(CudaGraphs, LaunchedStepsTakePendingTokensOnTheDevice) {
+  AGENTRT_REQUIRE_CUDA_DEVICE();
+  const auto cfg = small_config();
+  constexpr int kBatch = 12;
+  const BatchPlan first = decode_plan(kBatch, 450);
+  auto next = [&](const std::vector<DeviceSample>* ids) {
+    BatchPlan plan;
+    for (int s = kBatch - 1; s >= 0; --s) {
+      SequenceChunk c = first.seqs[static_cast<std::size_t>(s)];
+      ++c.start_pos;
+      c.tokens = {ids ? (*ids)[static_cast<std::size_t>(s)].token : pending_token(s)};
+      plan.seqs.push_back(std::move(c));
+    }
+    return plan;
+  };
+  std::vector<DeviceSampling> params(kBatch);
+  for (int r = 0; r < kBatch; r += 3)  // some rows sampled, the rest greedy
+    params[static_cast<std::size_t>(r)] = {0.9f, 40, 0.95f, 0.0f, 7u + r, 100u, -1};
+  for (bool graphs : {false, true}) {
+    auto over = make(cfg, graphs, kBatch), sync = make(cfg, graphs, kBatch);
+    ASSERT_TRUE(over && sync);
+    ASSERT_TRUE(over->launch_sample(first, params, true).ok());
+    const Status second = over->launch_sample(next(nullptr), params, true);
+    ASSERT_TRUE(second.ok()) << second.error().to_string();
+    const Status third = over->launch_sample(next(nullptr), params, true);
+    EXPECT_FALSE(third.ok());  // two launches outstanding
+    std::vector<DeviceSample> a1, a2, b1, b2;
+    ASSERT_TRUE(over->collect_sample(a1).ok());
+    ASSERT_TRUE(over->collect_sample(a2).ok());
+    EXPECT_FALSE(over->collect_sample(a2).ok());  // none left
+    ASSERT_TRUE(sync->forward_sample(first, params, {}, true, b1).ok());
+    ASSERT_TRUE(sync->forward_sample(next(&b1), params, {}, true, b2).ok());
+    ASSERT_EQ(a1.size(), b1.size());
+    ASSERT_EQ(a2.size(), b2.size());
+    for (std::size_t r = 0; r < a1.size(); ++r) {
+      EXPECT_EQ(a1[r].token, b1[r].token) << "graphs " << graphs << " row " << r;
+      EXPECT_EQ(a2[r].token, b2[r].token) << "graphs " << graphs << " row " << r;
+      EXPECT_EQ(std::memcmp(&a2[r].logprob, &b2[r].logprob, sizeof(float)), 0)
+          << "graphs " << graphs << " row " << r;
+    }
+    // A pending token needs a launch before it with that row; forward_sample takes none.
+    BatchPlan bad = next(nullptr);
+    bad.seqs[0].tokens[0] = pending_token(kBatch);
+    EXPECT_FALSE(over->launch_sample(bad, params, false).ok());
+    std::vector<DeviceSample> out;
+    EXPECT_FALSE(sync->forward_sample(next(nullptr), params, {}, false, out).ok());
+  }
+}
+
 }  // namespace
 }  // namespace agentrt::kernels
