@@ -12,6 +12,10 @@ namespace agentrt {
 Engine::Engine(EngineDeps deps, const EngineOptions& options)
     : deps_(std::move(deps)), opt_(options) {}
 Engine::~Engine() {
+  if (launched_) {  // the backend outlives the engine: it must not keep the launch
+    std::vector<DeviceSample> dropped;
+    deps_.backend->collect_sample(dropped).permit_unchecked();
+  }
   if (host_ && !host_->slab().empty()) deps_.backend->unregister_host_memory(host_->slab().data());
 }
 

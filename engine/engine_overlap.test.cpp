@@ -267,5 +267,40 @@ TEST(EngineOverlap, ForkAtTheFirstTokenCopiesOnlyIt) {
   EXPECT_EQ(over, sync);
 }
 
+// An engine dropped with a step in flight takes it back from the backend, so the next
+// engine on that backend collects only its own steps.
+TEST(EngineOverlap, DroppedEngineLeavesNoLaunchBehind) {
+  Rig rig(64);
+  rig.backend.on_device = true;
+  rig.backend.overlap = true;
+  ASSERT_TRUE(rig.engine->add_request(testing::req(3, 5, 20)).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(rig.engine->step().ok());
+  rig.engine.reset();
+  auto e = Engine::create({&rig.backend, &rig.config, "toy", nullptr, &rig.clock}, {});
+  ASSERT_TRUE(e.ok());
+  auto id = (*e)->add_request(testing::req(7, 4, 6));
+  ASSERT_TRUE(id.ok());
+  std::vector<std::int32_t> got;
+  while ((*e)->has_work()) {
+    auto ev = (*e)->step();
+    ASSERT_TRUE(ev.ok()) << ev.error().to_string();
+    for (const auto& x : *ev)
+      if (x.kind == EventKind::token) got.push_back(x.token);
+  }
+  Rig fresh(64);
+  fresh.backend.on_device = true;
+  auto id2 = fresh.engine->add_request(testing::req(7, 4, 6));
+  ASSERT_TRUE(id2.ok());
+  std::vector<std::int32_t> want;
+  while (fresh.engine->has_work()) {
+    auto ev = fresh.engine->step();
+    ASSERT_TRUE(ev.ok());
+    for (const auto& x : *ev)
+      if (x.kind == EventKind::token) want.push_back(x.token);
+  }
+  EXPECT_EQ(got, want);
+}
+
 }  // namespace
 }  // namespace agentrt
