@@ -256,6 +256,7 @@ void Engine::do_pause(Seq& s, kv::Duration ttl, std::vector<EngineEvent>& events
   kv_->persist(s.id);  // e.g. waiting for a tool: the next process may resume it
   kv_->release(s.id);
   s.paused = true;
+  ++s.turn;
   events.push_back({s.id, EventKind::paused, -1, 0.0f, std::nullopt, {}});
 }
 
@@ -312,6 +313,7 @@ void Engine::do_resume(Seq& s, std::vector<std::int32_t>& appended, const Resume
     return end(s);
   }
   s.paused = false;
+  ++s.turn;
   sched_->resume(s.id);
 }
 

@@ -62,8 +62,10 @@ struct EngineOptions {
   // n + 1 before it takes step n's tokens, so the host's scheduling and layout run while
   // the device computes: each step() returns the previous step's tokens, and a sequence
   // that stops at a stop token computes one more token that is thrown away. Steps with
-  // host sampling, masks or blended segments, and steps after commands, wait for the step
-  // in flight first. false: every step() runs and samples its own step.
+  // host sampling, masks or blended segments, and forks, wait for the step in flight
+  // first. A cancel, pause or resume applied while a request's step is in flight drops
+  // that step's token, as if the command had come before it. false: every step() runs and
+  // samples its own step.
   bool overlap_steps = true;
   // How turns rank for admission and preemption (scheduler.h): attained service per
   // program (Autellix PLAS, the default), program FCFS, or every turn FCFS (vLLM's order).
@@ -297,11 +299,13 @@ class Engine {
     std::vector<scheduler::ScheduledChunk> chunks;
     std::vector<int> row_of;
     std::vector<char> appends;
+    std::vector<std::uint64_t> turns;  // Seq::turn at the launch
   };
   bool overlappable(const scheduler::StepSchedule& plan) const;
+  Seq* taker_of(const Launched& l, std::size_t i);
   void hold_places();
   Status collect(std::vector<EngineEvent>& events);
-  void drop_ended(scheduler::StepSchedule& plan) const;
+  void drop_ended(scheduler::StepSchedule& plan, std::span<const RequestId> held) const;
   BatchPlan lay_out(const scheduler::StepSchedule& plan) const;
   Status commit_chunk(const scheduler::ScheduledChunk& ch, std::int64_t computed);
   Status launch(scheduler::StepSchedule& plan, std::vector<EngineEvent>& events);

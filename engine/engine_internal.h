@@ -22,6 +22,8 @@ struct Engine::Seq {
   // Overlapped steps: >= 0 while tokens.back() is a placeholder for the token that the step
   // in flight samples in this logits row (Engine::hold_places).
   int pending_row = -1;
+  // Counts pauses and resumes: a sample launched in an earlier turn is not taken.
+  std::uint64_t turn = 0;
   // KvReuse::blend (issue 21): the prompt's segments and how each was served.
   struct BlendSegment {
     PromptSegment span;

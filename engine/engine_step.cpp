@@ -93,8 +93,9 @@ bool Engine::overlappable(const scheduler::StepSchedule& plan) const {
 // its first token comes (best-of-N after one prefill) forks it with that token alone.
 void Engine::hold_places() {
   for (std::size_t i = 0; i < launched_->chunks.size(); ++i) {
-    if (!launched_->appends[i]) continue;
-    Seq& s = *seqs_.at(launched_->chunks[i].seq);
+    Seq* taker = taker_of(*launched_, i);
+    if (!taker) continue;
+    Seq& s = *taker;
     const auto generated = std::ssize(s.tokens) + 1 - static_cast<std::int64_t>(s.turn_start);
     if (generated == 1 || generated >= s.params.max_tokens ||
         std::ssize(s.tokens) + 1 >= deps_.config->max_context())
@@ -113,8 +114,9 @@ Status Engine::collect(std::vector<EngineEvent>& events) {
   stats_.forward_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (std::size_t i = 0; i < l.chunks.size(); ++i) {
-    if (!l.appends[i]) continue;
-    Seq& s = *seqs_.at(l.chunks[i].seq);  // alive: it ends only here or after a collect
+    Seq* taker = taker_of(l, i);
+    if (!taker) continue;
+    Seq& s = *taker;
     if (s.pending_row >= 0) {
       s.tokens.pop_back();
       s.pending_row = -1;
@@ -125,12 +127,24 @@ Status Engine::collect(std::vector<EngineEvent>& events) {
   return ok_status();
 }
 
-// Chunks of sequences whose turn ended at the step just collected (they were planned with a
-// placeholder for its token) are dropped.
-void Engine::drop_ended(scheduler::StepSchedule& plan) const {
+// The sequence that takes chunk i's sample: none when the chunk appends no token, or its
+// sequence ended, paused or began another turn since the launch (a cancel, pause or resume
+// applied while the step was in flight: its sample is dropped, as if the command had come
+// before the step).
+Engine::Seq* Engine::taker_of(const Launched& l, std::size_t i) {
+  if (!l.appends[i]) return nullptr;
+  auto it = seqs_.find(l.chunks[i].seq);
+  if (it == seqs_.end() || it->second->paused || it->second->turn != l.turns[i]) return nullptr;
+  return it->second.get();
+}
+
+// Drops the chunks of `held` sequences, and of those whose turn ended at the step just
+// collected.
+void Engine::drop_ended(scheduler::StepSchedule& plan, std::span<const RequestId> held) const {
   std::erase_if(plan.chunks, [&](const auto& ch) {
     auto it = seqs_.find(ch.seq);
-    return it == seqs_.end() || it->second->paused;
+    return it == seqs_.end() || it->second->paused ||
+           std::find(held.begin(), held.end(), ch.seq) != held.end();
   });
 }
 
@@ -179,6 +193,7 @@ Status Engine::launch(scheduler::StepSchedule& plan, std::vector<EngineEvent>& e
     next.chunks.push_back(ch);
     next.row_of.push_back(static_cast<int>(i));
     next.appends.push_back(ch.start + ch.count == std::ssize(s.tokens));
+    next.turns.push_back(s.turn);
   }
   const auto t0 = std::chrono::steady_clock::now();
   AGENTRT_TRY(deps_.backend->launch_sample(batch, rows, want_logprobs));
@@ -218,8 +233,12 @@ Result<std::vector<EngineEvent>> Engine::step() {
     std::lock_guard lock(mu_);
     commands.swap(queue_);
   }
-  // Commands see every token sampled so far.
-  if (!commands.empty() && launched_) {
+  // A fork copies every token sampled so far. Other commands apply beside the step in
+  // flight: a cancelled, paused or resumed sequence drops its sample (taker_of).
+  const bool forks = std::any_of(commands.begin(), commands.end(), [](const Command& c) {
+    return std::holds_alternative<Command::Fork>(c.what);
+  });
+  if (forks && launched_) {
     if (auto st = collect(events); !st.ok()) return st.error().with_context("engine step");
   }
   for (auto& c : commands)
@@ -227,8 +246,14 @@ Result<std::vector<EngineEvent>> Engine::step() {
   if (launched_) hold_places();
   scheduler::StepSchedule plan = sched_->schedule();
   if (launched_ && (plan.chunks.empty() || !overlappable(plan))) {
+    // Sequences planned on a placeholder wait for the next step: a step() call reports at
+    // most one token a sequence, so a command the caller sends after a token comes before
+    // the next one, as step by step.
+    std::vector<RequestId> held;
+    for (const auto& ch : plan.chunks)
+      if (seqs_.at(ch.seq)->pending_row >= 0) held.push_back(ch.seq);
     if (auto st = collect(events); !st.ok()) return st.error().with_context("engine step");
-    drop_ended(plan);
+    drop_ended(plan, held);
   }
   if (plan.chunks.empty()) {
     kv_->flush_events();
