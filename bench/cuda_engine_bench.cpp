@@ -130,9 +130,8 @@ int run(Args a) {
       "  %.2f s, %lld steps (%lld from CUDA graphs, %lld queued behind the one before), %lld "
       "preemptions: %.0f output tok/s, %.0f total tok/s, %.3f ms/step\n",
       r.seconds, static_cast<long long>(r.steps), static_cast<long long>(replays),
-      static_cast<long long>(r.overlapped_steps),
-      static_cast<long long>(r.preemptions), out_tps, all_tps,
-      r.steps > 0 ? r.seconds * 1e3 / static_cast<double>(r.steps) : 0.0);
+      static_cast<long long>(r.overlapped_steps), static_cast<long long>(r.preemptions), out_tps,
+      all_tps, r.steps > 0 ? r.seconds * 1e3 / static_cast<double>(r.steps) : 0.0);
   const double per_step = r.steps > 0 ? 1e3 / static_cast<double>(r.steps) : 0.0;
   std::printf(
       "  per step: %.3f ms in Engine::step, of which %.3f ms in the backend's forward "

@@ -24,7 +24,7 @@ struct OfflineWorkload {
 struct OfflineResult {
   double seconds = 0;
   std::int64_t output_tokens = 0, steps = 0, preemptions = 0;
-  std::int64_t overlapped_steps = 0;  // EngineStats::overlapped_steps
+  std::int64_t overlapped_steps = 0;                 // EngineStats::overlapped_steps
   double mask_seconds = 0, masked_step_seconds = 0;  // EngineStats, structured output
   double step_seconds = 0, forward_seconds = 0;      // EngineStats: engine host time
   // Steps that prefilled prompt tokens (mixed) and the rest (decode only): count, wall time.
