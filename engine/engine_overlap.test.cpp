@@ -315,5 +315,35 @@ TEST(EngineOverlap, DroppedEngineLeavesNoLaunchBehind) {
   EXPECT_EQ(got, want);
 }
 
+// A launch that fails fails its step() call and leaves the step in flight as it was: the
+// next calls go on, and every request ends with the tokens it would have had.
+TEST(EngineOverlap, FailedLaunchLosesNothing) {
+  auto run = [](std::int64_t fail_at) {
+    Rig rig(64);
+    rig.backend.on_device = true;
+    rig.backend.overlap = true;
+    rig.backend.fail_launch = fail_at;
+    for (int i = 0; i < 4; ++i)
+      EXPECT_TRUE(rig.engine->add_request(testing::req(3 + i, 5 + i, 8)).ok());
+    std::map<RequestId, std::vector<std::int32_t>> tokens;
+    int errors = 0;
+    while (rig.engine->has_work()) {
+      auto ev = rig.engine->step();
+      if (!ev.ok()) {
+        ++errors;
+        continue;
+      }
+      for (const auto& e : *ev)
+        if (e.kind == EventKind::token) tokens[e.request].push_back(e.token);
+    }
+    EXPECT_EQ(errors, fail_at >= 0 ? 1 : 0);
+    return tokens;
+  };
+  const auto want = run(-1);
+  ASSERT_EQ(want.size(), 4u);
+  for (std::int64_t at : {1, 3, 5})
+    EXPECT_EQ(run(at), want) << "launch " << at << " failed";
+}
+
 }  // namespace
 }  // namespace agentrt

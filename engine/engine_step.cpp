@@ -196,7 +196,14 @@ Status Engine::launch(scheduler::StepSchedule& plan, std::vector<EngineEvent>& e
     next.turns.push_back(s.turn);
   }
   const auto t0 = std::chrono::steady_clock::now();
-  AGENTRT_TRY(deps_.backend->launch_sample(batch, rows, want_logprobs));
+  if (auto st = deps_.backend->launch_sample(batch, rows, want_logprobs); !st.ok()) {
+    for (auto& [id, s] : seqs_) {  // the step in flight stays; its places are held again
+      if (s->pending_row < 0) continue;
+      s->tokens.pop_back();
+      s->pending_row = -1;
+    }
+    return st;
+  }
   stats_.forward_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ++stats_.steps;
@@ -208,7 +215,7 @@ Status Engine::launch(scheduler::StepSchedule& plan, std::vector<EngineEvent>& e
   // keep: its chunk is neither committed nor sampled.
   for (std::size_t i = 0; i < next.chunks.size(); ++i) {
     auto it = seqs_.find(next.chunks[i].seq);
-    if (it == seqs_.end() || it->second->paused) {
+    if (it == seqs_.end() || it->second->paused || it->second->turn != next.turns[i]) {
       next.appends[i] = false;
       continue;
     }

@@ -108,6 +108,10 @@ class ToyBackend final : public Backend {
                        bool want_logprobs) override {
     if (launched_.size() >= 2)
       return make_error(ErrorCode::invalid_argument, "toy: two launches outstanding");
+    if (launches == fail_launch) {
+      fail_launch = -1;
+      return make_error(ErrorCode::internal, "toy: launch failed");
+    }
     const int prev = static_cast<int>(last_.size());
     BatchPlan resolved = plan;
     for (auto& s : resolved.seqs) {
@@ -135,8 +139,9 @@ class ToyBackend final : public Backend {
   static constexpr int kVocab = 32;
   int nan_at_pos = -1;  // the logits row of a chunk ending at this position gets an inf
   bool on_device = false;
-  bool overlap = false;       // with on_device: overlaps_steps()
-  std::int64_t launches = 0;  // launch_sample calls
+  bool overlap = false;           // with on_device: overlaps_steps()
+  std::int64_t launches = 0;      // launch_sample calls that queued a step
+  std::int64_t fail_launch = -1;  // the launch (by that count) that fails, once
   std::vector<DeviceSampling> device_rows;
   std::int64_t masked_rows = 0;  // masks passed to forward_sample
 
