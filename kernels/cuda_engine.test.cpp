@@ -149,8 +149,7 @@ TEST_F(CudaEngine, OverlappedStepsMatchCpu) {
       const auto at = static_cast<std::ptrdiff_t>(
           std::find_if(full.begin() + 5, full.end(),
                        [&](std::int32_t t) {
-                         return std::find(full.begin(), full.begin() + 5, t) ==
-                                full.begin() + 5;
+                         return std::find(full.begin(), full.begin() + 5, t) == full.begin() + 5;
                        }) -
           full.begin());
       req.params.stop_token_ids = {full[static_cast<std::size_t>(at)]};
