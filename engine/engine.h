@@ -223,7 +223,9 @@ class Engine {
   // unpins (the blocks stay cached, evictable). No-op for a request that is not paused.
   void repin(RequestId id, kv::Duration ttl);
   // Queues a copy of the request that shares its KV copy-on-write; returns the child id.
-  // Beyond options.max_requests the child gets an error event instead.
+  // Beyond options.max_requests the child gets an error event instead. The copy is taken
+  // when the next step() applies the command: with overlap_steps, after the token in
+  // flight, except at a turn's first token (none is in flight then).
   RequestId fork(RequestId id);
 
   // --- engine thread ---
