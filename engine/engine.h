@@ -294,17 +294,17 @@ class Engine {
   };
   Status record_anchors();
   // Overlapped steps (engine_step.cpp): a step queued with Backend::launch_sample whose
-  // samples are not yet taken. Chunk i samples logits row row_of[i]; appends[i]: its token
+  // samples are not yet taken. Chunk i samples logits row i; appends[i]: its token
   // is the sequence's next (false for a prompt's inner chunk, or a sequence whose turn
   // ended before the step's samples came).
   struct Launched {
     std::vector<scheduler::ScheduledChunk> chunks;
-    std::vector<int> row_of;
     std::vector<char> appends;
     std::vector<std::uint64_t> turns;  // Seq::turn at the launch
   };
   bool overlappable(const scheduler::StepSchedule& plan) const;
   Seq* taker_of(const Launched& l, std::size_t i);
+  Seq* still_in_turn(const Launched& l, std::size_t i);
   void hold_places();
   Status collect(std::vector<EngineEvent>& events);
   void drop_ended(scheduler::StepSchedule& plan, std::span<const RequestId> held) const;

@@ -101,7 +101,7 @@ void Engine::hold_places() {
         std::ssize(s.tokens) + 1 >= deps_.config->max_context())
       continue;
     s.tokens.push_back(pending_token(0));
-    s.pending_row = launched_->row_of[i];
+    s.pending_row = static_cast<int>(i);
   }
 }
 
@@ -121,7 +121,7 @@ Status Engine::collect(std::vector<EngineEvent>& events) {
       s.tokens.pop_back();
       s.pending_row = -1;
     }
-    const auto& d = sampled.at(static_cast<std::size_t>(l.row_of[i]));
+    const auto& d = sampled.at(i);
     accept(s, {d.token, s.params.logprobs == 0 ? d.logprob : 0.0f, {}}, events);
   }
   return ok_status();
@@ -132,7 +132,11 @@ Status Engine::collect(std::vector<EngineEvent>& events) {
 // applied while the step was in flight: its sample is dropped, as if the command had come
 // before the step).
 Engine::Seq* Engine::taker_of(const Launched& l, std::size_t i) {
-  if (!l.appends[i]) return nullptr;
+  return l.appends[i] ? still_in_turn(l, i) : nullptr;
+}
+
+// Chunk i's sequence while it is in the turn it was launched in (running, not paused).
+Engine::Seq* Engine::still_in_turn(const Launched& l, std::size_t i) {
   auto it = seqs_.find(l.chunks[i].seq);
   if (it == seqs_.end() || it->second->paused || it->second->turn != l.turns[i]) return nullptr;
   return it->second.get();
@@ -191,7 +195,6 @@ Status Engine::launch(scheduler::StepSchedule& plan, std::vector<EngineEvent>& e
     rows.push_back(device_row(p, s.seed, s.tokens.size()));
     want_logprobs = want_logprobs || p.logprobs == 0;
     next.chunks.push_back(ch);
-    next.row_of.push_back(static_cast<int>(i));
     next.appends.push_back(ch.start + ch.count == std::ssize(s.tokens));
     next.turns.push_back(s.turn);
   }
@@ -214,8 +217,7 @@ Status Engine::launch(scheduler::StepSchedule& plan, std::vector<EngineEvent>& e
   // A sequence whose turn ended at the step just collected computed a token it will not
   // keep: its chunk is neither committed nor sampled.
   for (std::size_t i = 0; i < next.chunks.size(); ++i) {
-    auto it = seqs_.find(next.chunks[i].seq);
-    if (it == seqs_.end() || it->second->paused || it->second->turn != next.turns[i]) {
+    if (!still_in_turn(next, i)) {
       next.appends[i] = false;
       continue;
     }
