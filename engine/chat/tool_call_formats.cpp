@@ -76,9 +76,15 @@ std::size_t partial_end(std::string_view text) {
 Status ToolCallStream::step_mistral(std::vector<StreamEvent>& events, bool final) {
   while (true) {
     if (mode_ != Mode::call) {
-      for (std::size_t eos; (eos = buffer_.find(kEos)) != std::string::npos;)
-        buffer_.erase(eos, kEos.size());  // the end of the reply (special tokens kept)
+      // </s> ends the reply (special tokens kept): dropped, and a boundary, so the text on
+      // either side never joins into a [TOOL_CALLS] marker.
+      const std::size_t eos = buffer_.find(kEos);
       const std::size_t open = buffer_.find(kToolCalls);
+      if (eos < open) {
+        emit_text(std::string_view(buffer_).substr(0, eos), events);
+        consume(eos + kEos.size());
+        continue;
+      }
       if (open == std::string::npos) {
         const std::size_t hold = final ? 0
                                        : std::max(partial_marker_suffix(buffer_, kToolCalls),

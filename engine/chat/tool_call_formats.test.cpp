@@ -110,6 +110,22 @@ TEST(ToolCallFormats, MistralPlainTextAndHeldMarker) {
   EXPECT_EQ(s.calls_completed(), 1);
 }
 
+// </s> is a boundary: the text on its two sides never joins into a marker, however the
+// reply is split (found by fuzz_tool_call_reply: the whole reply used to parse a call).
+TEST(ToolCallFormats, MistralEosNeverJoinsAMarker) {
+  const std::string reply = "[TO</s>OL_CALLS]f[ARGS]{\"x\": 1}</s>";
+  auto r = parse_reply(ToolCallFormat::mistral, reply);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->tool_calls.empty());
+  EXPECT_EQ(r->content, "[TOOL_CALLS]f[ARGS]{\"x\": 1}");
+  for (std::size_t step = 1; step <= reply.size(); ++step) {
+    auto s = stream(ToolCallFormat::mistral, reply, step);
+    ASSERT_TRUE(s.ok()) << "step " << step << ": " << s.error().to_string();
+    EXPECT_TRUE(calls_of(s->events).empty()) << "step " << step;
+    EXPECT_EQ(joined_text(s->events), r->content) << "step " << step;
+  }
+}
+
 TEST(ToolCallFormats, MistralMalformedCallsFail) {
   const std::string bad_json = "[TOOL_CALLS][{\"name\": \"f\", \"arguments\": {\"x\": tru}}]";
   auto r = parse_reply(ToolCallFormat::mistral, bad_json);
