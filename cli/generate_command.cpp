@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/cpu_precision.h"
 #include "cli/default_model.h"
 #include "cli/flag_text.h"
 #include "cli/flags/resource_flags.h"
@@ -32,6 +33,7 @@ struct GenerateArgs {
   bool skip_special_tokens = true;
   std::string backend = "cpu";
   std::string check_weights = "sample";
+  std::string cpu_precision;
   bool json = false;
   flags::SamplingFlags sampling;    // numeric sampling flags as given
   flags::ResourceFlags resources;   // --threads, --kv-blocks as given
@@ -107,6 +109,7 @@ Status parse_flags(GenerateArgs& a) {
 }
 
 int run_generate(GenerateArgs a) {
+  apply_cpu_precision(a.cpu_precision);
   if (a.model_dir.empty()) a.model_dir = default_model_dir().string();
   if (auto st = parse_flags(a); !st.ok()) {
     std::fprintf(stderr, "agentrt generate: %s\n", st.error().message.c_str());
@@ -217,6 +220,7 @@ CommandFn add_generate_command(CLI::App& app) {
                 "CPU threads (0 = all cores; at most 4 per hardware thread, 256)");
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks,
                 "KV cache blocks of 16 tokens (0 = just enough; at most 4194304)");
+  add_cpu_precision_flag(cmd, a->cpu_precision);
   add_check_weights_flag(cmd, a->check_weights);
   cmd->add_flag("--json", a->json, "Print one JSON object instead of text");
   return [a]() { return run_generate(*a); };

@@ -4,6 +4,9 @@
 
 #include "cli/command.h"
 #include "cli/default_model.h"
+#include "engine/cpu/amx_matmul.h"
+#include "engine/cpu/blas_core.h"
+#include "engine/cpu/cpu_isa.h"
 #include "engine/model/model.h"
 
 #ifdef AGENTRT_HAVE_CUDA
@@ -30,6 +33,26 @@ void print_cuda() {
 #endif
 }
 
+// OpenBLAS's kernels, the CPU's best kernel level, and what --cpu-precision bf16 gets from it.
+void print_cpu() {
+  std::printf("cpu: OpenBLAS %s kernels\n", cpu::ensure_blas_core().c_str());
+  if (cpu::cpu_isa_from_env()) {
+    std::printf("cpu: %s kernels (AGENTRT_CPU_ISA; --cpu-precision has no effect)\n",
+                std::string(cpu::cpu_isa_name(cpu::cpu_isa())).c_str());
+    return;
+  }
+  const cpu::CpuIsa best = cpu::detected_cpu_isa();
+  if (best < cpu::CpuIsa::avx512bf16) {
+    std::printf("cpu: %s kernels (no AVX512-BF16: --cpu-precision bf16 computes exactly)\n",
+                std::string(cpu::cpu_isa_name(best)).c_str());
+    return;
+  }
+  std::printf(
+      "cpu: avx512 kernels with --cpu-precision exact (the default), avx512bf16 with "
+      "bf16 (prefill on %s)\n",
+      cpu::amx_supported() ? "AMX tiles" : "the exact path: no AMX");
+}
+
 }  // namespace
 
 CommandFn add_info_command(CLI::App& app) {
@@ -38,6 +61,7 @@ CommandFn add_info_command(CLI::App& app) {
   cmd->add_option("--model", *model_dir, "Model directory (Hugging Face format)");
   return [model_dir]() {
     std::printf("agentrt 0.1.0\n");
+    print_cpu();
     print_cuda();
     std::string dir = model_dir->empty() ? default_model_dir().string() : *model_dir;
     auto model = model::Model::load(dir);

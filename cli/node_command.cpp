@@ -10,6 +10,7 @@
 #include "cli/cancel_signals.h"
 #include "cli/cluster_tls_flags.h"
 #include "cli/command.h"
+#include "cli/cpu_precision.h"
 #include "cli/default_model.h"
 #include "cli/flag_text.h"
 #include "cli/flags/resource_flags.h"
@@ -27,6 +28,7 @@ struct NodeArgs {
   std::string secret_file;
   std::string name;
   flags::ResourceFlags resources;
+  std::string cpu_precision;
   cluster::TlsFiles tls;
   std::string kv_store;
   double kv_store_gib = 1;
@@ -34,6 +36,7 @@ struct NodeArgs {
 };
 
 int run_node_command(const NodeArgs& a) {
+  apply_cpu_precision(a.cpu_precision);
   const auto colon = a.join.rfind(':');
   if (colon == std::string::npos || colon == 0)
     return usage_error("node", "--join: expected HOST:PORT, got '" + a.join + "'");
@@ -96,6 +99,7 @@ CommandFn add_node_command(CLI::App& app) {
   add_cluster_tls_options(cmd, "--tls-", a->tls);
   cmd->add_option("--name", a->name, "The node's name in the coordinator (default host:pid)");
   add_flag_text(cmd, "--threads", a->resources.threads, "CPU threads (default: all cores)");
+  add_cpu_precision_flag(cmd, a->cpu_precision);
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks, "KV blocks of 16 tokens");
   cmd->add_option("--kv-store", a->kv_store,
                   "Directory of a RocksDB KV snapshot tier that outlives the process "

@@ -18,6 +18,7 @@
 #include "actors/workflow/workflow_runner.h"
 #include "cli/cancel_signals.h"
 #include "cli/command.h"
+#include "cli/cpu_precision.h"
 #include "cli/default_model.h"
 #include "cli/flag_text.h"
 #include "cli/flags/resource_flags.h"
@@ -42,6 +43,7 @@ struct RunArgs {
   std::string kv_store;            // RocksDB directory for KV blocks; empty: off
   flags::ResourceFlags resources;  // --threads, --kv-blocks as given
   std::string check_weights = "sample";
+  std::string cpu_precision;
   bool json = false;
   bool quiet = false;
   std::string schedule = "attained";
@@ -68,6 +70,7 @@ actors::workflow::WorkflowOutcome run_cancellable(actors::workflow::WorkflowRunn
 }
 
 int run_workflow(const RunArgs& a) {
+  apply_cpu_precision(a.cpu_precision);
   if (a.file.empty()) return usage_error("run", "give a workflow file (agentrt run WF.yaml)");
   // stat only: a FIFO or device never blocks here, and a symlink loop is named as such.
   if (auto st = check_regular_file(a.file, kMaxWorkflowFileBytes); !st.ok())
@@ -150,6 +153,7 @@ CommandFn add_run_command(CLI::App& app) {
                   "Keep KV blocks in a RocksDB store in DIR (created if missing); later runs "
                   "over it prefill only what it lacks (default: off)")
       ->type_name("DIR");
+  add_cpu_precision_flag(cmd, a->cpu_precision);
   add_check_weights_flag(cmd, a->check_weights);
   cmd->add_flag("--json", a->json, "Print one JSON object: outputs, steps, samples, KV reuse");
   cmd->add_flag("--quiet", a->quiet, "No progress on stderr");

@@ -16,6 +16,7 @@
 #include "cli/cluster_jobs.h"
 #include "cli/cluster_tls_flags.h"
 #include "cli/command.h"
+#include "cli/cpu_precision.h"
 #include "cli/default_model.h"
 #include "cli/flag_text.h"
 #include "cli/flags/resource_flags.h"
@@ -37,6 +38,7 @@ struct ServeArgs {
   std::string workflows;
   flags::ResourceFlags resources;
   std::string check_weights = "sample";
+  std::string cpu_precision;
   int max_running = 8;
   int max_queued = 64;
   int max_per_client = 32;
@@ -80,6 +82,7 @@ Result<std::shared_ptr<api::RemoteJobs>> start_cluster(const ServeArgs& a) {
 }
 
 int serve(const ServeArgs& a) {
+  apply_cpu_precision(a.cpu_precision);
   auto resources = flags::parse_resource_flags(a.resources, std::thread::hardware_concurrency());
   if (!resources.ok()) {
     std::fprintf(stderr, "agentrt serve: %s\n", resources.error().message.c_str());
@@ -193,6 +196,7 @@ CommandFn add_serve_command(CLI::App& app) {
                 "CPU threads per model (0 = all cores; at most 4 per hardware thread, 256)");
   add_flag_text(cmd, "--kv-blocks", a->resources.kv_blocks,
                 "KV cache blocks of 16 tokens per model (0 = 2048; at most 4194304)");
+  add_cpu_precision_flag(cmd, a->cpu_precision);
   add_check_weights_flag(cmd, a->check_weights);
   cmd->add_option("--max-running-jobs", a->max_running, "Jobs executing at once (default 8)")
       ->check(CLI::Range(1, 1024));

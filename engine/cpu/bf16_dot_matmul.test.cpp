@@ -168,13 +168,29 @@ TEST(Bf16DotMatmul, MatmulBtOnTheBf16PathMatchesReference) {
 
 // Without AGENTRT_CPU_ISA the kernels stay exact: bf16 activations only by name.
 TEST(Bf16DotMatmul, DefaultIsaIsExact) {
-  if (std::getenv("AGENTRT_CPU_ISA") != nullptr) GTEST_SKIP() << "AGENTRT_CPU_ISA is set";
+  if (cpu_isa_from_env()) GTEST_SKIP() << "AGENTRT_CPU_ISA is set";
   force_cpu_isa(std::nullopt);
   EXPECT_LE(cpu_isa(), CpuIsa::avx512);
   force_cpu_isa(CpuIsa::avx512bf16);
   EXPECT_EQ(cpu_isa(),
             detected_cpu_isa() >= CpuIsa::avx512bf16 ? CpuIsa::avx512bf16 : detected_cpu_isa());
   force_cpu_isa(std::nullopt);
+}
+
+// set_default_cpu_isa raises (or lowers) the level used without an override, never above the
+// CPU's; force_cpu_isa still wins over it.
+TEST(Bf16DotMatmul, ProcessDefaultIsaIsLoweredToTheCpus) {
+  if (cpu_isa_from_env()) GTEST_SKIP() << "AGENTRT_CPU_ISA is set";
+  force_cpu_isa(std::nullopt);
+  set_default_cpu_isa(CpuIsa::avx512bf16);
+  EXPECT_EQ(cpu_isa(), detected_cpu_isa());
+  set_default_cpu_isa(CpuIsa::scalar);
+  EXPECT_EQ(cpu_isa(), CpuIsa::scalar);
+  force_cpu_isa(CpuIsa::avx2);
+  EXPECT_EQ(cpu_isa(), detected_cpu_isa() >= CpuIsa::avx2 ? CpuIsa::avx2 : CpuIsa::scalar);
+  force_cpu_isa(std::nullopt);
+  set_default_cpu_isa(CpuIsa::avx512);
+  EXPECT_LE(cpu_isa(), CpuIsa::avx512);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "engine/cpu/blas_core.h"
 #include "engine/kv_pool_limits.h"
 
 namespace agentrt::cpu {
@@ -78,6 +79,7 @@ Result<std::unique_ptr<CpuBackend>> CpuBackend::create(const model::ModelConfig&
   geo.num_layers = config.num_layers;
   geo.num_kv_heads = config.num_kv_heads;
   geo.head_dim = config.head_dim;
+  ensure_blas_core();
   openblas_set_num_threads(1);
   return std::unique_ptr<CpuBackend>(
       new CpuBackend(config, std::move(converted).value(), geo, options.num_threads));

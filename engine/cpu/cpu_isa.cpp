@@ -9,6 +9,7 @@ namespace {
 
 constexpr int kNoForce = -1;
 std::atomic<int> g_forced{kNoForce};
+std::atomic<int> g_default{static_cast<int>(CpuIsa::avx512)};
 
 std::optional<CpuIsa> parse(std::string_view s) {
   if (s == "scalar") return CpuIsa::scalar;
@@ -22,10 +23,12 @@ CpuIsa lower(CpuIsa a, CpuIsa b) {
   return static_cast<int>(a) < static_cast<int>(b) ? a : b;
 }
 
-CpuIsa from_env() {
-  const char* env = std::getenv("AGENTRT_CPU_ISA");
-  const auto want = env != nullptr ? parse(env) : std::nullopt;
-  return lower(want.value_or(CpuIsa::avx512), detected_cpu_isa());  // bf16 only by name
+std::optional<CpuIsa> from_env() {
+  static const std::optional<CpuIsa> env = [] {
+    const char* value = std::getenv("AGENTRT_CPU_ISA");
+    return value != nullptr ? parse(value) : std::nullopt;
+  }();
+  return env;
 }
 
 }  // namespace
@@ -44,14 +47,22 @@ CpuIsa detected_cpu_isa() {
 }
 
 CpuIsa cpu_isa() {
-  static const CpuIsa env = from_env();
   const int forced = g_forced.load(std::memory_order_relaxed);
-  if (forced == kNoForce) return env;
-  return lower(static_cast<CpuIsa>(forced), detected_cpu_isa());
+  if (forced != kNoForce) return lower(static_cast<CpuIsa>(forced), detected_cpu_isa());
+  if (const auto env = from_env()) return lower(*env, detected_cpu_isa());
+  return lower(static_cast<CpuIsa>(g_default.load(std::memory_order_relaxed)), detected_cpu_isa());
 }
 
 void force_cpu_isa(std::optional<CpuIsa> isa) {
   g_forced.store(isa ? static_cast<int>(*isa) : kNoForce, std::memory_order_relaxed);
+}
+
+void set_default_cpu_isa(CpuIsa isa) {
+  g_default.store(static_cast<int>(isa), std::memory_order_relaxed);
+}
+
+bool cpu_isa_from_env() {
+  return from_env().has_value();
 }
 
 std::string_view cpu_isa_name(CpuIsa isa) {

@@ -1,11 +1,14 @@
 // End-to-end tests of the agentrt executable: exit codes, output and error messages.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "tests/integration/run_agentrt.h"
 
@@ -44,6 +47,49 @@ TEST(Cli, GenerateJsonWithLogprobs) {
                                          " --json 2>/dev/null")
                                          .output);
   EXPECT_EQ(j["tokens"], again["tokens"]);
+}
+
+// The greedy logprobs of 6 tokens of tiny-calc; `flags` added to the command line.
+std::vector<double> greedy_logprobs(const std::string& flags) {
+  auto r = run("generate --model " + std::string(AGENTRT_SOURCE_DIR) +
+               "/models/tiny-calc --prompt 'What is 12 + 30?' --max-tokens 6 --temperature 0"
+               " --logprobs 0 --json " +
+               flags + " 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::vector<double> out;
+  if (r.exit_code != 0) return out;
+  const auto j = nlohmann::json::parse(r.output);
+  for (const auto& step : j["logprobs"])
+    out.push_back(step["logprob"].get<double>());
+  return out;
+}
+
+// --cpu-precision bf16 rounds activations to bf16 where the CPU has AVX512-BF16 (`agentrt
+// info` says so), which moves the logprobs a little; exact (the default) does not; elsewhere
+// both compute exactly. Anything but exact or bf16 is a usage error.
+TEST(Cli, CpuPrecisionPicksTheKernels) {
+  if (std::getenv("AGENTRT_CPU_ISA") != nullptr) GTEST_SKIP() << "AGENTRT_CPU_ISA overrides it";
+  const auto info = run("info");
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  ASSERT_NE(info.output.find("cpu: "), std::string::npos) << info.output;
+  const bool bf16 = info.output.find("avx512bf16 with bf16") != std::string::npos;
+  const auto exact = greedy_logprobs("--cpu-precision exact");
+  const auto rounded = greedy_logprobs("--cpu-precision bf16");
+  EXPECT_EQ(greedy_logprobs(""), exact);  // the default, and deterministic
+  ASSERT_EQ(exact.size(), 6u);
+  ASSERT_EQ(rounded.size(), 6u);
+  double largest = 0;
+  for (std::size_t i = 0; i < exact.size(); ++i)
+    largest = std::max(largest, std::abs(exact[i] - rounded[i]));
+  if (bf16) {
+    EXPECT_GT(largest, 1e-5) << "bf16 activations should move the logprobs";
+    EXPECT_LT(largest, 0.05) << "but only a little";
+  } else {
+    EXPECT_EQ(largest, 0.0);
+  }
+  const auto bad = run("generate --cpu-precision fp8 --tokens 1,2");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--cpu-precision"), std::string::npos) << bad.output;
 }
 
 TEST(Cli, MissingModelDirIsAClearError) {
