@@ -4,7 +4,7 @@
 //   prefill, engine/cpu/blas_core.h), the reference the golden tests hold to transformers.
 // - bf16: activations rounded to bf16, as llama.cpp does, on AVX512-BF16: vdpbf16ps for steps
 //   of up to 8 rows, AMX tiles for larger ones where the CPU has them (else the exact path).
-//   Faster decode (a quarter of the instructions per weight: 1.15x tiny-calc's, 1.4-1.9x the
+//   Faster decode (a quarter of the instructions per weight: 1.3-1.5x tiny-calc's, 1.2-2.0x the
 //   0.5B shape's on the 2-core build machine) and, on AMX CPUs, faster prefill; approximate
 //   (logits within about 0.04 of f32 on tiny-calc); and on CPUs without AMX a row is rounded
 //   in small steps and not in large ones, so a sequence's tokens can depend on what else the
