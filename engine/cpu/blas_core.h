@@ -3,8 +3,9 @@
 // their SSE3 "Prescott" kernels for Intel models they do not know (OpenBLAS issue 4267; Debian
 // 12 ships 0.3.21). On this project's 2-core machines (an Emerald Rapids Xeon, model 207,
 // under KVM) sgemm then ran at 17-55 GFLOP/s on 1-2 threads instead of 109-288, and the exact
-// path's prefill at a quarter of its speed (bench/RESULTS.md, CPU round 5). ensure_blas_core() gives such a process the kernels
-// the CPU's features allow, as OpenBLAS itself does for a CPU it cannot place at all.
+// path's prefill at a quarter of its speed (bench/RESULTS.md, CPU round 5). ensure_blas_core()
+// gives such a process the kernels the CPU's features allow, as OpenBLAS itself does for a CPU it
+// cannot place at all.
 #pragma once
 
 #include <string>
