@@ -77,14 +77,17 @@ void attend_rows(const AttentionArgs& a, const ChunkRows& chunk, int kv_head, in
 // accumulated in registers.
 __attribute__((target("avx512f"), always_inline)) inline __m512 sum16(__m512 v[16]) {
   __m512 a[8], b[4], c[2];
+#pragma GCC unroll 16
   for (int i = 0; i < 8; ++i)
     a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
                          _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+#pragma GCC unroll 16
   for (int i = 0; i < 4; ++i) {
     const __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
     b[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)),
                          _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
   }
+#pragma GCC unroll 16
   for (int i = 0; i < 2; ++i)
     c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88),
                          _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xdd));
@@ -112,6 +115,7 @@ __attribute__((target("avx512f"), flatten)) void attend_fixed512(const Attention
       const auto head = static_cast<std::size_t>(kv_head * group + h);
       const float* q = a.q + row * a.q_stride + head * d;
       __m512 qv[ND];
+#pragma GCC unroll 16
       for (int c = 0; c < ND; ++c)
         qv[c] = _mm512_loadu_ps(q + 16 * c);
       __m512 mx = _mm512_set1_ps(-INFINITY);
@@ -119,11 +123,13 @@ __attribute__((target("avx512f"), flatten)) void attend_fixed512(const Attention
       for (std::size_t j0 = 0; j0 < len; j0 += 16) {
         const std::size_t n = std::min<std::size_t>(16, len - j0);
         __m512 acc[16];
+#pragma GCC unroll 16
         for (std::size_t k = 0; k < 16; ++k) {
           acc[k] = _mm512_setzero_ps();
           if (k >= n) continue;
           const std::size_t j = j0 + k;
           const float* kp = a.kv->k(a.layer, table[ks.block(j)], ks.slot(j)) + kv_off;
+#pragma GCC unroll 16
           for (int c = 0; c < ND; ++c)
             acc[k] = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kp + 16 * c), acc[k]);
         }
@@ -134,16 +140,19 @@ __attribute__((target("avx512f"), flatten)) void attend_fixed512(const Attention
       }
       const float inv = 1.0f / simd::Avx512Ops::exp_sum(s, len, _mm512_reduce_max_ps(mx));
       __m512 out[ND];
+#pragma GCC unroll 16
       for (int c = 0; c < ND; ++c)
         out[c] = _mm512_setzero_ps();
       for (std::size_t j = 0; j < len; ++j) {
         const float* vp = a.kv->v(a.layer, table[ks.block(j)], ks.slot(j)) + kv_off;
         const __m512 p = _mm512_set1_ps(s[j]);
+#pragma GCC unroll 16
         for (int c = 0; c < ND; ++c)
           out[c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[c]);
       }
       float* o = a.out + row * a.out_stride + head * d;
       const __m512 vinv = _mm512_set1_ps(inv);
+#pragma GCC unroll 16
       for (int c = 0; c < ND; ++c)
         _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(out[c], vinv));
     }

@@ -35,32 +35,43 @@ void skinny_scalar(const float* a, std::size_t lda, const std::uint16_t* b, std:
 }
 
 // NB rows of B against MA rows of A: NB * MA accumulators, one widening per weight vector.
+// Every loop over x or y is unrolled: at -O2 GCC keeps an array of vectors indexed by a loop
+// variable on the stack, and with the accumulators spilled this kernel ran at 1.5-1.9x the
+// memory floor (bench/RESULTS.md, CPU round 6). The same holds for the tiles in attention.cpp.
 template <int NB, int MA>
 __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void tile512(
     const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k, float* c,
     std::size_t ldc, std::size_t j, std::size_t rows, float beta) {
   __m512 acc[NB][MA];
+#pragma GCC unroll 16
   for (int x = 0; x < NB; ++x)
+#pragma GCC unroll 16
     for (int y = 0; y < MA; ++y)
       acc[x][y] = _mm512_setzero_ps();
   for (std::size_t t = 0; t < k; t += 16) {
     const auto mask =
         static_cast<__mmask16>(k - t >= 16 ? 0xffffu : (1u << (k - t)) - 1);  // the tail
     __m512 w[NB];
+#pragma GCC unroll 16
     for (int x = 0; x < NB; ++x) {
       const __m256i raw = _mm256_maskz_loadu_epi16(mask, b + (j + x) * k + t);
       w[x] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
     }
+#pragma GCC unroll 16
     for (int y = 0; y < MA; ++y) {
       if (static_cast<std::size_t>(y) >= rows) break;
       const __m512 v = _mm512_maskz_loadu_ps(mask, a + y * lda + t);
+#pragma GCC unroll 16
       for (int x = 0; x < NB; ++x)
         acc[x][y] = _mm512_fmadd_ps(v, w[x], acc[x][y]);
     }
   }
+#pragma GCC unroll 16
   for (int x = 0; x < NB; ++x)
-    for (int y = 0; y < MA && static_cast<std::size_t>(y) < rows; ++y)
-      store(c + y * ldc + j + x, _mm512_reduce_add_ps(acc[x][y]), beta);
+#pragma GCC unroll 16
+    for (int y = 0; y < MA; ++y)
+      if (static_cast<std::size_t>(y) < rows)
+        store(c + y * ldc + j + x, _mm512_reduce_add_ps(acc[x][y]), beta);
 }
 
 template <int NB, int MA>
@@ -68,25 +79,33 @@ __attribute__((target("avx2,fma"), always_inline)) inline void tile256(
     const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k, float* c,
     std::size_t ldc, std::size_t j, std::size_t rows, float beta) {
   __m256 acc[NB][MA];
+#pragma GCC unroll 16
   for (int x = 0; x < NB; ++x)
+#pragma GCC unroll 16
     for (int y = 0; y < MA; ++y)
       acc[x][y] = _mm256_setzero_ps();
   std::size_t t = 0;
   for (; t + 8 <= k; t += 8) {
     __m256 w[NB];
+#pragma GCC unroll 16
     for (int x = 0; x < NB; ++x) {
       const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + (j + x) * k + t));
       w[x] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
     }
+#pragma GCC unroll 16
     for (int y = 0; y < MA; ++y) {
       if (static_cast<std::size_t>(y) >= rows) break;
       const __m256 v = _mm256_loadu_ps(a + y * lda + t);
+#pragma GCC unroll 16
       for (int x = 0; x < NB; ++x)
         acc[x][y] = _mm256_fmadd_ps(v, w[x], acc[x][y]);
     }
   }
+#pragma GCC unroll 16
   for (int x = 0; x < NB; ++x) {
-    for (int y = 0; y < MA && static_cast<std::size_t>(y) < rows; ++y) {
+#pragma GCC unroll 16
+    for (int y = 0; y < MA; ++y) {
+      if (static_cast<std::size_t>(y) >= rows) break;
       float s = simd::Avx2Ops::hsum(acc[x][y]);
       for (std::size_t r = t; r < k; ++r)
         s += a[y * lda + r] * widen(b[(j + x) * k + r]);
