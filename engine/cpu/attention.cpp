@@ -105,6 +105,7 @@ __attribute__((target("avx512f"), flatten)) void attend_fixed512(const Attention
   const int group = a.num_heads / a.num_kv_heads;
   const std::size_t kv_off = static_cast<std::size_t>(kv_head) * d;
   const auto& table = *chunk.block_table;
+  const std::size_t stride = a.kv->token_floats();
   const auto max_len = static_cast<std::size_t>(chunk.start_pos + first + count);
   scratch.resize(max_len + 16);
   float* s = scratch.data();
@@ -139,22 +140,50 @@ __attribute__((target("avx512f"), flatten)) void attend_fixed512(const Attention
         mx = _mm512_mask_max_ps(mx, m, mx, sc);
       }
       const float inv = 1.0f / simd::Avx512Ops::exp_sum(s, len, _mm512_reduce_max_ps(mx));
-      __m512 out[ND];
+      // P . V with U * ND independent FMA chains (one set of ND accumulated keys 0, U, 2U, ..
+      // of a block, the next keys 1, U + 1, ..): ND chains alone waited on the FMA latency.
+      // The order depends only on the row's length and the block size, so a row's output
+      // does not depend on how its sequence was chunked.
+      constexpr int U = 16 / ND;
+      __m512 out[U][ND];
 #pragma GCC unroll 16
-      for (int c = 0; c < ND; ++c)
-        out[c] = _mm512_setzero_ps();
-      for (std::size_t j = 0; j < len; ++j) {
-        const float* vp = a.kv->v(a.layer, table[ks.block(j)], ks.slot(j)) + kv_off;
-        const __m512 p = _mm512_set1_ps(s[j]);
+      for (int u = 0; u < U; ++u)
 #pragma GCC unroll 16
         for (int c = 0; c < ND; ++c)
-          out[c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[c]);
+          out[u][c] = _mm512_setzero_ps();
+      for (std::size_t b0 = 0; b0 < len; b0 += ks.bs) {
+        const std::size_t n = std::min(ks.bs, len - b0);
+        const float* vb = a.kv->v(a.layer, table[ks.block(b0)], 0) + kv_off;
+        const float* sb = s + b0;
+        std::size_t j = 0;
+        for (; j + U <= n; j += U) {
+#pragma GCC unroll 16
+          for (int u = 0; u < U; ++u) {
+            const __m512 p = _mm512_set1_ps(sb[j + u]);
+            const float* vp = vb + (j + u) * stride;
+#pragma GCC unroll 16
+            for (int c = 0; c < ND; ++c)
+              out[u][c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[u][c]);
+          }
+        }
+        for (; j < n; ++j) {
+          const __m512 p = _mm512_set1_ps(sb[j]);
+          const float* vp = vb + j * stride;
+#pragma GCC unroll 16
+          for (int c = 0; c < ND; ++c)
+            out[0][c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[0][c]);
+        }
       }
+#pragma GCC unroll 16
+      for (int u = 1; u < U; ++u)
+#pragma GCC unroll 16
+        for (int c = 0; c < ND; ++c)
+          out[0][c] = _mm512_add_ps(out[0][c], out[u][c]);
       float* o = a.out + row * a.out_stride + head * d;
       const __m512 vinv = _mm512_set1_ps(inv);
 #pragma GCC unroll 16
       for (int c = 0; c < ND; ++c)
-        _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(out[c], vinv));
+        _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(out[0][c], vinv));
     }
   }
 }

@@ -30,6 +30,8 @@ class CpuKvCache {
   const float* v(int layer, std::int32_t block, int slot) const {
     return v_.data() + offset(layer, block, slot);
   }
+  // Floats from one token slot to the next within a block (num_kv_heads * head_dim).
+  std::size_t token_floats() const { return token_floats_; }
   // Copies every layer's K and V of block src into block dst (ids already checked).
   void copy_block(std::int32_t src, std::int32_t dst);
   // Block contents as f32 bytes, K then V of each layer (id and size already checked).
