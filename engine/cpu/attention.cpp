@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "engine/cpu/cpu_isa.h"
 #include "engine/cpu/simd_ops.h"
@@ -95,96 +96,211 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 sum16(__m512 v[1
                        _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
 }
 
+// What every row of one fixed-size call reads: the kv head's K and V, the chunk's positions.
+struct FixedCtx {
+  const AttentionArgs* a;
+  const ChunkRows* chunk;
+  KeySlot ks;
+  std::size_t kv_off;
+  std::size_t stride;  // floats from one token slot to the next
+  const float* k(std::size_t j) const {
+    return a->kv->k(a->layer, (*chunk->block_table)[ks.block(j)], ks.slot(j)) + kv_off;
+  }
+  const float* v_block(std::size_t j) const {  // slot 0 of the block that holds key j
+    return a->kv->v(a->layer, (*chunk->block_table)[ks.block(j)], 0) + kv_off;
+  }
+};
+
+// One query row of one head: scores for 16 keys at a time (one K read each), softmax, then
+// P . V with U * ND independent FMA chains (one set of ND accumulates keys 0, U, 2U, .. of a
+// block, the next keys 1, U + 1, ..): ND chains alone waited on the FMA latency. The order
+// depends only on the row's length and the block size. Decode rows always come here, so a
+// decode row's output does not depend on the rest of the batch.
+template <int ND>
+__attribute__((target("avx512f"), always_inline)) inline void attend_row512(const FixedCtx& x,
+                                                                            const float* q,
+                                                                            std::size_t len,
+                                                                            float* s, float* o) {
+  const AttentionArgs& a = *x.a;
+  __m512 qv[ND];
+#pragma GCC unroll 16
+  for (int c = 0; c < ND; ++c)
+    qv[c] = _mm512_loadu_ps(q + 16 * c);
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  const __m512 scale = _mm512_set1_ps(a.scale);
+  for (std::size_t j0 = 0; j0 < len; j0 += 16) {
+    const std::size_t n = std::min<std::size_t>(16, len - j0);
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < 16; ++k) {
+      acc[k] = _mm512_setzero_ps();
+      if (k >= n) continue;
+      const float* kp = x.k(j0 + k);
+#pragma GCC unroll 16
+      for (int c = 0; c < ND; ++c)
+        acc[k] = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kp + 16 * c), acc[k]);
+    }
+    const auto m = static_cast<__mmask16>(n == 16 ? 0xffffu : (1u << n) - 1);
+    const __m512 sc = _mm512_mul_ps(sum16(acc), scale);
+    _mm512_mask_storeu_ps(s + j0, m, sc);
+    mx = _mm512_mask_max_ps(mx, m, mx, sc);
+  }
+  const float inv = 1.0f / simd::Avx512Ops::exp_sum(s, len, _mm512_reduce_max_ps(mx));
+  constexpr int U = 16 / ND;
+  __m512 out[U][ND];
+#pragma GCC unroll 16
+  for (int u = 0; u < U; ++u)
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c)
+      out[u][c] = _mm512_setzero_ps();
+  for (std::size_t b0 = 0; b0 < len; b0 += x.ks.bs) {
+    const std::size_t n = std::min(x.ks.bs, len - b0);
+    const float* vb = x.v_block(b0);
+    const float* sb = s + b0;
+    std::size_t j = 0;
+    for (; j + U <= n; j += U) {
+#pragma GCC unroll 16
+      for (int u = 0; u < U; ++u) {
+        const __m512 p = _mm512_set1_ps(sb[j + u]);
+        const float* vp = vb + (j + u) * x.stride;
+#pragma GCC unroll 16
+        for (int c = 0; c < ND; ++c)
+          out[u][c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[u][c]);
+      }
+    }
+    for (; j < n; ++j) {
+      const __m512 p = _mm512_set1_ps(sb[j]);
+      const float* vp = vb + j * x.stride;
+#pragma GCC unroll 16
+      for (int c = 0; c < ND; ++c)
+        out[0][c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[0][c]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int u = 1; u < U; ++u)
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c)
+      out[0][c] = _mm512_add_ps(out[0][c], out[u][c]);
+  const __m512 vinv = _mm512_set1_ps(inv);
+#pragma GCC unroll 16
+  for (int c = 0; c < ND; ++c)
+    _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(out[0][c], vinv));
+}
+
+// R = 16 / ND consecutive query rows of one head (prefill): each K and V vector is read once
+// for the R rows (from L2: reading it once per row made long prompts L2-bound). The rows'
+// lengths are len0, len0 + 1, ..; keys past a row's length get probability 0. A row's scores
+// and probabilities equal attend_row512's (same products, same sum tree); P . V sums its keys
+// in order, one chain per (row, 16 floats), so the output may differ from attend_row512's in
+// the last bits.
+template <int ND>
+__attribute__((target("avx512f"), always_inline)) inline void attend_tile512(
+    const FixedCtx& x, const float* const* q, std::size_t len0, float* s, std::size_t ls,
+    float* const* o) {
+  constexpr int R = 16 / ND;  // rows
+  constexpr int J = ND;       // keys per score tile: R * J = 16 accumulators
+  const AttentionArgs& a = *x.a;
+  const std::size_t last = len0 + R - 1;  // keys [0, last) over the tile's rows
+  const __m512 scale = _mm512_set1_ps(a.scale);
+  alignas(64) float tmp[16];
+  for (std::size_t j0 = 0; j0 < last; j0 += J) {
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i)
+      acc[i] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int jj = 0; jj < J; ++jj) {
+      const float* kp = x.k(std::min(j0 + static_cast<std::size_t>(jj), last - 1));
+#pragma GCC unroll 16
+      for (int c = 0; c < ND; ++c) {
+        const __m512 kv = _mm512_loadu_ps(kp + 16 * c);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r)
+          acc[r * J + jj] = _mm512_fmadd_ps(_mm512_loadu_ps(q[r] + 16 * c), kv, acc[r * J + jj]);
+      }
+    }
+    _mm512_store_ps(tmp, _mm512_mul_ps(sum16(acc), scale));
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+      std::memcpy(s + static_cast<std::size_t>(r) * ls + j0, tmp + r * J, sizeof(float) * J);
+  }
+  float inv[R];
+  for (int r = 0; r < R; ++r) {
+    float* sr = s + static_cast<std::size_t>(r) * ls;
+    const std::size_t len = len0 + static_cast<std::size_t>(r);
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (std::size_t j = 0; j < len; j += 16) {
+      const auto m = static_cast<__mmask16>(len - j >= 16 ? 0xffffu : (1u << (len - j)) - 1);
+      mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, sr + j));
+    }
+    inv[r] = 1.0f / simd::Avx512Ops::exp_sum(sr, len, _mm512_reduce_max_ps(mx));
+    std::fill(sr + len, sr + last, 0.0f);
+  }
+  __m512 out[R][ND];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c)
+      out[r][c] = _mm512_setzero_ps();
+  for (std::size_t b0 = 0; b0 < last; b0 += x.ks.bs) {
+    const std::size_t n = std::min(x.ks.bs, last - b0);
+    const float* vb = x.v_block(b0);
+    for (std::size_t j = 0; j < n; ++j) {
+      const float* vp = vb + j * x.stride;
+#pragma GCC unroll 16
+      for (int c = 0; c < ND; ++c) {
+        const __m512 vv = _mm512_loadu_ps(vp + 16 * c);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r)
+          out[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(s[static_cast<std::size_t>(r) * ls + b0 + j]),
+                                      vv, out[r][c]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    const __m512 vinv = _mm512_set1_ps(inv[r]);
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c)
+      _mm512_storeu_ps(o[r] + 16 * c, _mm512_mul_ps(out[r][c], vinv));
+  }
+}
+
 template <int ND>
 __attribute__((target("avx512f"), flatten)) void attend_fixed512(const AttentionArgs& a,
                                                                  const ChunkRows& chunk,
                                                                  int kv_head, int first, int count,
                                                                  std::vector<float>& scratch) {
   constexpr std::size_t d = 16 * ND;
-  const KeySlot ks(static_cast<std::size_t>(a.kv->geometry().block_size));
+  constexpr int R = 16 / ND;
+  const FixedCtx x{&a, &chunk, KeySlot(static_cast<std::size_t>(a.kv->geometry().block_size)),
+                   static_cast<std::size_t>(kv_head) * d, a.kv->token_floats()};
   const int group = a.num_heads / a.num_kv_heads;
-  const std::size_t kv_off = static_cast<std::size_t>(kv_head) * d;
-  const auto& table = *chunk.block_table;
-  const std::size_t stride = a.kv->token_floats();
   const auto max_len = static_cast<std::size_t>(chunk.start_pos + first + count);
-  scratch.resize(max_len + 16);
+  const std::size_t ls = (max_len + 31) / 16 * 16;  // a row's scores, with room for a tile
+  scratch.resize(static_cast<std::size_t>(R) * ls);
   float* s = scratch.data();
-  for (int i = first; i < first + count; ++i) {
-    const std::size_t row = static_cast<std::size_t>(chunk.row0 + i);
-    const auto len = static_cast<std::size_t>(chunk.start_pos + i + 1);
-    for (int h = 0; h < group; ++h) {
-      const auto head = static_cast<std::size_t>(kv_head * group + h);
-      const float* q = a.q + row * a.q_stride + head * d;
-      __m512 qv[ND];
-#pragma GCC unroll 16
-      for (int c = 0; c < ND; ++c)
-        qv[c] = _mm512_loadu_ps(q + 16 * c);
-      __m512 mx = _mm512_set1_ps(-INFINITY);
-      const __m512 scale = _mm512_set1_ps(a.scale);
-      for (std::size_t j0 = 0; j0 < len; j0 += 16) {
-        const std::size_t n = std::min<std::size_t>(16, len - j0);
-        __m512 acc[16];
-#pragma GCC unroll 16
-        for (std::size_t k = 0; k < 16; ++k) {
-          acc[k] = _mm512_setzero_ps();
-          if (k >= n) continue;
-          const std::size_t j = j0 + k;
-          const float* kp = a.kv->k(a.layer, table[ks.block(j)], ks.slot(j)) + kv_off;
-#pragma GCC unroll 16
-          for (int c = 0; c < ND; ++c)
-            acc[k] = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(kp + 16 * c), acc[k]);
-        }
-        const auto m = static_cast<__mmask16>(n == 16 ? 0xffffu : (1u << n) - 1);
-        const __m512 sc = _mm512_mul_ps(sum16(acc), scale);
-        _mm512_mask_storeu_ps(s + j0, m, sc);
-        mx = _mm512_mask_max_ps(mx, m, mx, sc);
+  const auto q_of = [&](int i, std::size_t head) {
+    return a.q + static_cast<std::size_t>(chunk.row0 + i) * a.q_stride + head * d;
+  };
+  const auto o_of = [&](int i, std::size_t head) {
+    return a.out + static_cast<std::size_t>(chunk.row0 + i) * a.out_stride + head * d;
+  };
+  for (int h = 0; h < group; ++h) {
+    const auto head = static_cast<std::size_t>(kv_head * group + h);
+    int i = first;
+    for (; i + R <= first + count; i += R) {
+      const float* q[R];
+      float* o[R];
+      for (int r = 0; r < R; ++r) {
+        q[r] = q_of(i + r, head);
+        o[r] = o_of(i + r, head);
       }
-      const float inv = 1.0f / simd::Avx512Ops::exp_sum(s, len, _mm512_reduce_max_ps(mx));
-      // P . V with U * ND independent FMA chains (one set of ND accumulated keys 0, U, 2U, ..
-      // of a block, the next keys 1, U + 1, ..): ND chains alone waited on the FMA latency.
-      // The order depends only on the row's length and the block size, so a row's output
-      // does not depend on how its sequence was chunked.
-      constexpr int U = 16 / ND;
-      __m512 out[U][ND];
-#pragma GCC unroll 16
-      for (int u = 0; u < U; ++u)
-#pragma GCC unroll 16
-        for (int c = 0; c < ND; ++c)
-          out[u][c] = _mm512_setzero_ps();
-      for (std::size_t b0 = 0; b0 < len; b0 += ks.bs) {
-        const std::size_t n = std::min(ks.bs, len - b0);
-        const float* vb = a.kv->v(a.layer, table[ks.block(b0)], 0) + kv_off;
-        const float* sb = s + b0;
-        std::size_t j = 0;
-        for (; j + U <= n; j += U) {
-#pragma GCC unroll 16
-          for (int u = 0; u < U; ++u) {
-            const __m512 p = _mm512_set1_ps(sb[j + u]);
-            const float* vp = vb + (j + u) * stride;
-#pragma GCC unroll 16
-            for (int c = 0; c < ND; ++c)
-              out[u][c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[u][c]);
-          }
-        }
-        for (; j < n; ++j) {
-          const __m512 p = _mm512_set1_ps(sb[j]);
-          const float* vp = vb + j * stride;
-#pragma GCC unroll 16
-          for (int c = 0; c < ND; ++c)
-            out[0][c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vp + 16 * c), out[0][c]);
-        }
-      }
-#pragma GCC unroll 16
-      for (int u = 1; u < U; ++u)
-#pragma GCC unroll 16
-        for (int c = 0; c < ND; ++c)
-          out[0][c] = _mm512_add_ps(out[0][c], out[u][c]);
-      float* o = a.out + row * a.out_stride + head * d;
-      const __m512 vinv = _mm512_set1_ps(inv);
-#pragma GCC unroll 16
-      for (int c = 0; c < ND; ++c)
-        _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(out[0][c], vinv));
+      attend_tile512<ND>(x, q, static_cast<std::size_t>(chunk.start_pos + i + 1), s, ls, o);
     }
+    for (; i < first + count; ++i)
+      attend_row512<ND>(x, q_of(i, head), static_cast<std::size_t>(chunk.start_pos + i + 1), s,
+                        o_of(i, head));
   }
 }
 
