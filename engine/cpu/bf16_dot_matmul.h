@@ -10,6 +10,10 @@
 
 namespace agentrt::cpu {
 
+// Largest m that cpu_ops sends to bf16_dot_matmul; more rows take AMX tiles where the CPU has
+// them, else the exact path.
+inline constexpr std::size_t kBf16DotMaxRows = 8;
+
 // True when the CPU has AVX512-BF16 (the kernels below may run).
 bool bf16_dot_supported();
 

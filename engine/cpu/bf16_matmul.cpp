@@ -41,7 +41,8 @@ void skinny_scalar(const float* a, std::size_t lda, const std::uint16_t* b, std:
 template <int NB, int MA>
 __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void tile512(
     const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k, float* c,
-    std::size_t ldc, std::size_t j, std::size_t rows, float beta) {
+    std::size_t ldc, std::size_t j, std::size_t rows, float beta,
+    const std::uint16_t* next = nullptr) {
   __m512 acc[NB][MA];
 #pragma GCC unroll 16
   for (int x = 0; x < NB; ++x)
@@ -56,6 +57,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void 
     for (int x = 0; x < NB; ++x) {
       const __m256i raw = _mm256_maskz_loadu_epi16(mask, b + (j + x) * k + t);
       w[x] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+      if (next != nullptr && (t & 31) == 0)
+        _mm_prefetch(reinterpret_cast<const char*>(next + x * k + t), _MM_HINT_T0);
     }
 #pragma GCC unroll 16
     for (int y = 0; y < MA; ++y) {
@@ -77,7 +80,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) inline void 
 template <int NB, int MA>
 __attribute__((target("avx2,fma"), always_inline)) inline void tile256(
     const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k, float* c,
-    std::size_t ldc, std::size_t j, std::size_t rows, float beta) {
+    std::size_t ldc, std::size_t j, std::size_t rows, float beta,
+    const std::uint16_t* next = nullptr) {
   __m256 acc[NB][MA];
 #pragma GCC unroll 16
   for (int x = 0; x < NB; ++x)
@@ -91,6 +95,8 @@ __attribute__((target("avx2,fma"), always_inline)) inline void tile256(
     for (int x = 0; x < NB; ++x) {
       const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + (j + x) * k + t));
       w[x] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
+      if (next != nullptr && (t & 31) == 0)
+        _mm_prefetch(reinterpret_cast<const char*>(next + x * k + t), _MM_HINT_T0);
     }
 #pragma GCC unroll 16
     for (int y = 0; y < MA; ++y) {
@@ -114,40 +120,43 @@ __attribute__((target("avx2,fma"), always_inline)) inline void tile256(
   }
 }
 
-// Tiles of NB weight rows by MA activation rows, NB * MA = 8 accumulators (8 weight rows in
-// flight for one activation row: about 12% more bandwidth than 4 on this 2-core VM). Every
-// accumulator sums over k in the same order, so a row's result does not depend on m.
-#define AGENTRT_SKINNY_BODY(TILE)                              \
-  for (std::size_t i0 = 0; i0 < m; i0 += 8) {                  \
-    const std::size_t rows = std::min<std::size_t>(8, m - i0); \
-    const float* ai = a + i0 * lda;                            \
-    float* ci = c + i0 * ldc;                                  \
-    std::size_t j = n0;                                        \
-    if (rows == 1) {                                           \
-      for (; j + 8 <= n1; j += 8)                              \
-        TILE<8, 1>(ai, lda, b, k, ci, ldc, j, rows, beta);     \
-    } else if (rows <= 2) {                                    \
-      for (; j + 4 <= n1; j += 4)                              \
-        TILE<4, 2>(ai, lda, b, k, ci, ldc, j, rows, beta);     \
-    } else if (rows <= 4) {                                    \
-      for (; j + 2 <= n1; j += 2)                              \
-        TILE<2, 4>(ai, lda, b, k, ci, ldc, j, rows, beta);     \
-    }                                                          \
-    for (; j < n1; ++j)                                        \
-      TILE<1, 8>(ai, lda, b, k, ci, ldc, j, rows, beta);       \
-  }
+// One activation row (decode of one sequence): tiles of 8 weight rows (8 rows in flight: about
+// 12% more bandwidth than 4 on this 2-core VM); two: 4 x 2. More rows (batched decode,
+// best-of-N, small prefill chunks): tiles of NB4 weight rows x 4 activation rows with the
+// weight tiles outer, so each weight row comes from memory once and from L1 for the other row
+// blocks. Every accumulator sums over k in the same order and is reduced alike, so a row's
+// result does not depend on m or on the tile that computed it.
+#define AGENTRT_SKINNY_BODY(TILE, NB4)                                                            \
+  std::size_t j = n0;                                                                             \
+  if (m == 1) {                                                                                   \
+    for (; j + 8 <= n1; j += 8)                                                                   \
+      TILE<8, 1>(a, lda, b, k, c, ldc, j, 1, beta);                                               \
+  } else if (m == 2) {                                                                            \
+    for (; j + 4 <= n1; j += 4)                                                                   \
+      TILE<4, 2>(a, lda, b, k, c, ldc, j, 2, beta);                                               \
+  } else {                                                                                        \
+    for (; j + NB4 <= n1; j += NB4)                                                               \
+      for (std::size_t i0 = 0; i0 < m; i0 += 4)                                                   \
+        TILE<NB4, 4>(a + i0 * lda, lda, b, k, c + i0 * ldc, ldc, j,                               \
+                     std::min<std::size_t>(4, m - i0), beta,                                      \
+                     i0 == 0 && j + 2 * NB4 <= n1 ? b + (j + NB4) * k : nullptr);                 \
+  }                                                                                               \
+  for (; j < n1; ++j)                                                                             \
+    for (std::size_t i0 = 0; i0 < m; i0 += 8)                                                     \
+      TILE<1, 8>(a + i0 * lda, lda, b, k, c + i0 * ldc, ldc, j, std::min<std::size_t>(8, m - i0), \
+                 beta);
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void skinny_avx512(
     const float* a, std::size_t lda, const std::uint16_t* b, std::size_t k, float* c,
     std::size_t ldc, std::size_t m, std::size_t n0, std::size_t n1, float beta) {
-  AGENTRT_SKINNY_BODY(tile512)
+  AGENTRT_SKINNY_BODY(tile512, 4)
 }
 
 __attribute__((target("avx2,fma"))) void skinny_avx2(const float* a, std::size_t lda,
                                                      const std::uint16_t* b, std::size_t k,
                                                      float* c, std::size_t ldc, std::size_t m,
                                                      std::size_t n0, std::size_t n1, float beta) {
-  AGENTRT_SKINNY_BODY(tile256)
+  AGENTRT_SKINNY_BODY(tile256, 2)
 }
 
 #undef AGENTRT_SKINNY_BODY

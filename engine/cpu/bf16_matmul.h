@@ -10,7 +10,7 @@
 namespace agentrt::cpu {
 
 // Largest m for bf16_skinny_matmul; above it the caller widens panels of B and calls sgemm.
-inline constexpr std::size_t kBf16SkinnyMaxRows = 8;
+inline constexpr std::size_t kBf16SkinnyMaxRows = 32;
 
 // Rows [0, m) and columns [n0, n1) of C, streaming each row of B once (decode). Any m works;
 // vectorized for cpu_isa().

@@ -52,13 +52,13 @@ Data random_data(Case s, std::mt19937& rng) {
   return d;
 }
 
-// Every ISA path, every tile shape (1-9 rows of A, odd column counts, k with tails).
+// Every ISA path, every tile shape (1-32 rows of A, odd column counts, k with tails).
 TEST(Bf16Matmul, SkinnyMatchesReferenceOnEveryIsa) {
   std::mt19937 rng(5);
   for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
     if (static_cast<int>(isa) > static_cast<int>(detected_cpu_isa())) continue;
     force_cpu_isa(isa);
-    for (std::size_t m : {1u, 2u, 3u, 4u, 5u, 8u, 9u}) {
+    for (std::size_t m : {1u, 2u, 3u, 4u, 5u, 8u, 9u, 17u, 32u}) {
       for (std::size_t k : {1u, 8u, 13u, 16u, 33u, 100u}) {
         for (float beta : {0.0f, 1.0f}) {
           const Case s{m, k, 13};
@@ -82,7 +82,7 @@ TEST(Bf16Matmul, SkinnyMatchesReferenceOnEveryIsa) {
 TEST(Bf16Matmul, MatmulBtWithBf16WeightsMatchesReference) {
   std::mt19937 rng(9);
   ThreadPool pool(2);
-  for (std::size_t m : {1u, 4u, 8u, 9u, 40u}) {
+  for (std::size_t m : {1u, 4u, 8u, 9u, 32u, 33u, 40u}) {
     const Case s{m, 300, 700};
     Data d = random_data(s, rng);
     WeightMatrix w;
@@ -94,21 +94,27 @@ TEST(Bf16Matmul, MatmulBtWithBf16WeightsMatchesReference) {
   }
 }
 
-// A row's result does not depend on how many rows share the call (decode batches).
+// A row's result does not depend on how many rows share the call (decode batches, best-of-N
+// up to kBf16SkinnyMaxRows rows) nor on the column range a thread takes.
 TEST(Bf16Matmul, RowResultIsIndependentOfBatchSize) {
   std::mt19937 rng(11);
   for (CpuIsa isa : {CpuIsa::scalar, CpuIsa::avx2, CpuIsa::avx512}) {
     if (static_cast<int>(isa) > static_cast<int>(detected_cpu_isa())) continue;
     force_cpu_isa(isa);
-    const Case s{8, 77, 21};
-    Data d = random_data(s, rng);
-    std::vector<float> all(d.c.size(), 0.0f), one(d.ldc, 0.0f);
-    bf16_skinny_matmul(d.a.data(), d.lda, d.b.data(), s.k, all.data(), d.ldc, 8, 0, s.n, 0.0f);
-    for (std::size_t i = 0; i < 8; ++i) {
-      bf16_skinny_matmul(d.a.data() + i * d.lda, d.lda, d.b.data(), s.k, one.data(), d.ldc, 1, 0,
-                         s.n, 0.0f);
-      for (std::size_t j = 0; j < s.n; ++j)
-        ASSERT_EQ(one[j], all[i * d.ldc + j]) << cpu_isa_name(isa) << " row " << i << " col " << j;
+    for (std::size_t m : {std::size_t{2}, std::size_t{3}, std::size_t{5}, std::size_t{8},
+                          std::size_t{9}, std::size_t{17}, kBf16SkinnyMaxRows}) {
+      const Case s{m, 77, 21};
+      Data d = random_data(s, rng);
+      std::vector<float> all(d.c.size(), 0.0f), one(d.ldc, 0.0f);
+      bf16_skinny_matmul(d.a.data(), d.lda, d.b.data(), s.k, all.data(), d.ldc, m, 0, 5, 0.0f);
+      bf16_skinny_matmul(d.a.data(), d.lda, d.b.data(), s.k, all.data(), d.ldc, m, 5, s.n, 0.0f);
+      for (std::size_t i = 0; i < m; ++i) {
+        bf16_skinny_matmul(d.a.data() + i * d.lda, d.lda, d.b.data(), s.k, one.data(), d.ldc, 1, 0,
+                           s.n, 0.0f);
+        for (std::size_t j = 0; j < s.n; ++j)
+          ASSERT_EQ(one[j], all[i * d.ldc + j])
+              << cpu_isa_name(isa) << " m=" << m << " row " << i << " col " << j;
+      }
     }
   }
   force_cpu_isa(std::nullopt);

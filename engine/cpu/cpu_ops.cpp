@@ -163,7 +163,7 @@ void matmul_bt(ThreadPool& pool, const MatmulArgs& a) {
   // vdpbf16ps runs at half the f32 FMA rate, so it serves the weight-streaming products
   // (decode: no widening, a quarter of the instructions per weight); AMX serves prefill.
   if (a.b16 != nullptr && cpu_isa() == CpuIsa::avx512bf16 && bf16_dot_supported()) {
-    if (a.m <= kBf16SkinnyMaxRows) return bf16_rounded_product(pool, a, false);
+    if (a.m <= kBf16DotMaxRows) return bf16_rounded_product(pool, a, false);
     if (amx_supported()) return bf16_rounded_product(pool, a, true);
   }
   // Slices of at least 64 output columns keep each sgemm call efficient. Skinny products
