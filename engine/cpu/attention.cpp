@@ -192,7 +192,9 @@ __attribute__((target("avx512f"), always_inline)) inline void attend_row512(cons
 // lengths are len0, len0 + 1, ..; keys past a row's length get probability 0. A row's scores
 // and probabilities equal attend_row512's (same products, same sum tree); P . V sums its keys
 // in order, one chain per (row, 16 floats), so the output may differ from attend_row512's in
-// the last bits.
+// the last bits. Tiles start at the call's first row; the CPU backend's calls start at
+// multiples of 16 rows of a chunk whatever its thread count, so which rows share a tile, and
+// so every output, does not depend on the number of threads.
 template <int ND>
 __attribute__((target("avx512f"), always_inline)) inline void attend_tile512(
     const FixedCtx& x, const float* const* q, std::size_t len0, float* s, std::size_t ls,
