@@ -7,6 +7,8 @@
 
 #include <cudaTypedefs.h>
 
+#include <cstdlib>
+
 #include "kernels/attention.h"
 #include "kernels/attention_generic.cuh"
 #include "kernels/attention_tc.cuh"
@@ -25,12 +27,13 @@ struct DecodeConfig {
     return D <= 64 ? 3 : 2;
   }
 };
-// Tall tiles: 128-key tiles, double-buffered, one CTA an SM at head_dim 128 (160 KiB of
-// shared memory); 64-key tiles, three deep, two CTAs an SM at head_dim 64.
+// Tall tiles: 128-key tiles, three deep, one CTA an SM at head_dim 128 (225 KiB of shared
+// memory); 64-key tiles, three deep, two CTAs an SM at head_dim 64. Three buffers let the
+// warpgroups of the TMA kernel run a tile apart.
 template <int D>
 constexpr int kTallKeys = D <= 64 ? 64 : 128;
 template <int D>
-constexpr int kTallStages = D <= 64 ? 3 : 2;
+constexpr int kTallStages = 3;
 
 template <int D>
 struct Kernels {
@@ -47,6 +50,11 @@ struct Kernels {
   static constexpr auto tall_copy =
       wgattn::attention_wg_kernel<D, kTallKeys<D>, kTallStages<D>, false>;
   static constexpr int kTallThreads = wgattn::Config<D, kTallKeys<D>, kTallStages<D>>::kThreads;
+  // TEMPORARY A/B: main's lockstep loop (AGENTRT_TALL_LOCKSTEP=1).
+  static constexpr int kOldStages = D <= 64 ? 3 : 2;
+  static constexpr int kOldSmem = wgattn::Config<D, kTallKeys<D>, kOldStages>::kSmem;
+  static constexpr auto tall_old =
+      wgattn::attention_wg_kernel<D, kTallKeys<D>, kOldStages, true, false>;
 };
 
 // Launches `kernel` over the n work items and, for split tiles, the combine of ROWS-row
@@ -124,11 +132,19 @@ cudaError_t run_tc_all(const AttentionParams& p_in, cudaStream_t stream) {
                                                 p.partial_o16, p.partial_lse16, stream);
   if (err != cudaSuccess) return err;
   const bool tma = p.num_work_tall > 0 && p.kv.block_size == 16 && kv_tensor_map(p.kv, &p.kv_map);
-  err = (tma ? run_tiles<D, kTallRows, K::tall_tma>
+  static const bool lockstep = std::getenv("AGENTRT_TALL_LOCKSTEP") != nullptr;
+  if (tma && lockstep) {
+    err = run_tiles<D, kTallRows, K::tall_old>(K::kTallThreads, K::kOldSmem, p, p.work_tall,
+                                               p.num_work_tall, p.combine_tall, p.num_combine_tall,
+                                               p.partial_o_tall, p.partial_lse_tall, stream);
+  } else {
+    err =
+        (tma ? run_tiles<D, kTallRows, K::tall_tma>
              : run_tiles<D, kTallRows, K::tall_copy>)(K::kTallThreads, K::kTallSmem, p, p.work_tall,
                                                       p.num_work_tall, p.combine_tall,
                                                       p.num_combine_tall, p.partial_o_tall,
                                                       p.partial_lse_tall, stream);
+  }
   if (err != cudaSuccess || p.num_cascade == 0) return err;
   const int group = p.num_heads / p.kv.num_kv_heads;
   return launch_pdl(tc::cascade_combine_kernel, dim3(p.num_cascade, group), D, 0, stream, p);

@@ -32,8 +32,11 @@ struct Config {
   static constexpr int kThreads = 256;  // two warpgroups
   static constexpr int kQBytes = kTallRows * D * 2;
   static constexpr int kTileBytes = KT * D * 2;
-  static constexpr int kBarOffset = kQBytes + STAGES * 2 * kTileBytes;  // TMA barriers
-  static constexpr int kSmem = kBarOffset + STAGES * 8 + 1024;
+  // TMA: a barrier per buffer (the tile landed), then a counter per buffer of the warps
+  // done with its tile.
+  static constexpr int kBarOffset = kQBytes + STAGES * 2 * kTileBytes;
+  static constexpr int kCountOffset = kBarOffset + STAGES * 8;
+  static constexpr int kSmem = kCountOffset + STAGES * 4 + 1024;
   // Head dim 64 keeps few enough registers for two CTAs an SM.
   static constexpr int kMinBlocks = D <= 64 ? 2 : 1;
 };
@@ -56,9 +59,10 @@ __device__ __forceinline__ void tile_ready() {
 }
 
 // TMA: K and V arrive by bulk tensor copies of whole 16-key blocks (p.kv_map; block_size 16,
-// key ranges starting on block boundaries), issued by one warp; otherwise every thread
-// copies with cp.async (any block size).
-template <int D, int KT, int STAGES, bool TMA>
+// key ranges starting on block boundaries), issued by one warp, and the two warpgroups run
+// apart (see the loop); otherwise every thread copies with cp.async (any block size) and
+// the warpgroups take each tile together.
+template <int D, int KT, int STAGES, bool TMA, bool PP = true>
 __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
     attention_wg_kernel(const __grid_constant__ AttentionParams p, const AttnWork* works,
                         float* part_o, float* part_lse) {
@@ -119,8 +123,8 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
   auto load_tile = [&](int it) {
     const std::uint32_t kb = tc::smem_addr(kvs + (it % STAGES) * 2 * C::kTileBytes);
     if constexpr (TMA) {
-      // Warp 0: one copy per (block, 64 columns, K or V); lane 0 sets the bytes expected.
-      if (warp != 0) return;
+      // The calling warp: one copy per (block, 64 columns, K or V); lane 0 sets the bytes
+      // expected.
       constexpr int ATOMS = D / 64;
       const int base = w.kv_begin + it * KT;
       const int blocks = min(KT / 16, (w.kv_end - base + 15) / 16);
@@ -242,12 +246,106 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
         o[4 * dt + k] *= alpha[k / 2];
     }
   };
-  // TMA: tile `it` has arrived. The rows of its last block past kv_end hold whatever the pool
-  // has there, and blocks past it stale data: V's rows from kv_end on are zeroed (a zero
-  // weight times a NaN would poison o). cp.async zero-fills them itself.
-  auto wait_tile = [&](int it) {
-    if constexpr (TMA) {
+  float s[KT / 2];
+  std::uint32_t pa[KT / 16][4];
+  float alpha[2];
+  if constexpr (TMA && PP) {
+    static_assert(STAGES >= 3, "a tile loads while the warpgroups are up to two tiles apart");
+    // The warpgroups run apart and take turns at the tensor cores (FA3's ping-pong): each
+    // issues one tile's O += P V with the next tile's S = Q K^T, then does the next tile's
+    // softmax while the other's products run. A buffer is refilled, STAGES tiles ahead, by
+    // the last of the eight warps to finish with it. Named barriers: 1 + g, warpgroup g's
+    // turn; 3 + g, warpgroup g alone.
+    int* const done = reinterpret_cast<int*>(qs + C::kCountOffset);
+    if (threadIdx.x == 0) {
+      for (int st = 0; st < STAGES; ++st) {
+        wg::mbar_init(bars + st * 8, 1);
+        done[st] = 0;
+      }
+      wg::mbar_init_fence();
+    }
+    __syncthreads();
+    if (warp == 0) {
+      for (int st = 0; st < STAGES && st < num_tiles; ++st)
+        load_tile(st);
+    }
+    tc::cp_async_commit();
+    tile_ready<0>();  // Q
+    // Tile `it` has landed. The rows of its last block past kv_end hold whatever the pool
+    // has there, and blocks past it stale data: V's rows from kv_end on are zeroed (a zero
+    // weight times a NaN would poison o), by each warpgroup for itself.
+    auto wait_tile = [&](int it) {
       wg::mbar_wait(bars + (it % STAGES) * 8, (it / STAGES) & 1);
+      const int base = w.kv_begin + it * KT;
+      if (base + KT > w.kv_end) {
+        const int r0 = w.kv_end - base;
+        unsigned char* vb = kvs + (it % STAGES) * 2 * C::kTileBytes + C::kTileBytes;
+        for (int i = threadIdx.x % 128; i < (KT - r0) * CH; i += 128) {
+          *reinterpret_cast<uint4*>(vb + wg::sw128_offset<KT>(r0 + i / CH, i % CH)) =
+              make_uint4(0u, 0u, 0u, 0u);
+        }
+        wg::fence_shared();
+        if (wgi == 0) {
+          wg::bar_sync<3>(128);
+        } else {
+          wg::bar_sync<4>(128);
+        }
+      }
+    };
+    // This warp is done with tile `it`; the last of the eight loads tile it + STAGES there.
+    auto release = [&](int it) {
+      __syncwarp();
+      int before = 0;
+      if (lane == 0) {
+        __threadfence_block();
+        before = atomicAdd(done + it % STAGES, 1);
+      }
+      before = __shfl_sync(0xffffffffu, before, 0);
+      if ((before & 7) == 7 && it + STAGES < num_tiles) load_tile(it + STAGES);
+    };
+    auto my_turn = [&] {
+      if (wgi == 0) {
+        wg::bar_sync<1>(256);
+      } else {
+        wg::bar_sync<2>(256);
+      }
+    };
+    auto their_turn = [&] {
+      if (wgi == 0) {
+        wg::bar_arrive<2>(256);
+      } else {
+        wg::bar_arrive<1>(256);
+      }
+    };
+    if (num_tiles > 0) {
+      if (wgi == 1) wg::bar_arrive<1>(256);  // warpgroup 0 goes first
+      wait_tile(0);
+      my_turn();
+      issue_s(s, 0);
+      their_turn();
+      wg::wait<0>();
+      wg::fence_regs(s);
+      softmax(s, 0, pa, alpha);
+    }
+    for (int it = 0; it < num_tiles; ++it) {
+      const bool next = it + 1 < num_tiles;
+      rescale(alpha);
+      if (next) wait_tile(it + 1);
+      my_turn();
+      issue_pv(pa, it);
+      if (next) issue_s(s, it + 1);
+      // Warpgroup 1's last turn is the last of all: nobody waits for it.
+      if (next || wgi == 0) their_turn();
+      wg::wait<0>();
+      wg::fence_regs(o);
+      wg::fence_regs(s);
+      release(it);
+      if (next) softmax(s, it + 1, pa, alpha);
+    }
+  } else if constexpr (TMA) {  // TEMPORARY A/B: the lockstep loop of main
+    const std::uint32_t bars0 = bars;
+    auto wait_tile = [&](int it) {
+      wg::mbar_wait(bars0 + (it % STAGES) * 8, (it / STAGES) & 1);
       const int base = w.kv_begin + it * KT;
       if (base + KT > w.kv_end) {
         const int r0 = w.kv_end - base;
@@ -259,47 +357,51 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
         wg::fence_shared();
         __syncthreads();
       }
-    }
-  };
-  if constexpr (TMA) {
+    };
     if (threadIdx.x == 0) {
       for (int st = 0; st < STAGES; ++st)
-        wg::mbar_init(bars + st * 8, 1);
+        wg::mbar_init(bars0 + st * 8, 1);
       wg::mbar_init_fence();
     }
     __syncthreads();
-  }
-  // cp.async: every step commits one group (maybe empty), tile t's in group t.
-#pragma unroll
-  for (int st = 0; st < STAGES - 1; ++st) {
-    if (st < num_tiles) load_tile(st);
-    if constexpr (!TMA) tc::cp_async_commit();
-  }
-  if constexpr (TMA) {
+    for (int st = 0; st < STAGES - 1; ++st)
+      if (st < num_tiles && warp == 0) load_tile(st);
     tc::cp_async_commit();
     tile_ready<0>();  // Q
-  }
-  float s[KT / 2];
-  std::uint32_t pa[KT / 16][4];
-  float alpha[2];
-  for (int it = 0; it < num_tiles; ++it) {
-    // Tile it-1's buffer is free (and with cp.async, tile it has landed).
-    if constexpr (TMA) {
+    for (int it = 0; it < num_tiles; ++it) {
       __syncthreads();
-    } else {
-      tile_ready<STAGES - 2>();
+      if (it + STAGES - 1 < num_tiles && warp == 0) load_tile(it + STAGES - 1);
+      wait_tile(it);
+      issue_s(s, it);
+      wg::wait<0>();
+      wg::fence_regs(s);
+      softmax(s, it, pa, alpha);
+      rescale(alpha);
+      issue_pv(pa, it);
+      wg::wait<0>();
+      wg::fence_regs(o);
     }
-    if (it + STAGES - 1 < num_tiles) load_tile(it + STAGES - 1);
-    if constexpr (!TMA) tc::cp_async_commit();
-    wait_tile(it);
-    issue_s(s, it);
-    wg::wait<0>();
-    wg::fence_regs(s);
-    softmax(s, it, pa, alpha);
-    rescale(alpha);
-    issue_pv(pa, it);
-    wg::wait<0>();
-    wg::fence_regs(o);
+  } else {
+    // cp.async: every step commits one group (maybe empty), tile t's in group t.
+#pragma unroll
+    for (int st = 0; st < STAGES - 1; ++st) {
+      if (st < num_tiles) load_tile(st);
+      tc::cp_async_commit();
+    }
+    for (int it = 0; it < num_tiles; ++it) {
+      // Tile it-1's buffer is free and tile it has landed.
+      tile_ready<STAGES - 2>();
+      if (it + STAGES - 1 < num_tiles) load_tile(it + STAGES - 1);
+      tc::cp_async_commit();
+      issue_s(s, it);
+      wg::wait<0>();
+      wg::fence_regs(s);
+      softmax(s, it, pa, alpha);
+      rescale(alpha);
+      issue_pv(pa, it);
+      wg::wait<0>();
+      wg::fence_regs(o);
+    }
   }
   tc::cp_async_wait<0>();
   pdl_trigger();  // the keys are read: the next kernel may start launching

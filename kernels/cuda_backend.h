@@ -280,6 +280,10 @@ class CudaBackend final : public Backend {
   bool norms_in_gemms(int rows) const;
   bool weights_take_fused_norms() const;  // every layer's shapes, alignment and no o bias
   mutable int norms_fusable_ = -1;        // weights_take_fused_norms(), once known
+  // Whether the o and down GEMMs add the residual into x (beta = 1), for every row count:
+  // no layer has an o_proj bias. Then y is only those GEMMs' tuning scratch.
+  bool residual_in_gemms() const;
+  mutable int residual_in_gemms_ = -1;
   // Segment KV: uploads the block table (checked by check_token_range, batch_plan.h).
   Status upload_token_table(std::span<const std::int32_t> block_table);
   // The kernels' view of `count` tokens at `begin` of the uploaded table, copies in `tokens`.

@@ -2,6 +2,7 @@
 // embedding, the layers and the logits head on the backend's stream.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernels/cuda_backend.h"
@@ -189,6 +190,15 @@ bool CudaBackend::norms_in_gemms(int rows) const {
   return norms_fusable_ == 1;
 }
 
+bool CudaBackend::residual_in_gemms() const {
+  if (residual_in_gemms_ < 0) {
+    static const bool off = std::getenv("AGENTRT_RESIDUAL_Y") != nullptr;  // TEMPORARY A/B
+    residual_in_gemms_ = !off && std::all_of(w_.layers.begin(), w_.layers.end(),
+                                             [](const Layer& L) { return L.bo.bytes() == 0; });
+  }
+  return residual_in_gemms_ == 1;
+}
+
 bool CudaBackend::weights_take_fused_norms() const {
   const int h = config_.hidden_size;
   for (const Layer& L : w_.layers) {
@@ -212,16 +222,22 @@ Status CudaBackend::run_qkv(int layer) {
   const int width = q_width + 2 * c.num_kv_heads * hd;
   const float eps = static_cast<float>(c.rms_norm_eps);
   const Dtype t = dtype_;
+  // The skinny norm product writes q/k/v in f32; the other products in the model's dtype
+  // (as transformers' projections do), which halves what q/k/v preparation reads.
+  static const bool qkv_f32 = std::getenv("AGENTRT_QKV_F32") != nullptr;  // TEMPORARY A/B
+  Dtype qkv_dtype = qkv_f32 ? Dtype::f32 : t;
   if (norms_in_gemms(rows)) {
     // x holds the residual already (the down GEMM before added into it): qkv = norm(x) . W.
+    qkv_dtype = Dtype::f32;
     AGENTRT_CUDA_TRY(launch_skinny_norm_gemm(buf_.x.get<float>(), L.attn_norm.get<float>(), eps,
                                              L.wqkv.get(), buf_.qkv.get<float>(), 0.0f, width, h,
                                              stream_));
     AGENTRT_TRY(timer_.mark("gemm_norm_qkv", stream_));
   } else {
-    // x += y (the previous layer's MLP output); h = norm(x).
+    // h = norm(x), after x += y (the previous layer's MLP output) unless the down GEMM
+    // added it.
     AddNormParams n1{buf_.x.get<float>(),
-                     layer == 0 ? nullptr : buf_.y.get<float>(),
+                     layer == 0 || residual_in_gemms() ? nullptr : buf_.y.get<float>(),
                      nullptr,
                      L.attn_norm.get<float>(),
                      buf_.h.get(),
@@ -233,12 +249,13 @@ Status CudaBackend::run_qkv(int layer) {
     AGENTRT_CUDA_TRY(launch_add_rmsnorm(t, n1, stream_));
     AGENTRT_TRY(timer_.mark("add_norm", stream_));
     AGENTRT_TRY(gemm_->run(
-        {t, Dtype::f32, buf_.h.get(), L.wqkv.get(), buf_.qkv.get(), rows, width, h, 0, 0, 0.0f},
+        {t, qkv_dtype, buf_.h.get(), L.wqkv.get(), buf_.qkv.get(), rows, width, h, 0, 0, 0.0f},
         stream_));
     AGENTRT_TRY(timer_.mark("gemm_qkv", stream_));
   }
   QkvParams qp;
-  qp.qkv = buf_.qkv.get<float>();
+  qp.qkv = buf_.qkv.get();
+  qp.qkv_dtype = qkv_dtype;
   qp.bias = L.bqkv.get<float>();
   qp.q_norm = L.q_norm.get<float>();
   qp.k_norm = L.k_norm.get<float>();
@@ -283,12 +300,25 @@ Status CudaBackend::run_layer(int layer) {
         stream_));
     return timer_.mark("gemm_down_add", stream_);
   }
-  AGENTRT_TRY(gemm_->run(
-      {t, Dtype::f32, buf_.attn.get(), L.wo.get(), buf_.y.get(), rows, h, q_width, 0, 0, 0.0f},
-      stream_));
-  AGENTRT_TRY(timer_.mark("gemm_o", stream_));
+  // The residual adds go into the o and down GEMMs (beta = 1 on x; y is their tuning
+  // scratch) unless o_proj has a bias, which add_rmsnorm adds with y.
+  const bool residual = residual_in_gemms();
+  GemmArgs o{t,
+             Dtype::f32,
+             buf_.attn.get(),
+             L.wo.get(),
+             residual ? buf_.x.get() : buf_.y.get(),
+             rows,
+             h,
+             q_width,
+             0,
+             0,
+             residual ? 1.0f : 0.0f};
+  o.scratch = buf_.y.get();
+  AGENTRT_TRY(gemm_->run(o, stream_));
+  AGENTRT_TRY(timer_.mark(residual ? "gemm_o_add" : "gemm_o", stream_));
   AddNormParams n2{buf_.x.get<float>(),
-                   buf_.y.get<float>(),
+                   residual ? nullptr : buf_.y.get<float>(),
                    L.bo.get<float>(),
                    L.ffn_norm.get<float>(),
                    buf_.h.get(),
@@ -319,10 +349,20 @@ Status CudaBackend::run_layer(int layer) {
     AGENTRT_CUDA_TRY(launch_swiglu(t, buf_.gate_up.get(), rows, inter, buf_.act.get(), stream_));
     AGENTRT_TRY(timer_.mark("swiglu", stream_));
   }
-  AGENTRT_TRY(gemm_->run(
-      {t, Dtype::f32, buf_.act.get(), L.w_down.get(), buf_.y.get(), rows, h, inter, 0, 0, 0.0f},
-      stream_));
-  return timer_.mark("gemm_down", stream_);
+  GemmArgs down{t,
+                Dtype::f32,
+                buf_.act.get(),
+                L.w_down.get(),
+                residual ? buf_.x.get() : buf_.y.get(),
+                rows,
+                h,
+                inter,
+                0,
+                0,
+                residual ? 1.0f : 0.0f};
+  down.scratch = buf_.y.get();
+  AGENTRT_TRY(gemm_->run(down, stream_));
+  return timer_.mark(residual ? "gemm_down_add" : "gemm_down", stream_);
 }
 
 Status CudaBackend::forward_device(const BatchPlan& plan) {
@@ -363,7 +403,7 @@ Status CudaBackend::run_step() {
     AGENTRT_TRY(run_layer(layer));
   // The last residual add and the final norm, only for the rows that need logits.
   AddNormParams fin{buf_.x.get<float>(),
-                    norms_in_gemms(rows) ? nullptr : buf_.y.get<float>(),
+                    residual_in_gemms() ? nullptr : buf_.y.get<float>(),
                     nullptr,
                     w_.final_norm.get<float>(),
                     buf_.hl.get(),

@@ -68,7 +68,7 @@ __global__ void add_rmsnorm_kernel(AddNormParams p) {
 // frequency) once into shared memory for all its heads.
 constexpr int kQkvWarps = 8;
 
-template <class T>
+template <class T, class S>
 __global__ void __launch_bounds__(kQkvWarps * 32) qkv_prepare_kernel(QkvParams p) {
   __shared__ float rot_cos[128], rot_sin[128];
   const int kv_heads = p.kv.num_kv_heads;
@@ -81,7 +81,7 @@ __global__ void __launch_bounds__(kQkvWarps * 32) qkv_prepare_kernel(QkvParams p
   // The row's q/k values are loaded before the rotation is computed (both wait on memory).
   const bool live = h < all_heads;
   const int width = all_heads * d;
-  const float* src = p.qkv + static_cast<std::size_t>(r) * width + h * d;
+  const S* src = static_cast<const S*>(p.qkv) + static_cast<std::size_t>(r) * width + h * d;
   const float* bias = p.bias ? p.bias + h * d : nullptr;
   const bool is_q = h < p.num_heads, is_k = !is_q && h < p.num_heads + kv_heads;
   // Each lane holds rotation pairs (i, i + half) for i = lane, lane + 32, ... (half <= 128).
@@ -93,8 +93,8 @@ __global__ void __launch_bounds__(kQkvWarps * 32) qkv_prepare_kernel(QkvParams p
     const int i = lane + 32 * k;
     a[k] = b[k] = 0.0f;
     if (live && (is_q || is_k) && i < half) {
-      a[k] = src[i] + (bias ? bias[i] : 0.0f);
-      b[k] = src[i + half] + (bias ? bias[i + half] : 0.0f);
+      a[k] = to_f32(src[i]) + (bias ? bias[i] : 0.0f);
+      b[k] = to_f32(src[i + half]) + (bias ? bias[i + half] : 0.0f);
       sq += a[k] * a[k] + b[k] * b[k];
     }
   }
@@ -122,7 +122,7 @@ __global__ void __launch_bounds__(kQkvWarps * 32) qkv_prepare_kernel(QkvParams p
   }
   if (!is_q && !is_k) {  // v: bias only
     for (int i = lane; i < d; i += 32)
-      dst[i] = from_f32<T>(src[i] + (bias ? bias[i] : 0.0f));
+      dst[i] = from_f32<T>(to_f32(src[i]) + (bias ? bias[i] : 0.0f));
     return;
   }
   const float* norm = is_q ? p.q_norm : p.k_norm;
@@ -250,9 +250,12 @@ cudaError_t launch_qkv_prepare(Dtype dt, const QkvParams& p, cudaStream_t stream
   if (p.kv.head_dim > 256 || p.kv.head_dim % 2) return cudaErrorInvalidValue;
   const int heads = p.num_heads + 2 * p.kv.num_kv_heads;
   const dim3 grid(p.rows, (heads + kQkvWarps - 1) / kQkvWarps);
+  if (p.qkv_dtype != Dtype::f32 && p.qkv_dtype != dt) return cudaErrorInvalidValue;
   if (dt == Dtype::f32)
-    return launch_pdl(qkv_prepare_kernel<float>, grid, kQkvWarps * 32, 0, stream, p);
-  return launch_pdl(qkv_prepare_kernel<bf16>, grid, kQkvWarps * 32, 0, stream, p);
+    return launch_pdl(qkv_prepare_kernel<float, float>, grid, kQkvWarps * 32, 0, stream, p);
+  if (p.qkv_dtype == Dtype::f32)
+    return launch_pdl(qkv_prepare_kernel<bf16, float>, grid, kQkvWarps * 32, 0, stream, p);
+  return launch_pdl(qkv_prepare_kernel<bf16, bf16>, grid, kQkvWarps * 32, 0, stream, p);
 }
 
 cudaError_t launch_swiglu(Dtype dt, const void* gate_up, int rows, int inter, void* out,

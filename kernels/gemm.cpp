@@ -127,9 +127,10 @@ Result<Gemm::Plan*> Gemm::plan_for(const GemmArgs& g, cudaStream_t stream) {
   if (found == 0) return make_error(ErrorCode::unsupported, where + "no cuBLASLt algorithm");
   p.algo = results[0].algo;
   // The heuristic's first choice is often not the fastest for skinny (decode) shapes: time
-  // the candidates once on the real operands. Only with beta == 0, where reruns are harmless.
-  if (found > 1 && g.beta == 0.0f) {
-    auto best = fastest(p, g, results, found, stream);
+  // the candidates once on the real operands, into C where reruns are harmless (beta = 0),
+  // else into the scratch buffer.
+  if (found > 1 && (g.beta == 0.0f || g.scratch)) {
+    auto best = fastest(p, timing_args(g), results, found, stream);
     if (!best.ok()) return best.error();
     p.algo = results[*best].algo;
   }
@@ -152,6 +153,12 @@ Result<int> Gemm::fastest(const Plan& p, const GemmArgs& g,
       stream);
   if (!best.ok()) return best.error();
   return *best < 0 ? 0 : *best;
+}
+
+GemmArgs Gemm::timing_args(const GemmArgs& g) {
+  GemmArgs t = g;
+  if (t.beta != 0.0f) t.c = t.scratch;
+  return t;
 }
 
 Gemm::Key Gemm::key_of(const GemmArgs& g) {
@@ -182,18 +189,18 @@ Result<int> Gemm::small_m_swiglu_splits(const GemmArgs& g, void* act, cudaStream
 Result<int> Gemm::small_m_choice(const GemmArgs& g, void* act, cudaStream_t stream) {
   const int lda = g.lda ? g.lda : g.k;
   if (!skinny_ || g.batch != 1 || !small_m_gemm_fits(g.in, g.m, g.k, lda, g.a, g.w)) return -1;
-  if (g.beta != 0.0f) return 0;
+  if (g.beta != 0.0f && !g.scratch) return 0;
   auto& chosen = act ? small_m_swiglu_ : small_m_;
   const Key key = key_of(g);
   if (auto it = chosen.find(key); it != chosen.end()) return it->second;
-  auto best = time_small_m(g, act, stream);
+  auto best = time_small_m(timing_args(g), act, stream);
   if (!best.ok()) return best.error();
   chosen.emplace(key, *best);
   return *best;
 }
 
 // Times cuBLASLt's tuned plan and the small-M kernel at 1, 2, 4 and 8 splits (as many as k's
-// chunks allow) on the real operands (beta = 0: reruns are harmless). With `act`, each
+// chunks allow) on the real operands (C a scratch buffer where beta != 0). With `act`, each
 // candidate ends in the SwiGLU output: cuBLASLt's product then the SwiGLU kernel, against
 // the small-M kernel's SwiGLU form.
 Result<int> Gemm::time_small_m(const GemmArgs& g, void* act, cudaStream_t stream) {
@@ -217,7 +224,7 @@ Result<int> Gemm::time_small_m(const GemmArgs& g, void* act, cudaStream_t stream
         const int splits = 1 << (i - 1);
         const cudaError_t e =
             act ? launch_small_m_swiglu(g.a, lda, g.w, act, g.m, g.n / 2, g.k, stream, splits)
-                : launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, 0.0f, stream,
+                : launch_small_m_gemm(g.out, g.a, lda, g.w, g.c, ldc, g.m, g.n, g.k, g.beta, stream,
                                       splits);
         if (e != cudaSuccess) cudaGetLastError();  // say, a cluster the device refuses
         return e == cudaSuccess;

@@ -34,6 +34,10 @@ struct GemmArgs {
   // c + i * stride_c (elements).
   int batch = 1;
   std::int64_t stride_a = 0, stride_w = 0, stride_c = 0;
+  // beta != 0 only: a buffer of C's shape that choosing a kernel may overwrite, so that the
+  // candidates can be timed (running them on C would add the product more than once).
+  // Without it the first candidate is taken untimed.
+  void* scratch = nullptr;
 };
 
 class Gemm {
@@ -52,7 +56,7 @@ class Gemm {
   // Which kernel takes a product small_m_gemm_fits() admits (one in the batch): -1 cuBLASLt,
   // else the small-M kernel with that many k splits (0: its own choice). Decided once per
   // shape by timing each split count against cuBLASLt's tuned plan on the real operands
-  // (products with beta != 0, which cannot be rerun, take the small-M kernel untimed). -1 as
+  // (products with beta != 0 and no scratch take the small-M kernel untimed). -1 as
   // well for any other product, or with set_skinny(false).
   Result<int> small_m_splits(const GemmArgs& args, cudaStream_t stream);
   // As small_m_splits(), for the gate|up product (n = 2 inter, C in the input dtype) followed
@@ -76,6 +80,8 @@ class Gemm {
   using Key = std::tuple<int, int, int, int, int, int, int, bool, bool, int, std::int64_t,
                          std::int64_t, std::int64_t>;
   static Key key_of(const GemmArgs& args);
+  // `args` with C replaced by its scratch buffer where beta != 0: what timing may run.
+  static GemmArgs timing_args(const GemmArgs& args);
   Result<Plan*> plan_for(const GemmArgs& args, cudaStream_t stream);
   Result<int> small_m_choice(const GemmArgs& args, void* act, cudaStream_t stream);
   Result<int> time_small_m(const GemmArgs& args, void* act, cudaStream_t stream);

@@ -52,7 +52,8 @@ struct AddNormParams {
 cudaError_t launch_add_rmsnorm(Dtype dt, const AddNormParams& p, cudaStream_t stream);
 
 struct QkvParams {
-  const float* qkv = nullptr;     // [rows, (heads + 2 kv_heads) * head_dim]: q, k, v
+  const void* qkv = nullptr;      // [rows, (heads + 2 kv_heads) * head_dim]: q, k, v
+  Dtype qkv_dtype = Dtype::f32;   // f32, or the launch's Dtype
   const float* bias = nullptr;    // same width; nullptr = none (Qwen2 has one)
   const float* q_norm = nullptr;  // [head_dim]; nullptr = no q/k norm (Qwen3 has one)
   const float* k_norm = nullptr;

@@ -122,16 +122,19 @@ TEST_P(Ops, QkvBiasNormRopeAndKvWrite) {
   cfg.rope_scaling.low_freq_factor = 1.0;
   cfg.rope_scaling.high_freq_factor = 4.0;
   cfg.rope_scaling.original_max_position_embeddings = 8192;
-  for (const int hd : {64, 128}) {
+  // q/k/v come in f32 (the skinny norm product's output) or in the model's dtype.
+  for (const auto& [hd, src] : {std::pair{64, Dtype::f32}, std::pair{128, Dtype::f32},
+                                std::pair{64, dt()}, std::pair{128, dt()}}) {
     cfg.head_dim = hd;
     const int heads = cfg.num_heads, kvh = cfg.num_kv_heads, rows = 6, bs = 16, nblocks = 8;
     const int width = (heads + 2 * kvh) * hd;
-    auto qkv = random_vector(rows * width, 10 + hd), bias = random_vector(width, 11);
+    auto qkv = rounded(random_vector(rows * width, 10 + hd), src);
+    auto bias = random_vector(width, 11);
     auto qn = random_vector(hd, 12, 0.5f, 1.5f), kn = random_vector(hd, 13, 0.5f, 1.5f);
     const std::vector<std::int32_t> positions{0, 1, 17, 300, 5000, 70000};
     const std::vector<std::int32_t> blocks{3, 3, 6, 1, 0, 7};
     const auto inv = cpu::rope_inv_freq(cfg);
-    auto d_qkv = upload(qkv, Dtype::f32), d_bias = upload(bias, Dtype::f32);
+    auto d_qkv = upload(qkv, src), d_bias = upload(bias, Dtype::f32);
     auto d_qn = upload(qn, Dtype::f32), d_kn = upload(kn, Dtype::f32);
     auto d_inv = upload(inv, Dtype::f32);
     auto d_pos = upload_raw(positions), d_blk = upload_raw(blocks);
@@ -142,7 +145,8 @@ TEST_P(Ops, QkvBiasNormRopeAndKvWrite) {
     test::poison(q);
     test::poison(pool);
     QkvParams p;
-    p.qkv = d_qkv.get<float>();
+    p.qkv = d_qkv.get();
+    p.qkv_dtype = src;
     p.bias = d_bias.get<float>();
     p.q_norm = d_qn.get<float>();
     p.k_norm = d_kn.get<float>();
@@ -197,6 +201,11 @@ TEST_P(Ops, QkvBiasNormRopeAndKvWrite) {
     report("qkv q (rope llama3, bias, q norm)", rel_error(q_out, ref_q));
     report("qkv k/v into pool", rel_error(got_kv, ref_kv));
   }
+  QkvParams bf16_into_f32;
+  bf16_into_f32.rows = 1;
+  bf16_into_f32.kv.head_dim = 64;
+  bf16_into_f32.qkv_dtype = Dtype::bf16;
+  EXPECT_EQ(launch_qkv_prepare(Dtype::f32, bf16_into_f32, nullptr), cudaErrorInvalidValue);
 }
 
 // inter % 8 == 0 takes the vectorized bf16 kernel, 1004 the element-wise one.
@@ -243,20 +252,29 @@ TEST_P(Ops, GemmMatchesReference) {
     int m, n, k;
     Dtype out;
     float beta;
+    bool scratch = false;
   };
   // In bf16, m = 1 runs the skinny kernel (k a multiple of 8), m = 2-64 with k a multiple of
-  // 128 the small-M kernel (8 x 1000 x 4096, 5 x 77 x 14336), the rest cuBLASLt.
+  // 128 the small-M kernel (8 x 1000 x 4096, 5 x 77 x 14336), the rest cuBLASLt. With beta
+  // = 1 and a scratch buffer the candidates are timed there: C gets the product once.
   for (const Shape s : {Shape{1, 96, 64, Dtype::f32, 0.0f}, Shape{7, 200, 136, Dtype::f32, 1.0f},
                         Shape{130, 512, 256, dt(), 0.0f}, Shape{8, 1000, 4096, dt(), 0.0f},
                         Shape{3, 333, 520, Dtype::f32, 1.0f}, Shape{5, 77, 14336, Dtype::f32, 0.0f},
                         Shape{2, 50, 100, dt(), 0.0f}, Shape{1, 4096, 14336, dt(), 0.0f},
-                        Shape{1, 1000, 520, Dtype::f32, 1.0f}, Shape{1, 30, 100, dt(), 0.0f}}) {
+                        Shape{1, 1000, 520, Dtype::f32, 1.0f}, Shape{1, 30, 100, dt(), 0.0f},
+                        Shape{130, 512, 256, Dtype::f32, 1.0f, true},
+                        Shape{16, 1024, 4096, Dtype::f32, 1.0f, true}}) {
     auto a = rounded(random_vector(s.m * s.k, 40), dt());
     auto w = rounded(random_vector(s.n * s.k, 41), dt());
     auto c0 = random_vector(s.m * s.n, 42);
     auto da = upload(a, dt()), dw = upload(w, dt()), dc = upload(c0, s.out);
-    Status st = (*gemm)->run(
-        {dt(), s.out, da.get(), dw.get(), dc.get(), s.m, s.n, s.k, 0, 0, s.beta}, nullptr);
+    DeviceBuffer scratch;
+    if (s.scratch) {
+      ASSERT_TRUE(scratch.allocate(c0.size() * 4).ok());
+    }
+    GemmArgs g{dt(), s.out, da.get(), dw.get(), dc.get(), s.m, s.n, s.k, 0, 0, s.beta};
+    g.scratch = scratch.get();
+    Status st = (*gemm)->run(g, nullptr);
     ASSERT_TRUE(st.ok()) << st.error().to_string();
     auto c0r = rounded(c0, s.out);
     std::vector<double> ref(std::size_t(s.m) * s.n);

@@ -124,8 +124,9 @@ TEST(SmallMGemm, SwiGluMatchesReference) {
 }
 
 // Gemm's choice between cuBLASLt and the small-M kernel: a timed pick among the allowed
-// values, kept per shape; beta != 0 takes the small-M kernel untimed; other products and
-// set_skinny(false) stay on cuBLASLt. The product is right whichever kernel runs.
+// values, kept per shape; beta != 0 takes the small-M kernel untimed unless a scratch buffer
+// is given to time in; other products and set_skinny(false) stay on cuBLASLt. The product
+// is right whichever kernel runs.
 TEST(SmallMGemm, GemmChoosesPerShape) {
   AGENTRT_REQUIRE_CUDA_DEVICE();
   auto gemm = Gemm::create();
@@ -172,6 +173,20 @@ TEST(SmallMGemm, GemmChoosesPerShape) {
   GemmArgs beta = g;
   beta.beta = 1.0f;
   EXPECT_EQ(*(*gemm)->small_m_splits(beta, nullptr), 0);
+  DeviceBuffer scratch;
+  ASSERT_TRUE(scratch.allocate(std::size_t(m) * n * 4).ok());
+  beta.scratch = scratch.get();
+  beta.m = m / 2;  // a shape not chosen yet
+  auto timed = (*gemm)->small_m_splits(beta, nullptr);
+  ASSERT_TRUE(timed.ok()) << timed.error().to_string();
+  EXPECT_TRUE(*timed == -1 || *timed == 1 || *timed == 2 || *timed == 4 || *timed == 8) << *timed;
+  // C = ref + C: the timing ran in the scratch buffer.
+  const auto c_before = download(dc.get(), std::size_t(m / 2) * n, Dtype::f32);
+  ASSERT_TRUE((*gemm)->run(beta, nullptr).ok());
+  std::vector<double> twice(ref.begin(), ref.begin() + std::size_t(m / 2) * n);
+  for (std::size_t i = 0; i < twice.size(); ++i)
+    twice[i] += c_before[i];
+  EXPECT_LE(rel_error(download(dc.get(), twice.size(), Dtype::f32), twice), 1e-5);
   GemmArgs wide = g;
   wide.m = kSmallMMaxRows + 1;
   EXPECT_EQ(*(*gemm)->small_m_splits(wide, nullptr), -1);

@@ -60,6 +60,19 @@ __device__ __forceinline__ void fence_regs(float (&d)[N]) {
     asm volatile("" : "+f"(d[i])::"memory");
 }
 
+// Named barriers ID (1-15; 0 is __syncthreads) over `count` threads, a multiple of 32:
+// bar_sync waits until `count` threads have arrived (itself included), bar_arrive counts
+// itself without waiting. Compile-time ids let ptxas count the barriers a CTA uses.
+// Warpgroups take turns at the tensor cores with a pair of them.
+template <int ID>
+__device__ __forceinline__ void bar_sync(int count) {
+  asm volatile("bar.sync %0, %1;\n" ::"n"(ID), "r"(count) : "memory");
+}
+template <int ID>
+__device__ __forceinline__ void bar_arrive(int count) {
+  asm volatile("bar.arrive %0, %1;\n" ::"n"(ID), "r"(count) : "memory");
+}
+
 // Transaction barriers (mbarrier) in shared memory, for bulk tensor copies (TMA).
 __device__ __forceinline__ void mbar_init(std::uint32_t bar, int count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
