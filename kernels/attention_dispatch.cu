@@ -7,8 +7,6 @@
 
 #include <cudaTypedefs.h>
 
-#include <cstdlib>
-
 #include "kernels/attention.h"
 #include "kernels/attention_generic.cuh"
 #include "kernels/attention_tc.cuh"
@@ -28,12 +26,16 @@ struct DecodeConfig {
   }
 };
 // Tall tiles: 128-key tiles, three deep, one CTA an SM at head_dim 128 (225 KiB of shared
-// memory); 64-key tiles, three deep, two CTAs an SM at head_dim 64. Three buffers let the
-// warpgroups of the TMA kernel run a tile apart.
+// memory); 64-key tiles, three deep, two CTAs an SM at head_dim 64. At head_dim 128 the
+// warpgroups of the TMA kernel run apart (ping-pong, which needs the third buffer): 8B
+// prefill attention 2-3% faster, the cascade's prefix tiles 3-4% (H100, session 23); at
+// head_dim 64 that was 4-11% slower, so they keep in step there.
 template <int D>
 constexpr int kTallKeys = D <= 64 ? 64 : 128;
 template <int D>
 constexpr int kTallStages = 3;
+template <int D>
+constexpr bool kTallPingPong = D >= 128;
 
 template <int D>
 struct Kernels {
@@ -46,15 +48,10 @@ struct Kernels {
   static constexpr int kTallSmem = wgattn::Config<D, kTallKeys<D>, kTallStages<D>>::kSmem;
   // K and V by bulk tensor copies (16-token blocks), or by cp.async from every thread.
   static constexpr auto tall_tma =
-      wgattn::attention_wg_kernel<D, kTallKeys<D>, kTallStages<D>, true>;
+      wgattn::attention_wg_kernel<D, kTallKeys<D>, kTallStages<D>, true, kTallPingPong<D>>;
   static constexpr auto tall_copy =
-      wgattn::attention_wg_kernel<D, kTallKeys<D>, kTallStages<D>, false>;
+      wgattn::attention_wg_kernel<D, kTallKeys<D>, kTallStages<D>, false, false>;
   static constexpr int kTallThreads = wgattn::Config<D, kTallKeys<D>, kTallStages<D>>::kThreads;
-  // TEMPORARY A/B: main's lockstep loop (AGENTRT_TALL_LOCKSTEP=1).
-  static constexpr int kOldStages = D <= 64 ? 3 : 2;
-  static constexpr int kOldSmem = wgattn::Config<D, kTallKeys<D>, kOldStages>::kSmem;
-  static constexpr auto tall_old =
-      wgattn::attention_wg_kernel<D, kTallKeys<D>, kOldStages, true, false>;
 };
 
 // Launches `kernel` over the n work items and, for split tiles, the combine of ROWS-row
@@ -132,19 +129,11 @@ cudaError_t run_tc_all(const AttentionParams& p_in, cudaStream_t stream) {
                                                 p.partial_o16, p.partial_lse16, stream);
   if (err != cudaSuccess) return err;
   const bool tma = p.num_work_tall > 0 && p.kv.block_size == 16 && kv_tensor_map(p.kv, &p.kv_map);
-  static const bool lockstep = std::getenv("AGENTRT_TALL_LOCKSTEP") != nullptr;
-  if (tma && lockstep) {
-    err = run_tiles<D, kTallRows, K::tall_old>(K::kTallThreads, K::kOldSmem, p, p.work_tall,
-                                               p.num_work_tall, p.combine_tall, p.num_combine_tall,
-                                               p.partial_o_tall, p.partial_lse_tall, stream);
-  } else {
-    err =
-        (tma ? run_tiles<D, kTallRows, K::tall_tma>
+  err = (tma ? run_tiles<D, kTallRows, K::tall_tma>
              : run_tiles<D, kTallRows, K::tall_copy>)(K::kTallThreads, K::kTallSmem, p, p.work_tall,
                                                       p.num_work_tall, p.combine_tall,
                                                       p.num_combine_tall, p.partial_o_tall,
                                                       p.partial_lse_tall, stream);
-  }
   if (err != cudaSuccess || p.num_cascade == 0) return err;
   const int group = p.num_heads / p.kv.num_kv_heads;
   return launch_pdl(tc::cascade_combine_kernel, dim3(p.num_cascade, group), D, 0, stream, p);

@@ -59,10 +59,10 @@ __device__ __forceinline__ void tile_ready() {
 }
 
 // TMA: K and V arrive by bulk tensor copies of whole 16-key blocks (p.kv_map; block_size 16,
-// key ranges starting on block boundaries), issued by one warp, and the two warpgroups run
-// apart (see the loop); otherwise every thread copies with cp.async (any block size) and
-// the warpgroups take each tile together.
-template <int D, int KT, int STAGES, bool TMA, bool PP = true>
+// key ranges starting on block boundaries), issued by one warp; otherwise every thread
+// copies with cp.async (any block size). PINGPONG (TMA only): the two warpgroups run apart
+// and take turns at the tensor cores (see the loop); otherwise they take each tile together.
+template <int D, int KT, int STAGES, bool TMA, bool PINGPONG>
 __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
     attention_wg_kernel(const __grid_constant__ AttentionParams p, const AttnWork* works,
                         float* part_o, float* part_lse) {
@@ -249,7 +249,7 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
   float s[KT / 2];
   std::uint32_t pa[KT / 16][4];
   float alpha[2];
-  if constexpr (TMA && PP) {
+  if constexpr (TMA && PINGPONG) {
     static_assert(STAGES >= 3, "a tile loads while the warpgroups are up to two tiles apart");
     // The warpgroups run apart and take turns at the tensor cores (FA3's ping-pong): each
     // issues one tile's O += P V with the next tile's S = Q K^T, then does the next tile's
@@ -342,57 +342,53 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
       release(it);
       if (next) softmax(s, it + 1, pa, alpha);
     }
-  } else if constexpr (TMA) {  // TEMPORARY A/B: the lockstep loop of main
-    const std::uint32_t bars0 = bars;
+  } else {
+    // Lockstep: both warpgroups take each tile together. TMA: tile `it` has arrived; V's
+    // rows from kv_end on are zeroed as above. cp.async zero-fills them itself.
     auto wait_tile = [&](int it) {
-      wg::mbar_wait(bars0 + (it % STAGES) * 8, (it / STAGES) & 1);
-      const int base = w.kv_begin + it * KT;
-      if (base + KT > w.kv_end) {
-        const int r0 = w.kv_end - base;
-        unsigned char* vb = kvs + (it % STAGES) * 2 * C::kTileBytes + C::kTileBytes;
-        for (int i = threadIdx.x; i < (KT - r0) * CH; i += THREADS) {
-          *reinterpret_cast<uint4*>(vb + wg::sw128_offset<KT>(r0 + i / CH, i % CH)) =
-              make_uint4(0u, 0u, 0u, 0u);
+      if constexpr (TMA) {
+        wg::mbar_wait(bars + (it % STAGES) * 8, (it / STAGES) & 1);
+        const int base = w.kv_begin + it * KT;
+        if (base + KT > w.kv_end) {
+          const int r0 = w.kv_end - base;
+          unsigned char* vb = kvs + (it % STAGES) * 2 * C::kTileBytes + C::kTileBytes;
+          for (int i = threadIdx.x; i < (KT - r0) * CH; i += THREADS) {
+            *reinterpret_cast<uint4*>(vb + wg::sw128_offset<KT>(r0 + i / CH, i % CH)) =
+                make_uint4(0u, 0u, 0u, 0u);
+          }
+          wg::fence_shared();
+          __syncthreads();
         }
-        wg::fence_shared();
-        __syncthreads();
       }
     };
-    if (threadIdx.x == 0) {
-      for (int st = 0; st < STAGES; ++st)
-        wg::mbar_init(bars0 + st * 8, 1);
-      wg::mbar_init_fence();
-    }
-    __syncthreads();
-    for (int st = 0; st < STAGES - 1; ++st)
-      if (st < num_tiles && warp == 0) load_tile(st);
-    tc::cp_async_commit();
-    tile_ready<0>();  // Q
-    for (int it = 0; it < num_tiles; ++it) {
+    if constexpr (TMA) {
+      if (threadIdx.x == 0) {
+        for (int st = 0; st < STAGES; ++st)
+          wg::mbar_init(bars + st * 8, 1);
+        wg::mbar_init_fence();
+      }
       __syncthreads();
-      if (it + STAGES - 1 < num_tiles && warp == 0) load_tile(it + STAGES - 1);
-      wait_tile(it);
-      issue_s(s, it);
-      wg::wait<0>();
-      wg::fence_regs(s);
-      softmax(s, it, pa, alpha);
-      rescale(alpha);
-      issue_pv(pa, it);
-      wg::wait<0>();
-      wg::fence_regs(o);
     }
-  } else {
     // cp.async: every step commits one group (maybe empty), tile t's in group t.
 #pragma unroll
     for (int st = 0; st < STAGES - 1; ++st) {
-      if (st < num_tiles) load_tile(st);
+      if (st < num_tiles && (!TMA || warp == 0)) load_tile(st);
+      if constexpr (!TMA) tc::cp_async_commit();
+    }
+    if constexpr (TMA) {
       tc::cp_async_commit();
+      tile_ready<0>();  // Q
     }
     for (int it = 0; it < num_tiles; ++it) {
-      // Tile it-1's buffer is free and tile it has landed.
-      tile_ready<STAGES - 2>();
-      if (it + STAGES - 1 < num_tiles) load_tile(it + STAGES - 1);
-      tc::cp_async_commit();
+      // Tile it-1's buffer is free (and with cp.async, tile it has landed).
+      if constexpr (TMA) {
+        __syncthreads();
+      } else {
+        tile_ready<STAGES - 2>();
+      }
+      if (it + STAGES - 1 < num_tiles && (!TMA || warp == 0)) load_tile(it + STAGES - 1);
+      if constexpr (!TMA) tc::cp_async_commit();
+      wait_tile(it);
       issue_s(s, it);
       wg::wait<0>();
       wg::fence_regs(s);

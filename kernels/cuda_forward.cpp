@@ -2,7 +2,6 @@
 // embedding, the layers and the logits head on the backend's stream.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 #include "kernels/cuda_backend.h"
@@ -192,9 +191,8 @@ bool CudaBackend::norms_in_gemms(int rows) const {
 
 bool CudaBackend::residual_in_gemms() const {
   if (residual_in_gemms_ < 0) {
-    static const bool off = std::getenv("AGENTRT_RESIDUAL_Y") != nullptr;  // TEMPORARY A/B
-    residual_in_gemms_ = !off && std::all_of(w_.layers.begin(), w_.layers.end(),
-                                             [](const Layer& L) { return L.bo.bytes() == 0; });
+    residual_in_gemms_ = std::all_of(w_.layers.begin(), w_.layers.end(),
+                                     [](const Layer& L) { return L.bo.bytes() == 0; });
   }
   return residual_in_gemms_ == 1;
 }
@@ -224,8 +222,7 @@ Status CudaBackend::run_qkv(int layer) {
   const Dtype t = dtype_;
   // The skinny norm product writes q/k/v in f32; the other products in the model's dtype
   // (as transformers' projections do), which halves what q/k/v preparation reads.
-  static const bool qkv_f32 = std::getenv("AGENTRT_QKV_F32") != nullptr;  // TEMPORARY A/B
-  Dtype qkv_dtype = qkv_f32 ? Dtype::f32 : t;
+  Dtype qkv_dtype = t;
   if (norms_in_gemms(rows)) {
     // x holds the residual already (the down GEMM before added into it): qkv = norm(x) . W.
     qkv_dtype = Dtype::f32;
