@@ -194,7 +194,23 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
   // bf16 A fragments; returns in alpha the factor o must be scaled by before P V is added.
   auto softmax = [&](float(&s)[KT / 2], int it, std::uint32_t(&pa)[KT / 16][4], float(&alpha)[2]) {
     const int base = w.kv_begin + it * KT;
-    const bool mask = base + KT > w.kv_end || base + KT - 1 > min_pos;
+    // Masking is its own pass, taken only by tiles that reach past the range or a row's
+    // position: folded into the max loop, it was compiled as selects on every tile (seven
+    // instructions a score instead of one).
+    if (base + KT > w.kv_end || base + KT - 1 > min_pos) {
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        // This thread's scores at offsets past `last` (from its first column) are masked.
+        const int last = min(w.kv_end - 1, pos[i]) - base - (lane % 4) * 2;
+#pragma unroll
+        for (int nt = 0; nt < KT / 8; ++nt) {
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            if (nt * 8 + e > last) s[4 * nt + 2 * i + e] = -INFINITY;
+          }
+        }
+      }
+    }
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
       // m is kept in scaled log2 units; the raw scores' max is scaled once.
@@ -202,14 +218,8 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
 #pragma unroll
       for (int nt = 0; nt < KT / 8; ++nt) {
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          float& v = s[4 * nt + 2 * i + e];
-          if (mask) {
-            const int j = base + nt * 8 + (lane % 4) * 2 + e;
-            if (!(j < w.kv_end && j <= pos[i])) v = -INFINITY;
-          }
-          mx = fmaxf(mx, v);
-        }
+        for (int e = 0; e < 2; ++e)
+          mx = fmaxf(mx, s[4 * nt + 2 * i + e]);
       }
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
