@@ -213,39 +213,30 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
     }
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      // m is kept in scaled log2 units; the raw scores' max is scaled once. The max and the
-      // sum run as kChains independent chains (a single chain of KT / 4 dependent
-      // operations per row left the warp waiting on each one).
-      constexpr int kChains = 4;
-      float part[kChains];
-#pragma unroll
-      for (int c = 0; c < kChains; ++c)
-        part[c] = -INFINITY;
+      // m is kept in scaled log2 units; the raw scores' max is scaled once.
+      float mx = -INFINITY;
 #pragma unroll
       for (int nt = 0; nt < KT / 8; ++nt) {
 #pragma unroll
         for (int e = 0; e < 2; ++e)
-          part[(2 * nt + e) % kChains] = fmaxf(part[(2 * nt + e) % kChains], s[4 * nt + 2 * i + e]);
+          mx = fmaxf(mx, s[4 * nt + 2 * i + e]);
       }
-      float mx = fmaxf(fmaxf(part[0], part[1]), fmaxf(part[2], part[3]));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
       const float m_new = fmaxf(m[i], mx * scale_log2);
       const float m_use = m_new == -INFINITY ? 0.0f : m_new;
       alpha[i] = fast_exp2(m[i] - m_use);
-#pragma unroll
-      for (int c = 0; c < kChains; ++c)
-        part[c] = 0.0f;
+      float sum = 0.0f;
 #pragma unroll
       for (int nt = 0; nt < KT / 8; ++nt) {
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           float& v = s[4 * nt + 2 * i + e];
           v = fast_exp2(fmaf(v, scale_log2, -m_use));
-          part[(2 * nt + e) % kChains] += v;
+          sum += v;
         }
       }
-      l[i] = l[i] * alpha[i] + ((part[0] + part[1]) + (part[2] + part[3]));
+      l[i] = l[i] * alpha[i] + sum;
       m[i] = m_new;
     }
 #pragma unroll
