@@ -28,7 +28,7 @@ struct DecodeConfig {
 // Tall tiles: 128-key tiles, three deep, one CTA an SM at head_dim 128 (225 KiB of shared
 // memory); 64-key tiles, three deep, two CTAs an SM at head_dim 64. At head_dim 128 the
 // warpgroups of the TMA kernel run apart (ping-pong, which needs the third buffer): 8B
-// prefill attention 2-3% faster, the cascade's prefix tiles 3-4% (H100, session 23); at
+// prefill attention 2-3% faster, the cascade's prefix tiles 3-6% (H100, session 23); at
 // head_dim 64 that was 4-11% slower, so they keep in step there.
 template <int D>
 constexpr int kTallKeys = D <= 64 ? 64 : 128;
