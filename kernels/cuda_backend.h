@@ -274,6 +274,11 @@ class CudaBackend final : public Backend {
   // The first part of run_layer(): the residual add and norm, the QKV GEMM, and q/k/v
   // preparation, which writes the layer's K/V of every row into the pool.
   Status run_qkv(int layer);
+  // A product into the hidden size whose output joins the residual (o_proj, down_proj):
+  // added into x (beta = 1) where residual_in_gemms(), else written to y for add_rmsnorm.
+  // Timed as `name`, or `name_add` when it adds (string literals).
+  Status run_output_gemm(const void* a, const void* w, int k, const char* name,
+                         const char* name_add);
   // Whether a step of `rows` runs its layers without add_rmsnorm kernels: one row on the
   // skinny kernels (bf16, no o_proj bias), the o and down GEMMs adding into x and the qkv and
   // gate/up products normalizing x themselves (skinny_gemm.h). Then y is not used.

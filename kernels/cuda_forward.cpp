@@ -297,23 +297,8 @@ Status CudaBackend::run_layer(int layer) {
         stream_));
     return timer_.mark("gemm_down_add", stream_);
   }
-  // The residual adds go into the o and down GEMMs (beta = 1 on x; y is their tuning
-  // scratch) unless o_proj has a bias, which add_rmsnorm adds with y.
   const bool residual = residual_in_gemms();
-  GemmArgs o{t,
-             Dtype::f32,
-             buf_.attn.get(),
-             L.wo.get(),
-             residual ? buf_.x.get() : buf_.y.get(),
-             rows,
-             h,
-             q_width,
-             0,
-             0,
-             residual ? 1.0f : 0.0f};
-  o.scratch = buf_.y.get();
-  AGENTRT_TRY(gemm_->run(o, stream_));
-  AGENTRT_TRY(timer_.mark(residual ? "gemm_o_add" : "gemm_o", stream_));
+  AGENTRT_TRY(run_output_gemm(buf_.attn.get(), L.wo.get(), q_width, "gemm_o", "gemm_o_add"));
   AddNormParams n2{buf_.x.get<float>(),
                    residual ? nullptr : buf_.y.get<float>(),
                    L.bo.get<float>(),
@@ -346,20 +331,27 @@ Status CudaBackend::run_layer(int layer) {
     AGENTRT_CUDA_TRY(launch_swiglu(t, buf_.gate_up.get(), rows, inter, buf_.act.get(), stream_));
     AGENTRT_TRY(timer_.mark("swiglu", stream_));
   }
-  GemmArgs down{t,
-                Dtype::f32,
-                buf_.act.get(),
-                L.w_down.get(),
-                residual ? buf_.x.get() : buf_.y.get(),
-                rows,
-                h,
-                inter,
-                0,
-                0,
-                residual ? 1.0f : 0.0f};
-  down.scratch = buf_.y.get();
-  AGENTRT_TRY(gemm_->run(down, stream_));
-  return timer_.mark(residual ? "gemm_down_add" : "gemm_down", stream_);
+  return run_output_gemm(buf_.act.get(), L.w_down.get(), inter, "gemm_down", "gemm_down_add");
+}
+
+Status CudaBackend::run_output_gemm(const void* a, const void* w, int k, const char* name,
+                                    const char* name_add) {
+  const int rows = static_cast<int>(step_.tokens.size());
+  const bool residual = residual_in_gemms();
+  GemmArgs g{dtype_,
+             Dtype::f32,
+             a,
+             w,
+             residual ? buf_.x.get() : buf_.y.get(),
+             rows,
+             config_.hidden_size,
+             k,
+             0,
+             0,
+             residual ? 1.0f : 0.0f};
+  g.scratch = buf_.y.get();
+  AGENTRT_TRY(gemm_->run(g, stream_));
+  return timer_.mark(residual ? name_add : name, stream_);
 }
 
 Status CudaBackend::forward_device(const BatchPlan& plan) {
