@@ -259,14 +259,9 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
   float s[KT / 2];
   std::uint32_t pa[KT / 16][4];
   float alpha[2];
-  if constexpr (TMA && PINGPONG) {
-    static_assert(STAGES >= 3, "a tile loads while the warpgroups are up to two tiles apart");
-    // The warpgroups run apart and take turns at the tensor cores (FA3's ping-pong): each
-    // issues one tile's O += P V with the next tile's S = Q K^T, then does the next tile's
-    // softmax while the other's products run. A buffer is refilled, STAGES tiles ahead, by
-    // the last of the eight warps to finish with it. Named barriers: 1 + g, warpgroup g's
-    // turn; 3 + g, warpgroup g alone.
-    int* const done = reinterpret_cast<int*>(qs + C::kCountOffset);
+  // TMA: a barrier per buffer, and (ping-pong) its count of warps done with the tile.
+  int* const done = reinterpret_cast<int*>(qs + C::kCountOffset);
+  if constexpr (TMA) {
     if (threadIdx.x == 0) {
       for (int st = 0; st < STAGES; ++st) {
         wg::mbar_init(bars + st * 8, 1);
@@ -275,26 +270,40 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
       wg::mbar_init_fence();
     }
     __syncthreads();
+  }
+  // TMA: the rows of a tile's last block past kv_end hold whatever the pool has there, and
+  // blocks past it stale data, so V's rows from kv_end on are zeroed (a zero weight times a
+  // NaN would poison o), by threads first, first + stride, ...; false for a tile that ends
+  // inside the range. The caller then makes the zeros visible with a barrier. cp.async
+  // zero-fills them itself.
+  auto zero_v_tail = [&](int it, int first, int stride) {
+    const int base = w.kv_begin + it * KT;
+    if (base + KT <= w.kv_end) return false;
+    const int r0 = w.kv_end - base;
+    unsigned char* vb = kvs + (it % STAGES) * 2 * C::kTileBytes + C::kTileBytes;
+    for (int i = first; i < (KT - r0) * CH; i += stride)
+      *reinterpret_cast<uint4*>(vb + wg::sw128_offset<KT>(r0 + i / CH, i % CH)) =
+          make_uint4(0u, 0u, 0u, 0u);
+    wg::fence_shared();
+    return true;
+  };
+  if constexpr (TMA && PINGPONG) {
+    static_assert(STAGES >= 3, "a tile loads while the warpgroups are up to two tiles apart");
+    // The warpgroups run apart and take turns at the tensor cores (FA3's ping-pong): each
+    // issues one tile's O += P V with the next tile's S = Q K^T, then does the next tile's
+    // softmax while the other's products run. A buffer is refilled, STAGES tiles ahead, by
+    // the last of the eight warps to finish with it. Named barriers: 1 + g, warpgroup g's
+    // turn; 3 + g, warpgroup g alone.
     if (warp == 0) {
       for (int st = 0; st < STAGES && st < num_tiles; ++st)
         load_tile(st);
     }
     tc::cp_async_commit();
     tile_ready<0>();  // Q
-    // Tile `it` has landed. The rows of its last block past kv_end hold whatever the pool
-    // has there, and blocks past it stale data: V's rows from kv_end on are zeroed (a zero
-    // weight times a NaN would poison o), by each warpgroup for itself.
+    // Tile `it` has landed; each warpgroup zeroes V's tail for itself.
     auto wait_tile = [&](int it) {
       wg::mbar_wait(bars + (it % STAGES) * 8, (it / STAGES) & 1);
-      const int base = w.kv_begin + it * KT;
-      if (base + KT > w.kv_end) {
-        const int r0 = w.kv_end - base;
-        unsigned char* vb = kvs + (it % STAGES) * 2 * C::kTileBytes + C::kTileBytes;
-        for (int i = threadIdx.x % 128; i < (KT - r0) * CH; i += 128) {
-          *reinterpret_cast<uint4*>(vb + wg::sw128_offset<KT>(r0 + i / CH, i % CH)) =
-              make_uint4(0u, 0u, 0u, 0u);
-        }
-        wg::fence_shared();
+      if (zero_v_tail(it, threadIdx.x % 128, 128)) {
         if (wgi == 0) {
           wg::bar_sync<3>(128);
         } else {
@@ -353,32 +362,13 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
       if (next) softmax(s, it + 1, pa, alpha);
     }
   } else {
-    // Lockstep: both warpgroups take each tile together. TMA: tile `it` has arrived; V's
-    // rows from kv_end on are zeroed as above. cp.async zero-fills them itself.
+    // Lockstep: both warpgroups take each tile together. TMA: tile `it` has arrived.
     auto wait_tile = [&](int it) {
       if constexpr (TMA) {
         wg::mbar_wait(bars + (it % STAGES) * 8, (it / STAGES) & 1);
-        const int base = w.kv_begin + it * KT;
-        if (base + KT > w.kv_end) {
-          const int r0 = w.kv_end - base;
-          unsigned char* vb = kvs + (it % STAGES) * 2 * C::kTileBytes + C::kTileBytes;
-          for (int i = threadIdx.x; i < (KT - r0) * CH; i += THREADS) {
-            *reinterpret_cast<uint4*>(vb + wg::sw128_offset<KT>(r0 + i / CH, i % CH)) =
-                make_uint4(0u, 0u, 0u, 0u);
-          }
-          wg::fence_shared();
-          __syncthreads();
-        }
+        if (zero_v_tail(it, threadIdx.x, THREADS)) __syncthreads();
       }
     };
-    if constexpr (TMA) {
-      if (threadIdx.x == 0) {
-        for (int st = 0; st < STAGES; ++st)
-          wg::mbar_init(bars + st * 8, 1);
-        wg::mbar_init_fence();
-      }
-      __syncthreads();
-    }
     // cp.async: every step commits one group (maybe empty), tile t's in group t.
 #pragma unroll
     for (int st = 0; st < STAGES - 1; ++st) {

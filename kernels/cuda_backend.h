@@ -279,6 +279,9 @@ class CudaBackend final : public Backend {
   // Timed as `name`, or `name_add` when it adds (string literals).
   Status run_output_gemm(const void* a, const void* w, int k, const char* name,
                          const char* name_add);
+  // The middle of run_layer(): SwiGLU's input `act` from the residual x, normalized by
+  // the skinny product itself (norms_in_gemms) or by add_rmsnorm before the gate|up product.
+  Status run_swiglu_input(int layer);
   // Whether a step of `rows` runs its layers without add_rmsnorm kernels: one row on the
   // skinny kernels (bf16, no o_proj bias), the o and down GEMMs adding into x and the qkv and
   // gate/up products normalizing x themselves (skinny_gemm.h). Then y is not used.

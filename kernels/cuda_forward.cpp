@@ -198,10 +198,10 @@ bool CudaBackend::residual_in_gemms() const {
 }
 
 bool CudaBackend::weights_take_fused_norms() const {
+  if (!residual_in_gemms()) return false;  // an o_proj bias needs add_rmsnorm
   const int h = config_.hidden_size;
   for (const Layer& L : w_.layers) {
-    if (L.bo.bytes() != 0 ||
-        !skinny_norm_fits(h, buf_.x.get<float>(), L.attn_norm.get<float>(), L.wqkv.get()) ||
+    if (!skinny_norm_fits(h, buf_.x.get<float>(), L.attn_norm.get<float>(), L.wqkv.get()) ||
         !skinny_norm_fits(h, buf_.x.get<float>(), L.ffn_norm.get<float>(), L.w_gate_up.get()) ||
         !skinny_gemm_fits(Dtype::bf16, 1, config_.num_heads * config_.head_dim,
                           config_.num_heads * config_.head_dim, buf_.attn.get(), L.wo.get()) ||
@@ -271,36 +271,33 @@ Status CudaBackend::run_qkv(int layer) {
 }
 
 Status CudaBackend::run_layer(int layer) {
-  const auto& c = config_;
   const Layer& L = w_.layers[static_cast<std::size_t>(layer)];
-  const int rows = static_cast<int>(step_.tokens.size());
-  const int h = c.hidden_size, hd = c.head_dim, q_width = c.num_heads * hd;
-  const int inter = c.intermediate_size;
-  const float eps = static_cast<float>(c.rms_norm_eps);
-  const Dtype t = dtype_;
+  const int q_width = config_.num_heads * config_.head_dim;
   AGENTRT_TRY(run_qkv(layer));
   AGENTRT_CUDA_TRY(launch_attention(attention_params(layer), stream_));
   AGENTRT_TRY(timer_.mark("attention", stream_));
+  AGENTRT_TRY(run_output_gemm(buf_.attn.get(), L.wo.get(), q_width, "gemm_o", "gemm_o_add"));
+  AGENTRT_TRY(run_swiglu_input(layer));
+  return run_output_gemm(buf_.act.get(), L.w_down.get(), config_.intermediate_size, "gemm_down",
+                         "gemm_down_add");
+}
+
+Status CudaBackend::run_swiglu_input(int layer) {
+  const auto& c = config_;
+  const Layer& L = w_.layers[static_cast<std::size_t>(layer)];
+  const int rows = static_cast<int>(step_.tokens.size());
+  const int h = c.hidden_size, inter = c.intermediate_size;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  const Dtype t = dtype_;
   if (norms_in_gemms(rows)) {
-    // The residual adds go into the o and down GEMMs (beta = 1 on x), the norms into the
-    // products after them.
-    AGENTRT_TRY(gemm_->run(
-        {t, Dtype::f32, buf_.attn.get(), L.wo.get(), buf_.x.get(), rows, h, q_width, 0, 0, 1.0f},
-        stream_));
-    AGENTRT_TRY(timer_.mark("gemm_o_add", stream_));
+    // x holds the residual (the o product added into it): the product normalizes it.
     AGENTRT_CUDA_TRY(launch_skinny_norm_swiglu(buf_.x.get<float>(), L.ffn_norm.get<float>(), eps,
                                                L.w_gate_up.get(), buf_.act.get(), inter, h,
                                                stream_));
-    AGENTRT_TRY(timer_.mark("gemm_norm_gate_up_swiglu", stream_));
-    AGENTRT_TRY(gemm_->run(
-        {t, Dtype::f32, buf_.act.get(), L.w_down.get(), buf_.x.get(), rows, h, inter, 0, 0, 1.0f},
-        stream_));
-    return timer_.mark("gemm_down_add", stream_);
+    return timer_.mark("gemm_norm_gate_up_swiglu", stream_);
   }
-  const bool residual = residual_in_gemms();
-  AGENTRT_TRY(run_output_gemm(buf_.attn.get(), L.wo.get(), q_width, "gemm_o", "gemm_o_add"));
   AddNormParams n2{buf_.x.get<float>(),
-                   residual ? nullptr : buf_.y.get<float>(),
+                   residual_in_gemms() ? nullptr : buf_.y.get<float>(),
                    L.bo.get<float>(),
                    L.ffn_norm.get<float>(),
                    buf_.h.get(),
@@ -320,18 +317,17 @@ Status CudaBackend::run_layer(int layer) {
       skinny_gemm_fits(t, 1, h, h, buf_.h.get(), L.w_gate_up.get())) {
     AGENTRT_CUDA_TRY(
         launch_skinny_swiglu(buf_.h.get(), L.w_gate_up.get(), buf_.act.get(), inter, h, stream_));
-    AGENTRT_TRY(timer_.mark("gemm_gate_up_swiglu", stream_));
-  } else if (*small_m >= 0) {
+    return timer_.mark("gemm_gate_up_swiglu", stream_);
+  }
+  if (*small_m >= 0) {
     AGENTRT_CUDA_TRY(launch_small_m_swiglu(buf_.h.get(), h, L.w_gate_up.get(), buf_.act.get(), rows,
                                            inter, h, stream_, *small_m));
-    AGENTRT_TRY(timer_.mark("gemm_gate_up_swiglu", stream_));
-  } else {
-    AGENTRT_TRY(gemm_->run(gate_up, stream_));
-    AGENTRT_TRY(timer_.mark("gemm_gate_up", stream_));
-    AGENTRT_CUDA_TRY(launch_swiglu(t, buf_.gate_up.get(), rows, inter, buf_.act.get(), stream_));
-    AGENTRT_TRY(timer_.mark("swiglu", stream_));
+    return timer_.mark("gemm_gate_up_swiglu", stream_);
   }
-  return run_output_gemm(buf_.act.get(), L.w_down.get(), inter, "gemm_down", "gemm_down_add");
+  AGENTRT_TRY(gemm_->run(gate_up, stream_));
+  AGENTRT_TRY(timer_.mark("gemm_gate_up", stream_));
+  AGENTRT_CUDA_TRY(launch_swiglu(t, buf_.gate_up.get(), rows, inter, buf_.act.get(), stream_));
+  return timer_.mark("swiglu", stream_);
 }
 
 Status CudaBackend::run_output_gemm(const void* a, const void* w, int k, const char* name,
