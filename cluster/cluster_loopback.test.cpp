@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <rocksdb/db.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -30,6 +32,7 @@
 #include "cluster/coordinator.h"
 #include "cluster/secret.h"
 #include "cluster/wire.h"
+#include "storage/db.h"
 #include "workflows/inputs.h"
 #include "workflows/loader.h"
 
@@ -210,22 +213,41 @@ TEST_F(ClusterLoopback, WorkflowExamplesGiveTheOutputsOfOneProcess) {
 }
 
 // Six questions one at a time: a job long enough to kill its node after the first item.
-std::string long_map_workflow() {
+// The map example one item at a time, with three more questions and `extra` generated ones
+// (a job that lasts past a kill: tiny-calc answers an item in about 40 ms on CI's machine).
+std::string long_map_workflow(int extra = 0) {
   std::string yaml = read_text(kSource + "/workflows/examples/map_questions.yaml");
   const std::string from = "concurrency: 3";
   yaml.replace(yaml.find(from), from.size(), "concurrency: 1");
   const std::string list = "    default:\n";
   const auto at = yaml.find(list) + list.size();
-  yaml.insert(at,
-              "      - Ben has 7 apples. He gets 5 more. How many apples does Ben have?\n"
-              "      - Cara has 12 pens and gives away 4. How many pens does Cara have?\n"
-              "      - Dan has 3 boxes of 4 eggs. How many eggs does Dan have?\n");
+  std::string items =
+      "      - Ben has 7 apples. He gets 5 more. How many apples does Ben have?\n"
+      "      - Cara has 12 pens and gives away 4. How many pens does Cara have?\n"
+      "      - Dan has 3 boxes of 4 eggs. How many eggs does Dan have?\n";
+  for (int i = 0; i < extra; ++i)
+    items += "      - Eve has " + std::to_string(10 + i) + " cards and gets " +
+             std::to_string(2 + i % 7) + " more. How many cards does Eve have?\n";
+  yaml.insert(at, items);
   return yaml;
+}
+
+// The KV blocks a reader of the RocksDB store under `dir` sees now: opened read-only, as the
+// node that takes over a dead node's job opens it, so only whole write batches count.
+std::size_t stored_blocks(const std::string& dir) {
+  auto db = storage::Db::open_read_only(dir);
+  if (!db.ok() || (*db)->cf(storage::Cf::kv_blocks) == nullptr) return 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      (*db)->raw()->NewIterator(rocksdb::ReadOptions(), (*db)->cf(storage::Cf::kv_blocks)));
+  std::size_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    ++n;
+  return n;
 }
 
 TEST_F(ClusterLoopback, KilledNodeJobCompletesElsewhereAndTheNodeRejoins) {
   start_nodes(3);
-  const std::string yaml = long_map_workflow();
+  const std::string yaml = long_map_workflow(8);  // still running when the kill comes
   const std::string file = kSource + "/workflows/examples/long_map.yaml";
   std::mutex mu;
   std::map<std::string, int> reported;  // checkpoint key -> times reported
@@ -282,7 +304,9 @@ TEST_F(ClusterLoopback, AJobMovedOffADeadNodeReadsTheKvItsNodeWroteBehind) {
     start_node(name, {"--kv-store", dirs[name]});
   }
   ASSERT_TRUE(eventually([&] { return coordinator_->nodes().size() == 2; }, 30s));
-  const std::string yaml = long_map_workflow();
+  // Long enough that the job is still running on its node once the first item's turns are
+  // written behind (the store is read before the kill; see stored_blocks).
+  const std::string yaml = long_map_workflow(16);
   const std::string file = kSource + "/workflows/examples/long_map.yaml";
   std::atomic<int> checkpoints{0};
   Waiter waiter;
@@ -294,7 +318,10 @@ TEST_F(ClusterLoopback, AJobMovedOffADeadNodeReadsTheKvItsNodeWroteBehind) {
   for (const auto& n : coordinator_->nodes())
     if (n.running_jobs > 0) victim = n.name;
   ASSERT_FALSE(victim.empty());
-  std::this_thread::sleep_for(200ms);  // the write-behind of the first item's turns
+  // The write-behind of the first item's paused turns: at least the system prompt's and
+  // tools' blocks, which every later item reads.
+  ASSERT_TRUE(eventually([&] { return stored_blocks(dirs.at(victim)) >= 4; }, 10s))
+      << "nothing was written behind into " << dirs.at(victim);
   nodes_.at(victim)->kill_now();
 
   auto r = waiter.wait(60s);
