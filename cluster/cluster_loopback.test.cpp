@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <rocksdb/db.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -19,7 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -29,10 +27,10 @@
 #include "actors/runtime_pool.h"
 #include "actors/workflow/workflow_runner.h"
 #include "cluster/cluster_test_reference.h"
+#include "cluster/cluster_test_store.h"
 #include "cluster/coordinator.h"
 #include "cluster/secret.h"
 #include "cluster/wire.h"
-#include "storage/db.h"
 #include "workflows/inputs.h"
 #include "workflows/loader.h"
 
@@ -232,19 +230,6 @@ std::string long_map_workflow(int extra = 0) {
   return yaml;
 }
 
-// The KV blocks a reader of the RocksDB store under `dir` sees now: opened read-only, as the
-// node that takes over a dead node's job opens it, so only whole write batches count.
-std::size_t stored_blocks(const std::string& dir) {
-  auto db = storage::Db::open_read_only(dir);
-  if (!db.ok() || (*db)->cf(storage::Cf::kv_blocks) == nullptr) return 0;
-  std::unique_ptr<rocksdb::Iterator> it(
-      (*db)->raw()->NewIterator(rocksdb::ReadOptions(), (*db)->cf(storage::Cf::kv_blocks)));
-  std::size_t n = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next())
-    ++n;
-  return n;
-}
-
 TEST_F(ClusterLoopback, KilledNodeJobCompletesElsewhereAndTheNodeRejoins) {
   start_nodes(3);
   const std::string yaml = long_map_workflow(8);  // still running when the kill comes
@@ -305,7 +290,7 @@ TEST_F(ClusterLoopback, AJobMovedOffADeadNodeReadsTheKvItsNodeWroteBehind) {
   }
   ASSERT_TRUE(eventually([&] { return coordinator_->nodes().size() == 2; }, 30s));
   // Long enough that the job is still running on its node once the first item's turns are
-  // written behind (the store is read before the kill; see stored_blocks).
+  // written behind (the store is read before the kill; see test_store::wait_for_blocks).
   const std::string yaml = long_map_workflow(16);
   const std::string file = kSource + "/workflows/examples/long_map.yaml";
   std::atomic<int> checkpoints{0};
@@ -320,7 +305,7 @@ TEST_F(ClusterLoopback, AJobMovedOffADeadNodeReadsTheKvItsNodeWroteBehind) {
   ASSERT_FALSE(victim.empty());
   // The write-behind of the first item's paused turns: at least the system prompt's and
   // tools' blocks, which every later item reads.
-  ASSERT_TRUE(eventually([&] { return stored_blocks(dirs.at(victim)) >= 4; }, 10s))
+  ASSERT_TRUE(test_store::wait_for_blocks(dirs.at(victim), 4, 10s))
       << "nothing was written behind into " << dirs.at(victim);
   nodes_.at(victim)->kill_now();
 

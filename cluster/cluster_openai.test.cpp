@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "cluster/cluster_test_process.h"
+#include "cluster/cluster_test_store.h"
 
 namespace agentrt::cluster {
 namespace {
@@ -350,8 +351,9 @@ TEST(ClusterOpenAi, ANodeRestartedOnItsKvStoreServesTheSessionsNextTurnFromIt) {
   const Reply turn1 = post(cl.http_port, "/v1/chat/completions", first, on_node);
   ASSERT_EQ(turn1.node, "n1");
   ASSERT_EQ(outcome(turn1), outcome(local1));
-  // The pause writes the turn's full blocks behind at once; give the write a moment.
-  std::this_thread::sleep_for(1500ms);
+  // The pause writes the turn's full blocks behind, in one batch.
+  ASSERT_TRUE(test_store::wait_for_blocks(cl.dir + "/n1-kv", 1, 10s))
+      << read_text(cl.dir + "/n1.log");
   ::kill(n1->pid, SIGKILL);
   int status = 0;
   ASSERT_EQ(waitpid(n1->pid, &status, 0), n1->pid);
@@ -394,7 +396,9 @@ TEST(ClusterOpenAi, ADeadNodesSessionMovesWithItsKvReadFromTheDeadNodesStore) {
   ASSERT_EQ(turn1.node, "n1");
   ASSERT_EQ(outcome(turn1), outcome(local1));
   ASSERT_NE(cl.node("n2", 2), nullptr) << read_text(cl.dir + "/n2.log");
-  std::this_thread::sleep_for(1500ms);  // the pause's write-behind
+  // The pause's write-behind, in one batch.
+  ASSERT_TRUE(test_store::wait_for_blocks(cl.dir + "/n1-kv", 1, 10s))
+      << read_text(cl.dir + "/n1.log");
   ::kill(n1->pid, SIGKILL);
   int status = 0;
   ASSERT_EQ(waitpid(n1->pid, &status, 0), n1->pid);
