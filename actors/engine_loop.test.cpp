@@ -202,7 +202,8 @@ TEST(EngineLoop, SubmitsQueueBehindTheBoundUpToTheCap) {
   LoopRig rig(2, 4);
   int queued = 0;
   for (int i = 0; i < 6; ++i) {
-    auto id = rig.loop->submit(rig.request(10 + i, 12));
+    // The two live ones outlast the submits, however the threads are scheduled.
+    auto id = rig.loop->submit(rig.request(10 + i, i < 2 ? 100 : 12));
     ASSERT_TRUE(id.ok()) << id.error().to_string();
     queued += *id == 0 ? 1 : 0;
   }
@@ -217,8 +218,10 @@ TEST(EngineLoop, SubmitsQueueBehindTheBoundUpToTheCap) {
   EXPECT_EQ(rig.loop->metrics().rejected_requests, 1);
   std::lock_guard lock(rig.tally->mu);
   EXPECT_EQ(rig.tally->tokens.size(), 6u);
+  std::multiset<int> counts;
   for (const auto& [rid, n] : rig.tally->tokens)
-    EXPECT_EQ(n, 12) << "request " << rid;
+    counts.insert(n);
+  EXPECT_EQ(counts, (std::multiset<int>{12, 12, 12, 12, 100, 100}));
 }
 
 TEST(EngineLoop, ExplicitPauseForkAndResume) {
@@ -228,14 +231,19 @@ TEST(EngineLoop, ExplicitPauseForkAndResume) {
   while (rig.count(*id) < 5)  // waits for tokens (a hang shows as the ctest timeout)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   ASSERT_TRUE(rig.loop->pause(*id, std::chrono::hours(1)).ok());
-  const int at_pause = rig.count(*id);
-  // Another request runs 30 steps to its end; the paused one may finish the step that was
-  // in flight when pause() came, and nothing after it.
+  // Another request runs 30 steps to its end. The paused one may finish the step that was in
+  // flight when pause() came, and its batches reach the subscriber before the other's end
+  // (one sender, in order), so its count is final once that end is seen: the subscriber may
+  // still be behind the engine when pause() returns (TSan).
   auto other = rig.loop->submit(rig.request(6, 30));
   ASSERT_TRUE(other.ok());
   rig.wait_ended(1);
   const int paused_at = rig.count(*id);
-  EXPECT_LE(paused_at, at_pause + 1) << "a paused request generates nothing";
+  EXPECT_LT(paused_at, 40) << "paused before its end";
+  // A third request's 30 steps add nothing to it either.
+  ASSERT_TRUE(rig.loop->submit(rig.request(8, 30)).ok());
+  rig.wait_ended(2);
+  EXPECT_EQ(rig.count(*id), paused_at) << "a paused request generates nothing";
   EXPECT_GT(rig.loop->metrics().kv.pinned_blocks, 0);
   auto child = rig.loop->fork(*id, rig.sub);
   ASSERT_TRUE(child.ok());
@@ -244,7 +252,7 @@ TEST(EngineLoop, ExplicitPauseForkAndResume) {
   ASSERT_TRUE(rig.loop->resume({*id, {}, std::nullopt, std::nullopt}).ok());
   ASSERT_TRUE(rig.loop->resume({*child, {}, std::nullopt, std::nullopt}).ok());
   EXPECT_FALSE(rig.loop->resume({*id, {}, std::nullopt, std::nullopt}).ok()) << "not paused";
-  rig.wait_ended(3);
+  rig.wait_ended(4);
   EXPECT_EQ(rig.count(*id), paused_at + 40) << "max_tokens counts from the resumed turn";
   EXPECT_EQ(rig.count(*child), 40);
 }
@@ -253,7 +261,7 @@ TEST(EngineLoop, ExplicitPauseForkAndResume) {
 // the vocabulary ends the request as invalid_argument, not internal.
 TEST(EngineLoop, EngineErrorsKeepTheirCode) {
   LoopRig rig(8);
-  auto id = rig.loop->submit(rig.request(7, 40));
+  auto id = rig.loop->submit(rig.request(7, 400));  // still running when the pause comes
   ASSERT_TRUE(id.ok());
   while (rig.count(*id) < 2)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -91,7 +91,7 @@ TEST(RuntimeCompletion, CancelEndsRunningAndWaitingChoices) {
     ASSERT_FALSE(events[0].empty());
     EXPECT_TRUE(events[0].back().cancelled);
   }
-  for (int i = 0; i < 100 && rt->metrics().active_requests > 0; ++i)
+  for (int i = 0; i < 500 && rt->metrics().active_requests > 0; ++i)
     std::this_thread::sleep_for(20ms);
   EXPECT_EQ(rt->metrics().active_requests, 0);
 }
@@ -121,11 +121,11 @@ TEST(RuntimeCompletion, APauseAtEosKeepsTheKvUntilCancelled) {
   EXPECT_EQ(events.back().finish, FinishReason::stop_token);
   ASSERT_TRUE(events.back().paused);
   EXPECT_EQ(rt->metrics().active_requests, 1);
-  for (int i = 0; i < 100 && rt->metrics().kv.pinned_blocks == 0; ++i)
+  for (int i = 0; i < 500 && rt->metrics().kv.pinned_blocks == 0; ++i)
     std::this_thread::sleep_for(20ms);
   EXPECT_GT(rt->metrics().kv.pinned_blocks, 0);
   rt->cancel_request(events.back().request);
-  for (int i = 0; i < 100 && rt->metrics().active_requests > 0; ++i)
+  for (int i = 0; i < 500 && rt->metrics().active_requests > 0; ++i)
     std::this_thread::sleep_for(20ms);
   EXPECT_EQ(rt->metrics().active_requests, 0);
   EXPECT_EQ(rt->metrics().kv.pinned_blocks, 0);

@@ -19,6 +19,7 @@
 
 #include "cluster/cluster_test_process.h"
 #include "cluster/cluster_test_reference.h"
+#include "cluster/cluster_test_store.h"
 
 namespace agentrt::cluster {
 namespace {
@@ -206,6 +207,7 @@ TEST_F(ClusterTurns, ADeadWorkersStoreServesItsTurnsWhenTheyRunAgainElsewhere) {
   // Round robin puts the map's units on both workers; each writes its turns' blocks behind.
   const std::string first = post(http, "map_questions");
   ASSERT_EQ(wait_job(http, first).value("state", ""), "succeeded");
+  ASSERT_TRUE(test_store::wait_for_blocks(dir_ + "/n1-kv", 1, 10s)) << read_text(dir_ + "/n1.log");
   ::kill(nodes_["n1"]->pid, SIGKILL);
   ASSERT_FALSE(wait_for(serve_log_, "node \\d+ 'n1' is dead", 10s).empty());
   // The coordinator names n1's store to n2, which holds it open.

@@ -276,7 +276,9 @@ TEST(StepControl, ATimeoutCancelsTheUnitReleasesItsKvAndFailsTheStep) {
 }
 
 TEST(StepControl, ARetryAfterATimeoutSucceeds) {
-  SlowTool tool("retry", "    timeout: 4s\n    retries: 2\n    backoff: 10ms\n");
+  // The first attempt hangs for the whole timeout; the second must finish inside it, under
+  // the sanitizers too (prefill, a tool call through python3, the answer).
+  SlowTool tool("retry", "    timeout: 8s\n    retries: 2\n    backoff: 10ms\n");
   RuntimePool pool{RuntimeOptions{}};
   auto x = run(load_file((tool.dir / "wf.yaml").string()), pool, [&](const RunEvent& e) {
     if (e.kind == RunEvent::Kind::unit_retry) tool.release();  // the stuck call may end now
@@ -293,9 +295,9 @@ TEST(StepControl, ARetryAfterATimeoutSucceeds) {
       EXPECT_EQ(e.data["failed"], 1);
       EXPECT_EQ(e.data["attempt"], 2);
       EXPECT_EQ(e.data["attempts"], 3);
-      EXPECT_EQ(e.data["error"], "timed out after 4s (the step's timeout)");
+      EXPECT_EQ(e.data["error"], "timed out after 8s (the step's timeout)");
       EXPECT_EQ(e.line,
-                "attempt 1/3 failed (timed out after 4s (the step's timeout)); "
+                "attempt 1/3 failed (timed out after 8s (the step's timeout)); "
                 "retrying in 10ms");
     }
   EXPECT_EQ(retries, 1);

@@ -493,6 +493,7 @@ test("agent sessions: the header names the session, agentrt.retain_s sets the pi
 test("agent sessions: a pin whose client never comes back expires after retain_s", { skip: localMetrics }, async () => {
   const before = await scrapeMetrics();
   const expired = "agentrt:session_pins_expired_total";
+  const created = "agentrt:session_pins_created_total";
   const r = await client.chat.completions.create({
     model: MODEL,
     messages: calcMessages(PROBLEMS[0].question),
@@ -502,8 +503,9 @@ test("agent sessions: a pin whose client never comes back expires after retain_s
     agentrt: { session: `expiring-${process.pid}`, retain_s: 2 },
   });
   assert.equal(r.choices[0].finish_reason, "tool_calls");
-  assert.ok(metricValue(await scrapeMetrics(), "agentrt:session_pins_active") >= 1);
+  // Counted, not read as active: on a loaded machine the pin may already have expired here.
   let m = await scrapeMetrics();
+  assert.ok(metricValue(m, created) - metricValue(before, created) >= 1);
   for (let i = 0; i < 80 && metricValue(m, expired) === metricValue(before, expired); i++) {
     await new Promise((res) => setTimeout(res, 100));
     m = await scrapeMetrics();
@@ -537,11 +539,12 @@ test("a client that aborts a stream ends its request on the server", { skip: loc
   }
   assert.equal(metricValue(m, "vllm:num_requests_running"), 0, "the aborted request still runs");
   assert.equal(metricValue(m, ...abort) - metricValue(before, ...abort), 1);
-  // Cut short: a few tokens past the three read, nowhere near 3000.
+  // Cut short: the tokens decoded until the server saw the closed connection (a few
+  // hundred at most on a loaded machine), nowhere near 3000.
   await new Promise((r) => setTimeout(r, 300));
   m = await scrapeMetrics();
   const made = metricValue(m, decoded) - metricValue(before, decoded);
-  assert.ok(made < 500, `${made} tokens decoded after the client left`);
+  assert.ok(made < 1500, `${made} tokens decoded after the client left`);
 });
 
 async function expectError(promise, status, param) {
