@@ -210,9 +210,9 @@ TEST_F(ClusterLoopback, WorkflowExamplesGiveTheOutputsOfOneProcess) {
   EXPECT_GE(used.size(), 2u) << "the jobs were spread over the nodes";
 }
 
-// Six questions one at a time: a job long enough to kill its node after the first item.
-// The map example one item at a time, with three more questions and `extra` generated ones
-// (a job that lasts past a kill: tiny-calc answers an item in about 40 ms on CI's machine).
+// The map example one question at a time, with three more questions and `extra` generated
+// ones: a job long enough to kill its node after the first item (tiny-calc answers an item
+// in about 50 ms on CI's machine, so six items can end inside a 300 ms wait).
 std::string long_map_workflow(int extra = 0) {
   std::string yaml = read_text(kSource + "/workflows/examples/map_questions.yaml");
   const std::string from = "concurrency: 3";
