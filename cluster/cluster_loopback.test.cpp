@@ -26,6 +26,7 @@
 
 #include "actors/runtime_pool.h"
 #include "actors/workflow/workflow_runner.h"
+#include "cluster/cluster_test_process.h"
 #include "cluster/cluster_test_reference.h"
 #include "cluster/cluster_test_store.h"
 #include "cluster/coordinator.h"
@@ -38,15 +39,10 @@ namespace agentrt::cluster {
 namespace {
 
 using namespace std::chrono_literals;
+using test_process::eventually;
+using test_process::read_text;
 const std::string kSource = AGENTRT_SOURCE_DIR;
 const std::string kModel = kSource + "/models/tiny-calc";
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string write_secret(const std::string& name, const std::string& secret) {
   const std::string path = ::testing::TempDir() + name + "_" + std::to_string(getpid());
@@ -108,17 +104,6 @@ class NodeProcess {
   std::string log_;
   pid_t pid_ = -1;
 };
-
-// Waits for `pred` up to `limit`.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 bool has_node(const Coordinator& c, const std::string& name) {
   for (const auto& n : c.nodes())

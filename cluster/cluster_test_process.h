@@ -1,5 +1,6 @@
 // Test helpers for the multi-process cluster tests (cluster_openai, cluster_serve,
-// cluster_local_engine): the `agentrt` binary as a child process, and polling its log.
+// cluster_local_engine, ...): the `agentrt` binary as a child process, and polling a
+// condition or its log.
 // Test-only: needs AGENTRT_BIN (the test target defines it).
 #pragma once
 
@@ -52,6 +53,17 @@ struct Child {
     }
   }
 };
+
+// Whether `pred` holds within `limit` (polled every 20 ms).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
 
 // The first group of `pattern` in the file (the whole match without a group), once it
 // appears within `limit`; empty if it does not.

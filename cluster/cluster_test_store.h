@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "cluster/cluster_test_process.h"
 #include "storage/db.h"
 
 namespace agentrt::cluster::test_store {
@@ -30,15 +30,10 @@ inline std::size_t stored_blocks(const std::string& dir) {
   return n;
 }
 
-// Whether the store under `dir` shows at least `blocks` blocks within `limit` (polled).
+// Whether the store under `dir` shows at least `blocks` blocks within `limit`.
 inline bool wait_for_blocks(const std::string& dir, std::size_t blocks,
                             std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (stored_blocks(dir) < blocks) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
+  return test_process::eventually([&] { return stored_blocks(dir) >= blocks; }, limit);
 }
 
 }  // namespace agentrt::cluster::test_store

@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cluster/cluster_test_process.h"
 #include "cluster/coordinator.h"
 #include "cluster/transport.h"
 #include "cluster/wire.h"
@@ -29,17 +30,12 @@ namespace agentrt::cluster {
 namespace {
 
 using namespace std::chrono_literals;
+using test_process::eventually;
+using test_process::read_text;
 namespace fs = std::filesystem;
 const std::string kSource = AGENTRT_SOURCE_DIR;
 const std::string kModel = kSource + "/models/tiny-calc";
 const std::string kSecret = "tls-test-secret-0123456789";
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Two CAs, each with a leaf certificate and key, in a temporary folder: ca (the cluster's),
 // a.pem/a.key signed by it, b.pem/b.key signed by ca2. EC P-256 keys, valid one day.
@@ -119,16 +115,6 @@ class Agentrt {
   std::string log_;
   pid_t pid_ = -1;
 };
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 std::vector<std::string> node_args(std::uint16_t port, const std::string& secret_file,
                                    const std::string& name, const std::optional<TlsFiles>& tls) {

@@ -265,7 +265,7 @@ __global__ void __launch_bounds__(256, (Config<D, KT, STAGES>::kMinBlocks))
     if (threadIdx.x == 0) {
       for (int st = 0; st < STAGES; ++st) {
         wg::mbar_init(bars + st * 8, 1);
-        done[st] = 0;
+        if constexpr (PINGPONG) done[st] = 0;
       }
       wg::mbar_init_fence();
     }
